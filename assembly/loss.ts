@@ -1,0 +1,304 @@
+// The fused softmax cross-entropy loss and its gradient, row by row, with PyTorch's
+// semantics for class weights w and label smoothing ε (C = cols classes):
+//
+//   labels:  lossᵢ = (1−ε)·w_y·(lse − z_y) + (ε/C)·Σ_c w_c·(lse − z_c)
+//   targets: lossᵢ = −Σ_c w_c·t̃_c·log p_c,   t̃ = (1−ε)·t + ε/C
+//
+// with lse − z_c = log S − t_c, t_c = z_c − m ≤ 0 and S = Σ exp(t_c), so every term
+// is a sum of non-negative parts.  The softmax is computed once: its exponentials go
+// straight into `grad`, and a last pass turns them into
+//
+//   labels:  ∂/∂z_c = g·[((1−ε)·w_y + ε·W/C)·p_c − (ε/C)·w_c − (1−ε)·w_y·[c = y]]
+//   targets: ∂/∂z_c = g·[(Σ_k w_k·t̃_k)·p_c − w_c·t̃_c]
+//
+// where W = Σ w_c and g is the caller's scale (1/Σ w_y for 'mean', else 1).  A row
+// with a negative label is ignored: loss 0, gradient 0.  `grad` may be `z` itself:
+// every value a later pass needs is read before the exponentials overwrite it.
+// Terms whose weight·target is 0 contribute 0 even against a −Infinity logit.
+
+import { maxF32, maxF64, sumLanesF64x2, promoteHighF32x4 } from "./reduce";
+import { expSumF32, expSumF64, shiftF32, shiftF64 } from "./softmax";
+
+// ---------------------------------------------------------------------------------
+// float32
+// ---------------------------------------------------------------------------------
+
+/** Σ_c w_c·t_c over a float32 row, t_c = z_c − m, w_c = 1 when `w` = 0; w_c = 0 terms skipped. */
+function weightedShiftedSumF32(z: usize, n: i32, m: f32, w: usize): f64 {
+  let i = 0;
+  let s: f64 = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f32x4.splat(m), zero = f32x4.splat(0);
+    let s0 = f64x2.splat(0), s1 = s0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const t = f32x4.sub(v128.load(z + o), vm);
+      let wt = t;
+      if (w) {
+        const vw = v128.load(w + o);
+        wt = v128.bitselect(zero, f32x4.mul(vw, t), f32x4.eq(vw, zero));
+      }
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(wt));
+      s1 = f64x2.add(s1, promoteHighF32x4(wt));
+    }
+    s = sumLanesF64x2(f64x2.add(s0, s1));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const wc: f32 = w ? load<f32>(w + o) : 1;
+    if (wc != 0) s += <f64>(wc * (load<f32>(z + o) - m));
+  }
+  return s;
+}
+
+/** g[c] = e[c]·a − b·(w ? w[c] : 1), in place over a float32 row. */
+function affineF32(g: usize, n: i32, a: f32, b: f32, w: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a), vb = f32x4.splat(b);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const sub = w ? f32x4.mul(vb, v128.load(w + o)) : vb;
+      v128.store(g + o, f32x4.sub(f32x4.mul(v128.load(g + o), va), sub));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(g + o, load<f32>(g + o) * a - b * (w ? load<f32>(w + o) : 1));
+  }
+}
+
+/**
+ * Integer labels (int32, negative = ignored).  out[r] = the row's weighted loss;
+ * grad (or 0) gets the gradient scaled by `gradScale`.  `weights` (float32 per class,
+ * or 0 for none) sum to `wsum`.
+ */
+export function softmaxCrossEntropyLabelsF32(
+  z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
+  eps: f64, gradScale: f64, grad: usize, out: usize
+): void {
+  const C = <f64>cols;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const row = z + off;
+    const y = load<i32>(labels + (<usize>r << 2));
+    if (y < 0) {
+      store<f64>(out + (<usize>r << 3), 0);
+      if (grad) memory.fill(grad + off, 0, <usize>cols << 2);
+      continue;
+    }
+    const m = shiftF32(maxF32(row, cols));
+    const ty = <f64>(load<f32>(row + (<usize>y << 2)) - m);
+    const a = eps > 0 ? weightedShiftedSumF32(row, cols, m, weights) : 0;
+    const s = expSumF32(row, cols, m, 1.0, grad ? grad + off : 0);
+    const ls = Math.log(s);
+    const wy: f64 = weights ? <f64>load<f32>(weights + (<usize>y << 2)) : 1;
+    let loss = (1 - eps) * wy * (ls - ty);
+    if (eps > 0) loss += eps / C * (wsum * ls - a);
+    store<f64>(out + (<usize>r << 3), loss);
+    if (grad) {
+      const alpha = ((1 - eps) * wy + eps * wsum / C) * gradScale;
+      affineF32(grad + off, cols, <f32>(alpha / s), <f32>(eps / C * gradScale), eps > 0 ? weights : 0);
+      const gy = grad + off + (<usize>y << 2);
+      store<f32>(gy, load<f32>(gy) - <f32>((1 - eps) * wy * gradScale));
+    }
+  }
+}
+
+/**
+ * Probability targets (float32 matrix like z).  out[r] = the row's loss; gradient as
+ * for labels.  `weights` as for labels.
+ */
+export function softmaxCrossEntropyProbsF32(
+  z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
+  eps: f64, gradScale: f64, grad: usize, out: usize
+): void {
+  const keep = <f32>(1 - eps), spread = <f32>(eps / <f64>cols);
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const row = z + off, tgt = targets + off;
+    const m = shiftF32(maxF32(row, cols));
+    // B = Σ w·t̃·(z − m) and Tw = Σ w·t̃, before the exponentials may overwrite z.
+    let i = 0;
+    let b: f64 = 0, tw: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vm = f32x4.splat(m), vk = f32x4.splat(keep), vs = f32x4.splat(spread), zero = f32x4.splat(0);
+      let b0 = f64x2.splat(0), b1 = b0, t0 = b0, t1 = b0;
+      for (; i + 4 <= cols; i += 4) {
+        const o = <usize>i << 2;
+        let wt = f32x4.add(f32x4.mul(v128.load(tgt + o), vk), vs);
+        if (weights) wt = f32x4.mul(wt, v128.load(weights + o));
+        const term = v128.bitselect(zero, f32x4.mul(wt, f32x4.sub(v128.load(row + o), vm)), f32x4.eq(wt, zero));
+        b0 = f64x2.add(b0, f64x2.promote_low_f32x4(term));
+        b1 = f64x2.add(b1, promoteHighF32x4(term));
+        t0 = f64x2.add(t0, f64x2.promote_low_f32x4(wt));
+        t1 = f64x2.add(t1, promoteHighF32x4(wt));
+      }
+      b = sumLanesF64x2(f64x2.add(b0, b1));
+      tw = sumLanesF64x2(f64x2.add(t0, t1));
+    }
+    for (; i < cols; i++) {
+      const o = <usize>i << 2;
+      let wt = load<f32>(tgt + o) * keep + spread;
+      if (weights) wt *= load<f32>(weights + o);
+      if (wt != 0) b += <f64>(wt * (load<f32>(row + o) - m));
+      tw += <f64>wt;
+    }
+    const s = expSumF32(row, cols, m, 1.0, grad ? grad + off : 0);
+    store<f64>(out + (<usize>r << 3), tw * Math.log(s) - b);
+    if (grad) {
+      const g = grad + off;
+      const a = <f32>(tw / s * gradScale), gs = <f32>gradScale;
+      i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const va = f32x4.splat(a), vg = f32x4.splat(gs), vk = f32x4.splat(keep), vs = f32x4.splat(spread);
+        for (; i + 4 <= cols; i += 4) {
+          const o = <usize>i << 2;
+          let wt = f32x4.add(f32x4.mul(v128.load(tgt + o), vk), vs);
+          if (weights) wt = f32x4.mul(wt, v128.load(weights + o));
+          v128.store(g + o, f32x4.sub(f32x4.mul(v128.load(g + o), va), f32x4.mul(wt, vg)));
+        }
+      }
+      for (; i < cols; i++) {
+        const o = <usize>i << 2;
+        let wt = load<f32>(tgt + o) * keep + spread;
+        if (weights) wt *= load<f32>(weights + o);
+        store<f32>(g + o, load<f32>(g + o) * a - wt * gs);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// float64
+// ---------------------------------------------------------------------------------
+
+function weightedShiftedSumF64(z: usize, n: i32, m: f64, w: usize): f64 {
+  let i = 0;
+  let s: f64 = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f64x2.splat(m), zero = f64x2.splat(0);
+    let s0 = f64x2.splat(0);
+    for (; i + 2 <= n; i += 2) {
+      const o = <usize>i << 3;
+      const t = f64x2.sub(v128.load(z + o), vm);
+      let wt = t;
+      if (w) {
+        const vw = v128.load(w + o);
+        wt = v128.bitselect(zero, f64x2.mul(vw, t), f64x2.eq(vw, zero));
+      }
+      s0 = f64x2.add(s0, wt);
+    }
+    s = sumLanesF64x2(s0);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    const wc: f64 = w ? load<f64>(w + o) : 1;
+    if (wc != 0) s += wc * (load<f64>(z + o) - m);
+  }
+  return s;
+}
+
+function affineF64(g: usize, n: i32, a: f64, b: f64, w: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f64x2.splat(a), vb = f64x2.splat(b);
+    for (; i + 2 <= n; i += 2) {
+      const o = <usize>i << 3;
+      const sub = w ? f64x2.mul(vb, v128.load(w + o)) : vb;
+      v128.store(g + o, f64x2.sub(f64x2.mul(v128.load(g + o), va), sub));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    store<f64>(g + o, load<f64>(g + o) * a - b * (w ? load<f64>(w + o) : 1));
+  }
+}
+
+export function softmaxCrossEntropyLabelsF64(
+  z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
+  eps: f64, gradScale: f64, grad: usize, out: usize
+): void {
+  const C = <f64>cols;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const row = z + off;
+    const y = load<i32>(labels + (<usize>r << 2));
+    if (y < 0) {
+      store<f64>(out + (<usize>r << 3), 0);
+      if (grad) memory.fill(grad + off, 0, <usize>cols << 3);
+      continue;
+    }
+    const m = shiftF64(maxF64(row, cols));
+    const ty = load<f64>(row + (<usize>y << 3)) - m;
+    const a = eps > 0 ? weightedShiftedSumF64(row, cols, m, weights) : 0;
+    const s = expSumF64(row, cols, m, 1.0, grad ? grad + off : 0);
+    const ls = Math.log(s);
+    const wy: f64 = weights ? load<f64>(weights + (<usize>y << 3)) : 1;
+    let loss = (1 - eps) * wy * (ls - ty);
+    if (eps > 0) loss += eps / C * (wsum * ls - a);
+    store<f64>(out + (<usize>r << 3), loss);
+    if (grad) {
+      const alpha = ((1 - eps) * wy + eps * wsum / C) * gradScale;
+      affineF64(grad + off, cols, alpha / s, eps / C * gradScale, eps > 0 ? weights : 0);
+      const gy = grad + off + (<usize>y << 3);
+      store<f64>(gy, load<f64>(gy) - (1 - eps) * wy * gradScale);
+    }
+  }
+}
+
+export function softmaxCrossEntropyProbsF64(
+  z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
+  eps: f64, gradScale: f64, grad: usize, out: usize
+): void {
+  const keep = 1 - eps, spread = eps / <f64>cols;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const row = z + off, tgt = targets + off;
+    const m = shiftF64(maxF64(row, cols));
+    let i = 0;
+    let b: f64 = 0, tw: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vm = f64x2.splat(m), vk = f64x2.splat(keep), vs = f64x2.splat(spread), zero = f64x2.splat(0);
+      let b0 = f64x2.splat(0), t0 = b0;
+      for (; i + 2 <= cols; i += 2) {
+        const o = <usize>i << 3;
+        let wt = f64x2.add(f64x2.mul(v128.load(tgt + o), vk), vs);
+        if (weights) wt = f64x2.mul(wt, v128.load(weights + o));
+        b0 = f64x2.add(b0, v128.bitselect(zero, f64x2.mul(wt, f64x2.sub(v128.load(row + o), vm)), f64x2.eq(wt, zero)));
+        t0 = f64x2.add(t0, wt);
+      }
+      b = sumLanesF64x2(b0);
+      tw = sumLanesF64x2(t0);
+    }
+    for (; i < cols; i++) {
+      const o = <usize>i << 3;
+      let wt = load<f64>(tgt + o) * keep + spread;
+      if (weights) wt *= load<f64>(weights + o);
+      if (wt != 0) b += wt * (load<f64>(row + o) - m);
+      tw += wt;
+    }
+    const s = expSumF64(row, cols, m, 1.0, grad ? grad + off : 0);
+    store<f64>(out + (<usize>r << 3), tw * Math.log(s) - b);
+    if (grad) {
+      const g = grad + off;
+      const a = tw / s * gradScale;
+      i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const va = f64x2.splat(a), vg = f64x2.splat(gradScale), vk = f64x2.splat(keep), vs = f64x2.splat(spread);
+        for (; i + 2 <= cols; i += 2) {
+          const o = <usize>i << 3;
+          let wt = f64x2.add(f64x2.mul(v128.load(tgt + o), vk), vs);
+          if (weights) wt = f64x2.mul(wt, v128.load(weights + o));
+          v128.store(g + o, f64x2.sub(f64x2.mul(v128.load(g + o), va), f64x2.mul(wt, vg)));
+        }
+      }
+      for (; i < cols; i++) {
+        const o = <usize>i << 3;
+        let wt = load<f64>(tgt + o) * keep + spread;
+        if (weights) wt *= load<f64>(weights + o);
+        store<f64>(g + o, load<f64>(g + o) * a - wt * gradScale);
+      }
+    }
+  }
+}

@@ -1,0 +1,552 @@
+// Reductions over probability rows: entropy, cross-entropy, KL and Jensen–Shannon
+// divergence, and the row sums that normalisation and validation need.
+//
+// Every kernel walks a row-major matrix of `rows` × `cols` (a vector is one row),
+// writes one float64 result per row to `out`, and returns the smallest entry it read
+// so the caller can reject negative probabilities without a second pass.  The row
+// sums it writes to `sums` (p's, then q's after `rows` slots) are the other half of
+// validation.  NaN never wins a pmin, but it does poison the row sum, which is how the
+// caller sees it.
+//
+// float32 rows: the terms are computed in f32x4 lanes and accumulated in float64
+// (f64x2), so the sum adds no error visible at float32 precision.
+// float64 rows take per-row totals (`totals`, 0 for "already normalised"): with
+// `normalize` the caller passes the row sums and the kernels work on p/Tp and q/Tq
+// without materialising them — see each kernel for where the totals enter.
+//
+// 0·log 0 = 0 by substituting a harmless argument for the log where p = 0, rather than
+// masking a NaN afterwards.
+
+import { logF32x4, logRatioF32x4, logRatioF64x2, logRatioF32, logRatioF64, logMixF32, logMixF64 } from "./math";
+
+// 2^64, and the smallest normal float32: a ratio whose denominator is subnormal is
+// scaled up first so that its reciprocal does not overflow.
+const F32_TINY: f32 = 1.17549435e-38;
+const F32_2P64: f32 = 18446744073709551616.0;
+
+// ---------------------------------------------------------------------------------
+// Shared row helpers
+// ---------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline export function sumLanesF64x2(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+// @ts-ignore: decorator
+@inline export function minLanesF32x4(v: v128): f32 {
+  return min(min(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), min(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+// @ts-ignore: decorator
+@inline export function minLanesF64x2(v: v128): f64 {
+  return min(f64x2.extract_lane(v, 0), f64x2.extract_lane(v, 1));
+}
+
+/** Lanes 2 and 3 of a float32 vector, promoted to float64 (`promote_low` takes 0 and 1). */
+// @ts-ignore: decorator
+@inline export function promoteHighF32x4(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 2, 3));
+}
+
+/**
+ * Largest entry of a float32 row, ignoring NaN (pmax drops a NaN second operand; the
+ * callers let NaN reach the sum instead, where it propagates).  −Infinity for an
+ * empty or all-(−Infinity) row.
+ */
+export function maxF32(x: usize, n: i32): f32 {
+  let i = 0;
+  let m: f32 = -Infinity;
+  if (ASC_FEATURE_SIMD) {
+    let m0 = f32x4.splat(-Infinity);
+    let m1 = m0;
+    for (; i + 8 <= n; i += 8) {
+      m0 = f32x4.pmax(m0, v128.load(x + (<usize>i << 2)));
+      m1 = f32x4.pmax(m1, v128.load(x + (<usize>i << 2), 16));
+    }
+    for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, v128.load(x + (<usize>i << 2)));
+    m0 = f32x4.pmax(m0, m1);
+    m = max(max(f32x4.extract_lane(m0, 0), f32x4.extract_lane(m0, 1)), max(f32x4.extract_lane(m0, 2), f32x4.extract_lane(m0, 3)));
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+/** Largest entry of a float64 row, ignoring NaN; −Infinity for an empty row. */
+export function maxF64(x: usize, n: i32): f64 {
+  let i = 0;
+  let m: f64 = -Infinity;
+  if (ASC_FEATURE_SIMD) {
+    let m0 = f64x2.splat(-Infinity);
+    let m1 = m0;
+    for (; i + 4 <= n; i += 4) {
+      m0 = f64x2.pmax(m0, v128.load(x + (<usize>i << 3)));
+      m1 = f64x2.pmax(m1, v128.load(x + (<usize>i << 3), 16));
+    }
+    for (; i + 2 <= n; i += 2) m0 = f64x2.pmax(m0, v128.load(x + (<usize>i << 3)));
+    m0 = f64x2.pmax(m0, m1);
+    m = max(f64x2.extract_lane(m0, 0), f64x2.extract_lane(m0, 1));
+  }
+  for (; i < n; i++) {
+    const v = load<f64>(x + (<usize>i << 3));
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------
+// Row sums (the normalisation pass)
+// ---------------------------------------------------------------------------------
+
+/** sums[r] = Σ x[r, :]; returns the smallest entry. */
+export function sumRowsF64(x: usize, rows: i32, cols: i32, sums: usize): f64 {
+  let lo: f64 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const row = x + (<usize>r * <usize>cols << 3);
+    let i = 0;
+    let s: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      let s0 = f64x2.splat(0), mn = f64x2.splat(Infinity);
+      let s1 = s0;
+      for (; i + 4 <= cols; i += 4) {
+        const v0 = v128.load(row + (<usize>i << 3));
+        const v1 = v128.load(row + (<usize>i << 3), 16);
+        s0 = f64x2.add(s0, v0);
+        s1 = f64x2.add(s1, v1);
+        mn = f64x2.pmin(f64x2.pmin(mn, v0), v1);
+      }
+      for (; i + 2 <= cols; i += 2) {
+        const v = v128.load(row + (<usize>i << 3));
+        s0 = f64x2.add(s0, v);
+        mn = f64x2.pmin(mn, v);
+      }
+      s = sumLanesF64x2(f64x2.add(s0, s1));
+      lo = min(lo, minLanesF64x2(mn));
+    }
+    for (; i < cols; i++) {
+      const v = load<f64>(row + (<usize>i << 3));
+      s += v;
+      if (v < lo) lo = v;
+    }
+    store<f64>(sums + (<usize>r << 3), s);
+  }
+  return lo;
+}
+
+// ---------------------------------------------------------------------------------
+// Entropy  H(P) = −Σ p log p
+// ---------------------------------------------------------------------------------
+
+/** out[r] = H(p[r, :]) in nats, sums[r] = Σ p[r, :]; returns min p. */
+export function entropyRowsF32(p: usize, rows: i32, cols: i32, out: usize, sums: usize): f64 {
+  let lo: f32 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const row = p + (<usize>r * <usize>cols << 2);
+    let i = 0;
+    let h: f64 = 0;
+    let s: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      let h0 = f64x2.splat(0), h1 = h0, s0 = h0, s1 = h0, mn = f32x4.splat(Infinity);
+      for (; i + 4 <= cols; i += 4) {
+        const v = v128.load(row + (<usize>i << 2));
+        const safe = v128.bitselect(f32x4.splat(1.0), v, f32x4.eq(v, f32x4.splat(0)));
+        const t = f32x4.mul(v, logF32x4(safe));
+        h0 = f64x2.add(h0, f64x2.promote_low_f32x4(t));
+        h1 = f64x2.add(h1, promoteHighF32x4(t));
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+        s1 = f64x2.add(s1, promoteHighF32x4(v));
+        mn = f32x4.pmin(mn, v);
+      }
+      h = sumLanesF64x2(f64x2.add(h0, h1));
+      s = sumLanesF64x2(f64x2.add(s0, s1));
+      lo = min(lo, minLanesF32x4(mn));
+    }
+    for (; i < cols; i++) {
+      const v = load<f32>(row + (<usize>i << 2));
+      if (v != 0) h += <f64>(v * Mathf.log(v));
+      s += <f64>v;
+      if (v < lo) lo = v;
+    }
+    store<f64>(out + (<usize>r << 3), -h);
+    store<f64>(sums + (<usize>r << 3), s);
+  }
+  return <f64>lo;
+}
+
+/**
+ * out[r] = H(p[r, :]/T[r]) in nats, T = totals[r] (1 when totals = 0), sums[r] = Σ p.
+ * Each term is (p/T)·log(p/T) with the log taken as a ratio, so a normalised row
+ * close to one-hot keeps its relative accuracy.  Returns min p.
+ */
+export function entropyRowsF64(p: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
+  let lo: f64 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const row = p + (<usize>r * <usize>cols << 3);
+    const T: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
+    const invT = 1.0 / T;
+    let i = 0;
+    let h: f64 = 0;
+    let s: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vT = f64x2.splat(T), vInvT = f64x2.splat(invT);
+      let h0 = f64x2.splat(0), h1 = h0, s0 = h0, s1 = h0, mn = f64x2.splat(Infinity);
+      for (; i + 4 <= cols; i += 4) {
+        const v0 = v128.load(row + (<usize>i << 3));
+        const v1 = v128.load(row + (<usize>i << 3), 16);
+        const a0 = v128.bitselect(vT, v0, f64x2.eq(v0, f64x2.splat(0)));
+        const a1 = v128.bitselect(vT, v1, f64x2.eq(v1, f64x2.splat(0)));
+        const w0 = f64x2.mul(v0, vInvT), w1 = f64x2.mul(v1, vInvT);
+        h0 = f64x2.add(h0, f64x2.mul(w0, logRatioF64x2(f64x2.mul(a0, vInvT), f64x2.sub(a0, vT), f64x2.add(a0, vT))));
+        h1 = f64x2.add(h1, f64x2.mul(w1, logRatioF64x2(f64x2.mul(a1, vInvT), f64x2.sub(a1, vT), f64x2.add(a1, vT))));
+        s0 = f64x2.add(s0, v0);
+        s1 = f64x2.add(s1, v1);
+        mn = f64x2.pmin(f64x2.pmin(mn, v0), v1);
+      }
+      h = sumLanesF64x2(f64x2.add(h0, h1));
+      s = sumLanesF64x2(f64x2.add(s0, s1));
+      lo = min(lo, minLanesF64x2(mn));
+    }
+    for (; i < cols; i++) {
+      const v = load<f64>(row + (<usize>i << 3));
+      if (v != 0) h += v * invT * logRatioF64(v, T);
+      s += v;
+      if (v < lo) lo = v;
+    }
+    store<f64>(out + (<usize>r << 3), -h);
+    store<f64>(sums + (<usize>r << 3), s);
+  }
+  return lo;
+}
+
+// ---------------------------------------------------------------------------------
+// Cross-entropy  H(P, Q) = −Σ p log q
+// ---------------------------------------------------------------------------------
+
+/** out[r] = H(p[r], q[r]) in nats; sums[r] = Σ p[r], sums[rows + r] = Σ q[r]; returns min(p, q). */
+export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, out: usize, sums: usize): f64 {
+  let lo: f32 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    let i = 0;
+    let h: f64 = 0, sp: f64 = 0, sq: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      let h0 = f64x2.splat(0), h1 = h0, p0 = h0, p1 = h0, q0 = h0, q1 = h0, mn = f32x4.splat(Infinity);
+      for (; i + 4 <= cols; i += 4) {
+        const o = off + (<usize>i << 2);
+        const vp = v128.load(p + o);
+        const vq = v128.load(q + o);
+        const safe = v128.bitselect(f32x4.splat(1.0), vq, f32x4.eq(vp, f32x4.splat(0)));
+        const t = f32x4.mul(vp, logF32x4(safe));
+        h0 = f64x2.add(h0, f64x2.promote_low_f32x4(t));
+        h1 = f64x2.add(h1, promoteHighF32x4(t));
+        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(vp));
+        p1 = f64x2.add(p1, promoteHighF32x4(vp));
+        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(vq));
+        q1 = f64x2.add(q1, promoteHighF32x4(vq));
+        mn = f32x4.pmin(f32x4.pmin(mn, vp), vq);
+      }
+      h = sumLanesF64x2(f64x2.add(h0, h1));
+      sp = sumLanesF64x2(f64x2.add(p0, p1));
+      sq = sumLanesF64x2(f64x2.add(q0, q1));
+      lo = min(lo, minLanesF32x4(mn));
+    }
+    for (; i < cols; i++) {
+      const o = off + (<usize>i << 2);
+      const vp = load<f32>(p + o);
+      const vq = load<f32>(q + o);
+      if (vp != 0) h += <f64>(vp * Mathf.log(vq));
+      sp += <f64>vp;
+      sq += <f64>vq;
+      lo = min(lo, min(vp, vq));
+    }
+    store<f64>(out + (<usize>r << 3), -h);
+    store<f64>(sums + (<usize>r << 3), sp);
+    store<f64>(sums + (<usize>(rows + r) << 3), sq);
+  }
+  return <f64>lo;
+}
+
+/**
+ * out[r] = H(p/Tp, q/Tq) in nats with Tp = totals[2r], Tq = totals[2r+1] (1 when
+ * totals = 0): −Σ (p/Tp)·log(q/Tq), the log taken as a ratio.  Sums as for float32.
+ */
+export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
+  let lo: f64 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 4)) : 1.0;
+    const Tq: f64 = totals ? load<f64>(totals + (<usize>r << 4), 8) : 1.0;
+    const invTp = 1.0 / Tp, invTq = 1.0 / Tq;
+    let i = 0;
+    let h: f64 = 0, sp: f64 = 0, sq: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
+      let h0 = f64x2.splat(0), p0 = h0, q0 = h0, mn = f64x2.splat(Infinity);
+      for (; i + 2 <= cols; i += 2) {
+        const o = off + (<usize>i << 3);
+        const vp = v128.load(p + o);
+        const vq = v128.load(q + o);
+        const b = v128.bitselect(vTq, vq, f64x2.eq(vp, f64x2.splat(0)));
+        const l = logRatioF64x2(f64x2.mul(b, vInvTq), f64x2.sub(b, vTq), f64x2.add(b, vTq));
+        h0 = f64x2.add(h0, f64x2.mul(f64x2.mul(vp, vInvTp), l));
+        p0 = f64x2.add(p0, vp);
+        q0 = f64x2.add(q0, vq);
+        mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);
+      }
+      h = sumLanesF64x2(h0);
+      sp = sumLanesF64x2(p0);
+      sq = sumLanesF64x2(q0);
+      lo = min(lo, minLanesF64x2(mn));
+    }
+    for (; i < cols; i++) {
+      const o = off + (<usize>i << 3);
+      const vp = load<f64>(p + o);
+      const vq = load<f64>(q + o);
+      if (vp != 0) h += vp * invTp * logRatioF64(vq, Tq);
+      sp += vp;
+      sq += vq;
+      lo = min(lo, min(vp, vq));
+    }
+    store<f64>(out + (<usize>r << 3), -h);
+    store<f64>(sums + (<usize>r << 3), sp);
+    store<f64>(sums + (<usize>(rows + r) << 3), sq);
+  }
+  return lo;
+}
+
+// ---------------------------------------------------------------------------------
+// Kullback–Leibler divergence  D(P‖Q) = Σ p log(p/q)
+// ---------------------------------------------------------------------------------
+
+/**
+ * out[r] = D(p[r] ‖ q[r]) in nats.  Each term is p·log(p/q) with the log of the ratio
+ * computed by `logRatioF32x4` from p·(1/q) and (p − q)·(1/q), so a KL of close
+ * distributions is as accurate as its terms, not the difference of two large sums.
+ * Sums and return as `crossEntropyRowsF32`.
+ */
+export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, out: usize, sums: usize): f64 {
+  let lo: f32 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    let i = 0;
+    let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      let d0 = f64x2.splat(0), d1 = d0, p0 = d0, p1 = d0, q0 = d0, q1 = d0, mn = f32x4.splat(Infinity);
+      for (; i + 4 <= cols; i += 4) {
+        const o = off + (<usize>i << 2);
+        const vp = v128.load(p + o);
+        const vq = v128.load(q + o);
+        const zero = f32x4.eq(vp, f32x4.splat(0));
+        const sc = v128.bitselect(f32x4.splat(F32_2P64), f32x4.splat(1.0), f32x4.lt(vq, f32x4.splat(F32_TINY)));
+        const a = v128.bitselect(f32x4.splat(1.0), f32x4.mul(vp, sc), zero);
+        const b = v128.bitselect(f32x4.splat(1.0), f32x4.mul(vq, sc), zero);
+        const rb = f32x4.div(f32x4.splat(1.0), b);
+        const t = f32x4.mul(vp, logRatioF32x4(f32x4.mul(a, rb), f32x4.mul(f32x4.sub(a, b), rb)));
+        d0 = f64x2.add(d0, f64x2.promote_low_f32x4(t));
+        d1 = f64x2.add(d1, promoteHighF32x4(t));
+        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(vp));
+        p1 = f64x2.add(p1, promoteHighF32x4(vp));
+        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(vq));
+        q1 = f64x2.add(q1, promoteHighF32x4(vq));
+        mn = f32x4.pmin(f32x4.pmin(mn, vp), vq);
+      }
+      d = sumLanesF64x2(f64x2.add(d0, d1));
+      sp = sumLanesF64x2(f64x2.add(p0, p1));
+      sq = sumLanesF64x2(f64x2.add(q0, q1));
+      lo = min(lo, minLanesF32x4(mn));
+    }
+    for (; i < cols; i++) {
+      const o = off + (<usize>i << 2);
+      const vp = load<f32>(p + o);
+      const vq = load<f32>(q + o);
+      if (vp != 0) d += <f64>(vp * logRatioF32(vp, vq));
+      sp += <f64>vp;
+      sq += <f64>vq;
+      lo = min(lo, min(vp, vq));
+    }
+    store<f64>(out + (<usize>r << 3), d);
+    store<f64>(sums + (<usize>r << 3), sp);
+    store<f64>(sums + (<usize>(rows + r) << 3), sq);
+  }
+  return <f64>lo;
+}
+
+/**
+ * out[r] = D(p/Tp ‖ q/Tq) in nats (totals as `crossEntropyRowsF64`).  The ratio
+ * (p/Tp)/(q/Tq) is taken as a/b with a = p·Tq, b = q·Tp, whose difference a − b
+ * carries only the two products' roundings, so normalised close rows stay accurate.
+ */
+export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
+  let lo: f64 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 4)) : 1.0;
+    const Tq: f64 = totals ? load<f64>(totals + (<usize>r << 4), 8) : 1.0;
+    const invTp = 1.0 / Tp;
+    let i = 0;
+    let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp);
+      let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity);
+      for (; i + 2 <= cols; i += 2) {
+        const o = off + (<usize>i << 3);
+        const vp = v128.load(p + o);
+        const vq = v128.load(q + o);
+        const zero = f64x2.eq(vp, f64x2.splat(0));
+        const a = v128.bitselect(f64x2.splat(1.0), f64x2.mul(vp, vTq), zero);
+        const b = v128.bitselect(f64x2.splat(1.0), f64x2.mul(vq, vTp), zero);
+        const l = logRatioF64x2(f64x2.div(a, b), f64x2.sub(a, b), f64x2.add(a, b));
+        d0 = f64x2.add(d0, f64x2.mul(f64x2.mul(vp, vInvTp), l));
+        p0 = f64x2.add(p0, vp);
+        q0 = f64x2.add(q0, vq);
+        mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);
+      }
+      d = sumLanesF64x2(d0);
+      sp = sumLanesF64x2(p0);
+      sq = sumLanesF64x2(q0);
+      lo = min(lo, minLanesF64x2(mn));
+    }
+    for (; i < cols; i++) {
+      const o = off + (<usize>i << 3);
+      const vp = load<f64>(p + o);
+      const vq = load<f64>(q + o);
+      if (vp != 0) d += vp * invTp * logRatioF64(vp * Tq, vq * Tp);
+      sp += vp;
+      sq += vq;
+      lo = min(lo, min(vp, vq));
+    }
+    store<f64>(out + (<usize>r << 3), d);
+    store<f64>(sums + (<usize>r << 3), sp);
+    store<f64>(sums + (<usize>(rows + r) << 3), sq);
+  }
+  return lo;
+}
+
+// ---------------------------------------------------------------------------------
+// Jensen–Shannon divergence  ½D(P‖M) + ½D(Q‖M),  M = ½(P + Q)
+// ---------------------------------------------------------------------------------
+
+/**
+ * out[r] = JS(p[r], q[r]) in nats.  With s = p + q, the two ratios are p/m = 2p/s and
+ * q/m = 2q/s, and their logs near 1 come from ±(p − q)/s (exact numerator), so the
+ * divergence of close rows is as accurate as its terms.  Sums and return as
+ * `crossEntropyRowsF32`.
+ */
+export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, out: usize, sums: usize): f64 {
+  let lo: f32 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    let i = 0;
+    let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      const one = f32x4.splat(1.0), zero = f32x4.splat(0);
+      let d0 = f64x2.splat(0), d1 = d0, p0 = d0, p1 = d0, q0 = d0, q1 = d0, mn = f32x4.splat(Infinity);
+      for (; i + 4 <= cols; i += 4) {
+        const o = off + (<usize>i << 2);
+        const vp = v128.load(p + o);
+        const vq = v128.load(q + o);
+        const pz = f32x4.eq(vp, zero);
+        const qz = f32x4.eq(vq, zero);
+        const sum = f32x4.add(vp, vq);
+        const sc = v128.bitselect(f32x4.splat(F32_2P64), one, f32x4.lt(sum, f32x4.splat(F32_TINY)));
+        const a = f32x4.mul(vp, sc), b = f32x4.mul(vq, sc);
+        const rs = f32x4.div(one, f32x4.add(a, b));
+        const f = f32x4.mul(f32x4.sub(a, b), rs);
+        const lp = logRatioF32x4(v128.bitselect(one, f32x4.mul(f32x4.add(a, a), rs), pz), v128.bitselect(zero, f, pz));
+        const lq = logRatioF32x4(v128.bitselect(one, f32x4.mul(f32x4.add(b, b), rs), qz), v128.bitselect(zero, f32x4.neg(f), qz));
+        const t = f32x4.mul(f32x4.add(f32x4.mul(vp, lp), f32x4.mul(vq, lq)), f32x4.splat(0.5));
+        d0 = f64x2.add(d0, f64x2.promote_low_f32x4(t));
+        d1 = f64x2.add(d1, promoteHighF32x4(t));
+        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(vp));
+        p1 = f64x2.add(p1, promoteHighF32x4(vp));
+        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(vq));
+        q1 = f64x2.add(q1, promoteHighF32x4(vq));
+        mn = f32x4.pmin(f32x4.pmin(mn, vp), vq);
+      }
+      d = sumLanesF64x2(f64x2.add(d0, d1));
+      sp = sumLanesF64x2(f64x2.add(p0, p1));
+      sq = sumLanesF64x2(f64x2.add(q0, q1));
+      lo = min(lo, minLanesF32x4(mn));
+    }
+    for (; i < cols; i++) {
+      const o = off + (<usize>i << 2);
+      const vp = load<f32>(p + o);
+      const vq = load<f32>(q + o);
+      let t: f32 = 0;
+      if (vp != 0) t += vp * logMixF32(vp, vq);
+      if (vq != 0) t += vq * logMixF32(vq, vp);
+      d += <f64>(t * 0.5);
+      sp += <f64>vp;
+      sq += <f64>vq;
+      lo = min(lo, min(vp, vq));
+    }
+    store<f64>(out + (<usize>r << 3), d);
+    store<f64>(sums + (<usize>r << 3), sp);
+    store<f64>(sums + (<usize>(rows + r) << 3), sq);
+  }
+  return <f64>lo;
+}
+
+/**
+ * out[r] = JS(p/Tp, q/Tq) in nats (totals as `crossEntropyRowsF64`).  With a = p·Tq and
+ * b = q·Tp: p̂/m̂ = 2a/(a + b) and q̂/m̂ = 2b/(a + b); in the series variable of the
+ * log these are s = (a − b)/(3a + b) and (b − a)/(3b + a).
+ */
+export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
+  let lo: f64 = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 4)) : 1.0;
+    const Tq: f64 = totals ? load<f64>(totals + (<usize>r << 4), 8) : 1.0;
+    const invTp = 1.0 / Tp, invTq = 1.0 / Tq;
+    let i = 0;
+    let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
+    if (ASC_FEATURE_SIMD) {
+      const one = f64x2.splat(1.0), zero = f64x2.splat(0), three = f64x2.splat(3.0);
+      const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
+      let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity);
+      for (; i + 2 <= cols; i += 2) {
+        const o = off + (<usize>i << 3);
+        const vp = v128.load(p + o);
+        const vq = v128.load(q + o);
+        const pz = f64x2.eq(vp, zero);
+        const qz = f64x2.eq(vq, zero);
+        const a = f64x2.mul(vp, vTq);
+        const b = f64x2.mul(vq, vTp);
+        const s = f64x2.add(a, b);
+        const diff = f64x2.sub(a, b);
+        const lp = logRatioF64x2(v128.bitselect(one, f64x2.div(f64x2.add(a, a), s), pz),
+          v128.bitselect(zero, diff, pz), v128.bitselect(one, f64x2.add(f64x2.mul(a, three), b), pz));
+        const lq = logRatioF64x2(v128.bitselect(one, f64x2.div(f64x2.add(b, b), s), qz),
+          v128.bitselect(zero, f64x2.neg(diff), qz), v128.bitselect(one, f64x2.add(f64x2.mul(b, three), a), qz));
+        const t = f64x2.add(f64x2.mul(f64x2.mul(vp, vInvTp), lp), f64x2.mul(f64x2.mul(vq, vInvTq), lq));
+        d0 = f64x2.add(d0, t);
+        p0 = f64x2.add(p0, vp);
+        q0 = f64x2.add(q0, vq);
+        mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);
+      }
+      d = sumLanesF64x2(d0);
+      sp = sumLanesF64x2(p0);
+      sq = sumLanesF64x2(q0);
+      lo = min(lo, minLanesF64x2(mn));
+    }
+    for (; i < cols; i++) {
+      const o = off + (<usize>i << 3);
+      const vp = load<f64>(p + o);
+      const vq = load<f64>(q + o);
+      const a = vp * Tq, b = vq * Tp;
+      if (vp != 0) d += vp * invTp * logMixF64(a, b);
+      if (vq != 0) d += vq * invTq * logMixF64(b, a);
+      sp += vp;
+      sq += vq;
+      lo = min(lo, min(vp, vq));
+    }
+    store<f64>(out + (<usize>r << 3), d * 0.5);
+    store<f64>(sums + (<usize>r << 3), sp);
+    store<f64>(sums + (<usize>(rows + r) << 3), sq);
+  }
+  return lo;
+}
