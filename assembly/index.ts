@@ -28,3 +28,8 @@ export {
 export function heapBase(): usize {
   return __heap_base;
 }
+
+/** 1 in the SIMD build, 0 in the scalar one: lets a caller-supplied binary name its backend. */
+export function simd(): bool {
+  return ASC_FEATURE_SIMD;
+}

@@ -270,15 +270,15 @@ export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
 }
 
 /**
- * out[r] = H(p/Tp, q/Tq) in nats with Tp = totals[2r], Tq = totals[2r+1] (1 when
- * totals = 0): −Σ (p/Tp)·log(q/Tq), the log taken as a ratio.  Sums as for float32.
+ * out[r] = H(p/Tp, q/Tq) in nats with Tp = totals[r], Tq = totals[rows + r] (1 when
+ * totals = 0, the layout of `sums`): −Σ (p/Tp)·log(q/Tq), the log taken as a ratio.  Sums as for float32.
  */
 export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
   let lo: f64 = Infinity;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 4)) : 1.0;
-    const Tq: f64 = totals ? load<f64>(totals + (<usize>r << 4), 8) : 1.0;
+    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
+    const Tq: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
     const invTp = 1.0 / Tp, invTq = 1.0 / Tq;
     let i = 0;
     let h: f64 = 0, sp: f64 = 0, sq: f64 = 0;
@@ -383,8 +383,8 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
   let lo: f64 = Infinity;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 4)) : 1.0;
-    const Tq: f64 = totals ? load<f64>(totals + (<usize>r << 4), 8) : 1.0;
+    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
+    const Tq: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
     const invTp = 1.0 / Tp;
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
@@ -499,8 +499,8 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
   let lo: f64 = Infinity;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 4)) : 1.0;
-    const Tq: f64 = totals ? load<f64>(totals + (<usize>r << 4), 8) : 1.0;
+    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
+    const Tq: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
     const invTp = 1.0 / Tp, invTq = 1.0 / Tq;
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;

@@ -9,8 +9,9 @@
 //
 // A row whose maximum is not finite is shifted by 0 instead (scipy's choice): all
 // −Infinity gives S = 0, log-sum-exp −Infinity, and softmax all 0 by the explicit
-// S = 0 case below; a +Infinity entry gives log-sum-exp +Infinity and NaN where
-// Infinity − Infinity appears.  NaN logits reach S through exp and make the row NaN.
+// S = 0 case below; a +Infinity entry gives S = +Infinity, log-sum-exp +Infinity and
+// (as PyTorch) a softmax / log-softmax row of NaN, filled explicitly.  NaN logits
+// reach S through exp and make the whole row NaN.
 //
 // float32 rows: exp in f32x4 lanes, S accumulated in float64 — a float32 sum of 10⁶
 // terms would carry a relative error of ~1e-5, far beyond a float32 result's.
@@ -174,7 +175,8 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, invT: f32, out: u
     const m = shiftF32(maxF32(x + off, cols));
     const s = expSumF32(x + off, cols, m, invT, out + off);
     // S = 0: every logit is −Infinity and every exp already stored is exactly 0.
-    if (s != 0) scaleF32(out + off, cols, <f32>(1.0 / s), out + off);
+    if (s == Infinity) fillF32(out + off, cols, NaN);
+    else if (s != 0) scaleF32(out + off, cols, <f32>(1.0 / s), out + off);
   }
 }
 
@@ -184,7 +186,8 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, invT: f64, out: u
     const off = <usize>r * <usize>cols << 3;
     const m = shiftF64(maxF64(x + off, cols));
     const s = expSumF64(x + off, cols, m, invT, out + off);
-    if (s != 0) scaleF64(out + off, cols, 1.0 / s, out + off);
+    if (s == Infinity) fillF64(out + off, cols, NaN);
+    else if (s != 0) scaleF64(out + off, cols, 1.0 / s, out + off);
   }
 }
 
@@ -194,8 +197,8 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, invT: f32, out
     const off = <usize>r * <usize>cols << 2;
     const m = shiftF32(maxF32(x + off, cols));
     const s = expSumF32(x + off, cols, m, invT, 0);
-    if (s == 0) {
-      fillF32(out + off, cols, -Infinity);
+    if (s == 0 || s == Infinity) {
+      fillF32(out + off, cols, s == 0 ? -Infinity : NaN);
       continue;
     }
     const ls = <f32>Math.log(s);
@@ -220,8 +223,8 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, invT: f64, out
     const off = <usize>r * <usize>cols << 3;
     const m = shiftF64(maxF64(x + off, cols));
     const s = expSumF64(x + off, cols, m, invT, 0);
-    if (s == 0) {
-      fillF64(out + off, cols, -Infinity);
+    if (s == 0 || s == Infinity) {
+      fillF64(out + off, cols, s == 0 ? -Infinity : NaN);
       continue;
     }
     const ls = Math.log(s);

@@ -1,0 +1,195 @@
+// Argument parsing and validation, done once, before any kernel runs.  Every error
+// names the function and the argument, says what was expected and what was given, and
+// for a probability row that does not sum to 1 suggests `normalize: true`.
+//
+// Classes: a wrong type, a wrong shape or a non-integer `cols` is a TypeError; a value
+// outside its domain (a negative probability, a base of 1, a label out of range, a
+// partial overlap between input and output) is a RangeError.
+
+import { WasmArray } from './memory.js';
+
+export type DType = 'f32' | 'f64';
+
+export interface Arg {
+  /** The elements (a WasmArray is resolved to its current view). */
+  data: ArrayLike<number>;
+  dtype: DType;
+  length: number;
+  name: string;
+}
+
+/** Tolerance on |Σp − 1| without `normalize`: float64 as torch.distributions' simplex check, float32 looser for float32-summed data. */
+export const SUM_TOLERANCE = { f32: 1e-5, f64: 1e-6 } as const;
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return `an Array(${x.length})`;
+  if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`;
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
+  if (typeof x === 'string') return `a string (${JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x)})`;
+  return `${typeof x === 'undefined' ? '' : `${typeof x} `}${String(x)}`;
+}
+
+function isDetached(view: ArrayBufferView): boolean {
+  const buffer = view.buffer as ArrayBuffer & { detached?: boolean };
+  if (typeof buffer.detached === 'boolean') return buffer.detached;
+  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** A vector argument: any float or integer typed array, an Array of numbers, or a WasmArray. */
+export function vector(fn: string, name: string, x: unknown): Arg {
+  if (x instanceof WasmArray) {
+    if (!x.live) throw new TypeError(`${fn}: ${name} is a WasmArray that has been freed`);
+    return { data: x.array, dtype: x.array instanceof Float32Array ? 'f32' : 'f64', length: x.length, name };
+  }
+  if (ArrayBuffer.isView(x)) {
+    if (x instanceof Float32Array) return typed(fn, name, x, 'f32');
+    if (x instanceof Float64Array) return typed(fn, name, x, 'f64');
+    if (x instanceof DataView || (typeof BigInt64Array !== 'undefined' && (x instanceof BigInt64Array || x instanceof BigUint64Array))) {
+      throw new TypeError(`${fn}: ${name} must be an array or typed array of numbers, got ${describe(x)}`);
+    }
+    // Integer (and float16) typed arrays: counts and labels are real uses; read as float64.
+    return typed(fn, name, x as unknown as ArrayLike<number> & ArrayBufferView, 'f64');
+  }
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      if (typeof x[i] !== 'number') {
+        throw new TypeError(`${fn}: ${name}[${i}] must be a number, got ${describe(x[i])}`);
+      }
+    }
+    return { data: x, dtype: 'f64', length: x.length, name };
+  }
+  throw new TypeError(`${fn}: ${name} must be an array or typed array of numbers, got ${describe(x)}`);
+}
+
+function typed(fn: string, name: string, x: ArrayLike<number> & ArrayBufferView, dtype: DType): Arg {
+  if (x.length === 0 && isDetached(x)) {
+    throw new TypeError(`${fn}: ${name} is a view of a detached ArrayBuffer`);
+  }
+  return { data: x, dtype, length: x.length, name };
+}
+
+export function options<T extends object>(fn: string, o: unknown): Partial<T> {
+  if (o === undefined || o === null) return {};
+  if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(o)}`);
+  return o as Partial<T>;
+}
+
+export interface Shape {
+  rows: number;
+  cols: number;
+  /** True when `cols` was given: results are per row. */
+  matrix: boolean;
+}
+
+/** Rows and columns of an input of `n` elements, `cols` given or not. */
+export function shape(fn: string, n: number, cols: unknown): Shape {
+  if (cols === undefined) return { rows: 1, cols: n, matrix: false };
+  if (typeof cols !== 'number' || !Number.isInteger(cols)) {
+    throw new TypeError(`${fn}: cols must be an integer, got ${describe(cols)}`);
+  }
+  if (cols < 1) throw new RangeError(`${fn}: cols must be at least 1, got ${cols}`);
+  if (n % cols !== 0) throw new RangeError(`${fn}: length ${n} is not a multiple of cols = ${cols}`);
+  return { rows: n / cols, cols: n === 0 ? 0 : cols, matrix: true };
+}
+
+export function sameLength(fn: string, a: Arg, b: Arg): void {
+  if (a.length !== b.length) {
+    throw new TypeError(`${fn}: ${a.name} and ${b.name} must have the same length, got ${a.length} and ${b.length}`);
+  }
+}
+
+/** 1/ln(base) for a `base` option (1 when absent: nats). */
+export function baseScale(fn: string, base: unknown): number {
+  if (base === undefined) return 1;
+  if (typeof base !== 'number') throw new TypeError(`${fn}: base must be a number, got ${describe(base)}`);
+  if (!Number.isFinite(base) || base <= 0 || base === 1) {
+    throw new RangeError(`${fn}: base must be finite, positive and not 1, got ${base}`);
+  }
+  return base === 2 ? Math.LOG2E : base === 10 ? Math.LOG10E : 1 / Math.log(base);
+}
+
+/** 1/T for a `temperature` option (1 when absent). */
+export function inverseTemperature(fn: string, t: unknown): number {
+  if (t === undefined) return 1;
+  if (typeof t !== 'number') throw new TypeError(`${fn}: temperature must be a number, got ${describe(t)}`);
+  if (!(t > 0) || !Number.isFinite(t)) throw new RangeError(`${fn}: temperature must be finite and > 0, got ${t}`);
+  return 1 / t;
+}
+
+export function flag(fn: string, name: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+/** Where entry `i` of a possibly row-major input sits, for messages. */
+export function at(arg: Arg, i: number, s: Shape): string {
+  return s.matrix ? `${arg.name}[${i}] (row ${Math.floor(i / s.cols)}, entry ${i % s.cols})` : `${arg.name}[${i}]`;
+}
+
+/**
+ * Checks a probability input from the statistics its kernel returned: the smallest
+ * entry and the row sums (`sums[offset + r]`).  Entries are scanned only when those
+ * say something is wrong, to name the first bad one.
+ */
+export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, sums: Float64Array, offset: number, normalize: boolean): void {
+  let suspect = !(min >= 0);
+  for (let r = 0; r < s.rows && !suspect; r++) suspect = !Number.isFinite(sums[offset + r]);
+  if (suspect) {
+    const d = arg.data;
+    for (let i = 0; i < arg.length; i++) {
+      const v = d[i];
+      if (v < 0) throw new RangeError(`${fn}: ${at(arg, i, s)} is ${v}; probabilities must be non-negative`);
+      if (!Number.isFinite(v)) throw new RangeError(`${fn}: ${at(arg, i, s)} is ${v}; probabilities must be finite`);
+    }
+  }
+  if (s.cols === 0) return; // an empty vector: the empty sum, nothing to normalise
+  const tol = SUM_TOLERANCE[arg.dtype];
+  for (let r = 0; r < s.rows; r++) {
+    const sum = sums[offset + r];
+    const which = s.matrix ? `${arg.name} row ${r}` : arg.name;
+    if (normalize) {
+      if (!(sum > 0) || !Number.isFinite(sum)) {
+        throw new RangeError(`${fn}: ${which} sums to ${sum}; normalize needs a positive, finite sum`);
+      }
+    } else if (!(Math.abs(sum - 1) <= tol)) {
+      throw new RangeError(
+        `${fn}: ${which} sums to ${sum}, not 1 (tolerance ${tol}); pass { normalize: true } to treat it as weights or counts`,
+      );
+    }
+  }
+}
+
+type FloatArray = Float32Array | Float64Array;
+
+/**
+ * An `out`/`grad` argument: a Float32Array, Float64Array or WasmArray of `n` elements
+ * that is the input itself (in place) or does not overlap it.
+ */
+export function output(fn: string, name: string, o: unknown, n: number, inputs: Arg[], inPlaceOk: Arg[]): FloatArray {
+  const view = o instanceof WasmArray ? (o.live ? o.array : null) : o;
+  if (!(view instanceof Float32Array || view instanceof Float64Array)) {
+    throw new TypeError(`${fn}: ${name} must be a Float32Array, Float64Array or WasmArray, got ${o instanceof WasmArray ? 'a freed WasmArray' : describe(o)}`);
+  }
+  if (view.length !== n) throw new TypeError(`${fn}: ${name} must have length ${n}, got ${view.length}`);
+  if (n > 0 && isDetached(view)) throw new TypeError(`${fn}: ${name} is a view of a detached ArrayBuffer`);
+  for (const arg of inputs) {
+    const d = arg.data;
+    if (!ArrayBuffer.isView(d) || d.buffer !== view.buffer || n === 0) continue;
+    const a0 = d.byteOffset, a1 = a0 + (d as FloatArray).byteLength;
+    const b0 = view.byteOffset, b1 = b0 + view.byteLength;
+    if (a1 <= b0 || b1 <= a0) continue;
+    const same = a0 === b0 && a1 === b1 && d.constructor === view.constructor;
+    if (!(same && inPlaceOk.includes(arg))) {
+      throw new RangeError(`${fn}: ${name} overlaps ${arg.name}${same ? '' : ' partially'}; ${inPlaceOk.includes(arg) ? `pass ${arg.name} itself to work in place, or` : 'use'} a separate array`);
+    }
+  }
+  return view;
+}

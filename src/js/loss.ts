@@ -1,0 +1,81 @@
+// JS twins of assembly/loss.ts: the fused softmax cross-entropy with PyTorch's class
+// weights and label smoothing, loss and gradient from one softmax.
+
+import { maxRow } from './reduce.js';
+import { expSum } from './softmax.js';
+
+type Vec = ArrayLike<number>;
+type Out = { [i: number]: number; readonly length: number };
+
+const shiftOf = (m: number): number => (Number.isFinite(m) ? m : 0);
+
+/** Σ_c w_c·(z_c − m) over a row (w_c = 1 without weights); w_c = 0 terms skipped. */
+function weightedShiftedSum(z: Vec, off: number, n: number, m: number, w: Vec | null): number {
+  let s = 0;
+  for (let c = 0; c < n; c++) {
+    const wc = w ? w[c] : 1;
+    if (wc !== 0) s += wc * (z[off + c] - m);
+  }
+  return s;
+}
+
+/** labels: int32 per row, negative = ignored; see assembly/loss.ts for the formulas. */
+export function softmaxCrossEntropyLabels(
+  z: Vec, labels: Int32Array, rows: number, cols: number, weights: Vec | null, wsum: number,
+  eps: number, gradScale: number, grad: Out | null, out: Float64Array,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const y = labels[r];
+    if (y < 0) {
+      out[r] = 0;
+      if (grad) for (let c = 0; c < cols; c++) grad[off + c] = 0;
+      continue;
+    }
+    const m = shiftOf(maxRow(z, off, cols));
+    const ty = z[off + y] - m;
+    const a = eps > 0 ? weightedShiftedSum(z, off, cols, m, weights) : 0;
+    const s = expSum(z, off, cols, m, 1, grad);
+    const ls = Math.log(s);
+    const wy = weights ? weights[y] : 1;
+    let loss = (1 - eps) * wy * (ls - ty);
+    if (eps > 0) loss += (eps / cols) * (wsum * ls - a);
+    out[r] = loss;
+    if (grad) {
+      const alpha = (((1 - eps) * wy + (eps * wsum) / cols) * gradScale) / s;
+      const beta = (eps / cols) * gradScale;
+      const w = eps > 0 ? weights : null;
+      for (let c = 0; c < cols; c++) grad[off + c] = grad[off + c] * alpha - beta * (w ? w[c] : 1);
+      grad[off + y] -= (1 - eps) * wy * gradScale;
+    }
+  }
+}
+
+/** Probability targets (a matrix like z); see assembly/loss.ts for the formulas. */
+export function softmaxCrossEntropyProbs(
+  z: Vec, targets: Vec, rows: number, cols: number, weights: Vec | null,
+  eps: number, gradScale: number, grad: Out | null, out: Float64Array,
+): void {
+  const keep = 1 - eps, spread = eps / cols;
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const m = shiftOf(maxRow(z, off, cols));
+    let b = 0, tw = 0;
+    for (let c = 0; c < cols; c++) {
+      let wt = targets[off + c] * keep + spread;
+      if (weights) wt *= weights[c];
+      if (wt !== 0) b += wt * (z[off + c] - m);
+      tw += wt;
+    }
+    const s = expSum(z, off, cols, m, 1, grad);
+    out[r] = tw * Math.log(s) - b;
+    if (grad) {
+      const a = (tw / s) * gradScale;
+      for (let c = 0; c < cols; c++) {
+        let wt = targets[off + c] * keep + spread;
+        if (weights) wt *= weights[c];
+        grad[off + c] = grad[off + c] * a - wt * gradScale;
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// JS twins of assembly/reduce.ts: the same passes and formulas, one float64 loop each.
+// Where the kernels have a float32 and a float64 variant, the twin is the float64 one
+// (float32 input is read as the numbers it holds); `totals` null means 1 for every row.
+
+import { logRatio, logMix } from './math.js';
+
+type Vec = ArrayLike<number>;
+
+/** Largest entry of x[off, off + n), ignoring NaN; −Infinity when empty. */
+export function maxRow(x: Vec, off: number, n: number): number {
+  let m = -Infinity;
+  for (let i = off, end = off + n; i < end; i++) {
+    const v = x[i];
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+/** sums[r] = Σ x[r, :]; returns the smallest entry. */
+export function sumRows(x: Vec, rows: number, cols: number, sums: Float64Array, at = 0): number {
+  let lo = Infinity;
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let i = r * cols, end = i + cols; i < end; i++) {
+      const v = x[i];
+      s += v;
+      if (v < lo) lo = v;
+    }
+    sums[at + r] = s;
+  }
+  return lo;
+}
+
+/** out[r] = H(p[r]/T[r]) in nats; sums[r] = Σ p[r]; returns min p. */
+export function entropyRows(p: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
+  let lo = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const T = totals ? totals[r] : 1;
+    const invT = 1 / T;
+    let h = 0, s = 0;
+    for (let i = r * cols, end = i + cols; i < end; i++) {
+      const v = p[i];
+      if (v !== 0) h += v * invT * logRatio(v, T);
+      s += v;
+      if (v < lo) lo = v;
+    }
+    out[r] = -h;
+    sums[r] = s;
+  }
+  return lo;
+}
+
+/** out[r] = H(p/Tp, q/Tq) in nats; sums[r] = Σ p, sums[rows + r] = Σ q; returns min(p, q). */
+export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
+  let lo = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const Tp = totals ? totals[r] : 1;
+    const Tq = totals ? totals[rows + r] : 1;
+    const invTp = 1 / Tp;
+    let h = 0, sp = 0, sq = 0;
+    for (let i = r * cols, end = i + cols; i < end; i++) {
+      const vp = p[i], vq = q[i];
+      if (vp !== 0) h += vp * invTp * logRatio(vq, Tq);
+      sp += vp;
+      sq += vq;
+      if (vp < lo) lo = vp;
+      if (vq < lo) lo = vq;
+    }
+    out[r] = -h;
+    sums[r] = sp;
+    sums[rows + r] = sq;
+  }
+  return lo;
+}
+
+/** out[r] = D(p/Tp ‖ q/Tq) in nats, each term p·log(p/q) from the ratio. */
+export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
+  let lo = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const Tp = totals ? totals[r] : 1;
+    const Tq = totals ? totals[rows + r] : 1;
+    const invTp = 1 / Tp;
+    let d = 0, sp = 0, sq = 0;
+    for (let i = r * cols, end = i + cols; i < end; i++) {
+      const vp = p[i], vq = q[i];
+      if (vp !== 0) d += vp * invTp * logRatio(vp * Tq, vq * Tp);
+      sp += vp;
+      sq += vq;
+      if (vp < lo) lo = vp;
+      if (vq < lo) lo = vq;
+    }
+    out[r] = d;
+    sums[r] = sp;
+    sums[rows + r] = sq;
+  }
+  return lo;
+}
+
+/** out[r] = JS(p/Tp, q/Tq) in nats: ½Σ p·log(p/m) + ½Σ q·log(q/m), m = (p + q)/2. */
+export function jsDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
+  let lo = Infinity;
+  for (let r = 0; r < rows; r++) {
+    const Tp = totals ? totals[r] : 1;
+    const Tq = totals ? totals[rows + r] : 1;
+    const invTp = 1 / Tp, invTq = 1 / Tq;
+    let d = 0, sp = 0, sq = 0;
+    for (let i = r * cols, end = i + cols; i < end; i++) {
+      const vp = p[i], vq = q[i];
+      const a = vp * Tq, b = vq * Tp;
+      if (vp !== 0) d += vp * invTp * logMix(a, b);
+      if (vq !== 0) d += vq * invTq * logMix(b, a);
+      sp += vp;
+      sq += vq;
+      if (vp < lo) lo = vp;
+      if (vq < lo) lo = vq;
+    }
+    out[r] = d * 0.5;
+    sums[r] = sp;
+    sums[rows + r] = sq;
+  }
+  return lo;
+}

@@ -1,0 +1,116 @@
+// The classification loss, fused from logits: softmax cross-entropy with PyTorch's
+// `cross_entropy` semantics (class weights, label smoothing, ignore index, reductions)
+// and its gradient from the same softmax.
+
+import { type Arg, baseScale, describe, options, output, shape, vector } from './args.js';
+import { engineFor } from './backend.js';
+import type { CrossEntropyLossOptions, Labels, Reduction, Vector } from './types.js';
+
+const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
+
+/** Σ xᵢ with Neumaier's compensation: the per-row losses of a large batch add exactly enough. */
+function sum(x: Float64Array): number {
+  let s = 0, c = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i], t = s + v;
+    c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
+    s = t;
+  }
+  return s + c;
+}
+
+/**
+ * Softmax cross-entropy from logits (`cols` classes per row), as PyTorch's
+ * `F.cross_entropy`: integer labels (length = rows) or probability targets (length =
+ * logits.length; labels win when both fit, i.e. `cols` = 1).  `'mean'` over no
+ * (non-ignored) rows is 0 with a zero gradient.  With `grad`, ∂loss/∂logits for the
+ * chosen reduction is written there in the same pass (for `'none'`, of the sum).
+ *
+ * @example
+ * ```ts
+ * import { softmaxCrossEntropy } from 'surprisal';
+ * const logits = new Float32Array([2, 0, 0, 0, 2, 0]);   // 2 rows × 3 classes
+ * const grad = new Float32Array(6);
+ * softmaxCrossEntropy(logits, [0, 1], { cols: 3, grad }); // 0.2395447... = ln(1 + 2e⁻²)
+ * grad; // (softmax − onehot)/2: [-0.10650…, 0.05325…, 0.05325…, 0.05325…, -0.10650…, 0.05325…]
+ * ```
+ */
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions & { reduction: 'none' }): Float64Array;
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions & { reduction?: 'mean' | 'sum' }): number;
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): number | Float64Array;
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): number | Float64Array {
+  const fn = 'softmaxCrossEntropy';
+  const o = options<CrossEntropyLossOptions>(fn, options_);
+  if (o.cols === undefined) throw new TypeError(`${fn}: cols (the number of classes) is required`);
+  const Z = vector(fn, 'logits', logits);
+  const s = shape(fn, Z.length, o.cols);
+  const { rows, cols } = s;
+  const T = vector(fn, 'targets', targets);
+  const isLabels = T.length === rows;
+  if (!isLabels && T.length !== Z.length) {
+    throw new TypeError(`${fn}: targets must be ${rows} labels or ${Z.length} probabilities (rows × cols), got length ${T.length}`);
+  }
+  const reduction = o.reduction ?? 'mean';
+  if (!REDUCTIONS.includes(reduction)) {
+    const E = typeof reduction === 'string' ? RangeError : TypeError;
+    throw new E(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
+  }
+  const eps = o.labelSmoothing ?? 0;
+  if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
+  if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
+  const ignore = o.ignoreIndex;
+  if (ignore !== undefined && !(typeof ignore === 'number' && Number.isInteger(ignore))) {
+    throw new TypeError(`${fn}: ignoreIndex must be an integer, got ${describe(ignore)}`);
+  }
+  let weights: Float64Array | null = null;
+  let wsum = cols;
+  if (o.weights !== undefined) {
+    const W = vector(fn, 'weights', o.weights);
+    if (W.length !== o.cols) throw new TypeError(`${fn}: weights must have one entry per class (${o.cols}), got length ${W.length}`);
+    weights = Float64Array.from(W.data);
+    wsum = sum(weights);
+  }
+  const scale = baseScale(fn, o.base);
+  const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, Z.length, isLabels ? [Z] : [Z, T], [Z]);
+
+  // Labels: validated and turned into int32 (−1 = ignored) before any kernel runs; the
+  // 'mean' denominator is Σ w_y over the rows that count, as PyTorch.
+  let labels: Int32Array | null = null;
+  let denominator = rows;
+  if (isLabels) {
+    labels = new Int32Array(rows);
+    denominator = 0;
+    const d = T.data;
+    for (let r = 0; r < rows; r++) {
+      const y = d[r];
+      if (y === ignore) {
+        labels[r] = -1;
+        continue;
+      }
+      if (!Number.isInteger(y)) throw new RangeError(`${fn}: label at row ${r} is ${y}, not an integer class index`);
+      if (y < 0 || y >= cols) {
+        throw new RangeError(`${fn}: label at row ${r} is ${y}, outside [0, ${cols})${ignore === undefined ? '' : ` and not ignoreIndex (${ignore})`}`);
+      }
+      labels[r] = y;
+      denominator += weights ? weights[y] : 1;
+    }
+  }
+  const mean = reduction === 'mean';
+  const gradScale = (mean ? (denominator !== 0 ? 1 / denominator : 0) : 1) * scale;
+
+  const out = new Float64Array(rows);
+  const engine = engineFor(Z.length);
+  const f32 = Z.dtype === 'f32' && (isLabels || T.dtype === 'f32');
+  if (labels) {
+    engine[f32 ? 'softmaxCrossEntropyLabelsF32' : 'softmaxCrossEntropyLabelsF64'](Z.data, labels, rows, cols, weights, wsum, eps, gradScale, grad, out);
+  } else {
+    engine[f32 ? 'softmaxCrossEntropyProbsF32' : 'softmaxCrossEntropyProbsF64'](Z.data, (T as Arg).data, rows, cols, weights, eps, gradScale, grad, out);
+  }
+  if (reduction === 'none') {
+    if (scale !== 1) for (let r = 0; r < rows; r++) out[r] *= scale;
+    return out;
+  }
+  const total = sum(out) * scale;
+  if (reduction === 'sum') return total;
+  return denominator !== 0 ? total / denominator : 0;
+}

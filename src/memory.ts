@@ -1,0 +1,205 @@
+// The module's linear memory, owned by this side.  The kernels never allocate: every
+// byte above the module's static data is handed out here, either as the per-call
+// scratch arena (inputs copied in, results written out) or as a `WasmArray` the user
+// keeps for zero-copy calls.
+//
+// One first-fit allocator over [heapBase, memory end) serves both.  The scratch arena
+// is a single block reused by every call and replaced by a larger one only when a call
+// needs more, so a long run of calls of varying sizes never grows memory past what its
+// largest call (plus the live WasmArrays) needs.  Blocks are 16-byte aligned.
+//
+// `memory.grow` detaches every typed-array view over the old buffer; the `f32`, `f64`
+// and `i32` views here, and `WasmArray.array`, are re-derived whenever the buffer has
+// changed.
+
+const PAGE = 65536;
+const ALIGN = 16;
+
+const align = (n: number): number => (n + ALIGN - 1) & ~(ALIGN - 1);
+
+interface Block {
+  ptr: number;
+  size: number;
+}
+
+/** Thrown (and caught by the wasm backend, which then falls back to JS) when memory cannot grow. */
+export class OutOfMemory extends Error {}
+
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  private readonly base: number;
+  /** Allocated blocks, sorted by address: the scratch arena and live WasmArrays. */
+  private readonly blocks: Block[] = [];
+  private scratchBlock: Block | null = null;
+  private buffer: ArrayBuffer | null = null;
+  private views!: { f32: Float32Array; f64: Float64Array; i32: Int32Array };
+
+  constructor(memory: WebAssembly.Memory, heapBase: number) {
+    this.memory = memory;
+    this.base = align(heapBase);
+  }
+
+  /** Pages of linear memory in use (for the soak test and the README's memory notes). */
+  get pages(): number {
+    return this.memory.buffer.byteLength / PAGE;
+  }
+
+  private refresh(): void {
+    const buffer = this.memory.buffer;
+    if (buffer !== this.buffer) {
+      this.buffer = buffer as ArrayBuffer;
+      this.views = { f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer) };
+    }
+  }
+
+  get f32(): Float32Array {
+    this.refresh();
+    return this.views.f32;
+  }
+
+  get f64(): Float64Array {
+    this.refresh();
+    return this.views.f64;
+  }
+
+  get i32(): Int32Array {
+    this.refresh();
+    return this.views.i32;
+  }
+
+  /** A 16-byte-aligned block of at least `bytes`, growing memory if no gap fits. */
+  alloc(bytes: number): number {
+    const size = align(Math.max(bytes, ALIGN));
+    let at = this.base;
+    let index = 0;
+    for (; index < this.blocks.length; index++) {
+      const b = this.blocks[index];
+      if (b.ptr - at >= size) break;
+      at = b.ptr + b.size;
+    }
+    const end = at + size;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      try {
+        this.memory.grow(Math.ceil((end - have) / PAGE));
+      } catch {
+        throw new OutOfMemory(`surprisal: cannot grow WebAssembly memory to ${end} bytes`);
+      }
+    }
+    this.blocks.splice(index, 0, { ptr: at, size });
+    return at;
+  }
+
+  free(ptr: number): void {
+    const index = this.blocks.findIndex((b) => b.ptr === ptr);
+    if (index >= 0) this.blocks.splice(index, 1);
+  }
+
+  /**
+   * The call arena: a block of at least `bytes`, valid until the next `scratch` call.
+   * Reused as is when large enough; otherwise released and replaced, the new block
+   * taking the old one's place first if it fits there.
+   */
+  scratch(bytes: number): number {
+    const current = this.scratchBlock;
+    if (current && current.size >= bytes) return current.ptr;
+    if (current) this.free(current.ptr);
+    this.scratchBlock = null;
+    const ptr = this.alloc(bytes);
+    this.scratchBlock = this.blocks.find((b) => b.ptr === ptr) ?? null;
+    return ptr;
+  }
+
+  /**
+   * Byte offset of `view` if it lies inside a live block other than the scratch arena
+   * (a WasmArray of this heap), so a kernel may read or write it in place; −1 otherwise.
+   */
+  locate(view: ArrayBufferView): number {
+    if (view.buffer !== this.memory.buffer) return -1;
+    const start = view.byteOffset;
+    const end = start + view.byteLength;
+    for (const b of this.blocks) {
+      if (b === this.scratchBlock) continue;
+      if (start >= b.ptr && end <= b.ptr + b.size) return start;
+    }
+    return -1;
+  }
+
+  /** True when `view` is over this module's memory (live block or not). */
+  holds(view: ArrayBufferView): boolean {
+    return view.buffer === this.memory.buffer;
+  }
+}
+
+type FloatArray = Float32Array | Float64Array;
+type FloatArrayConstructor<T extends FloatArray> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; new (length: number): T; readonly BYTES_PER_ELEMENT: number };
+
+const registry: FinalizationRegistry<{ heap: Heap; ptr: number }> | null =
+  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(({ heap, ptr }) => heap.free(ptr)) : null;
+
+/**
+ * A float array that lives inside the module's memory, for zero-copy hot loops: pass
+ * the WasmArray itself (or its `array`) to any function as input, `out` or `grad`, and
+ * nothing is copied.  `array` is re-derived if the memory has grown since it was last
+ * read, so read it again after each call rather than keeping the view.
+ *
+ * @example
+ * ```ts
+ * import { init, allocate, softmax } from 'surprisal';
+ * await init();
+ * const logits = allocate(Float32Array, 1000);
+ * const probs = allocate(Float32Array, 1000);
+ * logits.array.fill(0);
+ * softmax(logits, { out: probs });
+ * probs.array[0]; // 0.001
+ * logits.free(); probs.free();
+ * ```
+ */
+export class WasmArray<T extends FloatArray = FloatArray> {
+  readonly length: number;
+  readonly type: FloatArrayConstructor<T>;
+  private heap: Heap | null;
+  private ptr: number;
+  private view: T;
+
+  /** @internal use `allocate`. */
+  constructor(type: FloatArrayConstructor<T>, length: number, heap: Heap | null) {
+    this.type = type;
+    this.length = length;
+    this.heap = heap;
+    if (heap) {
+      this.ptr = heap.alloc(length * type.BYTES_PER_ELEMENT);
+      this.view = new type(heap.memory.buffer, this.ptr, length);
+      registry?.register(this, { heap, ptr: this.ptr }, this);
+    } else {
+      this.ptr = -1;
+      this.view = new type(length);
+    }
+  }
+
+  /** The elements, as a view over the module's memory (re-derived after `memory.grow`). */
+  get array(): T {
+    const heap = this.heap;
+    if (heap && this.view.buffer !== heap.memory.buffer) {
+      this.view = new this.type(heap.memory.buffer, this.ptr, this.length);
+    }
+    if (this.ptr === -2) throw new TypeError('surprisal: this WasmArray has been freed');
+    return this.view;
+  }
+
+  /** True until `free()`. */
+  get live(): boolean {
+    return this.ptr !== -2;
+  }
+
+  /** Returns the memory to the module; the WasmArray and its views must not be used afterwards. */
+  free(): void {
+    if (this.ptr === -2) return;
+    if (this.heap) {
+      this.heap.free(this.ptr);
+      registry?.unregister(this);
+    }
+    this.ptr = -2;
+    this.heap = null;
+  }
+}
