@@ -14,10 +14,13 @@
 // where W = Σ w_c and g is the caller's scale (1/Σ w_y for 'mean', else 1).  A row
 // with a negative label is ignored: loss 0, gradient 0.  `grad` may be `z` itself:
 // every value a later pass needs is read before the exponentials overwrite it.
-// Terms whose weight·target is 0 contribute 0 even against a −Infinity logit.
+// Terms whose weight·target is 0 contribute 0 even against a −Infinity logit.  A
+// (non-ignored) row whose logits are all −Infinity, or hold +Infinity, has no defined
+// softmax: its loss and gradient are NaN, as in PyTorch.
 
 import { maxF32, maxF64, sumLanesF64x2, promoteHighF32x4 } from "./reduce";
-import { expSumF32, expSumF64, shiftF32, shiftF64 } from "./softmax";
+import { expSumF32, expSumF64, expSumOnes, fillF32, fillF64 } from "./softmax";
+import { logOnesPlus } from "./math";
 
 // ---------------------------------------------------------------------------------
 // float32
@@ -87,11 +90,17 @@ export function softmaxCrossEntropyLabelsF32(
       if (grad) memory.fill(grad + off, 0, <usize>cols << 2);
       continue;
     }
-    const m = shiftF32(maxF32(row, cols));
-    const ty = <f64>(load<f32>(row + (<usize>y << 2)) - m);
+    const m = maxF32(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), NaN);
+      if (grad) fillF32(grad + off, cols, NaN);
+      continue;
+    }
+    const ty = <f64>load<f32>(row + (<usize>y << 2)) - <f64>m;
     const a = eps > 0 ? weightedShiftedSumF32(row, cols, m, weights) : 0;
-    const s = expSumF32(row, cols, m, 1.0, grad ? grad + off : 0);
-    const ls = Math.log(s);
+    const rest = expSumF32(row, cols, m, 1.0, grad ? grad + off : 0);
+    const s = expSumOnes + rest;
+    const ls = logOnesPlus(expSumOnes, rest);
     const wy: f64 = weights ? <f64>load<f32>(weights + (<usize>y << 2)) : 1;
     let loss = (1 - eps) * wy * (ls - ty);
     if (eps > 0) loss += eps / C * (wsum * ls - a);
@@ -117,7 +126,12 @@ export function softmaxCrossEntropyProbsF32(
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const row = z + off, tgt = targets + off;
-    const m = shiftF32(maxF32(row, cols));
+    const m = maxF32(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), NaN);
+      if (grad) fillF32(grad + off, cols, NaN);
+      continue;
+    }
     // B = Σ w·t̃·(z − m) and Tw = Σ w·t̃, before the exponentials may overwrite z.
     let i = 0;
     let b: f64 = 0, tw: f64 = 0;
@@ -144,8 +158,9 @@ export function softmaxCrossEntropyProbsF32(
       if (wt != 0) b += <f64>(wt * (load<f32>(row + o) - m));
       tw += <f64>wt;
     }
-    const s = expSumF32(row, cols, m, 1.0, grad ? grad + off : 0);
-    store<f64>(out + (<usize>r << 3), tw * Math.log(s) - b);
+    const rest = expSumF32(row, cols, m, 1.0, grad ? grad + off : 0);
+    const s = expSumOnes + rest;
+    store<f64>(out + (<usize>r << 3), tw * logOnesPlus(expSumOnes, rest) - b);
     if (grad) {
       const g = grad + off;
       const a = <f32>(tw / s * gradScale), gs = <f32>gradScale;
@@ -229,11 +244,17 @@ export function softmaxCrossEntropyLabelsF64(
       if (grad) memory.fill(grad + off, 0, <usize>cols << 3);
       continue;
     }
-    const m = shiftF64(maxF64(row, cols));
+    const m = maxF64(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), NaN);
+      if (grad) fillF64(grad + off, cols, NaN);
+      continue;
+    }
     const ty = load<f64>(row + (<usize>y << 3)) - m;
     const a = eps > 0 ? weightedShiftedSumF64(row, cols, m, weights) : 0;
-    const s = expSumF64(row, cols, m, 1.0, grad ? grad + off : 0);
-    const ls = Math.log(s);
+    const rest = expSumF64(row, cols, m, 1.0, grad ? grad + off : 0);
+    const s = expSumOnes + rest;
+    const ls = logOnesPlus(expSumOnes, rest);
     const wy: f64 = weights ? load<f64>(weights + (<usize>y << 3)) : 1;
     let loss = (1 - eps) * wy * (ls - ty);
     if (eps > 0) loss += eps / C * (wsum * ls - a);
@@ -255,7 +276,12 @@ export function softmaxCrossEntropyProbsF64(
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
     const row = z + off, tgt = targets + off;
-    const m = shiftF64(maxF64(row, cols));
+    const m = maxF64(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), NaN);
+      if (grad) fillF64(grad + off, cols, NaN);
+      continue;
+    }
     let i = 0;
     let b: f64 = 0, tw: f64 = 0;
     if (ASC_FEATURE_SIMD) {
@@ -278,8 +304,9 @@ export function softmaxCrossEntropyProbsF64(
       if (wt != 0) b += wt * (load<f64>(row + o) - m);
       tw += wt;
     }
-    const s = expSumF64(row, cols, m, 1.0, grad ? grad + off : 0);
-    store<f64>(out + (<usize>r << 3), tw * Math.log(s) - b);
+    const rest = expSumF64(row, cols, m, 1.0, grad ? grad + off : 0);
+    const s = expSumOnes + rest;
+    store<f64>(out + (<usize>r << 3), tw * logOnesPlus(expSumOnes, rest) - b);
     if (grad) {
       const g = grad + off;
       const a = tw / s * gradScale;

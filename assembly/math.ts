@@ -15,15 +15,12 @@
 // float32
 // ---------------------------------------------------------------------------------
 
-// Cody–Waite split of ln 2: LN2_HI has 9 significant bits, so n·LN2_HI is exact for
-// |n| < 2^15 and x − n·LN2_HI loses nothing.
-const F32_LN2_HI: f32 = 0.693359375; // 0x3f318000
-const F32_LN2_LO: f32 = -2.12194440e-4; // 0xb95e8083
-const F32_LOG2E: f32 = 1.44269504; // 0x3fb8aa3b
 // Adding 1.5·2^23 rounds to an integer and leaves it in the low mantissa bits.
 const F32_MAGIC: f32 = 12582912.0; // 0x4b400000
+const F32_LN2_HI: f32 = 0.693359375; // 0x3f318000, for log's k·ln2
+const F32_LN2_LO: f32 = -2.12194440e-4; // 0xb95e8083
 
-// exp(t) ≈ 1 + t + t²·P4(t) on [−ln2/2, ln2/2]; polynomial error 3.1e-9 (0.05 ulp).
+// exp(r) ≈ 1 + r + r²·P4(r) on [−ln2/2, ln2/2]; polynomial error 3.1e-9 (0.05 ulp).
 const E32_0: f32 = 0.499999934514726261436;
 const E32_1: f32 = 0.166665206875631069527;
 const E32_2: f32 = 0.0416683874085470014635;
@@ -31,34 +28,56 @@ const E32_3: f32 = 0.00836871003530827074193;
 const E32_4: f32 = 0.00138146110010650886717;
 
 /**
- * exp(x) in four float32 lanes.
+ * Per-call constants of `expShiftedF32x4` for a temperature T: ln 2·T split as
+ * c1 + c2 with c1 of 16 significant bits, so n·c1 is exact for the |n| ≤ 151 that
+ * float32 needs.  (ln 2·T is formed in float64, ample for float32.)
+ */
+export function expSplitHiF32(T: f64): f32 {
+  return reinterpret<f32>(reinterpret<u32>(<f32>(0.6931471805599453 * T)) & 0xffffff00);
+}
+export function expSplitLoF32(T: f64): f32 {
+  return <f32>(0.6931471805599453 * T - <f64>expSplitHiF32(T));
+}
+
+/**
+ * exp((x − m)/T) in four float32 lanes, for the x ≤ m of a softmax row.
  *
- * Worst error over every float32 in [−104, 88.8]: 1.0 ulp (normal results), and the
- * correctly scaled subnormal below −87.3.  Special values: exp(−Infinity) = 0,
- * exp(+Infinity) = +Infinity, NaN → NaN, x > 88.7228 → +Infinity, x < −103.97 → 0.
+ * The argument is never rounded as a whole: x − m is carried exactly as d + e
+ * (TwoSum), n = round(d·log₂e/T), and r = ((d − n·c1) − n·c2 + e)/T, where c1 + c2 =
+ * ln 2·T (`expSplitHiF32/LoF32`) and d − n·c1 is exact (Sterbenz).  So the result is
+ * exp of the exact argument to within the polynomial's rounding, however far x lies
+ * below m — a rounded (x − m)/T would cost |x − m|/T half-ulps, 3e-6 at a spread of 50.
+ * exp(r) is 1 + r + r²·P4(r), scaled by 2^(n>>1)·2^(n−(n>>1)) so that subnormal
+ * results come out right.
  *
- * exp(x) = 2ⁿ·exp(t), n = round(x·log₂e), t = x − n·ln2.  The scale 2ⁿ is applied
- * as 2^(n>>1)·2^(n−(n>>1)) so that n = 128 (x just below the overflow threshold)
- * and subnormal results come out right with two exact power-of-two multiplies.
+ * Worst error, every float32 x in [−103, 0] with m = 0, T = 1: 1.0 ulp (normal
+ * results); random (x, m, T) against mpmath: 1.1 ulp.  Lanes with x − m below
+ * `nspan` = −104·T, −Infinity included, are exactly 0 (their result underflows; the
+ * test is on x − m, since m − 104·T may round to m); NaN passes through.
+ * `k` = log₂e/T.
  */
 // @ts-ignore: decorator
-@inline export function expF32x4(x: v128): v128 {
-  // pmax/pmin return their first operand when it is NaN: the clamp keeps NaN.
-  const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-104.0)), f32x4.splat(88.8));
-  const z = f32x4.add(f32x4.mul(xc, f32x4.splat(F32_LOG2E)), f32x4.splat(F32_MAGIC));
+@inline export function expShiftedF32x4(x: v128, m: v128, nspan: v128, k: v128, c1: v128, c2: v128, invT: v128): v128 {
+  const d0 = f32x4.sub(x, m);
+  const under = f32x4.lt(d0, nspan);
+  const xc = v128.bitselect(m, x, under);
+  const d = v128.andnot(d0, under);
+  const bb = f32x4.sub(d, xc);
+  const e = f32x4.sub(f32x4.sub(xc, f32x4.sub(d, bb)), f32x4.add(m, bb));
+  const z = f32x4.add(f32x4.mul(d, k), f32x4.splat(F32_MAGIC));
   const n = i32x4.sub(z, i32x4.splat(0x4b400000));
   const nf = f32x4.sub(z, f32x4.splat(F32_MAGIC));
-  let t = f32x4.sub(xc, f32x4.mul(nf, f32x4.splat(F32_LN2_HI)));
-  t = f32x4.sub(t, f32x4.mul(nf, f32x4.splat(F32_LN2_LO)));
-  let p = f32x4.add(f32x4.mul(f32x4.splat(E32_4), t), f32x4.splat(E32_3));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E32_2));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E32_1));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E32_0));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(t, t)), t), f32x4.splat(1.0));
+  let r = f32x4.sub(f32x4.sub(d, f32x4.mul(nf, c1)), f32x4.mul(nf, c2));
+  r = f32x4.mul(f32x4.add(r, e), invT);
+  let p = f32x4.add(f32x4.mul(f32x4.splat(E32_4), r), f32x4.splat(E32_3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E32_2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E32_1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E32_0));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1.0));
   const n1 = i32x4.shr_s(n, 1);
   const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
   const s2 = i32x4.shl(i32x4.add(i32x4.sub(n, n1), i32x4.splat(127)), 23);
-  return f32x4.mul(f32x4.mul(p, s1), s2);
+  return v128.andnot(f32x4.mul(f32x4.mul(p, s1), s2), under);
 }
 
 // log(1+f) ≈ f − f²/2 + f³·P7(f) on [√½−1, √2−1]; polynomial error 5.8e-9 (0.1 ulp).
@@ -133,13 +152,12 @@ function logSpecialF32x4(r: v128, y: v128): v128 {
 // float64
 // ---------------------------------------------------------------------------------
 
-// ln 2 split as in fdlibm: LN2_HI has 32 significant bits (n·LN2_HI exact, |n| < 2^21).
+// fdlibm's split of ln 2 (LN2_HI has 32 significant bits), for log's k·ln2.
 const F64_LN2_HI: f64 = 6.93147180369123816490e-01; // 0x3fe62e42fee00000
 const F64_LN2_LO: f64 = 1.90821492927058770002e-10; // 0x3dea39ef35793c76
-const F64_LOG2E: f64 = 1.4426950408889634; // 0x3ff71547652b82fe
 const F64_MAGIC: f64 = 6755399441055744.0; // 1.5·2^52, 0x4338000000000000
 
-// exp(t) ≈ 1 + t + t²·P9(t) on [−ln2/2, ln2/2]; polynomial error 3.6e-18 (0.03 ulp).
+// exp(r) ≈ 1 + r + r²·P9(r) on [−ln2/2, ln2/2]; polynomial error 3.6e-18 (0.03 ulp).
 const E64_0: f64 = 0.500000000000001061759;
 const E64_1: f64 = 0.16666666666666412764;
 const E64_2: f64 = 0.041666666666530259178;
@@ -151,35 +169,65 @@ const E64_7: f64 = 0.00000275575862629116872665;
 const E64_8: f64 = 2.76302344676451772572e-7;
 const E64_9: f64 = 2.50000742362807986225e-8;
 
+// Dekker's splitting (2^27 + 1): a = splitHi(a) + (a − splitHi(a)), each half of 26 bits,
+// so that products of halves are exact and a·b's rounding error can be recovered without FMA.
+// @ts-ignore: decorator
+@inline export function splitHi(a: f64): f64 {
+  const c = 134217729.0 * a; // 2^27 + 1
+  return c - (c - a);
+}
+
 /**
- * exp(x) in two float64 lanes.
+ * Per-call constants of `expShiftedF64x2`: ln 2·T as c1 + c2, c1 of 42 significant
+ * bits (n·c1 exact for |n| ≤ 1076).  ln 2·T is formed as a double-double (Dekker's
+ * product of fdlibm's two-part ln 2), since its float64 rounding alone would cost
+ * |n| half-ulps.
+ */
+export function expSplitHiF64(T: f64): f64 {
+  return reinterpret<f64>(reinterpret<u64>(F64_LN2_HI * T) & 0xfffffffffffff800);
+}
+export function expSplitLoF64(T: f64): f64 {
+  const a = F64_LN2_HI;
+  const p = a * T;
+  const ah = splitHi(a), al = a - ah, th = splitHi(T), tl = T - th;
+  const pe = ((ah * th - p) + ah * tl + al * th) + al * tl;
+  return (p - expSplitHiF64(T)) + (pe + F64_LN2_LO * T);
+}
+
+/**
+ * exp((x − m)/T) in two float64 lanes, for the x ≤ m of a softmax row: the float64
+ * twin of `expShiftedF32x4` (exact difference, split ln 2·T), with c1, c2 from
+ * `expSplitHiF64/LoF64`, `nspan` = −746·T and `k` = log₂e/T.
  *
- * Worst error over 2^24 random arguments in [−745, 709.8]: 1.0 ulp (normal results);
- * subnormal results are scaled correctly.  exp(−Infinity) = 0, exp(+Infinity) =
- * +Infinity, NaN → NaN; same reduction and split scaling as `expF32x4`.
+ * Worst error over 2^24 random (x, m, T) against mpmath: 1.0 ulp (normal results).
  */
 // @ts-ignore: decorator
-@inline export function expF64x2(x: v128): v128 {
-  const xc = f64x2.pmin(f64x2.pmax(x, f64x2.splat(-746.0)), f64x2.splat(710.0));
-  const z = f64x2.add(f64x2.mul(xc, f64x2.splat(F64_LOG2E)), f64x2.splat(F64_MAGIC));
+@inline export function expShiftedF64x2(x: v128, m: v128, nspan: v128, k: v128, c1: v128, c2: v128, invT: v128): v128 {
+  const d0 = f64x2.sub(x, m);
+  const under = f64x2.lt(d0, nspan);
+  const xc = v128.bitselect(m, x, under);
+  const d = v128.andnot(d0, under);
+  const bb = f64x2.sub(d, xc);
+  const e = f64x2.sub(f64x2.sub(xc, f64x2.sub(d, bb)), f64x2.add(m, bb));
+  const z = f64x2.add(f64x2.mul(d, k), f64x2.splat(F64_MAGIC));
   const n = i64x2.sub(z, i64x2.splat(0x4338000000000000));
   const nf = f64x2.sub(z, f64x2.splat(F64_MAGIC));
-  let t = f64x2.sub(xc, f64x2.mul(nf, f64x2.splat(F64_LN2_HI)));
-  t = f64x2.sub(t, f64x2.mul(nf, f64x2.splat(F64_LN2_LO)));
-  let p = f64x2.add(f64x2.mul(f64x2.splat(E64_9), t), f64x2.splat(E64_8));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(E64_7));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(E64_6));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(E64_5));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(E64_4));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(E64_3));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(E64_2));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(E64_1));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(E64_0));
-  p = f64x2.add(f64x2.add(f64x2.mul(p, f64x2.mul(t, t)), t), f64x2.splat(1.0));
+  let r = f64x2.sub(f64x2.sub(d, f64x2.mul(nf, c1)), f64x2.mul(nf, c2));
+  r = f64x2.mul(f64x2.add(r, e), invT);
+  let p = f64x2.add(f64x2.mul(f64x2.splat(E64_9), r), f64x2.splat(E64_8));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_7));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_6));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_5));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_4));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_3));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_2));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_1));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_0));
+  p = f64x2.add(f64x2.add(f64x2.mul(p, f64x2.mul(r, r)), r), f64x2.splat(1.0));
   const n1 = i64x2.shr_s(n, 1);
   const s1 = i64x2.shl(i64x2.add(n1, i64x2.splat(1023)), 52);
   const s2 = i64x2.shl(i64x2.add(i64x2.sub(n, n1), i64x2.splat(1023)), 52);
-  return f64x2.mul(f64x2.mul(p, s1), s2);
+  return v128.andnot(f64x2.mul(f64x2.mul(p, s1), s2), under);
 }
 
 // fdlibm e_log.c: log(1+f) = 2s + s·R(s²), s = f/(2+f), |R − (2/3·z + 2/5·z² + …)| < 2^-62.
@@ -240,8 +288,40 @@ function logSpecialF64x2(r: v128, y: v128): v128 {
 }
 
 // ---------------------------------------------------------------------------------
-// Scalar twins of the ratio logs, for the tails and the scalar build.
+// Scalar twins, for the tails and the scalar build.
 // ---------------------------------------------------------------------------------
+
+/**
+ * exp((x − m)/T) for x ≤ m with the argument as accurate as in `expShiftedF64x2`:
+ * x − m = d + e exactly (TwoSum), t = d/T, and t's residual ρ = (d − t·T + e)/T with
+ * t·T split exactly (Dekker), so exp = exp(t)·(1 + ρ).  NaN passes through; x below
+ * m − 746·T gives 0.
+ */
+export function expShiftedF64(x: f64, m: f64, T: f64): f64 {
+  const d = x - m;
+  if (d < -746.0 * T) return 0;
+  const xc = x;
+  const bb = d - xc;
+  const e = (xc - (d - bb)) - (m + bb);
+  if (T == 1.0) return Math.exp(d) * (1.0 + e);
+  const t = d / T;
+  const p = t * T;
+  const th = splitHi(t), tl = t - th, Th = splitHi(T), Tl = T - Th;
+  const pe = ((th * Th - p) + th * Tl + tl * Th) + tl * Tl;
+  return Math.exp(t) * (1.0 + ((d - p) - pe + e) / T);
+}
+
+/** exp((x − m)/T) for float32 x ≤ m: in float64, where x − m is exact and t's rounding negligible. */
+// @ts-ignore: decorator
+@inline export function expShiftedF32(x: f32, m: f32, T: f64): f32 {
+  return <f32>Math.exp((<f64>x - <f64>m) / T);
+}
+
+/** log S for S = ones + rest, with log1p when a single maximal entry makes S ≈ 1. */
+// @ts-ignore: decorator
+@inline export function logOnesPlus(ones: f64, rest: f64): f64 {
+  return ones == 1 ? Math.log1p(rest) : Math.log(ones + rest);
+}
 
 /** log(a/b) with relative accuracy when a ≈ b: log1p of the exact difference there. */
 // @ts-ignore: decorator

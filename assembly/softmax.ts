@@ -2,103 +2,116 @@
 // and KL divergence of softmax outputs computed from the logits without materialising
 // the probabilities.
 //
-// Every row is taken relative to its maximum m: exp(x − m) ≤ 1 cannot overflow, and
-// the sum S = Σ exp(x − m) lies in [1, n], so log-sum-exp = m + log S loses nothing to
-// the scale of the logits (±1e300 in float64, ±1e30 in float32).  With a temperature
-// T the argument is (x − m)·(1/T), m being also the maximum of x/T for T > 0.
+// Every row is taken relative to its maximum m: exp((x − m)/T) ≤ 1 cannot overflow,
+// and S = Σ exp((x − m)/T) lies in [1, n], so log-sum-exp = m/T + log S loses nothing
+// to the scale of the logits (±1e300 in float64, ±1e30 in float32).  The exponentials
+// come from `expShifted*`, which never rounds the argument (x − m)/T as a whole.
 //
-// A row whose maximum is not finite is shifted by 0 instead (scipy's choice): all
-// −Infinity gives S = 0, log-sum-exp −Infinity, and softmax all 0 by the explicit
-// S = 0 case below; a +Infinity entry gives S = +Infinity, log-sum-exp +Infinity and
-// (as PyTorch) a softmax / log-softmax row of NaN, filled explicitly.  NaN logits
-// reach S through exp and make the whole row NaN.
+// S is accumulated as `ones + rest`: the entries equal to the maximum contribute
+// exactly 1 each, and log S = log1p(rest) when there is one of them, so a log-sum-exp
+// or log-softmax near 0 (one dominant logit) keeps its relative accuracy; log(1 + rest)
+// would round rest to 2^-53 first.
+//
+// Rows whose maximum is not finite never reach the exponentials (`special*`): a row of
+// −Infinity (masked) logits has log-sum-exp −Infinity, softmax 0, log-softmax
+// −Infinity, entropy 0; a row with +Infinity has log-sum-exp +Infinity and, as PyTorch,
+// softmax and log-softmax NaN; a row containing NaN is NaN.  NaN among finite logits
+// reaches S through exp and makes the row NaN.
 //
 // float32 rows: exp in f32x4 lanes, S accumulated in float64 — a float32 sum of 10⁶
 // terms would carry a relative error of ~1e-5, far beyond a float32 result's.
 
-import { expF32x4, expF64x2 } from "./math";
+import { expShiftedF32x4, expShiftedF64x2, expShiftedF32, expShiftedF64, expSplitHiF32, expSplitLoF32, expSplitHiF64, expSplitLoF64, logOnesPlus } from "./math";
 import { maxF32, maxF64, sumLanesF64x2, promoteHighF32x4 } from "./reduce";
 
-// @ts-ignore: decorator
-@inline export function shiftF32(m: f32): f32 {
-  return isFinite(m) ? m : 0;
-}
+const LOG2E: f64 = 1.4426950408889634;
 
-// @ts-ignore: decorator
-@inline export function shiftF64(m: f64): f64 {
-  return isFinite(m) ? m : 0;
-}
+/** Set by `expSumF32/F64`: how many entries of the row were exactly the maximum (exp = 1). */
+export let expSumOnes: f64 = 0;
 
 // ---------------------------------------------------------------------------------
 // Row passes shared with loss.ts
 // ---------------------------------------------------------------------------------
 
-/** Σ exp((x − shift)·invT) over a float32 row; stores each exp to `dst` when dst ≠ 0. */
-export function expSumF32(x: usize, n: i32, shift: f32, invT: f32, dst: usize): f64 {
+/**
+ * Σ exp((x − m)/T) over a float32 row with a finite maximum m, returned as the part
+ * `rest` from entries below the maximum (the count of those at it goes to
+ * `expSumOnes`).  Stores each exponential to `dst` when dst ≠ 0 (dst may be x).
+ */
+export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
   let i = 0;
-  let s: f64 = 0;
+  let rest: f64 = 0;
+  let ones: i32 = 0;
   if (ASC_FEATURE_SIMD) {
-    const vs = f32x4.splat(shift), vt = f32x4.splat(invT);
-    let s0 = f64x2.splat(0), s1 = s0;
-    if (dst) {
-      for (; i + 4 <= n; i += 4) {
-        const o = <usize>i << 2;
-        const e = expF32x4(f32x4.mul(f32x4.sub(v128.load(x + o), vs), vt));
-        v128.store(dst + o, e);
-        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-        s1 = f64x2.add(s1, promoteHighF32x4(e));
-      }
-    } else {
-      for (; i + 4 <= n; i += 4) {
-        const e = expF32x4(f32x4.mul(f32x4.sub(v128.load(x + (<usize>i << 2)), vs), vt));
-        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-        s1 = f64x2.add(s1, promoteHighF32x4(e));
-      }
+    const vm = f32x4.splat(m);
+    const vlo = f32x4.splat(-<f32>min(104.0 * T, 1e38));
+    const vk = f32x4.splat(<f32>(LOG2E / T));
+    const c1 = f32x4.splat(expSplitHiF32(T)), c2 = f32x4.splat(expSplitLoF32(T));
+    const vt = f32x4.splat(<f32>(1.0 / T));
+    const one = f32x4.splat(1.0);
+    let s0 = f64x2.splat(0), s1 = s0, cnt = i32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const e = expShiftedF32x4(v128.load(x + o), vm, vlo, vk, c1, c2, vt);
+      if (dst) v128.store(dst + o, e);
+      const top = f32x4.eq(e, one);
+      const below = v128.andnot(e, top);
+      cnt = i32x4.sub(cnt, top);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
+      s1 = f64x2.add(s1, promoteHighF32x4(below));
     }
-    s = sumLanesF64x2(f64x2.add(s0, s1));
+    rest = sumLanesF64x2(f64x2.add(s0, s1));
+    ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const e = Mathf.exp((load<f32>(x + o) - shift) * invT);
+    const e = expShiftedF32(load<f32>(x + o), m, T);
     if (dst) store<f32>(dst + o, e);
-    s += <f64>e;
+    if (e == 1) ones++;
+    else rest += <f64>e;
   }
-  return s;
+  expSumOnes = <f64>ones;
+  return rest;
 }
 
-/** Σ exp((x − shift)·invT) over a float64 row; stores each exp to `dst` when dst ≠ 0. */
-export function expSumF64(x: usize, n: i32, shift: f64, invT: f64, dst: usize): f64 {
+/** The float64 twin of `expSumF32`. */
+export function expSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
   let i = 0;
-  let s: f64 = 0;
+  let rest: f64 = 0;
+  let ones: i64 = 0;
   if (ASC_FEATURE_SIMD) {
-    const vs = f64x2.splat(shift), vt = f64x2.splat(invT);
-    let s0 = f64x2.splat(0), s1 = s0;
-    if (dst) {
-      for (; i + 4 <= n; i += 4) {
-        const o = <usize>i << 3;
-        const e0 = expF64x2(f64x2.mul(f64x2.sub(v128.load(x + o), vs), vt));
-        const e1 = expF64x2(f64x2.mul(f64x2.sub(v128.load(x + o, 16), vs), vt));
+    const vm = f64x2.splat(m);
+    const vlo = f64x2.splat(-min(746.0 * T, 1e308));
+    const vk = f64x2.splat(LOG2E / T);
+    const c1 = f64x2.splat(expSplitHiF64(T)), c2 = f64x2.splat(expSplitLoF64(T));
+    const vt = f64x2.splat(1.0 / T);
+    const one = f64x2.splat(1.0);
+    let s0 = f64x2.splat(0), s1 = s0, cnt = i64x2.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 3;
+      const e0 = expShiftedF64x2(v128.load(x + o), vm, vlo, vk, c1, c2, vt);
+      const e1 = expShiftedF64x2(v128.load(x + o, 16), vm, vlo, vk, c1, c2, vt);
+      if (dst) {
         v128.store(dst + o, e0);
         v128.store(dst + o, e1, 16);
-        s0 = f64x2.add(s0, e0);
-        s1 = f64x2.add(s1, e1);
       }
-    } else {
-      for (; i + 4 <= n; i += 4) {
-        const o = <usize>i << 3;
-        s0 = f64x2.add(s0, expF64x2(f64x2.mul(f64x2.sub(v128.load(x + o), vs), vt)));
-        s1 = f64x2.add(s1, expF64x2(f64x2.mul(f64x2.sub(v128.load(x + o, 16), vs), vt)));
-      }
+      const t0 = f64x2.eq(e0, one), t1 = f64x2.eq(e1, one);
+      cnt = i64x2.sub(i64x2.sub(cnt, t0), t1);
+      s0 = f64x2.add(s0, v128.andnot(e0, t0));
+      s1 = f64x2.add(s1, v128.andnot(e1, t1));
     }
-    s = sumLanesF64x2(f64x2.add(s0, s1));
+    rest = sumLanesF64x2(f64x2.add(s0, s1));
+    ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
   }
   for (; i < n; i++) {
     const o = <usize>i << 3;
-    const e = Math.exp((load<f64>(x + o) - shift) * invT);
+    const e = expShiftedF64(load<f64>(x + o), m, T);
     if (dst) store<f64>(dst + o, e);
-    s += e;
+    if (e == 1) ones++;
+    else rest += e;
   }
-  return s;
+  expSumOnes = <f64>ones;
+  return rest;
 }
 
 /** dst[i] = x[i]·c over a float32 row (in place when dst = x). */
@@ -133,12 +146,34 @@ export function scaleF64(x: usize, n: i32, c: f64, dst: usize): void {
   }
 }
 
-function fillF32(dst: usize, n: i32, v: f32): void {
+export function fillF32(dst: usize, n: i32, v: f32): void {
   for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), v);
 }
 
-function fillF64(dst: usize, n: i32, v: f64): void {
+export function fillF64(dst: usize, n: i32, v: f64): void {
   for (let i = 0; i < n; i++) store<f64>(dst + (<usize>i << 3), v);
+}
+
+/** True when the row holds a NaN (only asked of rows whose maximum is not finite). */
+export function hasNaNF32(x: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (isNaN(load<f32>(x + (<usize>i << 2)))) return true;
+  return false;
+}
+
+export function hasNaNF64(x: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (isNaN(load<f64>(x + (<usize>i << 3)))) return true;
+  return false;
+}
+
+/** A row whose maximum is not finite is masked (no mass) when it is all −Infinity, or empty. */
+// @ts-ignore: decorator
+@inline export function maskedRowF32(x: usize, n: i32, m: f32): bool {
+  return m == -Infinity && !hasNaNF32(x, n);
+}
+
+// @ts-ignore: decorator
+@inline export function maskedRowF64(x: usize, n: i32, m: f64): bool {
+  return m == -Infinity && !hasNaNF64(x, n);
 }
 
 // ---------------------------------------------------------------------------------
@@ -149,8 +184,14 @@ function fillF64(dst: usize, n: i32, v: f64): void {
 export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize): void {
   for (let r = 0; r < rows; r++) {
     const row = x + (<usize>r * <usize>cols << 2);
-    const m = shiftF32(maxF32(row, cols));
-    store<f64>(out + (<usize>r << 3), <f64>m + Math.log(expSumF32(row, cols, m, 1.0, 0)));
+    const m = maxF32(row, cols);
+    let v: f64;
+    if (!isFinite(m)) v = hasNaNF32(row, cols) ? NaN : <f64>m;
+    else {
+      const rest = expSumF32(row, cols, m, 1.0, 0);
+      v = <f64>m + logOnesPlus(expSumOnes, rest);
+    }
+    store<f64>(out + (<usize>r << 3), v);
   }
 }
 
@@ -158,8 +199,14 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize): vo
 export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize): void {
   for (let r = 0; r < rows; r++) {
     const row = x + (<usize>r * <usize>cols << 3);
-    const m = shiftF64(maxF64(row, cols));
-    store<f64>(out + (<usize>r << 3), m + Math.log(expSumF64(row, cols, m, 1.0, 0)));
+    const m = maxF64(row, cols);
+    let v: f64;
+    if (!isFinite(m)) v = hasNaNF64(row, cols) ? NaN : m;
+    else {
+      const rest = expSumF64(row, cols, m, 1.0, 0);
+      v = m + logOnesPlus(expSumOnes, rest);
+    }
+    store<f64>(out + (<usize>r << 3), v);
   }
 }
 
@@ -169,39 +216,44 @@ export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize): vo
 // ---------------------------------------------------------------------------------
 
 /** out[r, :] = exp((x − m)/T − log S), in three passes: max, exp-store-sum, scale. */
-export function softmaxRowsF32(x: usize, rows: i32, cols: i32, invT: f32, out: usize): void {
+export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
-    const m = shiftF32(maxF32(x + off, cols));
-    const s = expSumF32(x + off, cols, m, invT, out + off);
-    // S = 0: every logit is −Infinity and every exp already stored is exactly 0.
-    if (s == Infinity) fillF32(out + off, cols, NaN);
-    else if (s != 0) scaleF32(out + off, cols, <f32>(1.0 / s), out + off);
-  }
-}
-
-/** out[r, :] = exp((x − m)/T − log S). */
-export function softmaxRowsF64(x: usize, rows: i32, cols: i32, invT: f64, out: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * <usize>cols << 3;
-    const m = shiftF64(maxF64(x + off, cols));
-    const s = expSumF64(x + off, cols, m, invT, out + off);
-    if (s == Infinity) fillF64(out + off, cols, NaN);
-    else if (s != 0) scaleF64(out + off, cols, 1.0 / s, out + off);
-  }
-}
-
-/** out[r, :] = (x − m)/T − log S; a row of −Infinity logits stays −Infinity (not NaN). */
-export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, invT: f32, out: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * <usize>cols << 2;
-    const m = shiftF32(maxF32(x + off, cols));
-    const s = expSumF32(x + off, cols, m, invT, 0);
-    if (s == 0 || s == Infinity) {
-      fillF32(out + off, cols, s == 0 ? -Infinity : NaN);
+    const m = maxF32(x + off, cols);
+    if (!isFinite(m)) {
+      fillF32(out + off, cols, maskedRowF32(x + off, cols, m) ? 0 : NaN);
       continue;
     }
-    const ls = <f32>Math.log(s);
+    const rest = expSumF32(x + off, cols, m, T, out + off);
+    scaleF32(out + off, cols, <f32>(1.0 / (expSumOnes + rest)), out + off);
+  }
+}
+
+export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const m = maxF64(x + off, cols);
+    if (!isFinite(m)) {
+      fillF64(out + off, cols, maskedRowF64(x + off, cols, m) ? 0 : NaN);
+      continue;
+    }
+    const rest = expSumF64(x + off, cols, m, T, out + off);
+    scaleF64(out + off, cols, 1.0 / (expSumOnes + rest), out + off);
+  }
+}
+
+/** out[r, :] = (x − m)/T − log S. */
+export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
+  const invT = <f32>(1.0 / T);
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const m = maxF32(x + off, cols);
+    if (!isFinite(m)) {
+      fillF32(out + off, cols, maskedRowF32(x + off, cols, m) ? -Infinity : NaN);
+      continue;
+    }
+    const rest = expSumF32(x + off, cols, m, T, 0);
+    const ls = <f32>logOnesPlus(expSumOnes, rest);
     let i = 0;
     if (ASC_FEATURE_SIMD) {
       const vm = f32x4.splat(m), vt = f32x4.splat(invT), vl = f32x4.splat(ls);
@@ -217,17 +269,17 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, invT: f32, out
   }
 }
 
-/** out[r, :] = (x − m)/T − log S. */
-export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, invT: f64, out: usize): void {
+export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
+  const invT = 1.0 / T;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const m = shiftF64(maxF64(x + off, cols));
-    const s = expSumF64(x + off, cols, m, invT, 0);
-    if (s == 0 || s == Infinity) {
-      fillF64(out + off, cols, s == 0 ? -Infinity : NaN);
+    const m = maxF64(x + off, cols);
+    if (!isFinite(m)) {
+      fillF64(out + off, cols, maskedRowF64(x + off, cols, m) ? -Infinity : NaN);
       continue;
     }
-    const ls = Math.log(s);
+    const rest = expSumF64(x + off, cols, m, T, 0);
+    const ls = logOnesPlus(expSumOnes, rest);
     let i = 0;
     if (ASC_FEATURE_SIMD) {
       const vm = f64x2.splat(m), vt = f64x2.splat(invT), vl = f64x2.splat(ls);
@@ -250,153 +302,264 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, invT: f64, out
 // 0·(−Infinity).  A fully masked row has no mass and entropy 0.
 // ---------------------------------------------------------------------------------
 
-export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, invT: f32, out: usize): void {
+export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
+  const invT = <f32>(1.0 / T);
   for (let r = 0; r < rows; r++) {
     const row = x + (<usize>r * <usize>cols << 2);
-    const m = shiftF32(maxF32(row, cols));
+    const m = maxF32(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), maskedRowF32(row, cols, m) ? 0 : NaN);
+      continue;
+    }
     let i = 0;
-    let s: f64 = 0, a: f64 = 0;
+    let rest: f64 = 0, a: f64 = 0;
+    let ones: i32 = 0;
     if (ASC_FEATURE_SIMD) {
-      const vm = f32x4.splat(m), vt = f32x4.splat(invT), zero = f32x4.splat(0);
-      let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0;
+      const vm = f32x4.splat(m);
+      const vlo = f32x4.splat(-<f32>min(104.0 * T, 1e38));
+      const vk = f32x4.splat(<f32>(LOG2E / T));
+      const c1 = f32x4.splat(expSplitHiF32(T)), c2 = f32x4.splat(expSplitLoF32(T));
+      const vt = f32x4.splat(invT), zero = f32x4.splat(0), one = f32x4.splat(1.0);
+      let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, cnt = i32x4.splat(0);
       for (; i + 4 <= cols; i += 4) {
-        const t = f32x4.mul(f32x4.sub(v128.load(row + (<usize>i << 2)), vm), vt);
-        const e = expF32x4(t);
+        const v = v128.load(row + (<usize>i << 2));
+        const e = expShiftedF32x4(v, vm, vlo, vk, c1, c2, vt);
+        const t = f32x4.mul(f32x4.sub(v, vm), vt);
         const et = v128.bitselect(zero, f32x4.mul(e, t), f32x4.eq(e, zero));
-        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-        s1 = f64x2.add(s1, promoteHighF32x4(e));
+        const top = f32x4.eq(e, one);
+        const below = v128.andnot(e, top);
+        cnt = i32x4.sub(cnt, top);
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
+        s1 = f64x2.add(s1, promoteHighF32x4(below));
         a0 = f64x2.add(a0, f64x2.promote_low_f32x4(et));
         a1 = f64x2.add(a1, promoteHighF32x4(et));
       }
-      s = sumLanesF64x2(f64x2.add(s0, s1));
+      rest = sumLanesF64x2(f64x2.add(s0, s1));
       a = sumLanesF64x2(f64x2.add(a0, a1));
+      ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
     }
     for (; i < cols; i++) {
-      const t = (load<f32>(row + (<usize>i << 2)) - m) * invT;
-      const e = Mathf.exp(t);
-      s += <f64>e;
-      if (e != 0) a += <f64>(e * t);
+      const v = load<f32>(row + (<usize>i << 2));
+      const e = expShiftedF32(v, m, T);
+      if (e == 1) ones++;
+      else rest += <f64>e;
+      if (e != 0) a += <f64>(e * ((v - m) * invT));
     }
-    store<f64>(out + (<usize>r << 3), s == 0 ? 0 : Math.log(s) - a / s);
+    const s = <f64>ones + rest;
+    store<f64>(out + (<usize>r << 3), logOnesPlus(<f64>ones, rest) - a / s);
   }
 }
 
-export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, invT: f64, out: usize): void {
+export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
+  const invT = 1.0 / T;
   for (let r = 0; r < rows; r++) {
     const row = x + (<usize>r * <usize>cols << 3);
-    const m = shiftF64(maxF64(row, cols));
+    const m = maxF64(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), maskedRowF64(row, cols, m) ? 0 : NaN);
+      continue;
+    }
     let i = 0;
-    let s: f64 = 0, a: f64 = 0;
+    let rest: f64 = 0, a: f64 = 0;
+    let ones: i64 = 0;
     if (ASC_FEATURE_SIMD) {
-      const vm = f64x2.splat(m), vt = f64x2.splat(invT), zero = f64x2.splat(0);
-      let s0 = f64x2.splat(0), a0 = s0;
+      const vm = f64x2.splat(m);
+      const vlo = f64x2.splat(-min(746.0 * T, 1e308));
+      const vk = f64x2.splat(LOG2E / T);
+      const c1 = f64x2.splat(expSplitHiF64(T)), c2 = f64x2.splat(expSplitLoF64(T));
+      const vt = f64x2.splat(invT), zero = f64x2.splat(0), one = f64x2.splat(1.0);
+      let s0 = f64x2.splat(0), a0 = s0, cnt = i64x2.splat(0);
       for (; i + 2 <= cols; i += 2) {
-        const t = f64x2.mul(f64x2.sub(v128.load(row + (<usize>i << 3)), vm), vt);
-        const e = expF64x2(t);
-        s0 = f64x2.add(s0, e);
+        const v = v128.load(row + (<usize>i << 3));
+        const e = expShiftedF64x2(v, vm, vlo, vk, c1, c2, vt);
+        const t = f64x2.mul(f64x2.sub(v, vm), vt);
+        const top = f64x2.eq(e, one);
+        cnt = i64x2.sub(cnt, top);
+        s0 = f64x2.add(s0, v128.andnot(e, top));
         a0 = f64x2.add(a0, v128.bitselect(zero, f64x2.mul(e, t), f64x2.eq(e, zero)));
       }
-      s = sumLanesF64x2(s0);
+      rest = sumLanesF64x2(s0);
       a = sumLanesF64x2(a0);
+      ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
     }
     for (; i < cols; i++) {
-      const t = (load<f64>(row + (<usize>i << 3)) - m) * invT;
-      const e = Math.exp(t);
-      s += e;
-      if (e != 0) a += e * t;
+      const v = load<f64>(row + (<usize>i << 3));
+      const e = expShiftedF64(v, m, T);
+      if (e == 1) ones++;
+      else rest += e;
+      if (e != 0) a += e * ((v - m) * invT);
     }
-    store<f64>(out + (<usize>r << 3), s == 0 ? 0 : Math.log(s) - a / s);
+    const s = <f64>ones + rest;
+    store<f64>(out + (<usize>r << 3), logOnesPlus(<f64>ones, rest) - a / s);
   }
 }
 
 // ---------------------------------------------------------------------------------
-// KL divergence of softmax(a/T) from softmax(b/T), from the logits:
-//   log pᵢ − log qᵢ = (taᵢ − tbᵢ) − log(SA/SB),  so  D = (1/SA)·Σ eaᵢ·(taᵢ − tbᵢ) + log(SB/SA).
-// Entries with pᵢ = 0 contribute 0; pᵢ > 0 = qᵢ gives +Infinity through tb = −Infinity.
-// A fully masked `a` row has no mass and divergence 0; a fully masked `b` row under an
-// unmasked `a` is +Infinity (not Infinity − Infinity).
+// KL divergence of softmax(a/T) from softmax(b/T), from the logits.  With
+// tᵢ = (aᵢ − bᵢ − (ma − mb))/T = log pᵢ − log qᵢ − log(SB/SA):
+//   D = (1/SA)·Σ eaᵢ·tᵢ + log1p((SB − SA)/SA)
+// and SB − SA = Σ (ebᵢ − eaᵢ) summed as eaᵢ·expm1(−tᵢ) where |tᵢ| < ¼, so that for
+// close distributions (D ~ t²) neither part carries more than its own rounding:
+// a − b is exact there (Sterbenz) and ma − mb is formed in float64.  Entries with
+// pᵢ = 0 contribute 0; pᵢ > 0 = qᵢ makes D +Infinity; a fully masked `a` row has no
+// mass and divergence 0.  The float32 kernel forms tᵢ in float64 lanes.
 // ---------------------------------------------------------------------------------
 
+// expm1(t) = t + t²/2! + … + t¹⁰/10! + O(t¹¹) for |t| < ¼: truncation below 3e-14
+// relative; used only there, for the small difference eb − ea = ea·expm1(−t).
+const EXPM1_NEAR: f64 = 0.25;
 // @ts-ignore: decorator
-@inline function klFromSums(sa: f64, sb: f64, acc: f64): f64 {
-  if (sa == 0) return 0;
-  if (sb == 0 && sa == sa && acc == acc) return Infinity;
-  return acc / sa + Math.log(sb / sa);
+@inline function expm1SmallF64x2(t: v128): v128 {
+  let p = f64x2.add(f64x2.mul(t, f64x2.splat(2.755731922398589e-7)), f64x2.splat(2.7557319223985893e-6));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(2.48015873015873e-5));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.984126984126984e-4));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.388888888888889e-3));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(8.333333333333333e-3));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(4.1666666666666664e-2));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(0.16666666666666666));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(0.5));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.0));
+  return f64x2.mul(p, t);
 }
 
-export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols: i32, invT: f32, out: usize): void {
+/** D from the sums: SA = ones + rest of a, acc = Σ ea·t, diff = SB − SA. */
+// @ts-ignore: decorator
+@inline function klFromSums(sa: f64, acc: f64, diff: f64): f64 {
+  return acc / sa + Math.log1p(diff / sa);
+}
+
+/** D for rows where ma or mb is not finite (`nan`: either row holds a NaN). */
+function specialKl(ma: f64, mb: f64, nan: bool): f64 {
+  if (nan) return NaN;
+  if (ma == -Infinity) return 0; // a has no mass
+  if (ma == Infinity || mb == Infinity) return NaN;
+  return Infinity; // b is fully masked where a has mass
+}
+
+export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols: i32, T: f64, out: usize): void {
+  const invT = 1.0 / T;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
-    const ma = shiftF32(maxF32(xa + off, cols));
-    const mb = shiftF32(maxF32(xb + off, cols));
+    const ma = maxF32(xa + off, cols);
+    const mb = maxF32(xb + off, cols);
+    if (!isFinite(ma) || !isFinite(mb)) {
+      store<f64>(out + (<usize>r << 3), specialKl(ma, mb, hasNaNF32(xa + off, cols) || hasNaNF32(xb + off, cols)));
+      continue;
+    }
+    const dm = <f64>ma - <f64>mb;
     let i = 0;
-    let sa: f64 = 0, sb: f64 = 0, acc: f64 = 0;
+    let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
+    let ones: i32 = 0;
     if (ASC_FEATURE_SIMD) {
-      const vma = f32x4.splat(ma), vmb = f32x4.splat(mb), vt = f32x4.splat(invT), zero = f32x4.splat(0);
-      let a0 = f64x2.splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0;
+      const lo = f32x4.splat(-<f32>min(104.0 * T, 1e38));
+      const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
+      const vk = f32x4.splat(<f32>(LOG2E / T));
+      const c1 = f32x4.splat(expSplitHiF32(T)), c2 = f32x4.splat(expSplitLoF32(T));
+      const vt = f32x4.splat(<f32>invT), one = f32x4.splat(1.0), zero = f32x4.splat(0);
+      const vdm = f64x2.splat(dm), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
+      let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, d0 = s0, d1 = s0, cnt = i32x4.splat(0);
       for (; i + 4 <= cols; i += 4) {
         const o = off + (<usize>i << 2);
-        const ta = f32x4.mul(f32x4.sub(v128.load(xa + o), vma), vt);
-        const tb = f32x4.mul(f32x4.sub(v128.load(xb + o), vmb), vt);
-        const ea = expF32x4(ta);
-        const eb = expF32x4(tb);
-        const d = v128.bitselect(zero, f32x4.mul(ea, f32x4.sub(ta, tb)), f32x4.eq(ea, zero));
-        a0 = f64x2.add(a0, f64x2.promote_low_f32x4(ea));
-        a1 = f64x2.add(a1, promoteHighF32x4(ea));
-        b0 = f64x2.add(b0, f64x2.promote_low_f32x4(eb));
-        b1 = f64x2.add(b1, promoteHighF32x4(eb));
-        c0 = f64x2.add(c0, f64x2.promote_low_f32x4(d));
-        c1 = f64x2.add(c1, promoteHighF32x4(d));
+        const va = v128.load(xa + o), vb = v128.load(xb + o);
+        const ea = expShiftedF32x4(va, vma, lo, vk, c1, c2, vt);
+        const eb = expShiftedF32x4(vb, vmb, lo, vk, c1, c2, vt);
+        const top = f32x4.eq(ea, one);
+        const below = v128.andnot(ea, top);
+        cnt = i32x4.sub(cnt, top);
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
+        s1 = f64x2.add(s1, promoteHighF32x4(below));
+        const live = f32x4.ne(ea, zero);
+        // t = (a − b − (ma − mb))/T in float64 lanes.
+        const ab = f32x4.sub(va, vb);
+        const t0 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(ab), vdm), vt64);
+        const t1 = f64x2.mul(f64x2.sub(promoteHighF32x4(ab), vdm), vt64);
+        const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
+        // live lanes (ea ≠ 0) as 64-bit masks: sign-extend the 32-bit compare results
+        const l0 = i64x2.extend_low_i32x4_s(live), l1 = i64x2.extend_high_i32x4_s(live);
+        a0 = f64x2.add(a0, v128.and(f64x2.mul(ea0, t0), l0));
+        a1 = f64x2.add(a1, v128.and(f64x2.mul(ea1, t1), l1));
+        const eb0 = f64x2.promote_low_f32x4(eb), eb1 = promoteHighF32x4(eb);
+        const n0 = f64x2.lt(f64x2.abs(t0), near), n1 = f64x2.lt(f64x2.abs(t1), near);
+        d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(t0))), f64x2.sub(eb0, ea0), n0));
+        d1 = f64x2.add(d1, v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(t1))), f64x2.sub(eb1, ea1), n1));
       }
-      sa = sumLanesF64x2(f64x2.add(a0, a1));
-      sb = sumLanesF64x2(f64x2.add(b0, b1));
-      acc = sumLanesF64x2(f64x2.add(c0, c1));
+      rest = sumLanesF64x2(f64x2.add(s0, s1));
+      acc = sumLanesF64x2(f64x2.add(a0, a1));
+      diff = sumLanesF64x2(f64x2.add(d0, d1));
+      ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 2);
-      const ta = (load<f32>(xa + o) - ma) * invT;
-      const tb = (load<f32>(xb + o) - mb) * invT;
-      const ea = Mathf.exp(ta);
-      sa += <f64>ea;
-      sb += <f64>Mathf.exp(tb);
-      if (ea != 0) acc += <f64>(ea * (ta - tb));
+      const va = load<f32>(xa + o), vb = load<f32>(xb + o);
+      const ea = expShiftedF32(va, ma, T);
+      if (ea == 1) ones++;
+      else rest += <f64>ea;
+      if (ea == 0) {
+        diff += <f64>expShiftedF32(vb, mb, T);
+        continue;
+      }
+      const t = (<f64>(va - vb) - dm) * invT;
+      acc += <f64>ea * t;
+      diff += Math.abs(t) < EXPM1_NEAR ? <f64>ea * Math.expm1(-t) : <f64>expShiftedF32(vb, mb, T) - <f64>ea;
     }
-    store<f64>(out + (<usize>r << 3), klFromSums(sa, sb, acc));
+    store<f64>(out + (<usize>r << 3), klFromSums(<f64>ones + rest, acc, diff));
   }
 }
 
-export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols: i32, invT: f64, out: usize): void {
+export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols: i32, T: f64, out: usize): void {
+  const invT = 1.0 / T;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const ma = shiftF64(maxF64(xa + off, cols));
-    const mb = shiftF64(maxF64(xb + off, cols));
+    const ma = maxF64(xa + off, cols);
+    const mb = maxF64(xb + off, cols);
+    if (!isFinite(ma) || !isFinite(mb)) {
+      store<f64>(out + (<usize>r << 3), specialKl(ma, mb, hasNaNF64(xa + off, cols) || hasNaNF64(xb + off, cols)));
+      continue;
+    }
+    const dm = ma - mb;
     let i = 0;
-    let sa: f64 = 0, sb: f64 = 0, acc: f64 = 0;
+    let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
+    let ones: i64 = 0;
     if (ASC_FEATURE_SIMD) {
-      const vma = f64x2.splat(ma), vmb = f64x2.splat(mb), vt = f64x2.splat(invT), zero = f64x2.splat(0);
-      let a0 = f64x2.splat(0), b0 = a0, c0 = a0;
+      const lo = f64x2.splat(-min(746.0 * T, 1e308));
+      const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
+      const vk = f64x2.splat(LOG2E / T);
+      const c1 = f64x2.splat(expSplitHiF64(T)), c2 = f64x2.splat(expSplitLoF64(T));
+      const vt = f64x2.splat(invT), one = f64x2.splat(1.0), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
+      const vdm = f64x2.splat(dm);
+      let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0);
       for (; i + 2 <= cols; i += 2) {
         const o = off + (<usize>i << 3);
-        const ta = f64x2.mul(f64x2.sub(v128.load(xa + o), vma), vt);
-        const tb = f64x2.mul(f64x2.sub(v128.load(xb + o), vmb), vt);
-        const ea = expF64x2(ta);
-        a0 = f64x2.add(a0, ea);
-        b0 = f64x2.add(b0, expF64x2(tb));
-        c0 = f64x2.add(c0, v128.bitselect(zero, f64x2.mul(ea, f64x2.sub(ta, tb)), f64x2.eq(ea, zero)));
+        const va = v128.load(xa + o), vb = v128.load(xb + o);
+        const ea = expShiftedF64x2(va, vma, lo, vk, c1, c2, vt);
+        const eb = expShiftedF64x2(vb, vmb, lo, vk, c1, c2, vt);
+        const top = f64x2.eq(ea, one);
+        cnt = i64x2.sub(cnt, top);
+        s0 = f64x2.add(s0, v128.andnot(ea, top));
+        const t = f64x2.mul(f64x2.sub(f64x2.sub(va, vb), vdm), vt);
+        c0 = f64x2.add(c0, v128.and(f64x2.mul(ea, t), f64x2.ne(ea, zero)));
+        const near = f64x2.lt(f64x2.abs(t), vnear);
+        d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(t))), f64x2.sub(eb, ea), near));
       }
-      sa = sumLanesF64x2(a0);
-      sb = sumLanesF64x2(b0);
+      rest = sumLanesF64x2(s0);
       acc = sumLanesF64x2(c0);
+      diff = sumLanesF64x2(d0);
+      ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 3);
-      const ta = (load<f64>(xa + o) - ma) * invT;
-      const tb = (load<f64>(xb + o) - mb) * invT;
-      const ea = Math.exp(ta);
-      sa += ea;
-      sb += Math.exp(tb);
-      if (ea != 0) acc += ea * (ta - tb);
+      const va = load<f64>(xa + o), vb = load<f64>(xb + o);
+      const ea = expShiftedF64(va, ma, T);
+      if (ea == 1) ones++;
+      else rest += ea;
+      if (ea == 0) {
+        diff += expShiftedF64(vb, mb, T);
+        continue;
+      }
+      const t = ((va - vb) - dm) * invT;
+      acc += ea * t;
+      diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShiftedF64(vb, mb, T) - ea;
     }
-    store<f64>(out + (<usize>r << 3), klFromSums(sa, sb, acc));
+    store<f64>(out + (<usize>r << 3), klFromSums(<f64>ones + rest, acc, diff));
   }
 }

@@ -115,12 +115,12 @@ export function baseScale(fn: string, base: unknown): number {
   return base === 2 ? Math.LOG2E : base === 10 ? Math.LOG10E : 1 / Math.log(base);
 }
 
-/** 1/T for a `temperature` option (1 when absent). */
-export function inverseTemperature(fn: string, t: unknown): number {
+/** The `temperature` option T (1 when absent). */
+export function temperature(fn: string, t: unknown): number {
   if (t === undefined) return 1;
   if (typeof t !== 'number') throw new TypeError(`${fn}: temperature must be a number, got ${describe(t)}`);
   if (!(t > 0) || !Number.isFinite(t)) throw new RangeError(`${fn}: temperature must be finite and > 0, got ${t}`);
-  return 1 / t;
+  return t;
 }
 
 export function flag(fn: string, name: string, v: unknown, fallback: boolean): boolean {

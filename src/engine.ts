@@ -32,14 +32,14 @@ export interface Engine {
   jsDivergenceRowsF64(p: Vec, q: Vec, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number;
   logSumExpRowsF32(x: Vec, rows: number, cols: number, out: Float64Array): void;
   logSumExpRowsF64(x: Vec, rows: number, cols: number, out: Float64Array): void;
-  softmaxRowsF32(x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void;
-  softmaxRowsF64(x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void;
-  logSoftmaxRowsF32(x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void;
-  logSoftmaxRowsF64(x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void;
-  softmaxEntropyRowsF32(x: Vec, rows: number, cols: number, invT: number, out: Float64Array): void;
-  softmaxEntropyRowsF64(x: Vec, rows: number, cols: number, invT: number, out: Float64Array): void;
-  softmaxKlDivergenceRowsF32(a: Vec, b: Vec, rows: number, cols: number, invT: number, out: Float64Array): void;
-  softmaxKlDivergenceRowsF64(a: Vec, b: Vec, rows: number, cols: number, invT: number, out: Float64Array): void;
+  softmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void;
+  softmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void;
+  logSoftmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void;
+  logSoftmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void;
+  softmaxEntropyRowsF32(x: Vec, rows: number, cols: number, T: number, out: Float64Array): void;
+  softmaxEntropyRowsF64(x: Vec, rows: number, cols: number, T: number, out: Float64Array): void;
+  softmaxKlDivergenceRowsF32(a: Vec, b: Vec, rows: number, cols: number, T: number, out: Float64Array): void;
+  softmaxKlDivergenceRowsF64(a: Vec, b: Vec, rows: number, cols: number, T: number, out: Float64Array): void;
   softmaxCrossEntropyLabelsF32(z: Vec, labels: Int32Array, rows: number, cols: number, weights: Float64Array | null, wsum: number,
     eps: number, gradScale: number, grad: FloatArray | null, out: Float64Array): void;
   softmaxCrossEntropyLabelsF64(z: Vec, labels: Int32Array, rows: number, cols: number, weights: Float64Array | null, wsum: number,
@@ -110,14 +110,14 @@ export interface Kernels {
   jsDivergenceRowsF64(p: number, q: number, rows: number, cols: number, totals: number, out: number, sums: number): number;
   logSumExpRowsF32(x: number, rows: number, cols: number, out: number): void;
   logSumExpRowsF64(x: number, rows: number, cols: number, out: number): void;
-  softmaxRowsF32(x: number, rows: number, cols: number, invT: number, out: number): void;
-  softmaxRowsF64(x: number, rows: number, cols: number, invT: number, out: number): void;
-  logSoftmaxRowsF32(x: number, rows: number, cols: number, invT: number, out: number): void;
-  logSoftmaxRowsF64(x: number, rows: number, cols: number, invT: number, out: number): void;
-  softmaxEntropyRowsF32(x: number, rows: number, cols: number, invT: number, out: number): void;
-  softmaxEntropyRowsF64(x: number, rows: number, cols: number, invT: number, out: number): void;
-  softmaxKlDivergenceRowsF32(a: number, b: number, rows: number, cols: number, invT: number, out: number): void;
-  softmaxKlDivergenceRowsF64(a: number, b: number, rows: number, cols: number, invT: number, out: number): void;
+  softmaxRowsF32(x: number, rows: number, cols: number, T: number, out: number): void;
+  softmaxRowsF64(x: number, rows: number, cols: number, T: number, out: number): void;
+  logSoftmaxRowsF32(x: number, rows: number, cols: number, T: number, out: number): void;
+  logSoftmaxRowsF64(x: number, rows: number, cols: number, T: number, out: number): void;
+  softmaxEntropyRowsF32(x: number, rows: number, cols: number, T: number, out: number): void;
+  softmaxEntropyRowsF64(x: number, rows: number, cols: number, T: number, out: number): void;
+  softmaxKlDivergenceRowsF32(a: number, b: number, rows: number, cols: number, T: number, out: number): void;
+  softmaxKlDivergenceRowsF64(a: number, b: number, rows: number, cols: number, T: number, out: number): void;
   softmaxCrossEntropyLabelsF32(z: number, labels: number, rows: number, cols: number, weights: number, wsum: number,
     eps: number, gradScale: number, grad: number, out: number): void;
   softmaxCrossEntropyLabelsF64(z: number, labels: number, rows: number, cols: number, weights: number, wsum: number,
@@ -289,7 +289,7 @@ export class WasmEngine implements Engine {
   }
 
   /** Row reductions from one or two logit matrices to one float64 per row. */
-  private rowsOut(kind: Kind, fn: (...a: number[]) => void, a: Vec, b: Vec | null, rows: number, cols: number, invT: number | null, out: Float64Array): void {
+  private rowsOut(kind: Kind, fn: (...a: number[]) => void, a: Vec, b: Vec | null, rows: number, cols: number, T: number | null, out: Float64Array): void {
     const s = new Staging(this.heap);
     const ia = s.input(a, kind, rows * cols);
     const ib = b ? s.input(b, kind, rows * cols) : -1;
@@ -298,7 +298,7 @@ export class WasmEngine implements Engine {
     const args = [ptr[ia]];
     if (b) args.push(ptr[ib]);
     args.push(rows, cols);
-    if (invT !== null) args.push(invT);
+    if (T !== null) args.push(T);
     args.push(ptr[io]);
     fn(...args);
     s.readF64(io, out);
@@ -310,41 +310,41 @@ export class WasmEngine implements Engine {
   logSumExpRowsF64(x: Vec, rows: number, cols: number, out: Float64Array): void {
     this.guard(() => this.rowsOut(8, this.k.logSumExpRowsF64, x, null, rows, cols, null, out), () => jsEngine.logSumExpRowsF64(x, rows, cols, out));
   }
-  softmaxEntropyRowsF32(x: Vec, rows: number, cols: number, invT: number, out: Float64Array): void {
-    this.guard(() => this.rowsOut(4, this.k.softmaxEntropyRowsF32, x, null, rows, cols, invT, out), () => jsEngine.softmaxEntropyRowsF32(x, rows, cols, invT, out));
+  softmaxEntropyRowsF32(x: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
+    this.guard(() => this.rowsOut(4, this.k.softmaxEntropyRowsF32, x, null, rows, cols, T, out), () => jsEngine.softmaxEntropyRowsF32(x, rows, cols, T, out));
   }
-  softmaxEntropyRowsF64(x: Vec, rows: number, cols: number, invT: number, out: Float64Array): void {
-    this.guard(() => this.rowsOut(8, this.k.softmaxEntropyRowsF64, x, null, rows, cols, invT, out), () => jsEngine.softmaxEntropyRowsF64(x, rows, cols, invT, out));
+  softmaxEntropyRowsF64(x: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
+    this.guard(() => this.rowsOut(8, this.k.softmaxEntropyRowsF64, x, null, rows, cols, T, out), () => jsEngine.softmaxEntropyRowsF64(x, rows, cols, T, out));
   }
-  softmaxKlDivergenceRowsF32(a: Vec, b: Vec, rows: number, cols: number, invT: number, out: Float64Array): void {
-    this.guard(() => this.rowsOut(4, this.k.softmaxKlDivergenceRowsF32, a, b, rows, cols, invT, out), () => jsEngine.softmaxKlDivergenceRowsF32(a, b, rows, cols, invT, out));
+  softmaxKlDivergenceRowsF32(a: Vec, b: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
+    this.guard(() => this.rowsOut(4, this.k.softmaxKlDivergenceRowsF32, a, b, rows, cols, T, out), () => jsEngine.softmaxKlDivergenceRowsF32(a, b, rows, cols, T, out));
   }
-  softmaxKlDivergenceRowsF64(a: Vec, b: Vec, rows: number, cols: number, invT: number, out: Float64Array): void {
-    this.guard(() => this.rowsOut(8, this.k.softmaxKlDivergenceRowsF64, a, b, rows, cols, invT, out), () => jsEngine.softmaxKlDivergenceRowsF64(a, b, rows, cols, invT, out));
+  softmaxKlDivergenceRowsF64(a: Vec, b: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
+    this.guard(() => this.rowsOut(8, this.k.softmaxKlDivergenceRowsF64, a, b, rows, cols, T, out), () => jsEngine.softmaxKlDivergenceRowsF64(a, b, rows, cols, T, out));
   }
 
   /** Row-wise maps: x → dst of the same shape. */
-  private map(kind: Kind, fn: (x: number, rows: number, cols: number, invT: number, out: number) => void,
-    x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void {
+  private map(kind: Kind, fn: (x: number, rows: number, cols: number, T: number, out: number) => void,
+    x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
     const s = new Staging(this.heap);
     const ix = s.input(x, kind, rows * cols);
     const io = s.output(dst, kind, rows * cols);
     const ptr = s.commit();
-    fn(ptr[ix], rows, cols, invT, ptr[io]);
+    fn(ptr[ix], rows, cols, T, ptr[io]);
     s.finish();
   }
 
-  softmaxRowsF32(x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void {
-    this.guard(() => this.map(4, this.k.softmaxRowsF32, x, rows, cols, invT, dst), () => jsEngine.softmaxRowsF32(x, rows, cols, invT, dst));
+  softmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
+    this.guard(() => this.map(4, this.k.softmaxRowsF32, x, rows, cols, T, dst), () => jsEngine.softmaxRowsF32(x, rows, cols, T, dst));
   }
-  softmaxRowsF64(x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void {
-    this.guard(() => this.map(8, this.k.softmaxRowsF64, x, rows, cols, invT, dst), () => jsEngine.softmaxRowsF64(x, rows, cols, invT, dst));
+  softmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
+    this.guard(() => this.map(8, this.k.softmaxRowsF64, x, rows, cols, T, dst), () => jsEngine.softmaxRowsF64(x, rows, cols, T, dst));
   }
-  logSoftmaxRowsF32(x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void {
-    this.guard(() => this.map(4, this.k.logSoftmaxRowsF32, x, rows, cols, invT, dst), () => jsEngine.logSoftmaxRowsF32(x, rows, cols, invT, dst));
+  logSoftmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
+    this.guard(() => this.map(4, this.k.logSoftmaxRowsF32, x, rows, cols, T, dst), () => jsEngine.logSoftmaxRowsF32(x, rows, cols, T, dst));
   }
-  logSoftmaxRowsF64(x: Vec, rows: number, cols: number, invT: number, dst: FloatArray): void {
-    this.guard(() => this.map(8, this.k.logSoftmaxRowsF64, x, rows, cols, invT, dst), () => jsEngine.logSoftmaxRowsF64(x, rows, cols, invT, dst));
+  logSoftmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
+    this.guard(() => this.map(8, this.k.logSoftmaxRowsF64, x, rows, cols, T, dst), () => jsEngine.logSoftmaxRowsF64(x, rows, cols, T, dst));
   }
 
   private loss(kind: Kind, labels: Int32Array | null, z: Vec, targets: Vec | null, rows: number, cols: number,

@@ -1,7 +1,7 @@
 // log-sum-exp, softmax, log-softmax, and the entropy and KL divergence of softmax
 // outputs from the logits — of a vector or of each row of a matrix (`cols`).
 
-import { type Arg, baseScale, inverseTemperature, options, output, sameLength, shape, vector } from './args.js';
+import { type Arg, baseScale, temperature, options, output, sameLength, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { finish, type MatrixOptions, type VectorOptions } from './entropy.js';
 import type { WasmArray } from './memory.js';
@@ -39,13 +39,13 @@ function map(fn: string, kernel: MapKernel, x: Vector, options_: MapOptions | un
   const o = options<MapOptions>(fn, options_);
   const X = vector(fn, 'x', x);
   const s = shape(fn, X.length, o.cols);
-  const invT = inverseTemperature(fn, o.temperature);
+  const T = temperature(fn, o.temperature);
   const dst = o.out === undefined
     ? (X.dtype === 'f32' ? new Float32Array(X.length) : new Float64Array(X.length))
     : output(fn, 'out', o.out, X.length, [X], [X]);
   const engine = engineFor(X.length);
-  if (X.dtype === 'f32') engine[`${kernel}F32`](X.data, s.rows, s.cols, invT, dst);
-  else engine[`${kernel}F64`](X.data, s.rows, s.cols, invT, dst);
+  if (X.dtype === 'f32') engine[`${kernel}F32`](X.data, s.rows, s.cols, T, dst);
+  else engine[`${kernel}F64`](X.data, s.rows, s.cols, T, dst);
   return dst;
 }
 
@@ -91,7 +91,7 @@ function logitsArgs(fn: string, x: Vector, options_: SoftmaxReductionOptions | u
   const o = options<SoftmaxReductionOptions>(fn, options_);
   const X = vector(fn, fn === 'softmaxEntropy' ? 'logits' : 'logitsP', x);
   const s = shape(fn, X.length, o.cols);
-  return { X, s, scale: baseScale(fn, o.base), invT: inverseTemperature(fn, o.temperature) };
+  return { X, s, scale: baseScale(fn, o.base), T: temperature(fn, o.temperature) };
 }
 
 /**
@@ -107,11 +107,11 @@ function logitsArgs(fn: string, x: Vector, options_: SoftmaxReductionOptions | u
 export function softmaxEntropy(logits: Vector, options?: VectorOptions<SoftmaxReductionOptions>): number;
 export function softmaxEntropy(logits: Vector, options: MatrixOptions<SoftmaxReductionOptions>): Float64Array;
 export function softmaxEntropy(logits: Vector, options_?: SoftmaxReductionOptions): number | Float64Array {
-  const { X, s, scale, invT } = logitsArgs('softmaxEntropy', logits, options_);
+  const { X, s, scale, T } = logitsArgs('softmaxEntropy', logits, options_);
   const out = new Float64Array(s.rows);
   const engine = engineFor(X.length);
-  if (X.dtype === 'f32') engine.softmaxEntropyRowsF32(X.data, s.rows, s.cols, invT, out);
-  else engine.softmaxEntropyRowsF64(X.data, s.rows, s.cols, invT, out);
+  if (X.dtype === 'f32') engine.softmaxEntropyRowsF32(X.data, s.rows, s.cols, T, out);
+  else engine.softmaxEntropyRowsF64(X.data, s.rows, s.cols, T, out);
   return finish(out, scale, s);
 }
 
@@ -128,12 +128,12 @@ export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options?: 
 export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options: MatrixOptions<SoftmaxReductionOptions>): Float64Array;
 export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options_?: SoftmaxReductionOptions): number | Float64Array {
   const fn = 'softmaxKlDivergence';
-  const { X: A, s, scale, invT } = logitsArgs(fn, logitsP, options_);
+  const { X: A, s, scale, T } = logitsArgs(fn, logitsP, options_);
   const B: Arg = vector(fn, 'logitsQ', logitsQ);
   sameLength(fn, A, B);
   const out = new Float64Array(s.rows);
   const engine = engineFor(A.length);
-  if (A.dtype === 'f32' && B.dtype === 'f32') engine.softmaxKlDivergenceRowsF32(A.data, B.data, s.rows, s.cols, invT, out);
-  else engine.softmaxKlDivergenceRowsF64(A.data, B.data, s.rows, s.cols, invT, out);
+  if (A.dtype === 'f32' && B.dtype === 'f32') engine.softmaxKlDivergenceRowsF32(A.data, B.data, s.rows, s.cols, T, out);
+  else engine.softmaxKlDivergenceRowsF64(A.data, B.data, s.rows, s.cols, T, out);
   return finish(out, scale, s);
 }

@@ -1,13 +1,18 @@
 // JS twins of assembly/loss.ts: the fused softmax cross-entropy with PyTorch's class
 // weights and label smoothing, loss and gradient from one softmax.
 
+import { logOnesPlus } from './math.js';
 import { maxRow } from './reduce.js';
-import { expSum } from './softmax.js';
+import { expSum, expSumOnes } from './softmax.js';
 
 type Vec = ArrayLike<number>;
 type Out = { [i: number]: number; readonly length: number };
 
-const shiftOf = (m: number): number => (Number.isFinite(m) ? m : 0);
+/** A row with no defined softmax (maximum not finite): NaN loss and gradient. */
+function undefinedRow(out: Float64Array, r: number, grad: Out | null, off: number, cols: number): void {
+  out[r] = NaN;
+  if (grad) for (let c = 0; c < cols; c++) grad[off + c] = NaN;
+}
 
 /** Σ_c w_c·(z_c − m) over a row (w_c = 1 without weights); w_c = 0 terms skipped. */
 function weightedShiftedSum(z: Vec, off: number, n: number, m: number, w: Vec | null): number {
@@ -32,11 +37,16 @@ export function softmaxCrossEntropyLabels(
       if (grad) for (let c = 0; c < cols; c++) grad[off + c] = 0;
       continue;
     }
-    const m = shiftOf(maxRow(z, off, cols));
+    const m = maxRow(z, off, cols);
+    if (!Number.isFinite(m)) {
+      undefinedRow(out, r, grad, off, cols);
+      continue;
+    }
     const ty = z[off + y] - m;
     const a = eps > 0 ? weightedShiftedSum(z, off, cols, m, weights) : 0;
-    const s = expSum(z, off, cols, m, 1, grad);
-    const ls = Math.log(s);
+    const rest = expSum(z, off, cols, m, 1, grad);
+    const s = expSumOnes + rest;
+    const ls = logOnesPlus(expSumOnes, rest);
     const wy = weights ? weights[y] : 1;
     let loss = (1 - eps) * wy * (ls - ty);
     if (eps > 0) loss += (eps / cols) * (wsum * ls - a);
@@ -59,7 +69,11 @@ export function softmaxCrossEntropyProbs(
   const keep = 1 - eps, spread = eps / cols;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
-    const m = shiftOf(maxRow(z, off, cols));
+    const m = maxRow(z, off, cols);
+    if (!Number.isFinite(m)) {
+      undefinedRow(out, r, grad, off, cols);
+      continue;
+    }
     let b = 0, tw = 0;
     for (let c = 0; c < cols; c++) {
       let wt = targets[off + c] * keep + spread;
@@ -67,8 +81,9 @@ export function softmaxCrossEntropyProbs(
       if (wt !== 0) b += wt * (z[off + c] - m);
       tw += wt;
     }
-    const s = expSum(z, off, cols, m, 1, grad);
-    out[r] = tw * Math.log(s) - b;
+    const rest = expSum(z, off, cols, m, 1, grad);
+    const s = expSumOnes + rest;
+    out[r] = tw * logOnesPlus(expSumOnes, rest) - b;
     if (grad) {
       const a = (tw / s) * gradScale;
       for (let c = 0; c < cols; c++) {

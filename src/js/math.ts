@@ -17,3 +17,33 @@ export function logMix(a: number, b: number): number {
   const r = (a + a) / s;
   return r >= SQRT1_2 && r < SQRT2 ? Math.log1p((a - b) / s) : Math.log(r);
 }
+
+/** Dekker's splitting (2^27 + 1): the high half of a, so products of halves are exact. */
+function splitHi(a: number): number {
+  const c = 134217729 * a;
+  return c - (c - a);
+}
+
+/**
+ * exp((x − m)/T) for x ≤ m without rounding the argument as a whole: x − m = d + e
+ * exactly (TwoSum), t = d/T, and its residual (d − t·T + e)/T with t·T split exactly
+ * (Dekker), so exp = exp(t)·(1 + residual).  As `expShiftedF64` in assembly/math.ts.
+ */
+export function expShifted(x: number, m: number, T: number): number {
+  const d = x - m;
+  if (d < -746 * T) return 0;
+  const xc = x;
+  const bb = d - xc;
+  const e = xc - (d - bb) - (m + bb);
+  if (T === 1) return Math.exp(d) * (1 + e);
+  const t = d / T;
+  const p = t * T;
+  const th = splitHi(t), tl = t - th, Th = splitHi(T), Tl = T - Th;
+  const pe = th * Th - p + th * Tl + tl * Th + tl * Tl;
+  return Math.exp(t) * (1 + (d - p - pe + e) / T);
+}
+
+/** log S for S = ones + rest, with log1p when a single maximal entry makes S ≈ 1. */
+export function logOnesPlus(ones: number, rest: number): number {
+  return ones === 1 ? Math.log1p(rest) : Math.log(ones + rest);
+}

@@ -1,97 +1,148 @@
-// JS twins of assembly/softmax.ts: every row relative to its maximum (or to 0 when the
-// maximum is not finite), the same passes, the same special rows.
+// JS twins of assembly/softmax.ts: every row relative to its maximum, the same passes,
+// the same special rows (maximum not finite), S kept as ones + rest.
 
+import { expShifted, logOnesPlus } from './math.js';
 import { maxRow } from './reduce.js';
 
 type Vec = ArrayLike<number>;
 type Out = { [i: number]: number; readonly length: number };
 
-const shiftOf = (m: number): number => (Number.isFinite(m) ? m : 0);
+/** Set by `expSum`: how many entries were exactly the maximum (exp = 1). */
+export let expSumOnes = 0;
 
-/** Σ exp((x − shift)·invT) over x[off, off + n); stores each exp to dst when given. */
-export function expSum(x: Vec, off: number, n: number, shift: number, invT: number, dst: Out | null): number {
-  let s = 0;
+/**
+ * Σ exp((x − m)/T) over x[off, off + n) with a finite maximum m, returned as the part
+ * from entries below the maximum (their count at it goes to `expSumOnes`); stores each
+ * exponential to dst when given.
+ */
+export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst: Out | null): number {
+  let rest = 0, ones = 0;
   for (let i = off, end = off + n; i < end; i++) {
-    const e = Math.exp((x[i] - shift) * invT);
+    const e = expShifted(x[i], m, T);
     if (dst) dst[i] = e;
-    s += e;
+    if (e === 1) ones++;
+    else rest += e;
   }
-  return s;
+  expSumOnes = ones;
+  return rest;
+}
+
+export function hasNaN(x: Vec, off: number, n: number): boolean {
+  for (let i = off, end = off + n; i < end; i++) if (x[i] !== x[i]) return true;
+  return false;
+}
+
+/** A row whose maximum is not finite is masked (no mass) when it is all −Infinity, or empty. */
+export function maskedRow(x: Vec, off: number, n: number, m: number): boolean {
+  return m === -Infinity && !hasNaN(x, off, n);
+}
+
+function fill(out: Out, off: number, n: number, v: number): void {
+  for (let i = off, end = off + n; i < end; i++) out[i] = v;
 }
 
 export function logSumExpRows(x: Vec, rows: number, cols: number, out: Float64Array): void {
   for (let r = 0; r < rows; r++) {
-    const m = shiftOf(maxRow(x, r * cols, cols));
-    out[r] = m + Math.log(expSum(x, r * cols, cols, m, 1, null));
-  }
-}
-
-export function softmaxRows(x: Vec, rows: number, cols: number, invT: number, out: Out): void {
-  for (let r = 0; r < rows; r++) {
     const off = r * cols;
-    const m = shiftOf(maxRow(x, off, cols));
-    const s = expSum(x, off, cols, m, invT, out);
-    if (s === Infinity) {
-      for (let i = off; i < off + cols; i++) out[i] = NaN;
-    } else if (s !== 0) {
-      const c = 1 / s;
-      for (let i = off; i < off + cols; i++) out[i] *= c;
-    }
-  }
-}
-
-export function logSoftmaxRows(x: Vec, rows: number, cols: number, invT: number, out: Out): void {
-  for (let r = 0; r < rows; r++) {
-    const off = r * cols;
-    const m = shiftOf(maxRow(x, off, cols));
-    const s = expSum(x, off, cols, m, invT, null);
-    if (s === 0 || s === Infinity) {
-      const fill = s === 0 ? -Infinity : NaN;
-      for (let i = off; i < off + cols; i++) out[i] = fill;
+    const m = maxRow(x, off, cols);
+    if (!Number.isFinite(m)) {
+      out[r] = hasNaN(x, off, cols) ? NaN : m;
       continue;
     }
-    const ls = Math.log(s);
+    const rest = expSum(x, off, cols, m, 1, null);
+    out[r] = m + logOnesPlus(expSumOnes, rest);
+  }
+}
+
+export function softmaxRows(x: Vec, rows: number, cols: number, T: number, out: Out): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const m = maxRow(x, off, cols);
+    if (!Number.isFinite(m)) {
+      fill(out, off, cols, maskedRow(x, off, cols, m) ? 0 : NaN);
+      continue;
+    }
+    const rest = expSum(x, off, cols, m, T, out);
+    const c = 1 / (expSumOnes + rest);
+    for (let i = off; i < off + cols; i++) out[i] *= c;
+  }
+}
+
+export function logSoftmaxRows(x: Vec, rows: number, cols: number, T: number, out: Out): void {
+  const invT = 1 / T;
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const m = maxRow(x, off, cols);
+    if (!Number.isFinite(m)) {
+      fill(out, off, cols, maskedRow(x, off, cols, m) ? -Infinity : NaN);
+      continue;
+    }
+    const rest = expSum(x, off, cols, m, T, null);
+    const ls = logOnesPlus(expSumOnes, rest);
     for (let i = off; i < off + cols; i++) out[i] = (x[i] - m) * invT - ls;
   }
 }
 
 /** H(softmax(x/T)) = log S − (1/S)·Σ e·t per row; 0 for a fully masked row. */
-export function softmaxEntropyRows(x: Vec, rows: number, cols: number, invT: number, out: Float64Array): void {
+export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
+  const invT = 1 / T;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
-    const m = shiftOf(maxRow(x, off, cols));
-    let s = 0, a = 0;
-    for (let i = off; i < off + cols; i++) {
-      const t = (x[i] - m) * invT;
-      const e = Math.exp(t);
-      s += e;
-      if (e !== 0) a += e * t;
+    const m = maxRow(x, off, cols);
+    if (!Number.isFinite(m)) {
+      out[r] = maskedRow(x, off, cols, m) ? 0 : NaN;
+      continue;
     }
-    out[r] = s === 0 ? 0 : Math.log(s) - a / s;
+    let rest = 0, ones = 0, a = 0;
+    for (let i = off; i < off + cols; i++) {
+      const e = expShifted(x[i], m, T);
+      if (e === 1) ones++;
+      else rest += e;
+      if (e !== 0) a += e * ((x[i] - m) * invT);
+    }
+    out[r] = logOnesPlus(ones, rest) - a / (ones + rest);
   }
 }
 
-function klFromSums(sa: number, sb: number, acc: number): number {
-  if (sa === 0) return 0;
-  if (sb === 0 && sa === sa && acc === acc) return Infinity;
-  return acc / sa + Math.log(sb / sa);
+/** D for rows where ma or mb is not finite (`nan`: either row holds a NaN). */
+function specialKl(ma: number, mb: number, nan: boolean): number {
+  if (nan) return NaN;
+  if (ma === -Infinity) return 0;
+  if (ma === Infinity || mb === Infinity) return NaN;
+  return Infinity;
 }
 
-/** D(softmax(a/T) ‖ softmax(b/T)) = (1/SA)·Σ ea·(ta − tb) + log(SB/SA) per row. */
-export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: number, invT: number, out: Float64Array): void {
+const EXPM1_NEAR = 0.25;
+
+/**
+ * D(softmax(a/T) ‖ softmax(b/T)) = (1/SA)·Σ ea·t + log1p((SB − SA)/SA) with
+ * t = (a − b − (ma − mb))/T and SB − SA summed as ea·expm1(−t) where |t| < ¼.
+ */
+export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
+  const invT = 1 / T;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
-    const ma = shiftOf(maxRow(xa, off, cols));
-    const mb = shiftOf(maxRow(xb, off, cols));
-    let sa = 0, sb = 0, acc = 0;
-    for (let i = off; i < off + cols; i++) {
-      const ta = (xa[i] - ma) * invT;
-      const tb = (xb[i] - mb) * invT;
-      const ea = Math.exp(ta);
-      sa += ea;
-      sb += Math.exp(tb);
-      if (ea !== 0) acc += ea * (ta - tb);
+    const ma = maxRow(xa, off, cols);
+    const mb = maxRow(xb, off, cols);
+    if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
+      out[r] = specialKl(ma, mb, hasNaN(xa, off, cols) || hasNaN(xb, off, cols));
+      continue;
     }
-    out[r] = klFromSums(sa, sb, acc);
+    const dm = ma - mb;
+    let rest = 0, ones = 0, acc = 0, diff = 0;
+    for (let i = off; i < off + cols; i++) {
+      const ea = expShifted(xa[i], ma, T);
+      if (ea === 1) ones++;
+      else rest += ea;
+      if (ea === 0) {
+        diff += expShifted(xb[i], mb, T);
+        continue;
+      }
+      const t = (xa[i] - xb[i] - dm) * invT;
+      acc += ea * t;
+      diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShifted(xb[i], mb, T) - ea;
+    }
+    const sa = ones + rest;
+    out[r] = acc / sa + Math.log1p(diff / sa);
   }
 }

@@ -1,0 +1,73 @@
+// Shared by the suites: run a block once per backend, and compare against references
+// with the SPEC's accuracy bounds.
+import { beforeAll, describe, expect } from 'vitest';
+import { init, backend, type Backend } from '../src/index.js';
+import { setSmallInputCutoff } from '../src/backend.js';
+
+export const BACKENDS: readonly Backend[] = ['wasm-simd', 'wasm', 'js'];
+
+/**
+ * `describe` the same block on every backend.  The small-input cutoff is 0 so that
+ * the wasm kernels themselves (tails included) run at every length.
+ */
+export function onEachBackend(title: string, body: (b: Backend) => void): void {
+  describe.each(BACKENDS)(`${title} [%s]`, (b) => {
+    beforeAll(async () => {
+      await init({ backend: b });
+      setSmallInputCutoff(0);
+      expect(backend()).toBe(b);
+    });
+    body(b);
+  });
+}
+
+/** SPEC accuracy: float64 1e-13 relative (1e-15 absolute near 0); float32 2e-6 relative. */
+export const REL = { f64: 1e-13, f32: 2e-6 } as const;
+export const ABS = { f64: 1e-15, f32: 1e-44 } as const;
+
+/**
+ * |got − want| within the bound for `dtype`, relative to `mag` (the sum of the
+ * magnitudes of the result's terms; |want| when not given).
+ */
+export function expectClose(got: number, want: number, dtype: 'f32' | 'f64', mag = Math.abs(want), what = ''): void {
+  if (Number.isNaN(want)) {
+    expect(got, what).toBeNaN();
+    return;
+  }
+  if (!Number.isFinite(want)) {
+    expect(got, what).toBe(want);
+    return;
+  }
+  const tol = REL[dtype] * Math.max(mag, Math.abs(want)) + ABS[dtype];
+  const err = Math.abs(got - want);
+  if (!(err <= tol)) {
+    expect.fail(`${what}: got ${got}, want ${want} (error ${err.toExponential(3)} > tolerance ${tol.toExponential(3)})`);
+  }
+}
+
+/** Elementwise `expectClose`. */
+export function expectAllClose(got: ArrayLike<number>, want: ArrayLike<number>, dtype: 'f32' | 'f64', mag?: ArrayLike<number>, what = ''): void {
+  expect(got.length, `${what} length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) expectClose(got[i], want[i], dtype, mag ? mag[i] : Math.abs(want[i]), `${what}[${i}]`);
+}
+
+/** A deterministic generator (mulberry32) so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A random probability vector of length n (float64 unless a Float32Array is asked for). */
+export function randomDistribution<T extends Float32Array | Float64Array>(n: number, random: () => number, Type: { new (n: number): T }): T {
+  const p = new Type(n);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += p[i] = -Math.log(1 - random());
+  for (let i = 0; i < n; i++) p[i] /= s;
+  return p;
+}
