@@ -15,6 +15,10 @@
 // float32
 // ---------------------------------------------------------------------------------
 
+// Literals inside a cast take the cast's type in AssemblyScript (<f32>(0.69… * T)
+// rounds 0.69… to float32 first), so float64 constants are always named and typed.
+const LN2: f64 = 0.6931471805599453;
+
 // Adding 1.5·2^23 rounds to an integer and leaves it in the low mantissa bits.
 const F32_MAGIC: f32 = 12582912.0; // 0x4b400000
 const F32_LN2_HI: f32 = 0.693359375; // 0x3f318000, for log's k·ln2
@@ -33,10 +37,12 @@ const E32_4: f32 = 0.00138146110010650886717;
  * float32 needs.  (ln 2·T is formed in float64, ample for float32.)
  */
 export function expSplitHiF32(T: f64): f32 {
-  return reinterpret<f32>(reinterpret<u32>(<f32>(0.6931471805599453 * T)) & 0xffffff00);
+  const ln2T: f64 = LN2 * T;
+  return reinterpret<f32>(reinterpret<u32>(<f32>ln2T) & 0xffffff00);
 }
 export function expSplitLoF32(T: f64): f32 {
-  return <f32>(0.6931471805599453 * T - <f64>expSplitHiF32(T));
+  const ln2T: f64 = LN2 * T;
+  return <f32>(ln2T - <f64>expSplitHiF32(T));
 }
 
 /**

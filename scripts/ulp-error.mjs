@@ -7,6 +7,9 @@
 //   npx asc test/assembly/probe.ts --enable simd --runtime stub -O3 --noAssert \
 //       --initialMemory 400 -o build/probe.wasm
 //   node scripts/ulp-error.mjs [f32|f64|all] [--step k]
+//
+// (`--step k` samples every k-th float32 for a quick run; the bounds in math.ts are from
+// the full sweep.)
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -72,20 +75,24 @@ function check64(name, kind) {
   }
   const raw = readFileSync(file);
   const all = new Float64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
-  const total = all.length / 4; // x, y (for ratios), ref_hi, ref_lo
+  const total = all.length / 5; // x, y, T, ref_hi, ref_lo
   let worst = 0, at = NaN;
   for (let s = 0; s < total; s += CHUNK) {
     const n = Math.min(CHUNK, total - s);
     const xa = new Float64Array(mem.buffer, A, CHUNK);
     const xb = new Float64Array(mem.buffer, B, CHUNK);
     const ys = new Float64Array(mem.buffer, OUT, CHUNK);
-    for (let i = 0; i < n; i++) { xa[i] = all[4 * (s + i)]; xb[i] = all[4 * (s + i) + 1]; }
+    for (let i = 0; i < n; i++) { xa[i] = all[5 * (s + i)]; xb[i] = all[5 * (s + i) + 1]; }
     const m = (n + 1) & ~1;
-    if (kind === 'exp') wasm.expF64Map(A, OUT, m);
-    else if (kind === 'log') wasm.logF64Map(A, OUT, m);
+    if (kind === 'exp') {
+      // batches of 512 share (y, T)
+      for (let b = 0; b < n; b += 512) {
+        wasm.expShiftedF64Map(A + 8 * b, OUT + 8 * b, Math.min(512, n - b), all[5 * (s + b) + 1], all[5 * (s + b) + 2]);
+      }
+    } else if (kind === 'log') wasm.logF64Map(A, OUT, m);
     else wasm.logRatioF64Map(A, B, OUT, m);
     for (let i = 0; i < n; i++) {
-      const hi = all[4 * (s + i) + 2], lo = all[4 * (s + i) + 3];
+      const hi = all[5 * (s + i) + 3], lo = all[5 * (s + i) + 4];
       const err = Math.abs((ys[i] - hi) - lo) / ulp64(hi);
       if (err > worst) { worst = err; at = kind === 'ratio' ? `${xa[i]}/${xb[i]}` : xa[i]; }
     }
@@ -94,7 +101,25 @@ function check64(name, kind) {
 }
 
 if (which === 'f32' || which === 'all') {
-  sweep32('expF32x4 on [-87.3, 88.72] (normal results)', wasm.expF32Map, -87.33, 88.72, Math.exp);
+  sweep32('expShiftedF32x4, m = 0, T = 1, on [-87.3, 0] (normal results)', (a, o, n) => wasm.expShiftedF32Map(a, o, n, 0, 1), -87.33, 0, Math.exp);
+  {
+    // random rows: (m, T) per batch, x spread below m; reference exp((x − m)/T) in float64
+    const n = 4096, xs = new Float32Array(mem.buffer, A, n), ys = new Float32Array(mem.buffer, OUT, n);
+    let worst = 0, at = '';
+    for (let round = 0; round < 4096; round++) {
+      const m = Math.fround(round % 3 === 0 ? 0 : (Math.random() - 0.5) * (round % 3 === 1 ? 100 : 1e6));
+      const T = round % 2 ? 1 : 0.05 + Math.random() * 20;
+      for (let i = 0; i < n; i++) xs[i] = m - Math.random() ** 2 * 87 * T;
+      wasm.expShiftedF32Map(A, OUT, n, m, T);
+      for (let i = 0; i < n; i++) {
+        const exact = Math.exp((xs[i] - m) / T);
+        if (exact < 1.1754943508222875e-38) continue;
+        const err = Math.abs(ys[i] - exact) / ulp32(exact);
+        if (err > worst) { worst = err; at = `x = ${xs[i]}, m = ${m}, T = ${T}`; }
+      }
+    }
+    console.log(`expShiftedF32x4, random (x, m, T), 2^24 arguments: worst ${worst.toFixed(3)} ulp at ${at}`);
+  }
   sweep32('logF32x4 on positive normal floats', wasm.logF32Map, 1.1754943508222875e-38, 3.4028234663852886e38, Math.log,
     (x) => x === 1);
   // log(a/b) with a = b·(1 + d): the case the ratio path exists for.
@@ -117,7 +142,7 @@ if (which === 'f32' || which === 'all') {
   console.log(`logRatioF32x4 (a ≈ b, 2^24 pairs): worst ${worst.toFixed(3)} ulp at ${at}`);
 }
 if (which === 'f64' || which === 'all') {
-  check64('expF64x2', 'exp');
+  check64('expShiftedF64x2 (random x, m, T)', 'exp');
   check64('logF64x2', 'log');
   check64('logRatioF64x2 (a ≈ b)', 'ratio');
 }
