@@ -329,18 +329,23 @@ export function expShiftedF64(x: f64, m: f64, T: f64): f64 {
   return ones == 1 ? Math.log1p(rest) : Math.log(ones + rest);
 }
 
-/** log(a/b) with relative accuracy when a ≈ b: log1p of the exact difference there. */
+/**
+ * log(a/b) with relative accuracy when a ≈ b: log1p of the exact difference there.
+ * The ratio is formed in float64, where a float32 a/b cannot overflow.
+ */
 // @ts-ignore: decorator
 @inline export function logRatioF32(a: f32, b: f32): f32 {
-  const r = a / b;
-  return r >= 0.70710677 && r < 1.4142135 ? Mathf.log1p((a - b) / b) : Mathf.log(r);
+  const r = <f64>a / <f64>b;
+  return r >= 0.7071067811865476 && r < 1.4142135623730951 ? Mathf.log1p((a - b) / b) : <f32>Math.log(r);
 }
 
 /** log(a/b) with relative accuracy when a ≈ b: log1p of the exact difference there. */
 // @ts-ignore: decorator
 @inline export function logRatioF64(a: f64, b: f64): f64 {
   const r = a / b;
-  return r >= 0.7071067811865476 && r < 1.4142135623730951 ? Math.log1p((a - b) / b) : Math.log(r);
+  if (r >= 0.7071067811865476 && r < 1.4142135623730951) return Math.log1p((a - b) / b);
+  // a/b overflows only when b is subnormal: take the logs apart then.
+  return r == Infinity && b > 0 ? Math.log(a) - Math.log(b) : Math.log(r);
 }
 
 /** log(a/m) with m = (a + b)/2, from (a − b)/(a + b) when the ratio is near 1. */

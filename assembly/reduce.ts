@@ -19,10 +19,16 @@
 
 import { logF32x4, logRatioF32x4, logRatioF64x2, logRatioF32, logRatioF64, logMixF32, logMixF64 } from "./math";
 
-// 2^64, and the smallest normal float32: a ratio whose denominator is subnormal is
-// scaled up first so that its reciprocal does not overflow.
+// A ratio p/q whose q is subnormal may overflow (0.5/1e-40 > FLT_MAX): such a q is
+// scaled by 2^64 (2^128 in float64) and 64·ln 2 (128·ln 2) added back to the log.
+// For JS divergence the ratios are at most 2; there the scaling only keeps the
+// reciprocal of a subnormal p + q finite.
 const F32_TINY: f32 = 1.17549435e-38;
 const F32_2P64: f32 = 18446744073709551616.0;
+const F32_64LN2: f32 = 44.3614195558365;
+const F64_TINY: f64 = 2.2250738585072014e-308;
+const F64_2P128: f64 = 3.402823669209385e38;
+const F64_128LN2: f64 = 88.722839111672999;
 
 // ---------------------------------------------------------------------------------
 // Shared row helpers
@@ -340,11 +346,13 @@ export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
         const vp = v128.load(p + o);
         const vq = v128.load(q + o);
         const zero = f32x4.eq(vp, f32x4.splat(0));
-        const sc = v128.bitselect(f32x4.splat(F32_2P64), f32x4.splat(1.0), f32x4.lt(vq, f32x4.splat(F32_TINY)));
-        const a = v128.bitselect(f32x4.splat(1.0), f32x4.mul(vp, sc), zero);
-        const b = v128.bitselect(f32x4.splat(1.0), f32x4.mul(vq, sc), zero);
+        const a = v128.bitselect(f32x4.splat(1.0), vp, zero);
+        const b0 = v128.bitselect(f32x4.splat(1.0), vq, zero);
+        const tiny = f32x4.lt(b0, f32x4.splat(F32_TINY));
+        const b = v128.bitselect(f32x4.mul(b0, f32x4.splat(F32_2P64)), b0, tiny);
         const rb = f32x4.div(f32x4.splat(1.0), b);
-        const t = f32x4.mul(vp, logRatioF32x4(f32x4.mul(a, rb), f32x4.mul(f32x4.sub(a, b), rb)));
+        const l = logRatioF32x4(f32x4.mul(a, rb), f32x4.mul(f32x4.sub(a, b), rb));
+        const t = f32x4.mul(vp, f32x4.add(l, v128.and(f32x4.splat(F32_64LN2), tiny)));
         d0 = f64x2.add(d0, f64x2.promote_low_f32x4(t));
         d1 = f64x2.add(d1, promoteHighF32x4(t));
         p0 = f64x2.add(p0, f64x2.promote_low_f32x4(vp));
@@ -397,8 +405,10 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
         const vq = v128.load(q + o);
         const zero = f64x2.eq(vp, f64x2.splat(0));
         const a = v128.bitselect(f64x2.splat(1.0), f64x2.mul(vp, vTq), zero);
-        const b = v128.bitselect(f64x2.splat(1.0), f64x2.mul(vq, vTp), zero);
-        const l = logRatioF64x2(f64x2.div(a, b), f64x2.sub(a, b), f64x2.add(a, b));
+        const b0 = v128.bitselect(f64x2.splat(1.0), f64x2.mul(vq, vTp), zero);
+        const tiny = f64x2.lt(b0, f64x2.splat(F64_TINY));
+        const b = v128.bitselect(f64x2.mul(b0, f64x2.splat(F64_2P128)), b0, tiny);
+        const l = f64x2.add(logRatioF64x2(f64x2.div(a, b), f64x2.sub(a, b), f64x2.add(a, b)), v128.and(f64x2.splat(F64_128LN2), tiny));
         d0 = f64x2.add(d0, f64x2.mul(f64x2.mul(vp, vInvTp), l));
         p0 = f64x2.add(p0, vp);
         q0 = f64x2.add(q0, vq);

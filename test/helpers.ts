@@ -71,3 +71,35 @@ export function randomDistribution<T extends Float32Array | Float64Array>(n: num
   for (let i = 0; i < n; i++) p[i] /= s;
   return p;
 }
+
+/** Σ xᵢ with Neumaier's compensation: the references below are exact to a few ulps. */
+export function fsum(terms: Iterable<number>): number {
+  let s = 0, c = 0;
+  for (const v of terms) {
+    const t = s + v;
+    c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
+    s = t;
+  }
+  return s + c;
+}
+
+/** Plain float64 references, term by term (for inputs that are not close to each other). */
+export const ref = {
+  entropy: (p: ArrayLike<number>) => fsum(Array.from(p, (v) => (v === 0 ? 0 : -v * Math.log(v)))),
+  crossEntropy: (p: ArrayLike<number>, q: ArrayLike<number>) => fsum(Array.from(p, (v, i) => (v === 0 ? 0 : -v * Math.log(q[i])))),
+  klDivergence: (p: ArrayLike<number>, q: ArrayLike<number>) => fsum(Array.from(p, (v, i) => (v === 0 ? 0 : v * Math.log(v / q[i])))),
+  jsDivergence: (p: ArrayLike<number>, q: ArrayLike<number>) =>
+    fsum(Array.from(p, (v, i) => {
+      const m = (v + q[i]) / 2;
+      return (v === 0 ? 0 : 0.5 * v * Math.log(v / m)) + (q[i] === 0 ? 0 : 0.5 * q[i] * Math.log(q[i] / m));
+    })),
+  /** Magnitude of the terms of each, for results near 0. */
+  magnitude: (terms: number[]) => fsum(terms.map(Math.abs)),
+};
+
+/** Random logits, N(0, scale²) by Box–Muller. */
+export function randomLogits<T extends Float32Array | Float64Array>(n: number, random: () => number, Type: { new (n: number): T }, scale = 3): T {
+  const x = new Type(n);
+  for (let i = 0; i < n; i++) x[i] = scale * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  return x;
+}

@@ -8,7 +8,9 @@ const SQRT2 = 1.4142135623730951;
 /** log(a/b) with relative accuracy when a ≈ b: log1p of the exact difference there. */
 export function logRatio(a: number, b: number): number {
   const r = a / b;
-  return r >= SQRT1_2 && r < SQRT2 ? Math.log1p((a - b) / b) : Math.log(r);
+  if (r >= SQRT1_2 && r < SQRT2) return Math.log1p((a - b) / b);
+  // a/b overflows only when b is subnormal: take the logs apart then.
+  return r === Infinity && b > 0 ? Math.log(a) - Math.log(b) : Math.log(r);
 }
 
 /** log(a/m) with m = (a + b)/2, from (a − b)/(a + b) when the ratio is near 1. */

@@ -1,0 +1,272 @@
+// information, entropy, crossEntropy, klDivergence, jsDivergence: every length (SIMD
+// bodies and tails), the SPEC's conventions and errors, identities, and inputs left
+// untouched — on every backend.
+import { describe, expect, it } from 'vitest';
+import { crossEntropy, entropy, information, jsDivergence, klDivergence } from '../src/index.js';
+import { expectClose, fsum, onEachBackend, randomDistribution, ref, rng } from './helpers.js';
+
+const LENGTHS = [...Array.from({ length: 34 }, (_, i) => i), 63, 64, 65, 1000, 4097, 100_003];
+const TYPES = [Float32Array, Float64Array] as const;
+const dtypeOf = (T: (typeof TYPES)[number]) => (T === Float32Array ? 'f32' : 'f64') as 'f32' | 'f64';
+
+onEachBackend('entropy family', () => {
+  describe('every length, float32 and float64, against a float64 reference', () => {
+    for (const Type of TYPES) {
+      for (const n of LENGTHS) {
+        it(`n = ${n} ${Type.name}`, () => {
+          const random = rng(n * 7 + (Type === Float32Array ? 1 : 2));
+          const p = n ? randomDistribution(n, random, Type) : new Type(0);
+          const q = n ? randomDistribution(n, random, Type) : new Type(0);
+          if (n > 3) p[1] = 0; // a zero in every body
+          const t = dtypeOf(Type);
+          const sp = fsum(p), sq = fsum(q);
+          const pn = Float64Array.from(p, (v) => v / sp), qn = Float64Array.from(q, (v) => v / sq);
+          expectClose(entropy(p, { normalize: true }), ref.entropy(pn), t, undefined, 'H');
+          expectClose(crossEntropy(p, q, { normalize: true }), n ? ref.crossEntropy(pn, qn) : 0, t, undefined, 'CE');
+          expectClose(klDivergence(p, q, { normalize: true }), n ? ref.klDivergence(pn, qn) : 0, t, undefined, 'KL');
+          expectClose(jsDivergence(p, q, { normalize: true }), n ? ref.jsDivergence(pn, qn) : 0, t, undefined, 'JS');
+          if (n > 0 && Math.abs(sp - 1) < 1e-6 && Math.abs(sq - 1) < 1e-6) {
+            expectClose(entropy(p), ref.entropy(p), t, undefined, 'H raw');
+            expectClose(klDivergence(p, q), ref.klDivergence(p, q), t, undefined, 'KL raw');
+            expectClose(crossEntropy(p, q), ref.crossEntropy(p, q), t, undefined, 'CE raw');
+            expectClose(jsDivergence(p, q), ref.jsDivergence(p, q), t, undefined, 'JS raw');
+          }
+        });
+      }
+    }
+  });
+
+  describe('conventions', () => {
+    it('0·log 0 = 0, and 0·log(0/q) = 0 for any q ≥ 0', () => {
+      expect(entropy([1, 0, 0])).toBe(0);
+      expect(entropy(new Float32Array([0, 1, 0, 0, 0, 0]))).toBe(0);
+      expect(crossEntropy([0, 1], [0, 1])).toBe(0);
+      expect(klDivergence([0, 1], [0, 1])).toBe(0);
+      expect(klDivergence([0, 1], [0.5, 0.5])).toBeCloseTo(Math.log(2), 15);
+      expect(jsDivergence([1, 0], [1, 0])).toBe(0);
+    });
+
+    it('p > 0 where q = 0 gives Infinity for cross-entropy and KL; JS stays finite', () => {
+      for (const T of TYPES) {
+        const p = new T([0.5, 0.5, 0, 0, 0]);
+        const q = new T([1, 0, 0, 0, 0]);
+        expect(crossEntropy(p, q)).toBe(Infinity);
+        expect(klDivergence(p, q)).toBe(Infinity);
+        expectClose(jsDivergence(p, q), ref.jsDivergence([0.5, 0.5, 0, 0, 0], [1, 0, 0, 0, 0]), dtypeOf(T));
+      }
+    });
+
+    it('an empty vector has entropy 0 (scipy), as do its divergences', () => {
+      expect(entropy([])).toBe(0);
+      expect(crossEntropy([], [])).toBe(0);
+      expect(klDivergence(new Float32Array(0), new Float32Array(0))).toBe(0);
+      expect(entropy([], { cols: 3 })).toEqual(new Float64Array(0));
+    });
+
+    it('D(p‖p) = 0 exactly, and JS(p, p) = 0', () => {
+      const p = randomDistribution(37, rng(1), Float64Array);
+      expect(klDivergence(p, p)).toBe(0);
+      expect(jsDivergence(p, p)).toBe(0);
+      const p32 = randomDistribution(37, rng(2), Float32Array);
+      expect(klDivergence(p32, p32)).toBe(0);
+    });
+
+    it('subnormal probabilities are exact terms, not flushed', () => {
+      const tiny = 5e-324;
+      expectClose(entropy([1 - 1e-300, 1e-300, tiny], { validate: false }), 1e-300 * 690.7755278982137 + tiny * 744.4400719213812, 'f64');
+      const t32 = 1e-40; // subnormal in float32
+      const p = new Float32Array([1, t32]);
+      const exact = -Math.fround(t32) * Math.log(Math.fround(t32));
+      expect(Math.abs(entropy(p) - exact) / exact).toBeLessThan(2e-6);
+      // p/q beyond the float range: the log is still finite and exact
+      const q32 = new Float32Array([1 - 1e-7, 1e-40, 1 - 1e-7, 1e-40, 0, 0]);
+      const p32 = new Float32Array([0.5, 0.5, 0.5, 0.5, 0, 0]);
+      const want32 = 2 * (0.5 * Math.log(0.5 / q32[0]) + 0.5 * Math.log(0.5 / q32[1]));
+      expectClose(klDivergence(p32, q32, { validate: false }), want32, 'f32');
+      expectClose(klDivergence(p32.subarray(0, 2), q32.subarray(0, 2), { validate: false }), want32 / 2, 'f32');
+      const want64 = 0.5 * Math.log(0.5) + 0.5 * (Math.log(0.5) + 744.4400719213812);
+      expectClose(klDivergence([0.5, 0.5], [1, 5e-324], { validate: false }), want64, 'f64');
+      expectClose(klDivergence([0.5, 0.5, 0], [1, 5e-324, 0], { validate: false }), want64, 'f64');
+    });
+
+    it('bases: nats by default, bits, bans, any other', () => {
+      const p = [0.25, 0.75];
+      const nats = ref.entropy(p);
+      expectClose(entropy(p, { base: 2 }), nats / Math.LN2, 'f64');
+      expectClose(entropy(p, { base: 10 }), nats / Math.LN10, 'f64');
+      expectClose(entropy(p, { base: 3 }), nats / Math.log(3), 'f64');
+      expectClose(entropy(p, { base: Math.E }), nats, 'f64');
+    });
+
+    it('normalize treats p and q as weights or counts (scipy.stats.entropy)', () => {
+      const counts = new Int32Array([3, 0, 1, 4]);
+      expectClose(entropy(counts, { normalize: true }), ref.entropy([3 / 8, 0, 1 / 8, 4 / 8]), 'f64');
+      expectClose(entropy(new Uint8Array([1, 1]), { normalize: true, base: 2 }), 1, 'f64');
+      expectClose(klDivergence([1, 2, 3], [3, 2, 1], { normalize: true }), ref.klDivergence([1 / 6, 2 / 6, 3 / 6], [3 / 6, 2 / 6, 1 / 6]), 'f64');
+      // k·p normalises back to p
+      const p = randomDistribution(29, rng(5), Float64Array);
+      const q = randomDistribution(29, rng(6), Float64Array);
+      const k = p.map((v) => v * 7.25), kq = q.map((v) => v * 0.003);
+      expectClose(entropy(k, { normalize: true }), entropy(p), 'f64');
+      expectClose(klDivergence(k, kq, { normalize: true }), klDivergence(p, q), 'f64');
+      expectClose(jsDivergence(k, kq, { normalize: true }), jsDivergence(p, q), 'f64');
+      expectClose(crossEntropy(k, kq, { normalize: true }), crossEntropy(p, q), 'f64');
+    });
+
+    it('rows (cols) equal the 1-D calls', () => {
+      const random = rng(11);
+      const cols = 13, rows = 9;
+      for (const T of TYPES) {
+        const P = new T(rows * cols), Q = new T(rows * cols);
+        for (let r = 0; r < rows; r++) {
+          P.set(randomDistribution(cols, random, T), r * cols);
+          Q.set(randomDistribution(cols, random, T), r * cols);
+        }
+        for (const fn of [crossEntropy, klDivergence, jsDivergence]) {
+          const all = fn(P, Q, { cols });
+          expect(all).toBeInstanceOf(Float64Array);
+          expect(all.length).toBe(rows);
+          for (let r = 0; r < rows; r++) {
+            expect(all[r]).toBe(fn(P.subarray(r * cols, (r + 1) * cols), Q.subarray(r * cols, (r + 1) * cols)));
+          }
+        }
+        const h = entropy(P, { cols });
+        for (let r = 0; r < rows; r++) expect(h[r]).toBe(entropy(P.subarray(r * cols, (r + 1) * cols)));
+      }
+    });
+
+    it('views at any byteOffset are read where they are', () => {
+      const buf = new Float64Array([9, 9, 0.5, 0.5, 9, 9]);
+      expect(entropy(buf.subarray(2, 4), { base: 2 })).toBe(1);
+      const f32 = new Float32Array([7, 0.25, 0.75, 7]);
+      expectClose(entropy(f32.subarray(1, 3)), ref.entropy([0.25, 0.75]), 'f32');
+    });
+
+    it('number[], Float64Array and integer arrays agree', () => {
+      const p = [0.125, 0.375, 0.5];
+      expect(entropy(p)).toBe(entropy(Float64Array.from(p)));
+      expect(entropy([1, 3, 4], { normalize: true })).toBe(entropy(Uint32Array.from([1, 3, 4]), { normalize: true }));
+    });
+
+    it('validate: false skips the checks', () => {
+      expect(() => entropy([0.5, 0.6], { validate: false })).not.toThrow();
+      expect(Number.isNaN(entropy([-0.5, 1.5], { validate: false }))).toBe(true);
+    });
+  });
+
+  describe('identities', () => {
+    it('H(p, q) = H(p) + D(p‖q); D ≥ 0; 0 ≤ H ≤ log n; JS ≤ log 2 and symmetric', () => {
+      const random = rng(3);
+      for (let trial = 0; trial < 40; trial++) {
+        const n = 1 + Math.floor(random() * 300);
+        for (const T of TYPES) {
+          const p = randomDistribution(n, random, T), q = randomDistribution(n, random, T);
+          const t = dtypeOf(T);
+          const h = entropy(p), ce = crossEntropy(p, q), kl = klDivergence(p, q), js = jsDivergence(p, q);
+          expectClose(h + kl, ce, t, ce, 'H + D = CE');
+          expect(kl).toBeGreaterThanOrEqual(0);
+          expect(h).toBeGreaterThanOrEqual(0);
+          expect(h).toBeLessThanOrEqual(Math.log(n) * (1 + 1e-12));
+          expect(js).toBeGreaterThanOrEqual(0);
+          expect(js).toBeLessThanOrEqual(Math.LN2);
+          expectClose(jsDivergence(q, p), js, t, js, 'JS symmetric');
+        }
+      }
+    });
+  });
+
+  describe('errors', () => {
+    it('information: p outside [0, 1] or NaN is a RangeError; p = 0 is Infinity', () => {
+      expect(information(0)).toBe(Infinity);
+      expect(information(1)).toBe(0);
+      expect(Object.is(information(1), -0)).toBe(false);
+      expect(() => information(1.5)).toThrow(RangeError);
+      expect(() => information(-0.1)).toThrow(/\[0, 1\]/);
+      expect(() => information(NaN)).toThrow(RangeError);
+      expect(() => information('0.5' as unknown as number)).toThrow(TypeError);
+    });
+
+    it('a base that is not finite, ≤ 0 or 1 is a RangeError; a non-number base a TypeError', () => {
+      for (const base of [0, 1, -2, NaN, Infinity, -Infinity]) {
+        expect(() => entropy([1], { base })).toThrow(RangeError);
+        expect(() => klDivergence([1], [1], { base })).toThrow(/base/);
+        expect(() => information(0.5, { base })).toThrow(RangeError);
+      }
+      expect(() => entropy([1], { base: '2' as unknown as number })).toThrow(TypeError);
+    });
+
+    it('a negative, NaN or infinite probability is a RangeError naming the input, row and entry', () => {
+      expect(() => entropy([0.5, -0.25, 0.75])).toThrow(RangeError);
+      expect(() => entropy([0.5, -0.25, 0.75])).toThrow('p[1] is -0.25; probabilities must be non-negative');
+      expect(() => entropy([0.5, NaN, 0.5])).toThrow('p[1] is NaN');
+      expect(() => entropy(new Float32Array([0.5, Infinity]))).toThrow('p[1] is Infinity; probabilities must be finite');
+      expect(() => crossEntropy([0.5, 0.5], [0.5, -0.5])).toThrow('q[1] is -0.5');
+      expect(() => klDivergence([0.5, 0.5, 0.5, 0.5], [0.5, 0.5, 0.5, NaN], { cols: 2 })).toThrow('q[3] (row 1, entry 1) is NaN');
+      expect(() => entropy([0.5, 0.5, -1, 2], { cols: 2 })).toThrow('p[2] (row 1, entry 0) is -1');
+    });
+
+    it('a sum off 1 is a RangeError that suggests normalize: true', () => {
+      expect(() => entropy([0.5, 0.6])).toThrow(RangeError);
+      expect(() => entropy([0.5, 0.6])).toThrow(/p sums to 1\.1.*normalize: true/);
+      expect(() => klDivergence([0.5, 0.5, 0.2, 0.2], [0.5, 0.5, 0.5, 0.5], { cols: 2 })).toThrow(/p row 1 sums to 0\.4/);
+      expect(() => jsDivergence([1, 0], [3, 1])).toThrow(/q sums to 4/);
+      // within the float type's tolerance: accepted
+      expect(() => entropy([0.1, 0.2, 0.3, 0.4])).not.toThrow();
+      expect(() => entropy([1 / 3, 1 / 3, 1 / 3])).not.toThrow();
+      expect(() => entropy([0.5, 0.5 + 1e-7])).not.toThrow();
+      expect(() => entropy([0.5, 0.5 + 1e-5])).toThrow(RangeError);
+      expect(() => entropy(new Float32Array([0.5, 0.5 + 4e-6]))).not.toThrow();
+      expect(() => entropy(new Float32Array([0.5, 0.5 + 1e-4]))).toThrow(RangeError);
+    });
+
+    it('normalize needs a positive, finite row sum', () => {
+      expect(() => entropy([0, 0], { normalize: true })).toThrow(/sums to 0; normalize needs a positive/);
+      expect(() => entropy([1, -1, 2], { normalize: true })).toThrow('p[1] is -1');
+    });
+
+    it('p and q of different lengths, a non-array, or a non-integer cols is a TypeError', () => {
+      expect(() => crossEntropy([1], [0.5, 0.5])).toThrow(TypeError);
+      expect(() => klDivergence([1], [0.5, 0.5])).toThrow('p and q must have the same length, got 1 and 2');
+      for (const bad of ['0.5', { length: 2 }, null, undefined, 3, new BigInt64Array(2), new DataView(new ArrayBuffer(8)), [0.5, '0.5']]) {
+        expect(() => entropy(bad as unknown as number[])).toThrow(TypeError);
+      }
+      expect(() => entropy([1, , 0] as number[])).toThrow('p[1] must be a number, got undefined');
+      for (const cols of [1.5, '2', NaN, Infinity, null]) {
+        expect(() => entropy([0.5, 0.5], { cols: cols as number })).toThrow(TypeError);
+      }
+      expect(() => entropy([0.5, 0.5], { normalize: 'yes' as unknown as boolean })).toThrow(TypeError);
+      expect(() => entropy([0.5, 0.5], 'bits' as never)).toThrow(TypeError);
+    });
+
+    it('cols < 1, or a length that is not a multiple of cols, is a RangeError', () => {
+      expect(() => entropy([0.5, 0.5], { cols: 0 })).toThrow(RangeError);
+      expect(() => entropy([0.5, 0.5], { cols: -2 })).toThrow(RangeError);
+      expect(() => entropy([0.5, 0.5, 1], { cols: 2 })).toThrow('length 3 is not a multiple of cols = 2');
+      expect(() => entropy([0.5, 0.5], { cols: 2 ** 40 })).toThrow(RangeError);
+    });
+
+    it('a detached buffer is a TypeError', () => {
+      const p = new Float64Array([0.5, 0.5]);
+      structuredClone(p.buffer, { transfer: [p.buffer] });
+      expect(() => entropy(p)).toThrow(/detached/);
+    });
+
+    it('after any error every function still gives correct results', () => {
+      const p = [0.25, 0.75], q = [0.5, 0.5];
+      const before = [entropy(p), crossEntropy(p, q), klDivergence(p, q), jsDivergence(p, q)];
+      for (const bad of [() => entropy([-1, 2]), () => klDivergence([0.5, 0.5], [1]), () => entropy(p, { base: 1 }), () => jsDivergence([NaN, 1], q)]) {
+        expect(bad).toThrow();
+        expect([entropy(p), crossEntropy(p, q), klDivergence(p, q), jsDivergence(p, q)]).toEqual(before);
+      }
+    });
+  });
+
+  it('inputs are never mutated', () => {
+    const p = randomDistribution(101, rng(9), Float32Array);
+    const q = randomDistribution(101, rng(10), Float64Array);
+    const pc = p.slice(), qc = q.slice();
+    entropy(p); crossEntropy(p, q); klDivergence(p, q, { normalize: true }); jsDivergence(p, q, { cols: 101 });
+    expect(p).toEqual(pc);
+    expect(q).toEqual(qc);
+  });
+});
