@@ -16,7 +16,7 @@ function sum(x: Float64Array): number {
     c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
     s = t;
   }
-  return s + c;
+  return Number.isFinite(s) ? s + c : s; // the compensation of an infinite sum is NaN
 }
 
 /**

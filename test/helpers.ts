@@ -80,7 +80,7 @@ export function fsum(terms: Iterable<number>): number {
     c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
     s = t;
   }
-  return s + c;
+  return Number.isFinite(s) ? s + c : s; // the compensation of an infinite sum is NaN
 }
 
 /** Plain float64 references, term by term (for inputs that are not close to each other). */

@@ -1,0 +1,217 @@
+// softmaxCrossEntropy: PyTorch's semantics (mpmath values are in reference.test.ts),
+// the gradient against central finite differences, ignored rows, the special cases
+// of the SPEC and its errors — on every backend.
+import { describe, expect, it } from 'vitest';
+import { logSoftmax, softmax, softmaxCrossEntropy, type CrossEntropyLossOptions } from '../src/index.js';
+import { expectAllClose, expectClose, fsum, onEachBackend, randomDistribution, randomLogits, rng } from './helpers.js';
+
+/** An independent float64 reference: PyTorch's formulas, term by term. */
+function referenceLoss(z: ArrayLike<number>, targets: ArrayLike<number>, o: CrossEntropyLossOptions): number | number[] {
+  const C = o.cols, rows = z.length / C, eps = o.labelSmoothing ?? 0;
+  const w = o.weights ? Array.from(o.weights) : Array(C).fill(1);
+  const labels = targets.length === rows;
+  const losses: number[] = [];
+  let denom = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = Array.from(z).slice(r * C, (r + 1) * C);
+    const m = Math.max(...row);
+    const ls = Math.log(fsum(row.map((v) => Math.exp(v - m))));
+    const logp = row.map((v) => v - m - ls);
+    if (labels) {
+      const y = targets[r];
+      if (y === o.ignoreIndex) { losses.push(0); continue; }
+      denom += w[y];
+      losses.push((1 - eps) * w[y] * -logp[y] + (eps / C) * fsum(logp.map((l, c) => -w[c] * l)));
+    } else {
+      denom += 1;
+      losses.push(fsum(logp.map((l, c) => { const t = (1 - eps) * targets[r * C + c] + eps / C; return t * w[c] === 0 ? 0 : -w[c] * t * l; })));
+    }
+  }
+  const red = o.reduction ?? 'mean';
+  if (red === 'none') return losses;
+  const total = fsum(losses);
+  return red === 'sum' ? total : denom === 0 ? 0 : total / denom;
+}
+
+const scalar = (v: number | Float64Array | number[]) => (typeof v === 'number' ? v : fsum(v as ArrayLike<number> as number[]));
+
+onEachBackend('softmaxCrossEntropy', () => {
+  const random = rng(77);
+  const rows = 6, cols = 9;
+  const z64 = randomLogits(rows * cols, random, Float64Array, 2);
+  const labels = [3, 0, 8, 5, 5, 1];
+  const probs = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) probs.set(randomDistribution(cols, random, Float64Array), r * cols);
+  const weights = Array.from({ length: cols }, () => 0.25 + random() * 2);
+
+  const variants: [string, Partial<CrossEntropyLossOptions>][] = [
+    ['mean', {}], ['sum', { reduction: 'sum' }], ['none', { reduction: 'none' }],
+    ['smoothing', { labelSmoothing: 0.2 }], ['weights', { weights }],
+    ['weights + smoothing + sum', { weights, labelSmoothing: 0.05, reduction: 'sum' }],
+    ['ignoreIndex', { ignoreIndex: 5 }], ['ignoreIndex + weights', { ignoreIndex: 0, weights, labelSmoothing: 0.1 }],
+    ['base 2', { base: 2 }],
+  ];
+
+  describe('against an independent float64 reference, and the gradient against finite differences', () => {
+    for (const [name, extra] of variants) {
+      for (const kind of ['labels', 'probabilities'] as const) {
+        if (kind === 'probabilities' && 'ignoreIndex' in extra) continue;
+        for (const Type of [Float64Array, Float32Array]) {
+          it(`${name}, ${kind}, ${Type.name}`, () => {
+            const o = { cols, ...extra } as CrossEntropyLossOptions;
+            const z = Type.from(z64);
+            const t = kind === 'labels' ? labels : Type.from(probs);
+            const grad = new Type(z.length);
+            const got = softmaxCrossEntropy(z, t, { ...o, grad });
+            const scale = o.base ? 1 / Math.log(o.base) : 1;
+            const want = referenceLoss(z, t, o);
+            const dtype = Type === Float32Array ? 'f32' : 'f64';
+            if (typeof want === 'number') expectClose(got as number, want * scale, dtype);
+            else expectAllClose(got as Float64Array, want.map((v) => v * scale), dtype);
+            // ∂(loss, or Σ losses for 'none')/∂z by central differences of the float64 reference
+            const h = 1e-6;
+            const zz = Float64Array.from(z);
+            const grad64 = new Float64Array(z.length);
+            for (let i = 0; i < z.length; i++) {
+              const up = zz.slice(), down = zz.slice();
+              up[i] += h; down[i] -= h;
+              grad64[i] = ((scalar(referenceLoss(up, t, o)) - scalar(referenceLoss(down, t, o))) / (2 * h)) * scale;
+            }
+            const gmax = Math.max(...grad64.map(Math.abs));
+            for (let i = 0; i < z.length; i++) {
+              expect(Math.abs(grad[i] - grad64[i]), `grad[${i}]`).toBeLessThan(1e-7 * gmax + (dtype === 'f32' ? 1e-6 * gmax : 0));
+            }
+          });
+        }
+      }
+    }
+  });
+
+  it('labels: the loss is −log softmax at the label; the gradient (softmax − onehot)/rows', () => {
+    const z = Float64Array.from(z64);
+    const lp = logSoftmax(z, { cols });
+    const p = softmax(z, { cols });
+    const grad = new Float64Array(z.length);
+    const loss = softmaxCrossEntropy(z, Int32Array.from(labels), { cols, grad });
+    expectClose(loss, -fsum(labels.map((y, r) => lp[r * cols + y])) / rows, 'f64');
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        expectClose(grad[r * cols + c], (p[r * cols + c] - (c === labels[r] ? 1 : 0)) / rows, 'f64', 1 / rows);
+      }
+    }
+    expect(softmaxCrossEntropy(z, Uint32Array.from(labels), { cols })).toBe(loss);
+    expect(softmaxCrossEntropy(z, Float64Array.from(labels), { cols })).toBe(loss);
+  });
+
+  it('a small loss keeps its digits (a confident, correct prediction)', () => {
+    expectClose(softmaxCrossEntropy([30, 0, 0], [0], { cols: 3 }), Math.log1p(2 * Math.exp(-30)), 'f64');
+    expectClose(softmaxCrossEntropy(new Float32Array([20, 0]), [0], { cols: 2 }), Math.log1p(Math.exp(-20)), 'f32');
+  });
+
+  it('ignored rows contribute 0 loss and 0 gradient; mean is over the others', () => {
+    const z = Float64Array.from(z64);
+    const grad = new Float64Array(z.length).fill(7);
+    const ignored = labels.map((y, r) => (r % 2 ? -100 : y));
+    const loss = softmaxCrossEntropy(z, ignored, { cols, ignoreIndex: -100, grad });
+    const none = softmaxCrossEntropy(z, ignored, { cols, ignoreIndex: -100, reduction: 'none' });
+    for (let r = 1; r < rows; r += 2) {
+      expect(none[r]).toBe(0);
+      expect(Array.from(grad.subarray(r * cols, (r + 1) * cols))).toEqual(Array(cols).fill(0));
+    }
+    expectClose(loss, fsum(Array.from(none)) / 3, 'f64');
+  });
+
+  it("'mean' with every row ignored, or no rows, is 0 with a zero gradient (not NaN)", () => {
+    const grad = new Float32Array(6).fill(1);
+    expect(softmaxCrossEntropy(new Float32Array([1, 2, 3, 4, 5, 6]), [-1, -1], { cols: 3, ignoreIndex: -1, grad })).toBe(0);
+    expect(Array.from(grad)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(softmaxCrossEntropy([], [], { cols: 4 })).toBe(0);
+    expect(softmaxCrossEntropy([], [], { cols: 4, reduction: 'sum' })).toBe(0);
+    expect(softmaxCrossEntropy([], [], { cols: 4, reduction: 'none' })).toEqual(new Float64Array(0));
+  });
+
+  it('labels win when cols = 1 (targets.length equals both rows and logits.length)', () => {
+    // one class: the loss is 0 whatever the logit, as a label; as a probability it would be the same
+    expect(softmaxCrossEntropy([3, -2], [0, 0], { cols: 1 })).toBe(0);
+    expect(() => softmaxCrossEntropy([3, -2], [0.5, 0.5], { cols: 1 })).toThrow(/row 0 is 0.5, not an integer/);
+  });
+
+  it("'none' with grad gives the gradient of the sum", () => {
+    const z = Float64Array.from(z64);
+    const g1 = new Float64Array(z.length), g2 = new Float64Array(z.length);
+    softmaxCrossEntropy(z, labels, { cols, reduction: 'none', grad: g1 });
+    softmaxCrossEntropy(z, labels, { cols, reduction: 'sum', grad: g2 });
+    expect(g1).toEqual(g2);
+  });
+
+  it('grad may be the logits array itself (in place)', () => {
+    const z = Float64Array.from(z64);
+    const g = new Float64Array(z.length);
+    const loss = softmaxCrossEntropy(z, labels, { cols, grad: g });
+    const inPlace = z.slice();
+    expect(softmaxCrossEntropy(inPlace, labels, { cols, grad: inPlace })).toBe(loss);
+    expectAllClose(inPlace, g, 'f64');
+    const zp = Float32Array.from(z64);
+    const gp = new Float32Array(z.length);
+    const lossP = softmaxCrossEntropy(zp, Float32Array.from(probs), { cols, grad: gp });
+    expect(softmaxCrossEntropy(zp, Float32Array.from(probs), { cols, grad: zp })).toBe(lossP);
+    expectAllClose(zp, gp, 'f32');
+  });
+
+  it('masked logits: fine unless the label or the smoothing needs them', () => {
+    expectClose(softmaxCrossEntropy([0, -Infinity, 0], [0], { cols: 3 }), Math.LN2, 'f64');
+    expect(softmaxCrossEntropy([0, -Infinity, 0], [1], { cols: 3 })).toBe(Infinity);
+    expect(softmaxCrossEntropy([0, -Infinity, 0], [0], { cols: 3, labelSmoothing: 0.1 })).toBe(Infinity);
+    const grad = new Float64Array(3);
+    softmaxCrossEntropy([0, -Infinity, 0], [0], { cols: 3, grad });
+    expect(Array.from(grad)).toEqual([-0.5, 0, 0.5]);
+  });
+
+  describe('errors', () => {
+    it('cols is required (TypeError)', () => {
+      expect(() => softmaxCrossEntropy([1, 2], [0], {} as CrossEntropyLossOptions)).toThrow('cols (the number of classes) is required');
+      expect(() => softmaxCrossEntropy([1, 2], [0], undefined as unknown as CrossEntropyLossOptions)).toThrow(TypeError);
+    });
+    it('targets of any other length is a TypeError', () => {
+      expect(() => softmaxCrossEntropy([1, 2, 3, 4], [0, 1, 0], { cols: 2 })).toThrow(TypeError);
+      expect(() => softmaxCrossEntropy([1, 2, 3, 4], [0, 1, 0], { cols: 2 })).toThrow('targets must be 2 labels or 4 probabilities');
+    });
+    it('a label out of range or not an integer is a RangeError naming the row', () => {
+      expect(() => softmaxCrossEntropy([1, 2, 3, 4], [0, 2], { cols: 2 })).toThrow(RangeError);
+      expect(() => softmaxCrossEntropy([1, 2, 3, 4], [0, 2], { cols: 2 })).toThrow('label at row 1 is 2, outside [0, 2)');
+      expect(() => softmaxCrossEntropy([1, 2, 3, 4], [-1, 0], { cols: 2 })).toThrow(/row 0 is -1/);
+      expect(() => softmaxCrossEntropy([1, 2, 3, 4], [0, 1.5], { cols: 2 })).toThrow('label at row 1 is 1.5, not an integer class index');
+      expect(() => softmaxCrossEntropy([1, 2, 3, 4], [0, NaN], { cols: 2 })).toThrow(RangeError);
+      expect(() => softmaxCrossEntropy([1, 2, 3, 4], [0, 7], { cols: 2, ignoreIndex: 5 })).toThrow(/not ignoreIndex \(5\)/);
+    });
+    it('bad options', () => {
+      expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, reduction: 'avg' as 'mean' })).toThrow(RangeError);
+      expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, reduction: 1 as unknown as 'mean' })).toThrow(TypeError);
+      for (const labelSmoothing of [-0.1, 1, 1.5, NaN]) {
+        expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, labelSmoothing })).toThrow(RangeError);
+      }
+      expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, labelSmoothing: '0.1' as unknown as number })).toThrow(TypeError);
+      expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, weights: [1] })).toThrow('weights must have one entry per class (2), got length 1');
+      expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, ignoreIndex: 0.5 })).toThrow(TypeError);
+      expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, grad: new Float64Array(3) })).toThrow(TypeError);
+      expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, grad: [0, 0] as unknown as Float64Array })).toThrow(TypeError);
+      const shared = new Float64Array(4);
+      shared.set([0.5, 0.5], 2);
+      expect(() => softmaxCrossEntropy([1, 2], shared.subarray(2, 4), { cols: 2, grad: shared.subarray(1, 3) })).toThrow(RangeError);
+    });
+    it('after an error, the next call is right', () => {
+      const z = Float64Array.from(z64);
+      const before = softmaxCrossEntropy(z, labels, { cols });
+      expect(() => softmaxCrossEntropy(z, labels.map(() => 99), { cols })).toThrow(RangeError);
+      expect(softmaxCrossEntropy(z, labels, { cols })).toBe(before);
+    });
+  });
+
+  it('inputs are never mutated', () => {
+    const z = Float32Array.from(z64), t = Float32Array.from(probs), l = Int32Array.from(labels), w = Float64Array.from(weights);
+    const copies = [z.slice(), t.slice(), l.slice(), w.slice()];
+    softmaxCrossEntropy(z, t, { cols, weights: w, labelSmoothing: 0.1, grad: new Float32Array(z.length) });
+    softmaxCrossEntropy(z, l, { cols, weights: w, ignoreIndex: 3 });
+    expect([z, t, l, w]).toEqual(copies);
+  });
+});
