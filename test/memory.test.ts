@@ -1,0 +1,113 @@
+// The module's memory: the scratch arena is reused and grown only when a call needs
+// more; WasmArrays are read and written in place, survive memory.grow, and are freed.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { allocate, entropy, init, logSumExp, softmax, WasmArray } from '../src/index.js';
+import { engineFor, setSmallInputCutoff } from '../src/backend.js';
+import type { WasmEngine } from '../src/engine.js';
+import { expectClose, randomLogits, rng } from './helpers.js';
+
+const heap = () => (engineFor(Infinity) as WasmEngine).heap;
+
+describe('memory (wasm-simd)', () => {
+  beforeAll(async () => {
+    await init({ backend: 'wasm-simd' });
+    setSmallInputCutoff(0);
+  });
+
+  it('the arena is reused: calls of varying sizes never grow memory past the largest', () => {
+    const random = rng(1);
+    const big = randomLogits(200_000, random, Float64Array);
+    softmax(big); // largest call: 2 × 1.6 MB
+    const pages = heap().pages;
+    for (let i = 0; i < 2000; i++) {
+      const n = Math.floor(random() * 200_000);
+      const x = big.subarray(0, n);
+      if (i % 2) softmax(x);
+      else logSumExp(new Float32Array(x));
+    }
+    expect(heap().pages).toBe(pages);
+  });
+
+  it('a WasmArray is used in place: a zero-copy call needs no arena', () => {
+    const n = 1 << 20;
+    const x = allocate(Float32Array, n);
+    const out = allocate(Float32Array, n);
+    x.array.set(randomLogits(n, rng(2), Float32Array));
+    const want = softmax(x.array.slice()); // a copied call, before the arena is measured
+    const pages = heap().pages;
+    const r = softmax(x, { out });
+    expect(r).toBe(out.array);
+    expect(heap().pages).toBe(pages);
+    expect(out.array).toEqual(want);
+    // its view works too, and in place
+    softmax(x.array, { out: x.array });
+    expect(x.array).toEqual(out.array);
+    x.free();
+    out.free();
+  });
+
+  it('views handed out are re-derived after memory.grow', () => {
+    const a = allocate(Float64Array, 3);
+    a.array.set([0.25, 0.25, 0.5]);
+    const stale = a.array;
+    softmax(new Float64Array(3_000_000)); // grows memory
+    expect(stale.length).toBe(0); // detached by grow
+    expect(Array.from(a.array)).toEqual([0.25, 0.25, 0.5]);
+    expectClose(entropy(a, { base: 2 }), 1.5, 'f64');
+    expect(() => entropy(stale)).toThrow(/detached/);
+    a.free();
+  });
+
+  it('a freed WasmArray is refused; its memory is reused', () => {
+    const a = allocate(Float32Array, 1000);
+    a.free();
+    expect(a.live).toBe(false);
+    expect(() => a.array).toThrow(TypeError);
+    expect(() => entropy(a)).toThrow(/freed/);
+    expect(() => softmax([1, 2], { out: a as unknown as Float64Array })).toThrow(TypeError);
+    a.free(); // twice is harmless
+    const b = allocate(Float32Array, 1000);
+    expect(b.array.byteOffset).toBeGreaterThan(0);
+    b.free();
+  });
+
+  it('a view into the module memory outside any live WasmArray is copied, not trusted', () => {
+    const a = allocate(Float64Array, 4);
+    const view = a.array;
+    view.set([1, 2, 3, 4]);
+    a.free();
+    // the block is free now: the arena may take it, so the call must copy the view first
+    const want = softmax([1, 2, 3, 4]);
+    expect(softmax(view)).toEqual(want);
+  });
+
+  it('many WasmArrays of all sizes, freed in any order, keep memory bounded', () => {
+    const random = rng(3);
+    let pages = 0;
+    for (let round = 0; round < 50; round++) {
+      if (round === 1) pages = heap().pages; // after the first round has placed its arrays
+      const live: WasmArray[] = [];
+      for (let i = 0; i < 20; i++) live.push(allocate(random() < 0.5 ? Float32Array : Float64Array, Math.floor(random() * 10_000)));
+      while (live.length) live.splice(Math.floor(random() * live.length), 1)[0].free();
+    }
+    // 20 arrays of up to 80 kB at a time: later rounds fit in what the first one had
+    expect(heap().pages).toBeLessThanOrEqual(pages + 25);
+  });
+
+  it('allocate validates its arguments', () => {
+    expect(() => allocate(Int32Array as unknown as Float32ArrayConstructor, 4)).toThrow(TypeError);
+    expect(() => allocate(Float32Array, -1)).toThrow(RangeError);
+    expect(() => allocate(Float32Array, 1.5)).toThrow(TypeError);
+  });
+});
+
+describe('allocate on the JS backend', () => {
+  it('gives an ordinary array behind the same interface', async () => {
+    await init({ backend: 'js' });
+    const x = allocate(Float64Array, 2);
+    x.array.set([0, 0]);
+    expect(Array.from(softmax(x))).toEqual([0.5, 0.5]);
+    x.free();
+    expect(x.live).toBe(false);
+  });
+});
