@@ -57,7 +57,7 @@ function map(fn: string, kernel: MapKernel, x: Vector, options_: MapOptions | un
  * @example
  * ```ts
  * import { softmax } from 'surprisal';
- * softmax([1, 2, 3]);                      // Float64Array [0.09003057317038046, 0.24472847105479764, 0.6652409557748219]
+ * softmax([1, 2, 3]);                      // Float64Array [0.09003057317038045, 0.2447284710547976, 0.6652409557748218]
  * softmax([1, 2, 3], { temperature: 1e9 }); // ≈ uniform: each 0.3333333…
  * ```
  */
