@@ -1,0 +1,281 @@
+// npm run bench [-- --quick] [-- --ops softmax,entropy] [-- --sizes 1000,1000000]
+//
+// Every op of the SPEC at n = 16 … 1e6, float32 and float64, and a 1024 × 1000 batch,
+// side by side: surprisal (wasm-simd through the plain API, wasm-simd zero-copy, scalar
+// wasm, js), a naive JS loop, and TensorFlow.js's wasm backend (float32; on resident
+// tensors, and from a Float32Array).  tinybench, median of the samples; each sample runs
+// the op on several input sets in turn (rotated, so no engine sees one array twice in a
+// row) and every result is consumed.  Prints a markdown table, writes
+// bench/results.json, bench/results.md and bench/results.svg.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { Bench } from 'tinybench';
+import * as S from '../dist/index.js';
+import * as naive from './naive.js';
+import * as tfjs from './tfjs.js';
+import { chart } from './svg.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    ops: { type: 'string' },
+    sizes: { type: 'string' },
+    out: { type: 'string', default: new URL('.', import.meta.url).pathname },
+  },
+});
+
+const QUICK = args.quick;
+const SIZES = args.sizes ? args.sizes.split(',').map(Number) : [16, 100, 1000, 10_000, 100_000, 1_000_000];
+const BATCH = { rows: 1024, cols: 1000 };
+const ROTATE = 4;
+const timing = QUICK ? { time: 4, warmupTime: 1, iterations: 2, warmupIterations: 1 } : { time: 250, warmupTime: 60, iterations: 10, warmupIterations: 3 };
+
+// ---------------------------------------------------------------------------------
+// inputs
+// ---------------------------------------------------------------------------------
+
+let seed = 12345;
+const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+
+function distributionRows(n, cols, Type) {
+  const p = new Type(n);
+  for (let r = 0; r < n / cols; r++) {
+    let s = 0;
+    for (let i = r * cols; i < (r + 1) * cols; i++) s += p[i] = -Math.log(1 - random()) + 1e-3;
+    for (let i = r * cols; i < (r + 1) * cols; i++) p[i] /= s;
+  }
+  return p;
+}
+const logits = (n, Type) => Type.from({ length: n }, () => 3 * gauss());
+const labels = (rows, cols) => Int32Array.from({ length: rows }, () => Math.floor(random() * cols));
+
+/** One input set of an op: the arrays its call takes, and the options. */
+function inputsFor(op, n, Type, batch) {
+  const cols = batch ? BATCH.cols : op === 'softmaxCrossEntropy' ? Math.min(n, 1000) : n;
+  switch (op) {
+    case 'entropy': return { args: [distributionRows(n, cols, Type)], cols };
+    case 'crossEntropy': case 'klDivergence': case 'jsDivergence':
+      return { args: [distributionRows(n, cols, Type), distributionRows(n, cols, Type)], cols };
+    case 'softmaxKlDivergence': return { args: [logits(n, Type), logits(n, Type)], cols };
+    case 'softmaxCrossEntropy': case 'softmaxCrossEntropy+grad': return { args: [logits(n, Type), labels(n / cols, cols)], cols };
+    default: return { args: [logits(n, Type)], cols };
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// implementations: each makes a timed function for one input set
+// ---------------------------------------------------------------------------------
+
+const api = (op) => op.replace('+grad', '');
+
+/** surprisal through its plain API (arrays copied in, results out). */
+function surprisalCall(op, set, batch) {
+  const [a, b] = set.args;
+  const o = batch || op.startsWith('softmaxCrossEntropy') ? { cols: set.cols } : undefined;
+  const fn = S[api(op)];
+  if (op === 'softmaxCrossEntropy+grad') {
+    const grad = new a.constructor(a.length);
+    return () => S.softmaxCrossEntropy(a, b, { cols: set.cols, grad });
+  }
+  return b ? () => fn(a, b, o) : () => fn(a, o);
+}
+
+/** surprisal with inputs and outputs in WasmArrays (no copies). */
+function zeroCopyCall(op, set, batch, held) {
+  const wrap = (x) => {
+    if (x instanceof Int32Array) return x;
+    const w = S.allocate(x.constructor, x.length);
+    w.array.set(x);
+    held.push(w);
+    return w;
+  };
+  const [a, b] = set.args.map(wrap);
+  const o = batch || op.startsWith('softmaxCrossEntropy') ? { cols: set.cols } : {};
+  if (op === 'softmax' || op === 'logSoftmax') {
+    const out = S.allocate(set.args[0].constructor, set.args[0].length);
+    held.push(out);
+    return () => S[op](a, { ...o, out });
+  }
+  if (op === 'softmaxCrossEntropy+grad') {
+    const grad = wrap(new set.args[0].constructor(set.args[0].length));
+    return () => S.softmaxCrossEntropy(a, b, { cols: set.cols, grad });
+  }
+  const fn = S[api(op)];
+  return b ? () => fn(a, b, o) : () => fn(a, o);
+}
+
+function naiveCall(op, set, batch) {
+  const [a, b] = set.args;
+  switch (op) {
+    case 'softmaxCrossEntropy': return () => naive.softmaxCrossEntropy(a, b, set.cols);
+    case 'softmaxCrossEntropy+grad': { const g = new a.constructor(a.length); return () => naive.softmaxCrossEntropy(a, b, set.cols, g); }
+    default: return b ? () => naive[op](a, b) : () => naive[op](a, batch ? set.cols : a.length);
+  }
+}
+
+const IMPLS = [
+  { id: 'naive', label: 'naive JS', setup: async () => {}, make: naiveCall },
+  { id: 'simd', label: 'surprisal wasm-simd', setup: () => S.init({ backend: 'wasm-simd' }), make: surprisalCall },
+  { id: 'zerocopy', label: 'surprisal wasm-simd zero-copy', setup: () => S.init({ backend: 'wasm-simd' }), make: zeroCopyCall },
+  { id: 'wasm', label: 'surprisal wasm (scalar)', setup: () => S.init({ backend: 'wasm' }), make: surprisalCall },
+  { id: 'js', label: 'surprisal js', setup: () => S.init({ backend: 'js' }), make: surprisalCall },
+  { id: 'tf', label: 'tf.js wasm (resident)', f32only: true, setup: async () => {}, tf: { resident: true } },
+  { id: 'tfarray', label: 'tf.js wasm (from Float32Array)', f32only: true, setup: async () => {}, tf: { resident: false } },
+];
+
+function tfCall(impl, op, set, batch, held) {
+  if (op === 'softmaxCrossEntropy+grad') return null; // TF.js's loss without grad is the comparison
+  const inputs = set.args.map((x) => (x instanceof Int32Array ? { onehotOf: x } : x));
+  const cols = batch || op === 'softmaxCrossEntropy' ? set.cols : undefined;
+  const t = tfjs.make(api(op), inputs, cols, impl.tf);
+  held.push(t);
+  return () => t.run();
+}
+
+// ---------------------------------------------------------------------------------
+// accuracy: each result against the float64 reference (surprisal's JS twin on the
+// same values in float64), as a relative error over the result's scale
+// ---------------------------------------------------------------------------------
+
+function relError(got, want) {
+  const g = typeof got === 'number' ? [got] : got, w = typeof want === 'number' ? [want] : want;
+  let err = 0, scale = 0;
+  for (let i = 0; i < w.length; i++) {
+    err = Math.max(err, Math.abs(g[i] - w[i]));
+    scale = Math.max(scale, Math.abs(w[i]));
+  }
+  return scale ? err / scale : err;
+}
+
+async function reference(op, set, batch) {
+  await S.init({ backend: 'js' });
+  const promoted = { ...set, args: set.args.map((x) => (x instanceof Int32Array ? x : Float64Array.from(x))) };
+  return surprisalCall(op, promoted, batch)();
+}
+
+// ---------------------------------------------------------------------------------
+// the run
+// ---------------------------------------------------------------------------------
+
+const OPS = ['entropy', 'crossEntropy', 'klDivergence', 'jsDivergence', 'logSumExp', 'softmax', 'logSoftmax',
+  'softmaxEntropy', 'softmaxKlDivergence', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'];
+const BATCH_OPS = ['entropy', 'logSumExp', 'softmax', 'logSoftmax', 'softmaxEntropy', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'];
+const only = args.ops ? new Set(args.ops.split(',')) : null;
+
+let sink = 0;
+const consume = (r) => {
+  sink += typeof r === 'number' ? r : r[r.length >> 1];
+};
+
+async function measure(op, n, Type, batch) {
+  const sets = Array.from({ length: ROTATE }, () => inputsFor(op, n, Type, batch));
+  const want = await reference(op, sets[0], batch);
+  const reps = Math.max(1, Math.round((QUICK ? 2000 : 20_000) / n));
+  const bench = new Bench({ ...timing, name: `${op} ${n}` });
+  const rows = [];
+  const held = [];
+  for (const impl of IMPLS) {
+    if (impl.f32only && Type !== Float32Array) continue;
+    let calls = null;
+    let error = NaN;
+    const prepare = async () => {
+      await impl.setup();
+      calls = sets.map((set) => (impl.tf ? tfCall(impl, op, set, batch, held) : impl.make(op, set, batch, held)));
+      if (calls.some((c) => c === null)) calls = null;
+      else error = relError(calls[0](), want);
+    };
+    await prepare();
+    if (!calls) continue;
+    const k = calls.length;
+    bench.add(impl.id, () => {
+      for (let i = 0; i < reps; i++) consume(calls[i % k]());
+    }, { beforeAll: impl.setup });
+    rows.push({ impl, error });
+  }
+  await bench.run();
+  for (const t of held) (t.free ?? t.dispose).call(t);
+  return rows.map(({ impl, error }) => {
+    const task = bench.tasks.find((t) => t.name === impl.id);
+    const r = task.result;
+    if (r.state !== 'completed') throw new Error(`${op} ${n} ${impl.id}: ${r.state} ${r.error ?? ''}`);
+    const median = r.latency.p50 / reps;
+    return {
+      op, dtype: Type === Float32Array ? 'float32' : 'float64', n, batch: batch ? `${BATCH.rows}x${BATCH.cols}` : null,
+      impl: impl.id, label: impl.label, medianMs: median, meanMs: r.latency.mean / reps, samples: r.latency.samplesCount ?? r.totalTime,
+      elementsPerNs: n / (median * 1e6), relError: error,
+    };
+  });
+}
+
+const started = Date.now();
+const tfInfo = await tfjs.ready();
+const results = [];
+const log = (s) => process.stderr.write(s);
+for (const Type of [Float32Array, Float64Array]) {
+  for (const op of OPS) {
+    if (only && !only.has(op)) continue;
+    for (const n of SIZES) {
+      log(`${op} ${Type.name} ${n} … `);
+      results.push(...(await measure(op, n, Type, false)));
+      log('done\n');
+    }
+  }
+}
+for (const op of BATCH_OPS) {
+  if (only && !only.has(op)) continue;
+  log(`${op} batch … `);
+  results.push(...(await measure(op, BATCH.rows * BATCH.cols, Float32Array, true)));
+  log('done\n');
+}
+
+// ---------------------------------------------------------------------------------
+// report
+// ---------------------------------------------------------------------------------
+
+const machine = {
+  date: new Date().toISOString().slice(0, 10),
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  node: process.version,
+  tfjs: `${tfjs.version} wasm (SIMD ${tfInfo.simd ? 'on' : 'off'}, threads ${tfInfo.threads ? 'on' : 'off'})`,
+  quick: QUICK,
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+
+const fmtTime = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : ms >= 1e-3 ? `${(ms * 1e3).toFixed(1)} µs` : `${(ms * 1e6).toFixed(0)} ns`);
+const fmtX = (x) => (Number.isFinite(x) ? `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}×` : '—');
+const COLS = ['naive', 'simd', 'zerocopy', 'wasm', 'js', 'tf', 'tfarray'];
+
+function table(rows) {
+  const groups = new Map();
+  for (const r of rows) {
+    const key = `${r.op}|${r.dtype}|${r.batch ?? r.n}`;
+    if (!groups.has(key)) groups.set(key, {});
+    groups.get(key)[r.impl] = r;
+  }
+  const head = ['op', 'dtype', 'n', 'naive JS', 'wasm-simd', 'zero-copy', 'wasm', 'js', 'TF.js', 'TF.js from array', 'simd el/ns', 'zero-copy el/ns', 'simd ÷ naive', 'simd ÷ TF.js', 'TF.js rel. error'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`];
+  for (const g of groups.values()) {
+    const any = Object.values(g)[0];
+    const cell = (id) => (g[id] ? fmtTime(g[id].medianMs) : '—');
+    const simd = g.simd?.medianMs;
+    const tfBase = g.tf ?? (any.op === 'softmaxCrossEntropy+grad' ? groups.get(`softmaxCrossEntropy|${any.dtype}|${any.batch ?? any.n}`)?.tf : undefined);
+    lines.push(`| ${[any.op, any.dtype, any.batch ?? any.n, ...COLS.map(cell),
+      g.simd ? g.simd.elementsPerNs.toFixed(2) : '—', g.zerocopy ? g.zerocopy.elementsPerNs.toFixed(2) : '—',
+      fmtX(g.naive?.medianMs / simd), tfBase ? fmtX(tfBase.medianMs / simd) : '—',
+      g.tf && Number.isFinite(g.tf.relError) ? g.tf.relError.toExponential(1) : '—'].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+const header = `surprisal benchmark — ${machine.date}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, TF.js ${machine.tfjs}; ` +
+  `median per call (tinybench)${QUICK ? ', --quick (not a measurement)' : ''}. ` +
+  `"simd ÷ TF.js" for softmaxCrossEntropy+grad compares with TF.js's loss without grad.`;
+const md = `${header}\n\n${table(results)}\n`;
+process.stdout.write(`\n${md}\nchecksum ${sink}\n`);
+const out = args.out.endsWith('/') ? args.out : `${args.out}/`;
+writeFileSync(`${out}results.json`, JSON.stringify({ machine, results }, null, 1));
+writeFileSync(`${out}results.md`, md);
+writeFileSync(`${out}results.svg`, chart(results.filter((r) => !r.batch && r.dtype === 'float32'), machine, COLS, IMPLS));
