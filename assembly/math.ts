@@ -12,89 +12,146 @@
 // (zero, subnormal, negative, infinite, NaN) that the vector log hands over.
 
 // ---------------------------------------------------------------------------------
-// float32
+// Constants live in linear memory
 // ---------------------------------------------------------------------------------
+// V8's optimizing compiler neither hoists a v128 constant out of a loop nor keeps it in
+// a register: a `f32x4.splat(c)` in a loop body is rebuilt (2–3 instructions) at every
+// use, and pure scalar work feeding a splat (log₂e/T, 1/T) is scheduled inside the loop
+// too — measured: the same exp ran at 3.3 ns per element that way, 1.3 with loads.  A
+// splat-load from memory is one instruction folded into its user, and a store (it has
+// an effect) is never moved into a loop.  So every constant of the vector exp and log
+// is read from the tables below, and what depends on the temperature is written once
+// per call by `setExpF32` / `setExpF64`.
 
 // Literals inside a cast take the cast's type in AssemblyScript (<f32>(0.69… * T)
 // rounds 0.69… to float32 first), so float64 constants are always named and typed.
 const LN2: f64 = 0.6931471805599453;
+const LOG2E: f64 = 1.4426950408889634;
 
-// Adding 1.5·2^23 rounds to an integer and leaves it in the low mantissa bits.
-const F32_MAGIC: f32 = 12582912.0; // 0x4b400000
-const F32_LN2_HI: f32 = 0.693359375; // 0x3f318000, for log's k·ln2
-const F32_LN2_LO: f32 = -2.12194440e-4; // 0xb95e8083
+// float32 table (indices into C32)
+const F_MAGIC = 0; // 1.5·2^23: adding it rounds to an integer kept in the low mantissa bits
+const F_MAGIC_BIAS = 1; // 1.5·2^23 + 127: the same, with the exponent bias already added
+const F_E0 = 2; // exp(r) ≈ 1 + r + r²·P4(r) on [−ln2/2, ln2/2]: polynomial error 3.1e-9 (0.05 ulp)
+const F_ONE = 7;
+const F_LN2_HI = 8; // 0x3f318000, 9 significant bits: k·LN2_HI is exact
+const F_LN2_LO = 9;
+const F_L0 = 10; // log(1+f) ≈ f − f²/2 + f³·P7(f) on [√½−1, √2−1]: polynomial error 5.8e-9 (0.1 ulp)
+const F_HALF = 18;
+const F_MIN_NORMAL = 19;
+const F_MAX = 20;
+const C32 = memory.data<f32>([
+  12582912.0, 12583039.0,
+  0.499999934514726261436, 0.166665206875631069527, 0.0416683874085470014635, 0.00836871003530827074193, 0.00138146110010650886717,
+  1.0, 0.693359375, -2.12194440e-4,
+  0.333333317096948707832, -0.250008210562149491678, 0.200012266674600280314, -0.166233564793838915407,
+  0.14201762467034402847, -0.131601950530747843733, 0.127615503601545910027, -0.0763442990732474053566,
+  0.5, 1.17549435e-38, 3.40282347e38,
+]);
+const I_MAGIC = 0; // bits of 1.5·2^23
+const I_127 = 1;
+const I_LOG_SHIFT = 2; // 0x3f800000 − 0x3f3504f3: moves the exponent boundary to √½
+const I_MANT = 3;
+const I_SQRT_HALF = 4; // bits of √½
+const I32 = memory.data<i32>([0x4b400000, 127, 0x004afb0d, 0x007fffff, 0x3f3504f3]);
 
-// exp(r) ≈ 1 + r + r²·P4(r) on [−ln2/2, ln2/2]; polynomial error 3.1e-9 (0.05 ulp).
-const E32_0: f32 = 0.499999934514726261436;
-const E32_1: f32 = 0.166665206875631069527;
-const E32_2: f32 = 0.0416683874085470014635;
-const E32_3: f32 = 0.00836871003530827074193;
-const E32_4: f32 = 0.00138146110010650886717;
+// per-call float32 values, written by setExpF32(T)
+const F_K = 0; // log₂e/T
+const F_C1 = 1; // ln 2·T = C1 + C2, C1 of 16 significant bits: n·C1 exact for |n| ≤ 151
+const F_C2 = 2;
+const F_INV_T = 3;
+const F_FAST = 4; // −32·T: the fast path's range of x − m
+const F_SPAN = 5; // −104·T: below it exp((x − m)/T) underflows to 0
+const CALL32 = memory.data(32, 16);
+
+// @ts-ignore: decorator
+@inline function f32c(i: i32): v128 {
+  return v128.load32_splat(C32 + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline function i32c(i: i32): v128 {
+  return v128.load32_splat(I32 + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline function f32t(i: i32): v128 {
+  return v128.load32_splat(CALL32 + (<usize>i << 2));
+}
 
 /**
- * Per-call constants of `expShiftedF32x4` for a temperature T: ln 2·T split as
- * c1 + c2 with c1 of 16 significant bits, so n·c1 is exact for the |n| ≤ 151 that
- * float32 needs.  (ln 2·T is formed in float64, ample for float32.)
+ * Sets the temperature of `expShiftedF32x4` for this call.  ln 2·T is formed in
+ * float64 (ample for float32) and split as C1 + C2 by clearing C1's low 8 bits.
  */
-export function expSplitHiF32(T: f64): f32 {
+export function setExpF32(T: f64): void {
   const ln2T: f64 = LN2 * T;
-  return reinterpret<f32>(reinterpret<u32>(<f32>ln2T) & 0xffffff00);
-}
-export function expSplitLoF32(T: f64): f32 {
-  const ln2T: f64 = LN2 * T;
-  return <f32>(ln2T - <f64>expSplitHiF32(T));
+  const c1 = reinterpret<f32>(reinterpret<u32>(<f32>ln2T) & 0xffffff00);
+  store<f32>(CALL32 + (F_K << 2), <f32>(LOG2E / T));
+  store<f32>(CALL32 + (F_C1 << 2), c1);
+  store<f32>(CALL32 + (F_C2 << 2), <f32>(ln2T - <f64>c1));
+  store<f32>(CALL32 + (F_INV_T << 2), <f32>(1.0 / T));
+  store<f32>(CALL32 + (F_FAST << 2), -<f32>min(32.0 * T, 1e38));
+  store<f32>(CALL32 + (F_SPAN << 2), -<f32>min(104.0 * T, 1e38));
 }
 
 /**
- * exp((x − m)/T) in four float32 lanes, for the x ≤ m of a softmax row.
+ * exp((x − m)/T) in four float32 lanes, for the x ≤ m of a softmax row; T is the one
+ * last given to `setExpF32`.
  *
- * The argument is never rounded as a whole: x − m is carried exactly as d + e
- * (TwoSum), n = round(d·log₂e/T), and r = ((d − n·c1) − n·c2 + e)/T, where c1 + c2 =
- * ln 2·T (`expSplitHiF32/LoF32`) and d − n·c1 is exact (Sterbenz).  So the result is
- * exp of the exact argument to within the polynomial's rounding, however far x lies
- * below m — a rounded (x − m)/T would cost |x − m|/T half-ulps, 3e-6 at a spread of 50.
- * exp(r) is 1 + r + r²·P4(r), scaled by 2^(n>>1)·2^(n−(n>>1)) so that subnormal
- * results come out right.
+ * Fast path, when every lane has x − m ≥ −32·T: n = round(d·log₂e/T) with d = x − m,
+ * r = ((d − n·C1) − n·C2)/T (d − n·C1 is exact by Sterbenz), exp(r) = 1 + r + r²·P4(r),
+ * scaled by 2ⁿ built from the magic-biased sum itself (XNNPACK's trick).  The rounding
+ * of d costs at most 2^-25·32 = 9.5e-7 of relative error there.  Any other vector
+ * (a lane far below the maximum, −Infinity, NaN) takes `expShiftedSlowF32x4`, which
+ * never rounds the argument.
  *
  * Worst error, every float32 x in [−103, 0] with m = 0, T = 1: 1.0 ulp (normal
- * results); random (x, m, T) against mpmath: 1.1 ulp.  Lanes with x − m below
- * `nspan` = −104·T, −Infinity included, are exactly 0 (their result underflows; the
- * test is on x − m, since m − 104·T may round to m); NaN passes through.
- * `k` = log₂e/T.
+ * results); random (x, m, T) with |x − m|/T ≤ 87: 16 ulp (the fast path's rounded d,
+ * within its 9.5e-7 bound).  Subnormal results are exact to their last bit; a result
+ * below half the smallest subnormal is 0.
  */
 // @ts-ignore: decorator
-@inline export function expShiftedF32x4(x: v128, m: v128, nspan: v128, k: v128, c1: v128, c2: v128, invT: v128): v128 {
-  const d0 = f32x4.sub(x, m);
-  const under = f32x4.lt(d0, nspan);
-  const xc = v128.bitselect(m, x, under);
-  const d = v128.andnot(d0, under);
-  const bb = f32x4.sub(d, xc);
-  const e = f32x4.sub(f32x4.sub(xc, f32x4.sub(d, bb)), f32x4.add(m, bb));
-  const z = f32x4.add(f32x4.mul(d, k), f32x4.splat(F32_MAGIC));
-  const n = i32x4.sub(z, i32x4.splat(0x4b400000));
-  const nf = f32x4.sub(z, f32x4.splat(F32_MAGIC));
-  let r = f32x4.sub(f32x4.sub(d, f32x4.mul(nf, c1)), f32x4.mul(nf, c2));
-  r = f32x4.mul(f32x4.add(r, e), invT);
-  let p = f32x4.add(f32x4.mul(f32x4.splat(E32_4), r), f32x4.splat(E32_3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E32_2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E32_1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E32_0));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1.0));
-  const n1 = i32x4.shr_s(n, 1);
-  const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
-  const s2 = i32x4.shl(i32x4.add(i32x4.sub(n, n1), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(f32x4.mul(p, s1), s2), under);
+@inline export function expShiftedF32x4(x: v128, m: v128): v128 {
+  const d = f32x4.sub(x, m);
+  if (!i32x4.all_true(f32x4.ge(d, f32t(F_FAST)))) return expShiftedSlowF32x4(x, m);
+  const z = f32x4.add(f32x4.mul(d, f32t(F_K)), f32c(F_MAGIC_BIAS));
+  const nf = f32x4.sub(z, f32c(F_MAGIC_BIAS));
+  let r = f32x4.sub(f32x4.sub(d, f32x4.mul(nf, f32t(F_C1))), f32x4.mul(nf, f32t(F_C2)));
+  r = f32x4.mul(r, f32t(F_INV_T));
+  return f32x4.mul(expPolyF32x4(r), i32x4.shl(z, 23));
 }
 
-// log(1+f) ≈ f − f²/2 + f³·P7(f) on [√½−1, √2−1]; polynomial error 5.8e-9 (0.1 ulp).
-const L32_0: f32 = 0.333333317096948707832;
-const L32_1: f32 = -0.250008210562149491678;
-const L32_2: f32 = 0.200012266674600280314;
-const L32_3: f32 = -0.166233564793838915407;
-const L32_4: f32 = 0.14201762467034402847;
-const L32_5: f32 = -0.131601950530747843733;
-const L32_6: f32 = 0.127615503601545910027;
-const L32_7: f32 = -0.0763442990732474053566;
+/** 1 + r + r²·P4(r) ≈ exp(r) on [−ln2/2, ln2/2]. */
+// @ts-ignore: decorator
+@inline function expPolyF32x4(r: v128): v128 {
+  let p = f32x4.add(f32x4.mul(f32c(F_E0 + 4), r), f32c(F_E0 + 3));
+  p = f32x4.add(f32x4.mul(p, r), f32c(F_E0 + 2));
+  p = f32x4.add(f32x4.mul(p, r), f32c(F_E0 + 1));
+  p = f32x4.add(f32x4.mul(p, r), f32c(F_E0));
+  return f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32c(F_ONE));
+}
+
+/**
+ * The exact-argument exp((x − m)/T): x − m carried as d + e (TwoSum), r =
+ * ((d − n·C1) − n·C2 + e)/T, and 2ⁿ applied as 2^(n>>1)·2^(n−(n>>1)) so subnormal
+ * results are right.  Lanes with x − m below −104·T (−Infinity included) are exactly 0;
+ * NaN passes through.
+ */
+function expShiftedSlowF32x4(x: v128, m: v128): v128 {
+  const d0 = f32x4.sub(x, m);
+  const bb = f32x4.sub(d0, x);
+  const e0 = f32x4.sub(f32x4.sub(x, f32x4.sub(d0, bb)), f32x4.add(m, bb));
+  // pmax returns its first operand when that is NaN: NaN lanes stay NaN
+  const under = f32x4.lt(d0, f32t(F_SPAN));
+  const d = f32x4.pmax(d0, f32t(F_SPAN));
+  const e = v128.andnot(e0, under); // e0 is NaN where d0 is infinite
+  const z = f32x4.add(f32x4.mul(d, f32t(F_K)), f32c(F_MAGIC));
+  const n = i32x4.sub(z, i32c(I_MAGIC));
+  const nf = f32x4.sub(z, f32c(F_MAGIC));
+  let r = f32x4.sub(f32x4.sub(d, f32x4.mul(nf, f32t(F_C1))), f32x4.mul(nf, f32t(F_C2)));
+  r = f32x4.mul(f32x4.add(r, e), f32t(F_INV_T));
+  const n1 = i32x4.shr_s(n, 1);
+  const s1 = i32x4.shl(i32x4.add(n1, i32c(I_127)), 23);
+  const s2 = i32x4.shl(i32x4.add(i32x4.sub(n, n1), i32c(I_127)), 23);
+  return v128.andnot(f32x4.mul(f32x4.mul(expPolyF32x4(r), s1), s2), under);
+}
 
 /**
  * log(r) in four float32 lanes, where `fNear` is an accurate value of r − 1 for the
@@ -113,31 +170,31 @@ const L32_7: f32 = -0.0763442990732474053566;
  */
 // @ts-ignore: decorator
 @inline export function logRatioF32x4(r: v128, fNear: v128): v128 {
-  const ix = i32x4.add(r, i32x4.splat(0x004afb0d));
-  const k = i32x4.sub(i32x4.shr_s(ix, 23), i32x4.splat(127));
-  const m = i32x4.add(v128.and(ix, i32x4.splat(0x007fffff)), i32x4.splat(0x3f3504f3));
-  const f = v128.bitselect(fNear, f32x4.sub(m, f32x4.splat(1.0)), i32x4.eq(k, i32x4.splat(0)));
+  const ix = i32x4.add(r, i32c(I_LOG_SHIFT));
+  const k = i32x4.sub(i32x4.shr_s(ix, 23), i32c(I_127));
+  const m = i32x4.add(v128.and(ix, i32c(I_MANT)), i32c(I_SQRT_HALF));
+  const f = v128.bitselect(fNear, f32x4.sub(m, f32c(F_ONE)), i32x4.eq(k, i32x4.splat(0)));
   const kf = f32x4.convert_i32x4_s(k);
   const f2 = f32x4.mul(f, f);
-  let p = f32x4.add(f32x4.mul(f32x4.splat(L32_7), f), f32x4.splat(L32_6));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L32_5));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L32_4));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L32_3));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L32_2));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L32_1));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(L32_0));
+  let p = f32x4.add(f32x4.mul(f32c(F_L0 + 7), f), f32c(F_L0 + 6));
+  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 5));
+  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 4));
+  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 3));
+  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 2));
+  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 1));
+  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0));
   // Small terms first, k·ln2 last: (k·LN2_LO + f³P − f²/2 + f) + k·LN2_HI.
-  let y = f32x4.add(f32x4.mul(f32x4.mul(p, f), f2), f32x4.mul(kf, f32x4.splat(F32_LN2_LO)));
-  y = f32x4.sub(y, f32x4.mul(f2, f32x4.splat(0.5)));
-  y = f32x4.add(f32x4.add(y, f), f32x4.mul(kf, f32x4.splat(F32_LN2_HI)));
-  const normal = v128.and(f32x4.ge(r, f32x4.splat(1.17549435e-38)), f32x4.le(r, f32x4.splat(3.40282347e38)));
+  let y = f32x4.add(f32x4.mul(f32x4.mul(p, f), f2), f32x4.mul(kf, f32c(F_LN2_LO)));
+  y = f32x4.sub(y, f32x4.mul(f2, f32c(F_HALF)));
+  y = f32x4.add(f32x4.add(y, f), f32x4.mul(kf, f32c(F_LN2_HI)));
+  const normal = v128.and(f32x4.ge(r, f32c(F_MIN_NORMAL)), f32x4.le(r, f32c(F_MAX)));
   return i32x4.all_true(normal) ? y : logSpecialF32x4(r, y);
 }
 
 /** log(x) in four float32 lanes; see `logRatioF32x4` for the error bound. */
 // @ts-ignore: decorator
 @inline export function logF32x4(x: v128): v128 {
-  return logRatioF32x4(x, f32x4.sub(x, f32x4.splat(1.0)));
+  return logRatioF32x4(x, f32x4.sub(x, f32c(F_ONE)));
 }
 
 function logSpecialF32x4(r: v128, y: v128): v128 {
@@ -161,89 +218,135 @@ function logSpecialF32x4(r: v128, y: v128): v128 {
 // fdlibm's split of ln 2 (LN2_HI has 32 significant bits), for log's k·ln2.
 const F64_LN2_HI: f64 = 6.93147180369123816490e-01; // 0x3fe62e42fee00000
 const F64_LN2_LO: f64 = 1.90821492927058770002e-10; // 0x3dea39ef35793c76
-const F64_MAGIC: f64 = 6755399441055744.0; // 1.5·2^52, 0x4338000000000000
 
-// exp(r) ≈ 1 + r + r²·P9(r) on [−ln2/2, ln2/2]; polynomial error 3.6e-18 (0.03 ulp).
-const E64_0: f64 = 0.500000000000001061759;
-const E64_1: f64 = 0.16666666666666412764;
-const E64_2: f64 = 0.041666666666530259178;
-const E64_3: f64 = 0.00833333333349433599217;
-const E64_4: f64 = 0.00138888889435993787155;
-const E64_5: f64 = 0.000198412695067794017555;
-const E64_6: f64 = 0.0000248014931345522717146;
-const E64_7: f64 = 0.00000275575862629116872665;
-const E64_8: f64 = 2.76302344676451772572e-7;
-const E64_9: f64 = 2.50000742362807986225e-8;
+// float64 table (indices into C64)
+const D_MAGIC = 0; // 1.5·2^52
+const D_MAGIC_BIAS = 1; // 1.5·2^52 + 1023
+const D_E0 = 2; // exp(r) ≈ 1 + r + r²·P9(r) on [−ln2/2, ln2/2]: polynomial error 3.6e-18 (0.03 ulp)
+const D_ONE = 12;
+const D_LN2_HI = 13;
+const D_LN2_LO = 14;
+const D_LG1 = 15; // fdlibm e_log.c: log(1+f) = 2s + s·R(s²), s = f/(2+f), |R − (2/3·z + 2/5·z² + …)| < 2^-62
+const D_MIN_NORMAL = 22;
+const D_MAX = 23;
+const C64 = memory.data<f64>([
+  6755399441055744.0, 6755399441056767.0,
+  0.500000000000001061759, 0.16666666666666412764, 0.041666666666530259178, 0.00833333333349433599217,
+  0.00138888889435993787155, 0.000198412695067794017555, 0.0000248014931345522717146, 0.00000275575862629116872665,
+  2.76302344676451772572e-7, 2.50000742362807986225e-8,
+  1.0, 6.93147180369123816490e-01, 1.90821492927058770002e-10,
+  6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, 2.222219843214978396e-01,
+  1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01,
+  2.2250738585072014e-308, 1.7976931348623157e308,
+]);
+const L_MAGIC = 0; // bits of 1.5·2^52
+const L_1023 = 1;
+const L_LOG_SHIFT = 2; // (0x3ff00000 − 0x3fe6a09e) << 32: moves the exponent boundary to √½
+const L_MANT = 3;
+const L_SQRT_HALF = 4; // 0x3fe6a09e << 32
+const I64 = memory.data<i64>([0x4338000000000000, 1023, 0x00095f6200000000, 0x000fffffffffffff, 0x3fe6a09e00000000]);
+
+// per-call float64 values, written by setExpF64(T)
+const D_K = 0;
+const D_C1 = 1; // ln 2·T = C1 + C2, C1 of 42 significant bits: n·C1 exact for |n| ≤ 1076
+const D_C2 = 2;
+const D_INV_T = 3;
+const D_FAST = 4; // −200·T: the fast path's range of x − m
+const D_SPAN = 5; // −746·T: below it exp((x − m)/T) underflows to 0
+const CALL64 = memory.data(64, 16);
+
+// @ts-ignore: decorator
+@inline function f64c(i: i32): v128 {
+  return v128.load64_splat(C64 + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function i64c(i: i32): v128 {
+  return v128.load64_splat(I64 + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function f64t(i: i32): v128 {
+  return v128.load64_splat(CALL64 + (<usize>i << 3));
+}
 
 // Dekker's splitting (2^27 + 1): a = splitHi(a) + (a − splitHi(a)), each half of 26 bits,
 // so that products of halves are exact and a·b's rounding error can be recovered without FMA.
 // @ts-ignore: decorator
 @inline export function splitHi(a: f64): f64 {
-  const c = 134217729.0 * a; // 2^27 + 1
+  const c = 134217729.0 * a;
   return c - (c - a);
 }
 
 /**
- * Per-call constants of `expShiftedF64x2`: ln 2·T as c1 + c2, c1 of 42 significant
- * bits (n·c1 exact for |n| ≤ 1076).  ln 2·T is formed as a double-double (Dekker's
- * product of fdlibm's two-part ln 2), since its float64 rounding alone would cost
- * |n| half-ulps.
+ * Sets the temperature of `expShiftedF64x2` for this call.  ln 2·T is formed as a
+ * double-double (Dekker's product of fdlibm's two-part ln 2), since its float64
+ * rounding alone would cost |n| half-ulps, then split as C1 (42 bits) + C2.
  */
-export function expSplitHiF64(T: f64): f64 {
-  return reinterpret<f64>(reinterpret<u64>(F64_LN2_HI * T) & 0xfffffffffffff800);
-}
-export function expSplitLoF64(T: f64): f64 {
+export function setExpF64(T: f64): void {
   const a = F64_LN2_HI;
   const p = a * T;
   const ah = splitHi(a), al = a - ah, th = splitHi(T), tl = T - th;
   const pe = ((ah * th - p) + ah * tl + al * th) + al * tl;
-  return (p - expSplitHiF64(T)) + (pe + F64_LN2_LO * T);
+  const c1 = reinterpret<f64>(reinterpret<u64>(p) & 0xfffffffffffff800);
+  store<f64>(CALL64 + (D_K << 3), LOG2E / T);
+  store<f64>(CALL64 + (D_C1 << 3), c1);
+  store<f64>(CALL64 + (D_C2 << 3), (p - c1) + (pe + F64_LN2_LO * T));
+  store<f64>(CALL64 + (D_INV_T << 3), 1.0 / T);
+  store<f64>(CALL64 + (D_FAST << 3), -min(200.0 * T, 1e308));
+  store<f64>(CALL64 + (D_SPAN << 3), -min(746.0 * T, 1e308));
 }
 
 /**
  * exp((x − m)/T) in two float64 lanes, for the x ≤ m of a softmax row: the float64
- * twin of `expShiftedF32x4` (exact difference, split ln 2·T), with c1, c2 from
- * `expSplitHiF64/LoF64`, `nspan` = −746·T and `k` = log₂e/T.
+ * twin of `expShiftedF32x4` (T from `setExpF64`).  The fast path covers x − m ≥ −200·T,
+ * where rounding d = x − m costs at most 200·2^-53 = 2.2e-14; other vectors take
+ * `expShiftedSlowF64x2`, exact in the argument.
  *
- * Worst error over 2^24 random (x, m, T) against mpmath: 1.0 ulp (normal results).
+ * Worst error over 2^18 random (x, m, T) against mpmath: 1.2 ulp (normal results).
  */
 // @ts-ignore: decorator
-@inline export function expShiftedF64x2(x: v128, m: v128, nspan: v128, k: v128, c1: v128, c2: v128, invT: v128): v128 {
-  const d0 = f64x2.sub(x, m);
-  const under = f64x2.lt(d0, nspan);
-  const xc = v128.bitselect(m, x, under);
-  const d = v128.andnot(d0, under);
-  const bb = f64x2.sub(d, xc);
-  const e = f64x2.sub(f64x2.sub(xc, f64x2.sub(d, bb)), f64x2.add(m, bb));
-  const z = f64x2.add(f64x2.mul(d, k), f64x2.splat(F64_MAGIC));
-  const n = i64x2.sub(z, i64x2.splat(0x4338000000000000));
-  const nf = f64x2.sub(z, f64x2.splat(F64_MAGIC));
-  let r = f64x2.sub(f64x2.sub(d, f64x2.mul(nf, c1)), f64x2.mul(nf, c2));
-  r = f64x2.mul(f64x2.add(r, e), invT);
-  let p = f64x2.add(f64x2.mul(f64x2.splat(E64_9), r), f64x2.splat(E64_8));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_7));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_6));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_5));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_4));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_3));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_2));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_1));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(E64_0));
-  p = f64x2.add(f64x2.add(f64x2.mul(p, f64x2.mul(r, r)), r), f64x2.splat(1.0));
-  const n1 = i64x2.shr_s(n, 1);
-  const s1 = i64x2.shl(i64x2.add(n1, i64x2.splat(1023)), 52);
-  const s2 = i64x2.shl(i64x2.add(i64x2.sub(n, n1), i64x2.splat(1023)), 52);
-  return v128.andnot(f64x2.mul(f64x2.mul(p, s1), s2), under);
+@inline export function expShiftedF64x2(x: v128, m: v128): v128 {
+  const d = f64x2.sub(x, m);
+  if (!i64x2.all_true(f64x2.ge(d, f64t(D_FAST)))) return expShiftedSlowF64x2(x, m);
+  const z = f64x2.add(f64x2.mul(d, f64t(D_K)), f64c(D_MAGIC_BIAS));
+  const nf = f64x2.sub(z, f64c(D_MAGIC_BIAS));
+  let r = f64x2.sub(f64x2.sub(d, f64x2.mul(nf, f64t(D_C1))), f64x2.mul(nf, f64t(D_C2)));
+  r = f64x2.mul(r, f64t(D_INV_T));
+  return f64x2.mul(expPolyF64x2(r), i64x2.shl(z, 52));
 }
 
-// fdlibm e_log.c: log(1+f) = 2s + s·R(s²), s = f/(2+f), |R − (2/3·z + 2/5·z² + …)| < 2^-62.
-const LG1: f64 = 6.666666666666735130e-01;
-const LG2: f64 = 3.999999999940941908e-01;
-const LG3: f64 = 2.857142874366239149e-01;
-const LG4: f64 = 2.222219843214978396e-01;
-const LG5: f64 = 1.818357216161805012e-01;
-const LG6: f64 = 1.531383769920937332e-01;
-const LG7: f64 = 1.479819860511658591e-01;
+/** 1 + r + r²·P9(r) ≈ exp(r) on [−ln2/2, ln2/2]. */
+// @ts-ignore: decorator
+@inline function expPolyF64x2(r: v128): v128 {
+  let p = f64x2.add(f64x2.mul(f64c(D_E0 + 9), r), f64c(D_E0 + 8));
+  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 7));
+  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 6));
+  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 5));
+  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 4));
+  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 3));
+  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 2));
+  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 1));
+  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0));
+  return f64x2.add(f64x2.add(f64x2.mul(p, f64x2.mul(r, r)), r), f64c(D_ONE));
+}
+
+/** The exact-argument twin of `expShiftedSlowF32x4`. */
+function expShiftedSlowF64x2(x: v128, m: v128): v128 {
+  const d0 = f64x2.sub(x, m);
+  const bb = f64x2.sub(d0, x);
+  const e0 = f64x2.sub(f64x2.sub(x, f64x2.sub(d0, bb)), f64x2.add(m, bb));
+  const under = f64x2.lt(d0, f64t(D_SPAN));
+  const d = f64x2.pmax(d0, f64t(D_SPAN));
+  const e = v128.andnot(e0, under);
+  const z = f64x2.add(f64x2.mul(d, f64t(D_K)), f64c(D_MAGIC));
+  const n = i64x2.sub(z, i64c(L_MAGIC));
+  const nf = f64x2.sub(z, f64c(D_MAGIC));
+  let r = f64x2.sub(f64x2.sub(d, f64x2.mul(nf, f64t(D_C1))), f64x2.mul(nf, f64t(D_C2)));
+  r = f64x2.mul(f64x2.add(r, e), f64t(D_INV_T));
+  const n1 = i64x2.shr_s(n, 1);
+  const s1 = i64x2.shl(i64x2.add(n1, i64c(L_1023)), 52);
+  const s2 = i64x2.shl(i64x2.add(i64x2.sub(n, n1), i64c(L_1023)), 52);
+  return v128.andnot(f64x2.mul(f64x2.mul(expPolyF64x2(r), s1), s2), under);
+}
 
 /**
  * log(r) in two float64 lanes, where for lanes with r ∈ [√½, √2) the argument of the
@@ -251,36 +354,36 @@ const LG7: f64 = 1.479819860511658591e-01;
  * forming r = a/b passes a − b and a + b, exact or nearly so, and keeps relative
  * accuracy in log(a/b) when a ≈ b.
  *
- * Worst error over 2^24 random positive normal r with numNear = r − 1, denNear =
+ * Worst error over 2^18 random positive normal r with numNear = r − 1, denNear =
  * r + 1: 1.4 ulp.  Lanes that are zero, subnormal, negative, infinite or NaN are
  * recomputed by the scalar `Math.log`.
  */
 // @ts-ignore: decorator
 @inline export function logRatioF64x2(r: v128, numNear: v128, denNear: v128): v128 {
-  const ix = i64x2.add(r, i64x2.splat(0x00095f6200000000));
-  const k = i64x2.sub(i64x2.shr_s(ix, 52), i64x2.splat(1023));
-  const m = i64x2.add(v128.and(ix, i64x2.splat(0x000fffffffffffff)), i64x2.splat(0x3fe6a09e00000000));
+  const ix = i64x2.add(r, i64c(L_LOG_SHIFT));
+  const k = i64x2.sub(i64x2.shr_s(ix, 52), i64c(L_1023));
+  const m = i64x2.add(v128.and(ix, i64c(L_MANT)), i64c(L_SQRT_HALF));
   const near = i64x2.eq(k, i64x2.splat(0));
-  const num = v128.bitselect(numNear, f64x2.sub(m, f64x2.splat(1.0)), near);
-  const den = v128.bitselect(denNear, f64x2.add(m, f64x2.splat(1.0)), near);
+  const num = v128.bitselect(numNear, f64x2.sub(m, f64c(D_ONE)), near);
+  const den = v128.bitselect(denNear, f64x2.add(m, f64c(D_ONE)), near);
   const s = f64x2.div(num, den);
   const z = f64x2.mul(s, s);
   const w = f64x2.mul(z, z);
-  const t1 = f64x2.mul(w, f64x2.add(f64x2.splat(LG2), f64x2.mul(w, f64x2.add(f64x2.splat(LG4), f64x2.mul(w, f64x2.splat(LG6))))));
-  const t2 = f64x2.mul(z, f64x2.add(f64x2.splat(LG1), f64x2.mul(w, f64x2.add(f64x2.splat(LG3),
-    f64x2.mul(w, f64x2.add(f64x2.splat(LG5), f64x2.mul(w, f64x2.splat(LG7))))))));
+  const t1 = f64x2.mul(w, f64x2.add(f64c(D_LG1 + 1), f64x2.mul(w, f64x2.add(f64c(D_LG1 + 3), f64x2.mul(w, f64c(D_LG1 + 5))))));
+  const t2 = f64x2.mul(z, f64x2.add(f64c(D_LG1), f64x2.mul(w, f64x2.add(f64c(D_LG1 + 2),
+    f64x2.mul(w, f64x2.add(f64c(D_LG1 + 4), f64x2.mul(w, f64c(D_LG1 + 6))))))));
   const kf = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
   // 2s + s·R + k·ln2, small terms first.
-  let y = f64x2.add(f64x2.mul(s, f64x2.add(t1, t2)), f64x2.mul(kf, f64x2.splat(F64_LN2_LO)));
-  y = f64x2.add(f64x2.add(y, f64x2.add(s, s)), f64x2.mul(kf, f64x2.splat(F64_LN2_HI)));
-  const normal = v128.and(f64x2.ge(r, f64x2.splat(2.2250738585072014e-308)), f64x2.le(r, f64x2.splat(1.7976931348623157e308)));
+  let y = f64x2.add(f64x2.mul(s, f64x2.add(t1, t2)), f64x2.mul(kf, f64c(D_LN2_LO)));
+  y = f64x2.add(f64x2.add(y, f64x2.add(s, s)), f64x2.mul(kf, f64c(D_LN2_HI)));
+  const normal = v128.and(f64x2.ge(r, f64c(D_MIN_NORMAL)), f64x2.le(r, f64c(D_MAX)));
   return i64x2.all_true(normal) ? y : logSpecialF64x2(r, y);
 }
 
 /** log(x) in two float64 lanes; see `logRatioF64x2` for the error bound. */
 // @ts-ignore: decorator
 @inline export function logF64x2(x: v128): v128 {
-  return logRatioF64x2(x, f64x2.sub(x, f64x2.splat(1.0)), f64x2.add(x, f64x2.splat(1.0)));
+  return logRatioF64x2(x, f64x2.sub(x, f64c(D_ONE)), f64x2.add(x, f64c(D_ONE)));
 }
 
 function logSpecialF64x2(r: v128, y: v128): v128 {

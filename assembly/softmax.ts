@@ -21,10 +21,9 @@
 // float32 rows: exp in f32x4 lanes, S accumulated in float64 — a float32 sum of 10⁶
 // terms would carry a relative error of ~1e-5, far beyond a float32 result's.
 
-import { expShiftedF32x4, expShiftedF64x2, expShiftedF32, expShiftedF64, expSplitHiF32, expSplitLoF32, expSplitHiF64, expSplitLoF64, logOnesPlus } from "./math";
+import { expShiftedF32x4, expShiftedF64x2, expShiftedF32, expShiftedF64, setExpF32, setExpF64, logOnesPlus } from "./math";
 import { maxF32, maxF64, sumLanesF64x2, promoteHighF32x4 } from "./reduce";
 
-const LOG2E: f64 = 1.4426950408889634;
 
 /** Set by `expSumF32/F64`: how many entries of the row were exactly the maximum (exp = 1). */
 export let expSumOnes: f64 = 0;
@@ -43,16 +42,13 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
   let rest: f64 = 0;
   let ones: i32 = 0;
   if (ASC_FEATURE_SIMD) {
+    setExpF32(T);
     const vm = f32x4.splat(m);
-    const vlo = f32x4.splat(-<f32>min(104.0 * T, 1e38));
-    const vk = f32x4.splat(<f32>(LOG2E / T));
-    const c1 = f32x4.splat(expSplitHiF32(T)), c2 = f32x4.splat(expSplitLoF32(T));
-    const vt = f32x4.splat(<f32>(1.0 / T));
     const one = f32x4.splat(1.0);
     let s0 = f64x2.splat(0), s1 = s0, cnt = i32x4.splat(0);
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 2;
-      const e = expShiftedF32x4(v128.load(x + o), vm, vlo, vk, c1, c2, vt);
+      const e = expShiftedF32x4(v128.load(x + o), vm);
       if (dst) v128.store(dst + o, e);
       const top = f32x4.eq(e, one);
       const below = v128.andnot(e, top);
@@ -80,17 +76,14 @@ export function expSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
   let rest: f64 = 0;
   let ones: i64 = 0;
   if (ASC_FEATURE_SIMD) {
+    setExpF64(T);
     const vm = f64x2.splat(m);
-    const vlo = f64x2.splat(-min(746.0 * T, 1e308));
-    const vk = f64x2.splat(LOG2E / T);
-    const c1 = f64x2.splat(expSplitHiF64(T)), c2 = f64x2.splat(expSplitLoF64(T));
-    const vt = f64x2.splat(1.0 / T);
     const one = f64x2.splat(1.0);
     let s0 = f64x2.splat(0), s1 = s0, cnt = i64x2.splat(0);
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 3;
-      const e0 = expShiftedF64x2(v128.load(x + o), vm, vlo, vk, c1, c2, vt);
-      const e1 = expShiftedF64x2(v128.load(x + o, 16), vm, vlo, vk, c1, c2, vt);
+      const e0 = expShiftedF64x2(v128.load(x + o), vm);
+      const e1 = expShiftedF64x2(v128.load(x + o, 16), vm);
       if (dst) {
         v128.store(dst + o, e0);
         v128.store(dst + o, e1, 16);
@@ -315,15 +308,13 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, ou
     let rest: f64 = 0, a: f64 = 0;
     let ones: i32 = 0;
     if (ASC_FEATURE_SIMD) {
+      setExpF32(T);
       const vm = f32x4.splat(m);
-      const vlo = f32x4.splat(-<f32>min(104.0 * T, 1e38));
-      const vk = f32x4.splat(<f32>(LOG2E / T));
-      const c1 = f32x4.splat(expSplitHiF32(T)), c2 = f32x4.splat(expSplitLoF32(T));
       const vt = f32x4.splat(invT), zero = f32x4.splat(0), one = f32x4.splat(1.0);
       let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, cnt = i32x4.splat(0);
       for (; i + 4 <= cols; i += 4) {
         const v = v128.load(row + (<usize>i << 2));
-        const e = expShiftedF32x4(v, vm, vlo, vk, c1, c2, vt);
+        const e = expShiftedF32x4(v, vm);
         const t = f32x4.mul(f32x4.sub(v, vm), vt);
         const et = v128.bitselect(zero, f32x4.mul(e, t), f32x4.eq(e, zero));
         const top = f32x4.eq(e, one);
@@ -363,15 +354,13 @@ export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, ou
     let rest: f64 = 0, a: f64 = 0;
     let ones: i64 = 0;
     if (ASC_FEATURE_SIMD) {
+      setExpF64(T);
       const vm = f64x2.splat(m);
-      const vlo = f64x2.splat(-min(746.0 * T, 1e308));
-      const vk = f64x2.splat(LOG2E / T);
-      const c1 = f64x2.splat(expSplitHiF64(T)), c2 = f64x2.splat(expSplitLoF64(T));
       const vt = f64x2.splat(invT), zero = f64x2.splat(0), one = f64x2.splat(1.0);
       let s0 = f64x2.splat(0), a0 = s0, cnt = i64x2.splat(0);
       for (; i + 2 <= cols; i += 2) {
         const v = v128.load(row + (<usize>i << 3));
-        const e = expShiftedF64x2(v, vm, vlo, vk, c1, c2, vt);
+        const e = expShiftedF64x2(v, vm);
         const t = f64x2.mul(f64x2.sub(v, vm), vt);
         const top = f64x2.eq(e, one);
         cnt = i64x2.sub(cnt, top);
@@ -451,18 +440,16 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
     let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
     let ones: i32 = 0;
     if (ASC_FEATURE_SIMD) {
-      const lo = f32x4.splat(-<f32>min(104.0 * T, 1e38));
+      setExpF32(T);
       const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
-      const vk = f32x4.splat(<f32>(LOG2E / T));
-      const c1 = f32x4.splat(expSplitHiF32(T)), c2 = f32x4.splat(expSplitLoF32(T));
-      const vt = f32x4.splat(<f32>invT), one = f32x4.splat(1.0), zero = f32x4.splat(0);
+      const one = f32x4.splat(1.0), zero = f32x4.splat(0);
       const vdm = f64x2.splat(dm), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
       let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, d0 = s0, d1 = s0, cnt = i32x4.splat(0);
       for (; i + 4 <= cols; i += 4) {
         const o = off + (<usize>i << 2);
         const va = v128.load(xa + o), vb = v128.load(xb + o);
-        const ea = expShiftedF32x4(va, vma, lo, vk, c1, c2, vt);
-        const eb = expShiftedF32x4(vb, vmb, lo, vk, c1, c2, vt);
+        const ea = expShiftedF32x4(va, vma);
+        const eb = expShiftedF32x4(vb, vmb);
         const top = f32x4.eq(ea, one);
         const below = v128.andnot(ea, top);
         cnt = i32x4.sub(cnt, top);
@@ -521,18 +508,16 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
     let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
     let ones: i64 = 0;
     if (ASC_FEATURE_SIMD) {
-      const lo = f64x2.splat(-min(746.0 * T, 1e308));
+      setExpF64(T);
       const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
-      const vk = f64x2.splat(LOG2E / T);
-      const c1 = f64x2.splat(expSplitHiF64(T)), c2 = f64x2.splat(expSplitLoF64(T));
       const vt = f64x2.splat(invT), one = f64x2.splat(1.0), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
       const vdm = f64x2.splat(dm);
       let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0);
       for (; i + 2 <= cols; i += 2) {
         const o = off + (<usize>i << 3);
         const va = v128.load(xa + o), vb = v128.load(xb + o);
-        const ea = expShiftedF64x2(va, vma, lo, vk, c1, c2, vt);
-        const eb = expShiftedF64x2(vb, vmb, lo, vk, c1, c2, vt);
+        const ea = expShiftedF64x2(va, vma);
+        const eb = expShiftedF64x2(vb, vmb);
         const top = f64x2.eq(ea, one);
         cnt = i64x2.sub(cnt, top);
         s0 = f64x2.add(s0, v128.andnot(ea, top));

@@ -3,18 +3,16 @@
 // own builds never include this file.
 import {
   expShiftedF32x4, logF32x4, logRatioF32x4, expShiftedF64x2, logF64x2, logRatioF64x2,
-  expSplitHiF32, expSplitLoF32, expSplitHiF64, expSplitLoF64,
+  setExpF32, setExpF64,
 } from "../../assembly/math";
-
-const LOG2E: f64 = 1.4426950408889634;
 
 /** dst = exp((src − m)/T), with the per-call constants the kernels use. */
 export function expShiftedF32Map(src: usize, dst: usize, n: i32, m: f32, T: f64): void {
-  const vm = f32x4.splat(m), ns = f32x4.splat(-<f32>min(104.0 * T, 1e38)), k = f32x4.splat(<f32>(LOG2E / T));
-  const c1 = f32x4.splat(expSplitHiF32(T)), c2 = f32x4.splat(expSplitLoF32(T)), it = f32x4.splat(<f32>(1.0 / T));
+  setExpF32(T);
+  const vm = f32x4.splat(m);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
-    v128.store(dst + o, expShiftedF32x4(v128.load(src + o), vm, ns, k, c1, c2, it));
+    v128.store(dst + o, expShiftedF32x4(v128.load(src + o), vm));
   }
 }
 
@@ -37,11 +35,11 @@ export function logRatioF32Map(a: usize, b: usize, dst: usize, n: i32): void {
 }
 
 export function expShiftedF64Map(src: usize, dst: usize, n: i32, m: f64, T: f64): void {
-  const vm = f64x2.splat(m), ns = f64x2.splat(-min(746.0 * T, 1e308)), k = f64x2.splat(LOG2E / T);
-  const c1 = f64x2.splat(expSplitHiF64(T)), c2 = f64x2.splat(expSplitLoF64(T)), it = f64x2.splat(1.0 / T);
+  setExpF64(T);
+  const vm = f64x2.splat(m);
   for (let i = 0; i < n; i += 2) {
     const o = <usize>i << 3;
-    v128.store(dst + o, expShiftedF64x2(v128.load(src + o), vm, ns, k, c1, c2, it));
+    v128.store(dst + o, expShiftedF64x2(v128.load(src + o), vm));
   }
 }
 
