@@ -5,7 +5,7 @@
 // default in Node 20 and in some browsers).  The polynomial coefficients are
 // near-minimax fits printed by `scripts/fit-poly.py`; the worst errors below were
 // measured by `scripts/ulp-error.mjs` against a float64 reference (float32, every
-// float in the range) or an exact double-double one (float64, 2^24 random arguments).
+// float in the range) or a double-double one from mpmath (float64, 2^18 arguments).
 //
 // Scalar tails and the scalar build use the AssemblyScript standard library
 // (`Math`, `Mathf`: musl ports, < 1 ulp), which also serves the rare special lanes
@@ -59,7 +59,7 @@ const F_K = 0; // log₂e/T
 const F_C1 = 1; // ln 2·T = C1 + C2, C1 of 16 significant bits: n·C1 exact for |n| ≤ 151
 const F_C2 = 2;
 const F_INV_T = 3;
-const F_FAST = 4; // −32·T: the fast path's range of x − m
+const F_FAST = 4; // −87·T: the fast path's range of x − m (normal results)
 const F_SPAN = 5; // −104·T: below it exp((x − m)/T) underflows to 0
 const CALL32 = memory.data(32, 16);
 
@@ -87,7 +87,7 @@ export function setExpF32(T: f64): void {
   store<f32>(CALL32 + (F_C1 << 2), c1);
   store<f32>(CALL32 + (F_C2 << 2), <f32>(ln2T - <f64>c1));
   store<f32>(CALL32 + (F_INV_T << 2), <f32>(1.0 / T));
-  store<f32>(CALL32 + (F_FAST << 2), -<f32>min(32.0 * T, 1e38));
+  store<f32>(CALL32 + (F_FAST << 2), -<f32>min(87.0 * T, 1e38));
   store<f32>(CALL32 + (F_SPAN << 2), -<f32>min(104.0 * T, 1e38));
 }
 
@@ -95,26 +95,30 @@ export function setExpF32(T: f64): void {
  * exp((x − m)/T) in four float32 lanes, for the x ≤ m of a softmax row; T is the one
  * last given to `setExpF32`.
  *
- * Fast path, when every lane has x − m ≥ −32·T: n = round(d·log₂e/T) with d = x − m,
- * r = ((d − n·C1) − n·C2)/T (d − n·C1 is exact by Sterbenz), exp(r) = 1 + r + r²·P4(r),
- * scaled by 2ⁿ built from the magic-biased sum itself (XNNPACK's trick).  The rounding
- * of d costs at most 2^-25·32 = 9.5e-7 of relative error there.  Any other vector
- * (a lane far below the maximum, −Infinity, NaN) takes `expShiftedSlowF32x4`, which
- * never rounds the argument.
+ * The argument is never rounded as a whole: x − m is carried exactly as d + e
+ * (TwoSum), n = round(d·log₂e/T), and r = ((d − n·C1) − n·C2 + e)/T, where
+ * C1 + C2 = ln 2·T and d − n·C1 is exact (Sterbenz).  So the result is exp of the exact
+ * argument to within the polynomial's rounding, however far x lies below m — a rounded
+ * (x − m)/T would cost up to |x − m|/T float32 ulps, 2e-6 at a spread of 32.
+ * exp(r) = 1 + r + r²·P4(r), scaled by 2ⁿ built from the magic-biased sum itself
+ * (XNNPACK's trick).  That needs a normal result, x − m ≥ −87·T: any other vector
+ * (a subnormal or zero result, −Infinity, NaN) takes `expShiftedSlowF32x4`, which
+ * scales in two steps.
  *
- * Worst error, every float32 x in [−103, 0] with m = 0, T = 1: 1.0 ulp (normal
- * results); random (x, m, T) with |x − m|/T ≤ 87: 16 ulp (the fast path's rounded d,
- * within its 9.5e-7 bound).  Subnormal results are exact to their last bit; a result
- * below half the smallest subnormal is 0.
+ * Worst error, every float32 x in [−87.3, 0] with m = 0, T = 1: 0.99 ulp (normal
+ * results); 2^24 random (x, m, T): 1.38 ulp.  Subnormal results are exact to their last
+ * bit; a result below half the smallest subnormal is 0.
  */
 // @ts-ignore: decorator
 @inline export function expShiftedF32x4(x: v128, m: v128): v128 {
   const d = f32x4.sub(x, m);
   if (!i32x4.all_true(f32x4.ge(d, f32t(F_FAST)))) return expShiftedSlowF32x4(x, m);
+  const bb = f32x4.sub(d, x);
+  const e = f32x4.sub(f32x4.sub(x, f32x4.sub(d, bb)), f32x4.add(m, bb));
   const z = f32x4.add(f32x4.mul(d, f32t(F_K)), f32c(F_MAGIC_BIAS));
   const nf = f32x4.sub(z, f32c(F_MAGIC_BIAS));
   let r = f32x4.sub(f32x4.sub(d, f32x4.mul(nf, f32t(F_C1))), f32x4.mul(nf, f32t(F_C2)));
-  r = f32x4.mul(r, f32t(F_INV_T));
+  r = f32x4.mul(f32x4.add(r, e), f32t(F_INV_T));
   return f32x4.mul(expPolyF32x4(r), i32x4.shl(z, 23));
 }
 
@@ -129,9 +133,8 @@ export function setExpF32(T: f64): void {
 }
 
 /**
- * The exact-argument exp((x − m)/T): x − m carried as d + e (TwoSum), r =
- * ((d − n·C1) − n·C2 + e)/T, and 2ⁿ applied as 2^(n>>1)·2^(n−(n>>1)) so subnormal
- * results are right.  Lanes with x − m below −104·T (−Infinity included) are exactly 0;
+ * `expShiftedF32x4` for any lane: 2ⁿ applied as 2^(n>>1)·2^(n−(n>>1)) so subnormal
+ * results are right; lanes with x − m below −104·T (−Infinity included) are exactly 0;
  * NaN passes through.
  */
 function expShiftedSlowF32x4(x: v128, m: v128): v128 {
@@ -164,7 +167,9 @@ function expShiftedSlowF32x4(x: v128, m: v128): v128 {
  * and so keeps relative accuracy in log(a/b) when a ≈ b — the rounding of a/b
  * itself would cost an absolute 2^-24, which is most of a small log.
  *
- * Worst error, r = every positive normal float32 with fNear = r − 1: 1.0 ulp.
+ * Worst error, r = every positive normal float32 with fNear = r − 1: 0.86 ulp; log(a/b)
+ * with r = a·(1/b), fNear = (a − b)·(1/b), 2^24 pairs a ≈ b: 4.1 ulp (the reciprocal's
+ * two roundings of r; the log itself adds < 1).
  * Lanes that are zero, subnormal, negative, infinite or NaN are recomputed by the
  * scalar `Mathf.log` (log 0 = −Infinity, log of a negative = NaN).
  */
@@ -297,11 +302,14 @@ export function setExpF64(T: f64): void {
 
 /**
  * exp((x − m)/T) in two float64 lanes, for the x ≤ m of a softmax row: the float64
- * twin of `expShiftedF32x4` (T from `setExpF64`).  The fast path covers x − m ≥ −200·T,
- * where rounding d = x − m costs at most 200·2^-53 = 2.2e-14; other vectors take
- * `expShiftedSlowF64x2`, exact in the argument.
+ * twin of `expShiftedF32x4` (T from `setExpF64`), except that the fast path, x − m ≥
+ * −200·T, rounds d = x − m (as scipy's and PyTorch's softmax do): that costs at most
+ * 200·2^-53 ≈ 2.2e-14 relative, within the float64 bound with room, and saves the
+ * TwoSum in the slower float64 lanes.  Other vectors take `expShiftedSlowF64x2`, exact
+ * in the argument.
  *
- * Worst error over 2^18 random (x, m, T) against mpmath: 1.2 ulp (normal results).
+ * Worst error over 2^18 random (x, m, T) against mpmath: 157 ulp = 3.5e-14 (the
+ * rounded d, at x − m ≈ −200·T); 1.2 ulp where d is exact.
  */
 // @ts-ignore: decorator
 @inline export function expShiftedF64x2(x: v128, m: v128): v128 {
@@ -355,8 +363,8 @@ function expShiftedSlowF64x2(x: v128, m: v128): v128 {
  * accuracy in log(a/b) when a ≈ b.
  *
  * Worst error over 2^18 random positive normal r with numNear = r − 1, denNear =
- * r + 1: 1.4 ulp.  Lanes that are zero, subnormal, negative, infinite or NaN are
- * recomputed by the scalar `Math.log`.
+ * r + 1: 1.4 ulp; log(a/b) from a/b, a − b, a + b for a ≈ b: 2.7 ulp.  Lanes that are
+ * zero, subnormal, negative, infinite or NaN are recomputed by the scalar `Math.log`.
  */
 // @ts-ignore: decorator
 @inline export function logRatioF64x2(r: v128, numNear: v128, denNear: v128): v128 {

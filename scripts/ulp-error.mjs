@@ -23,7 +23,9 @@ const wasm = instance.exports;
 const mem = wasm.memory;
 
 const CHUNK = 1 << 20;
-const A = 0, B = CHUNK * 8, OUT = CHUNK * 16;
+// above the module's static data (its constant tables), which sits below heapBase()
+const A = 1 << 20, B = A + CHUNK * 8, OUT = A + CHUNK * 16;
+if (mem.buffer.byteLength < OUT + CHUNK * 8) mem.grow(Math.ceil((OUT + CHUNK * 8 - mem.buffer.byteLength) / 65536));
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
