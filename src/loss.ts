@@ -39,7 +39,28 @@ export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, op
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions & { reduction?: 'mean' | 'sum' }): number;
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): number | Float64Array;
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): number | Float64Array {
-  const fn = 'softmaxCrossEntropy';
+  const call = prepare('softmaxCrossEntropy', logits, targets, options_);
+  return reduce(call, rowLosses(call, call.denominator));
+}
+
+/** A validated call: every argument checked, labels turned into int32 (−1 = ignored). */
+export interface LossCall {
+  Z: Arg;
+  T: Arg;
+  rows: number;
+  cols: number;
+  labels: Int32Array | null;
+  reduction: Reduction;
+  eps: number;
+  weights: Float64Array | null;
+  wsum: number;
+  scale: number;
+  grad: Float32Array | Float64Array | null;
+  /** Σ w_y over the rows that count (labels), or the row count (targets): 'mean' divides by it. */
+  denominator: number;
+}
+
+export function prepare(fn: string, logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): LossCall {
   const o = options<CrossEntropyLossOptions>(fn, options_);
   if (o.cols === undefined) throw new TypeError(`${fn}: cols (the number of classes) is required`);
   const Z = vector(fn, 'logits', logits);
@@ -95,22 +116,32 @@ export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, op
       denominator += weights ? weights[y] : 1;
     }
   }
-  const mean = reduction === 'mean';
-  const gradScale = (mean ? (denominator !== 0 ? 1 / denominator : 0) : 1) * scale;
+  return { Z, T, rows, cols, labels, reduction, eps, weights, wsum, scale, grad, denominator };
+}
 
-  const out = new Float64Array(rows);
-  const engine = engineFor(Z.length);
-  const f32 = Z.dtype === 'f32' && (isLabels || T.dtype === 'f32');
-  if (labels) {
-    engine[f32 ? 'softmaxCrossEntropyLabelsF32' : 'softmaxCrossEntropyLabelsF64'](Z.data, labels, rows, cols, weights, wsum, eps, gradScale, grad, out);
+/**
+ * The per-row losses (in the requested base) of a prepared call, and its gradient when
+ * asked, for a 'mean' over `denominator` — the call's own, or a whole batch's when the
+ * rows are a part of it (the worker pool).
+ */
+export function rowLosses(c: LossCall, denominator: number): Float64Array {
+  const gradScale = (c.reduction === 'mean' ? (denominator !== 0 ? 1 / denominator : 0) : 1) * c.scale;
+  const out = new Float64Array(c.rows);
+  const engine = engineFor(c.Z.length);
+  const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
+  if (c.labels) {
+    engine[f32 ? 'softmaxCrossEntropyLabelsF32' : 'softmaxCrossEntropyLabelsF64'](c.Z.data, c.labels, c.rows, c.cols, c.weights, c.wsum, c.eps, gradScale, c.grad, out);
   } else {
-    engine[f32 ? 'softmaxCrossEntropyProbsF32' : 'softmaxCrossEntropyProbsF64'](Z.data, (T as Arg).data, rows, cols, weights, eps, gradScale, grad, out);
+    engine[f32 ? 'softmaxCrossEntropyProbsF32' : 'softmaxCrossEntropyProbsF64'](c.Z.data, c.T.data, c.rows, c.cols, c.weights, c.eps, gradScale, c.grad, out);
   }
-  if (reduction === 'none') {
-    if (scale !== 1) for (let r = 0; r < rows; r++) out[r] *= scale;
-    return out;
-  }
-  const total = sum(out) * scale;
-  if (reduction === 'sum') return total;
-  return denominator !== 0 ? total / denominator : 0;
+  if (c.scale !== 1) for (let r = 0; r < c.rows; r++) out[r] *= c.scale;
+  return out;
+}
+
+/** The requested reduction of the per-row losses. */
+export function reduce(c: LossCall, losses: Float64Array): number | Float64Array {
+  if (c.reduction === 'none') return losses;
+  const total = sum(losses);
+  if (c.reduction === 'sum') return total;
+  return c.denominator !== 0 ? total / c.denominator : 0;
 }

@@ -1,0 +1,22 @@
+// dist/browser/: the package for browsers without a bundler — self-contained ES
+// modules (the loader bundled in, no bare specifiers, no `node:` imports) that a plain
+// <script type="module"> or a module Worker can import by relative path.  The two
+// inlined binaries stay in their own chunks, so only the one `init()` picks is fetched.
+import * as esbuild from 'esbuild';
+
+await esbuild.build({
+  entryPoints: {
+    surprisal: 'src/index.ts',
+    pool: 'src/pool/browser.ts',
+    'worker-browser': 'src/pool/worker-browser.ts',
+  },
+  outdir: 'dist/browser',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  chunkNames: 'chunks/[name]-[hash]',
+  legalComments: 'none',
+  logLevel: 'warning',
+});

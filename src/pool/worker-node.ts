@@ -1,0 +1,11 @@
+// A pool worker under Node's worker_threads.
+import { parentPort, workerData } from 'node:worker_threads';
+import { handle, start, type Request } from './protocol.js';
+
+const ready = start(workerData?.backend ?? 'auto');
+parentPort!.on('message', async (req: Request) => {
+  await ready;
+  const { reply, transfer } = handle(req);
+  parentPort!.postMessage(reply, transfer);
+});
+ready.then((backend) => parentPort!.postMessage({ id: 0, ready: backend }));

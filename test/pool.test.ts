@@ -1,0 +1,97 @@
+// surprisal/pool in Node (worker_threads): every row-wise function gives exactly the
+// single-thread result, through SharedArrayBuffer and through transfers; errors arrive
+// as the same TypeError/RangeError; small calls stay on the calling thread.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as S from '../dist/index.js';
+import { createPool, type Pool } from '../dist/pool/node.js';
+import { randomDistribution, randomLogits, rng } from './helpers.js';
+
+const random = rng(2024);
+const rows = 600, cols = 250, n = rows * cols;
+const logits = randomLogits(n, random, Float32Array, 4);
+const logits64 = randomLogits(n, random, Float64Array, 4);
+const P = new Float64Array(n), Q = new Float64Array(n);
+for (let r = 0; r < rows; r++) {
+  P.set(randomDistribution(cols, random, Float64Array), r * cols);
+  Q.set(randomDistribution(cols, random, Float64Array), r * cols);
+}
+const labels = Int32Array.from({ length: rows }, (_, i) => (i * 31) % cols);
+
+for (const shared of [true, false]) {
+  describe(`createPool (${shared ? 'SharedArrayBuffer' : 'transfers'})`, () => {
+    let pool: Pool;
+    beforeAll(async () => {
+      await S.init();
+      pool = await createPool({ size: 2, shared });
+      expect(pool.shared).toBe(shared);
+      expect(pool.backend).toBe('wasm-simd');
+    });
+    afterAll(() => pool.close());
+
+    it('maps and reductions equal the single-thread calls, bit for bit', async () => {
+      const c = { cols };
+      expect(await pool.softmax(logits, c)).toEqual(S.softmax(logits, c));
+      expect(await pool.logSoftmax(logits64, { cols, temperature: 3 })).toEqual(S.logSoftmax(logits64, { cols, temperature: 3 }));
+      expect(await pool.logSumExp(logits, c)).toEqual(S.logSumExp(logits, c));
+      expect(await pool.softmaxEntropy(logits64, { cols, base: 2 })).toEqual(S.softmaxEntropy(logits64, { cols, base: 2 }));
+      expect(await pool.softmaxKlDivergence(logits, logits64, c)).toEqual(S.softmaxKlDivergence(logits, logits64, c));
+      expect(await pool.entropy(P, c)).toEqual(S.entropy(P, c));
+      expect(await pool.crossEntropy(P, Q, c)).toEqual(S.crossEntropy(P, Q, c));
+      expect(await pool.klDivergence(P, Q, { cols, normalize: true })).toEqual(S.klDivergence(P, Q, { cols, normalize: true }));
+      expect(await pool.jsDivergence(Float32Array.from(P), Float32Array.from(Q), c)).toEqual(S.jsDivergence(Float32Array.from(P), Float32Array.from(Q), c));
+    });
+
+    it('softmaxCrossEntropy: loss and gradient equal the single-thread call, every reduction', async () => {
+      for (const extra of [{}, { reduction: 'sum' as const }, { reduction: 'none' as const }, { labelSmoothing: 0.1, weights: Float64Array.from({ length: cols }, (_, i) => 1 + (i % 3)) }, { ignoreIndex: 7 }]) {
+        const g1 = new Float32Array(n), g2 = new Float32Array(n);
+        const want = S.softmaxCrossEntropy(logits, labels, { cols, grad: g1, ...extra });
+        const got = await pool.softmaxCrossEntropy(logits, labels, { cols, grad: g2, ...extra });
+        expect(got).toEqual(want);
+        expect(g2).toEqual(g1);
+      }
+      const probs = Float32Array.from(P);
+      expect(await pool.softmaxCrossEntropy(logits, probs, { cols })).toBe(S.softmaxCrossEntropy(logits, probs, { cols }));
+    });
+
+    it('writes into out when given', async () => {
+      const out = new Float32Array(n);
+      const r = await pool.softmax(logits, { cols, out });
+      expect(r).toBe(out);
+      expect(out).toEqual(S.softmax(logits, { cols }));
+    });
+
+    it('errors arrive as the same TypeError / RangeError, with the whole call\'s row numbers', async () => {
+      const bad = P.slice();
+      bad[5 * cols + 3] = -0.5;
+      await expect(pool.entropy(bad, { cols })).rejects.toThrow(new RangeError(`entropy: p[${5 * cols + 3}] (row 5, entry 3) is -0.5; probabilities must be non-negative`));
+      await expect(pool.softmaxCrossEntropy(logits, labels.map(() => cols), { cols })).rejects.toThrow(RangeError);
+      await expect(pool.softmax(logits, { cols: 7 })).rejects.toThrow(RangeError);
+      await expect(pool.softmax('x' as unknown as number[], { cols })).rejects.toThrow(TypeError);
+      // and the pool still works
+      expect(await pool.logSumExp(logits, { cols })).toEqual(S.logSumExp(logits, { cols }));
+    });
+
+    it('concurrent calls queue up and each gets its own answer', async () => {
+      const a = pool.softmax(logits, { cols });
+      const b = pool.logSumExp(logits64, { cols });
+      const c = pool.softmaxCrossEntropy(logits, labels, { cols });
+      expect(await a).toEqual(S.softmax(logits, { cols }));
+      expect(await b).toEqual(S.logSumExp(logits64, { cols }));
+      expect(await c).toBe(S.softmaxCrossEntropy(logits, labels, { cols }));
+    });
+
+    it('small calls run on the calling thread with the same result', async () => {
+      const x = logits.subarray(0, 10 * cols);
+      expect(await pool.softmax(x, { cols })).toEqual(S.softmax(x, { cols }));
+    });
+  });
+}
+
+describe('close', () => {
+  it('rejects later calls', async () => {
+    const pool = await createPool({ size: 1 });
+    await pool.close();
+    await expect(pool.softmax(logits, { cols })).rejects.toThrow(/closed/);
+    await expect(createPool({ size: 0 })).rejects.toThrow(RangeError);
+  });
+});

@@ -1,0 +1,778 @@
+// Property-based tests (fast-check) of every public function on every backend: the
+// identities of information theory, the conventions of the SPEC, and agreement with
+// float64 references computed here from the exact values of the inputs (float32
+// inputs included: the references see the float32 numbers the library is given), over
+// random lengths, dtypes (Float32Array, Float64Array, number[]), views at odd offsets
+// into NaN-padded buffers, and magnitudes from subnormal to ±1e30 / ±1e300.
+//
+// Runs: FC_RUNS (default 40 per property and backend).  Seed: FC_SEED (a number, or
+// `random`; default fixed, so CI is deterministic).  A failure prints the seed, the
+// path and the shrunk counterexample; rerun with FC_SEED=<seed> to reproduce.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  backend, crossEntropy, entropy, information, init, jsDivergence, klDivergence, logSoftmax, logSumExp, softmax,
+  softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence, type Backend, type CrossEntropyLossOptions,
+} from '../src/index.js';
+import { setSmallInputCutoff } from '../src/backend.js';
+import { ABS, BACKENDS, REL, fsum, onEachBackend, rng } from './helpers.js';
+
+const RUNS = Number(process.env.FC_RUNS ?? 40);
+const SEED = process.env.FC_SEED === 'random' ? undefined : Number(process.env.FC_SEED ?? 0x5eed);
+fc.configureGlobal({ numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) });
+
+// ---------------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------------
+
+type Kind = 'f32' | 'f64' | 'array';
+type DType = 'f32' | 'f64';
+type Input = Float32Array | Float64Array | number[];
+
+const KINDS: readonly Kind[] = ['f32', 'f64', 'array'];
+const kindArb = fc.constantFrom<Kind>(...KINDS);
+/** Element offset of a typed view into its (NaN-padded) buffer. */
+const offsetArb = fc.integer({ min: 0, max: 5 });
+
+/** The input `kind` holding `values` (float32-rounded for 'f32'), and the exact numbers it holds. */
+function build(kind: Kind, values: readonly number[], offset = 0): { x: Input; v: number[] } {
+  if (kind === 'array') return { x: values.slice(), v: values.slice() };
+  const Type = kind === 'f32' ? Float32Array : Float64Array;
+  // NaN around the view: a kernel reading outside it would turn the result into NaN
+  const buffer = new Type(offset + values.length + 3).fill(NaN);
+  const x = buffer.subarray(offset, offset + values.length);
+  x.set(values);
+  return { x, v: Array.from(x) };
+}
+
+/** Float32 when the inputs are all float32 (the SPEC's float32 path), float64 otherwise. */
+const dtypeOf = (...kinds: Kind[]): DType => (kinds.every((k) => k === 'f32') ? 'f32' : 'f64');
+
+const lengthArb = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 33 }) },
+  { weight: 3, arbitrary: fc.integer({ min: 34, max: 300 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 301, max: 4000 }) },
+);
+
+/** A non-negative weight: zeros (±0), ordinary values, integer counts, tiny and subnormal values. */
+const weightArb = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(0) },
+  { weight: 1, arbitrary: fc.constant(-0) },
+  { weight: 8, arbitrary: fc.double({ min: 1e-6, max: 1, noNaN: true }) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 1000 }) },
+  { weight: 1, arbitrary: fc.double({ min: 1e-45, max: 1e-30, noNaN: true }) },
+  { weight: 1, arbitrary: fc.double({ min: Number.MIN_VALUE, max: 1e-300, noNaN: true }) },
+);
+
+/** n weights: explicit (so they shrink) when short, from a seeded generator when long. */
+function weightsArb(n: number): fc.Arbitrary<number[]> {
+  if (n <= 40) return fc.array(weightArb, { minLength: n, maxLength: n });
+  return fc.record({ seed: fc.integer(), zeros: fc.double({ min: 0, max: 0.5, noNaN: true }), decades: fc.integer({ min: 0, max: 40 }) })
+    .map(({ seed, zeros, decades }) => {
+      const random = rng(seed);
+      return Array.from({ length: n }, () => (random() < zeros ? 0 : Math.pow(10, -decades * random()) * (0.5 + random())));
+    });
+}
+
+/** Weights divided by their sum (a weight of 1 is added when they are all 0). */
+function toDistribution(w: readonly number[]): number[] {
+  const s = fsum(w);
+  if (!(s > 0)) return w.map((_, i) => (i === 0 ? 1 : 0));
+  return w.map((v) => v / s);
+}
+
+/** `rows` rows of `cols` weights each, every row a distribution. */
+function distributionRows(w: readonly number[], cols: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < w.length / cols; r++) out.push(...toDistribution(w.slice(r * cols, (r + 1) * cols)));
+  return out;
+}
+
+/** Two distributions of the same length; q has zeros only where p has (mostly). */
+const pqArb = lengthArb.chain((n) =>
+  fc.record({
+    wp: weightsArb(n),
+    wq: weightsArb(n),
+    fullSupport: fc.boolean(),
+    kp: kindArb,
+    kq: kindArb,
+    op: offsetArb,
+    oq: offsetArb,
+  }),
+).map(({ wp, wq, fullSupport, kp, kq, op, oq }) => {
+  const p = toDistribution(wp);
+  let qw = wq;
+  if (fullSupport || Math.random() < 0) qw = wq.map((v, i) => (v === 0 && p[i] !== 0 ? 0.5 : v));
+  else qw = wq.map((v, i) => (v === 0 && p[i] !== 0 && i % 3 !== 0 ? 0.5 : v));
+  const q = toDistribution(qw);
+  const P = build(kp, p, op), Q = build(kq, q, oq);
+  return { P, Q, kp, kq, dtype: dtypeOf(kp, kq) };
+});
+
+const distArb = lengthArb.chain((n) => fc.record({ w: weightsArb(n), kind: kindArb, offset: offsetArb }))
+  .map(({ w, kind, offset }) => ({ P: build(kind, toDistribution(w), offset), kind, dtype: dtypeOf(kind) }));
+
+/**
+ * Logits on a dyadic grid k·2^s (|k| ≤ 4096), so that every difference x − m is exact in
+ * float32 and float64 and the references are exact; optionally scaled by 2^big (up to
+ * ≈1e30 in float32, ≈1e300 in float64), with −Infinity (masked) entries.
+ */
+const gridArb = fc.record({
+  s: fc.integer({ min: -10, max: 0 }),
+  big: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 100 }) }),
+  masked: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) }),
+});
+const kArb = fc.integer({ min: -4096, max: 4096 });
+
+function logitValues(ks: readonly number[], g: { s: number; big: number; masked: number }, kind: Kind, seed = 1): number[] {
+  const random = rng(seed);
+  const e = g.s + (kind === 'f32' ? g.big : g.big * 10 - 16); // f32 ≤ 2^100·4096 < FLT_MAX; f64 ≤ 2^996
+  const scale = Math.pow(2, e);
+  return ks.map((k) => (g.masked > 0 && random() < g.masked ? -Infinity : k * scale));
+}
+
+function kValuesArb(n: number): fc.Arbitrary<number[]> {
+  if (n <= 40) return fc.array(kArb, { minLength: n, maxLength: n });
+  return fc.record({ seed: fc.integer(), spread: fc.integer({ min: 1, max: 4096 }) }).map(({ seed, spread }) => {
+    const random = rng(seed);
+    return Array.from({ length: n }, () => Math.round((2 * random() - 1) * spread));
+  });
+}
+
+const logitsArb = lengthArb.chain((n) => fc.record({ ks: kValuesArb(n), g: gridArb, kind: kindArb, offset: offsetArb, seed: fc.integer() }))
+  .map(({ ks, g, kind, offset, seed }) => ({ X: build(kind, logitValues(ks, g, kind, seed), offset), kind, dtype: dtypeOf(kind), g }));
+
+/** A row-major matrix shape: rows × cols with cols ≥ 1. */
+const shapeArb = fc.record({ rows: fc.integer({ min: 1, max: 7 }), cols: fc.integer({ min: 1, max: 70 }) });
+
+/** Temperatures: 1, powers of two (x/T exact), and arbitrary T in [0.05, 20]. */
+const temperatureArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(1) },
+  { weight: 2, arbitrary: fc.integer({ min: -4, max: 4 }).map((k) => Math.pow(2, k)) },
+  { weight: 2, arbitrary: fc.double({ min: 0.05, max: 20, noNaN: true }) },
+);
+
+// ---------------------------------------------------------------------------------
+// References (float64, term by term, from the exact values)
+// ---------------------------------------------------------------------------------
+
+/** log(a/b), accurate when a ≈ b (log1p of the exact difference). */
+function logRatio(a: number, b: number): number {
+  const r = a / b;
+  if (r > 0.5 && r < 2) return Math.log1p((a - b) / b);
+  if (r === Infinity && b > 0) return Math.log(a) - Math.log(b);
+  return Math.log(r);
+}
+
+interface Reduction { value: number; mag: number }
+
+const refs = {
+  entropy(p: readonly number[]): Reduction {
+    const t = p.map((v) => (v === 0 ? 0 : -v * Math.log(v)));
+    return { value: fsum(t), mag: fsum(t.map(Math.abs)) };
+  },
+  crossEntropy(p: readonly number[], q: readonly number[]): Reduction {
+    const t = p.map((v, i) => (v === 0 ? 0 : -v * Math.log(q[i])));
+    return { value: fsum(t), mag: fsum(t.map(Math.abs)) };
+  },
+  klDivergence(p: readonly number[], q: readonly number[]): Reduction {
+    const t = p.map((v, i) => (v === 0 ? 0 : v * logRatio(v, q[i])));
+    return { value: fsum(t), mag: fsum(t.map(Math.abs)) };
+  },
+  jsDivergence(p: readonly number[], q: readonly number[]): Reduction {
+    const t: number[] = [];
+    p.forEach((a, i) => {
+      const b = q[i], m = (a + b) / 2;
+      if (a !== 0) t.push(0.5 * a * logRatio(a, m));
+      if (b !== 0) t.push(0.5 * b * logRatio(b, m));
+    });
+    return { value: fsum(t), mag: fsum(t.map(Math.abs)) };
+  },
+};
+
+/** Dekker's exact product: a·b = hi + lo. */
+function twoProduct(a: number, b: number): [number, number] {
+  const split = (v: number) => { const c = 134217729 * v; const h = c - (c - v); return [h, v - h]; };
+  const p = a * b;
+  const [ah, al] = split(a), [bh, bl] = split(b);
+  return [p, ah * bh - p + ah * bl + al * bh + al * bl];
+}
+
+/** One row's softmax quantities, relative to the maximum (x − m is exact on the grid). */
+function softmaxRef(x: readonly number[], T = 1) {
+  const n = x.length;
+  let m = -Infinity;
+  for (const v of x) if (v > m) m = v;
+  if (m === -Infinity) {
+    return { lse: -Infinity, lseMag: 0, p: x.map(() => 0), logp: x.map(() => -Infinity), logpMag: x.map(() => 0), H: 0, t: x.map(() => -Infinity), ls: -Infinity };
+  }
+  // t = (x − m)/T exactly as t + c (c: the residual of the division, to first order)
+  const t: number[] = [], c: number[] = [];
+  for (const v of x) {
+    const d = v - m;
+    if (d === -Infinity) { t.push(-Infinity); c.push(0); continue; }
+    const q = d / T;
+    const [ph, pl] = twoProduct(q, T);
+    t.push(q);
+    c.push((d - ph - pl) / T);
+  }
+  const e = t.map((v, i) => (v === -Infinity ? 0 : Math.exp(v) * (1 + c[i])));
+  const ones = t.filter((v) => v === 0).length;
+  const rest = fsum(e.filter((_, i) => t[i] !== 0));
+  const S = ones + rest;
+  const ls = ones === 1 ? Math.log1p(rest) : Math.log(S);
+  const logp = t.map((v, i) => (v === -Infinity ? -Infinity : v - ls + c[i]));
+  const p = e.map((v) => v / S);
+  const Hterms = p.map((v, i) => (v === 0 ? 0 : -v * logp[i]));
+  void n;
+  return {
+    lse: m / T + ls, lseMag: Math.abs(m / T) + Math.abs(ls),
+    p, logp, logpMag: t.map((v) => (v === -Infinity ? 0 : Math.abs(v) + Math.abs(ls))),
+    H: fsum(Hterms), t, ls,
+  };
+}
+
+/** The SPEC bound on |got − want|: REL·max(mag, |want|) + ABS. */
+function tolerance(want: number, dtype: DType, mag = Math.abs(want)): number {
+  return REL[dtype] * Math.max(mag, Math.abs(want)) + ABS[dtype];
+}
+
+/** True when got is within the SPEC bound of want (NaN ≡ NaN, ±Infinity exactly). */
+function close(got: number, want: number, dtype: DType, mag = Math.abs(want), factor = 1): boolean {
+  if (Number.isNaN(want)) return Number.isNaN(got);
+  if (!Number.isFinite(want)) return got === want;
+  return Math.abs(got - want) <= factor * tolerance(want, dtype, mag);
+}
+
+/** Throws a readable message (fast-check prints it with the counterexample). */
+function check(ok: boolean, what: string, got?: unknown, want?: unknown): void {
+  if (!ok) throw new Error(`${what}${got === undefined ? '' : `: got ${String(got)}, want ${String(want)}`}`);
+}
+
+function checkClose(got: number, want: number, dtype: DType, mag: number | undefined, what: string, factor = 1): void {
+  if (!close(got, want, dtype, mag, factor)) {
+    throw new Error(`${what} [${backend()}]: got ${got}, want ${want} (error ${Math.abs(got - want).toExponential(3)} > ${(factor * tolerance(want, dtype, mag)).toExponential(3)})`);
+  }
+}
+
+const asNumber = (r: number | Float64Array): number => {
+  expect(typeof r).toBe('number');
+  return r as number;
+};
+
+// ---------------------------------------------------------------------------------
+// Properties, on every backend
+// ---------------------------------------------------------------------------------
+
+onEachBackend('properties: information and the probability reductions', () => {
+  it('information(p) = −log_b p on [0, 1], additive, 0 (not −0) at 1; RangeError outside', () => {
+    fc.assert(fc.property(
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.constantFrom(undefined, 2, 10, 3, 0.5),
+      (a, b, base) => {
+        const scale = base === undefined ? 1 : 1 / Math.log(base);
+        const want = base === 2 ? -Math.log2(a) : base === 10 ? -Math.log10(a) : -Math.log(a) * scale;
+        const got = information(a, base === undefined ? undefined : { base });
+        checkClose(got, want, 'f64', undefined, `information(${a}, ${base})`);
+        if (a === 1) check(Object.is(got, 0), 'information(1) is +0', got, 0);
+        const ab = a * b;
+        if (ab > 1e-300) {
+          const sum = information(a) + information(b);
+          checkClose(information(ab), sum, 'f64', Math.abs(information(a)) + Math.abs(information(b)) + 1, `information(${a}·${b}) additive`, 4);
+        }
+      },
+    ));
+    fc.assert(fc.property(
+      fc.oneof(fc.double({ min: 1, max: 1e308, noNaN: true, minExcluded: true }), fc.double({ max: -Number.MIN_VALUE, noNaN: true }), fc.constant(NaN), fc.constant(-Infinity), fc.constant(Infinity)),
+      (p) => {
+        expect(() => information(p)).toThrow(RangeError);
+      },
+    ));
+  });
+
+  it('entropy: matches the reference; 0 ≤ H ≤ log(nnz); base b divides by ln b; H = Σ pᵢ·information(pᵢ)', () => {
+    fc.assert(fc.property(distArb, fc.constantFrom(undefined, 2, 10, 0.25, 7.5), ({ P, dtype }, base) => {
+      const r = refs.entropy(P.v);
+      const H = asNumber(entropy(P.x));
+      checkClose(H, r.value, dtype, r.mag, 'entropy');
+      const nnz = P.v.filter((v) => v > 0).length;
+      const s = fsum(P.v); // the float32 inputs may sum to 1 ± 1e-7
+      check(H >= -tolerance(0, dtype), 'H ≥ 0', H, '≥ 0');
+      const upper = s * Math.log(nnz / s);
+      check(H <= upper + tolerance(upper, dtype), `H ≤ Σp·log(nnz/Σp) = ${upper}`, H);
+      if (base !== undefined) {
+        const Hb = asNumber(entropy(P.x, { base }));
+        checkClose(Hb, r.value / Math.log(base), dtype, r.mag / Math.abs(Math.log(base)), `entropy base ${base}`, 2);
+      }
+      if (dtype === 'f64' && P.v.length <= 300) {
+        const viaInformation = fsum(P.v.map((v) => (v === 0 ? 0 : v * information(v))));
+        checkClose(H, viaInformation, 'f64', r.mag, 'H = Σ p·information(p)', 4);
+      }
+    }));
+  });
+
+  it('cross-entropy, KL and JS match the references; H(p, q) = H(p) + D(p‖q)', () => {
+    fc.assert(fc.property(pqArb, ({ P, Q, dtype }) => {
+      const ce = asNumber(crossEntropy(P.x, Q.x));
+      const kl = asNumber(klDivergence(P.x, Q.x));
+      const js = asNumber(jsDivergence(P.x, Q.x));
+      const h = asNumber(entropy(P.x));
+      const rce = refs.crossEntropy(P.v, Q.v), rkl = refs.klDivergence(P.v, Q.v), rjs = refs.jsDivergence(P.v, Q.v), rh = refs.entropy(P.v);
+      checkClose(ce, rce.value, dtype, rce.mag, 'crossEntropy');
+      checkClose(kl, rkl.value, dtype, rkl.mag, 'klDivergence');
+      checkClose(js, rjs.value, dtype, rjs.mag, 'jsDivergence');
+      const hdtype = dtypeOf(P.x instanceof Float32Array ? 'f32' : 'f64');
+      checkClose(h, rh.value, hdtype, rh.mag, 'entropy');
+      // the identity, from the library's own three numbers
+      if (Number.isFinite(ce)) {
+        const mag = rce.mag + rh.mag + rkl.mag;
+        check(Math.abs(ce - (h + kl)) <= 2 * (REL.f32 === REL[dtype] ? REL.f32 : REL.f64) * mag + 3 * ABS[dtype],
+          'H(p,q) = H(p) + D(p‖q)', ce, `${h} + ${kl}`);
+      } else {
+        check(ce === Infinity && kl === Infinity, 'H(p,q) and D(p‖q) are both Infinity', `${ce}, ${kl}`, 'Infinity');
+      }
+    }));
+  });
+
+  it('D(p‖q) ≥ ½‖p − q‖₁² (Pinsker, so D ≥ 0 and D > 0 when p ≠ q); D(p‖p) = 0 and JS(p, p) = 0', () => {
+    fc.assert(fc.property(pqArb, ({ P, Q, dtype }) => {
+      const kl = asNumber(klDivergence(P.x, Q.x));
+      const l1 = fsum(P.v.map((v, i) => Math.abs(v - Q.v[i])));
+      const sp = fsum(P.v), sq = fsum(Q.v);
+      const slack = 2 * (Math.abs(sp - 1) + Math.abs(sq - 1)) + tolerance(0, dtype, refs.klDivergence(P.v, Q.v).mag);
+      check(kl >= 0.5 * l1 * l1 - slack, `Pinsker: D ≥ ½‖p−q‖₁² = ${0.5 * l1 * l1}`, kl);
+      check(kl >= -slack, 'D ≥ 0', kl, '≥ 0');
+      const self = asNumber(klDivergence(P.x, P.x));
+      check(Math.abs(self) <= ABS[dtype], 'D(p‖p) = 0', self, 0);
+      const jsSelf = asNumber(jsDivergence(P.x, P.x));
+      check(Math.abs(jsSelf) <= ABS[dtype], 'JS(p, p) = 0', jsSelf, 0);
+    }));
+  });
+
+  it('JS is symmetric, 0 ≤ JS ≤ log 2, finite even where q has zeros', () => {
+    fc.assert(fc.property(pqArb, fc.constantFrom(undefined, 2), ({ P, Q, dtype }, base) => {
+      const a = asNumber(jsDivergence(P.x, Q.x, { base }));
+      const b = asNumber(jsDivergence(Q.x, P.x, { base }));
+      const ln2 = base === 2 ? 1 : Math.LN2;
+      const mag = refs.jsDivergence(P.v, Q.v).mag / (base === 2 ? Math.LN2 : 1);
+      check(Number.isFinite(a), 'JS finite', a);
+      check(Math.abs(a - b) <= 2 * tolerance(a, dtype, mag), 'JS(p,q) = JS(q,p)', a, b);
+      const s = (fsum(P.v) + fsum(Q.v)) / 2;
+      check(a >= -tolerance(0, dtype, mag), 'JS ≥ 0', a, '≥ 0');
+      check(a <= s * ln2 + tolerance(ln2, dtype, mag), 'JS ≤ log 2', a, ln2);
+    }));
+  });
+
+  it('KL of close distributions keeps its digits (each term from the ratio)', () => {
+    fc.assert(fc.property(
+      distArb, fc.integer({ min: 3, max: 9 }), fc.integer(),
+      ({ P, kind }, decades, seed) => {
+        const random = rng(seed);
+        const delta = Math.pow(10, -decades);
+        const q = toDistribution(P.v.map((v) => v * (1 + delta * (2 * random() - 1))));
+        const Q = build(kind, q);
+        const dtype = dtypeOf(kind);
+        const r = refs.klDivergence(P.v, Q.v);
+        checkClose(asNumber(klDivergence(P.x, Q.x)), r.value, dtype, r.mag, `KL of close distributions (δ = ${delta})`);
+        const j = refs.jsDivergence(P.v, Q.v);
+        checkClose(asNumber(jsDivergence(P.x, Q.x)), j.value, dtype, j.mag, `JS of close distributions (δ = ${delta})`);
+      },
+    ));
+  });
+
+  it('normalize: k·p (and counts) normalise to p, for every reduction', () => {
+    fc.assert(fc.property(
+      pqArb,
+      fc.oneof(fc.integer({ min: -20, max: 20 }).map((e) => Math.pow(2, e)), fc.double({ min: 1e-3, max: 1e6, noNaN: true })),
+      fc.double({ min: 1e-3, max: 1e6, noNaN: true }),
+      ({ P, Q, kp, kq }, k1, k2) => {
+        const A = build(kp, P.v.map((v) => v * k1));
+        const B = build(kq, Q.v.map((v) => v * k2));
+        // the reference: the exact values given, divided by their sum
+        const a = toDistribution(A.v), b = toDistribution(B.v);
+        // normalising runs in float64 (on a converted copy for float32): float64 bounds
+        // apply to the exact inputs, but allow float32's for safety on float32 input
+        const dtype = dtypeOf(kp, kq);
+        const rh = refs.entropy(a);
+        checkClose(asNumber(entropy(A.x, { normalize: true })), rh.value, dtypeOf(kp), rh.mag, 'entropy(k·p, normalize)', 2);
+        for (const [name, fn, rf] of [
+          ['crossEntropy', crossEntropy, refs.crossEntropy], ['klDivergence', klDivergence, refs.klDivergence], ['jsDivergence', jsDivergence, refs.jsDivergence],
+        ] as const) {
+          const r = rf(a, b);
+          checkClose(asNumber(fn(A.x, B.x, { normalize: true })), r.value, dtype, r.mag, `${name}(k·p, k'·q, normalize)`, 2);
+        }
+        // powers of two scale exactly: then the normalised result is the plain one
+        if (Math.log2(k1) % 1 === 0 && kp !== 'f32') {
+          const plain = asNumber(entropy(build(kp, a).x, { normalize: true }));
+          checkClose(asNumber(entropy(A.x, { normalize: true })), plain, 'f64', rh.mag, 'entropy(2^k·p) = entropy(p) normalised');
+        }
+      },
+    ));
+  });
+
+  it('rows (cols) equal the 1-D calls of each row', () => {
+    fc.assert(fc.property(
+      shapeArb.chain(({ rows, cols }) => fc.record({ wp: weightsArb(rows * cols), wq: weightsArb(rows * cols), kind: kindArb, offset: offsetArb, rows: fc.constant(rows), cols: fc.constant(cols) })),
+      ({ wp, wq, kind, offset, rows, cols }) => {
+        const p = distributionRows(wp, cols);
+        const q = distributionRows(wq.map((v, i) => (v === 0 && p[i] !== 0 ? 1 : v)), cols);
+        const P = build(kind, p, offset), Q = build(kind, q, offset);
+        const dtype = dtypeOf(kind);
+        const row = (X: Input, r: number) => X.slice(r * cols, (r + 1) * cols) as Input;
+        const H = entropy(P.x, { cols });
+        expect(H).toBeInstanceOf(Float64Array);
+        expect(H.length).toBe(rows);
+        for (let r = 0; r < rows; r++) {
+          const want = refs.entropy(P.v.slice(r * cols, (r + 1) * cols));
+          checkClose(H[r], asNumber(entropy(row(P.x, r))), dtype, want.mag, `entropy row ${r}`, 2);
+        }
+        for (const [name, fn, rf] of [
+          ['crossEntropy', crossEntropy, refs.crossEntropy], ['klDivergence', klDivergence, refs.klDivergence], ['jsDivergence', jsDivergence, refs.jsDivergence],
+        ] as const) {
+          const all = fn(P.x, Q.x, { cols });
+          expect(all.length).toBe(rows);
+          for (let r = 0; r < rows; r++) {
+            const want = rf(P.v.slice(r * cols, (r + 1) * cols), Q.v.slice(r * cols, (r + 1) * cols));
+            checkClose(all[r], want.value, dtype, want.mag, `${name} row ${r} vs reference`);
+            checkClose(all[r], asNumber(fn(row(P.x, r), row(Q.x, r))), dtype, want.mag, `${name} row ${r} vs the 1-D call`, 2);
+          }
+        }
+      },
+    ));
+  });
+
+  it('validation: a row off 1 by more than the tolerance, or a negative entry, is a RangeError', () => {
+    fc.assert(fc.property(distArb, fc.double({ min: 1e-3, max: 10, noNaN: true }), fc.boolean(), ({ P, kind }, off, up) => {
+      const scaled = build(kind, P.v.map((v) => v * (up ? 1 + off : 1 / (1 + off))));
+      expect(() => entropy(scaled.x)).toThrow(RangeError);
+      expect(() => klDivergence(scaled.x, P.x)).toThrow(/normalize: true/);
+      const negative = build(kind, P.v.map((v, i) => (i === 0 ? -Math.abs(v) - 1e-3 : v)));
+      expect(() => entropy(negative.x)).toThrow(RangeError);
+      expect(() => entropy(negative.x, { validate: false })).not.toThrow();
+    }));
+  });
+});
+
+onEachBackend('properties: log-sum-exp and the softmax family', () => {
+  it('logSumExp, softmax, logSoftmax, softmaxEntropy match the references; softmax sums to 1; logSoftmax = log softmax', () => {
+    fc.assert(fc.property(logitsArb, temperatureArb, ({ X, dtype }, T) => {
+      const r = softmaxRef(X.v, T);
+      const r1 = T === 1 ? r : softmaxRef(X.v, 1);
+      checkClose(asNumber(logSumExp(X.x)), r1.lse, dtype, r1.lseMag, 'logSumExp');
+      const opts = T === 1 ? undefined : { temperature: T };
+      const p = softmax(X.x, opts);
+      const lp = logSoftmax(X.x, opts);
+      expect(p).toBeInstanceOf(X.x instanceof Float32Array ? Float32Array : Float64Array);
+      expect(lp).toBeInstanceOf(X.x instanceof Float32Array ? Float32Array : Float64Array);
+      expect(p.length).toBe(X.v.length);
+      for (let i = 0; i < p.length; i++) {
+        checkClose(p[i], r.p[i], dtype, undefined, `softmax[${i}] (T = ${T})`);
+        checkClose(lp[i], r.logp[i], dtype, r.logpMag[i], `logSoftmax[${i}] (T = ${T})`);
+        // logSoftmax = log softmax: exp(logSoftmax) is softmax (relative error grows with |log p|)
+        if (p[i] > 1e-300) {
+          const e = Math.exp(lp[i]);
+          check(Math.abs(e - p[i]) <= 2 * REL[dtype] * p[i] * (1 + Math.abs(lp[i])) + ABS[dtype], `exp(logSoftmax[${i}]) = softmax[${i}]`, e, p[i]);
+        }
+      }
+      const total = fsum(Array.from(p));
+      if (r.lse !== -Infinity) check(Math.abs(total - 1) <= REL[dtype] + p.length * ABS[dtype], 'Σ softmax = 1', total, 1);
+      else check(total === 0, 'a fully masked softmax is 0', total, 0);
+      const H = asNumber(softmaxEntropy(X.x, opts));
+      checkClose(H, r.H, dtype, undefined, `softmaxEntropy (T = ${T})`);
+      const live = X.v.filter((v) => v !== -Infinity).length;
+      check(H >= -ABS[dtype] && H <= Math.log(Math.max(live, 1)) * (1 + REL[dtype]) + ABS[dtype], '0 ≤ H(softmax) ≤ log n', H);
+    }));
+  });
+
+  it('shift invariance: softmax(x + c) = softmax(x), logSumExp(x + c) = logSumExp(x) + c', () => {
+    fc.assert(fc.property(logitsArb, fc.integer({ min: -(1 << 19), max: 1 << 19 }), temperatureArb, ({ X, kind, dtype, g }, j, T) => {
+      const scale = Math.pow(2, g.s + (kind === 'f32' ? g.big : g.big * 10 - 16));
+      const c = j * scale; // on the grid: x + c is exact (|k + j| < 2^21)
+      const Y = build(kind, X.v.map((v) => v + c));
+      for (let i = 0; i < X.v.length; i++) if (X.v[i] !== -Infinity) check(Y.v[i] - c === X.v[i], 'x + c exact (test setup)');
+      const opts = { temperature: T };
+      const a = softmax(X.x, opts), b = softmax(Y.x, opts);
+      const la = logSoftmax(X.x, opts), lb = logSoftmax(Y.x, opts);
+      const r = softmaxRef(X.v, T);
+      for (let i = 0; i < a.length; i++) {
+        checkClose(b[i], a[i], dtype, r.p[i], `softmax(x + ${c})[${i}]`, 2);
+        checkClose(lb[i], la[i], dtype, r.logpMag[i], `logSoftmax(x + ${c})[${i}]`, 2);
+      }
+      const r0 = softmaxRef(X.v), r1 = softmaxRef(Y.v);
+      const lx = asNumber(logSumExp(X.x)), ly = asNumber(logSumExp(Y.x));
+      if (Number.isFinite(lx)) checkClose(ly, lx + c, dtype, r0.lseMag + r1.lseMag + Math.abs(c), `logSumExp(x + ${c})`, 2);
+      else check(ly === lx, 'logSumExp of a masked row', ly, lx);
+      checkClose(asNumber(softmaxEntropy(Y.x, opts)), asNumber(softmaxEntropy(X.x, opts)), dtype, r.H, 'softmaxEntropy(x + c)', 2);
+    }));
+  });
+
+  it('temperature: softmax(x, {temperature: 2^k}) = softmax(x / 2^k)', () => {
+    fc.assert(fc.property(logitsArb, fc.integer({ min: -3, max: 3 }), ({ X, kind, dtype, g }, k) => {
+      fc.pre(kind !== 'f32' || g.big + k < 20); // x/2^k stays a float32
+      const T = Math.pow(2, k);
+      const Y = build(kind, X.v.map((v) => v / T));
+      const a = softmax(X.x, { temperature: T }), b = softmax(Y.x);
+      const r = softmaxRef(Y.v);
+      for (let i = 0; i < a.length; i++) checkClose(a[i], b[i], dtype, r.p[i], `softmax T = ${T} [${i}]`, 2);
+      checkClose(asNumber(softmaxEntropy(X.x, { temperature: T })), asNumber(softmaxEntropy(Y.x)), dtype, r.H, 'softmaxEntropy T', 2);
+    }));
+  });
+
+  it('softmaxKlDivergence matches the reference, D(x‖x) = 0, D ≥ 0, and equals klDivergence(softmax P, softmax Q)', () => {
+    fc.assert(fc.property(
+      lengthArb.chain((n) => fc.record({ a: kValuesArb(n), b: kValuesArb(n), g: gridArb, kind: kindArb, oa: offsetArb, ob: offsetArb })),
+      temperatureArb,
+      ({ a, b, g, kind, oa, ob }, T) => {
+        const gb = { ...g, masked: 0 }; // Q unmasked: Infinity otherwise (tested below)
+        const A = build(kind, logitValues(a, g, kind, 7), oa), B = build(kind, logitValues(b, gb, kind, 8), ob);
+        const dtype = dtypeOf(kind);
+        const ra = softmaxRef(A.v, T), rb = softmaxRef(B.v, T);
+        const terms = ra.p.map((v, i) => (v === 0 ? 0 : v * (ra.logp[i] - rb.logp[i])));
+        const want = fsum(terms);
+        // the reference's own rounding: logp differences carry ulp(|logp|)
+        const mag = fsum(terms.map(Math.abs)) + fsum(ra.p.map((v, i) => (v === 0 ? 0 : v * (Math.abs(ra.logp[i]) + Math.abs(rb.logp[i]))))) * 4e-16 / REL[dtype];
+        const opts = { temperature: T };
+        const got = asNumber(softmaxKlDivergence(A.x, B.x, opts));
+        checkClose(got, want, dtype, mag, `softmaxKlDivergence (T = ${T})`);
+        check(got >= -tolerance(0, dtype, mag), 'D ≥ 0', got);
+        const self = asNumber(softmaxKlDivergence(A.x, A.x, opts));
+        check(Math.abs(self) <= ABS[dtype], 'D(x‖x) = 0', self, 0);
+        if (dtype === 'f64' && A.v.length > 1) {
+          const viaMaps = asNumber(klDivergence(softmax(A.x, opts), softmax(B.x, opts), { validate: false }));
+          checkClose(got, viaMaps, 'f64', mag + 1e-300, 'D(softmax P‖softmax Q)', 8);
+        }
+      },
+    ));
+  });
+
+  it('rows (cols) of every map and reduction equal the 1-D calls', () => {
+    fc.assert(fc.property(
+      shapeArb.chain(({ rows, cols }) => fc.record({ ks: kValuesArb(rows * cols), ks2: kValuesArb(rows * cols), g: gridArb, kind: kindArb, offset: offsetArb, rows: fc.constant(rows), cols: fc.constant(cols), seed: fc.integer() })),
+      temperatureArb,
+      ({ ks, ks2, g, kind, offset, rows, cols, seed }, T) => {
+        const X = build(kind, logitValues(ks, g, kind, seed), offset);
+        const Y = build(kind, logitValues(ks2, { ...g, masked: 0 }, kind, seed + 1), offset);
+        const dtype = dtypeOf(kind);
+        const row = (Z: Input, r: number) => Z.slice(r * cols, (r + 1) * cols) as Input;
+        const opts = { cols, temperature: T };
+        const lse = logSumExp(X.x, { cols }), H = softmaxEntropy(X.x, opts), D = softmaxKlDivergence(X.x, Y.x, opts);
+        const p = softmax(X.x, opts), lp = logSoftmax(X.x, opts);
+        for (const v of [lse, H, D]) {
+          expect(v).toBeInstanceOf(Float64Array);
+          expect(v.length).toBe(rows);
+        }
+        for (let r = 0; r < rows; r++) {
+          const ref = softmaxRef(X.v.slice(r * cols, (r + 1) * cols), T);
+          const ref1 = softmaxRef(X.v.slice(r * cols, (r + 1) * cols), 1);
+          checkClose(lse[r], ref1.lse, dtype, ref1.lseMag, `logSumExp row ${r}`);
+          checkClose(lse[r], asNumber(logSumExp(row(X.x, r))), dtype, ref1.lseMag, `logSumExp row ${r} vs 1-D`, 2);
+          checkClose(H[r], ref.H, dtype, undefined, `softmaxEntropy row ${r}`);
+          checkClose(H[r], asNumber(softmaxEntropy(row(X.x, r), { temperature: T })), dtype, ref.H, `softmaxEntropy row ${r} vs 1-D`, 2);
+          const d1 = asNumber(softmaxKlDivergence(row(X.x, r), row(Y.x, r), { temperature: T }));
+          const dm = fsum(ref.p.map((v) => v)) * 0 + Math.abs(d1) + ref.p.reduce((s, v, i) => s + (v === 0 ? 0 : v * (Math.abs(ref.logp[i]) + 1)), 0);
+          checkClose(D[r], d1, dtype, dm, `softmaxKlDivergence row ${r} vs 1-D`, 2);
+          const p1 = softmax(row(X.x, r), { temperature: T }), lp1 = logSoftmax(row(X.x, r), { temperature: T });
+          for (let c = 0; c < cols; c++) {
+            const i = r * cols + c;
+            checkClose(p[i], ref.p[c], dtype, undefined, `softmax[${r}, ${c}]`);
+            checkClose(p[i], p1[c], dtype, ref.p[c], `softmax[${r}, ${c}] vs 1-D`, 2);
+            checkClose(lp[i], ref.logp[c], dtype, ref.logpMag[c], `logSoftmax[${r}, ${c}]`);
+            checkClose(lp[i], lp1[c], dtype, ref.logpMag[c], `logSoftmax[${r}, ${c}] vs 1-D`, 2);
+          }
+        }
+      },
+    ));
+  });
+
+  it('out: writing into a given array (or in place) gives the same values', () => {
+    fc.assert(fc.property(logitsArb, fc.boolean(), ({ X }, inPlace) => {
+      fc.pre(X.x instanceof Float32Array || X.x instanceof Float64Array);
+      const x = X.x as Float32Array | Float64Array;
+      for (const fn of [softmax, logSoftmax]) {
+        const want = fn(x);
+        const Type = x instanceof Float32Array ? Float32Array : Float64Array;
+        const target = inPlace ? new Type(x) : new Type(x.length).fill(NaN);
+        const got = fn(inPlace ? target : x, { out: target });
+        check(got === target, 'returns out');
+        for (let i = 0; i < want.length; i++) check(Object.is(got[i], want[i]), `out[${i}]`, got[i], want[i]);
+      }
+    }));
+  });
+});
+
+/** Reference of the fused loss (PyTorch's formulas, term by term, from exact logits). */
+function lossRef(z: readonly number[], targets: readonly number[], o: CrossEntropyLossOptions) {
+  const C = o.cols, rows = z.length / C, eps = o.labelSmoothing ?? 0;
+  const w = o.weights ? Array.from(o.weights) : Array(C).fill(1);
+  const isLabels = targets.length === rows;
+  const losses: number[] = [], mags: number[] = [], grads: number[][] = [];
+  let denominator = 0;
+  for (let r = 0; r < rows; r++) {
+    const ref = softmaxRef(z.slice(r * C, (r + 1) * C));
+    const t: number[] = [];
+    if (isLabels) {
+      const y = targets[r];
+      if (y === o.ignoreIndex) { losses.push(0); mags.push(0); grads.push(Array(C).fill(0)); continue; }
+      denominator += w[y];
+      for (let c = 0; c < C; c++) t.push((1 - eps) * (c === y ? 1 : 0) + eps / C);
+    } else {
+      denominator += 1;
+      for (let c = 0; c < C; c++) t.push((1 - eps) * targets[r * C + c] + eps / C);
+    }
+    const terms = ref.logp.map((l, c) => (t[c] * w[c] === 0 ? 0 : -w[c] * t[c] * l));
+    losses.push(fsum(terms));
+    mags.push(fsum(terms.map(Math.abs)) + fsum(ref.logpMag.map((m, c) => Math.abs(w[c] * t[c]) * m)));
+    const tw = fsum(t.map((v, c) => v * w[c]));
+    grads.push(ref.p.map((p, c) => tw * p - w[c] * t[c]));
+  }
+  return { losses, mags, grads, denominator };
+}
+
+onEachBackend('properties: softmaxCrossEntropy', () => {
+  const caseArb = shapeArb.chain(({ rows, cols }) => fc.record({
+    ks: kValuesArb(rows * cols),
+    g: gridArb.map((g) => ({ ...g, masked: 0 })),
+    labels: fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows }),
+    ignore: fc.option(fc.integer({ min: -1, max: cols - 1 }), { nil: undefined }),
+    smoothing: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.99, noNaN: true })),
+    weights: fc.option(fc.array(fc.double({ min: 0, max: 4, noNaN: true }), { minLength: cols, maxLength: cols }), { nil: undefined }),
+    kind: kindArb,
+    labelKind: fc.constantFrom('array', 'int32', 'uint32'),
+    rows: fc.constant(rows),
+    cols: fc.constant(cols),
+    seed: fc.integer(),
+  }));
+
+  it("labels: 'none' matches the reference row by row, 'sum' = Σ 'none', 'mean' = 'sum' / Σ w_y; the gradient matches and ignored rows are 0", () => {
+    fc.assert(fc.property(caseArb, ({ ks, g, labels, ignore, smoothing, weights, kind, labelKind, rows, cols, seed }) => {
+      const Z = build(kind, logitValues(ks, g, kind, seed));
+      const dtype = dtypeOf(kind);
+      const y = labelKind === 'int32' ? Int32Array.from(labels) : labelKind === 'uint32' ? Uint32Array.from(labels) : labels.slice();
+      const o = { cols, labelSmoothing: smoothing, ignoreIndex: ignore, weights };
+      const ref = lossRef(Z.v, labels, o);
+      const none = softmaxCrossEntropy(Z.x, y, { ...o, reduction: 'none' });
+      expect(none).toBeInstanceOf(Float64Array);
+      expect(none.length).toBe(rows);
+      for (let r = 0; r < rows; r++) checkClose(none[r], ref.losses[r], dtype, ref.mags[r], `loss row ${r}`);
+      const magSum = fsum(ref.mags);
+      const sum = asNumber(softmaxCrossEntropy(Z.x, y, { ...o, reduction: 'sum' }));
+      checkClose(sum, fsum(Array.from(none)), dtype, magSum, "'sum' = Σ 'none'", 2);
+      const GradType = kind === 'f32' ? Float32Array : Float64Array;
+      const grad = new GradType(Z.v.length).fill(NaN);
+      const mean = asNumber(softmaxCrossEntropy(Z.x, y, { ...o, grad }));
+      const want = ref.denominator === 0 ? 0 : fsum(ref.losses) / ref.denominator;
+      checkClose(mean, want, dtype, ref.denominator === 0 ? 0 : magSum / Math.abs(ref.denominator), "'mean'", 2);
+      if (ref.denominator === 0) check(Object.is(mean, 0), "'mean' over no rows is 0", mean, 0);
+      const scale = ref.denominator === 0 ? 0 : 1 / ref.denominator;
+      for (let r = 0; r < rows; r++) {
+        const ignored = labels[r] === ignore;
+        const gmag = ref.grads[r].reduce((s, v) => s + Math.abs(v), 0) * scale + 1e-300;
+        let rowSum = 0;
+        for (let c = 0; c < cols; c++) {
+          const v = grad[r * cols + c];
+          rowSum += v;
+          if (ignored || scale === 0) check(Object.is(v, 0) || v === 0, `grad[${r}, ${c}] of an ignored row is 0`, v, 0);
+          else checkClose(v, ref.grads[r][c] * scale, dtype, gmag, `grad[${r}, ${c}]`, 4);
+        }
+        // Σ_c ∂loss/∂z_c = Σ_c (Σt·w)·p_c − w_c·t_c = 0 when there are no weights
+        if (!weights) check(Math.abs(rowSum) <= 8 * REL[dtype] * gmag + cols * ABS[dtype] * 0 + 1e-300, `Σ grad row ${r} = 0`, rowSum, 0);
+      }
+    }));
+  });
+
+  it('labels equal one-hot probability targets (and soft targets match the reference)', () => {
+    fc.assert(fc.property(caseArb, fc.integer(), ({ ks, g, labels, smoothing, weights, kind, rows, cols, seed }, tseed) => {
+      fc.pre(cols >= 2); // cols = 1: a target of length rows is read as labels
+      const Z = build(kind, logitValues(ks, g, kind, seed));
+      const dtype = dtypeOf(kind);
+      const onehot = build(kind, Array.from({ length: rows * cols }, (_, i) => (labels[Math.floor(i / cols)] === i % cols ? 1 : 0)));
+      const o = { cols, labelSmoothing: smoothing, weights, reduction: 'none' as const };
+      const a = softmaxCrossEntropy(Z.x, labels, o), b = softmaxCrossEntropy(Z.x, onehot.x, o);
+      const ref = lossRef(Z.v, labels, o);
+      for (let r = 0; r < rows; r++) checkClose(b[r], a[r], dtype, ref.mags[r], `one-hot row ${r}`, 2);
+      // soft targets
+      const random = rng(tseed);
+      const soft = build(kind, distributionRows(Array.from({ length: rows * cols }, () => random()), cols));
+      const rs = lossRef(Z.v, soft.v, o);
+      const s = softmaxCrossEntropy(Z.x, soft.x, o);
+      for (let r = 0; r < rows; r++) checkClose(s[r], rs.losses[r], dtype, rs.mags[r], `soft targets row ${r}`);
+    }));
+  });
+
+  it('a label outside [0, cols) or not an integer is a RangeError naming the row', () => {
+    fc.assert(fc.property(shapeArb, fc.oneof(fc.integer({ min: -1000, max: -1 }), fc.integer({ min: 0, max: 1000 }), fc.double({ noNaN: false })), fc.nat(), ({ rows, cols }, bad, at) => {
+      fc.pre(!(Number.isInteger(bad) && bad >= 0 && bad < cols));
+      const r = at % rows;
+      const labels = Array.from({ length: rows }, (_, i) => (i === r ? bad : 0));
+      expect(() => softmaxCrossEntropy(new Float64Array(rows * cols), labels, { cols })).toThrow(RangeError);
+      expect(() => softmaxCrossEntropy(new Float64Array(rows * cols), labels, { cols })).toThrow(new RegExp(`row ${r}\\b`));
+    }));
+  });
+});
+
+// ---------------------------------------------------------------------------------
+// Agreement between the backends, on the same inputs
+// ---------------------------------------------------------------------------------
+
+describe('properties: the three backends agree within the SPEC bounds', () => {
+  let before: Backend;
+  beforeAll(() => {
+    before = backend();
+    setSmallInputCutoff(0);
+  });
+  afterAll(async () => {
+    await init({ backend: before });
+  });
+
+  /** Every function's result on one backend, as a flat list of [name, value, mag]. */
+  function all(P: { x: Input; v: number[] }, Q: { x: Input; v: number[] }, X: { x: Input; v: number[] }, Y: { x: Input; v: number[] }, T: number) {
+    const out: [string, number, number][] = [];
+    const push = (name: string, v: number | ArrayLike<number>, mag: number | ArrayLike<number>) => {
+      if (typeof v === 'number') out.push([name, v, mag as number]);
+      else for (let i = 0; i < v.length; i++) out.push([`${name}[${i}]`, v[i], (mag as ArrayLike<number>)[i]]);
+    };
+    push('entropy', entropy(P.x), refs.entropy(P.v).mag);
+    push('crossEntropy', crossEntropy(P.x, Q.x), refs.crossEntropy(P.v, Q.v).mag);
+    push('klDivergence', klDivergence(P.x, Q.x), refs.klDivergence(P.v, Q.v).mag);
+    push('jsDivergence', jsDivergence(P.x, Q.x), refs.jsDivergence(P.v, Q.v).mag);
+    const r = softmaxRef(X.v, T), r1 = softmaxRef(X.v);
+    push('logSumExp', logSumExp(X.x), r1.lseMag);
+    push('softmax', softmax(X.x, { temperature: T }), r.p.map(Math.abs));
+    push('logSoftmax', logSoftmax(X.x, { temperature: T }), r.logpMag);
+    push('softmaxEntropy', softmaxEntropy(X.x, { temperature: T }), r.H);
+    const ry = softmaxRef(Y.v, T);
+    push('softmaxKlDivergence', softmaxKlDivergence(X.x, Y.x, { temperature: T }),
+      fsum(r.p.map((v, i) => (v === 0 ? 0 : v * (Math.abs(r.logp[i] - ry.logp[i]) + 4e-16 * (Math.abs(r.logp[i]) + Math.abs(ry.logp[i])) / 2e-6)))));
+    const cols = X.v.length;
+    push('softmaxCrossEntropy', softmaxCrossEntropy(X.x, [cols - 1], { cols }), r1.logpMag[cols - 1]);
+    return out;
+  }
+
+  it('wasm-simd, wasm and js give the same numbers within the bounds', async () => {
+    await fc.assert(fc.asyncProperty(
+      pqArb,
+      lengthArb.chain((n) => fc.record({ a: kValuesArb(n), b: kValuesArb(n), g: gridArb, seed: fc.integer() })),
+      temperatureArb,
+      async ({ P, Q, kp, kq }, { a, b, g, seed }, T) => {
+        const kind = kp;
+        const X = build(kind, logitValues(a, g, kind, seed));
+        const Y = build(kind, logitValues(b, { ...g, masked: 0 }, kind, seed + 1));
+        fc.pre(X.v.some((v) => v !== -Infinity));
+        const results: Record<string, [string, number, number][]> = {};
+        for (const b of BACKENDS) {
+          await init({ backend: b });
+          results[b] = all(P, Q, X, Y, T);
+        }
+        const dPQ = dtypeOf(kp, kq), dX = dtypeOf(kind);
+        const js = results.js;
+        for (const b of ['wasm-simd', 'wasm'] as const) {
+          results[b].forEach(([name, v, mag], i) => {
+            const dtype = /^(entropy|crossEntropy|klDivergence|jsDivergence)$/.test(name) ? (name === 'entropy' ? dtypeOf(kp) : dPQ) : dX;
+            checkClose(v, js[i][1], dtype, mag, `${name}: ${b} vs js`, 2);
+          });
+        }
+      },
+    ), { numRuns: Math.max(10, Math.round(RUNS / 2)) });
+  });
+});
