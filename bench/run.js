@@ -12,6 +12,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
 import * as S from '../dist/index.js';
+import { createPool } from '../dist/pool/node.js';
 import * as naive from './naive.js';
 import * as tfjs from './tfjs.js';
 import { chart } from './svg.js';
@@ -231,6 +232,38 @@ for (const op of BATCH_OPS) {
 }
 
 // ---------------------------------------------------------------------------------
+// the worker pool: the same batch split over 2 worker threads, against one thread
+// ---------------------------------------------------------------------------------
+
+const poolRows = [];
+if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some((op) => only.has(op))) {
+  await S.init({ backend: 'wasm-simd' });
+  const pool = await createPool({ size: 2 });
+  for (const batchRows of [1024, 4096]) {
+    const cols = 1000, n = batchRows * cols;
+    const z = logits(n, Float32Array);
+    const y = labels(batchRows, cols);
+    const grad = new Float32Array(n);
+    for (const op of ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad']) {
+      if (only && !only.has(op)) continue;
+      log(`${op} pool ${batchRows}x${cols} … `);
+      const single = op === 'softmax' ? () => S.softmax(z, { cols })
+        : op === 'softmaxCrossEntropy' ? () => S.softmaxCrossEntropy(z, y, { cols }) : () => S.softmaxCrossEntropy(z, y, { cols, grad });
+      const pooled = op === 'softmax' ? () => pool.softmax(z, { cols })
+        : op === 'softmaxCrossEntropy' ? () => pool.softmaxCrossEntropy(z, y, { cols }) : () => pool.softmaxCrossEntropy(z, y, { cols, grad });
+      const bench = new Bench({ ...timing, name: `pool ${op}` });
+      bench.add('single', () => consume(single()));
+      bench.add('pool', async () => consume(await pooled()));
+      await bench.run();
+      const [a, b] = bench.tasks.map((t) => t.result.latency.p50);
+      poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: a / b, workers: pool.size, shared: pool.shared });
+      log('done\n');
+    }
+  }
+  await pool.close();
+}
+
+// ---------------------------------------------------------------------------------
 // report
 // ---------------------------------------------------------------------------------
 
@@ -273,9 +306,14 @@ function table(rows) {
 const header = `surprisal benchmark — ${machine.date}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, TF.js ${machine.tfjs}; ` +
   `median per call (tinybench)${QUICK ? ', --quick (not a measurement)' : ''}. ` +
   `"simd ÷ TF.js" for softmaxCrossEntropy+grad compares with TF.js's loss without grad.`;
-const md = `${header}\n\n${table(results)}\n`;
+const poolTable = poolRows.length ? [
+  '', `Worker pool (surprisal/pool, ${poolRows[0].workers} worker threads, ${poolRows[0].shared ? 'SharedArrayBuffer' : 'transfers'}) against one thread, float32, median per call:`, '',
+  '| op | shape | one thread | pool | speed-up |', '|---|---|---:|---:|---:|',
+  ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX(r.speedup)} |`),
+].join('\n') : '';
+const md = `${header}\n\n${table(results)}\n${poolTable}\n`;
 process.stdout.write(`\n${md}\nchecksum ${sink}\n`);
 const out = args.out.endsWith('/') ? args.out : `${args.out}/`;
-writeFileSync(`${out}results.json`, JSON.stringify({ machine, results }, null, 1));
+writeFileSync(`${out}results.json`, JSON.stringify({ machine, results, pool: poolRows }, null, 1));
 writeFileSync(`${out}results.md`, md);
 writeFileSync(`${out}results.svg`, chart(results.filter((r) => !r.batch && r.dtype === 'float32'), machine, COLS, IMPLS));

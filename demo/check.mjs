@@ -114,6 +114,35 @@ try {
   await page.waitForFunction(() => document.querySelector('[data-testid="mnist-loss"]').textContent === '6.908');
   check(true, 'MNIST true class 6: loss −ln 0.001 = 6.908');
 
+  // dragging P's bar for x2 up to about 0.5 (the others keep their proportions)
+  await page.locator('[data-testid="pq-preset-article"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="pq-KL-PQ"]').textContent === '0.8043');
+  const svg = await page.locator('[data-testid="pq-chart"]').boundingBox();
+  const geom = await page.evaluate(() => {
+    const s = document.querySelector('[data-testid="pq-chart"]');
+    const g = s._geom;
+    return { vb: s.viewBox.baseVal.width, vbh: s.viewBox.baseVal.height, x: g.m.l + g.gw * 1 + g.pad + g.bw / 2, y: g.m.t + g.ph * 0.5 };
+  });
+  const scale = svg.width / geom.vb;
+  await page.mouse.move(svg.x + geom.x * scale, svg.y + (geom.vbh - 20) * scale);
+  await page.mouse.down();
+  await page.mouse.move(svg.x + geom.x * scale, svg.y + geom.y * scale, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => Math.abs(Number(document.querySelector('[data-testid="pq-p-1"]').textContent) - 0.5) < 0.02);
+  check(true, `dragging P's x2 bar: p₂ = ${await text('pq-p-1')}, D(P‖Q) = ${await text('pq-KL-PQ')}`);
+
+  // q₁ = 0 under p₁ > 0: D(P‖Q) and H(P,Q) are infinite, JS stays finite (≤ ln 2)
+  await page.locator('[data-testid="q-slider-0"]').fill('0');
+  await page.waitForFunction(() => document.querySelector('[data-testid="pq-KL-PQ"]').textContent === '∞');
+  check((await text('pq-CE')) === '∞' && (await num('pq-JS')) <= Math.LN2, `q₁ = 0: D(P‖Q) = ∞, H(P,Q) = ${await text('pq-CE')}, JS = ${await text('pq-JS')}`);
+
+  // the JS backend gives the same numbers
+  await page.locator('[data-testid="backend-select"]').selectOption('js');
+  await page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelector('[data-testid="backend"]').textContent === 'js');
+  check(near(await num('rl-bonus-1'), -0.619, 1e-3), `backend js: rl-bonus-1 = ${await text('rl-bonus-1')}`);
+  await page.locator('[data-testid="backend-select"]').selectOption('auto');
+  await page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelector('[data-testid="backend"]').textContent === 'wasm-simd');
+
   // put the seed's state back for the screenshot
   await page.locator('[data-testid="coin-slider"]').fill('0.99');
   await page.locator('[data-testid="temperature-slider"]').fill('1');
