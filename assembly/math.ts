@@ -409,13 +409,15 @@ function logSpecialF64x2(r: v128, y: v128): v128 {
 // ---------------------------------------------------------------------------------
 
 /**
- * exp((x − m)/T) for x ≤ m with the argument as accurate as in `expShiftedF64x2`:
- * x − m = d + e exactly (TwoSum), t = d/T, and t's residual ρ = (d − t·T + e)/T with
- * t·T split exactly (Dekker), so exp = exp(t)·(1 + ρ).  NaN passes through; x below
- * m − 746·T gives 0.
+ * exp((x − m)/T) for x ≤ m, as `expShiftedF64x2`: exp(d/T) of the rounded d = x − m
+ * where x − m ≥ −200·T; beyond, x − m = d + e exactly (TwoSum), t = d/T, and t's
+ * residual ρ = (d − t·T + e)/T with t·T split exactly (Dekker), so exp = exp(t)·(1 + ρ).
+ * NaN passes through; x − m below −746·T gives 0.
  */
 export function expShiftedF64(x: f64, m: f64, T: f64): f64 {
   const d = x - m;
+  // the vector fast path's range, and its rounding of d (≤ 2.2e-14 relative)
+  if (d >= -200.0 * T) return T == 1.0 ? Math.exp(d) : Math.exp(d / T);
   if (d < -746.0 * T) return 0;
   const xc = x;
   const bb = d - xc;

@@ -10,6 +10,18 @@ export type VectorOptions<O> = O & { cols?: undefined };
 /** Options of a reduction called on a matrix: the result has one value per row. */
 export type MatrixOptions<O> = O & { cols: number };
 
+// One-row results and sums of 1-D calls, reused: a call returns a number from them, and
+// calls are synchronous, so nothing else can see them (a fresh Float64Array per call
+// costs more than a 16-element JS loop).
+const ONE = new Float64Array(1);
+const TWO = new Float64Array(2);
+
+/** Per-row result and sums arrays: fresh for a matrix (returned to the caller), shared for a vector. */
+export function rowBuffers(s: Shape, inputs: 1 | 2): { out: Float64Array; sums: Float64Array } {
+  if (s.matrix) return { out: new Float64Array(s.rows), sums: new Float64Array(inputs * s.rows) };
+  return { out: ONE, sums: TWO };
+}
+
 /** Scales nats to the requested base and returns a number (1-D) or the rows. */
 export function finish(out: Float64Array, scale: number, s: Shape): number | Float64Array {
   for (let r = 0; r < out.length; r++) {
@@ -62,8 +74,7 @@ export function entropy(p: Vector, options_?: ProbabilityOptions): number | Floa
   const scale = baseScale(fn, o.base);
   const normalize = flag(fn, 'normalize', o.normalize, false);
   const validate = flag(fn, 'validate', o.validate, true);
-  const out = new Float64Array(s.rows);
-  const sums = new Float64Array(s.rows);
+  const { out, sums } = rowBuffers(s, 1);
   const engine = engineFor(P.length);
   const min = P.dtype === 'f32' && !normalize
     ? engine.entropyRowsF32(P.data, s.rows, s.cols, out, sums)
@@ -84,8 +95,7 @@ function pq(fn: string, kernel: PQKernel, p: Vector, q: Vector, options_: Probab
   const scale = baseScale(fn, o.base);
   const normalize = flag(fn, 'normalize', o.normalize, false);
   const validate = flag(fn, 'validate', o.validate, true);
-  const out = new Float64Array(s.rows);
-  const sums = new Float64Array(2 * s.rows);
+  const { out, sums } = rowBuffers(s, 2);
   const engine = engineFor(P.length);
   // Float32 lanes when both inputs are float32; normalising float32 input runs the
   // float64 kernels on a converted copy, so that p/Σp is not rounded to float32.

@@ -3,7 +3,7 @@
 
 import { type Arg, baseScale, temperature, options, output, sameLength, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
-import { finish, type MatrixOptions, type VectorOptions } from './entropy.js';
+import { finish, type MatrixOptions, rowBuffers, type VectorOptions } from './entropy.js';
 import type { WasmArray } from './memory.js';
 import type { MapOptions, RowsOption, SoftmaxReductionOptions, Vector } from './types.js';
 
@@ -26,7 +26,7 @@ export function logSumExp(x: Vector, options_?: RowsOption): number | Float64Arr
   const o = options<RowsOption>(fn, options_);
   const X = vector(fn, 'x', x);
   const s = shape(fn, X.length, o.cols);
-  const out = new Float64Array(s.rows);
+  const { out } = rowBuffers(s, 1);
   const engine = engineFor(X.length);
   if (X.dtype === 'f32') engine.logSumExpRowsF32(X.data, s.rows, s.cols, out);
   else engine.logSumExpRowsF64(X.data, s.rows, s.cols, out);
@@ -108,7 +108,7 @@ export function softmaxEntropy(logits: Vector, options?: VectorOptions<SoftmaxRe
 export function softmaxEntropy(logits: Vector, options: MatrixOptions<SoftmaxReductionOptions>): Float64Array;
 export function softmaxEntropy(logits: Vector, options_?: SoftmaxReductionOptions): number | Float64Array {
   const { X, s, scale, T } = logitsArgs('softmaxEntropy', logits, options_);
-  const out = new Float64Array(s.rows);
+  const { out } = rowBuffers(s, 1);
   const engine = engineFor(X.length);
   if (X.dtype === 'f32') engine.softmaxEntropyRowsF32(X.data, s.rows, s.cols, T, out);
   else engine.softmaxEntropyRowsF64(X.data, s.rows, s.cols, T, out);
@@ -131,7 +131,7 @@ export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options_?:
   const { X: A, s, scale, T } = logitsArgs(fn, logitsP, options_);
   const B: Arg = vector(fn, 'logitsQ', logitsQ);
   sameLength(fn, A, B);
-  const out = new Float64Array(s.rows);
+  const { out } = rowBuffers(s, 1);
   const engine = engineFor(A.length);
   if (A.dtype === 'f32' && B.dtype === 'f32') engine.softmaxKlDivergenceRowsF32(A.data, B.data, s.rows, s.cols, T, out);
   else engine.softmaxKlDivergenceRowsF64(A.data, B.data, s.rows, s.cols, T, out);

@@ -27,12 +27,15 @@ function splitHi(a: number): number {
 }
 
 /**
- * exp((x − m)/T) for x ≤ m without rounding the argument as a whole: x − m = d + e
+ * exp((x − m)/T) for x ≤ m.  Where x − m ≥ −200·T, exp(d/T) of the rounded d = x − m,
+ * as the float64 kernel's fast path (at most 200·2^-53 ≈ 2.2e-14 relative; for float32
+ * input d is exact).  Beyond, the argument is never rounded as a whole: x − m = d + e
  * exactly (TwoSum), t = d/T, and its residual (d − t·T + e)/T with t·T split exactly
  * (Dekker), so exp = exp(t)·(1 + residual).  As `expShiftedF64` in assembly/math.ts.
  */
 export function expShifted(x: number, m: number, T: number): number {
   const d = x - m;
+  if (d >= -200 * T) return T === 1 ? Math.exp(d) : Math.exp(d / T);
   if (d < -746 * T) return 0;
   const xc = x;
   const bb = d - xc;

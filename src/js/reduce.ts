@@ -40,7 +40,7 @@ export function entropyRows(p: Vec, rows: number, cols: number, totals: Float64A
     let h = 0, s = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const v = p[i];
-      if (v !== 0) h += v * invT * logRatio(v, T);
+      if (v !== 0) h += totals ? v * invT * logRatio(v, T) : v * Math.log(v);
       s += v;
       if (v < lo) lo = v;
     }
