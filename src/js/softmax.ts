@@ -17,8 +17,11 @@ export let expSumOnes = 0;
  */
 export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst: Out | null): number {
   let rest = 0, ones = 0;
+  const fast = -200 * T;
   for (let i = off, end = off + n; i < end; i++) {
-    const e = expShifted(x[i], m, T);
+    // expShifted's fast path, inlined: exp(d/T) of the rounded d = x − m
+    const d = x[i] - m;
+    const e = d >= fast ? (T === 1 ? Math.exp(d) : Math.exp(d / T)) : expShifted(x[i], m, T);
     if (dst) dst[i] = e;
     if (e === 1) ones++;
     else rest += e;
