@@ -8,6 +8,12 @@ import type { CrossEntropyLossOptions, Labels, Reduction, Vector } from './types
 
 const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 
+// Labels and per-row losses of small calls, reused (calls are synchronous): a fresh
+// typed array costs as much as a 16-class row.  'none' returns its losses: always fresh.
+const SMALL = 64;
+const SMALL_LABELS = new Int32Array(SMALL);
+const SMALL_LOSSES = new Float64Array(SMALL);
+
 /** Σ xᵢ with Neumaier's compensation: the per-row losses of a large batch add exactly enough. */
 function sum(x: Float64Array): number {
   let s = 0, c = 0;
@@ -99,7 +105,7 @@ export function prepare(fn: string, logits: Vector, targets: Labels | Vector, op
   let labels: Int32Array | null = null;
   let denominator = rows;
   if (isLabels) {
-    labels = new Int32Array(rows);
+    labels = rows <= SMALL ? SMALL_LABELS : new Int32Array(rows);
     denominator = 0;
     const d = T.data;
     for (let r = 0; r < rows; r++) {
@@ -126,7 +132,7 @@ export function prepare(fn: string, logits: Vector, targets: Labels | Vector, op
  */
 export function rowLosses(c: LossCall, denominator: number): Float64Array {
   const gradScale = (c.reduction === 'mean' ? (denominator !== 0 ? 1 / denominator : 0) : 1) * c.scale;
-  const out = new Float64Array(c.rows);
+  const out = c.rows <= SMALL && c.reduction !== 'none' ? SMALL_LOSSES.subarray(0, c.rows) : new Float64Array(c.rows);
   const engine = engineFor(c.Z.length);
   const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
   if (c.labels) {
