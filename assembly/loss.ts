@@ -102,7 +102,8 @@ export function softmaxCrossEntropyLabelsF32(
     const s = expSumOnes + rest;
     const ls = logOnesPlus(expSumOnes, rest);
     const wy: f64 = weights ? <f64>load<f32>(weights + (<usize>y << 2)) : 1;
-    let loss = (1 - eps) * wy * (ls - ty);
+    // a label of weight 0 counts 0, even against a −Infinity logit (not 0·Infinity)
+    let loss = wy != 0 ? (1 - eps) * wy * (ls - ty) : 0;
     if (eps > 0) loss += eps / C * (wsum * ls - a);
     store<f64>(out + (<usize>r << 3), loss);
     if (grad) {
@@ -256,7 +257,8 @@ export function softmaxCrossEntropyLabelsF64(
     const s = expSumOnes + rest;
     const ls = logOnesPlus(expSumOnes, rest);
     const wy: f64 = weights ? load<f64>(weights + (<usize>y << 3)) : 1;
-    let loss = (1 - eps) * wy * (ls - ty);
+    // a label of weight 0 counts 0, even against a −Infinity logit (not 0·Infinity)
+    let loss = wy != 0 ? (1 - eps) * wy * (ls - ty) : 0;
     if (eps > 0) loss += eps / C * (wsum * ls - a);
     store<f64>(out + (<usize>r << 3), loss);
     if (grad) {

@@ -103,6 +103,20 @@ export function maxF64(x: usize, n: i32): f64 {
   return m;
 }
 
+/**
+ * A power of two s with T·s in [1, 2) (clamped to s ∈ [2^-1023, 2^1023], and 1 for a
+ * non-finite T): normalising kernels scale a row by it first, exactly, so that 1/T and
+ * products of entries with the other row's total neither overflow nor underflow however
+ * large or small the totals are.
+ */
+export function pow2Scale(T: f64): f64 {
+  const b = <i32>(reinterpret<u64>(T) >> 52) & 0x7ff;
+  if (b == 0x7ff) return 1.0;
+  if (b == 0) return 8.98846567431158e307; // 2^1023: T subnormal (or 0)
+  if (b == 2046) return reinterpret<f64>(<u64>0x0008000000000000); // 2^-1023
+  return reinterpret<f64>(<u64>(2046 - b) << 52);
+}
+
 // ---------------------------------------------------------------------------------
 // Row sums (the normalisation pass)
 // ---------------------------------------------------------------------------------
@@ -191,20 +205,22 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, totals: usize, ou
   let lo: f64 = Infinity;
   for (let r = 0; r < rows; r++) {
     const row = p + (<usize>r * <usize>cols << 3);
-    const T: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
-    const invT = 1.0 / T;
+    const T0: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
+    const sc = pow2Scale(T0);
+    const T = T0 * sc, invT = 1.0 / T;
     let i = 0;
     let h: f64 = 0;
     let s: f64 = 0;
     if (ASC_FEATURE_SIMD) {
-      const vT = f64x2.splat(T), vInvT = f64x2.splat(invT);
+      const vT = f64x2.splat(T), vInvT = f64x2.splat(invT), vsc = f64x2.splat(sc);
       let h0 = f64x2.splat(0), h1 = h0, s0 = h0, s1 = h0, mn = f64x2.splat(Infinity);
       for (; i + 4 <= cols; i += 4) {
         const v0 = v128.load(row + (<usize>i << 3));
         const v1 = v128.load(row + (<usize>i << 3), 16);
-        const a0 = v128.bitselect(vT, v0, f64x2.eq(v0, f64x2.splat(0)));
-        const a1 = v128.bitselect(vT, v1, f64x2.eq(v1, f64x2.splat(0)));
-        const w0 = f64x2.mul(v0, vInvT), w1 = f64x2.mul(v1, vInvT);
+        const u0 = f64x2.mul(v0, vsc), u1 = f64x2.mul(v1, vsc);
+        const a0 = v128.bitselect(vT, u0, f64x2.eq(u0, f64x2.splat(0)));
+        const a1 = v128.bitselect(vT, u1, f64x2.eq(u1, f64x2.splat(0)));
+        const w0 = f64x2.mul(u0, vInvT), w1 = f64x2.mul(u1, vInvT);
         h0 = f64x2.add(h0, f64x2.mul(w0, logRatioF64x2(f64x2.mul(a0, vInvT), f64x2.sub(a0, vT), f64x2.add(a0, vT))));
         h1 = f64x2.add(h1, f64x2.mul(w1, logRatioF64x2(f64x2.mul(a1, vInvT), f64x2.sub(a1, vT), f64x2.add(a1, vT))));
         s0 = f64x2.add(s0, v0);
@@ -217,7 +233,8 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, totals: usize, ou
     }
     for (; i < cols; i++) {
       const v = load<f64>(row + (<usize>i << 3));
-      if (v != 0) h += v * invT * logRatioF64(v, T);
+      const u = v * sc;
+      if (u != 0) h += u * invT * logRatioF64(u, T);
       s += v;
       if (v < lo) lo = v;
     }
@@ -283,21 +300,24 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
   let lo: f64 = Infinity;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
-    const Tq: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
+    const Tp0: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
+    const Tq0: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
+    const scp = pow2Scale(Tp0), scq = pow2Scale(Tq0);
+    const Tp = Tp0 * scp, Tq = Tq0 * scq;
     const invTp = 1.0 / Tp, invTq = 1.0 / Tq;
     let i = 0;
     let h: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
       const vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
       let h0 = f64x2.splat(0), p0 = h0, q0 = h0, mn = f64x2.splat(Infinity);
       for (; i + 2 <= cols; i += 2) {
         const o = off + (<usize>i << 3);
         const vp = v128.load(p + o);
         const vq = v128.load(q + o);
-        const b = v128.bitselect(vTq, vq, f64x2.eq(vp, f64x2.splat(0)));
+        const b = v128.bitselect(vTq, f64x2.mul(vq, vscq), f64x2.eq(vp, f64x2.splat(0)));
         const l = logRatioF64x2(f64x2.mul(b, vInvTq), f64x2.sub(b, vTq), f64x2.add(b, vTq));
-        h0 = f64x2.add(h0, f64x2.mul(f64x2.mul(vp, vInvTp), l));
+        h0 = f64x2.add(h0, f64x2.mul(f64x2.mul(f64x2.mul(vp, vscp), vInvTp), l));
         p0 = f64x2.add(p0, vp);
         q0 = f64x2.add(q0, vq);
         mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);
@@ -311,7 +331,7 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
       const o = off + (<usize>i << 3);
       const vp = load<f64>(p + o);
       const vq = load<f64>(q + o);
-      if (vp != 0) h += vp * invTp * logRatioF64(vq, Tq);
+      if (vp != 0) h += vp * scp * invTp * logRatioF64(vq * scq, Tq);
       sp += vp;
       sq += vq;
       lo = min(lo, min(vp, vq));
@@ -347,7 +367,8 @@ export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
         const vq = v128.load(q + o);
         const zero = f32x4.eq(vp, f32x4.splat(0));
         const a = v128.bitselect(f32x4.splat(1.0), vp, zero);
-        const b0 = v128.bitselect(f32x4.splat(1.0), vq, zero);
+        // q + 0 turns −0 into +0, so that p/q is +Infinity, not −Infinity
+        const b0 = v128.bitselect(f32x4.splat(1.0), f32x4.add(vq, f32x4.splat(0)), zero);
         const tiny = f32x4.lt(b0, f32x4.splat(F32_TINY));
         const b = v128.bitselect(f32x4.mul(b0, f32x4.splat(F32_2P64)), b0, tiny);
         const rb = f32x4.div(f32x4.splat(1.0), b);
@@ -370,7 +391,7 @@ export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
       const o = off + (<usize>i << 2);
       const vp = load<f32>(p + o);
       const vq = load<f32>(q + o);
-      if (vp != 0) d += <f64>(vp * logRatioF32(vp, vq));
+      if (vp != 0) d += <f64>(vp * logRatioF32(vp, vq + 0));
       sp += <f64>vp;
       sq += <f64>vq;
       lo = min(lo, min(vp, vq));
@@ -391,25 +412,31 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
   let lo: f64 = Infinity;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
-    const Tq: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
+    const Tp0: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
+    const Tq0: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
+    const scp = pow2Scale(Tp0), scq = pow2Scale(Tq0);
+    const Tp = Tp0 * scp, Tq = Tq0 * scq;
     const invTp = 1.0 / Tp;
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
       const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
       let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity);
       for (; i + 2 <= cols; i += 2) {
         const o = off + (<usize>i << 3);
         const vp = v128.load(p + o);
         const vq = v128.load(q + o);
         const zero = f64x2.eq(vp, f64x2.splat(0));
-        const a = v128.bitselect(f64x2.splat(1.0), f64x2.mul(vp, vTq), zero);
-        const b0 = v128.bitselect(f64x2.splat(1.0), f64x2.mul(vq, vTp), zero);
-        const tiny = f64x2.lt(b0, f64x2.splat(F64_TINY));
-        const b = v128.bitselect(f64x2.mul(b0, f64x2.splat(F64_2P128)), b0, tiny);
+        const up = f64x2.mul(vp, vscp);
+        // q·scale + 0: −0 becomes +0 (p/q = +Infinity); a tiny q is scaled by 2^128 before
+        // the product with Tp, which would round it on the subnormal grid
+        const uq = f64x2.add(f64x2.mul(vq, vscq), f64x2.splat(0));
+        const tiny = f64x2.lt(uq, f64x2.splat(F64_TINY));
+        const a = v128.bitselect(f64x2.splat(1.0), f64x2.mul(up, vTq), zero);
+        const b = v128.bitselect(f64x2.splat(1.0), f64x2.mul(v128.bitselect(f64x2.mul(uq, f64x2.splat(F64_2P128)), uq, tiny), vTp), zero);
         const l = f64x2.add(logRatioF64x2(f64x2.div(a, b), f64x2.sub(a, b), f64x2.add(a, b)), v128.and(f64x2.splat(F64_128LN2), tiny));
-        d0 = f64x2.add(d0, f64x2.mul(f64x2.mul(vp, vInvTp), l));
+        d0 = f64x2.add(d0, f64x2.mul(f64x2.mul(up, vInvTp), l));
         p0 = f64x2.add(p0, vp);
         q0 = f64x2.add(q0, vq);
         mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);
@@ -423,7 +450,11 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
       const o = off + (<usize>i << 3);
       const vp = load<f64>(p + o);
       const vq = load<f64>(q + o);
-      if (vp != 0) d += vp * invTp * logRatioF64(vp * Tq, vq * Tp);
+      if (vp != 0) {
+        const up = vp * scp, uq = vq * scq + 0;
+        const l = uq < F64_TINY ? logRatioF64(up * Tq, uq * F64_2P128 * Tp) + F64_128LN2 : logRatioF64(up * Tq, uq * Tp);
+        d += up * invTp * l;
+      }
       sp += vp;
       sq += vq;
       lo = min(lo, min(vp, vq));
@@ -509,13 +540,16 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
   let lo: f64 = Infinity;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const Tp: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
-    const Tq: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
+    const Tp0: f64 = totals ? load<f64>(totals + (<usize>r << 3)) : 1.0;
+    const Tq0: f64 = totals ? load<f64>(totals + (<usize>(rows + r) << 3)) : 1.0;
+    const scp = pow2Scale(Tp0), scq = pow2Scale(Tq0);
+    const Tp = Tp0 * scp, Tq = Tq0 * scq;
     const invTp = 1.0 / Tp, invTq = 1.0 / Tq;
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
       const one = f64x2.splat(1.0), zero = f64x2.splat(0), three = f64x2.splat(3.0);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
       const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
       let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity);
       for (; i + 2 <= cols; i += 2) {
@@ -524,15 +558,16 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
         const vq = v128.load(q + o);
         const pz = f64x2.eq(vp, zero);
         const qz = f64x2.eq(vq, zero);
-        const a = f64x2.mul(vp, vTq);
-        const b = f64x2.mul(vq, vTp);
+        const up = f64x2.mul(vp, vscp), uq = f64x2.mul(vq, vscq);
+        const a = f64x2.mul(up, vTq);
+        const b = f64x2.mul(uq, vTp);
         const s = f64x2.add(a, b);
         const diff = f64x2.sub(a, b);
         const lp = logRatioF64x2(v128.bitselect(one, f64x2.div(f64x2.add(a, a), s), pz),
           v128.bitselect(zero, diff, pz), v128.bitselect(one, f64x2.add(f64x2.mul(a, three), b), pz));
         const lq = logRatioF64x2(v128.bitselect(one, f64x2.div(f64x2.add(b, b), s), qz),
           v128.bitselect(zero, f64x2.neg(diff), qz), v128.bitselect(one, f64x2.add(f64x2.mul(b, three), a), qz));
-        const t = f64x2.add(f64x2.mul(f64x2.mul(vp, vInvTp), lp), f64x2.mul(f64x2.mul(vq, vInvTq), lq));
+        const t = f64x2.add(f64x2.mul(f64x2.mul(up, vInvTp), lp), f64x2.mul(f64x2.mul(uq, vInvTq), lq));
         d0 = f64x2.add(d0, t);
         p0 = f64x2.add(p0, vp);
         q0 = f64x2.add(q0, vq);
@@ -547,9 +582,10 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
       const o = off + (<usize>i << 3);
       const vp = load<f64>(p + o);
       const vq = load<f64>(q + o);
-      const a = vp * Tq, b = vq * Tp;
-      if (vp != 0) d += vp * invTp * logMixF64(a, b);
-      if (vq != 0) d += vq * invTq * logMixF64(b, a);
+      const up = vp * scp, uq = vq * scq;
+      const a = up * Tq, b = uq * Tp;
+      if (vp != 0) d += up * invTp * logMixF64(a, b);
+      if (vq != 0) d += uq * invTq * logMixF64(b, a);
       sp += vp;
       sq += vq;
       lo = min(lo, min(vp, vq));

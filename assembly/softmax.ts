@@ -66,7 +66,26 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
     if (e == 1) ones++;
     else rest += <f64>e;
   }
+  if (rest < 1e-30) return restExactF32(x, n, m, T);
   expSumOnes = <f64>ones;
+  return rest;
+}
+
+/**
+ * `expSumF32` in float64 for a row where all but the maximal entries lie so far below
+ * it (Σ < 1e-30) that their float32 exponentials, subnormal or 0, would decide log S
+ * (a one-hot-like row; masked entries cost nothing here).
+ */
+function restExactF32(x: usize, n: i32, m: f32, T: f64): f64 {
+  let rest: f64 = 0, ones: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v == -Infinity) continue;
+    const e = Math.exp((<f64>v - <f64>m) / T);
+    if (e == 1) ones++;
+    else rest += e;
+  }
+  expSumOnes = ones;
   return rest;
 }
 
@@ -336,6 +355,21 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, ou
       else rest += <f64>e;
       if (e != 0) a += <f64>(e * ((v - m) * invT));
     }
+    if (rest < 1e-30) {
+      // the entries below the maximum underflow float32: the sums again, in float64
+      rest = 0;
+      a = 0;
+      ones = 0;
+      for (let j = 0; j < cols; j++) {
+        const v = load<f32>(row + (<usize>j << 2));
+        if (v == -Infinity) continue;
+        const t = (<f64>v - <f64>m) / T;
+        const e = Math.exp(t);
+        if (e == 1) ones++;
+        else rest += e;
+        if (e != 0) a += e * t;
+      }
+    }
     const s = <f64>ones + rest;
     store<f64>(out + (<usize>r << 3), logOnesPlus(<f64>ones, rest) - a / s);
   }
@@ -385,13 +419,15 @@ export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, ou
 
 // ---------------------------------------------------------------------------------
 // KL divergence of softmax(a/T) from softmax(b/T), from the logits.  With
-// tᵢ = (aᵢ − bᵢ − (ma − mb))/T = log pᵢ − log qᵢ − log(SB/SA):
+// tᵢ = ((aᵢ − ma) − (bᵢ − mb))/T = log pᵢ − log qᵢ − log(SB/SA):
 //   D = (1/SA)·Σ eaᵢ·tᵢ + log1p((SB − SA)/SA)
 // and SB − SA = Σ (ebᵢ − eaᵢ) summed as eaᵢ·expm1(−tᵢ) where |tᵢ| < ¼, so that for
-// close distributions (D ~ t²) neither part carries more than its own rounding:
-// a − b is exact there (Sterbenz) and ma − mb is formed in float64.  Entries with
-// pᵢ = 0 contribute 0; pᵢ > 0 = qᵢ makes D +Infinity; a fully masked `a` row has no
-// mass and divergence 0.  The float32 kernel forms tᵢ in float64 lanes.
+// close distributions (D ~ t²) neither part carries more than its own rounding.  tᵢ
+// is formed from the exact differences aᵢ − ma and bᵢ − mb (float64 lanes for float32
+// logits, where they are exact; a TwoSum each in float64), so it is right both when the
+// rows are close (the two differences cancel exactly) and when the logits are huge.
+// Entries with pᵢ = 0 contribute 0; pᵢ > 0 = qᵢ makes D +Infinity; a fully masked `a`
+// row has no mass and divergence 0.
 // ---------------------------------------------------------------------------------
 
 // expm1(t) = t + t²/2! + … + t¹⁰/10! + O(t¹¹) for |t| < ¼: truncation below 3e-14
@@ -417,6 +453,26 @@ const EXPM1_NEAR: f64 = 0.25;
   return acc / sa + Math.log1p(diff / sa);
 }
 
+/** (a − ma) − (b − mb) from the two differences and their TwoSum errors. */
+// @ts-ignore: decorator
+@inline function exactDiffF64x2(a: v128, ma: v128, b: v128, mb: v128): v128 {
+  const da = f64x2.sub(a, ma), db = f64x2.sub(b, mb);
+  const ba = f64x2.sub(da, a), bb = f64x2.sub(db, b);
+  const ea = f64x2.sub(f64x2.sub(a, f64x2.sub(da, ba)), f64x2.add(ma, ba));
+  const eb = f64x2.sub(f64x2.sub(b, f64x2.sub(db, bb)), f64x2.add(mb, bb));
+  const e = f64x2.sub(ea, eb);
+  // the errors are NaN where a difference is infinite (a masked logit): drop them there
+  return f64x2.add(f64x2.sub(da, db), v128.and(e, f64x2.eq(e, e)));
+}
+
+// @ts-ignore: decorator
+@inline function exactDiffF64(a: f64, ma: f64, b: f64, mb: f64): f64 {
+  const da = a - ma, db = b - mb;
+  const ba = da - a, bb = db - b;
+  const e = ((a - (da - ba)) - (ma + ba)) - ((b - (db - bb)) - (mb + bb));
+  return (da - db) + (e == e ? e : 0);
+}
+
 /** D for rows where ma or mb is not finite (`nan`: either row holds a NaN). */
 function specialKl(ma: f64, mb: f64, nan: bool): f64 {
   if (nan) return NaN;
@@ -435,7 +491,6 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
       store<f64>(out + (<usize>r << 3), specialKl(ma, mb, hasNaNF32(xa + off, cols) || hasNaNF32(xb + off, cols)));
       continue;
     }
-    const dm = <f64>ma - <f64>mb;
     let i = 0;
     let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
     let ones: i32 = 0;
@@ -443,7 +498,7 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
       setExpF32(T);
       const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
       const one = f32x4.splat(1.0), zero = f32x4.splat(0);
-      const vdm = f64x2.splat(dm), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
+      const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
       let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, d0 = s0, d1 = s0, cnt = i32x4.splat(0);
       for (; i + 4 <= cols; i += 4) {
         const o = off + (<usize>i << 2);
@@ -456,10 +511,9 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
         s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
         s1 = f64x2.add(s1, promoteHighF32x4(below));
         const live = f32x4.ne(ea, zero);
-        // t = (a − b − (ma − mb))/T in float64 lanes.
-        const ab = f32x4.sub(va, vb);
-        const t0 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(ab), vdm), vt64);
-        const t1 = f64x2.mul(f64x2.sub(promoteHighF32x4(ab), vdm), vt64);
+        // t = ((a − ma) − (b − mb))/T in float64 lanes, where both differences are exact.
+        const t0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(va), ma64), f64x2.sub(f64x2.promote_low_f32x4(vb), mb64)), vt64);
+        const t1 = f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(va), ma64), f64x2.sub(promoteHighF32x4(vb), mb64)), vt64);
         const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
         // live lanes (ea ≠ 0) as 64-bit masks: sign-extend the 32-bit compare results
         const l0 = i64x2.extend_low_i32x4_s(live), l1 = i64x2.extend_high_i32x4_s(live);
@@ -485,7 +539,7 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
         diff += <f64>expShiftedF32(vb, mb, T);
         continue;
       }
-      const t = (<f64>(va - vb) - dm) * invT;
+      const t = ((<f64>va - <f64>ma) - (<f64>vb - <f64>mb)) * invT;
       acc += <f64>ea * t;
       diff += Math.abs(t) < EXPM1_NEAR ? <f64>ea * Math.expm1(-t) : <f64>expShiftedF32(vb, mb, T) - <f64>ea;
     }
@@ -503,7 +557,6 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
       store<f64>(out + (<usize>r << 3), specialKl(ma, mb, hasNaNF64(xa + off, cols) || hasNaNF64(xb + off, cols)));
       continue;
     }
-    const dm = ma - mb;
     let i = 0;
     let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
     let ones: i64 = 0;
@@ -511,7 +564,6 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
       setExpF64(T);
       const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
       const vt = f64x2.splat(invT), one = f64x2.splat(1.0), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
-      const vdm = f64x2.splat(dm);
       let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0);
       for (; i + 2 <= cols; i += 2) {
         const o = off + (<usize>i << 3);
@@ -521,7 +573,7 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
         const top = f64x2.eq(ea, one);
         cnt = i64x2.sub(cnt, top);
         s0 = f64x2.add(s0, v128.andnot(ea, top));
-        const t = f64x2.mul(f64x2.sub(f64x2.sub(va, vb), vdm), vt);
+        const t = f64x2.mul(exactDiffF64x2(va, vma, vb, vmb), vt);
         c0 = f64x2.add(c0, v128.and(f64x2.mul(ea, t), f64x2.ne(ea, zero)));
         const near = f64x2.lt(f64x2.abs(t), vnear);
         d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(t))), f64x2.sub(eb, ea), near));
@@ -541,7 +593,7 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
         diff += expShiftedF64(vb, mb, T);
         continue;
       }
-      const t = ((va - vb) - dm) * invT;
+      const t = exactDiffF64(va, ma, vb, mb) * invT;
       acc += ea * t;
       diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShiftedF64(vb, mb, T) - ea;
     }

@@ -115,11 +115,15 @@ export function baseScale(fn: string, base: unknown): number {
   return base === 2 ? Math.LOG2E : base === 10 ? Math.LOG10E : 1 / Math.log(base);
 }
 
-/** The `temperature` option T (1 when absent). */
+/**
+ * The `temperature` option T (1 when absent), within [1e-30, 1e30]: there 1/T, log₂e/T
+ * and ln 2·T are normal float32 numbers, so the float32 kernels see the same T as the
+ * float64 ones (a temperature of 1e-30 already makes every softmax one-hot).
+ */
 export function temperature(fn: string, t: unknown): number {
   if (t === undefined) return 1;
   if (typeof t !== 'number') throw new TypeError(`${fn}: temperature must be a number, got ${describe(t)}`);
-  if (!(t > 0) || !Number.isFinite(t)) throw new RangeError(`${fn}: temperature must be finite and > 0, got ${t}`);
+  if (!(t >= 1e-30 && t <= 1e30)) throw new RangeError(`${fn}: temperature must be in [1e-30, 1e30], got ${t}`);
   return t;
 }
 

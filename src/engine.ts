@@ -131,31 +131,46 @@ export interface Kernels {
 type Kind = 4 | 8; // bytes per element: float32 or float64
 
 /**
- * One call's staging: inputs are copied into the scratch arena unless they already live
- * in the module's memory with the right element type; outputs are written in place
- * when they do, else into the arena and copied back by `finish()`.
+ * One call's staging.  Each input or output is either in place — a view inside a live
+ * WasmArray of this heap, with the right element type: its pointer is taken at once,
+ * and the view is never touched again (reserving the arena may grow memory and detach
+ * it) — or a region of the scratch arena: inputs are copied in after the arena is
+ * reserved, outputs copied back by `finish()`.  A view into this memory that is not
+ * inside a live WasmArray (a freed one, say) is snapshotted when staged, before the
+ * arena, which may take its place, is reserved.
  */
+interface Part {
+  src: ArrayLike<number> | null;
+  dst: FloatArray | null;
+  kind: Kind | 'i32';
+  length: number;
+  /** In place: its byte offset in memory.  Otherwise: its offset in the arena. */
+  at: number;
+  inPlace: boolean;
+}
+
 class Staging {
-  private readonly parts: { src: ArrayLike<number> | null; dst: FloatArray | Float64Array | null; kind: Kind | 'i32'; length: number; ptr: number }[] = [];
+  private readonly parts: Part[] = [];
   private size = 0;
 
   constructor(private readonly heap: Heap) {}
 
   private add(src: ArrayLike<number> | null, dst: FloatArray | null, kind: Kind | 'i32', length: number): number {
-    const index = this.parts.length;
     const view = (src ?? dst) as ArrayBufferView | null;
-    let ptr = -1;
+    let at = -1;
     if (view && ArrayBuffer.isView(view)) {
       const bpe = (view as FloatArray).BYTES_PER_ELEMENT;
       const typeOk = kind === 'i32' ? view instanceof Int32Array : (view instanceof Float32Array || view instanceof Float64Array) && bpe === kind;
-      if (typeOk) ptr = this.heap.locate(view);
+      if (typeOk) at = this.heap.locate(view);
+      if (at < 0 && src && this.heap.holds(view)) src = (src as FloatArray).slice();
     }
-    if (ptr < 0) {
-      ptr = -2 - this.size; // provisional: offset into the arena, resolved in `commit`
+    const inPlace = at >= 0;
+    if (!inPlace) {
+      at = this.size;
       this.size += ((kind === 'i32' ? 4 : kind) * length + 15) & ~15;
     }
-    this.parts.push({ src, dst, kind, length, ptr });
-    return index;
+    this.parts.push({ src, dst, kind, length, at, inPlace });
+    return this.parts.length - 1;
   }
 
   /** Stage an input of `length` elements as float32 (4), float64 (8) or int32. */
@@ -168,30 +183,20 @@ class Staging {
     return this.add(null, dst, kind, length);
   }
 
-  private base = 0;
-
   /** Reserve the arena, copy the inputs in, and return every part's pointer. */
   commit(): number[] {
     const heap = this.heap;
-    this.base = this.size > 0 ? heap.scratch(this.size) : 0;
+    const base = this.size > 0 ? heap.scratch(this.size) : 0;
     const ptrs: number[] = [];
     for (const part of this.parts) {
-      if (part.ptr <= -2) part.ptr = this.base + (-2 - part.ptr);
-      ptrs.push(part.ptr);
+      if (!part.inPlace) part.at += base;
+      ptrs.push(part.at);
       const src = part.src;
-      if (src && part.length > 0 && !(ArrayBuffer.isView(src) && heap.locate(src as ArrayBufferView) === part.ptr)) {
-        const view = part.kind === 4 ? heap.f32 : part.kind === 8 ? heap.f64 : heap.i32;
-        const at = part.ptr >>> (part.kind === 8 ? 3 : 2);
-        if (ArrayBuffer.isView(src) && (src as ArrayBufferView).buffer === heap.memory.buffer) {
-          // A view into this memory outside any live WasmArray: copy it out first, so the
-          // arena may overlap it.
-          view.set((src as unknown as FloatArray).slice(), at);
-        } else if (src.length === part.length) {
-          view.set(src as ArrayLike<number>, at);
-        } else {
-          for (let i = 0; i < part.length; i++) view[at + i] = src[i];
-        }
-      }
+      if (!src || part.inPlace || part.length === 0) continue;
+      const view = part.kind === 4 ? heap.f32 : part.kind === 8 ? heap.f64 : heap.i32;
+      const at = part.at >>> (part.kind === 8 ? 3 : 2);
+      if (src.length === part.length) view.set(src, at);
+      else for (let i = 0; i < part.length; i++) view[at + i] = src[i];
     }
     return ptrs;
   }
@@ -201,17 +206,16 @@ class Staging {
     const heap = this.heap;
     for (const part of this.parts) {
       const dst = part.dst;
-      if (!dst || part.length === 0) continue;
-      if (heap.locate(dst) === part.ptr) continue;
+      if (!dst || part.inPlace || part.length === 0) continue;
       const view = part.kind === 4 ? heap.f32 : heap.f64;
-      const at = part.ptr >>> (part.kind === 8 ? 3 : 2);
+      const at = part.at >>> (part.kind === 8 ? 3 : 2);
       dst.set(view.subarray(at, at + part.length));
     }
   }
 
   /** A float64 result read back from the arena. */
   readF64(index: number, into: Float64Array): void {
-    const at = this.parts[index].ptr >>> 3;
+    const at = this.parts[index].at >>> 3;
     into.set(this.heap.f64.subarray(at, at + into.length));
   }
 }

@@ -4,7 +4,7 @@
 import { type Arg, baseScale, temperature, options, output, sameLength, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { finish, type MatrixOptions, rowBuffers, type VectorOptions } from './entropy.js';
-import type { WasmArray } from './memory.js';
+import { WasmArray } from './memory.js';
 import type { MapOptions, RowsOption, SoftmaxReductionOptions, Vector } from './types.js';
 
 type FloatArray = Float32Array | Float64Array;
@@ -46,7 +46,8 @@ function map(fn: string, kernel: MapKernel, x: Vector, options_: MapOptions | un
   const engine = engineFor(X.length);
   if (X.dtype === 'f32') engine[`${kernel}F32`](X.data, s.rows, s.cols, T, dst);
   else engine[`${kernel}F64`](X.data, s.rows, s.cols, T, dst);
-  return dst;
+  // a WasmArray's view is re-derived: the call may have grown memory and detached `dst`
+  return o.out instanceof WasmArray ? o.out.array : dst;
 }
 
 /**

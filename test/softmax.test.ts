@@ -257,7 +257,7 @@ onEachBackend('softmax family', () => {
 
   describe('errors', () => {
     it('temperature ≤ 0, NaN or infinite is a RangeError; not a number a TypeError', () => {
-      for (const temperature of [0, -1, NaN, Infinity]) {
+      for (const temperature of [0, -1, NaN, Infinity, 1e-31, 1e31]) {
         expect(() => softmax([1, 2], { temperature })).toThrow(RangeError);
         expect(() => softmaxEntropy([1, 2], { temperature })).toThrow(/temperature/);
       }

@@ -48,7 +48,7 @@ export function softmaxCrossEntropyLabels(
     const s = expSumOnes + rest;
     const ls = logOnesPlus(expSumOnes, rest);
     const wy = weights ? weights[y] : 1;
-    let loss = (1 - eps) * wy * (ls - ty);
+    let loss = wy !== 0 ? (1 - eps) * wy * (ls - ty) : 0;
     if (eps > 0) loss += (eps / cols) * (wsum * ls - a);
     out[r] = loss;
     if (grad) {

@@ -6,6 +6,19 @@ import { logRatio, logMix } from './math.js';
 
 type Vec = ArrayLike<number>;
 
+const DBL_MIN = 2.2250738585072014e-308;
+const TWO_128 = 2 ** 128;
+const LN2_128 = 128 * Math.LN2;
+
+/**
+ * A power of two s with T·s near 1 (s within [2^-1023, 2^1023]; 1 for a non-finite T):
+ * rows are scaled by it, exactly, before 1/T or products with the other total.
+ */
+export function pow2Scale(T: number): number {
+  if (!Number.isFinite(T)) return 1;
+  return Math.min(2 ** 1023, Math.max(2 ** -1023, 2 ** -Math.floor(Math.log2(T))));
+}
+
 /** Largest entry of x[off, off + n), ignoring NaN; −Infinity when empty. */
 export function maxRow(x: Vec, off: number, n: number): number {
   let m = -Infinity;
@@ -35,12 +48,14 @@ export function sumRows(x: Vec, rows: number, cols: number, sums: Float64Array, 
 export function entropyRows(p: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
-    const T = totals ? totals[r] : 1;
+    const sc = totals ? pow2Scale(totals[r]) : 1;
+    const T = totals ? totals[r] * sc : 1;
     const invT = 1 / T;
     let h = 0, s = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const v = p[i];
-      if (v !== 0) h += totals ? v * invT * logRatio(v, T) : v * Math.log(v);
+      const u = v * sc;
+      if (u !== 0) h += totals ? u * invT * logRatio(u, T) : v * Math.log(v);
       s += v;
       if (v < lo) lo = v;
     }
@@ -54,13 +69,14 @@ export function entropyRows(p: Vec, rows: number, cols: number, totals: Float64A
 export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
-    const Tp = totals ? totals[r] : 1;
-    const Tq = totals ? totals[rows + r] : 1;
+    const scp = totals ? pow2Scale(totals[r]) : 1, scq = totals ? pow2Scale(totals[rows + r]) : 1;
+    const Tp = totals ? totals[r] * scp : 1;
+    const Tq = totals ? totals[rows + r] * scq : 1;
     const invTp = 1 / Tp;
     let h = 0, sp = 0, sq = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
-      if (vp !== 0) h += vp * invTp * logRatio(vq, Tq);
+      if (vp !== 0) h += vp * scp * invTp * logRatio(vq * scq, Tq);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
@@ -77,13 +93,19 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, tot
 export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
-    const Tp = totals ? totals[r] : 1;
-    const Tq = totals ? totals[rows + r] : 1;
+    const scp = totals ? pow2Scale(totals[r]) : 1, scq = totals ? pow2Scale(totals[rows + r]) : 1;
+    const Tp = totals ? totals[r] * scp : 1;
+    const Tq = totals ? totals[rows + r] * scq : 1;
     const invTp = 1 / Tp;
     let d = 0, sp = 0, sq = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
-      if (vp !== 0) d += vp * invTp * logRatio(vp * Tq, vq * Tp);
+      if (vp !== 0) {
+        // q + 0: −0 becomes +0; a tiny q is scaled up before its product with Tp rounds it
+        const up = vp * scp, uq = vq * scq + 0;
+        const l = uq < DBL_MIN ? logRatio(up * Tq, uq * TWO_128 * Tp) + LN2_128 : logRatio(up * Tq, uq * Tp);
+        d += up * invTp * l;
+      }
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
@@ -100,15 +122,17 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, tot
 export function jsDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
-    const Tp = totals ? totals[r] : 1;
-    const Tq = totals ? totals[rows + r] : 1;
+    const scp = totals ? pow2Scale(totals[r]) : 1, scq = totals ? pow2Scale(totals[rows + r]) : 1;
+    const Tp = totals ? totals[r] * scp : 1;
+    const Tq = totals ? totals[rows + r] * scq : 1;
     const invTp = 1 / Tp, invTq = 1 / Tq;
     let d = 0, sp = 0, sq = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
-      const a = vp * Tq, b = vq * Tp;
-      if (vp !== 0) d += vp * invTp * logMix(a, b);
-      if (vq !== 0) d += vq * invTq * logMix(b, a);
+      const up = vp * scp, uq = vq * scq;
+      const a = up * Tq, b = uq * Tp;
+      if (vp !== 0) d += up * invTp * logMix(a, b);
+      if (vq !== 0) d += uq * invTq * logMix(b, a);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;

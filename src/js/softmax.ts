@@ -117,9 +117,18 @@ function specialKl(ma: number, mb: number, nan: boolean): number {
 
 const EXPM1_NEAR = 0.25;
 
+/** (a − ma) − (b − mb) from the two differences and their TwoSum errors (dropped where infinite). */
+function exactDiff(a: number, ma: number, b: number, mb: number): number {
+  const da = a - ma, db = b - mb;
+  const ba = da - a, bb = db - b;
+  const e = a - (da - ba) - (ma + ba) - (b - (db - bb) - (mb + bb));
+  return da - db + (e === e ? e : 0);
+}
+
 /**
  * D(softmax(a/T) ‖ softmax(b/T)) = (1/SA)·Σ ea·t + log1p((SB − SA)/SA) with
- * t = (a − b − (ma − mb))/T and SB − SA summed as ea·expm1(−t) where |t| < ¼.
+ * t = ((a − ma) − (b − mb))/T from exact differences, and SB − SA summed as
+ * ea·expm1(−t) where |t| < ¼.
  */
 export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
   const invT = 1 / T;
@@ -131,7 +140,6 @@ export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: nu
       out[r] = specialKl(ma, mb, hasNaN(xa, off, cols) || hasNaN(xb, off, cols));
       continue;
     }
-    const dm = ma - mb;
     let rest = 0, ones = 0, acc = 0, diff = 0;
     for (let i = off; i < off + cols; i++) {
       const ea = expShifted(xa[i], ma, T);
@@ -141,7 +149,7 @@ export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: nu
         diff += expShifted(xb[i], mb, T);
         continue;
       }
-      const t = (xa[i] - xb[i] - dm) * invT;
+      const t = exactDiff(xa[i], ma, xb[i], mb) * invT;
       acc += ea * t;
       diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShifted(xb[i], mb, T) - ea;
     }
