@@ -5,19 +5,19 @@
 // random lengths, dtypes (Float32Array, Float64Array, number[]), views at odd offsets
 // into NaN-padded buffers, and magnitudes from subnormal to ±1e30 / ±1e300.
 //
-// Runs: FC_RUNS (default 40 per property and backend).  Seed: FC_SEED (a number, or
+// Runs: FC_RUNS (default 200 per property and backend; ≈ 4 s in all).  Seed: FC_SEED (a number, or
 // `random`; default fixed, so CI is deterministic).  A failure prints the seed, the
 // path and the shrunk counterexample; rerun with FC_SEED=<seed> to reproduce.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  backend, crossEntropy, entropy, information, init, jsDivergence, klDivergence, logSoftmax, logSumExp, softmax,
+  allocate, backend, crossEntropy, entropy, information, init, jsDivergence, klDivergence, logSoftmax, logSumExp, softmax,
   softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence, type Backend, type CrossEntropyLossOptions,
 } from '../src/index.js';
 import { setSmallInputCutoff } from '../src/backend.js';
 import { ABS, BACKENDS, REL, fsum, onEachBackend, rng } from './helpers.js';
 
-const RUNS = Number(process.env.FC_RUNS ?? 40);
+const RUNS = Number(process.env.FC_RUNS ?? 200);
 const SEED = process.env.FC_SEED === 'random' ? undefined : Number(process.env.FC_SEED ?? 0x5eed);
 fc.configureGlobal({ numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) });
 
@@ -36,13 +36,21 @@ const offsetArb = fc.integer({ min: 0, max: 5 });
 
 /** The input `kind` holding `values` (float32-rounded for 'f32'), and the exact numbers it holds. */
 function build(kind: Kind, values: readonly number[], offset = 0): { x: Input; v: number[] } {
-  if (kind === 'array') return { x: values.slice(), v: values.slice() };
-  const Type = kind === 'f32' ? Float32Array : Float64Array;
-  // NaN around the view: a kernel reading outside it would turn the result into NaN
-  const buffer = new Type(offset + values.length + 3).fill(NaN);
-  const x = buffer.subarray(offset, offset + values.length);
-  x.set(values);
-  return { x, v: Array.from(x) };
+  let x: Input;
+  if (kind === 'array') {
+    x = values.slice();
+  } else {
+    const Type = kind === 'f32' ? Float32Array : Float64Array;
+    // NaN around the view: a kernel reading outside it would turn the result into NaN
+    const buffer = new Type(offset + values.length + 3).fill(NaN);
+    x = buffer.subarray(offset, offset + values.length);
+    x.set(values);
+  }
+  const v = Array.from(x);
+  // counterexamples print their inputs in full up to 64 values, else a summary
+  const shown = v.length <= 64 ? v.map((e) => (Object.is(e, -0) ? '-0' : String(e))).join(', ') : `${v.slice(0, 8).join(', ')}, … (${v.length} values)`;
+  const text = kind === 'array' ? `[${shown}]` : `${kind === 'f32' ? 'Float32Array' : 'Float64Array'}.from([${shown}])${offset ? ` /* at element offset ${offset} */` : ''}`;
+  return { x, v, [fc.toStringMethod]: () => text } as { x: Input; v: number[] };
 }
 
 /** Float32 when the inputs are all float32 (the SPEC's float32 path), float64 otherwise. */
@@ -101,8 +109,9 @@ const pqArb = lengthArb.chain((n) =>
   }),
 ).map(({ wp, wq, fullSupport, kp, kq, op, oq }) => {
   const p = toDistribution(wp);
-  // without full support, q may be 0 where p is not at every third entry: D = H(p,q) = Infinity
-  const qw = wq.map((v, i) => (v === 0 && p[i] !== 0 && (fullSupport || i % 3 !== 0) ? 0.5 : v));
+  // without full support, q may be 0 (+0 or −0) where p is not, at every third entry:
+  // then D = H(p,q) = Infinity
+  const qw = wq.map((v, i) => (v === 0 && p[i] !== 0 ? (fullSupport || i % 3 !== 0 ? 0.5 : i % 2 ? 0 : -0) : v));
   const q = toDistribution(qw);
   const P = build(kp, p, op), Q = build(kq, q, oq);
   return { P, Q, kp, kq, dtype: dtypeOf(kp, kq) };
@@ -157,13 +166,43 @@ const temperatureArb = fc.oneof(
 
 /** log(a/b), accurate when a ≈ b (log1p of the exact difference). */
 function logRatio(a: number, b: number): number {
+  if (b === 0) return a === 0 ? 0 : Infinity; // ±0 alike
   const r = a / b;
   if (r > 0.5 && r < 2) return Math.log1p((a - b) / b);
-  if (r === Infinity && b > 0) return Math.log(a) - Math.log(b);
+  // a ratio that overflows or is subnormal has lost digits: take the logs apart
+  if ((r === Infinity || r < 2.2250738585072014e-308) && a > 0 && b > 0) return Math.log(a) - Math.log(b);
   return Math.log(r);
 }
 
 interface Reduction { value: number; mag: number }
+
+/**
+ * References of the reductions with `normalize`, from the raw weights: every log is
+ * taken of ratios of the given numbers (log(p/Sp), log(p/q) + log(Sq/Sp)), never of a
+ * rounded p/Sp, which loses digits when it is subnormal.
+ */
+const normalizedRefs = {
+  entropy(p: readonly number[]): Reduction {
+    const S = fsum(p);
+    const t = p.map((v) => (v === 0 ? 0 : -(v / S) * logRatio(v, S)));
+    return { value: fsum(t), mag: fsum(t.map(Math.abs)) };
+  },
+  crossEntropy(p: readonly number[], q: readonly number[]): Reduction {
+    const Sp = fsum(p), Sq = fsum(q);
+    const t = p.map((v, i) => (v === 0 ? 0 : -(v / Sp) * logRatio(q[i], Sq)));
+    return { value: fsum(t), mag: fsum(t.map(Math.abs)) };
+  },
+  klDivergence(p: readonly number[], q: readonly number[]): Reduction {
+    const Sp = fsum(p), Sq = fsum(q), shift = logRatio(Sq, Sp);
+    const t = p.map((v, i) => (v === 0 ? 0 : (v / Sp) * (logRatio(v, q[i]) + shift)));
+    // the two logs are added: allow their rounding
+    const slack = fsum(p.map((v, i) => (v === 0 ? 0 : (v / Sp) * (Math.abs(logRatio(v, q[i])) + Math.abs(shift))))) * 4e-16 / REL.f64;
+    return { value: fsum(t), mag: fsum(t.map(Math.abs)) + slack };
+  },
+  jsDivergence(p: readonly number[], q: readonly number[]): Reduction {
+    return refs.jsDivergence(toDistribution(p), toDistribution(q));
+  },
+};
 
 const refs = {
   entropy(p: readonly number[]): Reduction {
@@ -181,13 +220,33 @@ const refs = {
   jsDivergence(p: readonly number[], q: readonly number[]): Reduction {
     const t: number[] = [];
     p.forEach((a, i) => {
-      const b = q[i], m = (a + b) / 2;
-      if (a !== 0) t.push(0.5 * a * logRatio(a, m));
-      if (b !== 0) t.push(0.5 * b * logRatio(b, m));
+      // log(a/m) = log(2a/(a + b)): no (a + b)/2 underflowing to 0 for subnormal a + b
+      const b = q[i];
+      if (a !== 0) t.push(0.5 * a * logRatio(2 * a, a + b));
+      if (b !== 0) t.push(0.5 * b * logRatio(2 * b, a + b));
     });
     return { value: fsum(t), mag: fsum(t.map(Math.abs)) };
   },
 };
+
+const FLT_MIN = 2 ** -126, FLT_TRUE_MIN = 2 ** -149;
+
+/**
+ * BUG-11 and BUG-12 (pinned at the end): the wasm float32 softmaxKlDivergence, and every
+ * float32 softmaxCrossEntropy gradient, still form terms from probabilities below FLT_MIN
+ * in float32 subnormals; their error is a few subnormal ulps per such term.  This is that
+ * allowance (0 where no probability is below FLT_MIN).
+ */
+function subnormalAllowance(p: readonly number[], ...logs: (readonly number[])[]): number {
+  let a = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] >= FLT_MIN) continue;
+    let l = 1;
+    for (const lg of logs) if (Number.isFinite(lg[i])) l += Math.abs(lg[i]);
+    a += 4 * FLT_TRUE_MIN * l;
+  }
+  return a;
+}
 
 /** Dekker's exact product: a·b = hi + lo. */
 function twoProduct(a: number, b: number): [number, number] {
@@ -210,8 +269,9 @@ function softmaxRef(x: readonly number[], T = 1) {
     const d = v - m;
     if (d === -Infinity) { t.push(-Infinity); c.push(0); continue; }
     const q = d / T;
-    const [ph, pl] = twoProduct(q, T);
     t.push(q);
+    if (q < -1e4) { c.push(0); continue; } // exp underflows: no correction needed (nor computable)
+    const [ph, pl] = twoProduct(q, T);
     c.push((d - ph - pl) / T);
   }
   const e = t.map((v, i) => (v === -Infinity ? 0 : Math.exp(v) * (1 + c[i])));
@@ -234,11 +294,11 @@ function tolerance(want: number, dtype: DType, mag = Math.abs(want)): number {
   return REL[dtype] * Math.max(mag, Math.abs(want)) + ABS[dtype];
 }
 
-/** True when got is within the SPEC bound of want (NaN ≡ NaN, ±Infinity exactly). */
-function close(got: number, want: number, dtype: DType, mag = Math.abs(want), factor = 1): boolean {
+/** True when got is within the SPEC bound of want (NaN ≡ NaN, ±Infinity exactly); `extra`: an absolute allowance. */
+function close(got: number, want: number, dtype: DType, mag = Math.abs(want), factor = 1, extra = 0): boolean {
   if (Number.isNaN(want)) return Number.isNaN(got);
   if (!Number.isFinite(want)) return got === want;
-  return Math.abs(got - want) <= factor * tolerance(want, dtype, mag);
+  return Math.abs(got - want) <= factor * tolerance(want, dtype, mag) + extra;
 }
 
 /** Throws a readable message (fast-check prints it with the counterexample). */
@@ -246,9 +306,9 @@ function check(ok: boolean, what: string, got?: unknown, want?: unknown): void {
   if (!ok) throw new Error(`${what}${got === undefined ? '' : `: got ${String(got)}, want ${String(want)}`}`);
 }
 
-function checkClose(got: number, want: number, dtype: DType, mag: number | undefined, what: string, factor = 1): void {
-  if (!close(got, want, dtype, mag, factor)) {
-    throw new Error(`${what} [${backend()}]: got ${got}, want ${want} (error ${Math.abs(got - want).toExponential(3)} > ${(factor * tolerance(want, dtype, mag)).toExponential(3)})`);
+function checkClose(got: number, want: number, dtype: DType, mag: number | undefined, what: string, factor = 1, extra = 0): void {
+  if (!close(got, want, dtype, mag, factor, extra)) {
+    throw new Error(`${what} [${backend()}]: got ${got}, want ${want} (error ${Math.abs(got - want).toExponential(3)} > ${(factor * tolerance(want, dtype, mag) + extra).toExponential(3)})`);
   }
 }
 
@@ -310,7 +370,7 @@ onEachBackend('properties: information and the probability reductions', () => {
   });
 
   it('cross-entropy, KL and JS match the references; H(p, q) = H(p) + D(p‖q)', () => {
-    fc.assert(fc.property(pqArb, ({ P, Q, dtype }) => {
+    fc.assert(fc.property(pqArb, ({ P, Q, kp, kq, dtype }) => {
       const ce = asNumber(crossEntropy(P.x, Q.x));
       const kl = asNumber(klDivergence(P.x, Q.x));
       const js = asNumber(jsDivergence(P.x, Q.x));
@@ -324,7 +384,8 @@ onEachBackend('properties: information and the probability reductions', () => {
       // the identity, from the library's own three numbers
       if (Number.isFinite(ce)) {
         const mag = rce.mag + rh.mag + rkl.mag;
-        check(Math.abs(ce - (h + kl)) <= 2 * REL[dtype] * mag + 3 * ABS[dtype],
+        const idtype = kp === 'f32' || kq === 'f32' ? 'f32' : 'f64'; // H(p) alone runs in float32 on float32 p
+        check(Math.abs(ce - (h + kl)) <= 2 * REL[idtype] * mag + 3 * ABS[idtype],
           'H(p,q) = H(p) + D(p‖q)', ce, `${h} + ${kl}`);
       } else {
         check(ce === Infinity && kl === Infinity, 'H(p,q) and D(p‖q) are both Infinity', `${ce}, ${kl}`, 'Infinity');
@@ -336,8 +397,10 @@ onEachBackend('properties: information and the probability reductions', () => {
     fc.assert(fc.property(pqArb, ({ P, Q, dtype }) => {
       const kl = asNumber(klDivergence(P.x, Q.x));
       const l1 = fsum(P.v.map((v, i) => Math.abs(v - Q.v[i])));
-      const sp = fsum(P.v), sq = fsum(Q.v);
-      const slack = 2 * (Math.abs(sp - 1) + Math.abs(sq - 1)) + tolerance(0, dtype, refs.klDivergence(P.v, Q.v).mag);
+      // the inputs sum to 1 only to rounding: with δ = |Σq − Σp| (summed from the exact
+      // differences), D ≥ ½‖p − q‖₁² − 3δ − δ²
+      const delta = Math.abs(fsum(P.v.map((v, i) => v - Q.v[i])));
+      const slack = 4 * delta + tolerance(0, dtype, refs.klDivergence(P.v, Q.v).mag);
       check(kl >= 0.5 * l1 * l1 - slack, `Pinsker: D ≥ ½‖p−q‖₁² = ${0.5 * l1 * l1}`, kl);
       check(kl >= -slack, 'D ≥ 0', kl, '≥ 0');
       const self = asNumber(klDivergence(P.x, P.x));
@@ -382,27 +445,31 @@ onEachBackend('properties: information and the probability reductions', () => {
     fc.assert(fc.property(
       pqArb,
       fc.oneof(fc.integer({ min: -20, max: 20 }).map((e) => Math.pow(2, e)), fc.double({ min: 1e-3, max: 1e6, noNaN: true })),
-      fc.double({ min: 1e-3, max: 1e6, noNaN: true }),
+      fc.oneof(fc.double({ min: 1e-3, max: 1e6, noNaN: true }), fc.constantFrom(1e-300, 1e300)),
       ({ P, Q, kp, kq }, k1, k2) => {
+        // subnormal entries, and totals far from 1 (k2 = 1e±300): normalising must neither
+        // underflow nor overflow (it scales rows by powers of two first)
         const A = build(kp, P.v.map((v) => v * k1));
-        const B = build(kq, Q.v.map((v) => v * k2));
-        // the reference: the exact values given, divided by their sum
-        const a = toDistribution(A.v), b = toDistribution(B.v);
-        // normalising runs in float64 (on a converted copy for float32): float64 bounds
-        // apply to the exact inputs, but allow float32's for safety on float32 input
-        const dtype = dtypeOf(kp, kq);
-        const rh = refs.entropy(a);
-        checkClose(asNumber(entropy(A.x, { normalize: true })), rh.value, dtypeOf(kp), rh.mag, 'entropy(k·p, normalize)', 2);
+        const k = kq === 'f32' ? Math.min(1e30, Math.max(1e-30, k2)) : k2; // float32 totals stay in range
+        // q entries below 2^-1000 of their total (normalised: subnormal) are left out: crossEntropy
+        // (and, with huge totals, klDivergence) still loses digits there (BUG-10, pinned below)
+        const qk = Q.v.map((v) => v * k), Sq = fsum(qk);
+        const B = build(kq, qk.map((v) => (v !== 0 && Math.abs(v) < Sq * 2 ** -1000 ? 0 : v)));
+        // normalising runs in float64 (on a converted copy for float32 input): the float64
+        // bound applies to the exact inputs
+        const dtype: DType = 'f64';
+        const rh = normalizedRefs.entropy(A.v);
+        checkClose(asNumber(entropy(A.x, { normalize: true })), rh.value, dtype, rh.mag, 'entropy(k·p, normalize)');
         for (const [name, fn, rf] of [
-          ['crossEntropy', crossEntropy, refs.crossEntropy], ['klDivergence', klDivergence, refs.klDivergence], ['jsDivergence', jsDivergence, refs.jsDivergence],
+          ['crossEntropy', crossEntropy, normalizedRefs.crossEntropy], ['klDivergence', klDivergence, normalizedRefs.klDivergence], ['jsDivergence', jsDivergence, normalizedRefs.jsDivergence],
         ] as const) {
-          const r = rf(a, b);
-          checkClose(asNumber(fn(A.x, B.x, { normalize: true })), r.value, dtype, r.mag, `${name}(k·p, k'·q, normalize)`, 2);
+          const r = rf(A.v, B.v);
+          checkClose(asNumber(fn(A.x, B.x, { normalize: true })), r.value, dtype, r.mag, `${name}(k·p, k'·q, normalize)`);
         }
-        // powers of two scale exactly: then the normalised result is the plain one
-        if (Math.log2(k1) % 1 === 0 && kp !== 'f32') {
-          const plain = asNumber(entropy(build(kp, a).x, { normalize: true }));
-          checkClose(asNumber(entropy(A.x, { normalize: true })), plain, 'f64', rh.mag, 'entropy(2^k·p) = entropy(p) normalised');
+        // powers of two scale exactly: then the normalised result is that of p itself
+        if (Math.log2(k1) % 1 === 0 && P.v.every((v) => v === 0 || Math.abs(v) >= 2.2250738585072014e-308 * 2 ** 20)) {
+          const plain = build(kp, P.v);
+          checkClose(asNumber(entropy(A.x, { normalize: true })), asNumber(entropy(plain.x, { normalize: true })), 'f64', rh.mag, 'entropy(2^k·p) = entropy(p) normalised');
         }
       },
     ));
@@ -531,14 +598,43 @@ onEachBackend('properties: log-sum-exp and the softmax family', () => {
         const mag = fsum(terms.map(Math.abs)) + fsum(ra.p.map((v, i) => (v === 0 ? 0 : v * (Math.abs(ra.logp[i]) + Math.abs(rb.logp[i]))))) * 4e-16 / REL[dtype];
         const opts = { temperature: T };
         const got = asNumber(softmaxKlDivergence(A.x, B.x, opts));
-        checkClose(got, want, dtype, mag, `softmaxKlDivergence (T = ${T})`);
-        check(got >= -tolerance(0, dtype, mag), 'D ≥ 0', got);
+        const bug11 = dtype === 'f32' && backend() !== 'js' ? subnormalAllowance(ra.p, ra.logp, rb.logp) : 0;
+        checkClose(got, want, dtype, mag, `softmaxKlDivergence (T = ${T})`, 1, bug11);
+        check(got >= -tolerance(0, dtype, mag) - bug11, 'D ≥ 0', got);
         const self = asNumber(softmaxKlDivergence(A.x, A.x, opts));
         check(Math.abs(self) <= ABS[dtype], 'D(x‖x) = 0', self, 0);
-        if (dtype === 'f64' && A.v.length > 1) {
+        // through the maps only where no probability of Q underflows (or loses digits as a subnormal)
+        if (dtype === 'f64' && ra.p.every((v, i) => v === 0 || rb.p[i] > 1e-290)) {
           const viaMaps = asNumber(klDivergence(softmax(A.x, opts), softmax(B.x, opts), { validate: false }));
           checkClose(got, viaMaps, 'f64', mag + 1e-300, 'D(softmax P‖softmax Q)', 8);
         }
+      },
+    ));
+  });
+
+  it('float32 logits with full mantissas and offsets up to ±1e4 (off the grid): every softmax function within the SPEC', () => {
+    // x − m of two float32 numbers is exact in float64, so the references stay exact off the grid
+    fc.assert(fc.property(
+      lengthArb, fc.integer(), fc.constantFrom(0.1, 1, 10, 100), fc.double({ min: -1e4, max: 1e4, noNaN: true }), fc.integer({ min: -2, max: 2 }),
+      (n, seed, spread, offset, k) => {
+        const random = rng(seed);
+        const T = Math.pow(2, k);
+        const X = build('f32', Array.from({ length: n }, () => offset + spread * (2 * random() - 1)));
+        const Y = build('f32', Array.from({ length: n }, () => spread * (2 * random() - 1)));
+        const r = softmaxRef(X.v, T), r1 = softmaxRef(X.v), ry = softmaxRef(Y.v, T);
+        checkClose(asNumber(logSumExp(X.x)), r1.lse, 'f32', r1.lseMag, 'logSumExp');
+        const p = softmax(X.x, { temperature: T }), lp = logSoftmax(X.x, { temperature: T });
+        for (let i = 0; i < n; i++) {
+          checkClose(p[i], r.p[i], 'f32', undefined, `softmax[${i}]`);
+          checkClose(lp[i], r.logp[i], 'f32', r.logpMag[i], `logSoftmax[${i}]`);
+        }
+        checkClose(asNumber(softmaxEntropy(X.x, { temperature: T })), r.H, 'f32', undefined, 'softmaxEntropy');
+        const loss = softmaxCrossEntropy(X.x, [n - 1], { cols: n });
+        checkClose(loss, -r1.logp[n - 1], 'f32', r1.logpMag[n - 1], 'softmaxCrossEntropy');
+        // softmaxKlDivergence of the offset P (BUG-7: it used to round a − b and maxA − maxB apart)
+        const terms = r.p.map((v, i) => (v === 0 ? 0 : v * (r.logp[i] - ry.logp[i])));
+        const bug11 = backend() !== 'js' ? subnormalAllowance(r.p, r.logp, ry.logp) : 0;
+        checkClose(asNumber(softmaxKlDivergence(X.x, Y.x, { temperature: T })), fsum(terms), 'f32', fsum(terms.map(Math.abs)), 'softmaxKlDivergence', 1, bug11);
       },
     ));
   });
@@ -562,13 +658,15 @@ onEachBackend('properties: log-sum-exp and the softmax family', () => {
         for (let r = 0; r < rows; r++) {
           const ref = softmaxRef(X.v.slice(r * cols, (r + 1) * cols), T);
           const ref1 = softmaxRef(X.v.slice(r * cols, (r + 1) * cols), 1);
+          const refQ = softmaxRef(Y.v.slice(r * cols, (r + 1) * cols), T);
           checkClose(lse[r], ref1.lse, dtype, ref1.lseMag, `logSumExp row ${r}`);
           checkClose(lse[r], asNumber(logSumExp(row(X.x, r))), dtype, ref1.lseMag, `logSumExp row ${r} vs 1-D`, 2);
           checkClose(H[r], ref.H, dtype, undefined, `softmaxEntropy row ${r}`);
           checkClose(H[r], asNumber(softmaxEntropy(row(X.x, r), { temperature: T })), dtype, ref.H, `softmaxEntropy row ${r} vs 1-D`, 2);
           const d1 = asNumber(softmaxKlDivergence(row(X.x, r), row(Y.x, r), { temperature: T }));
           const dm = Math.abs(d1) + ref.p.reduce((s, v, i) => s + (v === 0 ? 0 : v * (Math.abs(ref.logp[i]) + 1)), 0);
-          checkClose(D[r], d1, dtype, dm, `softmaxKlDivergence row ${r} vs 1-D`, 2);
+          const bug11 = dtype === 'f32' && backend() !== 'js' ? subnormalAllowance(ref.p, ref.logp, refQ.logp) : 0;
+          checkClose(D[r], d1, dtype, dm, `softmaxKlDivergence row ${r} vs 1-D`, 2, 2 * bug11);
           const p1 = softmax(row(X.x, r), { temperature: T }), lp1 = logSoftmax(row(X.x, r), { temperature: T });
           for (let c = 0; c < cols; c++) {
             const i = r * cols + c;
@@ -603,14 +701,14 @@ function lossRef(z: readonly number[], targets: readonly number[], o: CrossEntro
   const C = o.cols, rows = z.length / C, eps = o.labelSmoothing ?? 0;
   const w = o.weights ? Array.from(o.weights) : Array(C).fill(1);
   const isLabels = targets.length === rows;
-  const losses: number[] = [], mags: number[] = [], grads: number[][] = [];
+  const losses: number[] = [], mags: number[] = [], grads: number[][] = [], gradMags: number[][] = [], gradSub: number[][] = [];
   let denominator = 0;
   for (let r = 0; r < rows; r++) {
     const ref = softmaxRef(z.slice(r * C, (r + 1) * C));
     const t: number[] = [];
     if (isLabels) {
       const y = targets[r];
-      if (y === o.ignoreIndex) { losses.push(0); mags.push(0); grads.push(Array(C).fill(0)); continue; }
+      if (y === o.ignoreIndex) { losses.push(0); mags.push(0); grads.push(Array(C).fill(0)); gradMags.push(Array(C).fill(0)); gradSub.push(Array(C).fill(0)); continue; }
       denominator += w[y];
       for (let c = 0; c < C; c++) t.push((1 - eps) * (c === y ? 1 : 0) + eps / C);
     } else {
@@ -622,8 +720,11 @@ function lossRef(z: readonly number[], targets: readonly number[], o: CrossEntro
     mags.push(fsum(terms.map(Math.abs)) + fsum(ref.logpMag.map((m, c) => Math.abs(w[c] * t[c]) * m)));
     const tw = fsum(t.map((v, c) => v * w[c]));
     grads.push(ref.p.map((p, c) => tw * p - w[c] * t[c]));
+    gradSub.push(ref.p.map((p) => (p < FLT_MIN ? 4 * FLT_TRUE_MIN * Math.max(1, Math.abs(tw)) : 0)));
+    // each entry is a difference of two terms: the near-0 bound is relative to their magnitudes
+    gradMags.push(ref.p.map((p, c) => Math.abs(tw * p) + Math.abs(w[c] * t[c])));
   }
-  return { losses, mags, grads, denominator };
+  return { losses, mags, grads, gradMags, gradSub, denominator };
 }
 
 onEachBackend('properties: softmaxCrossEntropy', () => {
@@ -632,8 +733,8 @@ onEachBackend('properties: softmaxCrossEntropy', () => {
     g: gridArb.map((g) => ({ ...g, masked: 0 })),
     labels: fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows }),
     ignore: fc.option(fc.integer({ min: -1, max: cols - 1 }), { nil: undefined }),
-    smoothing: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.99, noNaN: true })),
-    weights: fc.option(fc.array(fc.double({ min: 0, max: 4, noNaN: true }), { minLength: cols, maxLength: cols }), { nil: undefined }),
+    smoothing: fc.oneof(fc.constant(0), fc.double({ min: 1e-6, max: 0.99, noNaN: true })),
+    weights: fc.option(fc.array(fc.oneof(fc.constant(0), fc.double({ min: 1e-3, max: 4, noNaN: true })), { minLength: cols, maxLength: cols }), { nil: undefined }),
     kind: kindArb,
     labelKind: fc.constantFrom('array', 'int32', 'uint32'),
     rows: fc.constant(rows),
@@ -664,16 +765,16 @@ onEachBackend('properties: softmaxCrossEntropy', () => {
       const scale = ref.denominator === 0 ? 0 : 1 / ref.denominator;
       for (let r = 0; r < rows; r++) {
         const ignored = labels[r] === ignore;
-        const gmag = ref.grads[r].reduce((s, v) => s + Math.abs(v), 0) * scale + 1e-300;
+        const gm = ref.gradMags[r].map((v) => v * scale);
         let rowSum = 0;
         for (let c = 0; c < cols; c++) {
           const v = grad[r * cols + c];
           rowSum += v;
           if (ignored || scale === 0) check(Object.is(v, 0) || v === 0, `grad[${r}, ${c}] of an ignored row is 0`, v, 0);
-          else checkClose(v, ref.grads[r][c] * scale, dtype, gmag, `grad[${r}, ${c}]`, 4);
+          else checkClose(v, ref.grads[r][c] * scale, dtype, gm[c], `grad[${r}, ${c}]`, 1, dtype === 'f32' ? ref.gradSub[r][c] * scale : 0); // BUG-12
         }
         // Σ_c ∂loss/∂z_c = Σ_c (Σt·w)·p_c − w_c·t_c = 0 when there are no weights
-        if (!weights) check(Math.abs(rowSum) <= 8 * REL[dtype] * gmag + cols * ABS[dtype] * 0 + 1e-300, `Σ grad row ${r} = 0`, rowSum, 0);
+        if (!weights && !ignored) check(Math.abs(rowSum) <= 2 * REL[dtype] * fsum(gm) + cols * ABS[dtype], `Σ grad row ${r} = 0`, rowSum, 0);
       }
     }));
   });
@@ -771,5 +872,161 @@ describe('properties: the three backends agree within the SPEC bounds', () => {
         }
       },
     ), { numRuns: Math.max(10, Math.round(RUNS / 2)) });
+  });
+});
+
+// ---------------------------------------------------------------------------------
+// Regressions: the library bugs these properties (and fuzz/run.js) found, as minimal
+// reproductions.  BUG-1…BUG-9 were fixed in fed0267; BUG-10 (what remains of BUG-2) is
+// pinned with `it.fails`, which passes while the bug is there: when it is fixed, the test
+// fails here — make it an `it`, and drop the generator restriction named after it above.
+// ---------------------------------------------------------------------------------
+
+onEachBackend('regressions', (b) => {
+  it('BUG-1: klDivergence with q = −0 where p > 0 is Infinity (it was NaN: p·log(p/−0))', () => {
+    expect(crossEntropy([0.5, 0.5], [-0, 1])).toBe(Infinity);
+    expect(klDivergence([0.5, 0.5], [-0, 1])).toBe(Infinity);
+    expect(klDivergence(new Float32Array([0.5, 0.5]), new Float32Array([-0, 1]))).toBe(Infinity);
+  });
+
+  // normalize: true used to scale each entry by the other input's total, and by 1/total,
+  // which underflowed, overflowed or rounded for totals or entries far from 1
+  it('BUG-2a: entropy([1e-320, 1e-320], {normalize: true}) is ln 2 (it was Infinity)', () => {
+    expect(entropy([1e-320, 1e-320], { normalize: true })).toBeCloseTo(Math.LN2, 12);
+  });
+  it('BUG-2b: jsDivergence([1e300, 1e300], [1e300, 1e300], {normalize: true}) is 0 (it was NaN)', () => {
+    expect(jsDivergence([1e300, 1e300], [1e300, 1e300], { normalize: true })).toBe(0);
+  });
+  it('BUG-2c: klDivergence([1e-3, 1e-3], [1, 1e-321], {normalize: true}) is finite (it was Infinity)', () => {
+    const want = 0.5 * Math.log(0.5) + 0.5 * (Math.log(0.5) - Math.log(1e-321)); // 368.87…
+    expect(klDivergence([1e-3, 1e-3], [1, 1e-321], { normalize: true })).toBeCloseTo(want, 9);
+  });
+  it('BUG-2d: jsDivergence([1e-3, 1e-3], [1, 1e-321], {normalize: true}) is ≈ 0.2158 (it was −Infinity)', () => {
+    const want = jsDivergence([0.5, 0.5], [1, 1e-321], { validate: false });
+    expect(jsDivergence([1e-3, 1e-3], [1, 1e-321], { normalize: true })).toBeCloseTo(want, 12);
+  });
+  it('BUG-2e: klDivergence of a subnormal q with normalize keeps 1e-13 relative accuracy (it was 3.6e-11)', () => {
+    const p = new Float32Array([1 / 3, 1 / 3, 1 / 3]);
+    const q = [4.940656e-318, 1e-39, 1];
+    const want = normalizedRefs.klDivergence(Array.from(p), q).value; // 272.3765143747268
+    expect(Math.abs(klDivergence(p, q, { normalize: true }) - want) / want).toBeLessThan(1e-13);
+  });
+
+  // BUG-10 (what remains of BUG-2): crossEntropy with normalize still rounds q/Σq on the
+  // subnormal grid (klDivergence scales a tiny q up first; crossEntropy does not), and an
+  // entry that is tiny next to a huge total underflows when its row is scaled.
+  it.fails('BUG-10a: crossEntropy([0.5, 0.5], [3, 1e-323], {normalize: true}) = 372.42276851474475', () => {
+    const want = -0.5 * (Math.log(1e-323) - Math.log(3)); // −½·log(1e-323/3) − ½·log(1)
+    expect(crossEntropy([0.5, 0.5], [3, 1e-323], { normalize: true })).toBeCloseTo(want, 9); // 372.2200359606906
+  });
+  it.fails('BUG-10b: klDivergence([1, 1], [1e300, 1e-24], {normalize: true}) = 372.3256378844755', () => {
+    const want = 0.5 * Math.log(0.5) + 0.5 * (Math.log(0.5) - (Math.log(1e-24) - Math.log(1e300)));
+    expect(klDivergence([1, 1], [1e300, 1e-24], { normalize: true })).toBeCloseTo(want, 9); // Infinity
+  });
+
+  it('BUG-3: float32 softmaxEntropy / logSumExp / softmaxCrossEntropy below FLT_MIN keep their relative accuracy (the wasm kernels flushed them)', () => {
+    const p1 = Math.exp(-100) / (1 + Math.exp(-100));
+    const H = -(1 - p1) * Math.log1p(-p1) + p1 * (100 + Math.log1p(Math.exp(-100))); // 3.757e-42
+    const rel = (got: number, want: number) => Math.abs(got - want) / want;
+    expect(rel(softmaxEntropy(new Float32Array([0, -100])), H)).toBeLessThan(2e-6); // was 3.821e-42 (1.7 %)
+    expect(rel(logSumExp(new Float32Array([0, -104])), Math.log1p(Math.exp(-104)))).toBeLessThan(2e-6); // was 0
+    expect(rel(softmaxCrossEntropy(new Float32Array([0, -100]), [0], { cols: 2 }), Math.log1p(Math.exp(-100)))).toBeLessThan(2e-6); // was 3.78e-44
+    // Q masking an entry whose P-probability is a float32 subnormal: Infinity (was finite)
+    expect(softmaxKlDivergence(new Float32Array([0, -100]), new Float32Array([0, -Infinity]))).toBe(Infinity);
+  });
+
+  // BUG-6: extreme temperatures gave NaN (1/T = Infinity on every path; T or 1/T beyond
+  // float32 on the wasm float32 path).  Since fed0267 a temperature outside [1e-30, 1e30] is
+  // a RangeError; at the limits the answers are right.
+  it('BUG-6: temperatures outside [1e-30, 1e30] are a RangeError; at the limits the answers are right, never NaN', () => {
+    const x64 = [0.3, -1.2, 0.7], x32 = new Float32Array([0.3, -Infinity, 0.7, -1]);
+    for (const T of [5e-324, 1e-300, 1e-40, 1e39, 1e300]) {
+      expect(() => softmaxEntropy(x64, { temperature: T })).toThrow(RangeError);
+      expect(() => softmax(x32, { temperature: T })).toThrow(RangeError);
+    }
+    expect(softmaxEntropy(x64, { temperature: 1e-30 })).toBe(0);
+    expect(Array.from(logSoftmax(x64, { temperature: 1e-30 }))[2]).toBe(0);
+    expect(softmaxEntropy(x32, { temperature: 1e-30 })).toBe(0);
+    expect(logSoftmax(x32, { temperature: 1e30 })[1]).toBe(-Infinity);
+    expect(softmax(x32, { temperature: 1e30 })[0]).toBeCloseTo(1 / 3, 6);
+    expect(softmaxEntropy(x32, { temperature: 1e30 })).toBeCloseTo(Math.log(3), 6);
+  });
+
+  // BUG-7: softmaxKlDivergence formed t = (a − b − (maxA − maxB))/T, rounding a − b and
+  // maxA − maxB apart: an error of ulp(max |logit|)/T in every term.
+  it('BUG-7a: softmaxKlDivergence([1e20, 0], [0, 1]) = −log softmax([0, 1])[0] = 1.3132616875182228 (it was ln 2)', () => {
+    expect(softmaxKlDivergence([1e20, 0], [0, 1])).toBeCloseTo(1.3132616875182228, 12);
+  });
+  it('BUG-7b: float32 softmaxKlDivergence of logits near 1000 meets the SPEC bound (the wasm kernels were off by 1.6e-5)', () => {
+    const a = new Float32Array([1000.123, 1000.456, 1000.789, 1000.321]), c = new Float32Array([0.3, -0.2, 0.1, 0.05]);
+    const ra = softmaxRef(Array.from(a)), rc = softmaxRef(Array.from(c));
+    const terms = ra.p.map((p, i) => p * (ra.logp[i] - rc.logp[i]));
+    const want = fsum(terms), mag = fsum(terms.map(Math.abs));
+    expect(Math.abs(softmaxKlDivergence(a, c) - want) / mag).toBeLessThan(2e-6);
+  });
+  it('BUG-7c: float32 softmaxKlDivergence of one-element rows is exactly 0, never negative (the wasm kernels gave −1.7e-21)', () => {
+    const d = softmaxKlDivergence(new Float32Array([-50.33443069458008]), new Float32Array([96.58023834228516]), { temperature: 0.25 });
+    expect(d).toBe(0);
+  });
+
+  // BUG-9: with integer labels, a row whose label has class weight 0 and a −Infinity logit got
+  // loss (1 − ε)·w_y·(lse − z_y) = 0·Infinity = NaN.  README: "terms whose target × weight is 0
+  // count 0 even against a −Infinity logit".
+  it("BUG-9: softmaxCrossEntropy([0, −Infinity], [1], { weights: [1, 0], reduction: 'sum' }) is 0 (it was NaN)", () => {
+    expect(softmaxCrossEntropy([0, -Infinity], [0, 1], { cols: 2, weights: [1, 0], reduction: 'sum' })).toBe(0);
+    expect(softmaxCrossEntropy([0, -Infinity], [1], { cols: 2, weights: [1, 0], reduction: 'sum' })).toBe(0);
+    expect(Array.from(softmaxCrossEntropy(new Float32Array([0, -Infinity]), [1], { cols: 2, weights: [1, 0], reduction: 'none' }))).toEqual([0]);
+  });
+
+  // BUG-11: the wasm float32 softmaxKlDivergence still forms terms from probabilities below
+  // FLT_MIN in float32 subnormals (or flushes them): results below FLT_MIN lose their digits
+  // (5 % here), and a masked Q entry where P's probability is below float32's range is missed.
+  // The JS path is exact.  (Also so before fed0267.)
+  (b === 'js' ? it : it.fails)('BUG-11: float32 softmaxKlDivergence below FLT_MIN keeps 2e-6 relative accuracy, and sees Q mask a tiny P (wasm only)', () => {
+    const x = [81.41995239257812, 17.94681739807129, -21.333152770996094, 30.448720932006836];
+    const y = [63.73897171020508, -90.32240295410156, -74.73977661132812, -49.196044921875];
+    const ra = softmaxRef(x, 0.5), ry = softmaxRef(y, 0.5);
+    const want = fsum(ra.p.map((p, i) => (p === 0 ? 0 : p * (ra.logp[i] - ry.logp[i])))); // 6.5554148353738e-43
+    const got = softmaxKlDivergence(new Float32Array(x), new Float32Array(y), { temperature: 0.5 }); // wasm: 6.890328621794058e-43
+    expect(Math.abs(got - want) / want).toBeLessThan(2e-6);
+    // P's second probability is e^-118.5 = 3.4e-52, below every float32: flushed, so Q's
+    // −Infinity there is missed (wasm: 0, not Infinity)
+    const a = new Float32Array([0.902910590171814, -0.28229400515556335]), c = new Float32Array([1.3761342763900757, -Infinity]);
+    expect(softmaxKlDivergence(a, c, { temperature: 0.01 })).toBe(Infinity);
+  });
+
+  // BUG-12: float32 softmaxCrossEntropy gradients below FLT_MIN are off by ~2 float32 ulps (1.5e-5
+  // relative): the exponentials are stored as float32 (in the grad array, or in float32 lanes)
+  // before they are scaled by the class weight.
+  it.fails('BUG-12: a float32 gradient entry below FLT_MIN is the float32 nearest the exact value (within 2e-6)', () => {
+    const gap = Math.fround(92.92);
+    const want = (4 * Math.exp(-gap)) / (1 + Math.exp(-gap)); // 1.7677364952091289e-40
+    const grad = new Float32Array(2);
+    softmaxCrossEntropy(new Float32Array([0, -gap]), [0], { cols: 2, grad, weights: [4, 0.5], reduction: 'sum' });
+    expect(Math.abs(grad[1] - want)).toBeLessThanOrEqual(FLT_TRUE_MIN / 2 + 2e-6 * want); // 1.7677099867764702e-40: 1.9 ulps
+  });
+
+  // BUG-13 and BUG-14, regressions of fed0267 (found by fuzz/run.js): zero-copy float32 calls
+  // whose output is their input (a WasmArray, or its view, as both) are wrong on the wasm
+  // backends — the float32 kernels now read the input again (to recompute underflowing terms
+  // in float64) after the output has overwritten it.  Plain arrays in place are right.
+  (b === 'js' ? it : it.fails)('BUG-13: softmaxCrossEntropy(z, labels, { grad: z }) with z a float32 WasmArray is right (wasm only)', () => {
+    const z = allocate(Float32Array, 6);
+    z.array.set([0, 0, 0, 1, 2, 3]);
+    const grad = new Float32Array(6);
+    const want = softmaxCrossEntropy(new Float32Array([0, 0, 0, 1, 2, 3]), [0, 2], { cols: 3, grad }); // 0.7531091290191074
+    const got = softmaxCrossEntropy(z, [0, 2], { cols: 3, grad: z }); // wasm: 1.2531091290191074
+    const g = Array.from(z.array);
+    z.free();
+    expect(got).toBeCloseTo(want, 6);
+    expect(g.map((v, i) => Math.abs(v - grad[i]) < 1e-7)).toEqual(Array(6).fill(true));
+  });
+  (b === 'js' ? it : it.fails)('BUG-14: softmax(x, { out: x }) with x a float32 WasmArray [0, −200] is [1, 0] (wasm only)', () => {
+    const x = allocate(Float32Array, 2);
+    x.array.set([0, -200]);
+    softmax(x, { out: x });
+    const got = Array.from(x.array);
+    x.free();
+    expect(got).toEqual([1, 0]); // wasm: [0.2689414322376251, 0]
   });
 });
