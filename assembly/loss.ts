@@ -11,7 +11,8 @@
 //   labels:  ∂/∂z_c = g·[((1−ε)·w_y + ε·W/C)·p_c − (ε/C)·w_c − (1−ε)·w_y·[c = y]]
 //   targets: ∂/∂z_c = g·[(Σ_k w_k·t̃_k)·p_c − w_c·t̃_c]
 //
-// where W = Σ w_c and g is the caller's scale (1/Σ w_y for 'mean', else 1).  A row
+// where W = Σ w_c and g is the caller's scale (1/Σ w_y for 'mean', else 1; times
+// 1/ln(base)), applied last: a bracket that is finite stays so until g scales it.  A row
 // with a negative label is ignored: loss 0, gradient 0.  `grad` may be `z` itself:
 // every value a later pass needs is read before the exponentials overwrite it.
 // Terms whose weight·target is 0 contribute 0 even against a −Infinity logit.  A
@@ -54,20 +55,38 @@ function weightedShiftedSumF32(z: usize, n: i32, m: f32, w: usize): f64 {
   return s;
 }
 
-/** g[c] = e[c]·a − b·(w ? w[c] : 1), in place over a float32 row. */
-function affineF32(g: usize, n: i32, a: f32, b: f32, w: usize): void {
+/**
+ * `expSumF32` at T = 1, storing the exponentials to g (when g ≠ 0).  When g is the row
+ * itself, the exact rest (see `expSumF32`) must come from a pass that does not store,
+ * before the one that overwrites the logits: in-place costs one more exp pass.
+ */
+function restF32(row: usize, n: i32, m: f32, g: usize): f64 {
+  if (g != row) return expSumF32(row, n, m, 1.0, g);
+  const rest = expSumF32(row, n, m, 1.0, 0);
+  const ones = expSumOnes;
+  expSumF32(row, n, m, 1.0, g, false);
+  expSumOnes = ones;
+  return rest;
+}
+
+/**
+ * g[c] = (e[c]·a − b·(w ? w[c] : 1))·gs, in place over a float32 row.  The caller's
+ * scale gs comes last, so a scale beyond the range (a base near 1, say) overflows to
+ * the gradient's signed infinity rather than to ∞ − ∞.
+ */
+function affineF32(g: usize, n: i32, a: f32, b: f32, w: usize, gs: f32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const va = f32x4.splat(a), vb = f32x4.splat(b);
+    const va = f32x4.splat(a), vb = f32x4.splat(b), vg = f32x4.splat(gs);
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 2;
       const sub = w ? f32x4.mul(vb, v128.load(w + o)) : vb;
-      v128.store(g + o, f32x4.sub(f32x4.mul(v128.load(g + o), va), sub));
+      v128.store(g + o, f32x4.mul(f32x4.sub(f32x4.mul(v128.load(g + o), va), sub), vg));
     }
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(g + o, load<f32>(g + o) * a - b * (w ? load<f32>(w + o) : 1));
+    store<f32>(g + o, (load<f32>(g + o) * a - b * (w ? load<f32>(w + o) : 1)) * gs);
   }
 }
 
@@ -98,7 +117,7 @@ export function softmaxCrossEntropyLabelsF32(
     }
     const ty = <f64>load<f32>(row + (<usize>y << 2)) - <f64>m;
     const a = eps > 0 ? weightedShiftedSumF32(row, cols, m, weights) : 0;
-    const rest = expSumF32(row, cols, m, 1.0, grad ? grad + off : 0);
+    const rest = restF32(row, cols, m, grad ? grad + off : 0);
     const s = expSumOnes + rest;
     const ls = logOnesPlus(expSumOnes, rest);
     const wy: f64 = weights ? <f64>load<f32>(weights + (<usize>y << 2)) : 1;
@@ -107,10 +126,13 @@ export function softmaxCrossEntropyLabelsF32(
     if (eps > 0) loss += eps / C * (wsum * ls - a);
     store<f64>(out + (<usize>r << 3), loss);
     if (grad) {
-      const alpha = ((1 - eps) * wy + eps * wsum / C) * gradScale;
-      affineF32(grad + off, cols, <f32>(alpha / s), <f32>(eps / C * gradScale), eps > 0 ? weights : 0);
       const gy = grad + off + (<usize>y << 2);
-      store<f32>(gy, load<f32>(gy) - <f32>((1 - eps) * wy * gradScale));
+      const ey = load<f32>(gy);
+      const ga = <f32>(((1 - eps) * wy + eps * wsum / C) / s), gb = <f32>(eps / C), gs = <f32>gradScale;
+      const w = eps > 0 ? weights : 0;
+      affineF32(grad + off, cols, ga, gb, w, gs);
+      const by = w ? gb * load<f32>(w + (<usize>y << 2)) : gb;
+      store<f32>(gy, (ey * ga - by - <f32>((1 - eps) * wy)) * gs);
     }
   }
 }
@@ -159,12 +181,12 @@ export function softmaxCrossEntropyProbsF32(
       if (wt != 0) b += <f64>(wt * (load<f32>(row + o) - m));
       tw += <f64>wt;
     }
-    const rest = expSumF32(row, cols, m, 1.0, grad ? grad + off : 0);
+    const rest = restF32(row, cols, m, grad ? grad + off : 0);
     const s = expSumOnes + rest;
     store<f64>(out + (<usize>r << 3), tw * logOnesPlus(expSumOnes, rest) - b);
     if (grad) {
       const g = grad + off;
-      const a = <f32>(tw / s * gradScale), gs = <f32>gradScale;
+      const a = <f32>(tw / s), gs = <f32>gradScale;
       i = 0;
       if (ASC_FEATURE_SIMD) {
         const va = f32x4.splat(a), vg = f32x4.splat(gs), vk = f32x4.splat(keep), vs = f32x4.splat(spread);
@@ -172,14 +194,14 @@ export function softmaxCrossEntropyProbsF32(
           const o = <usize>i << 2;
           let wt = f32x4.add(f32x4.mul(v128.load(tgt + o), vk), vs);
           if (weights) wt = f32x4.mul(wt, v128.load(weights + o));
-          v128.store(g + o, f32x4.sub(f32x4.mul(v128.load(g + o), va), f32x4.mul(wt, vg)));
+          v128.store(g + o, f32x4.mul(f32x4.sub(f32x4.mul(v128.load(g + o), va), wt), vg));
         }
       }
       for (; i < cols; i++) {
         const o = <usize>i << 2;
         let wt = load<f32>(tgt + o) * keep + spread;
         if (weights) wt *= load<f32>(weights + o);
-        store<f32>(g + o, load<f32>(g + o) * a - wt * gs);
+        store<f32>(g + o, (load<f32>(g + o) * a - wt) * gs);
       }
     }
   }
@@ -215,19 +237,19 @@ function weightedShiftedSumF64(z: usize, n: i32, m: f64, w: usize): f64 {
   return s;
 }
 
-function affineF64(g: usize, n: i32, a: f64, b: f64, w: usize): void {
+function affineF64(g: usize, n: i32, a: f64, b: f64, w: usize, gs: f64): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const va = f64x2.splat(a), vb = f64x2.splat(b);
+    const va = f64x2.splat(a), vb = f64x2.splat(b), vg = f64x2.splat(gs);
     for (; i + 2 <= n; i += 2) {
       const o = <usize>i << 3;
       const sub = w ? f64x2.mul(vb, v128.load(w + o)) : vb;
-      v128.store(g + o, f64x2.sub(f64x2.mul(v128.load(g + o), va), sub));
+      v128.store(g + o, f64x2.mul(f64x2.sub(f64x2.mul(v128.load(g + o), va), sub), vg));
     }
   }
   for (; i < n; i++) {
     const o = <usize>i << 3;
-    store<f64>(g + o, load<f64>(g + o) * a - b * (w ? load<f64>(w + o) : 1));
+    store<f64>(g + o, (load<f64>(g + o) * a - b * (w ? load<f64>(w + o) : 1)) * gs);
   }
 }
 
@@ -262,10 +284,13 @@ export function softmaxCrossEntropyLabelsF64(
     if (eps > 0) loss += eps / C * (wsum * ls - a);
     store<f64>(out + (<usize>r << 3), loss);
     if (grad) {
-      const alpha = ((1 - eps) * wy + eps * wsum / C) * gradScale;
-      affineF64(grad + off, cols, alpha / s, eps / C * gradScale, eps > 0 ? weights : 0);
       const gy = grad + off + (<usize>y << 3);
-      store<f64>(gy, load<f64>(gy) - (1 - eps) * wy * gradScale);
+      const ey = load<f64>(gy);
+      const ga = ((1 - eps) * wy + eps * wsum / C) / s, gb = eps / C;
+      const w = eps > 0 ? weights : 0;
+      affineF64(grad + off, cols, ga, gb, w, gradScale);
+      const by = w ? gb * load<f64>(w + (<usize>y << 3)) : gb;
+      store<f64>(gy, (ey * ga - by - (1 - eps) * wy) * gradScale);
     }
   }
 }
@@ -311,7 +336,7 @@ export function softmaxCrossEntropyProbsF64(
     store<f64>(out + (<usize>r << 3), tw * logOnesPlus(expSumOnes, rest) - b);
     if (grad) {
       const g = grad + off;
-      const a = tw / s * gradScale;
+      const a = tw / s;
       i = 0;
       if (ASC_FEATURE_SIMD) {
         const va = f64x2.splat(a), vg = f64x2.splat(gradScale), vk = f64x2.splat(keep), vs = f64x2.splat(spread);
@@ -319,14 +344,14 @@ export function softmaxCrossEntropyProbsF64(
           const o = <usize>i << 3;
           let wt = f64x2.add(f64x2.mul(v128.load(tgt + o), vk), vs);
           if (weights) wt = f64x2.mul(wt, v128.load(weights + o));
-          v128.store(g + o, f64x2.sub(f64x2.mul(v128.load(g + o), va), f64x2.mul(wt, vg)));
+          v128.store(g + o, f64x2.mul(f64x2.sub(f64x2.mul(v128.load(g + o), va), wt), vg));
         }
       }
       for (; i < cols; i++) {
         const o = <usize>i << 3;
         let wt = load<f64>(tgt + o) * keep + spread;
         if (weights) wt *= load<f64>(weights + o);
-        store<f64>(g + o, load<f64>(g + o) * a - wt * gradScale);
+        store<f64>(g + o, (load<f64>(g + o) * a - wt) * gradScale);
       }
     }
   }

@@ -36,8 +36,13 @@ export let expSumOnes: f64 = 0;
  * Σ exp((x − m)/T) over a float32 row with a finite maximum m, returned as the part
  * `rest` from entries below the maximum (the count of those at it goes to
  * `expSumOnes`).  Stores each exponential to `dst` when dst ≠ 0 (dst may be x).
+ *
+ * With `exact`, a rest below 1e-30 is recomputed from x in float64 (`restExactF32`):
+ * callers that take log1p(rest) need it to full relative accuracy.  That re-reads x,
+ * so a caller storing over x (dst = x) must pass exact = false; softmax can (S ≥ 1,
+ * so 1/S does not see rest < 1e-30), the loss takes rest from a pass without dst.
  */
-export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
+export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: bool = true): f64 {
   let i = 0;
   let rest: f64 = 0;
   let ones: i32 = 0;
@@ -66,7 +71,7 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
     if (e == 1) ones++;
     else rest += <f64>e;
   }
-  if (rest < 1e-30) return restExactF32(x, n, m, T);
+  if (exact && rest < 1e-30) return restExactF32(x, n, m, T);
   expSumOnes = <f64>ones;
   return rest;
 }
@@ -236,7 +241,7 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
       fillF32(out + off, cols, maskedRowF32(x + off, cols, m) ? 0 : NaN);
       continue;
     }
-    const rest = expSumF32(x + off, cols, m, T, out + off);
+    const rest = expSumF32(x + off, cols, m, T, out + off, false);
     scaleF32(out + off, cols, <f32>(1.0 / (expSumOnes + rest)), out + off);
   }
 }

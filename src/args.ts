@@ -6,7 +6,7 @@
 // outside its domain (a negative probability, a base of 1, a label out of range, a
 // partial overlap between input and output) is a RangeError.
 
-import { WasmArray } from './memory.js';
+import { WasmArray, isStrayModuleView } from './memory.js';
 
 export type DType = 'f32' | 'f64';
 
@@ -184,6 +184,9 @@ export function output(fn: string, name: string, o: unknown, n: number, inputs: 
   }
   if (view.length !== n) throw new TypeError(`${fn}: ${name} must have length ${n}, got ${view.length}`);
   if (n > 0 && isDetached(view)) throw new TypeError(`${fn}: ${name} is a view of a detached ArrayBuffer`);
+  if (n > 0 && isStrayModuleView(view)) {
+    throw new TypeError(`${fn}: ${name} is a view into surprisal's WebAssembly memory outside any live WasmArray (freed, or made by hand); pass a live WasmArray or an array of your own`);
+  }
   for (const arg of inputs) {
     const d = arg.data;
     if (!ArrayBuffer.isView(d) || d.buffer !== view.buffer || n === 0) continue;

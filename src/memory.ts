@@ -25,6 +25,20 @@ interface Block {
 /** Thrown (and caught by the wasm backend, which then falls back to JS) when memory cannot grow. */
 export class OutOfMemory extends Error {}
 
+/** Every module's heap, to recognise views into any of their memories. */
+const heaps = new Set<Heap>();
+
+/**
+ * True when `view` lies in some module's memory but outside every live WasmArray: a view
+ * of a freed WasmArray, of the scratch arena, or made by hand over `memory.buffer`.  Such
+ * a view as `out` would be written over memory the allocator hands out again (and is
+ * detached by any call that grows memory), so it is refused.
+ */
+export function isStrayModuleView(view: ArrayBufferView): boolean {
+  for (const h of heaps) if (h.holds(view) && h.locate(view) < 0) return true;
+  return false;
+}
+
 export class Heap {
   readonly memory: WebAssembly.Memory;
   private readonly base: number;
@@ -37,6 +51,7 @@ export class Heap {
   constructor(memory: WebAssembly.Memory, heapBase: number) {
     this.memory = memory;
     this.base = align(heapBase);
+    heaps.add(this);
   }
 
   /** Pages of linear memory in use (for the soak test and the README's memory notes). */

@@ -1007,26 +1007,26 @@ onEachBackend('regressions', (b) => {
   });
 
   // BUG-13 and BUG-14, regressions of fed0267 (found by fuzz/run.js): zero-copy float32 calls
-  // whose output is their input (a WasmArray, or its view, as both) are wrong on the wasm
-  // backends — the float32 kernels now read the input again (to recompute underflowing terms
-  // in float64) after the output has overwritten it.  Plain arrays in place are right.
-  (b === 'js' ? it : it.fails)('BUG-13: softmaxCrossEntropy(z, labels, { grad: z }) with z a float32 WasmArray is right (wasm only)', () => {
+  // whose output is their input (a WasmArray, or its view, as both) were wrong on the wasm
+  // backends — the float32 kernels read the input again (to recompute underflowing terms
+  // in float64) after the output had overwritten it.
+  it('BUG-13: softmaxCrossEntropy(z, labels, { grad: z }) with z a float32 WasmArray is right', () => {
     const z = allocate(Float32Array, 6);
     z.array.set([0, 0, 0, 1, 2, 3]);
     const grad = new Float32Array(6);
     const want = softmaxCrossEntropy(new Float32Array([0, 0, 0, 1, 2, 3]), [0, 2], { cols: 3, grad }); // 0.7531091290191074
-    const got = softmaxCrossEntropy(z, [0, 2], { cols: 3, grad: z }); // wasm: 1.2531091290191074
+    const got = softmaxCrossEntropy(z, [0, 2], { cols: 3, grad: z }); // was 1.2531091290191074 on wasm
     const g = Array.from(z.array);
     z.free();
     expect(got).toBeCloseTo(want, 6);
     expect(g.map((v, i) => Math.abs(v - grad[i]) < 1e-7)).toEqual(Array(6).fill(true));
   });
-  (b === 'js' ? it : it.fails)('BUG-14: softmax(x, { out: x }) with x a float32 WasmArray [0, −200] is [1, 0] (wasm only)', () => {
+  it('BUG-14: softmax(x, { out: x }) with x a float32 WasmArray [0, −200] is [1, 0]', () => {
     const x = allocate(Float32Array, 2);
     x.array.set([0, -200]);
     softmax(x, { out: x });
     const got = Array.from(x.array);
     x.free();
-    expect(got).toEqual([1, 0]); // wasm: [0.2689414322376251, 0]
+    expect(got).toEqual([1, 0]); // was [0.2689414322376251, 0] on wasm
   });
 });

@@ -52,11 +52,11 @@ export function softmaxCrossEntropyLabels(
     if (eps > 0) loss += (eps / cols) * (wsum * ls - a);
     out[r] = loss;
     if (grad) {
-      const alpha = (((1 - eps) * wy + (eps * wsum) / cols) * gradScale) / s;
-      const beta = (eps / cols) * gradScale;
+      const ey = grad[off + y];
+      const ga = ((1 - eps) * wy + (eps * wsum) / cols) / s, gb = eps / cols;
       const w = eps > 0 ? weights : null;
-      for (let c = 0; c < cols; c++) grad[off + c] = grad[off + c] * alpha - beta * (w ? w[c] : 1);
-      grad[off + y] -= (1 - eps) * wy * gradScale;
+      for (let c = 0; c < cols; c++) grad[off + c] = (grad[off + c] * ga - gb * (w ? w[c] : 1)) * gradScale;
+      grad[off + y] = (ey * ga - (w ? gb * w[y] : gb) - (1 - eps) * wy) * gradScale;
     }
   }
 }
@@ -85,11 +85,11 @@ export function softmaxCrossEntropyProbs(
     const s = expSumOnes + rest;
     out[r] = tw * logOnesPlus(expSumOnes, rest) - b;
     if (grad) {
-      const a = (tw / s) * gradScale;
+      const a = tw / s;
       for (let c = 0; c < cols; c++) {
         let wt = targets[off + c] * keep + spread;
         if (weights) wt *= weights[c];
-        grad[off + c] = grad[off + c] * a - wt * gradScale;
+        grad[off + c] = (grad[off + c] * a - wt) * gradScale;
       }
     }
   }
