@@ -12,7 +12,7 @@
 //   targets: ∂/∂z_c = g·[(Σ_k w_k·t̃_k)·p_c − w_c·t̃_c]
 //
 // where W = Σ w_c and g is the caller's scale (1/Σ w_y for 'mean', else 1; times
-// 1/ln(base)), applied last: a bracket that is finite stays so until g scales it.  A row
+// 1/ln(base)), folded into the coefficients unless that overflows (`foldScale`).  A row
 // with a negative label is ignored: loss 0, gradient 0.  `grad` may be `z` itself:
 // every value a later pass needs is read before the exponentials overwrite it.
 // Terms whose weight·target is 0 contribute 0 even against a −Infinity logit.  A
@@ -53,6 +53,24 @@ function weightedShiftedSumF32(z: usize, n: i32, m: f32, w: usize): f64 {
     if (wc != 0) s += <f64>(wc * (load<f32>(z + o) - m));
   }
   return s;
+}
+
+/**
+ * The gradient's coefficients (a, b, c for the label) and the caller's scale gs: folded
+ * into one another when the products stay finite in the gradient's precision (fewest
+ * roundings, no subnormal intermediates when gs is large), else kept apart so gs comes
+ * last (a gs beyond the range — a base near 1 — then overflows to the gradient's signed
+ * infinity, not to ∞ − ∞).  Sets gA, gB, gC, gS.
+ */
+let gA: f64 = 0, gB: f64 = 0, gC: f64 = 0, gS: f64 = 1;
+function foldScale(a: f64, b: f64, c: f64, gs: f64, f32: bool): void {
+  const fa = a * gs, fb = b * gs, fc = c * gs;
+  const fits = f32 ? isFinite(<f32>fa) && isFinite(<f32>fb) && isFinite(<f32>fc) : isFinite(fa) && isFinite(fb) && isFinite(fc);
+  if (fits) {
+    gA = fa; gB = fb; gC = fc; gS = 1;
+  } else {
+    gA = a; gB = b; gC = c; gS = gs;
+  }
 }
 
 /**
@@ -128,11 +146,12 @@ export function softmaxCrossEntropyLabelsF32(
     if (grad) {
       const gy = grad + off + (<usize>y << 2);
       const ey = load<f32>(gy);
-      const ga = <f32>(((1 - eps) * wy + eps * wsum / C) / s), gb = <f32>(eps / C), gs = <f32>gradScale;
+      foldScale(((1 - eps) * wy + eps * wsum / C) / s, eps / C, (1 - eps) * wy, gradScale, true);
+      const ga = <f32>gA, gb = <f32>gB, gc = <f32>gC, gs = <f32>gS;
       const w = eps > 0 ? weights : 0;
       affineF32(grad + off, cols, ga, gb, w, gs);
       const by = w ? gb * load<f32>(w + (<usize>y << 2)) : gb;
-      store<f32>(gy, (ey * ga - by - <f32>((1 - eps) * wy)) * gs);
+      store<f32>(gy, (ey * ga - by - gc) * gs);
     }
   }
 }
@@ -186,22 +205,23 @@ export function softmaxCrossEntropyProbsF32(
     store<f64>(out + (<usize>r << 3), tw * logOnesPlus(expSumOnes, rest) - b);
     if (grad) {
       const g = grad + off;
-      const a = <f32>(tw / s), gs = <f32>gradScale;
+      foldScale(tw / s, 1, 0, gradScale, true);
+      const a = <f32>gA, c = <f32>gB, gs = <f32>gS;
       i = 0;
       if (ASC_FEATURE_SIMD) {
-        const va = f32x4.splat(a), vg = f32x4.splat(gs), vk = f32x4.splat(keep), vs = f32x4.splat(spread);
+        const va = f32x4.splat(a), vc = f32x4.splat(c), vg = f32x4.splat(gs), vk = f32x4.splat(keep), vs = f32x4.splat(spread);
         for (; i + 4 <= cols; i += 4) {
           const o = <usize>i << 2;
           let wt = f32x4.add(f32x4.mul(v128.load(tgt + o), vk), vs);
           if (weights) wt = f32x4.mul(wt, v128.load(weights + o));
-          v128.store(g + o, f32x4.mul(f32x4.sub(f32x4.mul(v128.load(g + o), va), wt), vg));
+          v128.store(g + o, f32x4.mul(f32x4.sub(f32x4.mul(v128.load(g + o), va), f32x4.mul(wt, vc)), vg));
         }
       }
       for (; i < cols; i++) {
         const o = <usize>i << 2;
         let wt = load<f32>(tgt + o) * keep + spread;
         if (weights) wt *= load<f32>(weights + o);
-        store<f32>(g + o, (load<f32>(g + o) * a - wt) * gs);
+        store<f32>(g + o, (load<f32>(g + o) * a - wt * c) * gs);
       }
     }
   }
@@ -286,11 +306,11 @@ export function softmaxCrossEntropyLabelsF64(
     if (grad) {
       const gy = grad + off + (<usize>y << 3);
       const ey = load<f64>(gy);
-      const ga = ((1 - eps) * wy + eps * wsum / C) / s, gb = eps / C;
+      foldScale(((1 - eps) * wy + eps * wsum / C) / s, eps / C, (1 - eps) * wy, gradScale, false);
       const w = eps > 0 ? weights : 0;
-      affineF64(grad + off, cols, ga, gb, w, gradScale);
-      const by = w ? gb * load<f64>(w + (<usize>y << 3)) : gb;
-      store<f64>(gy, (ey * ga - by - (1 - eps) * wy) * gradScale);
+      affineF64(grad + off, cols, gA, gB, w, gS);
+      const by = w ? gB * load<f64>(w + (<usize>y << 3)) : gB;
+      store<f64>(gy, (ey * gA - by - gC) * gS);
     }
   }
 }
@@ -336,22 +356,23 @@ export function softmaxCrossEntropyProbsF64(
     store<f64>(out + (<usize>r << 3), tw * logOnesPlus(expSumOnes, rest) - b);
     if (grad) {
       const g = grad + off;
-      const a = tw / s;
+      foldScale(tw / s, 1, 0, gradScale, false);
+      const a = gA, c = gB, gs = gS;
       i = 0;
       if (ASC_FEATURE_SIMD) {
-        const va = f64x2.splat(a), vg = f64x2.splat(gradScale), vk = f64x2.splat(keep), vs = f64x2.splat(spread);
+        const va = f64x2.splat(a), vc = f64x2.splat(c), vg = f64x2.splat(gs), vk = f64x2.splat(keep), vs = f64x2.splat(spread);
         for (; i + 2 <= cols; i += 2) {
           const o = <usize>i << 3;
           let wt = f64x2.add(f64x2.mul(v128.load(tgt + o), vk), vs);
           if (weights) wt = f64x2.mul(wt, v128.load(weights + o));
-          v128.store(g + o, f64x2.mul(f64x2.sub(f64x2.mul(v128.load(g + o), va), wt), vg));
+          v128.store(g + o, f64x2.mul(f64x2.sub(f64x2.mul(v128.load(g + o), va), f64x2.mul(wt, vc)), vg));
         }
       }
       for (; i < cols; i++) {
         const o = <usize>i << 3;
         let wt = load<f64>(tgt + o) * keep + spread;
         if (weights) wt *= load<f64>(weights + o);
-        store<f64>(g + o, (load<f64>(g + o) * a - wt) * gradScale);
+        store<f64>(g + o, (load<f64>(g + o) * a - wt * c) * gs);
       }
     }
   }

@@ -499,10 +499,12 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
     let i = 0;
     let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
     let ones: i32 = 0;
+    let hole = false;
     if (ASC_FEATURE_SIMD) {
       setExpF32(T);
       const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
-      const one = f32x4.splat(1.0), zero = f32x4.splat(0);
+      const one = f32x4.splat(1.0), zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
+      let holes = v128.splat<i32>(0);
       const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
       let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, d0 = s0, d1 = s0, cnt = i32x4.splat(0);
       for (; i + 4 <= cols; i += 4) {
@@ -510,6 +512,7 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
         const va = v128.load(xa + o), vb = v128.load(xb + o);
         const ea = expShiftedF32x4(va, vma);
         const eb = expShiftedF32x4(vb, vmb);
+        holes = v128.or(holes, v128.andnot(f32x4.eq(vb, ninf), f32x4.eq(va, ninf)));
         const top = f32x4.eq(ea, one);
         const below = v128.andnot(ea, top);
         cnt = i32x4.sub(cnt, top);
@@ -533,6 +536,7 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
       acc = sumLanesF64x2(f64x2.add(a0, a1));
       diff = sumLanesF64x2(f64x2.add(d0, d1));
       ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
+      hole = v128.any_true(holes);
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 2);
@@ -541,6 +545,7 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
       if (ea == 1) ones++;
       else rest += <f64>ea;
       if (ea == 0) {
+        if (vb == -Infinity && va != -Infinity) hole = true;
         diff += <f64>expShiftedF32(vb, mb, T);
         continue;
       }
@@ -548,8 +553,37 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
       acc += <f64>ea * t;
       diff += Math.abs(t) < EXPM1_NEAR ? <f64>ea * Math.expm1(-t) : <f64>expShiftedF32(vb, mb, T) - <f64>ea;
     }
-    store<f64>(out + (<usize>r << 3), klFromSums(<f64>ones + rest, acc, diff));
+    let d = klFromSums(<f64>ones + rest, acc, diff);
+    if (hole) d = Infinity;
+    else if (rest < 1e-30) d = klExactF32(xa + off, xb + off, cols, ma, mb, T);
+    store<f64>(out + (<usize>r << 3), d);
   }
+}
+
+/**
+ * The float32 row's D in float64 throughout, for a row where all but the maximal
+ * entries of a lie so far below it (rest < 1e-30) that their float32 exponentials,
+ * subnormal or 0, would decide D (as `restExactF32` does for S).
+ */
+function klExactF32(xa: usize, xb: usize, n: i32, ma: f32, mb: f32, T: f64): f64 {
+  const invT = 1.0 / T;
+  let sa: f64 = 0, acc: f64 = 0, diff: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const a = <f64>load<f32>(xa + o), b = <f64>load<f32>(xb + o);
+    const eb = Math.exp((b - <f64>mb) * invT);
+    if (a == -Infinity) {
+      diff += eb;
+      continue;
+    }
+    const ea = Math.exp((a - <f64>ma) * invT);
+    // both differences are exact: float32 values are 24-bit, float64 holds 53
+    const t = ((a - <f64>ma) - (b - <f64>mb)) * invT;
+    sa += ea;
+    acc += ea * t;
+    diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : eb - ea;
+  }
+  return klFromSums(sa, acc, diff);
 }
 
 export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols: i32, T: f64, out: usize): void {
@@ -565,16 +599,19 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
     let i = 0;
     let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
     let ones: i64 = 0;
+    let hole = false;
     if (ASC_FEATURE_SIMD) {
       setExpF64(T);
       const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
       const vt = f64x2.splat(invT), one = f64x2.splat(1.0), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
-      let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0);
+      const ninf = f64x2.splat(-Infinity);
+      let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0), holes = s0;
       for (; i + 2 <= cols; i += 2) {
         const o = off + (<usize>i << 3);
         const va = v128.load(xa + o), vb = v128.load(xb + o);
         const ea = expShiftedF64x2(va, vma);
         const eb = expShiftedF64x2(vb, vmb);
+        holes = v128.or(holes, v128.andnot(f64x2.eq(vb, ninf), f64x2.eq(va, ninf)));
         const top = f64x2.eq(ea, one);
         cnt = i64x2.sub(cnt, top);
         s0 = f64x2.add(s0, v128.andnot(ea, top));
@@ -587,6 +624,7 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
       acc = sumLanesF64x2(c0);
       diff = sumLanesF64x2(d0);
       ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
+      hole = v128.any_true(holes);
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 3);
@@ -595,6 +633,7 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
       if (ea == 1) ones++;
       else rest += ea;
       if (ea == 0) {
+        if (vb == -Infinity && va != -Infinity) hole = true;
         diff += expShiftedF64(vb, mb, T);
         continue;
       }
@@ -602,6 +641,6 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
       acc += ea * t;
       diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShiftedF64(vb, mb, T) - ea;
     }
-    store<f64>(out + (<usize>r << 3), klFromSums(<f64>ones + rest, acc, diff));
+    store<f64>(out + (<usize>r << 3), hole ? Infinity : klFromSums(<f64>ones + rest, acc, diff));
   }
 }

@@ -147,6 +147,8 @@ interface Part {
   /** In place: its byte offset in memory.  Otherwise: its offset in the arena. */
   at: number;
   inPlace: boolean;
+  /** An output of another float type inside a live WasmArray: its byte offset there. */
+  home: number;
 }
 
 class Staging {
@@ -165,11 +167,14 @@ class Staging {
       if (at < 0 && src && this.heap.holds(view)) src = (src as FloatArray).slice();
     }
     const inPlace = at >= 0;
+    // an output in module memory that is not written in place (its float type differs
+    // from the kernel's) is copied back through a fresh view: growing the arena detaches it
+    const home = !inPlace && dst && this.heap.holds(dst) ? dst.byteOffset : -1;
     if (!inPlace) {
       at = this.size;
       this.size += ((kind === 'i32' ? 4 : kind) * length + 15) & ~15;
     }
-    this.parts.push({ src, dst, kind, length, at, inPlace });
+    this.parts.push({ src, dst, kind, length, at, inPlace, home });
     return this.parts.length - 1;
   }
 
@@ -205,8 +210,11 @@ class Staging {
   finish(): void {
     const heap = this.heap;
     for (const part of this.parts) {
-      const dst = part.dst;
+      let dst = part.dst;
       if (!dst || part.inPlace || part.length === 0) continue;
+      if (part.home >= 0 && dst.buffer !== heap.memory.buffer) {
+        dst = new (dst.constructor as { new (b: ArrayBufferLike, o: number, n: number): FloatArray })(heap.memory.buffer, part.home, part.length);
+      }
       const view = part.kind === 4 ? heap.f32 : heap.f64;
       const at = part.at >>> (part.kind === 8 ? 3 : 2);
       dst.set(view.subarray(at, at + part.length));

@@ -63,6 +63,21 @@ describe('regressions: calls that grow memory, and views into it (run while memo
     expect(() => softmax(new Float32Array(8), { out: view })).toThrow(TypeError);
   });
 
+  // BUG-16 (found by fuzz/run.js): an output inside a live WasmArray of the other float type
+  // (a Float32Array gradient for a float64 call) is staged through the arena; when that grew
+  // memory, copying back hit the detached view (a raw TypeError).  Now it goes through a fresh view.
+  it('BUG-16: softmaxCrossEntropy(float64 logits, { grad: float32 WasmArray }) that grows memory fills the gradient', () => {
+    const cols = 4, rows = Math.ceil(memoryBytes() / (8 * cols)) + 256;
+    const grad = allocate(Float32Array, rows * cols);
+    const z = new Float64Array(rows * cols).fill(0);
+    const loss = softmaxCrossEntropy(z, new Int32Array(rows), { cols, grad, reduction: 'sum' });
+    const g = grad.array;
+    const ok = g[0] === Math.fround(-0.75) && g[1] === 0.25 && g[rows * cols - 1] === 0.25;
+    grad.free();
+    expect(loss).toBeCloseTo(rows * Math.log(4), 6);
+    expect(ok).toBe(true);
+  });
+
   // BUG-8: a live WasmArray given as input to a call that must grow memory (because another
   // part of the call is copied into a larger arena) was overwritten with NaN, and the result
   // was NaN: Staging kept the WasmArray's view from before memory.grow, detached (length 0),

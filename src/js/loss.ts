@@ -14,6 +14,13 @@ function undefinedRow(out: Float64Array, r: number, grad: Out | null, off: numbe
   if (grad) for (let c = 0; c < cols; c++) grad[off + c] = NaN;
 }
 
+/** The gradient's coefficients with the caller's scale folded in when that stays finite; see assembly/loss.ts. */
+function foldScale(a: number, b: number, c: number, gs: number, grad: Out): [number, number, number, number] {
+  const fa = a * gs, fb = b * gs, fc = c * gs;
+  const f = grad instanceof Float32Array ? Math.fround : (v: number) => v;
+  return Number.isFinite(f(fa)) && Number.isFinite(f(fb)) && Number.isFinite(f(fc)) ? [fa, fb, fc, 1] : [a, b, c, gs];
+}
+
 /** Σ_c w_c·(z_c − m) over a row (w_c = 1 without weights); w_c = 0 terms skipped. */
 function weightedShiftedSum(z: Vec, off: number, n: number, m: number, w: Vec | null): number {
   let s = 0;
@@ -53,10 +60,10 @@ export function softmaxCrossEntropyLabels(
     out[r] = loss;
     if (grad) {
       const ey = grad[off + y];
-      const ga = ((1 - eps) * wy + (eps * wsum) / cols) / s, gb = eps / cols;
+      const [ga, gb, gc, gs] = foldScale(((1 - eps) * wy + (eps * wsum) / cols) / s, eps / cols, (1 - eps) * wy, gradScale, grad);
       const w = eps > 0 ? weights : null;
-      for (let c = 0; c < cols; c++) grad[off + c] = (grad[off + c] * ga - gb * (w ? w[c] : 1)) * gradScale;
-      grad[off + y] = (ey * ga - (w ? gb * w[y] : gb) - (1 - eps) * wy) * gradScale;
+      for (let c = 0; c < cols; c++) grad[off + c] = (grad[off + c] * ga - gb * (w ? w[c] : 1)) * gs;
+      grad[off + y] = (ey * ga - (w ? gb * w[y] : gb) - gc) * gs;
     }
   }
 }
@@ -85,11 +92,11 @@ export function softmaxCrossEntropyProbs(
     const s = expSumOnes + rest;
     out[r] = tw * logOnesPlus(expSumOnes, rest) - b;
     if (grad) {
-      const a = tw / s;
+      const [a, k, , gs] = foldScale(tw / s, 1, 0, gradScale, grad);
       for (let c = 0; c < cols; c++) {
         let wt = targets[off + c] * keep + spread;
         if (weights) wt *= weights[c];
-        grad[off + c] = (grad[off + c] * a - wt) * gradScale;
+        grad[off + c] = (grad[off + c] * a - wt * k) * gs;
       }
     }
   }

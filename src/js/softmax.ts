@@ -128,7 +128,8 @@ function exactDiff(a: number, ma: number, b: number, mb: number): number {
 /**
  * D(softmax(a/T) ‖ softmax(b/T)) = (1/SA)·Σ ea·t + log1p((SB − SA)/SA) with
  * t = ((a − ma) − (b − mb))/T from exact differences, and SB − SA summed as
- * ea·expm1(−t) where |t| < ¼.
+ * ea·expm1(−t) where |t| < ¼.  A b of −∞ where a is finite makes D = ∞, even where
+ * ea underflows (a's probability there is positive all the same).
  */
 export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
   const invT = 1 / T;
@@ -141,11 +142,14 @@ export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: nu
       continue;
     }
     let rest = 0, ones = 0, acc = 0, diff = 0;
+    let hole = false;
     for (let i = off; i < off + cols; i++) {
       const ea = expShifted(xa[i], ma, T);
       if (ea === 1) ones++;
       else rest += ea;
       if (ea === 0) {
+        // b masked where a has mass (however little): D is Infinity
+        if (xb[i] === -Infinity && xa[i] !== -Infinity) hole = true;
         diff += expShifted(xb[i], mb, T);
         continue;
       }
@@ -154,6 +158,6 @@ export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: nu
       diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShifted(xb[i], mb, T) - ea;
     }
     const sa = ones + rest;
-    out[r] = acc / sa + Math.log1p(diff / sa);
+    out[r] = hole ? Infinity : acc / sa + Math.log1p(diff / sa);
   }
 }
