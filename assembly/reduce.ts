@@ -27,8 +27,26 @@ const F32_TINY: f32 = 1.17549435e-38;
 const F32_2P64: f32 = 18446744073709551616.0;
 const F32_64LN2: f32 = 44.3614195558365;
 const F64_TINY: f64 = 2.2250738585072014e-308;
-const F64_2P128: f64 = 3.402823669209385e38;
-const F64_128LN2: f64 = 88.722839111672999;
+
+// float64 with totals: where q·(2^-k) — q scaled with its row — is below the normal
+// range, q/Tq would round on the subnormal grid or to 0 (q = 1e-323 of a total 3, or
+// 1e-24 of 1e300).  Such a row is summed again with these scalar terms, whose log of
+// q/Tq is log q − log Tq: each log within an ulp, so the term keeps 1e-15 relative.
+
+/** log(q/Tq) for cross-entropy: q·scq = uq, Tq = Tq0·scq in [1, 2). */
+// @ts-ignore: decorator
+@inline function ceLogF64(vq: f64, scq: f64, Tq: f64, Tq0: f64): f64 {
+  const uq = vq * scq;
+  return uq < F64_TINY && vq > 0 ? Math.log(vq) - Math.log(Tq0) : logRatioF64(uq, Tq);
+}
+
+/** log((p/Tp)/(q/Tq)) for KL, from the ratio a/b = (up·Tq)/(uq·Tp) where that is exact enough. */
+// @ts-ignore: decorator
+@inline function klLogF64(vp: f64, vq: f64, scp: f64, scq: f64, Tp: f64, Tq: f64, Tp0: f64, Tq0: f64): f64 {
+  const up = vp * scp, uq = vq * scq + 0; // + 0: −0 becomes +0 (p/q = +Infinity)
+  if (uq < F64_TINY && vq > 0) return (Math.log(vp) - Math.log(Tp0)) - (Math.log(vq) - Math.log(Tq0));
+  return logRatioF64(up * Tq, uq * Tp);
+}
 
 // ---------------------------------------------------------------------------------
 // Shared row helpers
@@ -307,15 +325,17 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
     const invTp = 1.0 / Tp, invTq = 1.0 / Tq;
     let i = 0;
     let h: f64 = 0, sp: f64 = 0, sq: f64 = 0;
+    let far = false;
     if (ASC_FEATURE_SIMD) {
       const vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
-      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
-      let h0 = f64x2.splat(0), p0 = h0, q0 = h0, mn = f64x2.splat(Infinity);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq), tiny = f64x2.splat(F64_TINY), zero = f64x2.splat(0);
+      let h0 = f64x2.splat(0), p0 = h0, q0 = h0, mn = f64x2.splat(Infinity), farLanes = h0;
       for (; i + 2 <= cols; i += 2) {
         const o = off + (<usize>i << 3);
         const vp = v128.load(p + o);
         const vq = v128.load(q + o);
-        const b = v128.bitselect(vTq, f64x2.mul(vq, vscq), f64x2.eq(vp, f64x2.splat(0)));
+        const b = v128.bitselect(vTq, f64x2.mul(vq, vscq), f64x2.eq(vp, zero));
+        farLanes = v128.or(farLanes, v128.and(f64x2.lt(b, tiny), f64x2.gt(vq, zero)));
         const l = logRatioF64x2(f64x2.mul(b, vInvTq), f64x2.sub(b, vTq), f64x2.add(b, vTq));
         h0 = f64x2.add(h0, f64x2.mul(f64x2.mul(f64x2.mul(vp, vscp), vInvTp), l));
         p0 = f64x2.add(p0, vp);
@@ -326,12 +346,21 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
       sp = sumLanesF64x2(p0);
       sq = sumLanesF64x2(q0);
       lo = min(lo, minLanesF64x2(mn));
+      far = v128.any_true(farLanes);
+    }
+    if (far) {
+      h = 0;
+      for (let j = 0; j < i; j++) {
+        const o = off + (<usize>j << 3);
+        const vp = load<f64>(p + o);
+        if (vp != 0) h += vp * scp * invTp * ceLogF64(load<f64>(q + o), scq, Tq, Tq0);
+      }
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 3);
       const vp = load<f64>(p + o);
       const vq = load<f64>(q + o);
-      if (vp != 0) h += vp * scp * invTp * logRatioF64(vq * scq, Tq);
+      if (vp != 0) h += vp * scp * invTp * ceLogF64(vq, scq, Tq, Tq0);
       sp += vp;
       sq += vq;
       lo = min(lo, min(vp, vq));
@@ -419,23 +448,23 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
     const invTp = 1.0 / Tp;
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
+    let far = false;
     if (ASC_FEATURE_SIMD) {
       const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp);
-      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
-      let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq), vzero = f64x2.splat(0);
+      let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity), farLanes = d0;
       for (; i + 2 <= cols; i += 2) {
         const o = off + (<usize>i << 3);
         const vp = v128.load(p + o);
         const vq = v128.load(q + o);
-        const zero = f64x2.eq(vp, f64x2.splat(0));
+        const zero = f64x2.eq(vp, vzero);
         const up = f64x2.mul(vp, vscp);
-        // q·scale + 0: −0 becomes +0 (p/q = +Infinity); a tiny q is scaled by 2^128 before
-        // the product with Tp, which would round it on the subnormal grid
-        const uq = f64x2.add(f64x2.mul(vq, vscq), f64x2.splat(0));
-        const tiny = f64x2.lt(uq, f64x2.splat(F64_TINY));
+        // q·scale + 0: −0 becomes +0 (p/q = +Infinity)
+        const uq = f64x2.add(f64x2.mul(vq, vscq), vzero);
+        farLanes = v128.or(farLanes, v128.andnot(v128.and(f64x2.lt(uq, f64x2.splat(F64_TINY)), f64x2.gt(vq, vzero)), zero));
         const a = v128.bitselect(f64x2.splat(1.0), f64x2.mul(up, vTq), zero);
-        const b = v128.bitselect(f64x2.splat(1.0), f64x2.mul(v128.bitselect(f64x2.mul(uq, f64x2.splat(F64_2P128)), uq, tiny), vTp), zero);
-        const l = f64x2.add(logRatioF64x2(f64x2.div(a, b), f64x2.sub(a, b), f64x2.add(a, b)), v128.and(f64x2.splat(F64_128LN2), tiny));
+        const b = v128.bitselect(f64x2.splat(1.0), f64x2.mul(uq, vTp), zero);
+        const l = logRatioF64x2(f64x2.div(a, b), f64x2.sub(a, b), f64x2.add(a, b));
         d0 = f64x2.add(d0, f64x2.mul(f64x2.mul(up, vInvTp), l));
         p0 = f64x2.add(p0, vp);
         q0 = f64x2.add(q0, vq);
@@ -445,16 +474,21 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
       sp = sumLanesF64x2(p0);
       sq = sumLanesF64x2(q0);
       lo = min(lo, minLanesF64x2(mn));
+      far = v128.any_true(farLanes);
+    }
+    if (far) {
+      d = 0;
+      for (let j = 0; j < i; j++) {
+        const o = off + (<usize>j << 3);
+        const vp = load<f64>(p + o);
+        if (vp != 0) d += vp * scp * invTp * klLogF64(vp, load<f64>(q + o), scp, scq, Tp, Tq, Tp0, Tq0);
+      }
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 3);
       const vp = load<f64>(p + o);
       const vq = load<f64>(q + o);
-      if (vp != 0) {
-        const up = vp * scp, uq = vq * scq + 0;
-        const l = uq < F64_TINY ? logRatioF64(up * Tq, uq * F64_2P128 * Tp) + F64_128LN2 : logRatioF64(up * Tq, uq * Tp);
-        d += up * invTp * l;
-      }
+      if (vp != 0) d += vp * scp * invTp * klLogF64(vp, vq, scp, scq, Tp, Tq, Tp0, Tq0);
       sp += vp;
       sq += vq;
       lo = min(lo, min(vp, vq));

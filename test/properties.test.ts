@@ -450,10 +450,8 @@ onEachBackend('properties: information and the probability reductions', () => {
         // underflow nor overflow (it scales rows by powers of two first)
         const A = build(kp, P.v.map((v) => v * k1));
         const k = kq === 'f32' ? Math.min(1e30, Math.max(1e-30, k2)) : k2; // float32 totals stay in range
-        // q entries below 2^-1000 of their total (normalised: subnormal) are left out: crossEntropy
-        // (and, with huge totals, klDivergence) still loses digits there (BUG-10, pinned below)
-        const qk = Q.v.map((v) => v * k), Sq = fsum(qk);
-        const B = build(kq, qk.map((v) => (v !== 0 && Math.abs(v) < Sq * 2 ** -1000 ? 0 : v)));
+        // q entries below 2^-1000 of their total included (normalised: subnormal; BUG-10)
+        const B = build(kq, Q.v.map((v) => v * k));
         // normalising runs in float64 (on a converted copy for float32 input): the float64
         // bound applies to the exact inputs
         const dtype: DType = 'f64';
@@ -873,9 +871,9 @@ describe('properties: the three backends agree within the SPEC bounds', () => {
 
 // ---------------------------------------------------------------------------------
 // Regressions: the library bugs these properties (and fuzz/run.js) found, as minimal
-// reproductions.  BUG-1…BUG-9 were fixed in fed0267; BUG-10 (what remains of BUG-2) is
-// pinned with `it.fails`, which passes while the bug is there: when it is fixed, the test
-// fails here — make it an `it`, and drop the generator restriction named after it above.
+// reproductions.  BUG-1…11 and 13…16 are fixed; BUG-12 is pinned with `it.fails`, which
+// passes while the bug is there: when it is fixed, the test fails here — make it an `it`,
+// and drop the allowance named after it above.
 // ---------------------------------------------------------------------------------
 
 onEachBackend('regressions', (b) => {
@@ -908,14 +906,14 @@ onEachBackend('regressions', (b) => {
     expect(Math.abs(klDivergence(p, q, { normalize: true }) - want) / want).toBeLessThan(1e-13);
   });
 
-  // BUG-10 (what remains of BUG-2): crossEntropy with normalize still rounds q/Σq on the
-  // subnormal grid (klDivergence scales a tiny q up first; crossEntropy does not), and an
-  // entry that is tiny next to a huge total underflows when its row is scaled.
-  it.fails('BUG-10a: crossEntropy([0.5, 0.5], [3, 1e-323], {normalize: true}) = 372.42276851474475', () => {
+  // BUG-10 (what remained of BUG-2): crossEntropy with normalize rounded q/Σq on the
+  // subnormal grid, and an entry that is tiny next to a huge total underflowed when its row
+  // was scaled.  Such rows now take log q − log Σq.
+  it('BUG-10a: crossEntropy([0.5, 0.5], [3, 1e-323], {normalize: true}) = 372.42276851474475', () => {
     const want = -0.5 * (Math.log(1e-323) - Math.log(3)); // −½·log(1e-323/3) − ½·log(1)
     expect(crossEntropy([0.5, 0.5], [3, 1e-323], { normalize: true })).toBeCloseTo(want, 9); // 372.2200359606906
   });
-  it.fails('BUG-10b: klDivergence([1, 1], [1e300, 1e-24], {normalize: true}) = 372.3256378844755', () => {
+  it('BUG-10b: klDivergence([1, 1], [1e300, 1e-24], {normalize: true}) = 372.3256378844755', () => {
     const want = 0.5 * Math.log(0.5) + 0.5 * (Math.log(0.5) - (Math.log(1e-24) - Math.log(1e300)));
     expect(klDivergence([1, 1], [1e300, 1e-24], { normalize: true })).toBeCloseTo(want, 9); // Infinity
   });

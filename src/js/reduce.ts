@@ -7,8 +7,19 @@ import { logRatio, logMix } from './math.js';
 type Vec = ArrayLike<number>;
 
 const DBL_MIN = 2.2250738585072014e-308;
-const TWO_128 = 2 ** 128;
-const LN2_128 = 128 * Math.LN2;
+
+/** log(q/Tq) for cross-entropy (see assembly/reduce.ts: `ceLogF64`). */
+function ceLog(vq: number, scq: number, Tq: number, Tq0: number): number {
+  const uq = vq * scq;
+  return uq < DBL_MIN && vq > 0 ? Math.log(vq) - Math.log(Tq0) : logRatio(uq, Tq);
+}
+
+/** log((p/Tp)/(q/Tq)) for KL (see assembly/reduce.ts: `klLogF64`). */
+function klLog(vp: number, vq: number, scp: number, scq: number, Tp: number, Tq: number, Tp0: number, Tq0: number): number {
+  const up = vp * scp, uq = vq * scq + 0;
+  if (uq < DBL_MIN && vq > 0) return Math.log(vp) - Math.log(Tp0) - (Math.log(vq) - Math.log(Tq0));
+  return logRatio(up * Tq, uq * Tp);
+}
 
 /**
  * A power of two s with T·s near 1 (s within [2^-1023, 2^1023]; 1 for a non-finite T):
@@ -69,14 +80,14 @@ export function entropyRows(p: Vec, rows: number, cols: number, totals: Float64A
 export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
-    const scp = totals ? pow2Scale(totals[r]) : 1, scq = totals ? pow2Scale(totals[rows + r]) : 1;
-    const Tp = totals ? totals[r] * scp : 1;
-    const Tq = totals ? totals[rows + r] * scq : 1;
+    const Tp0 = totals ? totals[r] : 1, Tq0 = totals ? totals[rows + r] : 1;
+    const scp = pow2Scale(Tp0), scq = pow2Scale(Tq0);
+    const Tp = Tp0 * scp, Tq = Tq0 * scq;
     const invTp = 1 / Tp;
     let h = 0, sp = 0, sq = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
-      if (vp !== 0) h += vp * scp * invTp * logRatio(vq * scq, Tq);
+      if (vp !== 0) h += vp * scp * invTp * ceLog(vq, scq, Tq, Tq0);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
@@ -93,19 +104,14 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, tot
 export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, totals: Float64Array | null, out: Float64Array, sums: Float64Array): number {
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
-    const scp = totals ? pow2Scale(totals[r]) : 1, scq = totals ? pow2Scale(totals[rows + r]) : 1;
-    const Tp = totals ? totals[r] * scp : 1;
-    const Tq = totals ? totals[rows + r] * scq : 1;
+    const Tp0 = totals ? totals[r] : 1, Tq0 = totals ? totals[rows + r] : 1;
+    const scp = pow2Scale(Tp0), scq = pow2Scale(Tq0);
+    const Tp = Tp0 * scp, Tq = Tq0 * scq;
     const invTp = 1 / Tp;
     let d = 0, sp = 0, sq = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
-      if (vp !== 0) {
-        // q + 0: −0 becomes +0; a tiny q is scaled up before its product with Tp rounds it
-        const up = vp * scp, uq = vq * scq + 0;
-        const l = uq < DBL_MIN ? logRatio(up * Tq, uq * TWO_128 * Tp) + LN2_128 : logRatio(up * Tq, uq * Tp);
-        d += up * invTp * l;
-      }
+      if (vp !== 0) d += vp * scp * invTp * klLog(vp, vq, scp, scq, Tp, Tq, Tp0, Tq0);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
