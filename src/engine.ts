@@ -32,10 +32,11 @@ export interface Engine {
   jsDivergenceRowsF64(p: Vec, q: Vec, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number;
   logSumExpRowsF32(x: Vec, rows: number, cols: number, out: Float64Array): void;
   logSumExpRowsF64(x: Vec, rows: number, cols: number, out: Float64Array): void;
-  softmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void;
-  softmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void;
-  logSoftmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void;
-  logSoftmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void;
+  /** Row-wise maps write to `dst`, or to a new array of the input's type when dst is null; they return it. */
+  softmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray;
+  softmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray;
+  logSoftmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray;
+  logSoftmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray;
   softmaxEntropyRowsF32(x: Vec, rows: number, cols: number, T: number, out: Float64Array): void;
   softmaxEntropyRowsF64(x: Vec, rows: number, cols: number, T: number, out: Float64Array): void;
   softmaxKlDivergenceRowsF32(a: Vec, b: Vec, rows: number, cols: number, T: number, out: Float64Array): void;
@@ -61,6 +62,12 @@ function normalized(x: Vec, y: Vec | null, rows: number, cols: number, normalize
   return sums.slice();
 }
 
+function fill(twin: (x: Vec, rows: number, cols: number, T: number, dst: FloatArray) => void,
+  x: Vec, rows: number, cols: number, T: number, dst: FloatArray): FloatArray {
+  twin(x, rows, cols, T, dst);
+  return dst;
+}
+
 export const jsEngine: Engine = {
   name: 'js',
   entropyRowsF32: (p, rows, cols, out, sums) => jsReduce.entropyRows(p, rows, cols, null, out, sums),
@@ -77,10 +84,10 @@ export const jsEngine: Engine = {
     jsReduce.jsDivergenceRows(p, q, rows, cols, normalized(p, q, rows, cols, normalize, sums), out, sums),
   logSumExpRowsF32: jsSoftmax.logSumExpRows,
   logSumExpRowsF64: jsSoftmax.logSumExpRows,
-  softmaxRowsF32: jsSoftmax.softmaxRows,
-  softmaxRowsF64: jsSoftmax.softmaxRows,
-  logSoftmaxRowsF32: jsSoftmax.logSoftmaxRows,
-  logSoftmaxRowsF64: jsSoftmax.logSoftmaxRows,
+  softmaxRowsF32: (x, rows, cols, T, dst) => fill(jsSoftmax.softmaxRows, x, rows, cols, T, dst ?? new Float32Array(rows * cols)),
+  softmaxRowsF64: (x, rows, cols, T, dst) => fill(jsSoftmax.softmaxRows, x, rows, cols, T, dst ?? new Float64Array(rows * cols)),
+  logSoftmaxRowsF32: (x, rows, cols, T, dst) => fill(jsSoftmax.logSoftmaxRows, x, rows, cols, T, dst ?? new Float32Array(rows * cols)),
+  logSoftmaxRowsF64: (x, rows, cols, T, dst) => fill(jsSoftmax.logSoftmaxRows, x, rows, cols, T, dst ?? new Float64Array(rows * cols)),
   softmaxEntropyRowsF32: jsSoftmax.softmaxEntropyRows,
   softmaxEntropyRowsF64: jsSoftmax.softmaxEntropyRows,
   softmaxKlDivergenceRowsF32: jsSoftmax.softmaxKlDivergenceRows,
@@ -335,28 +342,37 @@ export class WasmEngine implements Engine {
     this.guard(() => this.rowsOut(8, this.k.softmaxKlDivergenceRowsF64, a, b, rows, cols, T, out), () => jsEngine.softmaxKlDivergenceRowsF64(a, b, rows, cols, T, out));
   }
 
-  /** Row-wise maps: x → dst of the same shape. */
+  /**
+   * Row-wise maps: x → dst of the same shape.  Without dst the result is copied out of the
+   * arena by the typed-array constructor, which allocates without zero-filling first
+   * (about half the cost of `new Float32Array(n)` + `set` at 10⁶ elements).
+   */
   private map(kind: Kind, fn: (x: number, rows: number, cols: number, T: number, out: number) => void,
-    x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
+    x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
     const s = new Staging(this.heap);
     const ix = s.input(x, kind, rows * cols);
     const io = s.output(dst, kind, rows * cols);
     const ptr = s.commit();
     fn(ptr[ix], rows, cols, T, ptr[io]);
-    s.finish();
+    if (dst) {
+      s.finish();
+      return dst;
+    }
+    const at = ptr[io] / kind;
+    return kind === 4 ? new Float32Array(this.heap.f32.subarray(at, at + rows * cols)) : new Float64Array(this.heap.f64.subarray(at, at + rows * cols));
   }
 
-  softmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
-    this.guard(() => this.map(4, this.k.softmaxRowsF32, x, rows, cols, T, dst), () => jsEngine.softmaxRowsF32(x, rows, cols, T, dst));
+  softmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
+    return this.guard(() => this.map(4, this.k.softmaxRowsF32, x, rows, cols, T, dst), () => jsEngine.softmaxRowsF32(x, rows, cols, T, dst));
   }
-  softmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
-    this.guard(() => this.map(8, this.k.softmaxRowsF64, x, rows, cols, T, dst), () => jsEngine.softmaxRowsF64(x, rows, cols, T, dst));
+  softmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
+    return this.guard(() => this.map(8, this.k.softmaxRowsF64, x, rows, cols, T, dst), () => jsEngine.softmaxRowsF64(x, rows, cols, T, dst));
   }
-  logSoftmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
-    this.guard(() => this.map(4, this.k.logSoftmaxRowsF32, x, rows, cols, T, dst), () => jsEngine.logSoftmaxRowsF32(x, rows, cols, T, dst));
+  logSoftmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
+    return this.guard(() => this.map(4, this.k.logSoftmaxRowsF32, x, rows, cols, T, dst), () => jsEngine.logSoftmaxRowsF32(x, rows, cols, T, dst));
   }
-  logSoftmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray): void {
-    this.guard(() => this.map(8, this.k.logSoftmaxRowsF64, x, rows, cols, T, dst), () => jsEngine.logSoftmaxRowsF64(x, rows, cols, T, dst));
+  logSoftmaxRowsF64(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
+    return this.guard(() => this.map(8, this.k.logSoftmaxRowsF64, x, rows, cols, T, dst), () => jsEngine.logSoftmaxRowsF64(x, rows, cols, T, dst));
   }
 
   private loss(kind: Kind, labels: Int32Array | null, z: Vec, targets: Vec | null, rows: number, cols: number,

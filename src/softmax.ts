@@ -40,14 +40,11 @@ function map(fn: string, kernel: MapKernel, x: Vector, options_: MapOptions | un
   const X = vector(fn, 'x', x);
   const s = shape(fn, X.length, o.cols);
   const T = temperature(fn, o.temperature);
-  const dst = o.out === undefined
-    ? (X.dtype === 'f32' ? new Float32Array(X.length) : new Float64Array(X.length))
-    : output(fn, 'out', o.out, X.length, [X], [X]);
+  const dst = o.out === undefined ? null : output(fn, 'out', o.out, X.length, [X], [X]);
   const engine = engineFor(X.length);
-  if (X.dtype === 'f32') engine[`${kernel}F32`](X.data, s.rows, s.cols, T, dst);
-  else engine[`${kernel}F64`](X.data, s.rows, s.cols, T, dst);
+  const result = X.dtype === 'f32' ? engine[`${kernel}F32`](X.data, s.rows, s.cols, T, dst) : engine[`${kernel}F64`](X.data, s.rows, s.cols, T, dst);
   // a WasmArray's view is re-derived: the call may have grown memory and detached `dst`
-  return o.out instanceof WasmArray ? o.out.array : dst;
+  return o.out instanceof WasmArray ? o.out.array : result;
 }
 
 /**
