@@ -158,14 +158,14 @@ export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, 
   const tol = SUM_TOLERANCE[arg.dtype];
   for (let r = 0; r < s.rows; r++) {
     const sum = sums[offset + r];
-    const which = s.matrix ? `${arg.name} row ${r}` : arg.name;
+    const which = (): string => (s.matrix ? `${arg.name} row ${r}` : arg.name);
     if (normalize) {
       if (!(sum > 0) || !Number.isFinite(sum)) {
-        throw new RangeError(`${fn}: ${which} sums to ${sum}; normalize needs a positive, finite sum`);
+        throw new RangeError(`${fn}: ${which()} sums to ${sum}; normalize needs a positive, finite sum`);
       }
     } else if (!(Math.abs(sum - 1) <= tol)) {
       throw new RangeError(
-        `${fn}: ${which} sums to ${sum}, not 1 (tolerance ${tol}); pass { normalize: true } to treat it as weights or counts`,
+        `${fn}: ${which()} sums to ${sum}, not 1 (tolerance ${tol}); pass { normalize: true } to treat it as weights or counts`,
       );
     }
   }

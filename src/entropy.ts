@@ -84,6 +84,12 @@ export function entropy(p: Vector, options_?: ProbabilityOptions): number | Floa
 }
 
 type PQKernel = 'crossEntropyRows' | 'klDivergenceRows' | 'jsDivergenceRows';
+/** The float32 and float64 kernels of each (names spelled out: no string is built per call). */
+const KERNELS = {
+  crossEntropyRows: ['crossEntropyRowsF32', 'crossEntropyRowsF64'],
+  klDivergenceRows: ['klDivergenceRowsF32', 'klDivergenceRowsF64'],
+  jsDivergenceRows: ['jsDivergenceRowsF32', 'jsDivergenceRowsF64'],
+} as const;
 
 /** The shared body of the two-distribution reductions. */
 function pq(fn: string, kernel: PQKernel, p: Vector, q: Vector, options_: ProbabilityOptions | undefined): number | Float64Array {
@@ -100,8 +106,8 @@ function pq(fn: string, kernel: PQKernel, p: Vector, q: Vector, options_: Probab
   // Float32 lanes when both inputs are float32; normalising float32 input runs the
   // float64 kernels on a converted copy, so that p/Σp is not rounded to float32.
   const min = P.dtype === 'f32' && Q.dtype === 'f32' && !normalize
-    ? engine[`${kernel}F32`](P.data, Q.data, s.rows, s.cols, out, sums)
-    : engine[`${kernel}F64`](P.data, Q.data, s.rows, s.cols, normalize, out, sums);
+    ? engine[KERNELS[kernel][0]](P.data, Q.data, s.rows, s.cols, out, sums)
+    : engine[KERNELS[kernel][1]](P.data, Q.data, s.rows, s.cols, normalize, out, sums);
   if (validate) {
     checkProbabilities(fn, P, s, min, sums, 0, normalize);
     checkProbabilities(fn, Q, s, min, sums, s.rows, normalize);

@@ -42,7 +42,9 @@ function map(fn: string, kernel: MapKernel, x: Vector, options_: MapOptions | un
   const T = temperature(fn, o.temperature);
   const dst = o.out === undefined ? null : output(fn, 'out', o.out, X.length, [X], [X]);
   const engine = engineFor(X.length);
-  const result = X.dtype === 'f32' ? engine[`${kernel}F32`](X.data, s.rows, s.cols, T, dst) : engine[`${kernel}F64`](X.data, s.rows, s.cols, T, dst);
+  const result = X.dtype === 'f32'
+    ? engine[kernel === 'softmaxRows' ? 'softmaxRowsF32' : 'logSoftmaxRowsF32'](X.data, s.rows, s.cols, T, dst)
+    : engine[kernel === 'softmaxRows' ? 'softmaxRowsF64' : 'logSoftmaxRowsF64'](X.data, s.rows, s.cols, T, dst);
   // a WasmArray's view is re-derived: the call may have grown memory and detached `dst`
   return o.out instanceof WasmArray ? o.out.array : result;
 }

@@ -81,13 +81,14 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, tot
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
     const Tp0 = totals ? totals[r] : 1, Tq0 = totals ? totals[rows + r] : 1;
-    const scp = pow2Scale(Tp0), scq = pow2Scale(Tq0);
+    const scp = totals ? pow2Scale(Tp0) : 1, scq = totals ? pow2Scale(Tq0) : 1;
     const Tp = Tp0 * scp, Tq = Tq0 * scq;
     const invTp = 1 / Tp;
     let h = 0, sp = 0, sq = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
-      if (vp !== 0) h += vp * scp * invTp * ceLog(vq, scq, Tq, Tq0);
+      // without totals, log(q/1) is log q (the kernels' logRatio(q, 1) is log1p(q − 1) near 1: the same to an ulp)
+      if (vp !== 0) h += totals ? vp * scp * invTp * ceLog(vq, scq, Tq, Tq0) : vp * Math.log(vq);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
@@ -105,13 +106,13 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, tot
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
     const Tp0 = totals ? totals[r] : 1, Tq0 = totals ? totals[rows + r] : 1;
-    const scp = pow2Scale(Tp0), scq = pow2Scale(Tq0);
+    const scp = totals ? pow2Scale(Tp0) : 1, scq = totals ? pow2Scale(Tq0) : 1;
     const Tp = Tp0 * scp, Tq = Tq0 * scq;
     const invTp = 1 / Tp;
     let d = 0, sp = 0, sq = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
-      if (vp !== 0) d += vp * scp * invTp * klLog(vp, vq, scp, scq, Tp, Tq, Tp0, Tq0);
+      if (vp !== 0) d += totals ? vp * scp * invTp * klLog(vp, vq, scp, scq, Tp, Tq, Tp0, Tq0) : vp * logRatio(vp, vq + 0);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
