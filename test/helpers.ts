@@ -64,7 +64,11 @@ export function rng(seed: number): () => number {
 }
 
 /** A random probability vector of length n (float64 unless a Float32Array is asked for). */
-export function randomDistribution<T extends Float32Array | Float64Array>(n: number, random: () => number, Type: { new (n: number): T }): T {
+type FloatType = Float32ArrayConstructor | Float64ArrayConstructor;
+export function randomDistribution(n: number, random: () => number, Type: Float32ArrayConstructor): Float32Array;
+export function randomDistribution(n: number, random: () => number, Type: Float64ArrayConstructor): Float64Array;
+export function randomDistribution(n: number, random: () => number, Type: FloatType): Float32Array | Float64Array;
+export function randomDistribution(n: number, random: () => number, Type: FloatType): Float32Array | Float64Array {
   const p = new Type(n);
   let s = 0;
   for (let i = 0; i < n; i++) s += p[i] = -Math.log(1 - random());
@@ -98,7 +102,10 @@ export const ref = {
 };
 
 /** Random logits, N(0, scale²) by Box–Muller. */
-export function randomLogits<T extends Float32Array | Float64Array>(n: number, random: () => number, Type: { new (n: number): T }, scale = 3): T {
+export function randomLogits(n: number, random: () => number, Type: Float32ArrayConstructor, scale?: number): Float32Array;
+export function randomLogits(n: number, random: () => number, Type: Float64ArrayConstructor, scale?: number): Float64Array;
+export function randomLogits(n: number, random: () => number, Type: FloatType, scale?: number): Float32Array | Float64Array;
+export function randomLogits(n: number, random: () => number, Type: FloatType, scale = 3): Float32Array | Float64Array {
   const x = new Type(n);
   for (let i = 0; i < n; i++) x[i] = scale * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   return x;

@@ -87,7 +87,7 @@ describe('memory (wasm-simd)', () => {
     for (let round = 0; round < 50; round++) {
       if (round === 1) pages = heap().pages; // after the first round has placed its arrays
       const live: WasmArray[] = [];
-      for (let i = 0; i < 20; i++) live.push(allocate(random() < 0.5 ? Float32Array : Float64Array, Math.floor(random() * 10_000)));
+      for (let i = 0; i < 20; i++) { const k = Math.floor(random() * 10_000); live.push(random() < 0.5 ? allocate(Float32Array, k) : allocate(Float64Array, k)); }
       while (live.length) live.splice(Math.floor(random() * live.length), 1)[0].free();
     }
     // 20 arrays of up to 80 kB at a time: later rounds fit in what the first one had

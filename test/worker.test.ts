@@ -43,6 +43,6 @@ describe('worker_threads', () => {
 
   it('eight workers at once', async () => {
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => run(['wasm-simd', 'wasm', 'js'][i % 3])));
-    for (const r of results) expect(Math.abs((r.entropy as number) - results[0].entropy)).toBeLessThan(1e-13);
+    for (const r of results) expect(Math.abs((r.entropy as number) - (results[0].entropy as number))).toBeLessThan(1e-13);
   });
 });
