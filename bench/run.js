@@ -307,7 +307,7 @@ const header = `surprisal benchmark — ${machine.date}, ${machine.cpu} (${machi
   `median per call (tinybench)${QUICK ? ', --quick (not a measurement)' : ''}. ` +
   `"simd ÷ TF.js" for softmaxCrossEntropy+grad compares with TF.js's loss without grad.`;
 const poolTable = poolRows.length ? [
-  '', `Worker pool (surprisal/pool, ${poolRows[0].workers} worker threads, ${poolRows[0].shared ? 'SharedArrayBuffer' : 'transfers'}) against one thread, float32, median per call:`, '',
+  '', `Worker pool (surprisal/pool, size ${poolRows[0].workers}: ${poolRows[0].shared ? `the calling thread and ${poolRows[0].workers - 1} worker${poolRows[0].workers > 2 ? 's' : ''}, SharedArrayBuffer` : `${poolRows[0].workers} workers, transfers`}) against one thread, float32, median per call:`, '',
   '| op | shape | one thread | pool | speed-up |', '|---|---|---:|---:|---:|',
   ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX(r.speedup)} |`),
 ].join('\n') : '';

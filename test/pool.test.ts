@@ -17,12 +17,13 @@ for (let r = 0; r < rows; r++) {
 }
 const labels = Int32Array.from({ length: rows }, (_, i) => (i * 31) % cols);
 
-for (const shared of [true, false]) {
-  describe(`createPool (${shared ? 'SharedArrayBuffer' : 'transfers'})`, () => {
+// shared: the calling thread computes a block and size − 1 workers the others
+for (const [shared, size] of [[true, 2], [true, 3], [false, 2]] as const) {
+  describe(`createPool (size ${size}, ${shared ? 'SharedArrayBuffer' : 'transfers'})`, () => {
     let pool: Pool;
     beforeAll(async () => {
       await S.init();
-      pool = await createPool({ size: 2, shared });
+      pool = await createPool({ size, shared });
       expect(pool.shared).toBe(shared);
       expect(pool.backend).toBe('wasm-simd');
     });

@@ -5,10 +5,12 @@
 // the calling thread exactly as `softmaxCrossEntropy` reduces them).
 //
 // Data go through SharedArrayBuffers where they can (Node; pages that are
-// cross-origin isolated): the inputs are copied once into shared memory (not at all if
-// they are already there), every worker reads its rows and writes its results in
-// place, and a map's result is returned as a view of shared memory.  Elsewhere each
-// block is copied into its own buffer, transferred to its worker and back.
+// cross-origin isolated): the calling thread computes one block itself, straight from
+// the caller's arrays; the workers' rows are copied once into shared scratch (not at all
+// if they are already shared), each worker reads its rows and writes its results there,
+// and the caller copies them into the result.  The scratch is reused across calls: a
+// fresh SharedArrayBuffer is fresh pages, ~2 ms of page faults per 4 MB written.
+// Elsewhere each block is copied into its own buffer, transferred to its worker and back.
 //
 // Small calls (and calls that are not row-wise, or whose arguments are wrong) run on
 // the calling thread: below ~50 000 elements the messages cost more than a second
@@ -21,7 +23,7 @@ import * as softmaxFns from '../softmax.js';
 import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { MAPS, type PoolFunction, type Reply, type Request, type Slab, slab, view } from './protocol.js';
+import { handle, MAPS, type PoolFunction, type Reply, type Request, type Slab, slab, view } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -31,7 +33,10 @@ export interface Transport {
 }
 
 export interface PoolOptions {
-  /** Number of workers (default: the machine's cores, at least 2). */
+  /**
+   * Threads that compute a call (default: the machine's cores, at least 2): with shared
+   * memory the calling thread and size − 1 workers, else size workers.
+   */
   size?: number;
   /** Backend each worker loads (default `'auto'`). */
   backend?: 'auto' | Backend;
@@ -70,9 +75,9 @@ export class Pool {
   private readonly scratch: SharedArrayBuffer[] = [];
 
   /** @internal use `createPool`. */
-  constructor(workers: Transport[], backend: Backend, shared: boolean, minElements: number) {
+  constructor(workers: Transport[], size: number, backend: Backend, shared: boolean, minElements: number) {
     this.workers = workers;
-    this.size = workers.length;
+    this.size = size;
     this.backend = backend;
     this.shared = shared;
     this.minElements = minElements;
@@ -177,54 +182,68 @@ export class Pool {
     const gradType = grad ? (grad.constructor as typeof Float32Array | typeof Float64Array) : null;
 
     const shared = this.shared;
-    const share = <T extends FloatArray>(a: T, k: number): T => {
+    // Shared mode: the calling thread computes the first block itself, reading the caller's
+    // arrays and writing its results in place, while the workers compute the others — so
+    // only the workers' rows are copied into shared memory.  (Transfer mode: workers only.)
+    // `size` threads compute: in shared mode the caller and size − 1 workers (a thread more
+    // than the cores only time-slices with the others), else `size` workers.
+    const k = Math.min(this.size, rows);
+    const blocks: [number, number][] = [];
+    for (let w = 0; w < k; w++) blocks.push([Math.floor((rows * w) / k), Math.floor((rows * (w + 1)) / k)]);
+    const mine = shared ? blocks.shift()! : null;
+    const from = mine ? mine[1] : 0; // the first row a worker computes
+    const perRowInput = (a: FloatArray | Int32Array, j: number) => fn === 'softmaxCrossEntropy' && j === 1 && a.length === rows;
+    const share = <T extends FloatArray>(a: T, j: number): T => {
       if (a.buffer instanceof SharedArrayBuffer) return a;
-      const s = this.scratchArray(k, a.constructor as never, a.length) as T;
-      s.set(a as never);
+      const s = this.scratchArray(j, a.constructor as never, a.length) as T;
+      const lo = perRowInput(a, j) ? from : from * cols;
+      s.subarray(lo).set(a.subarray(lo) as never);
       return s;
     };
     const sharedInputs = shared ? inputs.map(share) : inputs;
     const isShared = (a: FloatArray | null) => a !== null && a.buffer instanceof SharedArrayBuffer;
-    const result = !shared
-      ? new outType(MAPS.has(fn) ? n : rows)
-      : MAPS.has(fn)
-        ? (isShared(dst) ? dst! : dst ? this.scratchArray(3, outType as never, n) as FloatArray : new outType(new SharedArrayBuffer(n * outType.BYTES_PER_ELEMENT) as unknown as ArrayBuffer))
-        : new outType(new SharedArrayBuffer(rows * 8) as unknown as ArrayBuffer);
-    const sharedGrad = shared && grad && gradType ? (isShared(grad) ? grad : this.scratchArray(3, gradType as never, grad.length) as FloatArray) : null;
+    // Where results go: a map's into `target` (the caller's out, or a fresh shared array),
+    // a gradient into `grad`; workers write through shared scratch when those are not shared.
+    // (A fresh SharedArrayBuffer is fresh pages every call — about 2 ms of page faults per
+    // 4 MB written — so results are ordinary arrays and workers write through reused scratch.)
+    const target: FloatArray | null = !MAPS.has(fn) ? null : dst ?? new outType(n);
+    const result = MAPS.has(fn) ? target! : new Float64Array(rows);
+    const workerRows = shared && !MAPS.has(fn) ? this.scratchArray(4, Float64Array as never, rows) as Float64Array : null;
+    const workerOut = shared && target ? (isShared(target) ? target : this.scratchArray(3, outType as never, n) as FloatArray) : null;
+    const workerGrad = shared && grad && gradType ? (isShared(grad) ? grad : this.scratchArray(3, gradType as never, grad.length) as FloatArray) : null;
 
     const { out: _out, grad: _grad, weights, ...rest } = o as Record<string, unknown>;
     const plain: Record<string, unknown> = { ...rest };
     if (weights !== undefined) plain.weights = Float64Array.from(weights as ArrayLike<number>);
     if (grad) plain.grad = true;
 
-    const k = Math.min(this.size, rows);
-    const jobs: Promise<Reply>[] = [];
-    const blocks: [number, number][] = [];
-    for (let w = 0; w < k; w++) {
-      const r0 = Math.floor((rows * w) / k), r1 = Math.floor((rows * (w + 1)) / k);
-      blocks.push([r0, r1]);
-      const part = (a: FloatArray, perRow: boolean): Slab => {
-        const [lo, hi] = perRow ? [r0, r1] : [r0 * cols, r1 * cols];
-        const s = a.subarray(lo, hi);
-        return shared ? slab(s) : slab(s.slice());
+    const request = (r0: number, r1: number, ins: (FloatArray | Int32Array)[], mapOut: FloatArray | null, gradOut: FloatArray | null,
+      perRow: Float64Array | null, copy: boolean): Request => {
+      const part = (a: FloatArray | Int32Array, perRow: boolean): Slab => {
+        const sub = perRow ? a.subarray(r0, r1) : a.subarray(r0 * cols, r1 * cols);
+        return slab(copy ? sub.slice() : sub);
       };
       const req: Request = {
         id: this.nextId++, fn, rows: r1 - r0, cols, options: plain, denominator: call?.denominator,
-        inputs: sharedInputs.map((a, j) => part(a, fn === 'softmaxCrossEntropy' && j === 1 && a.length === rows)),
+        inputs: ins.map((a, j) => part(a, perRowInput(a, j))),
       };
-      if (shared) {
-        if (MAPS.has(fn)) req.out = part(result, false);
-        else req.perRow = part(result, true);
-        if (sharedGrad) req.out = part(sharedGrad, false);
-      }
-      const transfer = shared ? [] : req.inputs.map((s) => s.buffer as ArrayBuffer);
-      jobs.push(new Promise<Reply>((resolve, reject) => {
+      if (copy) return req;
+      if (mapOut) req.out = part(mapOut, false);
+      else if (!MAPS.has(fn)) req.perRow = part(perRow!, true);
+      if (gradOut) req.out = part(gradOut, false);
+      return req;
+    };
+    const jobs: Promise<Reply>[] = blocks.map(([r0, r1], w) => {
+      const req = request(r0, r1, sharedInputs, workerOut, workerGrad, workerRows, !shared);
+      const transfer = shared ? [] : req.inputs.map((sl) => sl.buffer as ArrayBuffer);
+      return new Promise<Reply>((resolve, reject) => {
         this.pending.set(req.id, { resolve, reject });
         this.workers[w].post(req, transfer);
-      }));
-    }
+      });
+    });
+    const own = mine ? handle(request(mine[0], mine[1], inputs, target, grad, MAPS.has(fn) ? null : result as Float64Array, false)).reply : null;
     const replies = await Promise.all(jobs);
-    if (replies.some((r) => r.error)) return single(); // replays the worker's error here, with the whole call's row numbers
+    if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
 
     if (!shared) {
       replies.forEach((r, w) => {
@@ -232,14 +251,12 @@ export class Pool {
         result.set(view(r.result!) as FloatArray, MAPS.has(fn) ? r0 * cols : r0);
         if (r.grad && grad) grad.set(view(r.grad) as FloatArray, r0 * cols);
       });
-    } else if (sharedGrad && grad && sharedGrad !== grad) {
-      grad.set(sharedGrad);
+    } else {
+      if (target && workerOut !== target) target.subarray(from * cols).set(workerOut!.subarray(from * cols) as never);
+      if (grad && workerGrad !== grad) grad.subarray(from * cols).set(workerGrad!.subarray(from * cols) as never);
+      if (workerRows) result.subarray(from).set(workerRows.subarray(from, rows));
     }
     if (call) return reduce(call, result as Float64Array);
-    if (MAPS.has(fn) && dst) {
-      if (dst !== result) dst.set(result);
-      return dst;
-    }
     return result;
   }
 }
@@ -255,9 +272,11 @@ export async function startPool(make: (backend: 'auto' | Backend) => Transport, 
   const size = options.size ?? Math.max(2, cores);
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`createPool: size must be a positive integer, got ${String(options.size)}`);
   const backend = options.backend ?? 'auto';
-  const workers = Array.from({ length: size }, () => make(backend));
+  const shared = (options.shared ?? true) && canShare();
+  // shared mode: the calling thread computes one block, so size − 1 workers (at least one)
+  const workers = Array.from({ length: shared ? Math.max(1, size - 1) : size }, () => make(backend));
   const ready = await Promise.all(workers.map((w) => new Promise<Backend>((resolve, reject) => {
     w.listen((reply) => { if (reply.ready) resolve(reply.ready); }, reject);
   })));
-  return new Pool(workers, ready[0], (options.shared ?? true) && canShare(), options.minElements ?? 50_000);
+  return new Pool(workers, size, ready[0], shared, options.minElements ?? 50_000);
 }
