@@ -174,31 +174,39 @@ export function softmaxCrossEntropyProbsF32(
       if (grad) fillF32(grad + off, cols, NaN);
       continue;
     }
-    // B = Σ w·t̃·(z − m) and Tw = Σ w·t̃, before the exponentials may overwrite z.
+    // B = Σ w·t̃·(z − m) and Tw = Σ w·t̃, before the exponentials may overwrite z — in
+    // float64 lanes: targets are not validated, and w·t̃·(z − m) of float32 numbers can
+    // pass float32's range (1e30 · 2e30) where the loss itself is finite.
     let i = 0;
     let b: f64 = 0, tw: f64 = 0;
+    const keep64 = 1 - eps, spread64 = eps / <f64>cols, m64 = <f64>m;
     if (ASC_FEATURE_SIMD) {
-      const vm = f32x4.splat(m), vk = f32x4.splat(keep), vs = f32x4.splat(spread), zero = f32x4.splat(0);
+      const vm = f64x2.splat(m64), vk = f64x2.splat(keep64), vs = f64x2.splat(spread64), zero = f64x2.splat(0);
       let b0 = f64x2.splat(0), b1 = b0, t0 = b0, t1 = b0;
       for (; i + 4 <= cols; i += 4) {
         const o = <usize>i << 2;
-        let wt = f32x4.add(f32x4.mul(v128.load(tgt + o), vk), vs);
-        if (weights) wt = f32x4.mul(wt, v128.load(weights + o));
-        const term = v128.bitselect(zero, f32x4.mul(wt, f32x4.sub(v128.load(row + o), vm)), f32x4.eq(wt, zero));
-        b0 = f64x2.add(b0, f64x2.promote_low_f32x4(term));
-        b1 = f64x2.add(b1, promoteHighF32x4(term));
-        t0 = f64x2.add(t0, f64x2.promote_low_f32x4(wt));
-        t1 = f64x2.add(t1, promoteHighF32x4(wt));
+        const t = v128.load(tgt + o), z = v128.load(row + o);
+        let w0 = f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(t), vk), vs);
+        let w1 = f64x2.add(f64x2.mul(promoteHighF32x4(t), vk), vs);
+        if (weights) {
+          const w = v128.load(weights + o);
+          w0 = f64x2.mul(w0, f64x2.promote_low_f32x4(w));
+          w1 = f64x2.mul(w1, promoteHighF32x4(w));
+        }
+        b0 = f64x2.add(b0, v128.bitselect(zero, f64x2.mul(w0, f64x2.sub(f64x2.promote_low_f32x4(z), vm)), f64x2.eq(w0, zero)));
+        b1 = f64x2.add(b1, v128.bitselect(zero, f64x2.mul(w1, f64x2.sub(promoteHighF32x4(z), vm)), f64x2.eq(w1, zero)));
+        t0 = f64x2.add(t0, w0);
+        t1 = f64x2.add(t1, w1);
       }
       b = sumLanesF64x2(f64x2.add(b0, b1));
       tw = sumLanesF64x2(f64x2.add(t0, t1));
     }
     for (; i < cols; i++) {
       const o = <usize>i << 2;
-      let wt = load<f32>(tgt + o) * keep + spread;
-      if (weights) wt *= load<f32>(weights + o);
-      if (wt != 0) b += <f64>(wt * (load<f32>(row + o) - m));
-      tw += <f64>wt;
+      let wt = <f64>load<f32>(tgt + o) * keep64 + spread64;
+      if (weights) wt *= <f64>load<f32>(weights + o);
+      if (wt != 0) b += wt * (<f64>load<f32>(row + o) - m64);
+      tw += wt;
     }
     const rest = restF32(row, cols, m, grad ? grad + off : 0);
     const s = expSumOnes + rest;

@@ -590,9 +590,11 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
         const o = off + (<usize>i << 3);
         const vp = v128.load(p + o);
         const vq = v128.load(q + o);
-        const pz = f64x2.eq(vp, zero);
-        const qz = f64x2.eq(vq, zero);
+        // an entry that scaling with its row's total underflows (1e-45 of a total 1e300)
+        // contributes below 1e-300: it is dropped with the zeros, not turned into 0·log 0
         const up = f64x2.mul(vp, vscp), uq = f64x2.mul(vq, vscq);
+        const pz = f64x2.eq(up, zero);
+        const qz = f64x2.eq(uq, zero);
         const a = f64x2.mul(up, vTq);
         const b = f64x2.mul(uq, vTp);
         const s = f64x2.add(a, b);
@@ -618,8 +620,8 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
       const vq = load<f64>(q + o);
       const up = vp * scp, uq = vq * scq;
       const a = up * Tq, b = uq * Tp;
-      if (vp != 0) d += up * invTp * logMixF64(a, b);
-      if (vq != 0) d += uq * invTq * logMixF64(b, a);
+      if (up != 0) d += up * invTp * logMixF64(a, b);
+      if (uq != 0) d += uq * invTq * logMixF64(b, a);
       sp += vp;
       sq += vq;
       lo = min(lo, min(vp, vq));

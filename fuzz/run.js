@@ -690,7 +690,8 @@ function logRatio(a, b) {
   if (b === 0) return a === 0 ? NaN : Infinity;
   const r = a / b;
   if (r > 0.5 && r < 2) return Math.log1p((a - b) / b);
-  if ((r === Infinity || (r > 0 && r < 2.2250738585072014e-308)) && a > 0 && b > 0) return Math.log(a) - Math.log(b);
+  // a ratio that overflows, or underflows (to a subnormal or to 0), from the two logs
+  if ((r === Infinity || r < 2.2250738585072014e-308) && a > 0 && b > 0) return Math.log(a) - Math.log(b);
   return Math.log(r);
 }
 

@@ -990,6 +990,26 @@ onEachBackend('regressions', (b) => {
     expect(softmaxKlDivergence([0, -1000], [0, -Infinity])).toBe(Infinity);
   });
 
+  // BUG-17 (found by fuzz/run.js): jsDivergence with normalize, where an entry scaled with its
+  // row's huge total underflows to 0, gave 0·log 0 = NaN (the test was on the entry, not the
+  // scaled entry).  Such a term is below 1e-300 and is dropped.
+  it('BUG-17: jsDivergence([0.25, 0.75], [1.4e-45, 1e300], {normalize: true}) is finite and right (it was NaN)', () => {
+    const want = jsDivergence([0.25, 0.75], [0, 1], { validate: false });
+    expect(jsDivergence([0.25, 0.75], [1.401298464324817e-45, 1e300], { normalize: true })).toBeCloseTo(want, 14);
+  });
+
+  // BUG-18 (found by fuzz/run.js): float32 probability targets (not validated, as in PyTorch)
+  // times float32 logit differences can pass float32's range (1e30 · 2e30); the loss was
+  // formed in float32 lanes and came out NaN (∞ − ∞).  It is formed in float64 now.
+  it('BUG-18: softmaxCrossEntropy of float32 logits ±1e30 against targets ±1e30 is finite', () => {
+    const z = new Float32Array([7.871846427714206e29, 4.3143963311533944e29, -1.0777012286936936e30, -8.195175149327414e29]);
+    const t = new Float32Array(z);
+    const want = softmaxCrossEntropy(Float64Array.from(z), Float64Array.from(t), { cols: 2, reduction: 'sum' });
+    const got = softmaxCrossEntropy(z, t, { cols: 2, reduction: 'sum' });
+    expect(Number.isFinite(want)).toBe(true);
+    expect(Math.abs(got - want) / Math.abs(want)).toBeLessThan(1e-6);
+  });
+
   // BUG-12: float32 softmaxCrossEntropy gradients below FLT_MIN are off by ~2 float32 ulps (1.5e-5
   // relative): the exponentials are stored as float32 (in the grad array, or in float32 lanes)
   // before they are scaled by the class weight.

@@ -138,8 +138,9 @@ export function jsDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, tot
       const vp = p[i], vq = q[i];
       const up = vp * scp, uq = vq * scq;
       const a = up * Tq, b = uq * Tp;
-      if (vp !== 0) d += up * invTp * logMix(a, b);
-      if (vq !== 0) d += uq * invTq * logMix(b, a);
+      // an entry its row's scaling underflows contributes below 1e-300: dropped, not 0·log 0
+      if (up !== 0) d += up * invTp * logMix(a, b);
+      if (uq !== 0) d += uq * invTq * logMix(b, a);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
