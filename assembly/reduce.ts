@@ -40,12 +40,31 @@ const F64_TINY: f64 = 2.2250738585072014e-308;
   return uq < F64_TINY && vq > 0 ? Math.log(vq) - Math.log(Tq0) : logRatioF64(uq, Tq);
 }
 
+/**
+ * One term (p/Tp)·log(q/Tq), for p ≠ 0.  A p that scaling with its row's total underflows
+ * (5e-324 of a total 300) is a term below 1e-300: 0, or −∞ against q = 0 (p > 0 = q).
+ */
+// @ts-ignore: decorator
+@inline function ceTermF64(vp: f64, vq: f64, scp: f64, invTp: f64, scq: f64, Tq: f64, Tq0: f64): f64 {
+  const up = vp * scp;
+  if (up == 0) return vq == 0 ? -Infinity : 0;
+  return up * invTp * ceLogF64(vq, scq, Tq, Tq0);
+}
+
 /** log((p/Tp)/(q/Tq)) for KL, from the ratio a/b = (up·Tq)/(uq·Tp) where that is exact enough. */
 // @ts-ignore: decorator
 @inline function klLogF64(vp: f64, vq: f64, scp: f64, scq: f64, Tp: f64, Tq: f64, Tp0: f64, Tq0: f64): f64 {
   const up = vp * scp, uq = vq * scq + 0; // + 0: −0 becomes +0 (p/q = +Infinity)
   if (uq < F64_TINY && vq > 0) return (Math.log(vp) - Math.log(Tp0)) - (Math.log(vq) - Math.log(Tq0));
   return logRatioF64(up * Tq, uq * Tp);
+}
+
+/** One KL term, for p ≠ 0 (an underflowing p as in `ceTermF64`: 0, or ∞ against q = 0). */
+// @ts-ignore: decorator
+@inline function klTermF64(vp: f64, vq: f64, scp: f64, invTp: f64, scq: f64, Tp: f64, Tq: f64, Tp0: f64, Tq0: f64): f64 {
+  const up = vp * scp;
+  if (up == 0) return vq == 0 ? Infinity : 0;
+  return up * invTp * klLogF64(vp, vq, scp, scq, Tp, Tq, Tp0, Tq0);
 }
 
 // ---------------------------------------------------------------------------------
@@ -336,6 +355,7 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
         const vq = v128.load(q + o);
         const b = v128.bitselect(vTq, f64x2.mul(vq, vscq), f64x2.eq(vp, zero));
         farLanes = v128.or(farLanes, v128.and(f64x2.lt(b, tiny), f64x2.gt(vq, zero)));
+        farLanes = v128.or(farLanes, v128.andnot(f64x2.eq(f64x2.mul(vp, vscp), zero), f64x2.eq(vp, zero)));
         const l = logRatioF64x2(f64x2.mul(b, vInvTq), f64x2.sub(b, vTq), f64x2.add(b, vTq));
         h0 = f64x2.add(h0, f64x2.mul(f64x2.mul(f64x2.mul(vp, vscp), vInvTp), l));
         p0 = f64x2.add(p0, vp);
@@ -353,14 +373,14 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
       for (let j = 0; j < i; j++) {
         const o = off + (<usize>j << 3);
         const vp = load<f64>(p + o);
-        if (vp != 0) h += vp * scp * invTp * ceLogF64(load<f64>(q + o), scq, Tq, Tq0);
+        if (vp != 0) h += ceTermF64(vp, load<f64>(q + o), scp, invTp, scq, Tq, Tq0);
       }
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 3);
       const vp = load<f64>(p + o);
       const vq = load<f64>(q + o);
-      if (vp != 0) h += vp * scp * invTp * ceLogF64(vq, scq, Tq, Tq0);
+      if (vp != 0) h += ceTermF64(vp, vq, scp, invTp, scq, Tq, Tq0);
       sp += vp;
       sq += vq;
       lo = min(lo, min(vp, vq));
@@ -462,6 +482,7 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
         // q·scale + 0: −0 becomes +0 (p/q = +Infinity)
         const uq = f64x2.add(f64x2.mul(vq, vscq), vzero);
         farLanes = v128.or(farLanes, v128.andnot(v128.and(f64x2.lt(uq, f64x2.splat(F64_TINY)), f64x2.gt(vq, vzero)), zero));
+        farLanes = v128.or(farLanes, v128.andnot(f64x2.eq(up, vzero), zero));
         const a = v128.bitselect(f64x2.splat(1.0), f64x2.mul(up, vTq), zero);
         const b = v128.bitselect(f64x2.splat(1.0), f64x2.mul(uq, vTp), zero);
         const l = logRatioF64x2(f64x2.div(a, b), f64x2.sub(a, b), f64x2.add(a, b));
@@ -481,14 +502,14 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
       for (let j = 0; j < i; j++) {
         const o = off + (<usize>j << 3);
         const vp = load<f64>(p + o);
-        if (vp != 0) d += vp * scp * invTp * klLogF64(vp, load<f64>(q + o), scp, scq, Tp, Tq, Tp0, Tq0);
+        if (vp != 0) d += klTermF64(vp, load<f64>(q + o), scp, invTp, scq, Tp, Tq, Tp0, Tq0);
       }
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 3);
       const vp = load<f64>(p + o);
       const vq = load<f64>(q + o);
-      if (vp != 0) d += vp * scp * invTp * klLogF64(vp, vq, scp, scq, Tp, Tq, Tp0, Tq0);
+      if (vp != 0) d += klTermF64(vp, vq, scp, invTp, scq, Tp, Tq, Tp0, Tq0);
       sp += vp;
       sq += vq;
       lo = min(lo, min(vp, vq));

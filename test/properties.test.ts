@@ -1010,6 +1010,17 @@ onEachBackend('regressions', (b) => {
     expect(Math.abs(got - want) / Math.abs(want)).toBeLessThan(1e-6);
   });
 
+  // BUG-19 (found by fuzz/run.js): with normalize, a p entry that scaling with its row's
+  // total underflows (5e-324 of 300) made 0·log 0 = NaN; it is a term below 1e-300 (0), or
+  // ∞ where q = 0 — and another entry with p > 0 = q makes the whole divergence ∞ anyway.
+  it('BUG-19: klDivergence / crossEntropy with normalize and p = 5e-324 next to a total of 300 (it was NaN)', () => {
+    const p = [5e-324, 100, 200], q = [0.25, 0.25, 0.5];
+    const want = klDivergence([0, 1 / 3, 2 / 3], q, { validate: false });
+    expect(klDivergence(p, q, { normalize: true })).toBeCloseTo(want, 14);
+    expect(crossEntropy(p, q, { normalize: true })).toBeCloseTo(crossEntropy([0, 1 / 3, 2 / 3], q, { validate: false }), 14);
+    expect(klDivergence([5e-324, 100, 200, 1], [0.25, 0.25, 0.5, 0], { normalize: true })).toBe(Infinity);
+  });
+
   // BUG-12: float32 softmaxCrossEntropy gradients below FLT_MIN are off by ~2 float32 ulps (1.5e-5
   // relative): the exponentials are stored as float32 (in the grad array, or in float32 lanes)
   // before they are scaled by the class weight.

@@ -14,11 +14,25 @@ function ceLog(vq: number, scq: number, Tq: number, Tq0: number): number {
   return uq < DBL_MIN && vq > 0 ? Math.log(vq) - Math.log(Tq0) : logRatio(uq, Tq);
 }
 
+/** One term (p/Tp)·log(q/Tq), p ≠ 0 (see assembly/reduce.ts: `ceTermF64`). */
+function ceTerm(vp: number, vq: number, scp: number, invTp: number, scq: number, Tq: number, Tq0: number): number {
+  const up = vp * scp;
+  if (up === 0) return vq === 0 ? -Infinity : 0;
+  return up * invTp * ceLog(vq, scq, Tq, Tq0);
+}
+
 /** log((p/Tp)/(q/Tq)) for KL (see assembly/reduce.ts: `klLogF64`). */
 function klLog(vp: number, vq: number, scp: number, scq: number, Tp: number, Tq: number, Tp0: number, Tq0: number): number {
   const up = vp * scp, uq = vq * scq + 0;
   if (uq < DBL_MIN && vq > 0) return Math.log(vp) - Math.log(Tp0) - (Math.log(vq) - Math.log(Tq0));
   return logRatio(up * Tq, uq * Tp);
+}
+
+/** One KL term, p ≠ 0 (see assembly/reduce.ts: `klTermF64`). */
+function klTerm(vp: number, vq: number, scp: number, invTp: number, scq: number, Tp: number, Tq: number, Tp0: number, Tq0: number): number {
+  const up = vp * scp;
+  if (up === 0) return vq === 0 ? Infinity : 0;
+  return up * invTp * klLog(vp, vq, scp, scq, Tp, Tq, Tp0, Tq0);
 }
 
 /**
@@ -88,7 +102,7 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, tot
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
       // without totals, log(q/1) is log q (the kernels' logRatio(q, 1) is log1p(q − 1) near 1: the same to an ulp)
-      if (vp !== 0) h += totals ? vp * scp * invTp * ceLog(vq, scq, Tq, Tq0) : vp * Math.log(vq);
+      if (vp !== 0) h += totals ? ceTerm(vp, vq, scp, invTp, scq, Tq, Tq0) : vp * Math.log(vq);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
@@ -112,7 +126,7 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, tot
     let d = 0, sp = 0, sq = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const vp = p[i], vq = q[i];
-      if (vp !== 0) d += totals ? vp * scp * invTp * klLog(vp, vq, scp, scq, Tp, Tq, Tp0, Tq0) : vp * logRatio(vp, vq + 0);
+      if (vp !== 0) d += totals ? klTerm(vp, vq, scp, invTp, scq, Tp, Tq, Tp0, Tq0) : vp * logRatio(vp, vq + 0);
       sp += vp;
       sq += vq;
       if (vp < lo) lo = vp;
