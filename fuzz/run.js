@@ -988,7 +988,8 @@ function compareSoftmaxReduction(fn, got, rows, scale, s, dtype) {
       if (a.m === Infinity || b.m === Infinity) { want.push(NaN); mags.push(0); continue; }
       if (b.special === 'masked') { want.push(Infinity * scale); mags.push(0); continue; }
       // Q masked where P has mass, however little (its probability may underflow): Infinity
-      if (a.t.some((t, i) => t !== -Infinity && b.t[i] === -Infinity)) { want.push(Infinity * scale); mags.push(0); continue; }
+      // (masked: the logit itself is −Infinity, not a (b − max)/T that overflowed)
+      if (a.x.some((v, i) => v !== -Infinity && b.x[i] === -Infinity)) { want.push(Infinity * scale); mags.push(0); continue; }
       const terms = a.p.map((p, i) => (p === 0 ? 0 : p * (a.logp[i] - b.logp[i])));
       want.push(fsum(terms) * scale);
       mags.push((fsum(terms.map(Math.abs)) + fsum(a.p.map((p, i) => (p === 0 ? 0 : p * (Math.abs(a.logp[i]) + Math.abs(b.logp[i]))))) * 1e-6) * Math.abs(scale));
