@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     ops: { type: 'string' },
     sizes: { type: 'string' },
-    out: { type: 'string', default: new URL('.', import.meta.url).pathname },
+    out: { type: 'string' },
   },
 });
 
@@ -313,7 +313,10 @@ const poolTable = poolRows.length ? [
 ].join('\n') : '';
 const md = `${header}\n\n${table(results)}\n${poolTable}\n`;
 process.stdout.write(`\n${md}\nchecksum ${sink}\n`);
-const out = args.out.endsWith('/') ? args.out : `${args.out}/`;
+// --quick (CI) writes to the temporary directory: the committed bench/results.* are a measurement
+const outDir = args.out ?? (QUICK ? os.tmpdir() : new URL('.', import.meta.url).pathname);
+const out = outDir.endsWith('/') ? outDir : `${outDir}/`;
+process.stderr.write(`wrote ${out}results.json, results.md, results.svg\n`);
 writeFileSync(`${out}results.json`, JSON.stringify({ machine, results, pool: poolRows }, null, 1));
 writeFileSync(`${out}results.md`, md);
 writeFileSync(`${out}results.svg`, chart(results.filter((r) => !r.batch && r.dtype === 'float32'), machine, COLS, IMPLS));
