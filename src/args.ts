@@ -182,8 +182,11 @@ export function output(fn: string, name: string, o: unknown, n: number, inputs: 
   if (!(view instanceof Float32Array || view instanceof Float64Array)) {
     throw new TypeError(`${fn}: ${name} must be a Float32Array, Float64Array or WasmArray, got ${o instanceof WasmArray ? 'a freed WasmArray' : describe(o)}`);
   }
-  if (view.length !== n) throw new TypeError(`${fn}: ${name} must have length ${n}, got ${view.length}`);
-  if (n > 0 && isDetached(view)) throw new TypeError(`${fn}: ${name} is a view of a detached ArrayBuffer`);
+  if (view.length !== n) {
+    // (a detached view has length 0, so this is the only place it can show)
+    if (n > 0 && isDetached(view)) throw new TypeError(`${fn}: ${name} is a view of a detached ArrayBuffer`);
+    throw new TypeError(`${fn}: ${name} must have length ${n}, got ${view.length}`);
+  }
   if (n > 0 && isStrayModuleView(view)) {
     throw new TypeError(`${fn}: ${name} is a view into surprisal's WebAssembly memory outside any live WasmArray (freed, or made by hand); pass a live WasmArray or an array of your own`);
   }

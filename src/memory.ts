@@ -35,6 +35,7 @@ const heaps = new Set<Heap>();
  * detached by any call that grows memory), so it is refused.
  */
 export function isStrayModuleView(view: ArrayBufferView): boolean {
+  if (view.buffer.byteLength % PAGE !== 0) return false; // not a WebAssembly memory: whole 64 KiB pages
   for (const h of heaps) if (h.holds(view) && h.locate(view) < 0) return true;
   return false;
 }
