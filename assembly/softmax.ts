@@ -51,15 +51,22 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: b
     const vm = f32x4.splat(m);
     const one = f32x4.splat(1.0);
     let s0 = f64x2.splat(0), s1 = s0, cnt = i32x4.splat(0);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      const e = expShiftedF32x4(v128.load(x + o), vm);
-      if (dst) v128.store(dst + o, e);
-      const top = f32x4.eq(e, one);
-      const below = v128.andnot(e, top);
-      cnt = i32x4.sub(cnt, top);
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
-      s1 = f64x2.add(s1, promoteHighF32x4(below));
+    // Blocks of 8 vectors summed in float32 lanes, then added into float64: each lane adds
+    // 8 positive terms, a relative error ≤ 7·2^-24 = 4.2e-7 of the block — inside the
+    // float32 bound — for a quarter of the float64 work.
+    while (i + 4 <= n) {
+      const end = min(i + 32, n & ~3);
+      let b = f32x4.splat(0);
+      for (; i < end; i += 4) {
+        const o = <usize>i << 2;
+        const e = expShiftedF32x4(v128.load(x + o), vm);
+        if (dst) v128.store(dst + o, e);
+        const top = f32x4.eq(e, one);
+        cnt = i32x4.sub(cnt, top);
+        b = f32x4.add(b, v128.andnot(e, top));
+      }
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(b));
+      s1 = f64x2.add(s1, promoteHighF32x4(b));
     }
     rest = sumLanesF64x2(f64x2.add(s0, s1));
     ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
