@@ -90,21 +90,54 @@ function restF32(row: usize, n: i32, m: f32, g: usize): f64 {
 /**
  * g[c] = (e[c]·a − b·(w ? w[c] : 1))·gs, in place over a float32 row.  The caller's
  * scale gs comes last, so a scale beyond the range (a base near 1, say) overflows to
- * the gradient's signed infinity rather than to ∞ − ∞.
+ * the gradient's signed infinity rather than to ∞ − ∞.  Returns whether some e[c] was
+ * below FLT_MIN (see `subnormalGradF32`).
  */
-function affineF32(g: usize, n: i32, a: f32, b: f32, w: usize, gs: f32): void {
+function affineF32(g: usize, n: i32, a: f32, b: f32, w: usize, gs: f32): bool {
   let i = 0;
+  let low = false;
   if (ASC_FEATURE_SIMD) {
-    const va = f32x4.splat(a), vb = f32x4.splat(b), vg = f32x4.splat(gs);
+    const va = f32x4.splat(a), vb = f32x4.splat(b), vg = f32x4.splat(gs), tiny = f32x4.splat(F32_MIN_NORMAL);
+    let lows = f32x4.splat(0);
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 2;
+      const e = v128.load(g + o);
+      lows = v128.or(lows, f32x4.lt(e, tiny));
       const sub = w ? f32x4.mul(vb, v128.load(w + o)) : vb;
-      v128.store(g + o, f32x4.mul(f32x4.sub(f32x4.mul(v128.load(g + o), va), sub), vg));
+      v128.store(g + o, f32x4.mul(f32x4.sub(f32x4.mul(e, va), sub), vg));
     }
+    low = v128.any_true(lows);
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(g + o, (load<f32>(g + o) * a - b * (w ? load<f32>(w + o) : 1)) * gs);
+    const e = load<f32>(g + o);
+    if (e < F32_MIN_NORMAL) low = true;
+    store<f32>(g + o, (e * a - b * (w ? load<f32>(w + o) : 1)) * gs);
+  }
+  return low;
+}
+
+const F32_MIN_NORMAL: f32 = 1.17549435e-38;
+const LN_F32_MIN_NORMAL: f64 = -87.33654475055310898657;
+
+/**
+ * Float32 gradient entries whose exponential e = exp(z − m) fell below FLT_MIN were formed
+ * from e on float32's subnormal grid (a few subnormal ulps off once scaled).  Recomputed
+ * here from the logits, in float64, and rounded once: g = (e·a − sub)·gs with sub = b·w_c
+ * (labels; plus c at the label y) or c·w_c·(t_c·keep + spread) (probability targets, when
+ * `tgt` ≠ 0).  Needs the logits intact: not called when the gradient overwrote them.
+ */
+function subnormalGradF32(z: usize, g: usize, n: i32, m: f32, a: f64, b: f64, c: f64, gs: f64,
+  w: usize, y: i32, tgt: usize, keep: f64, spread: f64): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const t = <f64>load<f32>(z + o) - <f64>m;
+    if (!(t < LN_F32_MIN_NORMAL)) continue;
+    const wc: f64 = w ? <f64>load<f32>(w + o) : 1;
+    let sub: f64;
+    if (tgt) sub = c * wc * (<f64>load<f32>(tgt + o) * keep + spread);
+    else sub = b * wc + (i == y ? c : 0);
+    store<f32>(g + o, <f32>((Math.exp(t) * a - sub) * gs));
   }
 }
 
@@ -149,9 +182,10 @@ export function softmaxCrossEntropyLabelsF32(
       foldScale(((1 - eps) * wy + eps * wsum / C) / s, eps / C, (1 - eps) * wy, gradScale, true);
       const ga = <f32>gA, gb = <f32>gB, gc = <f32>gC, gs = <f32>gS;
       const w = eps > 0 ? weights : 0;
-      affineF32(grad + off, cols, ga, gb, w, gs);
+      const low = affineF32(grad + off, cols, ga, gb, w, gs);
       const by = w ? gb * load<f32>(w + (<usize>y << 2)) : gb;
       store<f32>(gy, (ey * ga - by - gc) * gs);
+      if (low && grad + off != row) subnormalGradF32(row, grad + off, cols, m, gA, gB, gC, gS, w, y, 0, 0, 0);
     }
   }
 }
@@ -216,21 +250,30 @@ export function softmaxCrossEntropyProbsF32(
       foldScale(tw / s, 1, 0, gradScale, true);
       const a = <f32>gA, c = <f32>gB, gs = <f32>gS;
       i = 0;
+      let low = false;
       if (ASC_FEATURE_SIMD) {
         const va = f32x4.splat(a), vc = f32x4.splat(c), vg = f32x4.splat(gs), vk = f32x4.splat(keep), vs = f32x4.splat(spread);
+        const tiny = f32x4.splat(F32_MIN_NORMAL);
+        let lows = f32x4.splat(0);
         for (; i + 4 <= cols; i += 4) {
           const o = <usize>i << 2;
           let wt = f32x4.add(f32x4.mul(v128.load(tgt + o), vk), vs);
           if (weights) wt = f32x4.mul(wt, v128.load(weights + o));
-          v128.store(g + o, f32x4.mul(f32x4.sub(f32x4.mul(v128.load(g + o), va), f32x4.mul(wt, vc)), vg));
+          const e = v128.load(g + o);
+          lows = v128.or(lows, f32x4.lt(e, tiny));
+          v128.store(g + o, f32x4.mul(f32x4.sub(f32x4.mul(e, va), f32x4.mul(wt, vc)), vg));
         }
+        low = v128.any_true(lows);
       }
       for (; i < cols; i++) {
         const o = <usize>i << 2;
         let wt = load<f32>(tgt + o) * keep + spread;
         if (weights) wt *= load<f32>(weights + o);
-        store<f32>(g + o, (load<f32>(g + o) * a - wt * c) * gs);
+        const e = load<f32>(g + o);
+        if (e < F32_MIN_NORMAL) low = true;
+        store<f32>(g + o, (e * a - wt * c) * gs);
       }
+      if (low && g != row) subnormalGradF32(row, g, cols, m, gA, 0, gB, gS, weights, -1, tgt, keep64, spread64);
     }
   }
 }

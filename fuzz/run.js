@@ -913,9 +913,9 @@ function lossExpectation(args, o, e) {
         const ref = grads[r][c];
         const want = Array.isArray(ref) ? ref[0] * gradScale : ref * gradScale;
         const m = Array.isArray(ref) ? ref[1] * Math.abs(gradScale) : 0;
-        // a Float32Array gradient is float32-rounded (out of range: ±Infinity); its
-        // exponentials are float32 before the row's weight Σ w·t̃ scales them, so an entry
-        // keeps their resolution, 2^-149 (README, accuracy: BUG-12)
+        // a Float32Array gradient is float32-rounded (out of range: ±Infinity); written over
+        // its own logits, its exponentials are float32 before the row's weight Σ w·t̃ scales
+        // them, so an entry keeps their resolution, 2^-149 (README, accuracy)
         const sub = g instanceof Float32Array ? 2 * 2 ** -149 * Math.abs((tws[r] ?? 0) * gradScale) : 0;
         const msg = g instanceof Float32Array ? compareNumber(g[r * cols + c], Math.fround(want), m, 'f32', sub) : compareNumber(g[r * cols + c], want, m, dtype);
         if (msg) return `grad[${r * cols + c}]: ${msg}`;
@@ -927,8 +927,8 @@ function lossExpectation(args, o, e) {
 }
 
 // --- comparisons (loose: the property tests hold the SPEC's bounds; here, categories
-// and gross errors).  Float32 results below FLT_MIN are allowed 1e-36 (BUG-12: float32
-// loss gradients there keep float32's subnormal resolution; pinned in test/properties.test.ts).
+// and gross errors).  Float32 results below FLT_MIN are allowed 1e-36 (a gradient written
+// over its own logits keeps float32's subnormal resolution there; README, accuracy).
 
 const LOOSE = { f32: { rel: 1e-4, abs: 1e-36 }, f64: { rel: 1e-9, abs: 1e-290 } };
 let overflowOk = false; // set per call: some input is beyond the documented range

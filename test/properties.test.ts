@@ -231,21 +231,6 @@ const refs = {
 
 const FLT_MIN = 2 ** -126, FLT_TRUE_MIN = 2 ** -149;
 
-/**
- * BUG-12 (pinned at the end): every float32 softmaxCrossEntropy gradient still forms terms
- * from probabilities below FLT_MIN in float32 subnormals; their error is a few subnormal
- * ulps per such term.  This is that allowance (0 where no probability is below FLT_MIN).
- */
-function subnormalAllowance(p: readonly number[], ...logs: (readonly number[])[]): number {
-  let a = 0;
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] >= FLT_MIN) continue;
-    let l = 1;
-    for (const lg of logs) if (Number.isFinite(lg[i])) l += Math.abs(lg[i]);
-    a += 4 * FLT_TRUE_MIN * l;
-  }
-  return a;
-}
 
 /** Dekker's exact product: a·b = hi + lo. */
 function twoProduct(a: number, b: number): [number, number] {
@@ -695,14 +680,14 @@ function lossRef(z: readonly number[], targets: readonly number[], o: CrossEntro
   const C = o.cols, rows = z.length / C, eps = o.labelSmoothing ?? 0;
   const w = o.weights ? Array.from(o.weights) : Array(C).fill(1);
   const isLabels = targets.length === rows;
-  const losses: number[] = [], mags: number[] = [], grads: number[][] = [], gradMags: number[][] = [], gradSub: number[][] = [];
+  const losses: number[] = [], mags: number[] = [], grads: number[][] = [], gradMags: number[][] = [];
   let denominator = 0;
   for (let r = 0; r < rows; r++) {
     const ref = softmaxRef(z.slice(r * C, (r + 1) * C));
     const t: number[] = [];
     if (isLabels) {
       const y = targets[r];
-      if (y === o.ignoreIndex) { losses.push(0); mags.push(0); grads.push(Array(C).fill(0)); gradMags.push(Array(C).fill(0)); gradSub.push(Array(C).fill(0)); continue; }
+      if (y === o.ignoreIndex) { losses.push(0); mags.push(0); grads.push(Array(C).fill(0)); gradMags.push(Array(C).fill(0)); continue; }
       denominator += w[y];
       for (let c = 0; c < C; c++) t.push((1 - eps) * (c === y ? 1 : 0) + eps / C);
     } else {
@@ -714,11 +699,10 @@ function lossRef(z: readonly number[], targets: readonly number[], o: CrossEntro
     mags.push(fsum(terms.map(Math.abs)) + fsum(ref.logpMag.map((m, c) => Math.abs(w[c] * t[c]) * m)));
     const tw = fsum(t.map((v, c) => v * w[c]));
     grads.push(ref.p.map((p, c) => tw * p - w[c] * t[c]));
-    gradSub.push(ref.p.map((p) => (p < FLT_MIN ? 4 * FLT_TRUE_MIN * Math.max(1, Math.abs(tw)) : 0)));
     // each entry is a difference of two terms: the near-0 bound is relative to their magnitudes
     gradMags.push(ref.p.map((p, c) => Math.abs(tw * p) + Math.abs(w[c] * t[c])));
   }
-  return { losses, mags, grads, gradMags, gradSub, denominator };
+  return { losses, mags, grads, gradMags, denominator };
 }
 
 onEachBackend('properties: softmaxCrossEntropy', () => {
@@ -765,7 +749,7 @@ onEachBackend('properties: softmaxCrossEntropy', () => {
           const v = grad[r * cols + c];
           rowSum += v;
           if (ignored || scale === 0) check(Object.is(v, 0) || v === 0, `grad[${r}, ${c}] of an ignored row is 0`, v, 0);
-          else checkClose(v, ref.grads[r][c] * scale, dtype, gm[c], `grad[${r}, ${c}]`, 1, dtype === 'f32' ? ref.gradSub[r][c] * scale : 0); // BUG-12
+          else checkClose(v, ref.grads[r][c] * scale, dtype, gm[c], `grad[${r}, ${c}]`, 1);
         }
         // Σ_c ∂loss/∂z_c = Σ_c (Σt·w)·p_c − w_c·t_c = 0 when there are no weights
         if (!weights && !ignored) check(Math.abs(rowSum) <= 2 * REL[dtype] * fsum(gm) + cols * ABS[dtype], `Σ grad row ${r} = 0`, rowSum, 0);
@@ -871,9 +855,9 @@ describe('properties: the three backends agree within the SPEC bounds', () => {
 
 // ---------------------------------------------------------------------------------
 // Regressions: the library bugs these properties (and fuzz/run.js) found, as minimal
-// reproductions.  BUG-1…11 and 13…16 are fixed; BUG-12 is pinned with `it.fails`, which
-// passes while the bug is there: when it is fixed, the test fails here — make it an `it`,
-// and drop the allowance named after it above.
+// reproductions; all of them are fixed.  (A bug found and not yet fixed is pinned here with
+// `it.fails`, which passes while the bug is there — when it is fixed, the test fails: make
+// it an `it`.)
 // ---------------------------------------------------------------------------------
 
 onEachBackend('regressions', (b) => {
@@ -1021,15 +1005,16 @@ onEachBackend('regressions', (b) => {
     expect(klDivergence([5e-324, 100, 200, 1], [0.25, 0.25, 0.5, 0], { normalize: true })).toBe(Infinity);
   });
 
-  // BUG-12: float32 softmaxCrossEntropy gradients below FLT_MIN are off by ~2 float32 ulps (1.5e-5
-  // relative): the exponentials are stored as float32 (in the grad array, or in float32 lanes)
-  // before they are scaled by the class weight.
-  it.fails('BUG-12: a float32 gradient entry below FLT_MIN is the float32 nearest the exact value (within 2e-6)', () => {
+  // BUG-12: float32 softmaxCrossEntropy gradients below FLT_MIN were off by ~2 float32 ulps
+  // (1.5e-5 relative): the exponentials are stored as float32 (in the grad array, or in float32
+  // lanes) before they are scaled by the class weight.  Such entries are now recomputed from
+  // the logits in float64 — except in place (grad = logits), where the logits are gone.
+  it('BUG-12: a float32 gradient entry below FLT_MIN is the float32 nearest the exact value (within 2e-6)', () => {
     const gap = Math.fround(92.92);
     const want = (4 * Math.exp(-gap)) / (1 + Math.exp(-gap)); // 1.7677364952091289e-40
     const grad = new Float32Array(2);
     softmaxCrossEntropy(new Float32Array([0, -gap]), [0], { cols: 2, grad, weights: [4, 0.5], reduction: 'sum' });
-    expect(Math.abs(grad[1] - want)).toBeLessThanOrEqual(FLT_TRUE_MIN / 2 + 2e-6 * want); // 1.7677099867764702e-40: 1.9 ulps
+    expect(Math.abs(grad[1] - want)).toBeLessThanOrEqual(FLT_TRUE_MIN / 2 + 2e-6 * want); // was 1.7677099867764702e-40: 1.9 ulps
   });
 
   // BUG-13 and BUG-14, regressions of fed0267 (found by fuzz/run.js): zero-copy float32 calls

@@ -21,6 +21,30 @@ function foldScale(a: number, b: number, c: number, gs: number, grad: Out): [num
   return Number.isFinite(f(fa)) && Number.isFinite(f(fb)) && Number.isFinite(f(fc)) ? [fa, fb, fc, 1] : [a, b, c, gs];
 }
 
+const F32_MIN_NORMAL = 2 ** -126;
+const LN_F32_MIN_NORMAL = Math.log(F32_MIN_NORMAL);
+
+/**
+ * Float32 gradient entries whose exponential fell below FLT_MIN, recomputed from the
+ * logits in float64 and rounded once (see assembly/loss.ts: `subnormalGradF32`); `tgt`
+ * null: labels (sub = b·w_c, plus c at y), else probability targets (sub = c·w_c·t̃_c).
+ */
+function subnormalGrad(z: Vec, grad: Out, off: number, n: number, m: number, a: number, b: number, c: number, gs: number,
+  w: Vec | null, y: number, tgt: Vec | null, keep: number, spread: number): void {
+  for (let i = 0; i < n; i++) {
+    const t = z[off + i] - m;
+    if (!(t < LN_F32_MIN_NORMAL)) continue;
+    const wc = w ? w[i] : 1;
+    const sub = tgt ? c * wc * (tgt[off + i] * keep + spread) : b * wc + (i === y ? c : 0);
+    grad[off + i] = (Math.exp(t) * a - sub) * gs;
+  }
+}
+
+/** The gradient overwrote the logits (in place): they cannot be read again. */
+function inPlace(z: Vec, grad: Out): boolean {
+  return (grad as unknown) === z || (ArrayBuffer.isView(z) && ArrayBuffer.isView(grad) && z.buffer === grad.buffer && z.byteOffset === grad.byteOffset);
+}
+
 /** Σ_c w_c·(z_c − m) over a row (w_c = 1 without weights); w_c = 0 terms skipped. */
 function weightedShiftedSum(z: Vec, off: number, n: number, m: number, w: Vec | null): number {
   let s = 0;
@@ -62,8 +86,14 @@ export function softmaxCrossEntropyLabels(
       const ey = grad[off + y];
       const [ga, gb, gc, gs] = foldScale(((1 - eps) * wy + (eps * wsum) / cols) / s, eps / cols, (1 - eps) * wy, gradScale, grad);
       const w = eps > 0 ? weights : null;
-      for (let c = 0; c < cols; c++) grad[off + c] = (grad[off + c] * ga - gb * (w ? w[c] : 1)) * gs;
+      let low = false;
+      for (let c = 0; c < cols; c++) {
+        const e = grad[off + c];
+        if (e < F32_MIN_NORMAL) low = true;
+        grad[off + c] = (e * ga - gb * (w ? w[c] : 1)) * gs;
+      }
       grad[off + y] = (ey * ga - (w ? gb * w[y] : gb) - gc) * gs;
+      if (low && grad instanceof Float32Array && !inPlace(z, grad)) subnormalGrad(z, grad, off, cols, m, ga, gb, gc, gs, w, y, null, 0, 0);
     }
   }
 }
@@ -93,11 +123,15 @@ export function softmaxCrossEntropyProbs(
     out[r] = tw * logOnesPlus(expSumOnes, rest) - b;
     if (grad) {
       const [a, k, , gs] = foldScale(tw / s, 1, 0, gradScale, grad);
+      let low = false;
       for (let c = 0; c < cols; c++) {
         let wt = targets[off + c] * keep + spread;
         if (weights) wt *= weights[c];
-        grad[off + c] = (grad[off + c] * a - wt * k) * gs;
+        const e = grad[off + c];
+        if (e < F32_MIN_NORMAL) low = true;
+        grad[off + c] = (e * a - wt * k) * gs;
       }
+      if (low && grad instanceof Float32Array && !inPlace(z, grad)) subnormalGrad(z, grad, off, cols, m, a, 0, k, gs, weights, -1, targets, keep, spread);
     }
   }
 }
