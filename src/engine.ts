@@ -228,6 +228,20 @@ class Staging {
     }
   }
 
+  /**
+   * The destination of output `index` as it is after the call: a view into module memory
+   * that the call's growth detached is re-derived at the same place (the caller's old
+   * view is dead; this one holds the result).
+   */
+  destination(index: number): FloatArray {
+    const part = this.parts[index];
+    const dst = part.dst!;
+    const heap = this.heap;
+    const at = part.inPlace ? part.at : part.home;
+    if (at < 0 || dst.buffer === heap.memory.buffer) return dst;
+    return new (dst.constructor as { new (b: ArrayBufferLike, o: number, n: number): FloatArray })(heap.memory.buffer, at, part.length);
+  }
+
   /** A float64 result read back from the arena. */
   readF64(index: number, into: Float64Array): void {
     const at = this.parts[index].at >>> 3;
@@ -356,7 +370,7 @@ export class WasmEngine implements Engine {
     fn(ptr[ix], rows, cols, T, ptr[io]);
     if (dst) {
       s.finish();
-      return dst;
+      return s.destination(io);
     }
     const at = ptr[io] / kind;
     return kind === 4 ? new Float32Array(this.heap.f32.subarray(at, at + rows * cols)) : new Float64Array(this.heap.f64.subarray(at, at + rows * cols));

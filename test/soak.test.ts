@@ -78,6 +78,24 @@ describe('regressions: calls that grow memory, and views into it (run while memo
     expect(ok).toBe(true);
   });
 
+  // BUG-20 (found by fuzz/run.js): `out` given as a WasmArray's raw `.array` view, in a call
+  // that grows memory: the result was written, but the call returned the caller's view, which
+  // the growth had detached (length 0).  It returns a live view of the result now.
+  it('BUG-20: softmax / logSoftmax with out = a WasmArray\'s .array, growing memory, return a live view holding the result', () => {
+    const n = Math.ceil(memoryBytes() / 8) + 4096;
+    const same = allocate(Float32Array, n);
+    const r1 = softmax(new Float32Array(n), { out: same.array }); // float32 into float32: in place
+    expect(r1.length).toBe(n);
+    expect(r1[0]).toBe(Math.fround(1 / n));
+    const other = allocate(Float32Array, n);
+    const r2 = logSoftmax(new Float64Array(n), { out: other.array }); // float64 computed, float32 out
+    expect(r2.length).toBe(n);
+    expect(r2[n - 1]).toBe(Math.fround(-Math.log(n)));
+    expect(other.array[0]).toBe(Math.fround(-Math.log(n)));
+    same.free();
+    other.free();
+  });
+
   // BUG-8: a live WasmArray given as input to a call that must grow memory (because another
   // part of the call is copied into a larger arena) was overwritten with NaN, and the result
   // was NaN: Staging kept the WasmArray's view from before memory.grow, detached (length 0),
