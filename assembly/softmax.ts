@@ -561,7 +561,7 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
       diff += Math.abs(t) < EXPM1_NEAR ? <f64>ea * Math.expm1(-t) : <f64>expShiftedF32(vb, mb, T) - <f64>ea;
     }
     let d = klFromSums(<f64>ones + rest, acc, diff);
-    if (hole) d = Infinity;
+    if (hole) d = d == d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
     else if (rest < 1e-30) d = klExactF32(xa + off, xb + off, cols, ma, mb, T);
     store<f64>(out + (<usize>r << 3), d);
   }
@@ -648,6 +648,7 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
       acc += ea * t;
       diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShiftedF64(vb, mb, T) - ea;
     }
-    store<f64>(out + (<usize>r << 3), hole ? Infinity : klFromSums(<f64>ones + rest, acc, diff));
+    const d = klFromSums(<f64>ones + rest, acc, diff);
+    store<f64>(out + (<usize>r << 3), hole && d == d ? Infinity : d);
   }
 }

@@ -1005,6 +1005,23 @@ onEachBackend('regressions', (b) => {
     expect(klDivergence([5e-324, 100, 200, 1], [0.25, 0.25, 0.5, 0], { normalize: true })).toBe(Infinity);
   });
 
+  // BUG-21 (found by fuzz/run.js): a NaN logit in Q together with a masked Q entry where P is
+  // finite gave Infinity; NaN propagates.
+  it('BUG-21: softmaxKlDivergence with a NaN and a −Infinity in Q is NaN (it was Infinity)', () => {
+    const p = new Float32Array([0.5, 0.25, -1, 0.75, 0.1]), q = new Float32Array([NaN, 0.5, -Infinity, 0.2, 0.3]);
+    expect(softmaxKlDivergence(p, q)).toBeNaN();
+    expect(softmaxKlDivergence(Float64Array.from(p), Float64Array.from(q))).toBeNaN();
+  });
+
+  // BUG-22 (found by fuzz/run.js): normalize divided by row totals summed plainly; 20 001 equal
+  // entries carry a relative error of ~2e-12 in the total, and that was all of D(P‖Q) for two
+  // equal rows.  The totals are summed with TwoSum compensation now.
+  it('BUG-22: klDivergence of two equal rows of 20 001 entries with normalize is 0 within 1e-15', () => {
+    const p = new Int8Array(20001).fill(1), q = new Float64Array(20001).fill(1e-300);
+    expect(Math.abs(klDivergence(p, q, { normalize: true }))).toBeLessThan(1e-15);
+    expect(Math.abs(jsDivergence(q, p, { normalize: true }))).toBeLessThan(1e-15);
+  });
+
   // BUG-12: float32 softmaxCrossEntropy gradients below FLT_MIN were off by ~2 float32 ulps
   // (1.5e-5 relative): the exponentials are stored as float32 (in the grad array, or in float32
   // lanes) before they are scaled by the class weight.  Such entries are now recomputed from

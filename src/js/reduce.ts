@@ -54,17 +54,20 @@ export function maxRow(x: Vec, off: number, n: number): number {
   return m;
 }
 
-/** sums[r] = Σ x[r, :]; returns the smallest entry. */
+/** sums[r] = Σ x[r, :], compensated (see assembly/reduce.ts: `sumRowsF64`); returns the smallest entry. */
 export function sumRows(x: Vec, rows: number, cols: number, sums: Float64Array, at = 0): number {
   let lo = Infinity;
   for (let r = 0; r < rows; r++) {
-    let s = 0;
+    let s = 0, c = 0;
     for (let i = r * cols, end = i + cols; i < end; i++) {
       const v = x[i];
-      s += v;
+      const t = s + v;
+      const bp = t - s;
+      c += s - (t - bp) + (v - bp);
+      s = t;
       if (v < lo) lo = v;
     }
-    sums[at + r] = s;
+    sums[at + r] = Number.isFinite(s) ? s + c : s;
   }
   return lo;
 }

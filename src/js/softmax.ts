@@ -158,6 +158,7 @@ export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: nu
       diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShifted(xb[i], mb, T) - ea;
     }
     const sa = ones + rest;
-    out[r] = hole ? Infinity : acc / sa + Math.log1p(diff / sa);
+    const d = acc / sa + Math.log1p(diff / sa);
+    out[r] = hole && d === d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
   }
 }
