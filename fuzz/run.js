@@ -61,6 +61,18 @@ const KNOWN = {
 // Small helpers
 // ---------------------------------------------------------------------------------
 
+const OWNER = Symbol('owner');
+/** Marks a view as part of a WasmArray, so that a check can read it after memory.grow. */
+function owned(view, wa, offset) {
+  view[OWNER] = { wa, offset, length: view.length };
+  return view;
+}
+/** A view as it is now: one that memory growth detached is read again through its WasmArray. */
+function current(view) {
+  const o = view?.[OWNER];
+  return o && isDetached(view) && o.wa.live ? o.wa.array.subarray(o.offset, o.offset + o.length) : view;
+}
+
 /** A deterministic generator (mulberry32). */
 function rng(seed) {
   let a = seed >>> 0;
@@ -382,14 +394,14 @@ function wasmVector(type, mode, n, values, ctx, role, offset = 1) {
   };
   switch (mode) {
     case 'live': { const wa = alloc(n); wa.array.set(values()); note('WasmArray (live)'); ctx.flags.wasmIn = true; return wa; }
-    case 'view': { const wa = alloc(n); wa.array.set(values()); note('WasmArray .array'); ctx.flags.wasmIn = true; return wa.array; }
+    case 'view': { const wa = alloc(n); wa.array.set(values()); note('WasmArray .array'); ctx.flags.wasmIn = true; return owned(wa.array, wa, 0); }
     case 'sub': {
       const wa = alloc(n + offset + 3);
       const v = wa.array.subarray(offset, offset + n);
       v.set(values());
       note(`subarray(${offset}, ${offset + n}) of a WasmArray`);
       ctx.flags.wasmIn = true;
-      return v;
+      return owned(v, wa, offset);
     }
     case 'freed': { const wa = S.allocate(Type, n); wa.array.set(values()); wa.free(); note('freed WasmArray'); return wa; }
     case 'freedView': {
@@ -908,7 +920,7 @@ function lossExpectation(args, o, e) {
     else if (reduction === 'sum') err = sane ? compareNumber(got, total * scale, mag * Math.abs(scale), dtype) : typeCheck(got, 'number');
     else err = sane ? compareNumber(got, denominator !== 0 ? (total * scale) / denominator : 0, denominator !== 0 ? (mag * Math.abs(scale)) / Math.abs(denominator) : 0, dtype) : typeCheck(got, 'number');
     if (err || !grad) return err;
-    const g = o.grad instanceof S.WasmArray ? o.grad.array : grad;
+    const g = o.grad instanceof S.WasmArray ? o.grad.array : current(grad);
     if (!sane) return null;
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
