@@ -1,5 +1,5 @@
 // A pool of workers that runs the row-wise (`cols`) functions across threads: the rows
-// are split into one contiguous block per worker, each worker runs the same kernel on
+// are split into one contiguous block per thread, each thread runs the same kernel on
 // its block, and the results are put back together — so every value is the one the
 // single-thread call computes (each row is independent; a loss's rows are reduced on
 // the calling thread exactly as `softmaxCrossEntropy` reduces them).
@@ -202,8 +202,8 @@ export class Pool {
     };
     const sharedInputs = shared ? inputs.map(share) : inputs;
     const isShared = (a: FloatArray | null) => a !== null && a.buffer instanceof SharedArrayBuffer;
-    // Where results go: a map's into `target` (the caller's out, or a fresh shared array),
-    // a gradient into `grad`; workers write through shared scratch when those are not shared.
+    // Where results go: a map's into `target` (the caller's out, or a new array), a gradient
+    // into `grad`; workers write through shared scratch when those are not shared.
     // (A fresh SharedArrayBuffer is fresh pages every call — about 2 ms of page faults per
     // 4 MB written — so results are ordinary arrays and workers write through reused scratch.)
     const target: FloatArray | null = !MAPS.has(fn) ? null : dst ?? new outType(n);
