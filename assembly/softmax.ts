@@ -493,8 +493,90 @@ function specialKl(ma: f64, mb: f64, nan: bool): f64 {
   return Infinity; // b is fully masked where a has mass
 }
 
+/** The parts of the last `klPassF32` / `klPassF64`: Σ ea as ones + rest, Σ ea·(t − c), a masked Q entry seen. */
+let klOnes: f64 = 0, klRest: f64 = 0, klAcc: f64 = 0, klHole = false;
+
+/**
+ * One pass over a float32 row for D, centred on c: with t = ((a − ma) − (b − mb))/T from
+ * exact differences, D = Σ ea·(t − c) / SA + log1p(Σ ea·expm1(c − t) / SA), each
+ * ea·expm1(c − t) taken from the float64 expm1 where |c − t| < ¼ and as e^c·eb − ea
+ * elsewhere (no cancellation there).  Any c gives D; the rows choose (see below).
+ */
+function klPassF32(xa: usize, xb: usize, cols: i32, ma: f32, mb: f32, T: f64, c: f64): f64 {
+  const invT = 1.0 / T, ec = Math.exp(c);
+  let i = 0;
+  let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
+  let ones: i32 = 0;
+  let hole = false;
+  if (ASC_FEATURE_SIMD) {
+    setExpF32(T);
+    const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
+    const one = f32x4.splat(1.0), zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
+    let holes = v128.splat<i32>(0);
+    const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
+    const vc = f64x2.splat(c), vec = f64x2.splat(ec);
+    let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, d0 = s0, d1 = s0, cnt = i32x4.splat(0);
+    for (; i + 4 <= cols; i += 4) {
+      const o = <usize>i << 2;
+      const va = v128.load(xa + o), vb = v128.load(xb + o);
+      const ea = expShiftedF32x4(va, vma);
+      const eb = expShiftedF32x4(vb, vmb);
+      holes = v128.or(holes, v128.andnot(f32x4.eq(vb, ninf), f32x4.eq(va, ninf)));
+      const top = f32x4.eq(ea, one);
+      const below = v128.andnot(ea, top);
+      cnt = i32x4.sub(cnt, top);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
+      s1 = f64x2.add(s1, promoteHighF32x4(below));
+      const live = f32x4.ne(ea, zero);
+      // t = ((a − ma) − (b − mb))/T in float64 lanes, where both differences are exact.
+      const t0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(va), ma64), f64x2.sub(f64x2.promote_low_f32x4(vb), mb64)), vt64);
+      const t1 = f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(va), ma64), f64x2.sub(promoteHighF32x4(vb), mb64)), vt64);
+      const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
+      // live lanes (ea ≠ 0) as 64-bit masks: sign-extend the 32-bit compare results
+      const l0 = i64x2.extend_low_i32x4_s(live), l1 = i64x2.extend_high_i32x4_s(live);
+      const eb0 = f64x2.promote_low_f32x4(eb), eb1 = promoteHighF32x4(eb);
+      const u0 = f64x2.sub(vc, t0), u1 = f64x2.sub(vc, t1);
+      a0 = f64x2.sub(a0, v128.and(f64x2.mul(ea0, u0), l0));
+      a1 = f64x2.sub(a1, v128.and(f64x2.mul(ea1, u1), l1));
+      const n0 = f64x2.lt(f64x2.abs(u0), near), n1 = f64x2.lt(f64x2.abs(u1), near);
+      d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(u0)), f64x2.sub(f64x2.mul(vec, eb0), ea0), n0));
+      d1 = f64x2.add(d1, v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(u1)), f64x2.sub(f64x2.mul(vec, eb1), ea1), n1));
+    }
+    rest = sumLanesF64x2(f64x2.add(s0, s1));
+    acc = sumLanesF64x2(f64x2.add(a0, a1));
+    diff = sumLanesF64x2(f64x2.add(d0, d1));
+    ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
+    hole = v128.any_true(holes);
+  }
+  for (; i < cols; i++) {
+    const o = <usize>i << 2;
+    const va = load<f32>(xa + o), vb = load<f32>(xb + o);
+    const ea = expShiftedF32(va, ma, T);
+    if (ea == 1) ones++;
+    else rest += <f64>ea;
+    if (ea == 0) {
+      if (vb == -Infinity && va != -Infinity) hole = true;
+      diff += ec * <f64>expShiftedF32(vb, mb, T);
+      continue;
+    }
+    const t = ((<f64>va - <f64>ma) - (<f64>vb - <f64>mb)) * invT;
+    const u = c - t;
+    acc -= <f64>ea * u;
+    diff += Math.abs(u) < EXPM1_NEAR ? <f64>ea * Math.expm1(u) : ec * <f64>expShiftedF32(vb, mb, T) - <f64>ea;
+  }
+  klOnes = <f64>ones; klRest = rest; klAcc = acc; klHole = hole;
+  const sa = <f64>ones + rest;
+  return acc / sa + Math.log1p(diff / sa);
+}
+
+/**
+ * A first pass centred on 0 gives D as Σ p·t + log(SB/SA).  When those two parts nearly
+ * cancel — close distributions whose logits differ by a near-constant shift over most of
+ * the mass, |D| below 1e-3 of them — a second pass centres on their mean shift c = Σ p·t,
+ * so that both parts are small and D keeps the accuracy of its own terms (float32 exps
+ * carry 6e-8 relative error: uncentred, that is 6e-8 of the parts, not of D).
+ */
 export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  const invT = 1.0 / T;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const ma = maxF32(xa + off, cols);
@@ -503,66 +585,13 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
       store<f64>(out + (<usize>r << 3), specialKl(ma, mb, hasNaNF32(xa + off, cols) || hasNaNF32(xb + off, cols)));
       continue;
     }
-    let i = 0;
-    let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
-    let ones: i32 = 0;
-    let hole = false;
-    if (ASC_FEATURE_SIMD) {
-      setExpF32(T);
-      const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
-      const one = f32x4.splat(1.0), zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
-      let holes = v128.splat<i32>(0);
-      const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
-      let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, d0 = s0, d1 = s0, cnt = i32x4.splat(0);
-      for (; i + 4 <= cols; i += 4) {
-        const o = off + (<usize>i << 2);
-        const va = v128.load(xa + o), vb = v128.load(xb + o);
-        const ea = expShiftedF32x4(va, vma);
-        const eb = expShiftedF32x4(vb, vmb);
-        holes = v128.or(holes, v128.andnot(f32x4.eq(vb, ninf), f32x4.eq(va, ninf)));
-        const top = f32x4.eq(ea, one);
-        const below = v128.andnot(ea, top);
-        cnt = i32x4.sub(cnt, top);
-        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
-        s1 = f64x2.add(s1, promoteHighF32x4(below));
-        const live = f32x4.ne(ea, zero);
-        // t = ((a − ma) − (b − mb))/T in float64 lanes, where both differences are exact.
-        const t0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(va), ma64), f64x2.sub(f64x2.promote_low_f32x4(vb), mb64)), vt64);
-        const t1 = f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(va), ma64), f64x2.sub(promoteHighF32x4(vb), mb64)), vt64);
-        const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
-        // live lanes (ea ≠ 0) as 64-bit masks: sign-extend the 32-bit compare results
-        const l0 = i64x2.extend_low_i32x4_s(live), l1 = i64x2.extend_high_i32x4_s(live);
-        a0 = f64x2.add(a0, v128.and(f64x2.mul(ea0, t0), l0));
-        a1 = f64x2.add(a1, v128.and(f64x2.mul(ea1, t1), l1));
-        const eb0 = f64x2.promote_low_f32x4(eb), eb1 = promoteHighF32x4(eb);
-        const n0 = f64x2.lt(f64x2.abs(t0), near), n1 = f64x2.lt(f64x2.abs(t1), near);
-        d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(t0))), f64x2.sub(eb0, ea0), n0));
-        d1 = f64x2.add(d1, v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(t1))), f64x2.sub(eb1, ea1), n1));
-      }
-      rest = sumLanesF64x2(f64x2.add(s0, s1));
-      acc = sumLanesF64x2(f64x2.add(a0, a1));
-      diff = sumLanesF64x2(f64x2.add(d0, d1));
-      ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
-      hole = v128.any_true(holes);
+    let d = klPassF32(xa + off, xb + off, cols, ma, mb, T, 0);
+    if (klHole) d = d == d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
+    else if (klRest < 1e-30) d = klExactF32(xa + off, xb + off, cols, ma, mb, T);
+    else {
+      const mean = klAcc / (klOnes + klRest);
+      if (Math.abs(d) < 1e-3 * Math.abs(mean) && isFinite(mean)) d = klPassF32(xa + off, xb + off, cols, ma, mb, T, mean);
     }
-    for (; i < cols; i++) {
-      const o = off + (<usize>i << 2);
-      const va = load<f32>(xa + o), vb = load<f32>(xb + o);
-      const ea = expShiftedF32(va, ma, T);
-      if (ea == 1) ones++;
-      else rest += <f64>ea;
-      if (ea == 0) {
-        if (vb == -Infinity && va != -Infinity) hole = true;
-        diff += <f64>expShiftedF32(vb, mb, T);
-        continue;
-      }
-      const t = ((<f64>va - <f64>ma) - (<f64>vb - <f64>mb)) * invT;
-      acc += <f64>ea * t;
-      diff += Math.abs(t) < EXPM1_NEAR ? <f64>ea * Math.expm1(-t) : <f64>expShiftedF32(vb, mb, T) - <f64>ea;
-    }
-    let d = klFromSums(<f64>ones + rest, acc, diff);
-    if (hole) d = d == d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
-    else if (rest < 1e-30) d = klExactF32(xa + off, xb + off, cols, ma, mb, T);
     store<f64>(out + (<usize>r << 3), d);
   }
 }
@@ -593,8 +622,62 @@ function klExactF32(xa: usize, xb: usize, n: i32, ma: f32, mb: f32, T: f64): f64
   return klFromSums(sa, acc, diff);
 }
 
+/** `klPassF32` for a float64 row (float64 exps; the differences from `exactDiffF64x2`). */
+function klPassF64(xa: usize, xb: usize, cols: i32, ma: f64, mb: f64, T: f64, c: f64): f64 {
+  const invT = 1.0 / T, ec = Math.exp(c);
+  let i = 0;
+  let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
+  let ones: i64 = 0;
+  let hole = false;
+  if (ASC_FEATURE_SIMD) {
+    setExpF64(T);
+    const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
+    const vt = f64x2.splat(invT), one = f64x2.splat(1.0), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
+    const ninf = f64x2.splat(-Infinity), vc = f64x2.splat(c), vec = f64x2.splat(ec);
+    let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0), holes = s0;
+    for (; i + 2 <= cols; i += 2) {
+      const o = <usize>i << 3;
+      const va = v128.load(xa + o), vb = v128.load(xb + o);
+      const ea = expShiftedF64x2(va, vma);
+      const eb = expShiftedF64x2(vb, vmb);
+      holes = v128.or(holes, v128.andnot(f64x2.eq(vb, ninf), f64x2.eq(va, ninf)));
+      const top = f64x2.eq(ea, one);
+      cnt = i64x2.sub(cnt, top);
+      s0 = f64x2.add(s0, v128.andnot(ea, top));
+      const t = f64x2.mul(exactDiffF64x2(va, vma, vb, vmb), vt);
+      const u = f64x2.sub(vc, t);
+      c0 = f64x2.sub(c0, v128.and(f64x2.mul(ea, u), f64x2.ne(ea, zero)));
+      const near = f64x2.lt(f64x2.abs(u), vnear);
+      d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(u)), f64x2.sub(f64x2.mul(vec, eb), ea), near));
+    }
+    rest = sumLanesF64x2(s0);
+    acc = sumLanesF64x2(c0);
+    diff = sumLanesF64x2(d0);
+    ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
+    hole = v128.any_true(holes);
+  }
+  for (; i < cols; i++) {
+    const o = <usize>i << 3;
+    const va = load<f64>(xa + o), vb = load<f64>(xb + o);
+    const ea = expShiftedF64(va, ma, T);
+    if (ea == 1) ones++;
+    else rest += ea;
+    if (ea == 0) {
+      if (vb == -Infinity && va != -Infinity) hole = true;
+      diff += ec * expShiftedF64(vb, mb, T);
+      continue;
+    }
+    const t = exactDiffF64(va, ma, vb, mb) * invT;
+    const u = c - t;
+    acc -= ea * u;
+    diff += Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(u) : ec * expShiftedF64(vb, mb, T) - ea;
+  }
+  klOnes = <f64>ones; klRest = rest; klAcc = acc; klHole = hole;
+  const sa = <f64>ones + rest;
+  return acc / sa + Math.log1p(diff / sa);
+}
+
 export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  const invT = 1.0 / T;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
     const ma = maxF64(xa + off, cols);
@@ -603,52 +686,12 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
       store<f64>(out + (<usize>r << 3), specialKl(ma, mb, hasNaNF64(xa + off, cols) || hasNaNF64(xb + off, cols)));
       continue;
     }
-    let i = 0;
-    let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
-    let ones: i64 = 0;
-    let hole = false;
-    if (ASC_FEATURE_SIMD) {
-      setExpF64(T);
-      const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
-      const vt = f64x2.splat(invT), one = f64x2.splat(1.0), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
-      const ninf = f64x2.splat(-Infinity);
-      let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0), holes = s0;
-      for (; i + 2 <= cols; i += 2) {
-        const o = off + (<usize>i << 3);
-        const va = v128.load(xa + o), vb = v128.load(xb + o);
-        const ea = expShiftedF64x2(va, vma);
-        const eb = expShiftedF64x2(vb, vmb);
-        holes = v128.or(holes, v128.andnot(f64x2.eq(vb, ninf), f64x2.eq(va, ninf)));
-        const top = f64x2.eq(ea, one);
-        cnt = i64x2.sub(cnt, top);
-        s0 = f64x2.add(s0, v128.andnot(ea, top));
-        const t = f64x2.mul(exactDiffF64x2(va, vma, vb, vmb), vt);
-        c0 = f64x2.add(c0, v128.and(f64x2.mul(ea, t), f64x2.ne(ea, zero)));
-        const near = f64x2.lt(f64x2.abs(t), vnear);
-        d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(t))), f64x2.sub(eb, ea), near));
-      }
-      rest = sumLanesF64x2(s0);
-      acc = sumLanesF64x2(c0);
-      diff = sumLanesF64x2(d0);
-      ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
-      hole = v128.any_true(holes);
+    let d = klPassF64(xa + off, xb + off, cols, ma, mb, T, 0);
+    if (klHole) d = d == d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
+    else {
+      const mean = klAcc / (klOnes + klRest);
+      if (Math.abs(d) < 1e-3 * Math.abs(mean) && isFinite(mean)) d = klPassF64(xa + off, xb + off, cols, ma, mb, T, mean);
     }
-    for (; i < cols; i++) {
-      const o = off + (<usize>i << 3);
-      const va = load<f64>(xa + o), vb = load<f64>(xb + o);
-      const ea = expShiftedF64(va, ma, T);
-      if (ea == 1) ones++;
-      else rest += ea;
-      if (ea == 0) {
-        if (vb == -Infinity && va != -Infinity) hole = true;
-        diff += expShiftedF64(vb, mb, T);
-        continue;
-      }
-      const t = exactDiffF64(va, ma, vb, mb) * invT;
-      acc += ea * t;
-      diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShiftedF64(vb, mb, T) - ea;
-    }
-    const d = klFromSums(<f64>ones + rest, acc, diff);
-    store<f64>(out + (<usize>r << 3), hole && d == d ? Infinity : d);
+    store<f64>(out + (<usize>r << 3), d);
   }
 }

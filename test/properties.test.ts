@@ -1022,6 +1022,23 @@ onEachBackend('regressions', (b) => {
     expect(Math.abs(jsDivergence(q, p, { normalize: true }))).toBeLessThan(1e-15);
   });
 
+  // BUG-23 (found by fuzz/run.js): softmaxKlDivergence formed D = Σ p·t + log(SB/SA) with t
+  // relative to each row's maximum; for close distributions whose logits differ by a near-
+  // constant shift over most of the mass the two parts (≈ ±1 here) cancel to D ≈ 5e-5, and
+  // float32 exps (6e-8) left 5e-4 relative error.  A second pass centres on the mean shift.
+  it('BUG-23: softmaxKlDivergence of P = one logit raised over 20 001, Q = uniform keeps its digits', () => {
+    const n = 20001;
+    for (const [delta, Type, rel] of [[1, Float32Array, 2e-6], [0.02, Float64Array, 1e-9]] as const) {
+      const a = new Type(n).fill(1);
+      a[0] = 1 + delta;
+      const d = a[0] - 1; // the shift as the array holds it
+      const em = Math.expm1(d), p0 = (1 + em) / (n + em);
+      const want = p0 * d - Math.log1p(em / n); // D = p₀·δ − log(Z/n), Z = e^δ + n − 1
+      const got = softmaxKlDivergence(a, new Type(n).fill(1));
+      expect(Math.abs(got - want) / want).toBeLessThan(rel); // was 5e-4 (float32), 7.7e-7 (float64, D ≈ 1e-8)
+    }
+  });
+
   // BUG-12: float32 softmaxCrossEntropy gradients below FLT_MIN were off by ~2 float32 ulps
   // (1.5e-5 relative): the exponentials are stored as float32 (in the grad array, or in float32
   // lanes) before they are scaled by the class weight.  Such entries are now recomputed from

@@ -125,14 +125,47 @@ function exactDiff(a: number, ma: number, b: number, mb: number): number {
   return da - db + (e === e ? e : 0);
 }
 
+/** The parts of one `klPass`: Σ ea (as ones + rest), Σ ea·(t − c), a masked Q entry seen. */
+let klOnes = 0, klRest = 0, klAcc = 0, klDiff = 0, klHole = false;
+
 /**
- * D(softmax(a/T) ‖ softmax(b/T)) = (1/SA)·Σ ea·t + log1p((SB − SA)/SA) with
- * t = ((a − ma) − (b − mb))/T from exact differences, and SB − SA summed as
- * ea·expm1(−t) where |t| < ¼.  A b of −∞ where a is finite makes D = ∞, even where
- * ea underflows (a's probability there is positive all the same).
+ * One pass over a row for D, centred on c: with t = ((a − ma) − (b − mb))/T from exact
+ * differences, D = Σ ea·(t − c) / SA + log1p(Σ ea·expm1(c − t) / SA), each ea·expm1(c − t)
+ * taken as ea·expm1(c − t) where |c − t| < ¼ and as e^c·eb − ea elsewhere (no cancellation
+ * there).  Any c gives D; see `softmaxKlDivergenceRows` for which.
+ */
+function klPass(xa: Vec, xb: Vec, off: number, n: number, ma: number, mb: number, T: number, c: number): number {
+  const invT = 1 / T, ec = Math.exp(c);
+  let rest = 0, ones = 0, acc = 0, diff = 0;
+  let hole = false;
+  for (let i = off; i < off + n; i++) {
+    const ea = expShifted(xa[i], ma, T);
+    if (ea === 1) ones++;
+    else rest += ea;
+    if (ea === 0) {
+      // b masked where a has mass (however little): D is Infinity
+      if (xb[i] === -Infinity && xa[i] !== -Infinity) hole = true;
+      diff += ec * expShifted(xb[i], mb, T);
+      continue;
+    }
+    const t = exactDiff(xa[i], ma, xb[i], mb) * invT;
+    const u = c - t;
+    acc -= ea * u;
+    diff += Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(u) : ec * expShifted(xb[i], mb, T) - ea;
+  }
+  klOnes = ones; klRest = rest; klAcc = acc; klDiff = diff; klHole = hole;
+  const sa = ones + rest;
+  return acc / sa + Math.log1p(diff / sa);
+}
+
+/**
+ * D(softmax(a/T) ‖ softmax(b/T)) from the logits.  A first pass centred on 0 gives D as
+ * Σ p·t + log(SB/SA); when those two parts nearly cancel (close distributions whose
+ * logits differ by a near-constant shift on most of the mass: |D| below 1e-3 of them), a
+ * second pass centres on c = Σ p·t, the mean shift, so that both parts are small and D
+ * keeps the accuracy of its own terms.
  */
 export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: number, T: number, out: Float64Array): void {
-  const invT = 1 / T;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const ma = maxRow(xa, off, cols);
@@ -141,24 +174,9 @@ export function softmaxKlDivergenceRows(xa: Vec, xb: Vec, rows: number, cols: nu
       out[r] = specialKl(ma, mb, hasNaN(xa, off, cols) || hasNaN(xb, off, cols));
       continue;
     }
-    let rest = 0, ones = 0, acc = 0, diff = 0;
-    let hole = false;
-    for (let i = off; i < off + cols; i++) {
-      const ea = expShifted(xa[i], ma, T);
-      if (ea === 1) ones++;
-      else rest += ea;
-      if (ea === 0) {
-        // b masked where a has mass (however little): D is Infinity
-        if (xb[i] === -Infinity && xa[i] !== -Infinity) hole = true;
-        diff += expShifted(xb[i], mb, T);
-        continue;
-      }
-      const t = exactDiff(xa[i], ma, xb[i], mb) * invT;
-      acc += ea * t;
-      diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : expShifted(xb[i], mb, T) - ea;
-    }
-    const sa = ones + rest;
-    const d = acc / sa + Math.log1p(diff / sa);
-    out[r] = hole && d === d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
+    let d = klPass(xa, xb, off, cols, ma, mb, T, 0);
+    const mean = klAcc / (klOnes + klRest);
+    if (!klHole && Math.abs(d) < 1e-3 * Math.abs(mean) && Number.isFinite(mean)) d = klPass(xa, xb, off, cols, ma, mb, T, mean);
+    out[r] = klHole && d === d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
   }
 }
