@@ -908,7 +908,10 @@ function lossExpectation(args, o, e) {
     mags.push(fsum(terms.map(Math.abs)) + fsum(row.logp.map((l, c) => { const wt = Math.abs((w ? w[c] : 1) * t[c]); return wt === 0 ? 0 : wt * (Math.abs(row.t[c]) + Math.abs(row.ls)); })));
     const tw = fsum(t.map((v, c) => v * (w ? w[c] : 1)));
     tws[r] = tw;
-    grads.push(row.p.map((p, c) => [tw * p - (w ? w[c] : 1) * t[c], Math.abs(tw * p) + Math.abs((w ? w[c] : 1) * t[c])]));
+    // (the magnitude of Σ w·t̃ is Σ |w·t̃|: targets are not validated, and a row summing to ~0
+    // makes Σ w·t̃ a cancellation that any summation order rounds differently)
+    const twMag = fsum(t.map((v, c) => Math.abs(v * (w ? w[c] : 1))));
+    grads.push(row.p.map((p, c) => [tw * p - (w ? w[c] : 1) * t[c], twMag * p + Math.abs((w ? w[c] : 1) * t[c])]));
   }
   const dtype = Z.dtype === 'f32' && (isLabels || Tg.dtype === 'f32') ? 'f32' : 'f64';
   const gradScale = (reduction === 'mean' ? (denominator !== 0 ? 1 / denominator : 0) : 1) * scale;
