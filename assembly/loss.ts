@@ -198,7 +198,8 @@ export function softmaxCrossEntropyProbsF32(
   z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
   eps: f64, gradScale: f64, grad: usize, out: usize
 ): void {
-  const keep = <f32>(1 - eps), spread = <f32>(eps / <f64>cols);
+  const keep64 = 1 - eps, spread64 = eps / <f64>cols;
+  const keep = <f32>keep64, spread = <f32>spread64;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const row = z + off, tgt = targets + off;
@@ -213,7 +214,7 @@ export function softmaxCrossEntropyProbsF32(
     // pass float32's range (1e30 · 2e30) where the loss itself is finite.
     let i = 0;
     let b: f64 = 0, tw: f64 = 0;
-    const keep64 = 1 - eps, spread64 = eps / <f64>cols, m64 = <f64>m;
+    const m64 = <f64>m;
     if (ASC_FEATURE_SIMD) {
       const vm = f64x2.splat(m64), vk = f64x2.splat(keep64), vs = f64x2.splat(spread64), zero = f64x2.splat(0);
       let b0 = f64x2.splat(0), b1 = b0, t0 = b0, t1 = b0;

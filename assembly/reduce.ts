@@ -360,11 +360,12 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
         const o = off + (<usize>i << 3);
         const vp = v128.load(p + o);
         const vq = v128.load(q + o);
+        const up = f64x2.mul(vp, vscp);
         const b = v128.bitselect(vTq, f64x2.mul(vq, vscq), f64x2.eq(vp, zero));
         farLanes = v128.or(farLanes, v128.and(f64x2.lt(b, tiny), f64x2.gt(vq, zero)));
-        farLanes = v128.or(farLanes, v128.andnot(f64x2.eq(f64x2.mul(vp, vscp), zero), f64x2.eq(vp, zero)));
+        farLanes = v128.or(farLanes, v128.andnot(f64x2.eq(up, zero), f64x2.eq(vp, zero)));
         const l = logRatioF64x2(f64x2.mul(b, vInvTq), f64x2.sub(b, vTq), f64x2.add(b, vTq));
-        h0 = f64x2.add(h0, f64x2.mul(f64x2.mul(f64x2.mul(vp, vscp), vInvTp), l));
+        h0 = f64x2.add(h0, f64x2.mul(f64x2.mul(up, vInvTp), l));
         p0 = f64x2.add(p0, vp);
         q0 = f64x2.add(q0, vq);
         mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);

@@ -216,16 +216,13 @@ class Staging {
   /** Copy arena outputs back into their destinations. */
   finish(): void {
     const heap = this.heap;
-    for (const part of this.parts) {
-      let dst = part.dst;
-      if (!dst || part.inPlace || part.length === 0) continue;
-      if (part.home >= 0 && dst.buffer !== heap.memory.buffer) {
-        dst = new (dst.constructor as { new (b: ArrayBufferLike, o: number, n: number): FloatArray })(heap.memory.buffer, part.home, part.length);
-      }
+    this.parts.forEach((part, index) => {
+      if (!part.dst || part.inPlace || part.length === 0) return;
+      const dst = this.destination(index);
       const view = part.kind === 4 ? heap.f32 : heap.f64;
       const at = part.at >>> (part.kind === 8 ? 3 : 2);
       dst.set(view.subarray(at, at + part.length));
-    }
+    });
   }
 
   /**
