@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as S from '../dist/index.js';
 import { createPool, type Pool } from '../dist/pool/node.js';
+import { rebalance } from '../dist/pool/pool.js';
 import { randomDistribution, randomLogits, rng } from './helpers.js';
 
 const random = rng(2024);
@@ -81,6 +82,17 @@ for (const [shared, size] of [[true, 2], [true, 3], [false, 2]] as const) {
       expect(await c).toBe(S.softmaxCrossEntropy(logits, labels, { cols }));
     });
 
+    it('a new map result is an ordinary array of its own, and stays exact while the split between threads moves', async () => {
+      const want = S.softmax(logits, { cols }), wantLoss = S.softmaxCrossEntropy(logits, labels, { cols });
+      for (let call = 0; call < 6; call++) {
+        const r = await pool.softmax(logits, { cols });
+        expect(r.buffer instanceof SharedArrayBuffer).toBe(false);
+        expect(r.buffer.byteLength).toBe(n * 4);
+        expect(r).toEqual(want);
+        expect(await pool.softmaxCrossEntropy(logits, labels, { cols })).toBe(wantLoss);
+      }
+    });
+
     it('small calls run on the calling thread with the same result', async () => {
       const x = logits.subarray(0, 10 * cols);
       expect(await pool.softmax(x, { cols })).toEqual(S.softmax(x, { cols }));
@@ -94,5 +106,24 @@ describe('close', () => {
     await pool.close();
     await expect(pool.softmax(logits, { cols })).rejects.toThrow(/closed/);
     await expect(createPool({ size: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('rebalance (the calling thread\'s share of the rows)', () => {
+  const block = (rows: number, t0: number, t1: number) => ({ rows, busy: [t0, t1] as [number, number] });
+  it('stays put when both finish together', () => {
+    expect(rebalance(0.5, 1000, block(500, 0, 10), [block(500, 0, 10)])).toBe(0.5);
+  });
+  it('moves half the way to the balanced split', () => {
+    // caller 0.02 ms/row finishing at 12, worker 0.02 ms/row finishing at 10: 50 rows would balance, 25 are moved
+    expect(rebalance(0.6, 1000, block(600, 0, 12), [block(400, 2, 10)])).toBeCloseTo(0.575, 12);
+    // the other way, with two workers (0.01 ms/row everywhere): the caller taking x rows from
+    // them finishes x·0.01 later, each worker x·0.01/2 sooner — x = 2/0.015 balances
+    expect(rebalance(0.2, 1000, block(200, 0, 2), [block(400, 0, 4), block(400, 0, 4)])).toBeCloseTo(0.2 + (0.5 * 2) / 0.015 / 1000, 12);
+  });
+  it('stays within [0.1, 0.9], and ignores a timing it cannot use', () => {
+    expect(rebalance(0.15, 1000, block(500, 0, 1000), [block(500, 0, 1)])).toBe(0.1);
+    expect(rebalance(0.85, 1000, block(500, 0, 1), [block(500, 0, 1000)])).toBe(0.9);
+    expect(rebalance(0.4, 1000, block(400, 0, NaN), [block(600, 0, 1)])).toBe(0.4);
   });
 });

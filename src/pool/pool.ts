@@ -73,6 +73,8 @@ export class Pool {
   private queue: Promise<unknown> = Promise.resolve();
   /** Shared scratch reused across calls: fresh multi-megabyte buffers cost page faults and GC pressure. */
   private readonly scratch: SharedArrayBuffer[] = [];
+  /** The calling thread's share of the rows, per kind of call (shared mode). */
+  private readonly shares = new Map<string, number>();
 
   /** @internal use `createPool`. */
   constructor(workers: Transport[], size: number, backend: Backend, shared: boolean, minElements: number) {
@@ -187,9 +189,15 @@ export class Pool {
     // only the workers' rows are copied into shared memory.  (Transfer mode: workers only.)
     // `size` threads compute: in shared mode the caller and size − 1 workers (a thread more
     // than the cores only time-slices with the others), else `size` workers.
+    // The caller's share of the rows is learnt per kind of call (`rebalance`): its block and a
+    // worker's do not cost the same per row (the worker allocates a new map result; the caller
+    // copies the workers' rows in and out).
     const k = Math.min(this.size, rows);
+    const kind = `${fn}:${inputs[0].constructor.name}:${dst ? 'out' : ''}:${grad ? 'grad' : ''}`;
     const blocks: [number, number][] = [];
-    for (let w = 0; w < k; w++) blocks.push([Math.floor((rows * w) / k), Math.floor((rows * (w + 1)) / k)]);
+    const lead = shared && k > 1 ? Math.min(rows - (k - 1), Math.max(1, Math.round(rows * (this.shares.get(kind) ?? 1 / k)))) : 0;
+    if (lead) blocks.push([0, lead]);
+    for (let w = 0, m = lead ? k - 1 : k; w < m; w++) blocks.push([lead + Math.floor(((rows - lead) * w) / m), lead + Math.floor(((rows - lead) * (w + 1)) / m)]);
     const mine = shared ? blocks.shift()! : null;
     const from = mine ? mine[1] : 0; // the first row a worker computes
     const perRowInput = (a: FloatArray | Int32Array, j: number) => fn === 'softmaxCrossEntropy' && j === 1 && a.length === rows;
@@ -202,14 +210,19 @@ export class Pool {
     };
     const sharedInputs = shared ? inputs.map(share) : inputs;
     const isShared = (a: FloatArray | null) => a !== null && a.buffer instanceof SharedArrayBuffer;
-    // Where results go: a map's into `target` (the caller's out, or a new array), a gradient
-    // into `grad`; workers write through shared scratch when those are not shared.
-    // (A fresh SharedArrayBuffer is fresh pages every call — about 2 ms of page faults per
-    // 4 MB written — so results are ordinary arrays and workers write through reused scratch.)
-    const target: FloatArray | null = !MAPS.has(fn) ? null : dst ?? new outType(n);
-    const result = MAPS.has(fn) ? target! : new Float64Array(rows);
+    // Where results go: a map's into the caller's `out`, or into a new array; a gradient into
+    // `grad`; workers write through shared scratch when those are not shared.  (A fresh
+    // SharedArrayBuffer is fresh pages every call — about 2 ms of page faults per 4 MB
+    // written — so results are ordinary arrays and workers write through reused scratch.)
+    // A new map result is allocated by the first worker, which writes its rows straight into
+    // it and transfers it back (`whole`): its allocation and first-touch page faults — a
+    // quarter of a single-thread softmax at 10⁶ — run beside the caller's block, which
+    // writes to scratch and is copied in at the end.
+    const whole = shared && MAPS.has(fn) && !dst && blocks.length > 0;
+    const workerOut = shared && MAPS.has(fn) ? (dst && isShared(dst) ? dst : this.scratchArray(3, outType as never, n) as FloatArray) : null;
+    let target: FloatArray | null = !MAPS.has(fn) ? null : dst ?? (whole ? null : new outType(n));
+    const ownOut = whole ? workerOut : target;
     const workerRows = shared && !MAPS.has(fn) ? this.scratchArray(4, Float64Array as never, rows) as Float64Array : null;
-    const workerOut = shared && target ? (isShared(target) ? target : this.scratchArray(3, outType as never, n) as FloatArray) : null;
     const workerGrad = shared && grad && gradType ? (isShared(grad) ? grad : this.scratchArray(3, gradType as never, grad.length) as FloatArray) : null;
 
     const { out: _out, grad: _grad, weights, ...rest } = o as Record<string, unknown>;
@@ -235,30 +248,69 @@ export class Pool {
     };
     const jobs: Promise<Reply>[] = blocks.map(([r0, r1], w) => {
       const req = request(r0, r1, sharedInputs, workerOut, workerGrad, workerRows, !shared);
+      if (whole && w === 0) {
+        delete req.out;
+        req.whole = { length: n, at: r0 };
+      }
       const transfer = shared ? [] : req.inputs.map((sl) => sl.buffer as ArrayBuffer);
       return new Promise<Reply>((resolve, reject) => {
         this.pending.set(req.id, { resolve, reject });
         this.workers[w].post(req, transfer);
       });
     });
-    const own = mine ? handle(request(mine[0], mine[1], inputs, target, grad, MAPS.has(fn) ? null : result as Float64Array, false)).reply : null;
+    const result = MAPS.has(fn) ? null : new Float64Array(rows);
+    const own = mine ? handle(request(mine[0], mine[1], inputs, ownOut, grad, result, false)).reply : null;
     const replies = await Promise.all(jobs);
     if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
+    if (lead && own?.busy && replies.every((r) => r.busy)) {
+      this.shares.set(kind, rebalance(lead / rows, rows, { rows: lead, busy: own.busy },
+        replies.map((r, w) => ({ rows: blocks[w][1] - blocks[w][0], busy: r.busy! }))));
+    }
 
     if (!shared) {
       replies.forEach((r, w) => {
         const [r0] = blocks[w];
-        result.set(view(r.result!) as FloatArray, MAPS.has(fn) ? r0 * cols : r0);
+        (target ?? result)!.set(view(r.result!) as FloatArray, target ? r0 * cols : r0);
         if (r.grad && grad) grad.set(view(r.grad) as FloatArray, r0 * cols);
       });
     } else {
-      if (target && workerOut !== target) target.subarray(from * cols).set(workerOut!.subarray(from * cols) as never);
+      if (whole) {
+        // the first worker's array, with its rows in place; the caller's and the other workers' rows are in scratch
+        target = view(replies[0].result!) as FloatArray;
+        const [w0, w1] = blocks[0];
+        target.subarray(0, w0 * cols).set(workerOut!.subarray(0, w0 * cols) as never);
+        target.subarray(w1 * cols).set(workerOut!.subarray(w1 * cols) as never);
+      } else if (target && workerOut !== target) target.subarray(from * cols).set(workerOut!.subarray(from * cols) as never);
       if (grad && workerGrad !== grad) grad.subarray(from * cols).set(workerGrad!.subarray(from * cols) as never);
-      if (workerRows) result.subarray(from).set(workerRows.subarray(from, rows));
+      if (workerRows) result!.subarray(from).set(workerRows.subarray(from, rows));
     }
-    if (call) return reduce(call, result as Float64Array);
-    return result;
+    if (call) return reduce(call, result!);
+    return target ?? result!;
   }
+}
+
+/** A block's size and when it computed (ms since the epoch). */
+export interface BlockTiming {
+  rows: number;
+  busy: [number, number];
+}
+
+/**
+ * The calling thread's share of the rows for the next call of the same kind, moved toward
+ * the split at which it and the last worker finish together.  Moving x rows from the
+ * caller to the w workers moves the caller's finish by −x·kc and a worker's by +x·kw/w
+ * (kc, kw: time per row, as measured), so x = (caller's finish − last worker's) /
+ * (kc + kw/w).  Half of x is taken — one call's timing can hold a GC pause or a burst of
+ * page faults — and the share stays in [0.1, 0.9].
+ */
+export function rebalance(share: number, rows: number, own: BlockTiming, workers: BlockTiming[]): number {
+  const perRow = (b: BlockTiming) => Math.max(b.busy[1] - b.busy[0], 1e-6) / b.rows;
+  const kc = perRow(own);
+  const kw = workers.reduce((a, b) => a + perRow(b), 0) / workers.length;
+  const late = own.busy[1] - Math.max(...workers.map((b) => b.busy[1]));
+  const x = late / (kc + kw / workers.length);
+  const next = share - (0.5 * x) / rows;
+  return Math.min(0.9, Math.max(0.1, Number.isFinite(next) ? next : share));
 }
 
 /** Shared memory is usable: always in Node, in a browser only when cross-origin isolated. */

@@ -31,6 +31,13 @@ export interface Request {
   out?: Slab;
   /** Where to write the per-row results (shared mode). */
   perRow?: Slab;
+  /**
+   * Shared mode, a map without the caller's `out`: allocate the whole result (this many
+   * elements), write this block's rows at row `at` of it, and transfer it back — so the
+   * new array's allocation and first-touch page faults happen on this thread, beside the
+   * caller's own block, rather than in series after it.
+   */
+  whole?: { length: number; at: number };
   options: Record<string, unknown>;
   /** softmaxCrossEntropy: the whole batch's 'mean' denominator. */
   denominator?: number;
@@ -42,6 +49,8 @@ export interface Reply {
   result?: Slab;
   grad?: Slab;
   error?: { name: string; message: string };
+  /** When the block started and finished computing (ms since the epoch: comparable across threads). */
+  busy?: [number, number];
 }
 
 export type PoolFunction =
@@ -67,16 +76,37 @@ const reductions: Record<string, (...a: never[]) => number | Float64Array> = {
   softmaxKlDivergence: softmaxFns.softmaxKlDivergence,
 };
 
+/** A clock every thread of the process reads alike (performance.now() counts from each thread's own start). */
+export const epochNow = (): number => performance.timeOrigin + performance.now();
+
 /** Runs one request in a worker; the caller posts the reply (transferring its buffers). */
 export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
+  const t0 = epochNow();
+  const done = compute(req);
+  done.reply.busy = [t0, epochNow()];
+  return done;
+}
+
+function compute(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
   try {
     const inputs = req.inputs.map(view);
     const options = { ...req.options, cols: req.cols };
     let result: Float32Array | Float64Array;
     let grad: Float32Array | Float64Array | null = null;
     if (MAPS.has(req.fn)) {
+      const fn = req.fn === 'softmax' ? softmaxFns.softmax : softmaxFns.logSoftmax;
+      if (req.whole) {
+        const { length, at } = req.whole;
+        const whole = new (inputs[0].constructor as Float64ArrayConstructor)(length);
+        const lo = at * req.cols, hi = lo + req.rows * req.cols;
+        fn(inputs[0] as Float64Array, { ...options, out: whole.subarray(lo, hi) });
+        // touch the pages the caller will fill, here rather than on its thread
+        whole.fill(0, 0, lo);
+        whole.fill(0, hi);
+        return { reply: { id: req.id, result: slab(whole) }, transfer: [whole.buffer] };
+      }
       const out = req.out ? (view(req.out) as Float32Array | Float64Array) : undefined;
-      result = (req.fn === 'softmax' ? softmaxFns.softmax : softmaxFns.logSoftmax)(inputs[0] as Float64Array, { ...options, out });
+      result = fn(inputs[0] as Float64Array, { ...options, out });
     } else if (req.fn === 'softmaxCrossEntropy') {
       const [z, targets] = inputs;
       grad = req.out ? (view(req.out) as Float32Array | Float64Array) : req.options.grad ? new (z.constructor as Float64ArrayConstructor)(z.length) : null;
