@@ -96,7 +96,7 @@ export function setExpF32(T: f64): void {
  * last given to `setExpF32`.
  *
  * The argument is never rounded as a whole: x − m is carried exactly as d + e
- * (TwoSum), n = round(d·log₂e/T), and r = ((d − n·C1) − n·C2 + e)/T, where
+ * (TwoSum), n = round(d·log₂e/T), and r = ((d − n·C1) + (e − n·C2))/T, where
  * C1 + C2 = ln 2·T and d − n·C1 is exact (Sterbenz).  So the result is exp of the exact
  * argument to within the polynomial's rounding, however far x lies below m — a rounded
  * (x − m)/T would cost up to |x − m|/T float32 ulps, 2e-6 at a spread of 32.
@@ -106,7 +106,7 @@ export function setExpF32(T: f64): void {
  * scales in two steps.
  *
  * Worst error, every float32 x in [−87.3, 0] with m = 0, T = 1: 0.99 ulp (normal
- * results); 2^24 random (x, m, T): 1.38 ulp.  Subnormal results are exact to their last
+ * results); 2^24 random (x, m, T): 1.36 ulp.  Subnormal results are exact to their last
  * bit; a result below half the smallest subnormal is 0.
  */
 // @ts-ignore: decorator
@@ -117,19 +117,23 @@ export function setExpF32(T: f64): void {
   const e = f32x4.sub(f32x4.sub(x, f32x4.sub(d, bb)), f32x4.add(m, bb));
   const z = f32x4.add(f32x4.mul(d, f32t(F_K)), f32c(F_MAGIC_BIAS));
   const nf = f32x4.sub(z, f32c(F_MAGIC_BIAS));
-  let r = f32x4.sub(f32x4.sub(d, f32x4.mul(nf, f32t(F_C1))), f32x4.mul(nf, f32t(F_C2)));
-  r = f32x4.mul(f32x4.add(r, e), f32t(F_INV_T));
+  const r = f32x4.mul(f32x4.add(f32x4.sub(d, f32x4.mul(nf, f32t(F_C1))), f32x4.sub(e, f32x4.mul(nf, f32t(F_C2)))), f32t(F_INV_T));
   return f32x4.mul(expPolyF32x4(r), i32x4.shl(z, 23));
 }
 
-/** 1 + r + r²·P4(r) ≈ exp(r) on [−ln2/2, ln2/2]. */
+/**
+ * 1 + r + r²·P4(r) ≈ exp(r) on [−ln2/2, ln2/2], P4 in Estrin's scheme:
+ * (c0 + c1·r) + r²·((c2 + c3·r) + r²·c4).  A softmax pass is bound by the latency of
+ * one element's chain of dependent operations (the out-of-order window holds only a few
+ * elements' worth), and Estrin's is 5 deep where Horner's is 8.
+ */
 // @ts-ignore: decorator
 @inline function expPolyF32x4(r: v128): v128 {
-  let p = f32x4.add(f32x4.mul(f32c(F_E0 + 4), r), f32c(F_E0 + 3));
-  p = f32x4.add(f32x4.mul(p, r), f32c(F_E0 + 2));
-  p = f32x4.add(f32x4.mul(p, r), f32c(F_E0 + 1));
-  p = f32x4.add(f32x4.mul(p, r), f32c(F_E0));
-  return f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32c(F_ONE));
+  const r2 = f32x4.mul(r, r);
+  const a = f32x4.add(f32x4.mul(f32c(F_E0 + 1), r), f32c(F_E0));
+  const b = f32x4.add(f32x4.mul(f32c(F_E0 + 3), r), f32c(F_E0 + 2));
+  const p = f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32c(F_E0 + 4), r2), b), r2), a);
+  return f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32c(F_ONE));
 }
 
 /**
@@ -167,8 +171,8 @@ function expShiftedSlowF32x4(x: v128, m: v128): v128 {
  * and so keeps relative accuracy in log(a/b) when a ≈ b — the rounding of a/b
  * itself would cost an absolute 2^-24, which is most of a small log.
  *
- * Worst error, r = every positive normal float32 with fNear = r − 1: 0.86 ulp; log(a/b)
- * with r = a·(1/b), fNear = (a − b)·(1/b), 2^24 pairs a ≈ b: 4.1 ulp (the reciprocal's
+ * Worst error, r = every positive normal float32 with fNear = r − 1: 0.88 ulp; log(a/b)
+ * with r = a·(1/b), fNear = (a − b)·(1/b), 2^24 pairs a ≈ b: 4.0 ulp (the reciprocal's
  * two roundings of r; the log itself adds < 1).
  * Lanes that are zero, subnormal, negative, infinite or NaN are recomputed by the
  * scalar `Mathf.log` (log 0 = −Infinity, log of a negative = NaN).
@@ -181,13 +185,13 @@ function expShiftedSlowF32x4(x: v128, m: v128): v128 {
   const f = v128.bitselect(fNear, f32x4.sub(m, f32c(F_ONE)), i32x4.eq(k, i32x4.splat(0)));
   const kf = f32x4.convert_i32x4_s(k);
   const f2 = f32x4.mul(f, f);
-  let p = f32x4.add(f32x4.mul(f32c(F_L0 + 7), f), f32c(F_L0 + 6));
-  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 5));
-  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 4));
-  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 3));
-  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 2));
-  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0 + 1));
-  p = f32x4.add(f32x4.mul(p, f), f32c(F_L0));
+  // P7 in Estrin's scheme (see `expPolyF32x4`): 4 deep rather than 7
+  const f4 = f32x4.mul(f2, f2);
+  const q01 = f32x4.add(f32x4.mul(f32c(F_L0 + 1), f), f32c(F_L0));
+  const q23 = f32x4.add(f32x4.mul(f32c(F_L0 + 3), f), f32c(F_L0 + 2));
+  const q45 = f32x4.add(f32x4.mul(f32c(F_L0 + 5), f), f32c(F_L0 + 4));
+  const q67 = f32x4.add(f32x4.mul(f32c(F_L0 + 7), f), f32c(F_L0 + 6));
+  const p = f32x4.add(f32x4.add(q01, f32x4.mul(f2, q23)), f32x4.mul(f4, f32x4.add(q45, f32x4.mul(f2, q67))));
   // Small terms first, k·ln2 last: (k·LN2_LO + f³P − f²/2 + f) + k·LN2_HI.
   let y = f32x4.add(f32x4.mul(f32x4.mul(p, f), f2), f32x4.mul(kf, f32c(F_LN2_LO)));
   y = f32x4.sub(y, f32x4.mul(f2, f32c(F_HALF)));
@@ -322,19 +326,20 @@ export function setExpF64(T: f64): void {
   return f64x2.mul(expPolyF64x2(r), i64x2.shl(z, 52));
 }
 
-/** 1 + r + r²·P9(r) ≈ exp(r) on [−ln2/2, ln2/2]. */
+/** 1 + r + r²·P9(r) ≈ exp(r) on [−ln2/2, ln2/2], P9 in Estrin's scheme (see `expPolyF32x4`). */
 // @ts-ignore: decorator
 @inline function expPolyF64x2(r: v128): v128 {
-  let p = f64x2.add(f64x2.mul(f64c(D_E0 + 9), r), f64c(D_E0 + 8));
-  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 7));
-  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 6));
-  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 5));
-  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 4));
-  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 3));
-  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 2));
-  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0 + 1));
-  p = f64x2.add(f64x2.mul(p, r), f64c(D_E0));
-  return f64x2.add(f64x2.add(f64x2.mul(p, f64x2.mul(r, r)), r), f64c(D_ONE));
+  const r2 = f64x2.mul(r, r);
+  const r4 = f64x2.mul(r2, r2);
+  const q01 = f64x2.add(f64x2.mul(f64c(D_E0 + 1), r), f64c(D_E0));
+  const q23 = f64x2.add(f64x2.mul(f64c(D_E0 + 3), r), f64c(D_E0 + 2));
+  const q45 = f64x2.add(f64x2.mul(f64c(D_E0 + 5), r), f64c(D_E0 + 4));
+  const q67 = f64x2.add(f64x2.mul(f64c(D_E0 + 7), r), f64c(D_E0 + 6));
+  const q89 = f64x2.add(f64x2.mul(f64c(D_E0 + 9), r), f64c(D_E0 + 8));
+  const lo = f64x2.add(q01, f64x2.mul(r2, q23));
+  const hi = f64x2.add(f64x2.add(q45, f64x2.mul(r2, q67)), f64x2.mul(r4, q89));
+  const p = f64x2.add(lo, f64x2.mul(r4, hi));
+  return f64x2.add(f64x2.add(f64x2.mul(p, r2), r), f64c(D_ONE));
 }
 
 /** The exact-argument twin of `expShiftedSlowF32x4`. */

@@ -49,7 +49,6 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: b
   if (ASC_FEATURE_SIMD) {
     setExpF32(T);
     const vm = f32x4.splat(m);
-    const one = f32x4.splat(1.0);
     let s0 = f64x2.splat(0), s1 = s0, cnt = i32x4.splat(0);
     // Blocks of 8 vectors summed in float32 lanes, then added into float64: each lane adds
     // 8 positive terms, a relative error ≤ 7·2^-24 = 4.2e-7 of the block — inside the
@@ -59,9 +58,11 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: b
       let b = f32x4.splat(0);
       for (; i < end; i += 4) {
         const o = <usize>i << 2;
-        const e = expShiftedF32x4(v128.load(x + o), vm);
+        const v = v128.load(x + o);
+        const e = expShiftedF32x4(v, vm);
         if (dst) v128.store(dst + o, e);
-        const top = f32x4.eq(e, one);
+        // x = m rather than e = 1: known before e is, so the sum waits for one operation less
+        const top = f32x4.eq(v, vm);
         cnt = i32x4.sub(cnt, top);
         b = f32x4.add(b, v128.andnot(e, top));
       }
@@ -73,9 +74,10 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: b
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const e = expShiftedF32(load<f32>(x + o), m, T);
+    const v = load<f32>(x + o);
+    const e = expShiftedF32(v, m, T);
     if (dst) store<f32>(dst + o, e);
-    if (e == 1) ones++;
+    if (v == m) ones++;
     else rest += <f64>e;
   }
   if (exact && rest < 1e-30) return restExactF32(x, n, m, T);
@@ -94,7 +96,7 @@ function restExactF32(x: usize, n: i32, m: f32, T: f64): f64 {
     const v = load<f32>(x + (<usize>i << 2));
     if (v == -Infinity) continue;
     const e = Math.exp((<f64>v - <f64>m) / T);
-    if (e == 1) ones++;
+    if (v == m) ones++;
     else rest += e;
   }
   expSumOnes = ones;
@@ -109,17 +111,17 @@ export function expSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
   if (ASC_FEATURE_SIMD) {
     setExpF64(T);
     const vm = f64x2.splat(m);
-    const one = f64x2.splat(1.0);
     let s0 = f64x2.splat(0), s1 = s0, cnt = i64x2.splat(0);
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 3;
-      const e0 = expShiftedF64x2(v128.load(x + o), vm);
-      const e1 = expShiftedF64x2(v128.load(x + o, 16), vm);
+      const v0 = v128.load(x + o), v1 = v128.load(x + o, 16);
+      const e0 = expShiftedF64x2(v0, vm);
+      const e1 = expShiftedF64x2(v1, vm);
       if (dst) {
         v128.store(dst + o, e0);
         v128.store(dst + o, e1, 16);
       }
-      const t0 = f64x2.eq(e0, one), t1 = f64x2.eq(e1, one);
+      const t0 = f64x2.eq(v0, vm), t1 = f64x2.eq(v1, vm);
       cnt = i64x2.sub(i64x2.sub(cnt, t0), t1);
       s0 = f64x2.add(s0, v128.andnot(e0, t0));
       s1 = f64x2.add(s1, v128.andnot(e1, t1));
@@ -129,9 +131,10 @@ export function expSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
   }
   for (; i < n; i++) {
     const o = <usize>i << 3;
-    const e = expShiftedF64(load<f64>(x + o), m, T);
+    const v = load<f64>(x + o);
+    const e = expShiftedF64(v, m, T);
     if (dst) store<f64>(dst + o, e);
-    if (e == 1) ones++;
+    if (v == m) ones++;
     else rest += e;
   }
   expSumOnes = <f64>ones;

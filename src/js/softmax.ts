@@ -20,10 +20,11 @@ export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst
   const fast = -200 * T;
   for (let i = off, end = off + n; i < end; i++) {
     // expShifted's fast path, inlined: exp(d/T) of the rounded d = x − m
-    const d = x[i] - m;
-    const e = d >= fast ? (T === 1 ? Math.exp(d) : Math.exp(d / T)) : expShifted(x[i], m, T);
-    if (dst) dst[i] = e;
-    if (e === 1) ones++;
+    const v = x[i];
+    const d = v - m;
+    const e = d >= fast ? (T === 1 ? Math.exp(d) : Math.exp(d / T)) : expShifted(v, m, T);
+    if (dst) dst[i] = e; // dst may be x
+    if (v === m) ones++;
     else rest += e;
   }
   expSumOnes = ones;
