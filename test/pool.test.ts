@@ -83,13 +83,18 @@ for (const [shared, size] of [[true, 2], [true, 3], [false, 2]] as const) {
     });
 
     it('a new map result is an ordinary array of its own, and stays exact while the split between threads moves', async () => {
-      const want = S.softmax(logits, { cols }), wantLoss = S.softmaxCrossEntropy(logits, labels, { cols });
-      for (let call = 0; call < 6; call++) {
+      const want = S.softmax(logits, { cols });
+      // two label sets in turn: a call that went on before a worker had really finished
+      // (it reads the workers' "done" flags) would return the other set's rows
+      const labels2 = labels.map((y) => (y * 7 + 3) % cols);
+      const wantLoss = [labels, labels2].map((y) => S.softmaxCrossEntropy(logits, y, { cols, reduction: 'none' }));
+      for (let call = 0; call < 12; call++) {
         const r = await pool.softmax(logits, { cols });
         expect(r.buffer instanceof SharedArrayBuffer).toBe(false);
         expect(r.buffer.byteLength).toBe(n * 4);
         expect(r).toEqual(want);
-        expect(await pool.softmaxCrossEntropy(logits, labels, { cols })).toBe(wantLoss);
+        expect(await pool.softmaxCrossEntropy(logits, call % 2 ? labels2 : labels, { cols, reduction: 'none' })).toEqual(wantLoss[call % 2]);
+        expect(await pool.logSumExp(call % 2 ? logits64 : logits, { cols })).toEqual(S.logSumExp(call % 2 ? logits64 : logits, { cols }));
       }
     });
 
@@ -125,5 +130,9 @@ describe('rebalance (the calling thread\'s share of the rows)', () => {
     expect(rebalance(0.15, 1000, block(500, 0, 1000), [block(500, 0, 1)])).toBe(0.1);
     expect(rebalance(0.85, 1000, block(500, 0, 1), [block(500, 0, 1000)])).toBe(0.9);
     expect(rebalance(0.4, 1000, block(400, 0, NaN), [block(600, 0, 1)])).toBe(0.4);
+  });
+  it('with a lead, aims for the workers to finish that much earlier', () => {
+    // both finish at 10, 0.02 ms/row each, lead 1 ms: 25 rows would do it, half of them move
+    expect(rebalance(0.5, 1000, block(500, 0, 10), [block(500, 0, 10)], 1)).toBeCloseTo(0.5 + 12.5 / 1000, 12);
   });
 });

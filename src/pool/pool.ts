@@ -75,6 +75,10 @@ export class Pool {
   private readonly scratch: SharedArrayBuffer[] = [];
   /** The calling thread's share of the rows, per kind of call (shared mode). */
   private readonly shares = new Map<string, number>();
+  /** Shared mode: each worker's "done" flag and block timing (see `Request.signal`), and the call count. */
+  private readonly flags: Int32Array | null;
+  private readonly times: Float64Array | null;
+  private seq = 0;
 
   /** @internal use `createPool`. */
   constructor(workers: Transport[], size: number, backend: Backend, shared: boolean, minElements: number) {
@@ -83,6 +87,8 @@ export class Pool {
     this.backend = backend;
     this.shared = shared;
     this.minElements = minElements;
+    this.flags = shared ? new Int32Array(new SharedArrayBuffer(4 * workers.length)) : null;
+    this.times = shared ? new Float64Array(new SharedArrayBuffer(16 * workers.length)) : null;
     for (const w of workers) {
       w.listen(
         (reply) => {
@@ -246,8 +252,10 @@ export class Pool {
       if (gradOut) req.out = part(gradOut, false);
       return req;
     };
+    const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
     const jobs: Promise<Reply>[] = blocks.map(([r0, r1], w) => {
       const req = request(r0, r1, sharedInputs, workerOut, workerGrad, workerRows, !shared);
+      if (shared) req.signal = { flags: this.flags!, times: this.times!, slot: w, seq };
       if (whole && w === 0) {
         delete req.out;
         req.whole = { length: n, at: r0 };
@@ -260,11 +268,20 @@ export class Pool {
     });
     const result = MAPS.has(fn) ? null : new Float64Array(rows);
     const own = mine ? handle(request(mine[0], mine[1], inputs, ownOut, grad, result, false)).reply : null;
-    const replies = await Promise.all(jobs);
+    // Workers that said "done" in shared memory before this thread finished its block need
+    // not be waited for: their results are in place, and their replies (which still come,
+    // in order, before any later request's) only settle promises nobody waits on.  A new
+    // map result comes in a reply, so such a call always waits.
+    const early = shared && !whole && !own?.error && blocks.every((_, w) => Atomics.load(this.flags!, w) === seq);
+    const replies: Reply[] = early
+      ? blocks.map((_, w) => ({ id: 0, busy: [this.times![2 * w], this.times![2 * w + 1]] as [number, number] }))
+      : await Promise.all(jobs);
+    if (early) for (const job of jobs) job.catch(() => undefined); // a pool closed meanwhile rejects them
     if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
     if (lead && own?.busy && replies.every((r) => r.busy)) {
+      // aim for the workers to finish a little first (50 µs), so that the call need not wait for their messages
       this.shares.set(kind, rebalance(lead / rows, rows, { rows: lead, busy: own.busy },
-        replies.map((r, w) => ({ rows: blocks[w][1] - blocks[w][0], busy: r.busy! }))));
+        replies.map((r, w) => ({ rows: blocks[w][1] - blocks[w][0], busy: r.busy! })), whole ? 0 : 0.05));
     }
 
     if (!shared) {
@@ -301,13 +318,14 @@ export interface BlockTiming {
  * caller to the w workers moves the caller's finish by −x·kc and a worker's by +x·kw/w
  * (kc, kw: time per row, as measured), so x = (caller's finish − last worker's) /
  * (kc + kw/w).  Half of x is taken — one call's timing can hold a GC pause or a burst of
- * page faults — and the share stays in [0.1, 0.9].
+ * page faults — and the share stays in [0.1, 0.9].  With `lead` (ms) the target is the
+ * workers finishing that much before the caller.
  */
-export function rebalance(share: number, rows: number, own: BlockTiming, workers: BlockTiming[]): number {
+export function rebalance(share: number, rows: number, own: BlockTiming, workers: BlockTiming[], lead = 0): number {
   const perRow = (b: BlockTiming) => Math.max(b.busy[1] - b.busy[0], 1e-6) / b.rows;
   const kc = perRow(own);
   const kw = workers.reduce((a, b) => a + perRow(b), 0) / workers.length;
-  const late = own.busy[1] - Math.max(...workers.map((b) => b.busy[1]));
+  const late = own.busy[1] - (Math.max(...workers.map((b) => b.busy[1])) + lead);
   const x = late / (kc + kw / workers.length);
   const next = share - (0.5 * x) / rows;
   return Math.min(0.9, Math.max(0.1, Number.isFinite(next) ? next : share));

@@ -39,6 +39,12 @@ export interface Request {
    */
   whole?: { length: number; at: number };
   options: Record<string, unknown>;
+  /**
+   * Shared mode: where to say "done" before the reply is posted — `busy` into
+   * times[2·slot], times[2·slot + 1], then `seq` (−seq on an error) into flags[slot] — so
+   * a caller that finishes its own block later can go on without waiting for the message.
+   */
+  signal?: { flags: Int32Array; times: Float64Array; slot: number; seq: number };
   /** softmaxCrossEntropy: the whole batch's 'mean' denominator. */
   denominator?: number;
 }
@@ -83,7 +89,14 @@ export const epochNow = (): number => performance.timeOrigin + performance.now()
 export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
   const t0 = epochNow();
   const done = compute(req);
-  done.reply.busy = [t0, epochNow()];
+  const t1 = epochNow();
+  done.reply.busy = [t0, t1];
+  const sig = req.signal;
+  if (sig) {
+    sig.times[2 * sig.slot] = t0;
+    sig.times[2 * sig.slot + 1] = t1;
+    Atomics.store(sig.flags, sig.slot, done.reply.error ? -sig.seq : sig.seq);
+  }
   return done;
 }
 
