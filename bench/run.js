@@ -30,6 +30,11 @@ const QUICK = args.quick;
 const SIZES = args.sizes ? args.sizes.split(',').map(Number) : [16, 100, 1000, 10_000, 100_000, 1_000_000];
 const BATCH = { rows: 1024, cols: 1000 };
 const ROTATE = 4;
+// Large calls warm up for longer: a task's first calls pay for the garbage the task before
+// it left (the naive loop's new 4 MB arrays, collected on the next task's clock — seen:
+// plain softmax at 10⁶ 5.6 ms right after the naive loop with 60 ms of warm-up, 2.2 ms with
+// 300 ms, as in a fresh process).  Every implementation gets the same warm-up.
+const warmLarge = QUICK ? {} : { warmupTime: 300 };
 const timing = QUICK ? { time: 4, warmupTime: 1, iterations: 2, warmupIterations: 1 } : { time: 250, warmupTime: 60, iterations: 10, warmupIterations: 3 };
 
 // ---------------------------------------------------------------------------------
@@ -174,7 +179,7 @@ async function measure(op, n, Type, batch) {
   const sets = Array.from({ length: ROTATE }, () => inputsFor(op, n, Type, batch));
   const want = await reference(op, sets[0], batch);
   const reps = Math.max(1, Math.round((QUICK ? 2000 : 20_000) / n));
-  const bench = new Bench({ ...timing, name: `${op} ${n}` });
+  const bench = new Bench({ ...timing, ...(n >= 100_000 ? warmLarge : {}), name: `${op} ${n}` });
   const rows = [];
   const held = [];
   for (const impl of IMPLS) {
@@ -251,7 +256,7 @@ if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some
         : op === 'softmaxCrossEntropy' ? () => S.softmaxCrossEntropy(z, y, { cols }) : () => S.softmaxCrossEntropy(z, y, { cols, grad });
       const pooled = op === 'softmax' ? () => pool.softmax(z, { cols })
         : op === 'softmaxCrossEntropy' ? () => pool.softmaxCrossEntropy(z, y, { cols }) : () => pool.softmaxCrossEntropy(z, y, { cols, grad });
-      const bench = new Bench({ ...timing, name: `pool ${op}` });
+      const bench = new Bench({ ...timing, ...warmLarge, name: `pool ${op}` });
       bench.add('single', () => consume(single()));
       bench.add('pool', async () => consume(await pooled()));
       await bench.run();
