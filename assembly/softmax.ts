@@ -344,14 +344,14 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, ou
     if (ASC_FEATURE_SIMD) {
       setExpF32(T);
       const vm = f32x4.splat(m);
-      const vt = f32x4.splat(invT), zero = f32x4.splat(0), one = f32x4.splat(1.0);
+      const vt = f32x4.splat(invT), zero = f32x4.splat(0);
       let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, cnt = i32x4.splat(0);
       for (; i + 4 <= cols; i += 4) {
         const v = v128.load(row + (<usize>i << 2));
         const e = expShiftedF32x4(v, vm);
         const t = f32x4.mul(f32x4.sub(v, vm), vt);
         const et = v128.bitselect(zero, f32x4.mul(e, t), f32x4.eq(e, zero));
-        const top = f32x4.eq(e, one);
+        const top = f32x4.eq(v, vm); // the maximal entries (as in `expSumF32`)
         const below = v128.andnot(e, top);
         cnt = i32x4.sub(cnt, top);
         s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
@@ -366,7 +366,7 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, ou
     for (; i < cols; i++) {
       const v = load<f32>(row + (<usize>i << 2));
       const e = expShiftedF32(v, m, T);
-      if (e == 1) ones++;
+      if (v == m) ones++;
       else rest += <f64>e;
       if (e != 0) a += <f64>(e * ((v - m) * invT));
     }
@@ -380,7 +380,7 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, ou
         if (v == -Infinity) continue;
         const t = (<f64>v - <f64>m) / T;
         const e = Math.exp(t);
-        if (e == 1) ones++;
+        if (v == m) ones++;
         else rest += e;
         if (e != 0) a += e * t;
       }
@@ -405,13 +405,13 @@ export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, ou
     if (ASC_FEATURE_SIMD) {
       setExpF64(T);
       const vm = f64x2.splat(m);
-      const vt = f64x2.splat(invT), zero = f64x2.splat(0), one = f64x2.splat(1.0);
+      const vt = f64x2.splat(invT), zero = f64x2.splat(0);
       let s0 = f64x2.splat(0), a0 = s0, cnt = i64x2.splat(0);
       for (; i + 2 <= cols; i += 2) {
         const v = v128.load(row + (<usize>i << 3));
         const e = expShiftedF64x2(v, vm);
         const t = f64x2.mul(f64x2.sub(v, vm), vt);
-        const top = f64x2.eq(e, one);
+        const top = f64x2.eq(v, vm);
         cnt = i64x2.sub(cnt, top);
         s0 = f64x2.add(s0, v128.andnot(e, top));
         a0 = f64x2.add(a0, v128.bitselect(zero, f64x2.mul(e, t), f64x2.eq(e, zero)));
@@ -423,7 +423,7 @@ export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, ou
     for (; i < cols; i++) {
       const v = load<f64>(row + (<usize>i << 3));
       const e = expShiftedF64(v, m, T);
-      if (e == 1) ones++;
+      if (v == m) ones++;
       else rest += e;
       if (e != 0) a += e * ((v - m) * invT);
     }

@@ -99,10 +99,11 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
     }
     let rest = 0, ones = 0, a = 0;
     for (let i = off; i < off + cols; i++) {
-      const e = expShifted(x[i], m, T);
-      if (e === 1) ones++;
+      const v = x[i];
+      const e = expShifted(v, m, T);
+      if (v === m) ones++;
       else rest += e;
-      if (e !== 0) a += e * ((x[i] - m) * invT);
+      if (e !== 0) a += e * ((v - m) * invT);
     }
     out[r] = logOnesPlus(ones, rest) - a / (ones + rest);
   }
