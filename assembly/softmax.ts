@@ -514,7 +514,7 @@ function klPassF32(xa: usize, xb: usize, cols: i32, ma: f32, mb: f32, T: f64, c:
   if (ASC_FEATURE_SIMD) {
     setExpF32(T);
     const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
-    const one = f32x4.splat(1.0), zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
+    const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
     let holes = v128.splat<i32>(0);
     const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
     const vc = f64x2.splat(c), vec = f64x2.splat(ec);
@@ -525,7 +525,7 @@ function klPassF32(xa: usize, xb: usize, cols: i32, ma: f32, mb: f32, T: f64, c:
       const ea = expShiftedF32x4(va, vma);
       const eb = expShiftedF32x4(vb, vmb);
       holes = v128.or(holes, v128.andnot(f32x4.eq(vb, ninf), f32x4.eq(va, ninf)));
-      const top = f32x4.eq(ea, one);
+      const top = f32x4.eq(va, vma); // the maximal entries of a (as in `expSumF32`)
       const below = v128.andnot(ea, top);
       cnt = i32x4.sub(cnt, top);
       s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
@@ -555,7 +555,7 @@ function klPassF32(xa: usize, xb: usize, cols: i32, ma: f32, mb: f32, T: f64, c:
     const o = <usize>i << 2;
     const va = load<f32>(xa + o), vb = load<f32>(xb + o);
     const ea = expShiftedF32(va, ma, T);
-    if (ea == 1) ones++;
+    if (va == ma) ones++;
     else rest += <f64>ea;
     if (ea == 0) {
       if (vb == -Infinity && va != -Infinity) hole = true;
@@ -635,7 +635,7 @@ function klPassF64(xa: usize, xb: usize, cols: i32, ma: f64, mb: f64, T: f64, c:
   if (ASC_FEATURE_SIMD) {
     setExpF64(T);
     const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
-    const vt = f64x2.splat(invT), one = f64x2.splat(1.0), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
+    const vt = f64x2.splat(invT), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
     const ninf = f64x2.splat(-Infinity), vc = f64x2.splat(c), vec = f64x2.splat(ec);
     let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0), holes = s0;
     for (; i + 2 <= cols; i += 2) {
@@ -644,7 +644,7 @@ function klPassF64(xa: usize, xb: usize, cols: i32, ma: f64, mb: f64, T: f64, c:
       const ea = expShiftedF64x2(va, vma);
       const eb = expShiftedF64x2(vb, vmb);
       holes = v128.or(holes, v128.andnot(f64x2.eq(vb, ninf), f64x2.eq(va, ninf)));
-      const top = f64x2.eq(ea, one);
+      const top = f64x2.eq(va, vma);
       cnt = i64x2.sub(cnt, top);
       s0 = f64x2.add(s0, v128.andnot(ea, top));
       const t = f64x2.mul(exactDiffF64x2(va, vma, vb, vmb), vt);
@@ -663,7 +663,7 @@ function klPassF64(xa: usize, xb: usize, cols: i32, ma: f64, mb: f64, T: f64, c:
     const o = <usize>i << 3;
     const va = load<f64>(xa + o), vb = load<f64>(xb + o);
     const ea = expShiftedF64(va, ma, T);
-    if (ea == 1) ones++;
+    if (va == ma) ones++;
     else rest += ea;
     if (ea == 0) {
       if (vb == -Infinity && va != -Infinity) hole = true;

@@ -142,7 +142,7 @@ function klPass(xa: Vec, xb: Vec, off: number, n: number, ma: number, mb: number
   let hole = false;
   for (let i = off; i < off + n; i++) {
     const ea = expShifted(xa[i], ma, T);
-    if (ea === 1) ones++;
+    if (xa[i] === ma) ones++;
     else rest += ea;
     if (ea === 0) {
       // b masked where a has mass (however little): D is Infinity
