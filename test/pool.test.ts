@@ -131,8 +131,8 @@ describe('rebalance (the calling thread\'s share of the rows)', () => {
     expect(rebalance(0.85, 1000, block(500, 0, 1), [block(500, 0, 1000)])).toBe(0.9);
     expect(rebalance(0.4, 1000, block(400, 0, NaN), [block(600, 0, 1)])).toBe(0.4);
   });
-  it('with a lead, aims for the workers to finish that much earlier', () => {
-    // both finish at 10, 0.02 ms/row each, lead 1 ms: 25 rows would do it, half of them move
+  it('with a margin, aims for the workers to finish that much earlier', () => {
+    // both finish at 10, 0.02 ms/row each, margin 1 ms: 25 rows would do it, half of them move
     expect(rebalance(0.5, 1000, block(500, 0, 10), [block(500, 0, 10)], 1)).toBeCloseTo(0.5 + 12.5 / 1000, 12);
   });
 });

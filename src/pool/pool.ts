@@ -318,14 +318,14 @@ export interface BlockTiming {
  * caller to the w workers moves the caller's finish by −x·kc and a worker's by +x·kw/w
  * (kc, kw: time per row, as measured), so x = (caller's finish − last worker's) /
  * (kc + kw/w).  Half of x is taken — one call's timing can hold a GC pause or a burst of
- * page faults — and the share stays in [0.1, 0.9].  With `lead` (ms) the target is the
+ * page faults — and the share stays in [0.1, 0.9].  With a `margin` (ms) the target is the
  * workers finishing that much before the caller.
  */
-export function rebalance(share: number, rows: number, own: BlockTiming, workers: BlockTiming[], lead = 0): number {
+export function rebalance(share: number, rows: number, own: BlockTiming, workers: BlockTiming[], margin = 0): number {
   const perRow = (b: BlockTiming) => Math.max(b.busy[1] - b.busy[0], 1e-6) / b.rows;
   const kc = perRow(own);
   const kw = workers.reduce((a, b) => a + perRow(b), 0) / workers.length;
-  const late = own.busy[1] - (Math.max(...workers.map((b) => b.busy[1])) + lead);
+  const late = own.busy[1] - (Math.max(...workers.map((b) => b.busy[1])) + margin);
   const x = late / (kc + kw / workers.length);
   const next = share - (0.5 * x) / rows;
   return Math.min(0.9, Math.max(0.1, Number.isFinite(next) ? next : share));
