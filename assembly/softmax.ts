@@ -462,7 +462,7 @@ const EXPM1_NEAR: f64 = 0.25;
   return f64x2.mul(p, t);
 }
 
-/** D from the sums: SA = ones + rest of a, acc = Σ ea·t, diff = SB − SA. */
+/** D from the sums of a pass centred on c: SA = ones + rest of a, acc = Σ ea·(t − c), diff = e^c·SB − SA. */
 // @ts-ignore: decorator
 @inline function klFromSums(sa: f64, acc: f64, diff: f64): f64 {
   return acc / sa + Math.log1p(diff / sa);
@@ -568,8 +568,13 @@ function klPassF32(xa: usize, xb: usize, cols: i32, ma: f32, mb: f32, T: f64, c:
     diff += Math.abs(u) < EXPM1_NEAR ? <f64>ea * Math.expm1(u) : ec * <f64>expShiftedF32(vb, mb, T) - <f64>ea;
   }
   klOnes = <f64>ones; klRest = rest; klAcc = acc; klHole = hole;
-  const sa = <f64>ones + rest;
-  return acc / sa + Math.log1p(diff / sa);
+  return klFromSums(<f64>ones + rest, acc, diff);
+}
+
+/** The centre of a second pass when the last pass's D nearly cancels its parts (see below), else NaN. */
+function klRecentre(d: f64): f64 {
+  const mean = klAcc / (klOnes + klRest);
+  return Math.abs(d) < 1e-3 * Math.abs(mean) && isFinite(mean) ? mean : NaN;
 }
 
 /**
@@ -592,8 +597,8 @@ export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols
     if (klHole) d = d == d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
     else if (klRest < 1e-30) d = klExactF32(xa + off, xb + off, cols, ma, mb, T);
     else {
-      const mean = klAcc / (klOnes + klRest);
-      if (Math.abs(d) < 1e-3 * Math.abs(mean) && isFinite(mean)) d = klPassF32(xa + off, xb + off, cols, ma, mb, T, mean);
+      const c = klRecentre(d);
+      if (c == c) d = klPassF32(xa + off, xb + off, cols, ma, mb, T, c);
     }
     store<f64>(out + (<usize>r << 3), d);
   }
@@ -676,8 +681,7 @@ function klPassF64(xa: usize, xb: usize, cols: i32, ma: f64, mb: f64, T: f64, c:
     diff += Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(u) : ec * expShiftedF64(vb, mb, T) - ea;
   }
   klOnes = <f64>ones; klRest = rest; klAcc = acc; klHole = hole;
-  const sa = <f64>ones + rest;
-  return acc / sa + Math.log1p(diff / sa);
+  return klFromSums(<f64>ones + rest, acc, diff);
 }
 
 export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols: i32, T: f64, out: usize): void {
@@ -692,8 +696,8 @@ export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols
     let d = klPassF64(xa + off, xb + off, cols, ma, mb, T, 0);
     if (klHole) d = d == d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
     else {
-      const mean = klAcc / (klOnes + klRest);
-      if (Math.abs(d) < 1e-3 * Math.abs(mean) && isFinite(mean)) d = klPassF64(xa + off, xb + off, cols, ma, mb, T, mean);
+      const c = klRecentre(d);
+      if (c == c) d = klPassF64(xa + off, xb + off, cols, ma, mb, T, c);
     }
     store<f64>(out + (<usize>r << 3), d);
   }

@@ -128,7 +128,7 @@ function exactDiff(a: number, ma: number, b: number, mb: number): number {
 }
 
 /** The parts of one `klPass`: Σ ea (as ones + rest), Σ ea·(t − c), a masked Q entry seen. */
-let klOnes = 0, klRest = 0, klAcc = 0, klDiff = 0, klHole = false;
+let klOnes = 0, klRest = 0, klAcc = 0, klHole = false;
 
 /**
  * One pass over a row for D, centred on c: with t = ((a − ma) − (b − mb))/T from exact
@@ -155,7 +155,7 @@ function klPass(xa: Vec, xb: Vec, off: number, n: number, ma: number, mb: number
     acc -= ea * u;
     diff += Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(u) : ec * expShifted(xb[i], mb, T) - ea;
   }
-  klOnes = ones; klRest = rest; klAcc = acc; klDiff = diff; klHole = hole;
+  klOnes = ones; klRest = rest; klAcc = acc; klHole = hole;
   const sa = ones + rest;
   return acc / sa + Math.log1p(diff / sa);
 }

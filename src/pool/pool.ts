@@ -273,15 +273,15 @@ export class Pool {
     // in order, before any later request's) only settle promises nobody waits on.  A new
     // map result comes in a reply, so such a call always waits.
     const early = shared && !whole && !own?.error && blocks.every((_, w) => Atomics.load(this.flags!, w) === seq);
-    const replies: Reply[] = early
-      ? blocks.map((_, w) => ({ id: 0, busy: [this.times![2 * w], this.times![2 * w + 1]] as [number, number] }))
-      : await Promise.all(jobs);
+    const replies: Reply[] = early ? [] : await Promise.all(jobs);
     if (early) for (const job of jobs) job.catch(() => undefined); // a pool closed meanwhile rejects them
     if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
-    if (lead && own?.busy && replies.every((r) => r.busy)) {
-      // aim for the workers to finish a little first (50 µs), so that the call need not wait for their messages
+    if (lead && own?.busy) {
+      // the workers' timings are in shared memory (`Request.signal`); aim for them to finish a
+      // little first (50 µs), so that the call need not wait for their messages
+      const times = this.times!;
       this.shares.set(kind, rebalance(lead / rows, rows, { rows: lead, busy: own.busy },
-        replies.map((r, w) => ({ rows: blocks[w][1] - blocks[w][0], busy: r.busy! })), whole ? 0 : 0.05));
+        blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), whole ? 0 : 0.05));
     }
 
     if (!shared) {
