@@ -44,13 +44,14 @@ function isDetached(view: ArrayBufferView): boolean {
 
 /** A vector argument: any float or integer typed array, an Array of numbers, or a WasmArray. */
 export function vector(fn: string, name: string, x: unknown): Arg {
+  // the float typed arrays first: at 16 elements the order of these tests shows
+  if (x instanceof Float32Array) return typed(fn, name, x, 'f32');
+  if (x instanceof Float64Array) return typed(fn, name, x, 'f64');
   if (x instanceof WasmArray) {
     if (!x.live) throw new TypeError(`${fn}: ${name} is a WasmArray that has been freed`);
     return { data: x.array, dtype: x.array instanceof Float32Array ? 'f32' : 'f64', length: x.length, name };
   }
   if (ArrayBuffer.isView(x)) {
-    if (x instanceof Float32Array) return typed(fn, name, x, 'f32');
-    if (x instanceof Float64Array) return typed(fn, name, x, 'f64');
     if (x instanceof DataView || (typeof BigInt64Array !== 'undefined' && (x instanceof BigInt64Array || x instanceof BigUint64Array))) {
       throw new TypeError(`${fn}: ${name} must be an array or typed array of numbers, got ${describe(x)}`);
     }
@@ -75,8 +76,10 @@ function typed(fn: string, name: string, x: ArrayLike<number> & ArrayBufferView,
   return { data: x, dtype, length: x.length, name };
 }
 
+const NO_OPTIONS = Object.freeze({});
+
 export function options<T extends object>(fn: string, o: unknown): Partial<T> {
-  if (o === undefined || o === null) return {};
+  if (o === undefined || o === null) return NO_OPTIONS as Partial<T>;
   if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(o)}`);
   return o as Partial<T>;
 }
@@ -144,6 +147,14 @@ export function at(arg: Arg, i: number, s: Shape): string {
  * say something is wrong, to name the first bad one.
  */
 export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, sums: Float64Array, offset: number, normalize: boolean): void {
+  // the common case, every row fine, in one tight loop; the loop below names the fault
+  if (min >= 0) {
+    const tol = arg.dtype === 'f32' ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
+    let r = 0;
+    if (normalize) while (r < s.rows && sums[offset + r] > 0 && sums[offset + r] < Infinity) r++;
+    else while (r < s.rows && Math.abs(sums[offset + r] - 1) <= tol) r++;
+    if (r === s.rows) return;
+  }
   let suspect = !(min >= 0);
   for (let r = 0; r < s.rows && !suspect; r++) suspect = !Number.isFinite(sums[offset + r]);
   if (suspect) {
@@ -158,14 +169,14 @@ export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, 
   const tol = SUM_TOLERANCE[arg.dtype];
   for (let r = 0; r < s.rows; r++) {
     const sum = sums[offset + r];
-    const which = (): string => (s.matrix ? `${arg.name} row ${r}` : arg.name);
+    const which = s.matrix ? `${arg.name} row ${r}` : arg.name;
     if (normalize) {
       if (!(sum > 0) || !Number.isFinite(sum)) {
-        throw new RangeError(`${fn}: ${which()} sums to ${sum}; normalize needs a positive, finite sum`);
+        throw new RangeError(`${fn}: ${which} sums to ${sum}; normalize needs a positive, finite sum`);
       }
     } else if (!(Math.abs(sum - 1) <= tol)) {
       throw new RangeError(
-        `${fn}: ${which()} sums to ${sum}, not 1 (tolerance ${tol}); pass { normalize: true } to treat it as weights or counts`,
+        `${fn}: ${which} sums to ${sum}, not 1 (tolerance ${tol}); pass { normalize: true } to treat it as weights or counts`,
       );
     }
   }

@@ -145,6 +145,10 @@ type Kind = 4 | 8; // bytes per element: float32 or float64
  * reserved, outputs copied back by `finish()`.  A view into this memory that is not
  * inside a live WasmArray (a freed one, say) is snapshotted when staged, before the
  * arena, which may take its place, is reserved.
+ *
+ * One Staging per engine serves every call (`begin` resets it; calls are synchronous
+ * and kernels never call back), and its part records are reused: at 16 elements a
+ * call's records and views used to cost more than its kernel.
  */
 interface Part {
   src: ArrayLike<number> | null;
@@ -160,29 +164,46 @@ interface Part {
 
 class Staging {
   private readonly parts: Part[] = [];
+  private readonly ptrs: number[] = [];
+  private count = 0;
   private size = 0;
 
   constructor(private readonly heap: Heap) {}
 
+  /** Starts a call's staging. */
+  begin(): this {
+    this.count = 0;
+    this.size = 0;
+    return this;
+  }
+
   private add(src: ArrayLike<number> | null, dst: FloatArray | null, kind: Kind | 'i32', length: number): number {
+    const heap = this.heap;
     const view = (src ?? dst) as ArrayBufferView | null;
     let at = -1;
-    if (view && ArrayBuffer.isView(view)) {
+    let home = -1;
+    if (view && ArrayBuffer.isView(view) && heap.holds(view)) {
       const bpe = (view as FloatArray).BYTES_PER_ELEMENT;
       const typeOk = kind === 'i32' ? view instanceof Int32Array : (view instanceof Float32Array || view instanceof Float64Array) && bpe === kind;
-      if (typeOk) at = this.heap.locate(view);
-      if (at < 0 && src && this.heap.holds(view)) src = (src as FloatArray).slice();
+      if (typeOk) at = heap.locate(view);
+      if (at < 0 && src) src = (src as FloatArray).slice();
+      // an output in module memory that is not written in place (its float type differs
+      // from the kernel's) is copied back through a fresh view: growing the arena detaches it
+      if (at < 0 && dst) home = dst.byteOffset;
     }
     const inPlace = at >= 0;
-    // an output in module memory that is not written in place (its float type differs
-    // from the kernel's) is copied back through a fresh view: growing the arena detaches it
-    const home = !inPlace && dst && this.heap.holds(dst) ? dst.byteOffset : -1;
     if (!inPlace) {
       at = this.size;
       this.size += ((kind === 'i32' ? 4 : kind) * length + 15) & ~15;
     }
-    this.parts.push({ src, dst, kind, length, at, inPlace, home });
-    return this.parts.length - 1;
+    const index = this.count++;
+    const part = this.parts[index];
+    if (part) {
+      part.src = src; part.dst = dst; part.kind = kind; part.length = length; part.at = at; part.inPlace = inPlace; part.home = home;
+    } else {
+      this.parts.push({ src, dst, kind, length, at, inPlace, home });
+    }
+    return index;
   }
 
   /** Stage an input of `length` elements as float32 (4), float64 (8) or int32. */
@@ -195,15 +216,17 @@ class Staging {
     return this.add(null, dst, kind, length);
   }
 
-  /** Reserve the arena, copy the inputs in, and return every part's pointer. */
+  /** Reserve the arena, copy the inputs in, and return every part's pointer (by index; valid until the next call). */
   commit(): number[] {
     const heap = this.heap;
     const base = this.size > 0 ? heap.scratch(this.size) : 0;
-    const ptrs: number[] = [];
-    for (const part of this.parts) {
+    const ptrs = this.ptrs;
+    for (let index = 0; index < this.count; index++) {
+      const part = this.parts[index];
       if (!part.inPlace) part.at += base;
-      ptrs.push(part.at);
+      ptrs[index] = part.at;
       const src = part.src;
+      part.src = null; // not kept alive by the reused record
       if (!src || part.inPlace || part.length === 0) continue;
       const view = part.kind === 4 ? heap.f32 : part.kind === 8 ? heap.f64 : heap.i32;
       const at = part.at >>> (part.kind === 8 ? 3 : 2);
@@ -216,13 +239,15 @@ class Staging {
   /** Copy arena outputs back into their destinations. */
   finish(): void {
     const heap = this.heap;
-    this.parts.forEach((part, index) => {
-      if (!part.dst || part.inPlace || part.length === 0) return;
-      const dst = this.destination(index);
-      const view = part.kind === 4 ? heap.f32 : heap.f64;
-      const at = part.at >>> (part.kind === 8 ? 3 : 2);
-      dst.set(view.subarray(at, at + part.length));
-    });
+    for (let index = 0; index < this.count; index++) {
+      const part = this.parts[index];
+      if (part.dst && !part.inPlace && part.length > 0) {
+        const dst = this.destination(index);
+        const view = part.kind === 4 ? heap.f32 : heap.f64;
+        const at = part.at >>> (part.kind === 8 ? 3 : 2);
+        dst.set(view.subarray(at, at + part.length));
+      }
+    }
   }
 
   /**
@@ -235,22 +260,74 @@ class Staging {
     const dst = part.dst!;
     const heap = this.heap;
     const at = part.inPlace ? part.at : part.home;
-    if (at < 0 || dst.buffer === heap.memory.buffer) return dst;
-    return new (dst.constructor as { new (b: ArrayBufferLike, o: number, n: number): FloatArray })(heap.memory.buffer, at, part.length);
+    if (at < 0 || dst.buffer === heap.buffer) return dst;
+    return new (dst.constructor as { new (b: ArrayBufferLike, o: number, n: number): FloatArray })(heap.buffer, at, part.length);
+  }
+}
+
+/** Bytes a part of `bytes` takes in the arena (parts are 16-byte aligned). */
+const span = (bytes: number): number => (bytes + 15) & ~15;
+
+/**
+ * Staging for the usual call, where no argument is a view into module memory: parts go
+ * one after another into the scratch arena, inputs copied as they are placed, with no
+ * per-part records (`begin` is given the sum of the parts' spans, so the arena is
+ * reserved, and memory grown, before anything is copied).
+ */
+class Arena {
+  private top = 0;
+
+  constructor(private readonly heap: Heap) {}
+
+  begin(bytes: number): this {
+    this.top = this.heap.scratch(bytes);
+    return this;
   }
 
-  /** A float64 result read back from the arena. */
-  readF64(index: number, into: Float64Array): void {
-    const at = this.parts[index].at >>> 3;
-    into.set(this.heap.f64.subarray(at, at + into.length));
+  /** Copies `length` elements of `src` in as float32 (4), float64 (8) or int32; returns the pointer. */
+  input(src: ArrayLike<number>, kind: Kind | 'i32', length: number): number {
+    const at = this.top;
+    const heap = this.heap;
+    const view = kind === 4 ? heap.f32 : kind === 8 ? heap.f64 : heap.i32;
+    const i = at >>> (kind === 8 ? 3 : 2);
+    if (length === 0) return at; // (an empty view may be detached: set would throw)
+    if (src.length === length) view.set(src, i);
+    else for (let j = 0; j < length; j++) view[i + j] = src[j];
+    this.top = at + span((kind === 'i32' ? 4 : kind) * length);
+    return at;
+  }
+
+  /** Places an output of `length` elements of `kind` bytes; returns the pointer. */
+  output(kind: Kind, length: number): number {
+    const at = this.top;
+    this.top = at + span(kind * length);
+    return at;
   }
 }
 
 export class WasmEngine implements Engine {
   readonly heap: Heap;
 
+  private readonly staging: Staging;
+  private readonly arena: Arena;
+
   constructor(readonly name: Backend, private readonly k: Kernels) {
     this.heap = new Heap(k.memory, k.heapBase());
+    this.staging = new Staging(this.heap);
+    this.arena = new Arena(this.heap);
+  }
+
+  /** True unless `x` is a view into this module's memory (a WasmArray's, or a stray one): such calls are staged part by part. */
+  private outside(x: Vec | null): boolean {
+    return !(x && ArrayBuffer.isView(x) && this.heap.holds(x));
+  }
+
+  /** Reads `into.length` float64 results at byte `ptr`. */
+  private readF64(ptr: number, into: Float64Array): void {
+    const f64 = this.heap.f64, at = ptr >>> 3;
+    // a loop for the usual one or few values: subarray makes a view object per call
+    if (into.length <= 64) for (let i = 0; i < into.length; i++) into[i] = f64[at + i];
+    else into.set(f64.subarray(at, at + into.length));
   }
 
   /** Runs `body`; on an allocation failure the same call runs on the JS engine. */
@@ -263,75 +340,87 @@ export class WasmEngine implements Engine {
     }
   }
 
-  private pq(kind: Kind, name: 'entropyRows' | 'crossEntropyRows' | 'klDivergenceRows' | 'jsDivergenceRows',
+  private pq(kind: Kind, kernel: (...a: number[]) => number,
     p: Vec, q: Vec | null, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number {
-    const s = new Staging(this.heap);
-    const n = rows * cols;
-    const ip = s.input(p, kind, n);
-    const iq = q ? s.input(q, kind, n) : -1;
-    const io = s.output(null, 8, rows);
-    const is = s.output(null, 8, q ? 2 * rows : rows);
-    const it = normalize ? s.output(null, 8, q ? 2 * rows : rows) : -1;
-    const ptr = s.commit();
-    const k = this.k;
-    let totals = 0;
-    if (normalize) {
-      totals = ptr[it];
-      k.sumRowsF64(ptr[ip], rows, cols, totals);
-      if (q) k.sumRowsF64(ptr[iq], rows, cols, totals + 8 * rows);
-    }
-    let min: number;
-    if (kind === 4) {
-      const fn = k[`${name}F32` as const] as (...a: number[]) => number;
-      min = q ? fn(ptr[ip], ptr[iq], rows, cols, ptr[io], ptr[is]) : fn(ptr[ip], rows, cols, ptr[io], ptr[is]);
+    const n = rows * cols, m = q ? 2 * rows : rows;
+    let ip: number, iq = 0, io: number, is: number, it = 0;
+    if (this.outside(p) && this.outside(q)) {
+      const a = this.arena.begin((q ? 2 : 1) * span(kind * n) + span(8 * rows) + (normalize ? 2 : 1) * span(8 * m));
+      ip = a.input(p, kind, n);
+      if (q) iq = a.input(q, kind, n);
+      io = a.output(8, rows);
+      is = a.output(8, m);
+      if (normalize) it = a.output(8, m);
     } else {
-      const fn = k[`${name}F64` as const] as (...a: number[]) => number;
-      min = q ? fn(ptr[ip], ptr[iq], rows, cols, totals, ptr[io], ptr[is]) : fn(ptr[ip], rows, cols, totals, ptr[io], ptr[is]);
+      const s = this.staging.begin();
+      const jp = s.input(p, kind, n);
+      const jq = q ? s.input(q, kind, n) : -1;
+      const jo = s.output(null, 8, rows);
+      const js = s.output(null, 8, m);
+      const jt = normalize ? s.output(null, 8, m) : -1;
+      const ptr = s.commit();
+      ip = ptr[jp]; iq = q ? ptr[jq] : 0; io = ptr[jo]; is = ptr[js]; it = normalize ? ptr[jt] : 0;
     }
-    s.readF64(io, out);
-    s.readF64(normalize ? it : is, sums);
+    const k = this.k;
+    if (normalize) {
+      k.sumRowsF64(ip, rows, cols, it);
+      if (q) k.sumRowsF64(iq, rows, cols, it + 8 * rows);
+    }
+    // the float64 kernels take the row totals after the shape (0: none)
+    const min = kind === 4
+      ? (q ? kernel(ip, iq, rows, cols, io, is) : kernel(ip, rows, cols, io, is))
+      : (q ? kernel(ip, iq, rows, cols, it, io, is) : kernel(ip, rows, cols, it, io, is));
+    this.readF64(io, out);
+    this.readF64(normalize ? it : is, sums);
     return min;
   }
 
   entropyRowsF32(p: Vec, rows: number, cols: number, out: Float64Array, sums: Float64Array): number {
-    return this.guard(() => this.pq(4, 'entropyRows', p, null, rows, cols, false, out, sums), () => jsEngine.entropyRowsF32(p, rows, cols, out, sums));
+    return this.guard(() => this.pq(4, this.k.entropyRowsF32, p, null, rows, cols, false, out, sums), () => jsEngine.entropyRowsF32(p, rows, cols, out, sums));
   }
   entropyRowsF64(p: Vec, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number {
-    return this.guard(() => this.pq(8, 'entropyRows', p, null, rows, cols, normalize, out, sums), () => jsEngine.entropyRowsF64(p, rows, cols, normalize, out, sums));
+    return this.guard(() => this.pq(8, this.k.entropyRowsF64, p, null, rows, cols, normalize, out, sums), () => jsEngine.entropyRowsF64(p, rows, cols, normalize, out, sums));
   }
   crossEntropyRowsF32(p: Vec, q: Vec, rows: number, cols: number, out: Float64Array, sums: Float64Array): number {
-    return this.guard(() => this.pq(4, 'crossEntropyRows', p, q, rows, cols, false, out, sums), () => jsEngine.crossEntropyRowsF32(p, q, rows, cols, out, sums));
+    return this.guard(() => this.pq(4, this.k.crossEntropyRowsF32, p, q, rows, cols, false, out, sums), () => jsEngine.crossEntropyRowsF32(p, q, rows, cols, out, sums));
   }
   crossEntropyRowsF64(p: Vec, q: Vec, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number {
-    return this.guard(() => this.pq(8, 'crossEntropyRows', p, q, rows, cols, normalize, out, sums), () => jsEngine.crossEntropyRowsF64(p, q, rows, cols, normalize, out, sums));
+    return this.guard(() => this.pq(8, this.k.crossEntropyRowsF64, p, q, rows, cols, normalize, out, sums), () => jsEngine.crossEntropyRowsF64(p, q, rows, cols, normalize, out, sums));
   }
   klDivergenceRowsF32(p: Vec, q: Vec, rows: number, cols: number, out: Float64Array, sums: Float64Array): number {
-    return this.guard(() => this.pq(4, 'klDivergenceRows', p, q, rows, cols, false, out, sums), () => jsEngine.klDivergenceRowsF32(p, q, rows, cols, out, sums));
+    return this.guard(() => this.pq(4, this.k.klDivergenceRowsF32, p, q, rows, cols, false, out, sums), () => jsEngine.klDivergenceRowsF32(p, q, rows, cols, out, sums));
   }
   klDivergenceRowsF64(p: Vec, q: Vec, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number {
-    return this.guard(() => this.pq(8, 'klDivergenceRows', p, q, rows, cols, normalize, out, sums), () => jsEngine.klDivergenceRowsF64(p, q, rows, cols, normalize, out, sums));
+    return this.guard(() => this.pq(8, this.k.klDivergenceRowsF64, p, q, rows, cols, normalize, out, sums), () => jsEngine.klDivergenceRowsF64(p, q, rows, cols, normalize, out, sums));
   }
   jsDivergenceRowsF32(p: Vec, q: Vec, rows: number, cols: number, out: Float64Array, sums: Float64Array): number {
-    return this.guard(() => this.pq(4, 'jsDivergenceRows', p, q, rows, cols, false, out, sums), () => jsEngine.jsDivergenceRowsF32(p, q, rows, cols, out, sums));
+    return this.guard(() => this.pq(4, this.k.jsDivergenceRowsF32, p, q, rows, cols, false, out, sums), () => jsEngine.jsDivergenceRowsF32(p, q, rows, cols, out, sums));
   }
   jsDivergenceRowsF64(p: Vec, q: Vec, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number {
-    return this.guard(() => this.pq(8, 'jsDivergenceRows', p, q, rows, cols, normalize, out, sums), () => jsEngine.jsDivergenceRowsF64(p, q, rows, cols, normalize, out, sums));
+    return this.guard(() => this.pq(8, this.k.jsDivergenceRowsF64, p, q, rows, cols, normalize, out, sums), () => jsEngine.jsDivergenceRowsF64(p, q, rows, cols, normalize, out, sums));
   }
 
   /** Row reductions from one or two logit matrices to one float64 per row. */
   private rowsOut(kind: Kind, fn: (...a: number[]) => void, a: Vec, b: Vec | null, rows: number, cols: number, T: number | null, out: Float64Array): void {
-    const s = new Staging(this.heap);
-    const ia = s.input(a, kind, rows * cols);
-    const ib = b ? s.input(b, kind, rows * cols) : -1;
-    const io = s.output(null, 8, rows);
-    const ptr = s.commit();
-    const args = [ptr[ia]];
-    if (b) args.push(ptr[ib]);
-    args.push(rows, cols);
-    if (T !== null) args.push(T);
-    args.push(ptr[io]);
-    fn(...args);
-    s.readF64(io, out);
+    const n = rows * cols;
+    let ia: number, ib = 0, io: number;
+    if (this.outside(a) && this.outside(b)) {
+      const arena = this.arena.begin((b ? 2 : 1) * span(kind * n) + span(8 * rows));
+      ia = arena.input(a, kind, n);
+      if (b) ib = arena.input(b, kind, n);
+      io = arena.output(8, rows);
+    } else {
+      const s = this.staging.begin();
+      const ja = s.input(a, kind, n);
+      const jb = b ? s.input(b, kind, n) : -1;
+      const jo = s.output(null, 8, rows);
+      const ptr = s.commit();
+      ia = ptr[ja]; ib = b ? ptr[jb] : 0; io = ptr[jo];
+    }
+    if (T === null) fn(ia, rows, cols, io);
+    else if (b) fn(ia, ib, rows, cols, T, io);
+    else fn(ia, rows, cols, T, io);
+    this.readF64(io, out);
   }
 
   logSumExpRowsF32(x: Vec, rows: number, cols: number, out: Float64Array): void {
@@ -360,9 +449,21 @@ export class WasmEngine implements Engine {
    */
   private map(kind: Kind, fn: (x: number, rows: number, cols: number, T: number, out: number) => void,
     x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
-    const s = new Staging(this.heap);
-    const ix = s.input(x, kind, rows * cols);
-    const io = s.output(dst, kind, rows * cols);
+    const n = rows * cols;
+    if (this.outside(x) && this.outside(dst)) {
+      const arena = this.arena.begin(2 * span(kind * n));
+      const ix = arena.input(x, kind, n);
+      const io = arena.output(kind, n);
+      fn(ix, rows, cols, T, io);
+      const at = io / kind;
+      const result = kind === 4 ? this.heap.f32.subarray(at, at + n) : this.heap.f64.subarray(at, at + n);
+      if (!dst) return kind === 4 ? new Float32Array(result) : new Float64Array(result);
+      if (n > 0) dst.set(result); // (an empty out may be detached)
+      return dst;
+    }
+    const s = this.staging.begin();
+    const ix = s.input(x, kind, n);
+    const io = s.output(dst, kind, n);
     const ptr = s.commit();
     fn(ptr[ix], rows, cols, T, ptr[io]);
     if (dst) {
@@ -370,7 +471,7 @@ export class WasmEngine implements Engine {
       return s.destination(io);
     }
     const at = ptr[io] / kind;
-    return kind === 4 ? new Float32Array(this.heap.f32.subarray(at, at + rows * cols)) : new Float64Array(this.heap.f64.subarray(at, at + rows * cols));
+    return kind === 4 ? new Float32Array(this.heap.f32.subarray(at, at + n)) : new Float64Array(this.heap.f64.subarray(at, at + n));
   }
 
   softmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
@@ -388,24 +489,38 @@ export class WasmEngine implements Engine {
 
   private loss(kind: Kind, labels: Int32Array | null, z: Vec, targets: Vec | null, rows: number, cols: number,
     weights: Float64Array | null, wsum: number, eps: number, gradScale: number, grad: FloatArray | null, out: Float64Array): void {
-    const s = new Staging(this.heap);
     const n = rows * cols;
-    const iz = s.input(z, kind, n);
-    const it = labels ? s.input(labels, 'i32', rows) : s.input(targets!, kind, n);
-    const iw = weights ? s.input(weights, kind, cols) : -1;
-    const ig = grad ? s.output(grad, kind, n) : -1;
-    const io = s.output(null, 8, rows);
-    const ptr = s.commit();
-    const w = weights ? ptr[iw] : 0;
-    const g = grad ? ptr[ig] : 0;
+    let iz: number, it: number, w = 0, g = 0, io: number;
+    const lean = this.outside(z) && this.outside(labels) && this.outside(targets) && this.outside(grad);
+    if (lean) {
+      const a = this.arena.begin(span(kind * n) + (labels ? span(4 * rows) : span(kind * n)) + (weights ? span(kind * cols) : 0)
+        + (grad ? span(kind * n) : 0) + span(8 * rows));
+      iz = a.input(z, kind, n);
+      it = labels ? a.input(labels, 'i32', rows) : a.input(targets!, kind, n);
+      if (weights) w = a.input(weights, kind, cols);
+      if (grad) g = a.output(kind, n);
+      io = a.output(8, rows);
+    } else {
+      const s = this.staging.begin();
+      const jz = s.input(z, kind, n);
+      const jt = labels ? s.input(labels, 'i32', rows) : s.input(targets!, kind, n);
+      const jw = weights ? s.input(weights, kind, cols) : -1;
+      const jg = grad ? s.output(grad, kind, n) : -1;
+      const jo = s.output(null, 8, rows);
+      const ptr = s.commit();
+      iz = ptr[jz]; it = ptr[jt]; io = ptr[jo];
+      if (weights) w = ptr[jw];
+      if (grad) g = ptr[jg];
+    }
     const k = this.k;
     if (labels) {
-      (kind === 4 ? k.softmaxCrossEntropyLabelsF32 : k.softmaxCrossEntropyLabelsF64)(ptr[iz], ptr[it], rows, cols, w, wsum, eps, gradScale, g, ptr[io]);
+      (kind === 4 ? k.softmaxCrossEntropyLabelsF32 : k.softmaxCrossEntropyLabelsF64)(iz, it, rows, cols, w, wsum, eps, gradScale, g, io);
     } else {
-      (kind === 4 ? k.softmaxCrossEntropyProbsF32 : k.softmaxCrossEntropyProbsF64)(ptr[iz], ptr[it], rows, cols, w, eps, gradScale, g, ptr[io]);
+      (kind === 4 ? k.softmaxCrossEntropyProbsF32 : k.softmaxCrossEntropyProbsF64)(iz, it, rows, cols, w, eps, gradScale, g, io);
     }
-    s.readF64(io, out);
-    s.finish();
+    this.readF64(io, out);
+    if (!lean) this.staging.finish();
+    else if (grad && n > 0) grad.set(kind === 4 ? this.heap.f32.subarray(g >>> 2, (g >>> 2) + n) : this.heap.f64.subarray(g >>> 3, (g >>> 3) + n));
   }
 
   softmaxCrossEntropyLabelsF32(z: Vec, labels: Int32Array, rows: number, cols: number, weights: Float64Array | null, wsum: number,

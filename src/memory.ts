@@ -46,7 +46,7 @@ export class Heap {
   /** Allocated blocks, sorted by address: the scratch arena and live WasmArrays. */
   private readonly blocks: Block[] = [];
   private scratchBlock: Block | null = null;
-  private buffer: ArrayBuffer | null = null;
+  private cached: ArrayBuffer | null = null;
   private views!: { f32: Float32Array; f64: Float64Array; i32: Int32Array };
 
   constructor(memory: WebAssembly.Memory, heapBase: number) {
@@ -60,27 +60,38 @@ export class Heap {
     return this.memory.buffer.byteLength / PAGE;
   }
 
-  private refresh(): void {
-    const buffer = this.memory.buffer;
-    if (buffer !== this.buffer) {
-      this.buffer = buffer as ArrayBuffer;
+  /**
+   * The memory's current buffer and views over it.  Reading `memory.buffer` is a call
+   * into the engine's API (tens of ns, several times per call), so they are cached:
+   * growth detaches the old buffer, and a detached buffer has byteLength 0, while a
+   * live one never does (the module's data sits in its first page).  This catches
+   * growth by anyone, not only by `alloc`.
+   */
+  private current(): { f32: Float32Array; f64: Float64Array; i32: Int32Array } {
+    const cached = this.cached;
+    if (!cached || cached.byteLength === 0) {
+      const buffer = this.memory.buffer as ArrayBuffer;
+      this.cached = buffer;
       this.views = { f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer) };
     }
+    return this.views;
+  }
+
+  get buffer(): ArrayBuffer {
+    this.current();
+    return this.cached!;
   }
 
   get f32(): Float32Array {
-    this.refresh();
-    return this.views.f32;
+    return this.current().f32;
   }
 
   get f64(): Float64Array {
-    this.refresh();
-    return this.views.f64;
+    return this.current().f64;
   }
 
   get i32(): Int32Array {
-    this.refresh();
-    return this.views.i32;
+    return this.current().i32;
   }
 
   /** A 16-byte-aligned block of at least `bytes`, growing memory if no gap fits. */
@@ -131,7 +142,7 @@ export class Heap {
    * (a WasmArray of this heap), so a kernel may read or write it in place; −1 otherwise.
    */
   locate(view: ArrayBufferView): number {
-    if (view.buffer !== this.memory.buffer) return -1;
+    if (view.buffer !== this.buffer) return -1;
     const start = view.byteOffset;
     const end = start + view.byteLength;
     for (const b of this.blocks) {
@@ -143,7 +154,7 @@ export class Heap {
 
   /** True when `view` is over this module's memory (live block or not). */
   holds(view: ArrayBufferView): boolean {
-    return view.buffer === this.memory.buffer;
+    return view.buffer === this.buffer;
   }
 }
 
@@ -185,7 +196,7 @@ export class WasmArray<T extends FloatArray = FloatArray> {
     this.heap = heap;
     if (heap) {
       this.ptr = heap.alloc(length * type.BYTES_PER_ELEMENT);
-      this.view = new type(heap.memory.buffer, this.ptr, length);
+      this.view = new type(heap.buffer, this.ptr, length);
       registry?.register(this, { heap, ptr: this.ptr }, this);
     } else {
       this.ptr = -1;
@@ -196,8 +207,8 @@ export class WasmArray<T extends FloatArray = FloatArray> {
   /** The elements, as a view over the module's memory (re-derived after `memory.grow`). */
   get array(): T {
     const heap = this.heap;
-    if (heap && this.view.buffer !== heap.memory.buffer) {
-      this.view = new this.type(heap.memory.buffer, this.ptr, this.length);
+    if (heap && this.view.buffer !== heap.buffer) {
+      this.view = new this.type(heap.buffer, this.ptr, this.length);
     }
     if (this.ptr === -2) throw new TypeError('surprisal: this WasmArray has been freed');
     return this.view;
