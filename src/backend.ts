@@ -40,15 +40,18 @@ let generation = 0;
 const loaded = new Map<Backend, Promise<WasmEngine>>();
 
 /**
- * Inputs shorter than this run on the JS twin even on a wasm backend: below it,
- * copying in and calling out (≈ 1 µs) costs more than the JS loop saves (the twins run
- * at ≈ 15–20 ns per element, the kernels at ≈ 1).  Measured with `npm run bench`.
+ * Inputs shorter than `smallInput × weight` elements run on the JS twin even on a wasm
+ * backend: below it, copying in and calling out (≈ 100–150 ns) and the kernel's row
+ * set-up cost more than the JS loop saves.  The weight is 1 for the exp family and the
+ * float32 logs, and larger where a float64 kernel gains less per element over
+ * Math.log: 2 for the float64 loss, 4 for the float64 entropies.  Measured at n = 4 …
+ * 64 on both engines, every op, float32 and float64.
  */
-let smallInput = 64;
+let smallInput = 16;
 
-/** The engine for an input of `n` elements. */
-export function engineFor(n: number): Engine {
-  return n < smallInput ? jsEngine : current;
+/** The engine for an input of `n` elements (`weight`: see smallInput). */
+export function engineFor(n: number, weight = 1): Engine {
+  return n < smallInput * weight ? jsEngine : current;
 }
 
 /**

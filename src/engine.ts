@@ -324,10 +324,16 @@ export class WasmEngine implements Engine {
 
   /** Reads `into.length` float64 results at byte `ptr`. */
   private readF64(ptr: number, into: Float64Array): void {
-    const f64 = this.heap.f64, at = ptr >>> 3;
-    // a loop for the usual one or few values: subarray makes a view object per call
-    if (into.length <= 64) for (let i = 0; i < into.length; i++) into[i] = f64[at + i];
-    else into.set(f64.subarray(at, at + into.length));
+    this.copyOut(ptr, 8, into);
+  }
+
+  /** Copies `dst.length` results of `kind` at byte `ptr` into `dst` (converting to its float type). */
+  private copyOut(ptr: number, kind: Kind, dst: FloatArray): void {
+    const n = dst.length; // (0 for a detached view, which set would refuse)
+    const view = kind === 4 ? this.heap.f32 : this.heap.f64, at = ptr / kind;
+    // a loop for a few values: subarray makes a view object per call
+    if (n <= 64) for (let i = 0; i < n; i++) dst[i] = view[at + i];
+    else dst.set(view.subarray(at, at + n));
   }
 
   /** Runs `body`; on an allocation failure the same call runs on the JS engine. */
@@ -455,10 +461,11 @@ export class WasmEngine implements Engine {
       const ix = arena.input(x, kind, n);
       const io = arena.output(kind, n);
       fn(ix, rows, cols, T, io);
-      const at = io / kind;
-      const result = kind === 4 ? this.heap.f32.subarray(at, at + n) : this.heap.f64.subarray(at, at + n);
-      if (!dst) return kind === 4 ? new Float32Array(result) : new Float64Array(result);
-      if (n > 0) dst.set(result); // (an empty out may be detached)
+      if (!dst) {
+        const at = io / kind;
+        return kind === 4 ? new Float32Array(this.heap.f32.subarray(at, at + n)) : new Float64Array(this.heap.f64.subarray(at, at + n));
+      }
+      this.copyOut(io, kind, dst);
       return dst;
     }
     const s = this.staging.begin();
@@ -491,7 +498,8 @@ export class WasmEngine implements Engine {
     weights: Float64Array | null, wsum: number, eps: number, gradScale: number, grad: FloatArray | null, out: Float64Array): void {
     const n = rows * cols;
     let iz: number, it: number, w = 0, g = 0, io: number;
-    const lean = this.outside(z) && this.outside(labels) && this.outside(targets) && this.outside(grad);
+    // (labels are never in module memory: the API layer always makes them, as int32)
+    const lean = this.outside(z) && this.outside(targets) && this.outside(grad);
     if (lean) {
       const a = this.arena.begin(span(kind * n) + (labels ? span(4 * rows) : span(kind * n)) + (weights ? span(kind * cols) : 0)
         + (grad ? span(kind * n) : 0) + span(8 * rows));
@@ -520,7 +528,7 @@ export class WasmEngine implements Engine {
     }
     this.readF64(io, out);
     if (!lean) this.staging.finish();
-    else if (grad && n > 0) grad.set(kind === 4 ? this.heap.f32.subarray(g >>> 2, (g >>> 2) + n) : this.heap.f64.subarray(g >>> 3, (g >>> 3) + n));
+    else if (grad) this.copyOut(g, kind, grad);
   }
 
   softmaxCrossEntropyLabelsF32(z: Vec, labels: Int32Array, rows: number, cols: number, weights: Float64Array | null, wsum: number,

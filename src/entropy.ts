@@ -76,8 +76,9 @@ export function entropy(p: Vector, options_?: ProbabilityOptions): number | Floa
   const normalize = flag(fn, 'normalize', o.normalize, false);
   const validate = flag(fn, 'validate', o.validate, true);
   const { out, sums } = rowBuffers(s, 1);
-  const engine = engineFor(P.length);
-  const min = P.dtype === 'f32' && !normalize
+  const f32 = P.dtype === 'f32' && !normalize;
+  const engine = engineFor(P.length, f32 ? 1 : 4);
+  const min = f32
     ? engine.entropyRowsF32(P.data, s.rows, s.cols, out, sums)
     : engine.entropyRowsF64(P.data, s.rows, s.cols, normalize, out, sums);
   if (validate) checkProbabilities(fn, P, s, min, sums, 0, normalize);
@@ -113,10 +114,11 @@ function pq(fn: string, kernel: PQKernel, p: Vector, q: Vector, options_: Probab
   const normalize = flag(fn, 'normalize', o.normalize, false);
   const validate = flag(fn, 'validate', o.validate, true);
   const { out, sums } = rowBuffers(s, 2);
-  const engine = engineFor(P.length);
   // Float32 lanes when both inputs are float32; normalising float32 input runs the
   // float64 kernels on a converted copy, so that p/Σp is not rounded to float32.
-  const min = P.dtype === 'f32' && Q.dtype === 'f32' && !normalize
+  const f32 = P.dtype === 'f32' && Q.dtype === 'f32' && !normalize;
+  const engine = engineFor(P.length, f32 ? 1 : 4);
+  const min = f32
     ? kernel.f32(engine, P.data, Q.data, s.rows, s.cols, out, sums)
     : kernel.f64(engine, P.data, Q.data, s.rows, s.cols, normalize, out, sums);
   if (validate) {

@@ -13,6 +13,9 @@ const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 const SMALL = 64;
 const SMALL_LABELS = new Int32Array(SMALL);
 const SMALL_LOSSES = new Float64Array(SMALL);
+/** Views of SMALL_LOSSES by row count, made once (a subarray per call costs about as much as a 16-class row). */
+const SMALL_LOSS_VIEWS: Float64Array[] = [];
+const smallLosses = (rows: number): Float64Array => (SMALL_LOSS_VIEWS[rows] ??= SMALL_LOSSES.subarray(0, rows));
 
 /** Σ xᵢ with Neumaier's compensation: the per-row losses of a large batch add exactly enough. */
 function sum(x: Float64Array): number {
@@ -132,9 +135,9 @@ export function prepare(fn: string, logits: Vector, targets: Labels | Vector, op
  */
 export function rowLosses(c: LossCall, denominator: number): Float64Array {
   const gradScale = (c.reduction === 'mean' ? (denominator !== 0 ? 1 / denominator : 0) : 1) * c.scale;
-  const out = c.rows <= SMALL && c.reduction !== 'none' ? SMALL_LOSSES.subarray(0, c.rows) : new Float64Array(c.rows);
-  const engine = engineFor(c.Z.length);
+  const out = c.rows <= SMALL && c.reduction !== 'none' ? smallLosses(c.rows) : new Float64Array(c.rows);
   const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
+  const engine = engineFor(c.Z.length, f32 ? 1 : 2);
   if (c.labels) {
     engine[f32 ? 'softmaxCrossEntropyLabelsF32' : 'softmaxCrossEntropyLabelsF64'](c.Z.data, c.labels, c.rows, c.cols, c.weights, c.wsum, c.eps, gradScale, c.grad, out);
   } else {
