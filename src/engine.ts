@@ -137,6 +137,9 @@ export interface Kernels {
 
 type Kind = 4 | 8; // bytes per element: float32 or float64
 
+/** Bytes a part of `bytes` takes in the arena (parts are 16-byte aligned). */
+const span = (bytes: number): number => (bytes + 15) & ~15;
+
 /**
  * One call's staging.  Each input or output is either in place — a view inside a live
  * WasmArray of this heap, with the right element type: its pointer is taken at once,
@@ -194,7 +197,7 @@ class Staging {
     const inPlace = at >= 0;
     if (!inPlace) {
       at = this.size;
-      this.size += ((kind === 'i32' ? 4 : kind) * length + 15) & ~15;
+      this.size += span((kind === 'i32' ? 4 : kind) * length);
     }
     const index = this.count++;
     const part = this.parts[index];
@@ -264,9 +267,6 @@ class Staging {
     return new (dst.constructor as { new (b: ArrayBufferLike, o: number, n: number): FloatArray })(heap.buffer, at, part.length);
   }
 }
-
-/** Bytes a part of `bytes` takes in the arena (parts are 16-byte aligned). */
-const span = (bytes: number): number => (bytes + 15) & ~15;
 
 /**
  * Staging for the usual call, where no argument is a view into module memory: parts go
