@@ -43,6 +43,12 @@ export let expSumOnes: f64 = 0;
  * so 1/S does not see rest < 1e-30), the loss takes rest from a pass without dst.
  */
 export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: bool = true): f64 {
+  // two copies of the loop, with and without the store: V8 does not unswitch it
+  return dst ? expSumLoopF32(x, n, m, T, dst, exact, true) : expSumLoopF32(x, n, m, T, 0, exact, false);
+}
+
+// @ts-ignore: decorator
+@inline function expSumLoopF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: bool, stores: bool): f64 {
   let i = 0;
   let rest: f64 = 0;
   let ones: i32 = 0;
@@ -60,7 +66,7 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: b
         const o = <usize>i << 2;
         const v = v128.load(x + o);
         const e = expShiftedF32x4(v, vm);
-        if (dst) v128.store(dst + o, e);
+        if (stores) v128.store(dst + o, e);
         // x = m rather than e = 1: known before e is, so the sum waits for one operation less
         const top = f32x4.eq(v, vm);
         cnt = i32x4.sub(cnt, top);
@@ -76,7 +82,7 @@ export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: b
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
     const e = expShiftedF32(v, m, T);
-    if (dst) store<f32>(dst + o, e);
+    if (stores) store<f32>(dst + o, e);
     if (v == m) ones++;
     else rest += <f64>e;
   }
