@@ -147,9 +147,9 @@ export function at(arg: Arg, i: number, s: Shape): string {
  * say something is wrong, to name the first bad one.
  */
 export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, sums: Float64Array, offset: number, normalize: boolean): void {
-  // the common case, every row fine, in one tight loop; the loop below names the fault
+  const tol = arg.dtype === 'f32' ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
+  // the common case, every row fine, in one tight loop; the loops below name the fault
   if (min >= 0) {
-    const tol = arg.dtype === 'f32' ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
     let r = 0;
     if (normalize) while (r < s.rows && sums[offset + r] > 0 && sums[offset + r] < Infinity) r++;
     else while (r < s.rows && Math.abs(sums[offset + r] - 1) <= tol) r++;
@@ -166,7 +166,6 @@ export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, 
     }
   }
   if (s.cols === 0) return; // an empty vector: the empty sum, nothing to normalise
-  const tol = SUM_TOLERANCE[arg.dtype];
   for (let r = 0; r < s.rows; r++) {
     const sum = sums[offset + r];
     const which = s.matrix ? `${arg.name} row ${r}` : arg.name;

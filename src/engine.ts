@@ -322,11 +322,6 @@ export class WasmEngine implements Engine {
     return !(x && ArrayBuffer.isView(x) && this.heap.holds(x));
   }
 
-  /** Reads `into.length` float64 results at byte `ptr`. */
-  private readF64(ptr: number, into: Float64Array): void {
-    this.copyOut(ptr, 8, into);
-  }
-
   /** Copies `dst.length` results of `kind` at byte `ptr` into `dst` (converting to its float type). */
   private copyOut(ptr: number, kind: Kind, dst: FloatArray): void {
     const n = dst.length; // (0 for a detached view, which set would refuse)
@@ -376,8 +371,8 @@ export class WasmEngine implements Engine {
     const min = kind === 4
       ? (q ? kernel(ip, iq, rows, cols, io, is) : kernel(ip, rows, cols, io, is))
       : (q ? kernel(ip, iq, rows, cols, it, io, is) : kernel(ip, rows, cols, it, io, is));
-    this.readF64(io, out);
-    this.readF64(normalize ? it : is, sums);
+    this.copyOut(io, 8, out);
+    this.copyOut(normalize ? it : is, 8, sums);
     return min;
   }
 
@@ -426,7 +421,7 @@ export class WasmEngine implements Engine {
     if (T === null) fn(ia, rows, cols, io);
     else if (b) fn(ia, ib, rows, cols, T, io);
     else fn(ia, rows, cols, T, io);
-    this.readF64(io, out);
+    this.copyOut(io, 8, out);
   }
 
   logSumExpRowsF32(x: Vec, rows: number, cols: number, out: Float64Array): void {
@@ -456,29 +451,30 @@ export class WasmEngine implements Engine {
   private map(kind: Kind, fn: (x: number, rows: number, cols: number, T: number, out: number) => void,
     x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
     const n = rows * cols;
-    if (this.outside(x) && this.outside(dst)) {
+    const lean = this.outside(x) && this.outside(dst);
+    let ix: number, io: number, jo = -1;
+    if (lean) {
       const arena = this.arena.begin(2 * span(kind * n));
-      const ix = arena.input(x, kind, n);
-      const io = arena.output(kind, n);
-      fn(ix, rows, cols, T, io);
-      if (!dst) {
-        const at = io / kind;
-        return kind === 4 ? new Float32Array(this.heap.f32.subarray(at, at + n)) : new Float64Array(this.heap.f64.subarray(at, at + n));
-      }
+      ix = arena.input(x, kind, n);
+      io = arena.output(kind, n);
+    } else {
+      const s = this.staging.begin();
+      const jx = s.input(x, kind, n);
+      jo = s.output(dst, kind, n);
+      const ptr = s.commit();
+      ix = ptr[jx]; io = ptr[jo];
+    }
+    fn(ix, rows, cols, T, io);
+    if (!dst) {
+      const at = io / kind;
+      return kind === 4 ? new Float32Array(this.heap.f32.subarray(at, at + n)) : new Float64Array(this.heap.f64.subarray(at, at + n));
+    }
+    if (lean) {
       this.copyOut(io, kind, dst);
       return dst;
     }
-    const s = this.staging.begin();
-    const ix = s.input(x, kind, n);
-    const io = s.output(dst, kind, n);
-    const ptr = s.commit();
-    fn(ptr[ix], rows, cols, T, ptr[io]);
-    if (dst) {
-      s.finish();
-      return s.destination(io);
-    }
-    const at = ptr[io] / kind;
-    return kind === 4 ? new Float32Array(this.heap.f32.subarray(at, at + n)) : new Float64Array(this.heap.f64.subarray(at, at + n));
+    this.staging.finish();
+    return this.staging.destination(jo);
   }
 
   softmaxRowsF32(x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
@@ -526,7 +522,7 @@ export class WasmEngine implements Engine {
     } else {
       (kind === 4 ? k.softmaxCrossEntropyProbsF32 : k.softmaxCrossEntropyProbsF64)(iz, it, rows, cols, w, eps, gradScale, g, io);
     }
-    this.readF64(io, out);
+    this.copyOut(io, 8, out);
     if (!lean) this.staging.finish();
     else if (grad) this.copyOut(g, kind, grad);
   }

@@ -3,7 +3,6 @@
 
 import { type Shape, baseScale, checkProbabilities, describe, flag, options, sameLength, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
-import type { Engine, Vec } from './engine.js';
 import type { BaseOption, ProbabilityOptions, Vector } from './types.js';
 
 /** Options of a reduction called on one vector: the result is a number. */
@@ -85,23 +84,13 @@ export function entropy(p: Vector, options_?: ProbabilityOptions): number | Floa
   return finish(out, scale, s);
 }
 
-/** The float32 and float64 kernels of each (methods picked by a function: no keyed lookup per call). */
-interface PQKernel {
-  f32(e: Engine, p: Vec, q: Vec, rows: number, cols: number, out: Float64Array, sums: Float64Array): number;
-  f64(e: Engine, p: Vec, q: Vec, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number;
-}
-const CROSS_ENTROPY: PQKernel = {
-  f32: (e, p, q, rows, cols, out, sums) => e.crossEntropyRowsF32(p, q, rows, cols, out, sums),
-  f64: (e, p, q, rows, cols, normalize, out, sums) => e.crossEntropyRowsF64(p, q, rows, cols, normalize, out, sums),
-};
-const KL_DIVERGENCE: PQKernel = {
-  f32: (e, p, q, rows, cols, out, sums) => e.klDivergenceRowsF32(p, q, rows, cols, out, sums),
-  f64: (e, p, q, rows, cols, normalize, out, sums) => e.klDivergenceRowsF64(p, q, rows, cols, normalize, out, sums),
-};
-const JS_DIVERGENCE: PQKernel = {
-  f32: (e, p, q, rows, cols, out, sums) => e.jsDivergenceRowsF32(p, q, rows, cols, out, sums),
-  f64: (e, p, q, rows, cols, normalize, out, sums) => e.jsDivergenceRowsF64(p, q, rows, cols, normalize, out, sums),
-};
+type PQKernel = 'crossEntropyRows' | 'klDivergenceRows' | 'jsDivergenceRows';
+/** The float32 and float64 kernels of each (names spelled out: no string is built per call). */
+const KERNELS = {
+  crossEntropyRows: ['crossEntropyRowsF32', 'crossEntropyRowsF64'],
+  klDivergenceRows: ['klDivergenceRowsF32', 'klDivergenceRowsF64'],
+  jsDivergenceRows: ['jsDivergenceRowsF32', 'jsDivergenceRowsF64'],
+} as const;
 
 /** The shared body of the two-distribution reductions. */
 function pq(fn: string, kernel: PQKernel, p: Vector, q: Vector, options_: ProbabilityOptions | undefined): number | Float64Array {
@@ -119,8 +108,8 @@ function pq(fn: string, kernel: PQKernel, p: Vector, q: Vector, options_: Probab
   const f32 = P.dtype === 'f32' && Q.dtype === 'f32' && !normalize;
   const engine = engineFor(P.length, f32 ? 1 : 4);
   const min = f32
-    ? kernel.f32(engine, P.data, Q.data, s.rows, s.cols, out, sums)
-    : kernel.f64(engine, P.data, Q.data, s.rows, s.cols, normalize, out, sums);
+    ? engine[KERNELS[kernel][0]](P.data, Q.data, s.rows, s.cols, out, sums)
+    : engine[KERNELS[kernel][1]](P.data, Q.data, s.rows, s.cols, normalize, out, sums);
   if (validate) {
     checkProbabilities(fn, P, s, min, sums, 0, normalize);
     checkProbabilities(fn, Q, s, min, sums, s.rows, normalize);
@@ -142,7 +131,7 @@ function pq(fn: string, kernel: PQKernel, p: Vector, q: Vector, options_: Probab
 export function crossEntropy(p: Vector, q: Vector, options?: VectorOptions<ProbabilityOptions>): number;
 export function crossEntropy(p: Vector, q: Vector, options: MatrixOptions<ProbabilityOptions>): Float64Array;
 export function crossEntropy(p: Vector, q: Vector, options?: ProbabilityOptions): number | Float64Array {
-  return pq('crossEntropy', CROSS_ENTROPY, p, q, options);
+  return pq('crossEntropy', 'crossEntropyRows', p, q, options);
 }
 
 /**
@@ -159,7 +148,7 @@ export function crossEntropy(p: Vector, q: Vector, options?: ProbabilityOptions)
 export function klDivergence(p: Vector, q: Vector, options?: VectorOptions<ProbabilityOptions>): number;
 export function klDivergence(p: Vector, q: Vector, options: MatrixOptions<ProbabilityOptions>): Float64Array;
 export function klDivergence(p: Vector, q: Vector, options?: ProbabilityOptions): number | Float64Array {
-  return pq('klDivergence', KL_DIVERGENCE, p, q, options);
+  return pq('klDivergence', 'klDivergenceRows', p, q, options);
 }
 
 /**
@@ -175,5 +164,5 @@ export function klDivergence(p: Vector, q: Vector, options?: ProbabilityOptions)
 export function jsDivergence(p: Vector, q: Vector, options?: VectorOptions<ProbabilityOptions>): number;
 export function jsDivergence(p: Vector, q: Vector, options: MatrixOptions<ProbabilityOptions>): Float64Array;
 export function jsDivergence(p: Vector, q: Vector, options?: ProbabilityOptions): number | Float64Array {
-  return pq('jsDivergence', JS_DIVERGENCE, p, q, options);
+  return pq('jsDivergence', 'jsDivergenceRows', p, q, options);
 }
