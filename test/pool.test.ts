@@ -62,10 +62,23 @@ for (const [shared, size] of [[true, 2], [true, 3], [false, 2]] as const) {
       expect(out).toEqual(S.softmax(logits, { cols }));
     });
 
+    it('inputs and out already in shared memory are used in place (nothing to copy in)', async () => {
+      const x = new Float32Array(new SharedArrayBuffer(4 * n));
+      x.set(logits);
+      const out = new Float32Array(new SharedArrayBuffer(4 * n)).fill(NaN);
+      expect(await pool.softmax(x, { cols, out })).toBe(out);
+      expect(out).toEqual(S.softmax(logits, { cols }));
+      expect(await pool.softmaxCrossEntropy(x, labels, { cols })).toBe(S.softmaxCrossEntropy(logits, labels, { cols }));
+    });
+
     it('errors arrive as the same TypeError / RangeError, with the whole call\'s row numbers', async () => {
       const bad = P.slice();
       bad[5 * cols + 3] = -0.5;
       await expect(pool.entropy(bad, { cols })).rejects.toThrow(new RangeError(`entropy: p[${5 * cols + 3}] (row 5, entry 3) is -0.5; probabilities must be non-negative`));
+      // a fault in the last rows: in a worker's last piece of input
+      const late = P.slice();
+      late[n - 2] = Number.NaN;
+      await expect(pool.crossEntropy(Q, late, { cols })).rejects.toThrow(new RangeError(`crossEntropy: q[${n - 2}] (row ${rows - 1}, entry ${cols - 2}) is NaN; probabilities must be finite`));
       await expect(pool.softmaxCrossEntropy(logits, labels.map(() => cols), { cols })).rejects.toThrow(RangeError);
       await expect(pool.softmax(logits, { cols: 7 })).rejects.toThrow(RangeError);
       await expect(pool.softmax('x' as unknown as number[], { cols })).rejects.toThrow(TypeError);

@@ -56,6 +56,25 @@ const SINGLE: Record<PoolFunction, (...a: never[]) => number | FloatArray> = {
   softmaxKlDivergence: softmaxFns.softmaxKlDivergence, softmaxCrossEntropy,
 };
 
+type FloatType = { new (length: number): FloatArray; new (b: ArrayBuffer, o: number, n: number): FloatArray; BYTES_PER_ELEMENT: number };
+const allocUnsafeSlow = (globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number) => Uint8Array } }).Buffer?.allocUnsafeSlow;
+
+/**
+ * A new array for a map's result, every element of which the blocks overwrite: in Node,
+ * its memory is not zeroed first (Buffer.allocUnsafeSlow: its own ArrayBuffer, never a
+ * slice of Node's pool) — zeroing costs 0.14 ms per 4 MB on the calling thread, where
+ * the split cannot hide it.  (The single-thread map's result needs no such help: V8's
+ * copy constructor skips the zeroing.)
+ */
+function uninitialized(Type: FloatType, n: number): FloatArray {
+  const bytes = n * Type.BYTES_PER_ELEMENT;
+  const b = allocUnsafeSlow?.(bytes);
+  return b && b.byteOffset === 0 && b.buffer.byteLength === bytes ? new Type(b.buffer as ArrayBuffer, 0, n) : new Type(n);
+}
+
+/** Pieces each worker's input rows are copied in (shared mode). */
+const PIECES = 4;
+
 const isFloat = (a: unknown): a is FloatArray => a instanceof Float32Array || a instanceof Float64Array;
 
 export class Pool {
@@ -78,6 +97,8 @@ export class Pool {
   /** Shared mode: each worker's "done" flag and block timing (see `Request.signal`), and the call count. */
   private readonly flags: Int32Array | null;
   private readonly times: Float64Array | null;
+  /** Shared mode: how many rows of each worker's inputs are in place (see `Request.signal`). */
+  private readonly ready: Int32Array | null;
   private seq = 0;
 
   /** @internal use `createPool`. */
@@ -89,6 +110,7 @@ export class Pool {
     this.minElements = minElements;
     this.flags = shared ? new Int32Array(new SharedArrayBuffer(4 * workers.length)) : null;
     this.times = shared ? new Float64Array(new SharedArrayBuffer(16 * workers.length)) : null;
+    this.ready = shared ? new Int32Array(new SharedArrayBuffer(8 * workers.length)) : null;
     for (const w of workers) {
       w.listen(
         (reply) => {
@@ -196,8 +218,8 @@ export class Pool {
     // `size` threads compute: in shared mode the caller and size − 1 workers (a thread more
     // than the cores only time-slices with the others), else `size` workers.
     // The caller's share of the rows is learnt per kind of call (`rebalance`): its block and a
-    // worker's do not cost the same per row (the worker allocates a new map result; the caller
-    // copies the workers' rows in and out).
+    // worker's do not cost the same per row (the caller copies the workers' rows in and out,
+    // and its map results land in new pages).
     const k = Math.min(this.size, rows);
     const kind = `${fn}:${inputs[0].constructor.name}:${dst ? 'out' : ''}:${grad ? 'grad' : ''}`;
     const blocks: [number, number][] = [];
@@ -207,27 +229,28 @@ export class Pool {
     const mine = shared ? blocks.shift()! : null;
     const from = mine ? mine[1] : 0; // the first row a worker computes
     const perRowInput = (a: FloatArray | Int32Array, j: number) => fn === 'softmaxCrossEntropy' && j === 1 && a.length === rows;
+    // Shared mode: the workers' rows of inputs that are not already shared are copied into
+    // shared scratch — after the requests are posted, piece by piece, each piece published
+    // in `ready` (see `Request.signal`), so the workers compute while the copy goes on.
+    const copies: [FloatArray, FloatArray, number][] = [];
     const share = <T extends FloatArray>(a: T, j: number): T => {
       if (a.buffer instanceof SharedArrayBuffer) return a;
       const s = this.scratchArray(j, a.constructor as never, a.length) as T;
-      const lo = perRowInput(a, j) ? from : from * cols;
-      s.subarray(lo).set(a.subarray(lo) as never);
+      copies.push([a, s, perRowInput(a, j) ? 1 : cols]);
       return s;
     };
     const sharedInputs = shared ? inputs.map(share) : inputs;
     const isShared = (a: FloatArray | null) => a !== null && a.buffer instanceof SharedArrayBuffer;
     // Where results go: a map's into the caller's `out`, or into a new array; a gradient into
-    // `grad`; workers write through shared scratch when those are not shared.  (A fresh
-    // SharedArrayBuffer is fresh pages every call — about 2 ms of page faults per 4 MB
-    // written — so results are ordinary arrays and workers write through reused scratch.)
-    // A new map result is allocated by the first worker, which writes its rows straight into
-    // it and transfers it back (`whole`): its allocation and first-touch page faults — a
-    // quarter of a single-thread softmax at 10⁶ — run beside the caller's block, which
-    // writes to scratch and is copied in at the end.
-    const whole = shared && MAPS.has(fn) && !dst && blocks.length > 0;
+    // `grad`; workers write through shared scratch when those are not shared, and the caller
+    // copies their rows in.  (Results are ordinary arrays: a fresh SharedArrayBuffer per call
+    // would be fresh pages every call.)  The caller's own block writes straight into the
+    // result.  Measured against having the first worker allocate the new result and transfer
+    // it back (so that its page faults ran on the worker): this is 5–8 % faster at 1024 and
+    // 4096 rows of 1000 — a worker that allocates 16 MB per call and gives it away collects
+    // often — and lets the call return on the workers' shared "done" flags, without a message.
     const workerOut = shared && MAPS.has(fn) ? (dst && isShared(dst) ? dst : this.scratchArray(3, outType as never, n) as FloatArray) : null;
-    let target: FloatArray | null = !MAPS.has(fn) ? null : dst ?? (whole ? null : new outType(n));
-    const ownOut = whole ? workerOut : target;
+    const target: FloatArray | null = !MAPS.has(fn) ? null : dst ?? uninitialized(outType, n);
     const workerRows = shared && !MAPS.has(fn) ? this.scratchArray(4, Float64Array as never, rows) as Float64Array : null;
     const workerGrad = shared && grad && gradType ? (isShared(grad) ? grad : this.scratchArray(3, gradType as never, grad.length) as FloatArray) : null;
 
@@ -253,26 +276,39 @@ export class Pool {
       return req;
     };
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
+    const ready = this.ready;
+    if (ready) {
+      for (let w = 0; w < blocks.length; w++) {
+        Atomics.store(ready, 2 * w + 1, copies.length ? 0 : blocks[w][1] - blocks[w][0]);
+        Atomics.store(ready, 2 * w, seq);
+      }
+    }
     const jobs: Promise<Reply>[] = blocks.map(([r0, r1], w) => {
       const req = request(r0, r1, sharedInputs, workerOut, workerGrad, workerRows, !shared);
-      if (shared) req.signal = { flags: this.flags!, times: this.times!, slot: w, seq };
-      if (whole && w === 0) {
-        delete req.out;
-        req.whole = { length: n, at: r0 };
-      }
+      if (shared) req.signal = { flags: this.flags!, times: this.times!, slot: w, seq, ready: ready! };
       const transfer = shared ? [] : req.inputs.map((sl) => sl.buffer as ArrayBuffer);
       return new Promise<Reply>((resolve, reject) => {
         this.pending.set(req.id, { resolve, reject });
         this.workers[w].post(req, transfer);
       });
     });
+    if (ready && copies.length) {
+      // four pieces per worker, interleaved across workers so that each starts early
+      for (let piece = 1; piece <= PIECES; piece++) {
+        blocks.forEach(([r0, r1], w) => {
+          const lo = r0 + Math.floor(((r1 - r0) * (piece - 1)) / PIECES), hi = r0 + Math.floor(((r1 - r0) * piece) / PIECES);
+          for (const [a, s, width] of copies) s.subarray(lo * width, hi * width).set(a.subarray(lo * width, hi * width) as never);
+          Atomics.store(ready, 2 * w + 1, hi - r0);
+          Atomics.notify(ready, 2 * w + 1);
+        });
+      }
+    }
     const result = MAPS.has(fn) ? null : new Float64Array(rows);
-    const own = mine ? handle(request(mine[0], mine[1], inputs, ownOut, grad, result, false)).reply : null;
+    const own = mine ? handle(request(mine[0], mine[1], inputs, target, grad, result, false)).reply : null;
     // Workers that said "done" in shared memory before this thread finished its block need
     // not be waited for: their results are in place, and their replies (which still come,
-    // in order, before any later request's) only settle promises nobody waits on.  A new
-    // map result comes in a reply, so such a call always waits.
-    const early = shared && !whole && !own?.error && blocks.every((_, w) => Atomics.load(this.flags!, w) === seq);
+    // in order, before any later request's) only settle promises nobody waits on.
+    const early = shared && !own?.error && blocks.every((_, w) => Atomics.load(this.flags!, w) === seq);
     const replies: Reply[] = early ? [] : await Promise.all(jobs);
     if (early) for (const job of jobs) job.catch(() => undefined); // a pool closed meanwhile rejects them
     if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
@@ -281,7 +317,7 @@ export class Pool {
       // little first (50 µs), so that the call need not wait for their messages
       const times = this.times!;
       this.shares.set(kind, rebalance(lead / rows, rows, { rows: lead, busy: own.busy },
-        blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), whole ? 0 : 0.05));
+        blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), 0.05));
     }
 
     if (!shared) {
@@ -291,13 +327,7 @@ export class Pool {
         if (r.grad && grad) grad.set(view(r.grad) as FloatArray, r0 * cols);
       });
     } else {
-      if (whole) {
-        // the first worker's array, with its rows in place; the caller's and the other workers' rows are in scratch
-        target = view(replies[0].result!) as FloatArray;
-        const [w0, w1] = blocks[0];
-        target.subarray(0, w0 * cols).set(workerOut!.subarray(0, w0 * cols) as never);
-        target.subarray(w1 * cols).set(workerOut!.subarray(w1 * cols) as never);
-      } else if (target && workerOut !== target) target.subarray(from * cols).set(workerOut!.subarray(from * cols) as never);
+      if (target && workerOut !== target) target.subarray(from * cols).set(workerOut!.subarray(from * cols) as never);
       if (grad && workerGrad !== grad) grad.subarray(from * cols).set(workerGrad!.subarray(from * cols) as never);
       if (workerRows) result!.subarray(from).set(workerRows.subarray(from, rows));
     }

@@ -31,20 +31,16 @@ export interface Request {
   out?: Slab;
   /** Where to write the per-row results (shared mode). */
   perRow?: Slab;
-  /**
-   * Shared mode, a map without the caller's `out`: allocate the whole result (this many
-   * elements), write this block's rows at row `at` of it, and transfer it back — so the
-   * new array's allocation and first-touch page faults happen on this thread, beside the
-   * caller's own block, rather than in series after it.
-   */
-  whole?: { length: number; at: number };
   options: Record<string, unknown>;
   /**
    * Shared mode: where to say "done" before the reply is posted — `busy` into
    * times[2·slot], times[2·slot + 1], then `seq` (−seq on an error) into flags[slot] — so
    * a caller that finishes its own block later can go on without waiting for the message.
+   * With `ready`, the inputs are still being copied in when the request arrives: once
+   * ready[2·slot] is `seq`, ready[2·slot + 1] counts the block's rows whose inputs are in
+   * place, and the block is computed piece by piece as they arrive.
    */
-  signal?: { flags: Int32Array; times: Float64Array; slot: number; seq: number };
+  signal?: { flags: Int32Array; times: Float64Array; slot: number; seq: number; ready?: Int32Array };
   /** softmaxCrossEntropy: the whole batch's 'mean' denominator. */
   denominator?: number;
 }
@@ -88,16 +84,56 @@ export const epochNow = (): number => performance.timeOrigin + performance.now()
 /** Runs one request in a worker; the caller posts the reply (transferring its buffers). */
 export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
   const t0 = epochNow();
-  const done = compute(req);
+  const sig = req.signal;
+  const done = sig?.ready ? computeAsReady(req, sig.ready, sig.slot, sig.seq) : compute(req);
   const t1 = epochNow();
   done.reply.busy = [t0, t1];
-  const sig = req.signal;
   if (sig) {
     sig.times[2 * sig.slot] = t0;
     sig.times[2 * sig.slot + 1] = t1;
     Atomics.store(sig.flags, sig.slot, done.reply.error ? -sig.seq : sig.seq);
   }
   return done;
+}
+
+const BYTES = { Float32Array: 4, Float64Array: 8, Int32Array: 4 };
+
+/** Rows [a, b) of a request's block: its slabs narrowed to them. */
+function rowsOf(req: Request, a: number, b: number): Request {
+  const cut = (s: Slab, perRow: boolean): Slab => {
+    const w = perRow ? 1 : req.cols;
+    return { ...s, byteOffset: s.byteOffset + a * w * BYTES[s.type], length: (b - a) * w };
+  };
+  const labels = (s: Slab, j: number) => req.fn === 'softmaxCrossEntropy' && j === 1 && s.length === req.rows;
+  return {
+    ...req, rows: b - a, signal: undefined,
+    inputs: req.inputs.map((s, j) => cut(s, labels(s, j))),
+    out: req.out && cut(req.out, false),
+    perRow: req.perRow && cut(req.perRow, true),
+  };
+}
+
+/**
+ * Shared mode with `signal.ready`: computes the block in pieces, each as soon as the
+ * caller has copied its rows in, so the worker starts while the copy goes on.  Rows are
+ * independent, so the pieces' results are the whole block's.  (The results all go to
+ * shared memory in this mode: the reply carries none.)
+ */
+function computeAsReady(req: Request, ready: Int32Array, slot: number, seq: number): { reply: Reply; transfer: ArrayBuffer[] } {
+  for (let done = 0; done < req.rows;) {
+    // seq before the count: a count read after this call's seq is this call's (the caller
+    // resets it before publishing seq)
+    const current = Atomics.load(ready, 2 * slot) === seq;
+    const have = current ? Atomics.load(ready, 2 * slot + 1) : done;
+    if (have <= done) {
+      Atomics.wait(ready, 2 * slot + 1, have, current ? 1000 : 1);
+      continue;
+    }
+    const piece = compute(rowsOf(req, done, have));
+    if (piece.reply.error) return { reply: { ...piece.reply, id: req.id }, transfer: [] };
+    done = have;
+  }
+  return { reply: { id: req.id }, transfer: [] };
 }
 
 function compute(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
@@ -108,16 +144,6 @@ function compute(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
     let grad: Float32Array | Float64Array | null = null;
     if (MAPS.has(req.fn)) {
       const fn = req.fn === 'softmax' ? softmaxFns.softmax : softmaxFns.logSoftmax;
-      if (req.whole) {
-        const { length, at } = req.whole;
-        const whole = new (inputs[0].constructor as Float64ArrayConstructor)(length);
-        const lo = at * req.cols, hi = lo + req.rows * req.cols;
-        fn(inputs[0] as Float64Array, { ...options, out: whole.subarray(lo, hi) });
-        // touch the pages the caller will fill, here rather than on its thread
-        whole.fill(0, 0, lo);
-        whole.fill(0, hi);
-        return { reply: { id: req.id, result: slab(whole) }, transfer: [whole.buffer] };
-      }
       const out = req.out ? (view(req.out) as Float32Array | Float64Array) : undefined;
       result = fn(inputs[0] as Float64Array, { ...options, out });
     } else if (req.fn === 'softmaxCrossEntropy') {
