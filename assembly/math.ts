@@ -37,15 +37,13 @@ const F_LN2_HI = 8; // 0x3f318000, 9 significant bits: k·LN2_HI is exact
 const F_LN2_LO = 9;
 const F_L0 = 10; // log(1+f) ≈ f − f²/2 + f³·P7(f) on [√½−1, √2−1]: polynomial error 5.8e-9 (0.1 ulp)
 const F_HALF = 18;
-const F_MIN_NORMAL = 19;
-const F_MAX = 20;
 const C32 = memory.data<f32>([
   12582912.0, 12583039.0,
   0.499999934514726261436, 0.166665206875631069527, 0.0416683874085470014635, 0.00836871003530827074193, 0.00138146110010650886717,
   1.0, 0.693359375, -2.12194440e-4,
   0.333333317096948707832, -0.250008210562149491678, 0.200012266674600280314, -0.166233564793838915407,
   0.14201762467034402847, -0.131601950530747843733, 0.127615503601545910027, -0.0763442990732474053566,
-  0.5, 1.17549435e-38, 3.40282347e38,
+  0.5,
 ]);
 const I_MAGIC = 0; // bits of 1.5·2^23
 const I_127 = 1;
@@ -161,8 +159,31 @@ function expShiftedSlowF32x4(x: v128, m: v128): v128 {
 }
 
 /**
- * log(r) in four float32 lanes, where `fNear` is an accurate value of r − 1 for the
- * lanes whose r lies in [√½, √2).
+ * The bits of r that the float32 log reduces: r's bits + (0x3f800000 − 0x3f3504f3), as
+ * integers.  A lane of r is a positive normal float32 exactly when its bits lie in
+ * [LOG_BITS_MIN, LOG_BITS_MAX] as signed integers (zero and subnormals fall below, and
+ * negative, infinite and NaN lanes wrap below or land above), so a kernel that takes
+ * `logFromBitsF32x4` keeps their running `i32x4.min_s` / `max_s` — two operations, no
+ * branch, no call in its loop — and redoes a block with `logRatioF32x4` when
+ * `logBitsNormal` says some lane was not normal.
+ */
+// @ts-ignore: decorator
+@inline export function logBitsF32x4(r: v128): v128 {
+  return i32x4.add(r, i32c(I_LOG_SHIFT));
+}
+export const LOG_BITS_MIN: i32 = 0x00cafb0d; // bits of FLT_MIN, shifted
+export const LOG_BITS_MAX: i32 = 0x7fcafb0c; // bits of FLT_MAX, shifted
+
+/** True when the running min_s `lo` and max_s `hi` of `logBitsF32x4` lie within the normal range. */
+// @ts-ignore: decorator
+@inline export function logBitsNormal(lo: v128, hi: v128): bool {
+  return i32x4.all_true(v128.and(i32x4.ge_s(lo, i32x4.splat(LOG_BITS_MIN)), i32x4.le_s(hi, i32x4.splat(LOG_BITS_MAX))));
+}
+
+/**
+ * log(r) in four float32 lanes from `ix = logBitsF32x4(r)`, for lanes where r is a
+ * positive normal float32 (others give a finite meaningless value: see `logBitsF32x4`).
+ * `fNear` is an accurate value of r − 1 for the lanes whose r lies in [√½, √2).
  *
  * The reduction is done on the bits: adding 0x3f800000 − 0x3f3504f3 moves the
  * exponent boundary to √½, so r = 2ᵏ·m with m ∈ [√½, √2) and no float operation.
@@ -174,12 +195,9 @@ function expShiftedSlowF32x4(x: v128, m: v128): v128 {
  * Worst error, r = every positive normal float32 with fNear = r − 1: 0.94 ulp; log(a/b)
  * with r = a·(1/b), fNear = (a − b)·(1/b), 2^24 pairs a ≈ b: 4.1 ulp (the reciprocal's
  * two roundings of r; the log itself adds < 1).
- * Lanes that are zero, subnormal, negative, infinite or NaN are recomputed by the
- * scalar `Mathf.log` (log 0 = −Infinity, log of a negative = NaN).
  */
 // @ts-ignore: decorator
-@inline export function logRatioF32x4(r: v128, fNear: v128): v128 {
-  const ix = i32x4.add(r, i32c(I_LOG_SHIFT));
+@inline export function logFromBitsF32x4(ix: v128, fNear: v128): v128 {
   const k = i32x4.sub(i32x4.shr_s(ix, 23), i32c(I_127));
   const m = i32x4.add(v128.and(ix, i32c(I_MANT)), i32c(I_SQRT_HALF));
   const f = v128.bitselect(fNear, f32x4.sub(m, f32c(F_ONE)), i32x4.eq(k, i32x4.splat(0)));
@@ -196,16 +214,34 @@ function expShiftedSlowF32x4(x: v128, m: v128): v128 {
   // the bracket formed beside P so that P is followed by one multiply and three adds.
   const f3 = f32x4.mul(f2, f);
   const lo = f32x4.sub(f32x4.mul(kf, f32c(F_LN2_LO)), f32x4.mul(f2, f32c(F_HALF)));
-  let y = f32x4.add(f32x4.mul(p, f3), lo);
-  y = f32x4.add(f32x4.add(y, f), f32x4.mul(kf, f32c(F_LN2_HI)));
-  const normal = v128.and(f32x4.ge(r, f32c(F_MIN_NORMAL)), f32x4.le(r, f32c(F_MAX)));
-  return i32x4.all_true(normal) ? y : logSpecialF32x4(r, y);
+  const y = f32x4.add(f32x4.mul(p, f3), lo);
+  return f32x4.add(f32x4.add(y, f), f32x4.mul(kf, f32c(F_LN2_HI)));
 }
 
-/** log(x) in four float32 lanes; see `logRatioF32x4` for the error bound. */
+/**
+ * log(r) in four float32 lanes, any r: `logFromBitsF32x4` (and its error bound), with
+ * lanes that are zero, subnormal, negative, infinite or NaN recomputed by the scalar
+ * `Mathf.log` (log 0 = −Infinity, log of a negative = NaN).  The check is a branch and
+ * the rare path a call, which costs register spills in the loop around it: hot loops
+ * take `logFromBitsF32x4` and come here only to redo a block.
+ */
+// @ts-ignore: decorator
+@inline export function logRatioF32x4(r: v128, fNear: v128): v128 {
+  const ix = logBitsF32x4(r);
+  const y = logFromBitsF32x4(ix, fNear);
+  return logBitsNormal(ix, ix) ? y : logSpecialF32x4(r, y);
+}
+
+/** log(x) in four float32 lanes; see `logRatioF32x4`. */
 // @ts-ignore: decorator
 @inline export function logF32x4(x: v128): v128 {
   return logRatioF32x4(x, f32x4.sub(x, f32c(F_ONE)));
+}
+
+/** log(x) for the positive normal lanes of x, from `ix = logBitsF32x4(x)`; see `logFromBitsF32x4`. */
+// @ts-ignore: decorator
+@inline export function logNormalF32x4(ix: v128, x: v128): v128 {
+  return logFromBitsF32x4(ix, f32x4.sub(x, f32c(F_ONE)));
 }
 
 function logSpecialF32x4(r: v128, y: v128): v128 {

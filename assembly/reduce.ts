@@ -17,7 +17,15 @@
 // 0·log 0 = 0 by substituting a harmless argument for the log where p = 0, rather than
 // masking a NaN afterwards.
 
-import { logF32x4, logRatioF32x4, logRatioF64x2, logRatioF32, logRatioF64, logMixF32, logMixF64 } from "./math";
+import { logF32x4, logRatioF32x4, logBitsF32x4, logBitsNormal, logFromBitsF32x4, logNormalF32x4, logRatioF64x2, logRatioF32, logRatioF64, logMixF32, logMixF64 } from "./math";
+
+// float32 rows are summed in blocks of BLOCK entries (8 vectors): each lane adds its
+// block's 8 terms in float32 — a relative error ≤ 7·2^-24 = 4.2e-7 of the block's Σ|t|,
+// inside the float32 bound — and the block sums are added in float64.  The blocks are
+// also the unit of the fast log (`logFromBitsF32x4`): its loop tracks the range of the
+// log arguments' bits, and a block with a lane that is not a positive normal float is
+// summed again by the careful path, which also takes the block's odd last vector.
+const BLOCK = 32;
 
 // A ratio p/q whose q is subnormal may overflow (0.5/1e-40 > FLT_MAX): such a q is
 // scaled by 2^64 (2^128 in float64) and 64·ln 2 (128·ln 2) added back to the log.
@@ -204,6 +212,22 @@ export function sumRowsF64(x: usize, rows: i32, cols: i32, sums: usize): f64 {
 // Entropy  H(P) = −Σ p log p
 // ---------------------------------------------------------------------------------
 
+/**
+ * p·log p, for a vector of p whose log argument `safe` is p with its zeros replaced by 1
+ * (0·log 0 = 0).  `careful` takes any lane; otherwise only lanes whose argument is a
+ * positive normal float (the caller tracks `logBitsF32x4(safe)`, see `BLOCK`).
+ */
+// @ts-ignore: decorator
+@inline function entropyTermF32x4(v: v128, careful: bool): v128 {
+  const safe = entropyArgF32x4(v);
+  return f32x4.mul(v, careful ? logF32x4(safe) : logNormalF32x4(logBitsF32x4(safe), safe));
+}
+
+// @ts-ignore: decorator
+@inline function entropyArgF32x4(v: v128): v128 {
+  return v128.bitselect(f32x4.splat(1.0), v, f32x4.eq(v, f32x4.splat(0))); // −0 too
+}
+
 /** out[r] = H(p[r, :]) in nats, sums[r] = Σ p[r, :]; returns min p. */
 export function entropyRowsF32(p: usize, rows: i32, cols: i32, out: usize, sums: usize): f64 {
   let lo: f32 = Infinity;
@@ -214,15 +238,33 @@ export function entropyRowsF32(p: usize, rows: i32, cols: i32, out: usize, sums:
     let s: f64 = 0;
     if (ASC_FEATURE_SIMD) {
       let h0 = f64x2.splat(0), h1 = h0, s0 = h0, s1 = h0, mn = f32x4.splat(Infinity);
-      for (; i + 4 <= cols; i += 4) {
-        const v = v128.load(row + (<usize>i << 2));
-        const safe = v128.bitselect(f32x4.splat(1.0), v, f32x4.eq(v, f32x4.splat(0)));
-        const t = f32x4.mul(v, logF32x4(safe));
-        h0 = f64x2.add(h0, f64x2.promote_low_f32x4(t));
-        h1 = f64x2.add(h1, promoteHighF32x4(t));
-        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
-        s1 = f64x2.add(s1, promoteHighF32x4(v));
-        mn = f32x4.pmin(mn, v);
+      while (i + 4 <= cols) {
+        const start = i, end = min(i + BLOCK, cols & ~3), pairs = start + ((end - start) & ~7);
+        let bh = f32x4.splat(0), bs = bh, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+        for (; i < pairs; i += 8) {
+          const v = v128.load(row + (<usize>i << 2)), w = v128.load(row + (<usize>i << 2), 16);
+          bs = f32x4.add(bs, f32x4.add(v, w));
+          mn = f32x4.pmin(mn, f32x4.pmin(v, w));
+          const bv = logBitsF32x4(entropyArgF32x4(v)), bw = logBitsF32x4(entropyArgF32x4(w));
+          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(bv, bw));
+          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(bv, bw));
+          bh = f32x4.add(bh, f32x4.add(entropyTermF32x4(v, false), entropyTermF32x4(w, false)));
+        }
+        // the block's odd last vector, or the whole block again if a lane was not normal
+        if (!logBitsNormal(bitsLo, bitsHi)) {
+          i = start;
+          bh = bs = f32x4.splat(0);
+        }
+        for (; i < end; i += 4) {
+          const v = v128.load(row + (<usize>i << 2));
+          bh = f32x4.add(bh, entropyTermF32x4(v, true));
+          bs = f32x4.add(bs, v);
+          mn = f32x4.pmin(mn, v);
+        }
+        h0 = f64x2.add(h0, f64x2.promote_low_f32x4(bh));
+        h1 = f64x2.add(h1, promoteHighF32x4(bh));
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(bs));
+        s1 = f64x2.add(s1, promoteHighF32x4(bs));
       }
       h = sumLanesF64x2(f64x2.add(h0, h1));
       s = sumLanesF64x2(f64x2.add(s0, s1));
@@ -292,6 +334,19 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, totals: usize, ou
 // Cross-entropy  H(P, Q) = −Σ p log q
 // ---------------------------------------------------------------------------------
 
+/** The log argument of a cross-entropy term: q, or 1 where p = 0 (0·log q = 0 for any q ≥ 0). */
+// @ts-ignore: decorator
+@inline function crossEntropyArgF32x4(vp: v128, vq: v128): v128 {
+  return v128.bitselect(f32x4.splat(1.0), vq, f32x4.eq(vp, f32x4.splat(0)));
+}
+
+/** p·log q (`careful` as in `entropyTermF32x4`). */
+// @ts-ignore: decorator
+@inline function crossEntropyTermF32x4(vp: v128, vq: v128, careful: bool): v128 {
+  const safe = crossEntropyArgF32x4(vp, vq);
+  return f32x4.mul(vp, careful ? logF32x4(safe) : logNormalF32x4(logBitsF32x4(safe), safe));
+}
+
 /** out[r] = H(p[r], q[r]) in nats; sums[r] = Σ p[r], sums[rows + r] = Σ q[r]; returns min(p, q). */
 export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, out: usize, sums: usize): f64 {
   let lo: f32 = Infinity;
@@ -301,19 +356,40 @@ export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
     let h: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
       let h0 = f64x2.splat(0), h1 = h0, p0 = h0, p1 = h0, q0 = h0, q1 = h0, mn = f32x4.splat(Infinity);
-      for (; i + 4 <= cols; i += 4) {
-        const o = off + (<usize>i << 2);
-        const vp = v128.load(p + o);
-        const vq = v128.load(q + o);
-        const safe = v128.bitselect(f32x4.splat(1.0), vq, f32x4.eq(vp, f32x4.splat(0)));
-        const t = f32x4.mul(vp, logF32x4(safe));
-        h0 = f64x2.add(h0, f64x2.promote_low_f32x4(t));
-        h1 = f64x2.add(h1, promoteHighF32x4(t));
-        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(vp));
-        p1 = f64x2.add(p1, promoteHighF32x4(vp));
-        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(vq));
-        q1 = f64x2.add(q1, promoteHighF32x4(vq));
-        mn = f32x4.pmin(f32x4.pmin(mn, vp), vq);
+      while (i + 4 <= cols) {
+        const start = i, end = min(i + BLOCK, cols & ~3), pairs = start + ((end - start) & ~7);
+        let bh = f32x4.splat(0), bp = bh, bq = bh, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+        for (; i < pairs; i += 8) {
+          const o = off + (<usize>i << 2);
+          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
+          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
+          bp = f32x4.add(bp, f32x4.add(vp, wp));
+          bq = f32x4.add(bq, f32x4.add(vq, wq));
+          mn = f32x4.pmin(mn, f32x4.pmin(f32x4.pmin(vp, vq), f32x4.pmin(wp, wq)));
+          const bv = logBitsF32x4(crossEntropyArgF32x4(vp, vq)), bw = logBitsF32x4(crossEntropyArgF32x4(wp, wq));
+          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(bv, bw));
+          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(bv, bw));
+          bh = f32x4.add(bh, f32x4.add(crossEntropyTermF32x4(vp, vq, false), crossEntropyTermF32x4(wp, wq, false)));
+        }
+        // the block's odd last vector, or the whole block again if a lane was not normal
+        if (!logBitsNormal(bitsLo, bitsHi)) {
+          i = start;
+          bh = bp = bq = f32x4.splat(0);
+        }
+        for (; i < end; i += 4) {
+          const o = off + (<usize>i << 2);
+          const vp = v128.load(p + o), vq = v128.load(q + o);
+          bp = f32x4.add(bp, vp);
+          bq = f32x4.add(bq, vq);
+          mn = f32x4.pmin(mn, f32x4.pmin(vp, vq));
+          bh = f32x4.add(bh, crossEntropyTermF32x4(vp, vq, true));
+        }
+        h0 = f64x2.add(h0, f64x2.promote_low_f32x4(bh));
+        h1 = f64x2.add(h1, promoteHighF32x4(bh));
+        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(bp));
+        p1 = f64x2.add(p1, promoteHighF32x4(bp));
+        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(bq));
+        q1 = f64x2.add(q1, promoteHighF32x4(bq));
       }
       h = sumLanesF64x2(f64x2.add(h0, h1));
       sp = sumLanesF64x2(f64x2.add(p0, p1));
@@ -405,6 +481,43 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
 // ---------------------------------------------------------------------------------
 
 /**
+ * The KL log's denominator before scaling: q, or 1 where p = 0 (0·log(0/q) = 0); q + 0
+ * turns −0 into +0, so that p/(−0) is +Infinity, not −Infinity.
+ */
+// @ts-ignore: decorator
+@inline function klDenF32x4(vp: v128, vq: v128): v128 {
+  return v128.bitselect(f32x4.splat(1.0), f32x4.add(vq, f32x4.splat(0)), f32x4.eq(vp, f32x4.splat(0)));
+}
+
+/** A denominator below the normal range is scaled by 2^64, so that p/q cannot overflow. */
+// @ts-ignore: decorator
+@inline function klScaledF32x4(b0: v128): v128 {
+  return v128.bitselect(f32x4.mul(b0, f32x4.splat(F32_2P64)), b0, f32x4.lt(b0, f32x4.splat(F32_TINY)));
+}
+
+/** The KL log's argument p/q (1 where p = 0), as `klTermF32x4` forms it. */
+// @ts-ignore: decorator
+@inline function klArgF32x4(vp: v128, vq: v128): v128 {
+  const a = v128.bitselect(f32x4.splat(1.0), vp, f32x4.eq(vp, f32x4.splat(0)));
+  return f32x4.mul(a, f32x4.div(f32x4.splat(1.0), klScaledF32x4(klDenF32x4(vp, vq))));
+}
+
+/**
+ * p·log(p/q) (`careful` as in `entropyTermF32x4`), the log from p·(1/q) and
+ * (p − q)·(1/q); 64·ln 2 is added back where q was scaled.
+ */
+// @ts-ignore: decorator
+@inline function klTermF32x4(vp: v128, vq: v128, careful: bool): v128 {
+  const a = v128.bitselect(f32x4.splat(1.0), vp, f32x4.eq(vp, f32x4.splat(0)));
+  const b0 = klDenF32x4(vp, vq);
+  const b = klScaledF32x4(b0);
+  const rb = f32x4.div(f32x4.splat(1.0), b);
+  const ratio = f32x4.mul(a, rb), near = f32x4.mul(f32x4.sub(a, b), rb);
+  const l = careful ? logRatioF32x4(ratio, near) : logFromBitsF32x4(logBitsF32x4(ratio), near);
+  return f32x4.mul(vp, f32x4.add(l, v128.and(f32x4.splat(F32_64LN2), f32x4.lt(b0, f32x4.splat(F32_TINY)))));
+}
+
+/**
  * out[r] = D(p[r] ‖ q[r]) in nats.  Each term is p·log(p/q) with the log of the ratio
  * computed by `logRatioF32x4` from p·(1/q) and (p − q)·(1/q), so a KL of close
  * distributions is as accurate as its terms, not the difference of two large sums.
@@ -418,26 +531,40 @@ export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
       let d0 = f64x2.splat(0), d1 = d0, p0 = d0, p1 = d0, q0 = d0, q1 = d0, mn = f32x4.splat(Infinity);
-      for (; i + 4 <= cols; i += 4) {
-        const o = off + (<usize>i << 2);
-        const vp = v128.load(p + o);
-        const vq = v128.load(q + o);
-        const zero = f32x4.eq(vp, f32x4.splat(0));
-        const a = v128.bitselect(f32x4.splat(1.0), vp, zero);
-        // q + 0 turns −0 into +0, so that p/q is +Infinity, not −Infinity
-        const b0 = v128.bitselect(f32x4.splat(1.0), f32x4.add(vq, f32x4.splat(0)), zero);
-        const tiny = f32x4.lt(b0, f32x4.splat(F32_TINY));
-        const b = v128.bitselect(f32x4.mul(b0, f32x4.splat(F32_2P64)), b0, tiny);
-        const rb = f32x4.div(f32x4.splat(1.0), b);
-        const l = logRatioF32x4(f32x4.mul(a, rb), f32x4.mul(f32x4.sub(a, b), rb));
-        const t = f32x4.mul(vp, f32x4.add(l, v128.and(f32x4.splat(F32_64LN2), tiny)));
-        d0 = f64x2.add(d0, f64x2.promote_low_f32x4(t));
-        d1 = f64x2.add(d1, promoteHighF32x4(t));
-        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(vp));
-        p1 = f64x2.add(p1, promoteHighF32x4(vp));
-        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(vq));
-        q1 = f64x2.add(q1, promoteHighF32x4(vq));
-        mn = f32x4.pmin(f32x4.pmin(mn, vp), vq);
+      while (i + 4 <= cols) {
+        const start = i, end = min(i + BLOCK, cols & ~3), pairs = start + ((end - start) & ~7);
+        let bd = f32x4.splat(0), bp = bd, bq = bd, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+        for (; i < pairs; i += 8) {
+          const o = off + (<usize>i << 2);
+          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
+          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
+          bp = f32x4.add(bp, f32x4.add(vp, wp));
+          bq = f32x4.add(bq, f32x4.add(vq, wq));
+          mn = f32x4.pmin(mn, f32x4.pmin(f32x4.pmin(vp, vq), f32x4.pmin(wp, wq)));
+          const bv = logBitsF32x4(klArgF32x4(vp, vq)), bw = logBitsF32x4(klArgF32x4(wp, wq));
+          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(bv, bw));
+          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(bv, bw));
+          bd = f32x4.add(bd, f32x4.add(klTermF32x4(vp, vq, false), klTermF32x4(wp, wq, false)));
+        }
+        // the block's odd last vector, or the whole block again if a lane was not normal
+        if (!logBitsNormal(bitsLo, bitsHi)) {
+          i = start;
+          bd = bp = bq = f32x4.splat(0);
+        }
+        for (; i < end; i += 4) {
+          const o = off + (<usize>i << 2);
+          const vp = v128.load(p + o), vq = v128.load(q + o);
+          bp = f32x4.add(bp, vp);
+          bq = f32x4.add(bq, vq);
+          mn = f32x4.pmin(mn, f32x4.pmin(vp, vq));
+          bd = f32x4.add(bd, klTermF32x4(vp, vq, true));
+        }
+        d0 = f64x2.add(d0, f64x2.promote_low_f32x4(bd));
+        d1 = f64x2.add(d1, promoteHighF32x4(bd));
+        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(bp));
+        p1 = f64x2.add(p1, promoteHighF32x4(bp));
+        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(bq));
+        q1 = f64x2.add(q1, promoteHighF32x4(bq));
       }
       d = sumLanesF64x2(f64x2.add(d0, d1));
       sp = sumLanesF64x2(f64x2.add(p0, p1));
@@ -534,6 +661,51 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
 // ---------------------------------------------------------------------------------
 
 /**
+ * The JS logs' common parts for a vector of p and q: the scale (2^64 where p + q is
+ * below the normal range, so that 1/(p + q) stays finite) and 1/(a + b) of the scaled
+ * a = p·sc, b = q·sc.
+ */
+// @ts-ignore: decorator
+@inline function jsScaleF32x4(vp: v128, vq: v128): v128 {
+  return v128.bitselect(f32x4.splat(F32_2P64), f32x4.splat(1.0), f32x4.lt(f32x4.add(vp, vq), f32x4.splat(F32_TINY)));
+}
+
+/** log(p/m) = log(2a/(a + b)): its argument (1 where p = 0) … */
+// @ts-ignore: decorator
+@inline function jsArgF32x4(a: v128, rs: v128, vp: v128): v128 {
+  return v128.bitselect(f32x4.splat(1.0), f32x4.mul(f32x4.add(a, a), rs), f32x4.eq(vp, f32x4.splat(0)));
+}
+
+/** … and the log itself, near 1 from ±(a − b)/(a + b) (`careful` as in `entropyTermF32x4`). */
+// @ts-ignore: decorator
+@inline function jsLogF32x4(a: v128, f: v128, rs: v128, vp: v128, careful: bool): v128 {
+  const arg = jsArgF32x4(a, rs, vp);
+  const near = v128.andnot(f, f32x4.eq(vp, f32x4.splat(0)));
+  return careful ? logRatioF32x4(arg, near) : logFromBitsF32x4(logBitsF32x4(arg), near);
+}
+
+/** ½(p·log(p/m) + q·log(q/m)). */
+// @ts-ignore: decorator
+@inline function jsTermF32x4(vp: v128, vq: v128, careful: bool): v128 {
+  const sc = jsScaleF32x4(vp, vq);
+  const a = f32x4.mul(vp, sc), b = f32x4.mul(vq, sc);
+  const rs = f32x4.div(f32x4.splat(1.0), f32x4.add(a, b));
+  const f = f32x4.mul(f32x4.sub(a, b), rs);
+  const lp = jsLogF32x4(a, f, rs, vp, careful), lq = jsLogF32x4(b, f32x4.neg(f), rs, vq, careful);
+  return f32x4.mul(f32x4.add(f32x4.mul(vp, lp), f32x4.mul(vq, lq)), f32x4.splat(0.5));
+}
+
+/** The bits of both JS log arguments' range, folded by min_s (`lo`) or max_s. */
+// @ts-ignore: decorator
+@inline function jsBitsF32x4(vp: v128, vq: v128, lo: bool): v128 {
+  const sc = jsScaleF32x4(vp, vq);
+  const a = f32x4.mul(vp, sc), b = f32x4.mul(vq, sc);
+  const rs = f32x4.div(f32x4.splat(1.0), f32x4.add(a, b));
+  const bp = logBitsF32x4(jsArgF32x4(a, rs, vp)), bq = logBitsF32x4(jsArgF32x4(b, rs, vq));
+  return lo ? i32x4.min_s(bp, bq) : i32x4.max_s(bp, bq);
+}
+
+/**
  * out[r] = JS(p[r], q[r]) in nats.  With s = p + q, the two ratios are p/m = 2p/s and
  * q/m = 2q/s, and their logs near 1 come from ±(p − q)/s (exact numerator), so the
  * divergence of close rows is as accurate as its terms.  Sums and return as
@@ -546,29 +718,40 @@ export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
-      const one = f32x4.splat(1.0), zero = f32x4.splat(0);
       let d0 = f64x2.splat(0), d1 = d0, p0 = d0, p1 = d0, q0 = d0, q1 = d0, mn = f32x4.splat(Infinity);
-      for (; i + 4 <= cols; i += 4) {
-        const o = off + (<usize>i << 2);
-        const vp = v128.load(p + o);
-        const vq = v128.load(q + o);
-        const pz = f32x4.eq(vp, zero);
-        const qz = f32x4.eq(vq, zero);
-        const sum = f32x4.add(vp, vq);
-        const sc = v128.bitselect(f32x4.splat(F32_2P64), one, f32x4.lt(sum, f32x4.splat(F32_TINY)));
-        const a = f32x4.mul(vp, sc), b = f32x4.mul(vq, sc);
-        const rs = f32x4.div(one, f32x4.add(a, b));
-        const f = f32x4.mul(f32x4.sub(a, b), rs);
-        const lp = logRatioF32x4(v128.bitselect(one, f32x4.mul(f32x4.add(a, a), rs), pz), v128.bitselect(zero, f, pz));
-        const lq = logRatioF32x4(v128.bitselect(one, f32x4.mul(f32x4.add(b, b), rs), qz), v128.bitselect(zero, f32x4.neg(f), qz));
-        const t = f32x4.mul(f32x4.add(f32x4.mul(vp, lp), f32x4.mul(vq, lq)), f32x4.splat(0.5));
-        d0 = f64x2.add(d0, f64x2.promote_low_f32x4(t));
-        d1 = f64x2.add(d1, promoteHighF32x4(t));
-        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(vp));
-        p1 = f64x2.add(p1, promoteHighF32x4(vp));
-        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(vq));
-        q1 = f64x2.add(q1, promoteHighF32x4(vq));
-        mn = f32x4.pmin(f32x4.pmin(mn, vp), vq);
+      while (i + 4 <= cols) {
+        const start = i, end = min(i + BLOCK, cols & ~3), pairs = start + ((end - start) & ~7);
+        let bd = f32x4.splat(0), bp = bd, bq = bd, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+        for (; i < pairs; i += 8) {
+          const o = off + (<usize>i << 2);
+          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
+          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
+          bp = f32x4.add(bp, f32x4.add(vp, wp));
+          bq = f32x4.add(bq, f32x4.add(vq, wq));
+          mn = f32x4.pmin(mn, f32x4.pmin(f32x4.pmin(vp, vq), f32x4.pmin(wp, wq)));
+          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(jsBitsF32x4(vp, vq, true), jsBitsF32x4(wp, wq, true)));
+          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(jsBitsF32x4(vp, vq, false), jsBitsF32x4(wp, wq, false)));
+          bd = f32x4.add(bd, f32x4.add(jsTermF32x4(vp, vq, false), jsTermF32x4(wp, wq, false)));
+        }
+        // the block's odd last vector, or the whole block again if a lane was not normal
+        if (!logBitsNormal(bitsLo, bitsHi)) {
+          i = start;
+          bd = bp = bq = f32x4.splat(0);
+        }
+        for (; i < end; i += 4) {
+          const o = off + (<usize>i << 2);
+          const vp = v128.load(p + o), vq = v128.load(q + o);
+          bp = f32x4.add(bp, vp);
+          bq = f32x4.add(bq, vq);
+          mn = f32x4.pmin(mn, f32x4.pmin(vp, vq));
+          bd = f32x4.add(bd, jsTermF32x4(vp, vq, true));
+        }
+        d0 = f64x2.add(d0, f64x2.promote_low_f32x4(bd));
+        d1 = f64x2.add(d1, promoteHighF32x4(bd));
+        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(bp));
+        p1 = f64x2.add(p1, promoteHighF32x4(bp));
+        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(bq));
+        q1 = f64x2.add(q1, promoteHighF32x4(bq));
       }
       d = sumLanesF64x2(f64x2.add(d0, d1));
       sp = sumLanesF64x2(f64x2.add(p0, p1));

@@ -36,6 +36,38 @@ onEachBackend('entropy family', () => {
     }
   });
 
+  // The float32 SIMD bodies take a log that only positive normal arguments may reach, and
+  // sum a block of 32 entries again on the careful path when one did not: a subnormal,
+  // a zero q under p > 0, a −0, a negative or NaN entry — at every position of two blocks
+  // and an odd last vector.
+  describe('float32: a block with a lane the fast log cannot take is summed again', () => {
+    const n = 76; // two blocks of 32, then 12 = a pair, an odd vector and nothing scalar
+    const cases: [string, (p: Float32Array, q: Float32Array, i: number) => void][] = [
+      ['a subnormal p', (p, _q, i) => { p[i] = 1e-40; }],
+      ['a subnormal q', (_p, q, i) => { q[i] = 1e-40; }],
+      ['q = 0 under p > 0', (_p, q, i) => { q[i] = 0; }],
+      ['p = −0', (p, _q, i) => { p[i] = -0; }],
+      ['a negative p', (p, _q, i) => { p[i] = -0.01; }],
+      ['a NaN q', (_p, q, i) => { q[i] = NaN; }],
+    ];
+    for (const [what, put] of cases) {
+      it(what, () => {
+        const random = rng(n);
+        const p0 = randomDistribution(n, random, Float32Array), q0 = randomDistribution(n, random, Float32Array);
+        for (let i = 0; i < n; i++) {
+          const p = p0.slice(), q = q0.slice();
+          put(p, q, i);
+          const o = { validate: false };
+          const at = `${what} at ${i}`;
+          expectClose(entropy(p, o), ref.entropy(p), 'f32', undefined, `H, ${at}`);
+          expectClose(crossEntropy(p, q, o), ref.crossEntropy(p, q), 'f32', undefined, `CE, ${at}`);
+          expectClose(klDivergence(p, q, o), ref.klDivergence(p, q), 'f32', undefined, `KL, ${at}`);
+          expectClose(jsDivergence(p, q, o), ref.jsDivergence(p, q), 'f32', undefined, `JS, ${at}`);
+        }
+      });
+    }
+  });
+
   describe('conventions', () => {
     it('0·log 0 = 0, and 0·log(0/q) = 0 for any q ≥ 0', () => {
       expect(entropy([1, 0, 0])).toBe(0);
