@@ -274,8 +274,6 @@ const D_ONE = 12;
 const D_LN2_HI = 13;
 const D_LN2_LO = 14;
 const D_LG1 = 15; // fdlibm e_log.c: log(1+f) = 2s + s·R(s²), s = f/(2+f), |R − (2/3·z + 2/5·z² + …)| < 2^-62
-const D_MIN_NORMAL = 22;
-const D_MAX = 23;
 const C64 = memory.data<f64>([
   6755399441055744.0, 6755399441056767.0,
   0.500000000000001061759, 0.16666666666666412764, 0.041666666666530259178, 0.00833333333349433599217,
@@ -284,7 +282,6 @@ const C64 = memory.data<f64>([
   1.0, 6.93147180369123816490e-01, 1.90821492927058770002e-10,
   6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, 2.222219843214978396e-01,
   1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01,
-  2.2250738585072014e-308, 1.7976931348623157e308,
 ]);
 const L_MAGIC = 0; // bits of 1.5·2^52
 const L_1023 = 1;
@@ -400,19 +397,41 @@ function expShiftedSlowF64x2(x: v128, m: v128): v128 {
 }
 
 /**
- * log(r) in two float64 lanes, where for lanes with r ∈ [√½, √2) the argument of the
- * series, s = (r − 1)/(r + 1), is taken as `numNear / denNear` instead — a caller
- * forming r = a/b passes a − b and a + b, exact or nearly so, and keeps relative
- * accuracy in log(a/b) when a ≈ b.
- *
- * Worst error over 2^18 random positive normal r with numNear = r − 1, denNear =
- * r + 1: 1.4 ulp; log(a/b) from a/b, a − b, a + b for a ≈ b: 2.7 ulp.  Lanes that are
- * zero, subnormal, negative, infinite or NaN are recomputed by the scalar `Math.log`.
+ * The bits of r that the float64 log reduces (r's bits + L_LOG_SHIFT), the float64 twin
+ * of `logBitsF32x4`.  Read as four i32 lanes, the odd ones are the high words; the
+ * shift's low word is 0, so they are r's high words + 0x00095f62 exactly, and r is a
+ * positive normal float64 exactly when they lie in [LOG_HI_MIN, LOG_HI_MAX] as signed
+ * integers.  Kernels keep the running `i32x4.min_s` / `max_s` of these bits (the even
+ * lanes are ignored) and ask `logBitsNormalF64`.
  */
 // @ts-ignore: decorator
-@inline export function logRatioF64x2(r: v128, numNear: v128, denNear: v128): v128 {
-  const ix = i64x2.add(r, i64c(L_LOG_SHIFT));
-  const k = i64x2.sub(i64x2.shr_s(ix, 52), i64c(L_1023));
+@inline export function logBitsF64x2(r: v128): v128 {
+  return i64x2.add(r, i64c(L_LOG_SHIFT));
+}
+const LOG_HI_MIN: i32 = 0x00195f62; // high word of DBL_MIN's bits, shifted
+const LOG_HI_MAX: i32 = 0x7ff95f61; // high word of DBL_MAX's bits, shifted
+
+/** True when the high words of the running min_s `lo` and max_s `hi` of `logBitsF64x2` lie within the normal range. */
+// @ts-ignore: decorator
+@inline export function logBitsNormalF64(lo: v128, hi: v128): bool {
+  const ok = v128.and(i32x4.ge_s(lo, i32x4.splat(LOG_HI_MIN)), i32x4.le_s(hi, i32x4.splat(LOG_HI_MAX)));
+  return (i32x4.bitmask(ok) & 0b1010) == 0b1010;
+}
+
+/**
+ * log(r) in two float64 lanes from `ix = logBitsF64x2(r)`, for lanes where r is a
+ * positive normal float64 (others give a meaningless value).  For lanes with
+ * r ∈ [√½, √2) the argument of the series, s = (r − 1)/(r + 1), is taken as
+ * `numNear / denNear` instead — a caller forming r = a/b passes a − b and a + b, exact
+ * or nearly so, and keeps relative accuracy in log(a/b) when a ≈ b.
+ *
+ * Worst error over 2^18 random positive normal r with numNear = r − 1, denNear =
+ * r + 1: 1.4 ulp; log(a/b) from a/b, a − b, a + b for a ≈ b: 2.7 ulp.
+ */
+// @ts-ignore: decorator
+@inline export function logFromBitsF64x2(ix: v128, numNear: v128, denNear: v128): v128 {
+  // a logical shift: ix ≥ 0 in every lane this function is for (x64 has no 64-bit arithmetic one)
+  const k = i64x2.sub(i64x2.shr_u(ix, 52), i64c(L_1023));
   const m = i64x2.add(v128.and(ix, i64c(L_MANT)), i64c(L_SQRT_HALF));
   const near = i64x2.eq(k, i64x2.splat(0));
   const num = v128.bitselect(numNear, f64x2.sub(m, f64c(D_ONE)), near);
@@ -427,13 +446,23 @@ function expShiftedSlowF64x2(x: v128, m: v128): v128 {
     f64x2.mul(w2, f64x2.add(f64c(D_LG1 + 4), f64x2.mul(w, f64c(D_LG1 + 6))))));
   const kf = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
   // 2s + s·R + k·ln2, small terms first.
-  let y = f64x2.add(f64x2.mul(s, f64x2.add(t1, t2)), f64x2.mul(kf, f64c(D_LN2_LO)));
-  y = f64x2.add(f64x2.add(y, f64x2.add(s, s)), f64x2.mul(kf, f64c(D_LN2_HI)));
-  const normal = v128.and(f64x2.ge(r, f64c(D_MIN_NORMAL)), f64x2.le(r, f64c(D_MAX)));
-  return i64x2.all_true(normal) ? y : logSpecialF64x2(r, y);
+  const y = f64x2.add(f64x2.mul(s, f64x2.add(t1, t2)), f64x2.mul(kf, f64c(D_LN2_LO)));
+  return f64x2.add(f64x2.add(y, f64x2.add(s, s)), f64x2.mul(kf, f64c(D_LN2_HI)));
 }
 
-/** log(x) in two float64 lanes; see `logRatioF64x2` for the error bound. */
+/**
+ * log(r) in two float64 lanes, any r: `logFromBitsF64x2` (and its error bound), with
+ * lanes that are zero, subnormal, negative, infinite or NaN recomputed by the scalar
+ * `Math.log`; a branch and a call, for careful paths (see `logRatioF32x4`).
+ */
+// @ts-ignore: decorator
+@inline export function logRatioF64x2(r: v128, numNear: v128, denNear: v128): v128 {
+  const ix = logBitsF64x2(r);
+  const y = logFromBitsF64x2(ix, numNear, denNear);
+  return logBitsNormalF64(ix, ix) ? y : logSpecialF64x2(r, y);
+}
+
+/** log(x) in two float64 lanes; see `logRatioF64x2`. */
 // @ts-ignore: decorator
 @inline export function logF64x2(x: v128): v128 {
   return logRatioF64x2(x, f64x2.sub(x, f64c(D_ONE)), f64x2.add(x, f64c(D_ONE)));

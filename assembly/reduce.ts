@@ -17,7 +17,7 @@
 // 0·log 0 = 0 by substituting a harmless argument for the log where p = 0, rather than
 // masking a NaN afterwards.
 
-import { logF32x4, logRatioF32x4, logBitsF32x4, logBitsNormal, logFromBitsF32x4, logNormalF32x4, logRatioF64x2, logRatioF32, logRatioF64, logMixF32, logMixF64 } from "./math";
+import { logF32x4, logRatioF32x4, logBitsF32x4, logBitsNormal, logFromBitsF32x4, logNormalF32x4, logRatioF64x2, logBitsF64x2, logBitsNormalF64, logFromBitsF64x2, logRatioF32, logRatioF64, logMixF32, logMixF64 } from "./math";
 
 // float32 rows are summed in blocks of BLOCK entries (8 vectors): each lane adds its
 // block's 8 terms in float32 — a relative error ≤ 7·2^-24 = 4.2e-7 of the block's Σ|t|,
@@ -282,10 +282,28 @@ export function entropyRowsF32(p: usize, rows: i32, cols: i32, out: usize, sums:
   return <f64>lo;
 }
 
+/** The log argument of a normalised entropy term, u/T with u = p·sc, or 1 where u = 0. */
+// @ts-ignore: decorator
+@inline function entropyArgF64x2(v: v128, vsc: v128, vT: v128, vInvT: v128): v128 {
+  const u = f64x2.mul(v, vsc);
+  return f64x2.mul(v128.bitselect(vT, u, f64x2.eq(u, f64x2.splat(0))), vInvT);
+}
+
+/** (u/T)·log(u/T), the log as the ratio a/T with a − T and a + T (`careful` as in `entropyTermF32x4`). */
+// @ts-ignore: decorator
+@inline function entropyTermF64x2(v: v128, vsc: v128, vT: v128, vInvT: v128, careful: bool): v128 {
+  const u = f64x2.mul(v, vsc);
+  const a = v128.bitselect(vT, u, f64x2.eq(u, f64x2.splat(0)));
+  const r = f64x2.mul(a, vInvT), num = f64x2.sub(a, vT), den = f64x2.add(a, vT);
+  const l = careful ? logRatioF64x2(r, num, den) : logFromBitsF64x2(logBitsF64x2(r), num, den);
+  return f64x2.mul(f64x2.mul(u, vInvT), l);
+}
+
 /**
  * out[r] = H(p[r, :]/T[r]) in nats, T = totals[r] (1 when totals = 0), sums[r] = Σ p.
  * Each term is (p/T)·log(p/T) with the log taken as a ratio, so a normalised row
- * close to one-hot keeps its relative accuracy.  Returns min p.
+ * close to one-hot keeps its relative accuracy.  Returns min p.  The blocks and the
+ * fast log are the float32 kernels' (`BLOCK`), in float64 lanes and sums.
  */
 export function entropyRowsF64(p: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
   let lo: f64 = Infinity;
@@ -299,22 +317,35 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, totals: usize, ou
     let s: f64 = 0;
     if (ASC_FEATURE_SIMD) {
       const vT = f64x2.splat(T), vInvT = f64x2.splat(invT), vsc = f64x2.splat(sc);
-      let h0 = f64x2.splat(0), h1 = h0, s0 = h0, s1 = h0, mn = f64x2.splat(Infinity);
-      for (; i + 4 <= cols; i += 4) {
-        const v0 = v128.load(row + (<usize>i << 3));
-        const v1 = v128.load(row + (<usize>i << 3), 16);
-        const u0 = f64x2.mul(v0, vsc), u1 = f64x2.mul(v1, vsc);
-        const a0 = v128.bitselect(vT, u0, f64x2.eq(u0, f64x2.splat(0)));
-        const a1 = v128.bitselect(vT, u1, f64x2.eq(u1, f64x2.splat(0)));
-        const w0 = f64x2.mul(u0, vInvT), w1 = f64x2.mul(u1, vInvT);
-        h0 = f64x2.add(h0, f64x2.mul(w0, logRatioF64x2(f64x2.mul(a0, vInvT), f64x2.sub(a0, vT), f64x2.add(a0, vT))));
-        h1 = f64x2.add(h1, f64x2.mul(w1, logRatioF64x2(f64x2.mul(a1, vInvT), f64x2.sub(a1, vT), f64x2.add(a1, vT))));
-        s0 = f64x2.add(s0, v0);
-        s1 = f64x2.add(s1, v1);
-        mn = f64x2.pmin(f64x2.pmin(mn, v0), v1);
+      let h0 = f64x2.splat(0), s0 = h0, mn = f64x2.splat(Infinity);
+      while (i + 2 <= cols) {
+        const start = i, end = min(i + BLOCK, cols & ~1), pairs = start + ((end - start) & ~3);
+        let bh = f64x2.splat(0), bs = bh, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+        for (; i < pairs; i += 4) {
+          const v = v128.load(row + (<usize>i << 3)), w = v128.load(row + (<usize>i << 3), 16);
+          bs = f64x2.add(bs, f64x2.add(v, w));
+          mn = f64x2.pmin(mn, f64x2.pmin(v, w));
+          const bv = logBitsF64x2(entropyArgF64x2(v, vsc, vT, vInvT)), bw = logBitsF64x2(entropyArgF64x2(w, vsc, vT, vInvT));
+          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(bv, bw));
+          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(bv, bw));
+          bh = f64x2.add(bh, f64x2.add(entropyTermF64x2(v, vsc, vT, vInvT, false), entropyTermF64x2(w, vsc, vT, vInvT, false)));
+        }
+        // the block's odd last vector, or the whole block again if a lane was not normal
+        if (!logBitsNormalF64(bitsLo, bitsHi)) {
+          i = start;
+          bh = bs = f64x2.splat(0);
+        }
+        for (; i < end; i += 2) {
+          const v = v128.load(row + (<usize>i << 3));
+          bs = f64x2.add(bs, v);
+          mn = f64x2.pmin(mn, v);
+          bh = f64x2.add(bh, entropyTermF64x2(v, vsc, vT, vInvT, true));
+        }
+        h0 = f64x2.add(h0, bh);
+        s0 = f64x2.add(s0, bs);
       }
-      h = sumLanesF64x2(f64x2.add(h0, h1));
-      s = sumLanesF64x2(f64x2.add(s0, s1));
+      h = sumLanesF64x2(h0);
+      s = sumLanesF64x2(s0);
       lo = min(lo, minLanesF64x2(mn));
     }
     for (; i < cols; i++) {
@@ -412,9 +443,35 @@ export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
   return <f64>lo;
 }
 
+/** The cross-entropy log's numerator b = q·scq, or Tq where p = 0 (0·log q = 0). */
+// @ts-ignore: decorator
+@inline function crossEntropyNumF64x2(vp: v128, vq: v128, vscq: v128, vTq: v128): v128 {
+  return v128.bitselect(vTq, f64x2.mul(vq, vscq), f64x2.eq(vp, f64x2.splat(0)));
+}
+
+/** (p/Tp)·log(q/Tq), the log as the ratio b/Tq with b − Tq and b + Tq (`careful` as in `entropyTermF32x4`). */
+// @ts-ignore: decorator
+@inline function crossEntropyTermF64x2(vp: v128, b: v128, vscp: v128, vTq: v128, vInvTp: v128, vInvTq: v128, careful: bool): v128 {
+  const r = f64x2.mul(b, vInvTq), num = f64x2.sub(b, vTq), den = f64x2.add(b, vTq);
+  const l = careful ? logRatioF64x2(r, num, den) : logFromBitsF64x2(logBitsF64x2(r), num, den);
+  return f64x2.mul(f64x2.mul(f64x2.mul(vp, vscp), vInvTp), l);
+}
+
+/**
+ * Lanes that `ceTermF64` must take (the row is then summed again by it): q·scq below the
+ * normal range with q > 0 (`ceLogF64`), or a p that its row's scaling underflows.
+ */
+// @ts-ignore: decorator
+@inline function crossEntropyFarF64x2(vp: v128, vq: v128, b: v128, vscp: v128): v128 {
+  const zero = f64x2.splat(0);
+  return v128.or(v128.and(f64x2.lt(b, f64x2.splat(F64_TINY)), f64x2.gt(vq, zero)),
+    v128.andnot(f64x2.eq(f64x2.mul(vp, vscp), zero), f64x2.eq(vp, zero)));
+}
+
 /**
  * out[r] = H(p/Tp, q/Tq) in nats with Tp = totals[r], Tq = totals[rows + r] (1 when
- * totals = 0, the layout of `sums`): −Σ (p/Tp)·log(q/Tq), the log taken as a ratio.  Sums as for float32.
+ * totals = 0, the layout of `sums`): −Σ (p/Tp)·log(q/Tq), the log taken as a ratio.
+ * Sums as for float32; blocks and the fast log as `entropyRowsF64`.
  */
 export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
   let lo: f64 = Infinity;
@@ -430,21 +487,44 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
     let far = false;
     if (ASC_FEATURE_SIMD) {
       const vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
-      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq), tiny = f64x2.splat(F64_TINY), zero = f64x2.splat(0);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
       let h0 = f64x2.splat(0), p0 = h0, q0 = h0, mn = f64x2.splat(Infinity), farLanes = h0;
-      for (; i + 2 <= cols; i += 2) {
-        const o = off + (<usize>i << 3);
-        const vp = v128.load(p + o);
-        const vq = v128.load(q + o);
-        const up = f64x2.mul(vp, vscp);
-        const b = v128.bitselect(vTq, f64x2.mul(vq, vscq), f64x2.eq(vp, zero));
-        farLanes = v128.or(farLanes, v128.and(f64x2.lt(b, tiny), f64x2.gt(vq, zero)));
-        farLanes = v128.or(farLanes, v128.andnot(f64x2.eq(up, zero), f64x2.eq(vp, zero)));
-        const l = logRatioF64x2(f64x2.mul(b, vInvTq), f64x2.sub(b, vTq), f64x2.add(b, vTq));
-        h0 = f64x2.add(h0, f64x2.mul(f64x2.mul(up, vInvTp), l));
-        p0 = f64x2.add(p0, vp);
-        q0 = f64x2.add(q0, vq);
-        mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);
+      while (i + 2 <= cols) {
+        const start = i, end = min(i + BLOCK, cols & ~1), pairs = start + ((end - start) & ~3);
+        let bh = f64x2.splat(0), bp = bh, bq = bh, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+        for (; i < pairs; i += 4) {
+          const o = off + (<usize>i << 3);
+          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
+          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
+          bp = f64x2.add(bp, f64x2.add(vp, wp));
+          bq = f64x2.add(bq, f64x2.add(vq, wq));
+          mn = f64x2.pmin(mn, f64x2.pmin(f64x2.pmin(vp, vq), f64x2.pmin(wp, wq)));
+          const bv = crossEntropyNumF64x2(vp, vq, vscq, vTq), bw = crossEntropyNumF64x2(wp, wq, vscq, vTq);
+          farLanes = v128.or(farLanes, v128.or(crossEntropyFarF64x2(vp, vq, bv, vscp), crossEntropyFarF64x2(wp, wq, bw, vscp)));
+          const xv = logBitsF64x2(f64x2.mul(bv, vInvTq)), xw = logBitsF64x2(f64x2.mul(bw, vInvTq));
+          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(xv, xw));
+          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(xv, xw));
+          bh = f64x2.add(bh, f64x2.add(crossEntropyTermF64x2(vp, bv, vscp, vTq, vInvTp, vInvTq, false),
+            crossEntropyTermF64x2(wp, bw, vscp, vTq, vInvTp, vInvTq, false)));
+        }
+        // the block's odd last vector, or the whole block again if a lane was not normal
+        if (!logBitsNormalF64(bitsLo, bitsHi)) {
+          i = start;
+          bh = bp = bq = f64x2.splat(0);
+        }
+        for (; i < end; i += 2) {
+          const o = off + (<usize>i << 3);
+          const vp = v128.load(p + o), vq = v128.load(q + o);
+          bp = f64x2.add(bp, vp);
+          bq = f64x2.add(bq, vq);
+          mn = f64x2.pmin(mn, f64x2.pmin(vp, vq));
+          const b = crossEntropyNumF64x2(vp, vq, vscq, vTq);
+          farLanes = v128.or(farLanes, crossEntropyFarF64x2(vp, vq, b, vscp));
+          bh = f64x2.add(bh, crossEntropyTermF64x2(vp, b, vscp, vTq, vInvTp, vInvTq, true));
+        }
+        h0 = f64x2.add(h0, bh);
+        p0 = f64x2.add(p0, bp);
+        q0 = f64x2.add(q0, bq);
       }
       h = sumLanesF64x2(h0);
       sp = sumLanesF64x2(p0);
@@ -587,10 +667,41 @@ export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
   return <f64>lo;
 }
 
+/** The KL ratio's numerator a = p·scp·Tq (1 where p = 0) … */
+// @ts-ignore: decorator
+@inline function klNumF64x2(vp: v128, vscp: v128, vTq: v128): v128 {
+  return v128.bitselect(f64x2.splat(1.0), f64x2.mul(f64x2.mul(vp, vscp), vTq), f64x2.eq(vp, f64x2.splat(0)));
+}
+
+/** … and denominator b = (q·scq + 0)·Tp (1 where p = 0; + 0: −0 becomes +0, p/q = +Infinity). */
+// @ts-ignore: decorator
+@inline function klDenF64x2(vp: v128, vq: v128, vscq: v128, vTp: v128): v128 {
+  const uq = f64x2.add(f64x2.mul(vq, vscq), f64x2.splat(0));
+  return v128.bitselect(f64x2.splat(1.0), f64x2.mul(uq, vTp), f64x2.eq(vp, f64x2.splat(0)));
+}
+
+/** (p/Tp)·log(a/b), the log from a/b, a − b and a + b (`careful` as in `entropyTermF32x4`). */
+// @ts-ignore: decorator
+@inline function klTermF64x2(vp: v128, a: v128, b: v128, vscp: v128, vInvTp: v128, careful: bool): v128 {
+  const r = f64x2.div(a, b), num = f64x2.sub(a, b), den = f64x2.add(a, b);
+  const l = careful ? logRatioF64x2(r, num, den) : logFromBitsF64x2(logBitsF64x2(r), num, den);
+  return f64x2.mul(f64x2.mul(f64x2.mul(vp, vscp), vInvTp), l);
+}
+
+/** Lanes that `klTermF64` must take: q·scq below the normal range with q > 0, or p underflowed by scaling (p ≠ 0). */
+// @ts-ignore: decorator
+@inline function klFarF64x2(vp: v128, vq: v128, vscp: v128, vscq: v128): v128 {
+  const zero = f64x2.splat(0);
+  const uq = f64x2.add(f64x2.mul(vq, vscq), zero);
+  const far = v128.or(v128.and(f64x2.lt(uq, f64x2.splat(F64_TINY)), f64x2.gt(vq, zero)), f64x2.eq(f64x2.mul(vp, vscp), zero));
+  return v128.andnot(far, f64x2.eq(vp, zero));
+}
+
 /**
  * out[r] = D(p/Tp ‖ q/Tq) in nats (totals as `crossEntropyRowsF64`).  The ratio
  * (p/Tp)/(q/Tq) is taken as a/b with a = p·Tq, b = q·Tp, whose difference a − b
  * carries only the two products' roundings, so normalised close rows stay accurate.
+ * Blocks and the fast log as `entropyRowsF64`.
  */
 export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
   let lo: f64 = Infinity;
@@ -606,25 +717,43 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
     let far = false;
     if (ASC_FEATURE_SIMD) {
       const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp);
-      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq), vzero = f64x2.splat(0);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
       let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity), farLanes = d0;
-      for (; i + 2 <= cols; i += 2) {
-        const o = off + (<usize>i << 3);
-        const vp = v128.load(p + o);
-        const vq = v128.load(q + o);
-        const zero = f64x2.eq(vp, vzero);
-        const up = f64x2.mul(vp, vscp);
-        // q·scale + 0: −0 becomes +0 (p/q = +Infinity)
-        const uq = f64x2.add(f64x2.mul(vq, vscq), vzero);
-        farLanes = v128.or(farLanes, v128.andnot(v128.and(f64x2.lt(uq, f64x2.splat(F64_TINY)), f64x2.gt(vq, vzero)), zero));
-        farLanes = v128.or(farLanes, v128.andnot(f64x2.eq(up, vzero), zero));
-        const a = v128.bitselect(f64x2.splat(1.0), f64x2.mul(up, vTq), zero);
-        const b = v128.bitselect(f64x2.splat(1.0), f64x2.mul(uq, vTp), zero);
-        const l = logRatioF64x2(f64x2.div(a, b), f64x2.sub(a, b), f64x2.add(a, b));
-        d0 = f64x2.add(d0, f64x2.mul(f64x2.mul(up, vInvTp), l));
-        p0 = f64x2.add(p0, vp);
-        q0 = f64x2.add(q0, vq);
-        mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);
+      while (i + 2 <= cols) {
+        const start = i, end = min(i + BLOCK, cols & ~1), pairs = start + ((end - start) & ~3);
+        let bd = f64x2.splat(0), bp = bd, bq = bd, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+        for (; i < pairs; i += 4) {
+          const o = off + (<usize>i << 3);
+          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
+          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
+          bp = f64x2.add(bp, f64x2.add(vp, wp));
+          bq = f64x2.add(bq, f64x2.add(vq, wq));
+          mn = f64x2.pmin(mn, f64x2.pmin(f64x2.pmin(vp, vq), f64x2.pmin(wp, wq)));
+          farLanes = v128.or(farLanes, v128.or(klFarF64x2(vp, vq, vscp, vscq), klFarF64x2(wp, wq, vscp, vscq)));
+          const av = klNumF64x2(vp, vscp, vTq), bv = klDenF64x2(vp, vq, vscq, vTp);
+          const aw = klNumF64x2(wp, vscp, vTq), bw = klDenF64x2(wp, wq, vscq, vTp);
+          const xv = logBitsF64x2(f64x2.div(av, bv)), xw = logBitsF64x2(f64x2.div(aw, bw));
+          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(xv, xw));
+          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(xv, xw));
+          bd = f64x2.add(bd, f64x2.add(klTermF64x2(vp, av, bv, vscp, vInvTp, false), klTermF64x2(wp, aw, bw, vscp, vInvTp, false)));
+        }
+        // the block's odd last vector, or the whole block again if a lane was not normal
+        if (!logBitsNormalF64(bitsLo, bitsHi)) {
+          i = start;
+          bd = bp = bq = f64x2.splat(0);
+        }
+        for (; i < end; i += 2) {
+          const o = off + (<usize>i << 3);
+          const vp = v128.load(p + o), vq = v128.load(q + o);
+          bp = f64x2.add(bp, vp);
+          bq = f64x2.add(bq, vq);
+          mn = f64x2.pmin(mn, f64x2.pmin(vp, vq));
+          farLanes = v128.or(farLanes, klFarF64x2(vp, vq, vscp, vscq));
+          bd = f64x2.add(bd, klTermF64x2(vp, klNumF64x2(vp, vscp, vTq), klDenF64x2(vp, vq, vscq, vTp), vscp, vInvTp, true));
+        }
+        d0 = f64x2.add(d0, bd);
+        p0 = f64x2.add(p0, bp);
+        q0 = f64x2.add(q0, bq);
       }
       d = sumLanesF64x2(d0);
       sp = sumLanesF64x2(p0);
@@ -778,9 +907,34 @@ export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
 }
 
 /**
+ * One side of a JS term, (u/T)·log(2a/(a + b)), for the scaled u = p·sc with a = u·T'
+ * and b the other side's, s = a + b (see `jsDivergenceRowsF64`); 0 where u = 0.  In the
+ * series variable the log's argument near 1 is (a − b)/(3a + b).  (2a/s, not 2a·(1/s):
+ * 1/s overflows for a subnormal s.)
+ */
+// @ts-ignore: decorator
+@inline function jsSideF64x2(u: v128, a: v128, b: v128, s: v128, vInvT: v128, careful: bool): v128 {
+  const one = f64x2.splat(1.0), zero = f64x2.splat(0);
+  const z = f64x2.eq(u, zero);
+  const r = v128.bitselect(one, f64x2.div(f64x2.add(a, a), s), z);
+  const num = v128.bitselect(zero, f64x2.sub(a, b), z), den = v128.bitselect(one, f64x2.add(f64x2.mul(a, f64x2.splat(3.0)), b), z);
+  const l = careful ? logRatioF64x2(r, num, den) : logFromBitsF64x2(logBitsF64x2(r), num, den);
+  return f64x2.mul(f64x2.mul(u, vInvT), l);
+}
+
+/** The log argument of `jsSideF64x2`, for the bits range. */
+// @ts-ignore: decorator
+@inline function jsSideArgF64x2(u: v128, a: v128, s: v128): v128 {
+  return v128.bitselect(f64x2.splat(1.0), f64x2.div(f64x2.add(a, a), s), f64x2.eq(u, f64x2.splat(0)));
+}
+
+/**
  * out[r] = JS(p/Tp, q/Tq) in nats (totals as `crossEntropyRowsF64`).  With a = p·Tq and
  * b = q·Tp: p̂/m̂ = 2a/(a + b) and q̂/m̂ = 2b/(a + b); in the series variable of the
- * log these are s = (a − b)/(3a + b) and (b − a)/(3b + a).
+ * log these are s = (a − b)/(3a + b) and (b − a)/(3b + a).  An entry that scaling with
+ * its row's total underflows (1e-45 of a total 1e300) contributes below 1e-300: it is
+ * dropped with the zeros, not turned into 0·log 0.  Blocks and the fast log as
+ * `entropyRowsF64`.
  */
 export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, totals: usize, out: usize, sums: usize): f64 {
   let lo: f64 = Infinity;
@@ -794,32 +948,38 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
-      const one = f64x2.splat(1.0), zero = f64x2.splat(0), three = f64x2.splat(3.0);
       const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
       const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
       let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity);
-      for (; i + 2 <= cols; i += 2) {
-        const o = off + (<usize>i << 3);
-        const vp = v128.load(p + o);
-        const vq = v128.load(q + o);
-        // an entry that scaling with its row's total underflows (1e-45 of a total 1e300)
-        // contributes below 1e-300: it is dropped with the zeros, not turned into 0·log 0
-        const up = f64x2.mul(vp, vscp), uq = f64x2.mul(vq, vscq);
-        const pz = f64x2.eq(up, zero);
-        const qz = f64x2.eq(uq, zero);
-        const a = f64x2.mul(up, vTq);
-        const b = f64x2.mul(uq, vTp);
-        const s = f64x2.add(a, b);
-        const diff = f64x2.sub(a, b);
-        const lp = logRatioF64x2(v128.bitselect(one, f64x2.div(f64x2.add(a, a), s), pz),
-          v128.bitselect(zero, diff, pz), v128.bitselect(one, f64x2.add(f64x2.mul(a, three), b), pz));
-        const lq = logRatioF64x2(v128.bitselect(one, f64x2.div(f64x2.add(b, b), s), qz),
-          v128.bitselect(zero, f64x2.neg(diff), qz), v128.bitselect(one, f64x2.add(f64x2.mul(b, three), a), qz));
-        const t = f64x2.add(f64x2.mul(f64x2.mul(up, vInvTp), lp), f64x2.mul(f64x2.mul(uq, vInvTq), lq));
-        d0 = f64x2.add(d0, t);
-        p0 = f64x2.add(p0, vp);
-        q0 = f64x2.add(q0, vq);
-        mn = f64x2.pmin(f64x2.pmin(mn, vp), vq);
+      while (i + 2 <= cols) {
+        const start = i, end = min(i + BLOCK, cols & ~1);
+        let bd = f64x2.splat(0), bp = bd, bq = bd, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+        for (; i < end; i += 2) {
+          const o = off + (<usize>i << 3);
+          const vp = v128.load(p + o), vq = v128.load(q + o);
+          bp = f64x2.add(bp, vp);
+          bq = f64x2.add(bq, vq);
+          mn = f64x2.pmin(mn, f64x2.pmin(vp, vq));
+          const up = f64x2.mul(vp, vscp), uq = f64x2.mul(vq, vscq);
+          const a = f64x2.mul(up, vTq), b = f64x2.mul(uq, vTp), s = f64x2.add(a, b);
+          const xp = logBitsF64x2(jsSideArgF64x2(up, a, s)), xq = logBitsF64x2(jsSideArgF64x2(uq, b, s));
+          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(xp, xq));
+          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(xp, xq));
+          bd = f64x2.add(bd, f64x2.add(jsSideF64x2(up, a, b, s, vInvTp, false), jsSideF64x2(uq, b, a, s, vInvTq, false)));
+        }
+        // the whole block again if a lane was not normal
+        if (!logBitsNormalF64(bitsLo, bitsHi)) {
+          bd = f64x2.splat(0);
+          for (let j = start; j < end; j += 2) {
+            const o = off + (<usize>j << 3);
+            const up = f64x2.mul(v128.load(p + o), vscp), uq = f64x2.mul(v128.load(q + o), vscq);
+            const a = f64x2.mul(up, vTq), b = f64x2.mul(uq, vTp), s = f64x2.add(a, b);
+            bd = f64x2.add(bd, f64x2.add(jsSideF64x2(up, a, b, s, vInvTp, true), jsSideF64x2(uq, b, a, s, vInvTq, true)));
+          }
+        }
+        d0 = f64x2.add(d0, bd);
+        p0 = f64x2.add(p0, bp);
+        q0 = f64x2.add(q0, bq);
       }
       d = sumLanesF64x2(d0);
       sp = sumLanesF64x2(p0);

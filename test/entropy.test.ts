@@ -36,35 +36,40 @@ onEachBackend('entropy family', () => {
     }
   });
 
-  // The float32 SIMD bodies take a log that only positive normal arguments may reach, and
-  // sum a block of 32 entries again on the careful path when one did not: a subnormal,
-  // a zero q under p > 0, a −0, a negative or NaN entry — at every position of two blocks
-  // and an odd last vector.
-  describe('float32: a block with a lane the fast log cannot take is summed again', () => {
-    const n = 76; // two blocks of 32, then 12 = a pair, an odd vector and nothing scalar
-    const cases: [string, (p: Float32Array, q: Float32Array, i: number) => void][] = [
-      ['a subnormal p', (p, _q, i) => { p[i] = 1e-40; }],
-      ['a subnormal q', (_p, q, i) => { q[i] = 1e-40; }],
+  // The SIMD bodies take a log that only positive normal arguments may reach, and sum a
+  // block of 32 entries again on the careful path when one did not: a subnormal, a zero q
+  // under p > 0, a −0, a negative or NaN entry — at every position of two blocks and an
+  // odd last vector (float32: 4 lanes a vector, float64: 2).
+  describe('a block with a lane the fast log cannot take is summed again', () => {
+    // two blocks of 32, then 14: float32 a pair, an odd vector and 2 scalars; float64 3 pairs and an odd vector
+    const n = 78;
+    const subnormal = (x: Float32Array | Float64Array) => (x instanceof Float32Array ? 1e-40 : 1e-310);
+    const cases: [string, (p: Float32Array | Float64Array, q: Float32Array | Float64Array, i: number) => void][] = [
+      ['a subnormal p', (p, _q, i) => { p[i] = subnormal(p); }],
+      ['a subnormal q', (_p, q, i) => { q[i] = subnormal(q); }],
       ['q = 0 under p > 0', (_p, q, i) => { q[i] = 0; }],
       ['p = −0', (p, _q, i) => { p[i] = -0; }],
       ['a negative p', (p, _q, i) => { p[i] = -0.01; }],
       ['a NaN q', (_p, q, i) => { q[i] = NaN; }],
     ];
-    for (const [what, put] of cases) {
-      it(what, () => {
-        const random = rng(n);
-        const p0 = randomDistribution(n, random, Float32Array), q0 = randomDistribution(n, random, Float32Array);
-        for (let i = 0; i < n; i++) {
-          const p = p0.slice(), q = q0.slice();
-          put(p, q, i);
-          const o = { validate: false };
-          const at = `${what} at ${i}`;
-          expectClose(entropy(p, o), ref.entropy(p), 'f32', undefined, `H, ${at}`);
-          expectClose(crossEntropy(p, q, o), ref.crossEntropy(p, q), 'f32', undefined, `CE, ${at}`);
-          expectClose(klDivergence(p, q, o), ref.klDivergence(p, q), 'f32', undefined, `KL, ${at}`);
-          expectClose(jsDivergence(p, q, o), ref.jsDivergence(p, q), 'f32', undefined, `JS, ${at}`);
-        }
-      });
+    for (const Type of TYPES) {
+      for (const [what, put] of cases) {
+        it(`${what}, ${Type.name}`, () => {
+          const random = rng(n);
+          const p0 = randomDistribution(n, random, Type), q0 = randomDistribution(n, random, Type);
+          for (let i = 0; i < n; i++) {
+            const p = p0.slice(), q = q0.slice();
+            put(p, q, i);
+            const o = { validate: false };
+            const at = `${what} at ${i}`;
+            const t = dtypeOf(Type);
+            expectClose(entropy(p, o), ref.entropy(p), t, undefined, `H, ${at}`);
+            expectClose(crossEntropy(p, q, o), ref.crossEntropy(p, q), t, undefined, `CE, ${at}`);
+            expectClose(klDivergence(p, q, o), ref.klDivergence(p, q), t, undefined, `KL, ${at}`);
+            expectClose(jsDivergence(p, q, o), ref.jsDivergence(p, q), t, undefined, `JS, ${at}`);
+          }
+        });
+      }
     }
   });
 

@@ -91,7 +91,12 @@ export function fsum(terms: Iterable<number>): number {
 export const ref = {
   entropy: (p: ArrayLike<number>) => fsum(Array.from(p, (v) => (v === 0 ? 0 : -v * Math.log(v)))),
   crossEntropy: (p: ArrayLike<number>, q: ArrayLike<number>) => fsum(Array.from(p, (v, i) => (v === 0 ? 0 : -v * Math.log(q[i])))),
-  klDivergence: (p: ArrayLike<number>, q: ArrayLike<number>) => fsum(Array.from(p, (v, i) => (v === 0 ? 0 : v * Math.log(v / q[i])))),
+  // p/q overflows only for a subnormal q: then the logs are taken apart
+  klDivergence: (p: ArrayLike<number>, q: ArrayLike<number>) => fsum(Array.from(p, (v, i) => {
+    if (v === 0) return 0;
+    const r = v / q[i];
+    return v * (r === Infinity && q[i] > 0 ? Math.log(v) - Math.log(q[i]) : Math.log(r));
+  })),
   jsDivergence: (p: ArrayLike<number>, q: ArrayLike<number>) =>
     fsum(Array.from(p, (v, i) => {
       const m = (v + q[i]) / 2;
