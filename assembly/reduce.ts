@@ -386,46 +386,11 @@ export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
     let i = 0;
     let h: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
-      let h0 = f64x2.splat(0), h1 = h0, p0 = h0, p1 = h0, q0 = h0, q1 = h0, mn = f32x4.splat(Infinity);
-      while (i + 4 <= cols) {
-        const start = i, end = min(i + BLOCK, cols & ~3), pairs = start + ((end - start) & ~7);
-        let bh = f32x4.splat(0), bp = bh, bq = bh, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
-        for (; i < pairs; i += 8) {
-          const o = off + (<usize>i << 2);
-          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
-          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
-          bp = f32x4.add(bp, f32x4.add(vp, wp));
-          bq = f32x4.add(bq, f32x4.add(vq, wq));
-          mn = f32x4.pmin(mn, f32x4.pmin(f32x4.pmin(vp, vq), f32x4.pmin(wp, wq)));
-          const bv = logBitsF32x4(crossEntropyArgF32x4(vp, vq)), bw = logBitsF32x4(crossEntropyArgF32x4(wp, wq));
-          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(bv, bw));
-          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(bv, bw));
-          bh = f32x4.add(bh, f32x4.add(crossEntropyTermF32x4(vp, vq, false), crossEntropyTermF32x4(wp, wq, false)));
-        }
-        // the block's odd last vector, or the whole block again if a lane was not normal
-        if (!logBitsNormal(bitsLo, bitsHi)) {
-          i = start;
-          bh = bp = bq = f32x4.splat(0);
-        }
-        for (; i < end; i += 4) {
-          const o = off + (<usize>i << 2);
-          const vp = v128.load(p + o), vq = v128.load(q + o);
-          bp = f32x4.add(bp, vp);
-          bq = f32x4.add(bq, vq);
-          mn = f32x4.pmin(mn, f32x4.pmin(vp, vq));
-          bh = f32x4.add(bh, crossEntropyTermF32x4(vp, vq, true));
-        }
-        h0 = f64x2.add(h0, f64x2.promote_low_f32x4(bh));
-        h1 = f64x2.add(h1, promoteHighF32x4(bh));
-        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(bp));
-        p1 = f64x2.add(p1, promoteHighF32x4(bp));
-        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(bq));
-        q1 = f64x2.add(q1, promoteHighF32x4(bq));
-      }
-      h = sumLanesF64x2(f64x2.add(h0, h1));
-      sp = sumLanesF64x2(f64x2.add(p0, p1));
-      sq = sumLanesF64x2(f64x2.add(q0, q1));
-      lo = min(lo, minLanesF32x4(mn));
+      i = pqRowF32(CE, p, q, off, cols);
+      h = rowSum;
+      sp = rowP;
+      sq = rowQ;
+      lo = min(lo, rowMin);
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 2);
@@ -610,46 +575,11 @@ export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
-      let d0 = f64x2.splat(0), d1 = d0, p0 = d0, p1 = d0, q0 = d0, q1 = d0, mn = f32x4.splat(Infinity);
-      while (i + 4 <= cols) {
-        const start = i, end = min(i + BLOCK, cols & ~3), pairs = start + ((end - start) & ~7);
-        let bd = f32x4.splat(0), bp = bd, bq = bd, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
-        for (; i < pairs; i += 8) {
-          const o = off + (<usize>i << 2);
-          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
-          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
-          bp = f32x4.add(bp, f32x4.add(vp, wp));
-          bq = f32x4.add(bq, f32x4.add(vq, wq));
-          mn = f32x4.pmin(mn, f32x4.pmin(f32x4.pmin(vp, vq), f32x4.pmin(wp, wq)));
-          const bv = logBitsF32x4(klArgF32x4(vp, vq)), bw = logBitsF32x4(klArgF32x4(wp, wq));
-          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(bv, bw));
-          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(bv, bw));
-          bd = f32x4.add(bd, f32x4.add(klTermF32x4(vp, vq, false), klTermF32x4(wp, wq, false)));
-        }
-        // the block's odd last vector, or the whole block again if a lane was not normal
-        if (!logBitsNormal(bitsLo, bitsHi)) {
-          i = start;
-          bd = bp = bq = f32x4.splat(0);
-        }
-        for (; i < end; i += 4) {
-          const o = off + (<usize>i << 2);
-          const vp = v128.load(p + o), vq = v128.load(q + o);
-          bp = f32x4.add(bp, vp);
-          bq = f32x4.add(bq, vq);
-          mn = f32x4.pmin(mn, f32x4.pmin(vp, vq));
-          bd = f32x4.add(bd, klTermF32x4(vp, vq, true));
-        }
-        d0 = f64x2.add(d0, f64x2.promote_low_f32x4(bd));
-        d1 = f64x2.add(d1, promoteHighF32x4(bd));
-        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(bp));
-        p1 = f64x2.add(p1, promoteHighF32x4(bp));
-        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(bq));
-        q1 = f64x2.add(q1, promoteHighF32x4(bq));
-      }
-      d = sumLanesF64x2(f64x2.add(d0, d1));
-      sp = sumLanesF64x2(f64x2.add(p0, p1));
-      sq = sumLanesF64x2(f64x2.add(q0, q1));
-      lo = min(lo, minLanesF32x4(mn));
+      i = pqRowF32(KL, p, q, off, cols);
+      d = rowSum;
+      sp = rowP;
+      sq = rowQ;
+      lo = min(lo, rowMin);
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 2);
@@ -834,6 +764,83 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
   return lo ? i32x4.min_s(bp, bq) : i32x4.max_s(bp, bq);
 }
 
+// ---------------------------------------------------------------------------------
+// The float32 body of the two-distribution reductions
+// ---------------------------------------------------------------------------------
+
+const CE = 0, KL = 1, JS = 2;
+
+/** A term of `kind` for a vector of p and q (`careful` as in `entropyTermF32x4`). */
+// @ts-ignore: decorator
+@inline function pqTermF32x4(kind: i32, vp: v128, vq: v128, careful: bool): v128 {
+  if (kind == CE) return crossEntropyTermF32x4(vp, vq, careful);
+  if (kind == KL) return klTermF32x4(vp, vq, careful);
+  return jsTermF32x4(vp, vq, careful);
+}
+
+/** The bits of a term's log argument(s) (`logBitsF32x4`), folded by min_s (`lo`) or max_s. */
+// @ts-ignore: decorator
+@inline function pqBitsF32x4(kind: i32, vp: v128, vq: v128, lo: bool): v128 {
+  if (kind == CE) return logBitsF32x4(crossEntropyArgF32x4(vp, vq));
+  if (kind == KL) return logBitsF32x4(klArgF32x4(vp, vq));
+  return jsBitsF32x4(vp, vq, lo);
+}
+
+// The SIMD body's results for one row: Σ terms, Σ p, Σ q and min(p, q) over the entries
+// before the index it returns (written once a row; the scalar tail goes on from there).
+let rowSum: f64 = 0, rowP: f64 = 0, rowQ: f64 = 0, rowMin: f32 = 0;
+
+/**
+ * Σ term(p, q), Σ p, Σ q and min(p, q) over the whole vectors of a float32 row: pairs of
+ * vectors through the fast log, block by block (`BLOCK`), each block's odd last vector or
+ * — when a log argument was not a positive normal float — the whole block again on the
+ * careful path.  Returns how many entries it took.
+ */
+// @ts-ignore: decorator
+@inline function pqRowF32(kind: i32, p: usize, q: usize, off: usize, cols: i32): i32 {
+  let i = 0;
+  let t0 = f64x2.splat(0), t1 = t0, p0 = t0, p1 = t0, q0 = t0, q1 = t0, mn = f32x4.splat(Infinity);
+  while (i + 4 <= cols) {
+    const start = i, end = min(i + BLOCK, cols & ~3), pairs = start + ((end - start) & ~7);
+    let bt = f32x4.splat(0), bp = bt, bq = bt, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+    for (; i < pairs; i += 8) {
+      const o = off + (<usize>i << 2);
+      const vp = v128.load(p + o), wp = v128.load(p + o, 16);
+      const vq = v128.load(q + o), wq = v128.load(q + o, 16);
+      bp = f32x4.add(bp, f32x4.add(vp, wp));
+      bq = f32x4.add(bq, f32x4.add(vq, wq));
+      mn = f32x4.pmin(mn, f32x4.pmin(f32x4.pmin(vp, vq), f32x4.pmin(wp, wq)));
+      bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(pqBitsF32x4(kind, vp, vq, true), pqBitsF32x4(kind, wp, wq, true)));
+      bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(pqBitsF32x4(kind, vp, vq, false), pqBitsF32x4(kind, wp, wq, false)));
+      bt = f32x4.add(bt, f32x4.add(pqTermF32x4(kind, vp, vq, false), pqTermF32x4(kind, wp, wq, false)));
+    }
+    // the block's odd last vector, or the whole block again if a lane was not normal
+    if (!logBitsNormal(bitsLo, bitsHi)) {
+      i = start;
+      bt = bp = bq = f32x4.splat(0);
+    }
+    for (; i < end; i += 4) {
+      const o = off + (<usize>i << 2);
+      const vp = v128.load(p + o), vq = v128.load(q + o);
+      bp = f32x4.add(bp, vp);
+      bq = f32x4.add(bq, vq);
+      mn = f32x4.pmin(mn, f32x4.pmin(vp, vq));
+      bt = f32x4.add(bt, pqTermF32x4(kind, vp, vq, true));
+    }
+    t0 = f64x2.add(t0, f64x2.promote_low_f32x4(bt));
+    t1 = f64x2.add(t1, promoteHighF32x4(bt));
+    p0 = f64x2.add(p0, f64x2.promote_low_f32x4(bp));
+    p1 = f64x2.add(p1, promoteHighF32x4(bp));
+    q0 = f64x2.add(q0, f64x2.promote_low_f32x4(bq));
+    q1 = f64x2.add(q1, promoteHighF32x4(bq));
+  }
+  rowSum = sumLanesF64x2(f64x2.add(t0, t1));
+  rowP = sumLanesF64x2(f64x2.add(p0, p1));
+  rowQ = sumLanesF64x2(f64x2.add(q0, q1));
+  rowMin = minLanesF32x4(mn);
+  return i;
+}
+
 /**
  * out[r] = JS(p[r], q[r]) in nats.  With s = p + q, the two ratios are p/m = 2p/s and
  * q/m = 2q/s, and their logs near 1 come from ±(p − q)/s (exact numerator), so the
@@ -847,45 +854,11 @@ export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
-      let d0 = f64x2.splat(0), d1 = d0, p0 = d0, p1 = d0, q0 = d0, q1 = d0, mn = f32x4.splat(Infinity);
-      while (i + 4 <= cols) {
-        const start = i, end = min(i + BLOCK, cols & ~3), pairs = start + ((end - start) & ~7);
-        let bd = f32x4.splat(0), bp = bd, bq = bd, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
-        for (; i < pairs; i += 8) {
-          const o = off + (<usize>i << 2);
-          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
-          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
-          bp = f32x4.add(bp, f32x4.add(vp, wp));
-          bq = f32x4.add(bq, f32x4.add(vq, wq));
-          mn = f32x4.pmin(mn, f32x4.pmin(f32x4.pmin(vp, vq), f32x4.pmin(wp, wq)));
-          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(jsBitsF32x4(vp, vq, true), jsBitsF32x4(wp, wq, true)));
-          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(jsBitsF32x4(vp, vq, false), jsBitsF32x4(wp, wq, false)));
-          bd = f32x4.add(bd, f32x4.add(jsTermF32x4(vp, vq, false), jsTermF32x4(wp, wq, false)));
-        }
-        // the block's odd last vector, or the whole block again if a lane was not normal
-        if (!logBitsNormal(bitsLo, bitsHi)) {
-          i = start;
-          bd = bp = bq = f32x4.splat(0);
-        }
-        for (; i < end; i += 4) {
-          const o = off + (<usize>i << 2);
-          const vp = v128.load(p + o), vq = v128.load(q + o);
-          bp = f32x4.add(bp, vp);
-          bq = f32x4.add(bq, vq);
-          mn = f32x4.pmin(mn, f32x4.pmin(vp, vq));
-          bd = f32x4.add(bd, jsTermF32x4(vp, vq, true));
-        }
-        d0 = f64x2.add(d0, f64x2.promote_low_f32x4(bd));
-        d1 = f64x2.add(d1, promoteHighF32x4(bd));
-        p0 = f64x2.add(p0, f64x2.promote_low_f32x4(bp));
-        p1 = f64x2.add(p1, promoteHighF32x4(bp));
-        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(bq));
-        q1 = f64x2.add(q1, promoteHighF32x4(bq));
-      }
-      d = sumLanesF64x2(f64x2.add(d0, d1));
-      sp = sumLanesF64x2(f64x2.add(p0, p1));
-      sq = sumLanesF64x2(f64x2.add(q0, q1));
-      lo = min(lo, minLanesF32x4(mn));
+      i = pqRowF32(JS, p, q, off, cols);
+      d = rowSum;
+      sp = rowP;
+      sq = rowQ;
+      lo = min(lo, rowMin);
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 2);
