@@ -451,51 +451,14 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
     let h: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     let far = false;
     if (ASC_FEATURE_SIMD) {
-      const vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
-      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
-      let h0 = f64x2.splat(0), p0 = h0, q0 = h0, mn = f64x2.splat(Infinity), farLanes = h0;
-      while (i + 2 <= cols) {
-        const start = i, end = min(i + BLOCK, cols & ~1), pairs = start + ((end - start) & ~3);
-        let bh = f64x2.splat(0), bp = bh, bq = bh, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
-        for (; i < pairs; i += 4) {
-          const o = off + (<usize>i << 3);
-          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
-          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
-          bp = f64x2.add(bp, f64x2.add(vp, wp));
-          bq = f64x2.add(bq, f64x2.add(vq, wq));
-          mn = f64x2.pmin(mn, f64x2.pmin(f64x2.pmin(vp, vq), f64x2.pmin(wp, wq)));
-          const bv = crossEntropyNumF64x2(vp, vq, vscq, vTq), bw = crossEntropyNumF64x2(wp, wq, vscq, vTq);
-          farLanes = v128.or(farLanes, v128.or(crossEntropyFarF64x2(vp, vq, bv, vscp), crossEntropyFarF64x2(wp, wq, bw, vscp)));
-          const xv = logBitsF64x2(f64x2.mul(bv, vInvTq)), xw = logBitsF64x2(f64x2.mul(bw, vInvTq));
-          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(xv, xw));
-          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(xv, xw));
-          bh = f64x2.add(bh, f64x2.add(crossEntropyTermF64x2(vp, bv, vscp, vTq, vInvTp, vInvTq, false),
-            crossEntropyTermF64x2(wp, bw, vscp, vTq, vInvTp, vInvTq, false)));
-        }
-        // the block's odd last vector, or the whole block again if a lane was not normal
-        if (!logBitsNormalF64(bitsLo, bitsHi)) {
-          i = start;
-          bh = bp = bq = f64x2.splat(0);
-        }
-        for (; i < end; i += 2) {
-          const o = off + (<usize>i << 3);
-          const vp = v128.load(p + o), vq = v128.load(q + o);
-          bp = f64x2.add(bp, vp);
-          bq = f64x2.add(bq, vq);
-          mn = f64x2.pmin(mn, f64x2.pmin(vp, vq));
-          const b = crossEntropyNumF64x2(vp, vq, vscq, vTq);
-          farLanes = v128.or(farLanes, crossEntropyFarF64x2(vp, vq, b, vscp));
-          bh = f64x2.add(bh, crossEntropyTermF64x2(vp, b, vscp, vTq, vInvTp, vInvTq, true));
-        }
-        h0 = f64x2.add(h0, bh);
-        p0 = f64x2.add(p0, bp);
-        q0 = f64x2.add(q0, bq);
-      }
-      h = sumLanesF64x2(h0);
-      sp = sumLanesF64x2(p0);
-      sq = sumLanesF64x2(q0);
-      lo = min(lo, minLanesF64x2(mn));
-      far = v128.any_true(farLanes);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq), vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq);
+      const vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
+      i = pqRowF64(CE, p, q, off, cols, vscp, vscq, vTp, vTq, vInvTp, vInvTq);
+      h = rowSum;
+      sp = rowP;
+      sq = rowQ;
+      lo = min(lo, rowMin64);
+      far = rowFar;
     }
     if (far) {
       h = 0;
@@ -646,50 +609,14 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     let far = false;
     if (ASC_FEATURE_SIMD) {
-      const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp);
-      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
-      let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity), farLanes = d0;
-      while (i + 2 <= cols) {
-        const start = i, end = min(i + BLOCK, cols & ~1), pairs = start + ((end - start) & ~3);
-        let bd = f64x2.splat(0), bp = bd, bq = bd, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
-        for (; i < pairs; i += 4) {
-          const o = off + (<usize>i << 3);
-          const vp = v128.load(p + o), wp = v128.load(p + o, 16);
-          const vq = v128.load(q + o), wq = v128.load(q + o, 16);
-          bp = f64x2.add(bp, f64x2.add(vp, wp));
-          bq = f64x2.add(bq, f64x2.add(vq, wq));
-          mn = f64x2.pmin(mn, f64x2.pmin(f64x2.pmin(vp, vq), f64x2.pmin(wp, wq)));
-          farLanes = v128.or(farLanes, v128.or(klFarF64x2(vp, vq, vscp, vscq), klFarF64x2(wp, wq, vscp, vscq)));
-          const av = klNumF64x2(vp, vscp, vTq), bv = klDenF64x2(vp, vq, vscq, vTp);
-          const aw = klNumF64x2(wp, vscp, vTq), bw = klDenF64x2(wp, wq, vscq, vTp);
-          const xv = logBitsF64x2(f64x2.div(av, bv)), xw = logBitsF64x2(f64x2.div(aw, bw));
-          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(xv, xw));
-          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(xv, xw));
-          bd = f64x2.add(bd, f64x2.add(klTermF64x2(vp, av, bv, vscp, vInvTp, false), klTermF64x2(wp, aw, bw, vscp, vInvTp, false)));
-        }
-        // the block's odd last vector, or the whole block again if a lane was not normal
-        if (!logBitsNormalF64(bitsLo, bitsHi)) {
-          i = start;
-          bd = bp = bq = f64x2.splat(0);
-        }
-        for (; i < end; i += 2) {
-          const o = off + (<usize>i << 3);
-          const vp = v128.load(p + o), vq = v128.load(q + o);
-          bp = f64x2.add(bp, vp);
-          bq = f64x2.add(bq, vq);
-          mn = f64x2.pmin(mn, f64x2.pmin(vp, vq));
-          farLanes = v128.or(farLanes, klFarF64x2(vp, vq, vscp, vscq));
-          bd = f64x2.add(bd, klTermF64x2(vp, klNumF64x2(vp, vscp, vTq), klDenF64x2(vp, vq, vscq, vTp), vscp, vInvTp, true));
-        }
-        d0 = f64x2.add(d0, bd);
-        p0 = f64x2.add(p0, bp);
-        q0 = f64x2.add(q0, bq);
-      }
-      d = sumLanesF64x2(d0);
-      sp = sumLanesF64x2(p0);
-      sq = sumLanesF64x2(q0);
-      lo = min(lo, minLanesF64x2(mn));
-      far = v128.any_true(farLanes);
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq), vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq);
+      const vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(1.0 / Tq);
+      i = pqRowF64(KL, p, q, off, cols, vscp, vscq, vTp, vTq, vInvTp, vInvTq);
+      d = rowSum;
+      sp = rowP;
+      sq = rowQ;
+      lo = min(lo, rowMin64);
+      far = rowFar;
     }
     if (far) {
       d = 0;
@@ -901,6 +828,92 @@ export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
   return v128.bitselect(f64x2.splat(1.0), f64x2.div(f64x2.add(a, a), s), f64x2.eq(u, f64x2.splat(0)));
 }
 
+// ---------------------------------------------------------------------------------
+// The float64 body of the two-distribution reductions
+// ---------------------------------------------------------------------------------
+
+// The float64 bodies take each row's scales and totals (as `crossEntropyRowsF64` forms
+// them) splatted: scp, scq, Tp, Tq, invTp, invTq.  (Six parameters rather than an
+// object: an object would be allocated, and kernels never allocate.)
+
+/** A float64 term of `kind` (`careful` as in `entropyTermF32x4`). */
+// @ts-ignore: decorator
+@inline function pqTermF64x2(kind: i32, vp: v128, vq: v128, scp: v128, scq: v128, Tp: v128, Tq: v128, invTp: v128, invTq: v128, careful: bool): v128 {
+  if (kind == CE) return crossEntropyTermF64x2(vp, crossEntropyNumF64x2(vp, vq, scq, Tq), scp, Tq, invTp, invTq, careful);
+  if (kind == KL) return klTermF64x2(vp, klNumF64x2(vp, scp, Tq), klDenF64x2(vp, vq, scq, Tp), scp, invTp, careful);
+  const up = f64x2.mul(vp, scp), uq = f64x2.mul(vq, scq);
+  const a = f64x2.mul(up, Tq), b = f64x2.mul(uq, Tp), s = f64x2.add(a, b);
+  return f64x2.add(jsSideF64x2(up, a, b, s, invTp, careful), jsSideF64x2(uq, b, a, s, invTq, careful));
+}
+
+/** The bits of a float64 term's log argument(s) (`logBitsF64x2`), folded by min_s (`lo`) or max_s. */
+// @ts-ignore: decorator
+@inline function pqBitsF64x2(kind: i32, vp: v128, vq: v128, scp: v128, scq: v128, Tp: v128, Tq: v128, invTp: v128, invTq: v128, lo: bool): v128 {
+  if (kind == CE) return logBitsF64x2(f64x2.mul(crossEntropyNumF64x2(vp, vq, scq, Tq), invTq));
+  if (kind == KL) return logBitsF64x2(f64x2.div(klNumF64x2(vp, scp, Tq), klDenF64x2(vp, vq, scq, Tp)));
+  const up = f64x2.mul(vp, scp), uq = f64x2.mul(vq, scq);
+  const a = f64x2.mul(up, Tq), b = f64x2.mul(uq, Tp), s = f64x2.add(a, b);
+  const xp = logBitsF64x2(jsSideArgF64x2(up, a, s)), xq = logBitsF64x2(jsSideArgF64x2(uq, b, s));
+  return lo ? i32x4.min_s(xp, xq) : i32x4.max_s(xp, xq);
+}
+
+/** Lanes the scalar far-term path must take (cross-entropy and KL; JS has none). */
+// @ts-ignore: decorator
+@inline function pqFarF64x2(kind: i32, vp: v128, vq: v128, scp: v128, scq: v128, Tp: v128, Tq: v128, invTp: v128, invTq: v128): v128 {
+  if (kind == CE) return crossEntropyFarF64x2(vp, vq, crossEntropyNumF64x2(vp, vq, scq, Tq), scp);
+  if (kind == KL) return klFarF64x2(vp, vq, scp, scq);
+  return f64x2.splat(0);
+}
+
+// `pqRowF64`'s results for one row, as `pqRowF32`'s, and whether a lane needs the far path.
+let rowMin64: f64 = 0, rowFar: bool = false;
+
+/** The float64 twin of `pqRowF32`, with the row's scales and totals splatted (see above). */
+// @ts-ignore: decorator
+@inline function pqRowF64(kind: i32, p: usize, q: usize, off: usize, cols: i32, scp: v128, scq: v128, Tp: v128, Tq: v128, invTp: v128, invTq: v128): i32 {
+  let i = 0;
+  let t0 = f64x2.splat(0), p0 = t0, q0 = t0, mn = f64x2.splat(Infinity), far = t0;
+  while (i + 2 <= cols) {
+    const start = i, end = min(i + BLOCK, cols & ~1), pairs = start + ((end - start) & ~3);
+    let bt = f64x2.splat(0), bp = bt, bq = bt, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
+    for (; i < pairs; i += 4) {
+      const o = off + (<usize>i << 3);
+      const vp = v128.load(p + o), wp = v128.load(p + o, 16);
+      const vq = v128.load(q + o), wq = v128.load(q + o, 16);
+      bp = f64x2.add(bp, f64x2.add(vp, wp));
+      bq = f64x2.add(bq, f64x2.add(vq, wq));
+      mn = f64x2.pmin(mn, f64x2.pmin(f64x2.pmin(vp, vq), f64x2.pmin(wp, wq)));
+      far = v128.or(far, v128.or(pqFarF64x2(kind, vp, vq, scp, scq, Tp, Tq, invTp, invTq), pqFarF64x2(kind, wp, wq, scp, scq, Tp, Tq, invTp, invTq)));
+      bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(pqBitsF64x2(kind, vp, vq, scp, scq, Tp, Tq, invTp, invTq, true), pqBitsF64x2(kind, wp, wq, scp, scq, Tp, Tq, invTp, invTq, true)));
+      bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(pqBitsF64x2(kind, vp, vq, scp, scq, Tp, Tq, invTp, invTq, false), pqBitsF64x2(kind, wp, wq, scp, scq, Tp, Tq, invTp, invTq, false)));
+      bt = f64x2.add(bt, f64x2.add(pqTermF64x2(kind, vp, vq, scp, scq, Tp, Tq, invTp, invTq, false), pqTermF64x2(kind, wp, wq, scp, scq, Tp, Tq, invTp, invTq, false)));
+    }
+    // the block's odd last vector, or the whole block again if a lane was not normal
+    if (!logBitsNormalF64(bitsLo, bitsHi)) {
+      i = start;
+      bt = bp = bq = f64x2.splat(0);
+    }
+    for (; i < end; i += 2) {
+      const o = off + (<usize>i << 3);
+      const vp = v128.load(p + o), vq = v128.load(q + o);
+      bp = f64x2.add(bp, vp);
+      bq = f64x2.add(bq, vq);
+      mn = f64x2.pmin(mn, f64x2.pmin(vp, vq));
+      far = v128.or(far, pqFarF64x2(kind, vp, vq, scp, scq, Tp, Tq, invTp, invTq));
+      bt = f64x2.add(bt, pqTermF64x2(kind, vp, vq, scp, scq, Tp, Tq, invTp, invTq, true));
+    }
+    t0 = f64x2.add(t0, bt);
+    p0 = f64x2.add(p0, bp);
+    q0 = f64x2.add(q0, bq);
+  }
+  rowSum = sumLanesF64x2(t0);
+  rowP = sumLanesF64x2(p0);
+  rowQ = sumLanesF64x2(q0);
+  rowMin64 = minLanesF64x2(mn);
+  rowFar = v128.any_true(far);
+  return i;
+}
+
 /**
  * out[r] = JS(p/Tp, q/Tq) in nats (totals as `crossEntropyRowsF64`).  With a = p·Tq and
  * b = q·Tp: p̂/m̂ = 2a/(a + b) and q̂/m̂ = 2b/(a + b); in the series variable of the
@@ -921,43 +934,13 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
     let i = 0;
     let d: f64 = 0, sp: f64 = 0, sq: f64 = 0;
     if (ASC_FEATURE_SIMD) {
-      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq);
-      const vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq), vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
-      let d0 = f64x2.splat(0), p0 = d0, q0 = d0, mn = f64x2.splat(Infinity);
-      while (i + 2 <= cols) {
-        const start = i, end = min(i + BLOCK, cols & ~1);
-        let bd = f64x2.splat(0), bp = bd, bq = bd, bitsLo = i32x4.splat(i32.MAX_VALUE), bitsHi = i32x4.splat(i32.MIN_VALUE);
-        for (; i < end; i += 2) {
-          const o = off + (<usize>i << 3);
-          const vp = v128.load(p + o), vq = v128.load(q + o);
-          bp = f64x2.add(bp, vp);
-          bq = f64x2.add(bq, vq);
-          mn = f64x2.pmin(mn, f64x2.pmin(vp, vq));
-          const up = f64x2.mul(vp, vscp), uq = f64x2.mul(vq, vscq);
-          const a = f64x2.mul(up, vTq), b = f64x2.mul(uq, vTp), s = f64x2.add(a, b);
-          const xp = logBitsF64x2(jsSideArgF64x2(up, a, s)), xq = logBitsF64x2(jsSideArgF64x2(uq, b, s));
-          bitsLo = i32x4.min_s(bitsLo, i32x4.min_s(xp, xq));
-          bitsHi = i32x4.max_s(bitsHi, i32x4.max_s(xp, xq));
-          bd = f64x2.add(bd, f64x2.add(jsSideF64x2(up, a, b, s, vInvTp, false), jsSideF64x2(uq, b, a, s, vInvTq, false)));
-        }
-        // the whole block again if a lane was not normal
-        if (!logBitsNormalF64(bitsLo, bitsHi)) {
-          bd = f64x2.splat(0);
-          for (let j = start; j < end; j += 2) {
-            const o = off + (<usize>j << 3);
-            const up = f64x2.mul(v128.load(p + o), vscp), uq = f64x2.mul(v128.load(q + o), vscq);
-            const a = f64x2.mul(up, vTq), b = f64x2.mul(uq, vTp), s = f64x2.add(a, b);
-            bd = f64x2.add(bd, f64x2.add(jsSideF64x2(up, a, b, s, vInvTp, true), jsSideF64x2(uq, b, a, s, vInvTq, true)));
-          }
-        }
-        d0 = f64x2.add(d0, bd);
-        p0 = f64x2.add(p0, bp);
-        q0 = f64x2.add(q0, bq);
-      }
-      d = sumLanesF64x2(d0);
-      sp = sumLanesF64x2(p0);
-      sq = sumLanesF64x2(q0);
-      lo = min(lo, minLanesF64x2(mn));
+      const vscp = f64x2.splat(scp), vscq = f64x2.splat(scq), vTp = f64x2.splat(Tp), vTq = f64x2.splat(Tq);
+      const vInvTp = f64x2.splat(invTp), vInvTq = f64x2.splat(invTq);
+      i = pqRowF64(JS, p, q, off, cols, vscp, vscq, vTp, vTq, vInvTp, vInvTq);
+      d = rowSum;
+      sp = rowP;
+      sq = rowQ;
+      lo = min(lo, rowMin64);
     }
     for (; i < cols; i++) {
       const o = off + (<usize>i << 3);

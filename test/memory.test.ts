@@ -1,5 +1,6 @@
 // The module's memory: the scratch arena is reused and grown only when a call needs
 // more; WasmArrays are read and written in place, survive memory.grow, and are freed.
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allocate, entropy, init, logSumExp, softmax, WasmArray } from '../src/index.js';
 import { engineFor, setSmallInputCutoff } from '../src/backend.js';
@@ -12,6 +13,16 @@ describe('memory (wasm-simd)', () => {
   beforeAll(async () => {
     await init({ backend: 'wasm-simd' });
     setSmallInputCutoff(0);
+  });
+
+  // The TypeScript side owns all memory above heapBase(): a kernel that allocated (an
+  // object, an array) would bump the stub runtime's pointer into it.
+  it('the kernels never allocate: neither binary contains the runtime\'s allocator', () => {
+    for (const build of ['simd', 'scalar']) {
+      const wat = readFileSync(new URL(`../build/surprisal.${build}.wat`, import.meta.url), 'utf8');
+      expect(wat, build).toContain('(func $assembly/reduce/entropyRowsF32');
+      expect(wat.match(/\$~lib\/rt\/[\w/]*__(new|alloc|renew)\b/g), build).toBeNull();
+    }
   });
 
   it('the arena is reused: calls of varying sizes never grow memory past the largest', () => {
