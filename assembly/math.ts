@@ -165,18 +165,18 @@ function expShiftedSlowF32x4(x: v128, m: v128): v128 {
  * negative, infinite and NaN lanes wrap below or land above), so a kernel that takes
  * `logFromBitsF32x4` keeps their running `i32x4.min_s` / `max_s` — two operations, no
  * branch, no call in its loop — and redoes a block with `logRatioF32x4` when
- * `logBitsNormal` says some lane was not normal.
+ * `logBitsNormalF32` says some lane was not normal.
  */
 // @ts-ignore: decorator
 @inline export function logBitsF32x4(r: v128): v128 {
   return i32x4.add(r, i32c(I_LOG_SHIFT));
 }
-export const LOG_BITS_MIN: i32 = 0x00cafb0d; // bits of FLT_MIN, shifted
-export const LOG_BITS_MAX: i32 = 0x7fcafb0c; // bits of FLT_MAX, shifted
+const LOG_BITS_MIN: i32 = 0x00cafb0d; // bits of FLT_MIN, shifted
+const LOG_BITS_MAX: i32 = 0x7fcafb0c; // bits of FLT_MAX, shifted
 
 /** True when the running min_s `lo` and max_s `hi` of `logBitsF32x4` lie within the normal range. */
 // @ts-ignore: decorator
-@inline export function logBitsNormal(lo: v128, hi: v128): bool {
+@inline export function logBitsNormalF32(lo: v128, hi: v128): bool {
   return i32x4.all_true(v128.and(i32x4.ge_s(lo, i32x4.splat(LOG_BITS_MIN)), i32x4.le_s(hi, i32x4.splat(LOG_BITS_MAX))));
 }
 
@@ -229,7 +229,7 @@ export const LOG_BITS_MAX: i32 = 0x7fcafb0c; // bits of FLT_MAX, shifted
 @inline export function logRatioF32x4(r: v128, fNear: v128): v128 {
   const ix = logBitsF32x4(r);
   const y = logFromBitsF32x4(ix, fNear);
-  return logBitsNormal(ix, ix) ? y : logSpecialF32x4(r, y);
+  return logBitsNormalF32(ix, ix) ? y : logSpecialF32x4(r, y);
 }
 
 /** log(x) in four float32 lanes; see `logRatioF32x4`. */

@@ -17,14 +17,15 @@
 // 0·log 0 = 0 by substituting a harmless argument for the log where p = 0, rather than
 // masking a NaN afterwards.
 
-import { logF32x4, logRatioF32x4, logBitsF32x4, logBitsNormal, logFromBitsF32x4, logNormalF32x4, logRatioF64x2, logBitsF64x2, logBitsNormalF64, logFromBitsF64x2, logRatioF32, logRatioF64, logMixF32, logMixF64 } from "./math";
+import { logF32x4, logRatioF32x4, logBitsF32x4, logBitsNormalF32, logFromBitsF32x4, logNormalF32x4, logRatioF64x2, logBitsF64x2, logBitsNormalF64, logFromBitsF64x2, logRatioF32, logRatioF64, logMixF32, logMixF64 } from "./math";
 
-// float32 rows are summed in blocks of BLOCK entries (8 vectors): each lane adds its
-// block's 8 terms in float32 — a relative error ≤ 7·2^-24 = 4.2e-7 of the block's Σ|t|,
-// inside the float32 bound — and the block sums are added in float64.  The blocks are
-// also the unit of the fast log (`logFromBitsF32x4`): its loop tracks the range of the
-// log arguments' bits, and a block with a lane that is not a positive normal float is
-// summed again by the careful path, which also takes the block's odd last vector.
+// Rows are summed in blocks of BLOCK entries, the unit of the fast log
+// (`logFromBitsF32x4`, `logFromBitsF64x2`): the loop takes pairs of vectors and tracks
+// the range of the log arguments' bits, and a block with a lane that is not a positive
+// normal float is summed again by the careful path, which also takes the block's odd
+// last vector.  float32 blocks (8 vectors) are summed in float32 lanes — each lane adds
+// 8 terms, a relative error ≤ 7·2^-24 = 4.2e-7 of the block's Σ|t|, inside the float32
+// bound — and the block sums in float64; float64 blocks in float64.
 const BLOCK = 32;
 
 // A ratio p/q whose q is subnormal may overflow (0.5/1e-40 > FLT_MAX): such a q is
@@ -251,7 +252,7 @@ export function entropyRowsF32(p: usize, rows: i32, cols: i32, out: usize, sums:
           bh = f32x4.add(bh, f32x4.add(entropyTermF32x4(v, false), entropyTermF32x4(w, false)));
         }
         // the block's odd last vector, or the whole block again if a lane was not normal
-        if (!logBitsNormal(bitsLo, bitsHi)) {
+        if (!logBitsNormalF32(bitsLo, bitsHi)) {
           i = start;
           bh = bs = f32x4.splat(0);
         }
@@ -742,7 +743,7 @@ let rowSum: f64 = 0, rowP: f64 = 0, rowQ: f64 = 0, rowMin: f32 = 0;
       bt = f32x4.add(bt, f32x4.add(pqTermF32x4(kind, vp, vq, false), pqTermF32x4(kind, wp, wq, false)));
     }
     // the block's odd last vector, or the whole block again if a lane was not normal
-    if (!logBitsNormal(bitsLo, bitsHi)) {
+    if (!logBitsNormalF32(bitsLo, bitsHi)) {
       i = start;
       bt = bp = bq = f32x4.splat(0);
     }
