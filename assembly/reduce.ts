@@ -504,11 +504,16 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
   return v128.bitselect(f32x4.mul(b0, f32x4.splat(F32_2P64)), b0, f32x4.lt(b0, f32x4.splat(F32_TINY)));
 }
 
+/** The KL log's numerator: p, or 1 where p = 0. */
+// @ts-ignore: decorator
+@inline function klNumF32x4(vp: v128): v128 {
+  return v128.bitselect(f32x4.splat(1.0), vp, f32x4.eq(vp, f32x4.splat(0)));
+}
+
 /** The KL log's argument p/q (1 where p = 0), as `klTermF32x4` forms it. */
 // @ts-ignore: decorator
 @inline function klArgF32x4(vp: v128, vq: v128): v128 {
-  const a = v128.bitselect(f32x4.splat(1.0), vp, f32x4.eq(vp, f32x4.splat(0)));
-  return f32x4.mul(a, f32x4.div(f32x4.splat(1.0), klScaledF32x4(klDenF32x4(vp, vq))));
+  return f32x4.mul(klNumF32x4(vp), f32x4.div(f32x4.splat(1.0), klScaledF32x4(klDenF32x4(vp, vq))));
 }
 
 /**
@@ -517,7 +522,7 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, to
  */
 // @ts-ignore: decorator
 @inline function klTermF32x4(vp: v128, vq: v128, careful: bool): v128 {
-  const a = v128.bitselect(f32x4.splat(1.0), vp, f32x4.eq(vp, f32x4.splat(0)));
+  const a = klNumF32x4(vp);
   const b0 = klDenF32x4(vp, vq);
   const b = klScaledF32x4(b0);
   const rb = f32x4.div(f32x4.splat(1.0), b);
@@ -807,6 +812,12 @@ export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
   return <f64>lo;
 }
 
+/** The log argument of `jsSideF64x2`, 2a/(a + b), or 1 where u = 0. */
+// @ts-ignore: decorator
+@inline function jsSideArgF64x2(u: v128, a: v128, s: v128): v128 {
+  return v128.bitselect(f64x2.splat(1.0), f64x2.div(f64x2.add(a, a), s), f64x2.eq(u, f64x2.splat(0)));
+}
+
 /**
  * One side of a JS term, (u/T)·log(2a/(a + b)), for the scaled u = p·sc with a = u·T'
  * and b the other side's, s = a + b (see `jsDivergenceRowsF64`); 0 where u = 0.  In the
@@ -817,17 +828,12 @@ export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ou
 @inline function jsSideF64x2(u: v128, a: v128, b: v128, s: v128, vInvT: v128, careful: bool): v128 {
   const one = f64x2.splat(1.0), zero = f64x2.splat(0);
   const z = f64x2.eq(u, zero);
-  const r = v128.bitselect(one, f64x2.div(f64x2.add(a, a), s), z);
+  const r = jsSideArgF64x2(u, a, s);
   const num = v128.bitselect(zero, f64x2.sub(a, b), z), den = v128.bitselect(one, f64x2.add(f64x2.mul(a, f64x2.splat(3.0)), b), z);
   const l = careful ? logRatioF64x2(r, num, den) : logFromBitsF64x2(logBitsF64x2(r), num, den);
   return f64x2.mul(f64x2.mul(u, vInvT), l);
 }
 
-/** The log argument of `jsSideF64x2`, for the bits range. */
-// @ts-ignore: decorator
-@inline function jsSideArgF64x2(u: v128, a: v128, s: v128): v128 {
-  return v128.bitselect(f64x2.splat(1.0), f64x2.div(f64x2.add(a, a), s), f64x2.eq(u, f64x2.splat(0)));
-}
 
 // ---------------------------------------------------------------------------------
 // The float64 body of the two-distribution reductions
