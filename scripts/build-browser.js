@@ -1,7 +1,8 @@
 // dist/browser/: the package for browsers without a bundler — self-contained ES
 // modules (the loader bundled in, no bare specifiers, no `node:` imports) that a plain
-// <script type="module"> or a module Worker can import by relative path.  The two
-// inlined binaries stay in their own chunks, so only the one `init()` picks is fetched.
+// <script type="module"> or a module Worker can import by relative path.  The three
+// inlined binaries stay in their own chunks, so only the one `init()` picks (and, in the
+// pool's workers, the shared-memory build) is fetched.
 import * as esbuild from 'esbuild';
 
 await esbuild.build({

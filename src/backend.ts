@@ -4,7 +4,12 @@
 // a Response; the kernels are then called through the raw exports (the loader's
 // demangled wrappers add an arguments-length shim per call that kernels do not need).
 //
-// Both binaries are inlined as base64 modules (src/wasm/*.generated.ts, written by
+// A third binary, the SIMD build with its memory imported and shared (`asc --target
+// shared`), is loaded only by the worker pool's workers (`initShared`): the calling
+// thread writes a worker's rows straight into that worker's memory and reads its
+// results from there, so the worker computes in place.
+//
+// The binaries are inlined as base64 modules (src/wasm/*.generated.ts, written by
 // scripts/inline-wasm.js) and imported lazily, so Node, browsers, workers and bundlers
 // find them without any path configuration, and only the chosen one is decoded.
 
@@ -111,6 +116,33 @@ function decodeBase64(s: string): Uint8Array {
 async function inlined(name: 'wasm-simd' | 'wasm'): Promise<Uint8Array> {
   const mod = name === 'wasm-simd' ? await import('./wasm/simd.generated.js') : await import('./wasm/scalar.generated.js');
   return decodeBase64(mod.default);
+}
+
+/** Pages the shared build's memory may grow to (declared by the binary: asconfig.json's `maximumMemory`). */
+const SHARED_MAXIMUM = 65536;
+
+/**
+ * @internal For the pool's workers: switches this thread to the SIMD build over a new
+ * shared WebAssembly.Memory and returns that memory (which can be posted to another
+ * thread), or null where shared WebAssembly memory is unavailable (no SIMD, no
+ * SharedArrayBuffer, a page that is not cross-origin isolated, no address space for it),
+ * leaving the backend as it was.
+ */
+export async function initShared(): Promise<WebAssembly.Memory | null> {
+  if (!detect.wasm() || !detect.simd() || typeof SharedArrayBuffer !== 'function') return null;
+  let engine: WasmEngine;
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAXIMUM, shared: true } as WebAssembly.MemoryDescriptor);
+    const mod = await import('./wasm/shared.generated.js');
+    const { instance } = await instantiate(decodeBase64(mod.default), { env: { memory } });
+    engine = new WasmEngine('wasm-simd', instance.exports as unknown as Kernels);
+  } catch {
+    return null;
+  }
+  generation++;
+  current = engine;
+  return memory;
 }
 
 async function bytesOf(source: NonNullable<InitOptions['wasm']>): Promise<BufferSource | WebAssembly.Module> {

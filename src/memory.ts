@@ -65,7 +65,9 @@ export class Heap {
    * into the engine's API (tens of ns, several times per call), so they are cached:
    * growth detaches the old buffer, and a detached buffer has byteLength 0, while a
    * live one never does (the module's data sits in its first page).  This catches
-   * growth by anyone, not only by `alloc`.
+   * growth by anyone, not only by `alloc`.  A shared memory's old buffer is not
+   * detached by growth, only shorter: such a memory (the pool's workers') grows only
+   * through `alloc` here, which drops the cache.
    */
   private current(): { f32: Float32Array; f64: Float64Array; i32: Int32Array } {
     const cached = this.cached;
@@ -112,6 +114,7 @@ export class Heap {
       } catch {
         throw new OutOfMemory(`surprisal: cannot grow WebAssembly memory to ${end} bytes`);
       }
+      this.cached = null;
     }
     this.blocks.splice(index, 0, { ptr: at, size });
     return at;

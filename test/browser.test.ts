@@ -103,13 +103,16 @@ describe.skipIf(!haveChromium)('in headless Chromium', () => {
 
   it('the worker pool, transferring (page not isolated)', async () => {
     const r = await resultOf('pool.html');
-    expect(r).toMatchObject({ shared: false, isolated: false, backend: 'wasm-simd', size: 2, lossEqual: true, gradEqual: true, softmaxEqual: true });
+    expect(r).toMatchObject({ shared: false, inMemory: false, isolated: false, backend: 'wasm-simd', size: 2, lossEqual: true, gradEqual: true, softmaxEqual: true });
     expect(r.error).toEqual(['RangeError', 'softmaxCrossEntropy: label at row 0 is 200, outside [0, 200)']);
   });
 
-  it('the worker pool through SharedArrayBuffer (cross-origin isolated page)', async () => {
+  it('the worker pool through shared memory (cross-origin isolated page): the worker computes in a WebAssembly memory shared with the page', async () => {
     const r = await resultOf('isolated/pool.html');
-    expect(r).toMatchObject({ shared: true, isolated: true, backend: 'wasm-simd', lossEqual: true, gradEqual: true, softmaxEqual: true });
+    expect(r).toMatchObject({ shared: true, inMemory: true, isolated: true, backend: 'wasm-simd', lossEqual: true, gradEqual: true, softmaxEqual: true });
+    // both threads computed rows: the worker in its WebAssembly memory shared with the page
+    expect(r.split).toHaveLength(2);
+    expect(r.split.every((rows: number) => rows > 0)).toBe(true);
   });
 
   it('built into an app by Vite', async () => {

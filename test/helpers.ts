@@ -115,3 +115,9 @@ export function randomLogits(n: number, random: () => number, Type: FloatType, s
   for (let i = 0; i < n; i++) x[i] = scale * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   return x;
 }
+
+/** True when two float arrays hold the same bits (NaNs included): a fast exact comparison for large arrays. */
+export function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
+  return a.constructor === b.constructor && a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}

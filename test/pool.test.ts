@@ -1,11 +1,12 @@
 // surprisal/pool in Node (worker_threads): every row-wise function gives exactly the
-// single-thread result, through SharedArrayBuffer and through transfers; errors arrive
-// as the same TypeError/RangeError; small calls stay on the calling thread.
+// single-thread result — workers computing in WebAssembly memories shared with the
+// calling thread, through SharedArrayBuffers, and through transfers; errors arrive as the
+// same TypeError/RangeError; small calls stay on the calling thread.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as S from '../dist/index.js';
 import { createPool, type Pool } from '../dist/pool/node.js';
 import { rebalance } from '../dist/pool/pool.js';
-import { randomDistribution, randomLogits, rng } from './helpers.js';
+import { randomDistribution, randomLogits, rng, sameBits } from './helpers.js';
 
 const random = rng(2024);
 const rows = 600, cols = 250, n = rows * cols;
@@ -19,13 +20,14 @@ for (let r = 0; r < rows; r++) {
 const labels = Int32Array.from({ length: rows }, (_, i) => (i * 31) % cols);
 
 // shared: the calling thread computes a block and size − 1 workers the others
-for (const [shared, size] of [[true, 2], [true, 3], [false, 2]] as const) {
-  describe(`createPool (size ${size}, ${shared ? 'SharedArrayBuffer' : 'transfers'})`, () => {
+for (const [shared, size, inMemory] of [[true, 2, true], [true, 3, true], [true, 2, false], [false, 2, false]] as const) {
+  describe(`createPool (size ${size}, ${inMemory ? 'shared WebAssembly memory' : shared ? 'SharedArrayBuffer' : 'transfers'})`, () => {
     let pool: Pool;
     beforeAll(async () => {
       await S.init();
-      pool = await createPool({ size, shared });
+      pool = await createPool({ size, shared, inMemory });
       expect(pool.shared).toBe(shared);
+      expect(pool.inMemory).toBe(inMemory);
       expect(pool.backend).toBe('wasm-simd');
     });
     afterAll(() => pool.close());
@@ -111,12 +113,42 @@ for (const [shared, size] of [[true, 2], [true, 3], [false, 2]] as const) {
       }
     });
 
+    it('calls growing from 300 to 2400 rows (each worker\'s window, and memory, grows) stay exact, computed by the workers', async () => {
+      for (const r of [300, 1200, 2400, 600]) {
+        const x = randomLogits(r * cols, random, Float32Array, 4);
+        const y = Int32Array.from({ length: r }, (_, i) => (i * 13) % cols);
+        const g1 = new Float32Array(r * cols), g2 = new Float32Array(r * cols);
+        expect(sameBits(await pool.softmax(x, { cols }), S.softmax(x, { cols }))).toBe(true);
+        expect(pool.lastSplit.length).toBe(shared ? size : size + 1); // the calling thread (none in transfer mode) and each worker
+        expect(pool.lastSplit.slice(1).every((rows) => rows > 0)).toBe(true);
+        expect(await pool.softmaxCrossEntropy(x, y, { cols, grad: g2 })).toBe(S.softmaxCrossEntropy(x, y, { cols, grad: g1 }));
+        expect(sameBits(g2, g1)).toBe(true);
+        expect(pool.lastSplit.reduce((a, b) => a + b)).toBe(r);
+      }
+    });
+
     it('small calls run on the calling thread with the same result', async () => {
       const x = logits.subarray(0, 10 * cols);
       expect(await pool.softmax(x, { cols })).toEqual(S.softmax(x, { cols }));
     });
   });
 }
+
+describe('the shared-memory mode needs the SIMD build', () => {
+  it('a pool on the scalar build moves rows through SharedArrayBuffers, with the same results', async () => {
+    const pool = await createPool({ size: 2, backend: 'wasm' });
+    try {
+      expect(pool.backend).toBe('wasm');
+      expect(pool.shared).toBe(true);
+      expect(pool.inMemory).toBe(false);
+      await S.init({ backend: 'wasm' });
+      expect(await pool.softmax(logits, { cols })).toEqual(S.softmax(logits, { cols }));
+    } finally {
+      await S.init();
+      await pool.close();
+    }
+  });
+});
 
 describe('close', () => {
   it('rejects later calls', async () => {

@@ -16,8 +16,8 @@ export { Pool, type PoolOptions } from './pool.js';
  * ```
  */
 export function createPool(options: PoolOptions = {}): Promise<Pool> {
-  return startPool((backend): Transport => {
-    const w = new Worker(new URL('./worker-browser.js', import.meta.url), { type: 'module', name: backend });
+  return startPool((backend, memory): Transport => {
+    const w = new Worker(new URL('./worker-browser.js', import.meta.url), { type: 'module', name: memory ? `${backend}+memory` : backend });
     return {
       post: (m, transfer) => w.postMessage(m, transfer),
       listen: (onReply, onError) => {

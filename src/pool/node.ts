@@ -17,8 +17,8 @@ export { Pool, type PoolOptions } from './pool.js';
  * ```
  */
 export function createPool(options: PoolOptions = {}): Promise<Pool> {
-  return startPool((backend): Transport => {
-    const w = new Worker(new URL('./worker-node.js', import.meta.url), { workerData: { backend } });
+  return startPool((backend, memory): Transport => {
+    const w = new Worker(new URL('./worker-node.js', import.meta.url), { workerData: { backend, memory } });
     w.unref();
     return {
       post: (m, transfer) => w.postMessage(m, transfer),

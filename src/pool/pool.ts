@@ -23,12 +23,12 @@ import * as softmaxFns from '../softmax.js';
 import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { handle, MAPS, type PoolFunction, type Reply, type Request, type Slab, slab, view } from './protocol.js';
+import { epochNow, type FloatName, handle, MAPS, type PoolFunction, type Reply, type Request, type Slab, slab, view } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
   post(message: Request, transfer: ArrayBuffer[]): void;
-  listen(onReply: (reply: Reply & { ready?: Backend }) => void, onError: (error: Error) => void): void;
+  listen(onReply: (reply: Reply & { ready?: Backend; memory?: WebAssembly.Memory }) => void, onError: (error: Error) => void): void;
   terminate(): void | Promise<unknown>;
 }
 
@@ -42,8 +42,15 @@ export interface PoolOptions {
   backend?: 'auto' | Backend;
   /** Calls with fewer elements run on the calling thread (default 50 000). */
   minElements?: number;
-  /** Move data through SharedArrayBuffers (default: wherever they are usable). */
+  /** Move data through shared memory (default: wherever SharedArrayBuffer is usable). */
   shared?: boolean;
+  /**
+   * With shared memory, let each worker compute in a WebAssembly memory shared with the
+   * calling thread, which writes the worker's rows straight into it (default true; needs
+   * the SIMD backend).  Off, the rows go through SharedArrayBuffers that each worker
+   * copies into and out of its own memory.
+   */
+  inMemory?: boolean;
 }
 
 type FloatArray = Float32Array | Float64Array;
@@ -72,6 +79,9 @@ function uninitialized(Type: FloatType, n: number): FloatArray {
   return b && b.byteOffset === 0 && b.buffer.byteLength === bytes ? new Type(b.buffer as ArrayBuffer, 0, n) : new Type(n);
 }
 
+/** Bytes a part of a window takes (parts are 16-byte aligned, as the heap's blocks). */
+const span = (bytes: number): number => (bytes + 15) & ~15;
+
 /** Pieces each worker's input rows are copied in (shared mode). */
 const PIECES = 4;
 
@@ -80,8 +90,12 @@ const isFloat = (a: unknown): a is FloatArray => a instanceof Float32Array || a 
 export class Pool {
   /** The backend the workers run on. */
   readonly backend: Backend;
-  /** True when data move through SharedArrayBuffers rather than transfers. */
+  /** True when data move through shared memory rather than transfers. */
   readonly shared: boolean;
+  /** True when the workers compute in place, in WebAssembly memories shared with this thread. */
+  get inMemory(): boolean {
+    return this.memories !== null;
+  }
   readonly size: number;
   private readonly workers: Transport[];
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
@@ -100,10 +114,22 @@ export class Pool {
   /** Shared mode: how many rows of each worker's inputs are in place (see `Request.signal`). */
   private readonly ready: Int32Array | null;
   private seq = 0;
+  /**
+   * In-memory mode: each worker's shared WebAssembly memory, and its window there (see
+   * `Request.window`); null when the workers could not load the shared build.
+   */
+  private readonly memories: WebAssembly.Memory[] | null;
+  private readonly windows: { ptr: number; bytes: number }[];
+  /** @internal The rows each thread computed in the last call, the calling thread's first (for tests). */
+  lastSplit: number[] = [];
+  /** False once Atomics.wait has refused to block this thread (a page's main thread). */
+  private canBlock = true;
 
   /** @internal use `createPool`. */
-  constructor(workers: Transport[], size: number, backend: Backend, shared: boolean, minElements: number) {
+  constructor(workers: Transport[], size: number, backend: Backend, shared: boolean, minElements: number, memories: WebAssembly.Memory[] | null = null) {
     this.workers = workers;
+    this.memories = shared ? memories : null;
+    this.windows = workers.map(() => ({ ptr: 0, bytes: 0 }));
     this.size = size;
     this.backend = backend;
     this.shared = shared;
@@ -185,10 +211,13 @@ export class Pool {
   private async runNow(fn: PoolFunction, args: unknown[], options: Record<string, unknown> | CrossEntropyLossOptions): Promise<number | FloatArray> {
     if (this.closed) throw new Error('surprisal pool: closed');
     const o = (options ?? {}) as Record<string, unknown>;
-    const single: Single = () => (SINGLE[fn] as (...a: unknown[]) => number | FloatArray)(...args, options);
     const cols = o.cols;
     const first = args[0] instanceof WasmArray ? args[0].array : args[0];
     const n = (first as ArrayLike<number> | undefined)?.length;
+    const single: Single = () => {
+      this.lastSplit = [typeof cols === 'number' && typeof n === 'number' ? n / cols : 0];
+      return (SINGLE[fn] as (...a: unknown[]) => number | FloatArray)(...args, options);
+    };
     if (typeof cols !== 'number' || !Number.isInteger(cols) || cols < 1 || typeof n !== 'number' || n % cols !== 0 ||
       n < this.minElements || n / cols < 2 || !args.every((a) => ArrayBuffer.isView(a) || Array.isArray(a) || a instanceof WasmArray)) {
       return single();
@@ -208,13 +237,14 @@ export class Pool {
       return Float64Array.from(v as ArrayLike<number>);
     });
     if (inputs.some((a, k) => a.length !== n && !(fn === 'softmaxCrossEntropy' && k === 1 && a.length === rows))) return single();
-    const outType = MAPS.has(fn) ? (inputs[0] instanceof Float32Array ? Float32Array : Float64Array) : Float64Array;
+    const map = MAPS.has(fn);
+    const outType = map ? (inputs[0] instanceof Float32Array ? Float32Array : Float64Array) : Float64Array;
     const gradType = grad ? (grad.constructor as typeof Float32Array | typeof Float64Array) : null;
 
     const shared = this.shared;
     // Shared mode: the calling thread computes the first block itself, reading the caller's
     // arrays and writing its results in place, while the workers compute the others — so
-    // only the workers' rows are copied into shared memory.  (Transfer mode: workers only.)
+    // only the workers' rows are copied.  (Transfer mode: workers only.)
     // `size` threads compute: in shared mode the caller and size − 1 workers (a thread more
     // than the cores only time-slices with the others), else `size` workers.
     // The caller's share of the rows is learnt per kind of call (`rebalance`): its block and a
@@ -227,112 +257,194 @@ export class Pool {
     if (lead) blocks.push([0, lead]);
     for (let w = 0, m = lead ? k - 1 : k; w < m; w++) blocks.push([lead + Math.floor(((rows - lead) * w) / m), lead + Math.floor(((rows - lead) * (w + 1)) / m)]);
     const mine = shared ? blocks.shift()! : null;
-    const from = mine ? mine[1] : 0; // the first row a worker computes
-    const perRowInput = (a: FloatArray | Int32Array, j: number) => fn === 'softmaxCrossEntropy' && j === 1 && a.length === rows;
-    // Shared mode: the workers' rows of inputs that are not already shared are copied into
-    // shared scratch — after the requests are posted, piece by piece, each piece published
-    // in `ready` (see `Request.signal`), so the workers compute while the copy goes on.
-    const copies: [FloatArray, FloatArray, number][] = [];
-    const share = <T extends FloatArray>(a: T, j: number): T => {
-      if (a.buffer instanceof SharedArrayBuffer) return a;
-      const s = this.scratchArray(j, a.constructor as never, a.length) as T;
-      copies.push([a, s, perRowInput(a, j) ? 1 : cols]);
-      return s;
-    };
-    const sharedInputs = shared ? inputs.map(share) : inputs;
+    const perRowInput = (j: number) => fn === 'softmaxCrossEntropy' && j === 1 && inputs[j].length === rows;
+    const width = (j: number) => (perRowInput(j) ? 1 : cols);
     const isShared = (a: FloatArray | null) => a !== null && a.buffer instanceof SharedArrayBuffer;
-    // Where results go: a map's into the caller's `out`, or into a new array; a gradient into
-    // `grad`; workers write through shared scratch when those are not shared, and the caller
-    // copies their rows in.  (Results are ordinary arrays: a fresh SharedArrayBuffer per call
-    // would be fresh pages every call.)  The caller's own block writes straight into the
-    // result.  Measured against having the first worker allocate the new result and transfer
-    // it back (so that its page faults ran on the worker): this is 5–8 % faster at 1024 and
-    // 4096 rows of 1000 — a worker that allocates 16 MB per call and gives it away collects
-    // often — and lets the call return on the workers' shared "done" flags, without a message.
-    const workerOut = shared && MAPS.has(fn) ? (dst && isShared(dst) ? dst : this.scratchArray(3, outType as never, n) as FloatArray) : null;
-    const target: FloatArray | null = !MAPS.has(fn) ? null : dst ?? uninitialized(outType, n);
-    const workerRows = shared && !MAPS.has(fn) ? this.scratchArray(4, Float64Array as never, rows) as Float64Array : null;
-    const workerGrad = shared && grad && gradType ? (isShared(grad) ? grad : this.scratchArray(3, gradType as never, grad.length) as FloatArray) : null;
 
     const { out: _out, grad: _grad, weights, ...rest } = o as Record<string, unknown>;
     const plain: Record<string, unknown> = { ...rest };
     if (weights !== undefined) plain.weights = Float64Array.from(weights as ArrayLike<number>);
     if (grad) plain.grad = true;
+    const request = (r0: number, r1: number): Request => ({ id: this.nextId++, fn, rows: r1 - r0, cols, options: plain, denominator: call?.denominator, inputs: [] });
+    const part = (a: FloatArray, r0: number, r1: number, w: number) => a.subarray(r0 * w, r1 * w);
 
-    const request = (r0: number, r1: number, ins: (FloatArray | Int32Array)[], mapOut: FloatArray | null, gradOut: FloatArray | null,
-      perRow: Float64Array | null, copy: boolean): Request => {
-      const part = (a: FloatArray | Int32Array, perRow: boolean): Slab => {
-        const sub = perRow ? a.subarray(r0, r1) : a.subarray(r0 * cols, r1 * cols);
-        return slab(copy ? sub.slice() : sub);
-      };
-      const req: Request = {
-        id: this.nextId++, fn, rows: r1 - r0, cols, options: plain, denominator: call?.denominator,
-        inputs: ins.map((a, j) => part(a, perRowInput(a, j))),
-      };
-      if (copy) return req;
-      if (mapOut) req.out = part(mapOut, false);
-      else if (!MAPS.has(fn)) req.perRow = part(perRow!, true);
-      if (gradOut) req.out = part(gradOut, false);
-      return req;
-    };
+    // Each worker's request, the copies of its input rows still to make (source, destination,
+    // row width, destination's first row), and where its results are to be read from.
+    const requests: Request[] = [];
+    const copies: [FloatArray, FloatArray, number, number][][] = blocks.map(() => []);
+    const results: { out: FloatArray | null; perRow: Float64Array | null }[] = [];
+    const target: FloatArray | null = !map ? null : dst ?? uninitialized(outType, n);
+    const result = map ? null : new Float64Array(rows);
+    if (this.memories) {
+      // In-memory mode: each worker's rows go into its window, a block of its own (shared)
+      // WebAssembly memory, where its kernels read them and write their results in place;
+      // inputs the caller already has in shared memory are left there (the worker copies
+      // them in itself, in parallel).
+      const need = blocks.map(([r0, r1]) => {
+        const m = r1 - r0;
+        const ins = inputs.reduce((s, a, j) => s + (isShared(a) ? 0 : span(m * width(j) * a.BYTES_PER_ELEMENT)), 0);
+        return ins + (map ? span(m * cols * outType.BYTES_PER_ELEMENT) : span(8 * m)) + (grad ? span(m * cols * grad.BYTES_PER_ELEMENT) : 0);
+      });
+      const grown = await Promise.all(need.map((bytes, w) => this.windows[w].bytes >= bytes ? true : this.resize(w, bytes)));
+      if (!grown.every(Boolean)) return single();
+      blocks.forEach(([r0, r1], w) => {
+        const buffer = this.memories![w].buffer;
+        let at = this.windows[w].ptr;
+        const place = <T extends FloatArray>(Type: FloatType, length: number): [Slab, T] => {
+          const s: Slab = { type: Type.name as FloatName, buffer: null, byteOffset: at, length };
+          at += span(length * Type.BYTES_PER_ELEMENT);
+          return [s, view({ ...s, buffer }) as T];
+        };
+        const req = request(r0, r1);
+        req.inputs = inputs.map((a, j) => {
+          if (isShared(a)) return slab(part(a, r0, r1, width(j)));
+          const [s, v] = place(a.constructor as FloatType, (r1 - r0) * width(j));
+          copies[w].push([a, v, width(j), r0]);
+          return s;
+        });
+        let out: FloatArray | null = null, perRow: Float64Array | null = null;
+        if (map) [req.out, out] = place(outType as FloatType, (r1 - r0) * cols);
+        else [req.perRow, perRow] = place<Float64Array>(Float64Array as FloatType, r1 - r0);
+        if (grad) [req.out, out] = place(gradType as FloatType, (r1 - r0) * cols);
+        requests.push(req);
+        results.push({ out, perRow });
+      });
+    } else if (shared) {
+      // Shared scratch: the workers' rows of inputs that are not already shared are copied
+      // into SharedArrayBuffers reused across calls, and each worker reads its rows and
+      // writes its results there.
+      const scratch = inputs.map((a, j) => {
+        if (isShared(a)) return a;
+        const s = this.scratchArray(j, a.constructor as never, a.length) as FloatArray;
+        blocks.forEach((_, w) => copies[w].push([a, s, width(j), 0]));
+        return s;
+      });
+      const out = map ? (dst && isShared(dst) ? dst : this.scratchArray(3, outType as never, n) as FloatArray)
+        : grad ? (isShared(grad) ? grad : this.scratchArray(3, gradType as never, grad.length) as FloatArray) : null;
+      const perRow = map ? null : this.scratchArray(4, Float64Array as never, rows) as Float64Array;
+      for (const [r0, r1] of blocks) {
+        const req = request(r0, r1);
+        req.inputs = scratch.map((a, j) => slab(part(a, r0, r1, width(j))));
+        if (out) req.out = slab(part(out, r0, r1, cols));
+        if (perRow) req.perRow = slab(perRow.subarray(r0, r1));
+        requests.push(req);
+        results.push({ out: out && out.subarray(r0 * cols, r1 * cols), perRow: perRow && perRow.subarray(r0, r1) });
+      }
+    } else {
+      // Transfer mode: each block in a buffer of its own, there and back.
+      for (const [r0, r1] of blocks) {
+        const req = request(r0, r1);
+        req.inputs = inputs.map((a, j) => slab(part(a, r0, r1, width(j)).slice()));
+        requests.push(req);
+      }
+    }
+
+    // Shared modes: the input copies are made after the requests are posted, piece by
+    // piece, each piece published in `ready` (see `Request.signal`), so the workers compute
+    // while the copy goes on.
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
     const ready = this.ready;
+    const copying = copies.some((c) => c.length > 0);
     if (ready) {
       for (let w = 0; w < blocks.length; w++) {
-        Atomics.store(ready, 2 * w + 1, copies.length ? 0 : blocks[w][1] - blocks[w][0]);
+        Atomics.store(ready, 2 * w + 1, copying ? 0 : blocks[w][1] - blocks[w][0]);
         Atomics.store(ready, 2 * w, seq);
       }
     }
-    const jobs: Promise<Reply>[] = blocks.map(([r0, r1], w) => {
-      const req = request(r0, r1, sharedInputs, workerOut, workerGrad, workerRows, !shared);
+    const jobs: Promise<Reply>[] = requests.map((req, w) => {
       if (shared) req.signal = { flags: this.flags!, times: this.times!, slot: w, seq, ready: ready! };
       const transfer = shared ? [] : req.inputs.map((sl) => sl.buffer as ArrayBuffer);
-      return new Promise<Reply>((resolve, reject) => {
-        this.pending.set(req.id, { resolve, reject });
-        this.workers[w].post(req, transfer);
-      });
+      return this.ask(w, req, transfer);
     });
-    if (ready && copies.length) {
+    if (ready && copying) {
       // four pieces per worker, interleaved across workers so that each starts early
       for (let piece = 1; piece <= PIECES; piece++) {
         blocks.forEach(([r0, r1], w) => {
           const lo = r0 + Math.floor(((r1 - r0) * (piece - 1)) / PIECES), hi = r0 + Math.floor(((r1 - r0) * piece) / PIECES);
-          for (const [a, s, width] of copies) s.subarray(lo * width, hi * width).set(a.subarray(lo * width, hi * width) as never);
+          for (const [a, s, wd, base] of copies[w]) s.subarray((lo - base) * wd, (hi - base) * wd).set(a.subarray(lo * wd, hi * wd) as never);
           Atomics.store(ready, 2 * w + 1, hi - r0);
           Atomics.notify(ready, 2 * w + 1);
         });
       }
     }
-    const result = MAPS.has(fn) ? null : new Float64Array(rows);
-    const own = mine ? handle(request(mine[0], mine[1], inputs, target, grad, result, false)).reply : null;
-    // Workers that said "done" in shared memory before this thread finished its block need
-    // not be waited for: their results are in place, and their replies (which still come,
-    // in order, before any later request's) only settle promises nobody waits on.
-    const early = shared && !own?.error && blocks.every((_, w) => Atomics.load(this.flags!, w) === seq);
+    const ownRequest = (r0: number, r1: number): Request => ({
+      ...request(r0, r1), inputs: inputs.map((a, j) => slab(part(a, r0, r1, width(j)))),
+      out: target ? slab(target.subarray(r0 * cols, r1 * cols)) : grad ? slab(grad.subarray(r0 * cols, r1 * cols)) : undefined,
+      perRow: result ? slab(result.subarray(r0, r1)) : undefined,
+    });
+    const t0 = epochNow();
+    const own = mine ? handle(ownRequest(mine[0], mine[1])).reply : null;
+    // Workers that said "done" in shared memory need not be waited for: their results are in
+    // place, and their replies (which still come, in order, before any later request's) only
+    // settle promises nobody waits on.  A worker not done yet is waited for on its flag — a
+    // message takes 50–100 µs more to arrive — where this thread may block (not a page's main
+    // thread), for up to twice the time this thread's block took.
+    const early = shared && !own?.error && this.waitDone(seq, blocks.length, 2 * (epochNow() - t0));
     const replies: Reply[] = early ? [] : await Promise.all(jobs);
     if (early) for (const job of jobs) job.catch(() => undefined); // a pool closed meanwhile rejects them
     if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
     if (lead && own?.busy) {
       // the workers' timings are in shared memory (`Request.signal`); aim for them to finish a
-      // little first (50 µs), so that the call need not wait for their messages
+      // little first (50 µs), so that the call need not wait for them
       const times = this.times!;
       this.shares.set(kind, rebalance(lead / rows, rows, { rows: lead, busy: own.busy },
         blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), 0.05));
     }
 
-    if (!shared) {
-      replies.forEach((r, w) => {
-        const [r0] = blocks[w];
+    blocks.forEach(([r0, r1], w) => {
+      if (!shared) {
+        const r = replies[w];
         (target ?? result)!.set(view(r.result!) as FloatArray, target ? r0 * cols : r0);
         if (r.grad && grad) grad.set(view(r.grad) as FloatArray, r0 * cols);
-      });
-    } else {
-      if (target && workerOut !== target) target.subarray(from * cols).set(workerOut!.subarray(from * cols) as never);
-      if (grad && workerGrad !== grad) grad.subarray(from * cols).set(workerGrad!.subarray(from * cols) as never);
-      if (workerRows) result!.subarray(from).set(workerRows.subarray(from, rows));
-    }
+        return;
+      }
+      const { out, perRow } = results[w];
+      const into = target ?? grad;
+      if (out && into && out.buffer !== into.buffer) into.subarray(r0 * cols, r1 * cols).set(out as never);
+      if (perRow) result!.subarray(r0, r1).set(perRow);
+    });
+    this.lastSplit = [mine ? mine[1] - mine[0] : 0, ...blocks.map(([r0, r1]) => r1 - r0)];
     if (call) return reduce(call, result!);
     return target ?? result!;
+  }
+
+  /** Posts a request to worker `w`; resolves with its reply. */
+  private ask(w: number, req: Request, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(req.id, { resolve, reject });
+      this.workers[w].post(req, transfer);
+    });
+  }
+
+  /** In-memory mode: grows worker w's window to at least `bytes`; false if it cannot grow. */
+  private async resize(w: number, bytes: number): Promise<boolean> {
+    const reply = await this.ask(w, { id: this.nextId++, fn: 'entropy', rows: 0, cols: 0, inputs: [], options: {}, window: Math.ceil(bytes * 1.25) });
+    if (reply.error || !reply.window) return false;
+    this.windows[w] = reply.window;
+    return true;
+  }
+
+  /**
+   * True once every worker has flagged call `seq` done without an error, waiting on the
+   * flags for up to `ms`; false (wait for the replies) on an error, on a timeout, or where
+   * this thread may not block.
+   */
+  private waitDone(seq: number, workers: number, ms: number): boolean {
+    const flags = this.flags!;
+    const deadline = epochNow() + Math.max(ms, 1);
+    for (let w = 0; w < workers; w++) {
+      for (let v = Atomics.load(flags, w); v !== seq; v = Atomics.load(flags, w)) {
+        const left = deadline - epochNow();
+        if (v === -seq || left <= 0 || !this.canBlock) return false;
+        try {
+          Atomics.wait(flags, w, v, left);
+        } catch {
+          this.canBlock = false; // a page's main thread
+          return false;
+        }
+      }
+    }
+    return true;
   }
 }
 
@@ -368,15 +480,19 @@ export function canShare(): boolean {
 }
 
 /** Starts the workers and waits until each has loaded its backend. */
-export async function startPool(make: (backend: 'auto' | Backend) => Transport, options: PoolOptions, cores: number): Promise<Pool> {
+export async function startPool(make: (backend: 'auto' | Backend, memory: boolean) => Transport, options: PoolOptions, cores: number): Promise<Pool> {
   const size = options.size ?? Math.max(2, cores);
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`createPool: size must be a positive integer, got ${String(options.size)}`);
   const backend = options.backend ?? 'auto';
   const shared = (options.shared ?? true) && canShare();
   // shared mode: the calling thread computes one block, so size − 1 workers (at least one)
-  const workers = Array.from({ length: shared ? Math.max(1, size - 1) : size }, () => make(backend));
-  const ready = await Promise.all(workers.map((w) => new Promise<Backend>((resolve, reject) => {
-    w.listen((reply) => { if (reply.ready) resolve(reply.ready); }, reject);
+  const inMemory = shared && (options.inMemory ?? true);
+  const workers = Array.from({ length: shared ? Math.max(1, size - 1) : size }, () => make(backend, inMemory));
+  const ready = await Promise.all(workers.map((w) => new Promise<{ ready: Backend; memory?: WebAssembly.Memory }>((resolve, reject) => {
+    w.listen((reply) => { if (reply.ready) resolve({ ready: reply.ready, memory: reply.memory }); }, reject);
   })));
-  return new Pool(workers, size, ready[0], shared, options.minElements ?? 50_000);
+  // in-memory mode only if every worker has its shared memory (they all load alike; a
+  // backend other than SIMD wasm, or an engine without shared WebAssembly memory, has none)
+  const memories = ready.every((r) => r.memory) ? ready.map((r) => r.memory!) : null;
+  return new Pool(workers, size, ready[0].ready, shared, options.minElements ?? 50_000, memories);
 }

@@ -1,10 +1,12 @@
 // The worker pool's messages, and the worker side of it (shared by the Node and the
 // browser worker entries).  A request names a row-wise function, a range of rows, and
-// where the rows' data are: views into SharedArrayBuffers every worker reads and writes
-// directly (Node, and cross-origin-isolated pages), or arrays transferred to the worker
-// and back.
+// where the rows' data are: in the worker's own WebAssembly memory, which is shared with
+// the calling thread (the worker computes in place); views into SharedArrayBuffers the
+// threads read and write directly; or arrays transferred to the worker and back.  The
+// first two need shared memory (Node, and cross-origin-isolated pages).
 
-import { init } from '../backend.js';
+import { allocate, init, initShared } from '../backend.js';
+import type { WasmArray } from '../memory.js';
 import * as entropyFns from '../entropy.js';
 import * as softmaxFns from '../softmax.js';
 import { prepare, rowLosses } from '../loss.js';
@@ -15,7 +17,8 @@ export type FloatName = 'Float32Array' | 'Float64Array' | 'Int32Array';
 /** An array in a message: a slice of a shared buffer, or a buffer of its own (transferred). */
 export interface Slab {
   type: FloatName;
-  buffer: ArrayBufferLike;
+  /** null: the worker's own WebAssembly memory (inside its window: see `Request.window`). */
+  buffer: ArrayBufferLike | null;
   byteOffset: number;
   length: number;
 }
@@ -43,6 +46,12 @@ export interface Request {
   signal?: { flags: Int32Array; times: Float64Array; slot: number; seq: number; ready?: Int32Array };
   /** softmaxCrossEntropy: the whole batch's 'mean' denominator. */
   denominator?: number;
+  /**
+   * Instead of a call: make the worker's window — the block of its shared WebAssembly
+   * memory the calling thread lays calls out in — at least this many bytes; the reply
+   * says where it is.  (Growing it may grow the memory: the caller reads `buffer` anew.)
+   */
+  window?: number;
 }
 
 export interface Reply {
@@ -53,6 +62,8 @@ export interface Reply {
   error?: { name: string; message: string };
   /** When the block started and finished computing (ms since the epoch: comparable across threads). */
   busy?: [number, number];
+  /** The reply to a `window` request: the window's byte offset and size in the worker's memory. */
+  window?: { ptr: number; bytes: number };
 }
 
 export type PoolFunction =
@@ -64,8 +75,13 @@ export const MAPS = new Set<PoolFunction>(['softmax', 'logSoftmax']);
 
 const CTORS = { Float32Array, Float64Array, Int32Array };
 
+/** This worker's window in its shared WebAssembly memory (see `Request.window`). */
+let window: WasmArray<Float64Array> | null = null;
+
 export function view(s: Slab): Float32Array | Float64Array | Int32Array {
-  return new CTORS[s.type](s.buffer as ArrayBuffer, s.byteOffset, s.length);
+  // (the window's view is re-derived after growth: its buffer is the memory's current one,
+  // the one the heap recognises as its own, so the kernels read and write it in place)
+  return new CTORS[s.type]((s.buffer ?? window!.array.buffer) as ArrayBuffer, s.byteOffset, s.length);
 }
 
 export function slab(a: Float32Array | Float64Array | Int32Array): Slab {
@@ -83,6 +99,7 @@ export const epochNow = (): number => performance.timeOrigin + performance.now()
 
 /** Runs one request in a worker; the caller posts the reply (transferring its buffers). */
 export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
+  if (req.window !== undefined) return { reply: resize(req), transfer: [] };
   const t0 = epochNow();
   const sig = req.signal;
   const done = sig?.ready ? computeAsReady(req, sig.ready, sig.slot, sig.seq) : compute(req);
@@ -92,8 +109,23 @@ export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } 
     sig.times[2 * sig.slot] = t0;
     sig.times[2 * sig.slot + 1] = t1;
     Atomics.store(sig.flags, sig.slot, done.reply.error ? -sig.seq : sig.seq);
+    Atomics.notify(sig.flags, sig.slot);
   }
   return done;
+}
+
+function resize(req: Request): Reply {
+  try {
+    if (!window || window.length * 8 < req.window!) {
+      window?.free();
+      window = null;
+      window = allocate(Float64Array, Math.ceil(req.window! / 8));
+    }
+    return { id: req.id, window: { ptr: window.array.byteOffset, bytes: window.length * 8 } };
+  } catch (e) {
+    const err = e as Error;
+    return { id: req.id, error: { name: err.name, message: err.message } };
+  }
 }
 
 const BYTES = { Float32Array: 4, Float64Array: 8, Int32Array: 4 };
@@ -172,7 +204,14 @@ function compute(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
   }
 }
 
-/** The first message a worker gets: which backend to load. */
-export async function start(backend: 'auto' | Backend): Promise<Backend> {
-  return init({ backend });
+/**
+ * A worker's start: loads `backend`; with `memory`, the SIMD build over a shared memory
+ * of its own where the engine allows (returned, for the calling thread), else as asked.
+ */
+export async function start(backend: 'auto' | Backend, memory: boolean): Promise<{ ready: Backend; memory?: WebAssembly.Memory }> {
+  if (memory && (backend === 'auto' || backend === 'wasm-simd')) {
+    const shared = await initShared();
+    if (shared) return { ready: 'wasm-simd', memory: shared };
+  }
+  return { ready: await init({ backend }) };
 }

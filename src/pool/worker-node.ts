@@ -2,10 +2,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { handle, start, type Request } from './protocol.js';
 
-const ready = start(workerData?.backend ?? 'auto');
+const ready = start(workerData?.backend ?? 'auto', workerData?.memory === true);
 parentPort!.on('message', async (req: Request) => {
   await ready;
   const { reply, transfer } = handle(req);
   parentPort!.postMessage(reply, transfer);
 });
-ready.then((backend) => parentPort!.postMessage({ id: 0, ready: backend }));
+ready.then((r) => parentPort!.postMessage({ id: 0, ...r }));
