@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --ops softmax,entropy] [-- --sizes 1000,1000000]
+// npm run bench [-- --quick] [-- --ops softmax,entropy] [-- --sizes 1000,1000000] [-- --pool]
 //
 // Every op of the SPEC at n = 16 … 1e6, float32 and float64, and a 1024 × 1000 batch,
 // side by side: surprisal (wasm-simd through the plain API, wasm-simd zero-copy, scalar
@@ -6,7 +6,9 @@
 // tensors, and from a Float32Array).  tinybench, median of the samples; each sample runs
 // the op on several input sets in turn (rotated, so no engine sees one array twice in a
 // row) and every result is consumed.  Prints a markdown table, writes
-// bench/results.json, bench/results.md and bench/results.svg.
+// bench/results.json, bench/results.md and bench/results.svg.  The worker pool's table
+// (one thread against the pool, computing in shared WebAssembly memory and through
+// SharedArrayBuffer scratch) also goes to bench/pool.{json,md}; `--pool` runs only it.
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     ops: { type: 'string' },
     sizes: { type: 'string' },
     out: { type: 'string' },
+    pool: { type: 'boolean', default: false },
   },
 });
 
@@ -219,7 +222,7 @@ const started = Date.now();
 const tfInfo = await tfjs.ready();
 const results = [];
 const log = (s) => process.stderr.write(s);
-for (const Type of [Float32Array, Float64Array]) {
+for (const Type of args.pool ? [] : [Float32Array, Float64Array]) {
   for (const op of OPS) {
     if (only && !only.has(op)) continue;
     for (const n of SIZES) {
@@ -229,7 +232,7 @@ for (const Type of [Float32Array, Float64Array]) {
     }
   }
 }
-for (const op of BATCH_OPS) {
+for (const op of args.pool ? [] : BATCH_OPS) {
   if (only && !only.has(op)) continue;
   log(`${op} batch … `);
   results.push(...(await measure(op, BATCH.rows * BATCH.cols, Float32Array, true)));
@@ -237,35 +240,40 @@ for (const op of BATCH_OPS) {
 }
 
 // ---------------------------------------------------------------------------------
-// the worker pool: the same batch split over 2 worker threads, against one thread
+// the worker pool: the same batch split over 2 threads, against one thread — the pool
+// as created by default (its workers compute in WebAssembly memories shared with the
+// calling thread), and with inMemory: false (rows through SharedArrayBuffer scratch)
 // ---------------------------------------------------------------------------------
 
 const poolRows = [];
 if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some((op) => only.has(op))) {
   await S.init({ backend: 'wasm-simd' });
   const pool = await createPool({ size: 2 });
+  const scratchPool = await createPool({ size: 2, inMemory: false });
   for (const batchRows of [1024, 4096]) {
     const cols = 1000, n = batchRows * cols;
     const z = logits(n, Float32Array);
     const y = labels(batchRows, cols);
     const grad = new Float32Array(n);
-    for (const op of ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad']) {
-      if (only && !only.has(op)) continue;
+    const out = new Float32Array(n); // softmax+out: the result into an array of the caller's, reused
+    for (const op of ['softmax', 'softmax+out', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad']) {
+      if (only && !only.has(op.replace('+out', ''))) continue;
       log(`${op} pool ${batchRows}x${cols} … `);
-      const single = op === 'softmax' ? () => S.softmax(z, { cols })
-        : op === 'softmaxCrossEntropy' ? () => S.softmaxCrossEntropy(z, y, { cols }) : () => S.softmaxCrossEntropy(z, y, { cols, grad });
-      const pooled = op === 'softmax' ? () => pool.softmax(z, { cols })
-        : op === 'softmaxCrossEntropy' ? () => pool.softmaxCrossEntropy(z, y, { cols }) : () => pool.softmaxCrossEntropy(z, y, { cols, grad });
+      const call = (f) => (op === 'softmax' ? f.softmax(z, { cols }) : op === 'softmax+out' ? f.softmax(z, { cols, out })
+        : op === 'softmaxCrossEntropy' ? f.softmaxCrossEntropy(z, y, { cols }) : f.softmaxCrossEntropy(z, y, { cols, grad }));
       const bench = new Bench({ ...timing, ...warmLarge, name: `pool ${op}` });
-      bench.add('single', () => consume(single()));
-      bench.add('pool', async () => consume(await pooled()));
+      bench.add('single', () => consume(call(S)));
+      bench.add('pool', async () => consume(await call(pool)));
+      bench.add('scratch', async () => consume(await call(scratchPool)));
       await bench.run();
-      const [a, b] = bench.tasks.map((t) => t.result.latency.p50);
-      poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: a / b, workers: pool.size, shared: pool.shared });
+      const [a, b, c] = bench.tasks.map((t) => t.result.latency.p50);
+      poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: a / b, scratchMs: c, scratchSpeedup: a / c,
+        workers: pool.size, shared: pool.shared, inMemory: pool.inMemory });
       log('done\n');
     }
   }
   await pool.close();
+  await scratchPool.close();
 }
 
 // ---------------------------------------------------------------------------------
@@ -312,16 +320,25 @@ const header = `surprisal benchmark — ${machine.date}, ${machine.cpu} (${machi
   `median per call (tinybench)${QUICK ? ', --quick (not a measurement)' : ''}. ` +
   `"simd ÷ TF.js" for softmaxCrossEntropy+grad compares with TF.js's loss without grad.`;
 const poolTable = poolRows.length ? [
-  '', `Worker pool (surprisal/pool, size ${poolRows[0].workers}: ${poolRows[0].shared ? `the calling thread and ${poolRows[0].workers - 1} worker${poolRows[0].workers > 2 ? 's' : ''}, SharedArrayBuffer` : `${poolRows[0].workers} workers, transfers`}) against one thread, float32, median per call:`, '',
-  '| op | shape | one thread | pool | speed-up |', '|---|---|---:|---:|---:|',
-  ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX(r.speedup)} |`),
+  '', `Worker pool (surprisal/pool, size ${poolRows[0].workers}: ${poolRows[0].shared ? `the calling thread and ${poolRows[0].workers - 1} worker${poolRows[0].workers > 2 ? 's' : ''}` : `${poolRows[0].workers} workers, transfers`}) against one thread, float32, median per call; ` +
+    `"pool": workers ${poolRows[0].inMemory ? 'computing in WebAssembly memory shared with the calling thread' : 'without shared WebAssembly memory'}, "scratch": inMemory: false, rows through SharedArrayBuffer scratch:`, '',
+  '| op | shape | one thread | pool | speed-up | scratch | speed-up |', '|---|---|---:|---:|---:|---:|---:|',
+  ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX(r.speedup)} | ${fmtTime(r.scratchMs)} | ${fmtX(r.scratchSpeedup)} |`),
 ].join('\n') : '';
 const md = `${header}\n\n${table(results)}\n${poolTable}\n`;
 process.stdout.write(`\n${md}\nchecksum ${sink}\n`);
 // --quick (CI) writes to the temporary directory: the committed bench/results.* are a measurement
 const outDir = args.out ?? (QUICK ? os.tmpdir() : new URL('.', import.meta.url).pathname);
 const out = outDir.endsWith('/') ? outDir : `${outDir}/`;
-process.stderr.write(`wrote ${out}results.json, results.md, results.svg\n`);
-writeFileSync(`${out}results.json`, JSON.stringify({ machine, results, pool: poolRows }, null, 1));
-writeFileSync(`${out}results.md`, md);
-writeFileSync(`${out}results.svg`, chart(results.filter((r) => !r.batch && r.dtype === 'float32'), machine, COLS, IMPLS));
+if (poolRows.length) {
+  writeFileSync(`${out}pool.json`, JSON.stringify({ machine, pool: poolRows }, null, 1));
+  writeFileSync(`${out}pool.md`, `surprisal pool benchmark — ${machine.date}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}\n${poolTable}\n`);
+}
+if (args.pool) {
+  process.stderr.write(`wrote ${out}pool.json, pool.md\n`);
+} else {
+  process.stderr.write(`wrote ${out}results.json, results.md, results.svg${poolRows.length ? ', pool.json, pool.md' : ''}\n`);
+  writeFileSync(`${out}results.json`, JSON.stringify({ machine, results, pool: poolRows }, null, 1));
+  writeFileSync(`${out}results.md`, md);
+  writeFileSync(`${out}results.svg`, chart(results.filter((r) => !r.batch && r.dtype === 'float32'), machine, COLS, IMPLS));
+}

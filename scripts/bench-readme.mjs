@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Rewrites the README's "## Benchmarks" tables from bench/results.md (the last full
-// `npm run bench`), so the README quotes exactly the committed run.  The prose around
+// `npm run bench`) and bench/pool.md (the last pool run), so the README quotes exactly the
+// committed runs.  The prose around
 // the tables is kept; only the lines between the markers are replaced.
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -21,9 +22,12 @@ for (const c of pick('float32', '16')) small.push(`| ${c[0]} | ${c[3]} | ${c[4]}
 const f32 = Object.fromEntries(pick('float32', '1000000').map((c) => [c[0], Number(c[11])]));
 const f64 = ['| op (n = 10⁶, zero-copy) | float32 el/ns | float64 el/ns | float64 ÷ float32 |', '|---|---:|---:|---:|'];
 for (const c of pick('float64', '1000000')) f64.push(`| ${c[0]} | ${f32[c[0]].toFixed(2)} | ${Number(c[11]).toFixed(2)} | ${(Number(c[11]) / f32[c[0]]).toFixed(2)} |`);
-const pool = md.filter((l) => /^\| softmax\S* \| \d+x\d+ \|/.test(l));
+// the pool's table: from bench/pool.md (the last `npm run bench` or `npm run bench -- --pool`)
+const poolMd = readFileSync(new URL('../bench/pool.md', import.meta.url), 'utf8').split('\n');
+const poolHead = poolMd.findIndex((l) => l.startsWith('| op | shape |'));
+const pool = poolMd.slice(poolHead).filter((l) => l.startsWith('|'));
 
-const blocks = { machine: [`${machine}.`], main, small, f64, pool: ['| op | shape | one thread | pool | speed-up |', '|---|---|---:|---:|---:|', ...pool] };
+const blocks = { machine: [`${machine}.`], main, small, f64, pool };
 const readme = new URL('../README.md', import.meta.url);
 let text = readFileSync(readme, 'utf8');
 for (const [name, lines] of Object.entries(blocks)) {

@@ -112,7 +112,7 @@ describe.skipIf(!haveChromium)('in headless Chromium', () => {
     expect(r).toMatchObject({ shared: true, inMemory: true, isolated: true, backend: 'wasm-simd', lossEqual: true, gradEqual: true, softmaxEqual: true });
     // both threads computed rows: the worker in its WebAssembly memory shared with the page
     expect(r.split).toHaveLength(2);
-    expect(r.split.every((rows: number) => rows > 0)).toBe(true);
+    expect((r.split as number[]).every((rows) => rows > 0)).toBe(true);
   });
 
   it('built into an app by Vite', async () => {

@@ -4,13 +4,16 @@
 // single-thread call computes (each row is independent; a loss's rows are reduced on
 // the calling thread exactly as `softmaxCrossEntropy` reduces them).
 //
-// Data go through SharedArrayBuffers where they can (Node; pages that are
-// cross-origin isolated): the calling thread computes one block itself, straight from
-// the caller's arrays; the workers' rows are copied once into shared scratch (not at all
-// if they are already shared), each worker reads its rows and writes its results there,
-// and the caller copies them into the result.  The scratch is reused across calls, so its
-// pages stay mapped (a new 4 MB buffer costs 0.15–0.3 ms of zeroing and page faults).
-// Elsewhere each block is copied into its own buffer, transferred to its worker and back.
+// With shared memory (Node; pages that are cross-origin isolated) the calling thread
+// computes one block itself, straight from the caller's arrays, while the workers compute
+// the others, each in place in a WebAssembly memory of its own that the calling thread
+// shares: it copies a worker's rows straight into the worker's window there and reads
+// the results back from it, so a worker's rows are copied once.  Where the workers cannot
+// load the shared-memory build (the scalar backend), the rows go through SharedArrayBuffer
+// scratch, reused across calls so that its pages stay mapped (a new 4 MB buffer costs
+// 0.15–0.3 ms of zeroing and page faults), which each worker copies into its own memory.
+// Without shared memory each block is copied into its own buffer, transferred to its
+// worker and back.
 //
 // Small calls (and calls that are not row-wise, or whose arguments are wrong) run on
 // the calling thread: below ~50 000 elements the messages cost more than a second
