@@ -176,6 +176,14 @@ describe('rebalance (the calling thread\'s share of the rows)', () => {
     expect(rebalance(0.85, 1000, block(500, 0, 1), [block(500, 0, 1000)])).toBe(0.9);
     expect(rebalance(0.4, 1000, block(400, 0, NaN), [block(600, 0, 1)])).toBe(0.4);
   });
+  it('moves at most `step` of the rows in one call (one slow call, a GC pause say, moves it little)', () => {
+    // the worker took 5 ms for what takes about 1: the unbounded step hands the caller 0.45 → 0.63
+    expect(rebalance(0.45, 1000, block(450, 0, 1), [block(550, 0, 5)])).toBeCloseTo(0.45 + (0.5 * 4) / (1 / 450 + 5 / 550) / 1000, 12);
+    expect(rebalance(0.45, 1000, block(450, 0, 1), [block(550, 0, 5)], 0, 0.03)).toBeCloseTo(0.48, 12);
+    expect(rebalance(0.45, 1000, block(450, 0, 5), [block(550, 0, 1)], 0, 0.03)).toBeCloseTo(0.42, 12);
+    // a small move is taken whole
+    expect(rebalance(0.6, 1000, block(600, 0, 12), [block(400, 2, 10)], 0, 0.03)).toBeCloseTo(0.575, 12);
+  });
   it('with a margin, aims for the workers to finish that much earlier', () => {
     // both finish at 10, 0.02 ms/row each, margin 1 ms: 25 rows would do it, half of them move
     expect(rebalance(0.5, 1000, block(500, 0, 10), [block(500, 0, 10)], 1)).toBeCloseTo(0.5 + 12.5 / 1000, 12);

@@ -85,6 +85,13 @@ function uninitialized(Type: FloatType, n: number): FloatArray {
 /** Bytes a part of a window takes (parts are 16-byte aligned, as the heap's blocks). */
 const span = (bytes: number): number => (bytes + 15) & ~15;
 
+/**
+ * The split's target (ms): the workers finish this much before the calling thread, which
+ * then finds them done (on their flags) rather than waiting — a wait on a flag wakes in
+ * ~10–20 µs.  And the most the calling thread's share moves in one call (see `rebalance`).
+ */
+const MARGIN = 0.02, STEP = 0.03;
+
 /** Pieces each worker's input rows are copied in (shared mode). */
 const PIECES = 4;
 
@@ -388,10 +395,10 @@ export class Pool {
     if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
     if (lead && own?.busy) {
       // the workers' timings are in shared memory (`Request.signal`); aim for them to finish a
-      // little first (50 µs), so that the call need not wait for them
+      // little first, so that the call need not wait for them
       const times = this.times!;
       this.shares.set(kind, rebalance(lead / rows, rows, { rows: lead, busy: own.busy },
-        blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), 0.05));
+        blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), MARGIN, STEP));
     }
 
     blocks.forEach(([r0, r1], w) => {
@@ -462,17 +469,19 @@ export interface BlockTiming {
  * the split at which it and the last worker finish together.  Moving x rows from the
  * caller to the w workers moves the caller's finish by −x·kc and a worker's by +x·kw/w
  * (kc, kw: time per row, as measured), so x = (caller's finish − last worker's) /
- * (kc + kw/w).  Half of x is taken — one call's timing can hold a GC pause or a burst of
- * page faults — and the share stays in [0.1, 0.9].  With a `margin` (ms) the target is the
- * workers finishing that much before the caller.
+ * (kc + kw/w).  Half of x is taken, and at most `step` of the rows: one call's timing can
+ * hold a GC pause or a burst of page faults (seen: a worker's 1 ms block taking 5 ms, once
+ * in ~50 calls, which moved the share from 0.45 to 0.9, and the calls after it were slow
+ * for ten calls while it came back).  The share stays in [0.1, 0.9].  With a `margin` (ms)
+ * the target is the workers finishing that much before the caller.
  */
-export function rebalance(share: number, rows: number, own: BlockTiming, workers: BlockTiming[], margin = 0): number {
+export function rebalance(share: number, rows: number, own: BlockTiming, workers: BlockTiming[], margin = 0, step = 1): number {
   const perRow = (b: BlockTiming) => Math.max(b.busy[1] - b.busy[0], 1e-6) / b.rows;
   const kc = perRow(own);
   const kw = workers.reduce((a, b) => a + perRow(b), 0) / workers.length;
   const late = own.busy[1] - (Math.max(...workers.map((b) => b.busy[1])) + margin);
   const x = late / (kc + kw / workers.length);
-  const next = share - (0.5 * x) / rows;
+  const next = share - Math.max(-step, Math.min(step, (0.5 * x) / rows));
   return Math.min(0.9, Math.max(0.1, Number.isFinite(next) ? next : share));
 }
 
