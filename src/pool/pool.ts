@@ -103,9 +103,7 @@ export class Pool {
   /** True when data move through shared memory rather than transfers. */
   readonly shared: boolean;
   /** True when the workers compute in place, in WebAssembly memories shared with this thread. */
-  get inMemory(): boolean {
-    return this.memories !== null;
-  }
+  readonly inMemory: boolean;
   readonly size: number;
   private readonly workers: Transport[];
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
@@ -128,7 +126,7 @@ export class Pool {
    * In-memory mode: each worker's shared WebAssembly memory, and its window there (see
    * `Request.window`); null when the workers could not load the shared build.
    */
-  private readonly memories: WebAssembly.Memory[] | null;
+  private memories: WebAssembly.Memory[] | null;
   private readonly windows: { ptr: number; bytes: number }[];
   /** @internal The rows each thread computed in the last call, the calling thread's first (for tests). */
   lastSplit: number[] = [];
@@ -139,6 +137,7 @@ export class Pool {
   constructor(workers: Transport[], size: number, backend: Backend, shared: boolean, minElements: number, memories: WebAssembly.Memory[] | null = null) {
     this.workers = workers;
     this.memories = shared ? memories : null;
+    this.inMemory = this.memories !== null;
     this.windows = workers.map(() => ({ ptr: 0, bytes: 0 }));
     this.size = size;
     this.backend = backend;
@@ -170,6 +169,7 @@ export class Pool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.memories = null; // the workers' memories go with them
     this.fail(new Error('surprisal pool: closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
