@@ -121,6 +121,8 @@ export class Pool {
   private readonly times: Float64Array | null;
   /** Shared mode: how many rows of each worker's inputs are in place (see `Request.signal`). */
   private readonly ready: Int32Array | null;
+  /** Shared mode: how many rows of each worker's block have their results in place (see `Request.signal`). */
+  private readonly finished: Int32Array | null;
   private seq = 0;
   /**
    * In-memory mode: each worker's shared WebAssembly memory, and its window there (see
@@ -146,6 +148,7 @@ export class Pool {
     this.flags = shared ? new Int32Array(new SharedArrayBuffer(4 * workers.length)) : null;
     this.times = shared ? new Float64Array(new SharedArrayBuffer(16 * workers.length)) : null;
     this.ready = shared ? new Int32Array(new SharedArrayBuffer(8 * workers.length)) : null;
+    this.finished = shared ? new Int32Array(new SharedArrayBuffer(4 * workers.length)) : null;
     for (const w of workers) {
       w.listen(
         (reply) => {
@@ -355,14 +358,16 @@ export class Pool {
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
     const ready = this.ready;
     const copying = copies.some((c) => c.length > 0);
+    const finished = this.finished;
     if (ready) {
       for (let w = 0; w < blocks.length; w++) {
         Atomics.store(ready, 2 * w + 1, copying ? 0 : blocks[w][1] - blocks[w][0]);
         Atomics.store(ready, 2 * w, seq);
+        Atomics.store(finished!, w, 0);
       }
     }
     const jobs: Promise<Reply>[] = requests.map((req, w) => {
-      if (shared) req.signal = { flags: this.flags!, times: this.times!, slot: w, seq, ready: ready! };
+      if (shared) req.signal = { flags: this.flags!, times: this.times!, slot: w, seq, ready: ready!, finished: finished! };
       const transfer = shared ? [] : req.inputs.map((sl) => sl.buffer as ArrayBuffer);
       return this.ask(w, req, transfer);
     });
@@ -382,8 +387,32 @@ export class Pool {
       out: target ? slab(target.subarray(r0 * cols, r1 * cols)) : grad ? slab(grad.subarray(r0 * cols, r1 * cols)) : undefined,
       perRow: result ? slab(result.subarray(r0, r1)) : undefined,
     });
+    // Shared mode: a worker's map results or gradient rows are copied into the caller's
+    // array as they are finished (`finished`), between the pieces of this thread's own block,
+    // so that little is left to copy once the workers are done.
+    const into = shared ? target ?? grad : null;
+    const copied = blocks.map(() => 0);
+    const copyOut = (w: number, upTo: number) => {
+      const out = results[w]?.out;
+      if (!into || !out || out.buffer === into.buffer || upTo <= copied[w]) return;
+      const r0 = blocks[w][0];
+      into.subarray((r0 + copied[w]) * cols, (r0 + upTo) * cols).set(out.subarray(copied[w] * cols, upTo * cols) as never);
+      copied[w] = upTo;
+    };
     const t0 = epochNow();
-    const own = mine ? handle(ownRequest(mine[0], mine[1])).reply : null;
+    let own: Reply | null = null;
+    if (mine) {
+      const pieces = into && results.some((r) => r.out && r.out.buffer !== into.buffer) ? PIECES : 1;
+      let start = 0;
+      for (let piece = 0; piece < pieces && !own?.error; piece++) {
+        const a = mine[0] + Math.floor(((mine[1] - mine[0]) * piece) / pieces), b = mine[0] + Math.floor(((mine[1] - mine[0]) * (piece + 1)) / pieces);
+        if (b <= a) continue;
+        own = handle(ownRequest(a, b)).reply;
+        start ||= own.busy![0];
+        if (piece < pieces - 1) blocks.forEach((_, w) => copyOut(w, Atomics.load(finished!, w)));
+      }
+      if (own?.busy) own.busy = [start, own.busy[1]];
+    }
     // Workers that said "done" in shared memory need not be waited for: their results are in
     // place, and their replies (which still come, in order, before any later request's) only
     // settle promises nobody waits on.  A worker not done yet is waited for on its flag — a
@@ -408,9 +437,8 @@ export class Pool {
         if (r.grad && grad) grad.set(view(r.grad) as FloatArray, r0 * cols);
         return;
       }
-      const { out, perRow } = results[w];
-      const into = target ?? grad;
-      if (out && into && out.buffer !== into.buffer) into.subarray(r0 * cols, r1 * cols).set(out as never);
+      copyOut(w, r1 - r0);
+      const perRow = results[w].perRow;
       if (perRow) result!.subarray(r0, r1).set(perRow);
     });
     this.lastSplit = [mine ? mine[1] - mine[0] : 0, ...blocks.map(([r0, r1]) => r1 - r0)];

@@ -41,9 +41,12 @@ export interface Request {
    * a caller that finishes its own block later can go on without waiting for the message.
    * With `ready`, the inputs are still being copied in when the request arrives: once
    * ready[2·slot] is `seq`, ready[2·slot + 1] counts the block's rows whose inputs are in
-   * place, and the block is computed piece by piece as they arrive.
+   * place, and the block is computed piece by piece as they arrive (a quarter of the block
+   * at most at a time), finished[slot] counting the rows whose results are in place (the
+   * caller zeroes it before posting), so that the caller can copy results out while the
+   * worker computes the rest.
    */
-  signal?: { flags: Int32Array; times: Float64Array; slot: number; seq: number; ready?: Int32Array };
+  signal?: { flags: Int32Array; times: Float64Array; slot: number; seq: number; ready?: Int32Array; finished?: Int32Array };
   /** softmaxCrossEntropy: the whole batch's 'mean' denominator. */
   denominator?: number;
   /**
@@ -102,7 +105,7 @@ export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } 
   if (req.window !== undefined) return { reply: resize(req), transfer: [] };
   const t0 = epochNow();
   const sig = req.signal;
-  const done = sig?.ready ? computeAsReady(req, sig.ready, sig.slot, sig.seq) : compute(req);
+  const done = sig?.ready ? computeAsReady(req, sig.ready, sig.slot, sig.seq, sig.finished) : compute(req);
   const t1 = epochNow();
   done.reply.busy = [t0, t1];
   if (sig) {
@@ -151,12 +154,13 @@ function rowsOf(req: Request, a: number, b: number): Request {
  * independent, so the pieces' results are the whole block's.  (The results all go to
  * shared memory in this mode: the reply carries none.)
  */
-function computeAsReady(req: Request, ready: Int32Array, slot: number, seq: number): { reply: Reply; transfer: ArrayBuffer[] } {
+function computeAsReady(req: Request, ready: Int32Array, slot: number, seq: number, finished?: Int32Array): { reply: Reply; transfer: ArrayBuffer[] } {
+  const most = Math.ceil(req.rows / 4);
   for (let done = 0; done < req.rows;) {
     // seq before the count: a count read after this call's seq is this call's (the caller
     // resets it before publishing seq)
     const current = Atomics.load(ready, 2 * slot) === seq;
-    const have = current ? Atomics.load(ready, 2 * slot + 1) : done;
+    const have = current ? Math.min(Atomics.load(ready, 2 * slot + 1), done + most) : done;
     if (have <= done) {
       Atomics.wait(ready, 2 * slot + 1, have, current ? 1000 : 1);
       continue;
@@ -164,6 +168,7 @@ function computeAsReady(req: Request, ready: Int32Array, slot: number, seq: numb
     const piece = compute(rowsOf(req, done, have));
     if (piece.reply.error) return { reply: { ...piece.reply, id: req.id }, transfer: [] };
     done = have;
+    if (finished) Atomics.store(finished, slot, done);
   }
   return { reply: { id: req.id }, transfer: [] };
 }
