@@ -246,6 +246,7 @@ for (const op of args.pool ? [] : BATCH_OPS) {
 // ---------------------------------------------------------------------------------
 
 const poolRows = [];
+const POOL_ROUNDS = QUICK ? 1 : 5;
 if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some((op) => only.has(op))) {
   await S.init({ backend: 'wasm-simd' });
   const pool = await createPool({ size: 2 });
@@ -261,12 +262,19 @@ if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some
       log(`${op} pool ${batchRows}x${cols} … `);
       const call = (f) => (op === 'softmax' ? f.softmax(z, { cols }) : op === 'softmax+out' ? f.softmax(z, { cols, out })
         : op === 'softmaxCrossEntropy' ? f.softmaxCrossEntropy(z, y, { cols }) : f.softmaxCrossEntropy(z, y, { cols, grad }));
-      const bench = new Bench({ ...timing, ...warmLarge, name: `pool ${op}` });
-      bench.add('single', () => consume(call(S)));
-      bench.add('pool', async () => consume(await call(pool)));
-      bench.add('scratch', async () => consume(await call(scratchPool)));
-      await bench.run();
-      const [a, b, c] = bench.tasks.map((t) => t.result.latency.p50);
+      // tinybench runs its tasks one after another, and this VM's speed drifts by 20–40 %
+      // over seconds: so the three run in turn, in ROUNDS short benches, and each gets the
+      // median of its per-round medians
+      const medians = [[], [], []];
+      for (let round = 0; round < POOL_ROUNDS; round++) {
+        const bench = new Bench({ ...timing, ...(round === 0 ? warmLarge : {}), name: `pool ${op}` });
+        bench.add('single', () => consume(call(S)));
+        bench.add('pool', async () => consume(await call(pool)));
+        bench.add('scratch', async () => consume(await call(scratchPool)));
+        await bench.run();
+        bench.tasks.forEach((t, k) => medians[k].push(t.result.latency.p50));
+      }
+      const [a, b, c] = medians.map((m) => m.sort((x, y) => x - y)[m.length >> 1]);
       poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: a / b, scratchMs: c, scratchSpeedup: a / c,
         workers: pool.size, shared: pool.shared, inMemory: pool.inMemory });
       log('done\n');
