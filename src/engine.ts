@@ -13,7 +13,7 @@
 import * as jsReduce from './js/reduce.js';
 import * as jsSoftmax from './js/softmax.js';
 import * as jsLoss from './js/loss.js';
-import { Heap, OutOfMemory } from './memory.js';
+import { align as span, Heap, OutOfMemory } from './memory.js'; // span: the bytes a part takes in the arena (16-byte aligned)
 import type { Backend } from './types.js';
 
 export type Vec = ArrayLike<number>;
@@ -137,8 +137,6 @@ export interface Kernels {
 
 type Kind = 4 | 8; // bytes per element: float32 or float64
 
-/** Bytes a part of `bytes` takes in the arena (parts are 16-byte aligned). */
-const span = (bytes: number): number => (bytes + 15) & ~15;
 
 /**
  * One call's staging.  Each input or output is either in place — a view inside a live

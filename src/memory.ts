@@ -15,7 +15,8 @@
 const PAGE = 65536;
 const ALIGN = 16;
 
-const align = (n: number): number => (n + ALIGN - 1) & ~(ALIGN - 1);
+/** `n` bytes rounded up to the heap's 16-byte alignment (blocks, and the parts of a call's arena or a pool window). */
+export const align = (n: number): number => (n + ALIGN - 1) & ~(ALIGN - 1);
 
 interface Block {
   ptr: number;

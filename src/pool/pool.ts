@@ -24,7 +24,7 @@ import { output } from '../args.js';
 import * as entropyFns from '../entropy.js';
 import * as softmaxFns from '../softmax.js';
 import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
-import { WasmArray } from '../memory.js';
+import { align as span, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
 import { epochNow, type FloatName, handle, MAPS, type PoolFunction, type Reply, type Request, type Slab, slab, view } from './protocol.js';
 
@@ -81,9 +81,6 @@ function uninitialized(Type: FloatType, n: number): FloatArray {
   const b = allocUnsafeSlow?.(bytes);
   return b && b.byteOffset === 0 && b.buffer.byteLength === bytes ? new Type(b.buffer as ArrayBuffer, 0, n) : new Type(n);
 }
-
-/** Bytes a part of a window takes (parts are 16-byte aligned, as the heap's blocks). */
-const span = (bytes: number): number => (bytes + 15) & ~15;
 
 /**
  * The split's target (ms): the workers finish this much before the calling thread, which
