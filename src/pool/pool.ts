@@ -89,6 +89,9 @@ function uninitialized(Type: FloatType, n: number): FloatArray {
  */
 const MARGIN = 0.02, STEP = 0.03;
 
+/** The first row of the i-th of k even parts of rows [r0, r1) (the k-th: r1). */
+const cut = (r0: number, r1: number, k: number, i: number): number => r0 + Math.floor(((r1 - r0) * i) / k);
+
 /** Pieces each worker's input rows are copied in (shared mode). */
 const PIECES = 4;
 
@@ -265,7 +268,7 @@ export class Pool {
     const blocks: [number, number][] = [];
     const lead = shared && k > 1 ? Math.min(rows - (k - 1), Math.max(1, Math.round(rows * (this.shares.get(kind) ?? 1 / k)))) : 0;
     if (lead) blocks.push([0, lead]);
-    for (let w = 0, m = lead ? k - 1 : k; w < m; w++) blocks.push([lead + Math.floor(((rows - lead) * w) / m), lead + Math.floor(((rows - lead) * (w + 1)) / m)]);
+    for (let w = 0, m = lead ? k - 1 : k; w < m; w++) blocks.push([cut(lead, rows, m, w), cut(lead, rows, m, w + 1)]);
     const mine = shared ? blocks.shift()! : null;
     const perRowInput = (j: number) => fn === 'softmaxCrossEntropy' && j === 1 && inputs[j].length === rows;
     const width = (j: number) => (perRowInput(j) ? 1 : cols);
@@ -372,7 +375,7 @@ export class Pool {
       // four pieces per worker, interleaved across workers so that each starts early
       for (let piece = 1; piece <= PIECES; piece++) {
         blocks.forEach(([r0, r1], w) => {
-          const lo = r0 + Math.floor(((r1 - r0) * (piece - 1)) / PIECES), hi = r0 + Math.floor(((r1 - r0) * piece) / PIECES);
+          const lo = cut(r0, r1, PIECES, piece - 1), hi = cut(r0, r1, PIECES, piece);
           for (const [a, s, wd, base] of copies[w]) s.subarray((lo - base) * wd, (hi - base) * wd).set(a.subarray(lo * wd, hi * wd) as never);
           Atomics.store(ready, 2 * w + 1, hi - r0);
           Atomics.notify(ready, 2 * w + 1);
@@ -389,20 +392,20 @@ export class Pool {
     // so that little is left to copy once the workers are done.
     const into = shared ? target ?? grad : null;
     const copied = blocks.map(() => 0);
+    const copiesOut = (w: number) => into !== null && results[w].out !== null && results[w].out!.buffer !== into.buffer;
     const copyOut = (w: number, upTo: number) => {
-      const out = results[w]?.out;
-      if (!into || !out || out.buffer === into.buffer || upTo <= copied[w]) return;
+      if (!copiesOut(w) || upTo <= copied[w]) return;
       const r0 = blocks[w][0];
-      into.subarray((r0 + copied[w]) * cols, (r0 + upTo) * cols).set(out.subarray(copied[w] * cols, upTo * cols) as never);
+      into!.subarray((r0 + copied[w]) * cols, (r0 + upTo) * cols).set(results[w].out!.subarray(copied[w] * cols, upTo * cols) as never);
       copied[w] = upTo;
     };
     const t0 = epochNow();
     let own: Reply | null = null;
     if (mine) {
-      const pieces = into && results.some((r) => r.out && r.out.buffer !== into.buffer) ? PIECES : 1;
+      const pieces = blocks.some((_, w) => copiesOut(w)) ? PIECES : 1;
       let start = 0;
       for (let piece = 0; piece < pieces && !own?.error; piece++) {
-        const a = mine[0] + Math.floor(((mine[1] - mine[0]) * piece) / pieces), b = mine[0] + Math.floor(((mine[1] - mine[0]) * (piece + 1)) / pieces);
+        const a = cut(mine[0], mine[1], pieces, piece), b = cut(mine[0], mine[1], pieces, piece + 1);
         if (b <= a) continue;
         own = handle(ownRequest(a, b)).reply;
         start ||= own.busy![0];
