@@ -113,8 +113,9 @@ function decodeBase64(s: string): Uint8Array {
   return bytes;
 }
 
-async function inlined(name: 'wasm-simd' | 'wasm'): Promise<Uint8Array> {
-  const mod = name === 'wasm-simd' ? await import('./wasm/simd.generated.js') : await import('./wasm/scalar.generated.js');
+async function inlined(name: 'wasm-simd' | 'wasm' | 'shared'): Promise<Uint8Array> {
+  const mod = name === 'wasm-simd' ? await import('./wasm/simd.generated.js')
+    : name === 'wasm' ? await import('./wasm/scalar.generated.js') : await import('./wasm/shared.generated.js');
   return decodeBase64(mod.default);
 }
 
@@ -134,9 +135,7 @@ export async function initShared(): Promise<WebAssembly.Memory | null> {
   let memory: WebAssembly.Memory;
   try {
     memory = new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAXIMUM, shared: true } as WebAssembly.MemoryDescriptor);
-    const mod = await import('./wasm/shared.generated.js');
-    const { instance } = await instantiate(decodeBase64(mod.default), { env: { memory } });
-    engine = new WasmEngine('wasm-simd', instance.exports as unknown as Kernels);
+    engine = await load(await inlined('shared'), { env: { memory } });
   } catch {
     return null;
   }
@@ -159,8 +158,9 @@ async function bytesOf(source: NonNullable<InitOptions['wasm']>): Promise<Buffer
   return response.arrayBuffer();
 }
 
-async function load(source: BufferSource | WebAssembly.Module): Promise<WasmEngine> {
-  const { instance } = await instantiate(source as BufferSource, {});
+/** Instantiates a surprisal build (`imports`: the shared build's memory). */
+async function load(source: BufferSource | WebAssembly.Module, imports: Record<string, Record<string, unknown>> = {}): Promise<WasmEngine> {
+  const { instance } = await instantiate(source as BufferSource, imports as never);
   const k = instance.exports as unknown as Kernels & { simd(): number };
   if (typeof k.entropyRowsF32 !== 'function' || !(k.memory instanceof WebAssembly.Memory)) {
     throw new TypeError('surprisal: the WebAssembly binary is not a surprisal build');
