@@ -19,13 +19,14 @@ for (let r = 0; r < rows; r++) {
 }
 const labels = Int32Array.from({ length: rows }, (_, i) => (i * 31) % cols);
 
-// shared: the calling thread computes a block and size − 1 workers the others
-for (const [shared, size, inMemory] of [[true, 2, true], [true, 3, true], [true, 2, false], [false, 2, false]] as const) {
-  describe(`createPool (size ${size}, ${inMemory ? 'shared WebAssembly memory' : shared ? 'SharedArrayBuffer' : 'transfers'})`, () => {
+// shared: the calling thread computes a block and size − 1 workers the others; spin: the
+// workers poll for the next call (and take it through their doorbells), or sleep
+for (const [shared, size, inMemory, spin] of [[true, 2, true, 5], [true, 3, true, 5], [true, 2, true, 0], [true, 2, false, 5], [false, 2, false, 5]] as const) {
+  describe(`createPool (size ${size}, ${inMemory ? 'shared WebAssembly memory' : shared ? 'SharedArrayBuffer' : 'transfers'}, spin ${spin})`, () => {
     let pool: Pool;
     beforeAll(async () => {
       await S.init();
-      pool = await createPool({ size, shared, inMemory });
+      pool = await createPool({ size, shared, inMemory, spin });
       expect(pool.shared).toBe(shared);
       expect(pool.inMemory).toBe(inMemory);
       expect(pool.backend).toBe('wasm-simd');
@@ -127,6 +128,25 @@ for (const [shared, size, inMemory] of [[true, 2, true], [true, 3, true], [true,
       }
     });
 
+    it('back-to-back calls, each rung the moment the last is done, stay exact', async () => {
+      // small calls (minElements 1) follow each other within ~30 µs: a worker polling its
+      // doorbell gets the next request while it is still posting the last reply
+      const quick = await createPool({ size, shared, inMemory, spin, minElements: 1 });
+      try {
+        const x = logits.subarray(0, 8 * cols), y = labels.subarray(0, 8);
+        const want = S.softmaxCrossEntropy(x, y, { cols, reduction: 'none' }), wantMap = S.softmax(x, { cols });
+        for (let call = 0; call < 400; call++) {
+          expect(await quick.softmaxCrossEntropy(x, y, { cols, reduction: 'none' })).toEqual(want);
+          if (call % 40 === 0) expect(await quick.softmax(x, { cols })).toEqual(wantMap);
+        }
+        // the doorbell is used exactly where the workers poll and the rows are in their memories
+        if (inMemory && spin > 0) expect(quick.rung).toBeGreaterThan(300);
+        else expect(quick.rung).toBe(0);
+      } finally {
+        await quick.close();
+      }
+    }, 30_000);
+
     it('small calls run on the calling thread with the same result', async () => {
       const x = logits.subarray(0, 10 * cols);
       expect(await pool.softmax(x, { cols })).toEqual(S.softmax(x, { cols }));
@@ -156,6 +176,8 @@ describe('close', () => {
     await pool.close();
     await expect(pool.softmax(logits, { cols })).rejects.toThrow(/closed/);
     await expect(createPool({ size: 0 })).rejects.toThrow(RangeError);
+    await expect(createPool({ spin: -1 })).rejects.toThrow(/spin must be a number of ms in \[0, 1000\], got -1/);
+    await expect(createPool({ spin: NaN })).rejects.toThrow(RangeError);
   });
 });
 

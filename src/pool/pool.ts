@@ -26,7 +26,7 @@ import * as softmaxFns from '../softmax.js';
 import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { epochNow, type FloatName, handle, MAPS, type PoolFunction, type Reply, type Request, type Slab, slab, view } from './protocol.js';
+import { BELL, CLAIMED, type Doorbell, epochNow, type FloatName, handle, LENGTH, MAPS, POLLING, type PoolFunction, type Reply, type Request, ringable, type Slab, slab, STATE, view } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -54,6 +54,14 @@ export interface PoolOptions {
    * copies into and out of its own memory.
    */
   inMemory?: boolean;
+  /**
+   * With shared memory, how long (ms) a worker keeps polling for the next call after each
+   * one, and the calling thread for a worker still computing, before sleeping (default 5
+   * where the machine has a core for every thread, else 0): a sleeping thread takes
+   * 80–130 µs to wake on a small VM, several percent of a millisecond call.  Polling
+   * keeps the core busy meanwhile.
+   */
+  spin?: number;
 }
 
 type FloatArray = Float32Array | Float64Array;
@@ -95,6 +103,9 @@ const cut = (r0: number, r1: number, k: number, i: number): number => r0 + Math.
 /** Pieces each worker's input rows are copied in (shared mode). */
 const PIECES = 4;
 
+/** A doorbell's request space: a rung request is ~300 bytes of JSON; a longer one is posted. */
+const DOORBELL_BYTES = 16384;
+
 const isFloat = (a: unknown): a is FloatArray => a instanceof Float32Array || a instanceof Float64Array;
 
 export class Pool {
@@ -132,11 +143,16 @@ export class Pool {
   private readonly windows: { ptr: number; bytes: number }[];
   /** @internal The rows each thread computed in the last call, the calling thread's first (for tests). */
   lastSplit: number[] = [];
+  /** @internal How many requests went through a doorbell rather than a message (for tests). */
+  rung = 0;
   /** False once Atomics.wait has refused to block this thread (a page's main thread). */
   private canBlock = true;
+  /** Shared mode with `spin`: each worker's doorbell (see `Doorbell`). */
+  private readonly doorbells: Doorbell[] | null;
+  private readonly spin: number;
 
   /** @internal use `createPool`. */
-  constructor(workers: Transport[], size: number, backend: Backend, shared: boolean, minElements: number, memories: WebAssembly.Memory[] | null = null) {
+  constructor(workers: Transport[], size: number, backend: Backend, shared: boolean, minElements: number, memories: WebAssembly.Memory[] | null = null, spin = 0) {
     this.workers = workers;
     this.memories = shared ? memories : null;
     this.inMemory = this.memories !== null;
@@ -149,6 +165,11 @@ export class Pool {
     this.times = shared ? new Float64Array(new SharedArrayBuffer(16 * workers.length)) : null;
     this.ready = shared ? new Int32Array(new SharedArrayBuffer(8 * workers.length)) : null;
     this.finished = shared ? new Int32Array(new SharedArrayBuffer(4 * workers.length)) : null;
+    this.spin = shared ? spin : 0;
+    this.doorbells = this.spin > 0 ? workers.map(() => ({
+      control: new Int32Array(new SharedArrayBuffer(16)), bytes: new Uint8Array(new SharedArrayBuffer(DOORBELL_BYTES)), spin: this.spin,
+      flags: this.flags!, times: this.times!, ready: this.ready!, finished: this.finished!,
+    })) : null;
     for (const w of workers) {
       w.listen(
         (reply) => {
@@ -161,6 +182,7 @@ export class Pool {
         (error) => this.fail(error),
       );
     }
+    this.doorbells?.forEach((doorbell, w) => workers[w].post({ id: 0, fn: 'entropy', rows: 0, cols: 0, inputs: [], options: {}, doorbell }, []));
   }
 
   private fail(error: Error): void {
@@ -298,8 +320,11 @@ export class Pool {
         const ins = inputs.reduce((s, a, j) => s + (isShared(a) ? 0 : span(m * width(j) * a.BYTES_PER_ELEMENT)), 0);
         return ins + (map ? span(m * cols * outType.BYTES_PER_ELEMENT) : span(8 * m)) + (grad ? span(m * cols * grad.BYTES_PER_ELEMENT) : 0);
       });
-      const grown = await Promise.all(need.map((bytes, w) => this.windows[w].bytes >= bytes ? true : this.resize(w, bytes)));
-      if (!grown.every(Boolean)) return single();
+      // (awaited only when a window must grow: an await costs the call a turn of the microtask queue)
+      if (need.some((bytes, w) => this.windows[w].bytes < bytes)) {
+        const grown = await Promise.all(need.map((bytes, w) => this.windows[w].bytes >= bytes ? true : this.resize(w, bytes)));
+        if (!grown.every(Boolean)) return single();
+      }
       blocks.forEach(([r0, r1], w) => {
         const buffer = this.memories![w].buffer;
         let at = this.windows[w].ptr;
@@ -446,11 +471,20 @@ export class Pool {
     return target ?? result!;
   }
 
-  /** Posts a request to worker `w`; resolves with its reply. */
+  /** Sends a request to worker `w` — rung where it polls its doorbell, else posted; resolves with its reply. */
   private ask(w: number, req: Request, transfer: ArrayBuffer[] = []): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
-      this.workers[w].post(req, transfer);
+      const doorbell = this.doorbells?.[w];
+      const json = doorbell && transfer.length === 0 ? ringable(req) : null;
+      if (json && json.length <= doorbell!.bytes.length && Atomics.compareExchange(doorbell!.control, STATE, POLLING, CLAIMED) === POLLING) {
+        doorbell!.bytes.set(json);
+        Atomics.store(doorbell!.control, LENGTH, json.length);
+        Atomics.add(doorbell!.control, BELL, 1);
+        this.rung++;
+      } else {
+        this.workers[w].post(req, transfer);
+      }
     });
   }
 
@@ -469,11 +503,13 @@ export class Pool {
    */
   private waitDone(seq: number, workers: number, ms: number): boolean {
     const flags = this.flags!;
-    const deadline = epochNow() + Math.max(ms, 1);
+    const t = epochNow(), deadline = t + Math.max(ms, 1), polled = t + this.spin;
     for (let w = 0; w < workers; w++) {
       for (let v = Atomics.load(flags, w); v !== seq; v = Atomics.load(flags, w)) {
-        const left = deadline - epochNow();
-        if (v === -seq || left <= 0 || !this.canBlock) return false;
+        const now = epochNow(), left = deadline - now;
+        if (v === -seq || left <= 0) return false;
+        if (now < polled) continue; // polling: see `PoolOptions.spin`
+        if (!this.canBlock) return false;
         try {
           Atomics.wait(flags, w, v, left);
         } catch {
@@ -523,6 +559,9 @@ export function canShare(): boolean {
 export async function startPool(make: (backend: 'auto' | Backend, memory: boolean) => Transport, options: PoolOptions, cores: number): Promise<Pool> {
   const size = options.size ?? Math.max(2, cores);
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`createPool: size must be a positive integer, got ${String(options.size)}`);
+  // polling pays only where each thread has a core: else it takes the core from the thread it waits for
+  const spin = options.spin ?? (cores >= size ? 5 : 0);
+  if (!(spin >= 0 && spin <= 1000)) throw new RangeError(`createPool: spin must be a number of ms in [0, 1000], got ${String(options.spin)}`);
   const backend = options.backend ?? 'auto';
   const shared = (options.shared ?? true) && canShare();
   // shared mode: the calling thread computes one block, so size − 1 workers (at least one)
@@ -534,5 +573,5 @@ export async function startPool(make: (backend: 'auto' | Backend, memory: boolea
   // in-memory mode only if every worker has its shared memory (they all load alike; a
   // backend other than SIMD wasm, or an engine without shared WebAssembly memory, has none)
   const memories = ready.every((r) => r.memory) ? ready.map((r) => r.memory!) : null;
-  return new Pool(workers, size, ready[0].ready, shared, options.minElements ?? 50_000, memories);
+  return new Pool(workers, size, ready[0].ready, shared, options.minElements ?? 50_000, memories, spin);
 }
