@@ -13,7 +13,7 @@
 import * as jsReduce from './js/reduce.js';
 import * as jsSoftmax from './js/softmax.js';
 import * as jsLoss from './js/loss.js';
-import { align as span, Heap, OutOfMemory } from './memory.js'; // span: the bytes a part takes in the arena (16-byte aligned)
+import { align as span, Heap, OutOfMemory, uninitialized } from './memory.js'; // span: the bytes a part takes in the arena (16-byte aligned)
 import type { Backend } from './types.js';
 
 export type Vec = ArrayLike<number>;
@@ -136,6 +136,25 @@ export interface Kernels {
 }
 
 type Kind = 4 | 8; // bytes per element: float32 or float64
+
+/**
+ * A call staged in the arena is staged, and computed, this many bytes of rows at a time
+ * (inputs and outputs together; one row at least).  A kernel reads what was just copied
+ * in: staged whole, a 4 MB batch has left the L2 cache before the kernel reads its first
+ * rows back, and a map's result before it is copied out (measured, softmaxCrossEntropy
+ * 1024×1000 float32: 2.73 ms whole, 1.92 ms in blocks of 256 rows — as fast as reading
+ * the batch in place, with no copy at all, 1.95 ms).  256 KB fits the L2 of every core
+ * this runs on.  Every row's result is the kernel's on that row alone, so the blocks give
+ * the whole call's values bit for bit.
+ */
+const BLOCK_BYTES = 256 * 1024;
+
+/** Rows per block for a staged call of `rows` rows of `rowBytes` (see BLOCK_BYTES). */
+const blockRows = (rows: number, rowBytes: number): number => rows * rowBytes <= BLOCK_BYTES ? rows : Math.max(1, Math.floor(BLOCK_BYTES / rowBytes));
+
+/** Elements [a, b) of `x`: a view of a typed array, a copy of anything else. */
+const slice = <T extends Vec>(x: T, a: number, b: number): T =>
+  (ArrayBuffer.isView(x) ? (x as unknown as FloatArray).subarray(a, b) : Array.prototype.slice.call(x, a, b)) as unknown as T;
 
 
 /**
@@ -343,7 +362,21 @@ export class WasmEngine implements Engine {
     p: Vec, q: Vec | null, rows: number, cols: number, normalize: boolean, out: Float64Array, sums: Float64Array): number {
     const n = rows * cols, m = q ? 2 * rows : rows;
     let ip: number, iq = 0, io: number, is: number, it = 0;
-    if (this.outside(p) && this.outside(q)) {
+    const lean = this.outside(p) && this.outside(q);
+    const per = lean ? blockRows(rows, kind * cols * (q ? 2 : 1)) : rows;
+    if (per < rows) {
+      // in blocks (see BLOCK_BYTES): p's row sums, then q's, are gathered into `sums`
+      let min = Infinity;
+      const part = new Float64Array(q ? 2 * per : per);
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const k = Math.min(per, rows - r0), a = r0 * cols, b = a + k * cols, s = part.subarray(0, q ? 2 * k : k);
+        min = Math.min(min, this.pq(kind, kernel, slice(p, a, b), q && slice(q, a, b), k, cols, normalize, out.subarray(r0, r0 + k), s));
+        sums.set(s.subarray(0, k), r0);
+        if (q) sums.set(s.subarray(k), rows + r0);
+      }
+      return min;
+    }
+    if (lean) {
       const a = this.arena.begin((q ? 2 : 1) * span(kind * n) + span(8 * rows) + (normalize ? 2 : 1) * span(8 * m));
       ip = a.input(p, kind, n);
       if (q) iq = a.input(q, kind, n);
@@ -403,7 +436,16 @@ export class WasmEngine implements Engine {
   private rowsOut(kind: Kind, fn: (...a: number[]) => void, a: Vec, b: Vec | null, rows: number, cols: number, T: number | null, out: Float64Array): void {
     const n = rows * cols;
     let ia: number, ib = 0, io: number;
-    if (this.outside(a) && this.outside(b)) {
+    const lean = this.outside(a) && this.outside(b);
+    const per = lean ? blockRows(rows, kind * cols * (b ? 2 : 1)) : rows;
+    if (per < rows) {
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const k = Math.min(per, rows - r0), e0 = r0 * cols, e1 = e0 + k * cols;
+        this.rowsOut(kind, fn, slice(a, e0, e1), b && slice(b, e0, e1), k, cols, T, out.subarray(r0, r0 + k));
+      }
+      return;
+    }
+    if (lean) {
       const arena = this.arena.begin((b ? 2 : 1) * span(kind * n) + span(8 * rows));
       ia = arena.input(a, kind, n);
       if (b) ib = arena.input(b, kind, n);
@@ -450,6 +492,15 @@ export class WasmEngine implements Engine {
     x: Vec, rows: number, cols: number, T: number, dst: FloatArray | null): FloatArray {
     const n = rows * cols;
     const lean = this.outside(x) && this.outside(dst);
+    const per = lean ? blockRows(rows, 2 * kind * cols) : rows;
+    if (per < rows) {
+      const out = dst ?? uninitialized(kind === 4 ? Float32Array : Float64Array, n);
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const k = Math.min(per, rows - r0), e0 = r0 * cols, e1 = e0 + k * cols;
+        this.map(kind, fn, slice(x, e0, e1), k, cols, T, out.subarray(e0, e1));
+      }
+      return out;
+    }
     let ix: number, io: number, jo = -1;
     if (lean) {
       const arena = this.arena.begin(2 * span(kind * n));
@@ -494,6 +545,15 @@ export class WasmEngine implements Engine {
     let iz: number, it: number, w = 0, g = 0, io: number;
     // (labels are never in module memory: the API layer always makes them, as int32)
     const lean = this.outside(z) && this.outside(targets) && this.outside(grad);
+    const per = lean ? blockRows(rows, kind * cols * (1 + (targets ? 1 : 0) + (grad ? 1 : 0))) : rows;
+    if (per < rows) {
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const k = Math.min(per, rows - r0), e0 = r0 * cols, e1 = e0 + k * cols;
+        this.loss(kind, labels && labels.subarray(r0, r0 + k), slice(z, e0, e1), targets && slice(targets, e0, e1), k, cols,
+          weights, wsum, eps, gradScale, grad && grad.subarray(e0, e1), out.subarray(r0, r0 + k));
+      }
+      return;
+    }
     if (lean) {
       const a = this.arena.begin(span(kind * n) + (labels ? span(4 * rows) : span(kind * n)) + (weights ? span(kind * cols) : 0)
         + (grad ? span(kind * n) : 0) + span(8 * rows));

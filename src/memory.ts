@@ -26,6 +26,20 @@ interface Block {
 /** Thrown (and caught by the wasm backend, which then falls back to JS) when memory cannot grow. */
 export class OutOfMemory extends Error {}
 
+const allocUnsafeSlow = (globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number) => Uint8Array } }).Buffer?.allocUnsafeSlow;
+
+/**
+ * A new float array every element of which the caller overwrites (a map's result, filled
+ * block by block): in Node its memory is not zeroed first (Buffer.allocUnsafeSlow: an
+ * ArrayBuffer of its own, never a slice of Node's pool) — zeroing costs 0.14 ms per 4 MB.
+ * Elsewhere an ordinary, zeroed, array.
+ */
+export function uninitialized(Type: { new (length: number): FloatArray; new (b: ArrayBuffer, o: number, n: number): FloatArray; BYTES_PER_ELEMENT: number }, n: number): FloatArray {
+  const bytes = n * Type.BYTES_PER_ELEMENT;
+  const b = allocUnsafeSlow?.(bytes);
+  return b && b.byteOffset === 0 && b.buffer.byteLength === bytes ? new Type(b.buffer as ArrayBuffer, 0, n) : new Type(n);
+}
+
 /** Every module's heap, to recognise views into any of their memories. */
 const heaps = new Set<Heap>();
 

@@ -3,9 +3,9 @@
 // every row length through the SIMD tails, on several rows at once.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.js';
-import { engineFor, setSmallInputCutoff } from '../src/backend.js';
+import { allocate, engineFor, setSmallInputCutoff } from '../src/backend.js';
 import { type Engine, jsEngine } from '../src/engine.js';
-import { expectAllClose, randomDistribution, randomLogits, rng } from './helpers.js';
+import { expectAllClose, randomDistribution, randomLogits, rng, sameBits } from './helpers.js';
 
 const SHAPES: [number, number][] = [[1, 0], [1, 1], [3, 2], [2, 3], [1, 4], [5, 5], [2, 7], [1, 8], [3, 9], [1, 15], [1, 16], [2, 17], [1, 31], [4, 33], [1, 1000], [3, 4097]];
 
@@ -90,3 +90,38 @@ for (const which of ['wasm-simd', 'wasm'] as const) {
     }
   });
 }
+
+// Calls staged in the arena run in blocks of rows (engine.ts, BLOCK_BYTES); calls whose
+// inputs are already in module memory run whole, in place.  The two must agree bit for
+// bit: every row's value is the kernel's on that row alone.
+describe('a batch staged in blocks of rows equals the same batch computed whole, in place', () => {
+  let wasm: Engine;
+  beforeAll(async () => {
+    await init({ backend: 'wasm-simd' });
+    setSmallInputCutoff(0);
+    wasm = engineFor(Infinity);
+  });
+  // 300 rows of 1000: 1.2 MB per float32 input, 2.4 MB per float64 one — several blocks,
+  // the last a partial one, for every kernel
+  it('300 × 1000, every kernel, float32 and float64', () => {
+    const rows = 300, cols = 1000;
+    const d = inputs(rows, cols, 77);
+    const staged = runAll(wasm, rows, cols, d);
+    // memory grown once, up front, so that no later allocation or arena detaches the views
+    allocate(Float64Array, 4 << 20).free();
+    const names = ['P32', 'Q32', 'X32', 'Y32', 'P64', 'Q64', 'X64', 'Y64'] as const;
+    const arrays = names.map((k) => allocate(d[k].constructor as Float32ArrayConstructor, d[k].length));
+    const views = Object.fromEntries(names.map((k, i) => [k, arrays[i].array]));
+    names.forEach((k) => views[k].set(d[k]));
+    const whole = runAll(wasm, rows, cols, { ...d, ...views } as typeof d);
+    arrays.forEach((a) => a.free());
+    expect(Object.keys(staged).length).toBeGreaterThan(40);
+    const bits = (a: ArrayLike<number>) => (ArrayBuffer.isView(a) ? a as Float64Array : Float64Array.from(a));
+    for (const key of Object.keys(staged)) expect(sameBits(bits(staged[key]), bits(whole[key])), key).toBe(true);
+    // a map's new result (no dst) is filled block by block too
+    for (const T of [1, 0.7]) {
+      expect(sameBits(wasm.softmaxRowsF32(d.X32, rows, cols, T, null), staged[`softmaxF32 T=${T}`] as Float32Array)).toBe(true);
+      expect(sameBits(wasm.logSoftmaxRowsF64(d.X64, rows, cols, T, null), staged[`logSoftmaxF64 T=${T}`] as Float64Array)).toBe(true);
+    }
+  });
+});

@@ -24,7 +24,7 @@ import { output } from '../args.js';
 import * as entropyFns from '../entropy.js';
 import * as softmaxFns from '../softmax.js';
 import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
-import { align as span, WasmArray } from '../memory.js';
+import { align as span, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
 import { BELL, CLAIMED, type Doorbell, epochNow, type FloatName, handle, LENGTH, MAPS, POLLING, type PoolFunction, type Reply, type Request, ringable, type Slab, slab, STATE, view } from './protocol.js';
 
@@ -75,20 +75,6 @@ const SINGLE: Record<PoolFunction, (...a: never[]) => number | FloatArray> = {
 };
 
 type FloatType = { new (length: number): FloatArray; new (b: ArrayBuffer, o: number, n: number): FloatArray; BYTES_PER_ELEMENT: number };
-const allocUnsafeSlow = (globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number) => Uint8Array } }).Buffer?.allocUnsafeSlow;
-
-/**
- * A new array for a map's result, every element of which the blocks overwrite: in Node,
- * its memory is not zeroed first (Buffer.allocUnsafeSlow: its own ArrayBuffer, never a
- * slice of Node's pool) — zeroing costs 0.14 ms per 4 MB on the calling thread, where
- * the split cannot hide it.  (The single-thread map's result needs no such help: V8's
- * copy constructor skips the zeroing.)
- */
-function uninitialized(Type: FloatType, n: number): FloatArray {
-  const bytes = n * Type.BYTES_PER_ELEMENT;
-  const b = allocUnsafeSlow?.(bytes);
-  return b && b.byteOffset === 0 && b.buffer.byteLength === bytes ? new Type(b.buffer as ArrayBuffer, 0, n) : new Type(n);
-}
 
 /**
  * The split's target (ms): the workers finish this much before the calling thread, which
