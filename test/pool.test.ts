@@ -147,6 +147,26 @@ for (const [shared, size, inMemory, spin] of [[true, 2, true, 5], [true, 3, true
       }
     }, 30_000);
 
+    it('a call that cannot be rung (rows in a SharedArrayBuffer) reaches a worker polling its doorbell at once', async () => {
+      // the worker polls for 1 s after each call: a message posted to it meanwhile would
+      // wait out the second, unless the worker is first rung back to its event loop
+      const patient = await createPool({ size, shared, inMemory, spin: 1000 });
+      try {
+        const x = new Float32Array(new SharedArrayBuffer(4 * n));
+        x.set(logits);
+        const want = S.softmaxCrossEntropy(logits, labels, { cols });
+        await patient.softmaxCrossEntropy(logits, labels, { cols }); // now polling
+        const t0 = performance.now();
+        for (let call = 0; call < 4; call++) {
+          expect(await patient.softmaxCrossEntropy(x, labels, { cols })).toBe(want);
+          expect(await patient.softmaxCrossEntropy(logits, labels, { cols })).toBe(want);
+        }
+        expect(performance.now() - t0).toBeLessThan(2000); // (4 s or more, if the posts waited)
+      } finally {
+        await patient.close();
+      }
+    }, 30_000);
+
     it('small calls run on the calling thread with the same result', async () => {
       const x = logits.subarray(0, 10 * cols);
       expect(await pool.softmax(x, { cols })).toEqual(S.softmax(x, { cols }));

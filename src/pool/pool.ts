@@ -91,6 +91,8 @@ const PIECES = 4;
 
 /** A doorbell's request space: a rung request is ~300 bytes of JSON; a longer one is posted. */
 const DOORBELL_BYTES = 16384;
+/** Rung before a request that must be posted (see `Doorbell`). */
+const LEAVE = new TextEncoder().encode(JSON.stringify({ leave: true }));
 
 const isFloat = (a: unknown): a is FloatArray => a instanceof Float32Array || a instanceof Float64Array;
 
@@ -462,15 +464,18 @@ export class Pool {
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
       const doorbell = this.doorbells?.[w];
-      const json = doorbell && transfer.length === 0 ? ringable(req) : null;
-      if (json && json.length <= doorbell!.bytes.length && Atomics.compareExchange(doorbell!.control, STATE, POLLING, CLAIMED) === POLLING) {
-        doorbell!.bytes.set(json);
-        Atomics.store(doorbell!.control, LENGTH, json.length);
-        Atomics.add(doorbell!.control, BELL, 1);
-        this.rung++;
-      } else {
-        this.workers[w].post(req, transfer);
+      if (doorbell && Atomics.compareExchange(doorbell.control, STATE, POLLING, CLAIMED) === POLLING) {
+        const json = transfer.length === 0 ? ringable(req) : null;
+        const ring = json && json.length <= doorbell.bytes.length ? json : LEAVE;
+        doorbell.bytes.set(ring);
+        Atomics.store(doorbell.control, LENGTH, ring.length);
+        Atomics.add(doorbell.control, BELL, 1);
+        if (ring !== LEAVE) {
+          this.rung++;
+          return;
+        }
       }
+      this.workers[w].post(req, transfer);
     });
   }
 

@@ -57,6 +57,8 @@ export interface Request {
   window?: number;
   /** Instead of a call: the worker's doorbell (see `Doorbell`), kept for the pool's life. */
   doorbell?: Doorbell;
+  /** Rung instead of a call: stop polling, a request is posted (see `Doorbell`). */
+  leave?: true;
 }
 
 /**
@@ -74,7 +76,9 @@ export interface Request {
  * a request is never rung to a worker that has left nor posted to one that polls.  A
  * request is rung as JSON: control[LENGTH] bytes of `bytes`, then control[BELL] + 1.  The
  * call's `signal` arrays are these, sent once: a rung request's signal carries only its
- * slot and seq.  Replies are posted as messages either way.
+ * slot and seq.  A request that cannot be rung (see `ringable`) is posted after ringing
+ * `leave`, which sends the worker back to its event loop, where the message waits.
+ * Replies are posted as messages either way.
  */
 export interface Doorbell {
   control: Int32Array;
@@ -151,7 +155,12 @@ export function serve(req: Request, post: (reply: Reply, transfer: ArrayBuffer[]
     const bell = Atomics.load(control, BELL);
     if (bell !== rung) {
       rung = bell;
-      const { reply, transfer } = handle(rungRequest(bytes.slice(0, Atomics.load(control, LENGTH))));
+      const req = rungRequest(bytes.slice(0, Atomics.load(control, LENGTH)));
+      if (req.leave) {
+        Atomics.store(control, STATE, IDLE);
+        return;
+      }
+      const { reply, transfer } = handle(req);
       post(reply, transfer);
       until = epochNow() + spin;
     } else if (epochNow() > until && Atomics.compareExchange(control, STATE, POLLING, IDLE) === POLLING) {
