@@ -246,7 +246,8 @@ for (const op of args.pool ? [] : BATCH_OPS) {
 // ---------------------------------------------------------------------------------
 
 const poolRows = [];
-const POOL_ROUNDS = QUICK ? 1 : 5;
+const POOL_ROUNDS = QUICK ? 1 : 15;
+const poolTiming = QUICK ? timing : { ...timing, time: 80 };
 if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some((op) => only.has(op))) {
   await S.init({ backend: 'wasm-simd' });
   const pool = await createPool({ size: 2 });
@@ -263,19 +264,22 @@ if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some
       const call = (f) => (op === 'softmax' ? f.softmax(z, { cols }) : op === 'softmax+out' ? f.softmax(z, { cols, out })
         : op === 'softmaxCrossEntropy' ? f.softmaxCrossEntropy(z, y, { cols }) : f.softmaxCrossEntropy(z, y, { cols, grad }));
       // tinybench runs its tasks one after another, and this VM's speed drifts by 20–40 %
-      // over seconds: so the three run in turn, in ROUNDS short benches, and each gets the
-      // median of its per-round medians
+      // over seconds: so the three run in turn, in ROUNDS short benches (~0.3 s each), and
+      // each gets the median of its per-round medians; a speed-up is the median of the
+      // rounds' ratios, each taken within one round
       const medians = [[], [], []];
       for (let round = 0; round < POOL_ROUNDS; round++) {
-        const bench = new Bench({ ...timing, ...(round === 0 ? warmLarge : {}), name: `pool ${op}` });
+        const bench = new Bench({ ...poolTiming, ...(round === 0 ? warmLarge : {}), name: `pool ${op}` });
         bench.add('single', () => consume(call(S)));
         bench.add('pool', async () => consume(await call(pool)));
         bench.add('scratch', async () => consume(await call(scratchPool)));
         await bench.run();
         bench.tasks.forEach((t, k) => medians[k].push(t.result.latency.p50));
       }
-      const [a, b, c] = medians.map((m) => m.sort((x, y) => x - y)[m.length >> 1]);
-      poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: a / b, scratchMs: c, scratchSpeedup: a / c,
+      const median = (m) => m.slice().sort((x, y) => x - y)[m.length >> 1];
+      const [a, b, c] = medians.map(median);
+      const ratio = (k) => median(medians[0].map((single, round) => single / medians[k][round]));
+      poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: ratio(1), scratchMs: c, scratchSpeedup: ratio(2),
         workers: pool.size, shared: pool.shared, inMemory: pool.inMemory });
       log('done\n');
     }
@@ -328,7 +332,7 @@ const header = `surprisal benchmark — ${machine.date}, ${machine.cpu} (${machi
   `median per call (tinybench)${QUICK ? ', --quick (not a measurement)' : ''}. ` +
   `"simd ÷ TF.js" for softmaxCrossEntropy+grad compares with TF.js's loss without grad.`;
 const poolTable = poolRows.length ? [
-  '', `Worker pool (surprisal/pool, size ${poolRows[0].workers}: ${poolRows[0].shared ? `the calling thread and ${poolRows[0].workers - 1} worker${poolRows[0].workers > 2 ? 's' : ''}` : `${poolRows[0].workers} workers, transfers`}) against one thread, float32, median per call; ` +
+  '', `Worker pool (surprisal/pool, size ${poolRows[0].workers}: ${poolRows[0].shared ? `the calling thread and ${poolRows[0].workers - 1} worker${poolRows[0].workers > 2 ? 's' : ''}` : `${poolRows[0].workers} workers, transfers`}) against one thread, float32, median per call over ${POOL_ROUNDS} rounds, speed-up the median of the rounds' ratios; ` +
     `"pool": workers ${poolRows[0].inMemory ? 'computing in WebAssembly memory shared with the calling thread' : 'without shared WebAssembly memory'}, "scratch": inMemory: false, rows through SharedArrayBuffer scratch:`, '',
   '| op | shape | one thread | pool | speed-up | scratch | speed-up |', '|---|---|---:|---:|---:|---:|---:|',
   ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX(r.speedup)} | ${fmtTime(r.scratchMs)} | ${fmtX(r.scratchSpeedup)} |`),
