@@ -2,6 +2,10 @@
 // single-thread result — workers computing in WebAssembly memories shared with the
 // calling thread, through SharedArrayBuffers, and through transfers; errors arrive as the
 // same TypeError/RangeError; small calls stay on the calling thread.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as S from '../dist/index.js';
 import { createPool, type Pool } from '../dist/pool/node.js';
@@ -188,6 +192,25 @@ describe('the shared-memory mode needs the SIMD build', () => {
       await pool.close();
     }
   });
+});
+
+describe('a pool left open', () => {
+  it('does not keep the process alive once its calls are answered (a worker polling or not)', () => {
+    for (const spin of [0, 1000]) {
+      const script = `
+        import { createPool } from ${JSON.stringify(new URL('../dist/pool/node.js', import.meta.url).href)};
+        const pool = await createPool({ size: 2, spin: ${spin} });
+        const x = new Float32Array(300 * 1000).map((_, i) => Math.sin(i));
+        const r = await pool.softmax(x, { cols: 1000 });
+        console.log('answered', r.length);`;
+      const file = join(mkdtempSync(join(tmpdir(), 'surprisal-')), 'open-pool.mjs');
+      writeFileSync(file, script);
+      const child = spawnSync(process.execPath, [file], { timeout: 20_000, encoding: 'utf8' });
+      rmSync(dirname(file), { recursive: true });
+      expect(child.stdout.trim(), child.stderr).toBe('answered 300000');
+      expect(child.status, `spin ${spin}: ${child.error?.message ?? child.stderr}`).toBe(0); // (killed by the timeout: null)
+    }
+  }, 60_000);
 });
 
 describe('close', () => {

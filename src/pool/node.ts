@@ -19,13 +19,13 @@ export { Pool, type PoolOptions } from './pool.js';
 export function createPool(options: PoolOptions = {}): Promise<Pool> {
   return startPool((backend, memory): Transport => {
     const w = new Worker(new URL('./worker-node.js', import.meta.url), { workerData: { backend, memory } });
-    w.unref();
     return {
       post: (m, transfer) => w.postMessage(m, transfer),
       listen: (onReply, onError) => {
         w.on('message', onReply);
         w.on('error', onError);
       },
+      keepAlive: (on) => (on ? w.ref() : w.unref()),
       terminate: () => w.terminate(),
     };
   }, options, availableParallelism());

@@ -33,6 +33,8 @@ export interface Transport {
   post(message: Request, transfer: ArrayBuffer[]): void;
   listen(onReply: (reply: Reply & { ready?: Backend; memory?: WebAssembly.Memory }) => void, onError: (error: Error) => void): void;
   terminate(): void | Promise<unknown>;
+  /** Whether the worker keeps the process alive (Node: only while a call waits on it). */
+  keepAlive?(on: boolean): void;
 }
 
 export interface PoolOptions {
@@ -135,6 +137,8 @@ export class Pool {
   rung = 0;
   /** False once Atomics.wait has refused to block this thread (a page's main thread). */
   private canBlock = true;
+  /** Whether the workers keep the process alive (see `alive`); a new Worker does. */
+  private kept = true;
   /** Shared mode with `spin`: each worker's doorbell (see `Doorbell`). */
   private readonly doorbells: Doorbell[] | null;
   private readonly spin: number;
@@ -164,6 +168,7 @@ export class Pool {
           const p = this.pending.get(reply.id);
           if (p) {
             this.pending.delete(reply.id);
+            this.alive();
             p.resolve(reply);
           }
         },
@@ -171,11 +176,24 @@ export class Pool {
       );
     }
     this.doorbells?.forEach((doorbell, w) => workers[w].post({ id: 0, fn: 'entropy', rows: 0, cols: 0, inputs: [], options: {}, doorbell }, []));
+    this.alive();
+  }
+
+  /**
+   * Node: the workers keep the process alive only while a reply is awaited, so a pool
+   * left open does not hold the process (a pending call does).
+   */
+  private alive(): void {
+    const on = this.pending.size > 0;
+    if (on === this.kept) return;
+    this.kept = on;
+    for (const w of this.workers) w.keepAlive?.(on);
   }
 
   private fail(error: Error): void {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
+    this.alive();
   }
 
   /** Stops the workers; calls still waiting are rejected. */
@@ -463,6 +481,7 @@ export class Pool {
   private ask(w: number, req: Request, transfer: ArrayBuffer[] = []): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
+      this.alive();
       const doorbell = this.doorbells?.[w];
       if (doorbell && Atomics.compareExchange(doorbell.control, STATE, POLLING, CLAIMED) === POLLING) {
         const json = transfer.length === 0 ? ringable(req) : null;
