@@ -3,8 +3,12 @@
 // <script type="module"> or a module Worker can import by relative path.  The three
 // inlined binaries stay in their own chunks, so only the one `init()` picks (and, in the
 // pool's workers, the shared-memory build) is fetched.
+import { rmSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
+// chunk names carry a content hash: without this, every rebuild's chunks would pile up in
+// dist/browser/chunks and go into the package
+rmSync('dist/browser', { recursive: true, force: true });
 await esbuild.build({
   entryPoints: {
     surprisal: 'src/index.ts',
