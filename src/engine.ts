@@ -152,6 +152,14 @@ const BLOCK_BYTES = 256 * 1024;
 /** Rows per block for a staged call of `rows` rows of `rowBytes` (see BLOCK_BYTES). */
 const blockRows = (rows: number, rowBytes: number): number => rows * rowBytes <= BLOCK_BYTES ? rows : Math.max(1, Math.floor(BLOCK_BYTES / rowBytes));
 
+/** Calls `block(r0, k, e0, e1)` for each block of `per` rows (k rows from row r0: elements [e0, e1)). */
+function inBlocks(rows: number, per: number, cols: number, block: (r0: number, k: number, e0: number, e1: number) => void): void {
+  for (let r0 = 0; r0 < rows; r0 += per) {
+    const k = Math.min(per, rows - r0);
+    block(r0, k, r0 * cols, (r0 + k) * cols);
+  }
+}
+
 /** Elements [a, b) of `x`: a view of a typed array, a copy of anything else. */
 const slice = <T extends Vec>(x: T, a: number, b: number): T =>
   (ArrayBuffer.isView(x) ? (x as unknown as FloatArray).subarray(a, b) : Array.prototype.slice.call(x, a, b)) as unknown as T;
@@ -368,12 +376,12 @@ export class WasmEngine implements Engine {
       // in blocks (see BLOCK_BYTES): p's row sums, then q's, are gathered into `sums`
       let min = Infinity;
       const part = new Float64Array(q ? 2 * per : per);
-      for (let r0 = 0; r0 < rows; r0 += per) {
-        const k = Math.min(per, rows - r0), a = r0 * cols, b = a + k * cols, s = part.subarray(0, q ? 2 * k : k);
-        min = Math.min(min, this.pq(kind, kernel, slice(p, a, b), q && slice(q, a, b), k, cols, normalize, out.subarray(r0, r0 + k), s));
+      inBlocks(rows, per, cols, (r0, k, e0, e1) => {
+        const s = part.subarray(0, q ? 2 * k : k);
+        min = Math.min(min, this.pq(kind, kernel, slice(p, e0, e1), q && slice(q, e0, e1), k, cols, normalize, out.subarray(r0, r0 + k), s));
         sums.set(s.subarray(0, k), r0);
         if (q) sums.set(s.subarray(k), rows + r0);
-      }
+      });
       return min;
     }
     if (lean) {
@@ -439,10 +447,8 @@ export class WasmEngine implements Engine {
     const lean = this.outside(a) && this.outside(b);
     const per = lean ? blockRows(rows, kind * cols * (b ? 2 : 1)) : rows;
     if (per < rows) {
-      for (let r0 = 0; r0 < rows; r0 += per) {
-        const k = Math.min(per, rows - r0), e0 = r0 * cols, e1 = e0 + k * cols;
-        this.rowsOut(kind, fn, slice(a, e0, e1), b && slice(b, e0, e1), k, cols, T, out.subarray(r0, r0 + k));
-      }
+      inBlocks(rows, per, cols, (r0, k, e0, e1) =>
+        this.rowsOut(kind, fn, slice(a, e0, e1), b && slice(b, e0, e1), k, cols, T, out.subarray(r0, r0 + k)));
       return;
     }
     if (lean) {
@@ -495,10 +501,7 @@ export class WasmEngine implements Engine {
     const per = lean ? blockRows(rows, 2 * kind * cols) : rows;
     if (per < rows) {
       const out = dst ?? uninitialized(kind === 4 ? Float32Array : Float64Array, n);
-      for (let r0 = 0; r0 < rows; r0 += per) {
-        const k = Math.min(per, rows - r0), e0 = r0 * cols, e1 = e0 + k * cols;
-        this.map(kind, fn, slice(x, e0, e1), k, cols, T, out.subarray(e0, e1));
-      }
+      inBlocks(rows, per, cols, (_, k, e0, e1) => this.map(kind, fn, slice(x, e0, e1), k, cols, T, out.subarray(e0, e1)));
       return out;
     }
     let ix: number, io: number, jo = -1;
@@ -547,11 +550,8 @@ export class WasmEngine implements Engine {
     const lean = this.outside(z) && this.outside(targets) && this.outside(grad);
     const per = lean ? blockRows(rows, kind * cols * (1 + (targets ? 1 : 0) + (grad ? 1 : 0))) : rows;
     if (per < rows) {
-      for (let r0 = 0; r0 < rows; r0 += per) {
-        const k = Math.min(per, rows - r0), e0 = r0 * cols, e1 = e0 + k * cols;
-        this.loss(kind, labels && labels.subarray(r0, r0 + k), slice(z, e0, e1), targets && slice(targets, e0, e1), k, cols,
-          weights, wsum, eps, gradScale, grad && grad.subarray(e0, e1), out.subarray(r0, r0 + k));
-      }
+      inBlocks(rows, per, cols, (r0, k, e0, e1) => this.loss(kind, labels && labels.subarray(r0, r0 + k), slice(z, e0, e1),
+        targets && slice(targets, e0, e1), k, cols, weights, wsum, eps, gradScale, grad && grad.subarray(e0, e1), out.subarray(r0, r0 + k)));
       return;
     }
     if (lean) {
