@@ -26,7 +26,7 @@ import * as softmaxFns from '../softmax.js';
 import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { BELL, CLAIMED, type Doorbell, epochNow, type FloatName, handle, LENGTH, MAPS, POLLING, type PoolFunction, type Reply, type Request, ringable, type Slab, slab, STATE, view } from './protocol.js';
+import { BELL, CLAIMED, type Doorbell, epochNow, type FloatName, handle, LEAVE, LENGTH, MAPS, POLLING, type PoolFunction, type Reply, type Request, ringable, type Slab, slab, STATE, view } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -93,8 +93,6 @@ const PIECES = 4;
 
 /** A doorbell's request space: a rung request is ~300 bytes of JSON; a longer one is posted. */
 const DOORBELL_BYTES = 16384;
-/** Rung before a request that must be posted (see `Doorbell`). */
-const LEAVE = new TextEncoder().encode(JSON.stringify({ leave: true }));
 
 const isFloat = (a: unknown): a is FloatArray => a instanceof Float32Array || a instanceof Float64Array;
 

@@ -93,6 +93,11 @@ export interface Doorbell {
 
 export const STATE = 0, BELL = 1, LENGTH = 2, IDLE = 0, POLLING = 1, CLAIMED = 2;
 
+const encoder = new TextEncoder(), decoder = new TextDecoder();
+
+/** Rung before a request that must be posted (see `Doorbell`). */
+export const LEAVE = encoder.encode(JSON.stringify({ leave: true }));
+
 export interface Reply {
   id: number;
   /** Transfer mode: the result (a map's array, or the per-row values). */
@@ -118,6 +123,11 @@ const CTORS = { Float32Array, Float64Array, Int32Array };
 let window: WasmArray<Float64Array> | null = null;
 /** This worker's doorbell (see `Request.doorbell`). */
 let doorbell: Doorbell | null = null;
+
+/** From here on the caller may ring this worker's next call (see `Doorbell`). */
+function polling(): void {
+  if (doorbell?.spin) Atomics.store(doorbell.control, STATE, POLLING);
+}
 
 export function view(s: Slab): Float32Array | Float64Array | Int32Array {
   // (the window's view is re-derived after growth: its buffer is the memory's current one,
@@ -171,7 +181,7 @@ export function serve(req: Request, post: (reply: Reply, transfer: ArrayBuffer[]
 
 /** A rung request, its `signal` completed from the doorbell. */
 function rungRequest(json: Uint8Array): Request {
-  const req = JSON.parse(new TextDecoder().decode(json)) as Request;
+  const req = JSON.parse(decoder.decode(json)) as Request;
   if (req.signal) {
     const { flags, times, ready, finished } = doorbell!;
     req.signal = { flags, times, ready, finished, slot: req.signal.slot, seq: req.signal.seq };
@@ -187,7 +197,7 @@ function rungRequest(json: Uint8Array): Request {
 export function ringable(req: Request): Uint8Array | null {
   const slabs = [...req.inputs, req.out, req.perRow];
   if (slabs.some((s) => s && s.buffer !== null) || !plainJson(req.options) || !plainJson(req.denominator ?? 0)) return null;
-  return new TextEncoder().encode(JSON.stringify({ ...req, signal: req.signal && { slot: req.signal.slot, seq: req.signal.seq } }));
+  return encoder.encode(JSON.stringify({ ...req, signal: req.signal && { slot: req.signal.slot, seq: req.signal.seq } }));
 }
 
 function plainJson(v: unknown): boolean {
@@ -201,7 +211,7 @@ function plainJson(v: unknown): boolean {
 export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
   if (req.doorbell) doorbell = req.doorbell;
   if (req.window !== undefined || req.doorbell) {
-    if (doorbell?.spin) Atomics.store(doorbell.control, STATE, POLLING);
+    polling();
     return { reply: req.doorbell ? { id: req.id } : resize(req), transfer: [] };
   }
   const t0 = epochNow();
@@ -209,8 +219,7 @@ export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } 
   const done = sig?.ready ? computeAsReady(req, sig.ready, sig.slot, sig.seq, sig.finished) : compute(req);
   const t1 = epochNow();
   done.reply.busy = [t0, t1];
-  // polling from before "done": a caller that sees it done may ring its next call at once
-  if (doorbell?.spin) Atomics.store(doorbell.control, STATE, POLLING);
+  polling(); // before "done": a caller that sees it done may ring its next call at once
   if (sig) {
     sig.times[2 * sig.slot] = t0;
     sig.times[2 * sig.slot + 1] = t1;
