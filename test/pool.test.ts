@@ -58,6 +58,11 @@ for (const [shared, size, inMemory, spin] of [[true, 2, true, 5], [true, 3, true
         expect(got).toEqual(want);
         expect(g2).toEqual(g1);
       }
+      // labels of any type (int32 go to the workers as they are, others as float64)
+      const want = S.softmaxCrossEntropy(logits, labels, { cols, reduction: 'none' });
+      for (const y of [Array.from(labels), Uint32Array.from(labels), Float32Array.from(labels)]) {
+        expect(await pool.softmaxCrossEntropy(logits, y, { cols, reduction: 'none' })).toEqual(want);
+      }
       const probs = Float32Array.from(P);
       expect(await pool.softmaxCrossEntropy(logits, probs, { cols })).toBe(S.softmaxCrossEntropy(logits, probs, { cols }));
     });

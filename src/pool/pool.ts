@@ -26,7 +26,7 @@ import * as softmaxFns from '../softmax.js';
 import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { BELL, CLAIMED, type Doorbell, epochNow, type FloatName, handle, LEAVE, LENGTH, MAPS, POLLING, type PoolFunction, type Reply, type Request, ringable, type Slab, slab, STATE, view } from './protocol.js';
+import { BELL, CLAIMED, type Doorbell, epochNow, type FloatName, handle, MAPS, POLLING, type PoolFunction, type Reply, type Request, ring, type Slab, slab, STATE, view, WORDS } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -67,6 +67,8 @@ export interface PoolOptions {
 }
 
 type FloatArray = Float32Array | Float64Array;
+/** A call's rows: floats, or a loss's int32 labels. */
+type RowArray = FloatArray | Int32Array;
 type Single = () => number | FloatArray;
 
 const SINGLE: Record<PoolFunction, (...a: never[]) => number | FloatArray> = {
@@ -88,11 +90,18 @@ const MARGIN = 0.02, STEP = 0.03;
 /** The first row of the i-th of k even parts of rows [r0, r1) (the k-th: r1). */
 const cut = (r0: number, r1: number, k: number, i: number): number => r0 + Math.floor(((r1 - r0) * i) / k);
 
-/** Pieces each worker's input rows are copied in (shared mode). */
+/** Pieces this thread computes its own block in, copying workers' results out between them (shared mode). */
 const PIECES = 4;
 
-/** A doorbell's request space: a rung request is ~300 bytes of JSON; a longer one is posted. */
-const DOORBELL_BYTES = 16384;
+/**
+ * Where each piece of a worker's input rows ends, in sixteenths of its block (shared mode):
+ * the worker computes each piece once it is in, so the first is small — it starts ~0.1 ms
+ * sooner than on a quarter of the block at 1024×1000.
+ */
+const INPUT_PIECES = [1, 4, 8, 12, 16];
+
+/** A doorbell's space for a rung request's options as JSON (see `ring`); longer ones are posted. */
+const DOORBELL_BYTES = 4096;
 
 const isFloat = (a: unknown): a is FloatArray => a instanceof Float32Array || a instanceof Float64Array;
 
@@ -157,7 +166,8 @@ export class Pool {
     this.finished = shared ? new Int32Array(new SharedArrayBuffer(4 * workers.length)) : null;
     this.spin = shared ? spin : 0;
     this.doorbells = this.spin > 0 ? workers.map(() => ({
-      control: new Int32Array(new SharedArrayBuffer(16)), bytes: new Uint8Array(new SharedArrayBuffer(DOORBELL_BYTES)), spin: this.spin,
+      control: new Int32Array(new SharedArrayBuffer(16)), words: new Float64Array(new SharedArrayBuffer(8 * WORDS)),
+      bytes: new Uint8Array(new SharedArrayBuffer(DOORBELL_BYTES)), spin: this.spin,
       flags: this.flags!, times: this.times!, ready: this.ready!, finished: this.finished!,
     })) : null;
     for (const w of workers) {
@@ -267,13 +277,14 @@ export class Pool {
     if (MAPS.has(fn) && o.out !== undefined) dst = output(fn, 'out', o.out, n, [], []);
     const grad = call?.grad ?? null;
 
-    // Inputs as typed arrays of the type the single-thread call computes in.
-    const inputs = args.map((a, k) => {
+    // Inputs as typed arrays of the type the single-thread call computes in (labels: int32
+    // as given, else float64, which holds any label exactly).
+    const inputs = args.map((a, k): RowArray => {
       const v = a instanceof WasmArray ? a.array : a;
       const isLabels = fn === 'softmaxCrossEntropy' && k === 1 && (v as ArrayLike<number>).length === rows;
       if (v instanceof Float32Array && !isLabels) return v;
-      if (v instanceof Float64Array) return v;
-      return Float64Array.from(v as ArrayLike<number>);
+      if (v instanceof Float64Array || (v instanceof Int32Array && isLabels)) return v;
+      return new Float64Array(v as ArrayLike<number>);
     });
     if (inputs.some((a, k) => a.length !== n && !(fn === 'softmaxCrossEntropy' && k === 1 && a.length === rows))) return single();
     const map = MAPS.has(fn);
@@ -298,19 +309,19 @@ export class Pool {
     const mine = shared ? blocks.shift()! : null;
     const perRowInput = (j: number) => fn === 'softmaxCrossEntropy' && j === 1 && inputs[j].length === rows;
     const width = (j: number) => (perRowInput(j) ? 1 : cols);
-    const isShared = (a: FloatArray | null) => a !== null && a.buffer instanceof SharedArrayBuffer;
+    const isShared = (a: RowArray | null) => a !== null && a.buffer instanceof SharedArrayBuffer;
 
     const { out: _out, grad: _grad, weights, ...rest } = o as Record<string, unknown>;
     const plain: Record<string, unknown> = { ...rest };
     if (weights !== undefined) plain.weights = Float64Array.from(weights as ArrayLike<number>);
     if (grad) plain.grad = true;
     const request = (r0: number, r1: number): Request => ({ id: this.nextId++, fn, rows: r1 - r0, cols, options: plain, denominator: call?.denominator, inputs: [] });
-    const part = (a: FloatArray, r0: number, r1: number, w: number) => a.subarray(r0 * w, r1 * w);
+    const part = <T extends RowArray>(a: T, r0: number, r1: number, w: number): T => a.subarray(r0 * w, r1 * w) as T;
 
     // Each worker's request, the copies of its input rows still to make (source, destination,
     // row width, destination's first row), and where its results are to be read from.
     const requests: Request[] = [];
-    const copies: [FloatArray, FloatArray, number, number][][] = blocks.map(() => []);
+    const copies: [RowArray, RowArray, number, number][][] = blocks.map(() => []);
     const results: { out: FloatArray | null; perRow: Float64Array | null }[] = [];
     const target: FloatArray | null = !map ? null : dst ?? uninitialized(outType, n);
     const result = map ? null : new Float64Array(rows);
@@ -401,15 +412,15 @@ export class Pool {
       return this.ask(w, req, transfer);
     });
     if (ready && copying) {
-      // four pieces per worker, interleaved across workers so that each starts early
-      for (let piece = 1; piece <= PIECES; piece++) {
+      // piece by piece, interleaved across workers so that each starts early
+      INPUT_PIECES.forEach((end, piece) => {
         blocks.forEach(([r0, r1], w) => {
-          const lo = cut(r0, r1, PIECES, piece - 1), hi = cut(r0, r1, PIECES, piece);
+          const lo = cut(r0, r1, 16, piece ? INPUT_PIECES[piece - 1] : 0), hi = cut(r0, r1, 16, end);
           for (const [a, s, wd, base] of copies[w]) s.subarray((lo - base) * wd, (hi - base) * wd).set(a.subarray(lo * wd, hi * wd) as never);
           Atomics.store(ready, 2 * w + 1, hi - r0);
           Atomics.notify(ready, 2 * w + 1);
         });
-      }
+      });
     }
     const ownRequest = (r0: number, r1: number): Request => ({
       ...request(r0, r1), inputs: inputs.map((a, j) => slab(part(a, r0, r1, width(j)))),
@@ -496,12 +507,9 @@ export class Pool {
       this.alive();
       const doorbell = this.doorbells?.[w];
       if (doorbell && Atomics.compareExchange(doorbell.control, STATE, POLLING, CLAIMED) === POLLING) {
-        const json = transfer.length === 0 ? ringable(req) : null;
-        const ring = json && json.length <= doorbell.bytes.length ? json : LEAVE;
-        doorbell.bytes.set(ring);
-        Atomics.store(doorbell.control, LENGTH, ring.length);
+        const rung = transfer.length === 0 && ring(doorbell, req); // else `leave` is rung
         Atomics.add(doorbell.control, BELL, 1);
-        if (ring !== LEAVE) {
+        if (rung) {
           this.rung++;
           return;
         }

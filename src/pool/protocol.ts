@@ -57,8 +57,6 @@ export interface Request {
   window?: number;
   /** Instead of a call: the worker's doorbell (see `Doorbell`), kept for the pool's life. */
   doorbell?: Doorbell;
-  /** Rung instead of a call: stop polling, a request is posted (see `Doorbell`). */
-  leave?: true;
 }
 
 /**
@@ -74,14 +72,19 @@ export interface Request {
  * (ring the bell), CLAIMED (the caller is writing a request).  The caller may ring only
  * after it has moved POLLING → CLAIMED; the worker leaves only by moving POLLING → IDLE, so
  * a request is never rung to a worker that has left nor posted to one that polls.  A
- * request is rung as JSON: control[LENGTH] bytes of `bytes`, then control[BELL] + 1.  The
- * call's `signal` arrays are these, sent once: a rung request's signal carries only its
- * slot and seq.  A request that cannot be rung (see `ringable`) is posted after ringing
- * `leave`, which sends the worker back to its event loop, where the message waits.
- * Replies are posted as messages either way.
+ * request is rung as numbers in `words` (see `ring`: a JSON encoding cost the two threads
+ * ~60 µs a call between them, its serializer's code cold after a kernel has streamed
+ * megabytes through the caches), its options other than `cols`, if any, as
+ * control[LENGTH] bytes of JSON in `bytes`; then control[BELL] + 1.  The call's `signal`
+ * arrays are these, sent once: a rung request carries only its slot and seq.  A request
+ * that cannot be rung (see `ring`) is posted after ringing `leave` (LENGTH −1), which
+ * sends the worker back to its event loop, where the message waits.  Replies are posted
+ * as messages either way.
  */
 export interface Doorbell {
   control: Int32Array;
+  /** A rung request's numbers (`WORDS` of them: see `ring`). */
+  words: Float64Array;
   bytes: Uint8Array;
   /** ms a worker polls for the next call after each one (0: never). */
   spin: number;
@@ -93,10 +96,14 @@ export interface Doorbell {
 
 export const STATE = 0, BELL = 1, LENGTH = 2, IDLE = 0, POLLING = 1, CLAIMED = 2;
 
-const encoder = new TextEncoder(), decoder = new TextDecoder();
-
-/** Rung before a request that must be posted (see `Doorbell`). */
-export const LEAVE = encoder.encode(JSON.stringify({ leave: true }));
+/**
+ * A rung request's numbers: id, fn (index in FNS), rows, cols, whether it has a
+ * denominator, the denominator, its signal's slot (−1: none) and seq, its input count,
+ * then four slabs — two inputs, out, perRow — of three: type (index in TYPES, −1: none),
+ * byteOffset, length.
+ */
+export const WORDS = 21;
+const SLABS = 9;
 
 export interface Reply {
   id: number;
@@ -118,6 +125,9 @@ export type PoolFunction =
 export const MAPS = new Set<PoolFunction>(['softmax', 'logSoftmax']);
 
 const CTORS = { Float32Array, Float64Array, Int32Array };
+const TYPES: FloatName[] = ['Float32Array', 'Float64Array', 'Int32Array'];
+const FNS: PoolFunction[] = ['entropy', 'crossEntropy', 'klDivergence', 'jsDivergence', 'logSumExp', 'softmax', 'logSoftmax', 'softmaxEntropy', 'softmaxKlDivergence', 'softmaxCrossEntropy'];
+const encoder = new TextEncoder(), decoder = new TextDecoder();
 
 /** This worker's window in its shared WebAssembly memory (see `Request.window`). */
 let window: WasmArray<Float64Array> | null = null;
@@ -160,13 +170,13 @@ export function serve(req: Request, post: (reply: Reply, transfer: ArrayBuffer[]
   const first = handle(req);
   post(first.reply, first.transfer);
   if (!doorbell?.spin) return;
-  const { control, bytes, spin } = doorbell;
+  const { control, spin } = doorbell;
   for (let until = epochNow() + spin; ;) {
     const bell = Atomics.load(control, BELL);
     if (bell !== rung) {
       rung = bell;
-      const req = rungRequest(bytes.slice(0, Atomics.load(control, LENGTH)));
-      if (req.leave) {
+      const req = rungRequest(doorbell);
+      if (!req) {
         Atomics.store(control, STATE, IDLE);
         return;
       }
@@ -179,25 +189,67 @@ export function serve(req: Request, post: (reply: Reply, transfer: ArrayBuffer[]
   }
 }
 
-/** A rung request, its `signal` completed from the doorbell. */
-function rungRequest(json: Uint8Array): Request {
-  const req = JSON.parse(decoder.decode(json)) as Request;
-  if (req.signal) {
-    const { flags, times, ready, finished } = doorbell!;
-    req.signal = { flags, times, ready, finished, slot: req.signal.slot, seq: req.signal.seq };
+/** The request rung on `doorbell` (see `ring`), or null for `leave`. */
+function rungRequest(doorbell: Doorbell): Request | null {
+  const { control, words: v } = doorbell;
+  const length = Atomics.load(control, LENGTH);
+  if (length < 0) return null;
+  const slabAt = (k: number): Slab | undefined => {
+    const at = SLABS + 3 * k;
+    return v[at] < 0 ? undefined : { type: TYPES[v[at]], buffer: null, byteOffset: v[at + 1], length: v[at + 2] };
+  };
+  const req: Request = {
+    id: v[0], fn: FNS[v[1]], rows: v[2], cols: v[3], inputs: [],
+    options: length === 0 ? {} : (JSON.parse(decoder.decode(doorbell.bytes.slice(0, length))) as Record<string, unknown>),
+  };
+  for (let k = 0; k < v[8]; k++) req.inputs.push(slabAt(k)!);
+  req.out = slabAt(2);
+  req.perRow = slabAt(3);
+  if (v[4] === 1) req.denominator = v[5];
+  if (v[6] >= 0) {
+    const { flags, times, ready, finished } = doorbell;
+    req.signal = { flags, times, ready, finished, slot: v[6], seq: v[7] };
   }
   return req;
 }
 
 /**
- * A request as the bytes of a rung one (see `Doorbell`), or null when it must be posted:
- * arrays of its own (transfer mode, a scratch buffer) or values JSON would change (NaN,
- * ±Infinity, typed arrays in its options).
+ * Rings `req` on `doorbell` (claimed: see `Doorbell`); false, ringing `leave` instead, when
+ * it must be posted: arrays of its own (transfer mode, a scratch buffer), a window or
+ * doorbell request, or options JSON would change (NaN, ±Infinity, typed arrays) or that do
+ * not fit `bytes`.
  */
-export function ringable(req: Request): Uint8Array | null {
-  const slabs = [...req.inputs, req.out, req.perRow];
-  if (slabs.some((s) => s && s.buffer !== null) || !plainJson(req.options) || !plainJson(req.denominator ?? 0)) return null;
-  return encoder.encode(JSON.stringify({ ...req, signal: req.signal && { slot: req.signal.slot, seq: req.signal.seq } }));
+export function ring(doorbell: Doorbell, req: Request): boolean {
+  const { control, words: v } = doorbell;
+  const slabs = [req.inputs[0], req.inputs[1], req.out, req.perRow];
+  // (options but cols, which the request carries: most calls have none)
+  const { cols: _cols, ...options } = req.options;
+  const plain = Object.keys(options).length === 0 || plainJson(options);
+  const json = plain && Object.keys(options).length > 0 ? encoder.encode(JSON.stringify(options)) : null;
+  const ok = plain && (json?.length ?? 0) <= doorbell.bytes.length && req.inputs.length <= 2 && req.window === undefined &&
+    !req.doorbell && slabs.every((sl) => !sl || sl.buffer === null);
+  if (!ok) {
+    Atomics.store(control, LENGTH, -1);
+    return false;
+  }
+  v[0] = req.id;
+  v[1] = FNS.indexOf(req.fn);
+  v[2] = req.rows;
+  v[3] = req.cols;
+  v[4] = req.denominator === undefined ? 0 : 1;
+  v[5] = req.denominator ?? 0;
+  v[6] = req.signal ? req.signal.slot : -1;
+  v[7] = req.signal ? req.signal.seq : 0;
+  v[8] = req.inputs.length;
+  slabs.forEach((sl, k) => {
+    const at = SLABS + 3 * k;
+    v[at] = sl ? TYPES.indexOf(sl.type) : -1;
+    v[at + 1] = sl ? sl.byteOffset : 0;
+    v[at + 2] = sl ? sl.length : 0;
+  });
+  if (json) doorbell.bytes.set(json);
+  Atomics.store(control, LENGTH, json ? json.length : 0);
+  return true;
 }
 
 function plainJson(v: unknown): boolean {
