@@ -254,33 +254,41 @@ if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some
   const scratchPool = await createPool({ size: 2, inMemory: false });
   for (const batchRows of [1024, 4096]) {
     const cols = 1000, n = batchRows * cols;
-    const z = logits(n, Float32Array);
+    const sab = (a) => {
+      const s = new a.constructor(new SharedArrayBuffer(a.byteLength));
+      s.set(a);
+      return s;
+    };
+    // the same rows as your arrays, and as arrays in SharedArrayBuffers (which the workers
+    // read and write where they are: nothing for the calling thread to copy)
+    const plain = { z: logits(n, Float32Array), grad: new Float32Array(n), out: new Float32Array(n) }; // out: reused
+    const inShared = { z: sab(plain.z), grad: sab(plain.grad), out: sab(plain.out) };
     const y = labels(batchRows, cols);
-    const grad = new Float32Array(n);
-    const out = new Float32Array(n); // softmax+out: the result into an array of the caller's, reused
     for (const op of ['softmax', 'softmax+out', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad']) {
       if (only && !only.has(op.replace('+out', ''))) continue;
       log(`${op} pool ${batchRows}x${cols} … `);
-      const call = (f) => (op === 'softmax' ? f.softmax(z, { cols }) : op === 'softmax+out' ? f.softmax(z, { cols, out })
+      const call = (f, { z, out, grad }) => (op === 'softmax' ? f.softmax(z, { cols }) : op === 'softmax+out' ? f.softmax(z, { cols, out })
         : op === 'softmaxCrossEntropy' ? f.softmaxCrossEntropy(z, y, { cols }) : f.softmaxCrossEntropy(z, y, { cols, grad }));
       // tinybench runs its tasks one after another, and this VM's speed drifts by 20–40 %
-      // over seconds: so the three run in turn, in ROUNDS short benches (~0.3 s each), and
+      // over seconds: so the five run in turn, in ROUNDS short benches (~0.3 s each), and
       // each gets the median of its per-round medians; a speed-up is the median of the
-      // rounds' ratios, each taken within one round
-      const medians = [[], [], []];
+      // rounds' ratios, each taken within one round, against one thread on the same arrays
+      const medians = [[], [], [], [], []];
       for (let round = 0; round < POOL_ROUNDS; round++) {
         const bench = new Bench({ ...poolTiming, ...(round === 0 ? warmLarge : {}), name: `pool ${op}` });
-        bench.add('single', () => consume(call(S)));
-        bench.add('pool', async () => consume(await call(pool)));
-        bench.add('scratch', async () => consume(await call(scratchPool)));
+        bench.add('single', () => consume(call(S, plain)));
+        bench.add('pool', async () => consume(await call(pool, plain)));
+        bench.add('scratch', async () => consume(await call(scratchPool, plain)));
+        bench.add('single, shared rows', () => consume(call(S, inShared)));
+        bench.add('pool, shared rows', async () => consume(await call(pool, inShared)));
         await bench.run();
         bench.tasks.forEach((t, k) => medians[k].push(t.result.latency.p50));
       }
       const median = (m) => m.slice().sort((x, y) => x - y)[m.length >> 1];
-      const [a, b, c] = medians.map(median);
-      const ratio = (k) => median(medians[0].map((single, round) => single / medians[k][round]));
-      poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: ratio(1), scratchMs: c, scratchSpeedup: ratio(2),
-        workers: pool.size, shared: pool.shared, inMemory: pool.inMemory });
+      const [a, b, c, d, e] = medians.map(median);
+      const ratio = (base, k) => median(medians[base].map((single, round) => single / medians[k][round]));
+      poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: ratio(0, 1), scratchMs: c, scratchSpeedup: ratio(0, 2),
+        sharedSingleMs: d, sharedPoolMs: e, sharedSpeedup: ratio(3, 4), workers: pool.size, shared: pool.shared, inMemory: pool.inMemory });
       log('done\n');
     }
   }
@@ -304,6 +312,8 @@ const machine = {
 
 const fmtTime = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : ms >= 1e-3 ? `${(ms * 1e3).toFixed(1)} µs` : `${(ms * 1e6).toFixed(0)} ns`);
 const fmtX = (x) => (Number.isFinite(x) ? `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}×` : '—');
+// (the pool's speed-ups to two places: 1.66 is not 1.7)
+const fmtX2 = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
 const COLS = ['naive', 'simd', 'zerocopy', 'wasm', 'js', 'tf', 'tfarray'];
 
 function table(rows) {
@@ -333,9 +343,11 @@ const header = `surprisal benchmark — ${machine.date}, ${machine.cpu} (${machi
   `"simd ÷ TF.js" for softmaxCrossEntropy+grad compares with TF.js's loss without grad.`;
 const poolTable = poolRows.length ? [
   '', `Worker pool (surprisal/pool, size ${poolRows[0].workers}: ${poolRows[0].shared ? `the calling thread and ${poolRows[0].workers - 1} worker${poolRows[0].workers > 2 ? 's' : ''}` : `${poolRows[0].workers} workers, transfers`}) against one thread, float32, median per call over ${POOL_ROUNDS} rounds, speed-up the median of the rounds' ratios; ` +
-    `"pool": workers ${poolRows[0].inMemory ? 'computing in WebAssembly memory shared with the calling thread' : 'without shared WebAssembly memory'}, "scratch": inMemory: false, rows through SharedArrayBuffer scratch:`, '',
-  '| op | shape | one thread | pool | speed-up | scratch | speed-up |', '|---|---|---:|---:|---:|---:|---:|',
-  ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX(r.speedup)} | ${fmtTime(r.scratchMs)} | ${fmtX(r.scratchSpeedup)} |`),
+    `"pool": workers ${poolRows[0].inMemory ? 'computing in WebAssembly memory shared with the calling thread' : 'without shared WebAssembly memory'}, "scratch": inMemory: false, rows through SharedArrayBuffer scratch; ` +
+    `"rows in SharedArrayBuffers": the same rows (and out, grad) in arrays over SharedArrayBuffers, one thread and the pool:`, '',
+  '| op | shape | one thread | pool | speed-up | scratch | speed-up | rows in SharedArrayBuffers: one thread | pool | speed-up |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX2(r.speedup)} | ${fmtTime(r.scratchMs)} | ${fmtX2(r.scratchSpeedup)} | ` +
+    `${fmtTime(r.sharedSingleMs)} | ${fmtTime(r.sharedPoolMs)} | ${fmtX2(r.sharedSpeedup)} |`),
 ].join('\n') : '';
 const md = `${header}\n\n${table(results)}\n${poolTable}\n`;
 process.stdout.write(`\n${md}\nchecksum ${sink}\n`);

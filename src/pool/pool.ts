@@ -26,7 +26,7 @@ import * as softmaxFns from '../softmax.js';
 import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { BELL, CLAIMED, type Doorbell, epochNow, type FloatName, handle, MAPS, POLLING, type PoolFunction, type Reply, type Request, ring, type Slab, slab, STATE, view, WORDS } from './protocol.js';
+import { BELL, BUFFERS, CLAIMED, type Doorbell, epochNow, type FloatName, handle, leave, MAPS, POLLING, type PoolFunction, type Reply, type Request, ring, type Slab, slab, STATE, view, WORDS } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -146,6 +146,9 @@ export class Pool {
   private canBlock = true;
   /** Whether the workers keep the process alive (see `alive`); a new Worker does. */
   private kept = true;
+  /** The SharedArrayBuffers each worker holds, by place (see `Slab.held`), and where the next goes. */
+  private readonly held: (ArrayBufferLike | null)[][];
+  private readonly nextHeld: number[];
   /** Shared mode with `spin`: each worker's doorbell (see `Doorbell`). */
   private readonly doorbells: Doorbell[] | null;
   private readonly spin: number;
@@ -156,6 +159,8 @@ export class Pool {
     this.memories = shared ? memories : null;
     this.inMemory = this.memories !== null;
     this.windows = workers.map(() => ({ ptr: 0, bytes: 0 }));
+    this.held = workers.map(() => new Array<ArrayBufferLike | null>(BUFFERS).fill(null));
+    this.nextHeld = workers.map(() => 0);
     this.size = size;
     this.backend = backend;
     this.shared = shared;
@@ -333,7 +338,8 @@ export class Pool {
       const need = blocks.map(([r0, r1]) => {
         const m = r1 - r0;
         const ins = inputs.reduce((s, a, j) => s + (isShared(a) ? 0 : span(m * width(j) * a.BYTES_PER_ELEMENT)), 0);
-        return ins + (map ? span(m * cols * outType.BYTES_PER_ELEMENT) : span(8 * m)) + (grad ? span(m * cols * grad.BYTES_PER_ELEMENT) : 0);
+        return ins + (map ? (isShared(dst) ? 0 : span(m * cols * outType.BYTES_PER_ELEMENT)) : span(8 * m)) +
+          (grad && !isShared(grad) ? span(m * cols * grad.BYTES_PER_ELEMENT) : 0);
       });
       // (awaited only when a window must grow: an await costs the call a turn of the microtask queue)
       if (need.some((bytes, w) => this.windows[w].bytes < bytes)) {
@@ -356,9 +362,11 @@ export class Pool {
           return s;
         });
         let out: FloatArray | null = null, perRow: Float64Array | null = null;
-        if (map) [req.out, out] = place(outType as FloatType, (r1 - r0) * cols);
+        // (a result array of yours in shared memory is written by the workers themselves)
+        const direct = (a: FloatArray): [Slab, FloatArray] => [slab(part(a, r0, r1, cols)), part(a, r0, r1, cols)];
+        if (map) [req.out, out] = isShared(dst) ? direct(dst!) : place(outType as FloatType, (r1 - r0) * cols);
         else [req.perRow, perRow] = place<Float64Array>(Float64Array as FloatType, r1 - r0);
-        if (grad) [req.out, out] = place(gradType as FloatType, (r1 - r0) * cols);
+        if (grad) [req.out, out] = isShared(grad) ? direct(grad) : place(gradType as FloatType, (r1 - r0) * cols);
         requests.push(req);
         results.push({ out, perRow });
       });
@@ -505,9 +513,10 @@ export class Pool {
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
       this.alive();
+      const held = this.hold(w, req);
       const doorbell = this.doorbells?.[w];
       if (doorbell && Atomics.compareExchange(doorbell.control, STATE, POLLING, CLAIMED) === POLLING) {
-        const rung = transfer.length === 0 && ring(doorbell, req); // else `leave` is rung
+        const rung = held && transfer.length === 0 ? ring(doorbell, req) : leave(doorbell); // false: `leave` is rung
         Atomics.add(doorbell.control, BELL, 1);
         if (rung) {
           this.rung++;
@@ -516,6 +525,31 @@ export class Pool {
       }
       this.workers[w].post(req, transfer);
     });
+  }
+
+  /**
+   * Names each SharedArrayBuffer among `req`'s slabs by its place among the BUFFERS worker
+   * `w` holds (see `Slab.held`), giving a new one the next place not named by `req`; true
+   * when the worker holds them all already, so that the request may be rung rather than
+   * posted (a post costs a wake-up: 80–130 µs here).  A pool holds on to the last BUFFERS
+   * shared buffers it was given, per worker, until it is closed.
+   */
+  private hold(w: number, req: Request): boolean {
+    const slabs = [...req.inputs, req.out, req.perRow].filter((sl): sl is Slab => sl?.buffer instanceof SharedArrayBuffer);
+    const places = this.held[w];
+    const named = slabs.map((sl) => places.indexOf(sl.buffer));
+    const known = named.every((k) => k >= 0);
+    slabs.forEach((sl, j) => {
+      if (named[j] < 0) {
+        let k = this.nextHeld[w];
+        while (named.includes(k)) k = (k + 1) % BUFFERS;
+        this.nextHeld[w] = (k + 1) % BUFFERS;
+        places[k] = sl.buffer;
+        named[j] = k;
+      }
+      sl.held = named[j];
+    });
+    return known;
   }
 
   /** In-memory mode: grows worker w's window to at least `bytes`; false if it cannot grow. */

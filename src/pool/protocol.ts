@@ -21,7 +21,15 @@ export interface Slab {
   buffer: ArrayBufferLike | null;
   byteOffset: number;
   length: number;
+  /**
+   * A SharedArrayBuffer's place among the BUFFERS the worker keeps: a posted request puts
+   * `buffer` there, and a rung one names it by this alone (see `Doorbell`).
+   */
+  held?: number;
 }
+
+/** How many SharedArrayBuffers of the caller's a worker keeps for rung requests to name. */
+export const BUFFERS = 8;
 
 export interface Request {
   id: number;
@@ -99,10 +107,10 @@ export const STATE = 0, BELL = 1, LENGTH = 2, IDLE = 0, POLLING = 1, CLAIMED = 2
 /**
  * A rung request's numbers: id, fn (index in FNS), rows, cols, whether it has a
  * denominator, the denominator, its signal's slot (−1: none) and seq, its input count,
- * then four slabs — two inputs, out, perRow — of three: type (index in TYPES, −1: none),
- * byteOffset, length.
+ * then four slabs — two inputs, out, perRow — of four: type (index in TYPES, −1: none),
+ * byteOffset, length, and where the data are (−1: the window, else `Slab.held`).
  */
-export const WORDS = 21;
+export const WORDS = 25;
 const SLABS = 9;
 
 export interface Reply {
@@ -133,6 +141,8 @@ const encoder = new TextEncoder(), decoder = new TextDecoder();
 let window: WasmArray<Float64Array> | null = null;
 /** This worker's doorbell (see `Request.doorbell`). */
 let doorbell: Doorbell | null = null;
+/** The SharedArrayBuffers rung requests name (see `Slab.held`). */
+const held: (ArrayBufferLike | null)[] = new Array<ArrayBufferLike | null>(BUFFERS).fill(null);
 
 /** From here on the caller may ring this worker's next call (see `Doorbell`). */
 function polling(): void {
@@ -195,8 +205,8 @@ function rungRequest(doorbell: Doorbell): Request | null {
   const length = Atomics.load(control, LENGTH);
   if (length < 0) return null;
   const slabAt = (k: number): Slab | undefined => {
-    const at = SLABS + 3 * k;
-    return v[at] < 0 ? undefined : { type: TYPES[v[at]], buffer: null, byteOffset: v[at + 1], length: v[at + 2] };
+    const at = SLABS + 4 * k;
+    return v[at] < 0 ? undefined : { type: TYPES[v[at]], buffer: v[at + 3] < 0 ? null : held[v[at + 3]], byteOffset: v[at + 1], length: v[at + 2] };
   };
   const req: Request = {
     id: v[0], fn: FNS[v[1]], rows: v[2], cols: v[3], inputs: [],
@@ -215,9 +225,9 @@ function rungRequest(doorbell: Doorbell): Request | null {
 
 /**
  * Rings `req` on `doorbell` (claimed: see `Doorbell`); false, ringing `leave` instead, when
- * it must be posted: arrays of its own (transfer mode, a scratch buffer), a window or
- * doorbell request, or options JSON would change (NaN, ±Infinity, typed arrays) or that do
- * not fit `bytes`.
+ * it must be posted: arrays the worker does not hold (transferred ones, a SharedArrayBuffer
+ * it has not been sent: see `Slab.held`), a window or doorbell request, or options JSON
+ * would change (NaN, ±Infinity, typed arrays) or that do not fit `bytes`.
  */
 export function ring(doorbell: Doorbell, req: Request): boolean {
   const { control, words: v } = doorbell;
@@ -227,11 +237,8 @@ export function ring(doorbell: Doorbell, req: Request): boolean {
   const plain = Object.keys(options).length === 0 || plainJson(options);
   const json = plain && Object.keys(options).length > 0 ? encoder.encode(JSON.stringify(options)) : null;
   const ok = plain && (json?.length ?? 0) <= doorbell.bytes.length && req.inputs.length <= 2 && req.window === undefined &&
-    !req.doorbell && slabs.every((sl) => !sl || sl.buffer === null);
-  if (!ok) {
-    Atomics.store(control, LENGTH, -1);
-    return false;
-  }
+    !req.doorbell && slabs.every((sl) => !sl || sl.buffer === null || sl.held !== undefined);
+  if (!ok) return leave(doorbell);
   v[0] = req.id;
   v[1] = FNS.indexOf(req.fn);
   v[2] = req.rows;
@@ -242,14 +249,21 @@ export function ring(doorbell: Doorbell, req: Request): boolean {
   v[7] = req.signal ? req.signal.seq : 0;
   v[8] = req.inputs.length;
   slabs.forEach((sl, k) => {
-    const at = SLABS + 3 * k;
+    const at = SLABS + 4 * k;
     v[at] = sl ? TYPES.indexOf(sl.type) : -1;
     v[at + 1] = sl ? sl.byteOffset : 0;
     v[at + 2] = sl ? sl.length : 0;
+    v[at + 3] = sl?.buffer ? sl.held! : -1;
   });
   if (json) doorbell.bytes.set(json);
   Atomics.store(control, LENGTH, json ? json.length : 0);
   return true;
+}
+
+/** Rings `leave` on `doorbell` (claimed): the worker goes back to its event loop, where a posted request waits.  False. */
+export function leave(doorbell: Doorbell): false {
+  Atomics.store(doorbell.control, LENGTH, -1);
+  return false;
 }
 
 function plainJson(v: unknown): boolean {
@@ -262,6 +276,7 @@ function plainJson(v: unknown): boolean {
 /** Runs one request in a worker; the caller posts the reply (transferring its buffers). */
 export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } {
   if (req.doorbell) doorbell = req.doorbell;
+  for (const sl of [...req.inputs, req.out, req.perRow]) if (sl?.held !== undefined) held[sl.held] = sl.buffer;
   if (req.window !== undefined || req.doorbell) {
     polling();
     return { reply: req.doorbell ? { id: req.id } : resize(req), transfer: [] };
