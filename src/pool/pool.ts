@@ -513,7 +513,7 @@ export class Pool {
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
       this.alive();
-      const held = this.hold(w, req);
+      const held = this.shared && this.hold(w, req); // (without shared memory there is no SharedArrayBuffer)
       const doorbell = this.doorbells?.[w];
       if (doorbell && Atomics.compareExchange(doorbell.control, STATE, POLLING, CLAIMED) === POLLING) {
         const rung = held && transfer.length === 0 ? ring(doorbell, req) : leave(doorbell); // false: `leave` is rung
