@@ -177,7 +177,9 @@ for (const [shared, size, inMemory, spin] of [[true, 2, true, 5], [true, 3, true
         a.set(from);
         return a;
       };
-      const x = sab(Float32Array, logits), out = sab(Float32Array, new Float32Array(n)), grad = sab(Float32Array, new Float32Array(n));
+      const x = pool.array(Float32Array, n), out = pool.array(Float32Array, n), grad = pool.array(Float32Array, n);
+      x.set(logits);
+      expect([x, out, grad].every((a) => a.buffer instanceof SharedArrayBuffer)).toBe(shared); // else ordinary arrays
       const wantMap = S.softmax(logits, { cols }), g1 = new Float32Array(n);
       const wantLoss = S.softmaxCrossEntropy(logits, labels, { cols, grad: g1 });
       for (let call = 0; call < 6; call++) {
@@ -201,6 +203,16 @@ for (const [shared, size, inMemory, spin] of [[true, 2, true, 5], [true, 3, true
       for (let call = 0; call < 20; call++) await pool.softmax(x, { cols, out });
       if (shared && spin > 0) expect(pool.rung - rung).toBeGreaterThan(10);
       else expect(pool.rung).toBe(rung);
+    });
+
+    it('pool.array: zeroed float arrays of the length asked, wrong arguments refused', () => {
+      const a = pool.array(Float64Array, 5);
+      expect(a).toBeInstanceOf(Float64Array);
+      expect(Array.from(a)).toEqual([0, 0, 0, 0, 0]);
+      expect(pool.array(Float32Array, 0).length).toBe(0);
+      expect(() => pool.array(Float32Array, 2.5)).toThrow(new RangeError('pool.array: length must be a non-negative integer, got 2.5'));
+      expect(() => pool.array(Float32Array, -1)).toThrow(RangeError);
+      expect(() => pool.array(Int32Array as unknown as Float32ArrayConstructor, 4)).toThrow(new TypeError('pool.array: Type must be Float32Array or Float64Array'));
     });
 
     it('small calls run on the calling thread with the same result', async () => {
