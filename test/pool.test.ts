@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as S from '../dist/index.js';
 import { createPool, type Pool } from '../dist/pool/node.js';
-import { rebalance } from '../dist/pool/pool.js';
+import { rebalance, startPool, type Transport } from '../dist/pool/pool.js';
 import { randomDistribution, randomLogits, rng, sameBits } from './helpers.js';
 
 const random = rng(2024);
@@ -235,6 +235,42 @@ describe('the shared-memory mode needs the SIMD build', () => {
       await S.init();
       await pool.close();
     }
+  });
+});
+
+describe('a pool whose worker fails', () => {
+  it('rejects the call it was part of, and every later call at once, with what went wrong', async () => {
+    // a stand-in worker: loads, then fails (an uncaught error, or its thread gone) on its
+    // first call, and is silent after, as a dead thread is
+    const errors: ((e: Error) => void)[] = [];
+    let dead = false;
+    const make = (): Transport => ({
+      post: (m) => {
+        if (m.doorbell || dead) return;
+        dead = true;
+        setTimeout(() => errors.forEach((e) => e(new Error('worker gone'))), 5);
+      },
+      listen: (onReply, onError) => {
+        errors.push(onError);
+        queueMicrotask(() => onReply({ id: 0, ready: 'wasm-simd' }));
+      },
+      terminate: () => undefined,
+    });
+    const pool = await startPool(make, { size: 2, minElements: 1 }, 2);
+    await expect(pool.softmax(logits, { cols })).rejects.toThrow('worker gone');
+    const t0 = performance.now();
+    await expect(pool.softmax(logits, { cols })).rejects.toThrow('surprisal pool: a worker failed (worker gone); close this pool and create another');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await S.softmax(logits, { cols })).toBeInstanceOf(Float32Array); // the single-thread functions are untouched
+    await pool.close();
+  });
+
+  it('a Node worker that exits is a failed worker', async () => {
+    const pool = await createPool({ size: 2 });
+    await (pool as unknown as { workers: Transport[] }).workers[0].terminate(); // as if its thread had gone
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(pool.softmax(logits, { cols })).rejects.toThrow(/surprisal pool: a worker failed \(surprisal pool worker exited \(code \d+\)\)/);
+    await pool.close();
   });
 });
 

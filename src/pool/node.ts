@@ -24,6 +24,8 @@ export function createPool(options: PoolOptions = {}): Promise<Pool> {
       listen: (onReply, onError) => {
         w.on('message', onReply);
         w.on('error', onError);
+        // (a worker that exits without an error event: process.exit, or its isolate torn down)
+        w.on('exit', (code) => onError(new Error(`surprisal pool worker exited (code ${code})`)));
       },
       keepAlive: (on) => (on ? w.ref() : w.unref()),
       terminate: () => w.terminate(),

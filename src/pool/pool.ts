@@ -117,6 +117,8 @@ export class Pool {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private closed = false;
+  /** The error a worker failed with (it is gone, or in an unknown state): later calls reject. */
+  private failed: Error | null = null;
   private readonly minElements: number;
   /** Calls run one at a time (each already uses every worker), so the scratch below is theirs alone. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -204,6 +206,7 @@ export class Pool {
   }
 
   private fail(error: Error): void {
+    this.failed ??= error;
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
     this.alive();
@@ -286,6 +289,8 @@ export class Pool {
 
   private async runNow(fn: PoolFunction, args: unknown[], options: Record<string, unknown> | CrossEntropyLossOptions): Promise<number | FloatArray> {
     if (this.closed) throw new Error('surprisal pool: closed');
+    // (a call would wait for a dead worker's reply forever)
+    if (this.failed) throw new Error(`surprisal pool: a worker failed (${this.failed.message}); close this pool and create another`, { cause: this.failed });
     const o = (options ?? {}) as Record<string, unknown>;
     const cols = o.cols;
     const first = args[0] instanceof WasmArray ? args[0].array : args[0];
