@@ -103,8 +103,6 @@ const INPUT_PIECES = [1, 4, 8, 12, 16];
 /** A doorbell's space for a rung request's options as JSON (see `ring`); longer ones are posted. */
 const DOORBELL_BYTES = 4096;
 
-const isFloat = (a: unknown): a is FloatArray => a instanceof Float32Array || a instanceof Float64Array;
-
 export class Pool {
   /** The backend the workers run on. */
   readonly backend: Backend;
@@ -217,6 +215,7 @@ export class Pool {
     if (this.closed) return;
     this.closed = true;
     this.memories = null; // the workers' memories go with them
+    for (const places of this.held) places.fill(null); // and the shared buffers they held
     this.fail(new Error('surprisal pool: closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
