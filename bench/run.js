@@ -254,15 +254,11 @@ if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some
   const scratchPool = await createPool({ size: 2, inMemory: false });
   for (const batchRows of [1024, 4096]) {
     const cols = 1000, n = batchRows * cols;
-    const sab = (a) => {
-      const s = new a.constructor(new SharedArrayBuffer(a.byteLength));
-      s.set(a);
-      return s;
-    };
-    // the same rows as your arrays, and as arrays in SharedArrayBuffers (which the workers
-    // read and write where they are: nothing for the calling thread to copy)
+    // the same rows as your arrays, and as arrays in SharedArrayBuffers (pool.array: the
+    // workers read and write them where they are, nothing for the calling thread to copy)
     const plain = { z: logits(n, Float32Array), grad: new Float32Array(n), out: new Float32Array(n) }; // out: reused
-    const inShared = { z: sab(plain.z), grad: sab(plain.grad), out: sab(plain.out) };
+    const inShared = { z: pool.array(Float32Array, n), grad: pool.array(Float32Array, n), out: pool.array(Float32Array, n) };
+    inShared.z.set(plain.z);
     const y = labels(batchRows, cols);
     for (const op of ['softmax', 'softmax+out', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad']) {
       if (only && !only.has(op.replace('+out', ''))) continue;

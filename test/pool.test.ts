@@ -172,11 +172,6 @@ for (const [shared, size, inMemory, spin] of [[true, 2, true, 5], [true, 3, true
     }, 30_000);
 
     it('rows and results in SharedArrayBuffers are read and written where they are, exactly, and rung once the workers hold the buffers', async () => {
-      const sab = <T extends Float32Array | Float64Array>(Type: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, from: ArrayLike<number>): T => {
-        const a = new Type(new SharedArrayBuffer(Type.BYTES_PER_ELEMENT * from.length));
-        a.set(from);
-        return a;
-      };
       const x = pool.array(Float32Array, n), out = pool.array(Float32Array, n), grad = pool.array(Float32Array, n);
       x.set(logits);
       expect([x, out, grad].every((a) => a.buffer instanceof SharedArrayBuffer)).toBe(shared); // else ordinary arrays
@@ -192,7 +187,11 @@ for (const [shared, size, inMemory, spin] of [[true, 2, true, 5], [true, 3, true
       }
       // more buffers than a worker holds (BUFFERS = 8), two new ones to a call: each call
       // names its own, whichever places the others had
-      const many = Array.from({ length: 11 }, (_, i) => sab(Float64Array, P.map((p) => p * (1 + i / 16))));
+      const many = Array.from({ length: 11 }, (_, i) => {
+        const a = pool.array(Float64Array, n);
+        a.set(P.map((p) => p * (1 + i / 16)));
+        return a;
+      });
       for (let round = 0; round < 2; round++) {
         for (let i = 0; i < many.length; i++) {
           const q = many[(i * 5 + round) % many.length];

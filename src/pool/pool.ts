@@ -389,7 +389,10 @@ export class Pool {
         });
         let out: FloatArray | null = null, perRow: Float64Array | null = null;
         // (a result array of yours in shared memory is written by the workers themselves)
-        const direct = (a: FloatArray): [Slab, FloatArray] => [slab(part(a, r0, r1, cols)), part(a, r0, r1, cols)];
+        const direct = (a: FloatArray): [Slab, FloatArray] => {
+          const v = part(a, r0, r1, cols);
+          return [slab(v), v];
+        };
         if (map) [req.out, out] = isShared(dst) ? direct(dst!) : place(outType as FloatType, (r1 - r0) * cols);
         else [req.perRow, perRow] = place<Float64Array>(Float64Array as FloatType, r1 - r0);
         if (grad) [req.out, out] = isShared(grad) ? direct(grad) : place(gradType as FloatType, (r1 - r0) * cols);

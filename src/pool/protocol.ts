@@ -234,8 +234,9 @@ export function ring(doorbell: Doorbell, req: Request): boolean {
   const slabs = [req.inputs[0], req.inputs[1], req.out, req.perRow];
   // (options but cols, which the request carries: most calls have none)
   const { cols: _cols, ...options } = req.options;
-  const plain = Object.keys(options).length === 0 || plainJson(options);
-  const json = plain && Object.keys(options).length > 0 ? encoder.encode(JSON.stringify(options)) : null;
+  const extra = Object.keys(options).length > 0;
+  const plain = !extra || plainJson(options);
+  const json = plain && extra ? encoder.encode(JSON.stringify(options)) : null;
   const ok = plain && (json?.length ?? 0) <= doorbell.bytes.length && req.inputs.length <= 2 && req.window === undefined &&
     !req.doorbell && slabs.every((sl) => !sl || sl.buffer === null || sl.held !== undefined);
   if (!ok) return leave(doorbell);
