@@ -23,7 +23,7 @@
 import { output } from '../args.js';
 import * as entropyFns from '../entropy.js';
 import * as softmaxFns from '../softmax.js';
-import { prepare, reduce, softmaxCrossEntropy } from '../loss.js';
+import { type LossCall, prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
 import { BELL, BUFFERS, CLAIMED, type Doorbell, epochNow, type FloatName, handle, leave, MAPS, POLLING, type PoolFunction, type Reply, type Request, ring, type Slab, slab, STATE, view, WORDS } from './protocol.js';
@@ -102,6 +102,69 @@ const INPUT_PIECES = [1, 4, 8, 12, 16];
 
 /** A doorbell's space for a rung request's options as JSON (see `ring`); longer ones are posted. */
 const DOORBELL_BYTES = 4096;
+
+/** A call, once its arguments are read (see `Pool.plan`): what every mode stages from. */
+interface Plan {
+  fn: PoolFunction;
+  rows: number;
+  cols: number;
+  /** The inputs, as typed arrays of the type the single-thread call computes in. */
+  inputs: RowArray[];
+  /** Each input's row width: cols, or 1 for a loss's labels. */
+  width: number[];
+  /** The options a worker gets: no `out` or `grad` arrays, weights as float64. */
+  options: Record<string, unknown>;
+  /** softmaxCrossEntropy: the prepared loss, reduced on this thread at the end. */
+  call: LossCall | null;
+  map: boolean;
+  outType: FloatType;
+  /** Your `out`, and the loss's `grad` array. */
+  dst: FloatArray | null;
+  grad: FloatArray | null;
+  gradType: FloatType | null;
+  /** Where the call's results go: a map's (your `out` or a new array), else one float64 per row. */
+  target: FloatArray | null;
+  result: Float64Array | null;
+  /** The workers' rows, and (shared mode) the calling thread's, `lead` rows from row 0. */
+  blocks: [number, number][];
+  mine: [number, number] | null;
+  lead: number;
+  /** The kind of call, for the calling thread's share (see `rebalance`). */
+  kind: string;
+}
+
+/** A call's requests, staged: one per worker, with the input copies still to make and where its results are read from. */
+interface Staged {
+  requests: Request[];
+  /** Per worker: source, destination, row width, and the destination's first row. */
+  copies: [RowArray, RowArray, number, number][][];
+  /** Shared modes, per worker: its results' rows as this thread sees them. */
+  results: { out: FloatArray | null; perRow: Float64Array | null }[];
+  /** Shared modes, per worker: how many rows of its map results or gradient are copied out already. */
+  copied: number[];
+}
+
+const newStaged = (plan: Plan): Staged => ({ requests: [], copies: plan.blocks.map(() => []), results: [], copied: plan.blocks.map(() => 0) });
+
+const isShared = (a: RowArray | null): boolean => a !== null && a.buffer instanceof SharedArrayBuffer;
+
+/** Rows [r0, r1) of a row-major array of rows `w` wide. */
+const part = <T extends RowArray>(a: T, r0: number, r1: number, w: number): T => a.subarray(r0 * w, r1 * w) as T;
+
+/** Shared modes: whether worker w's map results or gradient rows are to be copied into the caller's array (not written there). */
+function copiesOut(plan: Plan, staged: Staged, w: number): boolean {
+  const into = plan.target ?? plan.grad, out = staged.results[w].out;
+  return into !== null && out !== null && out.buffer !== into.buffer;
+}
+
+/** Shared modes: copies worker w's finished result rows, up to row `upTo` of its block, into the caller's array. */
+function copyOut(plan: Plan, staged: Staged, w: number, upTo: number): void {
+  const done = staged.copied[w];
+  if (!copiesOut(plan, staged, w) || upTo <= done) return;
+  const r0 = plan.blocks[w][0], cols = plan.cols;
+  (plan.target ?? plan.grad)!.subarray((r0 + done) * cols, (r0 + upTo) * cols).set(staged.results[w].out!.subarray(done * cols, upTo * cols) as never);
+  staged.copied[w] = upTo;
+}
 
 export class Pool {
   /** The backend the workers run on. */
@@ -291,38 +354,76 @@ export class Pool {
     // (a call would wait for a dead worker's reply forever)
     if (this.failed) throw new Error(`surprisal pool: a worker failed (${this.failed.message}); close this pool and create another`, { cause: this.failed });
     const o = (options ?? {}) as Record<string, unknown>;
-    const cols = o.cols;
     const first = args[0] instanceof WasmArray ? args[0].array : args[0];
     const n = (first as ArrayLike<number> | undefined)?.length;
     const single: Single = () => {
-      this.lastSplit = [typeof cols === 'number' && typeof n === 'number' ? n / cols : 0];
+      this.lastSplit = [typeof o.cols === 'number' && typeof n === 'number' ? n / o.cols : 0];
       return (SINGLE[fn] as (...a: unknown[]) => number | FloatArray)(...args, options);
     };
+    const plan = this.plan(fn, args, o, n);
+    if (!plan) return single();
+    let staged: Staged;
+    if (this.memories) {
+      // (awaited only when a window must grow: an await costs the call a turn of the microtask queue)
+      const need = this.windowBytes(plan);
+      if (need.some((bytes, w) => this.windows[w].bytes < bytes)) {
+        const grown = await Promise.all(need.map((bytes, w) => this.windows[w].bytes >= bytes ? true : this.resize(w, bytes)));
+        if (!grown.every(Boolean)) return single();
+      }
+      staged = this.stageInMemory(plan);
+    } else staged = this.shared ? this.stageScratch(plan) : this.stageTransfer(plan);
+
+    const { jobs, seq } = this.dispatch(plan, staged);
+    const t0 = epochNow();
+    const own = plan.mine ? this.computeOwn(plan, staged) : null;
+    // Workers that said "done" in shared memory need not be waited for: their results are in
+    // place, and their replies (which still come, in order, before any later request's) only
+    // settle promises nobody waits on.  A worker not done yet is waited for on its flag — a
+    // message takes 50–100 µs more to arrive — where this thread may block (not a page's main
+    // thread), for up to twice the time this thread's block took.
+    const early = this.shared && !own?.error && this.waitDone(seq, plan.blocks.length, 2 * (epochNow() - t0));
+    const replies: Reply[] = early ? [] : await Promise.all(jobs);
+    if (early) this.forget(staged.requests);
+    if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
+    if (plan.lead && own?.busy) {
+      // the workers' timings are in shared memory (`Request.signal`); aim for them to finish a
+      // little first, so that the call need not wait for them
+      const times = this.times!;
+      this.shares.set(plan.kind, rebalance(plan.lead / plan.rows, plan.rows, { rows: plan.lead, busy: own.busy },
+        plan.blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), MARGIN, STEP));
+    }
+    return this.gather(plan, staged, replies);
+  }
+
+  /**
+   * Reads a call's arguments into a `Plan`, or null when it is to run on the calling thread:
+   * not row-wise, too small, or arguments the single-thread function rejects (it then throws
+   * its own error).
+   */
+  private plan(fn: PoolFunction, args: unknown[], o: Record<string, unknown>, n: number | undefined): Plan | null {
+    const cols = o.cols;
     if (typeof cols !== 'number' || !Number.isInteger(cols) || cols < 1 || typeof n !== 'number' || n % cols !== 0 ||
       n < this.minElements || n / cols < 2 || !args.every((a) => ArrayBuffer.isView(a) || Array.isArray(a) || a instanceof WasmArray)) {
-      return single();
+      return null;
     }
     const rows = n / cols;
-    const call = fn === 'softmaxCrossEntropy' ? prepare(fn, args[0] as Vector, args[1] as Labels, options as CrossEntropyLossOptions) : null;
-    let dst: FloatArray | null = null;
-    if (MAPS.has(fn) && o.out !== undefined) dst = output(fn, 'out', o.out, n, [], []);
+    const call = fn === 'softmaxCrossEntropy' ? prepare(fn, args[0] as Vector, args[1] as Labels, o as unknown as CrossEntropyLossOptions) : null;
+    const map = MAPS.has(fn);
+    const dst = map && o.out !== undefined ? output(fn, 'out', o.out, n, [], []) : null;
     const grad = call?.grad ?? null;
+    const perRowInput = (j: number, a: ArrayLike<number>) => fn === 'softmaxCrossEntropy' && j === 1 && a.length === rows;
 
     // Inputs as typed arrays of the type the single-thread call computes in (labels: int32
     // as given, else float64, which holds any label exactly).
-    const inputs = args.map((a, k): RowArray => {
-      const v = a instanceof WasmArray ? a.array : a;
-      const isLabels = fn === 'softmaxCrossEntropy' && k === 1 && (v as ArrayLike<number>).length === rows;
-      if (v instanceof Float32Array && !isLabels) return v;
-      if (v instanceof Float64Array || (v instanceof Int32Array && isLabels)) return v;
-      return new Float64Array(v as ArrayLike<number>);
+    const inputs = args.map((a, j): RowArray => {
+      const v = (a instanceof WasmArray ? a.array : a) as ArrayLike<number>;
+      if (v instanceof Float32Array && !perRowInput(j, v)) return v;
+      if (v instanceof Float64Array || (v instanceof Int32Array && perRowInput(j, v))) return v;
+      return new Float64Array(v);
     });
-    if (inputs.some((a, k) => a.length !== n && !(fn === 'softmaxCrossEntropy' && k === 1 && a.length === rows))) return single();
-    const map = MAPS.has(fn);
+    if (inputs.some((a, j) => a.length !== n && !perRowInput(j, a))) return null;
     const outType = map ? (inputs[0] instanceof Float32Array ? Float32Array : Float64Array) : Float64Array;
-    const gradType = grad ? (grad.constructor as typeof Float32Array | typeof Float64Array) : null;
 
-    const shared = this.shared;
     // Shared mode: the calling thread computes the first block itself, reading the caller's
     // arrays and writing its results in place, while the workers compute the others — so
     // only the workers' rows are copied.  (Transfer mode: workers only.)
@@ -334,108 +435,128 @@ export class Pool {
     const k = Math.min(this.size, rows);
     const kind = `${fn}:${inputs[0].constructor.name}:${dst ? 'out' : ''}:${grad ? 'grad' : ''}`;
     const blocks: [number, number][] = [];
-    const lead = shared && k > 1 ? Math.min(rows - (k - 1), Math.max(1, Math.round(rows * (this.shares.get(kind) ?? 1 / k)))) : 0;
+    const lead = this.shared && k > 1 ? Math.min(rows - (k - 1), Math.max(1, Math.round(rows * (this.shares.get(kind) ?? 1 / k)))) : 0;
     if (lead) blocks.push([0, lead]);
     for (let w = 0, m = lead ? k - 1 : k; w < m; w++) blocks.push([cut(lead, rows, m, w), cut(lead, rows, m, w + 1)]);
-    const mine = shared ? blocks.shift()! : null;
-    const perRowInput = (j: number) => fn === 'softmaxCrossEntropy' && j === 1 && inputs[j].length === rows;
-    const width = (j: number) => (perRowInput(j) ? 1 : cols);
-    const isShared = (a: RowArray | null) => a !== null && a.buffer instanceof SharedArrayBuffer;
+    const mine = this.shared ? blocks.shift()! : null;
 
-    const { out: _out, grad: _grad, weights, ...rest } = o as Record<string, unknown>;
+    const { out: _out, grad: _grad, weights, ...rest } = o;
     const plain: Record<string, unknown> = { ...rest };
     if (weights !== undefined) plain.weights = Float64Array.from(weights as ArrayLike<number>);
     if (grad) plain.grad = true;
-    const request = (r0: number, r1: number): Request => ({ id: this.nextId++, fn, rows: r1 - r0, cols, options: plain, denominator: call?.denominator, inputs: [] });
-    const part = <T extends RowArray>(a: T, r0: number, r1: number, w: number): T => a.subarray(r0 * w, r1 * w) as T;
+    return {
+      fn, rows, cols, inputs, width: inputs.map((a, j) => (perRowInput(j, a) ? 1 : cols)), options: plain, call, map, outType, dst, grad,
+      gradType: grad ? (grad.constructor as FloatType) : null,
+      target: !map ? null : dst ?? uninitialized(outType, n), result: map ? null : new Float64Array(rows),
+      blocks, mine, lead, kind,
+    };
+  }
 
-    // Each worker's request, the copies of its input rows still to make (source, destination,
-    // row width, destination's first row), and where its results are to be read from.
-    const requests: Request[] = [];
-    const copies: [RowArray, RowArray, number, number][][] = blocks.map(() => []);
-    const results: { out: FloatArray | null; perRow: Float64Array | null }[] = [];
-    const target: FloatArray | null = !map ? null : dst ?? uninitialized(outType, n);
-    const result = map ? null : new Float64Array(rows);
-    if (this.memories) {
-      // In-memory mode: each worker's rows go into its window, a block of its own (shared)
-      // WebAssembly memory, where its kernels read them and write their results in place;
-      // inputs the caller already has in shared memory are left there (the worker copies
-      // them in itself, in parallel).
-      const need = blocks.map(([r0, r1]) => {
-        const m = r1 - r0;
-        const ins = inputs.reduce((s, a, j) => s + (isShared(a) ? 0 : span(m * width(j) * a.BYTES_PER_ELEMENT)), 0);
-        return ins + (map ? (isShared(dst) ? 0 : span(m * cols * outType.BYTES_PER_ELEMENT)) : span(8 * m)) +
-          (grad && !isShared(grad) ? span(m * cols * grad.BYTES_PER_ELEMENT) : 0);
-      });
-      // (awaited only when a window must grow: an await costs the call a turn of the microtask queue)
-      if (need.some((bytes, w) => this.windows[w].bytes < bytes)) {
-        const grown = await Promise.all(need.map((bytes, w) => this.windows[w].bytes >= bytes ? true : this.resize(w, bytes)));
-        if (!grown.every(Boolean)) return single();
-      }
-      blocks.forEach(([r0, r1], w) => {
-        const buffer = this.memories![w].buffer;
-        let at = this.windows[w].ptr;
-        const place = <T extends FloatArray>(Type: FloatType, length: number): [Slab, T] => {
-          const s: Slab = { type: Type.name as FloatName, buffer: null, byteOffset: at, length };
-          at += span(length * Type.BYTES_PER_ELEMENT);
-          return [s, view({ ...s, buffer }) as T];
-        };
-        const req = request(r0, r1);
-        req.inputs = inputs.map((a, j) => {
-          if (isShared(a)) return slab(part(a, r0, r1, width(j)));
-          const [s, v] = place(a.constructor as FloatType, (r1 - r0) * width(j));
-          copies[w].push([a, v, width(j), r0]);
-          return s;
-        });
-        let out: FloatArray | null = null, perRow: Float64Array | null = null;
-        // (a result array of yours in shared memory is written by the workers themselves)
-        const direct = (a: FloatArray): [Slab, FloatArray] => {
-          const v = part(a, r0, r1, cols);
-          return [slab(v), v];
-        };
-        if (map) [req.out, out] = isShared(dst) ? direct(dst!) : place(outType as FloatType, (r1 - r0) * cols);
-        else [req.perRow, perRow] = place<Float64Array>(Float64Array as FloatType, r1 - r0);
-        if (grad) [req.out, out] = isShared(grad) ? direct(grad) : place(gradType as FloatType, (r1 - r0) * cols);
-        requests.push(req);
-        results.push({ out, perRow });
-      });
-    } else if (shared) {
-      // Shared scratch: the workers' rows of inputs that are not already shared are copied
-      // into SharedArrayBuffers reused across calls, and each worker reads its rows and
-      // writes its results there.
-      const scratch = inputs.map((a, j) => {
-        if (isShared(a)) return a;
-        const s = this.scratchArray(j, a.constructor as never, a.length) as FloatArray;
-        blocks.forEach((_, w) => copies[w].push([a, s, width(j), 0]));
+  /** A request for rows [r0, r1) of the call, its slabs still to fill. */
+  private request(plan: Plan, r0: number, r1: number): Request {
+    return { id: this.nextId++, fn: plan.fn, rows: r1 - r0, cols: plan.cols, options: plan.options, denominator: plan.call?.denominator, inputs: [] };
+  }
+
+  /** In-memory mode: the bytes each worker's block takes in its window. */
+  private windowBytes(plan: Plan): number[] {
+    const { inputs, width, map, dst, grad, outType, cols } = plan;
+    return plan.blocks.map(([r0, r1]) => {
+      const m = r1 - r0;
+      const ins = inputs.reduce((s, a, j) => s + (isShared(a) ? 0 : span(m * width[j] * a.BYTES_PER_ELEMENT)), 0);
+      return ins + (map ? (isShared(dst) ? 0 : span(m * cols * outType.BYTES_PER_ELEMENT)) : span(8 * m)) +
+        (grad && !isShared(grad) ? span(m * cols * grad.BYTES_PER_ELEMENT) : 0);
+    });
+  }
+
+  /**
+   * In-memory mode: each worker's rows go into its window, a block of its own (shared)
+   * WebAssembly memory, where its kernels read them and write their results in place;
+   * inputs the caller already has in shared memory are left there (the worker copies them
+   * in itself, in parallel), and result arrays of yours in shared memory are written by the
+   * workers themselves.
+   */
+  private stageInMemory(plan: Plan): Staged {
+    const { inputs, width, map, dst, grad, outType, gradType, cols } = plan;
+    const staged = newStaged(plan);
+    plan.blocks.forEach(([r0, r1], w) => {
+      const buffer = this.memories![w].buffer;
+      let at = this.windows[w].ptr;
+      const place = <T extends FloatArray>(Type: FloatType, length: number): [Slab, T] => {
+        const s: Slab = { type: Type.name as FloatName, buffer: null, byteOffset: at, length };
+        at += span(length * Type.BYTES_PER_ELEMENT);
+        return [s, view({ ...s, buffer }) as T];
+      };
+      const direct = (a: FloatArray): [Slab, FloatArray] => {
+        const v = part(a, r0, r1, cols);
+        return [slab(v), v];
+      };
+      const req = this.request(plan, r0, r1);
+      req.inputs = inputs.map((a, j) => {
+        if (isShared(a)) return slab(part(a, r0, r1, width[j]));
+        const [s, v] = place(a.constructor as FloatType, (r1 - r0) * width[j]);
+        staged.copies[w].push([a, v, width[j], r0]);
         return s;
       });
-      const out = map ? (dst && isShared(dst) ? dst : this.scratchArray(3, outType as never, n) as FloatArray)
-        : grad ? (isShared(grad) ? grad : this.scratchArray(3, gradType as never, grad.length) as FloatArray) : null;
-      const perRow = map ? null : this.scratchArray(4, Float64Array as never, rows) as Float64Array;
-      for (const [r0, r1] of blocks) {
-        const req = request(r0, r1);
-        req.inputs = scratch.map((a, j) => slab(part(a, r0, r1, width(j))));
-        if (out) req.out = slab(part(out, r0, r1, cols));
-        if (perRow) req.perRow = slab(perRow.subarray(r0, r1));
-        requests.push(req);
-        results.push({ out: out && out.subarray(r0 * cols, r1 * cols), perRow: perRow && perRow.subarray(r0, r1) });
-      }
-    } else {
-      // Transfer mode: each block in a buffer of its own, there and back.
-      for (const [r0, r1] of blocks) {
-        const req = request(r0, r1);
-        req.inputs = inputs.map((a, j) => slab(part(a, r0, r1, width(j)).slice()));
-        requests.push(req);
-      }
-    }
+      let out: FloatArray | null = null, perRow: Float64Array | null = null;
+      if (map) [req.out, out] = isShared(dst) ? direct(dst!) : place(outType, (r1 - r0) * cols);
+      else [req.perRow, perRow] = place<Float64Array>(Float64Array as FloatType, r1 - r0);
+      if (grad) [req.out, out] = isShared(grad) ? direct(grad) : place(gradType!, (r1 - r0) * cols);
+      staged.requests.push(req);
+      staged.results.push({ out, perRow });
+    });
+    return staged;
+  }
 
-    // Shared modes: the input copies are made after the requests are posted, piece by
-    // piece, each piece published in `ready` (see `Request.signal`), so the workers compute
-    // while the copy goes on.
+  /**
+   * Shared scratch: the workers' rows of inputs that are not already shared are copied into
+   * SharedArrayBuffers reused across calls, and each worker reads its rows and writes its
+   * results there.
+   */
+  private stageScratch(plan: Plan): Staged {
+    const { inputs, width, map, dst, grad, outType, gradType, cols, rows } = plan;
+    const staged = newStaged(plan);
+    const scratch = inputs.map((a, j) => {
+      if (isShared(a)) return a;
+      const s = this.scratchArray(j, a.constructor as never, a.length) as FloatArray;
+      plan.blocks.forEach((_, w) => staged.copies[w].push([a, s, width[j], 0]));
+      return s;
+    });
+    const out = map ? (dst && isShared(dst) ? dst : this.scratchArray(3, outType as never, rows * cols) as FloatArray)
+      : grad ? (isShared(grad) ? grad : this.scratchArray(3, gradType as never, grad.length) as FloatArray) : null;
+    const perRow = map ? null : this.scratchArray(4, Float64Array as never, rows) as Float64Array;
+    for (const [r0, r1] of plan.blocks) {
+      const req = this.request(plan, r0, r1);
+      req.inputs = scratch.map((a, j) => slab(part(a, r0, r1, width[j])));
+      if (out) req.out = slab(part(out, r0, r1, cols));
+      if (perRow) req.perRow = slab(perRow.subarray(r0, r1));
+      staged.requests.push(req);
+      staged.results.push({ out: out && out.subarray(r0 * cols, r1 * cols), perRow: perRow && perRow.subarray(r0, r1) });
+    }
+    return staged;
+  }
+
+  /** Transfer mode: each block in a buffer of its own, there and back. */
+  private stageTransfer(plan: Plan): Staged {
+    const staged = newStaged(plan);
+    for (const [r0, r1] of plan.blocks) {
+      const req = this.request(plan, r0, r1);
+      req.inputs = plan.inputs.map((a, j) => slab(part(a, r0, r1, plan.width[j]).slice()));
+      staged.requests.push(req);
+    }
+    return staged;
+  }
+
+  /**
+   * Sends each worker its request, then (shared modes) makes the input copies piece by
+   * piece, each piece published in `ready` (see `Request.signal`), so that the workers
+   * compute while the copy goes on.
+   */
+  private dispatch(plan: Plan, staged: Staged): { jobs: Promise<Reply>[]; seq: number } {
+    const { blocks } = plan;
+    const { requests, copies } = staged;
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
-    const ready = this.ready;
+    const ready = this.ready, finished = this.finished;
     const copying = copies.some((c) => c.length > 0);
-    const finished = this.finished;
     if (ready) {
       for (let w = 0; w < blocks.length; w++) {
         Atomics.store(ready, 2 * w + 1, copying ? 0 : blocks[w][1] - blocks[w][0]);
@@ -443,9 +564,9 @@ export class Pool {
         Atomics.store(finished!, w, 0);
       }
     }
-    const jobs: Promise<Reply>[] = requests.map((req, w) => {
-      if (shared) req.signal = { flags: this.flags!, times: this.times!, slot: w, seq, ready: ready!, finished: finished! };
-      const transfer = shared ? [] : req.inputs.map((sl) => sl.buffer as ArrayBuffer);
+    const jobs = requests.map((req, w) => {
+      if (this.shared) req.signal = { flags: this.flags!, times: this.times!, slot: w, seq, ready: ready!, finished: finished! };
+      const transfer = this.shared ? [] : req.inputs.map((sl) => sl.buffer as ArrayBuffer);
       return this.ask(w, req, transfer);
     });
     if (ready && copying) {
@@ -459,67 +580,52 @@ export class Pool {
         });
       });
     }
+    return { jobs, seq };
+  }
+
+  /**
+   * Shared mode: computes the calling thread's own block, straight from the caller's arrays
+   * into the call's results — in PIECES when workers' results are to be copied out, which
+   * it copies as they are finished (`finished`) between its pieces, so that little is left
+   * to copy once the workers are done.  The reply's `busy` spans the whole block.
+   */
+  private computeOwn(plan: Plan, staged: Staged): Reply | null {
+    const { inputs, width, target, grad, result, cols } = plan;
+    const [m0, m1] = plan.mine!;
     const ownRequest = (r0: number, r1: number): Request => ({
-      ...request(r0, r1), inputs: inputs.map((a, j) => slab(part(a, r0, r1, width(j)))),
+      ...this.request(plan, r0, r1), inputs: inputs.map((a, j) => slab(part(a, r0, r1, width[j]))),
       out: target ? slab(target.subarray(r0 * cols, r1 * cols)) : grad ? slab(grad.subarray(r0 * cols, r1 * cols)) : undefined,
       perRow: result ? slab(result.subarray(r0, r1)) : undefined,
     });
-    // Shared mode: a worker's map results or gradient rows are copied into the caller's
-    // array as they are finished (`finished`), between the pieces of this thread's own block,
-    // so that little is left to copy once the workers are done.
-    const into = shared ? target ?? grad : null;
-    const copied = blocks.map(() => 0);
-    const copiesOut = (w: number) => into !== null && results[w].out !== null && results[w].out!.buffer !== into.buffer;
-    const copyOut = (w: number, upTo: number) => {
-      if (!copiesOut(w) || upTo <= copied[w]) return;
-      const r0 = blocks[w][0];
-      into!.subarray((r0 + copied[w]) * cols, (r0 + upTo) * cols).set(results[w].out!.subarray(copied[w] * cols, upTo * cols) as never);
-      copied[w] = upTo;
-    };
-    const t0 = epochNow();
-    let own: Reply | null = null;
-    if (mine) {
-      const pieces = blocks.some((_, w) => copiesOut(w)) ? PIECES : 1;
-      let start = 0;
-      for (let piece = 0; piece < pieces && !own?.error; piece++) {
-        const a = cut(mine[0], mine[1], pieces, piece), b = cut(mine[0], mine[1], pieces, piece + 1);
-        if (b <= a) continue;
-        own = handle(ownRequest(a, b)).reply;
-        start ||= own.busy![0];
-        if (piece < pieces - 1) blocks.forEach((_, w) => copyOut(w, Atomics.load(finished!, w)));
-      }
-      if (own?.busy) own.busy = [start, own.busy[1]];
+    const pieces = plan.blocks.some((_, w) => copiesOut(plan, staged, w)) ? PIECES : 1;
+    let own: Reply | null = null, start = 0;
+    for (let piece = 0; piece < pieces && !own?.error; piece++) {
+      const a = cut(m0, m1, pieces, piece), b = cut(m0, m1, pieces, piece + 1);
+      if (b <= a) continue;
+      own = handle(ownRequest(a, b)).reply;
+      start ||= own.busy![0];
+      if (piece < pieces - 1) plan.blocks.forEach((_, w) => copyOut(plan, staged, w, Atomics.load(this.finished!, w)));
     }
-    // Workers that said "done" in shared memory need not be waited for: their results are in
-    // place, and their replies (which still come, in order, before any later request's) only
-    // settle promises nobody waits on.  A worker not done yet is waited for on its flag — a
-    // message takes 50–100 µs more to arrive — where this thread may block (not a page's main
-    // thread), for up to twice the time this thread's block took.
-    const early = shared && !own?.error && this.waitDone(seq, blocks.length, 2 * (epochNow() - t0));
-    const replies: Reply[] = early ? [] : await Promise.all(jobs);
-    if (early) this.forget(requests);
-    if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
-    if (lead && own?.busy) {
-      // the workers' timings are in shared memory (`Request.signal`); aim for them to finish a
-      // little first, so that the call need not wait for them
-      const times = this.times!;
-      this.shares.set(kind, rebalance(lead / rows, rows, { rows: lead, busy: own.busy },
-        blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), MARGIN, STEP));
-    }
+    if (own?.busy) own.busy = [start, own.busy[1]];
+    return own;
+  }
 
-    blocks.forEach(([r0, r1], w) => {
-      if (!shared) {
+  /** Puts the workers' results into the call's result and returns it (reduced, for the loss). */
+  private gather(plan: Plan, staged: Staged, replies: Reply[]): number | FloatArray {
+    const { target, result, grad, cols } = plan;
+    plan.blocks.forEach(([r0, r1], w) => {
+      if (!this.shared) {
         const r = replies[w];
         (target ?? result)!.set(view(r.result!) as FloatArray, target ? r0 * cols : r0);
         if (r.grad && grad) grad.set(view(r.grad) as FloatArray, r0 * cols);
         return;
       }
-      copyOut(w, r1 - r0);
-      const perRow = results[w].perRow;
+      copyOut(plan, staged, w, r1 - r0);
+      const perRow = staged.results[w].perRow;
       if (perRow) result!.subarray(r0, r1).set(perRow);
     });
-    this.lastSplit = [mine ? mine[1] - mine[0] : 0, ...blocks.map(([r0, r1]) => r1 - r0)];
-    if (call) return reduce(call, result!);
+    this.lastSplit = [plan.mine ? plan.mine[1] - plan.mine[0] : 0, ...plan.blocks.map(([r0, r1]) => r1 - r0)];
+    if (plan.call) return reduce(plan.call, result!);
     return target ?? result!;
   }
 
