@@ -284,7 +284,7 @@ if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some
       const [a, b, c, d, e] = medians.map(median);
       const ratio = (base, k) => median(medians[base].map((single, round) => single / medians[k][round]));
       poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: ratio(0, 1), scratchMs: c, scratchSpeedup: ratio(0, 2),
-        sharedSingleMs: d, sharedPoolMs: e, sharedSpeedup: ratio(3, 4), workers: pool.size, shared: pool.shared, inMemory: pool.inMemory });
+        sharedSingleMs: d, sharedPoolMs: e, sharedSpeedup: ratio(3, 4), sharedOverPlain: ratio(0, 4), workers: pool.size, shared: pool.shared, inMemory: pool.inMemory });
       log('done\n');
     }
   }
@@ -340,10 +340,11 @@ const header = `surprisal benchmark — ${machine.date}, ${machine.cpu} (${machi
 const poolTable = poolRows.length ? [
   '', `Worker pool (surprisal/pool, size ${poolRows[0].workers}: ${poolRows[0].shared ? `the calling thread and ${poolRows[0].workers - 1} worker${poolRows[0].workers > 2 ? 's' : ''}` : `${poolRows[0].workers} workers, transfers`}) against one thread, float32, median per call over ${POOL_ROUNDS} rounds, speed-up the median of the rounds' ratios; ` +
     `"pool": workers ${poolRows[0].inMemory ? 'computing in WebAssembly memory shared with the calling thread' : 'without shared WebAssembly memory'}, "scratch": inMemory: false, rows through SharedArrayBuffer scratch; ` +
-    `"rows in SharedArrayBuffers": the same rows (and out, grad) in arrays over SharedArrayBuffers, one thread and the pool:`, '',
-  '| op | shape | one thread | pool | speed-up | scratch | speed-up | rows in SharedArrayBuffers: one thread | pool | speed-up |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `"rows in SharedArrayBuffers": the same rows (and out, grad) in arrays over SharedArrayBuffers, one thread and the pool, ` +
+    `and that pool against the first column, one thread on ordinary arrays (one thread runs slower on arrays over SharedArrayBuffers than on ordinary ones, so this is what moving to shared rows and the pool gains):`, '',
+  '| op | shape | one thread | pool | speed-up | scratch | speed-up | rows in SharedArrayBuffers: one thread | pool | speed-up | ÷ one thread, ordinary arrays |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX2(r.speedup)} | ${fmtTime(r.scratchMs)} | ${fmtX2(r.scratchSpeedup)} | ` +
-    `${fmtTime(r.sharedSingleMs)} | ${fmtTime(r.sharedPoolMs)} | ${fmtX2(r.sharedSpeedup)} |`),
+    `${fmtTime(r.sharedSingleMs)} | ${fmtTime(r.sharedPoolMs)} | ${fmtX2(r.sharedSpeedup)} | ${fmtX2(r.sharedOverPlain)} |`),
 ].join('\n') : '';
 const md = `${header}\n\n${table(results)}\n${poolTable}\n`;
 process.stdout.write(`\n${md}\nchecksum ${sink}\n`);
