@@ -272,13 +272,18 @@ if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some
       const medians = [[], [], [], [], []];
       for (let round = 0; round < POOL_ROUNDS; round++) {
         const bench = new Bench({ ...poolTiming, ...(round === 0 ? warmLarge : {}), name: `pool ${op}` });
-        bench.add('single', () => consume(call(S, plain)));
-        bench.add('pool', async () => consume(await call(pool, plain)));
-        bench.add('scratch', async () => consume(await call(scratchPool, plain)));
-        bench.add('single, shared rows', () => consume(call(S, inShared)));
-        bench.add('pool, shared rows', async () => consume(await call(pool, inShared)));
+        const tasks = [
+          ['single', () => consume(call(S, plain))],
+          ['pool', async () => consume(await call(pool, plain))],
+          ['scratch', async () => consume(await call(scratchPool, plain))],
+          ['single, shared rows', () => consume(call(S, inShared))],
+          ['pool, shared rows', async () => consume(await call(pool, inShared))],
+        ];
+        // (each round starts from the next task, so that none always runs in the wake of
+        // the same one — of one making new 4 MB results, say, whose garbage it may collect)
+        for (let j = 0; j < tasks.length; j++) bench.add(...tasks[(round + j) % tasks.length]);
         await bench.run();
-        bench.tasks.forEach((t, k) => medians[k].push(t.result.latency.p50));
+        for (const t of bench.tasks) medians[tasks.findIndex(([name]) => name === t.name)].push(t.result.latency.p50);
       }
       const median = (m) => m.slice().sort((x, y) => x - y)[m.length >> 1];
       const [a, b, c, d, e] = medians.map(median);
