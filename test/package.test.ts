@@ -1,6 +1,6 @@
 // The package as a user installs it: `npm pack`, install the tarball into an empty
-// project, and use it there with no build step — from Node, from a worker thread, and
-// from TypeScript (the .d.ts overloads).
+// project, and use it there with no build step — from Node, from a worker thread, through
+// the worker pool (`surprisal/pool`), and from TypeScript (the .d.ts overloads).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +60,37 @@ describe('the packed tarball in an empty project', () => {
       'wasm-simd 6.6439 0.0808 0.2877 0.5,0.5 0.6931 4.4402',
     ]);
     expect(worker).toEqual(main);
+  });
+
+  it('surprisal/pool: two threads give the one-thread values bit for bit, a bad argument the one-thread error, and the process exits without close()', () => {
+    writeFileSync(join(dir, 'pool.mjs'), `
+      import { init, softmax, softmaxCrossEntropy } from 'surprisal';
+      import { createPool } from 'surprisal/pool';
+      await init();
+      const pool = await createPool({ size: 2 });
+      const rows = 1024, cols = 100;
+      const z = pool.array(Float32Array, rows * cols);
+      for (let i = 0; i < z.length; i++) z[i] = Math.sin(i * 0.37) * 8;
+      const y = Int32Array.from({ length: rows }, (_, r) => (r * 7) % cols);
+      const p = await pool.softmax(z, { cols }), p1 = softmax(z, { cols });
+      const loss = await pool.softmaxCrossEntropy(z, y, { cols });
+      let worst = 0;
+      for (let r = 0; r < rows; r++) { let s = 0; for (let c = 0; c < cols; c++) s += p[r * cols + c]; worst = Math.max(worst, Math.abs(s - 1)); }
+      let error = null, single = null;
+      try { await pool.softmaxCrossEntropy(z, y.map((v) => v + cols), { cols }); } catch (e) { error = [e.constructor.name, e.message]; }
+      try { softmaxCrossEntropy(z, y.map((v) => v + cols), { cols }); } catch (e) { single = [e.constructor.name, e.message]; }
+      console.log(JSON.stringify({
+        shared: pool.shared, backend: pool.backend, split: pool.lastSplit.length,
+        softmaxEqual: p.every((v, i) => Object.is(v, p1[i])), lossEqual: Object.is(loss, softmaxCrossEntropy(z, y, { cols })),
+        worst, error, single,
+      }));
+      // no pool.close(): a pool left open must not keep the process alive
+    `);
+    const r = JSON.parse(execFileSync(process.execPath, ['pool.mjs'], { cwd: dir, encoding: 'utf8', timeout: 60_000 }));
+    expect(r).toMatchObject({ shared: true, backend: 'wasm-simd', split: 2, softmaxEqual: true, lossEqual: true });
+    expect(r.worst).toBeLessThan(1e-6); // each softmax row sums to 1 (float32 entries)
+    expect(r.error[0]).toBe('RangeError');
+    expect(r.error).toEqual(r.single);
   });
 
   it('type-checks: reductions give number or Float64Array, maps keep Float32Array', () => {
