@@ -151,6 +151,34 @@ const isShared = (a: RowArray | null): boolean => a !== null && a.buffer instanc
 /** Rows [r0, r1) of a row-major array of rows `w` wide. */
 const part = <T extends RowArray>(a: T, r0: number, r1: number, w: number): T => a.subarray(r0 * w, r1 * w) as T;
 
+/**
+ * In-memory mode: where a worker's block of `m` rows puts its arrays in its window, as byte
+ * offsets from the window's start — its inputs, its per-row results (not for a map), and a
+ * map's results or a loss's gradient rows — null for an array of yours in shared memory,
+ * used where it is; and the bytes they take (the window must hold them).
+ */
+interface WindowLayout {
+  inputs: (number | null)[];
+  perRow: number | null;
+  out: number | null;
+  bytes: number;
+}
+
+function windowLayout(plan: Plan, m: number): WindowLayout {
+  let bytes = 0;
+  const take = (inPlace: boolean, size: number): number | null => {
+    if (inPlace) return null;
+    const at = bytes;
+    bytes += span(size);
+    return at;
+  };
+  const inputs = plan.inputs.map((a, j) => take(isShared(a), m * plan.width[j] * a.BYTES_PER_ELEMENT));
+  const perRow = plan.map ? null : take(false, 8 * m);
+  const out = plan.map ? take(isShared(plan.dst), m * plan.cols * plan.outType.BYTES_PER_ELEMENT)
+    : plan.grad ? take(isShared(plan.grad), m * plan.cols * plan.grad.BYTES_PER_ELEMENT) : null;
+  return { inputs, perRow, out, bytes };
+}
+
 /** Shared modes: whether worker w's map results or gradient rows are to be copied into the caller's array (not written there). */
 function copiesOut(plan: Plan, staged: Staged, w: number): boolean {
   const into = plan.target ?? plan.grad, out = staged.results[w].out;
@@ -366,12 +394,12 @@ export class Pool {
     let staged: Staged;
     if (this.memories) {
       // (awaited only when a window must grow: an await costs the call a turn of the microtask queue)
-      const need = this.windowBytes(plan);
-      if (need.some((bytes, w) => this.windows[w].bytes < bytes)) {
-        const grown = await Promise.all(need.map((bytes, w) => this.windows[w].bytes >= bytes ? true : this.resize(w, bytes)));
+      const layouts = plan.blocks.map(([r0, r1]) => windowLayout(plan, r1 - r0));
+      if (layouts.some(({ bytes }, w) => this.windows[w].bytes < bytes)) {
+        const grown = await Promise.all(layouts.map(({ bytes }, w) => this.windows[w].bytes >= bytes ? true : this.resize(w, bytes)));
         if (!grown.every(Boolean)) return single();
       }
-      staged = this.stageInMemory(plan);
+      staged = this.stageInMemory(plan, layouts);
     } else staged = this.shared ? this.stageScratch(plan) : this.stageTransfer(plan);
 
     const { jobs, seq } = this.dispatch(plan, staged);
@@ -458,50 +486,36 @@ export class Pool {
     return { id: this.nextId++, fn: plan.fn, rows: r1 - r0, cols: plan.cols, options: plan.options, denominator: plan.call?.denominator, inputs: [] };
   }
 
-  /** In-memory mode: the bytes each worker's block takes in its window. */
-  private windowBytes(plan: Plan): number[] {
-    const { inputs, width, map, dst, grad, outType, cols } = plan;
-    return plan.blocks.map(([r0, r1]) => {
-      const m = r1 - r0;
-      const ins = inputs.reduce((s, a, j) => s + (isShared(a) ? 0 : span(m * width[j] * a.BYTES_PER_ELEMENT)), 0);
-      return ins + (map ? (isShared(dst) ? 0 : span(m * cols * outType.BYTES_PER_ELEMENT)) : span(8 * m)) +
-        (grad && !isShared(grad) ? span(m * cols * grad.BYTES_PER_ELEMENT) : 0);
-    });
-  }
-
   /**
    * In-memory mode: each worker's rows go into its window, a block of its own (shared)
-   * WebAssembly memory, where its kernels read them and write their results in place;
-   * inputs the caller already has in shared memory are left there (the worker copies them
-   * in itself, in parallel), and result arrays of yours in shared memory are written by the
-   * workers themselves.
+   * WebAssembly memory, where its kernels read them and write their results in place, as
+   * `layouts` (see `windowLayout`) places them; inputs the caller already has in shared
+   * memory are left there (the worker copies them in itself, in parallel), and result
+   * arrays of yours in shared memory are written by the workers themselves.
    */
-  private stageInMemory(plan: Plan): Staged {
+  private stageInMemory(plan: Plan, layouts: WindowLayout[]): Staged {
     const { inputs, width, map, dst, grad, outType, gradType, cols } = plan;
     const staged = newStaged(plan);
     plan.blocks.forEach(([r0, r1], w) => {
-      const buffer = this.memories![w].buffer;
-      let at = this.windows[w].ptr;
-      const place = <T extends FloatArray>(Type: FloatType, length: number): [Slab, T] => {
-        const s: Slab = { type: Type.name as FloatName, buffer: null, byteOffset: at, length };
-        at += span(length * Type.BYTES_PER_ELEMENT);
+      const m = r1 - r0, layout = layouts[w], buffer = this.memories![w].buffer, base = this.windows[w].ptr;
+      const place = <T extends FloatArray>(Type: FloatType, at: number, length: number): [Slab, T] => {
+        const s: Slab = { type: Type.name as FloatName, buffer: null, byteOffset: base + at, length };
         return [s, view({ ...s, buffer }) as T];
-      };
-      const direct = (a: FloatArray): [Slab, FloatArray] => {
-        const v = part(a, r0, r1, cols);
-        return [slab(v), v];
       };
       const req = this.request(plan, r0, r1);
       req.inputs = inputs.map((a, j) => {
-        if (isShared(a)) return slab(part(a, r0, r1, width[j]));
-        const [s, v] = place(a.constructor as FloatType, (r1 - r0) * width[j]);
+        const at = layout.inputs[j];
+        if (at === null) return slab(part(a, r0, r1, width[j]));
+        const [s, v] = place(a.constructor as FloatType, at, m * width[j]);
         staged.copies[w].push([a, v, width[j], r0]);
         return s;
       });
       let out: FloatArray | null = null, perRow: Float64Array | null = null;
-      if (map) [req.out, out] = isShared(dst) ? direct(dst!) : place(outType, (r1 - r0) * cols);
-      else [req.perRow, perRow] = place<Float64Array>(Float64Array as FloatType, r1 - r0);
-      if (grad) [req.out, out] = isShared(grad) ? direct(grad) : place(gradType!, (r1 - r0) * cols);
+      if (layout.perRow !== null) [req.perRow, perRow] = place<Float64Array>(Float64Array as FloatType, layout.perRow, m);
+      if (map || grad) {
+        if (layout.out !== null) [req.out, out] = place(map ? outType : gradType!, layout.out, m * cols);
+        else req.out = slab((out = part((map ? dst : grad)!, r0, r1, cols)));
+      }
       staged.requests.push(req);
       staged.results.push({ out, perRow });
     });
@@ -652,7 +666,7 @@ export class Pool {
       const held = this.shared && this.hold(w, req); // (without shared memory there is no SharedArrayBuffer)
       const doorbell = this.doorbells?.[w];
       if (doorbell && Atomics.compareExchange(doorbell.control, STATE, POLLING, CLAIMED) === POLLING) {
-        const rung = held && transfer.length === 0 ? ring(doorbell, req) : leave(doorbell); // false: `leave` is rung
+        const rung = held ? ring(doorbell, req) : leave(doorbell); // false: `leave` is rung
         Atomics.add(doorbell.control, BELL, 1);
         if (rung) {
           this.rung++;
