@@ -26,7 +26,26 @@ interface Block {
 /** Thrown (and caught by the wasm backend, which then falls back to JS) when memory cannot grow. */
 export class OutOfMemory extends Error {}
 
-const allocUnsafeSlow = (globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number) => Uint8Array } }).Buffer?.allocUnsafeSlow;
+const NodeBuffer = (globalThis as {
+  Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array; from(b: ArrayBufferLike, o: number, n: number): { fill(value: Uint8Array, offset: number, end: number): unknown } };
+}).Buffer;
+const allocUnsafeSlow = NodeBuffer?.allocUnsafeSlow;
+
+/**
+ * Copies `src` into `dst`, two arrays of one type and length in different buffers.  Where
+ * either is over a SharedArrayBuffer, TypedArray#set copies word by word with relaxed
+ * atomics (V8's base::Relaxed_Memcpy): 4 MB in 0.15–0.21 ms on the 2-vCPU VM this was
+ * measured on, against 0.08 ms between ordinary buffers.  Node's Buffer#fill with a value
+ * as long as the range is one native memcpy whatever the buffers (0.07 ms), so in Node
+ * copies of 64 KB and more go through it; the memory model is unchanged, since the
+ * threads that share these bytes still order their accesses with Atomics.
+ */
+export function copy<T extends Float32Array | Float64Array | Int32Array>(dst: T, src: T): void {
+  const bytes = src.byteLength;
+  if (NodeBuffer && bytes >= 65536 && bytes === dst.byteLength && src.constructor === dst.constructor) {
+    NodeBuffer.from(dst.buffer, dst.byteOffset, bytes).fill(new Uint8Array(src.buffer, src.byteOffset, bytes), 0, bytes);
+  } else dst.set(src as never);
+}
 
 /**
  * A new float array every element of which the caller overwrites (a map's result, filled

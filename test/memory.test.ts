@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allocate, entropy, init, logSumExp, softmax, WasmArray } from '../src/index.js';
 import { engineFor, setSmallInputCutoff } from '../src/backend.js';
+import { copy } from '../src/memory.js';
 import type { WasmEngine } from '../src/engine.js';
 import { expectClose, randomLogits, rng } from './helpers.js';
 
@@ -121,4 +122,34 @@ describe('allocate on the JS backend', () => {
     x.free();
     expect(x.live).toBe(false);
   });
+});
+
+// The pool's copies into and out of shared memory: Buffer#fill (a native memcpy) in Node
+// from 64 KB up, TypedArray#set below and elsewhere — either way every bit, NaN payloads
+// and −0 included.
+describe('copy', () => {
+  // (toEqual on megabytes takes a minute: compare them as Buffers)
+  const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
+  const cases = [[Float32Array, 4], [Float64Array, 8], [Int32Array, 4]] as const;
+  for (const [Type, size] of cases) {
+    it(`${Type.name}: bit for bit between ordinary and shared buffers, at offsets, either side of 64 KB`, () => {
+      for (const length of [0, 1, 1000, 65536 / size - 1, 65536 / size, 100_003]) {
+        const bytes = new Uint8Array((length + 3) * size);
+        const random = rng(length + size);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+        const src = new Type(bytes.buffer, 3 * size, length);
+        for (const dstBuffer of [new SharedArrayBuffer((length + 5) * size), new ArrayBuffer((length + 5) * size)]) {
+          const dst = new Type(dstBuffer as ArrayBuffer, 2 * size, length);
+          copy(dst, src);
+          expect(same(new Uint8Array(dstBuffer, 2 * size, length * size), new Uint8Array(bytes.buffer, 3 * size, length * size))).toBe(true);
+          // and back out of the shared buffer, leaving the bytes around it alone
+          const back = new Type(new ArrayBuffer((length + 2) * size), size, length);
+          copy(back, dst);
+          expect(same(new Uint8Array(back.buffer, size, length * size), new Uint8Array(bytes.buffer, 3 * size, length * size))).toBe(true);
+          expect(new Uint8Array(back.buffer, 0, size).every((b) => b === 0)).toBe(true);
+          expect(new Uint8Array(back.buffer, (length + 1) * size, size).every((b) => b === 0)).toBe(true);
+        }
+      }
+    });
+  }
 });

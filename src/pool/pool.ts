@@ -24,7 +24,7 @@ import { output } from '../args.js';
 import * as entropyFns from '../entropy.js';
 import * as softmaxFns from '../softmax.js';
 import { type LossCall, prepare, reduce, softmaxCrossEntropy } from '../loss.js';
-import { align as span, uninitialized, WasmArray } from '../memory.js';
+import { align as span, copy, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
 import { BELL, BUFFERS, CLAIMED, type Doorbell, epochNow, type FloatName, handle, leave, MAPS, POLLING, type PoolFunction, type Reply, type Request, ring, type Slab, slab, STATE, view, WORDS } from './protocol.js';
 
@@ -190,7 +190,7 @@ function copyOut(plan: Plan, staged: Staged, w: number, upTo: number): void {
   const done = staged.copied[w];
   if (!copiesOut(plan, staged, w) || upTo <= done) return;
   const r0 = plan.blocks[w][0], cols = plan.cols;
-  (plan.target ?? plan.grad)!.subarray((r0 + done) * cols, (r0 + upTo) * cols).set(staged.results[w].out!.subarray(done * cols, upTo * cols) as never);
+  copy((plan.target ?? plan.grad)!.subarray((r0 + done) * cols, (r0 + upTo) * cols), staged.results[w].out!.subarray(done * cols, upTo * cols));
   staged.copied[w] = upTo;
 }
 
@@ -589,7 +589,7 @@ export class Pool {
       INPUT_PIECES.forEach((end, piece) => {
         blocks.forEach(([r0, r1], w) => {
           const lo = cut(r0, r1, 16, piece ? INPUT_PIECES[piece - 1] : 0), hi = cut(r0, r1, 16, end);
-          for (const [a, s, wd, base] of copies[w]) s.subarray((lo - base) * wd, (hi - base) * wd).set(a.subarray(lo * wd, hi * wd) as never);
+          for (const [a, s, wd, base] of copies[w]) copy(s.subarray((lo - base) * wd, (hi - base) * wd), a.subarray(lo * wd, hi * wd));
           Atomics.store(ready, 2 * w + 1, hi - r0);
           Atomics.notify(ready, 2 * w + 1);
         });
