@@ -13,7 +13,7 @@
 import * as jsReduce from './js/reduce.js';
 import * as jsSoftmax from './js/softmax.js';
 import * as jsLoss from './js/loss.js';
-import { align as span, Heap, OutOfMemory, uninitialized } from './memory.js'; // span: the bytes a part takes in the arena (16-byte aligned)
+import { align as span, copy, Heap, OutOfMemory, uninitialized } from './memory.js'; // span: the bytes a part takes in the arena (16-byte aligned)
 import type { Backend } from './types.js';
 
 export type Vec = ArrayLike<number>;
@@ -258,7 +258,7 @@ class Staging {
       if (!src || part.inPlace || part.length === 0) continue;
       const view = part.kind === 4 ? heap.f32 : part.kind === 8 ? heap.f64 : heap.i32;
       const at = part.at >>> (part.kind === 8 ? 3 : 2);
-      if (src.length === part.length) view.set(src, at);
+      if (src.length === part.length) copy(view, src as FloatArray, at);
       else for (let i = 0; i < part.length; i++) view[at + i] = src[i];
     }
     return ptrs;
@@ -273,7 +273,7 @@ class Staging {
         const dst = this.destination(index);
         const view = part.kind === 4 ? heap.f32 : heap.f64;
         const at = part.at >>> (part.kind === 8 ? 3 : 2);
-        dst.set(view.subarray(at, at + part.length));
+        copy(dst, view.subarray(at, at + part.length));
       }
     }
   }
@@ -316,7 +316,7 @@ class Arena {
     const view = kind === 4 ? heap.f32 : kind === 8 ? heap.f64 : heap.i32;
     const i = at >>> (kind === 8 ? 3 : 2);
     if (length === 0) return at; // (an empty view may be detached: set would throw)
-    if (src.length === length) view.set(src, i);
+    if (src.length === length) copy(view, src as FloatArray, i);
     else for (let j = 0; j < length; j++) view[i + j] = src[j];
     this.top = at + span((kind === 'i32' ? 4 : kind) * length);
     return at;
@@ -353,7 +353,7 @@ export class WasmEngine implements Engine {
     const view = kind === 4 ? this.heap.f32 : this.heap.f64, at = ptr / kind;
     // a loop for a few values: subarray makes a view object per call
     if (n <= 64) for (let i = 0; i < n; i++) dst[i] = view[at + i];
-    else dst.set(view.subarray(at, at + n));
+    else copy(dst, view.subarray(at, at + n));
   }
 
   /** Runs `body`; on an allocation failure the same call runs on the JS engine. */

@@ -32,19 +32,20 @@ const NodeBuffer = (globalThis as {
 const allocUnsafeSlow = NodeBuffer?.allocUnsafeSlow;
 
 /**
- * Copies `src` into `dst`, two arrays of one type and length in different buffers.  Where
- * either is over a SharedArrayBuffer, TypedArray#set copies word by word with relaxed
- * atomics (V8's base::Relaxed_Memcpy): 4 MB in 0.15–0.21 ms on the 2-vCPU VM this was
- * measured on, against 0.08 ms between ordinary buffers.  Node's Buffer#fill with a value
- * as long as the range is one native memcpy whatever the buffers (0.07 ms), so in Node
- * copies of 64 KB and more go through it; the memory model is unchanged, since the
- * threads that share these bytes still order their accesses with Atomics.
+ * `dst.set(src, at)` for arrays of one type in different buffers.  Where either is over a
+ * SharedArrayBuffer, TypedArray#set copies word by word with relaxed atomics (V8's
+ * base::Relaxed_Memcpy): 4 MB in 0.15–0.21 ms on the 2-vCPU VM this was measured on,
+ * against 0.08 ms between ordinary buffers.  Node's Buffer#fill with a value as long as
+ * the range is one native memcpy whatever the buffers (0.07 ms), so in Node such copies
+ * of 64 KB and more go through it; the memory model is unchanged, since threads that share
+ * these bytes still order their accesses with Atomics.
  */
-export function copy<T extends Float32Array | Float64Array | Int32Array>(dst: T, src: T): void {
+export function copy<T extends Float32Array | Float64Array | Int32Array>(dst: T, src: T, at = 0): void {
   const bytes = src.byteLength;
-  if (NodeBuffer && bytes >= 65536 && bytes === dst.byteLength && src.constructor === dst.constructor) {
-    NodeBuffer.from(dst.buffer, dst.byteOffset, bytes).fill(new Uint8Array(src.buffer, src.byteOffset, bytes), 0, bytes);
-  } else dst.set(src as never);
+  if (NodeBuffer && bytes >= 65536 && (src.buffer instanceof SharedArrayBuffer || dst.buffer instanceof SharedArrayBuffer) &&
+    src.constructor === dst.constructor && src.buffer !== dst.buffer && at + src.length <= dst.length) {
+    NodeBuffer.from(dst.buffer, dst.byteOffset + at * src.BYTES_PER_ELEMENT, bytes).fill(new Uint8Array(src.buffer, src.byteOffset, bytes), 0, bytes);
+  } else dst.set(src as never, at);
 }
 
 /**
