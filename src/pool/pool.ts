@@ -26,7 +26,7 @@ import * as softmaxFns from '../softmax.js';
 import { type LossCall, prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, copy, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { BELL, BUFFERS, CLAIMED, type Doorbell, epochNow, type FloatName, handle, leave, MAPS, POLLING, type PoolFunction, type Reply, type Request, ring, type Slab, slab, STATE, view, WORDS } from './protocol.js';
+import { BELL, BUFFERS, CLAIMED, type Doorbell, epochNow, type FloatName, handle, leave, MAPS, POLLING, pollWhile, type PoolFunction, type Reply, type Request, ring, type Slab, slab, STATE, view, WORDS } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -722,13 +722,13 @@ export class Pool {
    */
   private waitDone(seq: number, workers: number, ms: number): boolean {
     const flags = this.flags!;
-    const t = epochNow(), deadline = t + Math.max(ms, 1), polled = t + this.spin;
+    const t = epochNow(), deadline = t + Math.max(ms, 1), polled = Math.min(t + this.spin, deadline);
     for (let w = 0; w < workers; w++) {
       for (let v = Atomics.load(flags, w); v !== seq; v = Atomics.load(flags, w)) {
-        const now = epochNow(), left = deadline - now;
-        if (v === -seq || left <= 0) return false;
-        if (now < polled) continue; // polling: see `PoolOptions.spin`
-        if (!this.canBlock) return false;
+        if (v === -seq) return false;
+        if (pollWhile(flags, w, v, polled) !== v) continue; // polling: see `PoolOptions.spin`
+        const left = deadline - epochNow();
+        if (left <= 0 || !this.canBlock) return false;
         try {
           Atomics.wait(flags, w, v, left);
         } catch {
