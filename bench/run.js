@@ -346,7 +346,7 @@ const poolTable = poolRows.length ? [
   '', `Worker pool (surprisal/pool, size ${poolRows[0].workers}: ${poolRows[0].shared ? `the calling thread and ${poolRows[0].workers - 1} worker${poolRows[0].workers > 2 ? 's' : ''}` : `${poolRows[0].workers} workers, transfers`}) against one thread, float32, median per call over ${POOL_ROUNDS} rounds, speed-up the median of the rounds' ratios; ` +
     `"pool": workers ${poolRows[0].inMemory ? 'computing in WebAssembly memory shared with the calling thread' : 'without shared WebAssembly memory'}, "scratch": inMemory: false, rows through SharedArrayBuffer scratch; ` +
     `"rows in SharedArrayBuffers": the same rows (and out, grad) in arrays over SharedArrayBuffers, one thread and the pool, ` +
-    `and that pool against the first column, one thread on ordinary arrays (one thread runs slower on arrays over SharedArrayBuffers than on ordinary ones, so this is what moving to shared rows and the pool gains):`, '',
+    `and that pool against the first column, one thread on ordinary arrays (what moving your rows into pool.array()s and the pool gains):`, '',
   '| op | shape | one thread | pool | speed-up | scratch | speed-up | rows in SharedArrayBuffers: one thread | pool | speed-up | ÷ one thread, ordinary arrays |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX2(r.speedup)} | ${fmtTime(r.scratchMs)} | ${fmtX2(r.scratchSpeedup)} | ` +
     `${fmtTime(r.sharedSingleMs)} | ${fmtTime(r.sharedPoolMs)} | ${fmtX2(r.sharedSpeedup)} | ${fmtX2(r.sharedOverPlain)} |`),
