@@ -26,10 +26,13 @@ interface Block {
 /** Thrown (and caught by the wasm backend, which then falls back to JS) when memory cannot grow. */
 export class OutOfMemory extends Error {}
 
-const NodeBuffer = (globalThis as {
+const host = globalThis as {
   Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array; from(b: ArrayBufferLike, o: number, n: number): { fill(value: Uint8Array, offset: number, end: number): unknown } };
-}).Buffer;
-const allocUnsafeSlow = NodeBuffer?.allocUnsafeSlow;
+  process?: { versions?: { node?: string } };
+};
+const allocUnsafeSlow = host.Buffer?.allocUnsafeSlow;
+/** Node's own Buffer, not a bundler's polyfill (whose fill is a JS loop). */
+const NodeBuffer = host.process?.versions?.node ? host.Buffer : undefined;
 
 /**
  * `dst.set(src, at)` for arrays of one type in different buffers.  Where either is over a
