@@ -158,8 +158,8 @@ const part = <T extends RowArray>(a: T, r0: number, r1: number, w: number): T =>
  * used where it is; and the bytes they take (the window must hold them).  A map's results
  * go over its input rows (a map may work in place, and the calling thread copies a row's
  * results out only once it is computed): the window is half as large, and the worker writes
- * lines it has just read rather than lines the calling thread read last (paired at
- * 1024×1000, softmax into `out`: 0.95–0.98 of the time).  (A loss's gradient over its
+ * lines it has just read rather than lines the calling thread read last (paired, softmax
+ * into `out` at 1024×1000 and 4096×1000: 0.94–0.98 of the time).  (A loss's gradient over its
  * logits was slower: 1.15 of the time.)
  */
 interface WindowLayout {
