@@ -26,7 +26,7 @@ import * as softmaxFns from '../softmax.js';
 import { type LossCall, prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, copy, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { BELL, BUFFERS, CLAIMED, type Doorbell, epochNow, type FloatName, handle, leave, MAPS, POLLING, pollWhile, type PoolFunction, type Reply, type Request, ring, type Slab, slab, STATE, view, WORDS } from './protocol.js';
+import { ALL_PIECES, BELL, BUFFERS, claim, claimWord, CLAIMED, type Doorbell, epochNow, type FloatName, handle, HANDLED, leave, SENT, MAPS, PIECE_ENDS, pieceRows, piecesDone, POLLING, pollWhile, type PoolFunction, READY, type Reply, type Request, ring, rowsOf, type Slab, slab, STATE, view, WORDS } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -87,18 +87,18 @@ type FloatType = { new (length: number): FloatArray; new (b: ArrayBuffer, o: num
  */
 const MARGIN = 0.02, STEP = 0.03;
 
+/**
+ * How far into a call (ms) the calling thread waits for a worker that has not started its
+ * block before computing the block itself (see `steal`): a worker wakes in ~0.1 ms, and a
+ * thread that has lost its core to another process is off it for a time slice, several ms.
+ */
+const GRACE = 1;
+
 /** The first row of the i-th of k even parts of rows [r0, r1) (the k-th: r1). */
 const cut = (r0: number, r1: number, k: number, i: number): number => r0 + Math.floor(((r1 - r0) * i) / k);
 
 /** Pieces this thread computes its own block in, copying workers' results out between them (shared mode). */
 const PIECES = 4;
-
-/**
- * Where each piece of a worker's input rows ends, in sixteenths of its block (shared mode):
- * the worker computes each piece once it is in, so the first is small — it starts ~0.1 ms
- * sooner than on a quarter of the block at 1024×1000.
- */
-const INPUT_PIECES = [1, 4, 8, 12, 16];
 
 /** A doorbell's space for a rung request's options as JSON (see `ring`); longer ones are posted. */
 const DOORBELL_BYTES = 4096;
@@ -225,6 +225,8 @@ export class Pool {
   private readonly times: Float64Array | null;
   /** Shared mode: how many rows of each worker's inputs are in place (see `Request.signal`). */
   private readonly ready: Int32Array | null;
+  /** Shared mode: the pieces of each worker's block this thread computed in the last call (bits: see `steal`). */
+  private readonly taken: number[];
   /** Shared mode: how many rows of each worker's block have their results in place (see `Request.signal`). */
   private readonly finished: Int32Array | null;
   private seq = 0;
@@ -247,6 +249,8 @@ export class Pool {
   private readonly nextHeld: number[];
   /** Shared mode with `spin`: each worker's doorbell (see `Doorbell`). */
   private readonly doorbells: Doorbell[] | null;
+  /** Shared mode with `spin`: how many requests each worker has been sent (see `Doorbell`: control[HANDLED]). */
+  private readonly sent: number[];
   private readonly spin: number;
 
   /** @internal use `createPool`. */
@@ -263,11 +267,11 @@ export class Pool {
     this.minElements = minElements;
     this.flags = shared ? new Int32Array(new SharedArrayBuffer(4 * workers.length)) : null;
     this.times = shared ? new Float64Array(new SharedArrayBuffer(16 * workers.length)) : null;
-    this.ready = shared ? new Int32Array(new SharedArrayBuffer(8 * workers.length)) : null;
+    this.ready = shared ? new Int32Array(new SharedArrayBuffer(4 * READY * workers.length)) : null;
     this.finished = shared ? new Int32Array(new SharedArrayBuffer(4 * workers.length)) : null;
     this.spin = shared ? spin : 0;
     this.doorbells = this.spin > 0 ? workers.map(() => ({
-      control: new Int32Array(new SharedArrayBuffer(16)), words: new Float64Array(new SharedArrayBuffer(8 * WORDS)),
+      control: new Int32Array(new SharedArrayBuffer(20)), words: new Float64Array(new SharedArrayBuffer(8 * WORDS)),
       bytes: new Uint8Array(new SharedArrayBuffer(DOORBELL_BYTES)), spin: this.spin,
       flags: this.flags!, times: this.times!, ready: this.ready!, finished: this.finished!,
     })) : null;
@@ -284,7 +288,12 @@ export class Pool {
         (error) => this.fail(error),
       );
     }
-    this.doorbells?.forEach((doorbell, w) => workers[w].post({ id: 0, fn: 'entropy', rows: 0, cols: 0, inputs: [], options: {}, doorbell }, []));
+    this.taken = workers.map(() => 0);
+    this.sent = workers.map(() => (this.doorbells ? 1 : 0)); // the doorbell itself, below
+    this.doorbells?.forEach((doorbell, w) => {
+      Atomics.store(doorbell.control, SENT, 1);
+      workers[w].post({ id: 0, fn: 'entropy', rows: 0, cols: 0, inputs: [], options: {}, doorbell }, []);
+    });
     this.alive();
   }
 
@@ -409,21 +418,37 @@ export class Pool {
 
     const { jobs, seq } = this.dispatch(plan, staged);
     const t0 = epochNow();
-    const own = plan.mine ? this.computeOwn(plan, staged) : null;
-    // Workers that said "done" in shared memory need not be waited for: their results are in
-    // place, and their replies (which still come, in order, before any later request's) only
-    // settle promises nobody waits on.  A worker not done yet is waited for on its flag — a
-    // message takes 50–100 µs more to arrive — where this thread may block (not a page's main
-    // thread), for up to twice the time this thread's block took.
-    const early = this.shared && !own?.error && this.waitDone(seq, plan.blocks.length, 2 * (epochNow() - t0));
+    let own = plan.mine ? this.computeOwn(plan, staged) : null;
+    // The pieces no worker has claimed are computed here (see `steal`): at once those of a
+    // worker that has started, those of one that has not only from GRACE ms into the call.
+    // Blocks whose pieces are all done need not be waited for: their results are in place,
+    // and their workers' replies (which still come, in order, before any later request's)
+    // only settle promises nobody waits on.  A piece still being computed is waited for on
+    // its bit — a message takes 50–100 µs more to arrive — where this thread may block (not
+    // a page's main thread), for up to twice the time this thread's block took.
+    let stolen = 0, early = false;
+    const ownMs = epochNow() - t0;
+    for (let pass = 0; this.shared && !own?.error && pass < 2 && !early; pass++) {
+      const late = epochNow() >= t0 + GRACE;
+      const s = this.steal(plan, staged, seq, late);
+      stolen += s.rows;
+      own = s.error ?? own;
+      if (own?.error) break;
+      early = this.waitDone(seq, plan.blocks.length, late ? Math.max(2 * ownMs, 1) : t0 + GRACE - epochNow());
+      if (late) break;
+    }
     const replies: Reply[] = early ? [] : await Promise.all(jobs);
     if (early) this.forget(staged.requests);
     if (own?.error || replies.some((r) => r.error)) return single(); // replays the error here, with the whole call's row numbers
-    if (plan.lead && own?.busy) {
+    const share = plan.lead / plan.rows;
+    if (stolen) {
+      // the workers were behind (their cores taken): give this thread more
+      this.shares.set(plan.kind, Math.min(0.9, share + Math.min(STEP, (0.5 * stolen) / plan.rows)));
+    } else if (plan.lead && own?.busy && plan.blocks.every((_, w) => Atomics.load(this.flags!, w) === seq)) {
       // the workers' timings are in shared memory (`Request.signal`); aim for them to finish a
       // little first, so that the call need not wait for them
       const times = this.times!;
-      this.shares.set(plan.kind, rebalance(plan.lead / plan.rows, plan.rows, { rows: plan.lead, busy: own.busy },
+      this.shares.set(plan.kind, rebalance(share, plan.rows, { rows: plan.lead, busy: own.busy },
         plan.blocks.map(([r0, r1], w) => ({ rows: r1 - r0, busy: [times[2 * w], times[2 * w + 1]] })), MARGIN, STEP));
     }
     return this.gather(plan, staged, replies);
@@ -579,9 +604,11 @@ export class Pool {
     const copying = copies.some((c) => c.length > 0);
     if (ready) {
       for (let w = 0; w < blocks.length; w++) {
-        Atomics.store(ready, 2 * w + 1, copying ? 0 : blocks[w][1] - blocks[w][0]);
-        Atomics.store(ready, 2 * w, seq);
+        Atomics.store(ready, READY * w + 1, copying ? 0 : blocks[w][1] - blocks[w][0]);
+        Atomics.store(ready, READY * w + 2, claimWord(seq, 0));
         Atomics.store(finished!, w, 0);
+        this.taken[w] = 0;
+        Atomics.store(ready, READY * w, seq);
       }
     }
     const jobs = requests.map((req, w) => {
@@ -591,12 +618,12 @@ export class Pool {
     });
     if (ready && copying) {
       // piece by piece, interleaved across workers so that each starts early
-      INPUT_PIECES.forEach((end, piece) => {
+      PIECE_ENDS.forEach((_, piece) => {
         blocks.forEach(([r0, r1], w) => {
-          const lo = cut(r0, r1, 16, piece ? INPUT_PIECES[piece - 1] : 0), hi = cut(r0, r1, 16, end);
+          const [lo, hi] = pieceRows(r1 - r0, piece).map((r) => r0 + r);
           for (const [a, s, wd, base] of copies[w]) copy(s.subarray((lo - base) * wd, (hi - base) * wd), a.subarray(lo * wd, hi * wd));
-          Atomics.store(ready, 2 * w + 1, hi - r0);
-          Atomics.notify(ready, 2 * w + 1);
+          Atomics.store(ready, READY * w + 1, hi - r0);
+          Atomics.notify(ready, READY * w + 1);
         });
       });
     }
@@ -624,10 +651,42 @@ export class Pool {
       if (b <= a) continue;
       own = handle(ownRequest(a, b)).reply;
       start ||= own.busy![0];
-      if (piece < pieces - 1) plan.blocks.forEach((_, w) => copyOut(plan, staged, w, Atomics.load(this.finished!, w)));
+      if (piece < pieces - 1) plan.blocks.forEach(([r0, r1], w) => copyOut(plan, staged, w, piecesDone(Atomics.load(this.finished!, w), r1 - r0)));
     }
     if (own?.busy) own.busy = [start, own.busy[1]];
     return own;
+  }
+
+  /**
+   * Shared mode, once this thread's own block is done: computes the pieces of the workers'
+   * blocks that no worker has claimed yet (see `claim`), reading their inputs where the
+   * worker would and writing the results where it would.  A worker whose core another
+   * process has taken for a time slice (several ms) held the whole call up before: with a
+   * busy loop beside them on this 2-vCPU VM, the loss at 1024×1000 took 4.7 ms through the
+   * pool against 1.6 ms on one thread.  Unless `late`, only from workers that have started
+   * (claimed a piece): one that has not may still be waking (~0.1 ms), and a worker left a
+   * request behind handles it late, while the next is posted rather than rung.  Returns the
+   * rows computed, and the reply of a piece that failed.
+   */
+  private steal(plan: Plan, staged: Staged, seq: number, late: boolean): { rows: number; error: Reply | null } {
+    let rows = 0;
+    for (let w = 0; w < plan.blocks.length; w++) {
+      if (!late && Atomics.load(this.ready!, READY * w + 2) === claimWord(seq, 0)) continue;
+      const req = staged.requests[w];
+      const here = (s: Slab | undefined): Slab | undefined => s && { type: s.type, buffer: s.buffer ?? this.memories![w].buffer, byteOffset: s.byteOffset, length: s.length };
+      for (let k; (k = claim(this.ready!, w, seq)) >= 0;) {
+        const [lo, hi] = pieceRows(req.rows, k);
+        if (hi > lo) {
+          const piece = rowsOf(req, lo, hi);
+          const reply = handle({ ...piece, inputs: piece.inputs.map((s) => here(s)!), out: here(piece.out), perRow: here(piece.perRow) }).reply;
+          if (reply.error) return { rows, error: reply };
+          rows += hi - lo;
+        }
+        Atomics.or(this.finished!, w, 1 << k);
+        this.taken[w] |= 1 << k;
+      }
+    }
+    return { rows, error: null };
   }
 
   /** Puts the workers' results into the call's result and returns it (reduced, for the loss). */
@@ -669,9 +728,11 @@ export class Pool {
       this.pending.set(req.id, { resolve, reject });
       this.alive();
       const held = this.shared && this.hold(w, req); // (without shared memory there is no SharedArrayBuffer)
-      const doorbell = this.doorbells?.[w];
+      const doorbell = this.doorbells?.[w], sent = this.sent[w]++;
+      if (doorbell) Atomics.store(doorbell.control, SENT, sent + 1);
       if (doorbell && Atomics.compareExchange(doorbell.control, STATE, POLLING, CLAIMED) === POLLING) {
-        const rung = held ? ring(doorbell, req) : leave(doorbell); // false: `leave` is rung
+        // (rung only where the worker has handled every request before it: see `Doorbell`)
+        const rung = held && Atomics.load(doorbell.control, HANDLED) === (sent | 0) ? ring(doorbell, req) : leave(doorbell); // false: `leave` is rung
         Atomics.add(doorbell.control, BELL, 1);
         if (rung) {
           this.rung++;
@@ -716,26 +777,34 @@ export class Pool {
   }
 
   /**
-   * True once every worker has flagged call `seq` done without an error, waiting on the
-   * flags for up to `ms`; false (wait for the replies) on an error, on a timeout, or where
-   * this thread may not block.
+   * True once every piece of call `seq`'s blocks is done (see `claim`), waiting on the
+   * blocks' `finished` bits for up to `ms`; false (wait for the replies) on a worker's error,
+   * on a timeout, or where this thread may not block.
    */
   private waitDone(seq: number, workers: number, ms: number): boolean {
-    const flags = this.flags!;
-    const t = epochNow(), deadline = t + Math.max(ms, 1), polled = Math.min(t + this.spin, deadline);
-    for (let w = 0; w < workers; w++) {
-      for (let v = Atomics.load(flags, w); v !== seq; v = Atomics.load(flags, w)) {
-        if (v === -seq) return false;
-        if (pollWhile(flags, w, v, polled) !== v) continue; // polling: see `PoolOptions.spin`
+    const flags = this.flags!, finished = this.finished!;
+    const t = epochNow(), deadline = t + ms, polled = Math.min(t + this.spin, deadline);
+    // true once ok(a[w]); false on worker w's error, at the deadline, or where this thread may not block
+    const wait = (a: Int32Array, w: number, ok: (v: number) => boolean): boolean => {
+      for (let v = Atomics.load(a, w); !ok(v); v = Atomics.load(a, w)) {
+        if (Atomics.load(flags, w) === -seq) return false;
+        if (pollWhile(a, w, v, polled) !== v) continue; // polling: see `PoolOptions.spin`
         const left = deadline - epochNow();
         if (left <= 0 || !this.canBlock) return false;
         try {
-          Atomics.wait(flags, w, v, left);
+          Atomics.wait(a, w, v, Math.min(left, 1)); // (an error is flagged, not a bit)
         } catch {
           this.canBlock = false; // a page's main thread
           return false;
         }
       }
+      return true;
+    };
+    for (let w = 0; w < workers; w++) {
+      if (!wait(finished, w, (v) => v === ALL_PIECES)) return false;
+      // a worker that computed a piece says "done" a few µs after it: waited for, it is then
+      // polling for the next call, which can be rung (see `Doorbell`)
+      if (this.taken[w] !== ALL_PIECES && !wait(flags, w, (v) => v === seq)) return false;
     }
     return true;
   }

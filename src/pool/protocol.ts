@@ -47,12 +47,13 @@ export interface Request {
    * Shared mode: where to say "done" before the reply is posted — `busy` into
    * times[2·slot], times[2·slot + 1], then `seq` (−seq on an error) into flags[slot] — so
    * a caller that finishes its own block later can go on without waiting for the message.
-   * With `ready`, the inputs are still being copied in when the request arrives: once
-   * ready[2·slot] is `seq`, ready[2·slot + 1] counts the block's rows whose inputs are in
-   * place, and the block is computed piece by piece as they arrive (a quarter of the block
-   * at most at a time), finished[slot] counting the rows whose results are in place (the
-   * caller zeroes it before posting), so that the caller can copy results out while the
-   * worker computes the rest.
+   * With `ready` and `finished`, the block is computed in pieces (see `PIECE_ENDS`) as its
+   * inputs arrive: once ready[READY·slot] is `seq`, ready[READY·slot + 1] counts the block's
+   * rows whose inputs are in place; ready[READY·slot + 2] is the claim word (see `claim`),
+   * and bit k of finished[slot] says piece k's results are in place (the caller resets both
+   * before publishing seq), so that the caller can copy results out while the worker
+   * computes the rest, and compute the pieces the worker has not claimed once it is done
+   * with its own block.
    */
   signal?: { flags: Int32Array; times: Float64Array; slot: number; seq: number; ready?: Int32Array; finished?: Int32Array };
   /** softmaxCrossEntropy: the whole batch's 'mean' denominator. */
@@ -87,7 +88,13 @@ export interface Request {
  * arrays are these, sent once: a rung request carries only its slot and seq.  A request
  * that cannot be rung (see `ring`) is posted after ringing `leave` (LENGTH −1), which
  * sends the worker back to its event loop, where the message waits.  Replies are posted
- * as messages either way.
+ * as messages either way.  control[HANDLED] counts the requests the worker has handled,
+ * control[SENT] those the caller has sent: a request is rung only when the worker has
+ * handled every one sent before it, since one still queued as a message may name the
+ * SharedArrayBuffers a rung one refers to by place (see `Slab.held`) — the caller may
+ * finish a call, and send the next, before the worker has even seen the last (see
+ * `claim`) — and a polling worker that sees requests queued goes back to its event loop
+ * for them.
  */
 export interface Doorbell {
   control: Int32Array;
@@ -102,7 +109,7 @@ export interface Doorbell {
   finished: Int32Array;
 }
 
-export const STATE = 0, BELL = 1, LENGTH = 2, IDLE = 0, POLLING = 1, CLAIMED = 2;
+export const STATE = 0, BELL = 1, LENGTH = 2, HANDLED = 3, SENT = 4, IDLE = 0, POLLING = 1, CLAIMED = 2;
 
 /**
  * A rung request's numbers: id, fn (index in FNS), rows, cols, whether it has a
@@ -144,9 +151,14 @@ let doorbell: Doorbell | null = null;
 /** The SharedArrayBuffers rung requests name (see `Slab.held`). */
 const held: (ArrayBufferLike | null)[] = new Array<ArrayBufferLike | null>(BUFFERS).fill(null);
 
-/** From here on the caller may ring this worker's next call (see `Doorbell`). */
-function polling(): void {
-  if (doorbell?.spin) Atomics.store(doorbell.control, STATE, POLLING);
+/**
+ * A request is handled: counted in control[HANDLED], and from here on the caller may ring
+ * this worker's next call (see `Doorbell`).
+ */
+function handled(): void {
+  if (!doorbell) return;
+  Atomics.add(doorbell.control, HANDLED, 1);
+  if (doorbell.spin) Atomics.store(doorbell.control, STATE, POLLING);
 }
 
 export function view(s: Slab): Float32Array | Float64Array | Int32Array {
@@ -199,7 +211,8 @@ export function serve(req: Request, post: (reply: Reply, transfer: ArrayBuffer[]
   if (!doorbell?.spin) return;
   const { control, spin } = doorbell;
   for (let until = epochNow() + spin; ;) {
-    const bell = pollWhile(control, BELL, rung, until);
+    // (every 0.1 ms: are requests queued as messages, sent while this worker was busy?)
+    const bell = pollWhile(control, BELL, rung, Math.min(until, epochNow() + 0.1));
     if (bell !== rung) {
       rung = bell;
       const req = rungRequest(doorbell);
@@ -210,7 +223,8 @@ export function serve(req: Request, post: (reply: Reply, transfer: ArrayBuffer[]
       const { reply, transfer } = handle(req);
       post(reply, transfer);
       until = epochNow() + spin;
-    } else if (Atomics.compareExchange(control, STATE, POLLING, IDLE) === POLLING) {
+    } else if ((epochNow() > until || Atomics.load(control, SENT) !== Atomics.load(control, HANDLED)) &&
+      Atomics.compareExchange(control, STATE, POLLING, IDLE) === POLLING) {
       return; // else the caller has claimed the bell: its request is on the way
     }
   }
@@ -296,15 +310,16 @@ export function handle(req: Request): { reply: Reply; transfer: ArrayBuffer[] } 
   if (req.doorbell) doorbell = req.doorbell;
   for (const sl of [...req.inputs, req.out, req.perRow]) if (sl?.held !== undefined) held[sl.held] = sl.buffer;
   if (req.window !== undefined || req.doorbell) {
-    polling();
-    return { reply: req.doorbell ? { id: req.id } : resize(req), transfer: [] };
+    const reply = req.doorbell ? { id: req.id } : resize(req);
+    handled();
+    return { reply, transfer: [] };
   }
   const t0 = epochNow();
   const sig = req.signal;
-  const done = sig?.ready ? computeAsReady(req, sig.ready, sig.slot, sig.seq, sig.finished) : compute(req);
+  const done = sig?.ready && sig.finished ? computeAsReady(req, sig.ready, sig.slot, sig.seq, sig.finished) : compute(req);
   const t1 = epochNow();
   done.reply.busy = [t0, t1];
-  polling(); // before "done": a caller that sees it done may ring its next call at once
+  handled(); // before "done": a caller that sees it done may ring its next call at once
   if (sig) {
     sig.times[2 * sig.slot] = t0;
     sig.times[2 * sig.slot + 1] = t1;
@@ -331,7 +346,7 @@ function resize(req: Request): Reply {
 const BYTES = { Float32Array: 4, Float64Array: 8, Int32Array: 4 };
 
 /** Rows [a, b) of a request's block: its slabs narrowed to them. */
-function rowsOf(req: Request, a: number, b: number): Request {
+export function rowsOf(req: Request, a: number, b: number): Request {
   const cut = (s: Slab, perRow: boolean): Slab => {
     const w = perRow ? 1 : req.cols;
     return { ...s, byteOffset: s.byteOffset + a * w * BYTES[s.type], length: (b - a) * w };
@@ -346,30 +361,74 @@ function rowsOf(req: Request, a: number, b: number): Request {
 }
 
 /**
- * Shared mode with `signal.ready`: computes the block in pieces, each as soon as the
- * caller has copied its rows in, so the worker starts while the copy goes on.  Rows are
- * independent, so the pieces' results are the whole block's.  (The results all go to
- * shared memory in this mode: the reply carries none.)
+ * A worker's block is computed in these pieces, ending at these sixteenths of it: the
+ * caller copies the inputs in by the same pieces, and the first is small so that the
+ * worker starts ~0.1 ms sooner than on a quarter of the block at 1024×1000.  Pieces are
+ * claimed one at a time (see `claim`) by the worker and, once its own block is done, by
+ * the calling thread, so that a worker that has lost its core does not hold the call up.
  */
-function computeAsReady(req: Request, ready: Int32Array, slot: number, seq: number, finished?: Int32Array): { reply: Reply; transfer: ArrayBuffer[] } {
-  const most = Math.ceil(req.rows / 4);
-  const polled = epochNow();
-  for (let done = 0; done < req.rows;) {
+export const PIECE_ENDS = [1, 4, 8, 12, 16];
+
+/** Rows [lo, hi) of piece k of a block of `rows` rows. */
+export const pieceRows = (rows: number, k: number): [number, number] =>
+  [k ? Math.floor((rows * PIECE_ENDS[k - 1]) / 16) : 0, Math.floor((rows * PIECE_ENDS[k]) / 16)];
+
+/** All pieces done: the `finished` word's value (bit k: piece k's results are in place). */
+export const ALL_PIECES = (1 << PIECE_ENDS.length) - 1;
+
+/** Rows of a block whose results are in place, counted from its first, given its `finished` bits. */
+export function piecesDone(bits: number, rows: number): number {
+  let k = 0;
+  while (k < PIECE_ENDS.length && bits & (1 << k)) k++;
+  return k ? pieceRows(rows, k - 1)[1] : 0;
+}
+
+/** Int32s per worker in `Request.signal.ready`: the call's seq, rows copied in, and the claim word (see `claim`). */
+export const READY = 4;
+
+/** Call `seq`'s claim word with k pieces claimed: the low 5 bits count, the rest tag the call. */
+export const claimWord = (seq: number, k: number): number => ((seq & 0xffffff) << 5) | k;
+
+/**
+ * Claims the next piece of block `slot` of call `seq`: its number, or −1 when all are
+ * claimed or the call is over (a request that reaches a worker only after the caller has
+ * computed all of its pieces and gone on to the next call, whose claim word is tagged
+ * with that call's seq).
+ */
+export function claim(ready: Int32Array, slot: number, seq: number): number {
+  const at = READY * slot + 2, tag = claimWord(seq, 0);
+  for (;;) {
+    const c = Atomics.load(ready, at);
+    if ((c & ~31) !== tag || (c & 31) >= PIECE_ENDS.length) return -1;
+    if (Atomics.compareExchange(ready, at, c, c + 1) === c) return c & 31;
+  }
+}
+
+/**
+ * Shared mode (`signal.ready`): computes the pieces of the block it claims, each as soon
+ * as the caller has copied its rows in, so the worker starts while the copy goes on, and
+ * marks each done in `finished`.  Rows are independent, so the pieces' results are the
+ * whole block's, whoever computes them.  (The results all go to shared memory in this
+ * mode: the reply carries none.)
+ */
+function computeAsReady(req: Request, ready: Int32Array, slot: number, seq: number, finished: Int32Array): { reply: Reply; transfer: ArrayBuffer[] } {
+  const polled = epochNow(), at = READY * slot;
+  for (let k; (k = claim(ready, slot, seq)) >= 0;) {
+    const [lo, hi] = pieceRows(req.rows, k);
     // seq before the count: a count read after this call's seq is this call's (the caller
     // resets it before publishing seq)
-    const current = Atomics.load(ready, 2 * slot) === seq;
-    const have = current ? Math.min(Atomics.load(ready, 2 * slot + 1), done + most) : done;
-    if (have <= done) {
-      // the caller is copying the next piece in (~50 µs): poll for it where this worker
-      // polls for calls, rather than sleep and be woken (see `Doorbell`)
-      const count = Atomics.load(ready, 2 * slot + 1);
-      if (pollWhile(ready, 2 * slot + 1, count, polled + (doorbell?.spin ?? 0)) === count) Atomics.wait(ready, 2 * slot + 1, count, current ? 1000 : 1);
-      continue;
+    for (let count; !(Atomics.load(ready, at) === seq && (count = Atomics.load(ready, at + 1)) >= hi);) {
+      // the caller is copying the piece in (~50 µs): poll for it where this worker polls
+      // for calls, rather than sleep and be woken (see `Doorbell`)
+      count = Atomics.load(ready, at + 1);
+      if (pollWhile(ready, at + 1, count, polled + (doorbell?.spin ?? 0)) === count) Atomics.wait(ready, at + 1, count, 1);
     }
-    const piece = compute(rowsOf(req, done, have));
-    if (piece.reply.error) return { reply: { ...piece.reply, id: req.id }, transfer: [] };
-    done = have;
-    if (finished) Atomics.store(finished, slot, done);
+    if (hi > lo) {
+      const piece = compute(rowsOf(req, lo, hi));
+      if (piece.reply.error) return { reply: { ...piece.reply, id: req.id }, transfer: [] };
+    }
+    Atomics.or(finished, slot, 1 << k);
+    Atomics.notify(finished, slot);
   }
   return { reply: { id: req.id }, transfer: [] };
 }
