@@ -9,6 +9,7 @@
 // bench/results.json, bench/results.md and bench/results.svg.  The worker pool's table
 // (one thread against the pool, computing in shared WebAssembly memory and through
 // SharedArrayBuffer scratch) also goes to bench/pool.{json,md}; `--pool` runs only it.
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -245,9 +246,30 @@ for (const op of args.pool ? [] : BATCH_OPS) {
 // calling thread), and with inMemory: false (rows through SharedArrayBuffer scratch)
 // ---------------------------------------------------------------------------------
 
-const poolRows = [];
+const poolRows = [], busyRows = [];
 const POOL_ROUNDS = QUICK ? 1 : 15;
 const poolTiming = QUICK ? timing : { ...timing, time: 80 };
+const median = (m) => m.slice().sort((x, y) => x - y)[m.length >> 1];
+
+/**
+ * tinybench runs its tasks one after another, and this VM's speed drifts by 20–40 % over
+ * seconds: so the tasks run in turn, in POOL_ROUNDS short benches (~0.3 s each), and each
+ * gets the median of its per-round medians; a speed-up (`ratio(base, k)`) is the median of
+ * the rounds' ratios, each taken within one round.
+ */
+async function inRounds(name, tasks) {
+  const medians = tasks.map(() => []);
+  for (let round = 0; round < POOL_ROUNDS; round++) {
+    const bench = new Bench({ ...poolTiming, ...(round === 0 ? warmLarge : {}), name });
+    // (each round starts from the next task, so that none always runs in the wake of the
+    // same one — of one making new 4 MB results, say, whose garbage it may collect)
+    for (let j = 0; j < tasks.length; j++) bench.add(...tasks[(round + j) % tasks.length]);
+    await bench.run();
+    for (const t of bench.tasks) medians[tasks.findIndex(([task]) => task === t.name)].push(t.result.latency.p50);
+  }
+  return { times: medians.map(median), ratio: (base, k) => median(medians[base].map((single, round) => single / medians[k][round])) };
+}
+
 if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some((op) => only.has(op))) {
   await S.init({ backend: 'wasm-simd' });
   const pool = await createPool({ size: 2 });
@@ -265,33 +287,35 @@ if (!only || ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].some
       log(`${op} pool ${batchRows}x${cols} … `);
       const call = (f, { z, out, grad }) => (op === 'softmax' ? f.softmax(z, { cols }) : op === 'softmax+out' ? f.softmax(z, { cols, out })
         : op === 'softmaxCrossEntropy' ? f.softmaxCrossEntropy(z, y, { cols }) : f.softmaxCrossEntropy(z, y, { cols, grad }));
-      // tinybench runs its tasks one after another, and this VM's speed drifts by 20–40 %
-      // over seconds: so the five run in turn, in ROUNDS short benches (~0.3 s each), and
-      // each gets the median of its per-round medians; a speed-up is the median of the
-      // rounds' ratios, each taken within one round, against one thread on the same arrays
-      const medians = [[], [], [], [], []];
-      for (let round = 0; round < POOL_ROUNDS; round++) {
-        const bench = new Bench({ ...poolTiming, ...(round === 0 ? warmLarge : {}), name: `pool ${op}` });
-        const tasks = [
-          ['single', () => consume(call(S, plain))],
-          ['pool', async () => consume(await call(pool, plain))],
-          ['scratch', async () => consume(await call(scratchPool, plain))],
-          ['single, shared rows', () => consume(call(S, inShared))],
-          ['pool, shared rows', async () => consume(await call(pool, inShared))],
-        ];
-        // (each round starts from the next task, so that none always runs in the wake of
-        // the same one — of one making new 4 MB results, say, whose garbage it may collect)
-        for (let j = 0; j < tasks.length; j++) bench.add(...tasks[(round + j) % tasks.length]);
-        await bench.run();
-        for (const t of bench.tasks) medians[tasks.findIndex(([name]) => name === t.name)].push(t.result.latency.p50);
-      }
-      const median = (m) => m.slice().sort((x, y) => x - y)[m.length >> 1];
-      const [a, b, c, d, e] = medians.map(median);
-      const ratio = (base, k) => median(medians[base].map((single, round) => single / medians[k][round]));
+      const { times: [a, b, c, d, e], ratio } = await inRounds(`pool ${op}`, [
+        ['single', () => consume(call(S, plain))],
+        ['pool', async () => consume(await call(pool, plain))],
+        ['scratch', async () => consume(await call(scratchPool, plain))],
+        ['single, shared rows', () => consume(call(S, inShared))],
+        ['pool, shared rows', async () => consume(await call(pool, inShared))],
+      ]);
       poolRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: ratio(0, 1), scratchMs: c, scratchSpeedup: ratio(0, 2),
         sharedSingleMs: d, sharedPoolMs: e, sharedSpeedup: ratio(3, 4), sharedOverPlain: ratio(0, 4), workers: pool.size, shared: pool.shared, inMemory: pool.inMemory });
       log('done\n');
     }
+  }
+  // The same pool while another process keeps a core busy (a `node -e "for (;;) {}"`): the
+  // worker shares its core with it, and loses it for a time slice now and then, when the
+  // calling thread computes the pieces of the worker's block it has not claimed.
+  const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  try {
+    const cols = 1000, batchRows = 1024, n = batchRows * cols;
+    const z = logits(n, Float32Array), out = new Float32Array(n), y = labels(batchRows, cols);
+    for (const op of ['softmax+out', 'softmaxCrossEntropy']) {
+      if (only && !only.has(op.replace('+out', ''))) continue;
+      log(`${op} pool ${batchRows}x${cols}, a busy process beside … `);
+      const call = (f) => (op === 'softmax+out' ? f.softmax(z, { cols, out }) : f.softmaxCrossEntropy(z, y, { cols }));
+      const { times: [a, b], ratio } = await inRounds(`pool ${op}, busy`, [['single', () => consume(call(S))], ['pool', async () => consume(await call(pool))]]);
+      busyRows.push({ op, shape: `${batchRows}x${cols}`, singleMs: a, poolMs: b, speedup: ratio(0, 1) });
+      log('done\n');
+    }
+  } finally {
+    busy.kill();
   }
   await pool.close();
   await scratchPool.close();
@@ -351,20 +375,25 @@ const poolTable = poolRows.length ? [
   ...poolRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX2(r.speedup)} | ${fmtTime(r.scratchMs)} | ${fmtX2(r.scratchSpeedup)} | ` +
     `${fmtTime(r.sharedSingleMs)} | ${fmtTime(r.sharedPoolMs)} | ${fmtX2(r.sharedSpeedup)} | ${fmtX2(r.sharedOverPlain)} |`),
 ].join('\n') : '';
-const md = `${header}\n\n${table(results)}\n${poolTable}\n`;
+const busyTable = busyRows.length ? [
+  '', `The same pool while another process keeps one core busy (\`node -e "for (;;) {}"\`), float32, ${POOL_ROUNDS} rounds as above:`, '',
+  '| op | shape, beside a busy process | one thread | pool | speed-up |', '|---|---|---:|---:|---:|',
+  ...busyRows.map((r) => `| ${r.op} | ${r.shape} | ${fmtTime(r.singleMs)} | ${fmtTime(r.poolMs)} | ${fmtX2(r.speedup)} |`),
+].join('\n') : '';
+const md = `${header}\n\n${table(results)}\n${poolTable}\n${busyTable}\n`;
 process.stdout.write(`\n${md}\nchecksum ${sink}\n`);
 // --quick (CI) writes to the temporary directory: the committed bench/results.* are a measurement
 const outDir = args.out ?? (QUICK ? os.tmpdir() : new URL('.', import.meta.url).pathname);
 const out = outDir.endsWith('/') ? outDir : `${outDir}/`;
 if (poolRows.length) {
-  writeFileSync(`${out}pool.json`, JSON.stringify({ machine, pool: poolRows }, null, 1));
-  writeFileSync(`${out}pool.md`, `surprisal pool benchmark — ${machine.date}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}\n${poolTable}\n`);
+  writeFileSync(`${out}pool.json`, JSON.stringify({ machine, pool: poolRows, busy: busyRows }, null, 1));
+  writeFileSync(`${out}pool.md`, `surprisal pool benchmark — ${machine.date}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}\n${poolTable}\n${busyTable}\n`);
 }
 if (args.pool) {
   process.stderr.write(`wrote ${out}pool.json, pool.md\n`);
 } else {
   process.stderr.write(`wrote ${out}results.json, results.md, results.svg${poolRows.length ? ', pool.json, pool.md' : ''}\n`);
-  writeFileSync(`${out}results.json`, JSON.stringify({ machine, results, pool: poolRows }, null, 1));
+  writeFileSync(`${out}results.json`, JSON.stringify({ machine, results, pool: poolRows, busy: busyRows }, null, 1));
   writeFileSync(`${out}results.md`, md);
   writeFileSync(`${out}results.svg`, chart(results.filter((r) => !r.batch && r.dtype === 'float32'), machine, COLS, IMPLS));
 }

@@ -24,10 +24,15 @@ const f64 = ['| op (n = 10⁶, zero-copy) | float32 el/ns | float64 el/ns | floa
 for (const c of pick('float64', '1000000')) f64.push(`| ${c[0]} | ${f32[c[0]].toFixed(2)} | ${Number(c[11]).toFixed(2)} | ${(Number(c[11]) / f32[c[0]]).toFixed(2)} |`);
 // the pool's table: from bench/pool.md (the last `npm run bench` or `npm run bench -- --pool`)
 const poolMd = readFileSync(new URL('../bench/pool.md', import.meta.url), 'utf8').split('\n');
-const poolHead = poolMd.findIndex((l) => l.startsWith('| op | shape |'));
-const pool = poolMd.slice(poolHead).filter((l) => l.startsWith('|'));
+const tableAt = (head) => {
+  const lines = [];
+  for (let i = poolMd.findIndex((l) => l.startsWith(head)); i >= 0 && poolMd[i]?.startsWith('|'); i++) lines.push(poolMd[i]);
+  return lines;
+};
+const pool = tableAt('| op | shape |');
+const busy = tableAt('| op | shape, beside a busy process |');
 
-const blocks = { machine: [`${machine}.`], main, small, f64, pool };
+const blocks = { machine: [`${machine}.`], main, small, f64, pool, busy };
 const readme = new URL('../README.md', import.meta.url);
 let text = readFileSync(readme, 'utf8');
 for (const [name, lines] of Object.entries(blocks)) {
