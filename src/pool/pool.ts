@@ -26,7 +26,7 @@ import * as softmaxFns from '../softmax.js';
 import { type LossCall, prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, copy, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { ALL_PIECES, BELL, BUFFERS, claim, claimWord, CLAIMED, type Doorbell, epochNow, type FloatName, handle, HANDLED, leave, SENT, MAPS, PIECE_ENDS, pieceRows, piecesDone, POLLING, pollWhile, type PoolFunction, READY, type Reply, type Request, ring, rowsOf, type Slab, slab, STATE, view, WORDS } from './protocol.js';
+import { ALL_PIECES, BELL, BUFFERS, claim, claimWord, CLAIMED, type Doorbell, epochNow, type FloatName, handle, HANDLED, leave, MAPS, PIECE_ENDS, pieceRows, piecesDone, POLLING, pollWhile, type PoolFunction, READY, type Reply, type Request, ring, rowsOf, SENT, type Slab, slab, STATE, view, WORDS } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -223,11 +223,11 @@ export class Pool {
   /** Shared mode: each worker's "done" flag and block timing (see `Request.signal`), and the call count. */
   private readonly flags: Int32Array | null;
   private readonly times: Float64Array | null;
-  /** Shared mode: how many rows of each worker's inputs are in place (see `Request.signal`). */
+  /** Shared mode: per worker, the call's seq, how many rows of its inputs are in place, and the claim word (see `Request.signal`). */
   private readonly ready: Int32Array | null;
   /** Shared mode: the pieces of each worker's block this thread computed in the last call (bits: see `steal`). */
   private readonly taken: number[];
-  /** Shared mode: how many rows of each worker's block have their results in place (see `Request.signal`). */
+  /** Shared mode: which pieces of each worker's block have their results in place (bits: see `Request.signal`). */
   private readonly finished: Int32Array | null;
   private seq = 0;
   /**
@@ -661,9 +661,9 @@ export class Pool {
    * Shared mode, once this thread's own block is done: computes the pieces of the workers'
    * blocks that no worker has claimed yet (see `claim`), reading their inputs where the
    * worker would and writing the results where it would.  A worker whose core another
-   * process has taken for a time slice (several ms) held the whole call up before: with a
-   * busy loop beside them on this 2-vCPU VM, the loss at 1024×1000 took 4.7 ms through the
-   * pool against 1.6 ms on one thread.  Unless `late`, only from workers that have started
+   * process has taken for a time slice (several ms) held the whole call up before: beside
+   * a busy process on this 2-vCPU VM, the loss at 1024×1000 ran at 0.25× one thread through
+   * the pool, now 0.87× (the benchmark's second pool table).  Unless `late`, only from workers that have started
    * (claimed a piece): one that has not may still be waking (~0.1 ms), and a worker left a
    * request behind handles it late, while the next is posted rather than rung.  Returns the
    * rows computed, and the reply of a piece that failed.

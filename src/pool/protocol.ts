@@ -417,10 +417,10 @@ function computeAsReady(req: Request, ready: Int32Array, slot: number, seq: numb
     const [lo, hi] = pieceRows(req.rows, k);
     // seq before the count: a count read after this call's seq is this call's (the caller
     // resets it before publishing seq)
-    for (let count; !(Atomics.load(ready, at) === seq && (count = Atomics.load(ready, at + 1)) >= hi);) {
+    while (!(Atomics.load(ready, at) === seq && Atomics.load(ready, at + 1) >= hi)) {
       // the caller is copying the piece in (~50 µs): poll for it where this worker polls
       // for calls, rather than sleep and be woken (see `Doorbell`)
-      count = Atomics.load(ready, at + 1);
+      const count = Atomics.load(ready, at + 1);
       if (pollWhile(ready, at + 1, count, polled + (doorbell?.spin ?? 0)) === count) Atomics.wait(ready, at + 1, count, 1);
     }
     if (hi > lo) {
