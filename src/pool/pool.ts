@@ -339,7 +339,7 @@ export class Pool {
    * A zeroed array of `length` for this pool's calls: over a SharedArrayBuffer where the
    * pool shares memory, so that its workers read their rows from it, and write their
    * results into it as `out` or `grad`, where they are — nothing for the calling thread to
-   * copy (the loss at 1024 × 1000 here: 1.81× one thread on ordinary arrays, against 1.69× from
+   * copy (the loss at 1024 × 1000 here: 1.85× one thread on ordinary arrays, against 1.78× from
    * them); else an ordinary array.
    *
    * @example
@@ -680,7 +680,7 @@ export class Pool {
    * worker would and writing the results where it would.  A worker whose core another
    * process has taken for a time slice (several ms) held the whole call up before: beside
    * a busy process on this 2-vCPU VM, the loss at 1024×1000 ran at 0.25× one thread through
-   * the pool, now 0.87× (the benchmark's second pool table).  Unless `late`, only from workers that have started
+   * the pool, now 0.82–0.89× (the benchmark's second pool table).  Unless `late`, only from workers that have started
    * (claimed a piece): one that has not may still be waking (~0.1 ms), and a worker left a
    * request behind handles it late, while the next is posted rather than rung.  Returns the
    * rows computed, and the reply of a piece that failed.
