@@ -26,7 +26,7 @@ import * as softmaxFns from '../softmax.js';
 import { type LossCall, prepare, reduce, softmaxCrossEntropy } from '../loss.js';
 import { align as span, copy, uninitialized, WasmArray } from '../memory.js';
 import type { Backend, CrossEntropyLossOptions, Labels, MapOptions, ProbabilityOptions, SoftmaxReductionOptions, Vector } from '../types.js';
-import { ALL_PIECES, BELL, BUFFERS, claim, claimWord, CLAIMED, type Doorbell, epochNow, type FloatName, handle, HANDLED, leave, MAPS, PIECE_ENDS, pieceRows, piecesDone, POLLING, pollWhile, type PoolFunction, READY, type Reply, type Request, ring, rowsOf, SENT, type Slab, slab, STATE, view, WORDS } from './protocol.js';
+import { ALL_PIECES, BELL, BUFFERS, claim, CLAIM, CLAIMED, claimTag, COUNT, cut, type Doorbell, epochNow, type FloatName, handle, HANDLED, leave, MAPS, PIECE_ENDS, pieceRows, piecesDone, POLLING, pollWhile, type PoolFunction, READY, type Reply, type Request, ring, rowsOf, SENT, type Slab, slab, STATE, unclaimed, view, WORDS } from './protocol.js';
 
 /** One worker, whatever the platform. */
 export interface Transport {
@@ -93,9 +93,6 @@ const MARGIN = 0.02, STEP = 0.03;
  * thread that has lost its core to another process is off it for a time slice, several ms.
  */
 const GRACE = 1;
-
-/** The first row of the i-th of k even parts of rows [r0, r1) (the k-th: r1). */
-const cut = (r0: number, r1: number, k: number, i: number): number => r0 + Math.floor(((r1 - r0) * i) / k);
 
 /** Pieces this thread computes its own block in, copying workers' results out between them (shared mode). */
 const PIECES = 4;
@@ -614,8 +611,8 @@ export class Pool {
     const copying = copies.some((c) => c.length > 0);
     if (ready) {
       for (let w = 0; w < blocks.length; w++) {
-        Atomics.store(ready, READY * w + 1, copying ? 0 : blocks[w][1] - blocks[w][0]);
-        Atomics.store(ready, READY * w + 2, claimWord(seq, 0));
+        Atomics.store(ready, READY * w + COUNT, copying ? 0 : blocks[w][1] - blocks[w][0]);
+        Atomics.store(ready, READY * w + CLAIM, claimTag(seq));
         Atomics.store(finished!, w, 0);
         this.taken[w] = 0;
         Atomics.store(ready, READY * w, seq);
@@ -639,8 +636,8 @@ export class Pool {
               copy(s.subarray((r - base) * wd, (e - base) * wd), a.subarray(r * wd, e * wd));
             }
           }
-          Atomics.store(ready, READY * w + 1, hi - r0);
-          Atomics.notify(ready, READY * w + 1);
+          Atomics.store(ready, READY * w + COUNT, hi - r0);
+          Atomics.notify(ready, READY * w + COUNT);
         });
       });
     }
@@ -680,15 +677,15 @@ export class Pool {
    * worker would and writing the results where it would.  A worker whose core another
    * process has taken for a time slice (several ms) held the whole call up before: beside
    * a busy process on this 2-vCPU VM, the loss at 1024×1000 ran at 0.25× one thread through
-   * the pool, now 0.82–0.89× (the benchmark's second pool table).  Unless `late`, only from workers that have started
-   * (claimed a piece): one that has not may still be waking (~0.1 ms), and a worker left a
-   * request behind handles it late, while the next is posted rather than rung.  Returns the
-   * rows computed, and the reply of a piece that failed.
+   * the pool, now 0.82–0.89× (the benchmark's second pool table).  Unless `late`, only from
+   * workers that have started (claimed a piece): one that has not may still be waking
+   * (~0.1 ms), and a worker left a request behind handles it late, while the next is posted
+   * rather than rung.  Returns the rows computed, and the reply of a piece that failed.
    */
   private steal(plan: Plan, staged: Staged, seq: number, late: boolean): { rows: number; error: Reply | null } {
     let rows = 0;
     for (let w = 0; w < plan.blocks.length; w++) {
-      if (!late && Atomics.load(this.ready!, READY * w + 2) === claimWord(seq, 0)) continue;
+      if (!late && unclaimed(this.ready!, w, seq)) continue;
       const req = staged.requests[w];
       const here = (s: Slab | undefined): Slab | undefined => s && { type: s.type, buffer: s.buffer ?? this.memories![w].buffer, byteOffset: s.byteOffset, length: s.length };
       for (let k; (k = claim(this.ready!, w, seq)) >= 0;) {

@@ -48,8 +48,8 @@ export interface Request {
    * times[2·slot], times[2·slot + 1], then `seq` (−seq on an error) into flags[slot] — so
    * a caller that finishes its own block later can go on without waiting for the message.
    * With `ready` and `finished`, the block is computed in pieces (see `PIECE_ENDS`) as its
-   * inputs arrive: once ready[READY·slot] is `seq`, ready[READY·slot + 1] counts the block's
-   * rows whose inputs are in place; ready[READY·slot + 2] is the claim word (see `claim`),
+   * inputs arrive: once ready[READY·slot] is `seq`, ready[READY·slot + COUNT] counts the
+   * block's rows whose inputs are in place; ready[READY·slot + CLAIM] is the claim word (see `claim`),
    * and bit k of finished[slot] says piece k's results are in place (the caller resets both
    * before publishing seq), so that the caller can copy results out while the worker
    * computes the rest, and compute the pieces the worker has not claimed once it is done
@@ -347,16 +347,16 @@ const BYTES = { Float32Array: 4, Float64Array: 8, Int32Array: 4 };
 
 /** Rows [a, b) of a request's block: its slabs narrowed to them. */
 export function rowsOf(req: Request, a: number, b: number): Request {
-  const cut = (s: Slab, perRow: boolean): Slab => {
+  const narrow = (s: Slab, perRow: boolean): Slab => {
     const w = perRow ? 1 : req.cols;
     return { ...s, byteOffset: s.byteOffset + a * w * BYTES[s.type], length: (b - a) * w };
   };
   const labels = (s: Slab, j: number) => req.fn === 'softmaxCrossEntropy' && j === 1 && s.length === req.rows;
   return {
     ...req, rows: b - a, signal: undefined,
-    inputs: req.inputs.map((s, j) => cut(s, labels(s, j))),
-    out: req.out && cut(req.out, false),
-    perRow: req.perRow && cut(req.perRow, true),
+    inputs: req.inputs.map((s, j) => narrow(s, labels(s, j))),
+    out: req.out && narrow(req.out, false),
+    perRow: req.perRow && narrow(req.perRow, true),
   };
 }
 
@@ -369,9 +369,11 @@ export function rowsOf(req: Request, a: number, b: number): Request {
  */
 export const PIECE_ENDS = [1, 4, 8, 12, 16];
 
+/** The first row of the i-th of k even parts of rows [r0, r1) (the k-th: r1). */
+export const cut = (r0: number, r1: number, k: number, i: number): number => r0 + Math.floor(((r1 - r0) * i) / k);
+
 /** Rows [lo, hi) of piece k of a block of `rows` rows. */
-export const pieceRows = (rows: number, k: number): [number, number] =>
-  [k ? Math.floor((rows * PIECE_ENDS[k - 1]) / 16) : 0, Math.floor((rows * PIECE_ENDS[k]) / 16)];
+export const pieceRows = (rows: number, k: number): [number, number] => [cut(0, rows, 16, k ? PIECE_ENDS[k - 1] : 0), cut(0, rows, 16, PIECE_ENDS[k])];
 
 /** All pieces done: the `finished` word's value (bit k: piece k's results are in place). */
 export const ALL_PIECES = (1 << PIECE_ENDS.length) - 1;
@@ -383,11 +385,17 @@ export function piecesDone(bits: number, rows: number): number {
   return k ? pieceRows(rows, k - 1)[1] : 0;
 }
 
-/** Int32s per worker in `Request.signal.ready`: the call's seq, rows copied in, and the claim word (see `claim`). */
-export const READY = 4;
+/**
+ * Int32s per worker in `Request.signal.ready`: the call's seq (at READY·slot), the rows
+ * copied in (at + COUNT), and the claim word (at + CLAIM: see `claim`).
+ */
+export const READY = 4, COUNT = 1, CLAIM = 2;
 
-/** Call `seq`'s claim word with k pieces claimed: the low 5 bits count, the rest tag the call. */
-export const claimWord = (seq: number, k: number): number => ((seq & 0xffffff) << 5) | k;
+/** Call `seq`'s claim word before any piece is claimed: the low 5 bits count the claims, the rest tag the call. */
+export const claimTag = (seq: number): number => (seq & 0xffffff) << 5;
+
+/** True while no piece of block `slot` of call `seq` has been claimed: its worker has not started. */
+export const unclaimed = (ready: Int32Array, slot: number, seq: number): boolean => Atomics.load(ready, READY * slot + CLAIM) === claimTag(seq);
 
 /**
  * Claims the next piece of block `slot` of call `seq`: its number, or −1 when all are
@@ -396,7 +404,7 @@ export const claimWord = (seq: number, k: number): number => ((seq & 0xffffff) <
  * with that call's seq).
  */
 export function claim(ready: Int32Array, slot: number, seq: number): number {
-  const at = READY * slot + 2, tag = claimWord(seq, 0);
+  const at = READY * slot + CLAIM, tag = claimTag(seq);
   for (;;) {
     const c = Atomics.load(ready, at);
     if ((c & ~31) !== tag || (c & 31) >= PIECE_ENDS.length) return -1;
@@ -417,11 +425,11 @@ function computeAsReady(req: Request, ready: Int32Array, slot: number, seq: numb
     const [lo, hi] = pieceRows(req.rows, k);
     // seq before the count: a count read after this call's seq is this call's (the caller
     // resets it before publishing seq)
-    while (!(Atomics.load(ready, at) === seq && Atomics.load(ready, at + 1) >= hi)) {
+    while (!(Atomics.load(ready, at) === seq && Atomics.load(ready, at + COUNT) >= hi)) {
       // the caller is copying the piece in (~50 µs): poll for it where this worker polls
       // for calls, rather than sleep and be woken (see `Doorbell`)
-      const count = Atomics.load(ready, at + 1);
-      if (pollWhile(ready, at + 1, count, polled + (doorbell?.spin ?? 0)) === count) Atomics.wait(ready, at + 1, count, 1);
+      const count = Atomics.load(ready, at + COUNT);
+      if (pollWhile(ready, at + COUNT, count, polled + (doorbell?.spin ?? 0)) === count) Atomics.wait(ready, at + COUNT, count, 1);
     }
     if (hi > lo) {
       const piece = compute(rowsOf(req, lo, hi));
