@@ -1,319 +1,345 @@
-// Vectorised exp and log: the only transcendental code in the kernels.
+// Vectorised exp and log, and the summation helpers every kernel shares: the only
+// transcendental code in the kernels.
 //
 // WebAssembly SIMD has no exp or log instruction, so each is built here from an
-// integer-domain range reduction and a polynomial, without FMA (relaxed SIMD is off by
-// default in Node 20 and in some browsers).  The polynomial coefficients are
-// near-minimax fits printed by `scripts/fit-poly.py`; the worst errors below were
-// measured by `scripts/ulp-error.mjs` against a float64 reference (float32, every
-// float in the range) or a double-double one from mpmath (float64, 2^18 arguments).
+// integer-domain range reduction and a polynomial (XNNPACK's and Cephes' methods).  With
+// relaxed SIMD (the `wasm-relaxed` build, ASC_FEATURE_RELAXED_SIMD) every multiply-add
+// is `relaxed_madd`, which the engine may fuse: the same code, one rounding fewer.
 //
-// Scalar tails and the scalar build use the AssemblyScript standard library
-// (`Math`, `Mathf`: musl ports, < 1 ulp), which also serves the rare special lanes
-// (zero, subnormal, negative, infinite, NaN) that the vector log hands over.
+// Constants.  V8 neither hoists a `v128.const` out of a loop nor keeps it in a register
+// (V8 12+ rebuilds it at every use), so a kernel reads the constants it needs from the
+// static tables below into locals once, before its loop, and passes them to the inline
+// functions here; per-call values (1/T, log₂e/T) are splats of computed scalars, which
+// are not constants to V8 either.  Nothing here writes memory: the tables are read-only,
+// so the build can also run on a shared memory, one instance per thread.
+//
+// Values below the smallest normal number of their type are returned as 0 (exp), and
+// subnormal arguments of log are the callers' to mask: subnormal arithmetic is
+// microcoded on x86 and would cost 30–100× per lane.  The bounds below apply to normal
+// results.  Errors are measured by `scripts/ulp-error.mjs`.
 
 // ---------------------------------------------------------------------------------
-// Constants live in linear memory
+// Multiply-add, and lane reductions
 // ---------------------------------------------------------------------------------
-// V8's optimizing compiler neither hoists a v128 constant out of a loop nor keeps it in
-// a register: a `f32x4.splat(c)` in a loop body is rebuilt (2–3 instructions) at every
-// use, and pure scalar work feeding a splat (log₂e/T, 1/T) is scheduled inside the loop
-// too — measured: the same exp ran at 3.3 ns per element that way, 1.3 with loads.  A
-// splat-load from memory is one instruction folded into its user, and a store (it has
-// an effect) is never moved into a loop.  So every constant of the vector exp and log
-// is read from the tables below, and what depends on the temperature is written once
-// per call by `setExpF32` / `setExpF64`.
 
-// Literals inside a cast take the cast's type in AssemblyScript (<f32>(0.69… * T)
-// rounds 0.69… to float32 first), so float64 constants are always named and typed.
-const LN2: f64 = 0.6931471805599453;
-const LOG2E: f64 = 1.4426950408889634;
+/** a·b + c in four float32 lanes: fused where relaxed SIMD lets the engine fuse it. */
+// @ts-ignore: decorator
+@inline export function madd32(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
 
-// float32 table (indices into C32)
-const F_MAGIC = 0; // 1.5·2^23: adding it rounds to an integer kept in the low mantissa bits
-const F_MAGIC_BIAS = 1; // 1.5·2^23 + 127: the same, with the exponent bias already added
-const F_E0 = 2; // exp(r) ≈ 1 + r + r²·P4(r) on [−ln2/2, ln2/2]: polynomial error 3.1e-9 (0.05 ulp)
-const F_ONE = 7;
-const F_LN2_HI = 8; // 0x3f318000, 9 significant bits: k·LN2_HI is exact
-const F_LN2_LO = 9;
-const F_L0 = 10; // log(1+f) ≈ f − f²/2 + f³·P7(f) on [√½−1, √2−1]: polynomial error 5.8e-9 (0.1 ulp)
-const F_HALF = 18;
-const C32 = memory.data<f32>([
-  12582912.0, 12583039.0,
-  0.499999934514726261436, 0.166665206875631069527, 0.0416683874085470014635, 0.00836871003530827074193, 0.00138146110010650886717,
-  1.0, 0.693359375, -2.12194440e-4,
+/** a·b + c in two float64 lanes (see `madd32`). */
+// @ts-ignore: decorator
+@inline export function madd64(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(f64x2.mul(a, b), c);
+}
+
+// @ts-ignore: decorator
+@inline export function sumLanesF64x2(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/** Lanes 2 and 3 of a float32 vector, promoted to float64 (`promote_low` takes 0 and 1). */
+// @ts-ignore: decorator
+@inline export function promoteHighF32x4(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 2, 3));
+}
+
+/** Σ of a float32 vector's lanes into a float64 pair: low lanes + high lanes. */
+// @ts-ignore: decorator
+@inline export function widenF32x4(v: v128): v128 {
+  return f64x2.add(f64x2.promote_low_f32x4(v), promoteHighF32x4(v));
+}
+
+// @ts-ignore: decorator
+@inline export function maxLanesF32x4(v: v128): f32 {
+  const h = f32x4.pmax(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  return max(f32x4.extract_lane(h, 0), f32x4.extract_lane(h, 1));
+}
+
+// @ts-ignore: decorator
+@inline export function minLanesF32x4(v: v128): f32 {
+  const h = f32x4.pmin(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  return min(f32x4.extract_lane(h, 0), f32x4.extract_lane(h, 1));
+}
+
+// @ts-ignore: decorator
+@inline export function maxLanesF64x2(v: v128): f64 {
+  return max(f64x2.extract_lane(v, 0), f64x2.extract_lane(v, 1));
+}
+
+// @ts-ignore: decorator
+@inline export function minLanesF64x2(v: v128): f64 {
+  return min(f64x2.extract_lane(v, 0), f64x2.extract_lane(v, 1));
+}
+
+// ---------------------------------------------------------------------------------
+// Long sums
+// ---------------------------------------------------------------------------------
+//
+// A running sum of n terms is off by up to n·2^-53 of Σ|terms|: 4e6 equal terms of an
+// entropy lose 12 digits of its 16.  Kernels therefore add their terms in short blocks
+// (a few vectors per lane: each lane's error at most a few ulps of the block) and add
+// the block sums into a compensated pair (TwoSum, Neumaier's order-free form): the total
+// is then within 2 ulps of the exact sum of the blocks, whatever n.  The compensation
+// costs six operations per block, nothing per element.
+
+/**
+ * The new low part of a compensated pair (hi, lo) after adding v to it (both lanes): the
+ * exact rounding error of hi + v (TwoSum) added to lo.  The caller then sets hi += v.
+ */
+// @ts-ignore: decorator
+@inline export function twoSumLoF64x2(hi: v128, v: v128, lo: v128): v128 {
+  const s = f64x2.add(hi, v);
+  const bb = f64x2.sub(s, hi);
+  return f64x2.add(lo, f64x2.add(f64x2.sub(hi, f64x2.sub(s, bb)), f64x2.sub(v, bb)));
+}
+
+/** hi + lo of a compensated pair's lanes, as one float64 (the lanes' own TwoSum included). */
+// @ts-ignore: decorator
+@inline export function pairTotal(hi: v128, lo: v128): f64 {
+  const a = f64x2.extract_lane(hi, 0), b = f64x2.extract_lane(hi, 1);
+  const s = a + b;
+  const bb = s - a;
+  const e = (a - (s - bb)) + (b - bb);
+  const t = isFinite(s) ? e + sumLanesF64x2(lo) : 0; // an infinite or NaN sum's compensation is NaN
+  pairLo = t - ((s + t) - s);
+  return s + t;
+}
+/** What `pairTotal` could not fit into its float64 result (for callers that need hi + lo). */
+export let pairLo: f64 = 0;
+
+/** Scalar TwoSum: s = a + b rounded, `twoLo` its exact error. */
+// @ts-ignore: decorator
+@inline export function twoSum(a: f64, b: f64): f64 {
+  const s = a + b;
+  const bb = s - a;
+  twoLo = (a - (s - bb)) + (b - bb);
+  return s;
+}
+export let twoLo: f64 = 0;
+
+// ---------------------------------------------------------------------------------
+// float32 exp
+// ---------------------------------------------------------------------------------
+//
+// A softmax row needs exp((x − m)/T) for its entries x ≤ m.  Rounding x − m costs up to
+// ½ ulp of |x − m| in the argument (1e-6 relative in the result at a spread of 30), so
+// the kernels compute, per row, E(x) = exp((x − b)/T − k·ln 2) where x − b is exact:
+//   near rows, |m/T| < 176: b = 0, k = ⌈m·log₂e/T⌉ — x itself is reduced;
+//   far rows (huge logits): b = m, k = 0 — then x − m is exact for every x within
+//   87·T of m (Sterbenz), and the others underflow anyway.
+// E ≤ 1, so a row's sum never overflows; E differs from exp((x − m)/T) by the row's
+// constant factor exp((m − b)/T − k·ln 2) ∈ (½, 1] (`expScale`), which softmax divides
+// out and log-sum-exp adds back in float64.
+//
+// Reduction (XNNPACK's rr2): n = round(u·log₂e/T) by the magic bias 1.5·2²³ + 127 − k,
+// which also leaves n − k + 127 in the low bits, so a shift by 23 builds 2^(n−k);
+// t = (u − n·C1 − n·C2)/T with C1 + C2 = T·ln 2, C1 of 15 bits so that n·C1 (|n| < 2⁹)
+// and u − n·C1 are exact.  exp(t) = 1 + t·P(t), P of degree 4 (XNNPACK's rr2-p5
+// coefficients), on [−ln2/2, ln2/2].  Lanes below the row's cut-off (E < 2^-126, which
+// includes −Infinity: masked logits) are 0 by a compare and mask, not a branch; they are
+// first lifted to a harmless argument so that no lane computes with subnormals or
+// infinities.  NaN passes through.
+//
+// Worst error against exp in float64, every float32 u with T = 1, normal results:
+// 2.3 ulp; 1.96 ulp fused (wasm-relaxed).
+
+export const F_LOG2E = 0;
+export const F_MAGIC = 1; // 1.5·2^23 + 127
+export const F_P1 = 2; // P(t) = p1 + p2·t + p3·t² + p4·t³ + p5·t⁴
+export const F_P2 = 3;
+export const F_P3 = 4;
+export const F_P4 = 5;
+export const F_P5 = 6;
+export const F_LN2_HI = 7; // for log: 0x3f318000, 9 significant bits, so k·LN2_HI is exact
+export const F_LN2_LO = 8;
+export const F_ONE = 9;
+export const F_HALF = 10;
+export const F_Q0 = 11; // log(1+f) ≈ f − f²/2 + f³·Q(f), Q = Q0 + Q1·f + … + Q7·f⁷
+const EXP32 = memory.data<f32>([
+  1.4426950216293335, 12583039.0,
+  0.9999997019767761, 0.4999915063381195, 0.16667652130126953, 0.04189782217144966, 0.008289290592074394,
+  0.693359375, -2.12194440e-4, 1.0, 0.5,
   0.333333317096948707832, -0.250008210562149491678, 0.200012266674600280314, -0.166233564793838915407,
   0.14201762467034402847, -0.131601950530747843733, 0.127615503601545910027, -0.0763442990732474053566,
-  0.5,
-]);
-const I_MAGIC = 0; // bits of 1.5·2^23
-const I_127 = 1;
-const I_LOG_SHIFT = 2; // 0x3f800000 − 0x3f3504f3: moves the exponent boundary to √½
-const I_MANT = 3;
-const I_SQRT_HALF = 4; // bits of √½
-const I32 = memory.data<i32>([0x4b400000, 127, 0x004afb0d, 0x007fffff, 0x3f3504f3]);
+], 16);
 
-// per-call float32 values, written by setExpF32(T)
-const F_K = 0; // log₂e/T
-const F_C1 = 1; // ln 2·T = C1 + C2, C1 of 16 significant bits: n·C1 exact for |n| ≤ 151
-const F_C2 = 2;
-const F_INV_T = 3;
-const F_FAST = 4; // −87·T: the fast path's range of x − m (normal results)
-const F_SPAN = 5; // −104·T: below it exp((x − m)/T) underflows to 0
-const CALL32 = memory.data(32, 16);
-
+/** A float32 constant of the tables above, splatted (kernels read them before their loops). */
 // @ts-ignore: decorator
-@inline function f32c(i: i32): v128 {
-  return v128.load32_splat(C32 + (<usize>i << 2));
-}
-// @ts-ignore: decorator
-@inline function i32c(i: i32): v128 {
-  return v128.load32_splat(I32 + (<usize>i << 2));
-}
-// @ts-ignore: decorator
-@inline function f32t(i: i32): v128 {
-  return v128.load32_splat(CALL32 + (<usize>i << 2));
+@inline export function k32(i: i32): v128 {
+  return v128.load32_splat(EXP32 + (<usize>i << 2));
 }
 
-/**
- * Sets the temperature of `expShiftedF32x4` for this call.  ln 2·T is formed in
- * float64 (ample for float32) and split as C1 + C2 by clearing C1's low 8 bits.
- */
-export function setExpF32(T: f64): void {
+// The per-row scalars of the float32 exp, set by `expRowF32`; kernels splat them.
+export let expK: f32 = 0; // log₂e/T
+export let expC1: f32 = 0; // −C1
+export let expC2: f32 = 0; // −C2
+export let expInvT: f32 = 1;
+export let expBase: f32 = 0; // b
+export let expMagic: f32 = 0; // 1.5·2^23 + 127 − k
+export let expCut: f32 = 0; // x − b below it: E < 2^-126, returned as 0
+export let expLift: f32 = 0; // what lanes below the cut-off are computed as (E normal there)
+/** exp((m − b)/T − k·ln 2) in float64: E(m), the factor between E and exp((x − m)/T). */
+export let expScale: f64 = 1;
+
+const LN2: f64 = 0.6931471805599453;
+const LOG2E: f64 = 1.4426950408889634;
+const LN_FLT_MIN: f64 = -87.33654475055310898657;
+
+/** Sets the scalars of the float32 exp for a row of finite maximum m at temperature T. */
+export function expRowF32(m: f32, T: f64): void {
+  const q = <f64>m / T;
+  const near = Math.abs(q) < 176.0;
+  const k = near ? Math.ceil(q * LOG2E) : 0.0;
   const ln2T: f64 = LN2 * T;
-  const c1 = reinterpret<f32>(reinterpret<u32>(<f32>ln2T) & 0xffffff00);
-  store<f32>(CALL32 + (F_K << 2), <f32>(LOG2E / T));
-  store<f32>(CALL32 + (F_C1 << 2), c1);
-  store<f32>(CALL32 + (F_C2 << 2), <f32>(ln2T - <f64>c1));
-  store<f32>(CALL32 + (F_INV_T << 2), <f32>(1.0 / T));
-  store<f32>(CALL32 + (F_FAST << 2), -<f32>min(87.0 * T, 1e38));
-  store<f32>(CALL32 + (F_SPAN << 2), -<f32>min(104.0 * T, 1e38));
+  const c1 = reinterpret<f32>(reinterpret<u32>(<f32>ln2T) & 0xfffffe00);
+  expK = <f32>(LOG2E / T);
+  expC1 = -c1;
+  expC2 = -<f32>(ln2T - <f64>c1);
+  expInvT = <f32>(1.0 / T);
+  expBase = near ? 0 : m;
+  expMagic = <f32>(12583039.0 - k);
+  expCut = <f32>(T * (k * LN2 + LN_FLT_MIN));
+  expLift = <f32>(T * (k * LN2 + LN_FLT_MIN + 2.0));
+  expScale = near ? Math.exp(q - k * LN2) : 1.0;
 }
 
 /**
- * exp((x − m)/T) in four float32 lanes, for the x ≤ m of a softmax row; T is the one
- * last given to `setExpF32`.
- *
- * The argument is never rounded as a whole: x − m is carried exactly as d + e
- * (TwoSum), n = round(d·log₂e/T), and r = ((d − n·C1) + (e − n·C2))/T, where
- * C1 + C2 = ln 2·T and d − n·C1 is exact (Sterbenz).  So the result is exp of the exact
- * argument to within the polynomial's rounding, however far x lies below m — a rounded
- * (x − m)/T would cost up to |x − m|/T float32 ulps, 2e-6 at a spread of 32.
- * exp(r) = 1 + r + r²·P4(r), scaled by 2ⁿ built from the magic-biased sum itself
- * (XNNPACK's trick).  That needs a normal result, x − m ≥ −87·T: any other vector
- * (a subnormal or zero result, −Infinity, NaN) takes `expShiftedSlowF32x4`, which
- * scales in two steps.
- *
- * Worst error, every float32 x in [−87.3, 0] with m = 0, T = 1: 0.99 ulp (normal
- * results); 2^24 random (x, m, T): 1.36 ulp.  Subnormal results are exact to their last
- * bit; a result below half the smallest subnormal is 0.
+ * E(x) in four float32 lanes (see above): `b`, `k` (log₂e/T), `magic`, `c1`, `c2`,
+ * `invT`, `cut`, `lift` from `expRowF32`; p1…p5 from the table.
  */
 // @ts-ignore: decorator
-@inline export function expShiftedF32x4(x: v128, m: v128): v128 {
-  const d = f32x4.sub(x, m);
-  if (!i32x4.all_true(f32x4.ge(d, f32t(F_FAST)))) return expShiftedSlowF32x4(x, m);
-  const bb = f32x4.sub(d, x);
-  const e = f32x4.sub(f32x4.sub(x, f32x4.sub(d, bb)), f32x4.add(m, bb));
-  const z = f32x4.add(f32x4.mul(d, f32t(F_K)), f32c(F_MAGIC_BIAS));
-  const nf = f32x4.sub(z, f32c(F_MAGIC_BIAS));
-  const r = f32x4.mul(f32x4.add(f32x4.sub(d, f32x4.mul(nf, f32t(F_C1))), f32x4.sub(e, f32x4.mul(nf, f32t(F_C2)))), f32t(F_INV_T));
-  return f32x4.mul(expPolyF32x4(r), i32x4.shl(z, 23));
+@inline export function expF32x4(x: v128, b: v128, k: v128, magic: v128, c1: v128, c2: v128, invT: v128, cut: v128, lift: v128,
+  p1: v128, p2: v128, p3: v128, p4: v128, p5: v128): v128 {
+  const u = f32x4.sub(x, b);
+  const us = f32x4.pmax(u, lift); // NaN stays NaN: pmax returns its first operand then
+  let n = madd32(us, k, magic);
+  const s = i32x4.shl(n, 23);
+  n = f32x4.sub(n, magic);
+  let t = madd32(n, c1, us);
+  t = f32x4.mul(madd32(n, c2, t), invT);
+  let p = madd32(p5, t, p4);
+  p = madd32(p, t, p3);
+  p = madd32(p, t, p2);
+  p = madd32(p, t, p1);
+  const f = madd32(f32x4.mul(t, s), p, s);
+  return v128.andnot(f, f32x4.lt(u, cut));
+}
+
+// ---------------------------------------------------------------------------------
+// float32 log
+// ---------------------------------------------------------------------------------
+//
+// Reduction on the bits: adding 0x3f800000 − 0x3f3504f3 moves the exponent boundary to
+// √½, so x = 2ᵏ·m with m ∈ [√½, √2) and no float operation; log(1+f) = f − f²/2 +
+// f³·Q(f) on [√½−1, √2−1] (Cephes' degree-10 fit, Q in Estrin's scheme).  Only for
+// positive normal x: zero, subnormal, negative, infinite and NaN lanes give a finite
+// meaningless value, and the callers mask them (see `logBitsOkF32x4`).
+//
+// Worst error, every positive normal float32: 0.94 ulp.  `fNear` is an accurate value of
+// x − 1 used where k = 0: a caller forming x as a ratio a/b passes (a − b)/b, whose
+// numerator is exact (Sterbenz), and so keeps relative accuracy in log(a/b) when a ≈ b.
+
+export const I_LOG_SHIFT = 0; // 0x3f800000 − 0x3f3504f3
+export const I_MANT = 1;
+export const I_SQRT_HALF = 2;
+export const I_127 = 3;
+export const I_FLT_MIN = 4; // bits of FLT_MIN
+export const I_EXP = 5; // the exponent field
+const LOG32 = memory.data<i32>([0x004afb0d, 0x007fffff, 0x3f3504f3, 127, 0x00800000, 0x7f800000], 16);
+
+/** An int32 constant of the float32 log's table, splatted. */
+// @ts-ignore: decorator
+@inline export function i32k(i: i32): v128 {
+  return v128.load32_splat(LOG32 + (<usize>i << 2));
+}
+
+/** Lanes of x that are positive normal float32 numbers (all ones), by their bits alone. */
+// @ts-ignore: decorator
+@inline export function normalF32x4(x: v128, fltMin: v128, expField: v128): v128 {
+  // bits ≥ FLT_MIN's as signed integers (not zero, subnormal or negative) and exponent not all ones
+  return v128.andnot(i32x4.ge_s(x, fltMin), i32x4.eq(v128.and(x, expField), expField));
 }
 
 /**
- * 1 + r + r²·P4(r) ≈ exp(r) on [−ln2/2, ln2/2], P4 in Estrin's scheme:
- * (c0 + c1·r) + r²·((c2 + c3·r) + r²·c4).  A softmax pass is bound by the latency of
- * one element's chain of dependent operations (the out-of-order window holds only a few
- * elements' worth), and Estrin's is 5 deep where Horner's is 8.
+ * log x in four float32 lanes for positive normal x (see above): `shift`, `mant`,
+ * `sqrtHalf`, `i127` from the int table, `one`, `half`, `lnHi`, `lnLo` and Q's eight
+ * coefficients from the float table.
  */
 // @ts-ignore: decorator
-@inline function expPolyF32x4(r: v128): v128 {
-  const r2 = f32x4.mul(r, r);
-  const a = f32x4.add(f32x4.mul(f32c(F_E0 + 1), r), f32c(F_E0));
-  const b = f32x4.add(f32x4.mul(f32c(F_E0 + 3), r), f32c(F_E0 + 2));
-  const p = f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32c(F_E0 + 4), r2), b), r2), a);
-  return f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32c(F_ONE));
-}
-
-/**
- * `expShiftedF32x4` for any lane: 2ⁿ applied as 2^(n>>1)·2^(n−(n>>1)) so subnormal
- * results are right; lanes with x − m below −104·T (−Infinity included) are exactly 0;
- * NaN passes through.
- */
-function expShiftedSlowF32x4(x: v128, m: v128): v128 {
-  const d0 = f32x4.sub(x, m);
-  const bb = f32x4.sub(d0, x);
-  const e0 = f32x4.sub(f32x4.sub(x, f32x4.sub(d0, bb)), f32x4.add(m, bb));
-  // pmax returns its first operand when that is NaN: NaN lanes stay NaN
-  const under = f32x4.lt(d0, f32t(F_SPAN));
-  const d = f32x4.pmax(d0, f32t(F_SPAN));
-  const e = v128.andnot(e0, under); // e0 is NaN where d0 is infinite
-  const z = f32x4.add(f32x4.mul(d, f32t(F_K)), f32c(F_MAGIC));
-  const n = i32x4.sub(z, i32c(I_MAGIC));
-  const nf = f32x4.sub(z, f32c(F_MAGIC));
-  let r = f32x4.sub(f32x4.sub(d, f32x4.mul(nf, f32t(F_C1))), f32x4.mul(nf, f32t(F_C2)));
-  r = f32x4.mul(f32x4.add(r, e), f32t(F_INV_T));
-  const n1 = i32x4.shr_s(n, 1);
-  const s1 = i32x4.shl(i32x4.add(n1, i32c(I_127)), 23);
-  const s2 = i32x4.shl(i32x4.add(i32x4.sub(n, n1), i32c(I_127)), 23);
-  return v128.andnot(f32x4.mul(f32x4.mul(expPolyF32x4(r), s1), s2), under);
-}
-
-/**
- * The bits of r that the float32 log reduces: r's bits + (0x3f800000 − 0x3f3504f3), as
- * integers.  A lane of r is a positive normal float32 exactly when its bits lie in
- * [LOG_BITS_MIN, LOG_BITS_MAX] as signed integers (zero and subnormals fall below, and
- * negative, infinite and NaN lanes wrap below or land above), so a kernel that takes
- * `logFromBitsF32x4` keeps their running `i32x4.min_s` / `max_s` — two operations, no
- * branch, no call in its loop — and redoes a block with `logRatioF32x4` when
- * `logBitsNormalF32` says some lane was not normal.
- */
-// @ts-ignore: decorator
-@inline export function logBitsF32x4(r: v128): v128 {
-  return i32x4.add(r, i32c(I_LOG_SHIFT));
-}
-const LOG_BITS_MIN: i32 = 0x00cafb0d; // bits of FLT_MIN, shifted
-const LOG_BITS_MAX: i32 = 0x7fcafb0c; // bits of FLT_MAX, shifted
-
-/** True when the running min_s `lo` and max_s `hi` of `logBitsF32x4` lie within the normal range. */
-// @ts-ignore: decorator
-@inline export function logBitsNormalF32(lo: v128, hi: v128): bool {
-  return i32x4.all_true(v128.and(i32x4.ge_s(lo, i32x4.splat(LOG_BITS_MIN)), i32x4.le_s(hi, i32x4.splat(LOG_BITS_MAX))));
-}
-
-/**
- * log(r) in four float32 lanes from `ix = logBitsF32x4(r)`, for lanes where r is a
- * positive normal float32 (others give a finite meaningless value: see `logBitsF32x4`).
- * `fNear` is an accurate value of r − 1 for the lanes whose r lies in [√½, √2).
- *
- * The reduction is done on the bits: adding 0x3f800000 − 0x3f3504f3 moves the
- * exponent boundary to √½, so r = 2ᵏ·m with m ∈ [√½, √2) and no float operation.
- * Where k = 0 the polynomial's argument is `fNear` instead of m − 1: a caller that
- * forms r as a quotient a/b passes (a − b)/b, whose numerator is exact (Sterbenz),
- * and so keeps relative accuracy in log(a/b) when a ≈ b — the rounding of a/b
- * itself would cost an absolute 2^-24, which is most of a small log.
- *
- * Worst error, r = every positive normal float32 with fNear = r − 1: 0.94 ulp; log(a/b)
- * with r = a·(1/b), fNear = (a − b)·(1/b), 2^24 pairs a ≈ b: 4.1 ulp (the reciprocal's
- * two roundings of r; the log itself adds < 1).
- */
-// @ts-ignore: decorator
-@inline export function logFromBitsF32x4(ix: v128, fNear: v128): v128 {
-  const k = i32x4.sub(i32x4.shr_s(ix, 23), i32c(I_127));
-  const m = i32x4.add(v128.and(ix, i32c(I_MANT)), i32c(I_SQRT_HALF));
-  const f = v128.bitselect(fNear, f32x4.sub(m, f32c(F_ONE)), i32x4.eq(k, i32x4.splat(0)));
+@inline export function logF32x4(x: v128, fNear: v128, shift: v128, mant: v128, sqrtHalf: v128, i127: v128,
+  one: v128, half: v128, lnHi: v128, lnLo: v128,
+  q0: v128, q1: v128, q2: v128, q3: v128, q4: v128, q5: v128, q6: v128, q7: v128): v128 {
+  const ix = i32x4.add(x, shift);
+  const k = i32x4.sub(i32x4.shr_s(ix, 23), i127);
+  const m = i32x4.add(v128.and(ix, mant), sqrtHalf);
+  const f = v128.bitselect(fNear, f32x4.sub(m, one), i32x4.eq(k, i32x4.splat(0)));
   const kf = f32x4.convert_i32x4_s(k);
   const f2 = f32x4.mul(f, f);
-  // P7 in Estrin's scheme (see `expPolyF32x4`): 4 deep rather than 7
   const f4 = f32x4.mul(f2, f2);
-  const q01 = f32x4.add(f32x4.mul(f32c(F_L0 + 1), f), f32c(F_L0));
-  const q23 = f32x4.add(f32x4.mul(f32c(F_L0 + 3), f), f32c(F_L0 + 2));
-  const q45 = f32x4.add(f32x4.mul(f32c(F_L0 + 5), f), f32c(F_L0 + 4));
-  const q67 = f32x4.add(f32x4.mul(f32c(F_L0 + 7), f), f32c(F_L0 + 6));
-  const p = f32x4.add(f32x4.add(q01, f32x4.mul(f2, q23)), f32x4.mul(f4, f32x4.add(q45, f32x4.mul(f2, q67))));
-  // Small terms first, k·ln2 last: (f³P + (k·LN2_LO − f²/2) + f) + k·LN2_HI, with f³ and
-  // the bracket formed beside P so that P is followed by one multiply and three adds.
-  const f3 = f32x4.mul(f2, f);
-  const lo = f32x4.sub(f32x4.mul(kf, f32c(F_LN2_LO)), f32x4.mul(f2, f32c(F_HALF)));
-  const y = f32x4.add(f32x4.mul(p, f3), lo);
-  return f32x4.add(f32x4.add(y, f), f32x4.mul(kf, f32c(F_LN2_HI)));
-}
-
-/**
- * log(r) in four float32 lanes, any r: `logFromBitsF32x4` (and its error bound), with
- * lanes that are zero, subnormal, negative, infinite or NaN recomputed by the scalar
- * `Mathf.log` (log 0 = −Infinity, log of a negative = NaN).  The check is a branch and
- * the rare path a call, which costs register spills in the loop around it: hot loops
- * take `logFromBitsF32x4` and come here only to redo a block.
- */
-// @ts-ignore: decorator
-@inline export function logRatioF32x4(r: v128, fNear: v128): v128 {
-  const ix = logBitsF32x4(r);
-  const y = logFromBitsF32x4(ix, fNear);
-  return logBitsNormalF32(ix, ix) ? y : logSpecialF32x4(r, y);
-}
-
-/** log(x) in four float32 lanes; see `logRatioF32x4`. */
-// @ts-ignore: decorator
-@inline export function logF32x4(x: v128): v128 {
-  return logRatioF32x4(x, f32x4.sub(x, f32c(F_ONE)));
-}
-
-/** log(x) for the positive normal lanes of x, from `ix = logBitsF32x4(x)`; see `logFromBitsF32x4`. */
-// @ts-ignore: decorator
-@inline export function logNormalF32x4(ix: v128, x: v128): v128 {
-  return logFromBitsF32x4(ix, f32x4.sub(x, f32c(F_ONE)));
-}
-
-function logSpecialF32x4(r: v128, y: v128): v128 {
-  const lo: f32 = 1.17549435e-38;
-  const hi: f32 = 3.40282347e38;
-  let x = f32x4.extract_lane(r, 0);
-  if (!(x >= lo && x <= hi)) y = f32x4.replace_lane(y, 0, Mathf.log(x));
-  x = f32x4.extract_lane(r, 1);
-  if (!(x >= lo && x <= hi)) y = f32x4.replace_lane(y, 1, Mathf.log(x));
-  x = f32x4.extract_lane(r, 2);
-  if (!(x >= lo && x <= hi)) y = f32x4.replace_lane(y, 2, Mathf.log(x));
-  x = f32x4.extract_lane(r, 3);
-  if (!(x >= lo && x <= hi)) y = f32x4.replace_lane(y, 3, Mathf.log(x));
-  return y;
+  const a = madd32(q1, f, q0), b = madd32(q3, f, q2), c = madd32(q5, f, q4), d = madd32(q7, f, q6);
+  const q = madd32(f4, madd32(f2, d, c), madd32(f2, b, a));
+  // small terms first, k·ln2 last: (f³Q + (k·LN2_LO − f²/2) + f) + k·LN2_HI
+  const lo = f32x4.sub(f32x4.mul(kf, lnLo), f32x4.mul(f2, half));
+  const y = madd32(q, f32x4.mul(f2, f), lo);
+  return madd32(kf, lnHi, f32x4.add(y, f));
 }
 
 // ---------------------------------------------------------------------------------
-// float64
+// float64 exp
 // ---------------------------------------------------------------------------------
+//
+// The float64 twin of the float32 exp: E(x) = exp((x − b)/T − k·ln 2) with far rows at
+// |m/T| ≥ 1420, magic bias 1.5·2⁵² + 1023 − k, shift by 52, C1 of 40 significant bits
+// (n·C1 exact for |n| < 2¹²), exp(t) ≈ 1 + t + t²·P(t) with P of degree 9 (polynomial
+// error 3.6e-18) in Estrin's scheme, normal results only (E ≥ 2^-1022).
+//
+// Worst error against mpmath over 2^18 random arguments: 1.2 ulp.
 
-// fdlibm's split of ln 2 (LN2_HI has 32 significant bits), for log's k·ln2.
-const F64_LN2_HI: f64 = 6.93147180369123816490e-01; // 0x3fe62e42fee00000
-const F64_LN2_LO: f64 = 1.90821492927058770002e-10; // 0x3dea39ef35793c76
-
-// float64 table (indices into C64)
-const D_MAGIC = 0; // 1.5·2^52
-const D_MAGIC_BIAS = 1; // 1.5·2^52 + 1023
-const D_E0 = 2; // exp(r) ≈ 1 + r + r²·P9(r) on [−ln2/2, ln2/2]: polynomial error 3.6e-18 (0.03 ulp)
-const D_ONE = 12;
-const D_LN2_HI = 13;
-const D_LN2_LO = 14;
-const D_LG1 = 15; // fdlibm e_log.c: log(1+f) = 2s + s·R(s²), s = f/(2+f), |R − (2/3·z + 2/5·z² + …)| < 2^-62
-const C64 = memory.data<f64>([
-  6755399441055744.0, 6755399441056767.0,
+export const D_LOG2E = 0;
+export const D_MAGIC = 1; // 1.5·2^52 + 1023
+export const D_P0 = 2; // P = P0 + P1·t + … + P9·t⁹
+export const D_ONE = 12;
+export const D_LN2_HI = 13; // fdlibm's split of ln 2, for log
+export const D_LN2_LO = 14;
+export const D_G1 = 15; // fdlibm e_log.c: log(1+f) = 2s + s·R(s²), s = f/(2+f), R's coefficients G1…G7
+export const D_TWO = 22;
+const EXP64 = memory.data<f64>([
+  1.4426950408889634, 6755399441056767.0,
   0.500000000000001061759, 0.16666666666666412764, 0.041666666666530259178, 0.00833333333349433599217,
   0.00138888889435993787155, 0.000198412695067794017555, 0.0000248014931345522717146, 0.00000275575862629116872665,
   2.76302344676451772572e-7, 2.50000742362807986225e-8,
   1.0, 6.93147180369123816490e-01, 1.90821492927058770002e-10,
   6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, 2.222219843214978396e-01,
   1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01,
-]);
-const L_MAGIC = 0; // bits of 1.5·2^52
-const L_1023 = 1;
-const L_LOG_SHIFT = 2; // (0x3ff00000 − 0x3fe6a09e) << 32: moves the exponent boundary to √½
-const L_MANT = 3;
-const L_SQRT_HALF = 4; // 0x3fe6a09e << 32
-const I64 = memory.data<i64>([0x4338000000000000, 1023, 0x00095f6200000000, 0x000fffffffffffff, 0x3fe6a09e00000000]);
+  2.0,
+], 16);
 
-// per-call float64 values, written by setExpF64(T)
-const D_K = 0;
-const D_C1 = 1; // ln 2·T = C1 + C2, C1 of 42 significant bits: n·C1 exact for |n| ≤ 1076
-const D_C2 = 2;
-const D_INV_T = 3;
-const D_FAST = 4; // −200·T: the fast path's range of x − m
-const D_SPAN = 5; // −746·T: below it exp((x − m)/T) underflows to 0
-const CALL64 = memory.data(64, 16);
+/** A float64 constant of the tables above, splatted. */
+// @ts-ignore: decorator
+@inline export function k64(i: i32): v128 {
+  return v128.load64_splat(EXP64 + (<usize>i << 3));
+}
 
-// @ts-ignore: decorator
-@inline function f64c(i: i32): v128 {
-  return v128.load64_splat(C64 + (<usize>i << 3));
-}
-// @ts-ignore: decorator
-@inline function i64c(i: i32): v128 {
-  return v128.load64_splat(I64 + (<usize>i << 3));
-}
-// @ts-ignore: decorator
-@inline function f64t(i: i32): v128 {
-  return v128.load64_splat(CALL64 + (<usize>i << 3));
-}
+export let dexpK: f64 = 0;
+export let dexpC1: f64 = 0;
+export let dexpC2: f64 = 0;
+export let dexpInvT: f64 = 1;
+export let dexpBase: f64 = 0;
+export let dexpMagic: f64 = 0;
+export let dexpCut: f64 = 0;
+export let dexpLift: f64 = 0;
+export let dexpScale: f64 = 1;
+
+const F64_LN2_HI: f64 = 6.93147180369123816490e-01;
+const F64_LN2_LO: f64 = 1.90821492927058770002e-10;
+const LN_DBL_MIN: f64 = -708.3964185322641;
 
 // Dekker's splitting (2^27 + 1): a = splitHi(a) + (a − splitHi(a)), each half of 26 bits,
-// so that products of halves are exact and a·b's rounding error can be recovered without FMA.
+// so that products of halves are exact and a·b's rounding error is recovered without FMA.
 // @ts-ignore: decorator
 @inline export function splitHi(a: f64): f64 {
   const c = 134217729.0 * a;
@@ -321,236 +347,100 @@ const CALL64 = memory.data(64, 16);
 }
 
 /**
- * Sets the temperature of `expShiftedF64x2` for this call.  ln 2·T is formed as a
- * double-double (Dekker's product of fdlibm's two-part ln 2), since its float64
- * rounding alone would cost |n| half-ulps, then split as C1 (42 bits) + C2.
+ * Sets the scalars of the float64 exp for a row of finite maximum m at temperature T.
+ * T·ln 2 is formed as a double-double (Dekker's product of fdlibm's two-part ln 2),
+ * since its rounding alone would cost |n| half-ulps, then split as C1 + C2.
  */
-export function setExpF64(T: f64): void {
+export function expRowF64(m: f64, T: f64): void {
+  const q = m / T;
+  const near = Math.abs(q) < 1420.0;
+  const k = near ? Math.ceil(q * LOG2E) : 0.0;
   const a = F64_LN2_HI;
   const p = a * T;
   const ah = splitHi(a), al = a - ah, th = splitHi(T), tl = T - th;
   const pe = ((ah * th - p) + ah * tl + al * th) + al * tl;
-  const c1 = reinterpret<f64>(reinterpret<u64>(p) & 0xfffffffffffff800);
-  store<f64>(CALL64 + (D_K << 3), LOG2E / T);
-  store<f64>(CALL64 + (D_C1 << 3), c1);
-  store<f64>(CALL64 + (D_C2 << 3), (p - c1) + (pe + F64_LN2_LO * T));
-  store<f64>(CALL64 + (D_INV_T << 3), 1.0 / T);
-  store<f64>(CALL64 + (D_FAST << 3), -min(200.0 * T, 1e308));
-  store<f64>(CALL64 + (D_SPAN << 3), -min(746.0 * T, 1e308));
+  const c1 = reinterpret<f64>(reinterpret<u64>(p) & 0xffffffffffffe000);
+  dexpK = LOG2E / T;
+  dexpC1 = -c1;
+  dexpC2 = -((p - c1) + (pe + F64_LN2_LO * T));
+  dexpInvT = 1.0 / T;
+  dexpBase = near ? 0 : m;
+  dexpMagic = 6755399441056767.0 - k;
+  dexpCut = T * (k * LN2 + LN_DBL_MIN);
+  dexpLift = T * (k * LN2 + LN_DBL_MIN + 2.0);
+  dexpScale = near ? Math.exp(q - k * LN2) : 1.0;
 }
 
-/**
- * exp((x − m)/T) in two float64 lanes, for the x ≤ m of a softmax row: the float64
- * twin of `expShiftedF32x4` (T from `setExpF64`), except that the fast path, x − m ≥
- * −200·T, rounds d = x − m (as scipy's and PyTorch's softmax do): that costs at most
- * 200·2^-53 ≈ 2.2e-14 relative, within the float64 bound with room, and saves the
- * TwoSum in the slower float64 lanes.  Other vectors take `expShiftedSlowF64x2`, exact
- * in the argument.
- *
- * Worst error over 2^18 random (x, m, T) against mpmath: 157 ulp = 3.5e-14 (the
- * rounded d, at x − m ≈ −200·T); 1.2 ulp where d is exact.
- */
+/** E(x) in two float64 lanes (see `expF32x4`; p0…p9 from the float64 table). */
 // @ts-ignore: decorator
-@inline export function expShiftedF64x2(x: v128, m: v128): v128 {
-  const d = f64x2.sub(x, m);
-  if (!i64x2.all_true(f64x2.ge(d, f64t(D_FAST)))) return expShiftedSlowF64x2(x, m);
-  const z = f64x2.add(f64x2.mul(d, f64t(D_K)), f64c(D_MAGIC_BIAS));
-  const nf = f64x2.sub(z, f64c(D_MAGIC_BIAS));
-  let r = f64x2.sub(f64x2.sub(d, f64x2.mul(nf, f64t(D_C1))), f64x2.mul(nf, f64t(D_C2)));
-  r = f64x2.mul(r, f64t(D_INV_T));
-  return f64x2.mul(expPolyF64x2(r), i64x2.shl(z, 52));
+@inline export function expF64x2(x: v128, b: v128, k: v128, magic: v128, c1: v128, c2: v128, invT: v128, cut: v128, lift: v128,
+  one: v128, p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, p6: v128, p7: v128, p8: v128, p9: v128): v128 {
+  const u = f64x2.sub(x, b);
+  const us = f64x2.pmax(u, lift);
+  let n = madd64(us, k, magic);
+  const s = i64x2.shl(n, 52);
+  n = f64x2.sub(n, magic);
+  let t = madd64(n, c1, us);
+  t = f64x2.mul(madd64(n, c2, t), invT);
+  const t2 = f64x2.mul(t, t), t4 = f64x2.mul(t2, t2);
+  const a = madd64(p1, t, p0), bb = madd64(p3, t, p2), c = madd64(p5, t, p4), d = madd64(p7, t, p6), e = madd64(p9, t, p8);
+  const p = madd64(t4, madd64(t4, e, madd64(t2, d, c)), madd64(t2, bb, a));
+  const f = f64x2.mul(f64x2.add(madd64(p, t2, t), one), s);
+  return v128.andnot(f, f64x2.lt(u, cut));
 }
 
-/** 1 + r + r²·P9(r) ≈ exp(r) on [−ln2/2, ln2/2], P9 in Estrin's scheme (see `expPolyF32x4`). */
+// ---------------------------------------------------------------------------------
+// float64 log
+// ---------------------------------------------------------------------------------
+//
+// The float64 twin of the float32 log: the reduction on the bits (the shift
+// (0x3ff00000 − 0x3fe6a09e) << 32 moves the exponent boundary to √½), then fdlibm's
+// s = f/(2+f), log(1+f) = 2s + s·R(s²), R's odd and even parts in Estrin's scheme.  For
+// k = 0 the series argument is taken as numNear/denNear: a caller forming x = a/b passes
+// a − b and a + b, exact or nearly so, and keeps relative accuracy when a ≈ b.
+//
+// Worst error over 2^18 random positive normal x: 1.4 ulp; log(a/b) from a/b, a − b,
+// a + b for a ≈ b: 2.7 ulp.
+
+export const L_LOG_SHIFT = 0;
+export const L_MANT = 1;
+export const L_SQRT_HALF = 2;
+export const L_1023 = 3;
+export const L_DBL_MIN = 4; // bits of DBL_MIN
+export const L_EXP = 5;
+const LOG64 = memory.data<i64>([0x00095f6200000000, 0x000fffffffffffff, 0x3fe6a09e00000000, 1023, 0x0010000000000000, 0x7ff0000000000000], 16);
+
+/** An int64 constant of the float64 log's table, splatted. */
 // @ts-ignore: decorator
-@inline function expPolyF64x2(r: v128): v128 {
-  const r2 = f64x2.mul(r, r);
-  const r4 = f64x2.mul(r2, r2);
-  const q01 = f64x2.add(f64x2.mul(f64c(D_E0 + 1), r), f64c(D_E0));
-  const q23 = f64x2.add(f64x2.mul(f64c(D_E0 + 3), r), f64c(D_E0 + 2));
-  const q45 = f64x2.add(f64x2.mul(f64c(D_E0 + 5), r), f64c(D_E0 + 4));
-  const q67 = f64x2.add(f64x2.mul(f64c(D_E0 + 7), r), f64c(D_E0 + 6));
-  const q89 = f64x2.add(f64x2.mul(f64c(D_E0 + 9), r), f64c(D_E0 + 8));
-  const lo = f64x2.add(q01, f64x2.mul(r2, q23));
-  const hi = f64x2.add(f64x2.add(q45, f64x2.mul(r2, q67)), f64x2.mul(r4, q89));
-  const p = f64x2.add(lo, f64x2.mul(r4, hi));
-  return f64x2.add(f64x2.add(f64x2.mul(p, r2), r), f64c(D_ONE));
+@inline export function i64k(i: i32): v128 {
+  return v128.load64_splat(LOG64 + (<usize>i << 3));
 }
 
-/**
- * The exact-argument twin of `expShiftedSlowF32x4`; inlined (no call in the loops around
- * it, so V8 need not spill their vectors: 3–5 % on float64 log-sum-exp and softmax).
- */
+/** Lanes of x that are positive normal float64 numbers (all ones), by their bits alone. */
 // @ts-ignore: decorator
-@inline function expShiftedSlowF64x2(x: v128, m: v128): v128 {
-  const d0 = f64x2.sub(x, m);
-  const bb = f64x2.sub(d0, x);
-  const e0 = f64x2.sub(f64x2.sub(x, f64x2.sub(d0, bb)), f64x2.add(m, bb));
-  const under = f64x2.lt(d0, f64t(D_SPAN));
-  const d = f64x2.pmax(d0, f64t(D_SPAN));
-  const e = v128.andnot(e0, under);
-  const z = f64x2.add(f64x2.mul(d, f64t(D_K)), f64c(D_MAGIC));
-  const n = i64x2.sub(z, i64c(L_MAGIC));
-  const nf = f64x2.sub(z, f64c(D_MAGIC));
-  let r = f64x2.sub(f64x2.sub(d, f64x2.mul(nf, f64t(D_C1))), f64x2.mul(nf, f64t(D_C2)));
-  r = f64x2.mul(f64x2.add(r, e), f64t(D_INV_T));
-  const n1 = i64x2.shr_s(n, 1);
-  const s1 = i64x2.shl(i64x2.add(n1, i64c(L_1023)), 52);
-  const s2 = i64x2.shl(i64x2.add(i64x2.sub(n, n1), i64c(L_1023)), 52);
-  return v128.andnot(f64x2.mul(f64x2.mul(expPolyF64x2(r), s1), s2), under);
+@inline export function normalF64x2(x: v128, dblMin: v128, expField: v128): v128 {
+  return v128.andnot(i64x2.ge_s(x, dblMin), i64x2.eq(v128.and(x, expField), expField));
 }
 
-/**
- * The bits of r that the float64 log reduces (r's bits + L_LOG_SHIFT), the float64 twin
- * of `logBitsF32x4`.  Read as four i32 lanes, the odd ones are the high words; the
- * shift's low word is 0, so they are r's high words + 0x00095f62 exactly, and r is a
- * positive normal float64 exactly when they lie in [LOG_HI_MIN, LOG_HI_MAX] as signed
- * integers.  Kernels keep the running `i32x4.min_s` / `max_s` of these bits (the even
- * lanes are ignored) and ask `logBitsNormalF64`.
- */
+/** log x in two float64 lanes for positive normal x (see above). */
 // @ts-ignore: decorator
-@inline export function logBitsF64x2(r: v128): v128 {
-  return i64x2.add(r, i64c(L_LOG_SHIFT));
-}
-const LOG_HI_MIN: i32 = 0x00195f62; // high word of DBL_MIN's bits, shifted
-const LOG_HI_MAX: i32 = 0x7ff95f61; // high word of DBL_MAX's bits, shifted
-
-/** True when the high words of the running min_s `lo` and max_s `hi` of `logBitsF64x2` lie within the normal range. */
-// @ts-ignore: decorator
-@inline export function logBitsNormalF64(lo: v128, hi: v128): bool {
-  const ok = v128.and(i32x4.ge_s(lo, i32x4.splat(LOG_HI_MIN)), i32x4.le_s(hi, i32x4.splat(LOG_HI_MAX)));
-  return (i32x4.bitmask(ok) & 0b1010) == 0b1010;
-}
-
-/**
- * log(r) in two float64 lanes from `ix = logBitsF64x2(r)`, for lanes where r is a
- * positive normal float64 (others give a meaningless value).  For lanes with
- * r ∈ [√½, √2) the argument of the series, s = (r − 1)/(r + 1), is taken as
- * `numNear / denNear` instead — a caller forming r = a/b passes a − b and a + b, exact
- * or nearly so, and keeps relative accuracy in log(a/b) when a ≈ b.
- *
- * Worst error over 2^18 random positive normal r with numNear = r − 1, denNear =
- * r + 1: 1.4 ulp; log(a/b) from a/b, a − b, a + b for a ≈ b: 2.7 ulp.
- */
-// @ts-ignore: decorator
-@inline export function logFromBitsF64x2(ix: v128, numNear: v128, denNear: v128): v128 {
+@inline export function logF64x2(x: v128, numNear: v128, denNear: v128, shift: v128, mant: v128, sqrtHalf: v128, i1023: v128,
+  one: v128, lnHi: v128, lnLo: v128, g1: v128, g2: v128, g3: v128, g4: v128, g5: v128, g6: v128, g7: v128): v128 {
+  const ix = i64x2.add(x, shift);
   // a logical shift: ix ≥ 0 in every lane this function is for (x64 has no 64-bit arithmetic one)
-  const k = i64x2.sub(i64x2.shr_u(ix, 52), i64c(L_1023));
-  const m = i64x2.add(v128.and(ix, i64c(L_MANT)), i64c(L_SQRT_HALF));
+  const k = i64x2.sub(i64x2.shr_u(ix, 52), i1023);
+  const m = i64x2.add(v128.and(ix, mant), sqrtHalf);
   const near = i64x2.eq(k, i64x2.splat(0));
-  const num = v128.bitselect(numNear, f64x2.sub(m, f64c(D_ONE)), near);
-  const den = v128.bitselect(denNear, f64x2.add(m, f64c(D_ONE)), near);
+  const num = v128.bitselect(numNear, f64x2.sub(m, one), near);
+  const den = v128.bitselect(denNear, f64x2.add(m, one), near);
   const s = f64x2.div(num, den);
   const z = f64x2.mul(s, s);
   const w = f64x2.mul(z, z);
-  // fdlibm's odd and even parts of R, each in Estrin's scheme in w (see `expPolyF32x4`)
   const w2 = f64x2.mul(w, w);
-  const t1 = f64x2.mul(w, f64x2.add(f64x2.add(f64c(D_LG1 + 1), f64x2.mul(w, f64c(D_LG1 + 3))), f64x2.mul(w2, f64c(D_LG1 + 5))));
-  const t2 = f64x2.mul(z, f64x2.add(f64x2.add(f64c(D_LG1), f64x2.mul(w, f64c(D_LG1 + 2))),
-    f64x2.mul(w2, f64x2.add(f64c(D_LG1 + 4), f64x2.mul(w, f64c(D_LG1 + 6))))));
+  const t1 = f64x2.mul(w, madd64(w2, g6, madd64(w, g4, g2)));
+  const t2 = f64x2.mul(z, madd64(w2, madd64(w, g7, g5), madd64(w, g3, g1)));
   const kf = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
-  // 2s + s·R + k·ln2, small terms first.
-  const y = f64x2.add(f64x2.mul(s, f64x2.add(t1, t2)), f64x2.mul(kf, f64c(D_LN2_LO)));
-  return f64x2.add(f64x2.add(y, f64x2.add(s, s)), f64x2.mul(kf, f64c(D_LN2_HI)));
-}
-
-/**
- * log(r) in two float64 lanes, any r: `logFromBitsF64x2` (and its error bound), with
- * lanes that are zero, subnormal, negative, infinite or NaN recomputed by the scalar
- * `Math.log`; a branch and a call, for careful paths (see `logRatioF32x4`).
- */
-// @ts-ignore: decorator
-@inline export function logRatioF64x2(r: v128, numNear: v128, denNear: v128): v128 {
-  const ix = logBitsF64x2(r);
-  const y = logFromBitsF64x2(ix, numNear, denNear);
-  return logBitsNormalF64(ix, ix) ? y : logSpecialF64x2(r, y);
-}
-
-/** log(x) in two float64 lanes; see `logRatioF64x2`. */
-// @ts-ignore: decorator
-@inline export function logF64x2(x: v128): v128 {
-  return logRatioF64x2(x, f64x2.sub(x, f64c(D_ONE)), f64x2.add(x, f64c(D_ONE)));
-}
-
-function logSpecialF64x2(r: v128, y: v128): v128 {
-  const lo: f64 = 2.2250738585072014e-308;
-  const hi: f64 = 1.7976931348623157e308;
-  let x = f64x2.extract_lane(r, 0);
-  if (!(x >= lo && x <= hi)) y = f64x2.replace_lane(y, 0, Math.log(x));
-  x = f64x2.extract_lane(r, 1);
-  if (!(x >= lo && x <= hi)) y = f64x2.replace_lane(y, 1, Math.log(x));
-  return y;
-}
-
-// ---------------------------------------------------------------------------------
-// Scalar twins, for the tails and the scalar build.
-// ---------------------------------------------------------------------------------
-
-/**
- * exp((x − m)/T) for x ≤ m, as `expShiftedF64x2`: exp(d/T) of the rounded d = x − m
- * where x − m ≥ −200·T; beyond, x − m = d + e exactly (TwoSum), t = d/T, and t's
- * residual ρ = (d − t·T + e)/T with t·T split exactly (Dekker), so exp = exp(t)·(1 + ρ).
- * NaN passes through; x − m below −746·T gives 0.
- */
-export function expShiftedF64(x: f64, m: f64, T: f64): f64 {
-  const d = x - m;
-  // the vector fast path's range, and its rounding of d (≤ 2.2e-14 relative)
-  if (d >= -200.0 * T) return T == 1.0 ? Math.exp(d) : Math.exp(d / T);
-  if (d < -746.0 * T) return 0;
-  const xc = x;
-  const bb = d - xc;
-  const e = (xc - (d - bb)) - (m + bb);
-  if (T == 1.0) return Math.exp(d) * (1.0 + e);
-  const t = d / T;
-  const p = t * T;
-  const th = splitHi(t), tl = t - th, Th = splitHi(T), Tl = T - Th;
-  const pe = ((th * Th - p) + th * Tl + tl * Th) + tl * Tl;
-  return Math.exp(t) * (1.0 + ((d - p) - pe + e) / T);
-}
-
-/** exp((x − m)/T) for float32 x ≤ m: in float64, where x − m is exact and t's rounding negligible. */
-// @ts-ignore: decorator
-@inline export function expShiftedF32(x: f32, m: f32, T: f64): f32 {
-  return <f32>Math.exp((<f64>x - <f64>m) / T);
-}
-
-/** log S for S = ones + rest, with log1p when a single maximal entry makes S ≈ 1. */
-// @ts-ignore: decorator
-@inline export function logOnesPlus(ones: f64, rest: f64): f64 {
-  return ones == 1 ? Math.log1p(rest) : Math.log(ones + rest);
-}
-
-/**
- * log(a/b) with relative accuracy when a ≈ b: log1p of the exact difference there.
- * The ratio is formed in float64, where a float32 a/b cannot overflow.
- */
-// @ts-ignore: decorator
-@inline export function logRatioF32(a: f32, b: f32): f32 {
-  const r = <f64>a / <f64>b;
-  return r >= 0.7071067811865476 && r < 1.4142135623730951 ? Mathf.log1p((a - b) / b) : <f32>Math.log(r);
-}
-
-/** log(a/b) with relative accuracy when a ≈ b: log1p of the exact difference there. */
-// @ts-ignore: decorator
-@inline export function logRatioF64(a: f64, b: f64): f64 {
-  const r = a / b;
-  if (r >= 0.7071067811865476 && r < 1.4142135623730951) return Math.log1p((a - b) / b);
-  // a/b overflows only when b is subnormal: take the logs apart then.
-  return r == Infinity && b > 0 ? Math.log(a) - Math.log(b) : Math.log(r);
-}
-
-/** log(a/m) with m = (a + b)/2, from (a − b)/(a + b) when the ratio is near 1. */
-// @ts-ignore: decorator
-@inline export function logMixF32(a: f32, b: f32): f32 {
-  const s = a + b;
-  const r = (a + a) / s;
-  return r >= 0.70710677 && r < 1.4142135 ? Mathf.log1p((a - b) / s) : Mathf.log(r);
-}
-
-/** log(a/m) with m = (a + b)/2, from (a − b)/(a + b) when the ratio is near 1. */
-// @ts-ignore: decorator
-@inline export function logMixF64(a: f64, b: f64): f64 {
-  const s = a + b;
-  const r = (a + a) / s;
-  return r >= 0.7071067811865476 && r < 1.4142135623730951 ? Math.log1p((a - b) / s) : Math.log(r);
+  // 2s + s·R + k·ln2, small terms first
+  const y = madd64(s, f64x2.add(t1, t2), f64x2.mul(kf, lnLo));
+  return madd64(kf, lnHi, f64x2.add(y, f64x2.add(s, s)));
 }

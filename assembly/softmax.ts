@@ -1,710 +1,1083 @@
 // The softmax family, row by row: log-sum-exp, softmax, log-softmax, and the entropy
 // and KL divergence of softmax outputs computed from the logits without materialising
-// the probabilities.
+// the probabilities — with their gradients.
 //
-// Every row is taken relative to its maximum m: exp((x − m)/T) ≤ 1 cannot overflow,
-// and S = Σ exp((x − m)/T) lies in [1, n], so log-sum-exp = m/T + log S loses nothing
-// to the scale of the logits (±1e300 in float64, ±1e30 in float32).  The exponentials
-// come from `expShifted*`, which never rounds the argument (x − m)/T as a whole.
+// Every row is taken relative to its maximum m: exp((x − m)/T) ≤ 1 cannot overflow and
+// S = Σ exp((x − m)/T) lies in [1, n], so log-sum-exp = m/T + log S loses nothing to
+// the scale of the logits (±1e300 in float64, ±1e30 in float32).  The exponentials are
+// the E(x) of math.ts: exp((x − m)/T) times a per-row factor `scale` ∈ (½, 1], divided
+// out where it matters.  S is kept as `ones + rest`: the entries equal to the maximum
+// contribute exactly 1 each, and log S = log1p(rest) when there is one of them, so a
+// log-sum-exp or log-softmax near 0 (one dominant logit) keeps its relative accuracy.
 //
-// S is accumulated as `ones + rest`: the entries equal to the maximum contribute
-// exactly 1 each, and log S = log1p(rest) when there is one of them, so a log-sum-exp
-// or log-softmax near 0 (one dominant logit) keeps its relative accuracy; log(1 + rest)
-// would round rest to 2^-53 first.
+// Rows of at least NARROW entries are walked as consecutive vectors, the last vector's
+// lanes beyond the row masked (not a scalar tail: every entry goes through the same
+// code).  Narrower rows are taken four at a time (two in float64), gathered into a tile
+// whose vector j holds entry j of each row: the lanes are rows, and every step — the
+// maximum, the exponentials, the sums, the final log — is one vector operation for four
+// rows.  A row's value never depends on its neighbours or on where a call was split, so
+// the pool's blocks give the single call's values bit for bit.
 //
-// Rows whose maximum is not finite never reach the exponentials (`special*`): a row of
-// −Infinity (masked) logits has log-sum-exp −Infinity, softmax 0, log-softmax
-// −Infinity, entropy 0; a row with +Infinity has log-sum-exp +Infinity and, as PyTorch,
-// softmax and log-softmax NaN; a row containing NaN is NaN.  NaN among finite logits
-// reaches S through exp and makes the row NaN.
+// Special rows (maximum not finite): a row of −Infinity (masked) logits has log-sum-exp
+// −Infinity, softmax 0, log-softmax −Infinity, entropy 0; a row with +Infinity has
+// log-sum-exp +Infinity and, as PyTorch, softmax and log-softmax NaN; a row containing NaN
+// is NaN.
 //
-// float32 rows: exp in f32x4 lanes, S accumulated in float64 — a float32 sum of 10⁶
-// terms would carry a relative error of ~1e-5, far beyond a float32 result's.
+// Sums: float32 exponentials are added in float32 lanes over short blocks (each lane adds
+// at most 8 terms: ≤ 7·2^-24 relative) and the blocks into a compensated float64 pair.
+//
+// `aux`, when not 0, receives each row's parts (m, ones, rest — and A for the entropy)
+// as float64: the TypeScript side merges the parts of the segments of a row too long for
+// its window.
 
-import { expShiftedF32x4, expShiftedF64x2, expShiftedF32, expShiftedF64, setExpF32, setExpF64, logOnesPlus } from "./math";
-import { maxF32, maxF64, sumLanesF64x2, promoteHighF32x4 } from "./reduce";
+import {
+  madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
+  sumLanesF64x2, splitHi,
+  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
+  D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
+} from "./math";
 
+/** Rows narrower than this are taken four at a time, lanes = rows (see above). */
+export const NARROW: i32 = 64;
 
-/** Set by `expSumF32/F64`: how many entries of the row were exactly the maximum (exp = 1). */
-export let expSumOnes: f64 = 0;
+const LN2: f64 = 0.6931471805599453;
+const LOG2E: f64 = 1.4426950408889634;
+const LN_FLT_MIN: f64 = -87.33654475055310898657;
 
 // ---------------------------------------------------------------------------------
-// Row passes shared with loss.ts
+// float32: the per-row parameters of E, in lanes
 // ---------------------------------------------------------------------------------
+//
+// E(x) = exp((x − b)/T − k·ln 2) (see math.ts) with, per lane (row) of maximum m:
+//   near rows, |m/T| < 176: b = 0, k = ⌈m·log₂e/T⌉;  far rows: b = m, k = 0.
+// Computed in vector lanes for a wide row (m splatted) and four narrow rows alike, so no
+// row pays for a scalar exp or ceil.  Lanes whose m is not finite get m = 0 here; their
+// rows are special and their results are set apart.  Written to the scratch `tmp` (one
+// return value in AssemblyScript); kernels read them into locals before their loops.
 
-/**
- * Σ exp((x − m)/T) over a float32 row with a finite maximum m, returned as the part
- * `rest` from entries below the maximum (the count of those at it goes to
- * `expSumOnes`).  Stores each exponential to `dst` when dst ≠ 0 (dst may be x).
- *
- * With `exact`, a rest below 1e-30 is recomputed from x in float64 (`restExactF32`):
- * callers that take log1p(rest) need it to full relative accuracy.  That re-reads x,
- * so a caller storing over x (dst = x) must pass exact = false; softmax can (S ≥ 1,
- * so 1/S does not see rest < 1e-30), the loss takes rest from a pass without dst.
- */
-export function expSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: bool = true): f64 {
-  // two copies of the loop, with and without the store: V8 does not unswitch it
-  return dst ? expSumLoopF32(x, n, m, T, dst, exact, true) : expSumLoopF32(x, n, m, T, 0, exact, false);
+// The kernels' scratch `tmp` (per call, per thread: never static memory, which the
+// pool's threads share): the setup's four vectors, then a group's outputs, then tiles.
+const T_B = 0, T_MAGIC = 16, T_CUT = 32, T_LIFT = 48; // setup
+const T_NAN = 64, T_SUM = 80, T_ONES = 96; // a tile's NaN lanes, sums (all, or rest), counts at the maximum
+const T_TILE = 128; // the tile (and, past it, a second one)
+
+/** Lanes whose value is finite (all ones). */
+// @ts-ignore: decorator
+@inline function finiteF32x4(v: v128): v128 {
+  return f32x4.lt(f32x4.abs(v), f32x4.splat(Infinity));
 }
 
 // @ts-ignore: decorator
-@inline function expSumLoopF32(x: usize, n: i32, m: f32, T: f64, dst: usize, exact: bool, stores: bool): f64 {
+@inline function setupF32(m: v128, T: f32, tmp: usize): void {
+  const mf = v128.and(m, finiteF32x4(m)); // not finite: 0
+  const q = f32x4.div(mf, f32x4.splat(T));
+  const near = f32x4.lt(f32x4.abs(q), f32x4.splat(176));
+  const k = v128.and(f32x4.ceil(f32x4.mul(q, f32x4.splat(<f32>LOG2E))), near);
+  v128.store(tmp, v128.andnot(mf, near), T_B);
+  v128.store(tmp, f32x4.sub(f32x4.splat(12583039.0), k), T_MAGIC);
+  const kl = f32x4.mul(k, f32x4.splat(<f32>LN2));
+  // the cut-off a hundredth above ln FLT_MIN, so that rounding here never lets a subnormal E through
+  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 0.01))), f32x4.splat(T)), T_CUT);
+  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 2.0))), f32x4.splat(T)), T_LIFT);
+}
+
+// ---------------------------------------------------------------------------------
+// float32 vector helpers
+// ---------------------------------------------------------------------------------
+
+/** Lanes [0, r) of a vector set (r in 1…4; 4: all). */
+// @ts-ignore: decorator
+@inline function laneMask(r: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r));
+}
+
+/** Stores lanes [0, r) of v at p (r in 1…4). */
+// @ts-ignore: decorator
+@inline function storeLanesF32(p: usize, v: v128, r: i32): void {
+  if (r == 4) {
+    v128.store(p, v);
+    return;
+  }
+  v128.store32_lane(p, v, 0);
+  if (r > 1) v128.store32_lane(p, v, 1, 4);
+  if (r > 2) v128.store32_lane(p, v, 2, 8);
+}
+
+/** The vector at p with lanes beyond r set to v (a wide row's last, partial vector). */
+// @ts-ignore: decorator
+@inline function loadLastF32(p: usize, r: i32, fill: v128): v128 {
+  return v128.bitselect(v128.load(p), fill, laneMask(r));
+}
+
+/** Max of a wide float32 row (pmax: NaN never wins; see `hasNaNF32`), splatted. */
+function rowMaxF32(x: usize, n: i32): v128 {
+  const ninf = f32x4.splat(-Infinity);
+  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
   let i = 0;
-  let rest: f64 = 0;
-  let ones: i32 = 0;
-  if (ASC_FEATURE_SIMD) {
-    setExpF32(T);
-    const vm = f32x4.splat(m);
-    let s0 = f64x2.splat(0), s1 = s0, cnt = i32x4.splat(0);
-    // Blocks of 8 vectors summed in float32 lanes, then added into float64: each lane adds
-    // 8 positive terms, a relative error ≤ 7·2^-24 = 4.2e-7 of the block — inside the
-    // float32 bound — for a quarter of the float64 work.
-    while (i + 4 <= n) {
-      const end = min(i + 32, n & ~3);
-      let b = f32x4.splat(0);
-      for (; i < end; i += 4) {
-        const o = <usize>i << 2;
-        const v = v128.load(x + o);
-        const e = expShiftedF32x4(v, vm);
-        if (stores) v128.store(dst + o, e);
-        // x = m rather than e = 1: known before e is, so the sum waits for one operation less
-        const top = f32x4.eq(v, vm);
-        cnt = i32x4.sub(cnt, top);
-        b = f32x4.add(b, v128.andnot(e, top));
-      }
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(b));
-      s1 = f64x2.add(s1, promoteHighF32x4(b));
-    }
-    rest = sumLanesF64x2(f64x2.add(s0, s1));
-    ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    m0 = f32x4.pmax(m0, v128.load(p));
+    m1 = f32x4.pmax(m1, v128.load(p, 16));
+    m2 = f32x4.pmax(m2, v128.load(p, 32));
+    m3 = f32x4.pmax(m3, v128.load(p, 48));
   }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    const e = expShiftedF32(v, m, T);
-    if (stores) store<f32>(dst + o, e);
-    if (v == m) ones++;
-    else rest += <f64>e;
-  }
-  if (exact && rest < 1e-30) return restExactF32(x, n, m, T);
-  expSumOnes = <f64>ones;
-  return rest;
+  for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, v128.load(x + (<usize>i << 2)));
+  if (i < n) m1 = f32x4.pmax(m1, loadLastF32(x + (<usize>i << 2), n - i, ninf));
+  return f32x4.splat(maxLanesF32x4(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3))));
 }
 
-/**
- * `expSumF32` in float64 for a row where all but the maximal entries lie so far below
- * it (Σ < 1e-30) that their float32 exponentials, subnormal or 0, would decide log S
- * (a one-hot-like row; masked entries cost nothing here).
- */
-function restExactF32(x: usize, n: i32, m: f32, T: f64): f64 {
-  let rest: f64 = 0, ones: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + (<usize>i << 2));
-    if (v == -Infinity) continue;
-    const e = Math.exp((<f64>v - <f64>m) / T);
-    if (v == m) ones++;
-    else rest += e;
-  }
-  expSumOnes = ones;
-  return rest;
-}
-
-/** The float64 twin of `expSumF32`. */
-export function expSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
-  let i = 0;
-  let rest: f64 = 0;
-  let ones: i64 = 0;
-  if (ASC_FEATURE_SIMD) {
-    setExpF64(T);
-    const vm = f64x2.splat(m);
-    let s0 = f64x2.splat(0), s1 = s0, cnt = i64x2.splat(0);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 3;
-      const v0 = v128.load(x + o), v1 = v128.load(x + o, 16);
-      const e0 = expShiftedF64x2(v0, vm);
-      const e1 = expShiftedF64x2(v1, vm);
-      if (dst) {
-        v128.store(dst + o, e0);
-        v128.store(dst + o, e1, 16);
-      }
-      const t0 = f64x2.eq(v0, vm), t1 = f64x2.eq(v1, vm);
-      cnt = i64x2.sub(i64x2.sub(cnt, t0), t1);
-      s0 = f64x2.add(s0, v128.andnot(e0, t0));
-      s1 = f64x2.add(s1, v128.andnot(e1, t1));
-    }
-    rest = sumLanesF64x2(f64x2.add(s0, s1));
-    ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 3;
-    const v = load<f64>(x + o);
-    const e = expShiftedF64(v, m, T);
-    if (dst) store<f64>(dst + o, e);
-    if (v == m) ones++;
-    else rest += e;
-  }
-  expSumOnes = <f64>ones;
-  return rest;
-}
-
-/** dst[i] = x[i]·c over a float32 row (in place when dst = x). */
-export function scaleF32(x: usize, n: i32, c: f32, dst: usize): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vc = f32x4.splat(c);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(dst + o, f32x4.mul(v128.load(x + o), vc));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dst + o, load<f32>(x + o) * c);
-  }
-}
-
-/** dst[i] = x[i]·c over a float64 row (in place when dst = x). */
-export function scaleF64(x: usize, n: i32, c: f64, dst: usize): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vc = f64x2.splat(c);
-    for (; i + 2 <= n; i += 2) {
-      const o = <usize>i << 3;
-      v128.store(dst + o, f64x2.mul(v128.load(x + o), vc));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 3;
-    store<f64>(dst + o, load<f64>(x + o) * c);
-  }
-}
-
-export function fillF32(dst: usize, n: i32, v: f32): void {
-  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), v);
-}
-
-export function fillF64(dst: usize, n: i32, v: f64): void {
-  for (let i = 0; i < n; i++) store<f64>(dst + (<usize>i << 3), v);
-}
-
-/** True when the row holds a NaN (only asked of rows whose maximum is not finite). */
-export function hasNaNF32(x: usize, n: i32): bool {
+/** True when the row holds a NaN (asked only of rows whose maximum is not finite). */
+function hasNaNF32(x: usize, n: i32): bool {
   for (let i = 0; i < n; i++) if (isNaN(load<f32>(x + (<usize>i << 2)))) return true;
   return false;
 }
 
-export function hasNaNF64(x: usize, n: i32): bool {
+// ---------------------------------------------------------------------------------
+// float32 wide rows: the exponential pass
+// ---------------------------------------------------------------------------------
+
+/** Set by `expPassF32`: Σ E over the row (float64), and over the entries below m (`rest`), and their count at m. */
+let passSum: f64 = 0;
+let passRest: f64 = 0;
+let passOnes: i32 = 0;
+
+/**
+ * One pass of E over a wide row (setup done): stores E to `dst` when dst ≠ 0 (dst may be
+ * x), and sums it — all of it (`passSum`), or, with `split`, apart for the entries equal
+ * to m (`passOnes`, `passRest`, as float64 sums of E: the caller divides by E(m)).
+ */
+// @ts-ignore: decorator
+@inline function expPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
+  const ln2T = <f32>(LN2 * <f64>T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const zero = f32x4.splat(0);
+  let hi = f64x2.splat(0), lo = hi;
+  let cnt = i32x4.splat(0);
+  let i = 0;
+  while (i + 16 <= n) {
+    const end = min(i + 128, n & ~15);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (; i < end; i += 16) {
+      const p = x + (<usize>i << 2);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      if (dst) {
+        const d = dst + (<usize>i << 2);
+        v128.store(d, e0);
+        v128.store(d, e1, 16);
+        v128.store(d, e2, 32);
+        v128.store(d, e3, 48);
+      }
+      if (split) {
+        // x = m rather than E = E(m): known before E is, so the sum waits for one operation less
+        const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
+        cnt = i32x4.sub(i32x4.sub(cnt, i32x4.add(t0, t1)), i32x4.add(t2, t3));
+        a0 = f32x4.add(a0, v128.andnot(e0, t0));
+        a1 = f32x4.add(a1, v128.andnot(e1, t1));
+        a2 = f32x4.add(a2, v128.andnot(e2, t2));
+        a3 = f32x4.add(a3, v128.andnot(e3, t3));
+      } else {
+        a0 = f32x4.add(a0, e0);
+        a1 = f32x4.add(a1, e1);
+        a2 = f32x4.add(a2, e2);
+        a3 = f32x4.add(a3, e3);
+      }
+    }
+    const block = widenF32x4(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+    lo = twoSumLoF64x2(hi, block, lo);
+    hi = f64x2.add(hi, block);
+  }
+  // the last vectors, the final one partial (its lanes beyond n read as −Infinity: E = 0)
+  let a = zero;
+  const ninf = f32x4.splat(-Infinity);
+  for (; i < n; i += 4) {
+    const r = min(n - i, 4);
+    const p = x + (<usize>i << 2);
+    const v = r == 4 ? v128.load(p) : loadLastF32(p, r, ninf);
+    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+    if (dst) storeLanesF32(dst + (<usize>i << 2), e, r);
+    if (split) {
+      const t = f32x4.eq(v, m);
+      cnt = i32x4.sub(cnt, t);
+      a = f32x4.add(a, v128.andnot(e, t));
+    } else a = f32x4.add(a, e);
+  }
+  const last = widenF32x4(a);
+  lo = twoSumLoF64x2(hi, last, lo);
+  hi = f64x2.add(hi, last);
+  const total = sumLanesF64x2(hi) + sumLanesF64x2(lo);
+  if (split) {
+    passRest = total;
+    passOnes = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
+  } else passSum = total;
+}
+
+/** E(m) for a splatted row maximum (setup done): the row's `scale` (see the top). */
+// @ts-ignore: decorator
+@inline function expOfF32(m: v128, T: f32, tmp: usize): v128 {
+  const ln2T = <f32>(LN2 * <f64>T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / <f64>T)), v128.load(tmp, T_MAGIC), f32x4.splat(-c1f),
+    f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f)), f32x4.splat(<f32>(1.0 / <f64>T)), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
+    k32(F_P1), k32(F_P2), k32(F_P3), k32(F_P4), k32(F_P5));
+}
+
+/** dst[i] = x[i]·c over a wide float32 row (in place when dst = x). */
+function scaleRowF32(x: usize, n: i32, c: f32, dst: usize): void {
+  const vc = f32x4.splat(c);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2), d = dst + (<usize>i << 2);
+    v128.store(d, f32x4.mul(v128.load(p), vc));
+    v128.store(d, f32x4.mul(v128.load(p, 16), vc), 16);
+    v128.store(d, f32x4.mul(v128.load(p, 32), vc), 32);
+    v128.store(d, f32x4.mul(v128.load(p, 48), vc), 48);
+  }
+  for (; i < n; i += 4) storeLanesF32(dst + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), vc), min(n - i, 4));
+}
+
+function fillF32(dst: usize, n: i32, v: f32): void {
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), v);
+}
+
+/** log(ones + rest), with log1p when a single maximal entry makes S ≈ 1. */
+// @ts-ignore: decorator
+@inline function logOnesPlus(ones: f64, rest: f64): f64 {
+  return ones == 1 ? Math.log1p(rest) : Math.log(ones + rest);
+}
+
+/** Writes a row's parts (m, ones, rest) to aux when asked. */
+// @ts-ignore: decorator
+@inline function putAux(aux: usize, r: i32, k: i32, a: f64, b: f64, c: f64): void {
+  if (aux) {
+    const p = aux + (<usize>(r * k) << 3);
+    store<f64>(p, a);
+    store<f64>(p, b, 8);
+    store<f64>(p, c, 16);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// float32 narrow rows: four rows a tile
+// ---------------------------------------------------------------------------------
+
+/**
+ * Gathers entry j of rows r0…r0+3 (of `cols`, from x) into tile vector j; rows past
+ * `rows` repeat the last one (their lanes are computed and dropped).  Returns the lanes'
+ * maxima; the lanes holding a NaN go to T_NAN.
+ */
+function gatherF32(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): v128 {
+  const tile = tmp + T_TILE;
+  const last = rows - 1;
+  const row = <usize>cols << 2;
+  const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, last) * row;
+  const q2 = x + <usize>min(r0 + 2, last) * row, q3 = x + <usize>min(r0 + 3, last) * row;
+  let m = f32x4.splat(-Infinity), nan = i32x4.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 2;
+    let v = v128.load32_zero(q0 + o);
+    v = v128.load32_lane(q1 + o, v, 1);
+    v = v128.load32_lane(q2 + o, v, 2);
+    v = v128.load32_lane(q3 + o, v, 3);
+    v128.store(tile + (<usize>j << 4), v);
+    m = f32x4.pmax(m, v);
+    nan = v128.or(nan, f32x4.ne(v, v));
+  }
+  v128.store(tmp, nan, T_NAN);
+  return m;
+}
+
+/** Writes lane i of tile vector j to entry j of row r0 + i, for the rows that exist. */
+function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
+  const g = min(rows - r0, 4);
+  const row = <usize>cols << 2;
+  const q = dst + <usize>r0 * row;
+  for (let j = 0; j < cols; j++) {
+    const v = v128.load(tile + (<usize>j << 4));
+    const o = q + (<usize>j << 2);
+    v128.store32_lane(o, v, 0);
+    if (g > 1) v128.store32_lane(o + row, v, 1);
+    if (g > 2) v128.store32_lane(o + 2 * row, v, 2);
+    if (g > 3) v128.store32_lane(o + 3 * row, v, 3);
+  }
+}
+
+/**
+ * E over a tile (setup done), stored to `dst` (a tile; may be the same), summed per lane
+ * — all of it or, with `split`, apart for the entries equal to the lane's
+ * maximum (at T_SUM, and their counts at T_ONES as floats).  Four accumulators: each lane adds ≤ 16 terms.
+ */
+// @ts-ignore: decorator
+@inline function tileExpF32(tile: usize, cols: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
+  const ln2T = <f32>(LN2 * <f64>T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const zero = f32x4.splat(0);
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero, cnt = i32x4.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 4;
+    const v = v128.load(tile + o);
+    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+    v128.store(dst + o, e);
+    const term = split ? v128.andnot(e, f32x4.eq(v, m)) : e;
+    if (split) cnt = i32x4.sub(cnt, f32x4.eq(v, m));
+    const w = j & 3;
+    if (w == 0) a0 = f32x4.add(a0, term);
+    else if (w == 1) a1 = f32x4.add(a1, term);
+    else if (w == 2) a2 = f32x4.add(a2, term);
+    else a3 = f32x4.add(a3, term);
+  }
+  const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  v128.store(tmp, s, T_SUM);
+  if (split) v128.store(tmp, f32x4.convert_i32x4_s(cnt), T_ONES);
+}
+
+/** log(ones + rest) in float32 lanes, accurate near 0 (the log's fNear is (ones − 1) + rest, exact for ones = 1). */
+// @ts-ignore: decorator
+@inline function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
+  const one = k32(F_ONE);
+  return logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest),
+    i32k(I_LOG_SHIFT), i32k(I_MANT), i32k(I_SQRT_HALF), i32k(I_127), one, k32(F_HALF), k32(F_LN2_HI), k32(F_LN2_LO),
+    k32(F_Q0), k32(F_Q0 + 1), k32(F_Q0 + 2), k32(F_Q0 + 3), k32(F_Q0 + 4), k32(F_Q0 + 5), k32(F_Q0 + 6), k32(F_Q0 + 7));
+}
+
+/** Lanes of a tile's rows that are masked (maximum −Infinity, no NaN): their mass is 0. */
+// @ts-ignore: decorator
+@inline function maskedLanesF32(m: v128, tmp: usize): v128 {
+  return v128.andnot(f32x4.eq(m, f32x4.splat(-Infinity)), v128.load(tmp, T_NAN));
+}
+
+/** The per-lane log S and the rows' special values, for log-sum-exp-like results (log S + m). */
+// @ts-ignore: decorator
+@inline function tileLogSF32(tile: usize, cols: i32, m: v128, T: f32, tmp: usize): v128 {
+  tileExpF32(tile, cols, m, T, tile, true, tmp);
+  const scale = expOfF32(m, T, tmp);
+  return logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
+}
+
+/** m + ls in float64 for lanes 0 and 1, or the special value sv where `special` (float32 lane masks). */
+// @ts-ignore: decorator
+@inline function widenLowF32x4(m: v128, ls: v128, sv: v128, special: v128): v128 {
+  const v = f64x2.add(f64x2.promote_low_f32x4(m), f64x2.promote_low_f32x4(ls));
+  return v128.bitselect(f64x2.promote_low_f32x4(sv), v, i64x2.extend_low_i32x4_s(special));
+}
+
+// @ts-ignore: decorator
+@inline function widenHighF32x4(m: v128, ls: v128, sv: v128, special: v128): v128 {
+  return widenLowF32x4(i32x4.shuffle(m, m, 2, 3, 2, 3), i32x4.shuffle(ls, ls, 2, 3, 2, 3), i32x4.shuffle(sv, sv, 2, 3, 2, 3),
+    i32x4.shuffle(special, special, 2, 3, 2, 3));
+}
+
+/** out[r…r+g) = the first g of the four float64 lanes lo, hi (g in 1…4). */
+// @ts-ignore: decorator
+@inline function storeRowsF64(out: usize, r: i32, g: i32, lo: v128, hi: v128): void {
+  const o = out + (<usize>r << 3);
+  if (g == 4) {
+    v128.store(o, lo);
+    v128.store(o, hi, 16);
+    return;
+  }
+  v128.store64_lane(o, lo, 0);
+  if (g > 1) v128.store64_lane(o, lo, 1, 8);
+  if (g > 2) v128.store64_lane(o, hi, 0, 16);
+}
+
+// ---------------------------------------------------------------------------------
+// float32 kernels
+// ---------------------------------------------------------------------------------
+
+/**
+ * out[r] = log Σ exp(x[r, :]) (float64 results); aux (3 per row): m, ones, rest.  `tmp`:
+ * 16·NARROW bytes of scratch for the narrow rows' tile.
+ */
+export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux: usize, tmp: usize): void {
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < rows; r++) {
+      const row = x + (<usize>r * <usize>cols << 2);
+      const m = scalarMaxF32(row, cols);
+      let v: f64 = m;
+      let ones: f64 = 0, rest: f64 = 0;
+      if (!isFinite(m)) v = hasNaNF32(row, cols) ? NaN : m;
+      else {
+        rest = scalarExpSumF32(row, cols, m, 1.0, 0);
+        ones = scalarOnes;
+        v = <f64>m + logOnesPlus(ones, rest);
+      }
+      store<f64>(out + (<usize>r << 3), v);
+      putAux(aux, r, 3, m, ones, rest);
+    }
+    return;
+  }
+  if (cols < NARROW && aux == 0 && cols > 0) {
+    for (let r = 0; r < rows; r += 4) {
+      const m = gatherF32(x, r, rows, cols, tmp);
+      setupF32(m, 1, tmp);
+      const ls = tileLogSF32(tmp + T_TILE, cols, m, 1, tmp);
+      // special lanes: NaN rows NaN, the others (±Infinity) their maximum
+      const special = v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN));
+      const sv = v128.bitselect(f32x4.splat(NaN), m, v128.load(tmp, T_NAN));
+      storeRowsF64(out, r, min(rows - r, 4), widenLowF32x4(m, ls, sv, special), widenHighF32x4(m, ls, sv, special));
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const row = x + (<usize>r * <usize>cols << 2);
+    const mv = rowMaxF32(row, cols);
+    const m = f32x4.extract_lane(mv, 0);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), hasNaNF32(row, cols) ? NaN : <f64>m);
+      putAux(aux, r, 3, hasNaNF32(row, cols) ? NaN : m, 0, 0);
+      continue;
+    }
+    setupF32(mv, 1, tmp);
+    expPassF32(row, cols, mv, 1, 0, true, tmp);
+    const scale = <f64>f32x4.extract_lane(expOfF32(mv, 1, tmp), 0);
+    const rest = passRest / scale, ones = <f64>passOnes;
+    store<f64>(out + (<usize>r << 3), <f64>m + logOnesPlus(ones, rest));
+    putAux(aux, r, 3, m, ones, rest);
+  }
+}
+
+/**
+ * out[r, :] = softmax(x[r, :]/T) (out may be x); aux (3 per row): m, 0, S = Σ exp((x − m)/T).
+ * `tmp`: 16·NARROW bytes.
+ */
+export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize, aux: usize, tmp: usize): void {
+  const t = <f32>T;
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < rows; r++) {
+      const off = <usize>r * <usize>cols << 2;
+      const m = scalarMaxF32(x + off, cols);
+      if (!isFinite(m)) {
+        const nan = hasNaNF32(x + off, cols);
+        fillF32(out + off, cols, m == -Infinity && !nan ? 0 : NaN);
+        putAux(aux, r, 3, nan ? NaN : m, 0, 0);
+        continue;
+      }
+      const rest = scalarExpSumF32(x + off, cols, m, T, out + off);
+      const s = scalarOnes + rest;
+      const c = <f32>(1.0 / s);
+      for (let i = 0; i < cols; i++) store<f32>(out + off + (<usize>i << 2), load<f32>(out + off + (<usize>i << 2)) * c);
+      putAux(aux, r, 3, m, 0, s);
+    }
+    return;
+  }
+  if (cols < NARROW && aux == 0 && cols > 0) {
+    for (let r = 0; r < rows; r += 4) {
+      const m = gatherF32(x, r, rows, cols, tmp);
+      setupF32(m, t, tmp);
+      tileExpF32(tmp + T_TILE, cols, m, t, tmp + T_TILE, false, tmp);
+      // masked rows 0; rows with +Infinity or NaN: NaN (their sums are not finite, or NaN)
+      let c = f32x4.div(f32x4.splat(1), v128.load(tmp, T_SUM));
+      c = v128.bitselect(f32x4.splat(0), v128.or(c, v128.and(f32x4.splat(NaN), v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN)))), maskedLanesF32(m, tmp));
+      for (let j = 0; j < cols; j++) {
+        const p = tmp + T_TILE + (<usize>j << 4);
+        v128.store(p, f32x4.mul(v128.load(p), c));
+      }
+      scatterF32(tmp + T_TILE, r, rows, cols, out);
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const mv = rowMaxF32(x + off, cols);
+    const m = f32x4.extract_lane(mv, 0);
+    if (!isFinite(m)) {
+      const nan = hasNaNF32(x + off, cols);
+      fillF32(out + off, cols, m == -Infinity && !nan ? 0 : NaN);
+      putAux(aux, r, 3, nan ? NaN : m, 0, 0);
+      continue;
+    }
+    setupF32(mv, t, tmp);
+    expPassF32(x + off, cols, mv, t, out + off, false, tmp);
+    const s = passSum;
+    scaleRowF32(out + off, cols, <f32>(1.0 / s), out + off);
+    putAux(aux, r, 3, m, 0, s / <f64>f32x4.extract_lane(expOfF32(mv, t, tmp), 0));
+  }
+}
+
+/** out[r, :] = (x − m)/T − log S (out may be x); aux as for log-sum-exp.  `tmp`: 16·NARROW bytes. */
+export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize, aux: usize, tmp: usize): void {
+  const t = <f32>T;
+  const invT = <f32>(1.0 / T);
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < rows; r++) {
+      const off = <usize>r * <usize>cols << 2;
+      const m = scalarMaxF32(x + off, cols);
+      if (!isFinite(m)) {
+        const nan = hasNaNF32(x + off, cols);
+        fillF32(out + off, cols, m == -Infinity && !nan ? -Infinity : NaN);
+        putAux(aux, r, 3, nan ? NaN : m, 0, 0);
+        continue;
+      }
+      const rest = scalarExpSumF32(x + off, cols, m, T, 0);
+      const ones = scalarOnes;
+      const ls = <f32>logOnesPlus(ones, rest);
+      for (let i = 0; i < cols; i++) {
+        const o = off + (<usize>i << 2);
+        store<f32>(out + o, (load<f32>(x + o) - m) * invT - ls);
+      }
+      putAux(aux, r, 3, m, ones, rest);
+    }
+    return;
+  }
+  const vInvT = f32x4.splat(invT);
+  if (cols < NARROW && aux == 0 && cols > 0) {
+    for (let r = 0; r < rows; r += 4) {
+      const m = gatherF32(x, r, rows, cols, tmp);
+      setupF32(m, t, tmp);
+      // the exponentials go to the tile's second half: the first keeps x
+      const e = tmp + T_TILE + (<usize>cols << 4);
+      tileExpF32(tmp + T_TILE, cols, m, t, e, true, tmp);
+      let ls = logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), expOfF32(m, t, tmp)));
+      // masked rows −Infinity everywhere (x − m is NaN there); +Infinity or NaN rows NaN
+      const masked = maskedLanesF32(m, tmp);
+      const bad = v128.andnot(v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN)), masked);
+      for (let j = 0; j < cols; j++) {
+        const p = tmp + T_TILE + (<usize>j << 4);
+        let v = f32x4.sub(f32x4.mul(f32x4.sub(v128.load(p), m), vInvT), ls);
+        v = v128.bitselect(f32x4.splat(-Infinity), v128.or(v, v128.and(bad, f32x4.splat(NaN))), masked);
+        v128.store(p, v);
+      }
+      scatterF32(tmp + T_TILE, r, rows, cols, out);
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const mv = rowMaxF32(x + off, cols);
+    const m = f32x4.extract_lane(mv, 0);
+    if (!isFinite(m)) {
+      const nan = hasNaNF32(x + off, cols);
+      fillF32(out + off, cols, m == -Infinity && !nan ? -Infinity : NaN);
+      putAux(aux, r, 3, nan ? NaN : m, 0, 0);
+      continue;
+    }
+    setupF32(mv, t, tmp);
+    expPassF32(x + off, cols, mv, t, 0, true, tmp);
+    const rest = passRest / <f64>f32x4.extract_lane(expOfF32(mv, t, tmp), 0), ones = <f64>passOnes;
+    const ls = f32x4.splat(<f32>logOnesPlus(ones, rest));
+    let i = 0;
+    for (; i < cols; i += 4) {
+      const o = off + (<usize>i << 2);
+      storeLanesF32(out + o, f32x4.sub(f32x4.mul(f32x4.sub(v128.load(x + o), mv), vInvT), ls), min(cols - i, 4));
+    }
+    putAux(aux, r, 3, m, ones, rest);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// float32 scalar rows (the scalar build)
+// ---------------------------------------------------------------------------------
+
+function scalarMaxF32(x: usize, n: i32): f32 {
+  let m: f32 = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+/** Set by `scalarExpSumF32`: the entries equal to the maximum. */
+let scalarOnes: f64 = 0;
+
+/**
+ * Σ exp((x − m)/T) over the entries below m (returned; their count at m in `scalarOnes`),
+ * in float64, where x − m is exact for float32 x and m; stores each exponential (as
+ * float32) to dst when dst ≠ 0.
+ */
+function scalarExpSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
+  const invT = 1.0 / T;
+  let rest: f64 = 0;
+  let ones = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const e = Math.exp((<f64>v - <f64>m) * invT);
+    if (dst) store<f32>(dst + o, <f32>e);
+    if (v == m) ones++;
+    else rest += e;
+  }
+  scalarOnes = <f64>ones;
+  return rest;
+}
+
+// ---------------------------------------------------------------------------------
+// out = x·a + c: the second pass of a row too long for the window (the TypeScript side
+// puts the merged row statistics into the segments' outputs with it)
+// ---------------------------------------------------------------------------------
+
+export function affineRowsF32(x: usize, rows: i32, cols: i32, a: f64, c: f64, out: usize): void {
+  const n = rows * cols;
+  const fa = <f32>a, fc = <f32>c;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(fa), vc = f32x4.splat(fc);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(out + o, madd32(v128.load(x + o), va, vc));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(x + o) * fa + fc);
+  }
+}
+
+export function affineRowsF64(x: usize, rows: i32, cols: i32, a: f64, c: f64, out: usize): void {
+  const n = rows * cols;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f64x2.splat(a), vc = f64x2.splat(c);
+    for (; i + 2 <= n; i += 2) {
+      const o = <usize>i << 3;
+      v128.store(out + o, madd64(v128.load(x + o), va, vc));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    store<f64>(out + o, load<f64>(x + o) * a + c);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// float64: the same, two lanes a vector
+// ---------------------------------------------------------------------------------
+
+const LN_DBL_MIN: f64 = -708.3964185322641;
+
+
+// @ts-ignore: decorator
+@inline function finiteF64x2(v: v128): v128 {
+  return f64x2.lt(f64x2.abs(v), f64x2.splat(Infinity));
+}
+
+/** The float64 twin of `setupF32` (far rows at |m/T| ≥ 1420). */
+// @ts-ignore: decorator
+@inline function setupF64(m: v128, T: f64, tmp: usize): void {
+  const mf = v128.and(m, finiteF64x2(m));
+  const q = f64x2.div(mf, f64x2.splat(T));
+  const near = f64x2.lt(f64x2.abs(q), f64x2.splat(1420));
+  const k = v128.and(f64x2.ceil(f64x2.mul(q, f64x2.splat(LOG2E))), near);
+  v128.store(tmp, v128.andnot(mf, near), T_B);
+  v128.store(tmp, f64x2.sub(f64x2.splat(6755399441056767.0), k), T_MAGIC);
+  const kl = f64x2.mul(k, f64x2.splat(LN2));
+  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 0.01)), f64x2.splat(T)), T_CUT);
+  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 2.0)), f64x2.splat(T)), T_LIFT);
+}
+
+/** C1, C2 of T·ln 2 for the float64 exp (see math.ts: `expRowF64`): set by `expConstsF64`. */
+let dC1: f64 = 0, dC2: f64 = 0;
+function expConstsF64(T: f64): void {
+  const a: f64 = 6.93147180369123816490e-01, lo: f64 = 1.90821492927058770002e-10;
+  const p = a * T;
+  const ah = splitHi(a), al = a - ah, th = splitHi(T), tl = T - th;
+  const pe = ((ah * th - p) + ah * tl + al * th) + al * tl;
+  const c1 = reinterpret<f64>(reinterpret<u64>(p) & 0xffffffffffffe000);
+  dC1 = -c1;
+  dC2 = -((p - c1) + (pe + lo * T));
+}
+
+/** The vector at p with lane 1 set to v when only lane 0 belongs to the row. */
+// @ts-ignore: decorator
+@inline function loadLastF64(p: usize, r: i32, fill: v128): v128 {
+  return r == 2 ? v128.load(p) : f64x2.replace_lane(v128.load(p), 1, f64x2.extract_lane(fill, 0));
+}
+
+// @ts-ignore: decorator
+@inline function storeLanesF64(p: usize, v: v128, r: i32): void {
+  if (r == 2) v128.store(p, v);
+  else v128.store64_lane(p, v, 0);
+}
+
+function rowMaxF64(x: usize, n: i32): v128 {
+  const ninf = f64x2.splat(-Infinity);
+  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 3);
+    m0 = f64x2.pmax(m0, v128.load(p));
+    m1 = f64x2.pmax(m1, v128.load(p, 16));
+    m2 = f64x2.pmax(m2, v128.load(p, 32));
+    m3 = f64x2.pmax(m3, v128.load(p, 48));
+  }
+  for (; i + 2 <= n; i += 2) m0 = f64x2.pmax(m0, v128.load(x + (<usize>i << 3)));
+  if (i < n) m1 = f64x2.pmax(m1, loadLastF64(x + (<usize>i << 3), n - i, ninf));
+  const v = f64x2.pmax(f64x2.pmax(m0, m1), f64x2.pmax(m2, m3));
+  return f64x2.splat(max(f64x2.extract_lane(v, 0), f64x2.extract_lane(v, 1)));
+}
+
+function hasNaNF64(x: usize, n: i32): bool {
   for (let i = 0; i < n; i++) if (isNaN(load<f64>(x + (<usize>i << 3)))) return true;
   return false;
 }
 
-/** A row whose maximum is not finite is masked (no mass) when it is all −Infinity, or empty. */
+/** The float64 twin of `expPassF32`: four vectors an iteration, blocks of 64 entries into a compensated pair. */
 // @ts-ignore: decorator
-@inline export function maskedRowF32(x: usize, n: i32, m: f32): bool {
-  return m == -Infinity && !hasNaNF32(x, n);
-}
-
-// @ts-ignore: decorator
-@inline export function maskedRowF64(x: usize, n: i32, m: f64): bool {
-  return m == -Infinity && !hasNaNF64(x, n);
-}
-
-// ---------------------------------------------------------------------------------
-// log-sum-exp
-// ---------------------------------------------------------------------------------
-
-/** out[r] = log Σ exp(x[r, :]) (float64 results). */
-export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const row = x + (<usize>r * <usize>cols << 2);
-    const m = maxF32(row, cols);
-    let v: f64;
-    if (!isFinite(m)) v = hasNaNF32(row, cols) ? NaN : <f64>m;
-    else {
-      const rest = expSumF32(row, cols, m, 1.0, 0);
-      v = <f64>m + logOnesPlus(expSumOnes, rest);
+@inline function expPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  expConstsF64(T);
+  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const one = k64(D_ONE);
+  const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
+  const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
+  const zero = f64x2.splat(0);
+  let hi = zero, lo = zero;
+  let cnt = i64x2.splat(0);
+  let i = 0;
+  while (i + 8 <= n) {
+    const end = min(i + 64, n & ~7);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (; i < end; i += 8) {
+      const p = x + (<usize>i << 3);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const e0 = expF64x2(v0, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      const e1 = expF64x2(v1, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      const e2 = expF64x2(v2, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      const e3 = expF64x2(v3, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      if (dst) {
+        const d = dst + (<usize>i << 3);
+        v128.store(d, e0);
+        v128.store(d, e1, 16);
+        v128.store(d, e2, 32);
+        v128.store(d, e3, 48);
+      }
+      if (split) {
+        const t0 = f64x2.eq(v0, m), t1 = f64x2.eq(v1, m), t2 = f64x2.eq(v2, m), t3 = f64x2.eq(v3, m);
+        cnt = i64x2.sub(i64x2.sub(cnt, i64x2.add(t0, t1)), i64x2.add(t2, t3));
+        a0 = f64x2.add(a0, v128.andnot(e0, t0));
+        a1 = f64x2.add(a1, v128.andnot(e1, t1));
+        a2 = f64x2.add(a2, v128.andnot(e2, t2));
+        a3 = f64x2.add(a3, v128.andnot(e3, t3));
+      } else {
+        a0 = f64x2.add(a0, e0);
+        a1 = f64x2.add(a1, e1);
+        a2 = f64x2.add(a2, e2);
+        a3 = f64x2.add(a3, e3);
+      }
     }
-    store<f64>(out + (<usize>r << 3), v);
+    const block = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
+    lo = twoSumLoF64x2(hi, block, lo);
+    hi = f64x2.add(hi, block);
+  }
+  let a = zero;
+  const ninf = f64x2.splat(-Infinity);
+  for (; i < n; i += 2) {
+    const r = min(n - i, 2);
+    const p = x + (<usize>i << 3);
+    const v = loadLastF64(p, r, ninf);
+    const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    if (dst) storeLanesF64(dst + (<usize>i << 3), e, r);
+    if (split) {
+      const t = f64x2.eq(v, m);
+      cnt = i64x2.sub(cnt, t);
+      a = f64x2.add(a, v128.andnot(e, t));
+    } else a = f64x2.add(a, e);
+  }
+  lo = twoSumLoF64x2(hi, a, lo);
+  hi = f64x2.add(hi, a);
+  const total = sumLanesF64x2(hi) + sumLanesF64x2(lo);
+  if (split) {
+    passRest = total;
+    passOnes = <i32>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+  } else passSum = total;
+}
+
+/** E(m) for float64 rows (setup done). */
+// @ts-ignore: decorator
+@inline function expOfF64(m: v128, T: f64, tmp: usize): v128 {
+  expConstsF64(T);
+  return expF64x2(m, v128.load(tmp, T_B), f64x2.splat(LOG2E / T), v128.load(tmp, T_MAGIC), f64x2.splat(dC1), f64x2.splat(dC2),
+    f64x2.splat(1.0 / T), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
+    k64(D_ONE), k64(D_P0), k64(D_P0 + 1), k64(D_P0 + 2), k64(D_P0 + 3), k64(D_P0 + 4), k64(D_P0 + 5), k64(D_P0 + 6),
+    k64(D_P0 + 7), k64(D_P0 + 8), k64(D_P0 + 9));
+}
+
+function scaleRowF64(x: usize, n: i32, c: f64, dst: usize): void {
+  const vc = f64x2.splat(c);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 3), d = dst + (<usize>i << 3);
+    v128.store(d, f64x2.mul(v128.load(p), vc));
+    v128.store(d, f64x2.mul(v128.load(p, 16), vc), 16);
+    v128.store(d, f64x2.mul(v128.load(p, 32), vc), 32);
+    v128.store(d, f64x2.mul(v128.load(p, 48), vc), 48);
+  }
+  for (; i < n; i += 2) storeLanesF64(dst + (<usize>i << 3), f64x2.mul(v128.load(x + (<usize>i << 3)), vc), min(n - i, 2));
+}
+
+function fillF64(dst: usize, n: i32, v: f64): void {
+  for (let i = 0; i < n; i++) store<f64>(dst + (<usize>i << 3), v);
+}
+
+/** Gathers entry j of rows r0, r0+1 into tile vector j (see `gatherF32`); the NaN lanes (64-bit) to T_NAN. */
+function gatherF64(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): v128 {
+  const tile = tmp + T_TILE;
+  const row = <usize>cols << 3;
+  const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, rows - 1) * row;
+  let m = f64x2.splat(-Infinity), nan = i32x4.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 3;
+    const v = v128.load64_lane(q1 + o, v128.load64_zero(q0 + o), 1);
+    v128.store(tile + (<usize>j << 4), v);
+    m = f64x2.pmax(m, v);
+    nan = v128.or(nan, f64x2.ne(v, v));
+  }
+  v128.store(tmp, nan, T_NAN);
+  return m;
+}
+
+function scatterF64(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
+  const row = <usize>cols << 3;
+  const q = dst + <usize>r0 * row;
+  const two = rows - r0 > 1;
+  for (let j = 0; j < cols; j++) {
+    const v = v128.load(tile + (<usize>j << 4));
+    const o = q + (<usize>j << 3);
+    v128.store64_lane(o, v, 0);
+    if (two) v128.store64_lane(o + row, v, 1);
   }
 }
 
-/** out[r] = log Σ exp(x[r, :]). */
-export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize): void {
+/** The float64 twin of `tileExpF32`: two accumulators. */
+// @ts-ignore: decorator
+@inline function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  expConstsF64(T);
+  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const one = k64(D_ONE);
+  const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
+  const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
+  const zero = f64x2.splat(0);
+  let a0 = zero, a1 = zero, cnt = i64x2.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 4;
+    const v = v128.load(tile + o);
+    const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    v128.store(dst + o, e);
+    const term = split ? v128.andnot(e, f64x2.eq(v, m)) : e;
+    if (split) cnt = i64x2.sub(cnt, f64x2.eq(v, m));
+    if (j & 1) a1 = f64x2.add(a1, term);
+    else a0 = f64x2.add(a0, term);
+  }
+  const s = f64x2.add(a0, a1);
+  v128.store(tmp, s, T_SUM);
+  if (split) v128.store(tmp, f64x2.convert_low_i32x4_s(i32x4.shuffle(cnt, cnt, 0, 2, 0, 2)), T_ONES);
+}
+
+/** log(ones + rest) in float64 lanes, accurate near 0 (see `logOnesPlusF32x4`). */
+// @ts-ignore: decorator
+@inline function logOnesPlusF64x2(ones: v128, rest: v128): v128 {
+  const one = k64(D_ONE);
+  const s = f64x2.add(ones, rest);
+  const num = f64x2.add(f64x2.sub(ones, one), rest);
+  return logF64x2(s, num, f64x2.add(s, one), i64k(L_LOG_SHIFT), i64k(L_MANT), i64k(L_SQRT_HALF), i64k(L_1023),
+    one, k64(D_LN2_HI), k64(D_LN2_LO), k64(D_G1), k64(D_G1 + 1), k64(D_G1 + 2), k64(D_G1 + 3), k64(D_G1 + 4), k64(D_G1 + 5), k64(D_G1 + 6));
+}
+
+// @ts-ignore: decorator
+@inline function maskedLanesF64(m: v128, tmp: usize): v128 {
+  return v128.andnot(f64x2.eq(m, f64x2.splat(-Infinity)), v128.load(tmp, T_NAN));
+}
+
+export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux: usize, tmp: usize): void {
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < rows; r++) {
+      const row = x + (<usize>r * <usize>cols << 3);
+      const m = scalarMaxF64(row, cols);
+      let v: f64 = m;
+      let ones: f64 = 0, rest: f64 = 0;
+      if (!isFinite(m)) v = hasNaNF64(row, cols) ? NaN : m;
+      else {
+        rest = scalarExpSumF64(row, cols, m, 1.0, 0);
+        ones = scalarOnes;
+        v = m + logOnesPlus(ones, rest);
+      }
+      store<f64>(out + (<usize>r << 3), v);
+      putAux(aux, r, 3, isNaN(v) ? NaN : m, ones, rest);
+    }
+    return;
+  }
+  if (cols < NARROW && aux == 0 && cols > 0) {
+    for (let r = 0; r < rows; r += 2) {
+      const m = gatherF64(x, r, rows, cols, tmp);
+      setupF64(m, 1, tmp);
+      tileExpF64(tmp + T_TILE, cols, m, 1, tmp + T_TILE, true, tmp);
+      const ls = logOnesPlusF64x2(v128.load(tmp, T_ONES), f64x2.div(v128.load(tmp, T_SUM), expOfF64(m, 1, tmp)));
+      const special = v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN));
+      const v = v128.bitselect(v128.bitselect(f64x2.splat(NaN), m, v128.load(tmp, T_NAN)), f64x2.add(m, ls), special);
+      storeLanesF64(out + (<usize>r << 3), v, min(rows - r, 2));
+    }
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const row = x + (<usize>r * <usize>cols << 3);
-    const m = maxF64(row, cols);
-    let v: f64;
-    if (!isFinite(m)) v = hasNaNF64(row, cols) ? NaN : m;
-    else {
-      const rest = expSumF64(row, cols, m, 1.0, 0);
-      v = m + logOnesPlus(expSumOnes, rest);
+    const mv = rowMaxF64(row, cols);
+    const m = f64x2.extract_lane(mv, 0);
+    if (!isFinite(m)) {
+      const v = hasNaNF64(row, cols) ? NaN : m;
+      store<f64>(out + (<usize>r << 3), v);
+      putAux(aux, r, 3, v, 0, 0);
+      continue;
     }
-    store<f64>(out + (<usize>r << 3), v);
+    setupF64(mv, 1, tmp);
+    expPassF64(row, cols, mv, 1, 0, true, tmp);
+    const rest = passRest / f64x2.extract_lane(expOfF64(mv, 1, tmp), 0), ones = <f64>passOnes;
+    store<f64>(out + (<usize>r << 3), m + logOnesPlus(ones, rest));
+    putAux(aux, r, 3, m, ones, rest);
   }
 }
 
-// ---------------------------------------------------------------------------------
-// softmax and log-softmax: out may be x itself (each pass reads an entry before it
-// writes the same entry).
-// ---------------------------------------------------------------------------------
-
-/** out[r, :] = exp((x − m)/T − log S), in three passes: max, exp-store-sum, scale. */
-export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * <usize>cols << 2;
-    const m = maxF32(x + off, cols);
-    if (!isFinite(m)) {
-      fillF32(out + off, cols, maskedRowF32(x + off, cols, m) ? 0 : NaN);
-      continue;
-    }
-    const rest = expSumF32(x + off, cols, m, T, out + off, false);
-    scaleF32(out + off, cols, <f32>(1.0 / (expSumOnes + rest)), out + off);
-  }
-}
-
-export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * <usize>cols << 3;
-    const m = maxF64(x + off, cols);
-    if (!isFinite(m)) {
-      fillF64(out + off, cols, maskedRowF64(x + off, cols, m) ? 0 : NaN);
-      continue;
-    }
-    const rest = expSumF64(x + off, cols, m, T, out + off);
-    scaleF64(out + off, cols, 1.0 / (expSumOnes + rest), out + off);
-  }
-}
-
-/** out[r, :] = (x − m)/T − log S. */
-export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  const invT = <f32>(1.0 / T);
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * <usize>cols << 2;
-    const m = maxF32(x + off, cols);
-    if (!isFinite(m)) {
-      fillF32(out + off, cols, maskedRowF32(x + off, cols, m) ? -Infinity : NaN);
-      continue;
-    }
-    const rest = expSumF32(x + off, cols, m, T, 0);
-    const ls = <f32>logOnesPlus(expSumOnes, rest);
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vm = f32x4.splat(m), vt = f32x4.splat(invT), vl = f32x4.splat(ls);
-      for (; i + 4 <= cols; i += 4) {
-        const o = off + (<usize>i << 2);
-        v128.store(out + o, f32x4.sub(f32x4.mul(f32x4.sub(v128.load(x + o), vm), vt), vl));
+export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usize, aux: usize, tmp: usize): void {
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < rows; r++) {
+      const off = <usize>r * <usize>cols << 3;
+      const m = scalarMaxF64(x + off, cols);
+      if (!isFinite(m)) {
+        const nan = hasNaNF64(x + off, cols);
+        fillF64(out + off, cols, m == -Infinity && !nan ? 0 : NaN);
+        putAux(aux, r, 3, nan ? NaN : m, 0, 0);
+        continue;
       }
+      const rest = scalarExpSumF64(x + off, cols, m, T, out + off);
+      const s = scalarOnes + rest;
+      const c = 1.0 / s;
+      for (let i = 0; i < cols; i++) store<f64>(out + off + (<usize>i << 3), load<f64>(out + off + (<usize>i << 3)) * c);
+      putAux(aux, r, 3, m, 0, s);
     }
-    for (; i < cols; i++) {
-      const o = off + (<usize>i << 2);
-      store<f32>(out + o, (load<f32>(x + o) - m) * invT - ls);
-    }
+    return;
   }
-}
-
-export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  const invT = 1.0 / T;
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * <usize>cols << 3;
-    const m = maxF64(x + off, cols);
-    if (!isFinite(m)) {
-      fillF64(out + off, cols, maskedRowF64(x + off, cols, m) ? -Infinity : NaN);
-      continue;
-    }
-    const rest = expSumF64(x + off, cols, m, T, 0);
-    const ls = logOnesPlus(expSumOnes, rest);
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vm = f64x2.splat(m), vt = f64x2.splat(invT), vl = f64x2.splat(ls);
-      for (; i + 2 <= cols; i += 2) {
-        const o = off + (<usize>i << 3);
-        v128.store(out + o, f64x2.sub(f64x2.mul(f64x2.sub(v128.load(x + o), vm), vt), vl));
-      }
-    }
-    for (; i < cols; i++) {
-      const o = off + (<usize>i << 3);
-      store<f64>(out + o, (load<f64>(x + o) - m) * invT - ls);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------
-// Entropy of softmax(x/T) from the logits:
-//   H = log S − (1/S)·Σ eᵢ·tᵢ,  tᵢ = (xᵢ − m)/T ≤ 0, eᵢ = exp(tᵢ).
-// Both terms are ≥ 0, so nothing cancels.  Masked entries (e = 0) contribute 0, not
-// 0·(−Infinity).  A fully masked row has no mass and entropy 0.
-// ---------------------------------------------------------------------------------
-
-export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  const invT = <f32>(1.0 / T);
-  for (let r = 0; r < rows; r++) {
-    const row = x + (<usize>r * <usize>cols << 2);
-    const m = maxF32(row, cols);
-    if (!isFinite(m)) {
-      store<f64>(out + (<usize>r << 3), maskedRowF32(row, cols, m) ? 0 : NaN);
-      continue;
-    }
-    let i = 0;
-    let rest: f64 = 0, a: f64 = 0;
-    let ones: i32 = 0;
-    if (ASC_FEATURE_SIMD) {
-      setExpF32(T);
-      const vm = f32x4.splat(m);
-      const vt = f32x4.splat(invT), zero = f32x4.splat(0);
-      let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, cnt = i32x4.splat(0);
-      for (; i + 4 <= cols; i += 4) {
-        const v = v128.load(row + (<usize>i << 2));
-        const e = expShiftedF32x4(v, vm);
-        const t = f32x4.mul(f32x4.sub(v, vm), vt);
-        const et = v128.bitselect(zero, f32x4.mul(e, t), f32x4.eq(e, zero));
-        const top = f32x4.eq(v, vm); // the maximal entries (as in `expSumF32`)
-        const below = v128.andnot(e, top);
-        cnt = i32x4.sub(cnt, top);
-        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
-        s1 = f64x2.add(s1, promoteHighF32x4(below));
-        a0 = f64x2.add(a0, f64x2.promote_low_f32x4(et));
-        a1 = f64x2.add(a1, promoteHighF32x4(et));
-      }
-      rest = sumLanesF64x2(f64x2.add(s0, s1));
-      a = sumLanesF64x2(f64x2.add(a0, a1));
-      ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
-    }
-    for (; i < cols; i++) {
-      const v = load<f32>(row + (<usize>i << 2));
-      const e = expShiftedF32(v, m, T);
-      if (v == m) ones++;
-      else rest += <f64>e;
-      if (e != 0) a += <f64>(e * ((v - m) * invT));
-    }
-    if (rest < 1e-30) {
-      // the entries below the maximum underflow float32: the sums again, in float64
-      rest = 0;
-      a = 0;
-      ones = 0;
+  if (cols < NARROW && aux == 0 && cols > 0) {
+    for (let r = 0; r < rows; r += 2) {
+      const m = gatherF64(x, r, rows, cols, tmp);
+      setupF64(m, T, tmp);
+      tileExpF64(tmp + T_TILE, cols, m, T, tmp + T_TILE, false, tmp);
+      let c = f64x2.div(f64x2.splat(1), v128.load(tmp, T_SUM));
+      c = v128.bitselect(f64x2.splat(0), v128.or(c, v128.and(f64x2.splat(NaN), v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN)))), maskedLanesF64(m, tmp));
       for (let j = 0; j < cols; j++) {
-        const v = load<f32>(row + (<usize>j << 2));
-        if (v == -Infinity) continue;
-        const t = (<f64>v - <f64>m) / T;
-        const e = Math.exp(t);
-        if (v == m) ones++;
-        else rest += e;
-        if (e != 0) a += e * t;
+        const p = tmp + T_TILE + (<usize>j << 4);
+        v128.store(p, f64x2.mul(v128.load(p), c));
       }
+      scatterF64(tmp + T_TILE, r, rows, cols, out);
     }
-    const s = <f64>ones + rest;
-    store<f64>(out + (<usize>r << 3), logOnesPlus(<f64>ones, rest) - a / s);
+    return;
   }
-}
-
-export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  const invT = 1.0 / T;
-  for (let r = 0; r < rows; r++) {
-    const row = x + (<usize>r * <usize>cols << 3);
-    const m = maxF64(row, cols);
-    if (!isFinite(m)) {
-      store<f64>(out + (<usize>r << 3), maskedRowF64(row, cols, m) ? 0 : NaN);
-      continue;
-    }
-    let i = 0;
-    let rest: f64 = 0, a: f64 = 0;
-    let ones: i64 = 0;
-    if (ASC_FEATURE_SIMD) {
-      setExpF64(T);
-      const vm = f64x2.splat(m);
-      const vt = f64x2.splat(invT), zero = f64x2.splat(0);
-      let s0 = f64x2.splat(0), a0 = s0, cnt = i64x2.splat(0);
-      for (; i + 2 <= cols; i += 2) {
-        const v = v128.load(row + (<usize>i << 3));
-        const e = expShiftedF64x2(v, vm);
-        const t = f64x2.mul(f64x2.sub(v, vm), vt);
-        const top = f64x2.eq(v, vm);
-        cnt = i64x2.sub(cnt, top);
-        s0 = f64x2.add(s0, v128.andnot(e, top));
-        a0 = f64x2.add(a0, v128.bitselect(zero, f64x2.mul(e, t), f64x2.eq(e, zero)));
-      }
-      rest = sumLanesF64x2(s0);
-      a = sumLanesF64x2(a0);
-      ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
-    }
-    for (; i < cols; i++) {
-      const v = load<f64>(row + (<usize>i << 3));
-      const e = expShiftedF64(v, m, T);
-      if (v == m) ones++;
-      else rest += e;
-      if (e != 0) a += e * ((v - m) * invT);
-    }
-    const s = <f64>ones + rest;
-    store<f64>(out + (<usize>r << 3), logOnesPlus(<f64>ones, rest) - a / s);
-  }
-}
-
-// ---------------------------------------------------------------------------------
-// KL divergence of softmax(a/T) from softmax(b/T), from the logits.  With
-// tᵢ = ((aᵢ − ma) − (bᵢ − mb))/T = log pᵢ − log qᵢ − log(SB/SA):
-//   D = (1/SA)·Σ eaᵢ·tᵢ + log1p((SB − SA)/SA)
-// and SB − SA = Σ (ebᵢ − eaᵢ) summed as eaᵢ·expm1(−tᵢ) where |tᵢ| < ¼, so that for
-// close distributions (D ~ t²) neither part carries more than its own rounding.  tᵢ
-// is formed from the exact differences aᵢ − ma and bᵢ − mb (float64 lanes for float32
-// logits, where they are exact; a TwoSum each in float64), so it is right both when the
-// rows are close (the two differences cancel exactly) and when the logits are huge.
-// Entries with pᵢ = 0 contribute 0; pᵢ > 0 = qᵢ makes D +Infinity; a fully masked `a`
-// row has no mass and divergence 0.
-// ---------------------------------------------------------------------------------
-
-// expm1(t) = t + t²/2! + … + t¹⁰/10! + O(t¹¹) for |t| < ¼: truncation below 3e-14
-// relative; used only there, for the small difference eb − ea = ea·expm1(−t).
-const EXPM1_NEAR: f64 = 0.25;
-// @ts-ignore: decorator
-@inline function expm1SmallF64x2(t: v128): v128 {
-  let p = f64x2.add(f64x2.mul(t, f64x2.splat(2.755731922398589e-7)), f64x2.splat(2.7557319223985893e-6));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(2.48015873015873e-5));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.984126984126984e-4));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.388888888888889e-3));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(8.333333333333333e-3));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(4.1666666666666664e-2));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(0.16666666666666666));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(0.5));
-  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.0));
-  return f64x2.mul(p, t);
-}
-
-/** D from the sums of a pass centred on c: SA = ones + rest of a, acc = Σ ea·(t − c), diff = e^c·SB − SA. */
-// @ts-ignore: decorator
-@inline function klFromSums(sa: f64, acc: f64, diff: f64): f64 {
-  return acc / sa + Math.log1p(diff / sa);
-}
-
-/** (a − ma) − (b − mb) from the two differences and their TwoSum errors. */
-// @ts-ignore: decorator
-@inline function exactDiffF64x2(a: v128, ma: v128, b: v128, mb: v128): v128 {
-  const da = f64x2.sub(a, ma), db = f64x2.sub(b, mb);
-  const ba = f64x2.sub(da, a), bb = f64x2.sub(db, b);
-  const ea = f64x2.sub(f64x2.sub(a, f64x2.sub(da, ba)), f64x2.add(ma, ba));
-  const eb = f64x2.sub(f64x2.sub(b, f64x2.sub(db, bb)), f64x2.add(mb, bb));
-  const e = f64x2.sub(ea, eb);
-  // the errors are NaN where a difference is infinite (a masked logit): drop them there
-  return f64x2.add(f64x2.sub(da, db), v128.and(e, f64x2.eq(e, e)));
-}
-
-// @ts-ignore: decorator
-@inline function exactDiffF64(a: f64, ma: f64, b: f64, mb: f64): f64 {
-  const da = a - ma, db = b - mb;
-  const ba = da - a, bb = db - b;
-  const e = ((a - (da - ba)) - (ma + ba)) - ((b - (db - bb)) - (mb + bb));
-  return (da - db) + (e == e ? e : 0);
-}
-
-/** D for rows where ma or mb is not finite (`nan`: either row holds a NaN). */
-function specialKl(ma: f64, mb: f64, nan: bool): f64 {
-  if (nan) return NaN;
-  if (ma == -Infinity) return 0; // a has no mass
-  if (ma == Infinity || mb == Infinity) return NaN;
-  return Infinity; // b is fully masked where a has mass
-}
-
-/** The parts of the last `klPassF32` / `klPassF64`: Σ ea as ones + rest, Σ ea·(t − c), a masked Q entry seen. */
-let klOnes: f64 = 0, klRest: f64 = 0, klAcc: f64 = 0, klHole = false;
-
-/**
- * One pass over a float32 row for D, centred on c: with t = ((a − ma) − (b − mb))/T from
- * exact differences, D = Σ ea·(t − c) / SA + log1p(Σ ea·expm1(c − t) / SA), each
- * ea·expm1(c − t) taken from the float64 expm1 where |c − t| < ¼ and as e^c·eb − ea
- * elsewhere (no cancellation there).  Any c gives D; the rows choose (see below).
- */
-function klPassF32(xa: usize, xb: usize, cols: i32, ma: f32, mb: f32, T: f64, c: f64): f64 {
-  const invT = 1.0 / T, ec = Math.exp(c);
-  let i = 0;
-  let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
-  let ones: i32 = 0;
-  let hole = false;
-  if (ASC_FEATURE_SIMD) {
-    setExpF32(T);
-    const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
-    const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
-    let holes = v128.splat<i32>(0);
-    const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb), vt64 = f64x2.splat(invT), near = f64x2.splat(EXPM1_NEAR);
-    const vc = f64x2.splat(c), vec = f64x2.splat(ec);
-    let s0 = f64x2.splat(0), s1 = s0, a0 = s0, a1 = s0, d0 = s0, d1 = s0, cnt = i32x4.splat(0);
-    for (; i + 4 <= cols; i += 4) {
-      const o = <usize>i << 2;
-      const va = v128.load(xa + o), vb = v128.load(xb + o);
-      const ea = expShiftedF32x4(va, vma);
-      const eb = expShiftedF32x4(vb, vmb);
-      holes = v128.or(holes, v128.andnot(f32x4.eq(vb, ninf), f32x4.eq(va, ninf)));
-      const top = f32x4.eq(va, vma); // the maximal entries of a (as in `expSumF32`)
-      const below = v128.andnot(ea, top);
-      cnt = i32x4.sub(cnt, top);
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(below));
-      s1 = f64x2.add(s1, promoteHighF32x4(below));
-      const live = f32x4.ne(ea, zero);
-      // t = ((a − ma) − (b − mb))/T in float64 lanes, where both differences are exact.
-      const t0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(va), ma64), f64x2.sub(f64x2.promote_low_f32x4(vb), mb64)), vt64);
-      const t1 = f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(va), ma64), f64x2.sub(promoteHighF32x4(vb), mb64)), vt64);
-      const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
-      // live lanes (ea ≠ 0) as 64-bit masks: sign-extend the 32-bit compare results
-      const l0 = i64x2.extend_low_i32x4_s(live), l1 = i64x2.extend_high_i32x4_s(live);
-      const eb0 = f64x2.promote_low_f32x4(eb), eb1 = promoteHighF32x4(eb);
-      const u0 = f64x2.sub(vc, t0), u1 = f64x2.sub(vc, t1);
-      a0 = f64x2.sub(a0, v128.and(f64x2.mul(ea0, u0), l0));
-      a1 = f64x2.sub(a1, v128.and(f64x2.mul(ea1, u1), l1));
-      const n0 = f64x2.lt(f64x2.abs(u0), near), n1 = f64x2.lt(f64x2.abs(u1), near);
-      d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(u0)), f64x2.sub(f64x2.mul(vec, eb0), ea0), n0));
-      d1 = f64x2.add(d1, v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(u1)), f64x2.sub(f64x2.mul(vec, eb1), ea1), n1));
-    }
-    rest = sumLanesF64x2(f64x2.add(s0, s1));
-    acc = sumLanesF64x2(f64x2.add(a0, a1));
-    diff = sumLanesF64x2(f64x2.add(d0, d1));
-    ones = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
-    hole = v128.any_true(holes);
-  }
-  for (; i < cols; i++) {
-    const o = <usize>i << 2;
-    const va = load<f32>(xa + o), vb = load<f32>(xb + o);
-    const ea = expShiftedF32(va, ma, T);
-    if (va == ma) ones++;
-    else rest += <f64>ea;
-    if (ea == 0) {
-      if (vb == -Infinity && va != -Infinity) hole = true;
-      diff += ec * <f64>expShiftedF32(vb, mb, T);
-      continue;
-    }
-    const t = ((<f64>va - <f64>ma) - (<f64>vb - <f64>mb)) * invT;
-    const u = c - t;
-    acc -= <f64>ea * u;
-    diff += Math.abs(u) < EXPM1_NEAR ? <f64>ea * Math.expm1(u) : ec * <f64>expShiftedF32(vb, mb, T) - <f64>ea;
-  }
-  klOnes = <f64>ones; klRest = rest; klAcc = acc; klHole = hole;
-  return klFromSums(<f64>ones + rest, acc, diff);
-}
-
-/** The centre of a second pass when the last pass's D nearly cancels its parts (see below), else NaN. */
-function klRecentre(d: f64): f64 {
-  const mean = klAcc / (klOnes + klRest);
-  return Math.abs(d) < 1e-3 * Math.abs(mean) && isFinite(mean) ? mean : NaN;
-}
-
-/**
- * A first pass centred on 0 gives D as Σ p·t + log(SB/SA).  When those two parts nearly
- * cancel — close distributions whose logits differ by a near-constant shift over most of
- * the mass, |D| below 1e-3 of them — a second pass centres on their mean shift c = Σ p·t,
- * so that both parts are small and D keeps the accuracy of its own terms (float32 exps
- * carry 6e-8 relative error: uncentred, that is 6e-8 of the parts, not of D).
- */
-export function softmaxKlDivergenceRowsF32(xa: usize, xb: usize, rows: i32, cols: i32, T: f64, out: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * <usize>cols << 2;
-    const ma = maxF32(xa + off, cols);
-    const mb = maxF32(xb + off, cols);
-    if (!isFinite(ma) || !isFinite(mb)) {
-      store<f64>(out + (<usize>r << 3), specialKl(ma, mb, hasNaNF32(xa + off, cols) || hasNaNF32(xb + off, cols)));
-      continue;
-    }
-    let d = klPassF32(xa + off, xb + off, cols, ma, mb, T, 0);
-    if (klHole) d = d == d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
-    else if (klRest < 1e-30) d = klExactF32(xa + off, xb + off, cols, ma, mb, T);
-    else {
-      const c = klRecentre(d);
-      if (c == c) d = klPassF32(xa + off, xb + off, cols, ma, mb, T, c);
-    }
-    store<f64>(out + (<usize>r << 3), d);
-  }
-}
-
-/**
- * The float32 row's D in float64 throughout, for a row where all but the maximal
- * entries of a lie so far below it (rest < 1e-30) that their float32 exponentials,
- * subnormal or 0, would decide D (as `restExactF32` does for S).
- */
-function klExactF32(xa: usize, xb: usize, n: i32, ma: f32, mb: f32, T: f64): f64 {
-  const invT = 1.0 / T;
-  let sa: f64 = 0, acc: f64 = 0, diff: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    const o = <usize>i << 2;
-    const a = <f64>load<f32>(xa + o), b = <f64>load<f32>(xb + o);
-    const eb = Math.exp((b - <f64>mb) * invT);
-    if (a == -Infinity) {
-      diff += eb;
-      continue;
-    }
-    const ea = Math.exp((a - <f64>ma) * invT);
-    // both differences are exact: float32 values are 24-bit, float64 holds 53
-    const t = ((a - <f64>ma) - (b - <f64>mb)) * invT;
-    sa += ea;
-    acc += ea * t;
-    diff += Math.abs(t) < EXPM1_NEAR ? ea * Math.expm1(-t) : eb - ea;
-  }
-  return klFromSums(sa, acc, diff);
-}
-
-/** `klPassF32` for a float64 row (float64 exps; the differences from `exactDiffF64x2`). */
-function klPassF64(xa: usize, xb: usize, cols: i32, ma: f64, mb: f64, T: f64, c: f64): f64 {
-  const invT = 1.0 / T, ec = Math.exp(c);
-  let i = 0;
-  let rest: f64 = 0, acc: f64 = 0, diff: f64 = 0;
-  let ones: i64 = 0;
-  let hole = false;
-  if (ASC_FEATURE_SIMD) {
-    setExpF64(T);
-    const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
-    const vt = f64x2.splat(invT), zero = f64x2.splat(0), vnear = f64x2.splat(EXPM1_NEAR);
-    const ninf = f64x2.splat(-Infinity), vc = f64x2.splat(c), vec = f64x2.splat(ec);
-    let s0 = f64x2.splat(0), c0 = s0, d0 = s0, cnt = i64x2.splat(0), holes = s0;
-    for (; i + 2 <= cols; i += 2) {
-      const o = <usize>i << 3;
-      const va = v128.load(xa + o), vb = v128.load(xb + o);
-      const ea = expShiftedF64x2(va, vma);
-      const eb = expShiftedF64x2(vb, vmb);
-      holes = v128.or(holes, v128.andnot(f64x2.eq(vb, ninf), f64x2.eq(va, ninf)));
-      const top = f64x2.eq(va, vma);
-      cnt = i64x2.sub(cnt, top);
-      s0 = f64x2.add(s0, v128.andnot(ea, top));
-      const t = f64x2.mul(exactDiffF64x2(va, vma, vb, vmb), vt);
-      const u = f64x2.sub(vc, t);
-      c0 = f64x2.sub(c0, v128.and(f64x2.mul(ea, u), f64x2.ne(ea, zero)));
-      const near = f64x2.lt(f64x2.abs(u), vnear);
-      d0 = f64x2.add(d0, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(u)), f64x2.sub(f64x2.mul(vec, eb), ea), near));
-    }
-    rest = sumLanesF64x2(s0);
-    acc = sumLanesF64x2(c0);
-    diff = sumLanesF64x2(d0);
-    ones = i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1);
-    hole = v128.any_true(holes);
-  }
-  for (; i < cols; i++) {
-    const o = <usize>i << 3;
-    const va = load<f64>(xa + o), vb = load<f64>(xb + o);
-    const ea = expShiftedF64(va, ma, T);
-    if (va == ma) ones++;
-    else rest += ea;
-    if (ea == 0) {
-      if (vb == -Infinity && va != -Infinity) hole = true;
-      diff += ec * expShiftedF64(vb, mb, T);
-      continue;
-    }
-    const t = exactDiffF64(va, ma, vb, mb) * invT;
-    const u = c - t;
-    acc -= ea * u;
-    diff += Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(u) : ec * expShiftedF64(vb, mb, T) - ea;
-  }
-  klOnes = <f64>ones; klRest = rest; klAcc = acc; klHole = hole;
-  return klFromSums(<f64>ones + rest, acc, diff);
-}
-
-export function softmaxKlDivergenceRowsF64(xa: usize, xb: usize, rows: i32, cols: i32, T: f64, out: usize): void {
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
-    const ma = maxF64(xa + off, cols);
-    const mb = maxF64(xb + off, cols);
-    if (!isFinite(ma) || !isFinite(mb)) {
-      store<f64>(out + (<usize>r << 3), specialKl(ma, mb, hasNaNF64(xa + off, cols) || hasNaNF64(xb + off, cols)));
+    const mv = rowMaxF64(x + off, cols);
+    const m = f64x2.extract_lane(mv, 0);
+    if (!isFinite(m)) {
+      const nan = hasNaNF64(x + off, cols);
+      fillF64(out + off, cols, m == -Infinity && !nan ? 0 : NaN);
+      putAux(aux, r, 3, nan ? NaN : m, 0, 0);
       continue;
     }
-    let d = klPassF64(xa + off, xb + off, cols, ma, mb, T, 0);
-    if (klHole) d = d == d ? Infinity : d; // (a NaN elsewhere in the rows stays NaN)
-    else {
-      const c = klRecentre(d);
-      if (c == c) d = klPassF64(xa + off, xb + off, cols, ma, mb, T, c);
-    }
-    store<f64>(out + (<usize>r << 3), d);
+    setupF64(mv, T, tmp);
+    expPassF64(x + off, cols, mv, T, out + off, false, tmp);
+    const s = passSum;
+    scaleRowF64(out + off, cols, 1.0 / s, out + off);
+    putAux(aux, r, 3, m, 0, s / f64x2.extract_lane(expOfF64(mv, T, tmp), 0));
   }
+}
+
+export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usize, aux: usize, tmp: usize): void {
+  const invT = 1.0 / T;
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < rows; r++) {
+      const off = <usize>r * <usize>cols << 3;
+      const m = scalarMaxF64(x + off, cols);
+      if (!isFinite(m)) {
+        const nan = hasNaNF64(x + off, cols);
+        fillF64(out + off, cols, m == -Infinity && !nan ? -Infinity : NaN);
+        putAux(aux, r, 3, nan ? NaN : m, 0, 0);
+        continue;
+      }
+      const rest = scalarExpSumF64(x + off, cols, m, T, 0);
+      const ones = scalarOnes;
+      const ls = logOnesPlus(ones, rest);
+      for (let i = 0; i < cols; i++) {
+        const o = off + (<usize>i << 3);
+        store<f64>(out + o, (load<f64>(x + o) - m) * invT - ls);
+      }
+      putAux(aux, r, 3, m, ones, rest);
+    }
+    return;
+  }
+  const vInvT = f64x2.splat(invT);
+  if (cols < NARROW && aux == 0 && cols > 0) {
+    for (let r = 0; r < rows; r += 2) {
+      const m = gatherF64(x, r, rows, cols, tmp);
+      setupF64(m, T, tmp);
+      const e = tmp + T_TILE + (<usize>cols << 4);
+      tileExpF64(tmp + T_TILE, cols, m, T, e, true, tmp);
+      const ls = logOnesPlusF64x2(v128.load(tmp, T_ONES), f64x2.div(v128.load(tmp, T_SUM), expOfF64(m, T, tmp)));
+      const masked = maskedLanesF64(m, tmp);
+      const bad = v128.andnot(v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN)), masked);
+      for (let j = 0; j < cols; j++) {
+        const p = tmp + T_TILE + (<usize>j << 4);
+        let v = f64x2.sub(f64x2.mul(f64x2.sub(v128.load(p), m), vInvT), ls);
+        v = v128.bitselect(f64x2.splat(-Infinity), v128.or(v, v128.and(bad, f64x2.splat(NaN))), masked);
+        v128.store(p, v);
+      }
+      scatterF64(tmp + T_TILE, r, rows, cols, out);
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const mv = rowMaxF64(x + off, cols);
+    const m = f64x2.extract_lane(mv, 0);
+    if (!isFinite(m)) {
+      const nan = hasNaNF64(x + off, cols);
+      fillF64(out + off, cols, m == -Infinity && !nan ? -Infinity : NaN);
+      putAux(aux, r, 3, nan ? NaN : m, 0, 0);
+      continue;
+    }
+    setupF64(mv, T, tmp);
+    expPassF64(x + off, cols, mv, T, 0, true, tmp);
+    const rest = passRest / f64x2.extract_lane(expOfF64(mv, T, tmp), 0), ones = <f64>passOnes;
+    const ls = f64x2.splat(logOnesPlus(ones, rest));
+    for (let i = 0; i < cols; i += 2) {
+      const o = off + (<usize>i << 3);
+      storeLanesF64(out + o, f64x2.sub(f64x2.mul(f64x2.sub(v128.load(x + o), mv), vInvT), ls), min(cols - i, 2));
+    }
+    putAux(aux, r, 3, m, ones, rest);
+  }
+}
+
+function scalarMaxF64(x: usize, n: i32): f64 {
+  let m: f64 = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(x + (<usize>i << 3));
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+/** The float64 twin of `scalarExpSumF32` (x − m rounded, as scipy's and PyTorch's softmax). */
+function scalarExpSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
+  const invT = 1.0 / T;
+  let rest: f64 = 0;
+  let ones = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    const v = load<f64>(x + o);
+    const e = Math.exp((v - m) * invT);
+    if (dst) store<f64>(dst + o, e);
+    if (v == m) ones++;
+    else rest += e;
+  }
+  scalarOnes = <f64>ones;
+  return rest;
 }

@@ -7,6 +7,7 @@
 // partial overlap between input and output) is a RangeError.
 
 import { WasmArray, isStrayModuleView } from './memory.js';
+import type { FloatArray } from './types.js';
 
 export type DType = 'f32' | 'f64';
 
@@ -78,9 +79,45 @@ function typed(fn: string, name: string, x: ArrayLike<number> & ArrayBufferView,
 
 const NO_OPTIONS = Object.freeze({});
 
-export function options<T extends object>(fn: string, o: unknown): Partial<T> {
+/** Edit distance (insertions, deletions, substitutions, transpositions) between two option names. */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * Every own key of `o` must be a known option of `fn`: a misspelt option would otherwise
+ * be silently ignored (`{ bse: 2 }` giving nats).  The error names the nearest known one.
+ */
+export function checkOptions(fn: string, o: object, known: readonly string[]): void {
+  for (const key in o) {
+    if (known.includes(key)) continue;
+    let best = '', bestD = Infinity;
+    for (const k of known) {
+      const d = distance(key, k);
+      if (d < bestD) {
+        best = k;
+        bestD = d;
+      }
+    }
+    const hint = bestD <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean '${best}'?)` : ` (its options: ${known.join(', ')})`;
+    throw new TypeError(`${fn}: unknown option '${key}'${hint}`);
+  }
+}
+
+/** The options object of a call (empty when absent), its keys checked against `known`. */
+export function options<T extends object>(fn: string, o: unknown, known: readonly string[]): Partial<T> {
   if (o === undefined || o === null) return NO_OPTIONS as Partial<T>;
   if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(o)}`);
+  checkOptions(fn, o, known);
   return o as Partial<T>;
 }
 
@@ -102,6 +139,7 @@ export function shape(fn: string, n: number, cols: unknown): Shape {
   return { rows: n / cols, cols: n === 0 ? 0 : cols, matrix: true };
 }
 
+/** Two inputs of different lengths: a TypeError (a wrong shape), as `length % cols` is a RangeError (a wrong value). */
 export function sameLength(fn: string, a: Arg, b: Arg): void {
   if (a.length !== b.length) {
     throw new TypeError(`${fn}: ${a.name} and ${b.name} must have the same length, got ${a.length} and ${b.length}`);
@@ -180,8 +218,6 @@ export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, 
     }
   }
 }
-
-type FloatArray = Float32Array | Float64Array;
 
 /**
  * An `out`/`grad` argument: a Float32Array, Float64Array or WasmArray of `n` elements

@@ -1,62 +1,78 @@
-// Choosing and loading a backend.  This is the one module that instantiates
-// WebAssembly, and the only user of @assemblyscript/loader: the loader supplies the
-// import object AssemblyScript modules expect and instantiates from bytes, a Module or
-// a Response; the kernels are then called through the raw exports (the loader's
-// demangled wrappers add an arguments-length shim per call that kernels do not need).
+// Choosing and loading a backend: the one module that instantiates WebAssembly.
 //
-// A third binary, the SIMD build with its memory imported and shared (`asc --target
-// shared`), is loaded only by the worker pool's workers (`initShared`): the calling
-// thread writes a worker's rows straight into that worker's memory and reads its
-// results from there, so the worker computes in place.
-//
-// The binaries are inlined as base64 modules (src/wasm/*.generated.ts, written by
-// scripts/inline-wasm.js) and imported lazily, so Node, browsers, workers and bundlers
-// find them without any path configuration, and only the chosen one is decoded.
+// Three builds of the same kernels (asconfig.json): relaxed SIMD (fused multiply-add),
+// SIMD, scalar.  Each imports its memory, so the same binary also runs on a shared
+// memory, one instance per thread, in the pool (`instantiateShared`).  The binaries are
+// inlined as base64 modules (src/wasm/*.generated.ts, written by scripts/inline-wasm.js)
+// and imported lazily, so Node, Deno, Bun, browsers, workers and bundlers find them with
+// no path configuration, and only the chosen one is decoded.  They need no imports but
+// their memory: no loader library is involved.
 
-import { instantiate } from '@assemblyscript/loader';
-import { type Engine, jsEngine, WasmEngine, type Kernels } from './engine.js';
-import { WasmArray } from './memory.js';
+import { type Engine, type Exports, jsEngine, WasmEngine } from './engine.js';
+import { DEFAULT_WINDOW, MIN_WINDOW, WasmArray } from './memory.js';
 import type { Backend } from './types.js';
+import { checkOptions, describe } from './args.js';
 
 export interface InitOptions {
-  /** `'auto'` (default): SIMD WebAssembly where the engine validates it, else scalar WebAssembly, else JS. */
+  /** `'auto'` (default): the fastest build this engine validates, else JS. */
   backend?: 'auto' | Backend;
   /** A binary to use instead of the inlined one: bytes, a compiled Module, a URL, or a fetch Response. */
   wasm?: BufferSource | WebAssembly.Module | URL | string | Response;
+  /**
+   * The most bytes of WebAssembly memory a call may stage through (default 32 MiB, at
+   * least 1 MiB): larger inputs stream through it, so the module's memory never grows
+   * past it plus your WasmArrays.
+   */
+  window?: number;
 }
 
-// A 30-byte module whose one function uses a v128 instruction (as wasm-feature-detect).
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+type WasmBackend = Exclude<Backend, 'js'>;
+
+// Two 30-odd-byte modules whose one function uses a v128 instruction (as wasm-feature-detect),
+// and a relaxed one (f32x4.relaxed_madd).
+const SIMD_PROBE: Uint8Array<ArrayBuffer> = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+const RELAXED_PROBE: Uint8Array<ArrayBuffer> = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 1, 253, 15, 65, 2, 253, 15, 65, 3, 253, 15, 253, 133, 2, 11]);
+
+function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
+  try {
+    return WebAssembly.validate(bytes);
+  } catch {
+    return false;
+  }
+}
 
 /** Feature detection, replaceable by tests (Node 20 has no switch to turn SIMD off). */
 export const detect = {
   wasm: (): boolean => typeof WebAssembly === 'object' && typeof WebAssembly.instantiate === 'function',
-  simd: (): boolean => {
-    try {
-      return WebAssembly.validate(SIMD_PROBE);
-    } catch {
-      return false;
-    }
-  },
+  simd: (): boolean => validates(SIMD_PROBE),
+  relaxed: (): boolean => validates(RELAXED_PROBE),
 };
 
 let current: Engine = jsEngine;
 let generation = 0;
-const loaded = new Map<Backend, Promise<WasmEngine>>();
+let windowBytes = DEFAULT_WINDOW;
+const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
 
 /**
- * Inputs shorter than `smallInput × weight` elements run on the JS twin even on a wasm
- * backend: below it, copying in and calling out (≈ 100–150 ns) and the kernel's row
- * set-up cost more than the JS loop saves.  The weight is 1 for the exp family and the
- * float32 logs, and larger where a float64 kernel gains less per element over
- * Math.log: 2 for the float64 loss, 4 for the float64 entropies.  Measured at n = 4 …
- * 64 on both engines, every op, float32 and float64.
+ * Inputs shorter than this run on the JS twin even on a wasm backend: below it, copying
+ * in and calling out (≈ 100 ns) and a kernel's row set-up cost more than the JS loop
+ * saves.
  */
 let smallInput = 16;
 
-/** The engine for an input of `n` elements (`weight`: see smallInput). */
+/** The engine for an input of `n` elements (`weight`: how much more a float64 or log kernel gains; see smallInput). */
 export function engineFor(n: number, weight = 1): Engine {
   return n < smallInput * weight ? jsEngine : current;
+}
+
+/** The current engine, whatever the input's size. */
+export function currentEngine(): Engine {
+  return current;
+}
+
+/** Tests run the wasm kernels at every length by setting this to 0. */
+export function setSmallInputCutoff(n: number): void {
+  smallInput = n;
 }
 
 /**
@@ -78,28 +94,26 @@ export function allocate(type: Float32ArrayConstructor, length: number): WasmArr
 export function allocate(type: Float64ArrayConstructor, length: number): WasmArray<Float64Array>;
 export function allocate(type: Float32ArrayConstructor | Float64ArrayConstructor, length: number): WasmArray {
   if (type !== Float32Array && type !== Float64Array) {
-    throw new TypeError(`allocate: type must be Float32Array or Float64Array, got ${String((type as { name?: string })?.name ?? type)}`);
+    throw new TypeError(`allocate: type must be Float32Array or Float64Array, got ${describe(type)}`);
   }
-  if (typeof length !== 'number' || !Number.isInteger(length)) throw new TypeError(`allocate: length must be an integer, got ${String(length)}`);
-  if (length < 0 || length > 2 ** 29) throw new RangeError(`allocate: length must be in [0, 2^29], got ${length}`);
+  if (typeof length !== 'number' || !Number.isInteger(length)) throw new TypeError(`allocate: length must be an integer, got ${describe(length)}`);
+  const most = 2 ** 32 / type.BYTES_PER_ELEMENT - 2 ** 20;
+  if (length < 0 || length > most) {
+    throw new RangeError(`allocate: length must be in [0, ${most}] (WebAssembly memory holds at most 4 GiB), got ${length}`);
+  }
   const heap = current instanceof WasmEngine ? current.heap : null;
   return new WasmArray(type as Float64ArrayConstructor, length, heap) as WasmArray;
 }
 
-/** @internal tests run the wasm kernels at every length by setting this to 0. */
-export function setSmallInputCutoff(n: number): void {
-  smallInput = n;
-}
-
 /**
- * The backend the functions run on now: `'wasm-simd'`, `'wasm'` or `'js'`.
+ * The backend the functions run on now: `'wasm-relaxed'`, `'wasm-simd'`, `'wasm'` or `'js'`.
  *
  * @example
  * ```ts
  * import { backend, init } from 'surprisal';
  * backend(); // 'js' until init() resolves
  * await init();
- * backend(); // 'wasm-simd' on any engine with WebAssembly SIMD
+ * backend(); // 'wasm-relaxed' where relaxed SIMD is on (Node ≥ 22, Chrome ≥ 114), else 'wasm-simd'
  * ```
  */
 export function backend(): Backend {
@@ -113,35 +127,34 @@ function decodeBase64(s: string): Uint8Array {
   return bytes;
 }
 
-async function inlined(name: 'wasm-simd' | 'wasm' | 'shared'): Promise<Uint8Array> {
-  const mod = name === 'wasm-simd' ? await import('./wasm/simd.generated.js')
-    : name === 'wasm' ? await import('./wasm/scalar.generated.js') : await import('./wasm/shared.generated.js');
+/** The inlined binary of a build. */
+export async function inlined(name: WasmBackend): Promise<Uint8Array> {
+  const mod = name === 'wasm-relaxed' ? await import('./wasm/relaxed.generated.js')
+    : name === 'wasm-simd' ? await import('./wasm/simd.generated.js') : await import('./wasm/scalar.generated.js');
   return decodeBase64(mod.default);
 }
 
-/** Pages the shared build's memory may grow to (declared by the binary: asconfig.json's `maximumMemory`). */
-const SHARED_MAXIMUM = 65536;
+const BUILDS: WasmBackend[] = ['wasm', 'wasm-simd', 'wasm-relaxed'];
+/** The largest memory a build may have (asconfig.json's maximumMemory): 4 GiB. */
+export const MAX_PAGES = 65536;
 
-/**
- * @internal For the pool's workers: switches this thread to the SIMD build over a new
- * shared WebAssembly.Memory and returns that memory (which can be posted to another
- * thread), or null where shared WebAssembly memory is unavailable (no SIMD, no
- * SharedArrayBuffer, a page that is not cross-origin isolated, no address space for it),
- * leaving the backend as it was.
- */
-export async function initShared(): Promise<WebAssembly.Memory | null> {
-  if (!detect.wasm() || !detect.simd() || typeof SharedArrayBuffer !== 'function') return null;
-  let engine: WasmEngine;
-  let memory: WebAssembly.Memory;
-  try {
-    memory = new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAXIMUM, shared: true } as WebAssembly.MemoryDescriptor);
-    engine = await load(await inlined('shared'), { env: { memory } });
-  } catch {
-    return null;
+/** Instantiates a surprisal build on `memory` (a new one, not shared, when absent). */
+export async function instantiate(source: BufferSource | WebAssembly.Module, memory?: WebAssembly.Memory): Promise<{ exports: Exports; name: WasmBackend }> {
+  memory ??= new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const exports = instance.exports as unknown as Exports & { build?: () => number };
+  if (typeof exports.build !== 'function' || typeof exports.heapBase !== 'function') {
+    throw new TypeError('surprisal: the WebAssembly binary is not a surprisal build');
   }
-  generation++;
-  current = engine;
-  return memory;
+  return { exports: Object.assign(Object.create(null), exports, { memory }) as Exports, name: BUILDS[exports.build()] };
+}
+
+async function load(source: BufferSource | WebAssembly.Module): Promise<WasmEngine> {
+  const { exports, name } = await instantiate(source);
+  const engine = new WasmEngine(name, exports);
+  engine.heap.windowLimit = windowBytes;
+  return engine;
 }
 
 async function bytesOf(source: NonNullable<InitOptions['wasm']>): Promise<BufferSource | WebAssembly.Module> {
@@ -149,7 +162,7 @@ async function bytesOf(source: NonNullable<InitOptions['wasm']>): Promise<Buffer
   if (typeof Response !== 'undefined' && source instanceof Response) return source.arrayBuffer();
   const url = source instanceof URL ? source : new URL(String(source), (globalThis as { location?: { href: string } }).location?.href);
   if (url.protocol === 'file:') {
-    // Node: read the file without a static `node:` import, so bundles for browsers never see one.
+    // Node, Deno, Bun: read the file without a static `node:` import, so bundles for browsers never see one
     const fs = (globalThis as { process?: { getBuiltinModule?: (id: string) => { readFileSync(u: URL): Uint8Array } } }).process?.getBuiltinModule?.('node:fs');
     if (fs) return fs.readFileSync(url);
   }
@@ -158,17 +171,7 @@ async function bytesOf(source: NonNullable<InitOptions['wasm']>): Promise<Buffer
   return response.arrayBuffer();
 }
 
-/** Instantiates a surprisal build (`imports`: the shared build's memory). */
-async function load(source: BufferSource | WebAssembly.Module, imports: Record<string, Record<string, unknown>> = {}): Promise<WasmEngine> {
-  const { instance } = await instantiate(source as BufferSource, imports as never);
-  const k = instance.exports as unknown as Kernels & { simd(): number };
-  if (typeof k.entropyRowsF32 !== 'function' || !(k.memory instanceof WebAssembly.Memory)) {
-    throw new TypeError('surprisal: the WebAssembly binary is not a surprisal build');
-  }
-  return new WasmEngine(k.simd() ? 'wasm-simd' : 'wasm', k);
-}
-
-function engine(name: 'wasm-simd' | 'wasm'): Promise<WasmEngine> {
+function engine(name: WasmBackend): Promise<WasmEngine> {
   let p = loaded.get(name);
   if (!p) {
     p = inlined(name).then(load);
@@ -177,6 +180,16 @@ function engine(name: 'wasm-simd' | 'wasm'): Promise<WasmEngine> {
   }
   return p;
 }
+
+/** The builds this engine can run, fastest first. */
+export function supported(): WasmBackend[] {
+  if (!detect.wasm()) return [];
+  if (!detect.simd()) return ['wasm'];
+  return detect.relaxed() ? ['wasm-relaxed', 'wasm-simd', 'wasm'] : ['wasm-simd', 'wasm'];
+}
+
+const INIT_OPTIONS = ['backend', 'wasm', 'window'] as const;
+const BACKENDS = ['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'];
 
 /**
  * Loads the fastest backend this engine supports (or the one asked for) and switches
@@ -187,17 +200,23 @@ function engine(name: 'wasm-simd' | 'wasm'): Promise<WasmEngine> {
  * @example
  * ```ts
  * import { init } from 'surprisal';
- * await init();                    // 'wasm-simd'
+ * await init();                    // 'wasm-relaxed', 'wasm-simd' or 'wasm': the fastest this engine runs
  * await init({ backend: 'js' });   // 'js': force the pure-JS path
  * ```
  */
 export async function init(options: InitOptions = {}): Promise<Backend> {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`init: options must be an object, got ${String(options)}`);
-  }
+  if (options === null || typeof options !== 'object') throw new TypeError(`init: options must be an object, got ${describe(options)}`);
+  checkOptions('init', options, INIT_OPTIONS);
   const wanted = options.backend ?? 'auto';
-  if (!['auto', 'wasm-simd', 'wasm', 'js'].includes(wanted as string)) {
-    throw new RangeError(`init: backend must be 'auto', 'wasm-simd', 'wasm' or 'js', got ${String(wanted)}`);
+  if (!BACKENDS.includes(wanted as string)) {
+    throw new RangeError(`init: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(wanted)}`);
+  }
+  if (options.window !== undefined) {
+    const w = options.window;
+    if (typeof w !== 'number' || !Number.isInteger(w)) throw new TypeError(`init: window must be an integer number of bytes, got ${describe(w)}`);
+    if (w < MIN_WINDOW || w > 2 ** 31) throw new RangeError(`init: window must be between ${MIN_WINDOW} (1 MiB) and 2^31 bytes, got ${w}`);
+    windowBytes = w;
+    for (const p of loaded.values()) p.then((e) => (e.heap.windowLimit = w), () => {});
   }
   const mine = ++generation;
   let chosen: Engine;
@@ -205,12 +224,10 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
     chosen = jsEngine;
   } else if (options.wasm !== undefined) {
     chosen = await bytesOf(options.wasm).then(load);
-    if (wanted !== 'auto' && chosen.name !== wanted) {
-      throw new Error(`init: the binary given is the ${chosen.name} build, not ${wanted}`);
-    }
+    if (wanted !== 'auto' && chosen.name !== wanted) throw new Error(`init: the binary given is the ${chosen.name} build, not ${wanted}`);
   } else if (wanted === 'auto') {
     chosen = jsEngine;
-    for (const name of detect.simd() ? (['wasm-simd', 'wasm'] as const) : (['wasm'] as const)) {
+    for (const name of supported()) {
       try {
         chosen = await engine(name);
         break;
@@ -219,8 +236,9 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
       }
     }
   } else {
-    if (!detect.wasm()) throw new Error(`init: ${wanted} needs WebAssembly, which this engine lacks`);
-    if (wanted === 'wasm-simd' && !detect.simd()) throw new Error('init: this engine does not support WebAssembly SIMD');
+    if (!supported().includes(wanted)) {
+      throw new Error(`init: this engine cannot run the ${wanted} build (${!detect.wasm() ? 'no WebAssembly' : !detect.simd() ? 'no WebAssembly SIMD' : 'no relaxed SIMD'})`);
+    }
     chosen = await engine(wanted);
   }
   if (mine === generation) current = chosen;

@@ -3,11 +3,6 @@
 
 export { init, backend, allocate, type InitOptions } from './backend.js';
 export { WasmArray } from './memory.js';
-export { information, entropy, crossEntropy, klDivergence, jsDivergence } from './entropy.js';
-export { logSumExp, softmax, logSoftmax, softmaxEntropy, softmaxKlDivergence } from './softmax.js';
-export { softmaxCrossEntropy } from './loss.js';
+export { logSumExp, softmax, logSoftmax } from './softmax.js';
 export { SUM_TOLERANCE } from './args.js';
-export type {
-  Vector, Labels, Backend, FloatOut, BaseOption, ProbabilityOptions, RowsOption, TemperatureOption,
-  MapOptions, SoftmaxReductionOptions, Reduction, CrossEntropyLossOptions,
-} from './types.js';
+export type * from './types.js';

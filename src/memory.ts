@@ -1,29 +1,36 @@
 // The module's linear memory, owned by this side.  The kernels never allocate: every
-// byte above the module's static data is handed out here, either as the per-call
-// scratch arena (inputs copied in, results written out) or as a `WasmArray` the user
-// keeps for zero-copy calls.
+// byte above the module's static data is handed out here, either as the staging window
+// (a call's rows copied in, results copied out, a block at a time) or as a `WasmArray`
+// the user keeps for zero-copy calls.
 //
-// One first-fit allocator over [heapBase, memory end) serves both.  The scratch arena
-// is a single block reused by every call and replaced by a larger one only when a call
-// needs more, so a long run of calls of varying sizes never grows memory past what its
-// largest call (plus the live WasmArrays) needs.  Blocks are 16-byte aligned.
+// WebAssembly memory never shrinks, so the window has a fixed limit (`windowBytes`,
+// 32 MiB unless `init({ window })` says otherwise) and calls larger than it stream
+// through it: memory stays at the window's size plus the live WasmArrays whatever the
+// inputs' sizes.  One first-fit allocator over [heapBase, memory end) serves both;
+// blocks are 16-byte aligned, so a kernel's full-vector loads stay in bounds.
 //
-// `memory.grow` detaches every typed-array view over the old buffer; the `f32`, `f64`
-// and `i32` views here, and `WasmArray.array`, are re-derived whenever the buffer has
-// changed.
+// `memory.grow` detaches every typed-array view over the old buffer; the views here,
+// and `WasmArray.array`, are re-derived whenever the buffer has changed.
+
+import type { FloatArray, FloatArrayConstructor } from './types.js';
 
 const PAGE = 65536;
 const ALIGN = 16;
 
-/** `n` bytes rounded up to the heap's 16-byte alignment (blocks, and the parts of a call's arena or a pool window). */
-export const align = (n: number): number => (n + ALIGN - 1) & ~(ALIGN - 1);
+/** `n` bytes rounded up to the heap's 16-byte alignment. */
+export const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+
+/** The default limit of the staging window (bytes): see `Heap.window`. */
+export const DEFAULT_WINDOW = 32 * 2 ** 20;
+/** The smallest window allowed: a few blocks of rows (see `engine.ts`, BLOCK_BYTES). */
+export const MIN_WINDOW = 2 ** 20;
 
 interface Block {
   ptr: number;
   size: number;
 }
 
-/** Thrown (and caught by the wasm backend, which then falls back to JS) when memory cannot grow. */
+/** Thrown when memory cannot grow; the engine then computes the call on the JS twins. */
 export class OutOfMemory extends Error {}
 
 const host = globalThis as {
@@ -35,15 +42,14 @@ const allocUnsafeSlow = host.Buffer?.allocUnsafeSlow;
 const NodeBuffer = host.process?.versions?.node ? host.Buffer : undefined;
 
 /**
- * `dst.set(src, at)` for arrays of one type in different buffers.  Where either is over a
- * SharedArrayBuffer, TypedArray#set copies word by word with relaxed atomics (V8's
- * base::Relaxed_Memcpy): 4 MB in 0.15–0.21 ms on the 2-vCPU VM this was measured on,
- * against 0.08 ms between ordinary buffers.  Node's Buffer#fill with a value as long as
- * the range is one native memcpy whatever the buffers (0.07 ms), so in Node such copies
- * of 64 KB and more go through it; the memory model is unchanged, since threads that share
- * these bytes still order their accesses with Atomics.
+ * `dst.set(src, at)` for arrays of one type.  Where either is over a SharedArrayBuffer,
+ * TypedArray#set copies word by word with relaxed atomics (V8's Relaxed_Memcpy), two to
+ * three times slower than a memcpy; Node's Buffer#fill with a value as long as the range
+ * is one native memcpy, so in Node such copies of 64 KiB and more go through it.  The
+ * memory model is unchanged: threads that share these bytes order their accesses with
+ * Atomics.
  */
-export function copy<T extends Float32Array | Float64Array | Int32Array>(dst: T, src: T, at = 0): void {
+export function copy<T extends FloatArray | Int32Array>(dst: T, src: T, at = 0): void {
   const bytes = src.byteLength;
   if (NodeBuffer && bytes >= 65536 && (src.buffer instanceof SharedArrayBuffer || dst.buffer instanceof SharedArrayBuffer) &&
     src.constructor === dst.constructor && src.buffer !== dst.buffer && at + src.length <= dst.length) {
@@ -52,14 +58,13 @@ export function copy<T extends Float32Array | Float64Array | Int32Array>(dst: T,
 }
 
 /**
- * A new float array every element of which the caller overwrites (a map's result, filled
- * block by block): in Node its memory is not zeroed first (Buffer.allocUnsafeSlow: an
- * ArrayBuffer of its own, never a slice of Node's pool) — zeroing costs 0.14 ms per 4 MB.
- * Elsewhere an ordinary, zeroed, array.
+ * A new float array every element of which the caller overwrites (a map's result): in
+ * Node its memory is not zeroed first (Buffer.allocUnsafeSlow: an ArrayBuffer of its
+ * own, never a slice of Node's pool).  Elsewhere an ordinary, zeroed, array.
  */
-export function uninitialized(Type: { new (length: number): FloatArray; new (b: ArrayBuffer, o: number, n: number): FloatArray; BYTES_PER_ELEMENT: number }, n: number): FloatArray {
+export function uninitialized<T extends FloatArray>(Type: FloatArrayConstructor<T>, n: number): T {
   const bytes = n * Type.BYTES_PER_ELEMENT;
-  const b = allocUnsafeSlow?.(bytes);
+  const b = n >= 1024 ? allocUnsafeSlow?.(bytes) : undefined;
   return b && b.byteOffset === 0 && b.buffer.byteLength === bytes ? new Type(b.buffer as ArrayBuffer, 0, n) : new Type(n);
 }
 
@@ -68,9 +73,8 @@ const heaps = new Set<Heap>();
 
 /**
  * True when `view` lies in some module's memory but outside every live WasmArray: a view
- * of a freed WasmArray, of the scratch arena, or made by hand over `memory.buffer`.  Such
- * a view as `out` would be written over memory the allocator hands out again (and is
- * detached by any call that grows memory), so it is refused.
+ * of a freed WasmArray, of the window, or made by hand over `memory.buffer`.  Such a view
+ * as `out` would be written over memory the allocator hands out again, so it is refused.
  */
 export function isStrayModuleView(view: ArrayBufferView): boolean {
   if (view.buffer.byteLength % PAGE !== 0) return false; // not a WebAssembly memory: whole 64 KiB pages
@@ -81,11 +85,13 @@ export function isStrayModuleView(view: ArrayBufferView): boolean {
 export class Heap {
   readonly memory: WebAssembly.Memory;
   private readonly base: number;
-  /** Allocated blocks, sorted by address: the scratch arena and live WasmArrays. */
+  /** Allocated blocks, sorted by address: the window and live WasmArrays. */
   private readonly blocks: Block[] = [];
-  private scratchBlock: Block | null = null;
-  private cached: ArrayBuffer | null = null;
-  private views!: { f32: Float32Array; f64: Float64Array; i32: Int32Array };
+  private windowBlock: Block | null = null;
+  /** The most bytes the window may take (see DEFAULT_WINDOW). */
+  windowLimit = DEFAULT_WINDOW;
+  private cached: ArrayBufferLike | null = null;
+  private views!: { u8: Uint8Array; f32: Float32Array; f64: Float64Array; i32: Int32Array };
 
   constructor(memory: WebAssembly.Memory, heapBase: number) {
     this.memory = memory;
@@ -93,33 +99,36 @@ export class Heap {
     heaps.add(this);
   }
 
-  /** Pages of linear memory in use (for the soak test and the README's memory notes). */
+  /** Pages of linear memory in use. */
   get pages(): number {
     return this.memory.buffer.byteLength / PAGE;
   }
 
   /**
-   * The memory's current buffer and views over it.  Reading `memory.buffer` is a call
-   * into the engine's API (tens of ns, several times per call), so they are cached:
-   * growth detaches the old buffer, and a detached buffer has byteLength 0, while a
-   * live one never does (the module's data sits in its first page).  This catches
-   * growth by anyone, not only by `alloc`.  A shared memory's old buffer is not
-   * detached by growth, only shorter: such a memory (the pool's workers') grows only
-   * through `alloc` here, which drops the cache.
+   * Views over the memory's current buffer.  Reading `memory.buffer` is a call into the
+   * engine (tens of ns, several times per call), so they are cached: growth detaches the
+   * old buffer, and a detached buffer has byteLength 0 while a live one never does (the
+   * module's static data sits in its first page).  A shared memory's old buffer is not
+   * detached by growth, only shorter: it grows only through `alloc` here, which drops the
+   * cache.
    */
-  private current(): { f32: Float32Array; f64: Float64Array; i32: Int32Array } {
+  private current(): { u8: Uint8Array; f32: Float32Array; f64: Float64Array; i32: Int32Array } {
     const cached = this.cached;
     if (!cached || cached.byteLength === 0) {
-      const buffer = this.memory.buffer as ArrayBuffer;
+      const buffer = this.memory.buffer;
       this.cached = buffer;
-      this.views = { f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer) };
+      this.views = { u8: new Uint8Array(buffer), f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer) };
     }
     return this.views;
   }
 
-  get buffer(): ArrayBuffer {
+  get buffer(): ArrayBufferLike {
     this.current();
     return this.cached!;
+  }
+
+  get u8(): Uint8Array {
+    return this.current().u8;
   }
 
   get f32(): Float32Array {
@@ -164,30 +173,31 @@ export class Heap {
   }
 
   /**
-   * The call arena: a block of at least `bytes`, valid until the next `scratch` call.
-   * Reused as is when large enough; otherwise released and replaced, the new block
-   * taking the old one's place first if it fits there.
+   * The staging window: a block of at least `bytes` (at most `windowLimit`), valid until
+   * the next call.  Reused as is when large enough; otherwise released and replaced by
+   * one twice as large (up to the limit), which takes the old one's place if it fits.
    */
-  scratch(bytes: number): number {
-    const current = this.scratchBlock;
+  window(bytes: number): number {
+    const current = this.windowBlock;
     if (current && current.size >= bytes) return current.ptr;
+    const size = Math.min(this.windowLimit, Math.max(bytes, 2 * (current?.size ?? 0), 64 * 1024));
     if (current) this.free(current.ptr);
-    this.scratchBlock = null;
-    const ptr = this.alloc(bytes);
-    this.scratchBlock = this.blocks.find((b) => b.ptr === ptr) ?? null;
+    this.windowBlock = null;
+    const ptr = this.alloc(size);
+    this.windowBlock = this.blocks.find((b) => b.ptr === ptr) ?? null;
     return ptr;
   }
 
   /**
-   * Byte offset of `view` if it lies inside a live block other than the scratch arena
-   * (a WasmArray of this heap), so a kernel may read or write it in place; −1 otherwise.
+   * Byte offset of `view` if it lies inside a live block other than the window (a
+   * WasmArray of this heap), so a kernel may read or write it in place; −1 otherwise.
    */
   locate(view: ArrayBufferView): number {
     if (view.buffer !== this.buffer) return -1;
     const start = view.byteOffset;
     const end = start + view.byteLength;
     for (const b of this.blocks) {
-      if (b === this.scratchBlock) continue;
+      if (b === this.windowBlock) continue;
       if (start >= b.ptr && end <= b.ptr + b.size) return start;
     }
     return -1;
@@ -198,9 +208,6 @@ export class Heap {
     return view.buffer === this.buffer;
   }
 }
-
-type FloatArray = Float32Array | Float64Array;
-type FloatArrayConstructor<T extends FloatArray> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; new (length: number): T; readonly BYTES_PER_ELEMENT: number };
 
 const registry: FinalizationRegistry<{ heap: Heap; ptr: number }> | null =
   typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(({ heap, ptr }) => heap.free(ptr)) : null;
@@ -226,48 +233,46 @@ const registry: FinalizationRegistry<{ heap: Heap; ptr: number }> | null =
 export class WasmArray<T extends FloatArray = FloatArray> {
   readonly length: number;
   readonly type: FloatArrayConstructor<T>;
-  private heap: Heap | null;
-  private ptr: number;
-  private view: T;
+  #heap: Heap | null;
+  #ptr: number;
+  #view: T;
 
-  /** @internal use `allocate`. */
+  /** Use `allocate`. */
   constructor(type: FloatArrayConstructor<T>, length: number, heap: Heap | null) {
     this.type = type;
     this.length = length;
-    this.heap = heap;
+    this.#heap = heap;
     if (heap) {
-      this.ptr = heap.alloc(length * type.BYTES_PER_ELEMENT);
-      this.view = new type(heap.buffer, this.ptr, length);
-      registry?.register(this, { heap, ptr: this.ptr }, this);
+      this.#ptr = heap.alloc(length * type.BYTES_PER_ELEMENT);
+      this.#view = new type(heap.buffer, this.#ptr, length);
+      registry?.register(this, { heap, ptr: this.#ptr }, this);
     } else {
-      this.ptr = -1;
-      this.view = new type(length);
+      this.#ptr = -1;
+      this.#view = new type(length);
     }
   }
 
   /** The elements, as a view over the module's memory (re-derived after `memory.grow`). */
   get array(): T {
-    const heap = this.heap;
-    if (heap && this.view.buffer !== heap.buffer) {
-      this.view = new this.type(heap.buffer, this.ptr, this.length);
-    }
-    if (this.ptr === -2) throw new TypeError('surprisal: this WasmArray has been freed');
-    return this.view;
+    if (this.#ptr === -2) throw new TypeError('surprisal: this WasmArray has been freed');
+    const heap = this.#heap;
+    if (heap && this.#view.buffer !== heap.buffer) this.#view = new this.type(heap.buffer, this.#ptr, this.length);
+    return this.#view;
   }
 
   /** True until `free()`. */
   get live(): boolean {
-    return this.ptr !== -2;
+    return this.#ptr !== -2;
   }
 
   /** Returns the memory to the module; the WasmArray and its views must not be used afterwards. */
   free(): void {
-    if (this.ptr === -2) return;
-    if (this.heap) {
-      this.heap.free(this.ptr);
+    if (this.#ptr === -2) return;
+    if (this.#heap) {
+      this.#heap.free(this.#ptr);
       registry?.unregister(this);
     }
-    this.ptr = -2;
-    this.heap = null;
+    this.#ptr = -2;
+    this.#heap = null;
   }
 }

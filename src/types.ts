@@ -1,3 +1,4 @@
+// The types of the public API, and the few shared by the modules behind it, defined once.
 import type { WasmArray } from './memory.js';
 
 /** A vector of numbers: `number[]`, `Float32Array`, `Float64Array` (any view), or a `WasmArray`. */
@@ -6,10 +7,20 @@ export type Vector = ArrayLike<number> | WasmArray;
 /** Integer class indices: `number[]`, `Int32Array`, `Uint32Array`, … */
 export type Labels = ArrayLike<number>;
 
-/** Where the kernels run: SIMD WebAssembly, scalar WebAssembly, or plain JavaScript. */
-export type Backend = 'wasm-simd' | 'wasm' | 'js';
+/** Where the kernels run: SIMD WebAssembly with relaxed SIMD (fused multiply-add), SIMD WebAssembly, scalar WebAssembly, or plain JavaScript. */
+export type Backend = 'wasm-relaxed' | 'wasm-simd' | 'wasm' | 'js';
 
-/** A float array a map function may write into (its own length must match the input's). */
+/** The float arrays the kernels compute in. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** A float array type: `Float32Array` or `Float64Array`. */
+export interface FloatArrayConstructor<T extends FloatArray = FloatArray> {
+  new (length: number): T;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** A float array a function may write into (its length must match the input's). */
 export type FloatOut = Float32Array | Float64Array | WasmArray;
 
 export interface BaseOption {
@@ -17,18 +28,16 @@ export interface BaseOption {
   base?: number;
 }
 
-export interface ProbabilityOptions extends BaseOption {
+export interface RowsOption {
+  /** Row length: the input is a row-major matrix, processed row by row (one result per row). */
+  cols?: number;
+}
+
+export interface ProbabilityOptions extends BaseOption, RowsOption {
   /** Treat the inputs as non-negative weights or counts and divide each row by its sum (scipy's `entropy`). */
   normalize?: boolean;
   /** Check that inputs are finite, non-negative and (without `normalize`) sum to 1. Default `true`. */
   validate?: boolean;
-  /** Row length: the input is a row-major matrix and the result has one value per row. */
-  cols?: number;
-}
-
-export interface RowsOption {
-  /** Row length: the input is a row-major matrix, processed row by row. */
-  cols?: number;
 }
 
 export interface TemperatureOption {
@@ -41,11 +50,40 @@ export interface MapOptions<O extends FloatOut = FloatOut> extends RowsOption, T
   out?: O;
 }
 
-export interface SoftmaxReductionOptions extends RowsOption, BaseOption, TemperatureOption {}
+export interface LogSumExpOptions extends RowsOption {
+  /**
+   * Non-negative weights b (scipy's `b`): log Σ bᵢ·e^xᵢ.  One per element, or one per
+   * column (`cols` of them) for every row.  Negative weights: `signedLogSumExp`.
+   */
+  weights?: ArrayLike<number> | WasmArray;
+}
+
+export interface SignedLogSumExpOptions extends RowsOption {
+  /** Weights b of any sign: one per element, or one per column. */
+  weights?: ArrayLike<number> | WasmArray;
+}
+
+/** log|Σ bᵢ·e^xᵢ| and the sign of the sum (−1, 0 or 1): numbers, or one per row with `cols`. */
+export interface SignedValue<T extends number | Float64Array = number | Float64Array> {
+  value: T;
+  sign: T;
+}
+
+export interface SoftmaxEntropyOptions extends RowsOption, BaseOption, TemperatureOption {
+  /** Filled with ∂H/∂logits (same length as the logits) in the same pass. */
+  grad?: FloatOut;
+}
+
+export interface SoftmaxKlOptions extends RowsOption, BaseOption, TemperatureOption {
+  /** Filled with ∂D/∂logitsQ = (q − p)/T: the student's gradient in distillation. */
+  gradQ?: FloatOut;
+  /** Filled with ∂D/∂logitsP = p ⊙ (log p − log q − D)/T. */
+  gradP?: FloatOut;
+}
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
-export interface CrossEntropyLossOptions {
+export interface CrossEntropyLossOptions extends BaseOption {
   /** Number of classes (row length). Required. */
   cols: number;
   /** `'mean'` (default; over non-ignored rows, weighted as PyTorch), `'sum'`, or `'none'` (one loss per row). */
@@ -58,6 +96,28 @@ export interface CrossEntropyLossOptions {
   weights?: ArrayLike<number>;
   /** Filled with ∂loss/∂logits (same length as the logits) in the same pass. */
   grad?: FloatOut;
-  /** Logarithm base of the loss (default `Math.E`). */
-  base?: number;
+}
+
+export interface SigmoidCrossEntropyOptions extends BaseOption, RowsOption {
+  /** Weights per element (logits' length) or per class (`cols`). */
+  weights?: ArrayLike<number>;
+  /** Weight of the positive term per class (length `cols`; without `cols`, length 1 or the logits' length). */
+  posWeight?: ArrayLike<number>;
+  /** `'mean'` over elements (default), `'sum'`, or `'none'` (one loss per element). */
+  reduction?: Reduction;
+  /** ε ∈ [0, 1): targets become (1−ε)·y + ε/2, as TF.js's `sigmoidCrossEntropy`. */
+  labelSmoothing?: number;
+  /** Filled with ∂loss/∂logits in the same pass. */
+  grad?: FloatOut;
+}
+
+export interface SigmoidFocalLossOptions extends BaseOption, RowsOption {
+  /** Weight of the positive class, in [0, 1]; a negative α turns the weighting off.  Default 0.25. */
+  alpha?: number;
+  /** Focusing exponent γ ≥ 0.  Default 2. */
+  gamma?: number;
+  /** `'mean'` over elements (default; torchvision's default is `'none'`), `'sum'`, or `'none'`. */
+  reduction?: Reduction;
+  /** Filled with ∂loss/∂logits in the same pass. */
+  grad?: FloatOut;
 }

@@ -1,0 +1,81 @@
+// The kernel table: every kernel named once, with the kinds of its parameters in order.
+// Both engines implement this table — the JS engine with the twins in src/js/ (which
+// take arrays where the wasm exports take pointers), the wasm engine with the exports of
+// the same name plus an `F32`/`F64` suffix — and the API modules call kernels through it
+// (`Engine.run`), so the float32/float64 choice is made once, there.
+//
+// Parameter kinds, and what a kernel receives for each (wasm: a byte offset, 0 for an
+// absent optional array; JS: the array, or null):
+//   x      a row-major input, rows × cols, in the kernel's float type
+//   labels per-row int32 input (class labels; negative = ignored)
+//   rowIn  per-row float64 input, `k` values a row (row parts computed before)
+//   col    per-column input in the kernel's float type (class weights), or absent
+//   col64  per-column float64 input
+//   w      weights, one per element (rows × cols) or one per column, followed by a num
+//          parameter: 1 per element, 0 per column; absent: 0, 0
+//   bytes  a row-major Uint8Array input
+//   rows, cols, num   integers and float64 scalars
+//   out    a row-major output, rows × cols, in the kernel's float type (may be an x:
+//          in place), or absent; out64: float64, or absent
+//   res    per-row float64 results; resOpt: or absent
+//   aux    per-row float64 parts, `k` a row, or absent (see the long-row merges)
+//   colAcc per-column float64 sums the kernel adds to (kept across blocks of rows)
+//   acc    a fixed float64 array the kernel adds to (kept across blocks)
+//   tmp    scratch the kernel may use (bytes; wasm only; JS: null)
+
+export type Kind =
+  | 'x' | 'labels' | 'rowIn' | 'col' | 'col64' | 'w' | 'bytes'
+  | 'rows' | 'cols' | 'num'
+  | 'out' | 'out64' | 'res' | 'resOpt' | 'aux' | 'colAcc' | 'acc' | 'tmp';
+
+export interface Param {
+  kind: Kind;
+  /** rowIn and aux: values per row; acc: its length; tmp: bytes. */
+  k?: number;
+}
+
+/**
+ * How a row too long for the wasm engine's window is computed: `additive` — in segments,
+ * their per-row results added and their outputs elementwise; `merge` — in segments whose
+ * aux parts are merged (see stream.ts); otherwise by the JS twin on the caller's arrays.
+ */
+export type LongRows = 'additive' | 'merge' | 'twin';
+
+export interface KernelSpec {
+  params: readonly Param[];
+  long: LongRows;
+}
+
+const p = (kind: Kind, k?: number): Param => (k === undefined ? { kind } : { kind, k });
+const X = p('x'), ROWS = p('rows'), COLS = p('cols'), NUM = p('num'), OUT = p('out'), RES = p('res');
+/** Scratch for a tile of narrow rows (see assembly/softmax.ts): NARROW vectors, twice. */
+const TMP = p('tmp', 4096);
+
+export const KERNELS = {
+  // probability reductions (assembly/reduce.ts)
+  sumRows: { params: [X, ROWS, COLS, RES, p('aux', 2)], long: 'additive' },
+  entropyRows: { params: [X, ROWS, COLS, NUM, RES, p('aux', 5)], long: 'merge' },
+  crossEntropyRows: { params: [X, X, ROWS, COLS, NUM, RES, p('aux', 6)], long: 'merge' },
+  klDivergenceRows: { params: [X, X, ROWS, COLS, NUM, RES, p('aux', 4)], long: 'merge' },
+  jsDivergenceRows: { params: [X, X, ROWS, COLS, p('rowIn', 2), RES, p('aux', 4)], long: 'merge' },
+  // the softmax family (assembly/softmax.ts)
+  logSumExpRows: { params: [X, ROWS, COLS, RES, p('aux', 3), TMP], long: 'merge' },
+  weightedLogSumExpRows: { params: [X, p('w'), NUM, ROWS, COLS, NUM, RES, p('resOpt'), p('aux', 4), TMP], long: 'merge' },
+  softmaxRows: { params: [X, ROWS, COLS, NUM, OUT, p('aux', 3), TMP], long: 'merge' },
+  logSoftmaxRows: { params: [X, ROWS, COLS, NUM, OUT, p('aux', 3), TMP], long: 'merge' },
+  softmaxEntropyRows: { params: [X, ROWS, COLS, NUM, NUM, OUT, RES, p('aux', 4), TMP], long: 'merge' },
+  softmaxKlDivergenceRows: { params: [X, X, ROWS, COLS, NUM, NUM, OUT, OUT, RES, TMP], long: 'twin' },
+  // out = x·a + c (a long row's second pass: stream.ts)
+  affineRows: { params: [X, ROWS, COLS, NUM, NUM, OUT], long: 'additive' },
+  // losses (assembly/loss.ts)
+  softmaxCrossEntropyLabels: { params: [X, p('labels'), ROWS, COLS, p('col'), NUM, NUM, NUM, OUT, RES, TMP], long: 'twin' },
+  softmaxCrossEntropyProbs: { params: [X, X, ROWS, COLS, p('col'), NUM, NUM, OUT, RES, TMP], long: 'twin' },
+  sigmoidCrossEntropyRows: { params: [X, X, ROWS, COLS, p('w'), NUM, p('col'), NUM, NUM, OUT, RES, p('out64')], long: 'additive' },
+  sigmoidFocalLossRows: { params: [X, X, ROWS, COLS, NUM, NUM, NUM, OUT, RES, p('out64')], long: 'additive' },
+  // joint tables and bytes (assembly/info.ts)
+  marginRows: { params: [X, ROWS, COLS, RES, p('colAcc')], long: 'twin' },
+  mutualInformationRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('col64'), NUM, NUM, RES], long: 'twin' },
+  byteHistogram: { params: [p('bytes'), ROWS, COLS, p('acc', 256), p('tmp', 4096)], long: 'additive' },
+} as const satisfies Record<string, KernelSpec>;
+
+export type KernelName = keyof typeof KERNELS;

@@ -1,0 +1,28 @@
+// What the reductions' API modules share: their per-row result arrays, and the types
+// that make a call on a vector return a number and a call with `cols` a Float64Array.
+
+import type { Shape } from './args.js';
+
+/** Options of a reduction called on one vector: the result is a number. */
+export type VectorOptions<O> = O & { cols?: undefined };
+/** Options of a reduction called on a matrix: the result has one value per row. */
+export type MatrixOptions<O> = O & { cols: number };
+
+/**
+ * The per-row results of a call: a new array for a matrix (it is returned to the
+ * caller), a one-element scratch for a vector, whose value is returned as a number and
+ * which nothing outside the module ever sees.
+ */
+const ONE = new Float64Array(1);
+export function perRow(s: Shape): Float64Array {
+  return s.matrix ? new Float64Array(s.rows) : ONE;
+}
+
+/** Scales nats to the requested base (−0 becomes 0) and returns a number (vector) or the rows. */
+export function scaled(res: Float64Array, scale: number, s: Shape): number | Float64Array {
+  for (let r = 0; r < res.length; r++) {
+    const v = res[r];
+    res[r] = v === 0 ? 0 : v * scale;
+  }
+  return s.matrix ? res : res[0];
+}
