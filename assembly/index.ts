@@ -10,7 +10,14 @@ export {
   softmaxRowsF32, softmaxRowsF64,
   logSoftmaxRowsF32, logSoftmaxRowsF64,
   affineRowsF32, affineRowsF64,
+  softmaxEntropyRowsF32, softmaxEntropyRowsF64,
+  softmaxKlDivergenceRowsF32, softmaxKlDivergenceRowsF64,
 } from "./softmax";
+
+export {
+  softmaxCrossEntropyLabelsF32, softmaxCrossEntropyLabelsF64,
+  softmaxCrossEntropyProbsF32, softmaxCrossEntropyProbsF64,
+} from "./loss";
 
 /** First free byte above the module's static data (the constant tables of math.ts). */
 export function heapBase(): usize {

@@ -10,387 +10,28 @@
 // contribute exactly 1 each, and log S = log1p(rest) when there is one of them, so a
 // log-sum-exp or log-softmax near 0 (one dominant logit) keeps its relative accuracy.
 //
-// Rows of at least NARROW entries are walked as consecutive vectors, the last vector's
-// lanes beyond the row masked (not a scalar tail: every entry goes through the same
-// code).  Narrower rows are taken four at a time (two in float64), gathered into a tile
-// whose vector j holds entry j of each row: the lanes are rows, and every step — the
-// maximum, the exponentials, the sums, the final log — is one vector operation for four
-// rows.  A row's value never depends on its neighbours or on where a call was split, so
-// the pool's blocks give the single call's values bit for bit.
+// Rows: see rows.ts (wide rows as consecutive vectors, narrow rows four at a time).
 //
 // Special rows (maximum not finite): a row of −Infinity (masked) logits has log-sum-exp
 // −Infinity, softmax 0, log-softmax −Infinity, entropy 0; a row with +Infinity has
 // log-sum-exp +Infinity and, as PyTorch, softmax and log-softmax NaN; a row containing NaN
 // is NaN.
 //
-// Sums: float32 exponentials are added in float32 lanes over short blocks (each lane adds
-// at most 8 terms: ≤ 7·2^-24 relative) and the blocks into a compensated float64 pair.
-//
 // `aux`, when not 0, receives each row's parts (m, ones, rest — and A for the entropy)
 // as float64: the TypeScript side merges the parts of the segments of a row too long for
 // its window.
 
 import {
-  madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
-  sumLanesF64x2, splitHi,
-  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
-  D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
+  madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2,
+  F_P1, F_P2, F_P3, F_P4, F_P5, D_ONE, D_P0,
 } from "./math";
-
-/** Rows narrower than this are taken four at a time, lanes = rows (see above). */
-export const NARROW: i32 = 64;
-
-const LN2: f64 = 0.6931471805599453;
-const LOG2E: f64 = 1.4426950408889634;
-const LN_FLT_MIN: f64 = -87.33654475055310898657;
-
-// ---------------------------------------------------------------------------------
-// float32: the per-row parameters of E, in lanes
-// ---------------------------------------------------------------------------------
-//
-// E(x) = exp((x − b)/T − k·ln 2) (see math.ts) with, per lane (row) of maximum m:
-//   near rows, |m/T| < 176: b = 0, k = ⌈m·log₂e/T⌉;  far rows: b = m, k = 0.
-// Computed in vector lanes for a wide row (m splatted) and four narrow rows alike, so no
-// row pays for a scalar exp or ceil.  Lanes whose m is not finite get m = 0 here; their
-// rows are special and their results are set apart.  Written to the scratch `tmp` (one
-// return value in AssemblyScript); kernels read them into locals before their loops.
-
-// The kernels' scratch `tmp` (per call, per thread: never static memory, which the
-// pool's threads share): the setup's four vectors, then a group's outputs, then tiles.
-const T_B = 0, T_MAGIC = 16, T_CUT = 32, T_LIFT = 48; // setup
-const T_NAN = 64, T_SUM = 80, T_ONES = 96; // a tile's NaN lanes, sums (all, or rest), counts at the maximum
-const T_TILE = 128; // the tile (and, past it, a second one)
-
-/** Lanes whose value is finite (all ones). */
-// @ts-ignore: decorator
-@inline function finiteF32x4(v: v128): v128 {
-  return f32x4.lt(f32x4.abs(v), f32x4.splat(Infinity));
-}
-
-// @ts-ignore: decorator
-@inline function setupF32(m: v128, T: f32, tmp: usize): void {
-  const mf = v128.and(m, finiteF32x4(m)); // not finite: 0
-  const q = f32x4.div(mf, f32x4.splat(T));
-  const near = f32x4.lt(f32x4.abs(q), f32x4.splat(176));
-  const k = v128.and(f32x4.ceil(f32x4.mul(q, f32x4.splat(<f32>LOG2E))), near);
-  v128.store(tmp, v128.andnot(mf, near), T_B);
-  v128.store(tmp, f32x4.sub(f32x4.splat(12583039.0), k), T_MAGIC);
-  const kl = f32x4.mul(k, f32x4.splat(<f32>LN2));
-  // the cut-off a hundredth above ln FLT_MIN, so that rounding here never lets a subnormal E through
-  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 0.01))), f32x4.splat(T)), T_CUT);
-  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 2.0))), f32x4.splat(T)), T_LIFT);
-}
-
-// ---------------------------------------------------------------------------------
-// float32 vector helpers
-// ---------------------------------------------------------------------------------
-
-/** Lanes [0, r) of a vector set (r in 1…4; 4: all). */
-// @ts-ignore: decorator
-@inline function laneMask(r: i32): v128 {
-  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r));
-}
-
-/** Stores lanes [0, r) of v at p (r in 1…4). */
-// @ts-ignore: decorator
-@inline function storeLanesF32(p: usize, v: v128, r: i32): void {
-  if (r == 4) {
-    v128.store(p, v);
-    return;
-  }
-  v128.store32_lane(p, v, 0);
-  if (r > 1) v128.store32_lane(p, v, 1, 4);
-  if (r > 2) v128.store32_lane(p, v, 2, 8);
-}
-
-/** The vector at p with lanes beyond r set to v (a wide row's last, partial vector). */
-// @ts-ignore: decorator
-@inline function loadLastF32(p: usize, r: i32, fill: v128): v128 {
-  return v128.bitselect(v128.load(p), fill, laneMask(r));
-}
-
-/** Max of a wide float32 row (pmax: NaN never wins; see `hasNaNF32`), splatted. */
-function rowMaxF32(x: usize, n: i32): v128 {
-  const ninf = f32x4.splat(-Infinity);
-  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const p = x + (<usize>i << 2);
-    m0 = f32x4.pmax(m0, v128.load(p));
-    m1 = f32x4.pmax(m1, v128.load(p, 16));
-    m2 = f32x4.pmax(m2, v128.load(p, 32));
-    m3 = f32x4.pmax(m3, v128.load(p, 48));
-  }
-  for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, v128.load(x + (<usize>i << 2)));
-  if (i < n) m1 = f32x4.pmax(m1, loadLastF32(x + (<usize>i << 2), n - i, ninf));
-  return f32x4.splat(maxLanesF32x4(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3))));
-}
-
-/** True when the row holds a NaN (asked only of rows whose maximum is not finite). */
-function hasNaNF32(x: usize, n: i32): bool {
-  for (let i = 0; i < n; i++) if (isNaN(load<f32>(x + (<usize>i << 2)))) return true;
-  return false;
-}
-
-// ---------------------------------------------------------------------------------
-// float32 wide rows: the exponential pass
-// ---------------------------------------------------------------------------------
-
-/** Set by `expPassF32`: Σ E over the row (float64), and over the entries below m (`rest`), and their count at m. */
-let passSum: f64 = 0;
-let passRest: f64 = 0;
-let passOnes: i32 = 0;
-
-/**
- * One pass of E over a wide row (setup done): stores E to `dst` when dst ≠ 0 (dst may be
- * x), and sums it — all of it (`passSum`), or, with `split`, apart for the entries equal
- * to m (`passOnes`, `passRest`, as float64 sums of E: the caller divides by E(m)).
- */
-// @ts-ignore: decorator
-@inline function expPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
-  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
-  const ln2T = <f32>(LN2 * <f64>T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
-  const zero = f32x4.splat(0);
-  let hi = f64x2.splat(0), lo = hi;
-  let cnt = i32x4.splat(0);
-  let i = 0;
-  while (i + 16 <= n) {
-    const end = min(i + 128, n & ~15);
-    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (; i < end; i += 16) {
-      const p = x + (<usize>i << 2);
-      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-      const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-      const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-      if (dst) {
-        const d = dst + (<usize>i << 2);
-        v128.store(d, e0);
-        v128.store(d, e1, 16);
-        v128.store(d, e2, 32);
-        v128.store(d, e3, 48);
-      }
-      if (split) {
-        // x = m rather than E = E(m): known before E is, so the sum waits for one operation less
-        const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
-        cnt = i32x4.sub(i32x4.sub(cnt, i32x4.add(t0, t1)), i32x4.add(t2, t3));
-        a0 = f32x4.add(a0, v128.andnot(e0, t0));
-        a1 = f32x4.add(a1, v128.andnot(e1, t1));
-        a2 = f32x4.add(a2, v128.andnot(e2, t2));
-        a3 = f32x4.add(a3, v128.andnot(e3, t3));
-      } else {
-        a0 = f32x4.add(a0, e0);
-        a1 = f32x4.add(a1, e1);
-        a2 = f32x4.add(a2, e2);
-        a3 = f32x4.add(a3, e3);
-      }
-    }
-    const block = widenF32x4(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
-    lo = twoSumLoF64x2(hi, block, lo);
-    hi = f64x2.add(hi, block);
-  }
-  // the last vectors, the final one partial (its lanes beyond n read as −Infinity: E = 0)
-  let a = zero;
-  const ninf = f32x4.splat(-Infinity);
-  for (; i < n; i += 4) {
-    const r = min(n - i, 4);
-    const p = x + (<usize>i << 2);
-    const v = r == 4 ? v128.load(p) : loadLastF32(p, r, ninf);
-    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-    if (dst) storeLanesF32(dst + (<usize>i << 2), e, r);
-    if (split) {
-      const t = f32x4.eq(v, m);
-      cnt = i32x4.sub(cnt, t);
-      a = f32x4.add(a, v128.andnot(e, t));
-    } else a = f32x4.add(a, e);
-  }
-  const last = widenF32x4(a);
-  lo = twoSumLoF64x2(hi, last, lo);
-  hi = f64x2.add(hi, last);
-  const total = sumLanesF64x2(hi) + sumLanesF64x2(lo);
-  if (split) {
-    passRest = total;
-    passOnes = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
-  } else passSum = total;
-}
-
-/** E(m) for a splatted row maximum (setup done): the row's `scale` (see the top). */
-// @ts-ignore: decorator
-@inline function expOfF32(m: v128, T: f32, tmp: usize): v128 {
-  const ln2T = <f32>(LN2 * <f64>T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / <f64>T)), v128.load(tmp, T_MAGIC), f32x4.splat(-c1f),
-    f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f)), f32x4.splat(<f32>(1.0 / <f64>T)), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
-    k32(F_P1), k32(F_P2), k32(F_P3), k32(F_P4), k32(F_P5));
-}
-
-/** dst[i] = x[i]·c over a wide float32 row (in place when dst = x). */
-function scaleRowF32(x: usize, n: i32, c: f32, dst: usize): void {
-  const vc = f32x4.splat(c);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const p = x + (<usize>i << 2), d = dst + (<usize>i << 2);
-    v128.store(d, f32x4.mul(v128.load(p), vc));
-    v128.store(d, f32x4.mul(v128.load(p, 16), vc), 16);
-    v128.store(d, f32x4.mul(v128.load(p, 32), vc), 32);
-    v128.store(d, f32x4.mul(v128.load(p, 48), vc), 48);
-  }
-  for (; i < n; i += 4) storeLanesF32(dst + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), vc), min(n - i, 4));
-}
-
-function fillF32(dst: usize, n: i32, v: f32): void {
-  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), v);
-}
-
-/** log(ones + rest), with log1p when a single maximal entry makes S ≈ 1. */
-// @ts-ignore: decorator
-@inline function logOnesPlus(ones: f64, rest: f64): f64 {
-  return ones == 1 ? Math.log1p(rest) : Math.log(ones + rest);
-}
-
-/** Writes a row's parts (m, ones, rest) to aux when asked. */
-// @ts-ignore: decorator
-@inline function putAux(aux: usize, r: i32, k: i32, a: f64, b: f64, c: f64): void {
-  if (aux) {
-    const p = aux + (<usize>(r * k) << 3);
-    store<f64>(p, a);
-    store<f64>(p, b, 8);
-    store<f64>(p, c, 16);
-  }
-}
-
-// ---------------------------------------------------------------------------------
-// float32 narrow rows: four rows a tile
-// ---------------------------------------------------------------------------------
-
-/**
- * Gathers entry j of rows r0…r0+3 (of `cols`, from x) into tile vector j; rows past
- * `rows` repeat the last one (their lanes are computed and dropped).  Returns the lanes'
- * maxima; the lanes holding a NaN go to T_NAN.
- */
-function gatherF32(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): v128 {
-  const tile = tmp + T_TILE;
-  const last = rows - 1;
-  const row = <usize>cols << 2;
-  const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, last) * row;
-  const q2 = x + <usize>min(r0 + 2, last) * row, q3 = x + <usize>min(r0 + 3, last) * row;
-  let m = f32x4.splat(-Infinity), nan = i32x4.splat(0);
-  for (let j = 0; j < cols; j++) {
-    const o = <usize>j << 2;
-    let v = v128.load32_zero(q0 + o);
-    v = v128.load32_lane(q1 + o, v, 1);
-    v = v128.load32_lane(q2 + o, v, 2);
-    v = v128.load32_lane(q3 + o, v, 3);
-    v128.store(tile + (<usize>j << 4), v);
-    m = f32x4.pmax(m, v);
-    nan = v128.or(nan, f32x4.ne(v, v));
-  }
-  v128.store(tmp, nan, T_NAN);
-  return m;
-}
-
-/** Writes lane i of tile vector j to entry j of row r0 + i, for the rows that exist. */
-function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
-  const g = min(rows - r0, 4);
-  const row = <usize>cols << 2;
-  const q = dst + <usize>r0 * row;
-  for (let j = 0; j < cols; j++) {
-    const v = v128.load(tile + (<usize>j << 4));
-    const o = q + (<usize>j << 2);
-    v128.store32_lane(o, v, 0);
-    if (g > 1) v128.store32_lane(o + row, v, 1);
-    if (g > 2) v128.store32_lane(o + 2 * row, v, 2);
-    if (g > 3) v128.store32_lane(o + 3 * row, v, 3);
-  }
-}
-
-/**
- * E over a tile (setup done), stored to `dst` (a tile; may be the same), summed per lane
- * — all of it or, with `split`, apart for the entries equal to the lane's
- * maximum (at T_SUM, and their counts at T_ONES as floats).  Four accumulators: each lane adds ≤ 16 terms.
- */
-// @ts-ignore: decorator
-@inline function tileExpF32(tile: usize, cols: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
-  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
-  const ln2T = <f32>(LN2 * <f64>T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
-  const zero = f32x4.splat(0);
-  let a0 = zero, a1 = zero, a2 = zero, a3 = zero, cnt = i32x4.splat(0);
-  for (let j = 0; j < cols; j++) {
-    const o = <usize>j << 4;
-    const v = v128.load(tile + o);
-    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-    v128.store(dst + o, e);
-    const term = split ? v128.andnot(e, f32x4.eq(v, m)) : e;
-    if (split) cnt = i32x4.sub(cnt, f32x4.eq(v, m));
-    const w = j & 3;
-    if (w == 0) a0 = f32x4.add(a0, term);
-    else if (w == 1) a1 = f32x4.add(a1, term);
-    else if (w == 2) a2 = f32x4.add(a2, term);
-    else a3 = f32x4.add(a3, term);
-  }
-  const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
-  v128.store(tmp, s, T_SUM);
-  if (split) v128.store(tmp, f32x4.convert_i32x4_s(cnt), T_ONES);
-}
-
-/** log(ones + rest) in float32 lanes, accurate near 0 (the log's fNear is (ones − 1) + rest, exact for ones = 1). */
-// @ts-ignore: decorator
-@inline function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
-  const one = k32(F_ONE);
-  return logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest),
-    i32k(I_LOG_SHIFT), i32k(I_MANT), i32k(I_SQRT_HALF), i32k(I_127), one, k32(F_HALF), k32(F_LN2_HI), k32(F_LN2_LO),
-    k32(F_Q0), k32(F_Q0 + 1), k32(F_Q0 + 2), k32(F_Q0 + 3), k32(F_Q0 + 4), k32(F_Q0 + 5), k32(F_Q0 + 6), k32(F_Q0 + 7));
-}
-
-/** Lanes of a tile's rows that are masked (maximum −Infinity, no NaN): their mass is 0. */
-// @ts-ignore: decorator
-@inline function maskedLanesF32(m: v128, tmp: usize): v128 {
-  return v128.andnot(f32x4.eq(m, f32x4.splat(-Infinity)), v128.load(tmp, T_NAN));
-}
-
-/** The per-lane log S and the rows' special values, for log-sum-exp-like results (log S + m). */
-// @ts-ignore: decorator
-@inline function tileLogSF32(tile: usize, cols: i32, m: v128, T: f32, tmp: usize): v128 {
-  tileExpF32(tile, cols, m, T, tile, true, tmp);
-  const scale = expOfF32(m, T, tmp);
-  return logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
-}
-
-/** m + ls in float64 for lanes 0 and 1, or the special value sv where `special` (float32 lane masks). */
-// @ts-ignore: decorator
-@inline function widenLowF32x4(m: v128, ls: v128, sv: v128, special: v128): v128 {
-  const v = f64x2.add(f64x2.promote_low_f32x4(m), f64x2.promote_low_f32x4(ls));
-  return v128.bitselect(f64x2.promote_low_f32x4(sv), v, i64x2.extend_low_i32x4_s(special));
-}
-
-// @ts-ignore: decorator
-@inline function widenHighF32x4(m: v128, ls: v128, sv: v128, special: v128): v128 {
-  return widenLowF32x4(i32x4.shuffle(m, m, 2, 3, 2, 3), i32x4.shuffle(ls, ls, 2, 3, 2, 3), i32x4.shuffle(sv, sv, 2, 3, 2, 3),
-    i32x4.shuffle(special, special, 2, 3, 2, 3));
-}
-
-/** out[r…r+g) = the first g of the four float64 lanes lo, hi (g in 1…4). */
-// @ts-ignore: decorator
-@inline function storeRowsF64(out: usize, r: i32, g: i32, lo: v128, hi: v128): void {
-  const o = out + (<usize>r << 3);
-  if (g == 4) {
-    v128.store(o, lo);
-    v128.store(o, hi, 16);
-    return;
-  }
-  v128.store64_lane(o, lo, 0);
-  if (g > 1) v128.store64_lane(o, lo, 1, 8);
-  if (g > 2) v128.store64_lane(o, hi, 0, 16);
-}
+import {
+  NARROW, T_B, T_MAGIC, T_CUT, T_LIFT, T_NAN, T_SUM, T_ONES, T_TILE, LN2, LOG2E, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
+  gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
+  passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarMaxF32, scalarMaxF64,
+  scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
+  tileExpF32, tileExpF64, tileLogSF32, widenHighF32x4, widenLowF32x4, expConstsF64, dC1, dC2,
+} from "./rows";
 
 // ---------------------------------------------------------------------------------
 // float32 kernels
@@ -577,43 +218,6 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
 }
 
 // ---------------------------------------------------------------------------------
-// float32 scalar rows (the scalar build)
-// ---------------------------------------------------------------------------------
-
-function scalarMaxF32(x: usize, n: i32): f32 {
-  let m: f32 = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + (<usize>i << 2));
-    if (v > m) m = v;
-  }
-  return m;
-}
-
-/** Set by `scalarExpSumF32`: the entries equal to the maximum. */
-let scalarOnes: f64 = 0;
-
-/**
- * Σ exp((x − m)/T) over the entries below m (returned; their count at m in `scalarOnes`),
- * in float64, where x − m is exact for float32 x and m; stores each exponential (as
- * float32) to dst when dst ≠ 0.
- */
-function scalarExpSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
-  const invT = 1.0 / T;
-  let rest: f64 = 0;
-  let ones = 0;
-  for (let i = 0; i < n; i++) {
-    const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    const e = Math.exp((<f64>v - <f64>m) * invT);
-    if (dst) store<f32>(dst + o, <f32>e);
-    if (v == m) ones++;
-    else rest += e;
-  }
-  scalarOnes = <f64>ones;
-  return rest;
-}
-
-// ---------------------------------------------------------------------------------
 // out = x·a + c: the second pass of a row too long for the window (the TypeScript side
 // puts the merged row statistics into the segments' outputs with it)
 // ---------------------------------------------------------------------------------
@@ -649,246 +253,6 @@ export function affineRowsF64(x: usize, rows: i32, cols: i32, a: f64, c: f64, ou
     const o = <usize>i << 3;
     store<f64>(out + o, load<f64>(x + o) * a + c);
   }
-}
-
-// ---------------------------------------------------------------------------------
-// float64: the same, two lanes a vector
-// ---------------------------------------------------------------------------------
-
-const LN_DBL_MIN: f64 = -708.3964185322641;
-
-
-// @ts-ignore: decorator
-@inline function finiteF64x2(v: v128): v128 {
-  return f64x2.lt(f64x2.abs(v), f64x2.splat(Infinity));
-}
-
-/** The float64 twin of `setupF32` (far rows at |m/T| ≥ 1420). */
-// @ts-ignore: decorator
-@inline function setupF64(m: v128, T: f64, tmp: usize): void {
-  const mf = v128.and(m, finiteF64x2(m));
-  const q = f64x2.div(mf, f64x2.splat(T));
-  const near = f64x2.lt(f64x2.abs(q), f64x2.splat(1420));
-  const k = v128.and(f64x2.ceil(f64x2.mul(q, f64x2.splat(LOG2E))), near);
-  v128.store(tmp, v128.andnot(mf, near), T_B);
-  v128.store(tmp, f64x2.sub(f64x2.splat(6755399441056767.0), k), T_MAGIC);
-  const kl = f64x2.mul(k, f64x2.splat(LN2));
-  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 0.01)), f64x2.splat(T)), T_CUT);
-  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 2.0)), f64x2.splat(T)), T_LIFT);
-}
-
-/** C1, C2 of T·ln 2 for the float64 exp (see math.ts: `expRowF64`): set by `expConstsF64`. */
-let dC1: f64 = 0, dC2: f64 = 0;
-function expConstsF64(T: f64): void {
-  const a: f64 = 6.93147180369123816490e-01, lo: f64 = 1.90821492927058770002e-10;
-  const p = a * T;
-  const ah = splitHi(a), al = a - ah, th = splitHi(T), tl = T - th;
-  const pe = ((ah * th - p) + ah * tl + al * th) + al * tl;
-  const c1 = reinterpret<f64>(reinterpret<u64>(p) & 0xffffffffffffe000);
-  dC1 = -c1;
-  dC2 = -((p - c1) + (pe + lo * T));
-}
-
-/** The vector at p with lane 1 set to v when only lane 0 belongs to the row. */
-// @ts-ignore: decorator
-@inline function loadLastF64(p: usize, r: i32, fill: v128): v128 {
-  return r == 2 ? v128.load(p) : f64x2.replace_lane(v128.load(p), 1, f64x2.extract_lane(fill, 0));
-}
-
-// @ts-ignore: decorator
-@inline function storeLanesF64(p: usize, v: v128, r: i32): void {
-  if (r == 2) v128.store(p, v);
-  else v128.store64_lane(p, v, 0);
-}
-
-function rowMaxF64(x: usize, n: i32): v128 {
-  const ninf = f64x2.splat(-Infinity);
-  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const p = x + (<usize>i << 3);
-    m0 = f64x2.pmax(m0, v128.load(p));
-    m1 = f64x2.pmax(m1, v128.load(p, 16));
-    m2 = f64x2.pmax(m2, v128.load(p, 32));
-    m3 = f64x2.pmax(m3, v128.load(p, 48));
-  }
-  for (; i + 2 <= n; i += 2) m0 = f64x2.pmax(m0, v128.load(x + (<usize>i << 3)));
-  if (i < n) m1 = f64x2.pmax(m1, loadLastF64(x + (<usize>i << 3), n - i, ninf));
-  const v = f64x2.pmax(f64x2.pmax(m0, m1), f64x2.pmax(m2, m3));
-  return f64x2.splat(max(f64x2.extract_lane(v, 0), f64x2.extract_lane(v, 1)));
-}
-
-function hasNaNF64(x: usize, n: i32): bool {
-  for (let i = 0; i < n; i++) if (isNaN(load<f64>(x + (<usize>i << 3)))) return true;
-  return false;
-}
-
-/** The float64 twin of `expPassF32`: four vectors an iteration, blocks of 64 entries into a compensated pair. */
-// @ts-ignore: decorator
-@inline function expPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
-  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  expConstsF64(T);
-  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
-  const one = k64(D_ONE);
-  const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
-  const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
-  const zero = f64x2.splat(0);
-  let hi = zero, lo = zero;
-  let cnt = i64x2.splat(0);
-  let i = 0;
-  while (i + 8 <= n) {
-    const end = min(i + 64, n & ~7);
-    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (; i < end; i += 8) {
-      const p = x + (<usize>i << 3);
-      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-      const e0 = expF64x2(v0, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-      const e1 = expF64x2(v1, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-      const e2 = expF64x2(v2, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-      const e3 = expF64x2(v3, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-      if (dst) {
-        const d = dst + (<usize>i << 3);
-        v128.store(d, e0);
-        v128.store(d, e1, 16);
-        v128.store(d, e2, 32);
-        v128.store(d, e3, 48);
-      }
-      if (split) {
-        const t0 = f64x2.eq(v0, m), t1 = f64x2.eq(v1, m), t2 = f64x2.eq(v2, m), t3 = f64x2.eq(v3, m);
-        cnt = i64x2.sub(i64x2.sub(cnt, i64x2.add(t0, t1)), i64x2.add(t2, t3));
-        a0 = f64x2.add(a0, v128.andnot(e0, t0));
-        a1 = f64x2.add(a1, v128.andnot(e1, t1));
-        a2 = f64x2.add(a2, v128.andnot(e2, t2));
-        a3 = f64x2.add(a3, v128.andnot(e3, t3));
-      } else {
-        a0 = f64x2.add(a0, e0);
-        a1 = f64x2.add(a1, e1);
-        a2 = f64x2.add(a2, e2);
-        a3 = f64x2.add(a3, e3);
-      }
-    }
-    const block = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
-    lo = twoSumLoF64x2(hi, block, lo);
-    hi = f64x2.add(hi, block);
-  }
-  let a = zero;
-  const ninf = f64x2.splat(-Infinity);
-  for (; i < n; i += 2) {
-    const r = min(n - i, 2);
-    const p = x + (<usize>i << 3);
-    const v = loadLastF64(p, r, ninf);
-    const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-    if (dst) storeLanesF64(dst + (<usize>i << 3), e, r);
-    if (split) {
-      const t = f64x2.eq(v, m);
-      cnt = i64x2.sub(cnt, t);
-      a = f64x2.add(a, v128.andnot(e, t));
-    } else a = f64x2.add(a, e);
-  }
-  lo = twoSumLoF64x2(hi, a, lo);
-  hi = f64x2.add(hi, a);
-  const total = sumLanesF64x2(hi) + sumLanesF64x2(lo);
-  if (split) {
-    passRest = total;
-    passOnes = <i32>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
-  } else passSum = total;
-}
-
-/** E(m) for float64 rows (setup done). */
-// @ts-ignore: decorator
-@inline function expOfF64(m: v128, T: f64, tmp: usize): v128 {
-  expConstsF64(T);
-  return expF64x2(m, v128.load(tmp, T_B), f64x2.splat(LOG2E / T), v128.load(tmp, T_MAGIC), f64x2.splat(dC1), f64x2.splat(dC2),
-    f64x2.splat(1.0 / T), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
-    k64(D_ONE), k64(D_P0), k64(D_P0 + 1), k64(D_P0 + 2), k64(D_P0 + 3), k64(D_P0 + 4), k64(D_P0 + 5), k64(D_P0 + 6),
-    k64(D_P0 + 7), k64(D_P0 + 8), k64(D_P0 + 9));
-}
-
-function scaleRowF64(x: usize, n: i32, c: f64, dst: usize): void {
-  const vc = f64x2.splat(c);
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const p = x + (<usize>i << 3), d = dst + (<usize>i << 3);
-    v128.store(d, f64x2.mul(v128.load(p), vc));
-    v128.store(d, f64x2.mul(v128.load(p, 16), vc), 16);
-    v128.store(d, f64x2.mul(v128.load(p, 32), vc), 32);
-    v128.store(d, f64x2.mul(v128.load(p, 48), vc), 48);
-  }
-  for (; i < n; i += 2) storeLanesF64(dst + (<usize>i << 3), f64x2.mul(v128.load(x + (<usize>i << 3)), vc), min(n - i, 2));
-}
-
-function fillF64(dst: usize, n: i32, v: f64): void {
-  for (let i = 0; i < n; i++) store<f64>(dst + (<usize>i << 3), v);
-}
-
-/** Gathers entry j of rows r0, r0+1 into tile vector j (see `gatherF32`); the NaN lanes (64-bit) to T_NAN. */
-function gatherF64(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): v128 {
-  const tile = tmp + T_TILE;
-  const row = <usize>cols << 3;
-  const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, rows - 1) * row;
-  let m = f64x2.splat(-Infinity), nan = i32x4.splat(0);
-  for (let j = 0; j < cols; j++) {
-    const o = <usize>j << 3;
-    const v = v128.load64_lane(q1 + o, v128.load64_zero(q0 + o), 1);
-    v128.store(tile + (<usize>j << 4), v);
-    m = f64x2.pmax(m, v);
-    nan = v128.or(nan, f64x2.ne(v, v));
-  }
-  v128.store(tmp, nan, T_NAN);
-  return m;
-}
-
-function scatterF64(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
-  const row = <usize>cols << 3;
-  const q = dst + <usize>r0 * row;
-  const two = rows - r0 > 1;
-  for (let j = 0; j < cols; j++) {
-    const v = v128.load(tile + (<usize>j << 4));
-    const o = q + (<usize>j << 3);
-    v128.store64_lane(o, v, 0);
-    if (two) v128.store64_lane(o + row, v, 1);
-  }
-}
-
-/** The float64 twin of `tileExpF32`: two accumulators. */
-// @ts-ignore: decorator
-@inline function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
-  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  expConstsF64(T);
-  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
-  const one = k64(D_ONE);
-  const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
-  const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
-  const zero = f64x2.splat(0);
-  let a0 = zero, a1 = zero, cnt = i64x2.splat(0);
-  for (let j = 0; j < cols; j++) {
-    const o = <usize>j << 4;
-    const v = v128.load(tile + o);
-    const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-    v128.store(dst + o, e);
-    const term = split ? v128.andnot(e, f64x2.eq(v, m)) : e;
-    if (split) cnt = i64x2.sub(cnt, f64x2.eq(v, m));
-    if (j & 1) a1 = f64x2.add(a1, term);
-    else a0 = f64x2.add(a0, term);
-  }
-  const s = f64x2.add(a0, a1);
-  v128.store(tmp, s, T_SUM);
-  if (split) v128.store(tmp, f64x2.convert_low_i32x4_s(i32x4.shuffle(cnt, cnt, 0, 2, 0, 2)), T_ONES);
-}
-
-/** log(ones + rest) in float64 lanes, accurate near 0 (see `logOnesPlusF32x4`). */
-// @ts-ignore: decorator
-@inline function logOnesPlusF64x2(ones: v128, rest: v128): v128 {
-  const one = k64(D_ONE);
-  const s = f64x2.add(ones, rest);
-  const num = f64x2.add(f64x2.sub(ones, one), rest);
-  return logF64x2(s, num, f64x2.add(s, one), i64k(L_LOG_SHIFT), i64k(L_MANT), i64k(L_SQRT_HALF), i64k(L_1023),
-    one, k64(D_LN2_HI), k64(D_LN2_LO), k64(D_G1), k64(D_G1 + 1), k64(D_G1 + 2), k64(D_G1 + 3), k64(D_G1 + 4), k64(D_G1 + 5), k64(D_G1 + 6));
-}
-
-// @ts-ignore: decorator
-@inline function maskedLanesF64(m: v128, tmp: usize): v128 {
-  return v128.andnot(f64x2.eq(m, f64x2.splat(-Infinity)), v128.load(tmp, T_NAN));
 }
 
 export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux: usize, tmp: usize): void {
@@ -1056,28 +420,639 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
   }
 }
 
-function scalarMaxF64(x: usize, n: i32): f64 {
-  let m: f64 = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = load<f64>(x + (<usize>i << 3));
-    if (v > m) m = v;
+// ---------------------------------------------------------------------------------
+// Entropy of softmax(x/T) from the logits, and its gradient:
+//   H = log S − (1/S)·Σ eᵢ·tᵢ,  tᵢ = (xᵢ − m)/T ≤ 0, eᵢ = exp(tᵢ), S = Σ eᵢ;
+//   ∂H/∂xᵢ = −pᵢ·(log pᵢ + H)/T,  pᵢ = eᵢ/S, log pᵢ = tᵢ − log S.
+// Both terms of H are ≥ 0, so nothing cancels.  Masked entries (e = 0) contribute 0, not
+// 0·(−Infinity): t is taken of x lifted to m − 100·T.  A fully masked row has no mass:
+// entropy 0, gradient 0.  `grad` must not be x (the logits are read again for it).
+// aux (4 per row): m, ones, rest, A = Σ eᵢ·tᵢ.
+// ---------------------------------------------------------------------------------
+
+/** Set by `entropyPassF32`/`F64`: the row's Σ E below m, its count at m, and Σ E·t (all in units of E). */
+let entRest: f64 = 0, entOnes: i32 = 0, entA: f64 = 0;
+
+/** E over a wide float32 row (setup done), stored to dst when dst ≠ 0; the split sums and Σ E·t. */
+// @ts-ignore: decorator
+@inline function entropyPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
+  const ln2T = <f32>(LN2 * <f64>T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const floor = f32x4.sub(m, f32x4.splat(100 * T));
+  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
+  let hi = f64x2.splat(0), lo = hi, ahi = hi, alo = hi;
+  let cnt = i32x4.splat(0);
+  let i = 0;
+  while (i < n) {
+    const end = min(i + 64, n);
+    let s0 = zero, s1 = zero, a0 = zero, a1 = zero;
+    for (; i + 8 <= end; i += 8) {
+      const p = x + (<usize>i << 2);
+      const v0 = v128.load(p), v1 = v128.load(p, 16);
+      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      if (dst) {
+        v128.store(dst + (<usize>i << 2), e0);
+        v128.store(dst + (<usize>i << 2), e1, 16);
+      }
+      const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m);
+      cnt = i32x4.sub(cnt, i32x4.add(t0, t1));
+      s0 = f32x4.add(s0, v128.andnot(e0, t0));
+      s1 = f32x4.add(s1, v128.andnot(e1, t1));
+      a0 = madd32(e0, f32x4.mul(f32x4.sub(f32x4.pmax(v0, floor), m), invT), a0);
+      a1 = madd32(e1, f32x4.mul(f32x4.sub(f32x4.pmax(v1, floor), m), invT), a1);
+    }
+    for (; i < end; i += 4) {
+      const r = min(n - i, 4);
+      const p = x + (<usize>i << 2);
+      const v = r == 4 ? v128.load(p) : v128.bitselect(v128.load(p), ninf, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r)));
+      const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      if (dst) storeLanesF32(dst + (<usize>i << 2), e, r);
+      const t = f32x4.eq(v, m);
+      cnt = i32x4.sub(cnt, t);
+      s0 = f32x4.add(s0, v128.andnot(e, t));
+      a0 = madd32(e, f32x4.mul(f32x4.sub(f32x4.pmax(v, floor), m), invT), a0);
+    }
+    const bs = widenF32x4(f32x4.add(s0, s1)), ba = widenF32x4(f32x4.add(a0, a1));
+    lo = twoSumLoF64x2(hi, bs, lo);
+    hi = f64x2.add(hi, bs);
+    alo = twoSumLoF64x2(ahi, ba, alo);
+    ahi = f64x2.add(ahi, ba);
   }
-  return m;
+  entRest = sumLanesF64x2(hi) + sumLanesF64x2(lo);
+  entA = sumLanesF64x2(ahi) + sumLanesF64x2(alo);
+  entOnes = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
 }
 
-/** The float64 twin of `scalarExpSumF32` (x − m rounded, as scipy's and PyTorch's softmax). */
-function scalarExpSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
-  const invT = 1.0 / T;
-  let rest: f64 = 0;
-  let ones = 0;
-  for (let i = 0; i < n; i++) {
-    const o = <usize>i << 3;
-    const v = load<f64>(x + o);
-    const e = Math.exp((v - m) * invT);
-    if (dst) store<f64>(dst + o, e);
-    if (v == m) ones++;
-    else rest += e;
+/** g = e·c1·(t + c0) over a wide float32 row, e read from g, t = (x lifted − m)/T. */
+function entropyGradF32(x: usize, n: i32, m: v128, T: f32, c0: f32, c1: f32, g: usize): void {
+  const invT = f32x4.splat(<f32>(1.0 / <f64>T)), floor = f32x4.sub(m, f32x4.splat(100 * T));
+  const vc0 = f32x4.splat(c0), vc1 = f32x4.splat(c1);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const t = f32x4.mul(f32x4.sub(f32x4.pmax(v128.load(x + o), floor), m), invT);
+    storeLanesF32(g + o, f32x4.mul(f32x4.mul(v128.load(g + o), vc1), f32x4.add(t, vc0)), min(n - i, 4));
   }
-  scalarOnes = <f64>ones;
-  return rest;
+}
+
+/**
+ * out[r] = H(softmax(x[r, :]/T)) in nats; grad (or 0) = ∂H/∂x scaled by `gscale` (1/ln
+ * base); aux (4 per row): m, ones, rest, A.  `tmp`: see rows.ts.
+ */
+export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
+  const t = <f32>T;
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < rows; r++) {
+      const off = <usize>r * <usize>cols << 2;
+      const m = scalarMaxF32(x + off, cols);
+      if (!isFinite(m)) {
+        const v: f64 = m == -Infinity && !hasNaNF32(x + off, cols) ? 0 : NaN;
+        store<f64>(out + (<usize>r << 3), v);
+        if (grad) fillF32(grad + off, cols, <f32>v);
+        putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
+        continue;
+      }
+      const rest = scalarExpSumF32(x + off, cols, m, T, grad ? grad + off : 0);
+      const ones = scalarOnes;
+      const a = scalarEntropyA(x + off, cols, <f64>m, T, 4);
+      const s = ones + rest, ls = logOnesPlus(ones, rest);
+      const h = ls - a / s;
+      store<f64>(out + (<usize>r << 3), h);
+      putAux4(aux, r, m, ones, rest, a);
+      if (grad) scalarEntropyGrad(x + off, cols, <f64>m, T, h - ls, -gscale / (T * s), grad + off, 4);
+    }
+    return;
+  }
+  if (cols < NARROW && aux == 0 && cols > 0) {
+    softmaxEntropyNarrowF32(x, rows, cols, t, gscale, grad, out, tmp);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const mv = rowMaxF32(x + off, cols);
+    const m = f32x4.extract_lane(mv, 0);
+    if (!isFinite(m)) {
+      const v: f64 = m == -Infinity && !hasNaNF32(x + off, cols) ? 0 : NaN;
+      store<f64>(out + (<usize>r << 3), v);
+      if (grad) fillF32(grad + off, cols, <f32>v);
+      putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
+      continue;
+    }
+    setupF32(mv, t, tmp);
+    entropyPassF32(x + off, cols, mv, t, grad ? grad + off : 0, tmp);
+    const scale = <f64>f32x4.extract_lane(expOfF32(mv, t, tmp), 0);
+    const ones = <f64>entOnes, rest = entRest / scale, a = entA / scale;
+    const s = ones + rest, ls = logOnesPlus(ones, rest);
+    const h = ls - a / s;
+    store<f64>(out + (<usize>r << 3), h);
+    putAux4(aux, r, m, ones, rest, a);
+    // g = −(E/S')·(t − log S + H)/T·gscale, with S' = S·scale the sum of E
+    if (grad) entropyGradF32(x + off, cols, mv, t, <f32>(h - ls), <f32>(-gscale / (T * s * scale)), grad + off);
+  }
+}
+
+/** Narrow float32 rows, four a tile (see rows.ts): the same values lane by lane. */
+function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, t: f32, gscale: f64, grad: usize, out: usize, tmp: usize): void {
+  const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
+  const invT = f32x4.splat(<f32>(1.0 / <f64>t));
+  for (let r = 0; r < rows; r += 4) {
+    const m = gatherF32(x, r, rows, cols, tmp);
+    setupF32(m, t, tmp);
+    tileExpF32(tile, cols, m, t, etile, true, tmp);
+    const scale = expOfF32(m, t, tmp);
+    const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
+    // A' = Σ E·t, with t of x lifted to m − 100·T
+    const floor = f32x4.sub(m, f32x4.splat(100 * t));
+    let a = f32x4.splat(0);
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 4;
+      a = madd32(v128.load(etile + o), f32x4.mul(f32x4.sub(f32x4.pmax(v128.load(tile + o), floor), m), invT), a);
+    }
+    const sE = madd32(ones, scale, restE); // S' = Σ E
+    const ls = logOnesPlusF32x4(ones, f32x4.div(restE, scale));
+    let h = f32x4.sub(ls, f32x4.div(a, sE));
+    // masked rows 0; +Infinity or NaN rows NaN
+    const masked = maskedLanesF32(m, tmp);
+    const bad = v128.andnot(v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN)), masked);
+    h = v128.or(v128.andnot(h, masked), v128.and(bad, f32x4.splat(NaN)));
+    storeRowsF64(out, r, min(rows - r, 4), f64x2.promote_low_f32x4(h), f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 2, 3)));
+    if (grad) {
+      const c0 = f32x4.sub(h, ls);
+      let c1 = f32x4.div(f32x4.splat(<f32>-gscale), f32x4.mul(sE, f32x4.splat(t)));
+      c1 = v128.or(v128.andnot(c1, masked), v128.and(bad, f32x4.splat(NaN)));
+      for (let j = 0; j < cols; j++) {
+        const o = <usize>j << 4;
+        const tt = f32x4.mul(f32x4.sub(f32x4.pmax(v128.load(tile + o), floor), m), invT);
+        v128.store(etile + o, f32x4.mul(f32x4.mul(v128.load(etile + o), c1), f32x4.add(tt, c0)));
+      }
+      scatterF32(etile, r, rows, cols, grad);
+    }
+  }
+}
+
+/** Σ e·t over a row in float64 for the scalar build (e = exp(t), t = (x − m)/T; masked entries 0). */
+function scalarEntropyA(x: usize, n: i32, m: f64, T: f64, size: i32): f64 {
+  const invT = 1.0 / T;
+  let a: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v: f64 = size == 4 ? <f64>load<f32>(x + (<usize>i << 2)) : load<f64>(x + (<usize>i << 3));
+    if (v == -Infinity) continue;
+    const t = (v - m) * invT;
+    a += Math.exp(t) * t;
+  }
+  return a;
+}
+
+/** g = e·c1·(t + c0) for the scalar build, e read from g (float32 or float64 rows). */
+function scalarEntropyGrad(x: usize, n: i32, m: f64, T: f64, c0: f64, c1: f64, g: usize, size: i32): void {
+  const invT = 1.0 / T;
+  for (let i = 0; i < n; i++) {
+    if (size == 4) {
+      const o = <usize>i << 2;
+      const v = <f64>load<f32>(x + o);
+      const t = v == -Infinity ? 0 : (v - m) * invT;
+      store<f32>(g + o, <f32>(<f64>load<f32>(g + o) * c1 * (t + c0)));
+    } else {
+      const o = <usize>i << 3;
+      const v = load<f64>(x + o);
+      const t = v == -Infinity ? 0 : (v - m) * invT;
+      store<f64>(g + o, load<f64>(g + o) * c1 * (t + c0));
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function putAux4(aux: usize, r: i32, a: f64, b: f64, c: f64, d: f64): void {
+  if (aux) {
+    const p = aux + (<usize>(r << 2) << 3);
+    store<f64>(p, a);
+    store<f64>(p, b, 8);
+    store<f64>(p, c, 16);
+    store<f64>(p, d, 24);
+  }
+}
+
+/** The float64 twin of `entropyPassF32`: two vectors an iteration. */
+// @ts-ignore: decorator
+@inline function entropyPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  expConstsF64(T);
+  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const one = k64(D_ONE);
+  const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
+  const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
+  const floor = f64x2.sub(m, f64x2.splat(100 * T));
+  const zero = f64x2.splat(0), ninf = f64x2.splat(-Infinity);
+  let hi = zero, lo = zero, ahi = zero, alo = zero;
+  let cnt = i64x2.splat(0);
+  let i = 0;
+  while (i < n) {
+    const end = min(i + 64, n);
+    let s0 = zero, s1 = zero, a0 = zero, a1 = zero;
+    for (; i + 4 <= end; i += 4) {
+      const p = x + (<usize>i << 3);
+      const v0 = v128.load(p), v1 = v128.load(p, 16);
+      const e0 = expF64x2(v0, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      const e1 = expF64x2(v1, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      if (dst) {
+        v128.store(dst + (<usize>i << 3), e0);
+        v128.store(dst + (<usize>i << 3), e1, 16);
+      }
+      const t0 = f64x2.eq(v0, m), t1 = f64x2.eq(v1, m);
+      cnt = i64x2.sub(cnt, i64x2.add(t0, t1));
+      s0 = f64x2.add(s0, v128.andnot(e0, t0));
+      s1 = f64x2.add(s1, v128.andnot(e1, t1));
+      a0 = madd64(e0, f64x2.mul(f64x2.sub(f64x2.pmax(v0, floor), m), invT), a0);
+      a1 = madd64(e1, f64x2.mul(f64x2.sub(f64x2.pmax(v1, floor), m), invT), a1);
+    }
+    for (; i < end; i += 2) {
+      const r = min(n - i, 2);
+      const p = x + (<usize>i << 3);
+      const v = r == 2 ? v128.load(p) : f64x2.replace_lane(v128.load(p), 1, -Infinity);
+      const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      if (dst) storeLanesF64(dst + (<usize>i << 3), e, r);
+      const t = f64x2.eq(v, m);
+      cnt = i64x2.sub(cnt, t);
+      s0 = f64x2.add(s0, v128.andnot(e, t));
+      a0 = madd64(e, f64x2.mul(f64x2.sub(f64x2.pmax(v, floor), m), invT), a0);
+    }
+    const bs = f64x2.add(s0, s1), ba = f64x2.add(a0, a1);
+    lo = twoSumLoF64x2(hi, bs, lo);
+    hi = f64x2.add(hi, bs);
+    alo = twoSumLoF64x2(ahi, ba, alo);
+    ahi = f64x2.add(ahi, ba);
+  }
+  entRest = sumLanesF64x2(hi) + sumLanesF64x2(lo);
+  entA = sumLanesF64x2(ahi) + sumLanesF64x2(alo);
+  entOnes = <i32>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+}
+
+function entropyGradF64(x: usize, n: i32, m: v128, T: f64, c0: f64, c1: f64, g: usize): void {
+  const invT = f64x2.splat(1.0 / T), floor = f64x2.sub(m, f64x2.splat(100 * T));
+  const vc0 = f64x2.splat(c0), vc1 = f64x2.splat(c1);
+  for (let i = 0; i < n; i += 2) {
+    const o = <usize>i << 3;
+    const t = f64x2.mul(f64x2.sub(f64x2.pmax(v128.load(x + o), floor), m), invT);
+    storeLanesF64(g + o, f64x2.mul(f64x2.mul(v128.load(g + o), vc1), f64x2.add(t, vc0)), min(n - i, 2));
+  }
+}
+
+export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
+  if (!ASC_FEATURE_SIMD) {
+    for (let r = 0; r < rows; r++) {
+      const off = <usize>r * <usize>cols << 3;
+      const m = scalarMaxF64(x + off, cols);
+      if (!isFinite(m)) {
+        const v: f64 = m == -Infinity && !hasNaNF64(x + off, cols) ? 0 : NaN;
+        store<f64>(out + (<usize>r << 3), v);
+        if (grad) fillF64(grad + off, cols, v);
+        putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
+        continue;
+      }
+      const rest = scalarExpSumF64(x + off, cols, m, T, grad ? grad + off : 0);
+      const ones = scalarOnes;
+      const a = scalarEntropyA(x + off, cols, m, T, 8);
+      const s = ones + rest, ls = logOnesPlus(ones, rest);
+      const h = ls - a / s;
+      store<f64>(out + (<usize>r << 3), h);
+      putAux4(aux, r, m, ones, rest, a);
+      if (grad) scalarEntropyGrad(x + off, cols, m, T, h - ls, -gscale / (T * s), grad + off, 8);
+    }
+    return;
+  }
+  if (cols < NARROW && aux == 0 && cols > 0) {
+    softmaxEntropyNarrowF64(x, rows, cols, T, gscale, grad, out, tmp);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const mv = rowMaxF64(x + off, cols);
+    const m = f64x2.extract_lane(mv, 0);
+    if (!isFinite(m)) {
+      const v: f64 = m == -Infinity && !hasNaNF64(x + off, cols) ? 0 : NaN;
+      store<f64>(out + (<usize>r << 3), v);
+      if (grad) fillF64(grad + off, cols, v);
+      putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
+      continue;
+    }
+    setupF64(mv, T, tmp);
+    entropyPassF64(x + off, cols, mv, T, grad ? grad + off : 0, tmp);
+    const scale = f64x2.extract_lane(expOfF64(mv, T, tmp), 0);
+    const ones = <f64>entOnes, rest = entRest / scale, a = entA / scale;
+    const s = ones + rest, ls = logOnesPlus(ones, rest);
+    const h = ls - a / s;
+    store<f64>(out + (<usize>r << 3), h);
+    putAux4(aux, r, m, ones, rest, a);
+    if (grad) entropyGradF64(x + off, cols, mv, T, h - ls, -gscale / (T * s * scale), grad + off);
+  }
+}
+
+function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, tmp: usize): void {
+  const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
+  const invT = f64x2.splat(1.0 / T);
+  for (let r = 0; r < rows; r += 2) {
+    const m = gatherF64(x, r, rows, cols, tmp);
+    setupF64(m, T, tmp);
+    tileExpF64(tile, cols, m, T, etile, true, tmp);
+    const scale = expOfF64(m, T, tmp);
+    const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
+    const floor = f64x2.sub(m, f64x2.splat(100 * T));
+    let a = f64x2.splat(0);
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 4;
+      a = madd64(v128.load(etile + o), f64x2.mul(f64x2.sub(f64x2.pmax(v128.load(tile + o), floor), m), invT), a);
+    }
+    const sE = madd64(ones, scale, restE);
+    const ls = logOnesPlusF64x2(ones, f64x2.div(restE, scale));
+    let h = f64x2.sub(ls, f64x2.div(a, sE));
+    const masked = maskedLanesF64(m, tmp);
+    const bad = v128.andnot(v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN)), masked);
+    h = v128.or(v128.andnot(h, masked), v128.and(bad, f64x2.splat(NaN)));
+    storeLanesF64(out + (<usize>r << 3), h, min(rows - r, 2));
+    if (grad) {
+      const c0 = f64x2.sub(h, ls);
+      let c1 = f64x2.div(f64x2.splat(-gscale), f64x2.mul(sE, f64x2.splat(T)));
+      c1 = v128.or(v128.andnot(c1, masked), v128.and(bad, f64x2.splat(NaN)));
+      for (let j = 0; j < cols; j++) {
+        const o = <usize>j << 4;
+        const tt = f64x2.mul(f64x2.sub(f64x2.pmax(v128.load(tile + o), floor), m), invT);
+        v128.store(etile + o, f64x2.mul(f64x2.mul(v128.load(etile + o), c1), f64x2.add(tt, c0)));
+      }
+      scatterF64(etile, r, rows, cols, grad);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// KL divergence of softmax(a/T) from softmax(b/T), from the logits, and its gradients:
+//   D = Σ pᵢ·uᵢ + log(SB/SA),  uᵢ = ((aᵢ − ma) − (bᵢ − mb))/T = log pᵢ − log qᵢ + log(SA/SB);
+//   ∂D/∂bᵢ = (qᵢ − pᵢ)/T (the student's gradient in distillation);
+//   ∂D/∂aᵢ = pᵢ·(log pᵢ − log qᵢ − D)/T = pᵢ·(uᵢ − c)/T,  c = log(SA/SB) + D.
+// u is formed from the exact differences a − ma and b − mb (float64 lanes for float32
+// logits, where both are exact), so it is right both when the rows are close (the
+// differences cancel exactly) and when the logits are huge; masked entries are lifted to
+// 100·T below their row's maximum first (their p or q is 0 there, so u only has to be
+// finite).  Entries with pᵢ = 0 contribute 0; pᵢ > 0 = qᵢ (b masked where a has mass)
+// makes D +Infinity; a fully masked `a` row has no mass and divergence 0.  The
+// gradients take a second pass (the exponentials again): neither may be a or b.
+// ---------------------------------------------------------------------------------
+
+/** Set by the KL passes: Σ ea, Σ eb (units of E), Σ ea·u, and whether b is masked where a has mass. */
+let klSA: f64 = 0, klSB: f64 = 0, klA: f64 = 0, klHole = false;
+
+// the second row's set-up goes past the first's in tmp (the KL kernels use no tile)
+const T_B2 = T_TILE;
+
+/**
+ * One pass over a wide float32 row pair (both set-ups done: a's at tmp, b's at tmp +
+ * T_B2).  `write` false: the sums (klSA, klSB, klA, klHole); true: the gradients, from the
+ * sums of the first pass (ia = 1/Σea, ib = 1/Σeb, c, g = gscale/T).
+ */
+// @ts-ignore: decorator
+@inline function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f32, tmp: usize,
+  write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
+  const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
+  const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
+  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
+  const ln2T = <f32>(LN2 * <f64>T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb);
+  const floorA = f64x2.sub(ma64, f64x2.splat(100.0 * <f64>T)), floorB = f64x2.sub(mb64, f64x2.splat(100.0 * <f64>T));
+  const invT64 = f64x2.splat(1.0 / <f64>T);
+  const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
+  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
+  let sa = f64x2.splat(0), sb = sa, acc = sa, holes = i32x4.splat(0);
+  for (let i = 0; i < n; i += 4) {
+    const r = min(n - i, 4);
+    const o = <usize>i << 2;
+    const mask = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r));
+    const va = v128.bitselect(v128.load(a + o), ninf, mask), vb = v128.bitselect(v128.load(b + o), ninf, mask);
+    const ea = expF32x4(va, ba, k, mga, c1, c2, invT, cuta, lifta, p1, p2, p3, p4, p5);
+    const u0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.pmax(f64x2.promote_low_f32x4(va), floorA), ma64),
+      f64x2.sub(f64x2.pmax(f64x2.promote_low_f32x4(vb), floorB), mb64)), invT64);
+    const u1 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.pmax(promoteHighF32x4(va), floorA), ma64),
+      f64x2.sub(f64x2.pmax(promoteHighF32x4(vb), floorB), mb64)), invT64);
+    const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
+    if (write) {
+      const p0 = f64x2.mul(ea0, via), q1 = f64x2.mul(ea1, via);
+      if (gq) {
+        const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5);
+        const d0 = f64x2.mul(f64x2.sub(f64x2.mul(f64x2.promote_low_f32x4(eb), vib), p0), vg);
+        const d1 = f64x2.mul(f64x2.sub(f64x2.mul(promoteHighF32x4(eb), vib), q1), vg);
+        storeLanesF32(gq + o, i32x4.shuffle(f32x4.demote_f64x2_zero(d0), f32x4.demote_f64x2_zero(d1), 0, 1, 4, 5), r);
+      }
+      if (gp) {
+        const d0 = f64x2.mul(f64x2.mul(p0, f64x2.sub(u0, vc)), vg);
+        const d1 = f64x2.mul(f64x2.mul(q1, f64x2.sub(u1, vc)), vg);
+        storeLanesF32(gp + o, i32x4.shuffle(f32x4.demote_f64x2_zero(d0), f32x4.demote_f64x2_zero(d1), 0, 1, 4, 5), r);
+      }
+    } else {
+      const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5);
+      holes = v128.or(holes, v128.and(f32x4.ne(ea, zero), f32x4.eq(vb, ninf)));
+      sa = f64x2.add(sa, widenF32x4(ea));
+      sb = f64x2.add(sb, widenF32x4(eb));
+      acc = madd64(ea0, u0, acc);
+      acc = madd64(ea1, u1, acc);
+    }
+  }
+  if (!write) {
+    klSA = sumLanesF64x2(sa);
+    klSB = sumLanesF64x2(sb);
+    klA = sumLanesF64x2(acc);
+    klHole = v128.any_true(holes);
+  }
+}
+
+/** D for rows where ma or mb is not finite (`nan`: either row holds a NaN). */
+function specialKl(ma: f64, mb: f64, nan: bool): f64 {
+  if (nan) return NaN;
+  if (ma == -Infinity) return 0; // a has no mass
+  if (ma == Infinity || mb == Infinity) return NaN;
+  return Infinity; // b is fully masked where a has mass
+}
+
+/**
+ * The scalar build's passes over a row pair (float32 or float64 by `size`), in float64
+ * with Math.exp: the sums, or (`write`) the gradients, as `klPassF32`.
+ */
+function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i32,
+  write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
+  const invT = 1.0 / T;
+  let sa: f64 = 0, sb: f64 = 0, acc: f64 = 0;
+  let hole = false;
+  for (let i = 0; i < n; i++) {
+    const va: f64 = size == 4 ? <f64>load<f32>(a + (<usize>i << 2)) : load<f64>(a + (<usize>i << 3));
+    const vb: f64 = size == 4 ? <f64>load<f32>(b + (<usize>i << 2)) : load<f64>(b + (<usize>i << 3));
+    const ea = Math.exp((va - ma) * invT), eb = Math.exp((vb - mb) * invT);
+    const u = ((va == -Infinity ? -100 * T : va - ma) - (vb == -Infinity ? -100 * T : vb - mb)) * invT;
+    if (write) {
+      const p = ea * ia;
+      if (gq) {
+        const v = (eb * ib - p) * g;
+        if (size == 4) store<f32>(gq + (<usize>i << 2), <f32>v);
+        else store<f64>(gq + (<usize>i << 3), v);
+      }
+      if (gp) {
+        const v = p * (u - c) * g;
+        if (size == 4) store<f32>(gp + (<usize>i << 2), <f32>v);
+        else store<f64>(gp + (<usize>i << 3), v);
+      }
+    } else {
+      if (ea != 0 && vb == -Infinity) hole = true;
+      sa += ea;
+      sb += eb;
+      if (ea != 0) acc += ea * u;
+    }
+  }
+  if (!write) {
+    klSA = sa; klSB = sb; klA = acc; klHole = hole;
+  }
+}
+
+/** gradQ of a row whose a or b maximum is not finite: q/T where a has no mass and b does, else NaN. */
+function klSpecialGrad(b: usize, n: i32, mb: f64, T: f64, g: f64, d: f64, gq: usize, size: i32): void {
+  const invT = 1.0 / T;
+  let s: f64 = 0;
+  if (d == 0 && isFinite(mb)) {
+    for (let i = 0; i < n; i++) s += Math.exp(((size == 4 ? <f64>load<f32>(b + (<usize>i << 2)) : load<f64>(b + (<usize>i << 3))) - mb) * invT);
+  }
+  for (let i = 0; i < n; i++) {
+    const v = d == 0 && isFinite(mb)
+      ? Math.exp(((size == 4 ? <f64>load<f32>(b + (<usize>i << 2)) : load<f64>(b + (<usize>i << 3))) - mb) * invT) / s * g
+      : NaN;
+    if (size == 4) store<f32>(gq + (<usize>i << 2), <f32>v);
+    else store<f64>(gq + (<usize>i << 3), v);
+  }
+}
+
+/**
+ * out[r] = D(softmax(a[r, :]/T) ‖ softmax(b[r, :]/T)) in nats; gradP, gradQ (or 0): the
+ * gradients above scaled by `gscale` (1/ln base).  `tmp`: see rows.ts.
+ */
+export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, gscale: f64,
+  gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
+  const t = <f32>T;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const ra = a + off, rb = b + off;
+    const gp = gradP ? gradP + off : 0, gq = gradQ ? gradQ + off : 0;
+    const ma = ASC_FEATURE_SIMD ? f32x4.extract_lane(rowMaxF32(ra, cols), 0) : scalarMaxF32(ra, cols);
+    const mb = ASC_FEATURE_SIMD ? f32x4.extract_lane(rowMaxF32(rb, cols), 0) : scalarMaxF32(rb, cols);
+    if (!isFinite(ma) || !isFinite(mb)) {
+      const d = specialKl(ma, mb, hasNaNF32(ra, cols) || hasNaNF32(rb, cols));
+      store<f64>(out + (<usize>r << 3), d);
+      if (gp) fillF32(gp, cols, d == 0 ? 0 : NaN);
+      if (gq) klSpecialGrad(rb, cols, mb, T, gscale / T, d, gq, 4);
+      continue;
+    }
+    let scaleA: f64 = 1, scaleB: f64 = 1;
+    if (ASC_FEATURE_SIMD) {
+      setupF32(f32x4.splat(ma), t, tmp);
+      setupF32(f32x4.splat(mb), t, tmp + T_B2);
+      klPassF32(ra, rb, cols, ma, mb, t, tmp, false, 0, 0, 0, 0, 0, 0);
+      scaleA = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(ma), t, tmp), 0);
+      scaleB = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(mb), t, tmp + T_B2), 0);
+    } else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, false, 0, 0, 0, 0, 0, 0);
+    // SA = klSA/scaleA, SB = klSB/scaleB in units of exp((x − m)/T)
+    const logRatio = Math.log((klSA * scaleB) / (klSB * scaleA)); // log(SA/SB)
+    const d = klHole ? Infinity : klA / klSA - logRatio;
+    store<f64>(out + (<usize>r << 3), d);
+    if (gp || gq) {
+      const ia = 1.0 / klSA, ib = 1.0 / klSB, c = logRatio + d, g = gscale / T;
+      if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, t, tmp, true, ia, ib, c, g, gp, gq);
+      else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, true, ia, ib, c, g, gp, gq);
+    }
+  }
+}
+
+/** The float64 twin of `klPassF32`: exact differences by TwoSum in float64 lanes. */
+// @ts-ignore: decorator
+@inline function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: usize,
+  write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
+  const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
+  const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
+  expConstsF64(T);
+  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const one = k64(D_ONE);
+  const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
+  const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
+  const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
+  const floorA = f64x2.sub(vma, f64x2.splat(100.0 * T)), floorB = f64x2.sub(vmb, f64x2.splat(100.0 * T));
+  const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
+  const zero = f64x2.splat(0), ninf = f64x2.splat(-Infinity);
+  let sa = zero, sb = zero, acc = zero, holes = zero;
+  for (let i = 0; i < n; i += 2) {
+    const r = min(n - i, 2);
+    const o = <usize>i << 3;
+    const va = r == 2 ? v128.load(a + o) : f64x2.replace_lane(v128.load(a + o), 1, -Infinity);
+    const vb = r == 2 ? v128.load(b + o) : f64x2.replace_lane(v128.load(b + o), 1, -Infinity);
+    const ea = expF64x2(va, ba, k, mga, c1, c2, invT, cuta, lifta, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    // (a − ma) − (b − mb) from the two differences and their TwoSum errors, of the lifted logits
+    const la = f64x2.pmax(va, floorA), lb = f64x2.pmax(vb, floorB);
+    const da = f64x2.sub(la, vma), db = f64x2.sub(lb, vmb);
+    const xa = f64x2.sub(da, la), xb = f64x2.sub(db, lb);
+    const erra = f64x2.sub(f64x2.sub(la, f64x2.sub(da, xa)), f64x2.add(vma, xa));
+    const errb = f64x2.sub(f64x2.sub(lb, f64x2.sub(db, xb)), f64x2.add(vmb, xb));
+    const u = f64x2.mul(f64x2.add(f64x2.sub(da, db), f64x2.sub(erra, errb)), invT);
+    if (write) {
+      const p = f64x2.mul(ea, via);
+      if (gq) {
+        const eb = expF64x2(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+        storeLanesF64(gq + o, f64x2.mul(f64x2.sub(f64x2.mul(eb, vib), p), vg), r);
+      }
+      if (gp) storeLanesF64(gp + o, f64x2.mul(f64x2.mul(p, f64x2.sub(u, vc)), vg), r);
+    } else {
+      const eb = expF64x2(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      holes = v128.or(holes, v128.and(f64x2.ne(ea, zero), f64x2.eq(vb, ninf)));
+      sa = f64x2.add(sa, ea);
+      sb = f64x2.add(sb, eb);
+      acc = madd64(ea, u, acc);
+    }
+  }
+  if (!write) {
+    klSA = sumLanesF64x2(sa);
+    klSB = sumLanesF64x2(sb);
+    klA = sumLanesF64x2(acc);
+    klHole = v128.any_true(holes);
+  }
+}
+
+export function softmaxKlDivergenceRowsF64(a: usize, b: usize, rows: i32, cols: i32, T: f64, gscale: f64,
+  gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const ra = a + off, rb = b + off;
+    const gp = gradP ? gradP + off : 0, gq = gradQ ? gradQ + off : 0;
+    const ma = ASC_FEATURE_SIMD ? f64x2.extract_lane(rowMaxF64(ra, cols), 0) : scalarMaxF64(ra, cols);
+    const mb = ASC_FEATURE_SIMD ? f64x2.extract_lane(rowMaxF64(rb, cols), 0) : scalarMaxF64(rb, cols);
+    if (!isFinite(ma) || !isFinite(mb)) {
+      const d = specialKl(ma, mb, hasNaNF64(ra, cols) || hasNaNF64(rb, cols));
+      store<f64>(out + (<usize>r << 3), d);
+      if (gp) fillF64(gp, cols, d == 0 ? 0 : NaN);
+      if (gq) klSpecialGrad(rb, cols, mb, T, gscale / T, d, gq, 8);
+      continue;
+    }
+    let scaleA: f64 = 1, scaleB: f64 = 1;
+    if (ASC_FEATURE_SIMD) {
+      setupF64(f64x2.splat(ma), T, tmp);
+      setupF64(f64x2.splat(mb), T, tmp + T_B2);
+      klPassF64(ra, rb, cols, ma, mb, T, tmp, false, 0, 0, 0, 0, 0, 0);
+      scaleA = f64x2.extract_lane(expOfF64(f64x2.splat(ma), T, tmp), 0);
+      scaleB = f64x2.extract_lane(expOfF64(f64x2.splat(mb), T, tmp + T_B2), 0);
+    } else scalarKl(ra, rb, cols, ma, mb, T, 8, false, 0, 0, 0, 0, 0, 0);
+    const logRatio = Math.log((klSA * scaleB) / (klSB * scaleA));
+    const d = klHole ? Infinity : klA / klSA - logRatio;
+    store<f64>(out + (<usize>r << 3), d);
+    if (gp || gq) {
+      const ia = 1.0 / klSA, ib = 1.0 / klSB, c = logRatio + d, g = gscale / T;
+      if (ASC_FEATURE_SIMD) klPassF64(ra, rb, cols, ma, mb, T, tmp, true, ia, ib, c, g, gp, gq);
+      else scalarKl(ra, rb, cols, ma, mb, T, 8, true, ia, ib, c, g, gp, gq);
+    }
+  }
 }

@@ -3,6 +3,7 @@
 
 export { init, backend, allocate, type InitOptions } from './backend.js';
 export { WasmArray } from './memory.js';
-export { logSumExp, softmax, logSoftmax } from './softmax.js';
+export { logSumExp, softmax, logSoftmax, softmaxEntropy, softmaxKlDivergence } from './softmax.js';
+export { softmaxCrossEntropy } from './loss.js';
 export { SUM_TOLERANCE } from './args.js';
 export type * from './types.js';

@@ -1,14 +1,16 @@
 // log-sum-exp, softmax, log-softmax, and the entropy and KL divergence of softmax
 // outputs from the logits — of a vector or of each row of a matrix (`cols`).
 
-import { options, output, shape, temperature, vector } from './args.js';
+import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { WasmArray, uninitialized } from './memory.js';
-import { type MatrixOptions, type VectorOptions, perRow } from './reductions.js';
-import type { FloatArray, MapOptions, RowsOption, Vector } from './types.js';
+import { type MatrixOptions, type VectorOptions, perRow, scaled } from './reductions.js';
+import type { FloatArray, MapOptions, RowsOption, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector } from './types.js';
 
 const LSE_OPTIONS = ['cols', 'weights'] as const;
 const MAP_OPTIONS = ['cols', 'temperature', 'out'] as const;
+const ENTROPY_OPTIONS = ['cols', 'base', 'temperature', 'grad'] as const;
+const KL_OPTIONS = ['cols', 'base', 'temperature', 'gradP', 'gradQ'] as const;
 
 /**
  * log Σ exp xᵢ, computed relative to the maximum so it never overflows.  Empty or
@@ -79,4 +81,64 @@ export function logSoftmax(x: Float32Array | WasmArray<Float32Array>, options?: 
 export function logSoftmax(x: Vector, options?: MapOptions): Float64Array;
 export function logSoftmax(x: Vector, options?: MapOptions): FloatArray {
   return map('logSoftmax', 'logSoftmaxRows', x, options);
+}
+
+/**
+ * Entropy of softmax(logits/T) without materialising it: the entropy bonus of policy
+ * gradients.  Masked (−Infinity) logits contribute 0; a fully masked row has entropy 0.
+ * With `grad`, ∂H/∂logits = −p ⊙ (log p + H)/T (per row, in the chosen base) is written
+ * there in the same pass: the gradient of `torch.distributions.Categorical(logits).entropy()`.
+ *
+ * @example
+ * ```ts
+ * import { softmaxEntropy } from 'surprisal';
+ * softmaxEntropy([0, 0, 0, 0], { base: 2 }); // 2 bits: uniform over 4 actions
+ * ```
+ */
+export function softmaxEntropy(logits: Vector, options?: VectorOptions<SoftmaxEntropyOptions>): number;
+export function softmaxEntropy(logits: Vector, options: MatrixOptions<SoftmaxEntropyOptions>): Float64Array;
+export function softmaxEntropy(logits: Vector, options_?: SoftmaxEntropyOptions): number | Float64Array {
+  const fn = 'softmaxEntropy';
+  const o = options<SoftmaxEntropyOptions>(fn, options_, ENTROPY_OPTIONS);
+  const X = vector(fn, 'logits', logits);
+  const s = shape(fn, X.length, o.cols);
+  const scale = baseScale(fn, o.base);
+  const T = temperature(fn, o.temperature);
+  const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, X.length, [X], []);
+  const res = perRow(s);
+  engineFor(X.length).run('softmaxEntropyRows', X.dtype === 'f32', [X.data, s.rows, s.cols, T, scale, grad, res, null, null]);
+  return scaled(res, scale, s);
+}
+
+/**
+ * D(softmax(P/T) ‖ softmax(Q/T)) from the logits (knowledge distillation).  With `gradQ`
+ * and/or `gradP`, ∂D/∂Q = (q − p)/T (the student's gradient) and ∂D/∂P = p ⊙ (log p −
+ * log q − D)/T are written there (in the chosen base), as autograd of
+ * `F.kl_div(log_softmax(Q), log_softmax(P), log_target=True)` gives them.
+ *
+ * @example
+ * ```ts
+ * import { softmaxKlDivergence } from 'surprisal';
+ * softmaxKlDivergence([0, 0], [0, Math.log(9)]); // 0.5108256237659907 = D([½, ½] ‖ [0.1, 0.9])
+ * ```
+ */
+export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options?: VectorOptions<SoftmaxKlOptions>): number;
+export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options: MatrixOptions<SoftmaxKlOptions>): Float64Array;
+export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options_?: SoftmaxKlOptions): number | Float64Array {
+  const fn = 'softmaxKlDivergence';
+  const o = options<SoftmaxKlOptions>(fn, options_, KL_OPTIONS);
+  const A = vector(fn, 'logitsP', logitsP);
+  const B = vector(fn, 'logitsQ', logitsQ);
+  sameLength(fn, A, B);
+  const s = shape(fn, A.length, o.cols);
+  const scale = baseScale(fn, o.base);
+  const T = temperature(fn, o.temperature);
+  const gradP = o.gradP === undefined ? null : output(fn, 'gradP', o.gradP, A.length, [A, B], []);
+  const gradQ = o.gradQ === undefined ? null : output(fn, 'gradQ', o.gradQ, A.length, [A, B], []);
+  if (gradP && gradQ && gradP.buffer === gradQ.buffer && gradP.byteOffset < gradQ.byteOffset + gradQ.byteLength && gradQ.byteOffset < gradP.byteOffset + gradP.byteLength) {
+    throw new RangeError(`${fn}: gradP overlaps gradQ; use separate arrays`);
+  }
+  const res = perRow(s);
+  engineFor(A.length).run('softmaxKlDivergenceRows', A.dtype === 'f32' && B.dtype === 'f32', [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null]);
+  return scaled(res, scale, s);
 }

@@ -146,6 +146,38 @@ function mergeLse(aux: Float64Array[], T: number): { m: number; ones: number; re
 }
 
 const MERGES: Partial<Record<KernelName, Merge>> = {
+  // softmax entropy: parts (m, ones, rest, A = Σ e·t) rescaled to the largest maximum; with
+  // a gradient (a second pass that needs the row's H) the JS twin computes the row
+  softmaxEntropyRows(engine, name, f32, args, r, cols, seg) {
+    if (args[5] !== null) {
+      jsEngine.run(name, f32, segment(name, args, r, cols, 0, cols));
+      return;
+    }
+    const T = args[3] as number;
+    const { aux } = parts(engine, name, f32, args, r, cols, seg);
+    let m = -Infinity;
+    for (const a of aux) m = a[0] !== a[0] || a[0] > m ? a[0] : m;
+    let h: number;
+    if (m !== m) h = NaN;
+    else if (m === -Infinity) h = 0;
+    else {
+      let ones = 0;
+      const rest = new Sum(), A = new Sum();
+      for (const a of aux) {
+        if (a[0] === -Infinity) continue;
+        const d = (a[0] - m) / T, f = Math.exp(d);
+        if (a[0] === m) {
+          ones += a[1];
+          rest.add(a[2]);
+        } else rest.add((a[1] + a[2]) * f);
+        A.add(f * (a[3] + (a[1] + a[2]) * d));
+      }
+      const s = ones + rest.value();
+      h = logOnesPlus(ones, rest.value()) - A.value() / s;
+    }
+    (args[where(name, 'res')[0]] as Float64Array)[r] = h;
+  },
+
   logSumExpRows(engine, name, f32, args, r, cols, seg) {
     const { aux } = parts(engine, name, f32, args, r, cols, seg);
     const { m, ones, rest } = mergeLse(aux, 1);

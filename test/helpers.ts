@@ -2,9 +2,10 @@
 // with the SPEC's accuracy bounds.
 import { beforeAll, describe, expect } from 'vitest';
 import { init, backend, type Backend } from '../src/index.js';
-import { setSmallInputCutoff } from '../src/backend.js';
+import { setSmallInputCutoff, supported } from '../src/backend.js';
 
-export const BACKENDS: readonly Backend[] = ['wasm-simd', 'wasm', 'js'];
+/** Every backend this engine runs: wasm-relaxed where relaxed SIMD is on (Node ≥ 22), then wasm-simd, wasm, js. */
+export const BACKENDS: readonly Backend[] = [...supported(), 'js'];
 
 /**
  * `describe` the same block on every backend.  The small-input cutoff is 0 so that

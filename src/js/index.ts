@@ -1,6 +1,7 @@
 // The JS twin of every kernel of the table (kernels.ts), by name.
 import type { KernelName } from '../kernels.js';
 import * as softmax from './softmax.js';
+import * as loss from './loss.js';
 
 const missing = (name: string) => () => {
   throw new Error(`surprisal: the JS twin of ${name} is not written yet`);
@@ -16,11 +17,11 @@ export const TWINS: Record<KernelName, (...a: never[]) => void> = {
   weightedLogSumExpRows: missing('weightedLogSumExpRows'),
   softmaxRows: softmax.softmaxRows,
   logSoftmaxRows: softmax.logSoftmaxRows,
-  softmaxEntropyRows: missing('softmaxEntropyRows'),
-  softmaxKlDivergenceRows: missing('softmaxKlDivergenceRows'),
+  softmaxEntropyRows: softmax.softmaxEntropyRows,
+  softmaxKlDivergenceRows: softmax.softmaxKlDivergenceRows,
   affineRows: softmax.affineRows,
-  softmaxCrossEntropyLabels: missing('softmaxCrossEntropyLabels'),
-  softmaxCrossEntropyProbs: missing('softmaxCrossEntropyProbs'),
+  softmaxCrossEntropyLabels: loss.softmaxCrossEntropyLabels,
+  softmaxCrossEntropyProbs: loss.softmaxCrossEntropyProbs,
   sigmoidCrossEntropyRows: missing('sigmoidCrossEntropyRows'),
   sigmoidFocalLossRows: missing('sigmoidFocalLossRows'),
   marginRows: missing('marginRows'),

@@ -7,19 +7,16 @@ import { Sum, hasNaN, maxRow } from './sum.js';
 type Vec = ArrayLike<number>;
 type Out = { [i: number]: number; readonly length: number };
 
-/** Set by `expSum`: how many entries were exactly the maximum (exp = 1). */
-let expOnes = 0;
-const sum = new Sum();
-
 /**
- * Σ exp((x − m)/T) over x[off, off + n) with a finite maximum m, returned as the part
- * from entries below the maximum (their count at it goes to `expOnes`); stores each
- * exponential to dst when given (dst may be x).  Summed in blocks, compensated.
+ * Σ exp((x − m)/T) over x[off, off + n) with a finite maximum m, as parts: `s.ones` the
+ * entries equal to the maximum (exp = 1), the returned value the sum over the others;
+ * stores each exponential to dst when given (dst may be x).  Summed in blocks of 32 into
+ * `s`, compensated.
  */
-function expSum(x: Vec, off: number, n: number, m: number, T: number, dst: Out | null): number {
+export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst: Out | null, s: Parts): number {
   const invT = 1 / T;
   let ones = 0;
-  sum.reset();
+  const sum = s.sum.reset();
   for (let i = off, end = off + n; i < end;) {
     let block = 0;
     for (const stop = Math.min(i + 32, end); i < stop; i++) {
@@ -31,9 +28,16 @@ function expSum(x: Vec, off: number, n: number, m: number, T: number, dst: Out |
     }
     sum.add(block);
   }
-  expOnes = ones;
+  s.ones = ones;
   return sum.value();
 }
+
+/** A call's scratch for `expSum` (made per call: the twins keep no state between calls). */
+export interface Parts {
+  ones: number;
+  sum: Sum;
+}
+export const parts = (): Parts => ({ ones: 0, sum: new Sum() });
 
 /** log(ones + rest), with log1p when a single maximal entry makes S ≈ 1. */
 export function logOnesPlus(ones: number, rest: number): number {
@@ -54,6 +58,7 @@ function putAux(aux: Float64Array | null, r: number, a: number, b: number, c: nu
 }
 
 export function logSumExpRows(x: Vec, rows: number, cols: number, res: Float64Array, aux: Float64Array | null): void {
+  const p = parts();
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);
@@ -63,13 +68,14 @@ export function logSumExpRows(x: Vec, rows: number, cols: number, res: Float64Ar
       putAux(aux, r, v, 0, 0);
       continue;
     }
-    const rest = expSum(x, off, cols, m, 1, null);
-    res[r] = m + logOnesPlus(expOnes, rest);
-    putAux(aux, r, m, expOnes, rest);
+    const rest = expSum(x, off, cols, m, 1, null, p);
+    res[r] = m + logOnesPlus(p.ones, rest);
+    putAux(aux, r, m, p.ones, rest);
   }
 }
 
 export function softmaxRows(x: Vec, rows: number, cols: number, T: number, out: Out, aux: Float64Array | null): void {
+  const p = parts();
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);
@@ -79,8 +85,8 @@ export function softmaxRows(x: Vec, rows: number, cols: number, T: number, out: 
       putAux(aux, r, nan ? NaN : m, 0, 0);
       continue;
     }
-    const rest = expSum(x, off, cols, m, T, out);
-    const s = expOnes + rest;
+    const rest = expSum(x, off, cols, m, T, out, p);
+    const s = p.ones + rest;
     const c = 1 / s;
     for (let i = off; i < off + cols; i++) out[i] *= c;
     putAux(aux, r, m, 0, s);
@@ -89,6 +95,7 @@ export function softmaxRows(x: Vec, rows: number, cols: number, T: number, out: 
 
 export function logSoftmaxRows(x: Vec, rows: number, cols: number, T: number, out: Out, aux: Float64Array | null): void {
   const invT = 1 / T;
+  const p = parts();
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);
@@ -98,8 +105,8 @@ export function logSoftmaxRows(x: Vec, rows: number, cols: number, T: number, ou
       putAux(aux, r, nan ? NaN : m, 0, 0);
       continue;
     }
-    const rest = expSum(x, off, cols, m, T, null);
-    const ones = expOnes;
+    const rest = expSum(x, off, cols, m, T, null, p);
+    const ones = p.ones;
     const ls = logOnesPlus(ones, rest);
     for (let i = off; i < off + cols; i++) out[i] = (x[i] - m) * invT - ls;
     putAux(aux, r, m, ones, rest);
@@ -109,4 +116,115 @@ export function logSoftmaxRows(x: Vec, rows: number, cols: number, T: number, ou
 /** out = x·a + c, elementwise (a long row's second pass: see stream.ts). */
 export function affineRows(x: Vec, rows: number, cols: number, a: number, c: number, out: Out): void {
   for (let i = 0, n = rows * cols; i < n; i++) out[i] = x[i] * a + c;
+}
+
+/**
+ * H(softmax(x/T)) = log S − (1/S)·Σ e·t per row, t = (x − m)/T, e = exp(t); 0 for a
+ * fully masked row.  grad (or null): −p·(log p + H)/T·gscale.  aux: m, ones, rest, A.
+ */
+export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number, gscale: number, grad: Out | null,
+  res: Float64Array, aux: Float64Array | null): void {
+  const invT = 1 / T;
+  const a = new Sum(), p = parts();
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const m = maxRow(x, off, cols);
+    if (!Number.isFinite(m)) {
+      const v = m === -Infinity && !hasNaN(x, off, cols) ? 0 : NaN;
+      res[r] = v;
+      if (grad) fill(grad, off, cols, v);
+      if (aux) aux.set([v === 0 ? -Infinity : NaN, 0, 0, 0], 4 * r);
+      continue;
+    }
+    const rest = expSum(x, off, cols, m, T, grad, p);
+    const ones = p.ones;
+    a.reset();
+    for (let i = off, end = off + cols; i < end;) {
+      let block = 0;
+      for (const stop = Math.min(i + 32, end); i < stop; i++) {
+        if (x[i] === -Infinity) continue;
+        const t = (x[i] - m) * invT;
+        block += Math.exp(t) * t;
+      }
+      a.add(block);
+    }
+    const A = a.value();
+    const s = ones + rest, ls = logOnesPlus(ones, rest);
+    const h = ls - A / s;
+    res[r] = h;
+    if (aux) aux.set([m, ones, rest, A], 4 * r);
+    if (grad) {
+      const c0 = h - ls, c1 = -gscale / (T * s);
+      for (let i = off, end = off + cols; i < end; i++) {
+        const t = x[i] === -Infinity ? 0 : (x[i] - m) * invT;
+        grad[i] = grad[i] * c1 * (t + c0);
+      }
+    }
+  }
+}
+
+/** D for rows where ma or mb is not finite (`nan`: either row holds a NaN). */
+function specialKl(ma: number, mb: number, nan: boolean): number {
+  if (nan) return NaN;
+  if (ma === -Infinity) return 0; // a has no mass
+  if (ma === Infinity || mb === Infinity) return NaN;
+  return Infinity; // b is fully masked where a has mass
+}
+
+/** (a − ma) − (b − mb) of logits lifted to `lift` below their maxima, from the exact differences (TwoSum). */
+function liftedDiff(a: number, ma: number, b: number, mb: number, lift: number): number {
+  const la = Math.max(a, ma - lift), lb = Math.max(b, mb - lift);
+  const da = la - ma, db = lb - mb;
+  const xa = da - la, xb = db - lb;
+  return da - db + (la - (da - xa) - (ma + xa) - (lb - (db - xb) - (mb + xb)));
+}
+
+/**
+ * D(softmax(a/T) ‖ softmax(b/T)) = Σ p·u + log(SB/SA) per row (see assembly/softmax.ts);
+ * gradP, gradQ (or null): ∂D/∂a = p·(u − log(SA/SB) − D)/T, ∂D/∂b = (q − p)/T, times gscale.
+ */
+export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: number, T: number, gscale: number,
+  gradP: Out | null, gradQ: Out | null, res: Float64Array): void {
+  const invT = 1 / T, lift = 100 * T;
+  const sa = new Sum(), sb = new Sum(), acc = new Sum();
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const ma = maxRow(a, off, cols), mb = maxRow(b, off, cols);
+    if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
+      const d = specialKl(ma, mb, hasNaN(a, off, cols) || hasNaN(b, off, cols));
+      res[r] = d;
+      if (gradP) fill(gradP, off, cols, d === 0 ? 0 : NaN);
+      if (gradQ) {
+        let s = 0;
+        if (d === 0 && Number.isFinite(mb)) for (let i = off; i < off + cols; i++) s += Math.exp((b[i] - mb) * invT);
+        for (let i = off; i < off + cols; i++) gradQ[i] = d === 0 && Number.isFinite(mb) ? (Math.exp((b[i] - mb) * invT) / s) * gscale * invT : NaN;
+      }
+      continue;
+    }
+    sa.reset(); sb.reset(); acc.reset();
+    let hole = false;
+    for (let i = off, end = off + cols; i < end;) {
+      let ba = 0, bb = 0, bc = 0;
+      for (const stop = Math.min(i + 32, end); i < stop; i++) {
+        const ea = Math.exp((a[i] - ma) * invT), eb = Math.exp((b[i] - mb) * invT);
+        if (ea !== 0 && b[i] === -Infinity) hole = true;
+        ba += ea;
+        bb += eb;
+        if (ea !== 0) bc += ea * liftedDiff(a[i], ma, b[i], mb, lift) * invT;
+      }
+      sa.add(ba); sb.add(bb); acc.add(bc);
+    }
+    const SA = sa.value(), SB = sb.value();
+    const logRatio = Math.log(SA / SB);
+    const d = hole ? Infinity : acc.value() / SA - logRatio;
+    res[r] = d;
+    if (gradP || gradQ) {
+      const c = logRatio + d, g = gscale * invT;
+      for (let i = off; i < off + cols; i++) {
+        const p = Math.exp((a[i] - ma) * invT) / SA;
+        if (gradQ) gradQ[i] = (Math.exp((b[i] - mb) * invT) / SB - p) * g;
+        if (gradP) gradP[i] = p * (liftedDiff(a[i], ma, b[i], mb, lift) * invT - c) * g;
+      }
+    }
+  }
 }

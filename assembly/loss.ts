@@ -1,0 +1,570 @@
+// The fused softmax cross-entropy loss and its gradient, row by row, with PyTorch's
+// semantics for class weights w and label smoothing ε (C = cols classes):
+//
+//   labels:  lossᵢ = (1−ε)·w_y·(lse − z_y) + (ε/C)·Σ_c w_c·(lse − z_c)
+//   targets: lossᵢ = −Σ_c w_c·t̃_c·log p_c,   t̃ = (1−ε)·t + ε/C
+//
+// with lse − z_c = log S − t_c, t_c = z_c − m ≤ 0 and S = Σ exp(t_c) kept as ones + rest
+// (rows.ts), so every term is a sum of non-negative parts.  The softmax is computed once:
+// its exponentials go straight into `grad`, and a last pass turns them into
+//
+//   labels:  ∂/∂z_c = g·[((1−ε)·w_y + ε·W/C)·p_c − (ε/C)·w_c − (1−ε)·w_y·[c = y]]
+//   targets: ∂/∂z_c = g·[(Σ_k w_k·t̃_k)·p_c − w_c·t̃_c]
+//
+// where W = Σ w_c and g is the caller's scale (1/Σ w_y for 'mean', else 1; times
+// 1/ln(base)), folded into the coefficients unless that overflows the gradient's type
+// (a base near 1), when it is applied last.  A row with a negative label is ignored:
+// loss 0, gradient 0.  `grad` may be `z` itself: every value a later pass needs is read
+// before the exponentials overwrite it.  Terms whose weight·target is 0 contribute 0
+// even against a −Infinity logit.  A (non-ignored) row whose logits are all −Infinity,
+// or hold +Infinity or NaN, has no defined softmax: its loss and gradient are NaN, as in
+// PyTorch.  Narrow rows (fewer than NARROW classes) are taken four at a time in lanes.
+
+import { madd32, madd64 } from "./math";
+import {
+  NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
+  gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
+  scalarExpSumF32, scalarExpSumF64, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
+  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64,
+} from "./rows";
+
+/** The gradient's coefficients: g = (e·gA − w·gB − [c = y]·gC)·gS (see `fold`). */
+let gA: f64 = 0, gB: f64 = 0, gC: f64 = 0, gS: f64 = 1;
+
+/**
+ * Folds the caller's scale gs into the coefficients a, b, c when the products stay finite
+ * in the gradient's precision (fewest roundings), else keeps it apart so it comes last.
+ */
+function fold(a: f64, b: f64, c: f64, gs: f64, f32: bool): void {
+  const fa = a * gs, fb = b * gs, fc = c * gs;
+  const fits = f32 ? isFinite(<f32>fa) && isFinite(<f32>fb) && isFinite(<f32>fc) : isFinite(fa) && isFinite(fb) && isFinite(fc);
+  if (fits) {
+    gA = fa; gB = fb; gC = fc; gS = 1;
+  } else {
+    gA = a; gB = b; gC = c; gS = gs;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// float32
+// ---------------------------------------------------------------------------------
+
+/** Σ_c w_c·(z_c − m) over a float32 row in float64 (w = 0: every w_c = 1; w_c = 0 terms skipped). */
+function weightedShiftF32(z: usize, n: i32, m: f32, w: usize): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const wc: f64 = w ? <f64>load<f32>(w + o) : 1;
+    if (wc != 0) s += wc * (<f64>load<f32>(z + o) - <f64>m);
+  }
+  return s;
+}
+
+/** Σ w·t̃·(z − m) and Σ w·t̃ over a float32 row (probability targets), in float64; the second to `tgtW`. */
+let tgtW: f64 = 0;
+function targetSumsF32(z: usize, tgt: usize, n: i32, m: f32, w: usize, keep: f64, spread: f64): f64 {
+  let b: f64 = 0, tw: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let wt = <f64>load<f32>(tgt + o) * keep + spread;
+    if (w) wt *= <f64>load<f32>(w + o);
+    if (wt != 0) b += wt * (<f64>load<f32>(z + o) - <f64>m);
+    tw += wt;
+  }
+  tgtW = tw;
+  return b;
+}
+
+/** g[c] = (e[c]·a − b·wt[c])·gs over a float32 row; wt[c] = w_c (labels) or w_c·t̃_c (targets, tgt ≠ 0). */
+function affineGradF32(g: usize, n: i32, a: f32, b: f32, gs: f32, w: usize, tgt: usize, keep: f32, spread: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a), vb = f32x4.splat(b), vg = f32x4.splat(gs), vk = f32x4.splat(keep), vs = f32x4.splat(spread);
+    const one = f32x4.splat(1);
+    for (; i < n; i += 4) {
+      const o = <usize>i << 2;
+      let wt = tgt ? madd32(v128.load(tgt + o), vk, vs) : one;
+      if (w) wt = f32x4.mul(wt, v128.load(w + o));
+      const v = f32x4.mul(f32x4.sub(f32x4.mul(v128.load(g + o), va), f32x4.mul(wt, vb)), vg);
+      storeLanesF32(g + o, v, min(n - i, 4));
+    }
+    return;
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    let wt: f32 = tgt ? load<f32>(tgt + o) * keep + spread : 1;
+    if (w) wt *= load<f32>(w + o);
+    store<f32>(g + o, (load<f32>(g + o) * a - wt * b) * gs);
+  }
+}
+
+/** S's parts of a wide float32 row at T = 1, exponentials stored to g (g may be z: read before). */
+let rowOnes: f64 = 0;
+function restF32(z: usize, n: i32, m: f32, g: usize, tmp: usize): f64 {
+  if (!ASC_FEATURE_SIMD) {
+    const rest = scalarExpSumF32(z, n, m, 1.0, g);
+    rowOnes = scalarOnes;
+    return rest;
+  }
+  const mv = f32x4.splat(m);
+  setupF32(mv, 1, tmp);
+  expPassF32(z, n, mv, 1, g, true, tmp);
+  rowOnes = <f64>passOnes;
+  return passRest / <f64>f32x4.extract_lane(expOfF32(mv, 1, tmp), 0);
+}
+
+/** The scale between stored exponentials and exp(z − m) (1 in the scalar build). */
+function storedScaleF32(m: f32, tmp: usize): f64 {
+  if (!ASC_FEATURE_SIMD) return 1;
+  const mv = f32x4.splat(m);
+  setupF32(mv, 1, tmp);
+  return <f64>f32x4.extract_lane(expOfF32(mv, 1, tmp), 0);
+}
+
+function maxOfF32(z: usize, n: i32): f32 {
+  return ASC_FEATURE_SIMD ? f32x4.extract_lane(rowMaxF32(z, n), 0) : scalarMaxF32(z, n);
+}
+
+/**
+ * Integer labels (int32, negative = ignored).  out[r] = the row's weighted loss; grad (or
+ * 0) gets the gradient scaled by `gradScale`.  `weights` (float32 per class, or 0 for
+ * none) sum to `wsum`.  `tmp`: see rows.ts.
+ */
+export function softmaxCrossEntropyLabelsF32(
+  z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
+  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
+): void {
+  if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0) {
+    labelsNarrowF32(z, labels, rows, cols, weights, wsum, eps, gradScale, grad, out, tmp);
+    return;
+  }
+  const C = <f64>cols;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const row = z + off;
+    const y = load<i32>(labels + (<usize>r << 2));
+    if (y < 0) {
+      store<f64>(out + (<usize>r << 3), 0);
+      if (grad) memory.fill(grad + off, 0, <usize>cols << 2);
+      continue;
+    }
+    const m = maxOfF32(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), NaN);
+      if (grad) fillF32(grad + off, cols, NaN);
+      continue;
+    }
+    const ty = <f64>load<f32>(row + (<usize>y << 2)) - <f64>m;
+    const a = eps > 0 ? weightedShiftF32(row, cols, m, weights) : 0;
+    const rest = restF32(row, cols, m, grad ? grad + off : 0, tmp);
+    const ones = rowOnes;
+    const s = ones + rest, ls = logOnesPlus(ones, rest);
+    const wy: f64 = weights ? <f64>load<f32>(weights + (<usize>y << 2)) : 1;
+    // a label of weight 0 counts 0, even against a −Infinity logit (not 0·Infinity)
+    let loss = wy != 0 ? (1 - eps) * wy * (ls - ty) : 0;
+    if (eps > 0) loss += eps / C * (wsum * ls - a);
+    store<f64>(out + (<usize>r << 3), loss);
+    if (grad) {
+      const g = grad + off;
+      const gy = g + (<usize>y << 2);
+      const scale = storedScaleF32(m, tmp);
+      fold(((1 - eps) * wy + eps * wsum / C) / (s * scale), eps / C, (1 - eps) * wy, gradScale, true);
+      const ey = load<f32>(gy);
+      const w = eps > 0 ? weights : 0;
+      affineGradF32(g, cols, <f32>gA, <f32>gB, <f32>gS, w, 0, 0, 0);
+      const by = w ? <f32>gB * load<f32>(w + (<usize>y << 2)) : <f32>gB;
+      store<f32>(gy, (ey * <f32>gA - by - <f32>gC) * <f32>gS);
+    }
+  }
+}
+
+/** Probability targets (float32 matrix like z).  out[r] = the row's loss; gradient as for labels. */
+export function softmaxCrossEntropyProbsF32(
+  z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
+  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
+): void {
+  if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0) {
+    probsNarrowF32(z, targets, rows, cols, weights, eps, gradScale, grad, out, tmp);
+    return;
+  }
+  const keep = 1 - eps, spread = eps / <f64>cols;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const row = z + off, tgt = targets + off;
+    const m = maxOfF32(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), NaN);
+      if (grad) fillF32(grad + off, cols, NaN);
+      continue;
+    }
+    // Σ w·t̃·(z − m) and Σ w·t̃ before the exponentials may overwrite z
+    const b = targetSumsF32(row, tgt, cols, m, weights, keep, spread);
+    const tw = tgtW;
+    const rest = restF32(row, cols, m, grad ? grad + off : 0, tmp);
+    const ones = rowOnes;
+    const s = ones + rest;
+    store<f64>(out + (<usize>r << 3), tw * logOnesPlus(ones, rest) - b);
+    if (grad) {
+      const scale = storedScaleF32(m, tmp);
+      fold(tw / (s * scale), 1, 0, gradScale, true);
+      affineGradF32(grad + off, cols, <f32>gA, <f32>gB, <f32>gS, weights, tgt, <f32>keep, <f32>spread);
+    }
+  }
+}
+
+// float32 narrow rows: four a tile (rows.ts), the lanes rows.
+
+/** Labels of rows r…r+3 as int32 lanes (rows past the end repeat the last). */
+// @ts-ignore: decorator
+@inline function labelLanes(labels: usize, r: i32, rows: i32): v128 {
+  const last = rows - 1;
+  let y = i32x4.splat(load<i32>(labels + (<usize>r << 2)));
+  y = i32x4.replace_lane(y, 1, load<i32>(labels + (<usize>min(r + 1, last) << 2)));
+  y = i32x4.replace_lane(y, 2, load<i32>(labels + (<usize>min(r + 2, last) << 2)));
+  return i32x4.replace_lane(y, 3, load<i32>(labels + (<usize>min(r + 3, last) << 2)));
+}
+
+function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
+  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize): void {
+  const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
+  const C = <f32>cols;
+  const keep = f32x4.splat(<f32>(1 - eps)), share = f32x4.splat(<f32>(eps / <f64>cols)), sw = f32x4.splat(<f32>wsum);
+  const zero = f32x4.splat(0), one = f32x4.splat(1);
+  for (let r = 0; r < rows; r += 4) {
+    const m = gatherF32(z, r, rows, cols, tmp);
+    const y = labelLanes(labels, r, rows);
+    const ignored = i32x4.lt_s(y, i32x4.splat(0));
+    // z_y − m, w_y, and Σ_c w_c·(z_c − m) per lane
+    let ty = zero, wy = one, a = zero;
+    for (let j = 0; j < cols; j++) {
+      const v = f32x4.sub(v128.load(tile + (<usize>j << 4)), m);
+      const at = i32x4.eq(y, i32x4.splat(j));
+      const wj = weights ? f32x4.splat(load<f32>(weights + (<usize>j << 2))) : one;
+      ty = v128.bitselect(v, ty, at);
+      if (weights) wy = v128.bitselect(wj, wy, at);
+      if (eps > 0) a = f32x4.add(a, v128.andnot(f32x4.mul(wj, v), f32x4.eq(wj, zero)));
+    }
+    setupF32(m, 1, tmp);
+    tileExpF32(tile, cols, m, 1, etile, true, tmp);
+    const scale = expOfF32(m, 1, tmp);
+    const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
+    const ls = logOnesPlusF32x4(ones, f32x4.div(restE, scale));
+    let loss = v128.andnot(f32x4.mul(f32x4.mul(keep, wy), f32x4.sub(ls, ty)), f32x4.eq(wy, zero));
+    if (eps > 0) loss = madd32(share, f32x4.sub(f32x4.mul(sw, ls), a), loss);
+    // ignored rows 0; rows whose maximum is not finite (or hold NaN) NaN
+    const bad = v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN));
+    loss = v128.andnot(v128.or(loss, v128.and(bad, f32x4.splat(NaN))), ignored);
+    storeRowsF64(out, r, min(rows - r, 4), f64x2.promote_low_f32x4(loss), f64x2.promote_low_f32x4(i32x4.shuffle(loss, loss, 2, 3, 2, 3)));
+    if (grad) {
+      const sE = madd32(ones, scale, restE);
+      const gs = f32x4.splat(<f32>gradScale);
+      const ga = f32x4.mul(f32x4.div(madd32(keep, wy, f32x4.mul(share, sw)), sE), gs);
+      const gb = f32x4.mul(share, gs), gc = f32x4.mul(f32x4.mul(keep, wy), gs);
+      const dead = v128.or(ignored, bad);
+      const fillv = v128.and(v128.andnot(f32x4.splat(NaN), ignored), bad); // NaN where bad, 0 where ignored
+      for (let j = 0; j < cols; j++) {
+        const o = <usize>j << 4;
+        const wj = weights && eps > 0 ? f32x4.splat(load<f32>(weights + (<usize>j << 2))) : one;
+        let g = f32x4.sub(f32x4.mul(v128.load(etile + o), ga), f32x4.mul(wj, gb));
+        g = f32x4.sub(g, v128.and(gc, i32x4.eq(y, i32x4.splat(j))));
+        v128.store(etile + o, v128.bitselect(fillv, g, dead));
+      }
+      scatterF32(etile, r, rows, cols, grad);
+    }
+  }
+}
+
+function probsNarrowF32(z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
+  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize): void {
+  const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
+  const keep = f32x4.splat(<f32>(1 - eps)), spread = f32x4.splat(<f32>(eps / <f64>cols));
+  const zero = f32x4.splat(0);
+  const row = <usize>cols << 2;
+  for (let r = 0; r < rows; r += 4) {
+    const m = gatherF32(z, r, rows, cols, tmp);
+    const last = rows - 1;
+    const q0 = targets + <usize>r * row, q1 = targets + <usize>min(r + 1, last) * row;
+    const q2 = targets + <usize>min(r + 2, last) * row, q3 = targets + <usize>min(r + 3, last) * row;
+    // Σ w·t̃·(z − m) and Σ w·t̃ per lane (the weighted targets go to the second tile, for the gradient)
+    let b = zero, tw = zero;
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 2;
+      let t = v128.load32_zero(q0 + o);
+      t = v128.load32_lane(q1 + o, t, 1);
+      t = v128.load32_lane(q2 + o, t, 2);
+      t = v128.load32_lane(q3 + o, t, 3);
+      let wt = madd32(t, keep, spread);
+      if (weights) wt = f32x4.mul(wt, f32x4.splat(load<f32>(weights + o)));
+      const v = f32x4.sub(v128.load(tile + (<usize>j << 4)), m);
+      b = f32x4.add(b, v128.andnot(f32x4.mul(wt, v), f32x4.eq(wt, zero)));
+      tw = f32x4.add(tw, wt);
+      v128.store(etile + (<usize>j << 4), wt);
+    }
+    setupF32(m, 1, tmp);
+    // the exponentials overwrite the tile (x is no longer needed)
+    tileExpF32(tile, cols, m, 1, tile, true, tmp);
+    const scale = expOfF32(m, 1, tmp);
+    const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
+    const ls = logOnesPlusF32x4(ones, f32x4.div(restE, scale));
+    const bad = v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN));
+    let loss = f32x4.sub(f32x4.mul(tw, ls), b);
+    loss = v128.or(loss, v128.and(bad, f32x4.splat(NaN)));
+    storeRowsF64(out, r, min(rows - r, 4), f64x2.promote_low_f32x4(loss), f64x2.promote_low_f32x4(i32x4.shuffle(loss, loss, 2, 3, 2, 3)));
+    if (grad) {
+      const sE = madd32(ones, scale, restE);
+      const gs = f32x4.splat(<f32>gradScale);
+      const ga = f32x4.mul(f32x4.div(tw, sE), gs);
+      const nan = v128.and(bad, f32x4.splat(NaN));
+      for (let j = 0; j < cols; j++) {
+        const o = <usize>j << 4;
+        const g = f32x4.sub(f32x4.mul(v128.load(tile + o), ga), f32x4.mul(v128.load(etile + o), gs));
+        v128.store(tile + o, v128.or(g, nan));
+      }
+      scatterF32(tile, r, rows, cols, grad);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// float64
+// ---------------------------------------------------------------------------------
+
+function weightedShiftF64(z: usize, n: i32, m: f64, w: usize): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    const wc: f64 = w ? load<f64>(w + o) : 1;
+    if (wc != 0) s += wc * (load<f64>(z + o) - m);
+  }
+  return s;
+}
+
+function targetSumsF64(z: usize, tgt: usize, n: i32, m: f64, w: usize, keep: f64, spread: f64): f64 {
+  let b: f64 = 0, tw: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    let wt = load<f64>(tgt + o) * keep + spread;
+    if (w) wt *= load<f64>(w + o);
+    if (wt != 0) b += wt * (load<f64>(z + o) - m);
+    tw += wt;
+  }
+  tgtW = tw;
+  return b;
+}
+
+function affineGradF64(g: usize, n: i32, a: f64, b: f64, gs: f64, w: usize, tgt: usize, keep: f64, spread: f64): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f64x2.splat(a), vb = f64x2.splat(b), vg = f64x2.splat(gs), vk = f64x2.splat(keep), vs = f64x2.splat(spread);
+    const one = f64x2.splat(1);
+    for (; i < n; i += 2) {
+      const o = <usize>i << 3;
+      let wt = tgt ? madd64(v128.load(tgt + o), vk, vs) : one;
+      if (w) wt = f64x2.mul(wt, v128.load(w + o));
+      const v = f64x2.mul(f64x2.sub(f64x2.mul(v128.load(g + o), va), f64x2.mul(wt, vb)), vg);
+      storeLanesF64(g + o, v, min(n - i, 2));
+    }
+    return;
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    let wt: f64 = tgt ? load<f64>(tgt + o) * keep + spread : 1;
+    if (w) wt *= load<f64>(w + o);
+    store<f64>(g + o, (load<f64>(g + o) * a - wt * b) * gs);
+  }
+}
+
+function restF64(z: usize, n: i32, m: f64, g: usize, tmp: usize): f64 {
+  if (!ASC_FEATURE_SIMD) {
+    const rest = scalarExpSumF64(z, n, m, 1.0, g);
+    rowOnes = scalarOnes;
+    return rest;
+  }
+  const mv = f64x2.splat(m);
+  setupF64(mv, 1, tmp);
+  expPassF64(z, n, mv, 1, g, true, tmp);
+  rowOnes = <f64>passOnes;
+  return passRest / f64x2.extract_lane(expOfF64(mv, 1, tmp), 0);
+}
+
+function storedScaleF64(m: f64, tmp: usize): f64 {
+  if (!ASC_FEATURE_SIMD) return 1;
+  const mv = f64x2.splat(m);
+  setupF64(mv, 1, tmp);
+  return f64x2.extract_lane(expOfF64(mv, 1, tmp), 0);
+}
+
+function maxOfF64(z: usize, n: i32): f64 {
+  return ASC_FEATURE_SIMD ? f64x2.extract_lane(rowMaxF64(z, n), 0) : scalarMaxF64(z, n);
+}
+
+export function softmaxCrossEntropyLabelsF64(
+  z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
+  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
+): void {
+  if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0) {
+    labelsNarrowF64(z, labels, rows, cols, weights, wsum, eps, gradScale, grad, out, tmp);
+    return;
+  }
+  const C = <f64>cols;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const row = z + off;
+    const y = load<i32>(labels + (<usize>r << 2));
+    if (y < 0) {
+      store<f64>(out + (<usize>r << 3), 0);
+      if (grad) memory.fill(grad + off, 0, <usize>cols << 3);
+      continue;
+    }
+    const m = maxOfF64(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), NaN);
+      if (grad) fillF64(grad + off, cols, NaN);
+      continue;
+    }
+    const ty = load<f64>(row + (<usize>y << 3)) - m;
+    const a = eps > 0 ? weightedShiftF64(row, cols, m, weights) : 0;
+    const rest = restF64(row, cols, m, grad ? grad + off : 0, tmp);
+    const ones = rowOnes;
+    const s = ones + rest, ls = logOnesPlus(ones, rest);
+    const wy: f64 = weights ? load<f64>(weights + (<usize>y << 3)) : 1;
+    let loss = wy != 0 ? (1 - eps) * wy * (ls - ty) : 0;
+    if (eps > 0) loss += eps / C * (wsum * ls - a);
+    store<f64>(out + (<usize>r << 3), loss);
+    if (grad) {
+      const g = grad + off;
+      const gy = g + (<usize>y << 3);
+      const scale = storedScaleF64(m, tmp);
+      fold(((1 - eps) * wy + eps * wsum / C) / (s * scale), eps / C, (1 - eps) * wy, gradScale, false);
+      const ey = load<f64>(gy);
+      const w = eps > 0 ? weights : 0;
+      affineGradF64(g, cols, gA, gB, gS, w, 0, 0, 0);
+      const by = w ? gB * load<f64>(w + (<usize>y << 3)) : gB;
+      store<f64>(gy, (ey * gA - by - gC) * gS);
+    }
+  }
+}
+
+export function softmaxCrossEntropyProbsF64(
+  z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
+  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
+): void {
+  if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0) {
+    probsNarrowF64(z, targets, rows, cols, weights, eps, gradScale, grad, out, tmp);
+    return;
+  }
+  const keep = 1 - eps, spread = eps / <f64>cols;
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const row = z + off, tgt = targets + off;
+    const m = maxOfF64(row, cols);
+    if (!isFinite(m)) {
+      store<f64>(out + (<usize>r << 3), NaN);
+      if (grad) fillF64(grad + off, cols, NaN);
+      continue;
+    }
+    const b = targetSumsF64(row, tgt, cols, m, weights, keep, spread);
+    const tw = tgtW;
+    const rest = restF64(row, cols, m, grad ? grad + off : 0, tmp);
+    const ones = rowOnes;
+    const s = ones + rest;
+    store<f64>(out + (<usize>r << 3), tw * logOnesPlus(ones, rest) - b);
+    if (grad) {
+      const scale = storedScaleF64(m, tmp);
+      fold(tw / (s * scale), 1, 0, gradScale, false);
+      affineGradF64(grad + off, cols, gA, gB, gS, weights, tgt, keep, spread);
+    }
+  }
+}
+
+function labelsNarrowF64(z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
+  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize): void {
+  const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
+  const keep = f64x2.splat(1 - eps), share = f64x2.splat(eps / <f64>cols), sw = f64x2.splat(wsum);
+  const zero = f64x2.splat(0), one = f64x2.splat(1);
+  for (let r = 0; r < rows; r += 2) {
+    const m = gatherF64(z, r, rows, cols, tmp);
+    const y0 = load<i32>(labels + (<usize>r << 2)), y1 = load<i32>(labels + (<usize>min(r + 1, rows - 1) << 2));
+    const y = i64x2.replace_lane(i64x2.splat(<i64>y0), 1, <i64>y1);
+    const ignored = i64x2.lt_s(y, i64x2.splat(0));
+    let ty = zero, wy = one, a = zero;
+    for (let j = 0; j < cols; j++) {
+      const v = f64x2.sub(v128.load(tile + (<usize>j << 4)), m);
+      const at = i64x2.eq(y, i64x2.splat(j));
+      const wj = weights ? f64x2.splat(load<f64>(weights + (<usize>j << 3))) : one;
+      ty = v128.bitselect(v, ty, at);
+      if (weights) wy = v128.bitselect(wj, wy, at);
+      if (eps > 0) a = f64x2.add(a, v128.andnot(f64x2.mul(wj, v), f64x2.eq(wj, zero)));
+    }
+    setupF64(m, 1, tmp);
+    tileExpF64(tile, cols, m, 1, etile, true, tmp);
+    const scale = expOfF64(m, 1, tmp);
+    const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
+    const ls = logOnesPlusF64x2(ones, f64x2.div(restE, scale));
+    let loss = v128.andnot(f64x2.mul(f64x2.mul(keep, wy), f64x2.sub(ls, ty)), f64x2.eq(wy, zero));
+    if (eps > 0) loss = madd64(share, f64x2.sub(f64x2.mul(sw, ls), a), loss);
+    const bad = v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN));
+    loss = v128.andnot(v128.or(loss, v128.and(bad, f64x2.splat(NaN))), ignored);
+    storeLanesF64(out + (<usize>r << 3), loss, min(rows - r, 2));
+    if (grad) {
+      const sE = madd64(ones, scale, restE);
+      const gs = f64x2.splat(gradScale);
+      const ga = f64x2.mul(f64x2.div(madd64(keep, wy, f64x2.mul(share, sw)), sE), gs);
+      const gb = f64x2.mul(share, gs), gc = f64x2.mul(f64x2.mul(keep, wy), gs);
+      const dead = v128.or(ignored, bad);
+      const fillv = v128.and(v128.andnot(f64x2.splat(NaN), ignored), bad);
+      for (let j = 0; j < cols; j++) {
+        const o = <usize>j << 4;
+        const wj = weights && eps > 0 ? f64x2.splat(load<f64>(weights + (<usize>j << 3))) : one;
+        let g = f64x2.sub(f64x2.mul(v128.load(etile + o), ga), f64x2.mul(wj, gb));
+        g = f64x2.sub(g, v128.and(gc, i64x2.eq(y, i64x2.splat(j))));
+        v128.store(etile + o, v128.bitselect(fillv, g, dead));
+      }
+      scatterF64(etile, r, rows, cols, grad);
+    }
+  }
+}
+
+function probsNarrowF64(z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
+  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize): void {
+  const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
+  const keep = f64x2.splat(1 - eps), spread = f64x2.splat(eps / <f64>cols);
+  const zero = f64x2.splat(0);
+  const row = <usize>cols << 3;
+  for (let r = 0; r < rows; r += 2) {
+    const m = gatherF64(z, r, rows, cols, tmp);
+    const q0 = targets + <usize>r * row, q1 = targets + <usize>min(r + 1, rows - 1) * row;
+    let b = zero, tw = zero;
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 3;
+      const t = v128.load64_lane(q1 + o, v128.load64_zero(q0 + o), 1);
+      let wt = madd64(t, keep, spread);
+      if (weights) wt = f64x2.mul(wt, f64x2.splat(load<f64>(weights + o)));
+      const v = f64x2.sub(v128.load(tile + (<usize>j << 4)), m);
+      b = f64x2.add(b, v128.andnot(f64x2.mul(wt, v), f64x2.eq(wt, zero)));
+      tw = f64x2.add(tw, wt);
+      v128.store(etile + (<usize>j << 4), wt);
+    }
+    setupF64(m, 1, tmp);
+    tileExpF64(tile, cols, m, 1, tile, true, tmp);
+    const scale = expOfF64(m, 1, tmp);
+    const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
+    const ls = logOnesPlusF64x2(ones, f64x2.div(restE, scale));
+    const bad = v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN));
+    let loss = f64x2.sub(f64x2.mul(tw, ls), b);
+    loss = v128.or(loss, v128.and(bad, f64x2.splat(NaN)));
+    storeLanesF64(out + (<usize>r << 3), loss, min(rows - r, 2));
+    if (grad) {
+      const sE = madd64(ones, scale, restE);
+      const gs = f64x2.splat(gradScale);
+      const ga = f64x2.mul(f64x2.div(tw, sE), gs);
+      const nan = v128.and(bad, f64x2.splat(NaN));
+      for (let j = 0; j < cols; j++) {
+        const o = <usize>j << 4;
+        const g = f64x2.sub(f64x2.mul(v128.load(tile + o), ga), f64x2.mul(v128.load(etile + o), gs));
+        v128.store(tile + o, v128.or(g, nan));
+      }
+      scatterF64(tile, r, rows, cols, grad);
+    }
+  }
+}

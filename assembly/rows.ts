@@ -1,0 +1,679 @@
+// What the softmax family and the loss share: a row's maximum, the per-row set-up of the
+// exponential, the exponential pass over a wide row, and the tiles of narrow rows.
+//
+// Rows of at least NARROW entries are walked as consecutive vectors, the last vector's
+// lanes beyond the row masked (not a scalar tail: every entry goes through the same
+// code).  Narrower rows are taken four at a time (two in float64), gathered into a tile
+// whose vector j holds entry j of each row: the lanes are rows, and every step — the
+// maximum, the exponentials, the sums, the final log — is one vector operation for four
+// rows.  A row's value never depends on its neighbours or on where a call was split, so
+// the pool's blocks give the single call's values bit for bit.
+//
+// Sums: float32 exponentials are added in float32 lanes over short blocks (each lane adds
+// at most 8 terms: ≤ 7·2^-24 relative) and the blocks into a compensated float64 pair.
+
+import {
+  madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
+  sumLanesF64x2, splitHi,
+  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
+  D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
+} from "./math";
+
+/** Rows narrower than this are taken four at a time, lanes = rows (see above). */
+export const NARROW: i32 = 64;
+
+export const LN2: f64 = 0.6931471805599453;
+export const LOG2E: f64 = 1.4426950408889634;
+export const LN_FLT_MIN: f64 = -87.33654475055310898657;
+
+// ---------------------------------------------------------------------------------
+// float32: the per-row parameters of E, in lanes
+// ---------------------------------------------------------------------------------
+//
+// E(x) = exp((x − b)/T − k·ln 2) (see math.ts) with, per lane (row) of maximum m:
+//   near rows, |m/T| < 176: b = 0, k = ⌈m·log₂e/T⌉;  far rows: b = m, k = 0.
+// Computed in vector lanes for a wide row (m splatted) and four narrow rows alike, so no
+// row pays for a scalar exp or ceil.  Lanes whose m is not finite get m = 0 here; their
+// rows are special and their results are set apart.  Written to the scratch `tmp` (one
+// return value in AssemblyScript); kernels read them into locals before their loops.
+
+// The kernels' scratch `tmp` (per call, per thread: never static memory, which the
+// pool's threads share): the setup's four vectors, then a group's outputs, then tiles.
+export const T_B = 0, T_MAGIC = 16, T_CUT = 32, T_LIFT = 48; // setup
+export const T_NAN = 64, T_SUM = 80, T_ONES = 96; // a tile's NaN lanes, sums (all, or rest), counts at the maximum
+export const T_TILE = 128; // the tile (and, past it, a second one)
+
+/** Lanes whose value is finite (all ones). */
+// @ts-ignore: decorator
+@inline export function finiteF32x4(v: v128): v128 {
+  return f32x4.lt(f32x4.abs(v), f32x4.splat(Infinity));
+}
+
+// @ts-ignore: decorator
+@inline export function setupF32(m: v128, T: f32, tmp: usize): void {
+  const mf = v128.and(m, finiteF32x4(m)); // not finite: 0
+  const q = f32x4.div(mf, f32x4.splat(T));
+  const near = f32x4.lt(f32x4.abs(q), f32x4.splat(176));
+  const k = v128.and(f32x4.ceil(f32x4.mul(q, f32x4.splat(<f32>LOG2E))), near);
+  v128.store(tmp, v128.andnot(mf, near), T_B);
+  v128.store(tmp, f32x4.sub(f32x4.splat(12583039.0), k), T_MAGIC);
+  const kl = f32x4.mul(k, f32x4.splat(<f32>LN2));
+  // the cut-off a hundredth above ln FLT_MIN, so that rounding here never lets a subnormal E through
+  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 0.01))), f32x4.splat(T)), T_CUT);
+  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 2.0))), f32x4.splat(T)), T_LIFT);
+}
+
+// ---------------------------------------------------------------------------------
+// float32 vector helpers
+// ---------------------------------------------------------------------------------
+
+/** Lanes [0, r) of a vector set (r in 1…4; 4: all). */
+// @ts-ignore: decorator
+@inline export function laneMask(r: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r));
+}
+
+/** Stores lanes [0, r) of v at p (r in 1…4). */
+// @ts-ignore: decorator
+@inline export function storeLanesF32(p: usize, v: v128, r: i32): void {
+  if (r == 4) {
+    v128.store(p, v);
+    return;
+  }
+  v128.store32_lane(p, v, 0);
+  if (r > 1) v128.store32_lane(p, v, 1, 4);
+  if (r > 2) v128.store32_lane(p, v, 2, 8);
+}
+
+/** The vector at p with lanes beyond r set to v (a wide row's last, partial vector). */
+// @ts-ignore: decorator
+@inline export function loadLastF32(p: usize, r: i32, fill: v128): v128 {
+  return v128.bitselect(v128.load(p), fill, laneMask(r));
+}
+
+/** Max of a wide float32 row (pmax: NaN never wins; see `hasNaNF32`), splatted. */
+export function rowMaxF32(x: usize, n: i32): v128 {
+  const ninf = f32x4.splat(-Infinity);
+  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    m0 = f32x4.pmax(m0, v128.load(p));
+    m1 = f32x4.pmax(m1, v128.load(p, 16));
+    m2 = f32x4.pmax(m2, v128.load(p, 32));
+    m3 = f32x4.pmax(m3, v128.load(p, 48));
+  }
+  for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, v128.load(x + (<usize>i << 2)));
+  if (i < n) m1 = f32x4.pmax(m1, loadLastF32(x + (<usize>i << 2), n - i, ninf));
+  return f32x4.splat(maxLanesF32x4(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3))));
+}
+
+/** True when the row holds a NaN (asked only of rows whose maximum is not finite). */
+export function hasNaNF32(x: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (isNaN(load<f32>(x + (<usize>i << 2)))) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------
+// float32 wide rows: the exponential pass
+// ---------------------------------------------------------------------------------
+
+/** Set by `expPassF32`: Σ E over the row (float64), and over the entries below m (`rest`), and their count at m. */
+export let passSum: f64 = 0;
+export let passRest: f64 = 0;
+export let passOnes: i32 = 0;
+
+/**
+ * One pass of E over a wide row (setup done): stores E to `dst` when dst ≠ 0 (dst may be
+ * x), and sums it — all of it (`passSum`), or, with `split`, apart for the entries equal
+ * to m (`passOnes`, `passRest`, as float64 sums of E: the caller divides by E(m)).
+ */
+// @ts-ignore: decorator
+@inline export function expPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
+  const ln2T = <f32>(LN2 * <f64>T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const zero = f32x4.splat(0);
+  let hi = f64x2.splat(0), lo = hi;
+  let cnt = i32x4.splat(0);
+  let i = 0;
+  while (i + 16 <= n) {
+    const end = min(i + 128, n & ~15);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (; i < end; i += 16) {
+      const p = x + (<usize>i << 2);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      if (dst) {
+        const d = dst + (<usize>i << 2);
+        v128.store(d, e0);
+        v128.store(d, e1, 16);
+        v128.store(d, e2, 32);
+        v128.store(d, e3, 48);
+      }
+      if (split) {
+        // x = m rather than E = E(m): known before E is, so the sum waits for one operation less
+        const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
+        cnt = i32x4.sub(i32x4.sub(cnt, i32x4.add(t0, t1)), i32x4.add(t2, t3));
+        a0 = f32x4.add(a0, v128.andnot(e0, t0));
+        a1 = f32x4.add(a1, v128.andnot(e1, t1));
+        a2 = f32x4.add(a2, v128.andnot(e2, t2));
+        a3 = f32x4.add(a3, v128.andnot(e3, t3));
+      } else {
+        a0 = f32x4.add(a0, e0);
+        a1 = f32x4.add(a1, e1);
+        a2 = f32x4.add(a2, e2);
+        a3 = f32x4.add(a3, e3);
+      }
+    }
+    const block = widenF32x4(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+    lo = twoSumLoF64x2(hi, block, lo);
+    hi = f64x2.add(hi, block);
+  }
+  // the last vectors, the final one partial (its lanes beyond n read as −Infinity: E = 0)
+  let a = zero;
+  const ninf = f32x4.splat(-Infinity);
+  for (; i < n; i += 4) {
+    const r = min(n - i, 4);
+    const p = x + (<usize>i << 2);
+    const v = r == 4 ? v128.load(p) : loadLastF32(p, r, ninf);
+    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+    if (dst) storeLanesF32(dst + (<usize>i << 2), e, r);
+    if (split) {
+      const t = f32x4.eq(v, m);
+      cnt = i32x4.sub(cnt, t);
+      a = f32x4.add(a, v128.andnot(e, t));
+    } else a = f32x4.add(a, e);
+  }
+  const last = widenF32x4(a);
+  lo = twoSumLoF64x2(hi, last, lo);
+  hi = f64x2.add(hi, last);
+  const total = sumLanesF64x2(hi) + sumLanesF64x2(lo);
+  if (split) {
+    passRest = total;
+    passOnes = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
+  } else passSum = total;
+}
+
+/** E(m) for a splatted row maximum (setup done): the row's `scale` (see the top). */
+// @ts-ignore: decorator
+@inline export function expOfF32(m: v128, T: f32, tmp: usize): v128 {
+  const ln2T = <f32>(LN2 * <f64>T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / <f64>T)), v128.load(tmp, T_MAGIC), f32x4.splat(-c1f),
+    f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f)), f32x4.splat(<f32>(1.0 / <f64>T)), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
+    k32(F_P1), k32(F_P2), k32(F_P3), k32(F_P4), k32(F_P5));
+}
+
+/** dst[i] = x[i]·c over a wide float32 row (in place when dst = x). */
+export function scaleRowF32(x: usize, n: i32, c: f32, dst: usize): void {
+  const vc = f32x4.splat(c);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2), d = dst + (<usize>i << 2);
+    v128.store(d, f32x4.mul(v128.load(p), vc));
+    v128.store(d, f32x4.mul(v128.load(p, 16), vc), 16);
+    v128.store(d, f32x4.mul(v128.load(p, 32), vc), 32);
+    v128.store(d, f32x4.mul(v128.load(p, 48), vc), 48);
+  }
+  for (; i < n; i += 4) storeLanesF32(dst + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), vc), min(n - i, 4));
+}
+
+export function fillF32(dst: usize, n: i32, v: f32): void {
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), v);
+}
+
+/** log(ones + rest), with log1p when a single maximal entry makes S ≈ 1. */
+// @ts-ignore: decorator
+@inline export function logOnesPlus(ones: f64, rest: f64): f64 {
+  return ones == 1 ? Math.log1p(rest) : Math.log(ones + rest);
+}
+
+/** Writes a row's parts (m, ones, rest) to aux when asked. */
+// @ts-ignore: decorator
+@inline export function putAux(aux: usize, r: i32, k: i32, a: f64, b: f64, c: f64): void {
+  if (aux) {
+    const p = aux + (<usize>(r * k) << 3);
+    store<f64>(p, a);
+    store<f64>(p, b, 8);
+    store<f64>(p, c, 16);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// float32 narrow rows: four rows a tile
+// ---------------------------------------------------------------------------------
+
+/**
+ * Gathers entry j of rows r0…r0+3 (of `cols`, from x) into tile vector j; rows past
+ * `rows` repeat the last one (their lanes are computed and dropped).  Returns the lanes'
+ * maxima; the lanes holding a NaN go to T_NAN.
+ */
+export function gatherF32(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): v128 {
+  const tile = tmp + T_TILE;
+  const last = rows - 1;
+  const row = <usize>cols << 2;
+  const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, last) * row;
+  const q2 = x + <usize>min(r0 + 2, last) * row, q3 = x + <usize>min(r0 + 3, last) * row;
+  let m = f32x4.splat(-Infinity), nan = i32x4.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 2;
+    let v = v128.load32_zero(q0 + o);
+    v = v128.load32_lane(q1 + o, v, 1);
+    v = v128.load32_lane(q2 + o, v, 2);
+    v = v128.load32_lane(q3 + o, v, 3);
+    v128.store(tile + (<usize>j << 4), v);
+    m = f32x4.pmax(m, v);
+    nan = v128.or(nan, f32x4.ne(v, v));
+  }
+  v128.store(tmp, nan, T_NAN);
+  return m;
+}
+
+/** Writes lane i of tile vector j to entry j of row r0 + i, for the rows that exist. */
+export function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
+  const g = min(rows - r0, 4);
+  const row = <usize>cols << 2;
+  const q = dst + <usize>r0 * row;
+  for (let j = 0; j < cols; j++) {
+    const v = v128.load(tile + (<usize>j << 4));
+    const o = q + (<usize>j << 2);
+    v128.store32_lane(o, v, 0);
+    if (g > 1) v128.store32_lane(o + row, v, 1);
+    if (g > 2) v128.store32_lane(o + 2 * row, v, 2);
+    if (g > 3) v128.store32_lane(o + 3 * row, v, 3);
+  }
+}
+
+/**
+ * E over a tile (setup done), stored to `dst` (a tile; may be the same), summed per lane
+ * — all of it or, with `split`, apart for the entries equal to the lane's
+ * maximum (at T_SUM, and their counts at T_ONES as floats).  Four accumulators: each lane adds ≤ 16 terms.
+ */
+// @ts-ignore: decorator
+@inline export function tileExpF32(tile: usize, cols: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
+  const ln2T = <f32>(LN2 * <f64>T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const zero = f32x4.splat(0);
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero, cnt = i32x4.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 4;
+    const v = v128.load(tile + o);
+    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+    v128.store(dst + o, e);
+    const term = split ? v128.andnot(e, f32x4.eq(v, m)) : e;
+    if (split) cnt = i32x4.sub(cnt, f32x4.eq(v, m));
+    const w = j & 3;
+    if (w == 0) a0 = f32x4.add(a0, term);
+    else if (w == 1) a1 = f32x4.add(a1, term);
+    else if (w == 2) a2 = f32x4.add(a2, term);
+    else a3 = f32x4.add(a3, term);
+  }
+  const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  v128.store(tmp, s, T_SUM);
+  if (split) v128.store(tmp, f32x4.convert_i32x4_s(cnt), T_ONES);
+}
+
+/** log(ones + rest) in float32 lanes, accurate near 0 (the log's fNear is (ones − 1) + rest, exact for ones = 1). */
+// @ts-ignore: decorator
+@inline export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
+  const one = k32(F_ONE);
+  return logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest),
+    i32k(I_LOG_SHIFT), i32k(I_MANT), i32k(I_SQRT_HALF), i32k(I_127), one, k32(F_HALF), k32(F_LN2_HI), k32(F_LN2_LO),
+    k32(F_Q0), k32(F_Q0 + 1), k32(F_Q0 + 2), k32(F_Q0 + 3), k32(F_Q0 + 4), k32(F_Q0 + 5), k32(F_Q0 + 6), k32(F_Q0 + 7));
+}
+
+/** Lanes of a tile's rows that are masked (maximum −Infinity, no NaN): their mass is 0. */
+// @ts-ignore: decorator
+@inline export function maskedLanesF32(m: v128, tmp: usize): v128 {
+  return v128.andnot(f32x4.eq(m, f32x4.splat(-Infinity)), v128.load(tmp, T_NAN));
+}
+
+/** The per-lane log S and the rows' special values, for log-sum-exp-like results (log S + m). */
+// @ts-ignore: decorator
+@inline export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f32, tmp: usize): v128 {
+  tileExpF32(tile, cols, m, T, tile, true, tmp);
+  const scale = expOfF32(m, T, tmp);
+  return logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
+}
+
+/** m + ls in float64 for lanes 0 and 1, or the special value sv where `special` (float32 lane masks). */
+// @ts-ignore: decorator
+@inline export function widenLowF32x4(m: v128, ls: v128, sv: v128, special: v128): v128 {
+  const v = f64x2.add(f64x2.promote_low_f32x4(m), f64x2.promote_low_f32x4(ls));
+  return v128.bitselect(f64x2.promote_low_f32x4(sv), v, i64x2.extend_low_i32x4_s(special));
+}
+
+// @ts-ignore: decorator
+@inline export function widenHighF32x4(m: v128, ls: v128, sv: v128, special: v128): v128 {
+  return widenLowF32x4(i32x4.shuffle(m, m, 2, 3, 2, 3), i32x4.shuffle(ls, ls, 2, 3, 2, 3), i32x4.shuffle(sv, sv, 2, 3, 2, 3),
+    i32x4.shuffle(special, special, 2, 3, 2, 3));
+}
+
+/** out[r…r+g) = the first g of the four float64 lanes lo, hi (g in 1…4). */
+// @ts-ignore: decorator
+@inline export function storeRowsF64(out: usize, r: i32, g: i32, lo: v128, hi: v128): void {
+  const o = out + (<usize>r << 3);
+  if (g == 4) {
+    v128.store(o, lo);
+    v128.store(o, hi, 16);
+    return;
+  }
+  v128.store64_lane(o, lo, 0);
+  if (g > 1) v128.store64_lane(o, lo, 1, 8);
+  if (g > 2) v128.store64_lane(o, hi, 0, 16);
+}
+
+// ---------------------------------------------------------------------------------
+// float32 scalar rows (the scalar build)
+// ---------------------------------------------------------------------------------
+
+export function scalarMaxF32(x: usize, n: i32): f32 {
+  let m: f32 = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+/** Set by `scalarExpSumF32`: the entries equal to the maximum. */
+export let scalarOnes: f64 = 0;
+
+/**
+ * Σ exp((x − m)/T) over the entries below m (returned; their count at m in `scalarOnes`),
+ * in float64, where x − m is exact for float32 x and m; stores each exponential (as
+ * float32) to dst when dst ≠ 0.
+ */
+export function scalarExpSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
+  const invT = 1.0 / T;
+  let rest: f64 = 0;
+  let ones = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const e = Math.exp((<f64>v - <f64>m) * invT);
+    if (dst) store<f32>(dst + o, <f32>e);
+    if (v == m) ones++;
+    else rest += e;
+  }
+  scalarOnes = <f64>ones;
+  return rest;
+}
+
+// ---------------------------------------------------------------------------------
+// float64: the same, two lanes a vector
+// ---------------------------------------------------------------------------------
+
+export const LN_DBL_MIN: f64 = -708.3964185322641;
+
+
+// @ts-ignore: decorator
+@inline export function finiteF64x2(v: v128): v128 {
+  return f64x2.lt(f64x2.abs(v), f64x2.splat(Infinity));
+}
+
+/** The float64 twin of `setupF32` (far rows at |m/T| ≥ 1420). */
+// @ts-ignore: decorator
+@inline export function setupF64(m: v128, T: f64, tmp: usize): void {
+  const mf = v128.and(m, finiteF64x2(m));
+  const q = f64x2.div(mf, f64x2.splat(T));
+  const near = f64x2.lt(f64x2.abs(q), f64x2.splat(1420));
+  const k = v128.and(f64x2.ceil(f64x2.mul(q, f64x2.splat(LOG2E))), near);
+  v128.store(tmp, v128.andnot(mf, near), T_B);
+  v128.store(tmp, f64x2.sub(f64x2.splat(6755399441056767.0), k), T_MAGIC);
+  const kl = f64x2.mul(k, f64x2.splat(LN2));
+  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 0.01)), f64x2.splat(T)), T_CUT);
+  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 2.0)), f64x2.splat(T)), T_LIFT);
+}
+
+/** C1, C2 of T·ln 2 for the float64 exp (see math.ts: `expRowF64`): set by `expConstsF64`. */
+export let dC1: f64 = 0, dC2: f64 = 0;
+export function expConstsF64(T: f64): void {
+  const a: f64 = 6.93147180369123816490e-01, lo: f64 = 1.90821492927058770002e-10;
+  const p = a * T;
+  const ah = splitHi(a), al = a - ah, th = splitHi(T), tl = T - th;
+  const pe = ((ah * th - p) + ah * tl + al * th) + al * tl;
+  const c1 = reinterpret<f64>(reinterpret<u64>(p) & 0xffffffffffffe000);
+  dC1 = -c1;
+  dC2 = -((p - c1) + (pe + lo * T));
+}
+
+/** The vector at p with lane 1 set to v when only lane 0 belongs to the row. */
+// @ts-ignore: decorator
+@inline export function loadLastF64(p: usize, r: i32, fill: v128): v128 {
+  return r == 2 ? v128.load(p) : f64x2.replace_lane(v128.load(p), 1, f64x2.extract_lane(fill, 0));
+}
+
+// @ts-ignore: decorator
+@inline export function storeLanesF64(p: usize, v: v128, r: i32): void {
+  if (r == 2) v128.store(p, v);
+  else v128.store64_lane(p, v, 0);
+}
+
+export function rowMaxF64(x: usize, n: i32): v128 {
+  const ninf = f64x2.splat(-Infinity);
+  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 3);
+    m0 = f64x2.pmax(m0, v128.load(p));
+    m1 = f64x2.pmax(m1, v128.load(p, 16));
+    m2 = f64x2.pmax(m2, v128.load(p, 32));
+    m3 = f64x2.pmax(m3, v128.load(p, 48));
+  }
+  for (; i + 2 <= n; i += 2) m0 = f64x2.pmax(m0, v128.load(x + (<usize>i << 3)));
+  if (i < n) m1 = f64x2.pmax(m1, loadLastF64(x + (<usize>i << 3), n - i, ninf));
+  const v = f64x2.pmax(f64x2.pmax(m0, m1), f64x2.pmax(m2, m3));
+  return f64x2.splat(max(f64x2.extract_lane(v, 0), f64x2.extract_lane(v, 1)));
+}
+
+export function hasNaNF64(x: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (isNaN(load<f64>(x + (<usize>i << 3)))) return true;
+  return false;
+}
+
+/** The float64 twin of `expPassF32`: four vectors an iteration, blocks of 64 entries into a compensated pair. */
+// @ts-ignore: decorator
+@inline export function expPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  expConstsF64(T);
+  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const one = k64(D_ONE);
+  const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
+  const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
+  const zero = f64x2.splat(0);
+  let hi = zero, lo = zero;
+  let cnt = i64x2.splat(0);
+  let i = 0;
+  while (i + 8 <= n) {
+    const end = min(i + 64, n & ~7);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (; i < end; i += 8) {
+      const p = x + (<usize>i << 3);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const e0 = expF64x2(v0, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      const e1 = expF64x2(v1, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      const e2 = expF64x2(v2, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      const e3 = expF64x2(v3, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      if (dst) {
+        const d = dst + (<usize>i << 3);
+        v128.store(d, e0);
+        v128.store(d, e1, 16);
+        v128.store(d, e2, 32);
+        v128.store(d, e3, 48);
+      }
+      if (split) {
+        const t0 = f64x2.eq(v0, m), t1 = f64x2.eq(v1, m), t2 = f64x2.eq(v2, m), t3 = f64x2.eq(v3, m);
+        cnt = i64x2.sub(i64x2.sub(cnt, i64x2.add(t0, t1)), i64x2.add(t2, t3));
+        a0 = f64x2.add(a0, v128.andnot(e0, t0));
+        a1 = f64x2.add(a1, v128.andnot(e1, t1));
+        a2 = f64x2.add(a2, v128.andnot(e2, t2));
+        a3 = f64x2.add(a3, v128.andnot(e3, t3));
+      } else {
+        a0 = f64x2.add(a0, e0);
+        a1 = f64x2.add(a1, e1);
+        a2 = f64x2.add(a2, e2);
+        a3 = f64x2.add(a3, e3);
+      }
+    }
+    const block = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
+    lo = twoSumLoF64x2(hi, block, lo);
+    hi = f64x2.add(hi, block);
+  }
+  let a = zero;
+  const ninf = f64x2.splat(-Infinity);
+  for (; i < n; i += 2) {
+    const r = min(n - i, 2);
+    const p = x + (<usize>i << 3);
+    const v = loadLastF64(p, r, ninf);
+    const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    if (dst) storeLanesF64(dst + (<usize>i << 3), e, r);
+    if (split) {
+      const t = f64x2.eq(v, m);
+      cnt = i64x2.sub(cnt, t);
+      a = f64x2.add(a, v128.andnot(e, t));
+    } else a = f64x2.add(a, e);
+  }
+  lo = twoSumLoF64x2(hi, a, lo);
+  hi = f64x2.add(hi, a);
+  const total = sumLanesF64x2(hi) + sumLanesF64x2(lo);
+  if (split) {
+    passRest = total;
+    passOnes = <i32>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+  } else passSum = total;
+}
+
+/** E(m) for float64 rows (setup done). */
+// @ts-ignore: decorator
+@inline export function expOfF64(m: v128, T: f64, tmp: usize): v128 {
+  expConstsF64(T);
+  return expF64x2(m, v128.load(tmp, T_B), f64x2.splat(LOG2E / T), v128.load(tmp, T_MAGIC), f64x2.splat(dC1), f64x2.splat(dC2),
+    f64x2.splat(1.0 / T), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
+    k64(D_ONE), k64(D_P0), k64(D_P0 + 1), k64(D_P0 + 2), k64(D_P0 + 3), k64(D_P0 + 4), k64(D_P0 + 5), k64(D_P0 + 6),
+    k64(D_P0 + 7), k64(D_P0 + 8), k64(D_P0 + 9));
+}
+
+export function scaleRowF64(x: usize, n: i32, c: f64, dst: usize): void {
+  const vc = f64x2.splat(c);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 3), d = dst + (<usize>i << 3);
+    v128.store(d, f64x2.mul(v128.load(p), vc));
+    v128.store(d, f64x2.mul(v128.load(p, 16), vc), 16);
+    v128.store(d, f64x2.mul(v128.load(p, 32), vc), 32);
+    v128.store(d, f64x2.mul(v128.load(p, 48), vc), 48);
+  }
+  for (; i < n; i += 2) storeLanesF64(dst + (<usize>i << 3), f64x2.mul(v128.load(x + (<usize>i << 3)), vc), min(n - i, 2));
+}
+
+export function fillF64(dst: usize, n: i32, v: f64): void {
+  for (let i = 0; i < n; i++) store<f64>(dst + (<usize>i << 3), v);
+}
+
+/** Gathers entry j of rows r0, r0+1 into tile vector j (see `gatherF32`); the NaN lanes (64-bit) to T_NAN. */
+export function gatherF64(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): v128 {
+  const tile = tmp + T_TILE;
+  const row = <usize>cols << 3;
+  const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, rows - 1) * row;
+  let m = f64x2.splat(-Infinity), nan = i32x4.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 3;
+    const v = v128.load64_lane(q1 + o, v128.load64_zero(q0 + o), 1);
+    v128.store(tile + (<usize>j << 4), v);
+    m = f64x2.pmax(m, v);
+    nan = v128.or(nan, f64x2.ne(v, v));
+  }
+  v128.store(tmp, nan, T_NAN);
+  return m;
+}
+
+export function scatterF64(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
+  const row = <usize>cols << 3;
+  const q = dst + <usize>r0 * row;
+  const two = rows - r0 > 1;
+  for (let j = 0; j < cols; j++) {
+    const v = v128.load(tile + (<usize>j << 4));
+    const o = q + (<usize>j << 3);
+    v128.store64_lane(o, v, 0);
+    if (two) v128.store64_lane(o + row, v, 1);
+  }
+}
+
+/** The float64 twin of `tileExpF32`: two accumulators. */
+// @ts-ignore: decorator
+@inline export function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
+  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
+  expConstsF64(T);
+  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const one = k64(D_ONE);
+  const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
+  const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
+  const zero = f64x2.splat(0);
+  let a0 = zero, a1 = zero, cnt = i64x2.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 4;
+    const v = v128.load(tile + o);
+    const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    v128.store(dst + o, e);
+    const term = split ? v128.andnot(e, f64x2.eq(v, m)) : e;
+    if (split) cnt = i64x2.sub(cnt, f64x2.eq(v, m));
+    if (j & 1) a1 = f64x2.add(a1, term);
+    else a0 = f64x2.add(a0, term);
+  }
+  const s = f64x2.add(a0, a1);
+  v128.store(tmp, s, T_SUM);
+  if (split) v128.store(tmp, f64x2.convert_low_i32x4_s(i32x4.shuffle(cnt, cnt, 0, 2, 0, 2)), T_ONES);
+}
+
+/** log(ones + rest) in float64 lanes, accurate near 0 (see `logOnesPlusF32x4`). */
+// @ts-ignore: decorator
+@inline export function logOnesPlusF64x2(ones: v128, rest: v128): v128 {
+  const one = k64(D_ONE);
+  const s = f64x2.add(ones, rest);
+  const num = f64x2.add(f64x2.sub(ones, one), rest);
+  return logF64x2(s, num, f64x2.add(s, one), i64k(L_LOG_SHIFT), i64k(L_MANT), i64k(L_SQRT_HALF), i64k(L_1023),
+    one, k64(D_LN2_HI), k64(D_LN2_LO), k64(D_G1), k64(D_G1 + 1), k64(D_G1 + 2), k64(D_G1 + 3), k64(D_G1 + 4), k64(D_G1 + 5), k64(D_G1 + 6));
+}
+
+// @ts-ignore: decorator
+@inline export function maskedLanesF64(m: v128, tmp: usize): v128 {
+  return v128.andnot(f64x2.eq(m, f64x2.splat(-Infinity)), v128.load(tmp, T_NAN));
+}
+
+export function scalarMaxF64(x: usize, n: i32): f64 {
+  let m: f64 = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(x + (<usize>i << 3));
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+/** The float64 twin of `scalarExpSumF32` (x − m rounded, as scipy's and PyTorch's softmax). */
+export function scalarExpSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
+  const invT = 1.0 / T;
+  let rest: f64 = 0;
+  let ones = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    const v = load<f64>(x + o);
+    const e = Math.exp((v - m) * invT);
+    if (dst) store<f64>(dst + o, e);
+    if (v == m) ones++;
+    else rest += e;
+  }
+  scalarOnes = <f64>ones;
+  return rest;
+}
+

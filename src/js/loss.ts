@@ -1,0 +1,100 @@
+// JS twins of assembly/loss.ts: the fused softmax cross-entropy with PyTorch's class
+// weights and label smoothing, loss and gradient from one softmax, in float64.
+
+import { expSum, logOnesPlus, parts } from './softmax.js';
+import { maxRow } from './sum.js';
+
+type Vec = ArrayLike<number>;
+type Out = { [i: number]: number; readonly length: number };
+
+/** A row with no defined softmax (maximum not finite): NaN loss and gradient. */
+function undefinedRow(res: Float64Array, r: number, grad: Out | null, off: number, cols: number): void {
+  res[r] = NaN;
+  if (grad) for (let c = 0; c < cols; c++) grad[off + c] = NaN;
+}
+
+/** The gradient's coefficients with the caller's scale folded in when that stays finite (see assembly/loss.ts). */
+function fold(a: number, b: number, c: number, gs: number, grad: Out): [number, number, number, number] {
+  const fa = a * gs, fb = b * gs, fc = c * gs;
+  const f = grad instanceof Float32Array ? Math.fround : (v: number) => v;
+  return Number.isFinite(f(fa)) && Number.isFinite(f(fb)) && Number.isFinite(f(fc)) ? [fa, fb, fc, 1] : [a, b, c, gs];
+}
+
+/** labels: int32 per row, negative = ignored; see assembly/loss.ts for the formulas. */
+export function softmaxCrossEntropyLabels(
+  z: Vec, labels: Int32Array, rows: number, cols: number, weights: Vec | null, wsum: number,
+  eps: number, gradScale: number, grad: Out | null, res: Float64Array,
+): void {
+  const p = parts();
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const y = labels[r];
+    if (y < 0) {
+      res[r] = 0;
+      if (grad) for (let c = 0; c < cols; c++) grad[off + c] = 0;
+      continue;
+    }
+    const m = maxRow(z, off, cols);
+    if (!Number.isFinite(m)) {
+      undefinedRow(res, r, grad, off, cols);
+      continue;
+    }
+    const ty = z[off + y] - m;
+    let a = 0;
+    if (eps > 0) {
+      for (let c = 0; c < cols; c++) {
+        const wc = weights ? weights[c] : 1;
+        if (wc !== 0) a += wc * (z[off + c] - m);
+      }
+    }
+    const rest = expSum(z, off, cols, m, 1, grad, p);
+    const s = p.ones + rest;
+    const ls = logOnesPlus(p.ones, rest);
+    const wy = weights ? weights[y] : 1;
+    let loss = wy !== 0 ? (1 - eps) * wy * (ls - ty) : 0;
+    if (eps > 0) loss += (eps / cols) * (wsum * ls - a);
+    res[r] = loss;
+    if (grad) {
+      const ey = grad[off + y];
+      const [ga, gb, gc, gs] = fold(((1 - eps) * wy + (eps * wsum) / cols) / s, eps / cols, (1 - eps) * wy, gradScale, grad);
+      const w = eps > 0 ? weights : null;
+      for (let c = 0; c < cols; c++) grad[off + c] = (grad[off + c] * ga - gb * (w ? w[c] : 1)) * gs;
+      grad[off + y] = (ey * ga - (w ? gb * w[y] : gb) - gc) * gs;
+    }
+  }
+}
+
+/** Probability targets (a matrix like z); see assembly/loss.ts for the formulas. */
+export function softmaxCrossEntropyProbs(
+  z: Vec, targets: Vec, rows: number, cols: number, weights: Vec | null,
+  eps: number, gradScale: number, grad: Out | null, res: Float64Array,
+): void {
+  const keep = 1 - eps, spread = eps / cols;
+  const p = parts();
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const m = maxRow(z, off, cols);
+    if (!Number.isFinite(m)) {
+      undefinedRow(res, r, grad, off, cols);
+      continue;
+    }
+    let b = 0, tw = 0;
+    for (let c = 0; c < cols; c++) {
+      let wt = targets[off + c] * keep + spread;
+      if (weights) wt *= weights[c];
+      if (wt !== 0) b += wt * (z[off + c] - m);
+      tw += wt;
+    }
+    const rest = expSum(z, off, cols, m, 1, grad, p);
+    const s = p.ones + rest;
+    res[r] = tw * logOnesPlus(p.ones, rest) - b;
+    if (grad) {
+      const [a, k, , gs] = fold(tw / s, 1, 0, gradScale, grad);
+      for (let c = 0; c < cols; c++) {
+        let wt = targets[off + c] * keep + spread;
+        if (weights) wt *= weights[c];
+        grad[off + c] = (grad[off + c] * a - wt * k) * gs;
+      }
+    }
+  }
+}

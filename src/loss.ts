@@ -1,0 +1,147 @@
+// The classification loss, fused from logits: softmax cross-entropy with PyTorch's
+// `cross_entropy` semantics (class weights, label smoothing, ignore index, reductions)
+// and its gradient from the same softmax.
+
+import { type Arg, baseScale, describe, options, output, shape, vector } from './args.js';
+import { engineFor } from './backend.js';
+import { fsum } from './js/sum.js';
+import type { CrossEntropyLossOptions, FloatArray, Labels, Reduction, Vector } from './types.js';
+
+const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
+const LOSS_OPTIONS = ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'grad', 'base'] as const;
+
+/**
+ * Softmax cross-entropy from logits (`cols` classes per row), as PyTorch's
+ * `F.cross_entropy`: integer labels (length = rows) or probability targets (length =
+ * logits.length; labels win when both fit, i.e. `cols` = 1).  `'mean'` over no
+ * (non-ignored) rows is 0 with a zero gradient.  With `grad`, ∂loss/∂logits for the
+ * chosen reduction is written there in the same pass (for `'none'`, of the sum).
+ *
+ * @example
+ * ```ts
+ * import { softmaxCrossEntropy } from 'surprisal';
+ * const logits = new Float32Array([2, 0, 0, 0, 2, 0]);   // 2 rows × 3 classes
+ * const grad = new Float32Array(6);
+ * softmaxCrossEntropy(logits, [0, 1], { cols: 3, grad }); // 0.2395447… = ln(1 + 2e⁻²)
+ * grad; // (softmax − onehot)/2: [-0.10650…, 0.05325…, 0.05325…, 0.05325…, -0.10650…, 0.05325…]
+ * ```
+ */
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions & { reduction: 'none' }): Float64Array;
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions & { reduction?: 'mean' | 'sum' }): number;
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): number | Float64Array;
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): number | Float64Array {
+  const call = prepareLoss('softmaxCrossEntropy', logits, targets, options_);
+  return reduceLoss(call, lossRows(call, 0, call.rows, call.denominator, call.grad));
+}
+
+/** A validated call: every argument checked, labels turned into int32 (−1 = ignored). */
+export interface LossCall {
+  Z: Arg;
+  T: Arg;
+  rows: number;
+  cols: number;
+  labels: Int32Array | null;
+  reduction: Reduction;
+  eps: number;
+  weights: Float64Array | null;
+  wsum: number;
+  scale: number;
+  grad: FloatArray | null;
+  /** Σ w_y over the rows that count (labels), or the row count (targets): 'mean' divides by it. */
+  denominator: number;
+}
+
+/** Parses and validates a loss call (every error the call can raise is raised here). */
+export function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): LossCall {
+  const o = options<CrossEntropyLossOptions>(fn, options_, LOSS_OPTIONS);
+  if (o.cols === undefined) throw new TypeError(`${fn}: cols (the number of classes) is required`);
+  const Z = vector(fn, 'logits', logits);
+  const s = shape(fn, Z.length, o.cols);
+  const { rows, cols } = s;
+  const T = vector(fn, 'targets', targets);
+  const isLabels = T.length === rows;
+  if (!isLabels && T.length !== Z.length) {
+    throw new TypeError(`${fn}: targets must be ${rows} labels or ${Z.length} probabilities (rows × cols), got length ${T.length}`);
+  }
+  const reduction = o.reduction ?? 'mean';
+  if (!REDUCTIONS.includes(reduction)) {
+    const E = typeof reduction === 'string' ? RangeError : TypeError;
+    throw new E(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
+  }
+  const eps = o.labelSmoothing ?? 0;
+  if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
+  if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
+  const ignore = o.ignoreIndex;
+  if (ignore !== undefined && !(typeof ignore === 'number' && Number.isInteger(ignore))) {
+    throw new TypeError(`${fn}: ignoreIndex must be an integer, got ${describe(ignore)}`);
+  }
+  let weights: Float64Array | null = null;
+  let wsum = cols;
+  if (o.weights !== undefined) {
+    const W = vector(fn, 'weights', o.weights);
+    if (W.length !== cols) throw new TypeError(`${fn}: weights must have one entry per class (${cols}), got length ${W.length}`);
+    weights = Float64Array.from(W.data);
+    wsum = fsum(weights);
+  }
+  const scale = baseScale(fn, o.base);
+  const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, Z.length, isLabels ? [Z] : [Z, T], [Z]);
+
+  // Labels: validated and turned into int32 (−1 = ignored) before any kernel runs; the
+  // 'mean' denominator is Σ w_y over the rows that count, as PyTorch.
+  let labels: Int32Array | null = null;
+  let denominator = rows;
+  if (isLabels) {
+    labels = new Int32Array(rows);
+    denominator = 0;
+    const d = T.data;
+    for (let r = 0; r < rows; r++) {
+      const y = d[r];
+      if (y === ignore) {
+        labels[r] = -1;
+        continue;
+      }
+      if (!Number.isInteger(y)) throw new RangeError(`${fn}: label at row ${r} is ${y}, not an integer class index`);
+      if (y < 0 || y >= cols) {
+        throw new RangeError(`${fn}: label at row ${r} is ${y}, outside [0, ${cols})${ignore === undefined ? '' : ` and not ignoreIndex (${ignore})`}`);
+      }
+      labels[r] = y;
+      denominator += weights ? weights[y] : 1;
+    }
+  }
+  return { Z, T, rows, cols, labels, reduction, eps, weights, wsum, scale, grad, denominator };
+}
+
+/** Rows [r0, r1) of a row-major array of rows `w` wide (a view of a typed array, a copy of an Array). */
+function part<A extends ArrayLike<number>>(a: A, r0: number, r1: number, w: number): A {
+  return (ArrayBuffer.isView(a) ? (a as unknown as FloatArray).subarray(r0 * w, r1 * w) : Array.prototype.slice.call(a, r0 * w, r1 * w)) as unknown as A;
+}
+
+/**
+ * The per-row losses (in the requested base) of rows [r0, r1) of a prepared call, and
+ * their gradient into `grad` (rows [r0, r1) of it, or null) for a 'mean' over
+ * `denominator` — the call's own, or a whole batch's when the rows are a part of it (the
+ * worker pool computes blocks of rows with this, and reduces them with `reduceLoss`).
+ */
+export function lossRows(c: LossCall, r0: number, r1: number, denominator: number, grad: FloatArray | null): Float64Array {
+  const rows = r1 - r0, cols = c.cols;
+  const gradScale = (c.reduction === 'mean' ? (denominator !== 0 ? 1 / denominator : 0) : 1) * c.scale;
+  const res = new Float64Array(rows);
+  const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
+  const z = part(c.Z.data, r0, r1, cols);
+  const engine = engineFor(rows * cols, f32 ? 1 : 2);
+  if (c.labels) {
+    engine.run('softmaxCrossEntropyLabels', f32, [z, c.labels.subarray(r0, r1), rows, cols, c.weights, c.wsum, c.eps, gradScale, grad, res, null]);
+  } else {
+    engine.run('softmaxCrossEntropyProbs', f32, [z, part(c.T.data, r0, r1, cols), rows, cols, c.weights, c.eps, gradScale, grad, res, null]);
+  }
+  if (c.scale !== 1) for (let r = 0; r < rows; r++) res[r] *= c.scale;
+  return res;
+}
+
+/** The requested reduction of the per-row losses (compensated: the same value however the rows were computed). */
+export function reduceLoss(c: LossCall, losses: Float64Array): number | Float64Array {
+  if (c.reduction === 'none') return losses;
+  const total = fsum(losses);
+  if (c.reduction === 'sum') return total;
+  return c.denominator !== 0 ? total / c.denominator : 0;
+}
