@@ -118,10 +118,12 @@ export class WasmEngine implements Engine {
   private runBlocks(name: KernelName, f32: boolean, args: unknown[]): void {
     const params = KERNELS[name].params;
     const heap = this.heap;
-    let rows = 0, cols = 0;
+    let rows = 0, cols = 0, rowsAt = -1;
     for (let i = 0; i < params.length; i++) {
-      if (params[i].kind === 'rows') rows = args[i] as number;
-      else if (params[i].kind === 'cols') cols = args[i] as number;
+      if (params[i].kind === 'rows') {
+        rows = args[i] as number;
+        rowsAt = i;
+      } else if (params[i].kind === 'cols') cols = args[i] as number;
     }
     // the arrays: in place, or staged (sizes per row, or fixed)
     const slots: Slot[] = [];
@@ -188,14 +190,14 @@ export class WasmEngine implements Engine {
     const ptrs: number[] = args.map((a) => (typeof a === 'number' ? a : 0));
     // fixed inputs (per column, accumulators) are copied in once
     for (const s of slots) {
-      if (s.at >= 0 || s.rowwise || !s.data) continue;
+      if (s.at >= 0 || s.rowwise) continue;
       const p = base + s.offset;
       ptrs[s.index] = p;
-      if (s.param.kind === 'tmp') continue;
-      this.copyIn(s, p, 0, s.per);
+      if (s.param.kind !== 'tmp') this.copyIn(s, p, 0, s.per);
     }
     for (let r0 = 0; r0 < rows; r0 += perBlock) {
       const k = Math.min(perBlock, rows - r0);
+      ptrs[rowsAt] = k;
       for (const s of slots) {
         if (!s.rowwise) continue;
         if (s.at >= 0) ptrs[s.index] = s.at + r0 * s.bytes;

@@ -3,7 +3,7 @@
 // and its gradient from the same softmax.
 
 import { type Arg, baseScale, describe, options, output, shape, vector } from './args.js';
-import { engineFor } from './backend.js';
+import { execute, type Plan, type Stage } from './plan.js';
 import { fsum } from './js/sum.js';
 import type { CrossEntropyLossOptions, FloatArray, Labels, Reduction, Vector } from './types.js';
 
@@ -29,13 +29,31 @@ const LOSS_OPTIONS = ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'wei
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions & { reduction: 'none' }): Float64Array;
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions & { reduction?: 'mean' | 'sum' }): number;
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): number | Float64Array;
-export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): number | Float64Array {
-  const call = prepareLoss('softmaxCrossEntropy', logits, targets, options_);
-  return reduceLoss(call, lossRows(call, 0, call.rows, call.denominator, call.grad));
+export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): number | Float64Array {
+  return execute(softmaxCrossEntropyPlan(logits, targets, options));
+}
+
+/** The plan of a loss call: one kernel over all rows, then the reduction of the per-row losses. */
+export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Plan<number | Float64Array> {
+  const c = prepareLoss('softmaxCrossEntropy', logits, targets, options);
+  const { rows, cols } = c;
+  const gradScale = (c.reduction === 'mean' ? (c.denominator !== 0 ? 1 / c.denominator : 0) : 1) * c.scale;
+  const res = new Float64Array(rows);
+  const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
+  const stage: Stage = c.labels
+    ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, null] }
+    : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, null] };
+  return {
+    rows, cols, size: c.Z.length, weight: f32 ? 1 : 2, stages: [stage],
+    finish: () => {
+      if (c.scale !== 1) for (let r = 0; r < rows; r++) res[r] *= c.scale;
+      return reduceLoss(c, res);
+    },
+  };
 }
 
 /** A validated call: every argument checked, labels turned into int32 (−1 = ignored). */
-export interface LossCall {
+interface LossCall {
   Z: Arg;
   T: Arg;
   rows: number;
@@ -52,7 +70,7 @@ export interface LossCall {
 }
 
 /** Parses and validates a loss call (every error the call can raise is raised here). */
-export function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): LossCall {
+function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): LossCall {
   const o = options<CrossEntropyLossOptions>(fn, options_, LOSS_OPTIONS);
   if (o.cols === undefined) throw new TypeError(`${fn}: cols (the number of classes) is required`);
   const Z = vector(fn, 'logits', logits);
@@ -111,35 +129,8 @@ export function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector
   return { Z, T, rows, cols, labels, reduction, eps, weights, wsum, scale, grad, denominator };
 }
 
-/** Rows [r0, r1) of a row-major array of rows `w` wide (a view of a typed array, a copy of an Array). */
-function part<A extends ArrayLike<number>>(a: A, r0: number, r1: number, w: number): A {
-  return (ArrayBuffer.isView(a) ? (a as unknown as FloatArray).subarray(r0 * w, r1 * w) : Array.prototype.slice.call(a, r0 * w, r1 * w)) as unknown as A;
-}
-
-/**
- * The per-row losses (in the requested base) of rows [r0, r1) of a prepared call, and
- * their gradient into `grad` (rows [r0, r1) of it, or null) for a 'mean' over
- * `denominator` — the call's own, or a whole batch's when the rows are a part of it (the
- * worker pool computes blocks of rows with this, and reduces them with `reduceLoss`).
- */
-export function lossRows(c: LossCall, r0: number, r1: number, denominator: number, grad: FloatArray | null): Float64Array {
-  const rows = r1 - r0, cols = c.cols;
-  const gradScale = (c.reduction === 'mean' ? (denominator !== 0 ? 1 / denominator : 0) : 1) * c.scale;
-  const res = new Float64Array(rows);
-  const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
-  const z = part(c.Z.data, r0, r1, cols);
-  const engine = engineFor(rows * cols, f32 ? 1 : 2);
-  if (c.labels) {
-    engine.run('softmaxCrossEntropyLabels', f32, [z, c.labels.subarray(r0, r1), rows, cols, c.weights, c.wsum, c.eps, gradScale, grad, res, null]);
-  } else {
-    engine.run('softmaxCrossEntropyProbs', f32, [z, part(c.T.data, r0, r1, cols), rows, cols, c.weights, c.eps, gradScale, grad, res, null]);
-  }
-  if (c.scale !== 1) for (let r = 0; r < rows; r++) res[r] *= c.scale;
-  return res;
-}
-
 /** The requested reduction of the per-row losses (compensated: the same value however the rows were computed). */
-export function reduceLoss(c: LossCall, losses: Float64Array): number | Float64Array {
+function reduceLoss(c: LossCall, losses: Float64Array): number | Float64Array {
   if (c.reduction === 'none') return losses;
   const total = fsum(losses);
   if (c.reduction === 'sum') return total;

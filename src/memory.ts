@@ -91,6 +91,8 @@ export class Heap {
   /** The most bytes the window may take (see DEFAULT_WINDOW). */
   windowLimit = DEFAULT_WINDOW;
   private cached: ArrayBufferLike | null = null;
+  /** A pool thread's heap over the pool's shared memory (see `trust`). */
+  private trusted = false;
   private views!: { u8: Uint8Array; f32: Float32Array; f64: Float64Array; i32: Int32Array };
 
   constructor(memory: WebAssembly.Memory, heapBase: number) {
@@ -114,7 +116,7 @@ export class Heap {
    */
   private current(): { u8: Uint8Array; f32: Float32Array; f64: Float64Array; i32: Int32Array } {
     const cached = this.cached;
-    if (!cached || cached.byteLength === 0) {
+    if (!cached || cached.byteLength === 0 || (this.trusted && cached !== this.memory.buffer)) {
       const buffer = this.memory.buffer;
       this.cached = buffer;
       this.views = { u8: new Uint8Array(buffer), f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer) };
@@ -155,12 +157,15 @@ export class Heap {
     }
     const end = at + size;
     const have = this.memory.buffer.byteLength;
-    if (end > have) {
+    // 16 bytes to spare past the last block: a kernel's last, partial vector may read them
+    if (end + 16 > have) {
+      const old = this.memory.buffer;
       try {
-        this.memory.grow(Math.ceil((end - have) / PAGE));
+        this.memory.grow(Math.ceil((end + 16 - have) / PAGE));
       } catch {
         throw new OutOfMemory(`surprisal: cannot grow WebAssembly memory to ${end} bytes`);
       }
+      if (old.byteLength > 0) this.earlier.add(old);
       this.cached = null;
     }
     this.blocks.splice(index, 0, { ptr: at, size });
@@ -180,6 +185,7 @@ export class Heap {
   window(bytes: number): number {
     const current = this.windowBlock;
     if (current && current.size >= bytes) return current.ptr;
+    if (this.trusted) throw new OutOfMemory(`surprisal: a pool thread's window holds ${current!.size} bytes, not ${bytes}`);
     const size = Math.min(this.windowLimit, Math.max(bytes, 2 * (current?.size ?? 0), 64 * 1024));
     if (current) this.free(current.ptr);
     this.windowBlock = null;
@@ -189,11 +195,27 @@ export class Heap {
   }
 
   /**
+   * Makes this the heap of a pool thread over the pool's shared memory: its window is the
+   * fixed block at `window` (the pool lays memory out; nothing is allocated here), and any
+   * other view over the memory is the pool's and used in place.  The memory grows on the
+   * calling thread: its buffer is read anew when it has.
+   */
+  trust(window: number, bytes: number): void {
+    this.trusted = true;
+    this.windowBlock = { ptr: window, size: bytes };
+    this.windowLimit = bytes;
+  }
+
+  /**
    * Byte offset of `view` if it lies inside a live block other than the window (a
    * WasmArray of this heap), so a kernel may read or write it in place; −1 otherwise.
    */
   locate(view: ArrayBufferView): number {
     if (view.buffer !== this.buffer) return -1;
+    if (this.trusted) {
+      const w = this.windowBlock!;
+      return view.byteOffset + view.byteLength <= w.ptr || view.byteOffset >= w.ptr + w.size ? view.byteOffset : -1;
+    }
     const start = view.byteOffset;
     const end = start + view.byteLength;
     for (const b of this.blocks) {
@@ -205,8 +227,15 @@ export class Heap {
 
   /** True when `view` is over this module's memory (live block or not). */
   holds(view: ArrayBufferView): boolean {
-    return view.buffer === this.buffer;
+    return view.buffer === this.buffer || this.earlier.has(view.buffer);
   }
+
+  /**
+   * A shared memory's buffers from before it last grew: still views of the same memory
+   * (a shared buffer is never detached, only shorter), so arrays made on them then — a
+   * pool's `array`s — are still in it.
+   */
+  private readonly earlier = new WeakSet<ArrayBufferLike>();
 }
 
 const registry: FinalizationRegistry<{ heap: Heap; ptr: number }> | null =

@@ -2,7 +2,7 @@
 // outputs from the logits — of a vector or of each row of a matrix (`cols`).
 
 import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
-import { engineFor } from './backend.js';
+import { execute, type Plan } from './plan.js';
 import { WasmArray, uninitialized } from './memory.js';
 import { type MatrixOptions, type VectorOptions, perRow, scaled } from './reductions.js';
 import type { FloatArray, MapOptions, RowsOption, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector } from './types.js';
@@ -24,26 +24,37 @@ const KL_OPTIONS = ['cols', 'base', 'temperature', 'gradP', 'gradQ'] as const;
  */
 export function logSumExp(x: Vector, options?: VectorOptions<RowsOption>): number;
 export function logSumExp(x: Vector, options: MatrixOptions<RowsOption>): Float64Array;
-export function logSumExp(x: Vector, options_?: RowsOption): number | Float64Array {
+export function logSumExp(x: Vector, options?: RowsOption): number | Float64Array {
+  return execute(logSumExpPlan(x, options));
+}
+
+export function logSumExpPlan(x: Vector, options_?: RowsOption): Plan<number | Float64Array> {
   const fn = 'logSumExp';
   const o = options<RowsOption>(fn, options_, LSE_OPTIONS);
   const X = vector(fn, 'x', x);
   const s = shape(fn, X.length, o.cols);
   const res = perRow(s);
-  engineFor(X.length).run('logSumExpRows', X.dtype === 'f32', [X.data, s.rows, s.cols, res, null, null]);
-  return s.matrix ? res : res[0];
+  return {
+    rows: s.rows, cols: s.cols, size: X.length, weight: 1,
+    stages: [{ kernel: 'logSumExpRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, res, null, null] }],
+    finish: () => (s.matrix ? res : res[0]),
+  };
 }
 
-function map(fn: string, kernel: 'softmaxRows' | 'logSoftmaxRows', x: Vector, options_: MapOptions | undefined): FloatArray {
+/** The plan of softmax or logSoftmax (`kernel`). */
+export function mapPlan(fn: string, kernel: 'softmaxRows' | 'logSoftmaxRows', x: Vector, options_: MapOptions | undefined): Plan<FloatArray> {
   const o = options<MapOptions>(fn, options_, MAP_OPTIONS);
   const X = vector(fn, 'x', x);
   const s = shape(fn, X.length, o.cols);
   const T = temperature(fn, o.temperature);
   const f32 = X.dtype === 'f32';
   const dst: FloatArray = o.out === undefined ? (f32 ? uninitialized(Float32Array, X.length) : uninitialized(Float64Array, X.length)) : output(fn, 'out', o.out, X.length, [X], [X]);
-  engineFor(X.length).run(kernel, f32, [X.data, s.rows, s.cols, T, dst, null, null]);
-  // a WasmArray's view is re-derived: the call may have grown memory and detached `dst`
-  return o.out instanceof WasmArray ? o.out.array : dst;
+  return {
+    rows: s.rows, cols: s.cols, size: X.length, weight: 1,
+    stages: [{ kernel, f32, args: [X.data, s.rows, s.cols, T, dst, null, null] }],
+    // a WasmArray's view is re-derived: the call may have grown memory and detached `dst`
+    finish: () => (o.out instanceof WasmArray ? o.out.array : dst),
+  };
 }
 
 /**
@@ -62,7 +73,7 @@ export function softmax<T extends FloatArray>(x: Vector, options: MapOptions & {
 export function softmax(x: Float32Array | WasmArray<Float32Array>, options?: MapOptions): Float32Array;
 export function softmax(x: Vector, options?: MapOptions): Float64Array;
 export function softmax(x: Vector, options?: MapOptions): FloatArray {
-  return map('softmax', 'softmaxRows', x, options);
+  return execute(mapPlan('softmax', 'softmaxRows', x, options));
 }
 
 /**
@@ -80,7 +91,7 @@ export function logSoftmax<T extends FloatArray>(x: Vector, options: MapOptions 
 export function logSoftmax(x: Float32Array | WasmArray<Float32Array>, options?: MapOptions): Float32Array;
 export function logSoftmax(x: Vector, options?: MapOptions): Float64Array;
 export function logSoftmax(x: Vector, options?: MapOptions): FloatArray {
-  return map('logSoftmax', 'logSoftmaxRows', x, options);
+  return execute(mapPlan('logSoftmax', 'logSoftmaxRows', x, options));
 }
 
 /**
@@ -97,7 +108,11 @@ export function logSoftmax(x: Vector, options?: MapOptions): FloatArray {
  */
 export function softmaxEntropy(logits: Vector, options?: VectorOptions<SoftmaxEntropyOptions>): number;
 export function softmaxEntropy(logits: Vector, options: MatrixOptions<SoftmaxEntropyOptions>): Float64Array;
-export function softmaxEntropy(logits: Vector, options_?: SoftmaxEntropyOptions): number | Float64Array {
+export function softmaxEntropy(logits: Vector, options?: SoftmaxEntropyOptions): number | Float64Array {
+  return execute(softmaxEntropyPlan(logits, options));
+}
+
+export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOptions): Plan<number | Float64Array> {
   const fn = 'softmaxEntropy';
   const o = options<SoftmaxEntropyOptions>(fn, options_, ENTROPY_OPTIONS);
   const X = vector(fn, 'logits', logits);
@@ -106,8 +121,11 @@ export function softmaxEntropy(logits: Vector, options_?: SoftmaxEntropyOptions)
   const T = temperature(fn, o.temperature);
   const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, X.length, [X], []);
   const res = perRow(s);
-  engineFor(X.length).run('softmaxEntropyRows', X.dtype === 'f32', [X.data, s.rows, s.cols, T, scale, grad, res, null, null]);
-  return scaled(res, scale, s);
+  return {
+    rows: s.rows, cols: s.cols, size: X.length, weight: 1,
+    stages: [{ kernel: 'softmaxEntropyRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
+    finish: () => scaled(res, scale, s),
+  };
 }
 
 /**
@@ -124,7 +142,11 @@ export function softmaxEntropy(logits: Vector, options_?: SoftmaxEntropyOptions)
  */
 export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options?: VectorOptions<SoftmaxKlOptions>): number;
 export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options: MatrixOptions<SoftmaxKlOptions>): Float64Array;
-export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options_?: SoftmaxKlOptions): number | Float64Array {
+export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options?: SoftmaxKlOptions): number | Float64Array {
+  return execute(softmaxKlDivergencePlan(logitsP, logitsQ, options));
+}
+
+export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, options_?: SoftmaxKlOptions): Plan<number | Float64Array> {
   const fn = 'softmaxKlDivergence';
   const o = options<SoftmaxKlOptions>(fn, options_, KL_OPTIONS);
   const A = vector(fn, 'logitsP', logitsP);
@@ -139,6 +161,9 @@ export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options_?:
     throw new RangeError(`${fn}: gradP overlaps gradQ; use separate arrays`);
   }
   const res = perRow(s);
-  engineFor(A.length).run('softmaxKlDivergenceRows', A.dtype === 'f32' && B.dtype === 'f32', [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null]);
-  return scaled(res, scale, s);
+  return {
+    rows: s.rows, cols: s.cols, size: A.length, weight: 1,
+    stages: [{ kernel: 'softmaxKlDivergenceRows', f32: A.dtype === 'f32' && B.dtype === 'f32', args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],
+    finish: () => scaled(res, scale, s),
+  };
 }

@@ -1,0 +1,33 @@
+// A call, once its arguments are parsed and validated: the kernel calls that compute it
+// (stages, in the kernel table's argument order) and what turns their results into the
+// value returned (`finish`: scaling to a base, validation against the kernels' row
+// statistics, a loss's reduction).  Every public row-wise function is `execute(plan)`;
+// the worker pool builds the same plan, splits its stages by rows across threads (every
+// row's result is the kernel's on that row alone) and calls the same `finish`, so its
+// values are the single call's bit for bit.
+
+import { engineFor } from './backend.js';
+import type { KernelName } from './kernels.js';
+
+export interface Stage {
+  kernel: KernelName;
+  f32: boolean;
+  args: unknown[];
+}
+
+export interface Plan<R = unknown> {
+  rows: number;
+  cols: number;
+  /** Elements, and the weight of the small-input cutoff (see `engineFor`). */
+  size: number;
+  weight: number;
+  stages: Stage[];
+  finish(): R;
+}
+
+/** Runs a plan on the engine its size calls for (the JS twins below the small-input cutoff). */
+export function execute<R>(plan: Plan<R>): R {
+  const engine = engineFor(plan.size, plan.weight);
+  for (const s of plan.stages) engine.run(s.kernel, s.f32, s.args);
+  return plan.finish();
+}
