@@ -190,7 +190,11 @@ export class WasmEngine implements Engine {
     const ptrs: number[] = args.map((a) => (typeof a === 'number' ? a : 0));
     // fixed inputs (per column, accumulators) are copied in once
     for (const s of slots) {
-      if (s.at >= 0 || s.rowwise) continue;
+      if (s.rowwise) continue;
+      if (s.at >= 0) {
+        ptrs[s.index] = s.at;
+        continue;
+      }
       const p = base + s.offset;
       ptrs[s.index] = p;
       if (s.param.kind !== 'tmp') this.copyIn(s, p, 0, s.per);

@@ -211,7 +211,7 @@ export class Heap {
    * WasmArray of this heap), so a kernel may read or write it in place; −1 otherwise.
    */
   locate(view: ArrayBufferView): number {
-    if (view.buffer !== this.buffer) return -1;
+    if (!this.holds(view)) return -1;
     if (this.trusted) {
       const w = this.windowBlock!;
       return view.byteOffset + view.byteLength <= w.ptr || view.byteOffset >= w.ptr + w.size ? view.byteOffset : -1;

@@ -15,10 +15,10 @@
 // worker in buffers of their own and back.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { instantiate, MAX_PAGES } from '../backend.js';
+import { currentEngine, instantiate, MAX_PAGES } from '../backend.js';
 import { copy, align, DEFAULT_WINDOW } from '../memory.js';
 import { KERNELS, type Kind } from '../kernels.js';
-import { WasmEngine } from '../engine.js';
+import { type Engine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
 import {
@@ -48,11 +48,17 @@ export interface PoolOptions {
   minElements?: number;
   /** Move data through shared memory (default: wherever SharedArrayBuffer and shared WebAssembly memory are usable). */
   shared?: boolean;
+  /**
+   * Shared mode: let every thread compute in place in the pool's shared WebAssembly
+   * memory (default true).  Off, each thread copies its chunks into its own memory and
+   * back (the engine's staging), as a single call does.
+   */
+  inMemory?: boolean;
   /** Milliseconds a worker keeps polling for the next call before it sleeps (default 1; 0: sleep at once). */
   spin?: number;
 }
 
-const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'spin'] as const;
+const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'inMemory', 'spin'] as const;
 
 /** Bytes of input a chunk carries: small enough to balance 16 threads at 1024 rows, large enough that claiming one costs nothing. */
 const CHUNK_BYTES = 128 * 1024;
@@ -98,6 +104,8 @@ export class Pool {
   readonly backend: Backend;
   /** True when data move through shared memory rather than transfers. */
   readonly shared: boolean;
+  /** True when the threads compute in place in the pool's shared memory. */
+  readonly inMemory: boolean;
   /** Threads that compute a call. */
   readonly size: number;
   private readonly workers: Transport[];
@@ -108,7 +116,9 @@ export class Pool {
   /** Calls run one at a time (each already uses every thread). */
   private queue: Promise<unknown> = Promise.resolve();
   // shared mode
+  /** Shared mode: the engine over the shared memory (it lays it out), and the one this thread computes chunks with. */
   private readonly engine: WasmEngine | null;
+  private readonly computeEngine: Engine | null;
   private readonly control: Int32Array | null;
   private readonly descriptor: Uint8Array | null;
   private seq = 0;
@@ -118,13 +128,16 @@ export class Pool {
   private readonly pending = new Map<number, (reply: ChunkReply) => void>();
 
   /** Use `createPool`. */
-  constructor(workers: Transport[], backend: Backend, size: number, minElements: number, shared: { engine: WasmEngine; control: Int32Array; descriptor: Uint8Array } | null) {
+  constructor(workers: Transport[], backend: Backend, size: number, minElements: number,
+    shared: { engine: WasmEngine; compute: Engine; control: Int32Array; descriptor: Uint8Array } | null) {
     this.workers = workers;
     this.backend = backend;
     this.size = size;
     this.minElements = minElements;
     this.shared = shared !== null;
+    this.inMemory = shared !== null && shared.compute === shared.engine;
     this.engine = shared?.engine ?? null;
+    this.computeEngine = shared?.compute ?? null;
     this.control = shared?.control ?? null;
     this.descriptor = shared?.descriptor ?? null;
     for (const w of workers) {
@@ -374,7 +387,7 @@ export class Pool {
             }
           }
           try {
-            computeChunk(d, k, this.engine!, heap.buffer);
+            computeChunk(d, k, this.computeEngine!, heap.buffer);
           } catch (e) {
             Atomics.store(control, FAILED, 1);
             finished(control, d, k);
@@ -527,9 +540,11 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const { sharedBackend, sharedModule } = await import('./protocol.js');
   const build = sharedBackend(backend);
   const wantShared = options.shared ?? true;
+  const inMemory = options.inMemory ?? true;
+  if (typeof inMemory !== 'boolean') throw new TypeError(`createPool: inMemory must be a boolean, got ${describe(inMemory)}`);
   if (wantShared && build && canShare()) {
     try {
-      return await startShared(make, build, size, minElements, spin);
+      return await startShared(make, build, size, minElements, spin, inMemory);
     } catch (e) {
       if (options.shared === true) throw e;
       // no shared WebAssembly memory here: transfers
@@ -539,20 +554,22 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const ready = await Promise.all(workers.map((w) => handshake(w, { mode: 'transfer', backend, window: DEFAULT_WINDOW })));
   return new Pool(workers, ready[0] as Backend, size, minElements, null);
 
-  async function startShared(makeWorker: () => Transport, name: Exclude<Backend, 'js'>, threads: number, min: number, spinMs: number): Promise<Pool> {
+  async function startShared(makeWorker: () => Transport, name: Exclude<Backend, 'js'>, threads: number, min: number, spinMs: number, inPlace: boolean): Promise<Pool> {
     const module = await sharedModule(name);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
     const control = new SharedArrayBuffer(4 * CONTROL_WORDS);
     const descriptor = new SharedArrayBuffer(DESCRIPTOR_BYTES);
     // the calling thread's engine: an ordinary heap over M, which lays everything out (the workers' windows included)
     const engine = new WasmEngine(name, (await instantiate(module, memory)).exports);
+    // inMemory: false: this thread computes its chunks with its own engine, staging them through its memory
+    const compute = inPlace ? engine : currentEngine();
     const workers = Array.from({ length: threads - 1 }, makeWorker);
     await Promise.all(workers.map((w) => {
       const window = engine.heap.alloc(WINDOW);
-      const setup: SharedSetup = { memory, module, control, descriptor, window, windowBytes: WINDOW, spin: spinMs };
+      const setup: SharedSetup = { memory, module, control, descriptor, window, windowBytes: WINDOW, spin: spinMs, inMemory: inPlace };
       return handshake(w, { mode: 'shared', backend: name, setup });
     }));
-    return new Pool(workers, name, threads, min, { engine, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) });
+    return new Pool(workers, name, threads, min, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) });
   }
 }
 

@@ -120,6 +120,8 @@ export interface SharedSetup {
   windowBytes: number;
   /** Milliseconds to keep polling for the next call before sleeping. */
   spin: number;
+  /** False: compute each chunk in a memory of the worker's own (the engine stages it). */
+  inMemory: boolean;
 }
 
 /** An engine over the pool's shared memory M, with its window at `window` (see `Heap.trust`). */
@@ -179,7 +181,8 @@ export function finished(control: Int32Array, d: Descriptor, k: number): void {
 
 /** A shared-mode worker's life: wait for a call, take its chunks, again, until CLOSE. */
 export async function sharedWorker(setup: SharedSetup, name: Backend): Promise<void> {
-  const engine = await sharedEngine(setup.module, setup.memory, setup.window, setup.windowBytes, name);
+  const engine = setup.inMemory ? await sharedEngine(setup.module, setup.memory, setup.window, setup.windowBytes, name)
+    : (await init({ backend: name }), (await import('../backend.js')).currentEngine());
   const control = new Int32Array(setup.control);
   const bytes = new Uint8Array(setup.descriptor);
   const message = bytes.subarray(DESCRIPTOR_BYTES / 2);
