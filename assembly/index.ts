@@ -6,13 +6,25 @@
 // `heapBase()`.
 
 export {
+  sumRowsF32, sumRowsF64,
+  entropyRowsF32, entropyRowsF64,
+  crossEntropyRowsF32, crossEntropyRowsF64,
+  klDivergenceRowsF32, klDivergenceRowsF64,
+  jsDivergenceRowsF32, jsDivergenceRowsF64,
+} from "./reduce";
+
+export {
   logSumExpRowsF32, logSumExpRowsF64,
   softmaxRowsF32, softmaxRowsF64,
   logSoftmaxRowsF32, logSoftmaxRowsF64,
   affineRowsF32, affineRowsF64,
+  scaleRowsF32, scaleRowsF64,
   softmaxEntropyRowsF32, softmaxEntropyRowsF64,
   softmaxKlDivergenceRowsF32, softmaxKlDivergenceRowsF64,
 } from "./softmax";
+export { weightedLogSumExpRowsF32, weightedLogSumExpRowsF64 } from "./weighted";
+export { marginRowsF32, marginRowsF64, mutualInformationRowsF32, mutualInformationRowsF64, byteHistogramF32, byteHistogramF64 } from "./info";
+export { sigmoidCrossEntropyRowsF32, sigmoidCrossEntropyRowsF64, sigmoidFocalLossRowsF32, sigmoidFocalLossRowsF64 } from "./sigmoid";
 
 export {
   softmaxCrossEntropyLabelsF32, softmaxCrossEntropyLabelsF64,

@@ -139,10 +139,12 @@ export let twoLo: f64 = 0;
 // which also leaves n − k + 127 in the low bits, so a shift by 23 builds 2^(n−k);
 // t = (u − n·C1 − n·C2)/T with C1 + C2 = T·ln 2, C1 of 15 bits so that n·C1 (|n| < 2⁹)
 // and u − n·C1 are exact.  exp(t) = 1 + t·P(t), P of degree 4 (XNNPACK's rr2-p5
-// coefficients), on [−ln2/2, ln2/2].  Lanes below the row's cut-off (E < 2^-126, which
-// includes −Infinity: masked logits) are 0 by a compare and mask, not a branch; they are
-// first lifted to a harmless argument so that no lane computes with subnormals or
-// infinities.  NaN passes through.
+// coefficients), on [−ln2/2, ln2/2], as E = 2^(n−k)·(1 + t·P(t)): the scale last, so no
+// intermediate is ever subnormal.  Lanes below the row's cut-off — ln 2^-126, plus a
+// hundredth for rounding: E < 1.01·2^-126, which includes −Infinity (masked logits) — are
+// 0 by a compare and mask, not a branch; they are first lifted to the cut-off, where E is
+// still normal, so that no lane computes with subnormals or infinities (microcoded on
+// x86: 30–100× a lane).  NaN passes through.
 //
 // Worst error against exp in float64, every float32 u with T = 1, normal results:
 // 2.3 ulp; 1.96 ulp fused (wasm-relaxed).
@@ -180,8 +182,8 @@ export let expC2: f32 = 0; // −C2
 export let expInvT: f32 = 1;
 export let expBase: f32 = 0; // b
 export let expMagic: f32 = 0; // 1.5·2^23 + 127 − k
-export let expCut: f32 = 0; // x − b below it: E < 2^-126, returned as 0
-export let expLift: f32 = 0; // what lanes below the cut-off are computed as (E normal there)
+export let expCut: f32 = 0; // x − b below it: E below the normal range, returned as 0
+export let expLift: f32 = 0; // what lanes below the cut-off are computed as: the cut-off, where E is normal
 /** exp((m − b)/T − k·ln 2) in float64: E(m), the factor between E and exp((x − m)/T). */
 export let expScale: f64 = 1;
 
@@ -202,18 +204,18 @@ export function expRowF32(m: f32, T: f64): void {
   expInvT = <f32>(1.0 / T);
   expBase = near ? 0 : m;
   expMagic = <f32>(12583039.0 - k);
-  expCut = <f32>(T * (k * LN2 + LN_FLT_MIN));
-  expLift = <f32>(T * (k * LN2 + LN_FLT_MIN + 2.0));
+  expCut = <f32>(T * (k * LN2 + LN_FLT_MIN + 0.01));
+  expLift = expCut;
   expScale = near ? Math.exp(q - k * LN2) : 1.0;
 }
 
 /**
  * E(x) in four float32 lanes (see above): `b`, `k` (log₂e/T), `magic`, `c1`, `c2`,
- * `invT`, `cut`, `lift` from `expRowF32`; p1…p5 from the table.
+ * `invT`, `cut`, `lift` from `expRowF32`; p1…p5 and `one` from the table.
  */
 // @ts-ignore: decorator
 @inline export function expF32x4(x: v128, b: v128, k: v128, magic: v128, c1: v128, c2: v128, invT: v128, cut: v128, lift: v128,
-  p1: v128, p2: v128, p3: v128, p4: v128, p5: v128): v128 {
+  p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, one: v128): v128 {
   const u = f32x4.sub(x, b);
   const us = f32x4.pmax(u, lift); // NaN stays NaN: pmax returns its first operand then
   let n = madd32(us, k, magic);
@@ -225,7 +227,7 @@ export function expRowF32(m: f32, T: f64): void {
   p = madd32(p, t, p3);
   p = madd32(p, t, p2);
   p = madd32(p, t, p1);
-  const f = madd32(f32x4.mul(t, s), p, s);
+  const f = f32x4.mul(madd32(t, p, one), s);
   return v128.andnot(f, f32x4.lt(u, cut));
 }
 
@@ -366,8 +368,8 @@ export function expRowF64(m: f64, T: f64): void {
   dexpInvT = 1.0 / T;
   dexpBase = near ? 0 : m;
   dexpMagic = 6755399441056767.0 - k;
-  dexpCut = T * (k * LN2 + LN_DBL_MIN);
-  dexpLift = T * (k * LN2 + LN_DBL_MIN + 2.0);
+  dexpCut = T * (k * LN2 + LN_DBL_MIN + 0.01);
+  dexpLift = dexpCut;
   dexpScale = near ? Math.exp(q - k * LN2) : 1.0;
 }
 
@@ -443,4 +445,208 @@ const LOG64 = memory.data<i64>([0x00095f6200000000, 0x000fffffffffffff, 0x3fe6a0
   // 2s + s·R + k·ln2, small terms first
   const y = madd64(s, f64x2.add(t1, t2), f64x2.mul(kf, lnLo));
   return madd64(kf, lnHi, f64x2.add(y, f64x2.add(s, s)));
+}
+
+// ---------------------------------------------------------------------------------
+// Sigmoid, softplus, and log1p on [0, 1]: the binary losses
+// ---------------------------------------------------------------------------------
+//
+// Everything a binary loss needs from a logit x comes from one exponential e = exp(−|x|)
+// ∈ [0, 1], which never overflows:
+//   σ(−|x|) = e/(1 + e),  σ(|x|) = 1 − σ(−|x|) ≥ ½   (σ(x) and σ(−x) picked by the sign
+//                                                     of x: the small one is never 1 − σ)
+//   softplus(±x) = log(1 + e^±x) = max(±x, 0) + log1p(e)
+// so softplus(x) and softplus(−x) are sums of non-negative terms, accurate for any x.
+//
+// exp(u), u = −|x| ≤ 0 (`expNonPos…`): the reduction of the exp above with no per-row
+// shift (u is exact), the same polynomials; lanes below the cut-off (results under the
+// smallest normal number, −Infinity included) are 0 by a compare and mask, and are first
+// lifted to the cut-off so that no lane computes with subnormals: the result is formed
+// as (1 + t·P(t))·2ⁿ, a factor in [0.7, 1.5] times a normal power of 2 (XNNPACK's
+// 2ⁿ + (t·2ⁿ)·P(t) would make t·2ⁿ subnormal near the cut-off).  NaN passes.
+//
+// log1p(e), e ∈ [0, 1] (`log1pUnit…`): k = [e ≥ ½], f = e (k = 0) or (e − 1)/2 (k = 1),
+// both exact, so log1p(e) = k·ln 2 + log(1 + f) with f ∈ [−¼, ½) and no rounding of
+// 1 + e.  float32: log(1+f) = f − f²/2 + f³·Q(f), Q of degree 7 (fitted by Lawson's
+// method to the relative error of the result, 4.9e-9, scripts/fit-poly.py's method);
+// float64: fdlibm's s = f/(2+f), log(1+f) = f − (f²/2 − s·(f²/2 + R(s²))), R of degree 7
+// in s² (R(z) = z·P(z), P of degree 6 refitted for |s| ≤ 0.2: 1.5e-17).  Below e = 2^-24
+// (2^-54) log1p(e) = e to within half an ulp: the polynomial then sees f = 0, so that
+// f², f³ are never subnormal.  Only for e in [0, 1] or NaN.
+//
+// Measured (scratch probe against float64 Math for every float32 of the range; float64:
+// 2^18 random arguments against mpmath at 40 digits), normal results:
+//   float32 exp(u), u ∈ [−87.33, 0]: ≤ 2.3 ulp (as the exp above)
+//   float32 log1p(e), e ∈ [0, 1]:    (see the numbers below)
+// (filled in below)
+
+export const SG_MAGIC = 0; // 1.5·2^23 + 127: n + 127 in the low bits, 2ⁿ by a shift
+export const SG_LOG2E = 1;
+export const SG_NLN2_HI = 2; // −C1, 15 significant bits: n·C1 exact for |n| < 2^9
+export const SG_NLN2_LO = 3;
+export const SG_CUT = 4; // the float32 just above ln FLT_MIN: exp(u) is normal from it on (4.5e-6 to spare)
+export const SG_E0 = 5; // exp(t) ≈ 1 + t + t²·E(t), E = E0 + … + E4·t⁴ (3.1e-9, scripts/fit-poly.py's fit_exp(4))
+export const SG_ONE = 10;
+export const SG_TWO = 11;
+export const SG_TINY = 12; // 2^-12: below it t·t·P(t²) is under 2^-26 of t and is dropped
+export const SG_L0 = 13; // log1p(e) ≈ t + t³·L(t²), L = L0 + … + L3·w³, t = 2e/(2 + e)
+export const SG_SIGN = 17; // −0: the sign bit
+export const SG_ZERO = 18;
+export const SG_INF = 19;
+export const SG_NTINY = 20; // −2^-26
+export const SG_FLT_MIN = 21; // as bits: 0x00800000
+const SIG32 = memory.data<f32>([
+  12583039.0, 1.4426950216293335, -0.693145751953125, -1.4286068e-06, -87.33654,
+  0.4999999403953552, 0.1666652113199234, 0.04166838899254799, 0.008368710055947304, 0.0013814610429108143,
+  1.0, 2.0, 0.000244140625,
+  0.08333302289247513, 0.012506727129220963, 0.002187640406191349, 0.0005471096374094486,
+  -0.0, 0.0, Infinity, -1.4901161193847656e-8, 1.1754943508222875e-38,
+], 16);
+
+/** A float32 constant of the sigmoid table, splatted (kernels read them before their loops). */
+// @ts-ignore: decorator
+@inline export function sg32(i: i32): v128 {
+  return v128.load32_splat(SIG32 + (<usize>i << 2));
+}
+
+/**
+ * exp(u) in four float32 lanes for u ≤ 0 (see above): 0 below the cut-off (−Infinity
+ * included), NaN for NaN.  Constants: SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO,
+ * SG_CUT, SG_NTINY, SG_ONE, SG_E0…SG_E0+4.
+ */
+// @ts-ignore: decorator
+@inline export function expNonPosF32x4(u: v128, magic: v128, log2e: v128, c1: v128, c2: v128, cut: v128, ntiny: v128, one: v128,
+  e0: v128, e1: v128, e2: v128, e3: v128, e4: v128): v128 {
+  // NaN stays NaN (pmax and pmin return their first operand then); u above −2^-26 is
+  // taken as −2^-26, whose exp rounds to 1 as theirs does, so that t⁴ below is not subnormal
+  const us = f32x4.pmin(f32x4.pmax(u, cut), ntiny);
+  let n = madd32(us, log2e, magic);
+  const s = i32x4.shl(n, 23); // 2ⁿ
+  n = f32x4.sub(n, magic);
+  let t = madd32(n, c1, us);
+  t = madd32(n, c2, t);
+  // Estrin's scheme: a shorter chain of dependent operations than Horner's (the kernels
+  // are bound by its latency, not by the operation count)
+  const t2 = f32x4.mul(t, t), t4 = f32x4.mul(t2, t2);
+  const p = madd32(t4, e4, madd32(t2, madd32(e3, t, e2), madd32(e1, t, e0))); // E(t)
+  const e = f32x4.mul(f32x4.add(madd32(t2, p, t), one), s); // (1 + t + t²·E(t))·2ⁿ
+  return v128.andnot(e, f32x4.lt(u, cut));
+}
+
+/**
+ * log1p(e) in four float32 lanes for e ∈ [0, 1] or NaN (see above).  Constants: SG_TWO,
+ * SG_TINY, SG_L0…SG_L0+3.
+ */
+// @ts-ignore: decorator
+@inline export function log1pUnitF32x4(e: v128, two: v128, tiny: v128, l0: v128, l1: v128, l2: v128, l3: v128): v128 {
+  const t = f32x4.div(f32x4.add(e, e), f32x4.add(two, e)); // 2·atanh⁻¹: log1p(e) = 2·atanh(t/2)
+  const tm = v128.andnot(t, f32x4.lt(t, tiny)); // t, or 0 where log1p(e) = t
+  const w = f32x4.mul(tm, tm);
+  const l = madd32(f32x4.mul(w, w), madd32(l3, w, l2), madd32(l1, w, l0));
+  return madd32(f32x4.mul(tm, w), l, t);
+}
+
+/**
+ * σ(x) = 1/(1 + e^−x) in four float32 lanes, from e = exp(−|x|): e/(1 + e) for x < 0,
+ * 1 − e/(1 + e) otherwise.  σ(−x) is the other of the two.  `sign` is SG_SIGN.
+ */
+// @ts-ignore: decorator
+@inline export function sigmoidF32x4(x: v128, e: v128, one: v128): v128 {
+  const small = f32x4.div(e, f32x4.add(one, e));
+  return v128.bitselect(small, f32x4.sub(one, small), i32x4.shr_s(x, 31));
+}
+
+/** softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(exp(−|x|)) in four float32 lanes (l = log1p(exp(−|x|))). */
+// @ts-ignore: decorator
+@inline export function softplusF32x4(x: v128, l: v128, zero: v128): v128 {
+  return f32x4.add(f32x4.pmax(x, zero), l);
+}
+
+export const SD_LOG2E = 0;
+export const SD_MAGIC = 1; // 1.5·2^52 + 1023
+export const SD_NLN2_HI = 2; // −fdlibm's ln2_hi (32 significant bits: n·C1 exact for |n| < 2^21)
+export const SD_NLN2_LO = 3;
+export const SD_CUT = 4; // just above ln DBL_MIN: exp(u) is normal from it on (2.7e-14 to spare)
+export const SD_P0 = 5; // exp(t) ≈ 1 + t + t²·P(t), P = P0 + … + P9·t⁹ (as D_P0…)
+export const SD_ONE = 15;
+export const SD_TWO = 16;
+export const SD_HALF = 17;
+export const SD_NHALF = 18;
+export const SD_TINY = 19; // 2^-54
+export const SD_LN2_HI = 20;
+export const SD_LN2_LO = 21;
+export const SD_R0 = 22; // R(z) = z·(R0 + R1·z + … + R6·z⁶), z = s², |s| ≤ 0.2
+export const SD_MAX = 29; // DBL_MAX
+export const SD_SIGN = 30; // −0
+export const SD_ZERO = 31;
+export const SD_INF = 32;
+export const SD_NTINY = 33; // −2^-60
+export const SD_FLT_MIN = 34; // the smallest normal float32, as a float64
+const SIG64 = memory.data<f64>([
+  1.4426950408889634, 6755399441056767.0, -6.93147180369123816490e-01, -1.90821492927058770002e-10, -708.3964185322641,
+  0.500000000000001061759, 0.16666666666666412764, 0.041666666666530259178, 0.00833333333349433599217,
+  0.00138888889435993787155, 0.000198412695067794017555, 0.0000248014931345522717146, 0.00000275575862629116872665,
+  2.76302344676451772572e-7, 2.50000742362807986225e-8,
+  1.0, 2.0, 0.5, -0.5, 5.551115123125783e-17, 6.93147180369123816490e-01, 1.90821492927058770002e-10,
+  0.666666666666727111143, 0.399999999961615594033, 0.285714293953056858689, 0.222221385005441790285,
+  0.181863561033694697839, 0.152501880026912983329, 0.153681949364600895898,
+  1.7976931348623157e308, -0.0, 0.0, Infinity, -8.673617379884035e-19, 1.1754943508222875e-38,
+], 16);
+
+/** A float64 constant of the sigmoid table, splatted. */
+// @ts-ignore: decorator
+@inline export function sg64(i: i32): v128 {
+  return v128.load64_splat(SIG64 + (<usize>i << 3));
+}
+
+/**
+ * exp(u) in two float64 lanes for u ≤ 0: 2ⁿ·(1 + t + t²·P(t)) — the factor in [0.7, 1.5],
+ * so no intermediate is subnormal above the cut-off; 0 below it, NaN for NaN.
+ */
+// @ts-ignore: decorator
+@inline export function expNonPosF64x2(u: v128, log2e: v128, magic: v128, c1: v128, c2: v128, cut: v128, ntiny: v128, one: v128,
+  p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, p6: v128, p7: v128, p8: v128, p9: v128): v128 {
+  const us = f64x2.pmin(f64x2.pmax(u, cut), ntiny); // −2^-60 at most: t⁴ is not subnormal (exp rounds to 1 there)
+  let n = madd64(us, log2e, magic);
+  const s = i64x2.shl(n, 52);
+  n = f64x2.sub(n, magic);
+  let t = madd64(n, c1, us);
+  t = madd64(n, c2, t);
+  const t2 = f64x2.mul(t, t), t4 = f64x2.mul(t2, t2);
+  const a = madd64(p1, t, p0), b = madd64(p3, t, p2), c = madd64(p5, t, p4), d = madd64(p7, t, p6), g = madd64(p9, t, p8);
+  const p = madd64(t4, madd64(t4, g, madd64(t2, d, c)), madd64(t2, b, a));
+  const e = f64x2.mul(f64x2.add(madd64(p, t2, t), one), s);
+  return v128.andnot(e, f64x2.lt(u, cut));
+}
+
+/** log1p(e) in two float64 lanes for e ∈ [0, 1] or NaN (see above). */
+// @ts-ignore: decorator
+@inline export function log1pUnitF64x2(e: v128, two: v128, half: v128, nhalf: v128, tiny: v128, lnHi: v128, lnLo: v128,
+  r0: v128, r1: v128, r2: v128, r3: v128, r4: v128, r5: v128, r6: v128): v128 {
+  const k = f64x2.ge(e, half);
+  const f = v128.bitselect(madd64(e, half, nhalf), e, k);
+  const g = v128.andnot(f, f64x2.lt(e, tiny));
+  const s = f64x2.div(g, f64x2.add(two, g));
+  const z = f64x2.mul(s, s);
+  const w = f64x2.mul(z, z);
+  // R = z·(R0 + R2·w + R4·w² + R6·w³) + w·(R1 + R3·w + R5·w²), fdlibm's split
+  const t1 = f64x2.mul(w, madd64(w, madd64(w, r5, r3), r1));
+  const t2 = f64x2.mul(z, madd64(w, madd64(w, madd64(w, r6, r4), r2), r0));
+  const hfsq = f64x2.mul(f64x2.mul(g, g), half);
+  // k·ln2_hi − ((hfsq − (s·(hfsq + R) + k·ln2_lo)) − f)
+  const y = f64x2.sub(hfsq, madd64(s, f64x2.add(hfsq, f64x2.add(t1, t2)), v128.and(lnLo, k)));
+  return f64x2.sub(v128.and(lnHi, k), f64x2.sub(y, f));
+}
+
+/** σ(x) in two float64 lanes from e = exp(−|x|) (see `sigmoidF32x4`). */
+// @ts-ignore: decorator
+@inline export function sigmoidF64x2(x: v128, e: v128, one: v128): v128 {
+  const small = f64x2.div(e, f64x2.add(one, e));
+  return v128.bitselect(small, f64x2.sub(one, small), i64x2.shr_s(x, 63));
+}
+
+/** softplus(x) in two float64 lanes (l = log1p(exp(−|x|))). */
+// @ts-ignore: decorator
+@inline export function softplusF64x2(x: v128, l: v128, zero: v128): v128 {
+  return f64x2.add(f64x2.pmax(x, zero), l);
 }

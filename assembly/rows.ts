@@ -23,6 +23,8 @@ import {
 export const NARROW: i32 = 64;
 
 export const LN2: f64 = 0.6931471805599453;
+const F32_MIN: f64 = 1.1754943508222875e-38;
+const F64_MIN: f64 = 2.2250738585072014e-308;
 export const LOG2E: f64 = 1.4426950408889634;
 export const LN_FLT_MIN: f64 = -87.33654475055310898657;
 
@@ -60,7 +62,7 @@ export const T_TILE = 128; // the tile (and, past it, a second one)
   const kl = f32x4.mul(k, f32x4.splat(<f32>LN2));
   // the cut-off a hundredth above ln FLT_MIN, so that rounding here never lets a subnormal E through
   v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 0.01))), f32x4.splat(T)), T_CUT);
-  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 2.0))), f32x4.splat(T)), T_LIFT);
+  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 0.01))), f32x4.splat(T)), T_LIFT); // (= the cut-off: see math.ts)
 }
 
 // ---------------------------------------------------------------------------------
@@ -135,7 +137,7 @@ export let passOnes: i32 = 0;
   const ln2T = <f32>(LN2 * <f64>T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
   const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const zero = f32x4.splat(0);
   let hi = f64x2.splat(0), lo = hi;
   let cnt = i32x4.splat(0);
@@ -146,10 +148,10 @@ export let passOnes: i32 = 0;
     for (; i < end; i += 16) {
       const p = x + (<usize>i << 2);
       const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-      const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-      const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+      const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+      const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
       if (dst) {
         const d = dst + (<usize>i << 2);
         v128.store(d, e0);
@@ -183,7 +185,7 @@ export let passOnes: i32 = 0;
     const r = min(n - i, 4);
     const p = x + (<usize>i << 2);
     const v = r == 4 ? v128.load(p) : loadLastF32(p, r, ninf);
-    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
     if (dst) storeLanesF32(dst + (<usize>i << 2), e, r);
     if (split) {
       const t = f32x4.eq(v, m);
@@ -208,7 +210,7 @@ export let passOnes: i32 = 0;
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
   return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / <f64>T)), v128.load(tmp, T_MAGIC), f32x4.splat(-c1f),
     f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f)), f32x4.splat(<f32>(1.0 / <f64>T)), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
-    k32(F_P1), k32(F_P2), k32(F_P3), k32(F_P4), k32(F_P5));
+    k32(F_P1), k32(F_P2), k32(F_P3), k32(F_P4), k32(F_P5), k32(F_ONE));
 }
 
 /** dst[i] = x[i]·c over a wide float32 row (in place when dst = x). */
@@ -303,13 +305,13 @@ export function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usiz
   const ln2T = <f32>(LN2 * <f64>T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
   const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const zero = f32x4.splat(0);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero, cnt = i32x4.splat(0);
   for (let j = 0; j < cols; j++) {
     const o = <usize>j << 4;
     const v = v128.load(tile + o);
-    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
     v128.store(dst + o, e);
     const term = split ? v128.andnot(e, f32x4.eq(v, m)) : e;
     if (split) cnt = i32x4.sub(cnt, f32x4.eq(v, m));
@@ -402,7 +404,8 @@ export function scalarExpSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
-    const e = Math.exp((<f64>v - <f64>m) * invT);
+    let e = Math.exp((<f64>v - <f64>m) * invT);
+    if (e < F32_MIN) e = 0; // below float32's normal range: 0, as the vector exp gives it
     if (dst) store<f32>(dst + o, <f32>e);
     if (v == m) ones++;
     else rest += e;
@@ -434,7 +437,7 @@ export const LN_DBL_MIN: f64 = -708.3964185322641;
   v128.store(tmp, f64x2.sub(f64x2.splat(6755399441056767.0), k), T_MAGIC);
   const kl = f64x2.mul(k, f64x2.splat(LN2));
   v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 0.01)), f64x2.splat(T)), T_CUT);
-  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 2.0)), f64x2.splat(T)), T_LIFT);
+  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 0.01)), f64x2.splat(T)), T_LIFT); // (= the cut-off: see math.ts)
 }
 
 /** C1, C2 of T·ln 2 for the float64 exp (see math.ts: `expRowF64`): set by `expConstsF64`. */
@@ -668,7 +671,8 @@ export function scalarExpSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 3;
     const v = load<f64>(x + o);
-    const e = Math.exp((v - m) * invT);
+    let e = Math.exp((v - m) * invT);
+    if (e < F64_MIN) e = 0; // below the normal range: 0, as the vector exp gives it
     if (dst) store<f64>(dst + o, e);
     if (v == m) ones++;
     else rest += e;

@@ -23,7 +23,7 @@
 
 import {
   madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2,
-  F_P1, F_P2, F_P3, F_P4, F_P5, D_ONE, D_P0,
+  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, D_ONE, D_P0,
 } from "./math";
 import {
   NARROW, T_B, T_MAGIC, T_CUT, T_LIFT, T_NAN, T_SUM, T_ONES, T_TILE, LN2, LOG2E, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
@@ -441,7 +441,7 @@ let entRest: f64 = 0, entOnes: i32 = 0, entA: f64 = 0;
   const ln2T = <f32>(LN2 * <f64>T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
   const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const floor = f32x4.sub(m, f32x4.splat(100 * T));
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
   let hi = f64x2.splat(0), lo = hi, ahi = hi, alo = hi;
@@ -453,8 +453,8 @@ let entRest: f64 = 0, entOnes: i32 = 0, entA: f64 = 0;
     for (; i + 8 <= end; i += 8) {
       const p = x + (<usize>i << 2);
       const v0 = v128.load(p), v1 = v128.load(p, 16);
-      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
-      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
       if (dst) {
         v128.store(dst + (<usize>i << 2), e0);
         v128.store(dst + (<usize>i << 2), e1, 16);
@@ -470,7 +470,7 @@ let entRest: f64 = 0, entOnes: i32 = 0, entA: f64 = 0;
       const r = min(n - i, 4);
       const p = x + (<usize>i << 2);
       const v = r == 4 ? v128.load(p) : v128.bitselect(v128.load(p), ninf, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r)));
-      const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5);
+      const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
       if (dst) storeLanesF32(dst + (<usize>i << 2), e, r);
       const t = f32x4.eq(v, m);
       cnt = i32x4.sub(cnt, t);
@@ -790,6 +790,11 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
 // ---------------------------------------------------------------------------------
 // KL divergence of softmax(a/T) from softmax(b/T), from the logits, and its gradients:
 //   D = Σ pᵢ·uᵢ + log(SB/SA),  uᵢ = ((aᵢ − ma) − (bᵢ − mb))/T = log pᵢ − log qᵢ + log(SA/SB);
+//   SB/SA = 1 + Δ/SA,  Δ = Σ (ebᵢ − eaᵢ) = Σ eaᵢ·expm1(−uᵢ)  (eb = ea·e^−u exactly):
+// for close distributions (D ~ u²) the two parts of D nearly cancel, so Δ is summed from
+// its own small terms — eaᵢ·expm1(−uᵢ) where |uᵢ| < ¼, ebᵢ − eaᵢ elsewhere (no
+// cancellation there) — and log(SB/SA) = log1p(Δ/SA): neither part then carries more
+// than its own rounding, float32 exponentials' 1e-7 included.
 //   ∂D/∂bᵢ = (qᵢ − pᵢ)/T (the student's gradient in distillation);
 //   ∂D/∂aᵢ = pᵢ·(log pᵢ − log qᵢ − D)/T = pᵢ·(uᵢ − c)/T,  c = log(SA/SB) + D.
 // u is formed from the exact differences a − ma and b − mb (float64 lanes for float32
@@ -801,19 +806,35 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
 // gradients take a second pass (the exponentials again): neither may be a or b.
 // ---------------------------------------------------------------------------------
 
-/** Set by the KL passes: Σ ea, Σ eb (units of E), Σ ea·u, and whether b is masked where a has mass. */
-let klSA: f64 = 0, klSB: f64 = 0, klA: f64 = 0, klHole = false;
+/** Set by the KL passes: Σ ea, Δ = Σ (eb − ea), Σ ea·u (all in units of a's E), and whether b is masked where a has mass. */
+let klSA: f64 = 0, klDelta: f64 = 0, klA: f64 = 0, klHole = false;
+
+// expm1(t) = t + t²/2! + … + t¹⁰/10! + O(t¹¹) for |t| < ¼: truncation below 3e-14 relative
+const EXPM1_NEAR: f64 = 0.25;
+// @ts-ignore: decorator
+@inline function expm1SmallF64x2(t: v128): v128 {
+  let p = madd64(t, f64x2.splat(2.755731922398589e-7), f64x2.splat(2.7557319223985893e-6));
+  p = madd64(p, t, f64x2.splat(2.48015873015873e-5));
+  p = madd64(p, t, f64x2.splat(1.984126984126984e-4));
+  p = madd64(p, t, f64x2.splat(1.388888888888889e-3));
+  p = madd64(p, t, f64x2.splat(8.333333333333333e-3));
+  p = madd64(p, t, f64x2.splat(4.1666666666666664e-2));
+  p = madd64(p, t, f64x2.splat(0.16666666666666666));
+  p = madd64(p, t, f64x2.splat(0.5));
+  p = madd64(p, t, f64x2.splat(1.0));
+  return f64x2.mul(p, t);
+}
 
 // the second row's set-up goes past the first's in tmp (the KL kernels use no tile)
 const T_B2 = T_TILE;
 
 /**
  * One pass over a wide float32 row pair (both set-ups done: a's at tmp, b's at tmp +
- * T_B2).  `write` false: the sums (klSA, klSB, klA, klHole); true: the gradients, from the
+ * T_B2).  `write` false: the sums (klSA, klDelta, klA, klHole; rr = scaleA/scaleB); true: the gradients, from the
  * sums of the first pass (ia = 1/Σea, ib = 1/Σeb, c, g = gscale/T).
  */
 // @ts-ignore: decorator
-@inline function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f32, tmp: usize,
+@inline function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f32, tmp: usize, rr: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
@@ -821,19 +842,20 @@ const T_B2 = T_TILE;
   const ln2T = <f32>(LN2 * <f64>T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
   const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb);
   const floorA = f64x2.sub(ma64, f64x2.splat(100.0 * <f64>T)), floorB = f64x2.sub(mb64, f64x2.splat(100.0 * <f64>T));
   const invT64 = f64x2.splat(1.0 / <f64>T);
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
+  const vrr = f64x2.splat(rr), near = f64x2.splat(EXPM1_NEAR);
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
-  let sa = f64x2.splat(0), sb = sa, acc = sa, holes = i32x4.splat(0);
+  let sa = f64x2.splat(0), delta = sa, acc = sa, holes = i32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
     const r = min(n - i, 4);
     const o = <usize>i << 2;
     const mask = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r));
     const va = v128.bitselect(v128.load(a + o), ninf, mask), vb = v128.bitselect(v128.load(b + o), ninf, mask);
-    const ea = expF32x4(va, ba, k, mga, c1, c2, invT, cuta, lifta, p1, p2, p3, p4, p5);
+    const ea = expF32x4(va, ba, k, mga, c1, c2, invT, cuta, lifta, p1, p2, p3, p4, p5, one);
     const u0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.pmax(f64x2.promote_low_f32x4(va), floorA), ma64),
       f64x2.sub(f64x2.pmax(f64x2.promote_low_f32x4(vb), floorB), mb64)), invT64);
     const u1 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.pmax(promoteHighF32x4(va), floorA), ma64),
@@ -842,7 +864,7 @@ const T_B2 = T_TILE;
     if (write) {
       const p0 = f64x2.mul(ea0, via), q1 = f64x2.mul(ea1, via);
       if (gq) {
-        const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5);
+        const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5, one);
         const d0 = f64x2.mul(f64x2.sub(f64x2.mul(f64x2.promote_low_f32x4(eb), vib), p0), vg);
         const d1 = f64x2.mul(f64x2.sub(f64x2.mul(promoteHighF32x4(eb), vib), q1), vg);
         storeLanesF32(gq + o, i32x4.shuffle(f32x4.demote_f64x2_zero(d0), f32x4.demote_f64x2_zero(d1), 0, 1, 4, 5), r);
@@ -853,17 +875,22 @@ const T_B2 = T_TILE;
         storeLanesF32(gp + o, i32x4.shuffle(f32x4.demote_f64x2_zero(d0), f32x4.demote_f64x2_zero(d1), 0, 1, 4, 5), r);
       }
     } else {
-      const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5);
+      const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5, one);
       holes = v128.or(holes, v128.and(f32x4.ne(ea, zero), f32x4.eq(vb, ninf)));
       sa = f64x2.add(sa, widenF32x4(ea));
-      sb = f64x2.add(sb, widenF32x4(eb));
       acc = madd64(ea0, u0, acc);
       acc = madd64(ea1, u1, acc);
+      // Δ in units of a's E: ea·expm1(−u) near, eb·(scaleA/scaleB) − ea elsewhere (and where ea is 0)
+      const eb0 = f64x2.mul(f64x2.promote_low_f32x4(eb), vrr), eb1 = f64x2.mul(promoteHighF32x4(eb), vrr);
+      const n0 = v128.andnot(f64x2.lt(f64x2.abs(u0), near), f64x2.eq(ea0, f64x2.splat(0)));
+      const n1 = v128.andnot(f64x2.lt(f64x2.abs(u1), near), f64x2.eq(ea1, f64x2.splat(0)));
+      delta = f64x2.add(delta, v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0))), f64x2.sub(eb0, ea0), n0));
+      delta = f64x2.add(delta, v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1))), f64x2.sub(eb1, ea1), n1));
     }
   }
   if (!write) {
     klSA = sumLanesF64x2(sa);
-    klSB = sumLanesF64x2(sb);
+    klDelta = sumLanesF64x2(delta);
     klA = sumLanesF64x2(acc);
     klHole = v128.any_true(holes);
   }
@@ -884,7 +911,7 @@ function specialKl(ma: f64, mb: f64, nan: bool): f64 {
 function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i32,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const invT = 1.0 / T;
-  let sa: f64 = 0, sb: f64 = 0, acc: f64 = 0;
+  let sa: f64 = 0, delta: f64 = 0, acc: f64 = 0;
   let hole = false;
   for (let i = 0; i < n; i++) {
     const va: f64 = size == 4 ? <f64>load<f32>(a + (<usize>i << 2)) : load<f64>(a + (<usize>i << 3));
@@ -906,12 +933,12 @@ function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i3
     } else {
       if (ea != 0 && vb == -Infinity) hole = true;
       sa += ea;
-      sb += eb;
       if (ea != 0) acc += ea * u;
+      delta += ea != 0 && Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(-u) : eb - ea;
     }
   }
   if (!write) {
-    klSA = sa; klSB = sb; klA = acc; klHole = hole;
+    klSA = sa; klDelta = delta; klA = acc; klHole = hole;
   }
 }
 
@@ -955,17 +982,18 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
     if (ASC_FEATURE_SIMD) {
       setupF32(f32x4.splat(ma), t, tmp);
       setupF32(f32x4.splat(mb), t, tmp + T_B2);
-      klPassF32(ra, rb, cols, ma, mb, t, tmp, false, 0, 0, 0, 0, 0, 0);
       scaleA = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(ma), t, tmp), 0);
       scaleB = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(mb), t, tmp + T_B2), 0);
+      klPassF32(ra, rb, cols, ma, mb, t, tmp, scaleA / scaleB, false, 0, 0, 0, 0, 0, 0);
     } else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, false, 0, 0, 0, 0, 0, 0);
-    // SA = klSA/scaleA, SB = klSB/scaleB in units of exp((x − m)/T)
-    const logRatio = Math.log((klSA * scaleB) / (klSB * scaleA)); // log(SA/SB)
+    // log(SB/SA) = log1p(Δ/SA), Δ and SA in the same units
+    const logRatio = -Math.log1p(klDelta / klSA); // log(SA/SB)
     const d = klHole ? Infinity : klA / klSA - logRatio;
     store<f64>(out + (<usize>r << 3), d);
     if (gp || gq) {
-      const ia = 1.0 / klSA, ib = 1.0 / klSB, c = logRatio + d, g = gscale / T;
-      if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, t, tmp, true, ia, ib, c, g, gp, gq);
+      // 1/SB in units of b's E: SB' = (SA + Δ)·scaleB/scaleA
+      const ia = 1.0 / klSA, ib = scaleA / ((klSA + klDelta) * scaleB), c = logRatio + d, g = gscale / T;
+      if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, t, tmp, 0, true, ia, ib, c, g, gp, gq);
       else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, true, ia, ib, c, g, gp, gq);
     }
   }
@@ -973,7 +1001,7 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
 
 /** The float64 twin of `klPassF32`: exact differences by TwoSum in float64 lanes. */
 // @ts-ignore: decorator
-@inline function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: usize,
+@inline function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: usize, rr: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
@@ -985,8 +1013,9 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
   const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
   const floorA = f64x2.sub(vma, f64x2.splat(100.0 * T)), floorB = f64x2.sub(vmb, f64x2.splat(100.0 * T));
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
+  const vrr = f64x2.splat(rr), vnear = f64x2.splat(EXPM1_NEAR);
   const zero = f64x2.splat(0), ninf = f64x2.splat(-Infinity);
-  let sa = zero, sb = zero, acc = zero, holes = zero;
+  let sa = zero, delta = zero, acc = zero, holes = zero;
   for (let i = 0; i < n; i += 2) {
     const r = min(n - i, 2);
     const o = <usize>i << 3;
@@ -1011,13 +1040,14 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
       const eb = expF64x2(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
       holes = v128.or(holes, v128.and(f64x2.ne(ea, zero), f64x2.eq(vb, ninf)));
       sa = f64x2.add(sa, ea);
-      sb = f64x2.add(sb, eb);
       acc = madd64(ea, u, acc);
+      const nr = v128.andnot(f64x2.lt(f64x2.abs(u), vnear), f64x2.eq(ea, zero));
+      delta = f64x2.add(delta, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(u))), f64x2.sub(f64x2.mul(eb, vrr), ea), nr));
     }
   }
   if (!write) {
     klSA = sumLanesF64x2(sa);
-    klSB = sumLanesF64x2(sb);
+    klDelta = sumLanesF64x2(delta);
     klA = sumLanesF64x2(acc);
     klHole = v128.any_true(holes);
   }
@@ -1042,17 +1072,58 @@ export function softmaxKlDivergenceRowsF64(a: usize, b: usize, rows: i32, cols: 
     if (ASC_FEATURE_SIMD) {
       setupF64(f64x2.splat(ma), T, tmp);
       setupF64(f64x2.splat(mb), T, tmp + T_B2);
-      klPassF64(ra, rb, cols, ma, mb, T, tmp, false, 0, 0, 0, 0, 0, 0);
       scaleA = f64x2.extract_lane(expOfF64(f64x2.splat(ma), T, tmp), 0);
       scaleB = f64x2.extract_lane(expOfF64(f64x2.splat(mb), T, tmp + T_B2), 0);
+      klPassF64(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB, false, 0, 0, 0, 0, 0, 0);
     } else scalarKl(ra, rb, cols, ma, mb, T, 8, false, 0, 0, 0, 0, 0, 0);
-    const logRatio = Math.log((klSA * scaleB) / (klSB * scaleA));
+    const logRatio = -Math.log1p(klDelta / klSA);
     const d = klHole ? Infinity : klA / klSA - logRatio;
     store<f64>(out + (<usize>r << 3), d);
     if (gp || gq) {
-      const ia = 1.0 / klSA, ib = 1.0 / klSB, c = logRatio + d, g = gscale / T;
-      if (ASC_FEATURE_SIMD) klPassF64(ra, rb, cols, ma, mb, T, tmp, true, ia, ib, c, g, gp, gq);
+      const ia = 1.0 / klSA, ib = scaleA / ((klSA + klDelta) * scaleB), c = logRatio + d, g = gscale / T;
+      if (ASC_FEATURE_SIMD) klPassF64(ra, rb, cols, ma, mb, T, tmp, 0, true, ia, ib, c, g, gp, gq);
       else scalarKl(ra, rb, cols, ma, mb, T, 8, true, ia, ib, c, g, gp, gq);
+    }
+  }
+}
+
+/** out[r, j] = x[r, j]·a[r] − c[j] (c = 0: none), float32 rows; out may be x. */
+export function scaleRowsF32(x: usize, rows: i32, cols: i32, a: usize, c: usize, out: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 2;
+    const ar = <f32>load<f64>(a + (<usize>r << 3));
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const va = f32x4.splat(ar), zero = f32x4.splat(0);
+      for (; j + 4 <= cols; j += 4) {
+        const o = off + (<usize>j << 2);
+        const vc = c ? v128.load(c + (<usize>j << 2)) : zero;
+        v128.store(out + o, f32x4.sub(f32x4.mul(v128.load(x + o), va), vc));
+      }
+    }
+    for (; j < cols; j++) {
+      const o = off + (<usize>j << 2);
+      store<f32>(out + o, load<f32>(x + o) * ar - (c ? load<f32>(c + (<usize>j << 2)) : 0));
+    }
+  }
+}
+
+export function scaleRowsF64(x: usize, rows: i32, cols: i32, a: usize, c: usize, out: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols << 3;
+    const ar = load<f64>(a + (<usize>r << 3));
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const va = f64x2.splat(ar), zero = f64x2.splat(0);
+      for (; j + 2 <= cols; j += 2) {
+        const o = off + (<usize>j << 3);
+        const vc = c ? v128.load(c + (<usize>j << 3)) : zero;
+        v128.store(out + o, f64x2.sub(f64x2.mul(v128.load(x + o), va), vc));
+      }
+    }
+    for (; j < cols; j++) {
+      const o = off + (<usize>j << 3);
+      store<f64>(out + o, load<f64>(x + o) * ar - (c ? load<f64>(c + (<usize>j << 3)) : 0));
     }
   }
 }

@@ -3,7 +3,12 @@
 
 export { init, backend, allocate, type InitOptions } from './backend.js';
 export { WasmArray } from './memory.js';
+export { information, entropy, crossEntropy, klDivergence, jsDivergence } from './entropy.js';
 export { logSumExp, softmax, logSoftmax, softmaxEntropy, softmaxKlDivergence } from './softmax.js';
 export { softmaxCrossEntropy } from './loss.js';
+export { sigmoidCrossEntropy, sigmoidFocalLoss } from './sigmoid.js';
+export { signedLogSumExp } from './weighted.js';
+export { mutualInformation, conditionalEntropy, byteEntropy, type JointOptions, type ByteEntropyOptions } from './information.js';
+export { createLogSumExp, createSoftmaxCrossEntropy, LogSumExpAccumulator, ShardedSoftmaxCrossEntropy, type LogSumExpState, type ShardedLossOptions, type ShardedLossState } from './accumulate.js';
 export { SUM_TOLERANCE } from './args.js';
 export type * from './types.js';

@@ -60,21 +60,23 @@ export const KERNELS = {
   jsDivergenceRows: { params: [X, X, ROWS, COLS, p('rowIn', 2), RES, p('aux', 4)], long: 'merge' },
   // the softmax family (assembly/softmax.ts)
   logSumExpRows: { params: [X, ROWS, COLS, RES, p('aux', 3), TMP], long: 'merge' },
-  weightedLogSumExpRows: { params: [X, p('w'), NUM, ROWS, COLS, NUM, RES, p('resOpt'), p('aux', 4), TMP], long: 'merge' },
+  weightedLogSumExpRows: { params: [X, p('w'), NUM, ROWS, COLS, RES, p('resOpt'), p('aux', 4)], long: 'merge' },
   softmaxRows: { params: [X, ROWS, COLS, NUM, OUT, p('aux', 3), TMP], long: 'merge' },
   logSoftmaxRows: { params: [X, ROWS, COLS, NUM, OUT, p('aux', 3), TMP], long: 'merge' },
   softmaxEntropyRows: { params: [X, ROWS, COLS, NUM, NUM, OUT, RES, p('aux', 4), TMP], long: 'merge' },
   softmaxKlDivergenceRows: { params: [X, X, ROWS, COLS, NUM, NUM, OUT, OUT, RES, TMP], long: 'twin' },
   // out = x·a + c (a long row's second pass: stream.ts)
   affineRows: { params: [X, ROWS, COLS, NUM, NUM, OUT], long: 'additive' },
+  // out[r, j] = x[r, j]·a[r] − c[j] (the class-sharded loss's gradient: accumulate.ts)
+  scaleRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('col'), OUT], long: 'additive' },
   // losses (assembly/loss.ts)
   softmaxCrossEntropyLabels: { params: [X, p('labels'), ROWS, COLS, p('col'), NUM, NUM, NUM, OUT, RES, TMP], long: 'twin' },
   softmaxCrossEntropyProbs: { params: [X, X, ROWS, COLS, p('col'), NUM, NUM, OUT, RES, TMP], long: 'twin' },
-  sigmoidCrossEntropyRows: { params: [X, X, ROWS, COLS, p('w'), NUM, p('col'), NUM, NUM, OUT, RES, p('out64')], long: 'additive' },
-  sigmoidFocalLossRows: { params: [X, X, ROWS, COLS, NUM, NUM, NUM, OUT, RES, p('out64')], long: 'additive' },
+  sigmoidCrossEntropyRows: { params: [X, X, ROWS, COLS, p('w'), NUM, p('col'), NUM, NUM, NUM, OUT, RES, p('out64'), p('tmp', 6144)], long: 'additive' },
+  sigmoidFocalLossRows: { params: [X, X, ROWS, COLS, NUM, NUM, NUM, NUM, OUT, RES, p('out64'), p('tmp', 6144)], long: 'additive' },
   // joint tables and bytes (assembly/info.ts)
-  marginRows: { params: [X, ROWS, COLS, RES, p('colAcc')], long: 'twin' },
-  mutualInformationRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('col64'), NUM, NUM, RES], long: 'twin' },
+  marginRows: { params: [X, ROWS, COLS, RES, p('colAcc'), p('colAcc'), p('acc', 3)], long: 'additive' },
+  mutualInformationRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('col64'), p('col64'), NUM, p('acc', 2)], long: 'additive' },
   byteHistogram: { params: [p('bytes'), ROWS, COLS, p('acc', 256), p('tmp', 4096)], long: 'additive' },
 } as const satisfies Record<string, KernelSpec>;
 

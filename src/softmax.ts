@@ -3,6 +3,7 @@
 
 import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
 import { execute, type Plan } from './plan.js';
+import { logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, uninitialized } from './memory.js';
 import { type MatrixOptions, type VectorOptions, perRow, scaled } from './reductions.js';
 import type { FloatArray, MapOptions, RowsOption, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector } from './types.js';
@@ -29,6 +30,7 @@ export function logSumExp(x: Vector, options?: RowsOption): number | Float64Arra
 }
 
 export function logSumExpPlan(x: Vector, options_?: RowsOption): Plan<number | Float64Array> {
+  if ((options_ as { weights?: unknown } | undefined)?.weights !== undefined) return logSumExpWeightedPlan(x, options_);
   const fn = 'logSumExp';
   const o = options<RowsOption>(fn, options_, LSE_OPTIONS);
   const X = vector(fn, 'x', x);

@@ -13,6 +13,8 @@ import { jsEngine } from './engine.js';
 import { KERNELS, type KernelName } from './kernels.js';
 import { Sum } from './js/sum.js';
 import { logOnesPlus } from './js/softmax.js';
+import { mergeCrossEntropy, mergeDivergence, mergeEntropy } from './js/reduce.js';
+import { finish as finishSigned, finished, mergeParts } from './js/weighted.js';
 
 type Typed = ArrayLike<number> & { subarray(a: number, b: number): Typed };
 type Args = unknown[];
@@ -75,6 +77,16 @@ function segmentCols(engine: Engine & { heap: { windowLimit: number } }, name: K
   return Math.max(16, Math.floor(engine.heap.windowLimit / 2 / Math.max(1, bytes) / 16) * 16);
 }
 
+/** Copies a one-row call's per-row results (res, resOpt, aux) into row r of the call's. */
+function putRow(name: KernelName, args: Args, one: Args, r: number): void {
+  KERNELS[name].params.forEach((p, i) => {
+    const dst = args[i] as Float64Array | null;
+    if (!dst) return;
+    if (p.kind === 'res' || p.kind === 'resOpt') dst[r] = (one[i] as Float64Array)[0];
+    else if (p.kind === 'aux') dst.set(one[i] as Float64Array, r * p.k!);
+  });
+}
+
 /** Indices of the params of `kind` in kernel `name`. */
 const where = (name: KernelName, kind: string): number[] =>
   KERNELS[name].params.flatMap((p, i) => (p.kind === kind ? [i] : []));
@@ -85,7 +97,9 @@ export function longRow(engine: Engine & { heap: { windowLimit: number } }, name
   const seg = segmentCols(engine, name, f32, args);
   for (let r = 0; r < rows; r++) {
     if (strategy === 'twin') {
-      jsEngine.run(name, f32, segment(name, args, r, cols, 0, cols));
+      const a = segment(name, args, r, cols, 0, cols);
+      jsEngine.run(name, f32, a);
+      putRow(name, args, a, r);
       continue;
     }
     const merge = MERGES[name];
@@ -145,12 +159,52 @@ function mergeLse(aux: Float64Array[], T: number): { m: number; ones: number; re
   return { m, ones, rest: rest.value() };
 }
 
+/** Runs row r's segments, merges their k parts with `merge` (which returns the row's result), writes res and aux. */
+function mergeReduction(engine: Engine, name: KernelName, f32: boolean, args: Args, r: number, cols: number, seg: number, k: number,
+  merge: (aux: Float64Array[], out: Float64Array) => number): void {
+  const { aux } = parts(engine, name, f32, args, r, cols, seg);
+  const out = new Float64Array(k);
+  (args[where(name, 'res')[0]] as Float64Array)[r] = merge(aux, out);
+  const dst = args[where(name, 'aux')[0]] as Float64Array | null;
+  if (dst) dst.set(out, k * r);
+}
+
 const MERGES: Partial<Record<KernelName, Merge>> = {
+  // probability reductions (assembly/reduce.ts): the segments' parts merged as the kernel
+  // accumulates them (js/reduce.ts), then finished by the kernel's formulas
+  entropyRows(engine, name, f32, args, r, cols, seg) {
+    mergeReduction(engine, name, f32, args, r, cols, seg, 5, (aux, out) => mergeEntropy(aux, args[3] !== 0, out));
+  },
+  crossEntropyRows(engine, name, f32, args, r, cols, seg) {
+    mergeReduction(engine, name, f32, args, r, cols, seg, 6, (aux, out) => mergeCrossEntropy(aux, args[4] !== 0, out));
+  },
+  klDivergenceRows(engine, name, f32, args, r, cols, seg) {
+    mergeReduction(engine, name, f32, args, r, cols, seg, 4, (aux, out) => mergeDivergence(aux, true, args[4] !== 0, out));
+  },
+  jsDivergenceRows(engine, name, f32, args, r, cols, seg) {
+    mergeReduction(engine, name, f32, args, r, cols, seg, 4, (aux, out) => mergeDivergence(aux, false, false, out));
+  },
+
+  // weighted / signed log-sum-exp: the segments' (m, A, R, smallest weight) merged, then finished as the kernel does
+  weightedLogSumExpRows(engine, name, f32, args, r, cols, seg) {
+    const { aux } = parts(engine, name, f32, args, r, cols, seg);
+    const merged = mergeParts(aux);
+    finishSigned(merged[0], merged[1], merged[2]);
+    const { value, sign } = finished();
+    (args[where(name, 'res')[0]] as Float64Array)[r] = value;
+    const signs = args[where(name, 'resOpt')[0]] as Float64Array | null;
+    if (signs) signs[r] = sign;
+    const out = args[where(name, 'aux')[0]] as Float64Array | null;
+    if (out) out.set(merged, 4 * r);
+  },
+
   // softmax entropy: parts (m, ones, rest, A = Σ e·t) rescaled to the largest maximum; with
   // a gradient (a second pass that needs the row's H) the JS twin computes the row
   softmaxEntropyRows(engine, name, f32, args, r, cols, seg) {
     if (args[5] !== null) {
-      jsEngine.run(name, f32, segment(name, args, r, cols, 0, cols));
+      const one = segment(name, args, r, cols, 0, cols);
+      jsEngine.run(name, f32, one);
+      putRow(name, args, one, r);
       return;
     }
     const T = args[3] as number;

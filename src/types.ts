@@ -99,10 +99,14 @@ export interface CrossEntropyLossOptions extends BaseOption {
 }
 
 export interface SigmoidCrossEntropyOptions extends BaseOption, RowsOption {
-  /** Weights per element (logits' length) or per class (`cols`). */
-  weights?: ArrayLike<number>;
-  /** Weight of the positive term per class (length `cols`; without `cols`, length 1 or the logits' length). */
-  posWeight?: ArrayLike<number>;
+  /** Non-negative weights: one per element (the logits' length), or one per class (`cols` of them). */
+  weights?: Vector;
+  /**
+   * Weight of the positive term (PyTorch's `pos_weight`), non-negative: one per class
+   * (`cols` of them; without `cols`, one per element), or one number (or a length-1
+   * array) for every class.
+   */
+  posWeight?: number | Vector;
   /** `'mean'` over elements (default), `'sum'`, or `'none'` (one loss per element). */
   reduction?: Reduction;
   /** ε ∈ [0, 1): targets become (1−ε)·y + ε/2, as TF.js's `sigmoidCrossEntropy`. */

@@ -41,6 +41,9 @@ function cases(rows: number, cols: number, Type: Float32ArrayConstructor | Float
   const labels = Int32Array.from({ length: rows }, (_, i) => (i * 31) % cols);
   const ignored = Int32Array.from(labels, (v, i) => (i % 7 === 3 ? -100 : v));
   const weights = Float64Array.from({ length: cols }, (_, i) => 0.5 + (i % 3));
+  const signed = Float64Array.from({ length: cols }, (_, i) => (i % 4) - 1.5);
+  const counts = Float64Array.from({ length: n }, () => Math.floor(random() * 5));
+  const targets = Type.from({ length: n }, () => (random() < 0.3 ? 1 : random() < 0.5 ? 0 : random()));
   const o = { cols };
   const withOut = (name: string, call: (s: typeof S | Pool, out: Arr, out2: Arr) => Result | Promise<Result>): Case => ({
     name,
@@ -62,12 +65,20 @@ function cases(rows: number, cols: number, Type: Float32ArrayConstructor | Float
       s.softmaxCrossEntropy(x, ignored, { cols, grad, reduction: 'sum', labelSmoothing: 0.1, weights, ignoreIndex: -100 })),
     plain('softmaxCrossEntropy none', (s) => s.softmaxCrossEntropy(x, labels, { cols, reduction: 'none' })),
     withOut('softmaxCrossEntropy probability targets, grad', (s, grad) => s.softmaxCrossEntropy(x, P, { cols, grad })),
-    ...('entropy' in S ? [
-      plain('entropy', (s) => (s as typeof S & { entropy: (p: Arr, o: object) => Result }).entropy(P, o)),
-      plain('crossEntropy', (s) => (s as unknown as { crossEntropy: (p: Arr, q: Arr, o: object) => Result }).crossEntropy(P, Q, o)),
-      plain('klDivergence', (s) => (s as unknown as { klDivergence: (p: Arr, q: Arr, o: object) => Result }).klDivergence(P, Q, o)),
-      plain('jsDivergence, normalize', (s) => (s as unknown as { jsDivergence: (p: Arr, q: Arr, o: object) => Result }).jsDivergence(P, Q, { cols, normalize: true })),
-    ] : []),
+    plain('entropy', (s) => s.entropy(P, o)),
+    plain('entropy of counts (normalize), base 2', (s) => s.entropy(counts, { cols, normalize: true, base: 2 })),
+    plain('crossEntropy', (s) => s.crossEntropy(P, Q, o)),
+    plain('klDivergence', (s) => s.klDivergence(P, Q, o)),
+    plain('jsDivergence, normalize', (s) => s.jsDivergence(P, Q, { cols, normalize: true })),
+    withOut('sigmoidCrossEntropy, weights, posWeight, grad', (s, grad) =>
+      s.sigmoidCrossEntropy(x, targets, { cols, grad, weights, posWeight: weights })),
+    plain('sigmoidCrossEntropy none', (s) => s.sigmoidCrossEntropy(x, targets, { cols, reduction: 'none' })),
+    withOut('sigmoidFocalLoss, grad', (s, grad) => s.sigmoidFocalLoss(x, targets, { cols, grad })),
+    plain('logSumExp with weights', (s) => s.logSumExp(x, { cols, weights })),
+    plain('signedLogSumExp', (s) => {
+      const r = s.signedLogSumExp(x, { cols, weights: signed });
+      return r instanceof Promise ? r.then((v) => [v.value, v.sign]) : [r.value as Float64Array, r.sign as Float64Array];
+    }),
   ];
 }
 

@@ -1,6 +1,10 @@
 // The JS twin of every kernel of the table (kernels.ts), by name.
 import type { KernelName } from '../kernels.js';
+import * as reduce from './reduce.js';
 import * as softmax from './softmax.js';
+import * as weighted from './weighted.js';
+import * as info from './info.js';
+import * as sigmoid from './sigmoid.js';
 import * as loss from './loss.js';
 
 const missing = (name: string) => () => {
@@ -8,23 +12,24 @@ const missing = (name: string) => () => {
 };
 
 export const TWINS: Record<KernelName, (...a: never[]) => void> = {
-  sumRows: missing('sumRows'),
-  entropyRows: missing('entropyRows'),
-  crossEntropyRows: missing('crossEntropyRows'),
-  klDivergenceRows: missing('klDivergenceRows'),
-  jsDivergenceRows: missing('jsDivergenceRows'),
+  sumRows: reduce.sumRows,
+  entropyRows: reduce.entropyRows,
+  crossEntropyRows: reduce.crossEntropyRows,
+  klDivergenceRows: reduce.klDivergenceRows,
+  jsDivergenceRows: reduce.jsDivergenceRows,
   logSumExpRows: softmax.logSumExpRows,
-  weightedLogSumExpRows: missing('weightedLogSumExpRows'),
+  weightedLogSumExpRows: weighted.weightedLogSumExpRows,
   softmaxRows: softmax.softmaxRows,
   logSoftmaxRows: softmax.logSoftmaxRows,
   softmaxEntropyRows: softmax.softmaxEntropyRows,
   softmaxKlDivergenceRows: softmax.softmaxKlDivergenceRows,
   affineRows: softmax.affineRows,
+  scaleRows: softmax.scaleRows,
   softmaxCrossEntropyLabels: loss.softmaxCrossEntropyLabels,
   softmaxCrossEntropyProbs: loss.softmaxCrossEntropyProbs,
-  sigmoidCrossEntropyRows: missing('sigmoidCrossEntropyRows'),
-  sigmoidFocalLossRows: missing('sigmoidFocalLossRows'),
-  marginRows: missing('marginRows'),
-  mutualInformationRows: missing('mutualInformationRows'),
-  byteHistogram: missing('byteHistogram'),
+  sigmoidCrossEntropyRows: sigmoid.sigmoidCrossEntropyRows,
+  sigmoidFocalLossRows: sigmoid.sigmoidFocalLossRows,
+  marginRows: info.marginRows,
+  mutualInformationRows: info.mutualInformationRows,
+  byteHistogram: info.byteHistogram,
 };

@@ -15,13 +15,16 @@ type Out = { [i: number]: number; readonly length: number };
  */
 export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst: Out | null, s: Parts): number {
   const invT = 1 / T;
+  // exponentials below the normal range of the output's type are 0, as the kernels give them
+  const tiny = dst instanceof Float32Array || x instanceof Float32Array ? 1.1754943508222875e-38 : 2.2250738585072014e-308;
   let ones = 0;
   const sum = s.sum.reset();
   for (let i = off, end = off + n; i < end;) {
     let block = 0;
     for (const stop = Math.min(i + 32, end); i < stop; i++) {
       const v = x[i];
-      const e = Math.exp((v - m) * invT);
+      let e = Math.exp((v - m) * invT);
+      if (e < tiny) e = 0;
       if (dst) dst[i] = e;
       if (v === m) ones++;
       else block += e;
@@ -180,13 +183,14 @@ function liftedDiff(a: number, ma: number, b: number, mb: number, lift: number):
 }
 
 /**
- * D(softmax(a/T) ‖ softmax(b/T)) = Σ p·u + log(SB/SA) per row (see assembly/softmax.ts);
+ * D(softmax(a/T) ‖ softmax(b/T)) = Σ p·u + log1p(Δ/SA) per row, Δ = Σ (eb − ea) from its own small
+ * terms (see assembly/softmax.ts);
  * gradP, gradQ (or null): ∂D/∂a = p·(u − log(SA/SB) − D)/T, ∂D/∂b = (q − p)/T, times gscale.
  */
 export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: number, T: number, gscale: number,
   gradP: Out | null, gradQ: Out | null, res: Float64Array): void {
   const invT = 1 / T, lift = 100 * T;
-  const sa = new Sum(), sb = new Sum(), acc = new Sum();
+  const sa = new Sum(), delta = new Sum(), acc = new Sum();
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const ma = maxRow(a, off, cols), mb = maxRow(b, off, cols);
@@ -201,21 +205,23 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
       }
       continue;
     }
-    sa.reset(); sb.reset(); acc.reset();
+    sa.reset(); delta.reset(); acc.reset();
     let hole = false;
     for (let i = off, end = off + cols; i < end;) {
-      let ba = 0, bb = 0, bc = 0;
+      let ba = 0, bd = 0, bc = 0;
       for (const stop = Math.min(i + 32, end); i < stop; i++) {
         const ea = Math.exp((a[i] - ma) * invT), eb = Math.exp((b[i] - mb) * invT);
         if (ea !== 0 && b[i] === -Infinity) hole = true;
         ba += ea;
-        bb += eb;
-        if (ea !== 0) bc += ea * liftedDiff(a[i], ma, b[i], mb, lift) * invT;
+        const u = liftedDiff(a[i], ma, b[i], mb, lift) * invT;
+        if (ea !== 0) bc += ea * u;
+        // Δ = Σ (eb − ea), from ea·expm1(−u) where the two nearly cancel
+        bd += ea !== 0 && Math.abs(u) < 0.25 ? ea * Math.expm1(-u) : eb - ea;
       }
-      sa.add(ba); sb.add(bb); acc.add(bc);
+      sa.add(ba); delta.add(bd); acc.add(bc);
     }
-    const SA = sa.value(), SB = sb.value();
-    const logRatio = Math.log(SA / SB);
+    const SA = sa.value(), SB = SA + delta.value();
+    const logRatio = -Math.log1p(delta.value() / SA); // log(SA/SB)
     const d = hole ? Infinity : acc.value() / SA - logRatio;
     res[r] = d;
     if (gradP || gradQ) {
@@ -226,5 +232,13 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
         if (gradP) gradP[i] = p * (liftedDiff(a[i], ma, b[i], mb, lift) * invT - c) * g;
       }
     }
+  }
+}
+
+/** out[r, j] = x[r, j]·a[r] − c[j] (c null: 0). */
+export function scaleRows(x: Vec, rows: number, cols: number, a: Float64Array, c: Vec | null, out: Out): void {
+  for (let r = 0; r < rows; r++) {
+    const ar = a[r];
+    for (let j = 0, i = r * cols; j < cols; j++, i++) out[i] = x[i] * ar - (c ? c[j] : 0);
   }
 }

@@ -21,12 +21,16 @@ import { KERNELS, type Kind } from '../kernels.js';
 import { type Engine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
+import { crossEntropyPlan, entropyPlan, jsDivergencePlans, klDivergencePlan } from '../entropy.js';
+import { sigmoidCrossEntropyPlan, sigmoidFocalLossPlan } from '../sigmoid.js';
+import { signedLogSumExpPlan } from '../weighted.js';
 import {
   type ArgRef, type ArrayRef, type ChunkReply, type ChunkRequest, claim, computeChunk, CONTROL_WORDS, DESCRIPTOR_BYTES, type Descriptor,
   DONE, type Elem, FAILED, finished, LENGTH, NEXT, SEQ, CLOSE, SLOT_DONE, STAGED, JOINED, type SharedSetup, writeDescriptor,
 } from './protocol.js';
 import type {
-  Backend, CrossEntropyLossOptions, FloatArray, Labels, MapOptions, RowsOption, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector,
+  Backend, CrossEntropyLossOptions, FloatArray, Labels, LogSumExpOptions, MapOptions, ProbabilityOptions, SignedLogSumExpOptions, SignedValue,
+  SigmoidCrossEntropyOptions, SigmoidFocalLossOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector,
 } from '../types.js';
 import { checkOptions, describe } from '../args.js';
 
@@ -195,8 +199,26 @@ export class Pool {
     this.engine?.heap.free(ptr);
   }
 
-  logSumExp(x: Vector, options: RowsOption & { cols: number }): Promise<Float64Array> {
+  entropy(p: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
+    return this.run(() => entropyPlan(p, options)) as Promise<Float64Array>;
+  }
+  crossEntropy(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
+    return this.run(() => crossEntropyPlan(p, q, options)) as Promise<Float64Array>;
+  }
+  klDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
+    return this.run(() => klDivergencePlan(p, q, options)) as Promise<Float64Array>;
+  }
+  jsDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
+    return this.run(() => {
+      const { totals, terms } = jsDivergencePlans(p, q, options);
+      return totals ? [totals, terms] : terms;
+    }) as Promise<Float64Array>;
+  }
+  logSumExp(x: Vector, options: LogSumExpOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => logSumExpPlan(x, options)) as Promise<Float64Array>;
+  }
+  signedLogSumExp(x: Vector, options: SignedLogSumExpOptions & { cols: number }): Promise<SignedValue<Float64Array>> {
+    return this.run(() => signedLogSumExpPlan(x, options)) as Promise<SignedValue<Float64Array>>;
   }
   softmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
     return this.run(() => mapPlan('softmax', 'softmaxRows', x, options)) as Promise<T>;
@@ -213,21 +235,33 @@ export class Pool {
   softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Promise<number | Float64Array> {
     return this.run(() => softmaxCrossEntropyPlan(logits, targets, options)) as Promise<number | Float64Array>;
   }
+  sigmoidCrossEntropy(logits: Vector, targets: Vector, options: SigmoidCrossEntropyOptions & { cols: number }): Promise<number | Float64Array> {
+    return this.run(() => sigmoidCrossEntropyPlan(logits, targets, options)) as Promise<number | Float64Array>;
+  }
+  sigmoidFocalLoss(logits: Vector, targets: Vector, options: SigmoidFocalLossOptions & { cols: number }): Promise<number | Float64Array> {
+    return this.run(() => sigmoidFocalLossPlan(logits, targets, options)) as Promise<number | Float64Array>;
+  }
 
   /**
    * One call: its plan made now (a bad argument rejects with the single-thread function's
    * own error), computed when the calls before it are done.
    */
-  private run(make: () => Plan): Promise<unknown> {
-    let plan: Plan;
+  private run(make: () => Plan | Plan[]): Promise<unknown> {
+    let plans: Plan[];
     try {
       if (this.closed) throw new Error('surprisal pool: the pool is closed');
       if (this.failure) throw new Error(`surprisal pool: a worker failed: ${this.failure.message}`);
-      plan = make();
+      const made = make();
+      plans = Array.isArray(made) ? made : [made];
     } catch (e) {
       return Promise.reject(e);
     }
-    const result = this.queue.then(() => this.compute(plan));
+    // (a call of several plans — the totals, then the terms — runs them in turn: each needs the last)
+    const result = this.queue.then(async () => {
+      let value: unknown;
+      for (const plan of plans) value = await this.compute(plan);
+      return value;
+    });
     this.queue = result.catch(() => {});
     return result;
   }

@@ -1,0 +1,1726 @@
+// Reductions over probability rows: entropy, cross-entropy, the KL and Jensen–Shannon
+// divergences, and row sums — each row of a row-major matrix on its own, in nats.
+//
+// Every kernel writes res[r] and, when aux ≠ 0, the row's parts (float64, k a row): what
+// validation reads (the row sums, the smallest entry) and what src/stream.ts merges for
+// a row longer than the window.  A row's result never depends on the other rows or on
+// where a call was split.  Kernels never allocate and never write static memory (only
+// wasm globals, which are per instance).
+//
+// Formulations (each keeps the two parts it adds of one sign, so nothing cancels):
+//   entropy        p₀ = max p, W = Σp, A = Σ p·(log p − log p₀) ≤ 0:
+//                    H = −W·log p₀ − A, normalised log(W/p₀) − A/W.
+//                  log p and log p₀ come from the same vector log, so equal entries give
+//                  exactly 0 and a uniform row gives −W·log p₀ with W exact: log n to the
+//                  last bit.  −W·log p₀ is formed as −L − ((W − 1)·L) with W = hi + lo
+//                  and L = Math.log(p₀), so W − 1 is exact.
+//   cross-entropy  the same with q₀ = max q: H = −W_p·log q₀ − Σ p·(log q − log q₀),
+//                  normalised log(W_q/q₀) − A/W_p.
+//   KL             A = Σ p·log(p/q), the log of the ratio with its argument near 1 taken
+//                  from (p − q)/q, so close rows keep their digits; normalised
+//                  D = A/W_p + log(W_q/W_p).
+//   Jensen–Shannon A = Σ a·log(2a/(a + b)) + b·log(2b/(a + b)) with a = p, b = q (or
+//                  p/W_p, q/W_q: the totals come in `rowIn`), the logs near 1 from
+//                  ±(a − b)/(a + b); D = A/2.
+//
+// Sums: each vector lane adds at most 8 terms (float32 lanes for float32 rows, widened
+// per block), the blocks go into a compensated float64 pair (TwoSum), so a sum is exact
+// to a few ulps whatever the row's length.  (Eight equal terms add exactly, so a
+// uniform row's W is exact.)
+//
+// Which lanes the vector logs may see.  The vector logs take positive normal numbers
+// only; every other lane is set to 0 by its bits before any float operation touches it
+// (subnormal arithmetic is microcoded on many x86 cores), and its term is 0:
+//   p = 0, −0                 0·log 0 = 0 and 0·log(0/q) = 0: exact.
+//   p subnormal               its term (below 1455·DBL_MIN, 192·FLT_MIN) is dropped, and
+//                             a flag kept: a row whose result is within 10^16 (float32:
+//                             10^7) times that bound of 0 is computed again exactly
+//                             (the scalar path below), so a result made of such terms
+//                             keeps its digits (scipy gh-20710: KL(2.22e-308 ‖ 1e15)).
+//   q zero/subnormal, p > 0   (cross-entropy, KL) and ratios that under- or overflow
+//                             (KL(1e-200 ‖ 1e200), gh-20710): the block of 32 entries is
+//                             summed again by the exact scalar terms — rare, and
+//                             p > 0 = q makes the row Infinity, after which no block is.
+//   negative, NaN, infinite   the row is NaN: seen in the smallest entry and in the
+//                             sums (aux), which validation reads to name the entry.
+// The exact scalar path — Math.log in float64, float32 entries promoted (exact), entries
+// scaled by 2^600 where the row's largest is below 2^-400, every term kept — is also
+// the scalar build's kernel, and that of special rows (a maximum that is not a positive
+// normal number).
+
+import {
+  twoSumLoF64x2, pairTotal, pairLo, logF32x4, logF64x2, k32, k64, i32k, i64k, widenF32x4, madd32, madd64, sumLanesF64x2,
+  F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127, I_EXP,
+  D_ONE, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
+} from "./math";
+
+const FLT_MIN: f64 = 1.1754943508222875e-38;
+const DBL_MIN: f64 = 2.2250738585072014e-308;
+const SQRT_HALF: f64 = 0.7071067811865476;
+const SQRT_TWO: f64 = 1.4142135623730951;
+const LN2: f64 = 0.6931471805599453;
+/** Rows whose largest entry is below TINY are scaled by SCALE in the exact path. */
+const TINY: f64 = 3.872591914849318e-121; // 2^-400
+const SCALE: f64 = 4.149515568880993e180; // 2^600
+const UNSCALE: f64 = 2.409919865102884e-181; // 2^-600
+/**
+ * A row with dropped subnormal terms is computed again exactly when |result| < n·REDO:
+ * 1455·DBL_MIN·10^16 (float64), 192·FLT_MIN·10^7 (float32), rounded up.
+ */
+const REDO64: f64 = 1e-287;
+const REDO32: f64 = 1e-28;
+
+// ---------------------------------------------------------------------------------
+// Row results (wasm globals: one set per instance, so per thread)
+// ---------------------------------------------------------------------------------
+
+let rowWhi: f64 = 0, rowWlo: f64 = 0; // W (entropy), W_p (the others)
+let rowWq: f64 = 0;
+let rowMax: f64 = 0; // p₀ or q₀
+let rowA: f64 = 0;
+let rowMin: f64 = 0;
+let rowInf = false; // some p > 0 has q = 0 (cross-entropy, KL)
+
+// @ts-ignore: decorator
+@inline function put(aux: usize, r: i32, k: i32, j: i32, v: f64): void {
+  store<f64>(aux + (<usize>(r * k + j) << 3), v);
+}
+
+/** The low part of a Neumaier pair after adding v to its high part hi (the caller then adds v to hi). */
+// @ts-ignore: decorator
+@inline function neuLo(hi: f64, v: f64, lo: f64): f64 {
+  const t = hi + v;
+  return lo + (Math.abs(hi) >= Math.abs(v) ? (hi - t) + v : (v - t) + hi);
+}
+
+/** A pair's value (an infinite or NaN high part is the value: its compensation is NaN). */
+// @ts-ignore: decorator
+@inline function pairValue(hi: f64, lo: f64): f64 {
+  return isFinite(hi) ? hi + lo : hi;
+}
+
+/** Stores a pair (hi, lo) normalised: rowWhi = hi + lo rounded, rowWlo the rest. */
+// @ts-ignore: decorator
+@inline function setW(hi: f64, lo: f64): void {
+  const s = pairValue(hi, lo);
+  rowWhi = s;
+  rowWlo = isFinite(s) ? lo - (s - hi) : 0;
+}
+
+// @ts-ignore: decorator
+@inline function at<T>(x: usize, i: i32): f64 {
+  return <f64>load<T>(x + (<usize>i << alignof<T>()));
+}
+
+// ---------------------------------------------------------------------------------
+// The exact scalar logs
+// ---------------------------------------------------------------------------------
+
+/** log(a/b) for a, b > 0: log1p of the exact difference near 1, apart when a/b is not a normal number. */
+function logRatio(a: f64, b: f64): f64 {
+  const r = a / b;
+  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b) / b);
+  if (r >= DBL_MIN && r < Infinity) return Math.log(r);
+  return Math.log(a) - Math.log(b);
+}
+
+/** log(2a/(a + b)) for a > 0, b ≥ 0: log1p((a − b)/(a + b)) near 1. */
+function logMix(a: f64, b: f64): f64 {
+  const s = a + b;
+  const r = (a + a) / s;
+  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b) / s);
+  if (r >= DBL_MIN) return Math.log(r);
+  return Math.log(a + a) - Math.log(s);
+}
+
+// ---------------------------------------------------------------------------------
+// Finishing a row from its parts (also what stream.ts does with merged parts)
+// ---------------------------------------------------------------------------------
+
+/** −W·L − A with W = whi + wlo, L = log m: near W = 1 as −L − ((W − 1)·L + A). */
+function negWLogMinus(whi: f64, wlo: f64, m: f64, A: f64): f64 {
+  const L = Math.log(m);
+  const d = (whi - 1) + wlo;
+  if (Math.abs(d) <= 0.5) return -L - (d * L + A);
+  return -((whi + wlo) * L) - A;
+}
+
+function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool): f64 {
+  if (!(mn >= 0) || !isFinite(whi)) return NaN;
+  if (p0 == 0) return 0;
+  if (norm) {
+    const W = whi + wlo;
+    return Math.log(W / p0) - A / W;
+  }
+  return negWLogMinus(whi, wlo, p0, A);
+}
+
+function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, q0: f64, A: f64, mn: f64, inf: bool, norm: bool): f64 {
+  // (a negative p is a term like any other: −p·log q; a negative q makes its log NaN)
+  if (!isFinite(whi) || !isFinite(Wq)) return NaN;
+  if (inf) return Infinity;
+  if (whi == 0 && A == 0) return 0; // no mass (an empty row): no terms
+  if (norm) return Math.log(Wq / q0) - A / (whi + wlo);
+  return negWLogMinus(whi, wlo, q0, A);
+}
+
+function klValue(Wp: f64, Wq: f64, A: f64, mn: f64, inf: bool, norm: bool): f64 {
+  if (!(mn >= 0) || !isFinite(Wp) || !isFinite(Wq)) return NaN;
+  if (inf) return Infinity;
+  if (!norm || Wp == 0) return A; // (no mass: no terms)
+  if (!(Wp > 0 && Wq > 0)) return NaN;
+  return A / Wp + logRatio(Wq, Wp);
+}
+
+function jsValue(Wp: f64, Wq: f64, A: f64, mn: f64): f64 {
+  if (!(mn >= 0) || !isFinite(Wp) || !isFinite(Wq)) return NaN;
+  return A * 0.5;
+}
+
+// Exported for the TypeScript side's long-row merges?  No: stream.ts finishes merged
+// parts with the same formulas in JS (src/js/reduce.ts), which the twins share.
+
+// ---------------------------------------------------------------------------------
+// The exact scalar rows (the scalar build; special rows; rows computed again)
+// ---------------------------------------------------------------------------------
+
+/** max, min of a row (NaN ignored). */
+let scanMax: f64 = 0, scanMin: f64 = 0;
+function scan<T>(x: usize, n: i32): void {
+  let m: f64 = 0, mn: f64 = Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = at<T>(x, i);
+    if (v > m) m = v;
+    if (v < mn) mn = v;
+  }
+  scanMax = m;
+  scanMin = mn;
+}
+
+/** Σ x (compensated) and min x of a row: rowWhi/rowWlo, rowMin. */
+function sumRowExact<T>(x: usize, n: i32): void {
+  let hi: f64 = 0, lo: f64 = 0, mn: f64 = Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = at<T>(x, i);
+    lo = neuLo(hi, v, lo);
+    hi += v;
+    if (v < mn) mn = v;
+  }
+  setW(hi, lo);
+  rowMin = mn;
+}
+
+/** Entropy parts of a row, every term exact: rowWhi/rowWlo, rowMax = p₀, rowA, rowMin. */
+function entropyRowExact<T>(x: usize, n: i32): void {
+  scan<T>(x, n);
+  const p0 = scanMax, mn = scanMin;
+  const ok = mn >= 0 && p0 > 0 && p0 < Infinity;
+  const sc: f64 = p0 < TINY ? SCALE : 1.0;
+  const L = ok ? Math.log(p0) : 0;
+  let whi: f64 = 0, wlo: f64 = 0, ahi: f64 = 0, alo: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = at<T>(x, i);
+    wlo = neuLo(whi, v, wlo);
+    whi += v;
+    if (ok && v > 0) {
+      const t = (v * sc) * (Math.log(v) - L);
+      alo = neuLo(ahi, t, alo);
+      ahi += t;
+    }
+  }
+  setW(whi, wlo);
+  rowMax = p0;
+  rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
+  rowMin = mn;
+}
+
+/** Cross-entropy parts, exact: rowWhi/rowWlo (W_p), rowWq, rowMax = q₀, rowA, rowMin, rowInf. */
+function crossEntropyRowExact<T>(p: usize, q: usize, n: i32): void {
+  scan<T>(q, n);
+  const q0 = scanMax;
+  let mn = scanMin, pmax: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = at<T>(p, i);
+    if (v < mn) mn = v;
+    if (v > pmax) pmax = v;
+  }
+  const sc: f64 = pmax < TINY ? SCALE : 1.0;
+  const L = q0 > 0 && q0 < Infinity ? Math.log(q0) : 0;
+  let whi: f64 = 0, wlo: f64 = 0, qhi: f64 = 0, qlo: f64 = 0, ahi: f64 = 0, alo: f64 = 0;
+  let inf = false;
+  for (let i = 0; i < n; i++) {
+    const vp = at<T>(p, i), vq = at<T>(q, i);
+    wlo = neuLo(whi, vp, wlo);
+    whi += vp;
+    qlo = neuLo(qhi, vq, qlo);
+    qhi += vq;
+    // every p ≠ 0 (with validate: false a negative p gives the formula's value, as a loop would)
+    if (vp != 0) {
+      if (vq == 0 && vp > 0) inf = true;
+      else {
+        const t = (vp * sc) * (Math.log(vq) - L);
+        alo = neuLo(ahi, t, alo);
+        ahi += t;
+      }
+    }
+  }
+  setW(whi, wlo);
+  rowWq = pairValue(qhi, qlo);
+  rowMax = q0;
+  rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
+  rowMin = mn;
+  rowInf = inf;
+}
+
+/** KL parts, exact: rowWhi (W_p), rowWq, rowA, rowMin, rowInf. */
+function klRowExact<T>(p: usize, q: usize, n: i32): void {
+  scan<T>(p, n);
+  const sc: f64 = scanMax < TINY ? SCALE : 1.0;
+  let mn = scanMin;
+  let whi: f64 = 0, wlo: f64 = 0, qhi: f64 = 0, qlo: f64 = 0, ahi: f64 = 0, alo: f64 = 0;
+  let inf = false;
+  for (let i = 0; i < n; i++) {
+    const vp = at<T>(p, i), vq = at<T>(q, i);
+    if (vq < mn) mn = vq;
+    wlo = neuLo(whi, vp, wlo);
+    whi += vp;
+    qlo = neuLo(qhi, vq, qlo);
+    qhi += vq;
+    if (vp > 0) {
+      if (vq > 0) {
+        const t = (vp * sc) * logRatio(vp, vq);
+        alo = neuLo(ahi, t, alo);
+        ahi += t;
+      } else if (vq == 0) inf = true;
+    }
+  }
+  setW(whi, wlo);
+  rowWq = pairValue(qhi, qlo);
+  rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
+  rowMin = mn;
+  rowInf = inf;
+}
+
+/** JS parts, exact, with a = p/Tp, b = q/Tq (Tp = Tq = 1: unnormalised): rowWhi (W_p), rowWq, rowA, rowMin. */
+function jsRowExact<T>(p: usize, q: usize, n: i32, Tp: f64, Tq: f64): void {
+  scan<T>(p, n);
+  let big = scanMax / Tp;
+  let mn = scanMin;
+  scan<T>(q, n);
+  if (scanMin < mn) mn = scanMin;
+  if (scanMax / Tq > big) big = scanMax / Tq;
+  const sc: f64 = big < TINY ? SCALE : 1.0;
+  let whi: f64 = 0, wlo: f64 = 0, qhi: f64 = 0, qlo: f64 = 0, ahi: f64 = 0, alo: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const vp = at<T>(p, i), vq = at<T>(q, i);
+    wlo = neuLo(whi, vp, wlo);
+    whi += vp;
+    qlo = neuLo(qhi, vq, qlo);
+    qhi += vq;
+    if (vp > 0 || vq > 0) {
+      const a = Tp == 1.0 ? vp : vp / Tp, b = Tq == 1.0 ? vq : vq / Tq;
+      let t: f64 = 0;
+      if (a > 0) t = (a * sc) * logMix(a, b);
+      if (b > 0) t += (b * sc) * logMix(b, a);
+      alo = neuLo(ahi, t, alo);
+      ahi += t;
+    }
+  }
+  setW(whi, wlo);
+  rowWq = pairValue(qhi, qlo);
+  rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
+  rowMin = mn;
+}
+
+// Block sums of the exact terms, for the vector kernels' careful blocks: [i0, i1) of a row.
+
+function ceBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, L: f64): f64 {
+  let hi: f64 = 0, lo: f64 = 0;
+  for (let i = i0; i < i1; i++) {
+    const vp = at<T>(p, i), vq = at<T>(q, i);
+    if (vp != 0) {
+      if (vq == 0 && vp > 0) rowInf = true;
+      else {
+        const t = vp * (Math.log(vq) - L);
+        lo = neuLo(hi, t, lo);
+        hi += t;
+      }
+    }
+  }
+  return hi + lo;
+}
+
+function klBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32): f64 {
+  let hi: f64 = 0, lo: f64 = 0;
+  for (let i = i0; i < i1; i++) {
+    const vp = at<T>(p, i), vq = at<T>(q, i);
+    if (vp > 0) {
+      if (vq > 0) {
+        const t = vp * logRatio(vp, vq);
+        lo = neuLo(hi, t, lo);
+        hi += t;
+      } else if (vq == 0) rowInf = true;
+    }
+  }
+  return hi + lo;
+}
+
+function jsBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, Tp: f64, Tq: f64): f64 {
+  let hi: f64 = 0, lo: f64 = 0;
+  for (let i = i0; i < i1; i++) {
+    const vp = at<T>(p, i), vq = at<T>(q, i);
+    const a = Tp == 1.0 ? vp : vp / Tp, b = Tq == 1.0 ? vq : vq / Tq;
+    let t: f64 = 0;
+    if (a > 0) t = a * logMix(a, b);
+    if (b > 0) t += b * logMix(b, a);
+    lo = neuLo(hi, t, lo);
+    hi += t;
+  }
+  return hi + lo;
+}
+
+// ---------------------------------------------------------------------------------
+// Vector helpers
+// ---------------------------------------------------------------------------------
+
+/**
+ * Lanes whose bits, as signed integers, are above `lo` (the bits of the smallest normal
+ * number, less one): positive normal numbers, +Infinity and NaN — never 0, −0, a
+ * subnormal or a negative number.  (Infinite and NaN entries make their row NaN
+ * through its sums; they need not be told apart here.)
+ */
+// @ts-ignore: decorator
+@inline function aboveF32x4(v: v128, lo: v128): v128 {
+  return i32x4.gt_s(v, lo);
+}
+
+// @ts-ignore: decorator
+@inline function aboveF64x2(v: v128, lo: v128): v128 {
+  return i64x2.gt_s(v, lo);
+}
+
+/** Lanes that are positive normal numbers (below +Infinity too). */
+// @ts-ignore: decorator
+@inline function normalF32(v: v128, lo: v128, inf: v128): v128 {
+  return v128.and(i32x4.gt_s(v, lo), i32x4.gt_s(inf, v));
+}
+
+// @ts-ignore: decorator
+@inline function normalF64(v: v128, lo: v128, inf: v128): v128 {
+  return v128.and(i64x2.gt_s(v, lo), i64x2.gt_s(inf, v));
+}
+
+/** Entries [i, n) of a float32 row, 1 ≤ n − i ≤ 3, in lanes 0…, the others 0 (reads only the row). */
+// @ts-ignore: decorator
+@inline function tailF32(x: usize, i: i32, n: i32): v128 {
+  const p = x + (<usize>i << 2);
+  let v = v128.load32_zero(p);
+  if (n - i > 1) v = v128.load32_lane(p, v, 1, 4);
+  if (n - i > 2) v = v128.load32_lane(p, v, 2, 8);
+  return v;
+}
+
+/** Entry i of a float64 row in lane 0, lane 1 zero. */
+// @ts-ignore: decorator
+@inline function tailF64(x: usize, i: i32): v128 {
+  return v128.load64_zero(x + (<usize>i << 3));
+}
+
+/** Lanes [0, k) set (k in 1…3). */
+// @ts-ignore: decorator
+@inline function laneMaskF32(k: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(k));
+}
+
+// @ts-ignore: decorator
+@inline function scalarLane(v: f64): v128 {
+  return f64x2.replace_lane(f64x2.splat(0), 0, v);
+}
+
+// ---------------------------------------------------------------------------------
+// log x − log m₀ in vector lanes
+// ---------------------------------------------------------------------------------
+//
+// Entropy and cross-entropy need d = log x − log m₀ for the row's largest entry m₀.  With
+// x = 2ᵏ·m, m ∈ [√½, √2) from the bits (m₀ = 2^k₀·m₀'), d = (k − k₀)·ln 2 + (log m − log m₀'):
+// the integer k − k₀ comes out of the bits directly (k₀ is folded into the shift that
+// moves the exponent boundary to √½), and log m = 2s + s³·P(s²), s = (m − 1)/(m + 1),
+// |s| ≤ 0.1716 (m − 1 exact; one division).  x = m₀ gives d = 0 exactly (the same
+// operations on the same bits), so equal entries cancel exactly.  P is a weighted
+// least-squares fit of (log m − 2s)/s³ on s² ∈ [0, 0.02944]:
+//   float32: degree 2, relative error of log m 8.3e-10 (float32 rounding dominates:
+//            |error of d| ≤ 2e-8·|k − k₀| + 1.5e-7);
+//   float64: degree 5, 2.0e-16 (|error of d| ≤ 1.2e-16·|k − k₀| + 2.5e-16).
+// Only positive normal x: other lanes give a finite meaningless value, which the
+// callers multiply by 0.  Costs 16 (float32) / 21 (float64) operations a vector with
+// fused multiply-adds, against 30 / 32 for log x − log m₀ from math.ts's logs.
+
+const DL32 = memory.data<f32>([
+  2.885390043258667, 0.9617988467216492, 0.5767145156860352, 0.43173301219940186, 1.0,
+], 16);
+const DL64 = memory.data<f64>([
+  2.8853900817779268, 0.9617966939247984, 0.5770780171213384, 0.4121984165065179, 0.3206155741577704,
+  0.26146626388149474, 0.24268690881416238, 1.0,
+], 16);
+
+// @ts-ignore: decorator
+@inline function dl32(i: i32): v128 {
+  return v128.load32_splat(DL32 + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline function dl64(i: i32): v128 {
+  return v128.load64_splat(DL64 + (<usize>i << 3));
+}
+
+/** The float32 shift of `logDiffF32x4` for a row whose largest entry has the bits b₀. */
+// @ts-ignore: decorator
+@inline function diffShiftF32(b0: i32): i32 {
+  const s: i32 = 0x004afb0d; // 0x3f800000 − 0x3f3504f3
+  return s - ((b0 + s) & 0xff800000);
+}
+
+/** log₂ m of `logDiffF32x4` (for x = m₀: log₂ m₀', the row's r₀). */
+// @ts-ignore: decorator
+@inline function log2MF32x4(ix: v128, mant: v128, sqrtHalf: v128, one: v128, c0: v128, c1: v128, c2: v128, c3: v128): v128 {
+  const m = i32x4.add(v128.and(ix, mant), sqrtHalf);
+  const s = f32x4.div(f32x4.sub(m, one), f32x4.add(m, one));
+  const z = f32x4.mul(s, s);
+  return f32x4.mul(s, madd32(madd32(madd32(c3, z, c2), z, c1), z, c0));
+}
+
+/**
+ * d = log₂ x − log₂ m₀ in four float32 lanes (float32 rows work in bits, and their sums
+ * are turned into nats once, in float64): `shift` from `diffShiftF32`, r₀ = log₂ m₀'.
+ */
+// @ts-ignore: decorator
+@inline function logDiffF32x4(x: v128, shift: v128, mant: v128, sqrtHalf: v128, one: v128, r0: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128): v128 {
+  const ix = i32x4.add(x, shift);
+  const kd = f32x4.convert_i32x4_s(i32x4.shr_s(ix, 23));
+  return f32x4.add(kd, f32x4.sub(log2MF32x4(ix, mant, sqrtHalf, one, c0, c1, c2, c3), r0));
+}
+
+/** The float64 k₀ term of `logDiffF64x2`: 1023 + k₀ for a row whose largest entry has the bits b₀. */
+// @ts-ignore: decorator
+@inline function diffBiasF64(b0: i64): i64 {
+  return <i64>(<u64>(b0 + 0x00095f6200000000) >> 52);
+}
+
+// @ts-ignore: decorator
+@inline function log2MF64x2(ix: v128, mant: v128, sqrtHalf: v128, one: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128): v128 {
+  const m = i64x2.add(v128.and(ix, mant), sqrtHalf);
+  const s = f64x2.div(f64x2.sub(m, one), f64x2.add(m, one));
+  const z = f64x2.mul(s, s);
+  const p = madd64(madd64(madd64(madd64(madd64(madd64(c6, z, c5), z, c4), z, c3), z, c2), z, c1), z, c0);
+  return f64x2.mul(s, p);
+}
+
+/** d = log₂ x − log₂ m₀ in two float64 lanes: `shift` = L_LOG_SHIFT, `bias` from `diffBiasF64`, r₀ = log₂ m₀'. */
+// @ts-ignore: decorator
+@inline function logDiffF64x2(x: v128, shift: v128, bias: v128, mant: v128, sqrtHalf: v128, one: v128, r0: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128): v128 {
+  const ix = i64x2.add(x, shift);
+  // a logical shift: ix ≥ 0 for every x this is for; k − k₀ = (ix >> 52) − (1023 + k₀)
+  const k = i64x2.sub(i64x2.shr_u(ix, 52), bias);
+  const kd = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
+  return f64x2.add(kd, f64x2.sub(log2MF64x2(ix, mant, sqrtHalf, one, c0, c1, c2, c3, c4, c5, c6), r0));
+}
+
+// log₂(p/q) without forming p/q (KL): with p = 2^kp·mp and q = 2^kq·mq, mp, mq ∈ [√½, √2)
+// from the bits, log₂(p/q) = (kp − kq) + log₂(mp/mq) = (kp − kq) + s·Q(s²), s = (mp − mq)/(mp
+// + mq), |s| ≤ ⅓: one division, no ratio to under- or overflow (scipy gh-20710), and
+// where p ≈ q (same kp, kq) mp − mq is exact, so close rows keep their digits.  Q is a
+// least-squares fit on s² ∈ [0, ⅑]: float32 degree 4 (relative error 2.1e-8), float64
+// degree 9 (7.5e-17).  Where p and q straddle a power of two times √½ (kp ≠ kq, p ≈ q)
+// the two parts cancel: an absolute error of an ulp of 1, within the bounds relative to
+// the terms' magnitudes (such entries are a fraction ~|p − q|/p of the row).
+const KR32 = memory.data<f32>([
+  2.885390043258667, 0.9617916345596313, 0.5774365663528442, 0.4033980071544647, 0.40647438168525696,
+], 16);
+const KR64 = memory.data<f64>([
+  2.8853900817779268, 0.9617966939262065, 0.5770780162872596, 0.4121985909365818, 0.32059844406445875,
+  0.26232325497325837, 0.22165040788318593, 0.19608633399205647, 0.14252442138568774, 0.25657277253200705,
+], 16);
+
+// @ts-ignore: decorator
+@inline function kr32(i: i32): v128 {
+  return v128.load32_splat(KR32 + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline function kr64(i: i32): v128 {
+  return v128.load64_splat(KR64 + (<usize>i << 3));
+}
+
+/** log₂(p/q) in four float32 lanes for positive normal p, q (others: finite, meaningless); `shift` = NEAR_SHIFT32. */
+// @ts-ignore: decorator
+@inline function log2RatioF32x4(p: v128, q: v128, shift: v128, mant: v128, sqrtHalf: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128): v128 {
+  const ip = i32x4.add(p, shift), iq = i32x4.add(q, shift);
+  const kd = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_s(ip, 23), i32x4.shr_s(iq, 23)));
+  const mp = i32x4.add(v128.and(ip, mant), sqrtHalf), mq = i32x4.add(v128.and(iq, mant), sqrtHalf);
+  const s = f32x4.div(f32x4.sub(mp, mq), f32x4.add(mp, mq));
+  const z = f32x4.mul(s, s);
+  return f32x4.add(kd, f32x4.mul(s, madd32(madd32(madd32(madd32(c4, z, c3), z, c2), z, c1), z, c0)));
+}
+
+/** log₂(p/q) in two float64 lanes for positive normal p, q; `shift` = L_LOG_SHIFT. */
+// @ts-ignore: decorator
+@inline function log2RatioF64x2(p: v128, q: v128, shift: v128, mant: v128, sqrtHalf: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128, c7: v128, c8: v128, c9: v128): v128 {
+  const ip = i64x2.add(p, shift), iq = i64x2.add(q, shift);
+  // logical shifts: ip, iq ≥ 0 for positive normal p, q
+  const k = i64x2.sub(i64x2.shr_u(ip, 52), i64x2.shr_u(iq, 52));
+  const kd = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
+  const mp = i64x2.add(v128.and(ip, mant), sqrtHalf), mq = i64x2.add(v128.and(iq, mant), sqrtHalf);
+  const s = f64x2.div(f64x2.sub(mp, mq), f64x2.add(mp, mq));
+  const z = f64x2.mul(s, s);
+  let c = madd64(madd64(madd64(madd64(c9, z, c8), z, c7), z, c6), z, c5);
+  c = madd64(madd64(madd64(madd64(madd64(c, z, c4), z, c3), z, c2), z, c1), z, c0);
+  return f64x2.add(kd, f64x2.mul(s, c));
+}
+
+/** Bits to add to a float32 for `log2NearF32x4`: the √½ boundary shift less the bits of 1.0, so k comes out of a shift. */
+const NEAR_SHIFT32: i32 = 0x004afb0d - 0x3f800000;
+
+/**
+ * log₂ x in four float32 lanes for positive normal x, accurate near 1: where x ∈ [√½, √2)
+ * (k = 0) the series variable is f/(f + 2) with f = x − 1 given by the caller (from an
+ * exact difference), else (m − 1)/(m + 1).  Other lanes: finite, meaningless.
+ */
+// @ts-ignore: decorator
+@inline function log2NearF32x4(x: v128, f: v128, shift: v128, mant: v128, sqrtHalf: v128, one: v128, two: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128): v128 {
+  const ix = i32x4.add(x, shift);
+  const k = i32x4.shr_s(ix, 23);
+  const m = i32x4.add(v128.and(ix, mant), sqrtHalf);
+  const num = v128.bitselect(f, f32x4.sub(m, one), i32x4.eq(k, i32x4.splat(0)));
+  const s = f32x4.div(num, f32x4.add(num, two));
+  const z = f32x4.mul(s, s);
+  return f32x4.add(f32x4.convert_i32x4_s(k), f32x4.mul(s, madd32(madd32(madd32(c3, z, c2), z, c1), z, c0)));
+}
+
+/**
+ * log₂ x in two float64 lanes for positive normal x = a/b, accurate near 1: where
+ * x ∈ [√½, √2) the series variable is num/den, which the caller gives as (a − b)/(a + b)
+ * (or the like), else (m − 1)/(m + 1).
+ */
+// @ts-ignore: decorator
+@inline function log2NearF64x2(x: v128, num0: v128, den0: v128, shift: v128, mant: v128, sqrtHalf: v128, i1023: v128, one: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128): v128 {
+  const ix = i64x2.add(x, shift);
+  const k = i64x2.sub(i64x2.shr_u(ix, 52), i1023);
+  const m = i64x2.add(v128.and(ix, mant), sqrtHalf);
+  const near = i64x2.eq(k, i64x2.splat(0));
+  const num = v128.bitselect(num0, f64x2.sub(m, one), near);
+  const den = v128.bitselect(den0, f64x2.add(m, one), near);
+  const s = f64x2.div(num, den);
+  const z = f64x2.mul(s, s);
+  const p = madd64(madd64(madd64(madd64(madd64(madd64(c6, z, c5), z, c4), z, c3), z, c2), z, c1), z, c0);
+  const kd = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
+  return f64x2.add(kd, f64x2.mul(s, p));
+}
+
+// ---------------------------------------------------------------------------------
+// Row sums
+// ---------------------------------------------------------------------------------
+
+/** res[r] = Σ x[r, :] (compensated); aux (2 a row): the sum, the smallest entry. */
+export function sumRowsF32(x: usize, rows: i32, cols: i32, res: usize, aux: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const row = x + (<usize>r * <usize>cols << 2);
+    if (!ASC_FEATURE_SIMD) sumRowExact<f32>(row, cols);
+    else {
+      const zero = f32x4.splat(0);
+      let hi = f64x2.splat(0), lo = hi, mn = f32x4.splat(Infinity);
+      let i = 0;
+      const n16 = cols & ~15;
+      while (i < n16) {
+        const end = min(i + 32, n16);
+        let a = zero;
+        for (; i < end; i += 16) {
+          const p = row + (<usize>i << 2);
+          const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+          a = f32x4.add(a, f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3)));
+          mn = f32x4.pmin(mn, f32x4.pmin(f32x4.pmin(v0, v1), f32x4.pmin(v2, v3)));
+        }
+        const b = widenF32x4(a);
+        lo = twoSumLoF64x2(hi, b, lo);
+        hi = f64x2.add(hi, b);
+      }
+      let a = zero;
+      for (; i + 4 <= cols; i += 4) {
+        const v = v128.load(row + (<usize>i << 2));
+        a = f32x4.add(a, v);
+        mn = f32x4.pmin(mn, v);
+      }
+      if (i < cols) {
+        const v = tailF32(row, i, cols);
+        a = f32x4.add(a, v);
+        mn = f32x4.pmin(mn, v128.bitselect(v, f32x4.splat(Infinity), laneMaskF32(cols - i)));
+      }
+      const b = widenF32x4(a);
+      lo = twoSumLoF64x2(hi, b, lo);
+      hi = f64x2.add(hi, b);
+      const s = pairTotal(hi, lo);
+      rowWhi = s;
+      rowWlo = pairLo;
+      const m = f32x4.pmin(mn, i32x4.shuffle(mn, mn, 2, 3, 0, 1));
+      rowMin = <f64>min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
+    }
+    store<f64>(res + (<usize>r << 3), rowWhi);
+    if (aux) {
+      put(aux, r, 2, 0, rowWhi);
+      put(aux, r, 2, 1, rowMin);
+    }
+  }
+}
+
+export function sumRowsF64(x: usize, rows: i32, cols: i32, res: usize, aux: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const row = x + (<usize>r * <usize>cols << 3);
+    if (!ASC_FEATURE_SIMD) sumRowExact<f64>(row, cols);
+    else {
+      const zero = f64x2.splat(0);
+      let hi = zero, lo = zero, mn = f64x2.splat(Infinity);
+      let i = 0;
+      const n8 = cols & ~7;
+      while (i < n8) {
+        const end = min(i + 16, n8);
+        let a = zero;
+        for (; i < end; i += 8) {
+          const p = row + (<usize>i << 3);
+          const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+          a = f64x2.add(a, f64x2.add(f64x2.add(v0, v1), f64x2.add(v2, v3)));
+          mn = f64x2.pmin(mn, f64x2.pmin(f64x2.pmin(v0, v1), f64x2.pmin(v2, v3)));
+        }
+        lo = twoSumLoF64x2(hi, a, lo);
+        hi = f64x2.add(hi, a);
+      }
+      let a = zero;
+      for (; i + 2 <= cols; i += 2) {
+        const v = v128.load(row + (<usize>i << 3));
+        a = f64x2.add(a, v);
+        mn = f64x2.pmin(mn, v);
+      }
+      if (i < cols) {
+        const v = tailF64(row, i);
+        a = f64x2.add(a, v);
+        mn = f64x2.pmin(mn, f64x2.replace_lane(v, 1, Infinity));
+      }
+      lo = twoSumLoF64x2(hi, a, lo);
+      hi = f64x2.add(hi, a);
+      const s = pairTotal(hi, lo);
+      rowWhi = s;
+      rowWlo = pairLo;
+      rowMin = min(f64x2.extract_lane(mn, 0), f64x2.extract_lane(mn, 1));
+    }
+    store<f64>(res + (<usize>r << 3), rowWhi);
+    if (aux) {
+      put(aux, r, 2, 0, rowWhi);
+      put(aux, r, 2, 1, rowMin);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// A row's largest and smallest entries (the first pass of entropy and cross-entropy)
+// ---------------------------------------------------------------------------------
+
+/** max(0, x) and min x of a float32 row (NaN ignored): scanMax, scanMin. */
+function maxMinF32(x: usize, n: i32): void {
+  const zero = f32x4.splat(0), inf = f32x4.splat(Infinity);
+  let m0 = zero, m1 = zero, m2 = zero, m3 = zero, n0 = inf, n1 = inf;
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    m0 = f32x4.pmax(m0, v0);
+    m1 = f32x4.pmax(m1, v1);
+    m2 = f32x4.pmax(m2, v2);
+    m3 = f32x4.pmax(m3, v3);
+    n0 = f32x4.pmin(n0, f32x4.pmin(v0, v1));
+    n1 = f32x4.pmin(n1, f32x4.pmin(v2, v3));
+  }
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    m0 = f32x4.pmax(m0, v);
+    n0 = f32x4.pmin(n0, v);
+  }
+  if (i < n) {
+    const v = tailF32(x, i, n);
+    m1 = f32x4.pmax(m1, v);
+    n1 = f32x4.pmin(n1, v128.bitselect(v, inf, laneMaskF32(n - i)));
+  }
+  let m = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
+  m = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+  let mn = f32x4.pmin(n0, n1);
+  mn = f32x4.pmin(mn, i32x4.shuffle(mn, mn, 2, 3, 0, 1));
+  scanMax = <f64>max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
+  scanMin = <f64>min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1));
+}
+
+function maxMinF64(x: usize, n: i32): void {
+  const zero = f64x2.splat(0), inf = f64x2.splat(Infinity);
+  let m0 = zero, m1 = zero, m2 = zero, m3 = zero, n0 = inf, n1 = inf;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 3);
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    m0 = f64x2.pmax(m0, v0);
+    m1 = f64x2.pmax(m1, v1);
+    m2 = f64x2.pmax(m2, v2);
+    m3 = f64x2.pmax(m3, v3);
+    n0 = f64x2.pmin(n0, f64x2.pmin(v0, v1));
+    n1 = f64x2.pmin(n1, f64x2.pmin(v2, v3));
+  }
+  for (; i + 2 <= n; i += 2) {
+    const v = v128.load(x + (<usize>i << 3));
+    m0 = f64x2.pmax(m0, v);
+    n0 = f64x2.pmin(n0, v);
+  }
+  if (i < n) {
+    const v = tailF64(x, i);
+    m1 = f64x2.pmax(m1, v);
+    n1 = f64x2.pmin(n1, f64x2.replace_lane(v, 1, Infinity));
+  }
+  const m = f64x2.pmax(f64x2.pmax(m0, m1), f64x2.pmax(m2, m3));
+  const mn = f64x2.pmin(n0, n1);
+  scanMax = max(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
+  scanMin = min(f64x2.extract_lane(mn, 0), f64x2.extract_lane(mn, 1));
+}
+
+/**
+ * Whether an OR of `andnot(v, above)` over a row with no negative entries saw a
+ * subnormal: the lanes it kept are 0, −0 (the sign bit alone) or subnormal.
+ */
+// @ts-ignore: decorator
+@inline function sawSubnormalF32(v: v128): bool {
+  return v128.any_true(v128.and(v, i32x4.splat(0x7fffffff)));
+}
+
+// @ts-ignore: decorator
+@inline function sawSubnormalF64(v: v128): bool {
+  return v128.any_true(v128.and(v, i64x2.splat(0x7fffffffffffffff)));
+}
+
+// ---------------------------------------------------------------------------------
+// Entropy
+// ---------------------------------------------------------------------------------
+
+// One pass over a row, in blocks of 32 entries (float32; 16 float64).  A block is first
+// scanned for its largest entry, and when that is above the reference m₀ so far, m₀
+// moves up and A (the terms so far, relative to the old m₀) moves with it: A += W·(log m₀
+// − log m₀'), W the mass so far; all terms stay ≤ 0.  A uniform row never moves m₀ after
+// its first block.  The same scan sees the sign bits: a row with a negative entry (or
+// −0) is left to the exact path, as is one with no positive normal entry.  Subnormal
+// entries are dropped (see the top) and looked for only when the result is small.
+
+/** Whether a float32 row has a subnormal entry (0 < |x| < FLT_MIN). */
+function hasSubnormalF32(x: usize, n: i32): bool {
+  const abs = i32x4.splat(0x7fffffff), lo = i32x4.splat(0x007fffff), zero = i32x4.splat(0);
+  let f = zero;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const b = v128.and(v128.load(x + (<usize>i << 2)), abs);
+    f = v128.or(f, v128.and(i32x4.gt_s(b, zero), i32x4.le_s(b, lo)));
+  }
+  for (; i < n; i++) {
+    const b = load<i32>(x + (<usize>i << 2)) & 0x7fffffff;
+    if (b > 0 && b <= 0x007fffff) return true;
+  }
+  return v128.any_true(f);
+}
+
+function hasSubnormalF64(x: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) {
+    const b = load<i64>(x + (<usize>i << 3)) & 0x7fffffffffffffff;
+    if (b > 0 && b <= 0x000fffffffffffff) return true;
+  }
+  return false;
+}
+
+/** Whether some p ≠ 0 has q = 0 in rows of float32 p and q (a subnormal p there makes KL and cross-entropy Infinity). */
+function zeroUnderF32(p: usize, q: usize, n: i32): bool {
+  const abs = i32x4.splat(0x7fffffff), zero = f32x4.splat(0);
+  let f = zero;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    f = v128.or(f, v128.and(v128.and(v128.load(p + o), abs), f32x4.eq(v128.load(q + o), zero)));
+  }
+  for (; i < n; i++) if (load<f32>(p + (<usize>i << 2)) != 0 && load<f32>(q + (<usize>i << 2)) == 0) return true;
+  return v128.any_true(f);
+}
+
+function zeroUnderF64(p: usize, q: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (load<f64>(p + (<usize>i << 3)) != 0 && load<f64>(q + (<usize>i << 3)) == 0) return true;
+  return false;
+}
+
+/** One float32 row's entropy (see the top); its parts in the row globals. */
+function entropyRowF32(x: usize, n: i32, norm: bool): f64 {
+  const mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
+  const c0 = dl32(0), c1 = dl32(1), c2 = dl32(2), c3 = dl32(3), one = dl32(4);
+  const lo = mant; // the bits of FLT_MIN, less one
+  const zero = f32x4.splat(0);
+  let ref: u32 = 0; // the bits of m₀ (0: none yet)
+  let shift = zero, r0 = zero;
+  let aa = f64x2.splat(0), ww = aa; // Σ of the blocks (float64: the float32 bound needs no compensation)
+  let bits: u32 = 0; // the largest bits seen as unsigned: a sign bit means a negative entry or −0
+  let i = 0;
+  while (i < n) {
+    const end = min(i + 32, n);
+    // the block's largest bits (as unsigned: for entries ≥ 0 the largest entry)
+    let m = zero;
+    const p = x + (<usize>i << 2);
+    if (end - i == 32) {
+      m = i32x4.max_u(i32x4.max_u(i32x4.max_u(v128.load(p), v128.load(p, 16)), i32x4.max_u(v128.load(p, 32), v128.load(p, 48))),
+        i32x4.max_u(i32x4.max_u(v128.load(p, 64), v128.load(p, 80)), i32x4.max_u(v128.load(p, 96), v128.load(p, 112))));
+    } else {
+      let j = i;
+      for (; j + 4 <= end; j += 4) m = i32x4.max_u(m, v128.load(x + (<usize>j << 2)));
+      if (j < end) m = i32x4.max_u(m, tailF32(x, j, end));
+    }
+    m = i32x4.max_u(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+    const bm = max(<u32>i32x4.extract_lane(m, 0), <u32>i32x4.extract_lane(m, 1));
+    if (bm > bits) bits = bm;
+    if (bm > ref && bm >= 0x00800000 && bm < 0x7f800000) {
+      const nshift = i32x4.splat(diffShiftF32(<i32>bm));
+      const nr0 = log2MF32x4(i32x4.add(i32x4.splat(<i32>bm), nshift), mant, sqrtHalf, one, c0, c1, c2, c3);
+      if (ref) {
+        const dv = logDiffF32x4(i32x4.splat(<i32>ref), nshift, mant, sqrtHalf, one, nr0, c0, c1, c2, c3);
+        aa = f64x2.add(aa, scalarLane(sumLanesF64x2(ww) * <f64>f32x4.extract_lane(dv, 0)));
+      }
+      ref = bm;
+      shift = nshift;
+      r0 = nr0;
+    }
+    // its terms
+    let a = zero, w = zero;
+    for (; i + 16 <= end; i += 16) {
+      const q = x + (<usize>i << 2);
+      const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32), v3 = v128.load(q, 48);
+      w = f32x4.add(w, f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3)));
+      const s0 = v128.and(v0, aboveF32x4(v0, lo)), s1 = v128.and(v1, aboveF32x4(v1, lo));
+      const s2 = v128.and(v2, aboveF32x4(v2, lo)), s3 = v128.and(v3, aboveF32x4(v3, lo));
+      const d0 = logDiffF32x4(s0, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d1 = logDiffF32x4(s1, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d2 = logDiffF32x4(s2, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d3 = logDiffF32x4(s3, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      a = f32x4.add(a, f32x4.add(f32x4.add(f32x4.mul(s0, d0), f32x4.mul(s1, d1)), f32x4.add(f32x4.mul(s2, d2), f32x4.mul(s3, d3))));
+    }
+    for (; i < end; i += 4) {
+      const v = i + 4 <= end ? v128.load(x + (<usize>i << 2)) : tailF32(x, i, end);
+      w = f32x4.add(w, v);
+      const s = v128.and(v, aboveF32x4(v, lo));
+      a = f32x4.add(a, f32x4.mul(s, logDiffF32x4(s, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3)));
+    }
+    i = end;
+    aa = f64x2.add(aa, widenF32x4(a));
+    ww = f64x2.add(ww, widenF32x4(w));
+  }
+  if (ref == 0 || bits >= 0x80000000) {
+    // no positive normal entry, or a negative one (or −0)
+    entropyRowExact<f32>(x, n);
+    return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+  }
+  const W = sumLanesF64x2(ww);
+  rowWhi = W;
+  rowWlo = 0;
+  rowA = sumLanesF64x2(aa) * LN2;
+  rowMax = <f64>reinterpret<f32>(ref);
+  rowMin = 0;
+  const h = entropyValue(W, 0, rowMax, rowA, 0, norm);
+  if (Math.abs(h) < <f64>n * REDO32 && hasSubnormalF32(x, n)) {
+    entropyRowExact<f32>(x, n);
+    return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+  }
+  return h;
+}
+
+function entropyRowF64(x: usize, n: i32, norm: bool): f64 {
+  const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF);
+  const c0 = dl64(0), c1 = dl64(1), c2 = dl64(2), c3 = dl64(3), c4 = dl64(4), c5 = dl64(5), c6 = dl64(6), one = dl64(7);
+  const lo = mant; // the bits of DBL_MIN, less one
+  const zero = f64x2.splat(0);
+  let ref: f64 = 0;
+  let bias = zero, r0 = zero;
+  let ahi = zero, alo = zero, whi = zero, wlo = zero;
+  let aa = zero; // A of up to 16 blocks, then into (ahi, alo)
+  let sign = zero; // an OR of every entry: a sign bit means a negative entry or −0
+  let i = 0, blocks = 0;
+  while (i < n) {
+    const end = min(i + 16, n);
+    let m = zero;
+    const p = x + (<usize>i << 3);
+    if (end - i == 16) {
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+      m = f64x2.pmax(f64x2.pmax(f64x2.pmax(v0, v1), f64x2.pmax(v2, v3)), f64x2.pmax(f64x2.pmax(v4, v5), f64x2.pmax(v6, v7)));
+      sign = v128.or(sign, v128.or(v128.or(v128.or(v0, v1), v128.or(v2, v3)), v128.or(v128.or(v4, v5), v128.or(v6, v7))));
+    } else {
+      let j = i;
+      for (; j + 2 <= end; j += 2) {
+        const v = v128.load(x + (<usize>j << 3));
+        m = f64x2.pmax(m, v);
+        sign = v128.or(sign, v);
+      }
+      if (j < end) {
+        const v = tailF64(x, j);
+        m = f64x2.pmax(m, v);
+        sign = v128.or(sign, v);
+      }
+    }
+    const m0 = f64x2.extract_lane(m, 0), m1 = f64x2.extract_lane(m, 1);
+    const bm = m0 > m1 ? m0 : m1;
+    if (bm > ref && bm < Infinity && bm >= DBL_MIN) {
+      const b = reinterpret<i64>(bm);
+      const nbias = i64x2.splat(diffBiasF64(b));
+      const nr0 = log2MF64x2(i64x2.add(i64x2.splat(b), shift), mant, sqrtHalf, one, c0, c1, c2, c3, c4, c5, c6);
+      if (ref > 0) {
+        const dv = logDiffF64x2(f64x2.splat(ref), shift, nbias, mant, sqrtHalf, one, nr0, c0, c1, c2, c3, c4, c5, c6);
+        const c = scalarLane((sumLanesF64x2(whi) + sumLanesF64x2(wlo)) * f64x2.extract_lane(dv, 0));
+        alo = twoSumLoF64x2(ahi, c, alo);
+        ahi = f64x2.add(ahi, c);
+      }
+      ref = bm;
+      bias = nbias;
+      r0 = nr0;
+    }
+    let a = zero, w = zero;
+    for (; i + 8 <= end; i += 8) {
+      const q = x + (<usize>i << 3);
+      const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32), v3 = v128.load(q, 48);
+      w = f64x2.add(w, f64x2.add(f64x2.add(v0, v1), f64x2.add(v2, v3)));
+      const s0 = v128.and(v0, aboveF64x2(v0, lo)), s1 = v128.and(v1, aboveF64x2(v1, lo));
+      const s2 = v128.and(v2, aboveF64x2(v2, lo)), s3 = v128.and(v3, aboveF64x2(v3, lo));
+      const d0 = logDiffF64x2(s0, shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d1 = logDiffF64x2(s1, shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d2 = logDiffF64x2(s2, shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d3 = logDiffF64x2(s3, shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      a = f64x2.add(a, f64x2.add(f64x2.add(f64x2.mul(s0, d0), f64x2.mul(s1, d1)), f64x2.add(f64x2.mul(s2, d2), f64x2.mul(s3, d3))));
+    }
+    for (; i < end; i += 2) {
+      const v = i + 2 <= end ? v128.load(x + (<usize>i << 3)) : tailF64(x, i);
+      w = f64x2.add(w, v);
+      const s = v128.and(v, aboveF64x2(v, lo));
+      a = f64x2.add(a, f64x2.mul(s, logDiffF64x2(s, shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6)));
+    }
+    i = end;
+    // W compensated every block (eight equal terms a lane add exactly: a uniform row's W is exact);
+    // A in groups of 16 blocks (its terms are 0 on a uniform row)
+    wlo = twoSumLoF64x2(whi, w, wlo);
+    whi = f64x2.add(whi, w);
+    aa = f64x2.add(aa, a);
+    if (++blocks == 16) {
+      alo = twoSumLoF64x2(ahi, aa, alo);
+      ahi = f64x2.add(ahi, aa);
+      aa = zero;
+      blocks = 0;
+    }
+  }
+  alo = twoSumLoF64x2(ahi, aa, alo);
+  ahi = f64x2.add(ahi, aa);
+  if (ref == 0 || v128.any_true(v128.and(sign, i64x2.splat(0x8000000000000000)))) {
+    entropyRowExact<f64>(x, n);
+    return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+  }
+  rowWhi = pairTotal(whi, wlo);
+  rowWlo = pairLo;
+  rowA = pairTotal(ahi, alo) * LN2;
+  rowMax = ref;
+  rowMin = 0;
+  const h = entropyValue(rowWhi, rowWlo, ref, rowA, 0, norm);
+  if (Math.abs(h) < <f64>n * REDO64 && hasSubnormalF64(x, n)) {
+    entropyRowExact<f64>(x, n);
+    return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+  }
+  return h;
+}
+
+/**
+ * res[r] = H(p[r, :]) in nats (normalize ≠ 0: of p/Σp); aux (5 a row): W as hi, lo, p₀
+ * (the row's largest entry), A = Σ p·(log p − log p₀), the smallest entry.
+ */
+export function entropyRowsF32(p: usize, rows: i32, cols: i32, normalize: f64, res: usize, aux: usize): void {
+  const norm = normalize != 0;
+  for (let r = 0; r < rows; r++) {
+    const row = p + (<usize>r * <usize>cols << 2);
+    let h: f64;
+    if (ASC_FEATURE_SIMD) h = entropyRowF32(row, cols, norm);
+    else {
+      entropyRowExact<f32>(row, cols);
+      h = entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+    }
+    store<f64>(res + (<usize>r << 3), h);
+    if (aux) {
+      put(aux, r, 5, 0, rowWhi);
+      put(aux, r, 5, 1, rowWlo);
+      put(aux, r, 5, 2, rowMax);
+      put(aux, r, 5, 3, rowA);
+      put(aux, r, 5, 4, rowMin);
+    }
+  }
+}
+
+export function entropyRowsF64(p: usize, rows: i32, cols: i32, normalize: f64, res: usize, aux: usize): void {
+  const norm = normalize != 0;
+  for (let r = 0; r < rows; r++) {
+    const row = p + (<usize>r * <usize>cols << 3);
+    let h: f64;
+    if (ASC_FEATURE_SIMD) h = entropyRowF64(row, cols, norm);
+    else {
+      entropyRowExact<f64>(row, cols);
+      h = entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+    }
+    store<f64>(res + (<usize>r << 3), h);
+    if (aux) {
+      put(aux, r, 5, 0, rowWhi);
+      put(aux, r, 5, 1, rowWlo);
+      put(aux, r, 5, 2, rowMax);
+      put(aux, r, 5, 3, rowA);
+      put(aux, r, 5, 4, rowMin);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Cross-entropy
+// ---------------------------------------------------------------------------------
+//
+// As entropy, the reference being q₀ = max q (each block scanned first), the terms
+// p·(log q − log q₀) for p > 0.  A lane whose p is above the normal range's bottom and
+// whose q is not a positive normal number (q = 0: the row is Infinity; q subnormal: an
+// exact, normal term) sends its block to the exact scalar terms.
+
+function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
+  const mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
+  const c0 = dl32(0), c1 = dl32(1), c2 = dl32(2), c3 = dl32(3), one = dl32(4);
+  const lo = mant;
+  const zero = f32x4.splat(0);
+  let ref: u32 = 0;
+  let shift = zero, r0 = zero;
+  let aa = f64x2.splat(0), wp = aa, wq = aa;
+  let aN: f64 = 0; // the careful blocks' terms, in nats
+  let bits: u32 = 0; // q's largest bits: a sign bit is a negative q
+  let below = zero, mq = f32x4.splat(Infinity); // as in klRowF32
+  let exact = false;
+  rowInf = false;
+  let i = 0;
+  while (i < n) {
+    const start = i, end = min(i + 32, n);
+    let m = zero;
+    const pq = q + (<usize>i << 2);
+    if (end - i == 32) {
+      m = i32x4.max_u(i32x4.max_u(i32x4.max_u(v128.load(pq), v128.load(pq, 16)), i32x4.max_u(v128.load(pq, 32), v128.load(pq, 48))),
+        i32x4.max_u(i32x4.max_u(v128.load(pq, 64), v128.load(pq, 80)), i32x4.max_u(v128.load(pq, 96), v128.load(pq, 112))));
+    } else {
+      let j = i;
+      for (; j + 4 <= end; j += 4) m = i32x4.max_u(m, v128.load(q + (<usize>j << 2)));
+      if (j < end) m = i32x4.max_u(m, tailF32(q, j, end));
+    }
+    m = i32x4.max_u(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+    const bm = max(<u32>i32x4.extract_lane(m, 0), <u32>i32x4.extract_lane(m, 1));
+    if (bm > bits) bits = bm;
+    if (bm > ref && bm >= 0x00800000 && bm < 0x7f800000) {
+      const nshift = i32x4.splat(diffShiftF32(<i32>bm));
+      const nr0 = log2MF32x4(i32x4.add(i32x4.splat(<i32>bm), nshift), mant, sqrtHalf, one, c0, c1, c2, c3);
+      if (ref) {
+        const dv = logDiffF32x4(i32x4.splat(<i32>ref), nshift, mant, sqrtHalf, one, nr0, c0, c1, c2, c3);
+        const dn = <f64>f32x4.extract_lane(dv, 0);
+        aa = f64x2.add(aa, scalarLane(sumLanesF64x2(wp) * dn));
+      }
+      ref = bm;
+      shift = nshift;
+      r0 = nr0;
+    }
+    let a = zero, w1 = zero, w2 = zero, careful = zero;
+    for (; i + 8 <= end; i += 8) {
+      const o = <usize>i << 2;
+      const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), q0 = v128.load(q + o), q1 = v128.load(q + o, 16);
+      w1 = f32x4.add(w1, f32x4.add(p0, p1));
+      w2 = f32x4.add(w2, f32x4.add(q0, q1));
+      mq = f32x4.pmin(mq, f32x4.pmin(q0, q1));
+      const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = aboveF32x4(q0, lo), oq1 = aboveF32x4(q1, lo);
+      below = v128.or(below, v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)));
+      careful = v128.or(careful, v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)));
+      const s0 = v128.and(q0, oq0), s1 = v128.and(q1, oq1);
+      const d0 = logDiffF32x4(s0, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d1 = logDiffF32x4(s1, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      a = f32x4.add(a, f32x4.add(f32x4.mul(v128.and(p0, op0), d0), f32x4.mul(v128.and(p1, op1), d1)));
+    }
+    for (; i < end; i += 4) {
+      const whole = i + 4 <= end;
+      const o = <usize>i << 2;
+      const p0 = whole ? v128.load(p + o) : tailF32(p, i, end), q0 = whole ? v128.load(q + o) : tailF32(q, i, end);
+      w1 = f32x4.add(w1, p0);
+      w2 = f32x4.add(w2, q0);
+      mq = f32x4.pmin(mq, whole ? q0 : v128.bitselect(q0, f32x4.splat(Infinity), laneMaskF32(end - i)));
+      const op0 = aboveF32x4(p0, lo), oq0 = aboveF32x4(q0, lo);
+      below = v128.or(below, v128.andnot(p0, op0));
+      careful = v128.or(careful, v128.andnot(op0, oq0));
+      const d0 = logDiffF32x4(v128.and(q0, oq0), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      a = f32x4.add(a, f32x4.mul(v128.and(p0, op0), d0));
+    }
+    i = end;
+    if (v128.any_true(careful) && !rowInf) {
+      if (ref == 0) exact = true;
+      else {
+        aN += ceBlockExact<f32>(p, q, start, end, Math.log(<f64>reinterpret<f32>(ref)));
+        a = zero;
+      }
+    }
+    aa = f64x2.add(aa, widenF32x4(a));
+    wp = f64x2.add(wp, widenF32x4(w1));
+    wq = f64x2.add(wq, widenF32x4(w2));
+  }
+  const qmin = f32x4.pmin(mq, i32x4.shuffle(mq, mq, 2, 3, 0, 1));
+  const mnq = min(f32x4.extract_lane(qmin, 0), f32x4.extract_lane(qmin, 1));
+  if (exact || ref == 0 || bits >= 0x80000000 || v128.any_true(v128.and(below, i32x4.splat(0x80000000)))) {
+    crossEntropyRowExact<f32>(p, q, n);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+  }
+  rowWhi = sumLanesF64x2(wp);
+  rowWlo = 0;
+  rowWq = sumLanesF64x2(wq);
+  rowA = sumLanesF64x2(aa) * LN2 + aN;
+  rowMax = <f64>reinterpret<f32>(ref);
+  rowMin = 0;
+  const h = crossEntropyValue(rowWhi, 0, rowWq, rowMax, rowA, 0, rowInf, norm);
+  // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again
+  if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(h) < <f64>n * REDO32)) {
+    crossEntropyRowExact<f32>(p, q, n);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+  }
+  return h;
+}
+
+function crossEntropyRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
+  const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF);
+  const c0 = dl64(0), c1 = dl64(1), c2 = dl64(2), c3 = dl64(3), c4 = dl64(4), c5 = dl64(5), c6 = dl64(6), one = dl64(7);
+  const lo = mant;
+  const zero = f64x2.splat(0);
+  let ref: f64 = 0;
+  let bias = zero, r0 = zero;
+  let ahi = zero, alo = zero, whi = zero, wlo = zero, qhi = zero, qlo = zero, aa = zero;
+  let aN: f64 = 0;
+  let sign = zero; // q's OR (the block scans): a sign bit is a negative q
+  let below = zero, mq = f64x2.splat(Infinity); // as in klRowF32
+  let exact = false;
+  rowInf = false;
+  let i = 0, blocks = 0;
+  while (i < n) {
+    const start = i, end = min(i + 16, n);
+    let m = zero;
+    const pq = q + (<usize>i << 3);
+    if (end - i == 16) {
+      const v0 = v128.load(pq), v1 = v128.load(pq, 16), v2 = v128.load(pq, 32), v3 = v128.load(pq, 48);
+      const v4 = v128.load(pq, 64), v5 = v128.load(pq, 80), v6 = v128.load(pq, 96), v7 = v128.load(pq, 112);
+      m = f64x2.pmax(f64x2.pmax(f64x2.pmax(v0, v1), f64x2.pmax(v2, v3)), f64x2.pmax(f64x2.pmax(v4, v5), f64x2.pmax(v6, v7)));
+      sign = v128.or(sign, v128.or(v128.or(v128.or(v0, v1), v128.or(v2, v3)), v128.or(v128.or(v4, v5), v128.or(v6, v7))));
+    } else {
+      let j = i;
+      for (; j + 2 <= end; j += 2) {
+        const v = v128.load(q + (<usize>j << 3));
+        m = f64x2.pmax(m, v);
+        sign = v128.or(sign, v);
+      }
+      if (j < end) {
+        const v = tailF64(q, j);
+        m = f64x2.pmax(m, v);
+        sign = v128.or(sign, v);
+      }
+    }
+    const m0 = f64x2.extract_lane(m, 0), m1 = f64x2.extract_lane(m, 1);
+    const bm = m0 > m1 ? m0 : m1;
+    if (bm > ref && bm < Infinity && bm >= DBL_MIN) {
+      const b = reinterpret<i64>(bm);
+      const nbias = i64x2.splat(diffBiasF64(b));
+      const nr0 = log2MF64x2(i64x2.add(i64x2.splat(b), shift), mant, sqrtHalf, one, c0, c1, c2, c3, c4, c5, c6);
+      if (ref > 0) {
+        const dv = logDiffF64x2(f64x2.splat(ref), shift, nbias, mant, sqrtHalf, one, nr0, c0, c1, c2, c3, c4, c5, c6);
+        const c = scalarLane((sumLanesF64x2(whi) + sumLanesF64x2(wlo)) * f64x2.extract_lane(dv, 0));
+        alo = twoSumLoF64x2(ahi, c, alo);
+        ahi = f64x2.add(ahi, c);
+      }
+      ref = bm;
+      bias = nbias;
+      r0 = nr0;
+    }
+    let a = zero, w1 = zero, w2 = zero, careful = zero;
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 3;
+      const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), q0 = v128.load(q + o), q1 = v128.load(q + o, 16);
+      w1 = f64x2.add(w1, f64x2.add(p0, p1));
+      w2 = f64x2.add(w2, f64x2.add(q0, q1));
+      mq = f64x2.pmin(mq, f64x2.pmin(q0, q1));
+      const op0 = aboveF64x2(p0, lo), op1 = aboveF64x2(p1, lo), oq0 = aboveF64x2(q0, lo), oq1 = aboveF64x2(q1, lo);
+      below = v128.or(below, v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)));
+      careful = v128.or(careful, v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)));
+      const d0 = logDiffF64x2(v128.and(q0, oq0), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d1 = logDiffF64x2(v128.and(q1, oq1), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      a = f64x2.add(a, f64x2.add(f64x2.mul(v128.and(p0, op0), d0), f64x2.mul(v128.and(p1, op1), d1)));
+    }
+    for (; i < end; i += 2) {
+      const whole = i + 2 <= end;
+      const o = <usize>i << 3;
+      const p0 = whole ? v128.load(p + o) : tailF64(p, i), q0 = whole ? v128.load(q + o) : tailF64(q, i);
+      w1 = f64x2.add(w1, p0);
+      w2 = f64x2.add(w2, q0);
+      mq = f64x2.pmin(mq, whole ? q0 : f64x2.replace_lane(q0, 1, Infinity));
+      const op0 = aboveF64x2(p0, lo), oq0 = aboveF64x2(q0, lo);
+      below = v128.or(below, v128.andnot(p0, op0));
+      careful = v128.or(careful, v128.andnot(op0, oq0));
+      const d0 = logDiffF64x2(v128.and(q0, oq0), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      a = f64x2.add(a, f64x2.mul(v128.and(p0, op0), d0));
+    }
+    i = end;
+    if (v128.any_true(careful) && !rowInf) {
+      if (ref == 0) exact = true;
+      else {
+        aN += ceBlockExact<f64>(p, q, start, end, Math.log(ref));
+        a = zero;
+      }
+    }
+    wlo = twoSumLoF64x2(whi, w1, wlo);
+    whi = f64x2.add(whi, w1);
+    qlo = twoSumLoF64x2(qhi, w2, qlo);
+    qhi = f64x2.add(qhi, w2);
+    aa = f64x2.add(aa, a);
+    if (++blocks == 16) {
+      alo = twoSumLoF64x2(ahi, aa, alo);
+      ahi = f64x2.add(ahi, aa);
+      aa = zero;
+      blocks = 0;
+    }
+  }
+  alo = twoSumLoF64x2(ahi, aa, alo);
+  ahi = f64x2.add(ahi, aa);
+  const mnq = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
+  if (exact || ref == 0 || v128.any_true(v128.and(v128.or(sign, below), i64x2.splat(0x8000000000000000)))) {
+    crossEntropyRowExact<f64>(p, q, n);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+  }
+  rowWhi = pairTotal(whi, wlo);
+  rowWlo = pairLo;
+  rowWq = pairTotal(qhi, qlo);
+  rowA = pairTotal(ahi, alo) * LN2 + aN;
+  rowMax = ref;
+  rowMin = 0;
+  const h = crossEntropyValue(rowWhi, rowWlo, rowWq, ref, rowA, 0, rowInf, norm);
+  if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(h) < <f64>n * REDO64)) {
+    crossEntropyRowExact<f64>(p, q, n);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+  }
+  return h;
+}
+
+/**
+ * res[r] = H(p[r, :], q[r, :]) in nats (normalize ≠ 0: of p/Σp and q/Σq); aux (6 a row):
+ * W_p as hi, lo, W_q, q₀ (the row's largest q), A = Σ p·(log q − log q₀), the smallest
+ * entry of p and q (0 when none is negative).
+ */
+export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, normalize: f64, res: usize, aux: usize): void {
+  const norm = normalize != 0;
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r * <usize>cols << 2;
+    let h: f64;
+    if (ASC_FEATURE_SIMD) h = crossEntropyRowF32(p + o, q + o, cols, norm);
+    else {
+      crossEntropyRowExact<f32>(p + o, q + o, cols);
+      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+    }
+    store<f64>(res + (<usize>r << 3), h);
+    if (aux) putCrossEntropy(aux, r);
+  }
+}
+
+export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, normalize: f64, res: usize, aux: usize): void {
+  const norm = normalize != 0;
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r * <usize>cols << 3;
+    let h: f64;
+    if (ASC_FEATURE_SIMD) h = crossEntropyRowF64(p + o, q + o, cols, norm);
+    else {
+      crossEntropyRowExact<f64>(p + o, q + o, cols);
+      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+    }
+    store<f64>(res + (<usize>r << 3), h);
+    if (aux) putCrossEntropy(aux, r);
+  }
+}
+
+function putCrossEntropy(aux: usize, r: i32): void {
+  put(aux, r, 6, 0, rowWhi);
+  put(aux, r, 6, 1, rowWlo);
+  put(aux, r, 6, 2, rowWq);
+  put(aux, r, 6, 3, rowMax);
+  // a row with p > 0 over q = 0 carries it in A (Infinity: the merge and the value agree)
+  put(aux, r, 6, 4, rowInf ? -Infinity : rowA);
+  put(aux, r, 6, 5, rowMin);
+}
+
+// ---------------------------------------------------------------------------------
+// KL and Jensen–Shannon divergences
+// ---------------------------------------------------------------------------------
+//
+// One pass, no reference: KL's terms are p·log₂(p/q) with the ratio's log near 1 from
+// (p − q)/q; JS's are a·log₂(2a/(a + b)) + b·log₂(2b/(a + b)) with the logs near 1 from
+// ±(a − b)/(a + b).  A lane whose p is positive and whose ratio is not a positive normal
+// number (q = 0, q subnormal with p/q out of range, p/q under- or overflowing: scipy
+// gh-20710) sends its block to the exact scalar terms.
+
+const KL = 0, JS = 1;
+
+/** KL of a float32 row (see above). */
+function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
+  const shift = i32x4.splat(NEAR_SHIFT32), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
+  const c0 = kr32(0), c1 = kr32(1), c2 = kr32(2), c3 = kr32(3), c4 = kr32(4);
+  const lo = mant;
+  const zero = f32x4.splat(0), inf = f32x4.splat(Infinity);
+  let aa = f64x2.splat(0), wp = aa, wq = aa;
+  let aN: f64 = 0;
+  // below: an OR of p's lanes that are not above the normal range's bottom (a sign bit: a
+  // negative p or −0; other bits: a subnormal p); mq: the smallest q (< 0, or 0: some q = 0)
+  let below = zero, mq = inf;
+  rowInf = false;
+  let i = 0;
+  while (i < n) {
+    const start = i, end = min(i + 32, n);
+    let a = zero, w1 = zero, w2 = zero, careful = zero;
+    for (; i + 8 <= end; i += 8) {
+      const o = <usize>i << 2;
+      const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), q0 = v128.load(q + o), q1 = v128.load(q + o, 16);
+      w1 = f32x4.add(w1, f32x4.add(p0, p1));
+      w2 = f32x4.add(w2, f32x4.add(q0, q1));
+      mq = f32x4.pmin(mq, f32x4.pmin(q0, q1));
+      const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = aboveF32x4(q0, lo), oq1 = aboveF32x4(q1, lo);
+      below = v128.or(below, v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)));
+      careful = v128.or(careful, v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)));
+      const l0 = log2RatioF32x4(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l1 = log2RatioF32x4(p1, q1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      a = f32x4.add(a, f32x4.add(f32x4.mul(v128.and(p0, op0), l0), f32x4.mul(v128.and(p1, op1), l1)));
+    }
+    for (; i < end; i += 4) {
+      const whole = i + 4 <= end;
+      const o = <usize>i << 2;
+      const p0 = whole ? v128.load(p + o) : tailF32(p, i, end), q0 = whole ? v128.load(q + o) : tailF32(q, i, end);
+      w1 = f32x4.add(w1, p0);
+      w2 = f32x4.add(w2, q0);
+      mq = f32x4.pmin(mq, whole ? q0 : v128.bitselect(q0, inf, laneMaskF32(end - i)));
+      const op0 = aboveF32x4(p0, lo), oq0 = aboveF32x4(q0, lo);
+      below = v128.or(below, v128.andnot(p0, op0));
+      careful = v128.or(careful, v128.andnot(op0, oq0));
+      const l0 = log2RatioF32x4(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      a = f32x4.add(a, f32x4.mul(v128.and(p0, op0), l0));
+    }
+    i = end;
+    if (v128.any_true(careful) && !rowInf) {
+      aN += klBlockExact<f32>(p, q, start, end);
+      a = zero;
+    }
+    aa = f64x2.add(aa, widenF32x4(a));
+    wp = f64x2.add(wp, widenF32x4(w1));
+    wq = f64x2.add(wq, widenF32x4(w2));
+  }
+  const qmin = f32x4.pmin(mq, i32x4.shuffle(mq, mq, 2, 3, 0, 1));
+  const mnq = min(f32x4.extract_lane(qmin, 0), f32x4.extract_lane(qmin, 1));
+  if (mnq < 0 || v128.any_true(v128.and(below, i32x4.splat(0x80000000)))) return divergenceExact<f32>(KL, p, q, n, norm, 1, 1);
+  rowWhi = sumLanesF64x2(wp);
+  rowWlo = 0;
+  rowWq = sumLanesF64x2(wq);
+  rowA = sumLanesF64x2(aa) * LN2 + aN;
+  rowMin = 0;
+  const d = klValue(rowWhi, rowWq, rowA, 0, rowInf, norm);
+  // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again
+  if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(d) < <f64>n * REDO32)) {
+    return divergenceExact<f32>(KL, p, q, n, norm, 1, 1);
+  }
+  return d;
+}
+
+function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
+  const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF);
+  const c0 = kr64(0), c1 = kr64(1), c2 = kr64(2), c3 = kr64(3), c4 = kr64(4);
+  const c5 = kr64(5), c6 = kr64(6), c7 = kr64(7), c8 = kr64(8), c9 = kr64(9);
+  const lo = mant;
+  const zero = f64x2.splat(0);
+  let ahi = zero, alo = zero, whi = zero, wlo = zero, qhi = zero, qlo = zero, aa = zero;
+  let aN: f64 = 0;
+  let below = zero, mq = f64x2.splat(Infinity); // as in klRowF32
+  rowInf = false;
+  let i = 0, blocks = 0;
+  while (i < n) {
+    const start = i, end = min(i + 16, n);
+    let a = zero, w1 = zero, w2 = zero, careful = zero;
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 3;
+      const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), q0 = v128.load(q + o), q1 = v128.load(q + o, 16);
+      w1 = f64x2.add(w1, f64x2.add(p0, p1));
+      w2 = f64x2.add(w2, f64x2.add(q0, q1));
+      mq = f64x2.pmin(mq, f64x2.pmin(q0, q1));
+      const op0 = aboveF64x2(p0, lo), op1 = aboveF64x2(p1, lo), oq0 = aboveF64x2(q0, lo), oq1 = aboveF64x2(q1, lo);
+      below = v128.or(below, v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)));
+      careful = v128.or(careful, v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)));
+      const l0 = log2RatioF64x2(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l1 = log2RatioF64x2(p1, q1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      a = f64x2.add(a, f64x2.add(f64x2.mul(v128.and(p0, op0), l0), f64x2.mul(v128.and(p1, op1), l1)));
+    }
+    for (; i < end; i += 2) {
+      const whole = i + 2 <= end;
+      const o = <usize>i << 3;
+      const p0 = whole ? v128.load(p + o) : tailF64(p, i), q0 = whole ? v128.load(q + o) : tailF64(q, i);
+      w1 = f64x2.add(w1, p0);
+      w2 = f64x2.add(w2, q0);
+      mq = f64x2.pmin(mq, whole ? q0 : f64x2.replace_lane(q0, 1, Infinity));
+      const op0 = aboveF64x2(p0, lo), oq0 = aboveF64x2(q0, lo);
+      below = v128.or(below, v128.andnot(p0, op0));
+      careful = v128.or(careful, v128.andnot(op0, oq0));
+      const l0 = log2RatioF64x2(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      a = f64x2.add(a, f64x2.mul(v128.and(p0, op0), l0));
+    }
+    i = end;
+    if (v128.any_true(careful) && !rowInf) {
+      aN += klBlockExact<f64>(p, q, start, end);
+      a = zero;
+    }
+    wlo = twoSumLoF64x2(whi, w1, wlo);
+    whi = f64x2.add(whi, w1);
+    qlo = twoSumLoF64x2(qhi, w2, qlo);
+    qhi = f64x2.add(qhi, w2);
+    aa = f64x2.add(aa, a);
+    if (++blocks == 16) {
+      alo = twoSumLoF64x2(ahi, aa, alo);
+      ahi = f64x2.add(ahi, aa);
+      aa = zero;
+      blocks = 0;
+    }
+  }
+  alo = twoSumLoF64x2(ahi, aa, alo);
+  ahi = f64x2.add(ahi, aa);
+  const mnq = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
+  if (mnq < 0 || v128.any_true(v128.and(below, i64x2.splat(0x8000000000000000)))) return divergenceExact<f64>(KL, p, q, n, norm, 1, 1);
+  rowWhi = pairTotal(whi, wlo);
+  rowWlo = pairLo;
+  rowWq = pairTotal(qhi, qlo);
+  rowA = pairTotal(ahi, alo) * LN2 + aN;
+  rowMin = 0;
+  const d = klValue(rowWhi, rowWq, rowA, 0, rowInf, norm);
+  if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(d) < <f64>n * REDO64)) {
+    return divergenceExact<f64>(KL, p, q, n, norm, 1, 1);
+  }
+  return d;
+}
+
+/** The Jensen–Shannon terms of one vector (a, b already masked, and scaled when normalised); t added to `a`. */
+// @ts-ignore: decorator
+@inline function jsTermF32x4(sa: v128, sb: v128, shift: v128, mant: v128, sqrtHalf: v128, one: v128, two: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128): v128 {
+  const rs = f32x4.div(one, f32x4.add(sa, sb));
+  const xp = f32x4.mul(f32x4.add(sa, sa), rs), xq = f32x4.mul(f32x4.add(sb, sb), rs);
+  const f = f32x4.mul(f32x4.sub(sa, sb), rs);
+  const lp = log2NearF32x4(xp, f, shift, mant, sqrtHalf, one, two, c0, c1, c2, c3);
+  const lq = log2NearF32x4(xq, f32x4.neg(f), shift, mant, sqrtHalf, one, two, c0, c1, c2, c3);
+  return f32x4.add(f32x4.mul(sa, lp), f32x4.mul(sb, lq));
+}
+
+/** Lanes of a JS vector whose ratio 2a/(a + b) (or 2b/(a + b)) fell below the normal range while a (b) did not. */
+// @ts-ignore: decorator
+@inline function jsCarefulF32x4(sa: v128, sb: v128, op: v128, oq: v128, lo: v128, one: v128): v128 {
+  const rs = f32x4.div(one, f32x4.add(sa, sb));
+  return v128.or(v128.andnot(op, i32x4.gt_s(f32x4.mul(f32x4.add(sa, sa), rs), lo)), v128.andnot(oq, i32x4.gt_s(f32x4.mul(f32x4.add(sb, sb), rs), lo)));
+}
+
+/** Jensen–Shannon of a float32 row (a = p/Tp, b = q/Tq: Tp = Tq = 1 unless normalised). */
+function jsRowF32(p: usize, q: usize, n: i32, Tp: f64, Tq: f64): f64 {
+  const shift = i32x4.splat(NEAR_SHIFT32), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
+  const c0 = dl32(0), c1 = dl32(1), c2 = dl32(2), c3 = dl32(3), one = dl32(4), two = f32x4.add(one, one);
+  const lo = mant;
+  const scaled = Tp != 1.0 || Tq != 1.0;
+  const cp = f32x4.splat(<f32>(1.0 / Tp)), cq = f32x4.splat(<f32>(1.0 / Tq));
+  const zero = f32x4.splat(0);
+  let aa = f64x2.splat(0), wp = aa, wq = aa;
+  let aN: f64 = 0;
+  let sign = zero;
+  let i = 0;
+  while (i < n) {
+    const start = i, end = min(i + 32, n);
+    let a = zero, w1 = zero, w2 = zero, careful = zero;
+    for (; i < end; i += 4) {
+      const whole = i + 4 <= end;
+      const o = <usize>i << 2;
+      const vp = whole ? v128.load(p + o) : tailF32(p, i, end), vq = whole ? v128.load(q + o) : tailF32(q, i, end);
+      w1 = f32x4.add(w1, vp);
+      w2 = f32x4.add(w2, vq);
+      sign = v128.or(sign, v128.or(vp, vq));
+      const op = aboveF32x4(vp, lo), oq = aboveF32x4(vq, lo);
+      let sa = v128.and(vp, op), sb = v128.and(vq, oq);
+      if (scaled) {
+        sa = f32x4.mul(sa, cp);
+        sb = f32x4.mul(sb, cq);
+      }
+      careful = v128.or(careful, jsCarefulF32x4(sa, sb, op, oq, lo, one));
+      a = f32x4.add(a, jsTermF32x4(sa, sb, shift, mant, sqrtHalf, one, two, c0, c1, c2, c3));
+    }
+    if (v128.any_true(careful)) {
+      aN += jsBlockExact<f32>(p, q, start, end, Tp, Tq);
+      a = zero;
+    }
+    aa = f64x2.add(aa, widenF32x4(a));
+    wp = f64x2.add(wp, widenF32x4(w1));
+    wq = f64x2.add(wq, widenF32x4(w2));
+  }
+  if (v128.any_true(v128.and(sign, i32x4.splat(0x80000000)))) return divergenceExact<f32>(JS, p, q, n, false, Tp, Tq);
+  rowWhi = sumLanesF64x2(wp);
+  rowWlo = 0;
+  rowWq = sumLanesF64x2(wq);
+  rowA = sumLanesF64x2(aa) * LN2 + aN;
+  rowMin = 0;
+  const d = jsValue(rowWhi, rowWq, rowA, 0);
+  if (Math.abs(d) < <f64>n * REDO32 && (hasSubnormalF32(p, n) || hasSubnormalF32(q, n))) return divergenceExact<f32>(JS, p, q, n, false, Tp, Tq);
+  return d;
+}
+
+function divergenceExact<T>(kind: i32, p: usize, q: usize, n: i32, norm: bool, Tp: f64, Tq: f64): f64 {
+  if (kind == KL) {
+    klRowExact<T>(p, q, n);
+    return klValue(rowWhi, rowWq, rowA, rowMin, rowInf, norm);
+  }
+  jsRowExact<T>(p, q, n, Tp, Tq);
+  return jsValue(rowWhi, rowWq, rowA, rowMin);
+}
+
+function jsRowF64(p: usize, q: usize, n: i32, Tp: f64, Tq: f64): f64 {
+  const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF), i1023 = i64k(L_1023);
+  const c0 = dl64(0), c1 = dl64(1), c2 = dl64(2), c3 = dl64(3), c4 = dl64(4), c5 = dl64(5), c6 = dl64(6), one = dl64(7);
+  const lo = mant;
+  const scaled = Tp != 1.0 || Tq != 1.0;
+  const cp = f64x2.splat(1.0 / Tp), cq = f64x2.splat(1.0 / Tq);
+  const zero = f64x2.splat(0);
+  let ahi = zero, alo = zero, whi = zero, wlo = zero, qhi = zero, qlo = zero, aa = zero;
+  let aN: f64 = 0;
+  let sign = zero;
+  let i = 0, blocks = 0;
+  while (i < n) {
+    const start = i, end = min(i + 16, n);
+    let a = zero, w1 = zero, w2 = zero, careful = zero;
+    for (; i < end; i += 2) {
+      const whole = i + 2 <= end;
+      const o = <usize>i << 3;
+      const vp = whole ? v128.load(p + o) : tailF64(p, i), vq = whole ? v128.load(q + o) : tailF64(q, i);
+      w1 = f64x2.add(w1, vp);
+      w2 = f64x2.add(w2, vq);
+      sign = v128.or(sign, v128.or(vp, vq));
+      const op = aboveF64x2(vp, lo), oq = aboveF64x2(vq, lo);
+      let sa = v128.and(vp, op), sb = v128.and(vq, oq);
+      if (scaled) {
+        sa = f64x2.mul(sa, cp);
+        sb = f64x2.mul(sb, cq);
+      }
+      const s = f64x2.add(sa, sb);
+      const rs = f64x2.div(one, s);
+      const a2 = f64x2.add(sa, sa), b2 = f64x2.add(sb, sb);
+      const xp = f64x2.mul(a2, rs), xq = f64x2.mul(b2, rs);
+      const d = f64x2.sub(sa, sb);
+      careful = v128.or(careful, v128.or(v128.andnot(op, i64x2.gt_s(xp, lo)), v128.andnot(oq, i64x2.gt_s(xq, lo))));
+      // log(2a/(a + b)) near 1: the series variable (a − b)/(3a + b)
+      const lp = log2NearF64x2(xp, d, f64x2.add(a2, s), shift, mant, sqrtHalf, i1023, one, c0, c1, c2, c3, c4, c5, c6);
+      const lq = log2NearF64x2(xq, f64x2.neg(d), f64x2.add(b2, s), shift, mant, sqrtHalf, i1023, one, c0, c1, c2, c3, c4, c5, c6);
+      a = f64x2.add(a, f64x2.add(f64x2.mul(sa, lp), f64x2.mul(sb, lq)));
+    }
+    if (v128.any_true(careful)) {
+      aN += jsBlockExact<f64>(p, q, start, end, Tp, Tq);
+      a = zero;
+    }
+    wlo = twoSumLoF64x2(whi, w1, wlo);
+    whi = f64x2.add(whi, w1);
+    qlo = twoSumLoF64x2(qhi, w2, qlo);
+    qhi = f64x2.add(qhi, w2);
+    aa = f64x2.add(aa, a);
+    if (++blocks == 16) {
+      alo = twoSumLoF64x2(ahi, aa, alo);
+      ahi = f64x2.add(ahi, aa);
+      aa = zero;
+      blocks = 0;
+    }
+  }
+  alo = twoSumLoF64x2(ahi, aa, alo);
+  ahi = f64x2.add(ahi, aa);
+  if (v128.any_true(v128.and(sign, i64x2.splat(0x8000000000000000)))) return divergenceExact<f64>(JS, p, q, n, false, Tp, Tq);
+  rowWhi = pairTotal(whi, wlo);
+  rowWlo = pairLo;
+  rowWq = pairTotal(qhi, qlo);
+  rowA = pairTotal(ahi, alo) * LN2 + aN;
+  rowMin = 0;
+  const d = jsValue(rowWhi, rowWq, rowA, 0);
+  if (Math.abs(d) < <f64>n * REDO64 && (hasSubnormalF64(p, n) || hasSubnormalF64(q, n))) return divergenceExact<f64>(JS, p, q, n, false, Tp, Tq);
+  return d;
+}
+
+/**
+ * res[r] = D(p[r, :] ‖ q[r, :]) in nats (normalize ≠ 0: of p/Σp and q/Σq); aux (4 a row):
+ * W_p, W_q, A = Σ p·log(p/q) (−Infinity… no: +Infinity where some p > 0 has q = 0), the
+ * smallest entry of p and q (0 when none is negative).
+ */
+export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, normalize: f64, res: usize, aux: usize): void {
+  const norm = normalize != 0;
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r * <usize>cols << 2;
+    const d = ASC_FEATURE_SIMD ? klRowF32(p + o, q + o, cols, norm) : divergenceExact<f32>(KL, p + o, q + o, cols, norm, 1, 1);
+    store<f64>(res + (<usize>r << 3), d);
+    if (aux) putDivergence(aux, r, true);
+  }
+}
+
+export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, normalize: f64, res: usize, aux: usize): void {
+  const norm = normalize != 0;
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r * <usize>cols << 3;
+    const d = ASC_FEATURE_SIMD ? klRowF64(p + o, q + o, cols, norm) : divergenceExact<f64>(KL, p + o, q + o, cols, norm, 1, 1);
+    store<f64>(res + (<usize>r << 3), d);
+    if (aux) putDivergence(aux, r, true);
+  }
+}
+
+/** The totals (W_p, W_q) of row r from `rowIn` (2 a row), or 1, 1 when absent; rows with totals the vector path cannot scale by go exact. */
+// @ts-ignore: decorator
+@inline function totalsOk(T: f64): bool {
+  return T >= 1.0e-280 && T <= 1.0e280;
+}
+
+/**
+ * res[r] = JS(p[r, :], q[r, :]) in nats, of p/W_p and q/W_q when `rowIn` (2 a row: W_p,
+ * W_q) is given; aux (4 a row): Σp, Σq, A = Σ a·log(2a/(a + b)) + b·log(2b/(a + b)), the
+ * smallest entry of p and q (0 when none is negative).
+ */
+export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, rowIn: usize, res: usize, aux: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r * <usize>cols << 2;
+    const Tp: f64 = rowIn ? load<f64>(rowIn + (<usize>r << 4)) : 1.0, Tq: f64 = rowIn ? load<f64>(rowIn + (<usize>r << 4), 8) : 1.0;
+    const d = ASC_FEATURE_SIMD && totalsOk(Tp) && totalsOk(Tq) ? jsRowF32(p + o, q + o, cols, Tp, Tq)
+      : divergenceExact<f32>(JS, p + o, q + o, cols, false, Tp, Tq);
+    store<f64>(res + (<usize>r << 3), d);
+    if (aux) putDivergence(aux, r, false);
+  }
+}
+
+export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, rowIn: usize, res: usize, aux: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r * <usize>cols << 3;
+    const Tp: f64 = rowIn ? load<f64>(rowIn + (<usize>r << 4)) : 1.0, Tq: f64 = rowIn ? load<f64>(rowIn + (<usize>r << 4), 8) : 1.0;
+    const d = ASC_FEATURE_SIMD && totalsOk(Tp) && totalsOk(Tq) ? jsRowF64(p + o, q + o, cols, Tp, Tq)
+      : divergenceExact<f64>(JS, p + o, q + o, cols, false, Tp, Tq);
+    store<f64>(res + (<usize>r << 3), d);
+    if (aux) putDivergence(aux, r, false);
+  }
+}
+
+function putDivergence(aux: usize, r: i32, kl: bool): void {
+  put(aux, r, 4, 0, rowWhi + rowWlo);
+  put(aux, r, 4, 1, rowWq);
+  put(aux, r, 4, 2, kl && rowInf ? Infinity : rowA);
+  put(aux, r, 4, 3, rowMin);
+}

@@ -1,0 +1,401 @@
+// Mergeable accumulators: results over data that never sits in one array — a stream, a
+// file read in chunks, shards computed in other workers, processes or machines.  Each
+// keeps the parts its kernel reports for a row (the same parts that merge the segments
+// of a row too long for the window, stream.ts) and merges them as the kernel would have
+// accumulated them, so any chunking and any merge order give the one-shot result within
+// the accuracy bounds.  Their state is plain JSON: numbers (null for "nothing yet"), so
+// shards merge anywhere.
+
+import { type Arg, baseScale, checkOptions, describe, vector } from './args.js';
+import { engineFor } from './backend.js';
+import { logOnesPlus } from './js/softmax.js';
+import { Sum } from './js/sum.js';
+import type { FloatArray, Labels, Reduction, Vector } from './types.js';
+
+/** The state of a log-sum-exp accumulator: log Σ eˣ = max + log(ones + rest); `special` 1 once a NaN was added, 2 once +Infinity. */
+export interface LogSumExpState {
+  max: number | null;
+  ones: number;
+  rest: number;
+  special: number;
+}
+
+const LSE_KEYS = ['max', 'ones', 'rest', 'special'];
+
+function checkState(fn: string, state: unknown, keys: string[], what: string): Record<string, unknown> {
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new TypeError(`${fn}: state must be an object, got ${describe(state)}`);
+  const s = state as Record<string, unknown>;
+  const got = Object.keys(s).sort().join(', ');
+  if (got !== [...keys].sort().join(', ')) throw new TypeError(`${fn}: state is not ${what}'s (its keys are ${got || 'none'}; expected ${keys.join(', ')})`);
+  for (const k of keys) {
+    const v = s[k];
+    if (!(v === null || (typeof v === 'number' && Number.isFinite(v)))) throw new TypeError(`${fn}: state.${k} must be a finite number or null, got ${describe(v)}`);
+  }
+  return s;
+}
+
+/**
+ * log Σ exp xᵢ over everything added, chunk by chunk, and over other accumulators
+ * merged in.  See `createLogSumExp`.
+ */
+export class LogSumExpAccumulator {
+  #max = -Infinity;
+  #ones = 0;
+  #rest = 0;
+  #special = 0;
+
+  /** @param state a `toJSON()` of another accumulator, to resume. */
+  constructor(state?: LogSumExpState) {
+    if (state !== undefined) {
+      const s = checkState('createLogSumExp', state, LSE_KEYS, 'a log-sum-exp accumulator');
+      this.#max = s.max === null ? -Infinity : (s.max as number);
+      this.#ones = s.ones as number;
+      this.#rest = s.rest as number;
+      this.#special = s.special as number;
+    }
+  }
+
+  /** Adds a chunk of numbers (any Vector; float32 chunks are computed in float32 lanes). */
+  add(chunk: Vector): this {
+    const X = vector('LogSumExpAccumulator.add', 'chunk', chunk);
+    if (X.length === 0) return this;
+    const res = new Float64Array(1), aux = new Float64Array(3);
+    engineFor(X.length).run('logSumExpRows', X.dtype === 'f32', [X.data, 1, X.length, res, aux, null]);
+    if (aux[0] !== aux[0]) this.#special = 1;
+    else if (aux[0] === Infinity) this.#special = Math.max(this.#special, 2);
+    else this.#absorb(aux[0], aux[1], aux[2]);
+    return this;
+  }
+
+  /** Merges another accumulator's (or a state's) additions into this one; returns this. */
+  merge(other: LogSumExpAccumulator | LogSumExpState): this {
+    const o = other instanceof LogSumExpAccumulator ? other.toJSON() : new LogSumExpAccumulator(other).toJSON();
+    this.#special = o.special === 1 || this.#special === 1 ? 1 : Math.max(this.#special, o.special);
+    if (o.max !== null) this.#absorb(o.max, o.ones, o.rest);
+    return this;
+  }
+
+  /** (m, ones, rest) of some entries into this: rescaled to the larger maximum. */
+  #absorb(m: number, ones: number, rest: number): void {
+    if (m === -Infinity) return;
+    const M = Math.max(this.#max, m);
+    const mine = this.#max === M ? [this.#ones, this.#rest] : [0, (this.#ones + this.#rest) * Math.exp(this.#max - M)];
+    const theirs = m === M ? [ones, rest] : [0, (ones + rest) * Math.exp(m - M)];
+    this.#max = M;
+    this.#ones = mine[0] + theirs[0];
+    this.#rest = mine[1] + theirs[1];
+  }
+
+  /** log Σ eˣ of everything added: −Infinity when nothing (or only −Infinity) was. */
+  get value(): number {
+    if (this.#special === 1) return NaN;
+    if (this.#special === 2) return Infinity;
+    return this.#max === -Infinity ? -Infinity : this.#max + logOnesPlus(this.#ones, this.#rest);
+  }
+
+  /** The state: plain JSON, to merge elsewhere or resume with `createLogSumExp(state)`. */
+  toJSON(): LogSumExpState {
+    return { max: this.#max === -Infinity ? null : this.#max, ones: this.#ones, rest: this.#rest, special: this.#special };
+  }
+}
+
+/**
+ * A mergeable log-sum-exp: `.add(chunk)`, `.merge(other)`, `.value`, `.toJSON()`; any
+ * chunking and any merge order give `logSumExp` of everything within the accuracy
+ * bounds.  `createLogSumExp(state)` resumes a state (from `toJSON()`, anywhere).
+ *
+ * @example
+ * ```ts
+ * import { createLogSumExp, logSumExp } from 'surprisal';
+ * const a = createLogSumExp().add([1, 2]), b = createLogSumExp().add([3]);
+ * a.merge(JSON.parse(JSON.stringify(b))).value; // 3.40760596444438 = logSumExp([1, 2, 3])
+ * ```
+ */
+export function createLogSumExp(state?: LogSumExpState): LogSumExpAccumulator {
+  return new LogSumExpAccumulator(state);
+}
+
+// ---------------------------------------------------------------------------------
+// The class-sharded softmax cross-entropy
+// ---------------------------------------------------------------------------------
+
+export interface ShardedLossOptions {
+  /** Number of classes in all (the whole row's length). */
+  cols: number;
+  /** Integer labels, one per row (their count is the number of rows). */
+  labels: Labels;
+  reduction?: Reduction;
+  labelSmoothing?: number;
+  ignoreIndex?: number;
+  /** Per-class weights, length `cols`. */
+  weights?: ArrayLike<number>;
+  base?: number;
+}
+
+/** The state of a sharded loss: per row the parts of its log-sum-exp, its label's logit, and Σ w·z over the classes seen. */
+export interface ShardedLossState {
+  cols: number;
+  max: (number | null)[];
+  ones: number[];
+  rest: number[];
+  target: (number | null)[];
+  weighted: number[];
+  /** Classes seen so far (each exactly once). */
+  seen: number;
+}
+
+const SHARDED_OPTIONS = ['cols', 'labels', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'base'] as const;
+
+/**
+ * PyTorch's softmax cross-entropy over a vocabulary split into blocks of classes: the
+ * logits of one block at a time (all rows), their parts kept per row and merged across
+ * blocks or shards, the loss once every class has been seen, and each block's gradient
+ * in a second pass.  See `createSoftmaxCrossEntropy`.
+ */
+export class ShardedSoftmaxCrossEntropy {
+  readonly rows: number;
+  readonly cols: number;
+  #labels: Int32Array;
+  #reduction: Reduction;
+  #eps: number;
+  #weights: Float64Array | null;
+  #wsum: number;
+  #scale: number;
+  #denominator: number;
+  #max: Float64Array;
+  #ones: Float64Array;
+  #rest: Float64Array;
+  #target: Float64Array;
+  #weighted: Float64Array;
+  #seen = 0;
+
+  constructor(options: ShardedLossOptions) {
+    const fn = 'createSoftmaxCrossEntropy';
+    if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(options)}`);
+    checkOptions(fn, options, SHARDED_OPTIONS);
+    const { cols } = options;
+    if (typeof cols !== 'number' || !Number.isInteger(cols)) throw new TypeError(`${fn}: cols (the number of classes in all) must be an integer, got ${describe(cols)}`);
+    if (cols < 1) throw new RangeError(`${fn}: cols must be at least 1, got ${cols}`);
+    const L = vector(fn, 'labels', options.labels);
+    this.rows = L.length;
+    this.cols = cols;
+    const reduction = options.reduction ?? 'mean';
+    if (!['mean', 'sum', 'none'].includes(reduction)) throw new RangeError(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
+    this.#reduction = reduction;
+    const eps = options.labelSmoothing ?? 0;
+    if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
+    if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
+    this.#eps = eps;
+    this.#weights = null;
+    this.#wsum = cols;
+    if (options.weights !== undefined) {
+      const W = vector(fn, 'weights', options.weights);
+      if (W.length !== cols) throw new TypeError(`${fn}: weights must have one entry per class (${cols}), got length ${W.length}`);
+      this.#weights = Float64Array.from(W.data);
+      const s = new Sum();
+      for (const w of this.#weights) s.add(w);
+      this.#wsum = s.value();
+    }
+    this.#scale = baseScale(fn, options.base);
+    const ignore = options.ignoreIndex;
+    if (ignore !== undefined && !(typeof ignore === 'number' && Number.isInteger(ignore))) throw new TypeError(`${fn}: ignoreIndex must be an integer, got ${describe(ignore)}`);
+    this.#labels = new Int32Array(this.rows);
+    let denominator = 0;
+    for (let r = 0; r < this.rows; r++) {
+      const y = L.data[r];
+      if (y === ignore) {
+        this.#labels[r] = -1;
+        continue;
+      }
+      if (!Number.isInteger(y) || y < 0 || y >= cols) {
+        throw new RangeError(`${fn}: label at row ${r} is ${y}, ${Number.isInteger(y) ? `outside [0, ${cols})${ignore === undefined ? '' : ` and not ignoreIndex (${ignore})`}` : 'not an integer class index'}`);
+      }
+      this.#labels[r] = y;
+      denominator += this.#weights ? this.#weights[y] : 1;
+    }
+    this.#denominator = denominator;
+    this.#max = new Float64Array(this.rows).fill(-Infinity);
+    this.#ones = new Float64Array(this.rows);
+    this.#rest = new Float64Array(this.rows);
+    this.#target = new Float64Array(this.rows).fill(NaN);
+    this.#weighted = new Float64Array(this.rows);
+  }
+
+  /** The block's logits (rows × width, row-major) and where its classes start. */
+  #block(fn: string, logits: Vector, offset: unknown): { Z: Arg; width: number; offset: number } {
+    const Z = vector(fn, 'logits', logits);
+    if (typeof offset !== 'number' || !Number.isInteger(offset)) throw new TypeError(`${fn}: offset (the block's first class) must be an integer, got ${describe(offset)}`);
+    if (this.rows === 0 || Z.length % this.rows !== 0) throw new RangeError(`${fn}: logits length ${Z.length} is not a multiple of the ${this.rows} rows`);
+    const width = Z.length / this.rows;
+    if (offset < 0 || offset + width > this.cols) throw new RangeError(`${fn}: classes [${offset}, ${offset + width}) are not within [0, ${this.cols})`);
+    return { Z, width, offset };
+  }
+
+  /**
+   * Adds a block of classes [offset, offset + width) for every row: logits of rows ×
+   * width, row-major.  Each class must be added once, by one accumulator or another.
+   */
+  add(logits: Vector, offset: number): this {
+    const fn = 'ShardedSoftmaxCrossEntropy.add';
+    const { Z, width } = this.#block(fn, logits, offset);
+    const rows = this.rows;
+    const res = new Float64Array(rows), aux = new Float64Array(3 * rows);
+    engineFor(Z.length).run('logSumExpRows', Z.dtype === 'f32', [Z.data, rows, width, res, aux, null]);
+    const w = this.#weights, eps = this.#eps, d = Z.data;
+    for (let r = 0; r < rows; r++) {
+      this.#absorb(r, aux[3 * r], aux[3 * r + 1], aux[3 * r + 2]);
+      const y = this.#labels[r];
+      if (y >= offset && y < offset + width) this.#target[r] = d[r * width + y - offset];
+      if (eps > 0) {
+        let s = 0;
+        for (let j = 0; j < width; j++) {
+          const wc = w ? w[offset + j] : 1;
+          if (wc !== 0) s += wc * d[r * width + j];
+        }
+        this.#weighted[r] += s;
+      }
+    }
+    this.#seen += width;
+    return this;
+  }
+
+  #absorb(r: number, m: number, ones: number, rest: number): void {
+    const mine = this.#max[r];
+    if (m !== m || mine !== mine) {
+      this.#max[r] = NaN;
+      return;
+    }
+    if (m === -Infinity) return;
+    const M = Math.max(mine, m);
+    if (M === Infinity) {
+      this.#max[r] = Infinity;
+      return;
+    }
+    const a = mine === M ? [this.#ones[r], this.#rest[r]] : [0, (this.#ones[r] + this.#rest[r]) * Math.exp(mine - M)];
+    const b = m === M ? [ones, rest] : [0, (ones + rest) * Math.exp(m - M)];
+    this.#max[r] = M;
+    this.#ones[r] = a[0] + b[0];
+    this.#rest[r] = a[1] + b[1];
+  }
+
+  /** Merges another shard's blocks (an accumulator over the same rows and labels, or its state); returns this. */
+  merge(other: ShardedSoftmaxCrossEntropy | ShardedLossState): this {
+    const fn = 'ShardedSoftmaxCrossEntropy.merge';
+    const s = other instanceof ShardedSoftmaxCrossEntropy ? other.toJSON() : other;
+    if (s === null || typeof s !== 'object' || !Array.isArray((s as ShardedLossState).max) || (s as ShardedLossState).cols !== this.cols || s.max.length !== this.rows) {
+      throw new TypeError(`${fn}: other is not a sharded loss over the same ${this.rows} rows and ${this.cols} classes`);
+    }
+    for (let r = 0; r < this.rows; r++) {
+      this.#absorb(r, s.max[r] ?? -Infinity, s.ones[r], s.rest[r]);
+      if (s.target[r] !== null && s.target[r] !== undefined) this.#target[r] = s.target[r] as number;
+      this.#weighted[r] += s.weighted[r];
+    }
+    this.#seen += s.seen;
+    return this;
+  }
+
+  /** The per-row losses in nats, or a row's log-sum-exp when `lse` (every class must have been seen). */
+  #rowLosses(fn: string): { loss: Float64Array; lse: Float64Array } {
+    if (this.#seen !== this.cols) throw new RangeError(`${fn}: ${this.#seen} of the ${this.cols} classes have been added; every class is needed, once`);
+    const rows = this.rows, C = this.cols, eps = this.#eps, wsum = this.#wsum, w = this.#weights;
+    const loss = new Float64Array(rows), lse = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const m = this.#max[r], y = this.#labels[r];
+      lse[r] = Number.isFinite(m) ? m + logOnesPlus(this.#ones[r], this.#rest[r]) : m === -Infinity ? NaN : m;
+      if (y < 0) continue;
+      if (!Number.isFinite(m)) {
+        loss[r] = NaN;
+        continue;
+      }
+      const wy = w ? w[y] : 1;
+      // lse − z = (m − z) + log S: the difference of the maximum and the label's logit first
+      const ls = logOnesPlus(this.#ones[r], this.#rest[r]);
+      let v = wy !== 0 ? (1 - eps) * wy * (m - this.#target[r] + ls) : 0;
+      if (eps > 0) v += (eps / C) * (wsum * (m + ls) - this.#weighted[r]);
+      loss[r] = v;
+    }
+    return { loss, lse };
+  }
+
+  /** The loss (in the chosen base) as `softmaxCrossEntropy` on the whole matrix gives it: a number, or one per row for 'none'. */
+  get loss(): number | Float64Array {
+    const { loss } = this.#rowLosses('ShardedSoftmaxCrossEntropy.loss');
+    for (let r = 0; r < loss.length; r++) loss[r] *= this.#scale;
+    if (this.#reduction === 'none') return loss;
+    const s = new Sum();
+    for (const v of loss) s.add(v);
+    if (this.#reduction === 'sum') return s.value();
+    return this.#denominator !== 0 ? s.value() / this.#denominator : 0;
+  }
+
+  /**
+   * ∂loss/∂logits for one block (the same logits and offset as added) into `grad` (a
+   * float array of the block's length): the second pass, once every class is in.
+   */
+  gradient(logits: Vector, offset: number, grad: FloatArray): FloatArray {
+    const fn = 'ShardedSoftmaxCrossEntropy.gradient';
+    const { Z, width } = this.#block(fn, logits, offset);
+    if (!(grad instanceof Float32Array || grad instanceof Float64Array) || grad.length !== Z.length) {
+      throw new TypeError(`${fn}: grad must be a Float32Array or Float64Array of the block's length ${Z.length}, got ${describe(grad)}`);
+    }
+    const { lse } = this.#rowLosses(fn);
+    const rows = this.rows, C = this.cols, eps = this.#eps, w = this.#weights, f32 = Z.dtype === 'f32';
+    const gs = (this.#reduction === 'mean' ? (this.#denominator !== 0 ? 1 / this.#denominator : 0) : 1) * this.#scale;
+    // p = exp(z − lse): the block's softmax times S_block·exp(m_block − lse), per row
+    const aux = new Float64Array(3 * rows), p = f32 ? new Float32Array(Z.length) : new Float64Array(Z.length);
+    engineFor(Z.length).run('softmaxRows', f32, [Z.data, rows, width, 1, p, aux, null]);
+    const a = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const y = this.#labels[r];
+      if (y < 0) continue; // ignored rows: 0
+      const wy = w ? w[y] : 1;
+      const coef = ((1 - eps) * wy + (eps * this.#wsum) / C) * gs;
+      a[r] = Number.isFinite(aux[3 * r]) ? aux[3 * r + 2] * Math.exp(aux[3 * r] - lse[r]) * coef : NaN;
+    }
+    // grad = p·a − (ε/C)·w_c·g, then − (1 − ε)·w_y·g at the label
+    const c = eps > 0 ? Float64Array.from({ length: width }, (_, j) => (eps / C) * (w ? w[offset + j] : 1) * gs) : null;
+    engineFor(Z.length).run('scaleRows', f32, [p, rows, width, a, c, grad]);
+    for (let r = 0; r < rows; r++) {
+      const y = this.#labels[r];
+      if (y < 0) {
+        grad.fill(0, r * width, (r + 1) * width);
+        continue;
+      }
+      if (y >= offset && y < offset + width) grad[r * width + y - offset] -= (1 - eps) * (w ? w[y] : 1) * gs;
+    }
+    return grad;
+  }
+
+  /** The state: plain JSON (numbers, null for "nothing yet"), to merge elsewhere. */
+  toJSON(): ShardedLossState {
+    const fin = (v: number) => (Number.isFinite(v) ? v : null);
+    return {
+      cols: this.cols,
+      max: Array.from(this.#max, fin),
+      ones: Array.from(this.#ones),
+      rest: Array.from(this.#rest),
+      target: Array.from(this.#target, fin),
+      weighted: Array.from(this.#weighted),
+      seen: this.#seen,
+    };
+  }
+}
+
+/**
+ * The vocabulary-parallel softmax cross-entropy of large-vocabulary models (Megatron-LM's):
+ * the logits arrive one block of classes at a time — `add(block, offset)`, rows × width,
+ * from any shard — and `loss` equals `softmaxCrossEntropy` on the whole rows × cols matrix
+ * (PyTorch's semantics: reduction, labelSmoothing, ignoreIndex, weights, base); shards
+ * `merge`; `gradient(block, offset, grad)` gives each block's ∂loss/∂logits in a second pass.
+ *
+ * @example
+ * ```ts
+ * import { createSoftmaxCrossEntropy } from 'surprisal';
+ * const ce = createSoftmaxCrossEntropy({ cols: 4, labels: [3] });
+ * ce.add([0, 1], 0).add([2, 3], 2);
+ * ce.loss; // 0.44018970022621684 = softmaxCrossEntropy([0, 1, 2, 3], [3], { cols: 4 })
+ * ```
+ */
+export function createSoftmaxCrossEntropy(options: ShardedLossOptions): ShardedSoftmaxCrossEntropy {
+  return new ShardedSoftmaxCrossEntropy(options);
+}

@@ -1,0 +1,390 @@
+// JS twins of assembly/reduce.ts: the exact scalar path of the kernels (their scalar
+// build), in float64 with Math.log: float32 input is read as the numbers it holds.  Each
+// row is scanned for its largest entry (the reference m₀ of entropy and cross-entropy),
+// then summed term by term into compensated (Neumaier) pairs — W's low part is kept,
+// so that −W·log m₀ is formed as −L − ((W − 1)·L) with W − 1 exact, as the kernels do.
+// Every term is kept (subnormal entries included: entries are scaled by 2^600 where a
+// row's largest is below 2^-400, so their terms are normal numbers).
+//
+// The finishing formulas (`entropyValue` …) are also what src/stream.ts applies to the
+// merged parts of a row longer than the wasm engine's window.
+
+type Vec = ArrayLike<number>;
+
+const SQRT_HALF = Math.SQRT1_2;
+const SQRT_TWO = Math.SQRT2;
+const DBL_MIN = 2.2250738585072014e-308;
+const TINY = 2 ** -400;
+const SCALE = 2 ** 600;
+const UNSCALE = 2 ** -600;
+
+// ---------------------------------------------------------------------------------
+// Compensated pairs (Neumaier), kept in module state: the twins are synchronous
+// ---------------------------------------------------------------------------------
+
+/** A compensated sum whose low part can be read (src/js/sum.ts's Sum keeps it private). */
+class Pair {
+  hi = 0;
+  lo = 0;
+
+  reset(): this {
+    this.hi = 0;
+    this.lo = 0;
+    return this;
+  }
+
+  add(v: number): void {
+    const s = this.hi, t = s + v;
+    this.lo += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
+    this.hi = t;
+  }
+
+  /** hi + lo (an infinite or NaN sum is itself: its compensation is NaN). */
+  value(): number {
+    return Number.isFinite(this.hi) ? this.hi + this.lo : this.hi;
+  }
+
+  /** The low part that `value()` rounded off. */
+  rest(): number {
+    const s = this.value();
+    return Number.isFinite(s) ? this.lo - (s - this.hi) : 0;
+  }
+}
+
+const W = new Pair(), Q = new Pair(), A = new Pair();
+
+// ---------------------------------------------------------------------------------
+// The exact logs
+// ---------------------------------------------------------------------------------
+
+/** log(a/b) for a, b > 0: log1p of the exact difference near 1, apart when a/b is not a normal number. */
+export function logRatio(a: number, b: number): number {
+  const r = a / b;
+  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b) / b);
+  if (r >= DBL_MIN && r < Infinity) return Math.log(r);
+  return Math.log(a) - Math.log(b);
+}
+
+/** log(2a/(a + b)) for a > 0, b ≥ 0: log1p((a − b)/(a + b)) near 1. */
+export function logMix(a: number, b: number): number {
+  const s = a + b;
+  const r = (a + a) / s;
+  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b) / s);
+  if (r >= DBL_MIN) return Math.log(r);
+  return Math.log(a + a) - Math.log(s);
+}
+
+// ---------------------------------------------------------------------------------
+// Finishing a row from its parts (the kernels' `…Value` functions)
+// ---------------------------------------------------------------------------------
+
+/** −W·log m − A with W = whi + wlo: near W = 1 as −L − ((W − 1)·L + A), W − 1 exact. */
+function negWLogMinus(whi: number, wlo: number, m: number, a: number): number {
+  const L = Math.log(m);
+  const d = whi - 1 + wlo;
+  if (Math.abs(d) <= 0.5) return -L - (d * L + a);
+  return -((whi + wlo) * L) - a;
+}
+
+/** H from W = whi + wlo, p₀, A = Σ p·(log p − log p₀), the smallest entry. */
+export function entropyValue(whi: number, wlo: number, p0: number, a: number, min: number, normalize: boolean): number {
+  if (!(min >= 0) || !Number.isFinite(whi)) return NaN;
+  if (p0 === 0) return 0;
+  if (normalize) {
+    const w = whi + wlo;
+    return Math.log(w / p0) - a / w;
+  }
+  return negWLogMinus(whi, wlo, p0, a);
+}
+
+/** H(P, Q) from W_p = whi + wlo, W_q, q₀, A = Σ p·(log q − log q₀) (−Infinity: some p > 0 has q = 0). */
+export function crossEntropyValue(whi: number, wlo: number, wq: number, q0: number, a: number, min: number, normalize: boolean): number {
+  // (a negative p is a term like any other: −p·log q; a negative q makes its log NaN)
+  if (!Number.isFinite(whi) || !Number.isFinite(wq)) return NaN;
+  if (a === -Infinity) return Infinity;
+  if (whi === 0 && a === 0) return 0; // no mass (an empty row): no terms
+  if (normalize) return Math.log(wq / q0) - a / (whi + wlo);
+  return negWLogMinus(whi, wlo, q0, a);
+}
+
+/** D(P‖Q) from W_p, W_q, A = Σ p·log(p/q) (+Infinity: some p > 0 has q = 0). */
+export function klValue(wp: number, wq: number, a: number, min: number, normalize: boolean): number {
+  if (!(min >= 0) || !Number.isFinite(wp) || !Number.isFinite(wq)) return NaN;
+  if (a === Infinity) return Infinity;
+  if (!normalize || wp === 0) return a; // (no mass: no terms)
+  if (!(wp > 0 && wq > 0)) return NaN;
+  return a / wp + logRatio(wq, wp);
+}
+
+/** JS(P, Q) from W_p, W_q and A = Σ a·log(2a/(a + b)) + b·log(2b/(a + b)). */
+export function jsValue(wp: number, wq: number, a: number, min: number): number {
+  if (!(min >= 0) || !Number.isFinite(wp) || !Number.isFinite(wq)) return NaN;
+  return a * 0.5;
+}
+
+// ---------------------------------------------------------------------------------
+// The kernels
+// ---------------------------------------------------------------------------------
+
+let scanMax = 0, scanMin = 0;
+
+function put4(aux: Float64Array, r: number, a: number, b: number, c: number, d: number): void {
+  const k = 4 * r;
+  aux[k] = a;
+  aux[k + 1] = b;
+  aux[k + 2] = c;
+  aux[k + 3] = d;
+}
+
+/** max(0, x) and min x over x[off, off + n) (NaN ignored). */
+function scan(x: Vec, off: number, n: number): void {
+  let m = 0, mn = Infinity;
+  for (let i = off, end = off + n; i < end; i++) {
+    const v = x[i];
+    if (v > m) m = v;
+    if (v < mn) mn = v;
+  }
+  scanMax = m;
+  scanMin = mn;
+}
+
+/** res[r] = Σ x[r, :] (compensated); aux (2 a row): the sum, the smallest entry. */
+export function sumRows(x: Vec, rows: number, cols: number, res: Float64Array, aux: Float64Array | null): void {
+  for (let r = 0; r < rows; r++) {
+    W.reset();
+    let mn = Infinity;
+    for (let i = r * cols, end = i + cols; i < end; i++) {
+      const v = x[i];
+      W.add(v);
+      if (v < mn) mn = v;
+    }
+    const s = W.value();
+    res[r] = s;
+    if (aux) {
+      aux[2 * r] = s;
+      aux[2 * r + 1] = mn;
+    }
+  }
+}
+
+/** res[r] = H(p[r, :]) in nats (normalize ≠ 0: of p/Σp); aux (5 a row): W hi, lo, p₀, A, the smallest entry. */
+export function entropyRows(p: Vec, rows: number, cols: number, normalize: number, res: Float64Array, aux: Float64Array | null): void {
+  const norm = normalize !== 0;
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    scan(p, off, cols);
+    const p0 = scanMax, mn = scanMin;
+    const ok = mn >= 0 && p0 > 0 && p0 < Infinity;
+    const sc = p0 < TINY ? SCALE : 1;
+    const L = ok ? Math.log(p0) : 0;
+    W.reset();
+    A.reset();
+    for (let i = off, end = off + cols; i < end; i++) {
+      const v = p[i];
+      W.add(v);
+      if (ok && v > 0) A.add(v * sc * (Math.log(v) - L));
+    }
+    const whi = W.value(), wlo = W.rest();
+    const a = A.value() * (sc === 1 ? 1 : UNSCALE);
+    res[r] = entropyValue(whi, wlo, p0, a, mn, norm);
+    if (aux) {
+      const k = 5 * r;
+      aux[k] = whi;
+      aux[k + 1] = wlo;
+      aux[k + 2] = p0;
+      aux[k + 3] = a;
+      aux[k + 4] = mn;
+    }
+  }
+}
+
+/**
+ * res[r] = H(p[r, :], q[r, :]) in nats; aux (6 a row): W_p hi, lo, W_q, q₀, A (−Infinity
+ * where some p > 0 has q = 0), the smallest entry of p and q.
+ */
+export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, normalize: number, res: Float64Array, aux: Float64Array | null): void {
+  const norm = normalize !== 0;
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    scan(p, off, cols);
+    const sc = scanMax < TINY ? SCALE : 1;
+    let mn = scanMin;
+    scan(q, off, cols);
+    const q0 = scanMax;
+    if (scanMin < mn) mn = scanMin;
+    const L = q0 > 0 && q0 < Infinity ? Math.log(q0) : 0;
+    W.reset();
+    Q.reset();
+    A.reset();
+    let inf = false;
+    for (let i = off, end = off + cols; i < end; i++) {
+      const vp = p[i], vq = q[i];
+      W.add(vp);
+      Q.add(vq);
+      // every p ≠ 0 (with validate: false a negative p gives the formula's value, as a loop would)
+      if (vp !== 0) {
+        if (vq === 0 && vp > 0) inf = true;
+        else A.add(vp * sc * (Math.log(vq) - L));
+      }
+    }
+    const whi = W.value(), wlo = W.rest(), wq = Q.value();
+    const a = inf ? -Infinity : A.value() * (sc === 1 ? 1 : UNSCALE);
+    res[r] = crossEntropyValue(whi, wlo, wq, q0, a, mn, norm);
+    if (aux) {
+      const k = 6 * r;
+      aux[k] = whi;
+      aux[k + 1] = wlo;
+      aux[k + 2] = wq;
+      aux[k + 3] = q0;
+      aux[k + 4] = a;
+      aux[k + 5] = mn;
+    }
+  }
+}
+
+/** res[r] = D(p[r, :] ‖ q[r, :]) in nats; aux (4 a row): W_p, W_q, A (+Infinity where some p > 0 has q = 0), the smallest entry. */
+export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, normalize: number, res: Float64Array, aux: Float64Array | null): void {
+  const norm = normalize !== 0;
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    scan(p, off, cols);
+    const sc = scanMax < TINY ? SCALE : 1;
+    let mn = scanMin;
+    W.reset();
+    Q.reset();
+    A.reset();
+    let inf = false;
+    for (let i = off, end = off + cols; i < end; i++) {
+      const vp = p[i], vq = q[i];
+      if (vq < mn) mn = vq;
+      W.add(vp);
+      Q.add(vq);
+      if (vp > 0) {
+        if (vq > 0) A.add(vp * sc * logRatio(vp, vq));
+        else if (vq === 0) inf = true;
+      }
+    }
+    const wp = W.value(), wq = Q.value();
+    const a = inf ? Infinity : A.value() * (sc === 1 ? 1 : UNSCALE);
+    res[r] = klValue(wp, wq, a, mn, norm);
+    if (aux) put4(aux, r, wp, wq, a, mn);
+  }
+}
+
+/**
+ * res[r] = JS(p[r, :], q[r, :]) in nats, of p/W_p and q/W_q when `rowIn` (2 a row: W_p,
+ * W_q) is given; aux (4 a row): Σp, Σq, A, the smallest entry.
+ */
+export function jsDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, rowIn: Float64Array | null, res: Float64Array, aux: Float64Array | null): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const tp = rowIn ? rowIn[2 * r] : 1, tq = rowIn ? rowIn[2 * r + 1] : 1;
+    scan(p, off, cols);
+    let big = scanMax / tp, mn = scanMin;
+    scan(q, off, cols);
+    if (scanMin < mn) mn = scanMin;
+    if (scanMax / tq > big) big = scanMax / tq;
+    const sc = big < TINY ? SCALE : 1;
+    W.reset();
+    Q.reset();
+    A.reset();
+    for (let i = off, end = off + cols; i < end; i++) {
+      const vp = p[i], vq = q[i];
+      W.add(vp);
+      Q.add(vq);
+      if (vp > 0 || vq > 0) {
+        const a = tp === 1 ? vp : vp / tp, b = tq === 1 ? vq : vq / tq;
+        let t = 0;
+        if (a > 0) t = a * sc * logMix(a, b);
+        if (b > 0) t += b * sc * logMix(b, a);
+        A.add(t);
+      }
+    }
+    const wp = W.value(), wq = Q.value();
+    const a = A.value() * (sc === 1 ? 1 : UNSCALE);
+    res[r] = jsValue(wp, wq, a, mn);
+    if (aux) put4(aux, r, wp, wq, a, mn);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Long rows: the parts of a row's segments (each segment's aux) merged as the kernels
+// accumulate them, then finished (src/stream.ts).  `out` receives the merged parts.
+// ---------------------------------------------------------------------------------
+
+/** Entropy: p₀ the largest, W compensated, A = Σₛ Aₛ + Wₛ·(log p₀ₛ − log p₀) (every part ≤ 0). */
+export function mergeEntropy(aux: Float64Array[], normalize: boolean, out: Float64Array): number {
+  let p0 = 0, min = Infinity;
+  for (const a of aux) {
+    if (a[2] > p0) p0 = a[2];
+    if (a[4] < min) min = a[4];
+  }
+  W.reset();
+  A.reset();
+  const L = p0 > 0 && p0 < Infinity ? Math.log(p0) : 0;
+  for (const a of aux) {
+    W.add(a[0]);
+    W.add(a[1]);
+    A.add(a[3]);
+    const w = a[0] + a[1];
+    if (w !== 0 && a[2] > 0 && a[2] !== p0) A.add(w * (Math.log(a[2]) - L));
+  }
+  const whi = W.value(), wlo = W.rest(), a = A.value();
+  out[0] = whi;
+  out[1] = wlo;
+  out[2] = p0;
+  out[3] = a;
+  out[4] = min;
+  return entropyValue(whi, wlo, p0, a, min, normalize);
+}
+
+/** Cross-entropy: as entropy with q₀; a segment's A of −Infinity (p > 0 over q = 0) makes the row's. */
+export function mergeCrossEntropy(aux: Float64Array[], normalize: boolean, out: Float64Array): number {
+  let q0 = 0, min = Infinity, inf = false;
+  for (const a of aux) {
+    if (a[3] > q0) q0 = a[3];
+    if (a[5] < min) min = a[5];
+    if (a[4] === -Infinity) inf = true;
+  }
+  W.reset();
+  Q.reset();
+  A.reset();
+  const L = q0 > 0 && q0 < Infinity ? Math.log(q0) : 0;
+  for (const a of aux) {
+    W.add(a[0]);
+    W.add(a[1]);
+    Q.add(a[2]);
+    if (inf) continue;
+    A.add(a[4]);
+    const w = a[0] + a[1];
+    if (w !== 0 && a[3] > 0 && a[3] !== q0) A.add(w * (Math.log(a[3]) - L));
+  }
+  const whi = W.value(), wlo = W.rest(), wq = Q.value(), a = inf ? -Infinity : A.value();
+  out[0] = whi;
+  out[1] = wlo;
+  out[2] = wq;
+  out[3] = q0;
+  out[4] = a;
+  out[5] = min;
+  return crossEntropyValue(whi, wlo, wq, q0, a, min, normalize);
+}
+
+/** KL (kl) or Jensen–Shannon: W_p, W_q and A add up; the smallest entry is the smallest. */
+export function mergeDivergence(aux: Float64Array[], kl: boolean, normalize: boolean, out: Float64Array): number {
+  let min = Infinity;
+  W.reset();
+  Q.reset();
+  A.reset();
+  for (const a of aux) {
+    W.add(a[0]);
+    Q.add(a[1]);
+    A.add(a[2]);
+    if (a[3] < min) min = a[3];
+  }
+  const wp = W.value(), wq = Q.value(), a = A.value();
+  out[0] = wp;
+  out[1] = wq;
+  out[2] = a;
+  out[3] = min;
+  return kl ? klValue(wp, wq, a, min, normalize) : jsValue(wp, wq, a, min);
+}
