@@ -130,8 +130,7 @@ export let passOnes: i32 = 0;
  * x), and sums it — all of it (`passSum`), or, with `split`, apart for the entries equal
  * to m (`passOnes`, `passRest`, as float64 sums of E: the caller divides by E(m)).
  */
-// @ts-ignore: decorator
-@inline export function expPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
+export function expPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
   const ln2T = <f32>(LN2 * <f64>T);
@@ -204,8 +203,7 @@ export let passOnes: i32 = 0;
 }
 
 /** E(m) for a splatted row maximum (setup done): the row's `scale` (see the top). */
-// @ts-ignore: decorator
-@inline export function expOfF32(m: v128, T: f32, tmp: usize): v128 {
+export function expOfF32(m: v128, T: f32, tmp: usize): v128 {
   const ln2T = <f32>(LN2 * <f64>T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
   return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / <f64>T)), v128.load(tmp, T_MAGIC), f32x4.splat(-c1f),
@@ -298,8 +296,7 @@ export function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usiz
  * — all of it or, with `split`, apart for the entries equal to the lane's
  * maximum (at T_SUM, and their counts at T_ONES as floats).  Four accumulators: each lane adds ≤ 16 terms.
  */
-// @ts-ignore: decorator
-@inline export function tileExpF32(tile: usize, cols: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
+export function tileExpF32(tile: usize, cols: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
   const ln2T = <f32>(LN2 * <f64>T);
@@ -327,8 +324,7 @@ export function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usiz
 }
 
 /** log(ones + rest) in float32 lanes, accurate near 0 (the log's fNear is (ones − 1) + rest, exact for ones = 1). */
-// @ts-ignore: decorator
-@inline export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
+export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
   const one = k32(F_ONE);
   return logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest),
     i32k(I_LOG_SHIFT), i32k(I_MANT), i32k(I_SQRT_HALF), i32k(I_127), one, k32(F_HALF), k32(F_LN2_HI), k32(F_LN2_LO),
@@ -342,8 +338,7 @@ export function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usiz
 }
 
 /** The per-lane log S and the rows' special values, for log-sum-exp-like results (log S + m). */
-// @ts-ignore: decorator
-@inline export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f32, tmp: usize): v128 {
+export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f32, tmp: usize): v128 {
   tileExpF32(tile, cols, m, T, tile, true, tmp);
   const scale = expOfF32(m, T, tmp);
   return logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
@@ -487,8 +482,7 @@ export function hasNaNF64(x: usize, n: i32): bool {
 }
 
 /** The float64 twin of `expPassF32`: four vectors an iteration, blocks of 64 entries into a compensated pair. */
-// @ts-ignore: decorator
-@inline export function expPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
+export function expPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   expConstsF64(T);
   const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
@@ -558,8 +552,7 @@ export function hasNaNF64(x: usize, n: i32): bool {
 }
 
 /** E(m) for float64 rows (setup done). */
-// @ts-ignore: decorator
-@inline export function expOfF64(m: v128, T: f64, tmp: usize): v128 {
+export function expOfF64(m: v128, T: f64, tmp: usize): v128 {
   expConstsF64(T);
   return expF64x2(m, v128.load(tmp, T_B), f64x2.splat(LOG2E / T), v128.load(tmp, T_MAGIC), f64x2.splat(dC1), f64x2.splat(dC2),
     f64x2.splat(1.0 / T), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
@@ -614,8 +607,7 @@ export function scatterF64(tile: usize, r0: i32, rows: i32, cols: i32, dst: usiz
 }
 
 /** The float64 twin of `tileExpF32`: two accumulators. */
-// @ts-ignore: decorator
-@inline export function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
+export function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   expConstsF64(T);
   const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
@@ -640,8 +632,7 @@ export function scatterF64(tile: usize, r0: i32, rows: i32, cols: i32, dst: usiz
 }
 
 /** log(ones + rest) in float64 lanes, accurate near 0 (see `logOnesPlusF32x4`). */
-// @ts-ignore: decorator
-@inline export function logOnesPlusF64x2(ones: v128, rest: v128): v128 {
+export function logOnesPlusF64x2(ones: v128, rest: v128): v128 {
   const one = k64(D_ONE);
   const s = f64x2.add(ones, rest);
   const num = f64x2.add(f64x2.sub(ones, one), rest);

@@ -833,8 +833,7 @@ const T_B2 = T_TILE;
  * T_B2).  `write` false: the sums (klSA, klDelta, klA, klHole; rr = scaleA/scaleB); true: the gradients, from the
  * sums of the first pass (ia = 1/Σea, ib = 1/Σeb, c, g = gscale/T).
  */
-// @ts-ignore: decorator
-@inline function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f32, tmp: usize, rr: f64,
+function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f32, tmp: usize, rr: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
@@ -1000,8 +999,7 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
 }
 
 /** The float64 twin of `klPassF32`: exact differences by TwoSum in float64 lanes. */
-// @ts-ignore: decorator
-@inline function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: usize, rr: f64,
+function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: usize, rr: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
