@@ -7,51 +7,63 @@
 // where a call was split.  Kernels never allocate and never write static memory (only
 // wasm globals, which are per instance).
 //
-// Formulations (each keeps the two parts it adds of one sign, so nothing cancels):
+// Formulations (each adds parts of one sign, so nothing cancels):
 //   entropy        p₀ = max p, W = Σp, A = Σ p·(log p − log p₀) ≤ 0:
 //                    H = −W·log p₀ − A, normalised log(W/p₀) − A/W.
-//                  log p and log p₀ come from the same vector log, so equal entries give
-//                  exactly 0 and a uniform row gives −W·log p₀ with W exact: log n to the
-//                  last bit.  −W·log p₀ is formed as −L − ((W − 1)·L) with W = hi + lo
-//                  and L = Math.log(p₀), so W − 1 is exact.
+//                  log p − log p₀ comes from one vector log of both (below), so equal
+//                  entries give exactly 0, and a uniform row gives −W·log p₀ with W exact:
+//                  log n to the last bits.  −W·log p₀ is formed as −L − ((W − 1)·L) with
+//                  W = hi + lo and L = Math.log(p₀) (float32 rows: from the vector log),
+//                  so W − 1 is exact.
 //   cross-entropy  the same with q₀ = max q: H = −W_p·log q₀ − Σ p·(log q − log q₀),
 //                  normalised log(W_q/q₀) − A/W_p.
-//   KL             A = Σ p·log(p/q), the log of the ratio with its argument near 1 taken
-//                  from (p − q)/q, so close rows keep their digits; normalised
-//                  D = A/W_p + log(W_q/W_p).
+//   KL             A = Σ p·log(p/q), the log taken from the bits of p and q apart (no
+//                  ratio to under- or overflow: scipy gh-20710), near 1 from the exact
+//                  difference of their mantissas, so close rows keep their digits;
+//                  normalised D = A/W_p + log(W_q/W_p).
 //   Jensen–Shannon A = Σ a·log(2a/(a + b)) + b·log(2b/(a + b)) with a = p, b = q (or
 //                  p/W_p, q/W_q: the totals come in `rowIn`), the logs near 1 from
 //                  ±(a − b)/(a + b); D = A/2.
+// The vector logs work in bits (log₂; the sums are turned into nats once, in float64).
 //
-// Sums: each vector lane adds at most 8 terms (float32 lanes for float32 rows, widened
-// per block), the blocks go into a compensated float64 pair (TwoSum), so a sum is exact
-// to a few ulps whatever the row's length.  (Eight equal terms add exactly, so a
-// uniform row's W is exact.)
+// One pass a row.  Entropy and cross-entropy scan each block of 32 entries (16 float64)
+// for its largest p (q) before its terms, and move p₀ (q₀) and the sums so far up when
+// it grows (see `entropyRowF32`).
 //
-// Which lanes the vector logs may see.  The vector logs take positive normal numbers
-// only; every other lane is set to 0 by its bits before any float operation touches it
-// (subnormal arithmetic is microcoded on many x86 cores), and its term is 0:
+// Sums: each vector lane adds at most 8 terms (float32 lanes for float32 rows), then the
+// block goes into a float64 accumulator: a compensated pair (TwoSum) for float64 rows,
+// so a sum is exact to a few ulps whatever the row's length (eight equal terms add
+// exactly, so a uniform row's W is exact); a plain float64 sum for float32 rows, whose
+// error (~n/32·2^-53) is far inside the float32 bound.
+//
+// Which lanes the vector logs see.  They take positive normal numbers only; a p lane
+// that is not one is set to 0 by its bits before a float operation touches it (subnormal
+// arithmetic is microcoded on many x86 cores), and its term is 0:
 //   p = 0, −0                 0·log 0 = 0 and 0·log(0/q) = 0: exact.
-//   p subnormal               its term (below 1455·DBL_MIN, 192·FLT_MIN) is dropped, and
-//                             a flag kept: a row whose result is within 10^16 (float32:
-//                             10^7) times that bound of 0 is computed again exactly
-//                             (the scalar path below), so a result made of such terms
-//                             keeps its digits (scipy gh-20710: KL(2.22e-308 ‖ 1e15)).
-//   q zero/subnormal, p > 0   (cross-entropy, KL) and ratios that under- or overflow
-//                             (KL(1e-200 ‖ 1e200), gh-20710): the block of 32 entries is
-//                             summed again by the exact scalar terms — rare, and
-//                             p > 0 = q makes the row Infinity, after which no block is.
-//   negative, NaN, infinite   the row is NaN: seen in the smallest entry and in the
-//                             sums (aux), which validation reads to name the entry.
-// The exact scalar path — Math.log in float64, float32 entries promoted (exact), entries
-// scaled by 2^600 where the row's largest is below 2^-400, every term kept — is also
-// the scalar build's kernel, and that of special rows (a maximum that is not a positive
-// normal number).
+//   p subnormal               its term (at most 1455·DBL_MIN, 192·FLT_MIN) is dropped:
+//                             within every bound, unless the result is made of such
+//                             terms — a row whose |result| is below n·1e-287 (float32:
+//                             n·1e-28) and has a subnormal p is computed again exactly,
+//                             so it keeps its digits (scipy gh-20710: KL(2.22e-308 ‖ 1e15));
+//                             and a subnormal p over q = 0 still makes the row Infinity.
+//   q zero/subnormal, p > 0   (cross-entropy, KL; JS: a ratio below the normal range): the
+//                             block of 32 entries is summed again by the exact scalar
+//                             terms — rare, and p > 0 = q makes the row Infinity, after
+//                             which no block is.
+//   negative, NaN, infinite   a negative entry (or −0) sends the row to the exact path
+//                             (its value: the formula's, NaN where a log is of a negative
+//                             number); NaN and ±Infinity show in the sums (aux), and
+//                             validation reads both to name the entry.
+// The exact scalar path — Math.log in float64, float32 entries promoted (exact), terms
+// scaled by 2^600 where the row's largest entry is below 2^-400, every term kept — is
+// also the scalar build's kernel, and that of special rows (no positive normal entry).
+//
+// Error of a float32 result: the vector logs' (below) and the float32 lane sums'
+// (≤ 7·2^-24 of a block's Σ|terms|): within 2e-7 of Σ|terms|.  Float64: 2.5e-16 a term.
 
 import {
-  twoSumLoF64x2, pairTotal, pairLo, logF32x4, logF64x2, k32, k64, i32k, i64k, widenF32x4, madd32, madd64, sumLanesF64x2,
-  F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127, I_EXP,
-  D_ONE, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
+  twoSumLoF64x2, pairTotal, pairLo, i32k, i64k, widenF32x4, madd32, madd64, sumLanesF64x2,
+  I_MANT, I_SQRT_HALF, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
 
 const FLT_MIN: f64 = 1.1754943508222875e-38;
@@ -134,14 +146,43 @@ function logMix(a: f64, b: f64): f64 {
 }
 
 // ---------------------------------------------------------------------------------
-// Finishing a row from its parts (also what stream.ts does with merged parts)
+// Finishing a row from its parts
 // ---------------------------------------------------------------------------------
 
-/** −W·L − A with W = whi + wlo, L = log m: near W = 1 as −L − ((W − 1)·L + A). */
-function negWLogMinus(whi: f64, wlo: f64, m: f64, A: f64): f64 {
-  const L = Math.log(m);
+const LN2_HI: f64 = 6.93147180369123816490e-01; // 32 bits: k·LN2_HI is exact
+const LN2_LO: f64 = 1.90821492927058770002e-10;
+
+/** Set by `logSplit`: the low part of log m. */
+let logLo: f64 = 0;
+
+/**
+ * log m as a double-double (returned high part, `logLo`): m = 2ᵏ·f', f' ∈ [√½, √2),
+ * log m = k·LN2_HI + (k·LN2_LO + log1p(f' − 1)) — the high part exact, the low part
+ * within ~4e-17 — so that a result that is −log m to first order (a uniform row's
+ * entropy) is rounded once.  Subnormal m: Math.log, low part 0.
+ */
+function logSplit(m: f64): f64 {
+  if (!(m >= DBL_MIN && m < Infinity)) {
+    logLo = 0;
+    return Math.log(m);
+  }
+  const b = reinterpret<u64>(m);
+  let k = <i32>((b >> 52) & 0x7ff) - 1023;
+  let f = reinterpret<f64>((b & 0x000fffffffffffff) | 0x3ff0000000000000); // [1, 2)
+  if (f >= SQRT_TWO) {
+    f *= 0.5;
+    k++;
+  }
+  logLo = <f64>k * LN2_LO + Math.log1p(f - 1.0);
+  return <f64>k * LN2_HI;
+}
+
+/** −W·L − A with W = whi + wlo, L = lhi + llo = log m₀: near W = 1 as −lhi − (llo + (W − 1)·L + A). */
+function negWLogMinus(whi: f64, wlo: f64, lhi: f64, llo: f64, A: f64): f64 {
+  if (!isFinite(whi)) return NaN;
   const d = (whi - 1) + wlo;
-  if (Math.abs(d) <= 0.5) return -L - (d * L + A);
+  const L = lhi + llo;
+  if (Math.abs(d) <= 0.5) return -lhi - (llo + (d * L + A));
   return -((whi + wlo) * L) - A;
 }
 
@@ -152,7 +193,8 @@ function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool):
     const W = whi + wlo;
     return Math.log(W / p0) - A / W;
   }
-  return negWLogMinus(whi, wlo, p0, A);
+  const hi = logSplit(p0);
+  return negWLogMinus(whi, wlo, hi, logLo, A);
 }
 
 function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, q0: f64, A: f64, mn: f64, inf: bool, norm: bool): f64 {
@@ -161,7 +203,8 @@ function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, q0: f64, A: f64, mn: f64
   if (inf) return Infinity;
   if (whi == 0 && A == 0) return 0; // no mass (an empty row): no terms
   if (norm) return Math.log(Wq / q0) - A / (whi + wlo);
-  return negWLogMinus(whi, wlo, q0, A);
+  const hi = logSplit(q0);
+  return negWLogMinus(whi, wlo, hi, logLo, A);
 }
 
 function klValue(Wp: f64, Wq: f64, A: f64, mn: f64, inf: bool, norm: bool): f64 {
@@ -177,8 +220,8 @@ function jsValue(Wp: f64, Wq: f64, A: f64, mn: f64): f64 {
   return A * 0.5;
 }
 
-// Exported for the TypeScript side's long-row merges?  No: stream.ts finishes merged
-// parts with the same formulas in JS (src/js/reduce.ts), which the twins share.
+// (stream.ts finishes a long row's merged parts with the same formulas in JS:
+// src/js/reduce.ts, whose twins share them.)
 
 // ---------------------------------------------------------------------------------
 // The exact scalar rows (the scalar build; special rows; rows computed again)
@@ -399,17 +442,6 @@ function jsBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, Tp: f64, Tq: f64)
   return i64x2.gt_s(v, lo);
 }
 
-/** Lanes that are positive normal numbers (below +Infinity too). */
-// @ts-ignore: decorator
-@inline function normalF32(v: v128, lo: v128, inf: v128): v128 {
-  return v128.and(i32x4.gt_s(v, lo), i32x4.gt_s(inf, v));
-}
-
-// @ts-ignore: decorator
-@inline function normalF64(v: v128, lo: v128, inf: v128): v128 {
-  return v128.and(i64x2.gt_s(v, lo), i64x2.gt_s(inf, v));
-}
-
 /** Entries [i, n) of a float32 row, 1 ≤ n − i ≤ 3, in lanes 0…, the others 0 (reads only the row). */
 // @ts-ignore: decorator
 @inline function tailF32(x: usize, i: i32, n: i32): v128 {
@@ -441,19 +473,18 @@ function jsBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, Tp: f64, Tq: f64)
 // log x − log m₀ in vector lanes
 // ---------------------------------------------------------------------------------
 //
-// Entropy and cross-entropy need d = log x − log m₀ for the row's largest entry m₀.  With
-// x = 2ᵏ·m, m ∈ [√½, √2) from the bits (m₀ = 2^k₀·m₀'), d = (k − k₀)·ln 2 + (log m − log m₀'):
-// the integer k − k₀ comes out of the bits directly (k₀ is folded into the shift that
-// moves the exponent boundary to √½), and log m = 2s + s³·P(s²), s = (m − 1)/(m + 1),
-// |s| ≤ 0.1716 (m − 1 exact; one division).  x = m₀ gives d = 0 exactly (the same
-// operations on the same bits), so equal entries cancel exactly.  P is a weighted
-// least-squares fit of (log m − 2s)/s³ on s² ∈ [0, 0.02944]:
-//   float32: degree 2, relative error of log m 8.3e-10 (float32 rounding dominates:
-//            |error of d| ≤ 2e-8·|k − k₀| + 1.5e-7);
-//   float64: degree 5, 2.0e-16 (|error of d| ≤ 1.2e-16·|k − k₀| + 2.5e-16).
+// Entropy and cross-entropy need d = log₂ x − log₂ m₀ for the row's largest entry m₀.
+// With x = 2ᵏ·m, m ∈ [√½, √2) from the bits (m₀ = 2^k₀·m₀'), d = (k − k₀) + (log₂ m −
+// log₂ m₀'): the integer k − k₀ comes out of the bits directly (k₀ is folded into the
+// shift that moves the exponent boundary to √½), and log₂ m = s·Q(s²), s = (m − 1)/(m +
+// 1), |s| ≤ 0.1716 (m − 1 exact; one division).  x = m₀ gives d = 0 exactly (the same
+// operations on the same bits), so equal entries cancel exactly.  Q is a least-squares
+// fit of log₂(m)/s on s² ∈ [0, 0.02944]:
+//   float32: degree 3, |error of log₂ m| ≤ 8.2e-8 evaluated in float32;
+//   float64: degree 6, relative error 2.1e-16.
 // Only positive normal x: other lanes give a finite meaningless value, which the
-// callers multiply by 0.  Costs 16 (float32) / 21 (float64) operations a vector with
-// fused multiply-adds, against 30 / 32 for log x − log m₀ from math.ts's logs.
+// callers multiply by 0.  16 (float32) / 21 (float64) operations a vector, against 30 /
+// 32 for log x − log m₀ from math.ts's logs.
 
 const DL32 = memory.data<f32>([
   2.885390043258667, 0.9617988467216492, 0.5767145156860352, 0.43173301219940186, 1.0,
@@ -726,87 +757,6 @@ export function sumRowsF64(x: usize, rows: i32, cols: i32, res: usize, aux: usiz
 }
 
 // ---------------------------------------------------------------------------------
-// A row's largest and smallest entries (the first pass of entropy and cross-entropy)
-// ---------------------------------------------------------------------------------
-
-/** max(0, x) and min x of a float32 row (NaN ignored): scanMax, scanMin. */
-function maxMinF32(x: usize, n: i32): void {
-  const zero = f32x4.splat(0), inf = f32x4.splat(Infinity);
-  let m0 = zero, m1 = zero, m2 = zero, m3 = zero, n0 = inf, n1 = inf;
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const p = x + (<usize>i << 2);
-    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-    m0 = f32x4.pmax(m0, v0);
-    m1 = f32x4.pmax(m1, v1);
-    m2 = f32x4.pmax(m2, v2);
-    m3 = f32x4.pmax(m3, v3);
-    n0 = f32x4.pmin(n0, f32x4.pmin(v0, v1));
-    n1 = f32x4.pmin(n1, f32x4.pmin(v2, v3));
-  }
-  for (; i + 4 <= n; i += 4) {
-    const v = v128.load(x + (<usize>i << 2));
-    m0 = f32x4.pmax(m0, v);
-    n0 = f32x4.pmin(n0, v);
-  }
-  if (i < n) {
-    const v = tailF32(x, i, n);
-    m1 = f32x4.pmax(m1, v);
-    n1 = f32x4.pmin(n1, v128.bitselect(v, inf, laneMaskF32(n - i)));
-  }
-  let m = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
-  m = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
-  let mn = f32x4.pmin(n0, n1);
-  mn = f32x4.pmin(mn, i32x4.shuffle(mn, mn, 2, 3, 0, 1));
-  scanMax = <f64>max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
-  scanMin = <f64>min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1));
-}
-
-function maxMinF64(x: usize, n: i32): void {
-  const zero = f64x2.splat(0), inf = f64x2.splat(Infinity);
-  let m0 = zero, m1 = zero, m2 = zero, m3 = zero, n0 = inf, n1 = inf;
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const p = x + (<usize>i << 3);
-    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-    m0 = f64x2.pmax(m0, v0);
-    m1 = f64x2.pmax(m1, v1);
-    m2 = f64x2.pmax(m2, v2);
-    m3 = f64x2.pmax(m3, v3);
-    n0 = f64x2.pmin(n0, f64x2.pmin(v0, v1));
-    n1 = f64x2.pmin(n1, f64x2.pmin(v2, v3));
-  }
-  for (; i + 2 <= n; i += 2) {
-    const v = v128.load(x + (<usize>i << 3));
-    m0 = f64x2.pmax(m0, v);
-    n0 = f64x2.pmin(n0, v);
-  }
-  if (i < n) {
-    const v = tailF64(x, i);
-    m1 = f64x2.pmax(m1, v);
-    n1 = f64x2.pmin(n1, f64x2.replace_lane(v, 1, Infinity));
-  }
-  const m = f64x2.pmax(f64x2.pmax(m0, m1), f64x2.pmax(m2, m3));
-  const mn = f64x2.pmin(n0, n1);
-  scanMax = max(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
-  scanMin = min(f64x2.extract_lane(mn, 0), f64x2.extract_lane(mn, 1));
-}
-
-/**
- * Whether an OR of `andnot(v, above)` over a row with no negative entries saw a
- * subnormal: the lanes it kept are 0, −0 (the sign bit alone) or subnormal.
- */
-// @ts-ignore: decorator
-@inline function sawSubnormalF32(v: v128): bool {
-  return v128.any_true(v128.and(v, i32x4.splat(0x7fffffff)));
-}
-
-// @ts-ignore: decorator
-@inline function sawSubnormalF64(v: v128): bool {
-  return v128.any_true(v128.and(v, i64x2.splat(0x7fffffffffffffff)));
-}
-
-// ---------------------------------------------------------------------------------
 // Entropy
 // ---------------------------------------------------------------------------------
 
@@ -858,6 +808,13 @@ function zeroUnderF32(p: usize, q: usize, n: i32): bool {
 function zeroUnderF64(p: usize, q: usize, n: i32): bool {
   for (let i = 0; i < n; i++) if (load<f64>(p + (<usize>i << 3)) != 0 && load<f64>(q + (<usize>i << 3)) == 0) return true;
   return false;
+}
+
+/** log m₀ for a float32 row's reference of bits b₀ and r₀ = log₂ m₀' (`log2MF32x4`): (k₀ + r₀)·ln 2. */
+// @ts-ignore: decorator
+@inline function ref32Log(b0: u32, r0: v128): f64 {
+  const k0 = (<i32>(b0 + 0x004afb0d) >> 23) - 127;
+  return (<f64>k0 + <f64>f32x4.extract_lane(r0, 0)) * LN2;
 }
 
 /** One float32 row's entropy (see the top); its parts in the row globals. */
@@ -933,7 +890,8 @@ function entropyRowF32(x: usize, n: i32, norm: bool): f64 {
   rowA = sumLanesF64x2(aa) * LN2;
   rowMax = <f64>reinterpret<f32>(ref);
   rowMin = 0;
-  const h = entropyValue(W, 0, rowMax, rowA, 0, norm);
+  // log p₀ from the same vector log as the terms (k₀ + log₂ m₀')·ln 2, within 3e-8: no Math.log a row
+  const h = norm ? entropyValue(W, 0, rowMax, rowA, 0, true) : negWLogMinus(W, 0, ref32Log(ref, r0), 0, rowA);
   if (Math.abs(h) < <f64>n * REDO32 && hasSubnormalF32(x, n)) {
     entropyRowExact<f32>(x, n);
     return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
@@ -1138,19 +1096,23 @@ function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
       r0 = nr0;
     }
     let a = zero, w1 = zero, w2 = zero, careful = zero;
-    for (; i + 8 <= end; i += 8) {
+    for (; i + 16 <= end; i += 16) {
       const o = <usize>i << 2;
       const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), q0 = v128.load(q + o), q1 = v128.load(q + o, 16);
-      w1 = f32x4.add(w1, f32x4.add(p0, p1));
-      w2 = f32x4.add(w2, f32x4.add(q0, q1));
-      mq = f32x4.pmin(mq, f32x4.pmin(q0, q1));
+      const p2 = v128.load(p + o, 32), p3 = v128.load(p + o, 48), q2 = v128.load(q + o, 32), q3 = v128.load(q + o, 48);
+      w1 = f32x4.add(w1, f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3)));
+      w2 = f32x4.add(w2, f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
+      mq = f32x4.pmin(mq, f32x4.pmin(f32x4.pmin(q0, q1), f32x4.pmin(q2, q3)));
       const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = aboveF32x4(q0, lo), oq1 = aboveF32x4(q1, lo);
-      below = v128.or(below, v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)));
-      careful = v128.or(careful, v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)));
-      const s0 = v128.and(q0, oq0), s1 = v128.and(q1, oq1);
-      const d0 = logDiffF32x4(s0, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
-      const d1 = logDiffF32x4(s1, shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
-      a = f32x4.add(a, f32x4.add(f32x4.mul(v128.and(p0, op0), d0), f32x4.mul(v128.and(p1, op1), d1)));
+      const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = aboveF32x4(q2, lo), oq3 = aboveF32x4(q3, lo);
+      below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
+      careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
+      const d0 = logDiffF32x4(v128.and(q0, oq0), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d1 = logDiffF32x4(v128.and(q1, oq1), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d2 = logDiffF32x4(v128.and(q2, oq2), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d3 = logDiffF32x4(v128.and(q3, oq3), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      a = f32x4.add(a, f32x4.add(f32x4.add(f32x4.mul(v128.and(p0, op0), d0), f32x4.mul(v128.and(p1, op1), d1)),
+        f32x4.add(f32x4.mul(v128.and(p2, op2), d2), f32x4.mul(v128.and(p3, op3), d3))));
     }
     for (; i < end; i += 4) {
       const whole = i + 4 <= end;
@@ -1189,7 +1151,8 @@ function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
   rowA = sumLanesF64x2(aa) * LN2 + aN;
   rowMax = <f64>reinterpret<f32>(ref);
   rowMin = 0;
-  const h = crossEntropyValue(rowWhi, 0, rowWq, rowMax, rowA, 0, rowInf, norm);
+  const h = norm || rowInf || !isFinite(rowWq) ? crossEntropyValue(rowWhi, 0, rowWq, rowMax, rowA, 0, rowInf, norm)
+    : negWLogMinus(rowWhi, 0, ref32Log(ref, r0), 0, rowA);
   // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again
   if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(h) < <f64>n * REDO32)) {
     crossEntropyRowExact<f32>(p, q, n);
@@ -1251,18 +1214,23 @@ function crossEntropyRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
       r0 = nr0;
     }
     let a = zero, w1 = zero, w2 = zero, careful = zero;
-    for (; i + 4 <= end; i += 4) {
+    for (; i + 8 <= end; i += 8) {
       const o = <usize>i << 3;
       const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), q0 = v128.load(q + o), q1 = v128.load(q + o, 16);
-      w1 = f64x2.add(w1, f64x2.add(p0, p1));
-      w2 = f64x2.add(w2, f64x2.add(q0, q1));
-      mq = f64x2.pmin(mq, f64x2.pmin(q0, q1));
+      const p2 = v128.load(p + o, 32), p3 = v128.load(p + o, 48), q2 = v128.load(q + o, 32), q3 = v128.load(q + o, 48);
+      w1 = f64x2.add(w1, f64x2.add(f64x2.add(p0, p1), f64x2.add(p2, p3)));
+      w2 = f64x2.add(w2, f64x2.add(f64x2.add(q0, q1), f64x2.add(q2, q3)));
+      mq = f64x2.pmin(mq, f64x2.pmin(f64x2.pmin(q0, q1), f64x2.pmin(q2, q3)));
       const op0 = aboveF64x2(p0, lo), op1 = aboveF64x2(p1, lo), oq0 = aboveF64x2(q0, lo), oq1 = aboveF64x2(q1, lo);
-      below = v128.or(below, v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)));
-      careful = v128.or(careful, v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)));
+      const op2 = aboveF64x2(p2, lo), op3 = aboveF64x2(p3, lo), oq2 = aboveF64x2(q2, lo), oq3 = aboveF64x2(q3, lo);
+      below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
+      careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
       const d0 = logDiffF64x2(v128.and(q0, oq0), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
       const d1 = logDiffF64x2(v128.and(q1, oq1), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
-      a = f64x2.add(a, f64x2.add(f64x2.mul(v128.and(p0, op0), d0), f64x2.mul(v128.and(p1, op1), d1)));
+      const d2 = logDiffF64x2(v128.and(q2, oq2), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d3 = logDiffF64x2(v128.and(q3, oq3), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      a = f64x2.add(a, f64x2.add(f64x2.add(f64x2.mul(v128.and(p0, op0), d0), f64x2.mul(v128.and(p1, op1), d1)),
+        f64x2.add(f64x2.mul(v128.and(p2, op2), d2), f64x2.mul(v128.and(p3, op3), d3))));
     }
     for (; i < end; i += 2) {
       const whole = i + 2 <= end;
@@ -1391,18 +1359,23 @@ function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
   while (i < n) {
     const start = i, end = min(i + 32, n);
     let a = zero, w1 = zero, w2 = zero, careful = zero;
-    for (; i + 8 <= end; i += 8) {
+    for (; i + 16 <= end; i += 16) {
       const o = <usize>i << 2;
       const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), q0 = v128.load(q + o), q1 = v128.load(q + o, 16);
-      w1 = f32x4.add(w1, f32x4.add(p0, p1));
-      w2 = f32x4.add(w2, f32x4.add(q0, q1));
-      mq = f32x4.pmin(mq, f32x4.pmin(q0, q1));
+      const p2 = v128.load(p + o, 32), p3 = v128.load(p + o, 48), q2 = v128.load(q + o, 32), q3 = v128.load(q + o, 48);
+      w1 = f32x4.add(w1, f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3)));
+      w2 = f32x4.add(w2, f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
+      mq = f32x4.pmin(mq, f32x4.pmin(f32x4.pmin(q0, q1), f32x4.pmin(q2, q3)));
       const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = aboveF32x4(q0, lo), oq1 = aboveF32x4(q1, lo);
-      below = v128.or(below, v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)));
-      careful = v128.or(careful, v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)));
+      const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = aboveF32x4(q2, lo), oq3 = aboveF32x4(q3, lo);
+      below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
+      careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
       const l0 = log2RatioF32x4(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
       const l1 = log2RatioF32x4(p1, q1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
-      a = f32x4.add(a, f32x4.add(f32x4.mul(v128.and(p0, op0), l0), f32x4.mul(v128.and(p1, op1), l1)));
+      const l2 = log2RatioF32x4(p2, q2, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l3 = log2RatioF32x4(p3, q3, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      a = f32x4.add(a, f32x4.add(f32x4.add(f32x4.mul(v128.and(p0, op0), l0), f32x4.mul(v128.and(p1, op1), l1)),
+        f32x4.add(f32x4.mul(v128.and(p2, op2), l2), f32x4.mul(v128.and(p3, op3), l3))));
     }
     for (; i < end; i += 4) {
       const whole = i + 4 <= end;
@@ -1456,18 +1429,23 @@ function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
   while (i < n) {
     const start = i, end = min(i + 16, n);
     let a = zero, w1 = zero, w2 = zero, careful = zero;
-    for (; i + 4 <= end; i += 4) {
+    for (; i + 8 <= end; i += 8) {
       const o = <usize>i << 3;
       const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), q0 = v128.load(q + o), q1 = v128.load(q + o, 16);
-      w1 = f64x2.add(w1, f64x2.add(p0, p1));
-      w2 = f64x2.add(w2, f64x2.add(q0, q1));
-      mq = f64x2.pmin(mq, f64x2.pmin(q0, q1));
+      const p2 = v128.load(p + o, 32), p3 = v128.load(p + o, 48), q2 = v128.load(q + o, 32), q3 = v128.load(q + o, 48);
+      w1 = f64x2.add(w1, f64x2.add(f64x2.add(p0, p1), f64x2.add(p2, p3)));
+      w2 = f64x2.add(w2, f64x2.add(f64x2.add(q0, q1), f64x2.add(q2, q3)));
+      mq = f64x2.pmin(mq, f64x2.pmin(f64x2.pmin(q0, q1), f64x2.pmin(q2, q3)));
       const op0 = aboveF64x2(p0, lo), op1 = aboveF64x2(p1, lo), oq0 = aboveF64x2(q0, lo), oq1 = aboveF64x2(q1, lo);
-      below = v128.or(below, v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)));
-      careful = v128.or(careful, v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)));
+      const op2 = aboveF64x2(p2, lo), op3 = aboveF64x2(p3, lo), oq2 = aboveF64x2(q2, lo), oq3 = aboveF64x2(q3, lo);
+      below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
+      careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
       const l0 = log2RatioF64x2(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
       const l1 = log2RatioF64x2(p1, q1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
-      a = f64x2.add(a, f64x2.add(f64x2.mul(v128.and(p0, op0), l0), f64x2.mul(v128.and(p1, op1), l1)));
+      const l2 = log2RatioF64x2(p2, q2, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l3 = log2RatioF64x2(p3, q3, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      a = f64x2.add(a, f64x2.add(f64x2.add(f64x2.mul(v128.and(p0, op0), l0), f64x2.mul(v128.and(p1, op1), l1)),
+        f64x2.add(f64x2.mul(v128.and(p2, op2), l2), f64x2.mul(v128.and(p3, op3), l3))));
     }
     for (; i < end; i += 2) {
       const whole = i + 2 <= end;
@@ -1662,7 +1640,7 @@ function jsRowF64(p: usize, q: usize, n: i32, Tp: f64, Tq: f64): f64 {
 
 /**
  * res[r] = D(p[r, :] ‖ q[r, :]) in nats (normalize ≠ 0: of p/Σp and q/Σq); aux (4 a row):
- * W_p, W_q, A = Σ p·log(p/q) (−Infinity… no: +Infinity where some p > 0 has q = 0), the
+ * W_p, W_q, A = Σ p·log(p/q) (+Infinity where some p > 0 has q = 0), the
  * smallest entry of p and q (0 when none is negative).
  */
 export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, normalize: f64, res: usize, aux: usize): void {

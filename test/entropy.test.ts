@@ -1,15 +1,17 @@
 // information, entropy, crossEntropy, klDivergence, jsDivergence: every length (SIMD
 // bodies and tails), the SPEC's conventions and errors, identities, and inputs left
 // untouched — on every backend.
-import { describe, expect, it } from 'vitest';
-import { crossEntropy, entropy, information, jsDivergence, klDivergence } from '../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { setSmallInputCutoff } from '../src/backend.js';
+import { crossEntropy, entropy, information, init, jsDivergence, klDivergence } from '../src/index.js';
+import * as twins from '../src/js/reduce.js';
 import { expectClose, fsum, onEachBackend, randomDistribution, ref, rng } from './helpers.js';
 
 const LENGTHS = [...Array.from({ length: 34 }, (_, i) => i), 63, 64, 65, 1000, 4097, 100_003];
 const TYPES = [Float32Array, Float64Array] as const;
 const dtypeOf = (T: (typeof TYPES)[number]) => (T === Float32Array ? 'f32' : 'f64') as 'f32' | 'f64';
 
-onEachBackend('entropy family', () => {
+onEachBackend('entropy family', (b) => {
   describe('every length, float32 and float64, against a float64 reference', () => {
     for (const Type of TYPES) {
       for (const n of LENGTHS) {
@@ -36,11 +38,11 @@ onEachBackend('entropy family', () => {
     }
   });
 
-  // The SIMD bodies take a log that only positive normal arguments may reach, and sum a
-  // block of 32 entries again on the careful path when one did not: a subnormal, a zero q
-  // under p > 0, a −0, a negative or NaN entry — at every position of two blocks and an
-  // odd last vector (float32: 4 lanes a vector, float64: 2).
-  describe('a block with a lane the fast log cannot take is summed again', () => {
+  // The vector logs take positive normal lanes only: a subnormal entry (dropped, or the row
+  // computed again when that matters), a zero or subnormal q under p > 0 (its block summed
+  // again by the exact terms), a −0, a negative or NaN entry (the exact path) — at every
+  // position of two blocks and an odd last vector (float32: 4 lanes a vector, float64: 2).
+  describe('a lane the vector log cannot take, at every position', () => {
     // two blocks of 32, then 14: float32 a pair, an odd vector and 2 scalars; float64 3 pairs and an odd vector
     const n = 78;
     const subnormal = (x: Float32Array | Float64Array) => (x instanceof Float32Array ? 1e-40 : 1e-310);
@@ -108,7 +110,10 @@ onEachBackend('entropy family', () => {
       expect(klDivergence(p32, p32)).toBe(0);
     });
 
-    it('subnormal probabilities are exact terms, not flushed', () => {
+    // A subnormal entry's term (below 1455·DBL_MIN, 192·FLT_MIN) is dropped by the vector
+    // kernels, which is within every bound — unless the result is made of such terms: a
+    // row whose result is that small is computed again with every term exact.
+    it('a result made of subnormal entries\' terms keeps its digits', () => {
       const tiny = 5e-324;
       expectClose(entropy([1 - 1e-300, 1e-300, tiny], { validate: false }), 1e-300 * 690.7755278982137 + tiny * 744.4400719213812, 'f64');
       const t32 = 1e-40; // subnormal in float32
@@ -295,6 +300,163 @@ onEachBackend('entropy family', () => {
         expect(bad).toThrow();
         expect([entropy(p), crossEntropy(p, q), klDivergence(p, q), jsDivergence(p, q)]).toEqual(before);
       }
+    });
+  });
+
+  // Long sums are blocked and compensated, and the formulation makes equal entries cancel
+  // exactly: the uniform distribution's entropy is log n to the last bits (a running sum
+  // is off by ~1e-11 at 4e6).
+  describe('uniform inputs of 1e5, 1e6 and 4e6 elements: within 2e-15 of log n', () => {
+    for (const n of [1e5, 1e6, 4e6]) {
+      it(`n = ${n}`, () => {
+        const u = new Float64Array(n).fill(1 / n);
+        const ones = new Float64Array(n).fill(1);
+        const want = Math.log(n);
+        for (const [what, x, o] of [['Float64Array', u, ones], ['number[]', Array.from(u), Array.from(ones)]] as const) {
+          const got = [entropy(x), crossEntropy(x, x), entropy(o, { normalize: true }), crossEntropy(x, x, { normalize: true }), crossEntropy(o, o, { normalize: true })];
+          got.forEach((h, i) => {
+            if (!(Math.abs(h - want) <= 2e-15)) expect.fail(`${what} #${i}: ${h} is ${(h - want).toExponential(2)} from log n`);
+          });
+          expect(klDivergence(x, x)).toBe(0);
+          expect(jsDivergence(x, x)).toBe(0);
+        }
+      });
+    }
+  });
+
+  // scipy gh-20710: p/q under- or overflows; the log is taken of the parts.
+  it('KL terms whose ratio under- or overflows are computed from the logs (scipy gh-20710)', () => {
+    const want1 = 1e-200 * (Math.log(1e-200) - Math.log(1e200)); // −9.210340371976183e-198
+    expectClose(klDivergence([1e-200], [1e200], { validate: false }), want1, 'f64');
+    expect(Math.abs(klDivergence([1e-200], [1e200], { validate: false }) / want1 - 1)).toBeLessThan(1e-13);
+    const want2 = 2.22e-308 * (Math.log(2.22e-308) - Math.log(1e15)); // p subnormal: −1.6493212008074475e-305
+    expect(Math.abs(klDivergence([2.22e-308], [1e15], { validate: false }) / want2 - 1)).toBeLessThan(1e-13);
+    const want3 = 1e200 * (Math.log(1e200) - Math.log(1e-200));
+    expect(Math.abs(klDivergence([1e200], [1e-200], { validate: false }) / want3 - 1)).toBeLessThan(1e-13);
+    // the same among ordinary entries, at every position of a vector body
+    for (let i = 0; i < 20; i++) {
+      const p = new Float64Array(20).fill(0.05), q = new Float64Array(20).fill(0.05);
+      p[i] = 1e-200;
+      q[i] = 1e200;
+      const want = fsum(Array.from(p, (v, j) => v * (Math.log(v) - Math.log(q[j]))));
+      expectClose(klDivergence(p, q, { validate: false }), want, 'f64', undefined, `at ${i}`);
+      expectClose(crossEntropy(p, q, { validate: false }), ref.crossEntropy(p, q), 'f64', undefined, `CE at ${i}`);
+    }
+  });
+
+  it('KL ≈ 1e-8 keeps at least 6 digits (each term from the ratio)', () => {
+    const n = 1000;
+    const p = randomDistribution(n, rng(77), Float64Array);
+    const random = rng(78);
+    const q = p.map((v) => v * (1 + 2e-4 * (random() - 0.5)));
+    const s = fsum(q);
+    for (let i = 0; i < n; i++) q[i] /= s;
+    // reference from exact differences: log(p/q) = log1p((p − q)/q)
+    const want = fsum(Array.from(p, (v, i) => v * Math.log1p((v - q[i]) / q[i])));
+    expect(want).toBeGreaterThan(1e-10);
+    expect(want).toBeLessThan(1e-7);
+    expect(Math.abs(klDivergence(p, q) / want - 1)).toBeLessThan(1e-6);
+    expect(Math.abs(jsDivergence(p, q) / ref.jsDivergence(p, q) - 1)).toBeLessThan(1e-6);
+  });
+
+  // The inputs of the no-cliff benchmarks (issue 25): many exact zeros, subnormal entries.
+  describe('sparse and subnormal probabilities, against a float64 reference', () => {
+    const patterns: [string, (x: Float32Array | Float64Array, random: () => number) => void][] = [
+      ['sparse (70% zeros)', (x, random) => { for (let i = 0; i < x.length; i++) if (random() < 0.7) x[i] = 0; }],
+      ['subnormal (every 7th entry)', (x) => { for (let i = 0; i < x.length; i += 7) x[i] = x instanceof Float32Array ? 3e-40 : 3e-310; }],
+      ['subnormal and zeros', (x, random) => { for (let i = 0; i < x.length; i++) { const u = random(); if (u < 0.3) x[i] = 0; else if (u < 0.5) x[i] = x instanceof Float32Array ? 1e-41 : 1e-320; } }],
+    ];
+    for (const Type of TYPES) {
+      for (const [what, put] of patterns) {
+        for (const n of [33, 1000, 4099]) {
+          it(`${what}, n = ${n}, ${Type.name}`, () => {
+            const random = rng(n + what.length);
+            const p = randomDistribution(n, random, Type), q = randomDistribution(n, random, Type);
+            put(p, random);
+            put(q, random);
+            q[0] = Math.max(q[0], 0.01); // not all zero
+            for (let i = 0; i < n; i++) if (p[i] !== 0 && q[i] === 0) q[i] = 1 / n; // finite KL and CE
+            const t = dtypeOf(Type);
+            const o = { validate: false };
+            const sp = fsum(p), sq = fsum(q);
+            const pn = Float64Array.from(p, (v) => v / sp), qn = Float64Array.from(q, (v) => v / sq);
+            expectClose(entropy(p, o), ref.entropy(p), t, undefined, 'H');
+            expectClose(crossEntropy(p, q, o), ref.crossEntropy(p, q), t, undefined, 'CE');
+            expectClose(klDivergence(p, q, o), ref.klDivergence(p, q), t, ref.magnitude(Array.from(p, (v, i) => (v === 0 ? 0 : v * Math.log(v / q[i])))), 'KL');
+            expectClose(jsDivergence(p, q, o), ref.jsDivergence(p, q), t, undefined, 'JS');
+            expectClose(entropy(p, { normalize: true }), ref.entropy(pn), 'f64', undefined, 'H normalised');
+            expectClose(klDivergence(p, q, { normalize: true }), ref.klDivergence(pn, qn), 'f64', ref.magnitude(Array.from(pn, (v, i) => (v === 0 ? 0 : v * Math.log(v / qn[i])))), 'KL normalised');
+          });
+        }
+      }
+    }
+    it('a subnormal p over q = 0 still makes cross-entropy and KL Infinity', () => {
+      for (const Type of TYPES) {
+        const p = new Type(40).fill(1 / 39), q = new Type(40).fill(1 / 39);
+        p[17] = Type === Float32Array ? 1e-40 : 1e-310;
+        p[39] = 0;
+        q[17] = 0;
+        expect(klDivergence(p, q, { validate: false })).toBe(Infinity);
+        expect(crossEntropy(p, q, { validate: false })).toBe(Infinity);
+      }
+    });
+  });
+
+  // A row longer than the wasm engine's window streams through it in segments whose parts
+  // (sums, maxima, term sums) are merged: the same values as the JS backend's one pass.
+  describe('rows longer than the window', () => {
+    afterAll(async () => {
+      await init({ backend: b, window: 32 * 2 ** 20 });
+      setSmallInputCutoff(0);
+    });
+    it('a 1e6-element float64 row in a 1 MiB window, and a matrix of two of them', async () => {
+      await init({ backend: b, window: 2 ** 20 });
+      setSmallInputCutoff(0);
+      const n = 1e6;
+      const random = rng(2024);
+      const p = randomDistribution(n, random, Float64Array), q = randomDistribution(n, random, Float64Array);
+      for (let i = 0; i < n; i += 3) p[i] = 0; // zeros, and p's maximum late in the row
+      p[n - 5] = 0.01;
+      const res = new Float64Array(1);
+      const want = (kernel: 'entropyRows' | 'crossEntropyRows' | 'klDivergenceRows', norm: number) => {
+        if (kernel === 'entropyRows') twins.entropyRows(p, 1, n, norm, res, null);
+        else twins[kernel](p, q, 1, n, norm, res, null);
+        return res[0];
+      };
+      const o = { validate: false };
+      expectClose(entropy(p, o), want('entropyRows', 0), 'f64', undefined, 'H');
+      expectClose(entropy(p, { normalize: true }), want('entropyRows', 1), 'f64', undefined, 'H normalised');
+      expectClose(crossEntropy(p, q, o), want('crossEntropyRows', 0), 'f64', undefined, 'CE');
+      expectClose(crossEntropy(p, q, { normalize: true }), want('crossEntropyRows', 1), 'f64', undefined, 'CE normalised');
+      expectClose(klDivergence(p, q, o), want('klDivergenceRows', 0), 'f64', undefined, 'KL');
+      expectClose(klDivergence(p, q, { normalize: true }), want('klDivergenceRows', 1), 'f64', undefined, 'KL normalised');
+      twins.jsDivergenceRows(p, q, 1, n, null, res, null);
+      expectClose(jsDivergence(p, q, o), res[0], 'f64', undefined, 'JS');
+      twins.jsDivergenceRows(p, q, 1, n, Float64Array.of(fsum(p), fsum(q)), res, null);
+      expectClose(jsDivergence(p, q, { normalize: true }), res[0], 'f64', undefined, 'JS normalised');
+      // uniform: still log n to the last bits across segments
+      const u = new Float64Array(n).fill(1 / n);
+      expect(Math.abs(entropy(u) - Math.log(n))).toBeLessThanOrEqual(2e-15);
+      expect(Math.abs(crossEntropy(u, u) - Math.log(n))).toBeLessThanOrEqual(2e-15);
+      // rows: each row as its own call
+      const P = new Float64Array(2 * n);
+      P.set(p);
+      P.set(u, n);
+      const h = entropy(P, { cols: n, validate: false });
+      expect(h[0]).toBe(entropy(p, o));
+      expect(h[1]).toBe(entropy(u));
+      // validation from the merged parts: a negative entry deep in the row is named
+      const bad = u.slice();
+      bad[777777] = -1e-9;
+      expect(() => entropy(bad)).toThrow('p[777777] is -1e-9');
+      expect(() => klDivergence(u, bad)).toThrow('q[777777] is -1e-9');
+      bad[777777] = NaN;
+      expect(() => crossEntropy(bad, u)).toThrow('p[777777] is NaN');
+      // and an Infinity from q = 0 in one segment
+      const q0 = u.slice();
+      q0[900001] = 0;
+      expect(klDivergence(u, q0, o)).toBe(Infinity);
+      expect(crossEntropy(u, q0, o)).toBe(Infinity);
     });
   });
 

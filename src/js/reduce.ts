@@ -78,11 +78,48 @@ export function logMix(a: number, b: number): number {
 // Finishing a row from its parts (the kernels' `…Value` functions)
 // ---------------------------------------------------------------------------------
 
-/** −W·log m − A with W = whi + wlo: near W = 1 as −L − ((W − 1)·L + A), W − 1 exact. */
+const LN2_HI = 6.9314718036912381649e-1; // 32 bits: k·LN2_HI is exact
+const LN2_LO = 1.9082149292705877e-10;
+
+/** Set by `logSplit`: the low part of log m. */
+let logLo = 0;
+const BITS = new Float64Array(1);
+const WORDS = new Uint32Array(BITS.buffer);
+/** The index of a float64's high word in WORDS (1 on little-endian platforms). */
+const HIGH = ((BITS[0] = 2), WORDS[1] === 0x40000000 ? 1 : 0);
+
+/**
+ * log m as a double-double (assembly/reduce.ts: `logSplit`), returned high part and
+ * `logLo`: m = 2ᵏ·f', f' ∈ [√½, √2), log m = k·LN2_HI (exact) + (k·LN2_LO + log1p(f' − 1)),
+ * so that a result that is −log m to first order (a uniform row's entropy) is rounded once.
+ */
+function logSplit(m: number): number {
+  if (!(m >= DBL_MIN && m < Infinity)) {
+    logLo = 0;
+    return Math.log(m);
+  }
+  BITS[0] = m;
+  let k = ((WORDS[HIGH] >>> 20) & 0x7ff) - 1023;
+  let f = m * 2 ** -k; // [1, 2), exact
+  if (f >= SQRT_TWO) {
+    f *= 0.5;
+    k++;
+  }
+  logLo = k * LN2_LO + Math.log1p(f - 1);
+  return k * LN2_HI;
+}
+
+/** −W·log m − A with W = whi + wlo: near W = 1 as −Lhi − (Llo + (W − 1)·L + A), W − 1 exact. */
 function negWLogMinus(whi: number, wlo: number, m: number, a: number): number {
-  const L = Math.log(m);
+  const hi = logSplit(m);
+  return negWL(whi, wlo, hi, logLo, a);
+}
+
+/** `negWLogMinus` with log m given as hi + lo. */
+function negWL(whi: number, wlo: number, hi: number, lo: number, a: number): number {
+  const L = hi + lo;
   const d = whi - 1 + wlo;
-  if (Math.abs(d) <= 0.5) return -L - (d * L + a);
+  if (Math.abs(d) <= 0.5) return -hi - (lo + (d * L + a));
   return -((whi + wlo) * L) - a;
 }
 
@@ -171,25 +208,38 @@ export function sumRows(x: Vec, rows: number, cols: number, res: Float64Array, a
 export function entropyRows(p: Vec, rows: number, cols: number, normalize: number, res: Float64Array, aux: Float64Array | null): void {
   const norm = normalize !== 0;
   for (let r = 0; r < rows; r++) {
-    const off = r * cols;
-    scan(p, off, cols);
-    const p0 = scanMax, mn = scanMin;
+    const off = r * cols, end = off + cols;
+    let p0 = 0, mn = Infinity;
+    for (let i = off; i < end; i++) {
+      const v = p[i];
+      if (v > p0) p0 = v;
+      if (v < mn) mn = v;
+    }
     const ok = mn >= 0 && p0 > 0 && p0 < Infinity;
     const sc = p0 < TINY ? SCALE : 1;
-    const L = ok ? Math.log(p0) : 0;
-    W.reset();
-    A.reset();
-    for (let i = off, end = off + cols; i < end; i++) {
+    const lhi = ok ? logSplit(p0) : 0, llo = ok ? logLo : 0;
+    const L = lhi + llo;
+    // W and A as Neumaier pairs, inline
+    let whi = 0, wc = 0, ahi = 0, ac = 0;
+    for (let i = off; i < end; i++) {
       const v = p[i];
-      W.add(v);
-      if (ok && v > 0) A.add(v * sc * (Math.log(v) - L));
+      let t = whi + v;
+      wc += Math.abs(whi) >= Math.abs(v) ? whi - t + v : v - t + whi;
+      whi = t;
+      if (ok && v > 0) {
+        const u = v * sc * (Math.log(v) - L);
+        t = ahi + u;
+        ac += Math.abs(ahi) >= Math.abs(u) ? ahi - t + u : u - t + ahi;
+        ahi = t;
+      }
     }
-    const whi = W.value(), wlo = W.rest();
-    const a = A.value() * (sc === 1 ? 1 : UNSCALE);
-    res[r] = entropyValue(whi, wlo, p0, a, mn, norm);
+    const w = Number.isFinite(whi) ? whi + wc : whi;
+    const wlo = Number.isFinite(w) ? wc - (w - whi) : 0;
+    const a = (Number.isFinite(ahi) ? ahi + ac : ahi) * (sc === 1 ? 1 : UNSCALE);
+    res[r] = !ok || norm || p0 < DBL_MIN ? entropyValue(w, wlo, p0, a, mn, norm) : negWL(w, wlo, lhi, llo, a);
     if (aux) {
       const k = 5 * r;
-      aux[k] = whi;
+      aux[k] = w;
       aux[k + 1] = wlo;
       aux[k + 2] = p0;
       aux[k + 3] = a;
