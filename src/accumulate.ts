@@ -6,11 +6,12 @@
 // the accuracy bounds.  Their state is plain JSON: numbers (null for "nothing yet"), so
 // shards merge anywhere.
 
-import { type Arg, baseScale, checkOptions, describe, vector } from './args.js';
+import { type Arg, baseScale, checkOptions, describe, options, vector } from './args.js';
 import { engineFor } from './backend.js';
+import { entropyValue, mergeEntropy } from './js/reduce.js';
 import { logOnesPlus } from './js/softmax.js';
 import { Sum } from './js/sum.js';
-import type { FloatArray, Labels, Reduction, Vector } from './types.js';
+import type { BaseOption, FloatArray, Labels, Reduction, Vector } from './types.js';
 
 /** The state of a log-sum-exp accumulator: log Σ eˣ = max + log(ones + rest); `special` 1 once a NaN was added, 2 once +Infinity. */
 export interface LogSumExpState {
@@ -61,8 +62,8 @@ export class LogSumExpAccumulator {
     if (X.length === 0) return this;
     const res = new Float64Array(1), aux = new Float64Array(3);
     engineFor(X.length).run('logSumExpRows', X.dtype === 'f32', [X.data, 1, X.length, res, aux, null]);
-    if (aux[0] !== aux[0]) this.#special = 1;
-    else if (aux[0] === Infinity) this.#special = Math.max(this.#special, 2);
+    if (res[0] !== res[0]) this.#special = 1;
+    else if (res[0] === Infinity) this.#special = Math.max(this.#special, 2);
     else this.#absorb(aux[0], aux[1], aux[2]);
     return this;
   }
@@ -113,6 +114,116 @@ export class LogSumExpAccumulator {
  */
 export function createLogSumExp(state?: LogSumExpState): LogSumExpAccumulator {
   return new LogSumExpAccumulator(state);
+}
+
+// ---------------------------------------------------------------------------------
+// Entropy of streamed weights or counts
+// ---------------------------------------------------------------------------------
+
+/**
+ * The state of an entropy accumulator, as its kernel's parts: the total weight
+ * `weight + weightLo` (a double-double, so counts far past 2⁵³ stay exact), the
+ * reference weight `ref` (the largest seen) and `terms` = Σ w·log(w/ref), each term ≤ 0.
+ * H = log(W/ref) − terms/W: measuring every log from the largest weight keeps a uniform
+ * stream exactly log n.
+ */
+export interface EntropyState {
+  weight: number;
+  weightLo: number;
+  ref: number;
+  terms: number;
+}
+
+const ENTROPY_KEYS = ['weight', 'weightLo', 'ref', 'terms'];
+
+/**
+ * The Shannon entropy of the distribution proportional to every weight (or count)
+ * added, chunk by chunk, and merged in from other accumulators.  See `createEntropy`.
+ */
+export class EntropyAccumulator {
+  // [Whi, Wlo, ref, terms, smallest entry]: the entropy kernel's parts for a row
+  #parts = new Float64Array(5);
+  readonly #scale: number;
+
+  /** @param state a `toJSON()` of another accumulator, to resume; `base` of the logarithm (default e). */
+  constructor(state?: EntropyState, options_?: BaseOption) {
+    const fn = 'createEntropy';
+    const o = options<BaseOption>(fn, options_, ['base']);
+    this.#scale = baseScale(fn, o.base);
+    if (state !== undefined) {
+      const s = checkState(fn, state, ENTROPY_KEYS, 'an entropy accumulator');
+      const [w, lo, ref, t] = ENTROPY_KEYS.map((k) => s[k] as number);
+      if (!(w >= 0 && ref >= 0 && t <= 0)) throw new RangeError(`${fn}: state is not an entropy accumulator's (weight and ref must be ≥ 0, terms ≤ 0)`);
+      this.#parts.set([w, lo, ref, t, 0]);
+    }
+  }
+
+  /** Adds a chunk of non-negative, finite weights or counts (any Vector). */
+  add(chunk: Vector): this {
+    const fn = 'EntropyAccumulator.add';
+    const X = vector(fn, 'chunk', chunk);
+    if (X.length === 0) return this;
+    const res = new Float64Array(1), aux = new Float64Array(5);
+    engineFor(X.length).run('entropyRows', false, [X.data, 1, X.length, 1, res, aux]);
+    if (!(aux[4] >= 0) || !Number.isFinite(aux[0])) {
+      const d = X.data;
+      for (let i = 0; i < X.length; i++) {
+        const v = d[i];
+        if (!(v >= 0 && v < Infinity)) throw new RangeError(`${fn}: chunk[${i}] is ${v}; weights must be non-negative and finite`);
+      }
+      throw new RangeError(`${fn}: the chunk's weights sum to ${aux[0]}, past the largest float64`);
+    }
+    this.#absorb(aux);
+    return this;
+  }
+
+  /** Merges another accumulator's (or a state's) additions into this one; returns this. */
+  merge(other: EntropyAccumulator | EntropyState): this {
+    const o = other instanceof EntropyAccumulator ? other.toJSON() : new EntropyAccumulator(other).toJSON();
+    this.#absorb(new Float64Array([o.weight, o.weightLo, o.ref, o.terms, 0]));
+    return this;
+  }
+
+  #absorb(theirs: Float64Array): void {
+    if (theirs[0] + theirs[1] === 0) return;
+    mergeEntropy([this.#parts, theirs], true, this.#parts);
+    if (!Number.isFinite(this.#parts[0])) throw new RangeError('EntropyAccumulator: the total weight is past the largest float64');
+  }
+
+  /** The entropy of everything added, normalised by its total weight (0 while no weight has been added). */
+  get value(): number {
+    const [whi, wlo, ref, a] = this.#parts;
+    if (whi + wlo === 0) return 0;
+    return entropyValue(whi, wlo, ref, a, 0, true) * this.#scale;
+  }
+
+  /** The total weight added. */
+  get weight(): number {
+    return this.#parts[0] + this.#parts[1];
+  }
+
+  /** The state: plain JSON, to merge elsewhere or resume with `createEntropy(state)`. */
+  toJSON(): EntropyState {
+    const [weight, weightLo, ref, terms] = this.#parts;
+    return { weight, weightLo, ref, terms };
+  }
+}
+
+/**
+ * A mergeable entropy of streamed weights or counts: `.add(chunk)`, `.merge(other)`,
+ * `.value` (`entropy(everything, { normalize: true })`), `.toJSON()`; any chunking and
+ * any merge order agree with the one-shot result within the accuracy bounds.  A
+ * weight of 0 adds nothing; no weight at all gives 0.
+ *
+ * @example
+ * ```ts
+ * import { createEntropy } from 'surprisal';
+ * const a = createEntropy(undefined, { base: 2 }).add([1, 1]), b = createEntropy().add([2]);
+ * a.merge(b.toJSON()).value; // 1.5 bits = entropy([1, 1, 2], { normalize: true, base: 2 })
+ * ```
+ */
+export function createEntropy(state?: EntropyState, options?: BaseOption): EntropyAccumulator {
+  return new EntropyAccumulator(state, options);
 }
 
 // ---------------------------------------------------------------------------------

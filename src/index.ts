@@ -9,6 +9,6 @@ export { softmaxCrossEntropy } from './loss.js';
 export { sigmoidCrossEntropy, sigmoidFocalLoss } from './sigmoid.js';
 export { signedLogSumExp } from './weighted.js';
 export { mutualInformation, conditionalEntropy, byteEntropy, type JointOptions, type ByteEntropyOptions } from './information.js';
-export { createLogSumExp, createSoftmaxCrossEntropy, LogSumExpAccumulator, ShardedSoftmaxCrossEntropy, type LogSumExpState, type ShardedLossOptions, type ShardedLossState } from './accumulate.js';
+export { createEntropy, createLogSumExp, createSoftmaxCrossEntropy, EntropyAccumulator, LogSumExpAccumulator, type EntropyState, ShardedSoftmaxCrossEntropy, type LogSumExpState, type ShardedLossOptions, type ShardedLossState } from './accumulate.js';
 export { SUM_TOLERANCE } from './args.js';
 export type * from './types.js';

@@ -218,7 +218,8 @@ export function entropyRows(p: Vec, rows: number, cols: number, normalize: numbe
     const ok = mn >= 0 && p0 > 0 && p0 < Infinity;
     const sc = p0 < TINY ? SCALE : 1;
     const lhi = ok ? logSplit(p0) : 0, llo = ok ? logLo : 0;
-    const L = lhi + llo;
+    // the terms' reference is Math.log(p₀), as the kernel's: an entry equal to p₀ adds exactly 0
+    const L = ok ? Math.log(p0) : 0;
     // W and A as Neumaier pairs, inline
     let whi = 0, wc = 0, ahi = 0, ac = 0;
     for (let i = off; i < end; i++) {
