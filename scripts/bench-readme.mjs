@@ -1,38 +1,57 @@
 #!/usr/bin/env node
-// Rewrites the README's "## Benchmarks" tables from bench/results.md (the last full
-// `npm run bench`) and bench/pool.md (the last pool run), so the README quotes exactly the
-// committed runs.  The prose around
-// the tables is kept; only the lines between the markers are replaced.
+// Rewrites the README's "## Benchmarks" tables from bench/results.json (the last full
+// `npm run bench`), so the README quotes exactly the committed run.  The prose around the
+// tables is kept; only the lines between the <!-- bench:NAME --> markers are replaced.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fmtErr, fmtNs, fmtRate, fmtTime, fmtX } from '../bench/report.js';
 
-const md = readFileSync(new URL('../bench/results.md', import.meta.url), 'utf8').split('\n');
-const cells = (l) => l.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
-const data = md.filter((l) => l.startsWith('| ') && !l.startsWith('| op ')).map(cells).filter((c) => c.length === 15);
-const header = md.find((l) => l.startsWith('surprisal benchmark'));
-const machine = header.replace('surprisal benchmark — ', '').split('; median')[0];
-const pick = (dtype, n) => data.filter((c) => c[1] === dtype && c[2] === n);
-
-const main = ['| op (float32, n = 10⁶) | naive JS | surprisal | zero-copy | zero-copy el/ns | TF.js wasm | ÷ naive | ÷ TF.js | TF.js rel. error |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
-for (const c of [...pick('float32', '1000000'), ...pick('float32', '1024x1000').filter((c) => ['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].includes(c[0]))]) {
-  main.push(`| ${c[2] === '1000000' ? c[0] : `${c[0]} 1024×1000`} | ${c[3]} | ${c[4]} | ${c[5]} | ${c[11]} | ${c[8]} | ${c[12]} | ${c[13]} | ${c[14]} |`);
-}
-const small = ['| op (n = 16) | naive JS | surprisal | ÷ naive |', '|---|---:|---:|---:|'];
-for (const c of pick('float32', '16')) small.push(`| ${c[0]} | ${c[3]} | ${c[4]} | ${c[12]} |`);
-const f32 = Object.fromEntries(pick('float32', '1000000').map((c) => [c[0], Number(c[11])]));
-const f64 = ['| op (n = 10⁶, zero-copy) | float32 el/ns | float64 el/ns | float64 ÷ float32 |', '|---|---:|---:|---:|'];
-for (const c of pick('float64', '1000000')) f64.push(`| ${c[0]} | ${f32[c[0]].toFixed(2)} | ${Number(c[11]).toFixed(2)} | ${(Number(c[11]) / f32[c[0]]).toFixed(2)} |`);
-// the pool's table: from bench/pool.md (the last `npm run bench` or `npm run bench -- --pool`)
-const poolMd = readFileSync(new URL('../bench/pool.md', import.meta.url), 'utf8').split('\n');
-const tableAt = (head) => {
-  const lines = [];
-  for (let i = poolMd.findIndex((l) => l.startsWith(head)); i >= 0 && poolMd[i]?.startsWith('|'); i++) lines.push(poolMd[i]);
-  return lines;
+const results = JSON.parse(readFileSync(new URL('../bench/results.json', import.meta.url), 'utf8'));
+const { machine: m, tables } = results;
+const need = (id) => {
+  if (!tables[id]) throw new Error(`bench/results.json has no "${id}" table: run npm run bench`);
+  return tables[id].records;
 };
-const pool = tableAt('| op | shape |');
-const busy = tableAt('| op | shape, beside a busy process |');
+const num = (v) => (typeof v === 'string' ? Number(v) : v);
 
-const blocks = { machine: [`${machine}.`], main, small, f64, pool, busy };
+const main = need('main');
+const pick = (op, dtype, key) => Object.fromEntries(main.filter((r) => r.op === op && r.dtype === dtype && (key === 'batch' ? r.shape : !r.shape && r.n === key)).map((r) => [r.impl, r]));
+const cell = (r) => (r ? fmtTime(num(r.ms)) : '—');
+
+const mainBlock = ['| op (float32, n = 10⁶) | naive JS | surprisal | zero-copy | zero-copy el/ns | TF.js op only | onnxruntime-web | × naive | × TF.js op | TF.js rel. error |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+const ops = [...new Set(main.map((r) => r.op))];
+for (const key of [1_000_000, 'batch']) {
+  for (const op of ops) {
+    const g = pick(op, 'float32', key);
+    if (!g.surprisal) continue;
+    if (key === 'batch' && !['softmax', 'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'].includes(op)) continue;
+    const name = key === 'batch' ? `${op} ${g.surprisal.shape}` : op;
+    mainBlock.push(`| ${name} | ${cell(g.naive)} | ${cell(g.surprisal)} | ${cell(g.zerocopy)} | ${g.zerocopy ? fmtRate(num(g.zerocopy.elPerNs)) : '—'} | ` +
+      `${cell(g.tf)} | ${cell(g.ort)} | ${fmtX(num(g.surprisal.xNaive))} | ${g.surprisal.xTf == null ? '—' : fmtX(num(g.surprisal.xTf))} | ${g.tf ? fmtErr(num(g.tf.relError)) : '—'} |`);
+  }
+}
+
+const small = need('small').filter((r) => r.n === 16 && (r.input === 'Float32Array' || r.input === 'Uint8Array'));
+const smallBlock = ['| op (n = 16, Float32Array) | naive JS | surprisal | × naive |', '|---|---:|---:|---:|',
+  ...small.map((r) => `| ${r.op} | ${fmtNs(num(r.naiveMs))} ns | ${fmtNs(num(r.ms))} ns | ${fmtX(num(r.xNaive))} |`)];
+
+const f64Block = ['| op (n = 10⁶, zero-copy) | float32 el/ns | float64 el/ns | float64 ÷ float32 |', '|---|---:|---:|---:|'];
+for (const op of ops) {
+  const a = pick(op, 'float32', 1_000_000).zerocopy, b = pick(op, 'float64', 1_000_000).zerocopy;
+  if (a && b) f64Block.push(`| ${op} | ${fmtRate(num(a.elPerNs))} | ${fmtRate(num(b.elPerNs))} | ${(num(b.elPerNs) / num(a.elPerNs)).toFixed(2)} |`);
+}
+
+const pool = tables.pool ? need('pool') : [];
+const poolRow = (r) => `| ${r.op} | ${r.shape} | ${fmtTime(num(r.singleMs))} | ${fmtTime(num(r.poolMs))} | ${fmtX(num(r.speedup))} | ${fmtTime(num(r.sharedSingleMs))} | ${fmtTime(num(r.sharedPoolMs))} | ${fmtX(num(r.sharedSpeedup))} | ${fmtX(num(r.sharedOverPlain))} |`;
+const poolHead = ['| op | shape | one thread | pool | speed-up | pool.array rows: one thread | pool | speed-up | ÷ one thread, ordinary arrays |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+const poolBlock = [...poolHead, ...pool.filter((r) => !r.busy).map(poolRow)];
+const busyBlock = [...poolHead, ...pool.filter((r) => r.busy).map(poolRow)];
+
+const run = tables.main.run;
+const blocks = {
+  machine: [`${run.date}, ${m.cpu} (${m.cores} cores), Node ${m.node}, surprisal backend ${m.defaultBackend}, TF.js ${m.tfjs}, onnxruntime-web ${m.onnx}.`],
+  main: mainBlock, small: smallBlock, f64: f64Block, pool: poolBlock, busy: busyBlock,
+};
 const readme = new URL('../README.md', import.meta.url);
 let text = readFileSync(readme, 'utf8');
 for (const [name, lines] of Object.entries(blocks)) {
@@ -41,4 +60,4 @@ for (const [name, lines] of Object.entries(blocks)) {
   text = text.replace(re, `$1${lines.join('\n')}$2`);
 }
 writeFileSync(readme, text);
-console.log('README benchmark tables rewritten from bench/results.md');
+console.log('README benchmark tables rewritten from bench/results.json');

@@ -1,9 +1,10 @@
 // onnxruntime-web's wasm execution provider (its CPU kernels, MLAS), float32, one thread.
 // ONNX Runtime runs models, not ops: each op is a tiny ONNX graph built here in memory, one
-// session per make().  Its tensors are JS arrays that every run copies into the wasm heap and
-// every result is copied out of, so "resident" (the ort.Tensor wrappers made once) saves
-// little: only the wrapping, and for the loss the int64 copy of the labels.  Everything of
-// ort-web is async (no synchronous session or run exists): make() and run() return Promises.
+// session per op and shape.  Its tensors are JS arrays that every run copies into the wasm
+// heap and every result is copied out of, so "resident" (the ort.Tensor wrappers made once,
+// the int64 labels converted once) saves only the wrapping: a run's time includes copying
+// its inputs in and its output out, and allocating the output.  Everything of ort-web is
+// async (no synchronous session or run exists): prepare() and each run return Promises.
 import * as ort from 'onnxruntime-web';
 import protobuf from 'protobufjs';
 
@@ -13,8 +14,8 @@ ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 
 export async function ready() {
-  await (await make('softmax', [new Float32Array(2)], undefined, { resident: true })).dispose(); // loads the wasm
-  return { simd: true, threads: ort.env.wasm.numThreads > 1 };
+  await (await prepare('softmax', [[new Float32Array(2)]], [2])).dispose(); // loads the wasm
+  return { version, simd: true, threads: ort.env.wasm.numThreads > 1 };
 }
 
 export const version = ort.env.versions.web;
@@ -76,7 +77,9 @@ export function modelOf(name, inputs) {
 // ORT's CPU reductions add in float32, in order (bitwise a sequential Math.fround sum, seen at
 // n = 10⁶), hence errors of ~1e-4 at 10⁶ elements, as TF.js's.
 const sumLast = (g, x) => g.ReduceSum(x, g.lastAxis(), { keepdims: 0 });
-const plogpOver = (g, p, q) => sumLast(g, g.Mul(p, g.Log(g.Div(p, q))));
+// p·log(p/q) with 0 where p = 0 (ONNX's Mul gives NaN for 0·−∞)
+const xlogy = (g, p, logq) => g.Mul(p, g.Where(g.Greater(p, g.k(0)), logq, g.k(0)));
+const plogpOver = (g, p, q) => sumLast(g, xlogy(g, p, g.Log(g.Div(p, q))));
 // max(x, 0) − x·y + log(1 + e^−|x|): BCE with logits without overflow, per element.
 const bceWithLogits = (g, x, y) => g.Add(g.Sub(g.Relu(x), g.Mul(x, y)), g.Softplus(g.Neg(g.Abs(x))));
 const oneMinus = (g, x) => g.Sub(g.k(1), x);
@@ -84,7 +87,7 @@ const oneMinus = (g, x) => g.Sub(g.k(1), x);
 /** Graphs: ops[name](g, ...inputNames) → output name.  Reductions over the last axis, which
  *  is also (Log)Softmax's default axis from opset 13 on. */
 export const ops = {
-  entropy: (g, p) => g.Neg(sumLast(g, g.Mul(p, g.Log(p)))),
+  entropy: (g, p) => g.Neg(sumLast(g, xlogy(g, p, g.Log(p)))),
   crossEntropy: (g, p, q) => g.Neg(sumLast(g, g.Mul(p, g.Log(q)))),
   klDivergence: (g, p, q) => plogpOver(g, p, q),
   jsDivergence: (g, p, q) => {
@@ -109,22 +112,26 @@ export const ops = {
   },
 };
 
-/** A timed function for one op: resident tensors or made per call; reads the result back.
- *  Async: resolves to { run, dispose }, and run() resolves to the result's Float32Array. */
-export async function make(name, inputs, cols, { resident }) {
-  const dimsOf = (a) => (a.onehotOf ? [a.onehotOf.length] : cols ? [a.length / cols, cols] : [a.length]);
-  const model = modelOf(name, inputs.map((a) => [dimsOf(a), a.onehotOf ? INT64 : FLOAT]));
+/**
+ * Timed functions for one op on several input sets: `sets[k]` its inputs (Float32Arrays, or
+ * `{ onehot: Int32Array }` for class labels), `dims` the float inputs' shape.  One session
+ * for all sets.  Resolves to { op: [async fn per set], read(k) → Promise<Float32Array>, dispose }.
+ */
+export async function prepare(name, sets, dims) {
+  const dimsOf = (a) => (a.onehot ? [a.onehot.length] : dims);
+  const model = modelOf(name, sets[0].map((a) => [dimsOf(a), a.onehot ? INT64 : FLOAT]));
   const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
   const [output] = session.outputNames;
-  const toFeeds = () => Object.fromEntries(inputs.map((a, i) => [session.inputNames[i], a.onehotOf
-    ? new ort.Tensor('int64', BigInt64Array.from(a.onehotOf, BigInt), dimsOf(a))
-    : new ort.Tensor('float32', a, dimsOf(a))]));
-  const held = resident ? toFeeds() : null;
+  const feeds = sets.map((inputs) => Object.fromEntries(inputs.map((a, i) => [session.inputNames[i], a.onehot
+    ? new ort.Tensor('int64', BigInt64Array.from(a.onehot, BigInt), dimsOf(a))
+    : new ort.Tensor('float32', a, dimsOf(a))])));
+  const read = async (k) => (await session.run(feeds[k]))[output].data;
   return {
-    async run() {
-      const result = await session.run(held ?? toFeeds());
-      return result[output].data;
-    },
+    op: feeds.map((_, k) => async () => {
+      const data = await read(k);
+      return data[data.length >> 1];
+    }),
+    read,
     dispose: () => session.release(),
   };
 }

@@ -1,0 +1,67 @@
+// Table 3 (issue 25): rows narrower than a vector.  The same 10⁶ float32 elements in rows of
+// 2, 4, 10, 32 and 1000: elements per ns, and that ÷ the same function's at 1000 columns
+// (target ≥ 0.5); the naive loop beside.
+import { compare } from '../harness.js';
+import { available, OPS } from '../ops.js';
+import { fmtN, fmtRate, fmtTime, fmtX } from '../report.js';
+
+const NARROW_OPS = ['softmax', 'logSoftmax', 'logSumExp', 'softmaxEntropy', 'softmaxEntropy+grad', 'softmaxKlDivergence',
+  'softmaxCrossEntropy', 'softmaxCrossEntropy+grad'];
+const WIDTHS = [2, 4, 10, 32, 1000];
+const ROTATE = 2;
+
+export async function run(ctx) {
+  const { S } = ctx;
+  // divisible by every width (lcm(32, 1000) = 4000)
+  const n = ctx.quick ? 8000 : 1_000_000, Type = Float32Array;
+  const def = ctx.backends.default;
+  const rows = [], records = [], skipped = [], failures = [];
+  for (const name of NARROW_OPS) {
+    if (!ctx.wants(name)) continue;
+    const av = available(S, name);
+    if (!av.ok) {
+      skipped.push(`${name}: ${av.why}`);
+      continue;
+    }
+    try {
+      ctx.log(`narrow: ${name}`);
+      const op = OPS[name];
+      const tasks = [];
+      await S.init({ backend: def });
+      for (const cols of WIDTHS) {
+        const sets = Array.from({ length: ROTATE }, () => op.make(n, cols, Type));
+        tasks.push({ id: `s|${cols}`, calls: sets.map((a) => op.surprisal(S, a, cols)), setup: () => S.init({ backend: def }) });
+        tasks.push({ id: `n|${cols}`, calls: sets.map((a) => op.naive(a, cols)) });
+      }
+      const cmp = await compare(tasks, { ...ctx.timing, large: true });
+      for (const cols of WIDTHS) {
+        const rec = {
+          op: name, cols, n, dtype: 'float32', backend: def,
+          ms: cmp.ms(`s|${cols}`), elPerNs: n / (cmp.ms(`s|${cols}`) * 1e6), vsWide: cmp.ratio('s|1000', `s|${cols}`),
+          naiveMs: cmp.ms(`n|${cols}`), naiveElPerNs: n / (cmp.ms(`n|${cols}`) * 1e6), xNaive: cmp.ratio(`n|${cols}`, `s|${cols}`),
+        };
+        records.push(rec);
+        rows.push([name + (op.map ? ' (into out)' : ''), String(cols), fmtTime(rec.ms), fmtRate(rec.elPerNs), cols === 1000 ? '1' : rec.vsWide.toFixed(2),
+          fmtRate(rec.naiveElPerNs), fmtX(rec.xNaive)]);
+      }
+    } catch (e) {
+      ctx.log(`narrow: ${name}: ${e.stack}`);
+      failures.push(`${name}: ${e.constructor.name}: ${e.message}`);
+    }
+  }
+  return {
+    id: 'narrow',
+    title: 'Narrow rows',
+    notes: [
+      `${fmtN(n)} float32 elements in rows of \`cols\`, surprisal ${def} through the API (maps into out, gradients into grad). "÷ cols = 1000": this width's el/ns ÷ the same function's at 1000 columns (issue 25's target: ≥ 0.5). "× naive": the naive loop's time ÷ surprisal's at the same width.`,
+      ...(failures.length ? [`**Failed** (the bench went on): ${failures.join('; ')}.`] : []),
+      ...(skipped.length ? [`Not timed: ${skipped.join('; ')}.`] : []),
+    ],
+    sections: [{
+      columns: ['op', 'cols', 'median', 'el/ns', '÷ cols = 1000', 'naive el/ns', '× naive'],
+      align: ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      rows,
+    }],
+    records,
+  };
+}
