@@ -459,26 +459,40 @@ const LOG64 = memory.data<i64>([0x00095f6200000000, 0x000fffffffffffff, 0x3fe6a0
 // so softplus(x) and softplus(−x) are sums of non-negative terms, accurate for any x.
 //
 // exp(u), u = −|x| ≤ 0 (`expNonPos…`): the reduction of the exp above with no per-row
-// shift (u is exact), the same polynomials; lanes below the cut-off (results under the
-// smallest normal number, −Infinity included) are 0 by a compare and mask, and are first
-// lifted to the cut-off so that no lane computes with subnormals: the result is formed
-// as (1 + t·P(t))·2ⁿ, a factor in [0.7, 1.5] times a normal power of 2 (XNNPACK's
-// 2ⁿ + (t·2ⁿ)·P(t) would make t·2ⁿ subnormal near the cut-off).  NaN passes.
+// shift (u is exact); lanes below the cut-off (results under the smallest normal number,
+// −Infinity included) are 0 by a compare and mask, and are first lifted to the cut-off so
+// that no lane computes with subnormals: the result is formed as (1 + t + t²·E(t))·2ⁿ, a
+// factor in [0.7, 1.5] times a normal power of 2 (XNNPACK's 2ⁿ + (t·2ⁿ)·P(t) would make
+// t·2ⁿ subnormal near the cut-off), and u is at most −2^-26 (float64: −2^-60), whose exp
+// rounds to 1 as that of every u above it does, so that t⁴ is not subnormal either.
+// float32: E of degree 4 (fit_exp(4) of scripts/fit-poly.py, 3.1e-9), in Estrin's scheme
+// — the loss kernels are bound by the latency of their chains, not by operation counts;
+// float64: the exp above's polynomial.  NaN passes.
 //
-// log1p(e), e ∈ [0, 1] (`log1pUnit…`): k = [e ≥ ½], f = e (k = 0) or (e − 1)/2 (k = 1),
-// both exact, so log1p(e) = k·ln 2 + log(1 + f) with f ∈ [−¼, ½) and no rounding of
-// 1 + e.  float32: log(1+f) = f − f²/2 + f³·Q(f), Q of degree 7 (fitted by Lawson's
-// method to the relative error of the result, 4.9e-9, scripts/fit-poly.py's method);
-// float64: fdlibm's s = f/(2+f), log(1+f) = f − (f²/2 − s·(f²/2 + R(s²))), R of degree 7
-// in s² (R(z) = z·P(z), P of degree 6 refitted for |s| ≤ 0.2: 1.5e-17).  Below e = 2^-24
-// (2^-54) log1p(e) = e to within half an ulp: the polynomial then sees f = 0, so that
-// f², f³ are never subnormal.  Only for e in [0, 1] or NaN.
+// log1p(e), e ∈ [0, 1] (`log1pUnit…`).  float32: t = 2e/(2 + e) (one division),
+// log1p(e) = 2·atanh(t/2) = t + t³·L(t²), L of degree 3 fitted by Lawson's method to the
+// relative error of the result on t ∈ [0, ⅔] (4.5e-9); below t = 2^-12 the t³ term is
+// under 2^-26 of t and dropped (t masked to 0 there, so that t² is never subnormal).
+// float64: k = [e ≥ ½], f = e (k = 0) or (e − 1)/2 (k = 1), both exact, so log1p(e) =
+// k·ln 2 + log(1 + f), f ∈ [−¼, ½), with no rounding of 1 + e; fdlibm's s = f/(2 + f),
+// log(1 + f) = f − (f²/2 − s·(f²/2 + R(s²))), R(z) = z·P(z), P of degree 6 refitted for
+// |s| ≤ 0.2 (1.5e-17); below e = 2^-54, log1p(e) = e (f masked to 0 in the polynomial).
+// Only for e in [0, 1] or NaN.
 //
-// Measured (scratch probe against float64 Math for every float32 of the range; float64:
-// 2^18 random arguments against mpmath at 40 digits), normal results:
-//   float32 exp(u), u ∈ [−87.33, 0]: ≤ 2.3 ulp (as the exp above)
-//   float32 log1p(e), e ∈ [0, 1]:    (see the numbers below)
-// (filled in below)
+// σ(x) and softplus(x) are then one division and one add; the kernels form them inline.
+//
+// Worst errors measured (a scratch probe: every float32 of the range against Math in
+// float64; float64: 2^18 random arguments against mpmath at 40 digits, as
+// scripts/ulp-error.mjs), normal results, SIMD build (relaxed-SIMD build in brackets):
+//   float32  exp(u), u ∈ [−87.34, 0]        1.01 ulp  (1.04)
+//            log1p(e), e ∈ [0, 1]            1.97 ulp  (1.97)
+//            σ(x), x ∈ [−104, 104]           2.40 ulp  (2.40)
+//            softplus(x), x ∈ [−104, 1e5]    2.89 ulp  (2.89)
+//   float64  exp(u), u ∈ [−708.4, 0]        1.00 ulp  (1.08)
+//            log1p(e), e ∈ [0, 1]            0.91 ulp  (0.91)
+//            σ(x), |x| ≤ 708                 2.31 ulp  (2.31)
+//            softplus(x), |x| ≤ 708          1.45 ulp  (1.45)
+// Results below the smallest normal number are returned as 0.
 
 export const SG_MAGIC = 0; // 1.5·2^23 + 127: n + 127 in the low bits, 2ⁿ by a shift
 export const SG_LOG2E = 1;
@@ -548,7 +562,7 @@ const SIG32 = memory.data<f32>([
 
 /**
  * σ(x) = 1/(1 + e^−x) in four float32 lanes, from e = exp(−|x|): e/(1 + e) for x < 0,
- * 1 − e/(1 + e) otherwise.  σ(−x) is the other of the two.  `sign` is SG_SIGN.
+ * 1 − e/(1 + e) otherwise.  σ(−x) is the other of the two.
  */
 // @ts-ignore: decorator
 @inline export function sigmoidF32x4(x: v128, e: v128, one: v128): v128 {
@@ -576,12 +590,11 @@ export const SD_TINY = 19; // 2^-54
 export const SD_LN2_HI = 20;
 export const SD_LN2_LO = 21;
 export const SD_R0 = 22; // R(z) = z·(R0 + R1·z + … + R6·z⁶), z = s², |s| ≤ 0.2
-export const SD_MAX = 29; // DBL_MAX
-export const SD_SIGN = 30; // −0
-export const SD_ZERO = 31;
-export const SD_INF = 32;
-export const SD_NTINY = 33; // −2^-60
-export const SD_FLT_MIN = 34; // the smallest normal float32, as a float64
+export const SD_SIGN = 29; // −0
+export const SD_ZERO = 30;
+export const SD_INF = 31;
+export const SD_NTINY = 32; // −2^-60
+export const SD_FLT_MIN = 33; // the smallest normal float32, as a float64
 const SIG64 = memory.data<f64>([
   1.4426950408889634, 6755399441056767.0, -6.93147180369123816490e-01, -1.90821492927058770002e-10, -708.3964185322641,
   0.500000000000001061759, 0.16666666666666412764, 0.041666666666530259178, 0.00833333333349433599217,
@@ -590,7 +603,7 @@ const SIG64 = memory.data<f64>([
   1.0, 2.0, 0.5, -0.5, 5.551115123125783e-17, 6.93147180369123816490e-01, 1.90821492927058770002e-10,
   0.666666666666727111143, 0.399999999961615594033, 0.285714293953056858689, 0.222221385005441790285,
   0.181863561033694697839, 0.152501880026912983329, 0.153681949364600895898,
-  1.7976931348623157e308, -0.0, 0.0, Infinity, -8.673617379884035e-19, 1.1754943508222875e-38,
+  -0.0, 0.0, Infinity, -8.673617379884035e-19, 1.1754943508222875e-38,
 ], 16);
 
 /** A float64 constant of the sigmoid table, splatted. */

@@ -17,30 +17,37 @@
 //   ℓ = α_t·ce·q^γ, α_t = α·y + (1 − α)·(1 − y) (1 when α < 0),
 //   ∂ℓ/∂x = α_t·[(cN·σ(x) − y·σ(−x))·q^γ + γ·(1 − 2y)·ce·q^γ·σ(x)σ(−x)/q],
 // using ∂ce/∂x = σ(x) − y and ∂q/∂x = σ(x)σ(−x)(1 − 2y); γ = 0 gives α_t times the
-// cross-entropy's gradient.  q^γ is q·q for γ = 2, q for γ = 1, 1 for γ = 0 (0⁰ = 1),
-// else exp(γ·log q) (0 for q below the smallest normal number).
+// cross-entropy's gradient.  q^γ and q^(γ−1) are products for γ = 0…4 (0⁰ = 1), else
+// exp(γ·log q) — in float64 lanes for float32 data, since float32's error in log q would
+// be multiplied by γ·|log q| — and 0 for q below the smallest normal number.
 //
 // Infinite logits.  0·∞ never reaches a result: a linear term cP·max(−x, 0) whose
 // coefficient is 0 is 0 (max(0, product) turns its NaN into 0, in the hot loop, at one
 // operation a term), so a masked logit (−Infinity) with target 0 costs 0 and gives a zero
 // gradient, and +Infinity with target 1 likewise (PyTorch gives NaN for both).  NaN
 // logits still make NaN, through the log1p term.  What max(0, ·) cannot reach — a weight
-// or α_t of 0 times an infinite loss, a row holding a NaN — makes the row's sum NaN; such a
-// row is computed again with those products masked (0·∞ = 0, NaN logits NaN), never in
-// the hot loop.
+// or α_t of 0 times an infinite loss — makes the row's sum NaN; such a row is computed
+// again with those products masked (0·∞ = 0, NaN logits still NaN), never in the hot loop.
 //
-// Validation.  Targets outside [0, 1] and negative or infinite weights are found here,
-// from each row's smallest and largest target (and weight), at two operations a vector,
-// and make that row's result NaN (NaN targets and weights make it NaN by themselves); the
-// TypeScript side then names the first bad entry.  A scan in JavaScript would cost as much
-// as the kernel (1.1 ms per 10⁶ float32 on an EPYC).
+// Validation.  Targets outside [0, 1] and negative or infinite weights are found here, as
+// the row is read — the largest bit pattern of y + 0 as an unsigned integer is 1's exactly
+// when every y is in [0, 1] (negative ones and NaN above it), two operations a vector —
+// and make the row's result NaN (NaN targets and weights make it NaN by themselves); the
+// TypeScript side then names the first bad entry.  A scan in JavaScript would cost as
+// much as the kernel (1.1 ms per 10⁶ float32 on an EPYC).
+//
+// Subnormals.  No lane computes with them on the float32 path, whose data can hold them:
+// targets below the smallest normal float32 are taken as 0 (a loss change below 1e-37),
+// gradient terms whose scaled value would be subnormal are 0 (FLT_MIN/|gscale| compared
+// first), and math.ts's functions keep their own intermediates normal.
 //
 // Results: `res` gets each row's sum times `lscale` (1/ln base); `losses` (float64, one
 // per element, when not 0) each element's loss times `lscale`; `grad` (the kernel's float
 // type, when not 0) each element's derivative times `gscale` (the reduction's 1/N and the
 // base, from the caller).  Each row is computed on its own; float32 lanes add at most 8
 // terms before the block goes into a compensated float64 pair.  Results below the smallest
-// normal number of the kernel's type are returned as 0.
+// normal number of the kernel's type are returned as 0.  Rows narrower than NARROW are
+// computed as one flat array (see "Narrow rows" below).
 
 import {
   madd32, madd64, widenF32x4, twoSumLoF64x2, sumLanesF64x2, promoteHighF32x4,
@@ -53,10 +60,11 @@ import {
   D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023, L_DBL_MIN,
 } from "./math";
 
-// Each row function is instantiated (inlined) for the common call — no weights, no
-// positive weights, no smoothing, no per-element losses (`fast`), with or without the
-// gradient (`G`), compile-time constants — and once with those as run-time choices; a
-// row's last, partial vector goes through one shared function.
+// Each float32 row function is instantiated (inlined) for the common call — no weights,
+// no positive weights, no smoothing, no per-element losses (`fast`; the focal loss: γ = 2),
+// with or without the gradient (`G`), compile-time constants, four vectors an iteration —
+// and once with those as run-time choices; a row's last, partial vector goes through one
+// shared function.
 
 /** Set by the row functions: the row has a target outside [0, 1], or a negative or infinite (or, recomputed, NaN) weight. */
 let rowBad: bool = false;
@@ -70,10 +78,13 @@ let tailBad: bool = false;
   return isFinite(h) ? h + sumLanesF64x2(lo) : h;
 }
 
-/** Targets below the smallest normal float32 taken as 0 (positive ones only: the check sees negative ones). */
+/**
+ * Targets below the smallest normal float32 taken as 0 (negative ones too: the check reads
+ * the targets before this).  `fltMin`: FLT_MIN splatted.
+ */
 // @ts-ignore: decorator
 @inline function flushF32(v: v128, fltMin: v128): v128 {
-  return v128.andnot(v, i32x4.lt_u(v, fltMin));
+  return v128.andnot(v, f32x4.lt(v, fltMin));
 }
 
 // ---------------------------------------------------------------------------------
@@ -171,10 +182,10 @@ let tailBad: bool = false;
 function bceTailF32(x: usize, y: usize, w: usize, pw: usize, r: i32, eps: f64, gscale: f64, lscale: f64,
   grad: usize, losses: usize, careful: bool): v128 {
   const one = sg32(SG_ONE), zero = sg32(SG_ZERO);
-  const xv = loadLastF32(x, r, zero), yv = flushF32(loadLastF32(y, r, zero), sg32(SG_FLT_MIN));
+  const xv = loadLastF32(x, r, zero), yr = loadLastF32(y, r, zero), yv = flushF32(yr, sg32(SG_FLT_MIN));
   const wv = w ? loadLastF32(w, r, one) : one, pwv = pw ? loadLastF32(pw, r, one) : one;
-  const bad = v128.or(v128.or(f32x4.lt(yv, zero), f32x4.gt(yv, one)), v128.or(f32x4.lt(wv, zero), f32x4.eq(wv, sg32(SG_INF))));
-  tailBad = v128.any_true(v128.or(bad, careful ? v128.or(f32x4.ne(yv, yv), f32x4.ne(wv, wv)) : zero));
+  const bad = v128.or(v128.or(f32x4.lt(yr, zero), f32x4.gt(yr, one)), v128.or(f32x4.lt(wv, zero), f32x4.eq(wv, sg32(SG_INF))));
+  tailBad = v128.any_true(v128.or(bad, careful ? v128.or(f32x4.ne(yr, yr), f32x4.ne(wv, wv)) : zero));
   const loss = bceF32(xv, yv, wv, pwv, w != 0, pw != 0, true, grad != 0, losses != 0,
     f32x4.splat(<f32>(1.0 - eps)), f32x4.splat(<f32>(eps * 0.5)), f32x4.splat(<f32>gscale), f32x4.splat(gradCut(gscale)), f64x2.splat(lscale),
     grad, losses, 0, r, careful,
@@ -203,18 +214,18 @@ function bceTailF32(x: usize, y: usize, w: usize, pw: usize, r: i32, eps: f64, g
   let hi = f64x2.splat(0), lo = hi;
   let i = 0;
   while (i + 4 <= n) {
-    const end = min(i + 64, n & ~3);
+    // a block: each lane adds at most 8 terms in float32 (8 sums of 4 in the fast loop)
+    const end = min(i + (fast ? 128 : 32), n & ~3);
     let acc = zero;
     if (fast) {
       // four vectors an iteration: the chains of dependent operations overlap
       for (; i + 16 <= end; i += 16) {
         const o = <usize>i << 2;
-        const xa = v128.load(x + o), ya = flushF32(v128.load(y + o), fltMin);
-        const xb = v128.load(x + o, 16), yb = flushF32(v128.load(y + o, 16), fltMin);
-        const xc = v128.load(x + o, 32), yc = flushF32(v128.load(y + o, 32), fltMin);
-        const xd = v128.load(x + o, 48), yd = flushF32(v128.load(y + o, 48), fltMin);
-        ybits = i32x4.max_u(ybits, i32x4.max_u(i32x4.max_u(f32x4.add(ya, zero), f32x4.add(yb, zero)),
-          i32x4.max_u(f32x4.add(yc, zero), f32x4.add(yd, zero))));
+        const xa = v128.load(x + o), ra = v128.load(y + o), xb = v128.load(x + o, 16), rb = v128.load(y + o, 16);
+        const xc = v128.load(x + o, 32), rc = v128.load(y + o, 32), xd = v128.load(x + o, 48), rd = v128.load(y + o, 48);
+        ybits = i32x4.max_u(ybits, i32x4.max_u(i32x4.max_u(f32x4.add(ra, zero), f32x4.add(rb, zero)),
+          i32x4.max_u(f32x4.add(rc, zero), f32x4.add(rd, zero))));
+        const ya = flushF32(ra, fltMin), yb = flushF32(rb, fltMin), yc = flushF32(rc, fltMin), yd = flushF32(rd, fltMin);
         const la = bceF32(xa, ya, wv, pwv, false, false, false, wantG, false, ome, eps2, gs, gthr, ls, grad, 0, o, 4, false,
           magic, log2e, c1, c2, cut, ntiny, e0, e1, e2, e3, e4, one, two, tiny, l0, l1, l2, l3, sign, zero);
         const lb = bceF32(xb, yb, wv, pwv, false, false, false, wantG, false, ome, eps2, gs, gthr, ls, grad, 0, o + 16, 4, false,
@@ -228,15 +239,15 @@ function bceTailF32(x: usize, y: usize, w: usize, pw: usize, r: i32, eps: f64, g
     }
     for (; i < end; i += 4) {
       const o = <usize>i << 2;
-      const xv = v128.load(x + o), yv = flushF32(v128.load(y + o), fltMin);
-      ybits = i32x4.max_u(ybits, f32x4.add(yv, zero));
+      const xv = v128.load(x + o), yr = v128.load(y + o), yv = flushF32(yr, fltMin);
+      ybits = i32x4.max_u(ybits, f32x4.add(yr, zero));
       if (hasW) {
         wv = v128.load(w + o);
         wmin = f32x4.pmin(wmin, wv);
         wmax = f32x4.pmax(wmax, wv);
       }
       if (hasPw) pwv = v128.load(pw + o);
-      if (careful) nan = v128.or(nan, v128.or(f32x4.ne(yv, yv), f32x4.ne(wv, wv)));
+      if (careful) nan = v128.or(nan, v128.or(f32x4.ne(yr, yr), f32x4.ne(wv, wv)));
       acc = f32x4.add(acc, bceF32(xv, yv, wv, pwv, hasW, hasPw, !fast, wantG, wantL, ome, eps2, gs, gthr, ls, grad, losses, o, 4, careful,
         magic, log2e, c1, c2, cut, ntiny, e0, e1, e2, e3, e4, one, two, tiny, l0, l1, l2, l3, sign, zero));
     }
@@ -403,8 +414,8 @@ function bceNarrowF32(x: usize, y: usize, rows: i32, cols: i32, w: usize, wElem:
       const rl = min(m - k, 4);
       const o = <usize>(j + k) << 2, po = <usize>k << 2;
       const xv = rl == 4 ? v128.load(x + o) : loadLastF32(x + o, rl, zero);
-      const yv = flushF32(rl == 4 ? v128.load(y + o) : loadLastF32(y + o, rl, zero), fltMin);
-      ybits = i32x4.max_u(ybits, f32x4.add(yv, zero));
+      const yr = rl == 4 ? v128.load(y + o) : loadLastF32(y + o, rl, zero), yv = flushF32(yr, fltMin);
+      ybits = i32x4.max_u(ybits, f32x4.add(yr, zero));
       let wv = one;
       if (hasW) {
         wv = wc ? v128.load(tmp + T_W + pp) : rl == 4 ? v128.load(w + o) : loadLastF32(w + o, rl, one);
@@ -507,8 +518,8 @@ function bceNarrowF32(x: usize, y: usize, rows: i32, cols: i32, w: usize, wElem:
 function focalTailF32(x: usize, y: usize, r: i32, alpha: f64, gamma: f64, gscale: f64, lscale: f64,
   grad: usize, losses: usize, careful: bool): v128 {
   const one = sg32(SG_ONE), zero = sg32(SG_ZERO);
-  const xv = loadLastF32(x, r, zero), yv = flushF32(loadLastF32(y, r, zero), sg32(SG_FLT_MIN));
-  tailBad = v128.any_true(v128.or(v128.or(f32x4.lt(yv, zero), f32x4.gt(yv, one)), careful ? f32x4.ne(yv, yv) : zero));
+  const xv = loadLastF32(x, r, zero), yr = loadLastF32(y, r, zero), yv = flushF32(yr, sg32(SG_FLT_MIN));
+  tailBad = v128.any_true(v128.or(v128.or(f32x4.lt(yr, zero), f32x4.gt(yr, one)), careful ? f32x4.ne(yr, yr) : zero));
   const loss = focalF32(xv, yv, gammaMode(gamma), f32x4.splat(<f32>gamma), f64x2.splat(gamma), f32x4.splat(<f32>alpha), f32x4.splat(<f32>(1.0 - alpha)),
     i32x4.splat(alpha < 0 ? -1 : 0), grad != 0, losses != 0, f32x4.splat(<f32>gscale), f64x2.splat(lscale), grad, losses, 0, r, careful,
     sg32(SG_MAGIC), sg32(SG_LOG2E), sg32(SG_NLN2_HI), sg32(SG_NLN2_LO), sg32(SG_CUT), sg32(SG_NTINY),
@@ -524,23 +535,42 @@ function focalTailF32(x: usize, y: usize, r: i32, alpha: f64, gamma: f64, gscale
   const e0 = sg32(SG_E0), e1 = sg32(SG_E0 + 1), e2 = sg32(SG_E0 + 2), e3 = sg32(SG_E0 + 3), e4 = sg32(SG_E0 + 4);
   const one = sg32(SG_ONE), two = sg32(SG_TWO), tiny = sg32(SG_TINY);
   const l0 = sg32(SG_L0), l1 = sg32(SG_L0 + 1), l2 = sg32(SG_L0 + 2), l3 = sg32(SG_L0 + 3);
-  const sign = sg32(SG_SIGN), zero = sg32(SG_ZERO), inf = sg32(SG_INF), fltMin = i32k(I_FLT_MIN);
+  const sign = sg32(SG_SIGN), zero = sg32(SG_ZERO), fltMin = sg32(SG_FLT_MIN);
+  let nan = i32x4.splat(0);
   const gm = fast ? 2 : gammaMode(gamma), wantG = fast ? G : grad != 0, wantL = !fast && losses != 0;
   const gv = f32x4.splat(<f32>gamma), g64 = f64x2.splat(gamma), av = f32x4.splat(<f32>alpha), anv = f32x4.splat(<f32>(1.0 - alpha));
   const noAlpha = i32x4.splat(alpha < 0 ? -1 : 0);
   const gs = f32x4.splat(<f32>gscale), ls = f64x2.splat(lscale);
-  let ymin = inf, ymax = f32x4.neg(inf), nan = i32x4.splat(0);
+  let ybits = i32x4.splat(0);
   let hi = f64x2.splat(0), lo = hi;
   let i = 0;
   while (i + 4 <= n) {
-    const end = min(i + 32, n & ~3);
+    const end = min(i + (fast ? 128 : 32), n & ~3);
     let acc = zero;
+    if (fast) {
+      for (; i + 16 <= end; i += 16) {
+        const o = <usize>i << 2;
+        const xa = v128.load(x + o), ra = v128.load(y + o), xb = v128.load(x + o, 16), rb = v128.load(y + o, 16);
+        const xc = v128.load(x + o, 32), rc = v128.load(y + o, 32), xd = v128.load(x + o, 48), rd = v128.load(y + o, 48);
+        ybits = i32x4.max_u(ybits, i32x4.max_u(i32x4.max_u(f32x4.add(ra, zero), f32x4.add(rb, zero)),
+          i32x4.max_u(f32x4.add(rc, zero), f32x4.add(rd, zero))));
+        const ya = flushF32(ra, fltMin), yb = flushF32(rb, fltMin), yc = flushF32(rc, fltMin), yd = flushF32(rd, fltMin);
+        const la = focalF32(xa, ya, 2, gv, g64, av, anv, noAlpha, wantG, false, gs, ls, grad, 0, o, 4, false,
+          magic, log2e, c1, c2, cut, ntiny, e0, e1, e2, e3, e4, one, two, tiny, l0, l1, l2, l3, sign, zero, fltMin);
+        const lb = focalF32(xb, yb, 2, gv, g64, av, anv, noAlpha, wantG, false, gs, ls, grad, 0, o + 16, 4, false,
+          magic, log2e, c1, c2, cut, ntiny, e0, e1, e2, e3, e4, one, two, tiny, l0, l1, l2, l3, sign, zero, fltMin);
+        const lc = focalF32(xc, yc, 2, gv, g64, av, anv, noAlpha, wantG, false, gs, ls, grad, 0, o + 32, 4, false,
+          magic, log2e, c1, c2, cut, ntiny, e0, e1, e2, e3, e4, one, two, tiny, l0, l1, l2, l3, sign, zero, fltMin);
+        const ld = focalF32(xd, yd, 2, gv, g64, av, anv, noAlpha, wantG, false, gs, ls, grad, 0, o + 48, 4, false,
+          magic, log2e, c1, c2, cut, ntiny, e0, e1, e2, e3, e4, one, two, tiny, l0, l1, l2, l3, sign, zero, fltMin);
+        acc = f32x4.add(acc, f32x4.add(f32x4.add(la, lb), f32x4.add(lc, ld)));
+      }
+    }
     for (; i < end; i += 4) {
       const o = <usize>i << 2;
-      const xv = v128.load(x + o), yv = flushF32(v128.load(y + o), fltMin);
-      ymin = f32x4.pmin(ymin, yv);
-      ymax = f32x4.pmax(ymax, yv);
-      if (careful) nan = v128.or(nan, f32x4.ne(yv, yv));
+      const xv = v128.load(x + o), yr = v128.load(y + o), yv = flushF32(yr, fltMin);
+      ybits = i32x4.max_u(ybits, f32x4.add(yr, zero));
+      if (careful) nan = v128.or(nan, f32x4.ne(yr, yr));
       acc = f32x4.add(acc, focalF32(xv, yv, gm, gv, g64, av, anv, noAlpha, wantG, wantL, gs, ls, grad, losses, o, 4, careful,
         magic, log2e, c1, c2, cut, ntiny, e0, e1, e2, e3, e4, one, two, tiny, l0, l1, l2, l3, sign, zero, fltMin));
     }
@@ -556,7 +586,7 @@ function focalTailF32(x: usize, y: usize, r: i32, alpha: f64, gamma: f64, gscale
     lo = twoSumLoF64x2(hi, block, lo);
     hi = f64x2.add(hi, block);
   }
-  rowBad = bad || v128.any_true(v128.or(v128.or(f32x4.lt(ymin, zero), f32x4.gt(ymax, one)), nan));
+  rowBad = bad || v128.any_true(v128.or(i32x4.gt_u(ybits, one), nan));
   return rowTotal(hi, lo);
 }
 
@@ -581,8 +611,8 @@ function focalNarrowF32(x: usize, y: usize, rows: i32, cols: i32, alpha: f64, ga
       const rl = min(m - k, 4);
       const o = <usize>(j + k) << 2;
       const xv = rl == 4 ? v128.load(x + o) : loadLastF32(x + o, rl, zero);
-      const yv = flushF32(rl == 4 ? v128.load(y + o) : loadLastF32(y + o, rl, zero), fltMin);
-      ybits = i32x4.max_u(ybits, f32x4.add(yv, zero));
+      const yr = rl == 4 ? v128.load(y + o) : loadLastF32(y + o, rl, zero), yv = flushF32(yr, fltMin);
+      ybits = i32x4.max_u(ybits, f32x4.add(yr, zero));
       const loss = focalF32(xv, yv, gm, gv, g64, av, anv, noAlpha, wantG, wantL, gs, ls, grad, losses, o, rl, true,
         magic, log2e, c1, c2, cut, ntiny, e0, e1, e2, e3, e4, one, two, tiny, l0, l1, l2, l3, sign, zero, fltMin);
       v128.store(tmp + (<usize>k << 2), loss);
@@ -710,6 +740,30 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
   while (i + 2 <= n) {
     const end = min(i + 32, n & ~1);
     let acc0 = zero, acc1 = zero;
+    if (fast) {
+      // four vectors an iteration (see the float32 kernel)
+      for (; i + 8 <= end; i += 8) {
+        const o = <usize>i << 3;
+        const xa = v128.load(x + o), ya = v128.load(y + o), xb = v128.load(x + o, 16), yb = v128.load(y + o, 16);
+        const xc = v128.load(x + o, 32), yc = v128.load(y + o, 32), xd = v128.load(x + o, 48), yd = v128.load(y + o, 48);
+        ymin = f64x2.pmin(ymin, f64x2.pmin(f64x2.pmin(ya, yb), f64x2.pmin(yc, yd)));
+        ymax = f64x2.pmax(ymax, f64x2.pmax(f64x2.pmax(ya, yb), f64x2.pmax(yc, yd)));
+        const la = bceF64(xa, ya, wv, pwv, false, false, false, wantG, false, ome, eps2, gs, ls, grad, 0, o, 2, false,
+          log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
+          r0, r1, r2, r3, r4, r5, r6, sign, zero);
+        const lb = bceF64(xb, yb, wv, pwv, false, false, false, wantG, false, ome, eps2, gs, ls, grad, 0, o + 16, 2, false,
+          log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
+          r0, r1, r2, r3, r4, r5, r6, sign, zero);
+        const lc = bceF64(xc, yc, wv, pwv, false, false, false, wantG, false, ome, eps2, gs, ls, grad, 0, o + 32, 2, false,
+          log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
+          r0, r1, r2, r3, r4, r5, r6, sign, zero);
+        const ld = bceF64(xd, yd, wv, pwv, false, false, false, wantG, false, ome, eps2, gs, ls, grad, 0, o + 48, 2, false,
+          log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
+          r0, r1, r2, r3, r4, r5, r6, sign, zero);
+        acc0 = f64x2.add(acc0, f64x2.add(la, lb));
+        acc1 = f64x2.add(acc1, f64x2.add(lc, ld));
+      }
+    }
     for (; i < end; i += 2) {
       const o = <usize>i << 3;
       const xv = v128.load(x + o), yv = v128.load(y + o);
@@ -904,14 +958,14 @@ function focalTailF64(x: usize, y: usize, alpha: f64, gamma: f64, gscale: f64, l
 
 // @ts-ignore: decorator
 @inline function focalRowF64(x: usize, y: usize, n: i32, alpha: f64, gamma: f64, gscale: f64, lscale: f64,
-  grad: usize, losses: usize, careful: bool, fast: bool, G: bool): f64 {
+  grad: usize, losses: usize, careful: bool): f64 {
   const log2e = sg64(SD_LOG2E), magic = sg64(SD_MAGIC), c1 = sg64(SD_NLN2_HI), c2 = sg64(SD_NLN2_LO), cut = sg64(SD_CUT), ntiny = sg64(SD_NTINY), one = sg64(SD_ONE);
   const p0 = sg64(SD_P0), p1 = sg64(SD_P0 + 1), p2 = sg64(SD_P0 + 2), p3 = sg64(SD_P0 + 3), p4 = sg64(SD_P0 + 4);
   const p5 = sg64(SD_P0 + 5), p6 = sg64(SD_P0 + 6), p7 = sg64(SD_P0 + 7), p8 = sg64(SD_P0 + 8), p9 = sg64(SD_P0 + 9);
   const two = sg64(SD_TWO), half = sg64(SD_HALF), nhalf = sg64(SD_NHALF), tiny = sg64(SD_TINY), lnHi = sg64(SD_LN2_HI), lnLo = sg64(SD_LN2_LO);
   const r0 = sg64(SD_R0), r1 = sg64(SD_R0 + 1), r2 = sg64(SD_R0 + 2), r3 = sg64(SD_R0 + 3), r4 = sg64(SD_R0 + 4), r5 = sg64(SD_R0 + 5), r6 = sg64(SD_R0 + 6);
   const sign = sg64(SD_SIGN), zero = sg64(SD_ZERO), inf = sg64(SD_INF), dblMin = i64k(L_DBL_MIN);
-  const gm = fast ? 2 : gammaMode(gamma), wantG = fast ? G : grad != 0, wantL = !fast && losses != 0;
+  const gm = gammaMode(gamma), wantG = grad != 0, wantL = losses != 0;
   const gv = f64x2.splat(gamma), av = f64x2.splat(alpha), anv = f64x2.splat(1.0 - alpha);
   const noAlpha = i64x2.splat(alpha < 0 ? -1 : 0);
   const gs = f64x2.splat(gscale), ls = f64x2.splat(lscale);
@@ -998,17 +1052,12 @@ export function sigmoidFocalLossRowsF64(x: usize, y: usize, rows: i32, cols: i32
     focalNarrowF64(x, y, rows, cols, alpha, gamma, lscale, gscale, grad, res, losses, tmp);
     return;
   }
-  const fast = gamma == 2 && losses == 0;
   for (let r = 0; r < rows; r++) {
     const off = (<usize>r * <usize>cols) << 3;
     const xr = x + off, yr = y + off;
     const gr: usize = grad == 0 ? 0 : grad + off, lr: usize = losses == 0 ? 0 : losses + off;
-    let total: f64;
-    if (fast) {
-      if (grad) total = focalRowF64(xr, yr, cols, alpha, 2, gscale, lscale, gr, 0, false, true, true);
-      else total = focalRowF64(xr, yr, cols, alpha, 2, gscale, lscale, 0, 0, false, true, false);
-    } else total = focalRowF64(xr, yr, cols, alpha, gamma, gscale, lscale, gr, lr, false, false, false);
-    if (isNaN(total)) total = focalRowF64(xr, yr, cols, alpha, gamma, gscale, lscale, gr, lr, true, false, false);
+    let total = focalRowF64(xr, yr, cols, alpha, gamma, gscale, lscale, gr, lr, false);
+    if (isNaN(total)) total = focalRowF64(xr, yr, cols, alpha, gamma, gscale, lscale, gr, lr, true);
     store<f64>(res + (<usize>r << 3), rowBad ? NaN : total * lscale);
   }
 }
