@@ -6,7 +6,7 @@
 // outside its domain (a negative probability, a base of 1, a label out of range, a
 // partial overlap between input and output) is a RangeError.
 
-import { WasmArray, isStrayModuleView } from './memory.js';
+import { PAGE, WasmArray, isStrayModuleView } from './memory.js';
 import type { FloatArray } from './types.js';
 
 export type DType = 'f32' | 'f64';
@@ -233,12 +233,15 @@ export function output(fn: string, name: string, o: unknown, n: number, inputs: 
     if (n > 0 && isDetached(view)) throw new TypeError(`${fn}: ${name} is a view of a detached ArrayBuffer`);
     throw new TypeError(`${fn}: ${name} must have length ${n}, got ${view.length}`);
   }
-  if (n > 0 && isStrayModuleView(view)) {
+  if (n === 0) return view;
+  const buffer = view.buffer;
+  if (buffer.byteLength % PAGE === 0 && isStrayModuleView(view)) {
     throw new TypeError(`${fn}: ${name} is a view into surprisal's WebAssembly memory outside any live WasmArray (freed, or made by hand); pass a live WasmArray or an array of your own`);
   }
-  for (const arg of inputs) {
+  for (let k = 0; k < inputs.length; k++) {
+    const arg = inputs[k];
     const d = arg.data;
-    if (!ArrayBuffer.isView(d) || d.buffer !== view.buffer || n === 0) continue;
+    if (!ArrayBuffer.isView(d) || d.buffer !== buffer) continue;
     const a0 = d.byteOffset, a1 = a0 + (d as FloatArray).byteLength;
     const b0 = view.byteOffset, b1 = b0 + view.byteLength;
     if (a1 <= b0 || b1 <= a0) continue;

@@ -54,13 +54,15 @@ let windowBytes = DEFAULT_WINDOW;
 const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
 
 /**
- * Inputs shorter than this run on the JS twin even on a wasm backend: below it, copying
- * in and calling out (≈ 100 ns) and a kernel's row set-up cost more than the JS loop
- * saves.
+ * Inputs shorter than this (times a plan's `weight`) run on the JS twin even on a wasm
+ * backend: below it, staging, the call into wasm and a kernel's row set-up cost more
+ * than the twin's loop.  The weights (the crossover of each family, measured: see
+ * docs/performance.md): exp maps and reductions 1 (float32) and 2 (float64, whose lanes
+ * gain less); the probability reductions, whose twins call Math.log per entry, 2/3.
  */
-let smallInput = 16;
+let smallInput = 48;
 
-/** The engine for an input of `n` elements (`weight`: how much more a float64 or log kernel gains; see smallInput). */
+/** The engine for an input of `n` elements (`weight`: see smallInput). */
 export function engineFor(n: number, weight = 1): Engine {
   return n < smallInput * weight ? jsEngine : current;
 }

@@ -30,7 +30,7 @@ export interface Engine {
 export const jsEngine: Engine = {
   name: 'js',
   run(name, _f32, args) {
-    (TWINS[name] as (...a: unknown[]) => void)(...args);
+    call(TWINS[name] as (...a: unknown[]) => void, args);
   },
 };
 
@@ -54,8 +54,8 @@ const BLOCK_BYTES = 256 * 1024;
 type Typed = ArrayBufferView & ArrayLike<number> & { subarray(a: number, b: number): Typed; set(s: ArrayLike<number>, o?: number): void; BYTES_PER_ELEMENT: number };
 
 /** Bytes per element of a parameter's staged copy. */
-function width(param: Param, f32: boolean): number {
-  switch (param.kind) {
+function width(kind: Param['kind'], f32: boolean): number {
+  switch (kind) {
     case 'x': case 'out': case 'col': case 'w': return f32 ? 4 : 8;
     case 'labels': return 4;
     case 'bytes': return 1;
@@ -63,46 +63,90 @@ function width(param: Param, f32: boolean): number {
   }
 }
 
-/** One array argument of a call: where it is, and how it is moved. */
-interface Slot {
-  index: number;
-  param: Param;
-  /** The caller's array (a snapshot, for a stray view into module memory). */
-  data: ArrayLike<number> | null;
-  /** Byte offset in memory when in place; −1 when staged. */
-  at: number;
-  /** Bytes per element where the kernel reads or writes it. */
-  bpe: number;
-  /** Bytes per row (row-major and per-row arrays) or in all (per-column and fixed arrays). */
-  bytes: number;
-  /** Elements per row (row-major and per-row) or in all. */
-  per: number;
-  /** Staged: its offset within the window's per-block (or fixed) region. */
-  offset: number;
-  /** An output written over an input: that input's slot. */
-  alias: Slot | null;
-  input: boolean;
-  output: boolean;
-  rowwise: boolean;
+// What a parameter is to the engine (fixed per kernel: see `layout`).
+const SCALAR = 0, TMP_ = 1, ARRAY = 2;
+// Elements per row of an array parameter: `cols`, a constant (k), or the `w` rule.
+const BY_COLS = -1, BY_W = -2, FIXED = 0;
+
+/**
+ * A kernel variant's parameters, classified once (the per-call work is then loops over
+ * small typed arrays), and the scratch its calls fill: the slots of one call.  A call
+ * never starts another on the same engine before it has used its slots, except through
+ * stream.ts, after which the outer call uses none of them.
+ */
+interface Layout {
+  fn: (...a: number[]) => void;
+  n: number;
+  rowsAt: number;
+  colsAt: number;
+  code: Uint8Array;
+  kinds: Param['kind'][];
+  /** Elements per row (BY_COLS, BY_W, a constant), or FIXED for per-column / fixed arrays. */
+  perRow: Int32Array;
+  /** acc: its length; tmp: its bytes. */
+  k: Int32Array;
+  bpe: Uint8Array;
+  input: Uint8Array;
+  output: Uint8Array;
+  // one call's slots
+  data: (ArrayLike<number> | null)[];
+  at: Float64Array;
+  per: Float64Array;
+  offset: Float64Array;
+  /** An output staged in an input's place (index), or −1. */
+  alias: Int8Array;
+  rowwise: Uint8Array;
+  /** A staged array that is a view of this memory: its byte offset (−1: not one), to re-make it after growth. */
+  moduleAt: Float64Array;
+  ptrs: number[];
 }
 
 export class WasmEngine implements Engine {
   readonly heap: Heap;
-  private readonly fns = new Map<string, (...a: number[]) => void>();
+  private readonly layouts: Record<string, [Layout | null, Layout | null]> = Object.create(null);
 
   constructor(readonly name: Backend, readonly exports: Exports) {
     this.heap = new Heap(exports.memory, exports.heapBase());
   }
 
-  private fn(name: KernelName, f32: boolean): (...a: number[]) => void {
+  private layout(name: KernelName, f32: boolean): Layout {
+    const pair = (this.layouts[name] ??= [null, null]);
+    const have = pair[f32 ? 1 : 0];
+    if (have) return have;
     const key = f32 ? `${name}F32` : `${name}F64`;
-    let f = this.fns.get(key);
-    if (!f) {
-      f = this.exports[key];
-      if (typeof f !== 'function') throw new Error(`surprisal: the WebAssembly build has no kernel ${key}`);
-      this.fns.set(key, f);
-    }
-    return f;
+    const fn = this.exports[key];
+    if (typeof fn !== 'function') throw new Error(`surprisal: the WebAssembly build has no kernel ${key}`);
+    const params = KERNELS[name].params;
+    const n = params.length;
+    const L: Layout = {
+      fn, n, rowsAt: -1, colsAt: -1, code: new Uint8Array(n), kinds: params.map((q) => q.kind), perRow: new Int32Array(n), k: new Int32Array(n),
+      bpe: new Uint8Array(n), input: new Uint8Array(n), output: new Uint8Array(n),
+      data: new Array<null>(n).fill(null), at: new Float64Array(n), per: new Float64Array(n), offset: new Float64Array(n),
+      alias: new Int8Array(n), rowwise: new Uint8Array(n), moduleAt: new Float64Array(n), ptrs: new Array<number>(n).fill(0),
+    };
+    params.forEach((q, i) => {
+      const kind = q.kind;
+      if (kind === 'rows') L.rowsAt = i;
+      if (kind === 'cols') L.colsAt = i;
+      if (kind === 'rows' || kind === 'cols' || kind === 'num') return;
+      if (kind === 'tmp') {
+        L.code[i] = TMP_;
+        L.k[i] = q.k!;
+        return;
+      }
+      L.code[i] = ARRAY;
+      L.bpe[i] = width(kind, f32);
+      L.perRow[i] = kind === 'x' || kind === 'out' || kind === 'out64' || kind === 'bytes' ? BY_COLS
+        : kind === 'w' ? BY_W
+          : kind === 'labels' || kind === 'res' || kind === 'resOpt' ? 1
+            : kind === 'rowIn' || kind === 'aux' ? q.k! : FIXED;
+      L.k[i] = kind === 'acc' ? q.k! : 0;
+      const output = kind === 'out' || kind === 'out64' || kind === 'res' || kind === 'resOpt' || kind === 'aux' || kind === 'colAcc' || kind === 'acc';
+      L.output[i] = output ? 1 : 0;
+      L.input[i] = !output || kind === 'colAcc' || kind === 'acc' ? 1 : 0;
+    });
+    pair[f32 ? 1 : 0] = L;
+    return L;
   }
 
   run(name: KernelName, f32: boolean, args: unknown[]): void {
@@ -116,140 +160,171 @@ export class WasmEngine implements Engine {
   }
 
   private runBlocks(name: KernelName, f32: boolean, args: unknown[]): void {
-    const params = KERNELS[name].params;
+    const L = this.layout(name, f32);
     const heap = this.heap;
-    let rows = 0, cols = 0, rowsAt = -1;
-    for (let i = 0; i < params.length; i++) {
-      if (params[i].kind === 'rows') {
-        rows = args[i] as number;
-        rowsAt = i;
-      } else if (params[i].kind === 'cols') cols = args[i] as number;
-    }
-    // the arrays: in place, or staged (sizes per row, or fixed)
-    const slots: Slot[] = [];
+    const n = L.n, code = L.code, data = L.data, at = L.at, per = L.per, offset = L.offset, alias = L.alias, rowwise = L.rowwise;
+    const rows = args[L.rowsAt] as number, cols = L.colsAt < 0 ? 0 : (args[L.colsAt] as number);
+    // the arrays: in place, or staged (bytes per row, or fixed)
     let rowBytes = 0, fixedBytes = 0;
-    for (let i = 0; i < params.length; i++) {
-      const param = params[i];
-      const kind = param.kind;
-      if (kind === 'rows' || kind === 'cols' || kind === 'num') continue;
-      if (kind === 'tmp') {
-        slots.push({ index: i, param, data: null, at: -1, bpe: 1, bytes: param.k!, per: 0, offset: fixedBytes, alias: null, input: false, output: false, rowwise: false });
-        fixedBytes += align(param.k!);
+    for (let i = 0; i < n; i++) {
+      const c = code[i];
+      if (c === SCALAR) continue;
+      if (c === TMP_) {
+        data[i] = null;
+        at[i] = -1;
+        rowwise[i] = 0;
+        alias[i] = -1;
+        offset[i] = fixedBytes;
+        fixedBytes += align(L.k[i]);
         continue;
       }
-      let data = args[i] as ArrayLike<number> | null;
-      if (data === null) continue;
-      const bpe = width(param, f32);
-      const perRow = kind === 'x' || kind === 'out' || kind === 'out64' || kind === 'bytes' ? cols
-        : kind === 'w' ? (args[i + 1] ? cols : 0)
-          : kind === 'labels' || kind === 'res' || kind === 'resOpt' ? 1
-            : kind === 'rowIn' || kind === 'aux' ? param.k! : 0;
-      const rowwise = perRow > 0;
-      const per = rowwise ? perRow : kind === 'acc' ? param.k! : data.length;
-      const output = kind === 'out' || kind === 'out64' || kind === 'res' || kind === 'resOpt' || kind === 'aux' || kind === 'colAcc' || kind === 'acc';
-      const input = !output || kind === 'colAcc' || kind === 'acc';
-      let at = -1;
-      if (ArrayBuffer.isView(data) && heap.holds(data)) {
-        const v = data as Typed;
-        if (v.BYTES_PER_ELEMENT === bpe && isKind(v, kind, f32)) at = heap.locate(v);
+      let d = args[i] as ArrayLike<number> | null;
+      if (d === null) {
+        data[i] = null;
+        continue;
+      }
+      const pr = L.perRow[i];
+      const perRow = pr === BY_COLS ? cols : pr === BY_W ? (args[i + 1] ? cols : 0) : pr;
+      rowwise[i] = perRow > 0 ? 1 : 0;
+      per[i] = perRow > 0 ? perRow : L.k[i] > 0 ? L.k[i] : d.length;
+      let p = -1;
+      L.moduleAt[i] = -1;
+      if (ArrayBuffer.isView(d) && heap.holds(d)) {
+        const v = d as Typed;
+        if (v.BYTES_PER_ELEMENT === L.bpe[i] && isKind(v, L.kinds[i], f32)) p = heap.locate(v);
         // a view of this memory that cannot be used in place: an input is snapshotted now
         // (reserving the window may grow memory and detach it, or overwrite it)
-        if (at < 0 && input && !output) data = Array.prototype.slice.call(v) as number[];
+        if (p < 0 && L.input[i] && !L.output[i]) d = Array.prototype.slice.call(v) as number[];
+        // an output staged through the window is copied back into it: re-made after the window is reserved
+        else if (p < 0) L.moduleAt[i] = v.byteOffset;
       }
-      const slot: Slot = { index: i, param, data, at, bpe, bytes: per * bpe, per, offset: 0, alias: null, input, output, rowwise };
-      if (at < 0) {
-        // an output over an input (in place): staged once, in the input's place
-        if (kind === 'out') slot.alias = slots.find((s) => s.param.kind === 'x' && s.data === data && s.at < 0) ?? null;
-        if (!slot.alias) {
-          if (rowwise) rowBytes += align(slot.bytes);
-          else {
-            slot.offset = fixedBytes;
-            fixedBytes += align(slot.bytes);
-          }
-        }
+      data[i] = d;
+      at[i] = p;
+      alias[i] = -1;
+      if (p >= 0) continue;
+      // an output over an input (in place): staged once, in the input's place
+      if (L.kinds[i] === 'out') {
+        for (let j = 0; j < i; j++) if (L.kinds[j] === 'x' && data[j] === d && at[j] < 0) alias[i] = j;
+        if (alias[i] >= 0) continue;
       }
-      slots.push(slot);
+      const bytes = per[i] * L.bpe[i];
+      if (perRow > 0) rowBytes += align(bytes);
+      else {
+        offset[i] = fixedBytes;
+        fixedBytes += align(bytes);
+      }
     }
-    if (rows === 0) return;
+    if (rows === 0) return release(data);
     const limit = heap.windowLimit;
     if (rowBytes + fixedBytes + 16 > limit) {
+      release(data);
       longRow(this, name, f32, args, rows, cols);
       return;
     }
     const perBlock = rowBytes === 0 ? rows : Math.max(1, Math.min(rows, Math.floor(Math.max(BLOCK_BYTES - fixedBytes, rowBytes) / rowBytes), Math.floor((limit - fixedBytes - 16) / rowBytes)));
     // the window: fixed arrays first, then each row-wise array's block, 16-byte aligned
     let blockOffset = fixedBytes;
-    for (const s of slots) {
-      if (s.at < 0 && s.rowwise && !s.alias) {
-        s.offset = blockOffset;
-        blockOffset += align(s.bytes * perBlock);
+    for (let i = 0; i < n; i++) {
+      if (code[i] === ARRAY && data[i] !== null && rowwise[i] && at[i] < 0 && alias[i] < 0) {
+        offset[i] = blockOffset;
+        blockOffset += align(per[i] * L.bpe[i] * perBlock);
       }
     }
     const base = heap.window(blockOffset + 16);
-    const fn = this.fn(name, f32);
-    const ptrs: number[] = args.map((a) => (typeof a === 'number' ? a : 0));
-    // fixed inputs (per column, accumulators) are copied in once
-    for (const s of slots) {
-      if (s.rowwise) continue;
-      if (s.at >= 0) {
-        ptrs[s.index] = s.at;
-        continue;
+    for (let i = 0; i < n; i++) {
+      if (code[i] === ARRAY && data[i] !== null && L.moduleAt[i] >= 0) data[i] = heap.revive(data[i] as Typed, L.moduleAt[i], per[i] * (rowwise[i] ? rows : 1));
+    }
+    const ptrs = L.ptrs;
+    // scalars; fixed inputs (per column, accumulators) are copied in once
+    for (let i = 0; i < n; i++) {
+      const c = code[i];
+      if (c === SCALAR) ptrs[i] = args[i] as number;
+      else if (c === TMP_) ptrs[i] = base + offset[i];
+      else if (data[i] === null) ptrs[i] = 0;
+      else if (!rowwise[i]) {
+        if (at[i] >= 0) ptrs[i] = at[i];
+        else {
+          ptrs[i] = base + offset[i];
+          if (L.input[i]) this.copyIn(i, L, ptrs[i], 0, per[i]);
+        }
       }
-      const p = base + s.offset;
-      ptrs[s.index] = p;
-      if (s.param.kind !== 'tmp') this.copyIn(s, p, 0, s.per);
     }
     for (let r0 = 0; r0 < rows; r0 += perBlock) {
       const k = Math.min(perBlock, rows - r0);
-      ptrs[rowsAt] = k;
-      for (const s of slots) {
-        if (!s.rowwise) continue;
-        if (s.at >= 0) ptrs[s.index] = s.at + r0 * s.bytes;
+      ptrs[L.rowsAt] = k;
+      for (let i = 0; i < n; i++) {
+        if (code[i] !== ARRAY || data[i] === null || !rowwise[i]) continue;
+        if (at[i] >= 0) ptrs[i] = at[i] + r0 * per[i] * L.bpe[i];
         else {
-          const home = s.alias ?? s;
-          const p = base + home.offset;
-          ptrs[s.index] = p;
-          if (s.input && !s.alias) this.copyIn(s, p, r0 * s.per, k * s.per);
+          const home = alias[i] >= 0 ? alias[i] : i;
+          ptrs[i] = base + offset[home];
+          if (L.input[i] && alias[i] < 0) this.copyIn(i, L, ptrs[i], r0 * per[i], k * per[i]);
         }
       }
-      fn(...ptrs);
-      for (const s of slots) {
-        if (s.rowwise && s.output && s.at < 0) this.copyOut(s, ptrs[s.index], r0 * s.per, k * s.per);
+      call(L.fn, ptrs);
+      for (let i = 0; i < n; i++) {
+        if (code[i] === ARRAY && data[i] !== null && rowwise[i] && L.output[i] && at[i] < 0) this.copyOut(i, L, ptrs[i], r0 * per[i], k * per[i]);
       }
     }
-    for (const s of slots) {
-      if (!s.rowwise && s.output && s.at < 0 && s.param.kind !== 'tmp') this.copyOut(s, ptrs[s.index], 0, s.per);
+    for (let i = 0; i < n; i++) {
+      if (code[i] === ARRAY && data[i] !== null && !rowwise[i] && L.output[i] && at[i] < 0) this.copyOut(i, L, ptrs[i], 0, per[i]);
     }
+    release(data);
   }
 
   /** Copies n elements of the slot's array from element `from` to byte `p`, converting to its staged type. */
-  private copyIn(s: Slot, p: number, from: number, n: number): void {
+  private copyIn(i: number, L: Layout, p: number, from: number, n: number): void {
     if (n === 0) return;
     const heap = this.heap;
-    const kind = s.param.kind;
-    const view: Typed = (kind === 'labels' ? heap.i32 : kind === 'bytes' ? heap.u8 : s.bpe === 4 ? heap.f32 : heap.f64) as unknown as Typed;
+    const kind = L.kinds[i];
+    const view: Typed = (kind === 'labels' ? heap.i32 : kind === 'bytes' ? heap.u8 : L.bpe[i] === 4 ? heap.f32 : heap.f64) as unknown as Typed;
     const at = p / view.BYTES_PER_ELEMENT;
-    const src = s.data!;
-    if (ArrayBuffer.isView(src)) {
-      const part = (src as Typed).subarray(from, from + n);
-      if (part.constructor === view.constructor) copy(view as unknown as FloatArray, part as unknown as FloatArray, at);
-      else view.set(part, at);
-    } else {
-      for (let i = 0; i < n; i++) (view as unknown as number[])[at + i] = src[from + i];
+    const src = L.data[i]!;
+    if (!ArrayBuffer.isView(src)) {
+      for (let j = 0; j < n; j++) (view as unknown as number[])[at + j] = src[from + j];
+      return;
     }
+    // the whole array when it can (a subarray is an allocation); set() is a memcpy
+    const part = from === 0 && n === src.length ? (src as Typed) : (src as Typed).subarray(from, from + n);
+    if (part.constructor === view.constructor) copy(view as unknown as FloatArray, part as unknown as FloatArray, at);
+    else view.set(part, at);
   }
 
   /** Copies n results from byte `p` to element `from` of the slot's array (converting to its type). */
-  private copyOut(s: Slot, p: number, from: number, n: number): void {
-    if (n === 0 || !s.data) return;
+  private copyOut(i: number, L: Layout, p: number, from: number, n: number): void {
+    const dst = L.data[i] as Typed | null;
+    if (n === 0 || !dst) return;
     const heap = this.heap;
-    const dst = s.data as Typed;
-    const view = (s.bpe === 4 ? heap.f32 : heap.f64) as unknown as Typed;
+    const view = (L.bpe[i] === 4 ? heap.f32 : heap.f64) as unknown as Typed;
     const at = p / view.BYTES_PER_ELEMENT;
+    if (n <= 16) {
+      for (let j = 0; j < n; j++) (dst as unknown as number[])[from + j] = view[at + j];
+      return;
+    }
     const src = view.subarray(at, at + n);
-    if (n <= 32) for (let i = 0; i < n; i++) (dst as unknown as number[])[from + i] = src[i];
-    else if (src.constructor === dst.constructor) copy(dst as unknown as FloatArray, src as unknown as FloatArray, from);
+    if (src.constructor === dst.constructor) copy(dst as unknown as FloatArray, src as unknown as FloatArray, from);
     else dst.set(src, from);
+  }
+}
+
+/** Drops a call's references to the caller's arrays. */
+function release(data: unknown[]): void {
+  for (let i = 0; i < data.length; i++) data[i] = null;
+}
+
+/** Calls a kernel with its arguments spread by count (a spread call would not take V8's fast path into wasm). */
+function call<A>(fn: (...a: A[]) => void, a: A[]): void {
+  switch (a.length) {
+    case 4: fn(a[0], a[1], a[2], a[3]); break;
+    case 5: fn(a[0], a[1], a[2], a[3], a[4]); break;
+    case 6: fn(a[0], a[1], a[2], a[3], a[4], a[5]); break;
+    case 7: fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6]); break;
+    case 8: fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]); break;
+    case 9: fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]); break;
+    case 10: fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]); break;
+    case 11: fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]); break;
+    case 12: fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]); break;
+    default: fn(...a);
   }
 }
 

@@ -3,8 +3,8 @@
 //
 // One kernel pass a call (assembly/reduce.ts): it returns each row's value and its parts
 // (`aux`: the row sums and the smallest entry), from which the inputs are validated
-// afterwards, entries scanned only to name a bad one.  Inputs below 32 (float32) or 64
-// (float64) elements run on the JS twins, which beat a wasm call's fixed cost there.  float32 lanes when the inputs
+// afterwards, entries scanned only to name a bad one.  Inputs below 32 elements run on
+// the JS twins, which beat a wasm call's fixed cost there.  float32 lanes when the inputs
 // are Float32Arrays (both, for two distributions) and not normalised: normalising runs
 // the float64 kernel on the values (p/Σp is then not rounded to float32, and the result
 // meets the float64 bound), as 0.1 did.
@@ -95,7 +95,7 @@ export function entropyPlan(p: Vector, options_?: ProbabilityOptions): Plan<numb
   const res = perRow(s);
   const aux = validate ? auxOf(s, 5) : null;
   return {
-    rows: s.rows, cols: s.cols, size: P.length, weight: f32 ? 2 : 4,
+    rows: s.rows, cols: s.cols, size: P.length, weight: 2 / 3,
     stages: [{ kernel: 'entropyRows', f32, args: [P.data, s.rows, s.cols, normalize ? 1 : 0, res, aux] }],
     finish: () => {
       if (aux) check(fn, P, s, aux, 5, 4, (r) => aux[5 * r] + aux[5 * r + 1], normalize);
@@ -122,7 +122,7 @@ function pqPlan(fn: string, kernel: PQKernel, k: number, sp: (a: Float64Array, r
   const res = perRow(s);
   const aux = validate ? auxOf(s, k) : null;
   return {
-    rows: s.rows, cols: s.cols, size: P.length, weight: f32 ? 2 : 4,
+    rows: s.rows, cols: s.cols, size: P.length, weight: 2 / 3,
     stages: [{ kernel, f32, args: [P.data, Q.data, s.rows, s.cols, normalize ? 1 : 0, res, aux] }],
     finish: () => {
       if (aux) {
@@ -218,7 +218,7 @@ export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOp
     const within = new Float64Array(2 * s.rows);
     rowIn = within;
     totals = {
-      rows: s.rows, cols: s.cols, size: P.length, weight: 4,
+      rows: s.rows, cols: s.cols, size: P.length, weight: 2 / 3,
       stages: [
         { kernel: 'sumRows', f32: false, args: [P.data, s.rows, s.cols, sp, null] },
         { kernel: 'sumRows', f32: false, args: [Q.data, s.rows, s.cols, sq, null] },
@@ -232,7 +232,7 @@ export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOp
     };
   }
   const terms: Plan<number | Float64Array> = {
-    rows: s.rows, cols: s.cols, size: P.length, weight: f32 ? 2 : 4,
+    rows: s.rows, cols: s.cols, size: P.length, weight: 2 / 3,
     stages: [{ kernel: 'jsDivergenceRows', f32, args: [P.data, Q.data, s.rows, s.cols, rowIn, res, aux] }],
     finish: () => {
       if (validate && aux) {

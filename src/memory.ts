@@ -14,7 +14,7 @@
 
 import type { FloatArray, FloatArrayConstructor } from './types.js';
 
-const PAGE = 65536;
+export const PAGE = 65536;
 const ALIGN = 16;
 
 /** `n` bytes rounded up to the heap's 16-byte alignment. */
@@ -80,6 +80,17 @@ export function isStrayModuleView(view: ArrayBufferView): boolean {
   if (view.buffer.byteLength % PAGE !== 0) return false; // not a WebAssembly memory: whole 64 KiB pages
   for (const h of heaps) if (h.holds(view) && h.locate(view) < 0) return true;
   return false;
+}
+
+/** The heap whose memory grew last: the one a call that detached a caller's view grew. */
+let lastGrown: Heap | null = null;
+
+/**
+ * A view of `n` elements at byte `offset` of a module's memory, detached by the call
+ * that just grew it, re-made over the memory's current buffer.
+ */
+export function revive<T extends FloatArray>(view: T, offset: number, n: number): T {
+  return lastGrown ? lastGrown.revive(view, offset, n) : view;
 }
 
 export class Heap {
@@ -165,8 +176,12 @@ export class Heap {
       } catch {
         throw new OutOfMemory(`surprisal: cannot grow WebAssembly memory to ${end} bytes`);
       }
-      if (old.byteLength > 0) this.earlier.add(old);
+      if (old.byteLength > 0) {
+        this.earlier.add(old);
+        this.anyEarlier = true;
+      }
       this.cached = null;
+      lastGrown = this;
     }
     this.blocks.splice(index, 0, { ptr: at, size });
     return at;
@@ -225,9 +240,21 @@ export class Heap {
     return -1;
   }
 
+  /**
+   * `view` (n elements at byte `offset` of this memory) if it is still attached, else the
+   * same elements over the memory's current buffer: growing a non-shared memory detaches
+   * every view made before, a caller's `out` or `grad` among them.
+   */
+  revive<T extends ArrayBufferView & { length: number }>(view: T, offset: number, n: number): T {
+    if (view.length === n || n === 0) return view;
+    const C = view.constructor as new (b: ArrayBufferLike, o: number, n: number) => T;
+    return new C(this.buffer, offset, n);
+  }
+
   /** True when `view` is over this module's memory (live block or not). */
   holds(view: ArrayBufferView): boolean {
-    return view.buffer === this.buffer || this.earlier.has(view.buffer);
+    const b = view.buffer;
+    return b === this.buffer || (this.anyEarlier && this.earlier.has(b));
   }
 
   /**
@@ -236,6 +263,7 @@ export class Heap {
    * pool's `array`s — are still in it.
    */
   private readonly earlier = new WeakSet<ArrayBufferLike>();
+  private anyEarlier = false;
 }
 
 const registry: FinalizationRegistry<{ heap: Heap; ptr: number }> | null =

@@ -4,9 +4,9 @@
 import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
 import { execute, type Plan } from './plan.js';
 import { logSumExpWeightedPlan } from './weighted.js';
-import { WasmArray, uninitialized } from './memory.js';
+import { WasmArray, revive, uninitialized } from './memory.js';
 import { type MatrixOptions, type VectorOptions, perRow, scaled } from './reductions.js';
-import type { FloatArray, MapOptions, RowsOption, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector } from './types.js';
+import type { FloatArray, LogSumExpOptions, MapOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector } from './types.js';
 
 const LSE_OPTIONS = ['cols', 'weights'] as const;
 const MAP_OPTIONS = ['cols', 'temperature', 'out'] as const;
@@ -23,21 +23,21 @@ const KL_OPTIONS = ['cols', 'base', 'temperature', 'gradP', 'gradQ'] as const;
  * logSumExp([1000, 1000]); // 1000.6931471805599 (= 1000 + ln 2)
  * ```
  */
-export function logSumExp(x: Vector, options?: VectorOptions<RowsOption>): number;
-export function logSumExp(x: Vector, options: MatrixOptions<RowsOption>): Float64Array;
-export function logSumExp(x: Vector, options?: RowsOption): number | Float64Array {
+export function logSumExp(x: Vector, options?: VectorOptions<LogSumExpOptions>): number;
+export function logSumExp(x: Vector, options: MatrixOptions<LogSumExpOptions>): Float64Array;
+export function logSumExp(x: Vector, options?: LogSumExpOptions): number | Float64Array {
   return execute(logSumExpPlan(x, options));
 }
 
-export function logSumExpPlan(x: Vector, options_?: RowsOption): Plan<number | Float64Array> {
+export function logSumExpPlan(x: Vector, options_?: LogSumExpOptions): Plan<number | Float64Array> {
   if ((options_ as { weights?: unknown } | undefined)?.weights !== undefined) return logSumExpWeightedPlan(x, options_);
   const fn = 'logSumExp';
-  const o = options<RowsOption>(fn, options_, LSE_OPTIONS);
+  const o = options<LogSumExpOptions>(fn, options_, LSE_OPTIONS);
   const X = vector(fn, 'x', x);
   const s = shape(fn, X.length, o.cols);
   const res = perRow(s);
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: 1,
+    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1 : 2,
     stages: [{ kernel: 'logSumExpRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, res, null, null] }],
     finish: () => (s.matrix ? res : res[0]),
   };
@@ -51,11 +51,13 @@ export function mapPlan(fn: string, kernel: 'softmaxRows' | 'logSoftmaxRows', x:
   const T = temperature(fn, o.temperature);
   const f32 = X.dtype === 'f32';
   const dst: FloatArray = o.out === undefined ? (f32 ? uninitialized(Float32Array, X.length) : uninitialized(Float64Array, X.length)) : output(fn, 'out', o.out, X.length, [X], [X]);
+  const at = dst.byteOffset;
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: 1,
+    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1 : 2,
     stages: [{ kernel, f32, args: [X.data, s.rows, s.cols, T, dst, null, null] }],
-    // a WasmArray's view is re-derived: the call may have grown memory and detached `dst`
-    finish: () => (o.out instanceof WasmArray ? o.out.array : dst),
+    // a view of module memory (a WasmArray's, or its .array) is re-made: the call may
+    // have grown memory and detached `dst`
+    finish: () => (o.out instanceof WasmArray ? o.out.array : dst.length === X.length ? dst : revive(dst, at, X.length)),
   };
 }
 
@@ -124,7 +126,7 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
   const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, X.length, [X], []);
   const res = perRow(s);
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: 1,
+    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1 : 2,
     stages: [{ kernel: 'softmaxEntropyRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
     finish: () => scaled(res, scale, s),
   };
@@ -164,7 +166,7 @@ export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, option
   }
   const res = perRow(s);
   return {
-    rows: s.rows, cols: s.cols, size: A.length, weight: 1,
+    rows: s.rows, cols: s.cols, size: A.length, weight: A.dtype === 'f32' ? 1 : 2,
     stages: [{ kernel: 'softmaxKlDivergenceRows', f32: A.dtype === 'f32' && B.dtype === 'f32', args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],
     finish: () => scaled(res, scale, s),
   };

@@ -43,7 +43,7 @@ function cases(rows: number, cols: number, Type: Float32ArrayConstructor | Float
   const weights = Float64Array.from({ length: cols }, (_, i) => 0.5 + (i % 3));
   const signed = Float64Array.from({ length: cols }, (_, i) => (i % 4) - 1.5);
   const counts = Float64Array.from({ length: n }, () => Math.floor(random() * 5));
-  const targets = Type.from({ length: n }, () => (random() < 0.3 ? 1 : random() < 0.5 ? 0 : random()));
+  const targets = new Type(n).map(() => (random() < 0.3 ? 1 : random() < 0.5 ? 0 : random()));
   const o = { cols };
   const withOut = (name: string, call: (s: typeof S | Pool, out: Arr, out2: Arr) => Result | Promise<Result>): Case => ({
     name,

@@ -20,12 +20,15 @@ function fold(a: number, b: number, c: number, gs: number, grad: Out): [number, 
   return Number.isFinite(f(fa)) && Number.isFinite(f(fb)) && Number.isFinite(f(fc)) ? [fa, fb, fc, 1] : [a, b, c, gs];
 }
 
+/** The twins' scratch (synchronous, never nested). */
+const P = parts();
+
 /** labels: int32 per row, negative = ignored; see assembly/loss.ts for the formulas. */
 export function softmaxCrossEntropyLabels(
   z: Vec, labels: Int32Array, rows: number, cols: number, weights: Vec | null, wsum: number,
   eps: number, gradScale: number, grad: Out | null, res: Float64Array,
 ): void {
-  const p = parts();
+  const p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const y = labels[r];
@@ -70,7 +73,7 @@ export function softmaxCrossEntropyProbs(
   eps: number, gradScale: number, grad: Out | null, res: Float64Array,
 ): void {
   const keep = 1 - eps, spread = eps / cols;
-  const p = parts();
+  const p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(z, off, cols);

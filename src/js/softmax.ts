@@ -35,12 +35,14 @@ export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst
   return sum.value();
 }
 
-/** A call's scratch for `expSum` (made per call: the twins keep no state between calls). */
+/** A call's scratch for `expSum`: one per module, reset by every use (twins are synchronous and do not nest). */
 export interface Parts {
   ones: number;
   sum: Sum;
 }
 export const parts = (): Parts => ({ ones: 0, sum: new Sum() });
+const P = parts();
+const S1 = new Sum(), S2 = new Sum(), S3 = new Sum();
 
 /** log(ones + rest), with log1p when a single maximal entry makes S ≈ 1. */
 export function logOnesPlus(ones: number, rest: number): number {
@@ -61,7 +63,7 @@ function putAux(aux: Float64Array | null, r: number, a: number, b: number, c: nu
 }
 
 export function logSumExpRows(x: Vec, rows: number, cols: number, res: Float64Array, aux: Float64Array | null): void {
-  const p = parts();
+  const p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);
@@ -78,7 +80,7 @@ export function logSumExpRows(x: Vec, rows: number, cols: number, res: Float64Ar
 }
 
 export function softmaxRows(x: Vec, rows: number, cols: number, T: number, out: Out, aux: Float64Array | null): void {
-  const p = parts();
+  const p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);
@@ -98,7 +100,7 @@ export function softmaxRows(x: Vec, rows: number, cols: number, T: number, out: 
 
 export function logSoftmaxRows(x: Vec, rows: number, cols: number, T: number, out: Out, aux: Float64Array | null): void {
   const invT = 1 / T;
-  const p = parts();
+  const p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);
@@ -128,7 +130,7 @@ export function affineRows(x: Vec, rows: number, cols: number, a: number, c: num
 export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number, gscale: number, grad: Out | null,
   res: Float64Array, aux: Float64Array | null): void {
   const invT = 1 / T;
-  const a = new Sum(), p = parts();
+  const a = S1.reset(), p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);
@@ -176,7 +178,7 @@ function specialKl(ma: number, mb: number, nan: boolean): number {
 
 /** (a − ma) − (b − mb) of logits lifted to `lift` below their maxima, from the exact differences (TwoSum). */
 function liftedDiff(a: number, ma: number, b: number, mb: number, lift: number): number {
-  const la = Math.max(a, ma - lift), lb = Math.max(b, mb - lift);
+  const la = a === -Infinity ? ma - lift : a, lb = b === -Infinity ? mb - lift : b;
   const da = la - ma, db = lb - mb;
   const xa = da - la, xb = db - lb;
   return da - db + (la - (da - xa) - (ma + xa) - (lb - (db - xb) - (mb + xb)));
@@ -190,7 +192,7 @@ function liftedDiff(a: number, ma: number, b: number, mb: number, lift: number):
 export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: number, T: number, gscale: number,
   gradP: Out | null, gradQ: Out | null, res: Float64Array): void {
   const invT = 1 / T, lift = 100 * T;
-  const sa = new Sum(), delta = new Sum(), acc = new Sum();
+  const sa = S1.reset(), delta = S2.reset(), acc = S3.reset();
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const ma = maxRow(a, off, cols), mb = maxRow(b, off, cols);
