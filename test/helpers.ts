@@ -27,6 +27,23 @@ export const REL = { f64: 1e-13, f32: 2e-6 } as const;
 export const ABS = { f64: 1e-15, f32: 1e-44 } as const;
 
 /**
+ * The smallest normal number of each float type.  SPEC: "a result below the smallest normal
+ * number of its type (a softmax entry under 1.2e-38 in float32, 2.2e-308 in float64) may be
+ * returned exactly or as 0: the bounds above apply to normal results" (0.2 returns such
+ * exponentials as 0).
+ */
+export const MIN_NORMAL = { f32: 2 ** -126, f64: 2 ** -1022 } as const;
+
+/**
+ * True when a result whose exact value `want` is below the normal range of `dtype` (and not
+ * 0) is itself below it: the SPEC's bounds do not apply to it (see MIN_NORMAL).
+ */
+export function belowNormal(got: number, want: number, dtype: 'f32' | 'f64'): boolean {
+  const min = MIN_NORMAL[dtype];
+  return want !== 0 && Math.abs(want) < min && Math.abs(got) < min && (got === 0 || Math.sign(got) === Math.sign(want));
+}
+
+/**
  * |got − want| within the bound for `dtype`, relative to `mag` (the sum of the
  * magnitudes of the result's terms; |want| when not given).
  */

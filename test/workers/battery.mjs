@@ -24,6 +24,37 @@ export function battery(S, inputs) {
   put('loss', S.softmaxCrossEntropy(x32, labels, { cols, grad, labelSmoothing: 0.1 }));
   put('grad', grad);
   put('lossProbs', S.softmaxCrossEntropy(x64, probs, { cols, reduction: 'none' }));
+  // the 0.2 functions
+  const hGrad = new Float64Array(x64.length);
+  put('softmaxEntropyGrad', S.softmaxEntropy(x64, { cols, grad: hGrad, temperature: 0.5 }));
+  put('hGrad', hGrad);
+  const gradP = new Float32Array(x32.length), gradQ = new Float32Array(x32.length);
+  put('softmaxKlGrads', S.softmaxKlDivergence(x32, y32, { cols, gradP, gradQ }));
+  put('gradP', gradP);
+  put('gradQ', gradQ);
+  const sGrad = new Float32Array(x32.length);
+  put('sigmoid', S.sigmoidCrossEntropy(x32, p32.map((v) => Math.min(1, v * cols)), { cols, grad: sGrad, posWeight: 2 }));
+  put('sGrad', sGrad);
+  put('focal', S.sigmoidFocalLoss(x64, probs, { cols, reduction: 'none' }));
+  put('lseWeights', S.logSumExp(x64, { cols, weights: probs }));
+  const signed = S.signedLogSumExp(x32, { cols, weights: y32 });
+  put('signedValue', signed.value);
+  put('signedSign', signed.sign);
+  put('mutualInformation', S.mutualInformation(p64, { cols }));
+  put('conditionalEntropy', S.conditionalEntropy(q32, { cols, normalize: true }));
+  put('byteEntropy', S.byteEntropy(new Uint8Array(x32.buffer, x32.byteOffset, x32.byteLength)));
+  const acc = S.createLogSumExp();
+  for (let r = 0; r < 4; r++) acc.add(x32.subarray((r * x32.length) / 4, ((r + 1) * x32.length) / 4));
+  put('accumulator', acc.value);
+  const sharded = S.createSoftmaxCrossEntropy({ cols, labels, labelSmoothing: 0.1 });
+  const half = cols / 2;
+  const left = new Float64Array(labels.length * half), right = new Float64Array(labels.length * half);
+  for (let r = 0; r < labels.length; r++) {
+    left.set(x64.subarray(r * cols, r * cols + half), r * half);
+    right.set(x64.subarray(r * cols + half, (r + 1) * cols), r * half);
+  }
+  sharded.add(right, half).add(left, 0);
+  put('shardedLoss', sharded.loss);
   // zero-copy: arrays in this thread's own module memory (both sides in it: no arena)
   const a = S.allocate(Float32Array, y32.length), b = S.allocate(Float32Array, y32.length);
   a.array.set(y32);
