@@ -9,8 +9,10 @@
 import { PAGE, WasmArray, isStrayModuleView } from './memory.js';
 import type { FloatArray } from './types.js';
 
+/** @internal */
 export type DType = 'f32' | 'f64';
 
+/** @internal */
 export interface Arg {
   /** The elements (a WasmArray is resolved to its current view). */
   data: ArrayLike<number>;
@@ -22,6 +24,7 @@ export interface Arg {
 /** Tolerance on |Σp − 1| without `normalize`: float64 as torch.distributions' simplex check, float32 looser for float32-summed data. */
 export const SUM_TOLERANCE = { f32: 1e-5, f64: 1e-6 } as const;
 
+/** @internal */
 export function describe(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return `an Array(${x.length})`;
@@ -43,7 +46,7 @@ function isDetached(view: ArrayBufferView): boolean {
   }
 }
 
-/** A vector argument: any float or integer typed array, an Array of numbers, or a WasmArray. */
+/** A vector argument: any float or integer typed array, an Array of numbers, or a WasmArray. @internal */
 export function vector(fn: string, name: string, x: unknown): Arg {
   // the float typed arrays first: at 16 elements the order of these tests shows
   if (x instanceof Float32Array) return typed(fn, name, x, 'f32');
@@ -96,6 +99,7 @@ function distance(a: string, b: string): number {
 /**
  * Every own key of `o` must be a known option of `fn`: a misspelt option would otherwise
  * be silently ignored (`{ bse: 2 }` giving nats).  The error names the nearest known one.
+ * @internal
  */
 export function checkOptions(fn: string, o: object, known: readonly string[]): void {
   for (const key in o) {
@@ -113,7 +117,7 @@ export function checkOptions(fn: string, o: object, known: readonly string[]): v
   }
 }
 
-/** The options object of a call (empty when absent), its keys checked against `known`. */
+/** The options object of a call (empty when absent), its keys checked against `known`. @internal */
 export function options<T extends object>(fn: string, o: unknown, known: readonly string[]): Partial<T> {
   if (o === undefined || o === null) return NO_OPTIONS as Partial<T>;
   if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(o)}`);
@@ -121,6 +125,7 @@ export function options<T extends object>(fn: string, o: unknown, known: readonl
   return o as Partial<T>;
 }
 
+/** @internal */
 export interface Shape {
   rows: number;
   cols: number;
@@ -128,7 +133,7 @@ export interface Shape {
   matrix: boolean;
 }
 
-/** Rows and columns of an input of `n` elements, `cols` given or not. */
+/** Rows and columns of an input of `n` elements, `cols` given or not. @internal */
 export function shape(fn: string, n: number, cols: unknown): Shape {
   if (cols === undefined) return { rows: 1, cols: n, matrix: false };
   if (typeof cols !== 'number' || !Number.isInteger(cols)) {
@@ -139,14 +144,14 @@ export function shape(fn: string, n: number, cols: unknown): Shape {
   return { rows: n / cols, cols: n === 0 ? 0 : cols, matrix: true };
 }
 
-/** Two inputs of different lengths: a TypeError (a wrong shape), as `length % cols` is a RangeError (a wrong value). */
+/** Two inputs of different lengths: a TypeError (a wrong shape), as `length % cols` is a RangeError (a wrong value). @internal */
 export function sameLength(fn: string, a: Arg, b: Arg): void {
   if (a.length !== b.length) {
     throw new TypeError(`${fn}: ${a.name} and ${b.name} must have the same length, got ${a.length} and ${b.length}`);
   }
 }
 
-/** 1/ln(base) for a `base` option (1 when absent: nats). */
+/** 1/ln(base) for a `base` option (1 when absent: nats). @internal */
 export function baseScale(fn: string, base: unknown): number {
   if (base === undefined) return 1;
   if (typeof base !== 'number') throw new TypeError(`${fn}: base must be a number, got ${describe(base)}`);
@@ -160,6 +165,7 @@ export function baseScale(fn: string, base: unknown): number {
  * The `temperature` option T (1 when absent), within [1e-30, 1e30]: there 1/T, log₂e/T
  * and ln 2·T are normal float32 numbers, so the float32 kernels see the same T as the
  * float64 ones (a temperature of 1e-30 already makes every softmax one-hot).
+ * @internal
  */
 export function temperature(fn: string, t: unknown): number {
   if (t === undefined) return 1;
@@ -168,13 +174,14 @@ export function temperature(fn: string, t: unknown): number {
   return t;
 }
 
+/** @internal */
 export function flag(fn: string, name: string, v: unknown, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (typeof v !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${describe(v)}`);
   return v;
 }
 
-/** Where entry `i` of a possibly row-major input sits, for messages. */
+/** Where entry `i` of a possibly row-major input sits, for messages. @internal */
 export function at(arg: Arg, i: number, s: Shape): string {
   return s.matrix ? `${arg.name}[${i}] (row ${Math.floor(i / s.cols)}, entry ${i % s.cols})` : `${arg.name}[${i}]`;
 }
@@ -183,6 +190,7 @@ export function at(arg: Arg, i: number, s: Shape): string {
  * Checks a probability input from the statistics its kernel returned: the smallest
  * entry and the row sums (`sums[offset + r]`).  Entries are scanned only when those
  * say something is wrong, to name the first bad one.
+ * @internal
  */
 export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, sums: Float64Array, offset: number, normalize: boolean): void {
   const tol = arg.dtype === 'f32' ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
@@ -222,6 +230,7 @@ export function checkProbabilities(fn: string, arg: Arg, s: Shape, min: number, 
 /**
  * An `out`/`grad` argument: a Float32Array, Float64Array or WasmArray of `n` elements
  * that is the input itself (in place) or does not overlap it.
+ * @internal
  */
 export function output(fn: string, name: string, o: unknown, n: number, inputs: Arg[], inPlaceOk: Arg[]): FloatArray {
   const view = o instanceof WasmArray ? (o.live ? o.array : null) : o;

@@ -3,9 +3,10 @@
 // Three builds of the same kernels (asconfig.json): relaxed SIMD (fused multiply-add),
 // SIMD, scalar.  Each imports its memory, so the same binary also runs on a shared
 // memory, one instance per thread, in the pool (`instantiateShared`).  The binaries are
-// inlined as base64 modules (src/wasm/*.generated.ts, written by scripts/inline-wasm.js)
-// and imported lazily, so Node, Deno, Bun, browsers, workers and bundlers find them with
-// no path configuration, and only the chosen one is decoded.  They need no imports but
+// inlined as base64 modules of gzipped bytes (src/wasm/*.generated.ts, written by
+// scripts/inline-wasm.js; the relaxed build as a delta against the SIMD build) and
+// imported lazily, so Node, Deno, Bun, browsers, workers and bundlers find them with no
+// path configuration, and only the chosen one is decoded.  They need no imports but
 // their memory: no loader library is involved.
 
 import { type Engine, type Exports, jsEngine, WasmEngine } from './engine.js';
@@ -41,7 +42,7 @@ function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
   }
 }
 
-/** Feature detection, replaceable by tests (Node 20 has no switch to turn SIMD off). */
+/** Feature detection, replaceable by tests (Node 20 has no switch to turn SIMD off). @internal */
 export const detect = {
   wasm: (): boolean => typeof WebAssembly === 'object' && typeof WebAssembly.instantiate === 'function',
   simd: (): boolean => validates(SIMD_PROBE),
@@ -62,17 +63,17 @@ const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
  */
 let smallInput = 48;
 
-/** The engine for an input of `n` elements (`weight`: see smallInput). */
+/** The engine for an input of `n` elements (`weight`: see smallInput). @internal */
 export function engineFor(n: number, weight = 1): Engine {
   return n < smallInput * weight ? jsEngine : current;
 }
 
-/** The current engine, whatever the input's size. */
+/** The current engine, whatever the input's size. @internal */
 export function currentEngine(): Engine {
   return current;
 }
 
-/** Tests run the wasm kernels at every length by setting this to 0. */
+/** Tests run the wasm kernels at every length by setting this to 0. @internal */
 export function setSmallInputCutoff(n: number): void {
   smallInput = n;
 }
@@ -122,25 +123,68 @@ export function backend(): Backend {
   return current.name;
 }
 
-function decodeBase64(s: string): Uint8Array {
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return bytes;
 }
 
-/** The inlined binary of a build. */
-export async function inlined(name: WasmBackend): Promise<Uint8Array> {
-  const mod = name === 'wasm-relaxed' ? await import('./wasm/relaxed.generated.js')
-    : name === 'wasm-simd' ? await import('./wasm/simd.generated.js') : await import('./wasm/scalar.generated.js');
-  return decodeBase64(mod.default);
+/** Inflates gzip data (every engine with WebAssembly SIMD has DecompressionStream). */
+async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * The relaxed build from the SIMD build and its delta (scripts/inline-wasm.js): varints,
+ * 2·n then n literal bytes, or 2·n + 1 then an offset: n bytes of the base from there.
+ */
+function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array<ArrayBuffer> {
+  const parts: Uint8Array[] = [];
+  let i = 0, size = 0;
+  const varint = (): number => {
+    let v = 0, scale = 1, b: number;
+    do {
+      b = delta[i++];
+      v += (b & 127) * scale;
+      scale *= 128;
+    } while (b & 128);
+    return v;
+  };
+  while (i < delta.length) {
+    const op = varint(), n = Math.floor(op / 2);
+    if (op % 2 === 0) {
+      parts.push(delta.subarray(i, i + n));
+      i += n;
+    } else {
+      const at = varint();
+      parts.push(base.subarray(at, at + n));
+    }
+    size += n;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The inlined binary of a build. @internal */
+export async function inlined(name: WasmBackend): Promise<Uint8Array<ArrayBuffer>> {
+  if (name === 'wasm') return gunzip(decodeBase64((await import('./wasm/scalar.generated.js')).default));
+  const simd = await gunzip(decodeBase64((await import('./wasm/simd.generated.js')).default));
+  if (name === 'wasm-simd') return simd;
+  return applyDelta(simd, await gunzip(decodeBase64((await import('./wasm/relaxed.generated.js')).default)));
 }
 
 const BUILDS: WasmBackend[] = ['wasm', 'wasm-simd', 'wasm-relaxed'];
-/** The largest memory a build may have (asconfig.json's maximumMemory): 4 GiB. */
+/** The largest memory a build may have (asconfig.json's maximumMemory): 4 GiB. @internal */
 export const MAX_PAGES = 65536;
 
-/** Instantiates a surprisal build on `memory` (a new one, not shared, when absent). */
+/** Instantiates a surprisal build on `memory` (a new one, not shared, when absent). @internal */
 export async function instantiate(source: BufferSource | WebAssembly.Module, memory?: WebAssembly.Memory): Promise<{ exports: Exports; name: WasmBackend }> {
   memory ??= new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);

@@ -83,6 +83,7 @@ export function entropy(p: Vector, options?: ProbabilityOptions): number | Float
   return execute(entropyPlan(p, options));
 }
 
+/** @internal */
 export function entropyPlan(p: Vector, options_?: ProbabilityOptions): Plan<number | Float64Array> {
   const fn = 'entropy';
   const o = options<ProbabilityOptions>(fn, options_, OPTIONS);
@@ -151,6 +152,7 @@ export function crossEntropy(p: Vector, q: Vector, options?: ProbabilityOptions)
   return execute(crossEntropyPlan(p, q, options));
 }
 
+/** @internal */
 export function crossEntropyPlan(p: Vector, q: Vector, options?: ProbabilityOptions): Plan<number | Float64Array> {
   return pqPlan('crossEntropy', 'crossEntropyRows', 6, (a, r) => a[6 * r] + a[6 * r + 1], 2, 5, p, q, options);
 }
@@ -172,6 +174,7 @@ export function klDivergence(p: Vector, q: Vector, options?: ProbabilityOptions)
   return execute(klDivergencePlan(p, q, options));
 }
 
+/** @internal */
 export function klDivergencePlan(p: Vector, q: Vector, options?: ProbabilityOptions): Plan<number | Float64Array> {
   return pqPlan('klDivergence', 'klDivergenceRows', 4, (a, r) => a[4 * r], 1, 3, p, q, options);
 }
@@ -197,6 +200,7 @@ export function jsDivergence(p: Vector, q: Vector, options?: ProbabilityOptions)
 /**
  * The plans of the Jensen–Shannon divergence: with `normalize`, first the row totals
  * (`totals`, which the terms need: each term mixes p/Σp and q/Σq), then the terms.
+ * @internal
  */
 export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOptions): { totals: Plan<void> | null; terms: Plan<number | Float64Array> } {
   const fn = 'jsDivergence';

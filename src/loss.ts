@@ -33,7 +33,7 @@ export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, op
   return execute(softmaxCrossEntropyPlan(logits, targets, options));
 }
 
-/** The plan of a loss call: one kernel over all rows, then the reduction of the per-row losses. */
+/** The plan of a loss call: one kernel over all rows, then the reduction of the per-row losses. @internal */
 export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Plan<number | Float64Array> {
   const c = prepareLoss('softmaxCrossEntropy', logits, targets, options);
   const { rows, cols } = c;

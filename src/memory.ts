@@ -14,15 +14,16 @@
 
 import type { FloatArray, FloatArrayConstructor } from './types.js';
 
+/** @internal */
 export const PAGE = 65536;
 const ALIGN = 16;
 
-/** `n` bytes rounded up to the heap's 16-byte alignment. */
+/** `n` bytes rounded up to the heap's 16-byte alignment. @internal */
 export const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
-/** The default limit of the staging window (bytes): see `Heap.window`. */
+/** The default limit of the staging window (bytes): see `Heap.window`. @internal */
 export const DEFAULT_WINDOW = 32 * 2 ** 20;
-/** The smallest window allowed: a few blocks of rows (see `engine.ts`, BLOCK_BYTES). */
+/** The smallest window allowed: a few blocks of rows (see `engine.ts`, BLOCK_BYTES). @internal */
 export const MIN_WINDOW = 2 ** 20;
 
 interface Block {
@@ -30,7 +31,7 @@ interface Block {
   size: number;
 }
 
-/** Thrown when memory cannot grow; the engine then computes the call on the JS twins. */
+/** Thrown when memory cannot grow; the engine then computes the call on the JS twins. @internal */
 export class OutOfMemory extends Error {}
 
 const host = globalThis as {
@@ -48,6 +49,7 @@ const NodeBuffer = host.process?.versions?.node ? host.Buffer : undefined;
  * is one native memcpy, so in Node such copies of 64 KiB and more go through it.  The
  * memory model is unchanged: threads that share these bytes order their accesses with
  * Atomics.
+ * @internal
  */
 export function copy<T extends FloatArray | Int32Array>(dst: T, src: T, at = 0): void {
   const bytes = src.byteLength;
@@ -61,6 +63,7 @@ export function copy<T extends FloatArray | Int32Array>(dst: T, src: T, at = 0):
  * A new float array every element of which the caller overwrites (a map's result): in
  * Node its memory is not zeroed first (Buffer.allocUnsafeSlow: an ArrayBuffer of its
  * own, never a slice of Node's pool).  Elsewhere an ordinary, zeroed, array.
+ * @internal
  */
 export function uninitialized<T extends FloatArray>(Type: FloatArrayConstructor<T>, n: number): T {
   const bytes = n * Type.BYTES_PER_ELEMENT;
@@ -75,6 +78,7 @@ const heaps = new Set<Heap>();
  * True when `view` lies in some module's memory but outside every live WasmArray: a view
  * of a freed WasmArray, of the window, or made by hand over `memory.buffer`.  Such a view
  * as `out` would be written over memory the allocator hands out again, so it is refused.
+ * @internal
  */
 export function isStrayModuleView(view: ArrayBufferView): boolean {
   if (view.buffer.byteLength % PAGE !== 0) return false; // not a WebAssembly memory: whole 64 KiB pages
@@ -88,11 +92,13 @@ let lastGrown: Heap | null = null;
 /**
  * A view of `n` elements at byte `offset` of a module's memory, detached by the call
  * that just grew it, re-made over the memory's current buffer.
+ * @internal
  */
 export function revive<T extends FloatArray>(view: T, offset: number, n: number): T {
   return lastGrown ? lastGrown.revive(view, offset, n) : view;
 }
 
+/** @internal */
 export class Heap {
   readonly memory: WebAssembly.Memory;
   private readonly base: number;
@@ -294,7 +300,7 @@ export class WasmArray<T extends FloatArray = FloatArray> {
   #ptr: number;
   #view: T;
 
-  /** Use `allocate`. */
+  /** Use `allocate`. @internal */
   constructor(type: FloatArrayConstructor<T>, length: number, heap: Heap | null) {
     this.type = type;
     this.length = length;

@@ -14,11 +14,12 @@ export type MatrixOptions<O> = O & { cols: number };
  * which nothing outside the module ever sees.
  */
 const ONE = new Float64Array(1);
+/** @internal */
 export function perRow(s: Shape): Float64Array {
   return s.matrix ? new Float64Array(s.rows) : ONE;
 }
 
-/** Scales nats to the requested base (−0 becomes 0) and returns a number (vector) or the rows. */
+/** Scales nats to the requested base (−0 becomes 0) and returns a number (vector) or the rows. @internal */
 export function scaled(res: Float64Array, scale: number, s: Shape): number | Float64Array {
   for (let r = 0; r < res.length; r++) {
     const v = res[r];

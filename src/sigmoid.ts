@@ -178,7 +178,7 @@ function finish(fn: string, c: Common, weights: Arg | null): number | Float64Arr
   return c.X.length > 0 ? total / c.X.length : 0;
 }
 
-/** The plan of a `sigmoidCrossEntropy` call (plan.ts): one kernel over the rows, then the reduction. */
+/** The plan of a `sigmoidCrossEntropy` call (plan.ts): one kernel over the rows, then the reduction. @internal */
 export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options_?: SigmoidCrossEntropyOptions): Plan<number | Float64Array> {
   const fn = 'sigmoidCrossEntropy';
   const o = options<SigmoidCrossEntropyOptions>(fn, options_, SCE_OPTIONS);
@@ -212,7 +212,7 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
   };
 }
 
-/** The plan of a `sigmoidFocalLoss` call. */
+/** The plan of a `sigmoidFocalLoss` call. @internal */
 export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?: SigmoidFocalLossOptions): Plan<number | Float64Array> {
   const fn = 'sigmoidFocalLoss';
   const o = options<SigmoidFocalLossOptions>(fn, options_, FOCAL_OPTIONS);

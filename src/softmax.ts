@@ -29,6 +29,7 @@ export function logSumExp(x: Vector, options?: LogSumExpOptions): number | Float
   return execute(logSumExpPlan(x, options));
 }
 
+/** @internal */
 export function logSumExpPlan(x: Vector, options_?: LogSumExpOptions): Plan<number | Float64Array> {
   if ((options_ as { weights?: unknown } | undefined)?.weights !== undefined) return logSumExpWeightedPlan(x, options_);
   const fn = 'logSumExp';
@@ -43,7 +44,7 @@ export function logSumExpPlan(x: Vector, options_?: LogSumExpOptions): Plan<numb
   };
 }
 
-/** The plan of softmax or logSoftmax (`kernel`). */
+/** The plan of softmax or logSoftmax (`kernel`). @internal */
 export function mapPlan(fn: string, kernel: 'softmaxRows' | 'logSoftmaxRows', x: Vector, options_: MapOptions | undefined): Plan<FloatArray> {
   const o = options<MapOptions>(fn, options_, MAP_OPTIONS);
   const X = vector(fn, 'x', x);
@@ -116,6 +117,7 @@ export function softmaxEntropy(logits: Vector, options?: SoftmaxEntropyOptions):
   return execute(softmaxEntropyPlan(logits, options));
 }
 
+/** @internal */
 export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOptions): Plan<number | Float64Array> {
   const fn = 'softmaxEntropy';
   const o = options<SoftmaxEntropyOptions>(fn, options_, ENTROPY_OPTIONS);
@@ -150,6 +152,7 @@ export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options?: 
   return execute(softmaxKlDivergencePlan(logitsP, logitsQ, options));
 }
 
+/** @internal */
 export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, options_?: SoftmaxKlOptions): Plan<number | Float64Array> {
   const fn = 'softmaxKlDivergence';
   const o = options<SoftmaxKlOptions>(fn, options_, KL_OPTIONS);

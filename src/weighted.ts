@@ -36,6 +36,7 @@ function negativeWeight(fn: string, W: Arg): never {
  * per element or one per column (scipy's `logsumexp(a, b=b)`).  A negative weight is a
  * RangeError pointing at `signedLogSumExp`.  `logSumExpPlan` in softmax.ts hands its
  * calls with `weights` here; `options_` is its options object, unchecked.
+ * @internal
  */
 export function logSumExpWeightedPlan(x: Vector, options_: unknown): Plan<number | Float64Array> {
   const fn = 'logSumExp';
@@ -93,7 +94,7 @@ export function signedLogSumExp(x: Vector, options_?: SignedLogSumExpOptions): S
   return execute(signedLogSumExpPlan(x, options_));
 }
 
-/** The plan of `signedLogSumExp`. */
+/** The plan of `signedLogSumExp`. @internal */
 export function signedLogSumExpPlan(x: Vector, options_?: SignedLogSumExpOptions): Plan<SignedValue> {
   const fn = 'signedLogSumExp';
   const o = options<SignedLogSumExpOptions>(fn, options_, OPTIONS);

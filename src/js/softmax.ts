@@ -124,12 +124,14 @@ export function affineRows(x: Vec, rows: number, cols: number, a: number, c: num
 }
 
 /**
- * H(softmax(x/T)) = log S − (1/S)·Σ e·t per row, t = (x − m)/T, e = exp(t); 0 for a
- * fully masked row.  grad (or null): −p·(log p + H)/T·gscale.  aux: m, ones, rest, A.
+ * H(softmax(x/T)) = log S − (1/S)·Σ e·t per row, t = (x − m)/T, e = exp(t) (terms whose e
+ * is below the normal range dropped, as the kernels drop them); 0 for a fully masked row.
+ * grad (or null): −p·(log p + H)/T·gscale.  aux: m, ones, rest, A.
  */
 export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number, gscale: number, grad: Out | null,
   res: Float64Array, aux: Float64Array | null): void {
   const invT = 1 / T;
+  const tiny = x instanceof Float32Array || grad instanceof Float32Array ? 1.1754943508222875e-38 : 2.2250738585072014e-308;
   const a = S1.reset(), p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
@@ -149,7 +151,8 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
       for (const stop = Math.min(i + 32, end); i < stop; i++) {
         if (x[i] === -Infinity) continue;
         const t = (x[i] - m) * invT;
-        block += Math.exp(t) * t;
+        const e = Math.exp(t);
+        if (e >= tiny) block += e * t; // below the normal range: dropped with its exponential (as expSum drops it)
       }
       a.add(block);
     }
@@ -224,7 +227,8 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
     }
     const SA = sa.value(), SB = SA + delta.value();
     const logRatio = -Math.log1p(delta.value() / SA); // log(SA/SB)
-    const d = hole ? Infinity : acc.value() / SA - logRatio;
+    // b masked where a has mass: Infinity, unless a NaN makes the row NaN
+    const d = hole ? (hasNaN(a, off, cols) || hasNaN(b, off, cols) ? NaN : Infinity) : acc.value() / SA - logRatio;
     res[r] = d;
     if (gradP || gradQ) {
       const c = logRatio + d, g = gscale * invT;

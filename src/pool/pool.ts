@@ -131,7 +131,7 @@ export class Pool {
   private nextId = 1;
   private readonly pending = new Map<number, (reply: ChunkReply) => void>();
 
-  /** Use `createPool`. */
+  /** Use `createPool`. @internal */
   constructor(workers: Transport[], backend: Backend, size: number, minElements: number,
     shared: { engine: WasmEngine; compute: Engine; control: Int32Array; descriptor: Uint8Array } | null) {
     this.workers = workers;
