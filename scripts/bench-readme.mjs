@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Rewrites the README's "## Benchmarks" tables from bench/results.json (the last full
-// `npm run bench`), so the README quotes exactly the committed run.  The prose around the
-// tables is kept; only the lines between the <!-- bench:NAME --> markers are replaced.
+// Rewrites the benchmark tables of README.md (the main one) and docs/performance.md (small
+// calls, float64, the pool) from bench/results.json (the last full `npm run bench`), so
+// both quote exactly the committed run.  The prose around the tables is kept; only the
+// lines between the <!-- bench:NAME --> markers are replaced.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fmtErr, fmtNs, fmtRate, fmtTime, fmtX } from '../bench/report.js';
 
@@ -48,16 +49,20 @@ const poolBlock = [...poolHead, ...pool.filter((r) => !r.busy).map(poolRow)];
 const busyBlock = [...poolHead, ...pool.filter((r) => r.busy).map(poolRow)];
 
 const run = tables.main.run;
-const blocks = {
-  machine: [`${run.date}, ${m.cpu} (${m.cores} cores), Node ${m.node}, surprisal backend ${m.defaultBackend}, TF.js ${m.tfjs}, onnxruntime-web ${m.onnx}.`],
-  main: mainBlock, small: smallBlock, f64: f64Block, pool: poolBlock, busy: busyBlock,
+const machine = [`${run.date}, ${m.cpu} (${m.cores} cores), Node ${m.node}, surprisal backend ${m.defaultBackend}, TF.js ${m.tfjs}, onnxruntime-web ${m.onnx}.`];
+// the README has one table; docs/performance.md the others
+const files = {
+  'README.md': { machine, main: mainBlock },
+  'docs/performance.md': { machine, small: smallBlock, f64: f64Block, pool: poolBlock, busy: busyBlock },
 };
-const readme = new URL('../README.md', import.meta.url);
-let text = readFileSync(readme, 'utf8');
-for (const [name, lines] of Object.entries(blocks)) {
-  const re = new RegExp(`(<!-- bench:${name} -->\\n)[\\s\\S]*?(\\n<!-- /bench:${name} -->)`);
-  if (!re.test(text)) throw new Error(`README: no <!-- bench:${name} --> block`);
-  text = text.replace(re, `$1${lines.join('\n')}$2`);
+for (const [file, blocks] of Object.entries(files)) {
+  const url = new URL(`../${file}`, import.meta.url);
+  let text = readFileSync(url, 'utf8');
+  for (const [name, lines] of Object.entries(blocks)) {
+    const re = new RegExp(`(<!-- bench:${name} -->\\n)[\\s\\S]*?(\\n<!-- /bench:${name} -->)`);
+    if (!re.test(text)) throw new Error(`${file}: no <!-- bench:${name} --> block`);
+    text = text.replace(re, `$1${lines.join('\n')}$2`);
+  }
+  writeFileSync(url, text);
 }
-writeFileSync(readme, text);
-console.log('README benchmark tables rewritten from bench/results.json');
+console.log('README and docs/performance.md benchmark tables rewritten from bench/results.json');
