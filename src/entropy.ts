@@ -11,8 +11,8 @@
 
 import { type Arg, type Shape, SUM_TOLERANCE, baseScale, checkProbabilities, describe, flag, options, sameLength, shape, vector } from './args.js';
 import { execute, type Plan } from './plan.js';
-import { type MatrixOptions, type VectorOptions, perRow, scaled } from './reductions.js';
-import type { BaseOption, ProbabilityOptions, Vector } from './types.js';
+import { perRow, scaled } from './reductions.js';
+import type { BaseOption, MatrixOptions, ProbabilityOptions, Vector, VectorOptions } from './types.js';
 
 const BASE_OPTIONS = ['base'] as const;
 const OPTIONS = ['base', 'normalize', 'validate', 'cols'] as const;

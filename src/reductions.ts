@@ -1,12 +1,6 @@
-// What the reductions' API modules share: their per-row result arrays, and the types
-// that make a call on a vector return a number and a call with `cols` a Float64Array.
+// What the reductions' API modules share: their per-row result arrays.
 
 import type { Shape } from './args.js';
-
-/** Options of a reduction called on one vector: the result is a number. */
-export type VectorOptions<O> = O & { cols?: undefined };
-/** Options of a reduction called on a matrix: the result has one value per row. */
-export type MatrixOptions<O> = O & { cols: number };
 
 /**
  * The per-row results of a call: a new array for a matrix (it is returned to the

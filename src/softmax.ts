@@ -5,8 +5,8 @@ import { baseScale, options, output, sameLength, shape, temperature, vector } fr
 import { execute, type Plan } from './plan.js';
 import { logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
-import { type MatrixOptions, type VectorOptions, perRow, scaled } from './reductions.js';
-import type { FloatArray, LogSumExpOptions, MapOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector } from './types.js';
+import { perRow, scaled } from './reductions.js';
+import type { FloatArray, LogSumExpOptions, MapOptions, MatrixOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector, VectorOptions } from './types.js';
 
 const LSE_OPTIONS = ['cols', 'weights'] as const;
 const MAP_OPTIONS = ['cols', 'temperature', 'out'] as const;

@@ -125,3 +125,8 @@ export interface SigmoidFocalLossOptions extends BaseOption, RowsOption {
   /** Filled with ∂loss/∂logits in the same pass. */
   grad?: FloatOut;
 }
+
+/** Options of a reduction called on one vector: the result is a number. */
+export type VectorOptions<O> = O & { cols?: undefined };
+/** Options of a reduction called on a matrix (`cols` given): the result has one value per row. */
+export type MatrixOptions<O> = O & { cols: number };

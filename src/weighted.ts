@@ -4,8 +4,7 @@
 
 import { type Arg, type Shape, options, shape, vector } from './args.js';
 import { execute, type Plan, type Stage } from './plan.js';
-import type { MatrixOptions, VectorOptions } from './reductions.js';
-import type { LogSumExpOptions, SignedLogSumExpOptions, SignedValue, Vector } from './types.js';
+import type { LogSumExpOptions, MatrixOptions, SignedLogSumExpOptions, SignedValue, Vector, VectorOptions } from './types.js';
 
 const OPTIONS = ['cols', 'weights'] as const;
 

@@ -15,8 +15,7 @@ type Out = { [i: number]: number; readonly length: number };
  */
 export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst: Out | null, s: Parts): number {
   const invT = 1 / T;
-  // exponentials below the normal range of the output's type are 0, as the kernels give them
-  const tiny = dst instanceof Float32Array || x instanceof Float32Array ? 1.1754943508222875e-38 : 2.2250738585072014e-308;
+  const tiny = cutOff(x, dst);
   let ones = 0;
   const sum = s.sum.reset();
   for (let i = off, end = off + n; i < end;) {
@@ -33,6 +32,15 @@ export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst
   }
   s.ones = ones;
   return sum.value();
+}
+
+/**
+ * Exponentials below the normal range of the output's type are 0, as the kernels give them:
+ * exp((x − m)/T) below FLT_MIN·e^-0.01 (float32) or DBL_MIN·e^-0.01 — the kernels' cut-off
+ * (assembly/math.ts), the hundredth their margin for rounding.
+ */
+function cutOff(x: Vec, out: Out | null): number {
+  return out instanceof Float32Array || x instanceof Float32Array ? 1.163797986604692e-38 : 2.2029340036946747e-308;
 }
 
 /** A call's scratch for `expSum`: one per module, reset by every use (twins are synchronous and do not nest). */
@@ -131,7 +139,7 @@ export function affineRows(x: Vec, rows: number, cols: number, a: number, c: num
 export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number, gscale: number, grad: Out | null,
   res: Float64Array, aux: Float64Array | null): void {
   const invT = 1 / T;
-  const tiny = x instanceof Float32Array || grad instanceof Float32Array ? 1.1754943508222875e-38 : 2.2250738585072014e-308;
+  const tiny = cutOff(x, grad);
   const a = S1.reset(), p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
@@ -187,15 +195,43 @@ function liftedDiff(a: number, ma: number, b: number, mb: number, lift: number):
   return da - db + (la - (da - xa) - (ma + xa) - (lb - (db - xb) - (mb + xb)));
 }
 
+/** The sums of one pass over a row pair (see `klPass`). */
+const K = { SA: 0, delta: 0, A: 0, hole: false };
+
+/**
+ * One pass over a row pair, centred on `shift`: SA = Σ ea, Δ = Σ (eb·e^shift − ea) (from
+ * ea·expm1(shift − u) where the two nearly cancel), A = Σ ea·(u − shift), and whether b is
+ * masked where a has mass — into K.
+ */
+function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: number, T: number, shift: number): void {
+  const invT = 1 / T, lift = 100 * T, es = Math.exp(shift);
+  const sa = S1.reset(), delta = S2.reset(), acc = S3.reset();
+  let hole = false;
+  for (let i = off, end = off + cols; i < end;) {
+    let ba = 0, bd = 0, bc = 0;
+    for (const stop = Math.min(i + 32, end); i < stop; i++) {
+      const ea = Math.exp((a[i] - ma) * invT), eb = Math.exp((b[i] - mb) * invT);
+      if (ea !== 0 && b[i] === -Infinity) hole = true;
+      ba += ea;
+      const u = liftedDiff(a[i], ma, b[i], mb, lift) * invT - shift;
+      if (ea !== 0) bc += ea * u;
+      bd += ea !== 0 && Math.abs(u) < 0.25 ? ea * Math.expm1(-u) : eb * es - ea;
+    }
+    sa.add(ba); delta.add(bd); acc.add(bc);
+  }
+  K.SA = sa.value(); K.delta = delta.value(); K.A = acc.value(); K.hole = hole;
+}
+
 /**
  * D(softmax(a/T) ‖ softmax(b/T)) = Σ p·u + log1p(Δ/SA) per row, Δ = Σ (eb − ea) from its own small
- * terms (see assembly/softmax.ts);
+ * terms (see assembly/softmax.ts), and again centred on the mean shift where the two parts cancel;
  * gradP, gradQ (or null): ∂D/∂a = p·(u − log(SA/SB) − D)/T, ∂D/∂b = (q − p)/T, times gscale.
  */
 export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: number, T: number, gscale: number,
   gradP: Out | null, gradQ: Out | null, res: Float64Array): void {
   const invT = 1 / T, lift = 100 * T;
-  const sa = S1.reset(), delta = S2.reset(), acc = S3.reset();
+  // |log(SA/SB)| above this many D: the row again, centred (float32 exponentials in the kernels: 1; float64: 64)
+  const centre = a instanceof Float32Array && b instanceof Float32Array ? 1 : 64;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const ma = maxRow(a, off, cols), mb = maxRow(b, off, cols);
@@ -210,25 +246,22 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
       }
       continue;
     }
-    sa.reset(); delta.reset(); acc.reset();
-    let hole = false;
-    for (let i = off, end = off + cols; i < end;) {
-      let ba = 0, bd = 0, bc = 0;
-      for (const stop = Math.min(i + 32, end); i < stop; i++) {
-        const ea = Math.exp((a[i] - ma) * invT), eb = Math.exp((b[i] - mb) * invT);
-        if (ea !== 0 && b[i] === -Infinity) hole = true;
-        ba += ea;
-        const u = liftedDiff(a[i], ma, b[i], mb, lift) * invT;
-        if (ea !== 0) bc += ea * u;
-        // Δ = Σ (eb − ea), from ea·expm1(−u) where the two nearly cancel
-        bd += ea !== 0 && Math.abs(u) < 0.25 ? ea * Math.expm1(-u) : eb - ea;
-      }
-      sa.add(ba); delta.add(bd); acc.add(bc);
+    klPass(a, b, off, cols, ma, mb, T, 0);
+    const SA = K.SA;
+    let SB = SA + K.delta;
+    let logRatio = -Math.log1p(K.delta / SA); // log(SA/SB)
+    let d = K.A / SA - logRatio;
+    if (!K.hole && Math.abs(logRatio) > centre * Math.abs(d)) {
+      // the parts cancel: again, centred on the mean shift c
+      const c = K.A / SA;
+      klPass(a, b, off, cols, ma, mb, T, c);
+      const l = Math.log1p(K.delta / SA);
+      d = K.A / SA + l;
+      logRatio = c - l;
+      SB = (SA + K.delta) / Math.exp(c);
     }
-    const SA = sa.value(), SB = SA + delta.value();
-    const logRatio = -Math.log1p(delta.value() / SA); // log(SA/SB)
     // b masked where a has mass: Infinity, unless a NaN makes the row NaN
-    const d = hole ? (hasNaN(a, off, cols) || hasNaN(b, off, cols) ? NaN : Infinity) : acc.value() / SA - logRatio;
+    if (K.hole) d = hasNaN(a, off, cols) || hasNaN(b, off, cols) ? NaN : Infinity;
     res[r] = d;
     if (gradP || gradQ) {
       const c = logRatio + d, g = gscale * invT;

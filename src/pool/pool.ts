@@ -199,45 +199,188 @@ export class Pool {
     this.engine?.heap.free(ptr);
   }
 
+  /**
+   * `entropy(p, options)` row by row across threads (`cols` required).
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.entropy([0.5, 0.5, 1, 0], { cols: 2 }); // Float64Array [0.6931471805599453, 0]
+   * await pool.close();
+   * ```
+   */
   entropy(p: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => entropyPlan(p, options)) as Promise<Float64Array>;
   }
+  /**
+   * `crossEntropy(p, q, options)` row by row across threads.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.crossEntropy([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]
+   * await pool.close();
+   * ```
+   */
   crossEntropy(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => crossEntropyPlan(p, q, options)) as Promise<Float64Array>;
   }
+  /**
+   * `klDivergence(p, q, options)` row by row across threads.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.klDivergence([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]
+   * await pool.close();
+   * ```
+   */
   klDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => klDivergencePlan(p, q, options)) as Promise<Float64Array>;
   }
+  /**
+   * `jsDivergence(p, q, options)` row by row across threads.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.jsDivergence([1, 0], [0, 1], { cols: 2 }); // Float64Array [0.6931471805599453]
+   * await pool.close();
+   * ```
+   */
   jsDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => {
       const { totals, terms } = jsDivergencePlans(p, q, options);
       return totals ? [totals, terms] : terms;
     }) as Promise<Float64Array>;
   }
+  /**
+   * `logSumExp(x, options)` row by row across threads.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.logSumExp([0, 0, 1000, 1000], { cols: 2 }); // Float64Array [0.6931471805599453, 1000.6931471805599]
+   * await pool.close();
+   * ```
+   */
   logSumExp(x: Vector, options: LogSumExpOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => logSumExpPlan(x, options)) as Promise<Float64Array>;
   }
+  /**
+   * `signedLogSumExp(x, options)` row by row across threads.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.signedLogSumExp([0, 0], { cols: 2, weights: [1, -0.5] }); // { value: Float64Array [-0.6931471805599453], sign: Float64Array [1] }
+   * await pool.close();
+   * ```
+   */
   signedLogSumExp(x: Vector, options: SignedLogSumExpOptions & { cols: number }): Promise<SignedValue<Float64Array>> {
     return this.run(() => signedLogSumExpPlan(x, options)) as Promise<SignedValue<Float64Array>>;
   }
+  /**
+   * `softmax(x, options)` row by row across threads (into `out` when given).
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.softmax(new Float32Array([0, 0, 0, 0]), { cols: 2 }); // Float32Array [0.5, 0.5, 0.5, 0.5]
+   * await pool.close();
+   * ```
+   */
   softmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
     return this.run(() => mapPlan('softmax', 'softmaxRows', x, options)) as Promise<T>;
   }
+  /**
+   * `logSoftmax(x, options)` row by row across threads.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.logSoftmax([0, 0], { cols: 2 }); // Float64Array [-0.6931471805599453, -0.6931471805599453]
+   * await pool.close();
+   * ```
+   */
   logSoftmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
     return this.run(() => mapPlan('logSoftmax', 'logSoftmaxRows', x, options)) as Promise<T>;
   }
+  /**
+   * `softmaxEntropy(logits, options)` row by row across threads (with `grad`).
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.softmaxEntropy([0, 0, 0, 0], { cols: 4, base: 2 }); // Float64Array [2]
+   * await pool.close();
+   * ```
+   */
   softmaxEntropy(x: Vector, options: SoftmaxEntropyOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => softmaxEntropyPlan(x, options)) as Promise<Float64Array>;
   }
+  /**
+   * `softmaxKlDivergence(p, q, options)` row by row across threads (with `gradP`/`gradQ`).
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.softmaxKlDivergence([0, 0], [0, 0], { cols: 2 }); // Float64Array [0]
+   * await pool.close();
+   * ```
+   */
   softmaxKlDivergence(p: Vector, q: Vector, options: SoftmaxKlOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => softmaxKlDivergencePlan(p, q, options)) as Promise<Float64Array>;
   }
+  /**
+   * `softmaxCrossEntropy(logits, targets, options)` across threads: the rows' losses, then the reduction on this thread.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.softmaxCrossEntropy([0, 0, 0, 0], [0, 1], { cols: 2 }); // 0.6931471805599453
+   * await pool.close();
+   * ```
+   */
   softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Promise<number | Float64Array> {
     return this.run(() => softmaxCrossEntropyPlan(logits, targets, options)) as Promise<number | Float64Array>;
   }
+  /**
+   * `sigmoidCrossEntropy(logits, targets, options)` row by row across threads.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.sigmoidCrossEntropy([0, 0], [1, 0], { cols: 2 }); // 0.6931471805599453
+   * await pool.close();
+   * ```
+   */
   sigmoidCrossEntropy(logits: Vector, targets: Vector, options: SigmoidCrossEntropyOptions & { cols: number }): Promise<number | Float64Array> {
     return this.run(() => sigmoidCrossEntropyPlan(logits, targets, options)) as Promise<number | Float64Array>;
   }
+  /**
+   * `sigmoidFocalLoss(logits, targets, options)` row by row across threads.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool({ size: 2 });
+   * await pool.sigmoidFocalLoss([0, 0], [1, 0], { cols: 2, gamma: 0, alpha: -1 }); // 0.6931471805599453
+   * await pool.close();
+   * ```
+   */
   sigmoidFocalLoss(logits: Vector, targets: Vector, options: SigmoidFocalLossOptions & { cols: number }): Promise<number | Float64Array> {
     return this.run(() => sigmoidFocalLossPlan(logits, targets, options)) as Promise<number | Float64Array>;
   }
