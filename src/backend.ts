@@ -14,11 +14,16 @@ import { DEFAULT_WINDOW, MIN_WINDOW, WasmArray } from './memory.js';
 import type { Backend } from './types.js';
 import { checkOptions, describe } from './args.js';
 
+// The platform's WebAssembly.Module and fetch Response where its types declare them (the
+// DOM, webworker or Node's), so that the declarations compile in any project.
+type WasmModule = typeof globalThis extends { WebAssembly: { Module: new (...a: never[]) => infer M } } ? M : never;
+type FetchResponse = typeof globalThis extends { Response: new (...a: never[]) => infer R } ? R : never;
+
 export interface InitOptions {
   /** `'auto'` (default): the fastest build this engine validates, else JS. */
   backend?: 'auto' | Backend;
   /** A binary to use instead of the inlined one: bytes, a compiled Module, a URL, or a fetch Response. */
-  wasm?: BufferSource | WebAssembly.Module | URL | string | Response;
+  wasm?: ArrayBuffer | ArrayBufferView | WasmModule | URL | string | FetchResponse;
   /**
    * The most bytes of WebAssembly memory a call may stage through (default 32 MiB, at
    * least 1 MiB): larger inputs stream through it, so the module's memory never grows

@@ -12,7 +12,7 @@
 // kernel's on that row alone, so the blocks give the whole call's values bit for bit.
 
 import { KERNELS, type KernelName, type Param } from './kernels.js';
-import { align, copy, Heap, OutOfMemory } from './memory.js';
+import { align, type Elem, Heap, OutOfMemory, type Typed } from './memory.js';
 import { longRow } from './stream.js';
 import type { Backend, FloatArray } from './types.js';
 import { TWINS } from './js/index.js';
@@ -51,7 +51,14 @@ export type Exports = Record<string, (...a: number[]) => number> & { memory: Web
  */
 const BLOCK_BYTES = 256 * 1024;
 
-type Typed = ArrayBufferView & ArrayLike<number> & { subarray(a: number, b: number): Typed; set(s: ArrayLike<number>, o?: number): void; BYTES_PER_ELEMENT: number };
+
+/** How memory holds a parameter's elements for the kernel. */
+export function elemOf(kind: Param['kind'], f32: boolean): Elem {
+  if (kind === 'labels') return 'i32';
+  if (kind === 'bytes') return 'u8';
+  if (kind === 'x' || kind === 'out' || kind === 'col' || kind === 'w') return f32 ? 'f32' : 'f64';
+  return 'f64';
+}
 
 /** Bytes per element of a parameter's staged copy. */
 function width(kind: Param['kind'], f32: boolean): number {
@@ -86,6 +93,8 @@ interface Layout {
   /** acc: its length; tmp: its bytes. */
   k: Int32Array;
   bpe: Uint8Array;
+  /** How memory holds it. */
+  elem: Elem[];
   input: Uint8Array;
   output: Uint8Array;
   // one call's slots
@@ -120,7 +129,7 @@ export class WasmEngine implements Engine {
     const n = params.length;
     const L: Layout = {
       fn, n, rowsAt: -1, colsAt: -1, code: new Uint8Array(n), kinds: params.map((q) => q.kind), perRow: new Int32Array(n), k: new Int32Array(n),
-      bpe: new Uint8Array(n), input: new Uint8Array(n), output: new Uint8Array(n),
+      bpe: new Uint8Array(n), elem: new Array<Elem>(n).fill('f64'), input: new Uint8Array(n), output: new Uint8Array(n),
       data: new Array<null>(n).fill(null), at: new Float64Array(n), per: new Float64Array(n), offset: new Float64Array(n),
       alias: new Int8Array(n), rowwise: new Uint8Array(n), moduleAt: new Float64Array(n), ptrs: new Array<number>(n).fill(0),
     };
@@ -136,6 +145,7 @@ export class WasmEngine implements Engine {
       }
       L.code[i] = ARRAY;
       L.bpe[i] = width(kind, f32);
+      L.elem[i] = elemOf(kind, f32);
       L.perRow[i] = kind === 'x' || kind === 'out' || kind === 'out64' || kind === 'bytes' ? BY_COLS
         : kind === 'w' ? BY_W
           : kind === 'labels' || kind === 'res' || kind === 'resOpt' ? 1
@@ -272,38 +282,12 @@ export class WasmEngine implements Engine {
     release(data);
   }
 
-  /** Copies n elements of the slot's array from element `from` to byte `p`, converting to its staged type. */
   private copyIn(i: number, L: Layout, p: number, from: number, n: number): void {
-    if (n === 0) return;
-    const heap = this.heap;
-    const kind = L.kinds[i];
-    const view: Typed = (kind === 'labels' ? heap.i32 : kind === 'bytes' ? heap.u8 : L.bpe[i] === 4 ? heap.f32 : heap.f64) as unknown as Typed;
-    const at = p / view.BYTES_PER_ELEMENT;
-    const src = L.data[i]!;
-    if (!ArrayBuffer.isView(src)) {
-      for (let j = 0; j < n; j++) (view as unknown as number[])[at + j] = src[from + j];
-      return;
-    }
-    // the whole array when it can (a subarray is an allocation); set() is a memcpy
-    const part = from === 0 && n === src.length ? (src as Typed) : (src as Typed).subarray(from, from + n);
-    if (part.constructor === view.constructor) copy(view as unknown as FloatArray, part as unknown as FloatArray, at);
-    else view.set(part, at);
+    this.heap.put(L.data[i]!, L.elem[i], p, from, n);
   }
 
-  /** Copies n results from byte `p` to element `from` of the slot's array (converting to its type). */
   private copyOut(i: number, L: Layout, p: number, from: number, n: number): void {
-    const dst = L.data[i] as Typed | null;
-    if (n === 0 || !dst) return;
-    const heap = this.heap;
-    const view = (L.bpe[i] === 4 ? heap.f32 : heap.f64) as unknown as Typed;
-    const at = p / view.BYTES_PER_ELEMENT;
-    if (n <= 16) {
-      for (let j = 0; j < n; j++) (dst as unknown as number[])[from + j] = view[at + j];
-      return;
-    }
-    const src = view.subarray(at, at + n);
-    if (src.constructor === dst.constructor) copy(dst as unknown as FloatArray, src as unknown as FloatArray, from);
-    else dst.set(src, from);
+    if (L.data[i]) this.heap.get(L.data[i]!, L.elem[i], p, from, n);
   }
 }
 

@@ -1,7 +1,7 @@
 // surprisal: entropy, cross-entropy, KL divergence, log-sum-exp and softmax, with SIMD
 // WebAssembly kernels and a pure-JS twin that gives the same answers.
 
-export { init, backend, allocate, type InitOptions } from './backend.js';
+export { init, backend, allocate, supported, type InitOptions } from './backend.js';
 export { WasmArray } from './memory.js';
 export { information, entropy, crossEntropy, klDivergence, jsDivergence } from './entropy.js';
 export { logSumExp, softmax, logSoftmax, softmaxEntropy, softmaxKlDivergence } from './softmax.js';

@@ -98,7 +98,12 @@ export function revive<T extends FloatArray>(view: T, offset: number, n: number)
   return lastGrown ? lastGrown.revive(view, offset, n) : view;
 }
 
-/** @internal */
+/** The element types memory holds for the kernels. @internal */
+export type Elem = 'f32' | 'f64' | 'i32' | 'u8';
+/** A typed array of any element type. @internal */
+export type Typed = ArrayBufferView & ArrayLike<number> & { subarray(a: number, b: number): Typed; set(s: ArrayLike<number>, o?: number): void; BYTES_PER_ELEMENT: number };
+
+/** The module's memory: its blocks (the window, WasmArrays) and the views over it. @internal */
 export class Heap {
   readonly memory: WebAssembly.Memory;
   private readonly base: number;
@@ -244,6 +249,41 @@ export class Heap {
       if (start >= b.ptr && end <= b.ptr + b.size) return start;
     }
     return -1;
+  }
+
+  /** The view of this memory that holds elements of `elem`. */
+  private viewOf(elem: Elem): Typed {
+    const v = this.current();
+    return (elem === 'f32' ? v.f32 : elem === 'f64' ? v.f64 : elem === 'i32' ? v.i32 : v.u8) as unknown as Typed;
+  }
+
+  /** Copies n elements of `src` from element `from` to byte p, stored as `elem` (converting). */
+  put(src: ArrayLike<number>, elem: Elem, p: number, from: number, n: number): void {
+    if (n === 0) return;
+    const view = this.viewOf(elem);
+    const at = p / view.BYTES_PER_ELEMENT;
+    if (!ArrayBuffer.isView(src)) {
+      for (let j = 0; j < n; j++) (view as unknown as number[])[at + j] = src[from + j];
+      return;
+    }
+    // the whole array when it can (a subarray is an allocation); set() is a memcpy
+    const part = from === 0 && n === src.length ? (src as Typed) : (src as Typed).subarray(from, from + n);
+    if (part.constructor === view.constructor) copy(view as unknown as FloatArray, part as unknown as FloatArray, at);
+    else view.set(part, at);
+  }
+
+  /** Copies n elements stored as `elem` at byte p into `dst` from element `from` (converting). */
+  get(dst: ArrayLike<number>, elem: Elem, p: number, from: number, n: number): void {
+    if (n === 0) return;
+    const view = this.viewOf(elem);
+    const at = p / view.BYTES_PER_ELEMENT;
+    if (n <= 16 || !ArrayBuffer.isView(dst)) {
+      for (let j = 0; j < n; j++) (dst as unknown as number[])[from + j] = view[at + j];
+      return;
+    }
+    const src = view.subarray(at, at + n);
+    if (src.constructor === dst.constructor) copy(dst as unknown as FloatArray, src as unknown as FloatArray, from);
+    else (dst as unknown as Typed).set(src, from);
   }
 
   /**

@@ -18,7 +18,7 @@ import { execute, type Plan } from '../plan.js';
 import { currentEngine, instantiate, MAX_PAGES } from '../backend.js';
 import { copy, align, DEFAULT_WINDOW } from '../memory.js';
 import { KERNELS, type Kind } from '../kernels.js';
-import { type Engine, WasmEngine } from '../engine.js';
+import { elemOf, type Engine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
 import { crossEntropyPlan, entropyPlan, jsDivergencePlans, klDivergencePlan } from '../entropy.js';
@@ -34,9 +34,9 @@ import type {
 } from '../types.js';
 import { checkOptions, describe } from '../args.js';
 
-/** One worker, whatever the platform. */
+/** One worker, whatever the platform. @internal */
 export interface Transport {
-  post(message: unknown, transfer?: Transferable[]): void;
+  post(message: unknown, transfer?: ArrayBuffer[]): void;
   listen(onMessage: (message: unknown) => void, onError: (error: Error) => void): void;
   terminate(): void | Promise<unknown>;
   /** Node: whether the worker keeps the process alive (only while a call waits on it). */
@@ -82,13 +82,6 @@ function perRow(kind: Kind, k: number | undefined, cols: number, perElement: unk
   }
 }
 
-function elemOf(kind: Kind, f32: boolean): Elem {
-  if (kind === 'labels') return 'i32';
-  if (kind === 'bytes') return 'u8';
-  if (kind === 'x' || kind === 'out' || kind === 'col' || kind === 'w') return f32 ? 'f32' : 'f64';
-  return 'f64';
-}
-
 const TYPE_OF = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
 const OUTPUTS: Kind[] = ['out', 'out64', 'res', 'resOpt', 'aux'];
 
@@ -103,6 +96,18 @@ interface Moved {
 const registry: FinalizationRegistry<{ pool: Pool; ptr: number }> | null =
   typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(({ pool, ptr }) => pool.release(ptr)) : null;
 
+/**
+ * A pool of threads for the row-wise functions (see `createPool`); each method takes the
+ * single-thread function's arguments (`cols` required) and resolves to its value.
+ *
+ * @example
+ * ```ts
+ * import { createPool } from 'surprisal/pool';
+ * const pool = await createPool({ size: 2 });
+ * await pool.softmaxCrossEntropy([0, 0, 0, 0], [0, 1], { cols: 2 }); // 0.6931471805599453
+ * await pool.close();
+ * ```
+ */
 export class Pool {
   /** The backend the pool computes with. */
   readonly backend: Backend;
@@ -201,56 +206,28 @@ export class Pool {
 
   /**
    * `entropy(p, options)` row by row across threads (`cols` required).
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.entropy([0.5, 0.5, 1, 0], { cols: 2 }); // Float64Array [0.6931471805599453, 0]
-   * await pool.close();
-   * ```
+   * @example `await pool.entropy([0.5, 0.5, 1, 0], { cols: 2 }); // Float64Array [0.6931471805599453, 0]`
    */
   entropy(p: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => entropyPlan(p, options)) as Promise<Float64Array>;
   }
   /**
    * `crossEntropy(p, q, options)` row by row across threads.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.crossEntropy([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]
-   * await pool.close();
-   * ```
+   * @example `await pool.crossEntropy([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]`
    */
   crossEntropy(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => crossEntropyPlan(p, q, options)) as Promise<Float64Array>;
   }
   /**
    * `klDivergence(p, q, options)` row by row across threads.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.klDivergence([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]
-   * await pool.close();
-   * ```
+   * @example `await pool.klDivergence([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]`
    */
   klDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => klDivergencePlan(p, q, options)) as Promise<Float64Array>;
   }
   /**
    * `jsDivergence(p, q, options)` row by row across threads.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.jsDivergence([1, 0], [0, 1], { cols: 2 }); // Float64Array [0.6931471805599453]
-   * await pool.close();
-   * ```
+   * @example `await pool.jsDivergence([1, 0], [0, 1], { cols: 2 }); // Float64Array [0.6931471805599453]`
    */
   jsDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => {
@@ -260,126 +237,63 @@ export class Pool {
   }
   /**
    * `logSumExp(x, options)` row by row across threads.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.logSumExp([0, 0, 1000, 1000], { cols: 2 }); // Float64Array [0.6931471805599453, 1000.6931471805599]
-   * await pool.close();
-   * ```
+   * @example `await pool.logSumExp([0, 0, 1000, 1000], { cols: 2 }); // Float64Array [0.6931471805599453, 1000.6931471805599]`
    */
   logSumExp(x: Vector, options: LogSumExpOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => logSumExpPlan(x, options)) as Promise<Float64Array>;
   }
   /**
    * `signedLogSumExp(x, options)` row by row across threads.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.signedLogSumExp([0, 0], { cols: 2, weights: [1, -0.5] }); // { value: Float64Array [-0.6931471805599453], sign: Float64Array [1] }
-   * await pool.close();
-   * ```
+   * @example `await pool.signedLogSumExp([0, 0], { cols: 2, weights: [1, -0.5] }); // { value: Float64Array [-0.6931471805599453], sign: Float64Array [1] }`
    */
   signedLogSumExp(x: Vector, options: SignedLogSumExpOptions & { cols: number }): Promise<SignedValue<Float64Array>> {
     return this.run(() => signedLogSumExpPlan(x, options)) as Promise<SignedValue<Float64Array>>;
   }
   /**
    * `softmax(x, options)` row by row across threads (into `out` when given).
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.softmax(new Float32Array([0, 0, 0, 0]), { cols: 2 }); // Float32Array [0.5, 0.5, 0.5, 0.5]
-   * await pool.close();
-   * ```
+   * @example `await pool.softmax(new Float32Array([0, 0, 0, 0]), { cols: 2 }); // Float32Array [0.5, 0.5, 0.5, 0.5]`
    */
   softmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
     return this.run(() => mapPlan('softmax', 'softmaxRows', x, options)) as Promise<T>;
   }
   /**
    * `logSoftmax(x, options)` row by row across threads.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.logSoftmax([0, 0], { cols: 2 }); // Float64Array [-0.6931471805599453, -0.6931471805599453]
-   * await pool.close();
-   * ```
+   * @example `await pool.logSoftmax([0, 0], { cols: 2 }); // Float64Array [-0.6931471805599453, -0.6931471805599453]`
    */
   logSoftmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
     return this.run(() => mapPlan('logSoftmax', 'logSoftmaxRows', x, options)) as Promise<T>;
   }
   /**
    * `softmaxEntropy(logits, options)` row by row across threads (with `grad`).
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.softmaxEntropy([0, 0, 0, 0], { cols: 4, base: 2 }); // Float64Array [2]
-   * await pool.close();
-   * ```
+   * @example `await pool.softmaxEntropy([0, 0, 0, 0], { cols: 4, base: 2 }); // Float64Array [2]`
    */
   softmaxEntropy(x: Vector, options: SoftmaxEntropyOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => softmaxEntropyPlan(x, options)) as Promise<Float64Array>;
   }
   /**
    * `softmaxKlDivergence(p, q, options)` row by row across threads (with `gradP`/`gradQ`).
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.softmaxKlDivergence([0, 0], [0, 0], { cols: 2 }); // Float64Array [0]
-   * await pool.close();
-   * ```
+   * @example `await pool.softmaxKlDivergence([0, 0], [0, 0], { cols: 2 }); // Float64Array [0]`
    */
   softmaxKlDivergence(p: Vector, q: Vector, options: SoftmaxKlOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => softmaxKlDivergencePlan(p, q, options)) as Promise<Float64Array>;
   }
   /**
    * `softmaxCrossEntropy(logits, targets, options)` across threads: the rows' losses, then the reduction on this thread.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.softmaxCrossEntropy([0, 0, 0, 0], [0, 1], { cols: 2 }); // 0.6931471805599453
-   * await pool.close();
-   * ```
+   * @example `await pool.softmaxCrossEntropy([0, 0, 0, 0], [0, 1], { cols: 2 }); // 0.6931471805599453`
    */
   softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Promise<number | Float64Array> {
     return this.run(() => softmaxCrossEntropyPlan(logits, targets, options)) as Promise<number | Float64Array>;
   }
   /**
    * `sigmoidCrossEntropy(logits, targets, options)` row by row across threads.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.sigmoidCrossEntropy([0, 0], [1, 0], { cols: 2 }); // 0.6931471805599453
-   * await pool.close();
-   * ```
+   * @example `await pool.sigmoidCrossEntropy([0, 0], [1, 0], { cols: 2 }); // 0.6931471805599453`
    */
   sigmoidCrossEntropy(logits: Vector, targets: Vector, options: SigmoidCrossEntropyOptions & { cols: number }): Promise<number | Float64Array> {
     return this.run(() => sigmoidCrossEntropyPlan(logits, targets, options)) as Promise<number | Float64Array>;
   }
   /**
    * `sigmoidFocalLoss(logits, targets, options)` row by row across threads.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool({ size: 2 });
-   * await pool.sigmoidFocalLoss([0, 0], [1, 0], { cols: 2, gamma: 0, alpha: -1 }); // 0.6931471805599453
-   * await pool.close();
-   * ```
+   * @example `await pool.sigmoidFocalLoss([0, 0], [1, 0], { cols: 2, gamma: 0, alpha: -1 }); // 0.6931471805599453`
    */
   sigmoidFocalLoss(logits: Vector, targets: Vector, options: SigmoidFocalLossOptions & { cols: number }): Promise<number | Float64Array> {
     return this.run(() => sigmoidFocalLossPlan(logits, targets, options)) as Promise<number | Float64Array>;
@@ -606,31 +520,12 @@ export class Pool {
     } else await new Promise((resolve) => setTimeout(resolve, 0));
   }
 
-  /** Copies n elements of a moved array, from element `from`, into the shared memory at byte `p` (converting to its staged type). */
   private copyIn(m: Moved, p: number, from: number, n: number): void {
-    if (n === 0) return;
-    const heap = this.engine!.heap;
-    const Type = TYPE_OF[m.ref.elem];
-    const view = m.ref.elem === 'f32' ? heap.f32 : m.ref.elem === 'f64' ? heap.f64 : m.ref.elem === 'i32' ? heap.i32 : heap.u8;
-    const at = p / Type.BYTES_PER_ELEMENT;
-    const src = m.data;
-    if (ArrayBuffer.isView(src)) {
-      const part = (src as unknown as FloatArray).subarray(from, from + n);
-      if (part.constructor === view.constructor) copy(view as FloatArray, part, at);
-      else (view as FloatArray).set(part, at);
-    } else for (let i = 0; i < n; i++) view[at + i] = src[from + i];
+    this.engine!.heap.put(m.data, m.ref.elem, p, from, n);
   }
 
   private copyOut(m: Moved, p: number, from: number, n: number): void {
-    if (n === 0) return;
-    const heap = this.engine!.heap;
-    const Type = TYPE_OF[m.ref.elem];
-    const view = (m.ref.elem === 'f32' ? heap.f32 : heap.f64) as FloatArray;
-    const at = p / Type.BYTES_PER_ELEMENT;
-    const dst = m.data as FloatArray;
-    const src = view.subarray(at, at + n);
-    if (src.constructor === dst.constructor) copy(dst, src, from);
-    else dst.set(src, from);
+    this.engine!.heap.get(m.data, m.ref.elem, p, from, n);
   }
 
   // -------------------------------------------------------------------------------
@@ -696,14 +591,14 @@ export class Pool {
   }
 }
 
-/** True where shared memory is usable: SharedArrayBuffer, and (in a page) cross-origin isolation. */
+/** True where shared memory is usable: SharedArrayBuffer, and (in a page) cross-origin isolation. @internal */
 export function canShare(): boolean {
   if (typeof SharedArrayBuffer !== 'function') return false;
   const g = globalThis as { crossOriginIsolated?: boolean };
   return g.crossOriginIsolated !== false;
 }
 
-/** Starts a pool: `make` creates a worker (told its setup in its first message). */
+/** Starts a pool: `make` creates a worker (told its setup in its first message). @internal */
 export async function startPool(make: () => Transport, options: PoolOptions, cores: number): Promise<Pool> {
   if (options === null || typeof options !== 'object') throw new TypeError(`createPool: options must be an object, got ${describe(options)}`);
   checkOptions('createPool', options, POOL_OPTIONS);

@@ -14,6 +14,9 @@ import { detect, inlined, init, instantiate, supported } from '../backend.js';
 import { jsEngine, WasmEngine, type Engine } from '../engine.js';
 import { KERNELS, type KernelName } from '../kernels.js';
 import type { Backend } from '../types.js';
+import type { Elem } from '../memory.js';
+
+export type { Elem };
 
 // control block (Int32Array over a SharedArrayBuffer)
 export const SEQ = 0; // the call's number, twice: odd while a call is being written (a seqlock)
@@ -31,7 +34,6 @@ export const CONTROL_WORDS = 16 + 1024;
 /** Bytes of the descriptor area (JSON; a failed chunk's message is written after it). */
 export const DESCRIPTOR_BYTES = 1 << 16;
 
-export type Elem = 'f32' | 'f64' | 'i32' | 'u8';
 const TYPES = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
 
 /** Where one array of a call is, for every thread: row-wise (split by chunk) or whole (per column, scalars per call). */
