@@ -1,102 +1,129 @@
-// The package as a user installs it: `npm pack`, install the tarball into an empty
-// project, and use it there with no build step — from Node, from a worker thread, through
-// the worker pool (`surprisal/pool`), and from TypeScript (the .d.ts overloads).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// The package as a user installs it: `npm pack` the built dist/, install the tarball into
+// an empty project (offline: it has no dependencies), and use it there with no build
+// step — from Node's main thread and a worker_threads Worker on every backend this Node
+// runs (test/browser/values.js: exact values), on Node 24 too, through the worker pool
+// (`surprisal/pool`), and from TypeScript against the shipped .d.ts; publint and
+// arethetypeswrong lint the same tarball.
+//
+// Needs `npm run build` first (it packs dist/ as it is, with --ignore-scripts).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolProblems, problems, type Result } from './browser/values.js';
 
 const root = new URL('..', import.meta.url).pathname;
+const bin = (pkg: string, file: string) => join(root, 'node_modules', pkg, file);
+/** The published tarball's budget: npm's "package size", in kB of 1000 bytes. */
+const MAX_TARBALL = 160_000;
 let dir = '';
+let tarball = '';
 
 const npm = (args: string[], cwd: string) =>
-  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' } });
+  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' } });
+const node = (args: string[], options: { timeout?: number } = {}) =>
+  execFileSync(process.execPath, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeout ?? 60_000 });
+
+// onEveryBackend in the main thread, then in a worker_threads Worker running this same file.
+const SMOKE = `
+  import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+  import * as S from 'surprisal';
+  import { onEveryBackend } from './values.js';
+  const result = await onEveryBackend(S);
+  if (isMainThread) {
+    const w = new Worker(new URL(import.meta.url));
+    w.once('message', (worker) => console.log(JSON.stringify({ version: process.version, main: result, worker })));
+    w.once('error', (e) => { console.error(e); process.exitCode = 1; });
+  } else parentPort.postMessage(result);
+`;
+
+function expectEveryBackend(out: string): { version: string; main: Result; worker: Result } {
+  const r = JSON.parse(out) as { version: string; main: Result; worker: Result };
+  expect(problems(r.main)).toEqual([]);
+  expect(problems(r.worker)).toEqual([]);
+  expect(r.worker).toEqual(r.main); // one engine: the worker's values are the main thread's bit for bit
+  return r;
+}
 
 describe('the packed tarball in an empty project', () => {
   beforeAll(() => {
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/pool/node.js', 'dist/pool/browser.js', 'dist/wasm/simd.generated.js']) {
+      if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
+    }
     dir = mkdtempSync(join(tmpdir(), 'surprisal-pack-'));
-    npm(['pack', '--pack-destination', dir, '--ignore-scripts'], root);
-    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+    const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', dir, '--ignore-scripts'], root)) as { filename: string }[];
+    tarball = join(dir, packed.filename);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    npm(['install', '--no-audit', '--no-fund', join(dir, tarball)], dir);
-  }, 180_000);
+    npm(['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', tarball], dir);
+    copyFileSync(join(root, 'test/browser/values.js'), join(dir, 'values.js'));
+    writeFileSync(join(dir, 'smoke.mjs'), SMOKE);
+  }, 120_000);
 
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ships the built files only', () => {
-    const files = readdirSync(join(dir, 'node_modules/surprisal/dist'));
-    expect(files).toContain('index.js');
-    expect(files).toContain('index.d.ts');
-    expect(readdirSync(join(dir, 'node_modules/surprisal/build')).sort()).toEqual(['surprisal.scalar.wasm', 'surprisal.simd.wasm']);
+  it(`is at most ${MAX_TARBALL / 1000} kB and holds package.json, README.md, LICENSE and dist/ only: no build/, src/, tests, .wasm files or sources`, () => {
+    expect(statSync(tarball).size).toBeLessThanOrEqual(MAX_TARBALL);
+    const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
+    const outside = files.filter((f) => !['package.json', 'README.md', 'LICENSE'].includes(f) && !f.startsWith('dist/'));
+    expect(outside).toEqual([]);
+    expect(files.filter((f) => /(^|\/)(build|src|test|assembly|scripts)\//.test(f) || /\.test\.|\.wasm$|\.map$|(?<!\.d)\.ts$/.test(f))).toEqual([]);
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/pool/node.js', 'dist/pool/node.d.ts', 'dist/pool/browser.js', 'dist/pool/worker-browser.js', 'dist/pool/worker-node.js']) {
+      expect(files).toContain(f);
+    }
+    // the binaries, inlined and gzipped (the relaxed build as a delta against the SIMD build)
+    expect(files.filter((f) => f.startsWith('dist/wasm/')).sort()).toEqual(['dist/wasm/relaxed.generated.js', 'dist/wasm/scalar.generated.js', 'dist/wasm/simd.generated.js']);
   });
 
-  it('imports and runs on every backend, in the main thread and in a worker', () => {
-    writeFileSync(join(dir, 'smoke.mjs'), `
-      import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-      import { init, backend, entropy, information, crossEntropy, softmax, softmaxCrossEntropy, allocate, logSumExp } from 'surprisal';
-      const out = [];
-      for (const b of ['js', 'wasm', 'wasm-simd', 'auto']) {
-        await init({ backend: b });
-        const x = allocate(Float32Array, 4);
-        x.array.set([1, 2, 3, 4]);
-        out.push([backend(), information(0.01, { base: 2 }).toFixed(4), entropy([0.99, 0.01], { base: 2 }).toFixed(4),
-          crossEntropy([0, 0, 1], [0.1, 0.15, 0.75]).toFixed(4), softmax(new Float32Array([0, 0])).join(),
-          softmaxCrossEntropy([0, 0], [1], { cols: 2 }).toFixed(4), logSumExp(x).toFixed(4)].join(' '));
-        x.free();
-      }
-      if (isMainThread) {
-        const w = new Worker(new URL(import.meta.url));
-        w.on('message', (m) => { console.log(JSON.stringify({ main: out, worker: m })); });
-      } else parentPort.postMessage(out);
-    `);
-    const { main, worker } = JSON.parse(execFileSync(process.execPath, ['smoke.mjs'], { cwd: dir, encoding: 'utf8' }));
-    expect(main).toEqual([
-      'js 6.6439 0.0808 0.2877 0.5,0.5 0.6931 4.4402',
-      'wasm 6.6439 0.0808 0.2877 0.5,0.5 0.6931 4.4402',
-      'wasm-simd 6.6439 0.0808 0.2877 0.5,0.5 0.6931 4.4402',
-      'wasm-simd 6.6439 0.0808 0.2877 0.5,0.5 0.6931 4.4402',
-    ]);
-    expect(worker).toEqual(main);
+  it('imports and runs on every backend this Node runs, in the main thread and in a worker thread: exact values', () => {
+    const r = expectEveryBackend(node(['smoke.mjs']));
+    // Node 20 has relaxed SIMD off; Node ≥ 22 on
+    expect(r.main.features.relaxed).toBe(Number(process.versions.node.split('.')[0]) >= 22);
   });
 
-  it('surprisal/pool: two threads give the one-thread values bit for bit, a bad argument the one-thread error, and the process exits without close()', () => {
+  it.skipIf(Number(process.versions.node.split('.')[0]) >= 22)('with relaxed SIMD switched on (node --experimental-wasm-relaxed-simd): wasm-relaxed too, and auto picks it', () => {
+    const r = expectEveryBackend(node(['--experimental-wasm-relaxed-simd', 'smoke.mjs']));
+    expect(r.main.features.relaxed).toBe(true);
+    expect(r.main.backends.auto.loaded).toBe('wasm-relaxed');
+  });
+
+  it('on Node 24 (npx node@24, from the npm cache): every backend, wasm-relaxed included', (ctx) => {
+    const run = spawnSync('npx', ['--offline', '-y', 'node@24', 'smoke.mjs'], {
+      cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
+    });
+    if (run.status !== 0 && /ENOTCACHED|ETARGET|E404|ENOTFOUND|EAI_AGAIN|could not determine executable/i.test(run.stderr)) {
+      console.log(`skipped: node@24 is not in the npm cache (npx --offline): ${run.stderr.trim().split('\n')[0]}`);
+      ctx.skip('node@24 is not in the npm cache');
+    }
+    expect(run.stderr).toBe('');
+    const r = expectEveryBackend(run.stdout);
+    expect(r.version).toMatch(/^v24\./);
+    expect(r.main.backends.auto.loaded).toBe('wasm-relaxed');
+  });
+
+  it('surprisal/pool, shared memory and transfers: softmax and softmaxCrossEntropy equal the single-thread calls bit for bit, errors too; close() lets the process exit', () => {
     writeFileSync(join(dir, 'pool.mjs'), `
-      import { init, softmax, softmaxCrossEntropy } from 'surprisal';
+      import * as S from 'surprisal';
       import { createPool } from 'surprisal/pool';
-      await init();
-      const pool = await createPool({ size: 2 });
-      const rows = 1024, cols = 100;
-      const z = pool.array(Float32Array, rows * cols);
-      for (let i = 0; i < z.length; i++) z[i] = Math.sin(i * 0.37) * 8;
-      const y = Int32Array.from({ length: rows }, (_, r) => (r * 7) % cols);
-      const p = await pool.softmax(z, { cols }), p1 = softmax(z, { cols });
-      const loss = await pool.softmaxCrossEntropy(z, y, { cols });
-      let worst = 0;
-      for (let r = 0; r < rows; r++) { let s = 0; for (let c = 0; c < cols; c++) s += p[r * cols + c]; worst = Math.max(worst, Math.abs(s - 1)); }
-      let error = null, single = null;
-      try { await pool.softmaxCrossEntropy(z, y.map((v) => v + cols), { cols }); } catch (e) { error = [e.constructor.name, e.message]; }
-      try { softmaxCrossEntropy(z, y.map((v) => v + cols), { cols }); } catch (e) { single = [e.constructor.name, e.message]; }
-      console.log(JSON.stringify({
-        shared: pool.shared, backend: pool.backend, split: pool.lastSplit.length,
-        softmaxEqual: p.every((v, i) => Object.is(v, p1[i])), lossEqual: Object.is(loss, softmaxCrossEntropy(z, y, { cols })),
-        worst, error, single,
-      }));
-      // no pool.close(): a pool left open must not keep the process alive
+      import { poolAgreement } from './values.js';
+      const shared = await poolAgreement(S, createPool, { size: 2 });
+      const transfer = await poolAgreement(S, createPool, { size: 2, shared: false });
+      console.log(JSON.stringify({ shared, transfer }));
     `);
-    const r = JSON.parse(execFileSync(process.execPath, ['pool.mjs'], { cwd: dir, encoding: 'utf8', timeout: 60_000 }));
-    expect(r).toMatchObject({ shared: true, backend: 'wasm-simd', split: 2, softmaxEqual: true, lossEqual: true });
-    expect(r.worst).toBeLessThan(1e-6); // each softmax row sums to 1 (float32 entries)
-    expect(r.error[0]).toBe('RangeError');
-    expect(r.error).toEqual(r.single);
+    const r = JSON.parse(node(['pool.mjs'])); // returns only if the process exits after close()
+    expect(poolProblems(r.shared, true)).toEqual([]);
+    expect(poolProblems(r.transfer, false)).toEqual([]);
+    expect(r.shared.loaded).toBe(r.transfer.loaded);
   });
 
-  it('type-checks: reductions give number or Float64Array, maps keep Float32Array', () => {
+  it('type-checks against the shipped .d.ts: reductions give number or Float64Array, maps keep the input\'s float type, misspelt options are errors', () => {
     writeFileSync(join(dir, 'types.ts'), `
-      import { entropy, softmax, logSoftmax, softmaxCrossEntropy, klDivergence, init, type Backend } from 'surprisal';
-      const b: Promise<Backend> = init();
+      import { allocate, backend, entropy, init, klDivergence, logSoftmax, logSumExp, softmax, softmaxCrossEntropy, type Backend, type WasmArray } from 'surprisal';
+      import { createPool, type Pool } from 'surprisal/pool';
+      const b: Promise<Backend> = init({ backend: 'wasm-relaxed' });
+      const now: Backend = backend();
       const h: number = entropy([0.5, 0.5]);
       const rows: Float64Array = entropy([0.5, 0.5, 1, 0], { cols: 2 });
       const kl: number = klDivergence(new Float32Array(2), [0.5, 0.5], { base: 2 });
@@ -105,12 +132,55 @@ describe('the packed tarball in an empty project', () => {
       const into: Float64Array = logSoftmax(new Float32Array(3), { out: new Float64Array(3) });
       const loss: number = softmaxCrossEntropy([1, 2], [0], { cols: 2 });
       const perRow: Float64Array = softmaxCrossEntropy([1, 2], [0], { cols: 2, reduction: 'none' });
+      const x: WasmArray<Float64Array> = allocate(Float64Array, 3);
+      const lse: number = logSumExp(x);
+      const lseRows: Float64Array = logSumExp(x, { cols: 3 });
       // @ts-expect-error: a vector reduction is a number, not an array
       const wrong: Float64Array = entropy([0.5, 0.5]);
-      export { b, h, rows, kl, p32, p64, into, loss, perRow, wrong };
+      // @ts-expect-error: the softmax of a Float32Array is a Float32Array
+      const wrong32: Float64Array = softmax(new Float32Array(3));
+      // @ts-expect-error: a misspelt option ('bse')
+      entropy([0.5, 0.5], { bse: 2 });
+      // @ts-expect-error: a misspelt option ('temprature')
+      softmax([1, 2], { temprature: 2 });
+      // @ts-expect-error: not a backend
+      init({ backend: 'webgpu' });
+      // @ts-expect-error: softmaxCrossEntropy needs cols
+      softmaxCrossEntropy([1, 2], [0], {});
+      async function pooled(): Promise<number> {
+        const pool: Pool = await createPool({ size: 2 });
+        const r: Float64Array = await pool.logSumExp([1, 2, 3, 4], { cols: 2 });
+        // @ts-expect-error: a misspelt pool option ('sise')
+        await createPool({ sise: 2 });
+        await pool.close();
+        return r[0];
+      }
+      export { b, now, h, rows, kl, p32, p64, into, loss, perRow, lse, lseRows, wrong, wrong32, pooled };
     `);
-    const tsc = join(root, 'node_modules/typescript/bin/tsc');
-    const result = execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'types.ts'], { cwd: dir, encoding: 'utf8' });
-    expect(result).toBe('');
+    const tsc = bin('typescript', 'bin/tsc');
+    const base = { noEmit: true, strict: true, target: 'es2022', lib: ['es2022', 'dom'], skipLibCheck: false, skipDefaultLibCheck: true };
+    const projects = {
+      // a Node project (nodenext resolution), the shipped .d.ts checked too (skipLibCheck off).  They name DOM
+      // types (BufferSource, WebAssembly, Transferable) that @types/node 20 lacks, so the DOM lib is on.
+      'tsconfig.node.json': { ...base, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], typeRoots: [join(root, 'node_modules/@types')] },
+      // a project with a bundler (moduleResolution bundler), no Node types
+      'tsconfig.bundler.json': { ...base, module: 'esnext', moduleResolution: 'bundler', types: [] },
+    };
+    for (const [file, compilerOptions] of Object.entries(projects)) {
+      writeFileSync(join(dir, file), JSON.stringify({ compilerOptions, files: ['types.ts'] }));
+      const r = spawnSync(process.execPath, [tsc, '-p', file], { cwd: dir, encoding: 'utf8' });
+      expect(r.stdout + r.stderr, file).toBe('');
+      expect(r.status, file).toBe(0);
+    }
+  });
+
+  it('publint --strict and arethetypeswrong (--profile esm-only) pass on the tarball', () => {
+    // the same tarball as above, rather than `attw --pack .`, whose `npm pack` runs the
+    // `prepare` script: a full rebuild of dist/ in the middle of the test run
+    const publint = spawnSync(process.execPath, [bin('publint', 'src/cli.js'), 'run', '--strict', tarball], { cwd: dir, encoding: 'utf8' });
+    expect(publint.stdout + publint.stderr).toContain('All good!');
+    expect(publint.status).toBe(0);
+    const attw = spawnSync(process.execPath, [bin('@arethetypeswrong/cli', 'dist/index.js'), tarball, '--profile', 'esm-only', '--format', 'table-flipped'], { cwd: dir, encoding: 'utf8' });
+    expect(attw.status, attw.stdout + attw.stderr).toBe(0);
   });
 }, 240_000);
