@@ -46,10 +46,15 @@
 //                             n·1e-28) and has a subnormal p is computed again exactly,
 //                             so it keeps its digits (scipy gh-20710: KL(2.22e-308 ‖ 1e15));
 //                             and a subnormal p over q = 0 still makes the row Infinity.
-//   q zero/subnormal, p > 0   (cross-entropy, KL; JS: a ratio below the normal range): the
+//   q subnormal, p > 0        (cross-entropy, KL) the lane is scaled into the normal range
+//                             by its bits, its log corrected in the integer exponent (see
+//                             "A subnormal q in the vector logs"): the first block that
+//                             has one is done again by the kernel's second copy, which
+//                             does the rest of the row — a vector term like any other.
+//   q zero, p > 0             (cross-entropy, KL; JS: a ratio below the normal range): the
 //                             block of 32 entries is summed again by the exact scalar
-//                             terms — rare, and p > 0 = q makes the row Infinity, after
-//                             which no block is.
+//                             terms — p > 0 = q makes the row Infinity, after which no
+//                             block is.
 //   negative, NaN, infinite   a negative entry (or −0) sends the row to the exact path
 //                             (its value: the formula's, NaN where a log is of a negative
 //                             number); NaN and ±Infinity show in the sums (aux), and
@@ -382,12 +387,13 @@ function ceBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, L: f64): f64 {
   for (let i = i0; i < i1; i++) {
     const vp = at<T>(p, i), vq = at<T>(q, i);
     if (vp != 0) {
-      if (vq == 0 && vp > 0) rowInf = true;
-      else {
-        const t = vp * (Math.log(vq) - L);
-        lo = neuLo(hi, t, lo);
-        hi += t;
+      if (vq == 0 && vp > 0) {
+        rowInf = true; // the row is Infinity (or NaN, from its sums): its terms no longer matter
+        return 0;
       }
+      const t = vp * (Math.log(vq) - L);
+      lo = neuLo(hi, t, lo);
+      hi += t;
     }
   }
   return hi + lo;
@@ -402,7 +408,10 @@ function klBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32): f64 {
         const t = vp * logRatio(vp, vq);
         lo = neuLo(hi, t, lo);
         hi += t;
-      } else if (vq == 0) rowInf = true;
+      } else if (vq == 0) {
+        rowInf = true; // as in ceBlockExact
+        return 0;
+      }
     }
   }
   return hi + lo;
@@ -597,11 +606,15 @@ const KR64 = memory.data<f64>([
   return f32x4.add(kd, f32x4.mul(s, madd32(madd32(madd32(madd32(c4, z, c3), z, c2), z, c1), z, c0)));
 }
 
-/** log₂(p/q) in two float64 lanes for positive normal p, q; `shift` = L_LOG_SHIFT. */
+/**
+ * log₂(p/q) in two float64 lanes for positive normal p, q; `shift` = L_LOG_SHIFT, `pshift`
+ * the same (over a scaled subnormal q: plus 1022 << 52, which adds 1022 to kp − kq;
+ * kp + 1022 < 4096 stays in the 12 bits above the mantissa).
+ */
 // @ts-ignore: decorator
-@inline function log2RatioF64x2(p: v128, q: v128, shift: v128, mant: v128, sqrtHalf: v128,
+@inline function log2RatioF64x2(p: v128, q: v128, pshift: v128, shift: v128, mant: v128, sqrtHalf: v128,
   c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128, c7: v128, c8: v128, c9: v128): v128 {
-  const ip = i64x2.add(p, shift), iq = i64x2.add(q, shift);
+  const ip = i64x2.add(p, pshift), iq = i64x2.add(q, shift);
   // logical shifts: ip, iq ≥ 0 for positive normal p, q
   const k = i64x2.sub(i64x2.shr_u(ip, 52), i64x2.shr_u(iq, 52));
   const kd = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
@@ -652,6 +665,112 @@ const NEAR_SHIFT32: i32 = 0x004afb0d - 0x3f800000;
   const p = madd64(madd64(madd64(madd64(madd64(madd64(c6, z, c5), z, c4), z, c3), z, c2), z, c1), z, c0);
   const kd = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
   return f64x2.add(kd, f64x2.mul(s, p));
+}
+
+// ---------------------------------------------------------------------------------
+// A subnormal q in the vector logs (cross-entropy, KL)
+// ---------------------------------------------------------------------------------
+//
+// A subnormal number is an integer times the smallest subnormal: its bits b, read as an
+// integer, are its value in units of 2^-149 (float32, 1 ≤ b < 2^23) or 2^-1074 (float64,
+// 1 ≤ b < 2^52).  So a subnormal q is made normal without a float operation on it:
+//   float32: the i32 → f32 conversion of the bits is b itself, exact (b < 2^24), a
+//            normal number ≥ 1, and log₂ q = log₂ b − 149;
+//   float64: (no i64 → f64 vector conversion) the bits put under the exponent of 1.0
+//            are 1 + b·2^-52, and subtracting 1 is exact (Sterbenz: both in [1, 2)):
+//            b·2^-52 = q·2^1022, a normal number ≥ 2^-52, and log₂ q = log₂(b·2^-52) − 1022.
+// The 149 (1022) comes off the integer exponent k of the vector log, which the log's
+// reduction takes from the bits anyway.  Float32 (`subBitsF32x4`): the lane holds b's
+// float bits less 149 << 23 — not a float, but bits that only the log's integer
+// reduction reads (an add and shifts), giving k − 149 and b's mantissa; for
+// cross-entropy k − k₀ − 149 must fit the 9 bits above the mantissa, so q₀ < 2^100
+// (larger, the row is exact).  Float64: the bias of cross-entropy's k gets 1022 more, and
+// KL's p lane's shift 1022 << 52 more (kp + 1022 < 4096 fits the 12 bits above the
+// mantissa of p + shift, read by a logical shift; q's can't go below 0).  The log of the
+// scaled number is as accurate as any other lane's, and k is exact, so the term is too.
+// Multiplying q by 2^k instead would itself be a multiplication with a subnormal operand,
+// which many x86 cores do in a microcode assist (of the order of 100 cycles): the slow
+// path this avoids.
+// Lanes that are not subnormal keep their bits (a bitselect on `aboveF32x4`), and the
+// scaled copy takes every positive q (`qOkF32x4`): 0, −0 and negative q are still not
+// taken, so p > 0 over them still makes the block careful (q = 0: Infinity; a negative q
+// sends the row to the exact path).
+//
+// The kernels (cross-entropy and KL) have two copies, by a type argument (`Plain`,
+// `Scaled`): the plain one is the loop of rows without a subnormal q; at the first block
+// that has a subnormal q under p > 0 (`subUnderF32`), it hands the row, with its sums so
+// far, to the scaled copy, which does that block again and the rest of the row (a row
+// with one subnormal q usually has more: this costs one block, and keeps the plain loop
+// as it was).  A block careful for q = 0 alone (an Infinity row) stays in the plain copy.
+// The scaled loop does 4–6 more operations a vector: measured 1.1–1.2× the plain loop's
+// time at 10⁶ entries (rows of 1000, every 7th q or half of them subnormal).
+
+/** Float32: 149 << 23, taken from a scaled lane's bits (`subBitsF32x4`). */
+const SUBQ32 = memory.data<i32>([0x4a800000], 16);
+/** Cross-entropy scales float32 lanes only while q₀ < 2^100 (its bits): see `subBitsF32x4`. */
+const SUB_REF32: u32 = 0x71800000;
+/** Float64: 1022 (from k), 1022 << 52 (added to the shift of p: KL's k = kp − kq), the bits of 1.0. */
+const SUBQ64 = memory.data<i64>([1022, 0x3fe0000000000000, 0x3ff0000000000000], 16);
+
+/** The two copies of the cross-entropy and KL kernels (type arguments): subnormal q as it is, or scaled. */
+type Plain = u8;
+type Scaled = u16;
+
+/** Whether a kernel copy scales subnormal q (a constant: the other copy's code is not compiled in). */
+// @ts-ignore: decorator
+@inline function scaledOf<S>(): bool {
+  return sizeof<S>() == 2;
+}
+
+/**
+ * A scaled float32 q: a subnormal lane's bits as b's float bits less 149 << 23 — not a
+ * float, but bits whose reduction in `logDiffF32x4` or `log2RatioF32x4` (an integer add
+ * and shifts, no float operation) gives k − 149 and b's mantissa: log₂ q.  (No wrap: b's
+ * bits are in [0x3f800000, 0x4b000000).)  Other lanes keep their bits.
+ */
+// @ts-ignore: decorator
+@inline function subBitsF32x4(q: v128, lo: v128, e149: v128): v128 {
+  return v128.bitselect(q, i32x4.sub(f32x4.convert_i32x4_s(q), e149), aboveF32x4(q, lo));
+}
+
+/** Lanes whose q the vector logs take: positive normal (`Plain`), or any positive (`Scaled`: subnormal q too). */
+// @ts-ignore: decorator
+@inline function qOkF32x4<S>(q: v128, lo: v128): v128 {
+  return scaledOf<S>() ? i32x4.gt_s(q, i32x4.splat(0)) : aboveF32x4(q, lo);
+}
+
+// @ts-ignore: decorator
+@inline function qOkF64x2<S>(q: v128, lo: v128): v128 {
+  return scaledOf<S>() ? i64x2.gt_s(q, i64x2.splat(0)) : aboveF64x2(q, lo);
+}
+
+/** q with its subnormal lanes as q·2^1022 (see above); `one` is 1.0, `mant` the mantissa mask. */
+// @ts-ignore: decorator
+@inline function subQF64x2(q: v128, u: v128, mant: v128, one: v128): v128 {
+  return v128.bitselect(q, f64x2.sub(v128.bitselect(q, one, mant), one), u);
+}
+
+/**
+ * Whether entries [i0, i1) of float32 rows have a subnormal q under a p above the normal
+ * range's bottom: a careful block that the scaled copy can take (not one whose careful
+ * lanes are all q = 0 or negative: those stay exact blocks, and the row Infinity).
+ */
+function subUnderF32(p: usize, q: usize, i0: i32, i1: i32): bool {
+  for (let i = i0; i < i1; i++) {
+    const o = <usize>i << 2;
+    const bq = load<i32>(q + o);
+    if (load<i32>(p + o) > 0x007fffff && bq > 0 && bq <= 0x007fffff) return true;
+  }
+  return false;
+}
+
+function subUnderF64(p: usize, q: usize, i0: i32, i1: i32): bool {
+  for (let i = i0; i < i1; i++) {
+    const o = <usize>i << 3;
+    const bq = load<i64>(q + o);
+    if (load<i64>(p + o) > 0x000fffffffffffff && bq > 0 && bq <= 0x000fffffffffffff) return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------
@@ -790,6 +909,17 @@ function hasSubnormalF64(x: usize, n: i32): bool {
     if (b > 0 && b <= 0x000fffffffffffff) return true;
   }
   return false;
+}
+
+/**
+ * Whether a vector kernel's term sum (rowA) overflowed while the row's sums (rowWhi,
+ * rowWq) are finite: terms beyond the lanes' range (float32: a p above ~1e36 over a tiny
+ * q), which the exact path (float64) computes.  A NaN or infinite entry makes a sum
+ * non-finite itself, so this is not one.
+ */
+// @ts-ignore: decorator
+@inline function overflowed(): bool {
+  return !isFinite(rowA) && isFinite(rowWhi) && isFinite(rowWq);
 }
 
 /** Whether some p ≠ 0 has q = 0 in rows of float32 p and q (a subnormal p there makes KL and cross-entropy Infinity). */
@@ -1051,23 +1181,36 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, normalize: f64, r
 //
 // As entropy, the reference being q₀ = max q (each block scanned first), the terms
 // p·(log q − log q₀) for p > 0.  A lane whose p is above the normal range's bottom and
-// whose q is not a positive normal number (q = 0: the row is Infinity; q subnormal: an
-// exact, normal term) sends its block to the exact scalar terms.
+// whose q is not a positive normal number (q = 0: the row is Infinity; q subnormal)
+// makes its block careful.  The first block with a subnormal q under such a p (q₀ known;
+// float32: below 2^100) hands the row, from that block on, to the kernel's copy with
+// subnormal q scaled (see "A subnormal q in the vector logs"), which does the block
+// again; a lane careful there (q = 0 or negative), or in the plain copy for q = 0 alone,
+// sends its block to the exact scalar terms (which stop at a p > 0 over q = 0: the row
+// is Infinity, even before q₀ is known).  Two copies of the kernel (`crossEntropyF32T`),
+// so that the rows without such a q run the loop they always did.
 
-function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
+/**
+ * A float32 row's cross-entropy from entry i on (a block's start), with the row's state
+ * so far: the reference's bits `ref` (0: none yet), q's largest bits, the sums aa (A,
+ * in bits), wp, wq (float64 pairs), aN (the careful blocks' terms, in nats), the
+ * smallest q, the OR of p's lanes below the normal range, whether the row is exact.
+ * S: `Plain`, or `Scaled` (subnormal q lanes scaled: see "A subnormal q in the vector logs").
+ */
+// @ts-ignore: decorator
+@inline function crossEntropyF32T<S>(p: usize, q: usize, n: i32, norm: bool, i: i32, ref: u32, bits: u32,
+  aa: v128, wp: v128, wq: v128, aN: f64, mq: v128, below: v128, exact: bool): f64 {
   const mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
   const c0 = dl32(0), c1 = dl32(1), c2 = dl32(2), c3 = dl32(3), one = dl32(4);
   const lo = mant;
+  const e149 = v128.load32_splat(SUBQ32);
   const zero = f32x4.splat(0);
-  let ref: u32 = 0;
   let shift = zero, r0 = zero;
-  let aa = f64x2.splat(0), wp = aa, wq = aa;
-  let aN: f64 = 0; // the careful blocks' terms, in nats
-  let bits: u32 = 0; // q's largest bits: a sign bit is a negative q
-  let below = zero, mq = f32x4.splat(Infinity); // as in klRowF32
-  let exact = false;
-  rowInf = false;
-  let i = 0;
+  if (ref) {
+    shift = i32x4.splat(diffShiftF32(<i32>ref));
+    r0 = log2MF32x4(i32x4.add(i32x4.splat(<i32>ref), shift), mant, sqrtHalf, one, c0, c1, c2, c3);
+  }
+  let handover = -1; // the block from which the scaled copy takes the row over
   while (i < n) {
     const start = i, end = min(i + 32, n);
     let m = zero;
@@ -1094,6 +1237,8 @@ function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
       ref = bm;
       shift = nshift;
       r0 = nr0;
+      // (k − k₀ − 149 of a scaled lane must fit the 9 bits above the mantissa: q₀ < 2^100)
+      if (scaledOf<S>() && ref >= SUB_REF32) exact = true;
     }
     let a = zero, w1 = zero, w2 = zero, careful = zero;
     for (; i + 16 <= end; i += 16) {
@@ -1103,14 +1248,19 @@ function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
       w1 = f32x4.add(w1, f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3)));
       w2 = f32x4.add(w2, f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
       mq = f32x4.pmin(mq, f32x4.pmin(f32x4.pmin(q0, q1), f32x4.pmin(q2, q3)));
-      const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = aboveF32x4(q0, lo), oq1 = aboveF32x4(q1, lo);
-      const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = aboveF32x4(q2, lo), oq3 = aboveF32x4(q3, lo);
+      let x0 = q0, x1 = q1, x2 = q2, x3 = q3;
+      if (scaledOf<S>()) {
+        x0 = subBitsF32x4(q0, lo, e149); x1 = subBitsF32x4(q1, lo, e149);
+        x2 = subBitsF32x4(q2, lo, e149); x3 = subBitsF32x4(q3, lo, e149);
+      }
+      const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = qOkF32x4<S>(q0, lo), oq1 = qOkF32x4<S>(q1, lo);
+      const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = qOkF32x4<S>(q2, lo), oq3 = qOkF32x4<S>(q3, lo);
       below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
       careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
-      const d0 = logDiffF32x4(v128.and(q0, oq0), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
-      const d1 = logDiffF32x4(v128.and(q1, oq1), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
-      const d2 = logDiffF32x4(v128.and(q2, oq2), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
-      const d3 = logDiffF32x4(v128.and(q3, oq3), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d0 = logDiffF32x4(v128.and(x0, oq0), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d1 = logDiffF32x4(v128.and(x1, oq1), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d2 = logDiffF32x4(v128.and(x2, oq2), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d3 = logDiffF32x4(v128.and(x3, oq3), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
       a = f32x4.add(a, f32x4.add(f32x4.add(f32x4.mul(v128.and(p0, op0), d0), f32x4.mul(v128.and(p1, op1), d1)),
         f32x4.add(f32x4.mul(v128.and(p2, op2), d2), f32x4.mul(v128.and(p3, op3), d3))));
     }
@@ -1121,16 +1271,29 @@ function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
       w1 = f32x4.add(w1, p0);
       w2 = f32x4.add(w2, q0);
       mq = f32x4.pmin(mq, whole ? q0 : v128.bitselect(q0, f32x4.splat(Infinity), laneMaskF32(end - i)));
-      const op0 = aboveF32x4(p0, lo), oq0 = aboveF32x4(q0, lo);
+      const x0 = scaledOf<S>() ? subBitsF32x4(q0, lo, e149) : q0;
+      const op0 = aboveF32x4(p0, lo), oq0 = qOkF32x4<S>(q0, lo);
       below = v128.or(below, v128.andnot(p0, op0));
       careful = v128.or(careful, v128.andnot(op0, oq0));
-      const d0 = logDiffF32x4(v128.and(q0, oq0), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
+      const d0 = logDiffF32x4(v128.and(x0, oq0), shift, mant, sqrtHalf, one, r0, c0, c1, c2, c3);
       a = f32x4.add(a, f32x4.mul(v128.and(p0, op0), d0));
+    }
+    if (!scaledOf<S>() && ref != 0 && ref < SUB_REF32 && !rowInf && v128.any_true(careful) && subUnderF32(p, q, start, end)) {
+      // this block again, and the rest of the row, with subnormal q scaled (the call is
+      // after the loop, out of its way; the block's scan is done, its sums not yet added;
+      // mq and below see it twice)
+      handover = start;
+      break;
     }
     i = end;
     if (v128.any_true(careful) && !rowInf) {
-      if (ref == 0) exact = true;
-      else {
+      // (no reference yet: a p > 0 over q = 0 still makes the row Infinity, found by the
+      // exact terms' first such lane; anything else sends the row to the exact path)
+      if (ref == 0) {
+        ceBlockExact<f32>(p, q, start, end, 0);
+        if (!rowInf) exact = true;
+        a = zero;
+      } else {
         aN += ceBlockExact<f32>(p, q, start, end, Math.log(<f64>reinterpret<f32>(ref)));
         a = zero;
       }
@@ -1139,6 +1302,7 @@ function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
     wp = f64x2.add(wp, widenF32x4(w1));
     wq = f64x2.add(wq, widenF32x4(w2));
   }
+  if (!scaledOf<S>() && handover >= 0) return crossEntropyScaledF32(p, q, n, norm, handover, ref, bits, aa, wp, wq, aN, mq, below, exact);
   const qmin = f32x4.pmin(mq, i32x4.shuffle(mq, mq, 2, 3, 0, 1));
   const mnq = min(f32x4.extract_lane(qmin, 0), f32x4.extract_lane(qmin, 1));
   if (exact || ref == 0 || bits >= 0x80000000 || v128.any_true(v128.and(below, i32x4.splat(0x80000000)))) {
@@ -1153,28 +1317,52 @@ function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
   rowMin = 0;
   const h = norm || rowInf || !isFinite(rowWq) ? crossEntropyValue(rowWhi, 0, rowWq, rowMax, rowA, 0, rowInf, norm)
     : negWLogMinus(rowWhi, 0, ref32Log(ref, r0), 0, rowA);
-  // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again
-  if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(h) < <f64>n * REDO32)) {
+  // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again;
+  // and so is a row whose term sums overflowed (float32 lanes: terms beyond FLT_MAX, p ≳ 1e36)
+  if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(h) < <f64>n * REDO32))
+    || overflowed())) {
     crossEntropyRowExact<f32>(p, q, n);
     return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
   }
   return h;
 }
 
-function crossEntropyRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
+/** One float32 row's cross-entropy (see above); its parts in the row globals. */
+function crossEntropyRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
+  rowInf = false;
+  const zero = f64x2.splat(0);
+  return crossEntropyF32T<Plain>(p, q, n, norm, 0, 0, 0, zero, zero, zero, 0, f32x4.splat(Infinity), zero, false);
+}
+
+/** The rest of a float32 row from its first careful block, subnormal q scaled (see `crossEntropyF32T`). */
+function crossEntropyScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, ref: u32, bits: u32,
+  aa: v128, wp: v128, wq: v128, aN: f64, mq: v128, below: v128, exact: bool): f64 {
+  return crossEntropyF32T<Scaled>(p, q, n, norm, i, ref, bits, aa, wp, wq, aN, mq, below, exact);
+}
+
+/**
+ * A float64 row's cross-entropy from entry i on, with the row's state so far (see
+ * `crossEntropyF32T`): the reference `ref` (0: none yet), `blocks` (A's blocks since it
+ * was last added to its pair), the pairs (ahi, alo) of A in bits, (whi, wlo) of W_p,
+ * (qhi, qlo) of W_q, aa, aN, the OR of q's block scans (`sign`), below, the smallest q,
+ * whether the row is exact.
+ */
+// @ts-ignore: decorator
+@inline function crossEntropyF64T<S>(p: usize, q: usize, n: i32, norm: bool, i: i32, ref: f64, blocks: i32,
+  ahi: v128, alo: v128, whi: v128, wlo: v128, qhi: v128, qlo: v128, aa: v128, aN: f64,
+  sign: v128, below: v128, mq: v128, exact: bool): f64 {
   const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF);
   const c0 = dl64(0), c1 = dl64(1), c2 = dl64(2), c3 = dl64(3), c4 = dl64(4), c5 = dl64(5), c6 = dl64(6), one = dl64(7);
   const lo = mant;
+  const k1022 = v128.load64_splat(SUBQ64);
   const zero = f64x2.splat(0);
-  let ref: f64 = 0;
   let bias = zero, r0 = zero;
-  let ahi = zero, alo = zero, whi = zero, wlo = zero, qhi = zero, qlo = zero, aa = zero;
-  let aN: f64 = 0;
-  let sign = zero; // q's OR (the block scans): a sign bit is a negative q
-  let below = zero, mq = f64x2.splat(Infinity); // as in klRowF32
-  let exact = false;
-  rowInf = false;
-  let i = 0, blocks = 0;
+  if (ref > 0) {
+    const b = reinterpret<i64>(ref);
+    bias = i64x2.splat(diffBiasF64(b));
+    r0 = log2MF64x2(i64x2.add(i64x2.splat(b), shift), mant, sqrtHalf, one, c0, c1, c2, c3, c4, c5, c6);
+  }
+  let handover = -1; // the block from which the scaled copy takes the row over
   while (i < n) {
     const start = i, end = min(i + 16, n);
     let m = zero;
@@ -1221,14 +1409,22 @@ function crossEntropyRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
       w1 = f64x2.add(w1, f64x2.add(f64x2.add(p0, p1), f64x2.add(p2, p3)));
       w2 = f64x2.add(w2, f64x2.add(f64x2.add(q0, q1), f64x2.add(q2, q3)));
       mq = f64x2.pmin(mq, f64x2.pmin(f64x2.pmin(q0, q1), f64x2.pmin(q2, q3)));
-      const op0 = aboveF64x2(p0, lo), op1 = aboveF64x2(p1, lo), oq0 = aboveF64x2(q0, lo), oq1 = aboveF64x2(q1, lo);
-      const op2 = aboveF64x2(p2, lo), op3 = aboveF64x2(p3, lo), oq2 = aboveF64x2(q2, lo), oq3 = aboveF64x2(q3, lo);
+      let x0 = q0, x1 = q1, x2 = q2, x3 = q3, b0 = bias, b1 = bias, b2 = bias, b3 = bias;
+      if (scaledOf<S>()) {
+        const u0 = aboveF64x2(q0, lo), u1 = aboveF64x2(q1, lo), u2 = aboveF64x2(q2, lo), u3 = aboveF64x2(q3, lo);
+        x0 = subQF64x2(q0, u0, mant, one); x1 = subQF64x2(q1, u1, mant, one);
+        x2 = subQF64x2(q2, u2, mant, one); x3 = subQF64x2(q3, u3, mant, one);
+        b0 = i64x2.add(bias, v128.andnot(k1022, u0)); b1 = i64x2.add(bias, v128.andnot(k1022, u1));
+        b2 = i64x2.add(bias, v128.andnot(k1022, u2)); b3 = i64x2.add(bias, v128.andnot(k1022, u3));
+      }
+      const op0 = aboveF64x2(p0, lo), op1 = aboveF64x2(p1, lo), oq0 = qOkF64x2<S>(q0, lo), oq1 = qOkF64x2<S>(q1, lo);
+      const op2 = aboveF64x2(p2, lo), op3 = aboveF64x2(p3, lo), oq2 = qOkF64x2<S>(q2, lo), oq3 = qOkF64x2<S>(q3, lo);
       below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
       careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
-      const d0 = logDiffF64x2(v128.and(q0, oq0), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
-      const d1 = logDiffF64x2(v128.and(q1, oq1), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
-      const d2 = logDiffF64x2(v128.and(q2, oq2), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
-      const d3 = logDiffF64x2(v128.and(q3, oq3), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d0 = logDiffF64x2(v128.and(x0, oq0), shift, b0, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d1 = logDiffF64x2(v128.and(x1, oq1), shift, b1, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d2 = logDiffF64x2(v128.and(x2, oq2), shift, b2, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d3 = logDiffF64x2(v128.and(x3, oq3), shift, b3, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
       a = f64x2.add(a, f64x2.add(f64x2.add(f64x2.mul(v128.and(p0, op0), d0), f64x2.mul(v128.and(p1, op1), d1)),
         f64x2.add(f64x2.mul(v128.and(p2, op2), d2), f64x2.mul(v128.and(p3, op3), d3))));
     }
@@ -1239,16 +1435,34 @@ function crossEntropyRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
       w1 = f64x2.add(w1, p0);
       w2 = f64x2.add(w2, q0);
       mq = f64x2.pmin(mq, whole ? q0 : f64x2.replace_lane(q0, 1, Infinity));
-      const op0 = aboveF64x2(p0, lo), oq0 = aboveF64x2(q0, lo);
+      let x0 = q0, b0 = bias;
+      if (scaledOf<S>()) {
+        const u0 = aboveF64x2(q0, lo);
+        x0 = subQF64x2(q0, u0, mant, one);
+        b0 = i64x2.add(bias, v128.andnot(k1022, u0));
+      }
+      const op0 = aboveF64x2(p0, lo), oq0 = qOkF64x2<S>(q0, lo);
       below = v128.or(below, v128.andnot(p0, op0));
       careful = v128.or(careful, v128.andnot(op0, oq0));
-      const d0 = logDiffF64x2(v128.and(q0, oq0), shift, bias, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
+      const d0 = logDiffF64x2(v128.and(x0, oq0), shift, b0, mant, sqrtHalf, one, r0, c0, c1, c2, c3, c4, c5, c6);
       a = f64x2.add(a, f64x2.mul(v128.and(p0, op0), d0));
+    }
+    if (!scaledOf<S>() && ref > 0 && !rowInf && v128.any_true(careful) && subUnderF64(p, q, start, end)) {
+      // this block again, and the rest of the row, with subnormal q scaled (the call is
+      // after the loop, out of its way; the block's scan is done, its sums not yet added;
+      // mq and below see it twice)
+      handover = start;
+      break;
     }
     i = end;
     if (v128.any_true(careful) && !rowInf) {
-      if (ref == 0) exact = true;
-      else {
+      // (no reference yet: a p > 0 over q = 0 still makes the row Infinity, found by the
+      // exact terms' first such lane; anything else sends the row to the exact path)
+      if (ref == 0) {
+        ceBlockExact<f64>(p, q, start, end, 0);
+        if (!rowInf) exact = true;
+        a = zero;
+      } else {
         aN += ceBlockExact<f64>(p, q, start, end, Math.log(ref));
         a = zero;
       }
@@ -1265,6 +1479,7 @@ function crossEntropyRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
       blocks = 0;
     }
   }
+  if (!scaledOf<S>() && handover >= 0) return crossEntropyScaledF64(p, q, n, norm, handover, ref, blocks, ahi, alo, whi, wlo, qhi, qlo, aa, aN, sign, below, mq, exact);
   alo = twoSumLoF64x2(ahi, aa, alo);
   ahi = f64x2.add(ahi, aa);
   const mnq = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
@@ -1279,11 +1494,24 @@ function crossEntropyRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
   rowMax = ref;
   rowMin = 0;
   const h = crossEntropyValue(rowWhi, rowWlo, rowWq, ref, rowA, 0, rowInf, norm);
-  if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(h) < <f64>n * REDO64)) {
+  if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(h) < <f64>n * REDO64))
+    || overflowed())) {
     crossEntropyRowExact<f64>(p, q, n);
     return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
   }
   return h;
+}
+
+function crossEntropyRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
+  rowInf = false;
+  const zero = f64x2.splat(0);
+  return crossEntropyF64T<Plain>(p, q, n, norm, 0, 0, 0, zero, zero, zero, zero, zero, zero, zero, 0, zero, zero, f64x2.splat(Infinity), false);
+}
+
+function crossEntropyScaledF64(p: usize, q: usize, n: i32, norm: bool, i: i32, ref: f64, blocks: i32,
+  ahi: v128, alo: v128, whi: v128, wlo: v128, qhi: v128, qlo: v128, aa: v128, aN: f64,
+  sign: v128, below: v128, mq: v128, exact: bool): f64 {
+  return crossEntropyF64T<Scaled>(p, q, n, norm, i, ref, blocks, ahi, alo, whi, wlo, qhi, qlo, aa, aN, sign, below, mq, exact);
 }
 
 /**
@@ -1338,24 +1566,31 @@ function putCrossEntropy(aux: usize, r: i32): void {
 // One pass, no reference: KL's terms are p·log₂(p/q) with the ratio's log near 1 from
 // (p − q)/q; JS's are a·log₂(2a/(a + b)) + b·log₂(2b/(a + b)) with the logs near 1 from
 // ±(a − b)/(a + b).  A lane whose p is positive and whose ratio is not a positive normal
-// number (q = 0, q subnormal with p/q out of range, p/q under- or overflowing: scipy
-// gh-20710) sends its block to the exact scalar terms.
+// number (KL: q = 0 or subnormal; JS: a ratio below the normal range, as from p ≫ q in
+// unnormalised rows) makes its block careful.  KL, as cross-entropy, hands the row from
+// its first careful block on to its copy with subnormal q scaled (see "A subnormal q in
+// the vector logs"; the log is taken of the parts' bits, so p/q's under- or overflow,
+// scipy gh-20710, never arises); a lane still careful there (q = 0 or negative), and a
+// careful JS block, send their block to the exact scalar terms.
 
 const KL = 0, JS = 1;
 
-/** KL of a float32 row (see above). */
-function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
+/**
+ * A float32 row's KL divergence from entry i on (a block's start), with the row's sums
+ * so far (aa of A in bits, wp, wq; aN the careful blocks' terms in nats), below (an OR
+ * of p's lanes that are not above the normal range's bottom: a sign bit, a negative p or
+ * −0; other bits, a subnormal p) and mq (the smallest q: < 0, or 0, some q = 0).
+ * S: `Plain`, or `Scaled` (subnormal q lanes scaled: see "A subnormal q in the vector logs").
+ */
+// @ts-ignore: decorator
+@inline function klF32T<S>(p: usize, q: usize, n: i32, norm: bool, i: i32,
+  aa: v128, wp: v128, wq: v128, aN: f64, below: v128, mq: v128): f64 {
   const shift = i32x4.splat(NEAR_SHIFT32), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
   const c0 = kr32(0), c1 = kr32(1), c2 = kr32(2), c3 = kr32(3), c4 = kr32(4);
   const lo = mant;
+  const e149 = v128.load32_splat(SUBQ32);
   const zero = f32x4.splat(0), inf = f32x4.splat(Infinity);
-  let aa = f64x2.splat(0), wp = aa, wq = aa;
-  let aN: f64 = 0;
-  // below: an OR of p's lanes that are not above the normal range's bottom (a sign bit: a
-  // negative p or −0; other bits: a subnormal p); mq: the smallest q (< 0, or 0: some q = 0)
-  let below = zero, mq = inf;
-  rowInf = false;
-  let i = 0;
+  let handover = -1; // the block from which the scaled copy takes the row over
   while (i < n) {
     const start = i, end = min(i + 32, n);
     let a = zero, w1 = zero, w2 = zero, careful = zero;
@@ -1366,14 +1601,22 @@ function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
       w1 = f32x4.add(w1, f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3)));
       w2 = f32x4.add(w2, f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
       mq = f32x4.pmin(mq, f32x4.pmin(f32x4.pmin(q0, q1), f32x4.pmin(q2, q3)));
-      const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = aboveF32x4(q0, lo), oq1 = aboveF32x4(q1, lo);
-      const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = aboveF32x4(q2, lo), oq3 = aboveF32x4(q3, lo);
+      // the scaled copy: a subnormal q's lane holds bits(b) − (149 << 23), whose log's k is
+      // 149 less (no float is formed from them: they only feed the integer reduction), and
+      // every positive q is taken
+      let x0 = q0, x1 = q1, x2 = q2, x3 = q3;
+      if (scaledOf<S>()) {
+        x0 = subBitsF32x4(q0, lo, e149); x1 = subBitsF32x4(q1, lo, e149);
+        x2 = subBitsF32x4(q2, lo, e149); x3 = subBitsF32x4(q3, lo, e149);
+      }
+      const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = qOkF32x4<S>(q0, lo), oq1 = qOkF32x4<S>(q1, lo);
+      const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = qOkF32x4<S>(q2, lo), oq3 = qOkF32x4<S>(q3, lo);
       below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
       careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
-      const l0 = log2RatioF32x4(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
-      const l1 = log2RatioF32x4(p1, q1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
-      const l2 = log2RatioF32x4(p2, q2, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
-      const l3 = log2RatioF32x4(p3, q3, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l0 = log2RatioF32x4(p0, x0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l1 = log2RatioF32x4(p1, x1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l2 = log2RatioF32x4(p2, x2, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l3 = log2RatioF32x4(p3, x3, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
       a = f32x4.add(a, f32x4.add(f32x4.add(f32x4.mul(v128.and(p0, op0), l0), f32x4.mul(v128.and(p1, op1), l1)),
         f32x4.add(f32x4.mul(v128.and(p2, op2), l2), f32x4.mul(v128.and(p3, op3), l3))));
     }
@@ -1384,11 +1627,19 @@ function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
       w1 = f32x4.add(w1, p0);
       w2 = f32x4.add(w2, q0);
       mq = f32x4.pmin(mq, whole ? q0 : v128.bitselect(q0, inf, laneMaskF32(end - i)));
-      const op0 = aboveF32x4(p0, lo), oq0 = aboveF32x4(q0, lo);
+      const x0 = scaledOf<S>() ? subBitsF32x4(q0, lo, e149) : q0;
+      const op0 = aboveF32x4(p0, lo), oq0 = qOkF32x4<S>(q0, lo);
       below = v128.or(below, v128.andnot(p0, op0));
       careful = v128.or(careful, v128.andnot(op0, oq0));
-      const l0 = log2RatioF32x4(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l0 = log2RatioF32x4(p0, x0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
       a = f32x4.add(a, f32x4.mul(v128.and(p0, op0), l0));
+    }
+    if (!scaledOf<S>() && !rowInf && v128.any_true(careful) && subUnderF32(p, q, start, end)) {
+      // this block again, and the rest of the row, with subnormal q scaled (the call is
+      // after the loop, out of its way; the block's scan is done, its sums not yet added;
+      // mq and below see it twice)
+      handover = start;
+      break;
     }
     i = end;
     if (v128.any_true(careful) && !rowInf) {
@@ -1399,6 +1650,7 @@ function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
     wp = f64x2.add(wp, widenF32x4(w1));
     wq = f64x2.add(wq, widenF32x4(w2));
   }
+  if (!scaledOf<S>() && handover >= 0) return klScaledF32(p, q, n, norm, handover, aa, wp, wq, aN, below, mq);
   const qmin = f32x4.pmin(mq, i32x4.shuffle(mq, mq, 2, 3, 0, 1));
   const mnq = min(f32x4.extract_lane(qmin, 0), f32x4.extract_lane(qmin, 1));
   if (mnq < 0 || v128.any_true(v128.and(below, i32x4.splat(0x80000000)))) return divergenceExact<f32>(KL, p, q, n, norm, 1, 1);
@@ -1408,24 +1660,38 @@ function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
   rowA = sumLanesF64x2(aa) * LN2 + aN;
   rowMin = 0;
   const d = klValue(rowWhi, rowWq, rowA, 0, rowInf, norm);
-  // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again
-  if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(d) < <f64>n * REDO32)) {
+  // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again;
+  // and so is a row whose term sums overflowed (as in crossEntropyF32T)
+  if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(d) < <f64>n * REDO32))
+    || overflowed())) {
     return divergenceExact<f32>(KL, p, q, n, norm, 1, 1);
   }
   return d;
 }
 
-function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
+/** KL of a float32 row (see above). */
+function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
+  rowInf = false;
+  const zero = f64x2.splat(0);
+  return klF32T<Plain>(p, q, n, norm, 0, zero, zero, zero, 0, zero, f32x4.splat(Infinity));
+}
+
+/** The rest of a float32 row from its first careful block, subnormal q scaled (see `klF32T`). */
+function klScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, aa: v128, wp: v128, wq: v128, aN: f64, below: v128, mq: v128): f64 {
+  return klF32T<Scaled>(p, q, n, norm, i, aa, wp, wq, aN, below, mq);
+}
+
+/** A float64 row's KL divergence from entry i on (see `klF32T`; the sums as pairs, `blocks` as in `crossEntropyF64T`). */
+// @ts-ignore: decorator
+@inline function klF64T<S>(p: usize, q: usize, n: i32, norm: bool, i: i32, blocks: i32,
+  ahi: v128, alo: v128, whi: v128, wlo: v128, qhi: v128, qlo: v128, aa: v128, aN: f64, below: v128, mq: v128): f64 {
   const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF);
   const c0 = kr64(0), c1 = kr64(1), c2 = kr64(2), c3 = kr64(3), c4 = kr64(4);
   const c5 = kr64(5), c6 = kr64(6), c7 = kr64(7), c8 = kr64(8), c9 = kr64(9);
   const lo = mant;
+  const one = v128.load64_splat(SUBQ64 + 16), shift1022 = i64x2.add(shift, v128.load64_splat(SUBQ64 + 8));
   const zero = f64x2.splat(0);
-  let ahi = zero, alo = zero, whi = zero, wlo = zero, qhi = zero, qlo = zero, aa = zero;
-  let aN: f64 = 0;
-  let below = zero, mq = f64x2.splat(Infinity); // as in klRowF32
-  rowInf = false;
-  let i = 0, blocks = 0;
+  let handover = -1; // the block from which the scaled copy takes the row over
   while (i < n) {
     const start = i, end = min(i + 16, n);
     let a = zero, w1 = zero, w2 = zero, careful = zero;
@@ -1436,14 +1702,22 @@ function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
       w1 = f64x2.add(w1, f64x2.add(f64x2.add(p0, p1), f64x2.add(p2, p3)));
       w2 = f64x2.add(w2, f64x2.add(f64x2.add(q0, q1), f64x2.add(q2, q3)));
       mq = f64x2.pmin(mq, f64x2.pmin(f64x2.pmin(q0, q1), f64x2.pmin(q2, q3)));
-      const op0 = aboveF64x2(p0, lo), op1 = aboveF64x2(p1, lo), oq0 = aboveF64x2(q0, lo), oq1 = aboveF64x2(q1, lo);
-      const op2 = aboveF64x2(p2, lo), op3 = aboveF64x2(p3, lo), oq2 = aboveF64x2(q2, lo), oq3 = aboveF64x2(q3, lo);
+      let x0 = q0, x1 = q1, x2 = q2, x3 = q3, h0 = shift, h1 = shift, h2 = shift, h3 = shift;
+      if (scaledOf<S>()) {
+        const u0 = aboveF64x2(q0, lo), u1 = aboveF64x2(q1, lo), u2 = aboveF64x2(q2, lo), u3 = aboveF64x2(q3, lo);
+        x0 = subQF64x2(q0, u0, mant, one); x1 = subQF64x2(q1, u1, mant, one);
+        x2 = subQF64x2(q2, u2, mant, one); x3 = subQF64x2(q3, u3, mant, one);
+        h0 = v128.bitselect(shift, shift1022, u0); h1 = v128.bitselect(shift, shift1022, u1);
+        h2 = v128.bitselect(shift, shift1022, u2); h3 = v128.bitselect(shift, shift1022, u3);
+      }
+      const op0 = aboveF64x2(p0, lo), op1 = aboveF64x2(p1, lo), oq0 = qOkF64x2<S>(q0, lo), oq1 = qOkF64x2<S>(q1, lo);
+      const op2 = aboveF64x2(p2, lo), op3 = aboveF64x2(p3, lo), oq2 = qOkF64x2<S>(q2, lo), oq3 = qOkF64x2<S>(q3, lo);
       below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
       careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
-      const l0 = log2RatioF64x2(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
-      const l1 = log2RatioF64x2(p1, q1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
-      const l2 = log2RatioF64x2(p2, q2, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
-      const l3 = log2RatioF64x2(p3, q3, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l0 = log2RatioF64x2(p0, x0, h0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l1 = log2RatioF64x2(p1, x1, h1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l2 = log2RatioF64x2(p2, x2, h2, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l3 = log2RatioF64x2(p3, x3, h3, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
       a = f64x2.add(a, f64x2.add(f64x2.add(f64x2.mul(v128.and(p0, op0), l0), f64x2.mul(v128.and(p1, op1), l1)),
         f64x2.add(f64x2.mul(v128.and(p2, op2), l2), f64x2.mul(v128.and(p3, op3), l3))));
     }
@@ -1454,11 +1728,24 @@ function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
       w1 = f64x2.add(w1, p0);
       w2 = f64x2.add(w2, q0);
       mq = f64x2.pmin(mq, whole ? q0 : f64x2.replace_lane(q0, 1, Infinity));
-      const op0 = aboveF64x2(p0, lo), oq0 = aboveF64x2(q0, lo);
+      let x0 = q0, h0 = shift;
+      if (scaledOf<S>()) {
+        const u0 = aboveF64x2(q0, lo);
+        x0 = subQF64x2(q0, u0, mant, one);
+        h0 = v128.bitselect(shift, shift1022, u0);
+      }
+      const op0 = aboveF64x2(p0, lo), oq0 = qOkF64x2<S>(q0, lo);
       below = v128.or(below, v128.andnot(p0, op0));
       careful = v128.or(careful, v128.andnot(op0, oq0));
-      const l0 = log2RatioF64x2(p0, q0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l0 = log2RatioF64x2(p0, x0, h0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
       a = f64x2.add(a, f64x2.mul(v128.and(p0, op0), l0));
+    }
+    if (!scaledOf<S>() && !rowInf && v128.any_true(careful) && subUnderF64(p, q, start, end)) {
+      // this block again, and the rest of the row, with subnormal q scaled (the call is
+      // after the loop, out of its way; the block's scan is done, its sums not yet added;
+      // mq and below see it twice)
+      handover = start;
+      break;
     }
     i = end;
     if (v128.any_true(careful) && !rowInf) {
@@ -1477,6 +1764,7 @@ function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
       blocks = 0;
     }
   }
+  if (!scaledOf<S>() && handover >= 0) return klScaledF64(p, q, n, norm, handover, blocks, ahi, alo, whi, wlo, qhi, qlo, aa, aN, below, mq);
   alo = twoSumLoF64x2(ahi, aa, alo);
   ahi = f64x2.add(ahi, aa);
   const mnq = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
@@ -1487,10 +1775,22 @@ function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
   rowA = pairTotal(ahi, alo) * LN2 + aN;
   rowMin = 0;
   const d = klValue(rowWhi, rowWq, rowA, 0, rowInf, norm);
-  if (!rowInf && v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(d) < <f64>n * REDO64)) {
+  if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(d) < <f64>n * REDO64))
+    || overflowed())) {
     return divergenceExact<f64>(KL, p, q, n, norm, 1, 1);
   }
   return d;
+}
+
+function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
+  rowInf = false;
+  const zero = f64x2.splat(0);
+  return klF64T<Plain>(p, q, n, norm, 0, 0, zero, zero, zero, zero, zero, zero, zero, 0, zero, f64x2.splat(Infinity));
+}
+
+function klScaledF64(p: usize, q: usize, n: i32, norm: bool, i: i32, blocks: i32,
+  ahi: v128, alo: v128, whi: v128, wlo: v128, qhi: v128, qlo: v128, aa: v128, aN: f64, below: v128, mq: v128): f64 {
+  return klF64T<Scaled>(p, q, n, norm, i, blocks, ahi, alo, whi, wlo, qhi, qlo, aa, aN, below, mq);
 }
 
 /** The Jensen–Shannon terms of one vector (a, b already masked, and scaled when normalised); t added to `a`. */

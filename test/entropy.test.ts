@@ -402,6 +402,134 @@ onEachBackend('entropy family', (b) => {
     });
   });
 
+  // A subnormal q under p > 0 is a vector term (issue 25, "no cliffs"): the lane is scaled
+  // into the normal range by its bits and its log corrected in the integer exponent, in a
+  // second copy of the kernel that takes the row over from its first such block.  Each is
+  // checked against the exact scalar path (the JS twins), relative to Σ|terms|.
+  describe('a subnormal q under p > 0, in the vector terms', () => {
+    const twin = (kernel: 'crossEntropyRows' | 'klDivergenceRows', p: ArrayLike<number>, q: ArrayLike<number>, norm = 0) => {
+      const res = new Float64Array(1);
+      twins[kernel](p, q, 1, p.length, norm, res, null);
+      return res[0];
+    };
+    const ceTerms = (p: ArrayLike<number>, q: ArrayLike<number>) => Array.from(p, (v, i) => (v === 0 ? 0 : -v * Math.log(q[i])));
+    const klTerms = (p: ArrayLike<number>, q: ArrayLike<number>) => Array.from(p, (v, i) => (v === 0 ? 0 : v * (Math.log(v) - Math.log(q[i]))));
+    // every size of subnormal: the smallest, the largest, and bits in between
+    const subnormals = {
+      f32: [2 ** -149, 2 ** -126 - 2 ** -149, 1e-40, 3e-42, 5.8e-39, 2 ** -140],
+      f64: [5e-324, 2 ** -1022 - 2 ** -1074, 1e-310, 3e-320, 1.1e-308, 2 ** -1050],
+    };
+    // the bounds of a row's result (float32: 2e-7 of Σ|terms|; float64: a few ulps a term)
+    const tight = { f32: 2.5e-7, f64: 2e-15 };
+    const close = (got: number, want: number, mag: number, t: 'f32' | 'f64', what: string) => {
+      if (!(Math.abs(got - want) <= tight[t] * mag)) expect.fail(`${what}: got ${got}, want ${want} (error ${(Math.abs(got - want) / mag).toExponential(2)} of Σ|terms|)`);
+    };
+
+    for (const Type of TYPES) {
+      const t = dtypeOf(Type);
+      it(`rows where they dominate the result, at every offset in a block, ${Type.name}`, () => {
+        for (const n of [5, 33, 100, 1000]) {
+          for (let first = 0; first < Math.min(n, 40); first += 3) {
+            const random = rng(n * 100 + first);
+            const p = new Type(n).fill(1 / n), q = new Type(n);
+            for (let i = 0; i < n; i++) q[i] = i < first ? (0.5 + random()) / n : subnormals[t][i % 6] * (0.5 + random());
+            q[(first * 7) % n] = 0.5; // one normal q, anywhere
+            const o = { validate: false };
+            close(crossEntropy(p, q, o), twin('crossEntropyRows', p, q), ref.magnitude(ceTerms(p, q)), t, `CE n=${n} from ${first}`);
+            close(klDivergence(p, q, o), twin('klDivergenceRows', p, q), ref.magnitude(klTerms(p, q)), t, `KL n=${n} from ${first}`);
+            expectClose(klDivergence(p, q, { normalize: true }), twin('klDivergenceRows', p, q, 1), t, undefined, `KL normalised n=${n} from ${first}`);
+            expectClose(crossEntropy(p, q, { normalize: true }), twin('crossEntropyRows', p, q, 1), t, undefined, `CE normalised n=${n} from ${first}`);
+          }
+        }
+      });
+
+      it(`random rows with subnormal q of every size (and subnormal p, zeros), ${Type.name}`, () => {
+        for (const n of [40, 257, 1000, 4099]) {
+          const random = rng(n + 17);
+          const p = randomDistribution(n, random, Type), q = randomDistribution(n, random, Type);
+          for (let i = 0; i < n; i++) {
+            const u = random();
+            if (u < 0.25) q[i] = subnormals[t][Math.floor(random() * 6)] * (0.5 + random());
+            else if (u < 0.3) p[i] = subnormals[t][Math.floor(random() * 6)];
+            else if (u < 0.35) { p[i] = 0; q[i] = random() < 0.5 ? 0 : subnormals[t][0]; }
+          }
+          const o = { validate: false };
+          close(crossEntropy(p, q, o), twin('crossEntropyRows', p, q), ref.magnitude(ceTerms(p, q)), t, `CE n=${n}`);
+          close(klDivergence(p, q, o), twin('klDivergenceRows', p, q), ref.magnitude(klTerms(p, q)), t, `KL n=${n}`);
+          // as rows of a matrix: each row as its own call
+          const P = new Type(2 * n), Q = new Type(2 * n);
+          P.set(p); P.set(q, n); Q.set(q); Q.set(p.map((v) => v || 1 / n), n);
+          const rows = klDivergence(P, Q, { cols: n, validate: false });
+          expect(rows[0]).toBe(klDivergence(p, q, o));
+          expect(rows[1]).toBe(klDivergence(P.subarray(n), Q.subarray(n), o));
+        }
+      });
+
+      it(`extreme exponents: a large q₀, a large p over the smallest q, ${Type.name}`, () => {
+        const n = 70;
+        const big = t === 'f32' ? 3e38 : 1e300, bigP = t === 'f32' ? 1e30 : 1e290;
+        // cross-entropy: log q − log q₀ of a subnormal q under a q₀ near the top of the range
+        const p = new Type(n).fill(1 / n), q = new Type(n);
+        for (let i = 0; i < n; i++) q[i] = subnormals[t][i % 6];
+        q[40] = big;
+        const o = { validate: false };
+        close(crossEntropy(p, q, o), twin('crossEntropyRows', p, q), ref.magnitude(ceTerms(p, q)), t, 'CE, large q₀');
+        close(klDivergence(p, q, o), twin('klDivergenceRows', p, q), ref.magnitude(klTerms(p, q)), t, 'KL, large q₀');
+        // … and a q₀ that grows past 2^100 after the row was handed over (float32: k − k₀ − 149 < −256)
+        for (const at of [33, 40, 69]) {
+          const q1 = new Type(n).fill(1 / n);
+          for (let i = 0; i < n; i += 5) q1[i] = subnormals[t][i % 6];
+          q1[at] = big;
+          close(crossEntropy(p, q1, o), twin('crossEntropyRows', p, q1), ref.magnitude(ceTerms(p, q1)), t, `CE, q₀ at ${at}`);
+          close(klDivergence(p, q1, o), twin('klDivergenceRows', p, q1), ref.magnitude(klTerms(p, q1)), t, `KL, q₀ at ${at}`);
+        }
+        // KL: p/q far beyond the float range (log₂(p/q) up to ~200 for float32, ~2000 for float64)
+        const p2 = new Type(n).fill(1 / n), q2 = new Type(n).fill(1 / n);
+        for (let i = 1; i < n; i += 4) {
+          p2[i] = bigP;
+          q2[i] = subnormals[t][0];
+        }
+        close(klDivergence(p2, q2, o), twin('klDivergenceRows', p2, q2), ref.magnitude(klTerms(p2, q2)), t, 'KL, large p over the smallest q');
+        close(crossEntropy(p2, q2, o), twin('crossEntropyRows', p2, q2), ref.magnitude(ceTerms(p2, q2)), t, 'CE, large p over the smallest q');
+        // terms beyond the float32 range (a result above FLT_MAX is still a float64 number): the row is computed again exactly
+        for (const tiny of [1e-30, subnormals[t][0], subnormals[t][2]]) {
+          const p3 = new Type([t === 'f32' ? 3e38 : 1e305, 0.5, 0.25]), q3 = new Type([tiny, 0.5, 0.25]);
+          const kl = twin('klDivergenceRows', p3, q3), ce = twin('crossEntropyRows', p3, q3);
+          expect(Number.isFinite(kl) && Number.isFinite(ce)).toBe(true);
+          close(klDivergence(p3, q3, o), kl, ref.magnitude(klTerms(p3, q3)), t, `KL, p = ${p3[0]} over ${tiny}`);
+          close(crossEntropy(p3, q3, o), ce, ref.magnitude(ceTerms(p3, q3)), t, `CE, p = ${p3[0]} over ${tiny}`);
+        }
+      });
+
+      it(`after a subnormal q, q = 0 under p > 0 is still Infinity; −0 and a negative q as the exact path, ${Type.name}`, () => {
+        const n = 100;
+        for (const at of [1, 31, 32, 50, 99]) {
+          for (const bad of [0, -0, -0.25, -subnormals[t][2]]) {
+            const p = new Type(n).fill(1 / n), q = new Type(n).fill(1 / n);
+            q[0] = subnormals[t][2]; // the row is handed over from its first block
+            q[at] = bad;
+            const o = { validate: false };
+            const what = `q[${at}] = ${Object.is(bad, -0) ? '-0' : bad}`;
+            const ce = twin('crossEntropyRows', p, q), kl = twin('klDivergenceRows', p, q);
+            if (bad === 0) {
+              expect(ce, what).toBe(Infinity);
+              expect(kl, what).toBe(Infinity);
+            }
+            expectClose(crossEntropy(p, q, o), ce, t, undefined, `CE, ${what}`);
+            expectClose(klDivergence(p, q, o), kl, t, undefined, `KL, ${what}`);
+          }
+          // and a subnormal p over a q = 0 later in the row
+          const p = new Type(n).fill(1 / n), q = new Type(n).fill(1 / n);
+          q[0] = subnormals[t][1];
+          p[at] = subnormals[t][3];
+          q[at] = 0;
+          expect(klDivergence(p, q, { validate: false })).toBe(Infinity);
+          expect(crossEntropy(p, q, { validate: false })).toBe(Infinity);
+        }
+      });
+    }
+  });
+
   // A row longer than the wasm engine's window streams through it in segments whose parts
   // (sums, maxima, term sums) are merged: the same values as the JS backend's one pass.
   describe('rows longer than the window', () => {
