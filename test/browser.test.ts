@@ -4,7 +4,11 @@
 // Web Worker, and the worker pool's browser build (dist/pool/browser.js) in a page with
 // and without cross-origin isolation.  The pages run test/browser/values.js: init() on
 // its own must pick the best backend the page's own feature probes find, every backend
-// must give the exact values, and the pool the single-thread results bit for bit.
+// must give the exact values, and the pool the single-thread results bit for bit.  And
+// test/pool-cases.js's matrix (test/pool.test.ts's): every row-wise function through the
+// pool, call after call, equal to the single call bit for bit — shared memory with 2 and
+// 16 threads, in place and staged (inMemory: false), in an isolated page; transfers with
+// 2 and 16 workers in a page that is not isolated.
 //
 // Needs `npm run build` first.  Skipped, saying why, where there is no Chromium.
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -14,6 +18,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, serve } from './browser/server.js';
 import { type PoolResult, poolProblems, problems, type Result, runnable } from './browser/values.js';
+import { BROWSER_SHAPES, cases } from './pool-cases.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const haveChromium = existsSync(CHROMIUM);
@@ -25,8 +30,37 @@ let server: { url: string; close: () => Promise<void> } | undefined;
 let browser: Browser | undefined;
 let mainThread: PageResult | undefined;
 
+interface MatrixResult {
+  loaded: string;
+  backend: string;
+  shared: boolean;
+  inMemory: boolean;
+  size: number;
+  isolated: boolean;
+  checked: number;
+  mismatches: string[];
+  startMs: number;
+  matrixMs: number;
+}
+
+/**
+ * The pool modes the matrix runs in: shared memory needs an isolated page; a page that is
+ * not isolated gets transfers by default.  The shapes are pool-cases.js's BROWSER_SHAPES
+ * (Node's: every row count at 10 and 1000 columns but 2048 × 1000), both float types; the
+ * five pages, two of them with 16 Web Workers, take ~35 s on a 2-core machine.
+ */
+const MATRIX = [
+  { page: 'isolated/pool-matrix.html?size=2', isolated: true, shared: true, inMemory: true, size: 2, what: 'shared memory, in place, 2 threads' },
+  { page: 'isolated/pool-matrix.html?size=16', isolated: true, shared: true, inMemory: true, size: 16, what: 'shared memory, in place, 16 threads' },
+  { page: 'isolated/pool-matrix.html?size=2&inMemory=false', isolated: true, shared: true, inMemory: false, size: 2, what: 'shared memory, staged (inMemory: false), 2 threads' },
+  { page: 'pool-matrix.html?size=2', isolated: false, shared: false, inMemory: false, size: 2, what: 'transfers, 2 workers' },
+  { page: 'pool-matrix.html?size=16', isolated: false, shared: false, inMemory: false, size: 16, what: 'transfers, 16 workers' },
+] as const;
+/** Pool results per page: every case of every shape in both float types, called twice. */
+const MATRIX_CHECKS = BROWSER_SHAPES.length * 2 * cases(null, 1, 10, Float64Array).length * 2;
+
 /** Opens a page, waits for its `window.result`, and returns it; the page must log no error. */
-async function resultOf<T>(path: string): Promise<T & { error?: string }> {
+async function resultOf<T>(path: string, timeout = 30_000): Promise<T & { error?: string }> {
   const page = await browser!.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -35,7 +69,7 @@ async function resultOf<T>(path: string): Promise<T & { error?: string }> {
   });
   try {
     await page.goto(`${server!.url}/${path}`);
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, { timeout: 30_000 });
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, { timeout });
     const result = await page.evaluate(() => (window as unknown as { result: T & { error?: string } }).result);
     expect(result.error).toBeUndefined();
     expect(errors).toEqual([]);
@@ -56,6 +90,7 @@ describe.skipIf(!haveChromium)('in headless Chromium', () => {
     const pages = join(root, 'test/browser/pages');
     for (const f of readdirSync(pages)) copyFileSync(join(pages, f), join(dir, f));
     copyFileSync(join(root, 'test/browser/values.js'), join(dir, 'values.js'));
+    copyFileSync(join(root, 'test/pool-cases.js'), join(dir, 'pool-cases.js'));
     server = await serve(dir);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }, 60_000);
@@ -96,4 +131,15 @@ describe.skipIf(!haveChromium)('in headless Chromium', () => {
     expect(r.isolated).toBe(true);
     expect(poolProblems(r, true)).toEqual([]);
   });
+
+  for (const m of MATRIX) {
+    it(`surprisal/pool, ${m.what}${m.isolated ? ' (isolated page)' : ' (page not isolated)'}: every row-wise function equals the single call bit for bit, call after call`, async () => {
+      const r = await resultOf<MatrixResult>(m.page, 60_000);
+      console.log(`pool matrix in Chromium, ${m.what}: ${r.checked} pool results, ${r.mismatches.length} mismatches; pool started in ${r.startMs} ms, matrix ${r.matrixMs} ms`);
+      expect({ isolated: r.isolated, shared: r.shared, inMemory: r.inMemory, size: r.size, backend: r.backend })
+        .toEqual({ isolated: m.isolated, shared: m.shared, inMemory: m.inMemory, size: m.size, backend: r.loaded });
+      expect(r.checked).toBe(MATRIX_CHECKS);
+      expect(r.mismatches).toEqual([]);
+    }, 70_000);
+  }
 }, 90_000);

@@ -22,7 +22,9 @@ describe('examples/stream-file.mjs', () => {
   const L = logSumExp(x), H = softmaxEntropy(x);
 
   it('merges the rows of chunks computed in the pool into the whole file\'s values', async () => {
-    const { streamFile } = await import('../examples/stream-file.mjs');
+    type Stream = (file: string, o: { cols: number; chunkBytes: number; pool: unknown }) => Promise<{ bytes: number; logPartition: number; entropy: number }>;
+    const example = '../examples/stream-file.mjs';
+    const { streamFile } = (await import(example)) as { streamFile: Stream };
     const { createPool } = await import('../dist/pool/node.js');
     const pool = await createPool({ size: 2, minElements: 0 });
     try {

@@ -15,10 +15,10 @@
 // worker in buffers of their own and back.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { currentEngine, instantiate, MAX_PAGES } from '../backend.js';
+import { currentEngine, engineFor, instantiate, MAX_PAGES } from '../backend.js';
 import { copy, align, DEFAULT_WINDOW } from '../memory.js';
 import { KERNELS, type Kind } from '../kernels.js';
-import { elemOf, type Engine, WasmEngine } from '../engine.js';
+import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
 import { crossEntropyPlan, entropyPlan, jsDivergencePlans, klDivergencePlan } from '../entropy.js';
@@ -326,7 +326,9 @@ export class Pool {
   private async compute(plan: Plan): Promise<unknown> {
     if (this.failure) throw new Error(`surprisal pool: a worker failed: ${this.failure.message}`);
     const splittable = plan.stages.every((s) => KERNELS[s.kernel].params.every((p) => p.kind !== 'colAcc' && p.kind !== 'acc'));
-    if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable) return execute(plan);
+    // (a call the single-thread function computes with the JS twins stays here: the twins' last bits are theirs)
+    const small = engineFor(plan.size, plan.weight) === jsEngine;
+    if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small) return execute(plan);
     for (const w of this.workers) w.keepAlive?.(true);
     try {
       if (this.engine) await this.computeShared(plan);
