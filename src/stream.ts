@@ -63,7 +63,14 @@ function segment(name: KernelName, args: Args, r: number, cols: number, c0: numb
   return out;
 }
 
-/** Columns per segment: half the window over the bytes a column takes in the kernel's arrays. */
+/**
+ * Bytes of a segment's arrays: far below the window (a kernel's passes over a segment
+ * then run from the outer caches, not memory), and large enough that a segment's fixed
+ * cost (a call, its parts' merge, a map's second pass) stays a small part of its time.
+ */
+const SEGMENT_BYTES = 1 << 22;
+
+/** Columns per segment: SEGMENT_BYTES (at most half the window) over the bytes a column takes in the kernel's arrays. */
 function segmentCols(engine: Engine & { heap: { windowLimit: number } }, name: KernelName, f32: boolean, args: Args): number {
   let bytes = 0;
   const params = KERNELS[name].params;
@@ -74,7 +81,7 @@ function segmentCols(engine: Engine & { heap: { windowLimit: number } }, name: K
     else if (kind === 'out64' || kind === 'col64' || kind === 'colAcc') bytes += 8;
     else if (kind === 'bytes') bytes += 1;
   }
-  return Math.max(16, Math.floor(engine.heap.windowLimit / 2 / Math.max(1, bytes) / 16) * 16);
+  return Math.max(16, Math.floor(Math.min(SEGMENT_BYTES, engine.heap.windowLimit / 2) / Math.max(1, bytes) / 16) * 16);
 }
 
 /** Copies a one-row call's per-row results (res, resOpt, aux) into row r of the call's. */
