@@ -20,7 +20,7 @@
 // or hold +Infinity or NaN, has no defined softmax: its loss and gradient are NaN, as in
 // PyTorch.  Narrow rows (fewer than NARROW classes) are taken four at a time in lanes.
 
-import { madd32, madd64 } from "./math";
+import { madd32, madd64, promoteHighF32x4 } from "./math";
 import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
@@ -227,34 +227,74 @@ export function softmaxCrossEntropyProbsF32(
 function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
   eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize): void {
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
-  const C = <f32>cols;
   const keep = f32x4.splat(<f32>(1 - eps)), share = f32x4.splat(<f32>(eps / <f64>cols)), sw = f32x4.splat(<f32>wsum);
-  const zero = f32x4.splat(0), one = f32x4.splat(1);
+  const keep64 = f64x2.splat(1 - eps), share64 = f64x2.splat(eps / <f64>cols), sw64 = f64x2.splat(wsum);
+  const zero = f32x4.splat(0), one = f32x4.splat(1), zero64 = f64x2.splat(0);
   for (let r = 0; r < rows; r += 4) {
     const m = gatherF32(z, r, rows, cols, tmp);
     const y = labelLanes(labels, r, rows);
     const ignored = i32x4.lt_s(y, i32x4.splat(0));
-    // z_y − m, w_y, and Σ_c w_c·(z_c − m) per lane
-    let ty = zero, wy = one, a = zero;
-    for (let j = 0; j < cols; j++) {
-      const v = f32x4.sub(v128.load(tile + (<usize>j << 4)), m);
-      const at = i32x4.eq(y, i32x4.splat(j));
-      const wj = weights ? f32x4.splat(load<f32>(weights + (<usize>j << 2))) : one;
-      ty = v128.bitselect(v, ty, at);
-      if (weights) wy = v128.bitselect(wj, wy, at);
-      if (eps > 0) a = f32x4.add(a, v128.andnot(f32x4.mul(wj, v), f32x4.eq(wj, zero)));
+    // z_y and w_y per lane, and (smoothing) a = Σ_c w_c·(z_c − m): float32 products summed
+    // over 8 columns at most, the chunks into float64 — and, in the lanes where that is not
+    // finite (a product beyond float32's range, or a −Infinity logit of positive weight), again
+    // in float64 term by term.  Every choice is a lane's (a row's) own: a row's result never
+    // depends on the rows it shares a tile with.
+    const mLo = f64x2.promote_low_f32x4(m), mHi = promoteHighF32x4(m);
+    let zy = zero, wy = one, aLo = zero64, aHi = zero64;
+    for (let j0 = 0; j0 < cols; j0 += 8) {
+      const end = min(j0 + 8, cols);
+      let as = zero;
+      for (let j = j0; j < end; j++) {
+        const v = v128.load(tile + (<usize>j << 4));
+        const at = i32x4.eq(y, i32x4.splat(j));
+        const wj = weights ? f32x4.splat(load<f32>(weights + (<usize>j << 2))) : one;
+        zy = v128.bitselect(v, zy, at);
+        if (weights) wy = v128.bitselect(wj, wy, at);
+        // a class of weight 0 counts 0, even against a −Infinity logit
+        if (eps > 0) as = f32x4.add(as, v128.andnot(f32x4.mul(wj, f32x4.sub(v, m)), f32x4.eq(wj, zero)));
+      }
+      if (eps > 0) {
+        aLo = f64x2.add(aLo, f64x2.promote_low_f32x4(as));
+        aHi = f64x2.add(aHi, promoteHighF32x4(as));
+      }
+    }
+    if (eps > 0) {
+      const finLo = finiteF64x2(aLo), finHi = finiteF64x2(aHi);
+      if (!i64x2.all_true(v128.and(finLo, finHi))) {
+        let cLo = zero64, cHi = zero64;
+        for (let j = 0; j < cols; j++) {
+          const wj: f64 = weights ? <f64>load<f32>(weights + (<usize>j << 2)) : 1;
+          if (wj != 0) {
+            const v = v128.load(tile + (<usize>j << 4)), w = f64x2.splat(wj);
+            cLo = madd64(w, f64x2.sub(f64x2.promote_low_f32x4(v), mLo), cLo);
+            cHi = madd64(w, f64x2.sub(promoteHighF32x4(v), mHi), cHi);
+          }
+        }
+        aLo = v128.bitselect(aLo, cLo, finLo);
+        aHi = v128.bitselect(aHi, cHi, finHi);
+      }
     }
     setupF32(m, 1, tmp);
     tileExpF32(tile, cols, m, 1, etile, true, tmp);
     const scale = expOfF32(m, 1, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     const ls = logOnesPlusF32x4(ones, f32x4.div(restE, scale));
-    let loss = v128.andnot(f32x4.mul(f32x4.mul(keep, wy), f32x4.sub(ls, ty)), f32x4.eq(wy, zero));
-    if (eps > 0) loss = madd32(share, f32x4.sub(f32x4.mul(sw, ls), a), loss);
     // ignored rows 0; rows whose maximum is not finite (or hold NaN) NaN
     const bad = v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN));
-    loss = v128.andnot(v128.or(loss, v128.and(bad, f32x4.splat(NaN))), ignored);
-    storeRowsF64(out, r, min(rows - r, 4), f64x2.promote_low_f32x4(loss), f64x2.promote_low_f32x4(i32x4.shuffle(loss, loss, 2, 3, 2, 3)));
+    // without smoothing, (1−ε)·w_y·(log S − (z_y − m)) in float32 lanes (a few roundings of
+    // non-negative terms) where that is finite; in float64 in the others, and with smoothing
+    const loss32 = eps == 0 ? v128.andnot(f32x4.mul(f32x4.mul(keep, wy), f32x4.sub(ls, f32x4.sub(zy, m))), f32x4.eq(wy, zero)) : zero;
+    const fin = eps == 0 ? finiteF32x4(loss32) : i32x4.splat(0);
+    const l32 = v128.andnot(v128.or(loss32, v128.and(bad, f32x4.splat(NaN))), ignored);
+    let lossLo = f64x2.promote_low_f32x4(l32), lossHi = promoteHighF32x4(l32);
+    if (!i32x4.all_true(fin)) {
+      const finLo = i64x2.extend_low_i32x4_s(fin), finHi = i64x2.extend_high_i32x4_s(fin);
+      lossLo = v128.bitselect(lossLo, labelLossF64(f64x2.promote_low_f32x4(ls), f64x2.sub(f64x2.promote_low_f32x4(zy), mLo),
+        f64x2.promote_low_f32x4(wy), aLo, keep64, share64, sw64, eps > 0, i64x2.extend_low_i32x4_s(bad), i64x2.extend_low_i32x4_s(ignored)), finLo);
+      lossHi = v128.bitselect(lossHi, labelLossF64(promoteHighF32x4(ls), f64x2.sub(promoteHighF32x4(zy), mHi),
+        promoteHighF32x4(wy), aHi, keep64, share64, sw64, eps > 0, i64x2.extend_high_i32x4_s(bad), i64x2.extend_high_i32x4_s(ignored)), finHi);
+    }
+    storeRowsF64(out, r, min(rows - r, 4), lossLo, lossHi);
     if (grad) {
       const sE = madd32(ones, scale, restE);
       const gs = f32x4.splat(<f32>gradScale);
@@ -274,31 +314,74 @@ function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights:
   }
 }
 
+/**
+ * A label row's loss in two float64 lanes: (1−ε)·w_y·(log S − t_y) (0 where w_y = 0) +
+ * (ε/C)·(W·log S − a); NaN where `bad`, 0 where `ignored` (64-bit lane masks).
+ */
+// @ts-ignore: decorator
+@inline function labelLossF64(ls: v128, ty: v128, wy: v128, a: v128, keep: v128, share: v128, sw: v128, smooth: bool, bad: v128, ignored: v128): v128 {
+  let loss = v128.andnot(f64x2.mul(f64x2.mul(keep, wy), f64x2.sub(ls, ty)), f64x2.eq(wy, f64x2.splat(0)));
+  if (smooth) loss = madd64(share, f64x2.sub(f64x2.mul(sw, ls), a), loss);
+  return v128.andnot(v128.or(loss, v128.and(bad, f64x2.splat(NaN))), ignored);
+}
+
 function probsNarrowF32(z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
   eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize): void {
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
   const keep = f32x4.splat(<f32>(1 - eps)), spread = f32x4.splat(<f32>(eps / <f64>cols));
-  const zero = f32x4.splat(0);
+  const zero = f32x4.splat(0), zero64 = f64x2.splat(0);
   const row = <usize>cols << 2;
   for (let r = 0; r < rows; r += 4) {
     const m = gatherF32(z, r, rows, cols, tmp);
     const last = rows - 1;
     const q0 = targets + <usize>r * row, q1 = targets + <usize>min(r + 1, last) * row;
     const q2 = targets + <usize>min(r + 2, last) * row, q3 = targets + <usize>min(r + 3, last) * row;
-    // Σ w·t̃·(z − m) and Σ w·t̃ per lane (the weighted targets go to the second tile, for the gradient)
-    let b = zero, tw = zero;
-    for (let j = 0; j < cols; j++) {
-      const o = <usize>j << 2;
-      let t = v128.load32_zero(q0 + o);
-      t = v128.load32_lane(q1 + o, t, 1);
-      t = v128.load32_lane(q2 + o, t, 2);
-      t = v128.load32_lane(q3 + o, t, 3);
-      let wt = madd32(t, keep, spread);
-      if (weights) wt = f32x4.mul(wt, f32x4.splat(load<f32>(weights + o)));
-      const v = f32x4.sub(v128.load(tile + (<usize>j << 4)), m);
-      b = f32x4.add(b, v128.andnot(f32x4.mul(wt, v), f32x4.eq(wt, zero)));
-      tw = f32x4.add(tw, wt);
-      v128.store(etile + (<usize>j << 4), wt);
+    // Σ w·t̃·(z − m) and Σ w·t̃ per lane: float32 products summed over 8 columns at most (≤ 8
+    // roundings of terms of one sign: 4.8e-7), the chunks into float64; w·t̃ also goes to the
+    // second tile, for the gradient.  Targets are not validated (PyTorch): a product or a chunk
+    // beyond float32's range leaves a sum that is not finite — as do a −Infinity logit under a
+    // positive target and a NaN — and such a lane (row) is summed again in float64 term by
+    // term, the others kept (a row's result never depends on its tile's other rows).
+    let bLo = zero64, bHi = zero64, twLo = zero64, twHi = zero64;
+    for (let j0 = 0; j0 < cols; j0 += 8) {
+      const end = min(j0 + 8, cols);
+      let bs = zero, ts = zero;
+      for (let j = j0; j < end; j++) {
+        const o = <usize>j << 2;
+        let t = v128.load32_zero(q0 + o);
+        t = v128.load32_lane(q1 + o, t, 1);
+        t = v128.load32_lane(q2 + o, t, 2);
+        t = v128.load32_lane(q3 + o, t, 3);
+        let wt = madd32(t, keep, spread);
+        if (weights) wt = f32x4.mul(wt, f32x4.splat(load<f32>(weights + o)));
+        const v = f32x4.sub(v128.load(tile + (<usize>j << 4)), m);
+        // a term of weight·target 0 counts 0, even against a −Infinity logit
+        bs = f32x4.add(bs, v128.andnot(f32x4.mul(wt, v), f32x4.eq(wt, zero)));
+        ts = f32x4.add(ts, wt);
+        v128.store(etile + (<usize>j << 4), wt);
+      }
+      bLo = f64x2.add(bLo, f64x2.promote_low_f32x4(bs));
+      bHi = f64x2.add(bHi, promoteHighF32x4(bs));
+      twLo = f64x2.add(twLo, f64x2.promote_low_f32x4(ts));
+      twHi = f64x2.add(twHi, promoteHighF32x4(ts));
+    }
+    // (a lane's b + tw is not finite when either is not)
+    const finLo = finiteF64x2(f64x2.add(bLo, twLo)), finHi = finiteF64x2(f64x2.add(bHi, twHi));
+    if (!i64x2.all_true(v128.and(finLo, finHi))) {
+      const mLo = f64x2.promote_low_f32x4(m), mHi = promoteHighF32x4(m);
+      let cLo = zero64, cHi = zero64, uLo = zero64, uHi = zero64;
+      for (let j = 0; j < cols; j++) {
+        const wt = v128.load(etile + (<usize>j << 4)), v = v128.load(tile + (<usize>j << 4));
+        const wtLo = f64x2.promote_low_f32x4(wt), wtHi = promoteHighF32x4(wt);
+        cLo = f64x2.add(cLo, v128.andnot(f64x2.mul(wtLo, f64x2.sub(f64x2.promote_low_f32x4(v), mLo)), f64x2.eq(wtLo, zero64)));
+        cHi = f64x2.add(cHi, v128.andnot(f64x2.mul(wtHi, f64x2.sub(promoteHighF32x4(v), mHi)), f64x2.eq(wtHi, zero64)));
+        uLo = f64x2.add(uLo, wtLo);
+        uHi = f64x2.add(uHi, wtHi);
+      }
+      bLo = v128.bitselect(bLo, cLo, finLo);
+      bHi = v128.bitselect(bHi, cHi, finHi);
+      twLo = v128.bitselect(twLo, uLo, finLo);
+      twHi = v128.bitselect(twHi, uHi, finHi);
     }
     setupF32(m, 1, tmp);
     // the exponentials overwrite the tile (x is no longer needed)
@@ -307,12 +390,14 @@ function probsNarrowF32(z: usize, targets: usize, rows: i32, cols: i32, weights:
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     const ls = logOnesPlusF32x4(ones, f32x4.div(restE, scale));
     const bad = v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN));
-    let loss = f32x4.sub(f32x4.mul(tw, ls), b);
-    loss = v128.or(loss, v128.and(bad, f32x4.splat(NaN)));
-    storeRowsF64(out, r, min(rows - r, 4), f64x2.promote_low_f32x4(loss), f64x2.promote_low_f32x4(i32x4.shuffle(loss, loss, 2, 3, 2, 3)));
+    const nan64 = f64x2.splat(NaN);
+    const lossLo = v128.or(f64x2.sub(f64x2.mul(twLo, f64x2.promote_low_f32x4(ls)), bLo), v128.and(i64x2.extend_low_i32x4_s(bad), nan64));
+    const lossHi = v128.or(f64x2.sub(f64x2.mul(twHi, promoteHighF32x4(ls)), bHi), v128.and(i64x2.extend_high_i32x4_s(bad), nan64));
+    storeRowsF64(out, r, min(rows - r, 4), lossLo, lossHi);
     if (grad) {
       const sE = madd32(ones, scale, restE);
       const gs = f32x4.splat(<f32>gradScale);
+      const tw = i32x4.shuffle(f32x4.demote_f64x2_zero(twLo), f32x4.demote_f64x2_zero(twHi), 0, 1, 4, 5);
       const ga = f32x4.mul(f32x4.div(tw, sE), gs);
       const nan = v128.and(bad, f32x4.splat(NaN));
       for (let j = 0; j < cols; j++) {

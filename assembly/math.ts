@@ -128,23 +128,34 @@ export let twoLo: f64 = 0;
 // A softmax row needs exp((x − m)/T) for its entries x ≤ m.  Rounding x − m costs up to
 // ½ ulp of |x − m| in the argument (1e-6 relative in the result at a spread of 30), so
 // the kernels compute, per row, E(x) = exp((x − b)/T − k·ln 2) where x − b is exact:
-//   near rows, |m/T| < 176: b = 0, k = ⌈m·log₂e/T⌉ — x itself is reduced;
-//   far rows (huge logits): b = m, k = 0 — then x − m is exact for every x within
+//   near rows, |m/T| < 176: b = 0, k = ⌊m·log₂e/T⌋ − 1 — x itself is reduced;
+//   far rows (huge logits): b = m, k = −1 — then x − m is exact for every x within
 //   87·T of m (Sterbenz), and the others underflow anyway.
-// E ≤ 1, so a row's sum never overflows; E differs from exp((x − m)/T) by the row's
-// constant factor exp((m − b)/T − k·ln 2) ∈ (½, 1] (`expScale`), which softmax divides
-// out and log-sum-exp adds back in float64.
+// E ≤ 4, so a row's sum never overflows; E differs from exp((x − m)/T) by the row's
+// constant factor exp((m − b)/T − k·ln 2) ∈ [2, 4) (`expScale`), which softmax divides
+// out and log-sum-exp adds back in float64.  T is a float64 throughout: C1 + C2 = T·ln 2
+// and 1/T are formed from it (a float32 T would move the argument by |x/T|·2^-24).
 //
 // Reduction (XNNPACK's rr2): n = round(u·log₂e/T) by the magic bias 1.5·2²³ + 127 − k,
 // which also leaves n − k + 127 in the low bits, so a shift by 23 builds 2^(n−k);
 // t = (u − n·C1 − n·C2)/T with C1 + C2 = T·ln 2, C1 of 15 bits so that n·C1 (|n| < 2⁹)
 // and u − n·C1 are exact.  exp(t) = 1 + t·P(t), P of degree 4 (XNNPACK's rr2-p5
 // coefficients), on [−ln2/2, ln2/2], as E = 2^(n−k)·(1 + t·P(t)): the scale last, so no
-// intermediate is ever subnormal.  Lanes below the row's cut-off — ln 2^-126, plus a
-// hundredth for rounding: E < 1.01·2^-126, which includes −Infinity (masked logits) — are
-// 0 by a compare and mask, not a branch; they are first lifted to the cut-off, where E is
-// still normal, so that no lane computes with subnormals or infinities (microcoded on
-// x86: 30–100× a lane).  NaN passes through.
+// intermediate is ever subnormal.  The row's cut-off is on the final value's exponent:
+// lanes with (x − m)/T < ln FLT_MIN − 0.01 (the hundredth for the rounding of the cut-off
+// itself), −Infinity (masked logits) included, are 0 by a compare and mask, not a branch
+// — every result of the row, p = exp((x − m)/T)/S or a sum's term, that is a normal number
+// comes from lanes above it.  Those lanes are first lifted to the cut-off, where E =
+// scale·FLT_MIN·e^-0.01 ≥ 1.98·FLT_MIN is still normal (the reason for the scale ≥ 2), so
+// that no lane computes with subnormals or infinities (microcoded on x86: 30–100× a lane).
+// NaN passes through.
+//
+// Exponentials below the smallest normal number are 0 (XNNPACK's choice; the scalar build
+// and the JS twins cut at the same FLT_MIN·e^-0.01): a softmax entry below FLT_MIN may be
+// 0, a result formed from such an entry is off by what the entry carries in it (a loss
+// gradient entry w·p: w·FLT_MIN), and a sum of terms e·t (the softmax entropy) drops the
+// terms whose e is below the normal range — each at most e·(1 + |ln e|) < 88·FLT_MIN —
+// so it is off by at most n·88·FLT_MIN absolutely (float64: n·709·DBL_MIN), n entries.
 //
 // Worst error against exp in float64, every float32 u with T = 1, normal results:
 // 2.3 ulp; 1.96 ulp fused (wasm-relaxed).
@@ -161,12 +172,14 @@ export const F_LN2_LO = 8;
 export const F_ONE = 9;
 export const F_HALF = 10;
 export const F_Q0 = 11; // log(1+f) ≈ f − f²/2 + f³·Q(f), Q = Q0 + Q1·f + … + Q7·f⁷
+export const F_LOWEST = 19; // −FLT_MAX: pmax with it lifts −Infinity (only) to a finite number
 const EXP32 = memory.data<f32>([
   1.4426950216293335, 12583039.0,
   0.9999997019767761, 0.4999915063381195, 0.16667652130126953, 0.04189782217144966, 0.008289290592074394,
   0.693359375, -2.12194440e-4, 1.0, 0.5,
   0.333333317096948707832, -0.250008210562149491678, 0.200012266674600280314, -0.166233564793838915407,
   0.14201762467034402847, -0.131601950530747843733, 0.127615503601545910027, -0.0763442990732474053566,
+  -3.4028234663852886e38,
 ], 16);
 
 /** A float32 constant of the tables above, splatted (kernels read them before their loops). */
@@ -195,7 +208,7 @@ const LN_FLT_MIN: f64 = -87.33654475055310898657;
 export function expRowF32(m: f32, T: f64): void {
   const q = <f64>m / T;
   const near = Math.abs(q) < 176.0;
-  const k = near ? Math.ceil(q * LOG2E) : 0.0;
+  const k = (near ? Math.floor(q * LOG2E) : 0.0) - 1;
   const ln2T: f64 = LN2 * T;
   const c1 = reinterpret<f32>(reinterpret<u32>(<f32>ln2T) & 0xfffffe00);
   expK = <f32>(LOG2E / T);
@@ -204,9 +217,9 @@ export function expRowF32(m: f32, T: f64): void {
   expInvT = <f32>(1.0 / T);
   expBase = near ? 0 : m;
   expMagic = <f32>(12583039.0 - k);
-  expCut = <f32>(T * (k * LN2 + LN_FLT_MIN + 0.01));
+  expCut = <f32>((near ? <f64>m : 0) + T * (LN_FLT_MIN - 0.01)); // (x − m)/T < ln FLT_MIN − 0.01
   expLift = expCut;
-  expScale = near ? Math.exp(q - k * LN2) : 1.0;
+  expScale = Math.exp((near ? q : 0) - k * LN2);
 }
 
 /**
@@ -297,7 +310,8 @@ const LOG32 = memory.data<i32>([0x004afb0d, 0x007fffff, 0x3f3504f3, 127, 0x00800
 // The float64 twin of the float32 exp: E(x) = exp((x − b)/T − k·ln 2) with far rows at
 // |m/T| ≥ 1420, magic bias 1.5·2⁵² + 1023 − k, shift by 52, C1 of 40 significant bits
 // (n·C1 exact for |n| < 2¹²), exp(t) ≈ 1 + t + t²·P(t) with P of degree 9 (polynomial
-// error 3.6e-18) in Estrin's scheme, normal results only (E ≥ 2^-1022).
+// error 3.6e-18) in Estrin's scheme, normal results only: the cut-off at (x − m)/T <
+// ln DBL_MIN − 0.01, E there ≥ 1.98·2^-1022.
 //
 // Worst error against mpmath over 2^18 random arguments: 1.2 ulp.
 
@@ -356,7 +370,7 @@ const LN_DBL_MIN: f64 = -708.3964185322641;
 export function expRowF64(m: f64, T: f64): void {
   const q = m / T;
   const near = Math.abs(q) < 1420.0;
-  const k = near ? Math.ceil(q * LOG2E) : 0.0;
+  const k = (near ? Math.floor(q * LOG2E) : 0.0) - 1;
   const a = F64_LN2_HI;
   const p = a * T;
   const ah = splitHi(a), al = a - ah, th = splitHi(T), tl = T - th;
@@ -368,9 +382,9 @@ export function expRowF64(m: f64, T: f64): void {
   dexpInvT = 1.0 / T;
   dexpBase = near ? 0 : m;
   dexpMagic = 6755399441056767.0 - k;
-  dexpCut = T * (k * LN2 + LN_DBL_MIN + 0.01);
+  dexpCut = (near ? m : 0) + T * (LN_DBL_MIN - 0.01);
   dexpLift = dexpCut;
-  dexpScale = near ? Math.exp(q - k * LN2) : 1.0;
+  dexpScale = Math.exp((near ? q : 0) - k * LN2);
 }
 
 /** E(x) in two float64 lanes (see `expF32x4`; p0…p9 from the float64 table). */

@@ -23,8 +23,10 @@ import {
 export const NARROW: i32 = 64;
 
 export const LN2: f64 = 0.6931471805599453;
-const F32_MIN: f64 = 1.1754943508222875e-38;
-const F64_MIN: f64 = 2.2250738585072014e-308;
+// The cut-offs of the exponentials (math.ts): exp((x − m)/T) below FLT_MIN·e^-0.01
+// (DBL_MIN·e^-0.01) is 0 — the vector exp's, which the scalar build and the JS twins share.
+export const F32_CUT: f64 = 1.163797986604692e-38;
+export const F64_CUT: f64 = 2.2029340036946747e-308;
 export const LOG2E: f64 = 1.4426950408889634;
 export const LN_FLT_MIN: f64 = -87.33654475055310898657;
 
@@ -33,11 +35,17 @@ export const LN_FLT_MIN: f64 = -87.33654475055310898657;
 // ---------------------------------------------------------------------------------
 //
 // E(x) = exp((x − b)/T − k·ln 2) (see math.ts) with, per lane (row) of maximum m:
-//   near rows, |m/T| < 176: b = 0, k = ⌈m·log₂e/T⌉;  far rows: b = m, k = 0.
+//   near rows, |m/T| < 176: b = 0, k = ⌊m·log₂e/T⌋ − 1;  far rows: b = m, k = −1;
+// so that E(m), the row's `scale`, is in [2, 4) (give or take the rounding of m·log₂e/T).
+// The cut-off is on the final value: lanes whose exp((x − m)/T) is below FLT_MIN·e^-0.01
+// are 0 — no softmax entry p = exp((x − m)/T)/S ≤ exp((x − m)/T) at or above FLT_MIN is
+// lost — and E there is still ≥ 2·0.99·FLT_MIN, a normal number (math.ts).
 // Computed in vector lanes for a wide row (m splatted) and four narrow rows alike, so no
-// row pays for a scalar exp or ceil.  Lanes whose m is not finite get m = 0 here; their
+// row pays for a scalar exp or floor.  Lanes whose m is not finite get m = 0 here; their
 // rows are special and their results are set apart.  Written to the scratch `tmp` (one
 // return value in AssemblyScript); kernels read them into locals before their loops.
+// T is taken in float64 by the set-up and the passes: a temperature rounded to float32
+// would move every argument by up to |x/T|·2^-24 (5e-6 relative at |x/T| = 87).
 
 // The kernels' scratch `tmp` (per call, per thread: never static memory, which the
 // pool's threads share): the setup's four vectors, then a group's outputs, then tiles.
@@ -52,17 +60,19 @@ export const T_TILE = 128; // the tile (and, past it, a second one)
 }
 
 // @ts-ignore: decorator
-@inline export function setupF32(m: v128, T: f32, tmp: usize): void {
+@inline export function setupF32(m: v128, T: f64, tmp: usize): void {
+  const Tf = <f32>T;
   const mf = v128.and(m, finiteF32x4(m)); // not finite: 0
-  const q = f32x4.div(mf, f32x4.splat(T));
+  const q = f32x4.div(mf, f32x4.splat(Tf));
   const near = f32x4.lt(f32x4.abs(q), f32x4.splat(176));
-  const k = v128.and(f32x4.ceil(f32x4.mul(q, f32x4.splat(<f32>LOG2E))), near);
+  const k = f32x4.sub(v128.and(f32x4.floor(f32x4.mul(q, f32x4.splat(<f32>LOG2E))), near), f32x4.splat(1));
+  const mb = v128.and(mf, near); // m − b
   v128.store(tmp, v128.andnot(mf, near), T_B);
   v128.store(tmp, f32x4.sub(f32x4.splat(12583039.0), k), T_MAGIC);
-  const kl = f32x4.mul(k, f32x4.splat(<f32>LN2));
-  // the cut-off a hundredth above ln FLT_MIN, so that rounding here never lets a subnormal E through
-  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 0.01))), f32x4.splat(T)), T_CUT);
-  v128.store(tmp, f32x4.mul(f32x4.add(kl, f32x4.splat(<f32>(LN_FLT_MIN + 0.01))), f32x4.splat(T)), T_LIFT); // (= the cut-off: see math.ts)
+  // (x − m)/T below ln FLT_MIN − 0.01: 0 (a hundredth to spare for the rounding of m − b + T·…)
+  const cut = f32x4.add(mb, f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01))));
+  v128.store(tmp, cut, T_CUT);
+  v128.store(tmp, cut, T_LIFT); // (= the cut-off: see math.ts)
 }
 
 // ---------------------------------------------------------------------------------
@@ -130,12 +140,12 @@ export let passOnes: i32 = 0;
  * x), and sums it — all of it (`passSum`), or, with `split`, apart for the entries equal
  * to m (`passOnes`, `passRest`, as float64 sums of E: the caller divides by E(m)).
  */
-export function expPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
+export function expPassF32(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
-  const ln2T = <f32>(LN2 * <f64>T);
+  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
+  const ln2T = <f32>(LN2 * T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const zero = f32x4.splat(0);
   let hi = f64x2.splat(0), lo = hi;
@@ -203,11 +213,11 @@ export function expPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, split:
 }
 
 /** E(m) for a splatted row maximum (setup done): the row's `scale` (see the top). */
-export function expOfF32(m: v128, T: f32, tmp: usize): v128 {
-  const ln2T = <f32>(LN2 * <f64>T);
+export function expOfF32(m: v128, T: f64, tmp: usize): v128 {
+  const ln2T = <f32>(LN2 * T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / <f64>T)), v128.load(tmp, T_MAGIC), f32x4.splat(-c1f),
-    f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f)), f32x4.splat(<f32>(1.0 / <f64>T)), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
+  return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / T)), v128.load(tmp, T_MAGIC), f32x4.splat(-c1f),
+    f32x4.splat(-<f32>(LN2 * T - <f64>c1f)), f32x4.splat(<f32>(1.0 / T)), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
     k32(F_P1), k32(F_P2), k32(F_P3), k32(F_P4), k32(F_P5), k32(F_ONE));
 }
 
@@ -296,12 +306,12 @@ export function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usiz
  * — all of it or, with `split`, apart for the entries equal to the lane's
  * maximum (at T_SUM, and their counts at T_ONES as floats).  Four accumulators: each lane adds ≤ 16 terms.
  */
-export function tileExpF32(tile: usize, cols: i32, m: v128, T: f32, dst: usize, split: bool, tmp: usize): void {
+export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
-  const ln2T = <f32>(LN2 * <f64>T);
+  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
+  const ln2T = <f32>(LN2 * T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const zero = f32x4.splat(0);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero, cnt = i32x4.splat(0);
@@ -338,7 +348,7 @@ export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
 }
 
 /** The per-lane log S and the rows' special values, for log-sum-exp-like results (log S + m). */
-export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f32, tmp: usize): v128 {
+export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f64, tmp: usize): v128 {
   tileExpF32(tile, cols, m, T, tile, true, tmp);
   const scale = expOfF32(m, T, tmp);
   return logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
@@ -400,7 +410,7 @@ export function scalarExpSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
     let e = Math.exp((<f64>v - <f64>m) * invT);
-    if (e < F32_MIN) e = 0; // below float32's normal range: 0, as the vector exp gives it
+    if (e < F32_CUT) e = 0; // below float32's normal range: 0, as the vector exp gives it
     if (dst) store<f32>(dst + o, <f32>e);
     if (v == m) ones++;
     else rest += e;
@@ -421,18 +431,19 @@ export const LN_DBL_MIN: f64 = -708.3964185322641;
   return f64x2.lt(f64x2.abs(v), f64x2.splat(Infinity));
 }
 
-/** The float64 twin of `setupF32` (far rows at |m/T| ≥ 1420). */
+/** The float64 twin of `setupF32` (far rows at |m/T| ≥ 1420; cut-off at ln DBL_MIN − 0.01). */
 // @ts-ignore: decorator
 @inline export function setupF64(m: v128, T: f64, tmp: usize): void {
   const mf = v128.and(m, finiteF64x2(m));
   const q = f64x2.div(mf, f64x2.splat(T));
   const near = f64x2.lt(f64x2.abs(q), f64x2.splat(1420));
-  const k = v128.and(f64x2.ceil(f64x2.mul(q, f64x2.splat(LOG2E))), near);
+  const k = f64x2.sub(v128.and(f64x2.floor(f64x2.mul(q, f64x2.splat(LOG2E))), near), f64x2.splat(1));
+  const mb = v128.and(mf, near);
   v128.store(tmp, v128.andnot(mf, near), T_B);
   v128.store(tmp, f64x2.sub(f64x2.splat(6755399441056767.0), k), T_MAGIC);
-  const kl = f64x2.mul(k, f64x2.splat(LN2));
-  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 0.01)), f64x2.splat(T)), T_CUT);
-  v128.store(tmp, f64x2.mul(f64x2.add(kl, f64x2.splat(LN_DBL_MIN + 0.01)), f64x2.splat(T)), T_LIFT); // (= the cut-off: see math.ts)
+  const cut = f64x2.add(mb, f64x2.splat(T * (LN_DBL_MIN - 0.01)));
+  v128.store(tmp, cut, T_CUT);
+  v128.store(tmp, cut, T_LIFT); // (= the cut-off: see math.ts)
 }
 
 /** C1, C2 of T·ln 2 for the float64 exp (see math.ts: `expRowF64`): set by `expConstsF64`. */
@@ -663,7 +674,7 @@ export function scalarExpSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f
     const o = <usize>i << 3;
     const v = load<f64>(x + o);
     let e = Math.exp((v - m) * invT);
-    if (e < F64_MIN) e = 0; // below the normal range: 0, as the vector exp gives it
+    if (e < F64_CUT) e = 0; // below the normal range: 0, as the vector exp gives it
     if (dst) store<f64>(dst + o, e);
     if (v == m) ones++;
     else rest += e;

@@ -22,15 +22,15 @@
 // its window.
 
 import {
-  madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2,
-  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, D_ONE, D_P0,
+  madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2, pairTotal, twoSum, twoLo,
+  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, D_ONE, D_P0,
 } from "./math";
 import {
   NARROW, T_B, T_MAGIC, T_CUT, T_LIFT, T_NAN, T_SUM, T_ONES, T_TILE, LN2, LOG2E, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
-  tileExpF32, tileExpF64, tileLogSF32, widenHighF32x4, widenLowF32x4, expConstsF64, dC1, dC2,
+  tileExpF32, tileExpF64, tileLogSF32, widenHighF32x4, widenLowF32x4, expConstsF64, dC1, dC2, F32_CUT, F64_CUT,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -94,7 +94,6 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
  * `tmp`: 16·NARROW bytes.
  */
 export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize, aux: usize, tmp: usize): void {
-  const t = <f32>T;
   if (!ASC_FEATURE_SIMD) {
     for (let r = 0; r < rows; r++) {
       const off = <usize>r * <usize>cols << 2;
@@ -116,8 +115,8 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   if (cols < NARROW && aux == 0 && cols > 0) {
     for (let r = 0; r < rows; r += 4) {
       const m = gatherF32(x, r, rows, cols, tmp);
-      setupF32(m, t, tmp);
-      tileExpF32(tmp + T_TILE, cols, m, t, tmp + T_TILE, false, tmp);
+      setupF32(m, T, tmp);
+      tileExpF32(tmp + T_TILE, cols, m, T, tmp + T_TILE, false, tmp);
       // masked rows 0; rows with +Infinity or NaN: NaN (their sums are not finite, or NaN)
       let c = f32x4.div(f32x4.splat(1), v128.load(tmp, T_SUM));
       c = v128.bitselect(f32x4.splat(0), v128.or(c, v128.and(f32x4.splat(NaN), v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN)))), maskedLanesF32(m, tmp));
@@ -139,17 +138,16 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
       putAux(aux, r, 3, nan ? NaN : m, 0, 0);
       continue;
     }
-    setupF32(mv, t, tmp);
-    expPassF32(x + off, cols, mv, t, out + off, false, tmp);
+    setupF32(mv, T, tmp);
+    expPassF32(x + off, cols, mv, T, out + off, false, tmp);
     const s = passSum;
     scaleRowF32(out + off, cols, <f32>(1.0 / s), out + off);
-    putAux(aux, r, 3, m, 0, s / <f64>f32x4.extract_lane(expOfF32(mv, t, tmp), 0));
+    putAux(aux, r, 3, m, 0, s / <f64>f32x4.extract_lane(expOfF32(mv, T, tmp), 0));
   }
 }
 
 /** out[r, :] = (x − m)/T − log S (out may be x); aux as for log-sum-exp.  `tmp`: 16·NARROW bytes. */
 export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usize, aux: usize, tmp: usize): void {
-  const t = <f32>T;
   const invT = <f32>(1.0 / T);
   if (!ASC_FEATURE_SIMD) {
     for (let r = 0; r < rows; r++) {
@@ -176,11 +174,11 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
   if (cols < NARROW && aux == 0 && cols > 0) {
     for (let r = 0; r < rows; r += 4) {
       const m = gatherF32(x, r, rows, cols, tmp);
-      setupF32(m, t, tmp);
+      setupF32(m, T, tmp);
       // the exponentials go to the tile's second half: the first keeps x
       const e = tmp + T_TILE + (<usize>cols << 4);
-      tileExpF32(tmp + T_TILE, cols, m, t, e, true, tmp);
-      let ls = logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), expOfF32(m, t, tmp)));
+      tileExpF32(tmp + T_TILE, cols, m, T, e, true, tmp);
+      let ls = logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), expOfF32(m, T, tmp)));
       // masked rows −Infinity everywhere (x − m is NaN there); +Infinity or NaN rows NaN
       const masked = maskedLanesF32(m, tmp);
       const bad = v128.andnot(v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN)), masked);
@@ -204,9 +202,9 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
       putAux(aux, r, 3, nan ? NaN : m, 0, 0);
       continue;
     }
-    setupF32(mv, t, tmp);
-    expPassF32(x + off, cols, mv, t, 0, true, tmp);
-    const rest = passRest / <f64>f32x4.extract_lane(expOfF32(mv, t, tmp), 0), ones = <f64>passOnes;
+    setupF32(mv, T, tmp);
+    expPassF32(x + off, cols, mv, T, 0, true, tmp);
+    const rest = passRest / <f64>f32x4.extract_lane(expOfF32(mv, T, tmp), 0), ones = <f64>passOnes;
     const ls = f32x4.splat(<f32>logOnesPlus(ones, rest));
     let i = 0;
     for (; i < cols; i += 4) {
@@ -425,7 +423,10 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
 //   H = log S − (1/S)·Σ eᵢ·tᵢ,  tᵢ = (xᵢ − m)/T ≤ 0, eᵢ = exp(tᵢ), S = Σ eᵢ;
 //   ∂H/∂xᵢ = −pᵢ·(log pᵢ + H)/T,  pᵢ = eᵢ/S, log pᵢ = tᵢ − log S.
 // Both terms of H are ≥ 0, so nothing cancels.  Masked entries (e = 0) contribute 0, not
-// 0·(−Infinity): t is taken of x lifted to m − 100·T.  A fully masked row has no mass:
+// 0·(−Infinity): t is taken of x lifted to m − 100·T (float32; m − 800·T in float64),
+// below which E is 0 anyway.  Terms whose exponential is below the normal range are
+// dropped with it (math.ts): H is then off by at most n·88·FLT_MIN (n·709·DBL_MIN in
+// float64), absolutely.  A fully masked row has no mass:
 // entropy 0, gradient 0.  `grad` must not be x (the logits are read again for it).
 // aux (4 per row): m, ones, rest, A = Σ eᵢ·tᵢ.
 // ---------------------------------------------------------------------------------
@@ -435,14 +436,14 @@ let entRest: f64 = 0, entOnes: i32 = 0, entA: f64 = 0;
 
 /** E over a wide float32 row (setup done), stored to dst when dst ≠ 0; the split sums and Σ E·t. */
 // @ts-ignore: decorator
-@inline function entropyPassF32(x: usize, n: i32, m: v128, T: f32, dst: usize, tmp: usize): void {
+@inline function entropyPassF32(x: usize, n: i32, m: v128, T: f64, dst: usize, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
-  const ln2T = <f32>(LN2 * <f64>T);
+  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
+  const ln2T = <f32>(LN2 * T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
-  const floor = f32x4.sub(m, f32x4.splat(100 * T));
+  const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T)));
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
   let hi = f64x2.splat(0), lo = hi, ahi = hi, alo = hi;
   let cnt = i32x4.splat(0);
@@ -489,8 +490,8 @@ let entRest: f64 = 0, entOnes: i32 = 0, entA: f64 = 0;
 }
 
 /** g = e·c1·(t + c0) over a wide float32 row, e read from g, t = (x lifted − m)/T. */
-function entropyGradF32(x: usize, n: i32, m: v128, T: f32, c0: f32, c1: f32, g: usize): void {
-  const invT = f32x4.splat(<f32>(1.0 / <f64>T)), floor = f32x4.sub(m, f32x4.splat(100 * T));
+function entropyGradF32(x: usize, n: i32, m: v128, T: f64, c0: f32, c1: f32, g: usize): void {
+  const invT = f32x4.splat(<f32>(1.0 / T)), floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T)));
   const vc0 = f32x4.splat(c0), vc1 = f32x4.splat(c1);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
@@ -504,7 +505,6 @@ function entropyGradF32(x: usize, n: i32, m: v128, T: f32, c0: f32, c1: f32, g: 
  * base); aux (4 per row): m, ones, rest, A.  `tmp`: see rows.ts.
  */
 export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
-  const t = <f32>T;
   if (!ASC_FEATURE_SIMD) {
     for (let r = 0; r < rows; r++) {
       const off = <usize>r * <usize>cols << 2;
@@ -528,7 +528,7 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
     return;
   }
   if (cols < NARROW && aux == 0 && cols > 0) {
-    softmaxEntropyNarrowF32(x, rows, cols, t, gscale, grad, out, tmp);
+    softmaxEntropyNarrowF32(x, rows, cols, T, gscale, grad, out, tmp);
     return;
   }
   for (let r = 0; r < rows; r++) {
@@ -542,31 +542,31 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
       putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
       continue;
     }
-    setupF32(mv, t, tmp);
-    entropyPassF32(x + off, cols, mv, t, grad ? grad + off : 0, tmp);
-    const scale = <f64>f32x4.extract_lane(expOfF32(mv, t, tmp), 0);
+    setupF32(mv, T, tmp);
+    entropyPassF32(x + off, cols, mv, T, grad ? grad + off : 0, tmp);
+    const scale = <f64>f32x4.extract_lane(expOfF32(mv, T, tmp), 0);
     const ones = <f64>entOnes, rest = entRest / scale, a = entA / scale;
     const s = ones + rest, ls = logOnesPlus(ones, rest);
     const h = ls - a / s;
     store<f64>(out + (<usize>r << 3), h);
     putAux4(aux, r, m, ones, rest, a);
     // g = −(E/S')·(t − log S + H)/T·gscale, with S' = S·scale the sum of E
-    if (grad) entropyGradF32(x + off, cols, mv, t, <f32>(h - ls), <f32>(-gscale / (T * s * scale)), grad + off);
+    if (grad) entropyGradF32(x + off, cols, mv, T, <f32>(h - ls), <f32>(-gscale / (T * s * scale)), grad + off);
   }
 }
 
 /** Narrow float32 rows, four a tile (see rows.ts): the same values lane by lane. */
-function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, t: f32, gscale: f64, grad: usize, out: usize, tmp: usize): void {
+function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, tmp: usize): void {
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
-  const invT = f32x4.splat(<f32>(1.0 / <f64>t));
+  const invT = f32x4.splat(<f32>(1.0 / T));
   for (let r = 0; r < rows; r += 4) {
     const m = gatherF32(x, r, rows, cols, tmp);
-    setupF32(m, t, tmp);
-    tileExpF32(tile, cols, m, t, etile, true, tmp);
-    const scale = expOfF32(m, t, tmp);
+    setupF32(m, T, tmp);
+    tileExpF32(tile, cols, m, T, etile, true, tmp);
+    const scale = expOfF32(m, T, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     // A' = Σ E·t, with t of x lifted to m − 100·T
-    const floor = f32x4.sub(m, f32x4.splat(100 * t));
+    const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T)));
     let a = f32x4.splat(0);
     for (let j = 0; j < cols; j++) {
       const o = <usize>j << 4;
@@ -582,7 +582,7 @@ function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, t: f32, gscale:
     storeRowsF64(out, r, min(rows - r, 4), f64x2.promote_low_f32x4(h), f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 2, 3)));
     if (grad) {
       const c0 = f32x4.sub(h, ls);
-      let c1 = f32x4.div(f32x4.splat(<f32>-gscale), f32x4.mul(sE, f32x4.splat(t)));
+      let c1 = f32x4.div(f32x4.splat(<f32>-gscale), f32x4.mul(sE, f32x4.splat(<f32>T)));
       c1 = v128.or(v128.andnot(c1, masked), v128.and(bad, f32x4.splat(NaN)));
       for (let j = 0; j < cols; j++) {
         const o = <usize>j << 4;
@@ -594,7 +594,7 @@ function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, t: f32, gscale:
   }
 }
 
-/** Σ e·t over a row in float64 for the scalar build (e = exp(t), t = (x − m)/T; masked entries 0). */
+/** Σ e·t over a row in float64 for the scalar build (e = exp(t), t = (x − m)/T; masked entries, and e below the normal range, 0). */
 function scalarEntropyA(x: usize, n: i32, m: f64, T: f64, size: i32): f64 {
   const invT = 1.0 / T;
   let a: f64 = 0;
@@ -602,7 +602,8 @@ function scalarEntropyA(x: usize, n: i32, m: f64, T: f64, size: i32): f64 {
     const v: f64 = size == 4 ? <f64>load<f32>(x + (<usize>i << 2)) : load<f64>(x + (<usize>i << 3));
     if (v == -Infinity) continue;
     const t = (v - m) * invT;
-    a += Math.exp(t) * t;
+    const e = Math.exp(t);
+    if (e >= (size == 4 ? F32_CUT : F64_CUT)) a += e * t; // below the normal range: dropped, as its exponential is
   }
   return a;
 }
@@ -636,6 +637,9 @@ function scalarEntropyGrad(x: usize, n: i32, m: f64, T: f64, c0: f64, c1: f64, g
   }
 }
 
+// float64 entries are lifted this many T below m (not 100: E is normal down to ln DBL_MIN)
+const F64_FLOOR: f64 = 800;
+
 /** The float64 twin of `entropyPassF32`: two vectors an iteration. */
 // @ts-ignore: decorator
 @inline function entropyPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, tmp: usize): void {
@@ -645,7 +649,7 @@ function scalarEntropyGrad(x: usize, n: i32, m: f64, T: f64, c0: f64, c1: f64, g
   const one = k64(D_ONE);
   const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
   const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
-  const floor = f64x2.sub(m, f64x2.splat(100 * T));
+  const floor = f64x2.sub(m, f64x2.splat(F64_FLOOR * T));
   const zero = f64x2.splat(0), ninf = f64x2.splat(-Infinity);
   let hi = zero, lo = zero, ahi = zero, alo = zero;
   let cnt = i64x2.splat(0);
@@ -692,7 +696,7 @@ function scalarEntropyGrad(x: usize, n: i32, m: f64, T: f64, c0: f64, c1: f64, g
 }
 
 function entropyGradF64(x: usize, n: i32, m: v128, T: f64, c0: f64, c1: f64, g: usize): void {
-  const invT = f64x2.splat(1.0 / T), floor = f64x2.sub(m, f64x2.splat(100 * T));
+  const invT = f64x2.splat(1.0 / T), floor = f64x2.sub(m, f64x2.splat(F64_FLOOR * T));
   const vc0 = f64x2.splat(c0), vc1 = f64x2.splat(c1);
   for (let i = 0; i < n; i += 2) {
     const o = <usize>i << 3;
@@ -760,7 +764,7 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
     tileExpF64(tile, cols, m, T, etile, true, tmp);
     const scale = expOfF64(m, T, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
-    const floor = f64x2.sub(m, f64x2.splat(100 * T));
+    const floor = f64x2.sub(m, f64x2.splat(F64_FLOOR * T));
     let a = f64x2.splat(0);
     for (let j = 0; j < cols; j++) {
       const o = <usize>j << 4;
@@ -799,11 +803,19 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
 //   ∂D/∂aᵢ = pᵢ·(log pᵢ − log qᵢ − D)/T = pᵢ·(uᵢ − c)/T,  c = log(SA/SB) + D.
 // u is formed from the exact differences a − ma and b − mb (float64 lanes for float32
 // logits, where both are exact), so it is right both when the rows are close (the
-// differences cancel exactly) and when the logits are huge; masked entries are lifted to
-// 100·T below their row's maximum first (their p or q is 0 there, so u only has to be
-// finite).  Entries with pᵢ = 0 contribute 0; pᵢ > 0 = qᵢ (b masked where a has mass)
-// makes D +Infinity; a fully masked `a` row has no mass and divergence 0.  The
-// gradients take a second pass (the exponentials again): neither may be a or b.
+// differences cancel exactly) and when the logits are huge; masked entries — only they, a
+// logit far below its maximum counts as it is — are lifted to a finite value first (−FLT_MAX
+// in float32, 100·T below the row's maximum in float64 and the JS twin: their p or q is 0
+// there, so u only has to be finite).  Entries with pᵢ = 0 contribute 0; pᵢ > 0 = qᵢ (b masked where a has mass)
+// makes D +Infinity (NaN if either row holds a NaN); a fully masked `a` row has no mass
+// and divergence 0.  The gradients take a second pass (the exponentials again): neither
+// may be a or b.
+//   When the two parts still cancel — |log(SA/SB)| > K·D: logits that differ by a near-
+// constant shift c over most of the mass, where uᵢ ≈ c is not small and Δ comes from
+// eb − ea — the row is taken again centred on the mean shift c = Σ p·u:
+//   D = Σ pᵢ·(uᵢ − c) + log1p(Δc/SA),  Δc = Σ eaᵢ·expm1(c − uᵢ)  (= Σ (ebᵢ·e^c − eaᵢ)),
+// whose parts are as small as D's own terms (K = 1 for float32 exponentials, 64 for
+// float64; |c| ≤ log(8n) + D there, so e^c is finite).
 // ---------------------------------------------------------------------------------
 
 /** Set by the KL passes: Σ ea, Δ = Σ (eb − ea), Σ ea·u (all in units of a's E), and whether b is masked where a has mass. */
@@ -830,21 +842,24 @@ const T_B2 = T_TILE;
 
 /**
  * One pass over a wide float32 row pair (both set-ups done: a's at tmp, b's at tmp +
- * T_B2).  `write` false: the sums (klSA, klDelta, klA, klHole; rr = scaleA/scaleB); true: the gradients, from the
- * sums of the first pass (ia = 1/Σea, ib = 1/Σeb, c, g = gscale/T).
+ * T_B2).  `write` false: the sums, centred on `shift` (klSA, klDelta = Σ (eb·rr − ea), klA
+ * = Σ ea·(u − shift), klHole; rr = e^shift·scaleA/scaleB); true: the gradients, from the
+ * sums (ia = 1/Σea, ib = 1/Σeb, c, g = gscale/T; shift 0).
  */
-function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f32, tmp: usize, rr: f64,
+function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: usize, rr: f64, shift: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
-  const k = f32x4.splat(<f32>(LOG2E / <f64>T)), invT = f32x4.splat(<f32>(1.0 / <f64>T));
-  const ln2T = <f32>(LN2 * <f64>T);
+  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
+  const ln2T = <f32>(LN2 * T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * <f64>T - <f64>c1f));
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
-  const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb);
-  const floorA = f64x2.sub(ma64, f64x2.splat(100.0 * <f64>T)), floorB = f64x2.sub(mb64, f64x2.splat(100.0 * <f64>T));
-  const invT64 = f64x2.splat(1.0 / <f64>T);
+  // u − shift = ((a − ma) − (b − (mb − shift·T)))/T
+  const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb - shift * T);
+  // masked entries (only they) are lifted to −FLT_MAX: u only has to be finite there (p or q is 0)
+  const lowest = k32(F_LOWEST);
+  const invT64 = f64x2.splat(1.0 / T);
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
   const vrr = f64x2.splat(rr), near = f64x2.splat(EXPM1_NEAR);
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
@@ -855,10 +870,10 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f32, tmp: us
     const mask = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r));
     const va = v128.bitselect(v128.load(a + o), ninf, mask), vb = v128.bitselect(v128.load(b + o), ninf, mask);
     const ea = expF32x4(va, ba, k, mga, c1, c2, invT, cuta, lifta, p1, p2, p3, p4, p5, one);
-    const u0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.pmax(f64x2.promote_low_f32x4(va), floorA), ma64),
-      f64x2.sub(f64x2.pmax(f64x2.promote_low_f32x4(vb), floorB), mb64)), invT64);
-    const u1 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.pmax(promoteHighF32x4(va), floorA), ma64),
-      f64x2.sub(f64x2.pmax(promoteHighF32x4(vb), floorB), mb64)), invT64);
+    const la = f32x4.pmax(va, lowest), lb = f32x4.pmax(vb, lowest); // (NaN stays NaN)
+    // (a − ma) − (b − mb), each difference exact in float64
+    const u0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(la), ma64), f64x2.sub(f64x2.promote_low_f32x4(lb), mb64)), invT64);
+    const u1 = f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(la), ma64), f64x2.sub(promoteHighF32x4(lb), mb64)), invT64);
     const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
     if (write) {
       const p0 = f64x2.mul(ea0, via), q1 = f64x2.mul(ea1, via);
@@ -905,41 +920,59 @@ function specialKl(ma: f64, mb: f64, nan: bool): f64 {
 
 /**
  * The scalar build's passes over a row pair (float32 or float64 by `size`), in float64
- * with Math.exp: the sums, or (`write`) the gradients, as `klPassF32`.
+ * with Math.exp: the sums (blocks of 32 into compensated pairs), or (`write`) the
+ * gradients, as `klPassF32` (rr = e^shift: the scales are 1 here).
  */
-function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i32,
+function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i32, rr: f64, shift: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const invT = 1.0 / T;
-  let sa: f64 = 0, delta: f64 = 0, acc: f64 = 0;
+  let hSA: f64 = 0, lSA: f64 = 0, hD: f64 = 0, lD: f64 = 0, hA: f64 = 0, lA: f64 = 0;
   let hole = false;
-  for (let i = 0; i < n; i++) {
-    const va: f64 = size == 4 ? <f64>load<f32>(a + (<usize>i << 2)) : load<f64>(a + (<usize>i << 3));
-    const vb: f64 = size == 4 ? <f64>load<f32>(b + (<usize>i << 2)) : load<f64>(b + (<usize>i << 3));
-    const ea = Math.exp((va - ma) * invT), eb = Math.exp((vb - mb) * invT);
-    const u = ((va == -Infinity ? -100 * T : va - ma) - (vb == -Infinity ? -100 * T : vb - mb)) * invT;
-    if (write) {
-      const p = ea * ia;
-      if (gq) {
-        const v = (eb * ib - p) * g;
-        if (size == 4) store<f32>(gq + (<usize>i << 2), <f32>v);
-        else store<f64>(gq + (<usize>i << 3), v);
+  let i = 0;
+  while (i < n) {
+    const end = min(i + 32, n);
+    let sa: f64 = 0, delta: f64 = 0, acc: f64 = 0;
+    for (; i < end; i++) {
+      const va: f64 = size == 4 ? <f64>load<f32>(a + (<usize>i << 2)) : load<f64>(a + (<usize>i << 3));
+      const vb: f64 = size == 4 ? <f64>load<f32>(b + (<usize>i << 2)) : load<f64>(b + (<usize>i << 3));
+      const ea = Math.exp((va - ma) * invT), eb = Math.exp((vb - mb) * invT);
+      const u = ((va == -Infinity ? -100 * T : va - ma) - (vb == -Infinity ? -100 * T : vb - mb)) * invT - shift;
+      if (write) {
+        const p = ea * ia;
+        if (gq) {
+          const v = (eb * ib - p) * g;
+          if (size == 4) store<f32>(gq + (<usize>i << 2), <f32>v);
+          else store<f64>(gq + (<usize>i << 3), v);
+        }
+        if (gp) {
+          const v = p * (u - c) * g;
+          if (size == 4) store<f32>(gp + (<usize>i << 2), <f32>v);
+          else store<f64>(gp + (<usize>i << 3), v);
+        }
+      } else {
+        if (ea != 0 && vb == -Infinity) hole = true;
+        sa += ea;
+        if (ea != 0) acc += ea * u;
+        delta += ea != 0 && Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(-u) : eb * rr - ea;
       }
-      if (gp) {
-        const v = p * (u - c) * g;
-        if (size == 4) store<f32>(gp + (<usize>i << 2), <f32>v);
-        else store<f64>(gp + (<usize>i << 3), v);
-      }
-    } else {
-      if (ea != 0 && vb == -Infinity) hole = true;
-      sa += ea;
-      if (ea != 0) acc += ea * u;
-      delta += ea != 0 && Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(-u) : eb - ea;
+    }
+    if (!write) {
+      hSA = twoSum(hSA, sa); lSA += twoLo;
+      hD = twoSum(hD, delta); lD += twoLo;
+      hA = twoSum(hA, acc); lA += twoLo;
     }
   }
   if (!write) {
-    klSA = sa; klDelta = delta; klA = acc; klHole = hole;
+    // (an infinite or NaN sum's compensation is NaN)
+    klSA = isFinite(hSA) ? hSA + lSA : hSA;
+    klDelta = isFinite(hD) ? hD + lD : hD;
+    klA = isFinite(hA) ? hA + lA : hA;
+    klHole = hole;
   }
 }
+
+// |log(SA/SB)| above this many D: the row is taken again, centred (see above)
+const KL_CENTRE_F32: f64 = 1, KL_CENTRE_F64: f64 = 64;
 
 /** gradQ of a row whose a or b maximum is not finite: q/T where a has no mass and b does, else NaN. */
 function klSpecialGrad(b: usize, n: i32, mb: f64, T: f64, g: f64, d: f64, gq: usize, size: i32): void {
@@ -963,7 +996,6 @@ function klSpecialGrad(b: usize, n: i32, mb: f64, T: f64, g: f64, d: f64, gq: us
  */
 export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, gscale: f64,
   gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
-  const t = <f32>T;
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const ra = a + off, rb = b + off;
@@ -979,27 +1011,40 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
     }
     let scaleA: f64 = 1, scaleB: f64 = 1;
     if (ASC_FEATURE_SIMD) {
-      setupF32(f32x4.splat(ma), t, tmp);
-      setupF32(f32x4.splat(mb), t, tmp + T_B2);
-      scaleA = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(ma), t, tmp), 0);
-      scaleB = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(mb), t, tmp + T_B2), 0);
-      klPassF32(ra, rb, cols, ma, mb, t, tmp, scaleA / scaleB, false, 0, 0, 0, 0, 0, 0);
-    } else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, false, 0, 0, 0, 0, 0, 0);
+      setupF32(f32x4.splat(ma), T, tmp);
+      setupF32(f32x4.splat(mb), T, tmp + T_B2);
+      scaleA = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(ma), T, tmp), 0);
+      scaleB = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(mb), T, tmp + T_B2), 0);
+      klPassF32(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB, 0, false, 0, 0, 0, 0, 0, 0);
+    } else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, 1, 0, false, 0, 0, 0, 0, 0, 0);
     // log(SB/SA) = log1p(Δ/SA), Δ and SA in the same units
-    const logRatio = -Math.log1p(klDelta / klSA); // log(SA/SB)
-    const d = klHole ? Infinity : klA / klSA - logRatio;
+    let logRatio = -Math.log1p(klDelta / klSA); // log(SA/SB)
+    let d = klA / klSA - logRatio;
+    let sb = klSA + klDelta; // SB in units of a's E
+    if (!klHole && Math.abs(logRatio) > KL_CENTRE_F32 * Math.abs(d)) {
+      // the parts cancel: again, centred on the mean shift c
+      const c = klA / klSA, ec = Math.exp(c);
+      if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB * ec, c, false, 0, 0, 0, 0, 0, 0);
+      else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, ec, c, false, 0, 0, 0, 0, 0, 0);
+      const l = Math.log1p(klDelta / klSA);
+      d = klA / klSA + l;
+      logRatio = c - l;
+      sb = (klSA + klDelta) / ec;
+    }
+    // b masked where a has mass: Infinity, unless a NaN makes the row NaN
+    if (klHole) d = hasNaNF32(ra, cols) || hasNaNF32(rb, cols) ? NaN : Infinity;
     store<f64>(out + (<usize>r << 3), d);
     if (gp || gq) {
-      // 1/SB in units of b's E: SB' = (SA + Δ)·scaleB/scaleA
-      const ia = 1.0 / klSA, ib = scaleA / ((klSA + klDelta) * scaleB), c = logRatio + d, g = gscale / T;
-      if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, t, tmp, 0, true, ia, ib, c, g, gp, gq);
-      else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, true, ia, ib, c, g, gp, gq);
+      // 1/SB in units of b's E: SB' = SB·scaleB/scaleA
+      const ia = 1.0 / klSA, ib = scaleA / (sb * scaleB), c = logRatio + d, g = gscale / T;
+      if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, T, tmp, 0, 0, true, ia, ib, c, g, gp, gq);
+      else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, 1, 0, true, ia, ib, c, g, gp, gq);
     }
   }
 }
 
 /** The float64 twin of `klPassF32`: exact differences by TwoSum in float64 lanes. */
-function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: usize, rr: f64,
+function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: usize, rr: f64, shift: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
@@ -1008,45 +1053,61 @@ function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: us
   const one = k64(D_ONE);
   const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
   const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
-  const vma = f64x2.splat(ma), vmb = f64x2.splat(mb);
+  const vma = f64x2.splat(ma), vmb = f64x2.splat(mb), vshift = f64x2.splat(shift);
+  // masked entries (only they) are lifted to 100·T below their row's maximum
   const floorA = f64x2.sub(vma, f64x2.splat(100.0 * T)), floorB = f64x2.sub(vmb, f64x2.splat(100.0 * T));
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
   const vrr = f64x2.splat(rr), vnear = f64x2.splat(EXPM1_NEAR);
   const zero = f64x2.splat(0), ninf = f64x2.splat(-Infinity);
-  let sa = zero, delta = zero, acc = zero, holes = zero;
-  for (let i = 0; i < n; i += 2) {
-    const r = min(n - i, 2);
-    const o = <usize>i << 3;
-    const va = r == 2 ? v128.load(a + o) : f64x2.replace_lane(v128.load(a + o), 1, -Infinity);
-    const vb = r == 2 ? v128.load(b + o) : f64x2.replace_lane(v128.load(b + o), 1, -Infinity);
-    const ea = expF64x2(va, ba, k, mga, c1, c2, invT, cuta, lifta, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-    // (a − ma) − (b − mb) from the two differences and their TwoSum errors, of the lifted logits
-    const la = f64x2.pmax(va, floorA), lb = f64x2.pmax(vb, floorB);
-    const da = f64x2.sub(la, vma), db = f64x2.sub(lb, vmb);
-    const xa = f64x2.sub(da, la), xb = f64x2.sub(db, lb);
-    const erra = f64x2.sub(f64x2.sub(la, f64x2.sub(da, xa)), f64x2.add(vma, xa));
-    const errb = f64x2.sub(f64x2.sub(lb, f64x2.sub(db, xb)), f64x2.add(vmb, xb));
-    const u = f64x2.mul(f64x2.add(f64x2.sub(da, db), f64x2.sub(erra, errb)), invT);
-    if (write) {
-      const p = f64x2.mul(ea, via);
-      if (gq) {
+  // blocks of 64 entries into compensated pairs (see math.ts: Long sums)
+  let hSA = zero, lSA = zero, hD = zero, lD = zero, hA = zero, lA = zero, holes = zero;
+  let i = 0;
+  while (i < n) {
+    const end = min(i + 64, n);
+    let sa = zero, delta = zero, acc = zero;
+    for (; i < end; i += 2) {
+      const r = min(n - i, 2);
+      const o = <usize>i << 3;
+      const va = r == 2 ? v128.load(a + o) : f64x2.replace_lane(v128.load(a + o), 1, -Infinity);
+      const vb = r == 2 ? v128.load(b + o) : f64x2.replace_lane(v128.load(b + o), 1, -Infinity);
+      const ea = expF64x2(va, ba, k, mga, c1, c2, invT, cuta, lifta, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+      // (a − ma) − (b − mb) from the two differences and their TwoSum errors, of the lifted logits
+      const la = v128.bitselect(floorA, va, f64x2.eq(va, ninf)), lb = v128.bitselect(floorB, vb, f64x2.eq(vb, ninf));
+      const da = f64x2.sub(la, vma), db = f64x2.sub(lb, vmb);
+      const xa = f64x2.sub(da, la), xb = f64x2.sub(db, lb);
+      const erra = f64x2.sub(f64x2.sub(la, f64x2.sub(da, xa)), f64x2.add(vma, xa));
+      const errb = f64x2.sub(f64x2.sub(lb, f64x2.sub(db, xb)), f64x2.add(vmb, xb));
+      // u − shift; 0 where ea is 0: a − ma may overflow there (a spread beyond DBL_MAX), and 0·∞ would be NaN
+      const u = v128.andnot(f64x2.sub(f64x2.mul(f64x2.add(f64x2.sub(da, db), f64x2.sub(erra, errb)), invT), vshift), f64x2.eq(ea, zero));
+      if (write) {
+        const p = f64x2.mul(ea, via);
+        if (gq) {
+          const eb = expF64x2(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+          storeLanesF64(gq + o, f64x2.mul(f64x2.sub(f64x2.mul(eb, vib), p), vg), r);
+        }
+        if (gp) storeLanesF64(gp + o, f64x2.mul(f64x2.mul(p, f64x2.sub(u, vc)), vg), r);
+      } else {
         const eb = expF64x2(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-        storeLanesF64(gq + o, f64x2.mul(f64x2.sub(f64x2.mul(eb, vib), p), vg), r);
+        holes = v128.or(holes, v128.and(f64x2.ne(ea, zero), f64x2.eq(vb, ninf)));
+        sa = f64x2.add(sa, ea);
+        acc = madd64(ea, u, acc);
+        const nr = v128.andnot(f64x2.lt(f64x2.abs(u), vnear), f64x2.eq(ea, zero));
+        delta = f64x2.add(delta, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(u))), f64x2.sub(f64x2.mul(eb, vrr), ea), nr));
       }
-      if (gp) storeLanesF64(gp + o, f64x2.mul(f64x2.mul(p, f64x2.sub(u, vc)), vg), r);
-    } else {
-      const eb = expF64x2(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-      holes = v128.or(holes, v128.and(f64x2.ne(ea, zero), f64x2.eq(vb, ninf)));
-      sa = f64x2.add(sa, ea);
-      acc = madd64(ea, u, acc);
-      const nr = v128.andnot(f64x2.lt(f64x2.abs(u), vnear), f64x2.eq(ea, zero));
-      delta = f64x2.add(delta, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(u))), f64x2.sub(f64x2.mul(eb, vrr), ea), nr));
+    }
+    if (!write) {
+      lSA = twoSumLoF64x2(hSA, sa, lSA);
+      hSA = f64x2.add(hSA, sa);
+      lD = twoSumLoF64x2(hD, delta, lD);
+      hD = f64x2.add(hD, delta);
+      lA = twoSumLoF64x2(hA, acc, lA);
+      hA = f64x2.add(hA, acc);
     }
   }
   if (!write) {
-    klSA = sumLanesF64x2(sa);
-    klDelta = sumLanesF64x2(delta);
-    klA = sumLanesF64x2(acc);
+    klSA = pairTotal(hSA, lSA);
+    klDelta = pairTotal(hD, lD);
+    klA = pairTotal(hA, lA);
     klHole = v128.any_true(holes);
   }
 }
@@ -1072,15 +1133,26 @@ export function softmaxKlDivergenceRowsF64(a: usize, b: usize, rows: i32, cols: 
       setupF64(f64x2.splat(mb), T, tmp + T_B2);
       scaleA = f64x2.extract_lane(expOfF64(f64x2.splat(ma), T, tmp), 0);
       scaleB = f64x2.extract_lane(expOfF64(f64x2.splat(mb), T, tmp + T_B2), 0);
-      klPassF64(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB, false, 0, 0, 0, 0, 0, 0);
-    } else scalarKl(ra, rb, cols, ma, mb, T, 8, false, 0, 0, 0, 0, 0, 0);
-    const logRatio = -Math.log1p(klDelta / klSA);
-    const d = klHole ? Infinity : klA / klSA - logRatio;
+      klPassF64(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB, 0, false, 0, 0, 0, 0, 0, 0);
+    } else scalarKl(ra, rb, cols, ma, mb, T, 8, 1, 0, false, 0, 0, 0, 0, 0, 0);
+    let logRatio = -Math.log1p(klDelta / klSA);
+    let d = klA / klSA - logRatio;
+    let sb = klSA + klDelta;
+    if (!klHole && Math.abs(logRatio) > KL_CENTRE_F64 * Math.abs(d)) {
+      const c = klA / klSA, ec = Math.exp(c);
+      if (ASC_FEATURE_SIMD) klPassF64(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB * ec, c, false, 0, 0, 0, 0, 0, 0);
+      else scalarKl(ra, rb, cols, ma, mb, T, 8, ec, c, false, 0, 0, 0, 0, 0, 0);
+      const l = Math.log1p(klDelta / klSA);
+      d = klA / klSA + l;
+      logRatio = c - l;
+      sb = (klSA + klDelta) / ec;
+    }
+    if (klHole) d = hasNaNF64(ra, cols) || hasNaNF64(rb, cols) ? NaN : Infinity;
     store<f64>(out + (<usize>r << 3), d);
     if (gp || gq) {
-      const ia = 1.0 / klSA, ib = scaleA / ((klSA + klDelta) * scaleB), c = logRatio + d, g = gscale / T;
-      if (ASC_FEATURE_SIMD) klPassF64(ra, rb, cols, ma, mb, T, tmp, 0, true, ia, ib, c, g, gp, gq);
-      else scalarKl(ra, rb, cols, ma, mb, T, 8, true, ia, ib, c, g, gp, gq);
+      const ia = 1.0 / klSA, ib = scaleA / (sb * scaleB), c = logRatio + d, g = gscale / T;
+      if (ASC_FEATURE_SIMD) klPassF64(ra, rb, cols, ma, mb, T, tmp, 0, 0, true, ia, ib, c, g, gp, gq);
+      else scalarKl(ra, rb, cols, ma, mb, T, 8, 1, 0, true, ia, ib, c, g, gp, gq);
     }
   }
 }

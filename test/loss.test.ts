@@ -158,6 +158,80 @@ onEachBackend('softmaxCrossEntropy', () => {
     expectAllClose(zp, gp, 'f32');
   });
 
+  // Bug: float32 rows narrower than 64 classes formed the loss in float32 lanes: z − m, the
+  // weights times it and targets times it can pass float32's range (the loss is a float64);
+  // softmaxCrossEntropy(z, z, {cols: 2, reduction: 'sum'}) with z = ±1e30 was NaN on wasm-simd.
+  it('float32 logits, targets and weights whose products pass float32\'s range: the loss is formed in float64 (narrow and wide rows)', () => {
+    const cases: [string, number[], number[], Partial<CrossEntropyLossOptions>][] = [
+      ['targets ±1e30 (BUG-18)', [7.871846427714206e29, 4.3143963311533944e29, -1.0777012286936936e30, -8.195175149327414e29],
+        [7.871846427714206e29, 4.3143963311533944e29, -1.0777012286936936e30, -8.195175149327414e29], {}],
+      ['labels, logits ±3e38', [3e38, -3e38, 0, 1], [1, 0], {}],
+      ['labels, smoothing, logits ±3e38', [3e38, -3e38, -3e38, 3e38], [0, 0], { labelSmoothing: 0.1 }],
+      ['labels, weight 1e30', [1e10, -1e10, 2, 1], [1, 1], { weights: [1, 1e30] }],
+      ['labels, weights 1e30, smoothing', [1e10, -1e10, 2, 1], [0, 1], { weights: [1e30, 1e30], labelSmoothing: 0.2 }],
+      ['targets, weights 1e30', [1e10, -1e10, 2, 1], [0.5, 0.5, 0.25, 0.75], { weights: [1e30, 1e30] }],
+      ['targets, logits ±3e38', [3e38, -3e38, 1, 0], [0.5, 0.5, 1, 0], {}],
+    ];
+    for (const [name, z, t, extra] of cases) {
+      for (const wide of [false, true]) {
+        // wide: the same two classes padded with zero logits to 70 columns (their targets 0)
+        const cols = wide ? 70 : 2;
+        const pad = (v: number[], fill: number) => v.flatMap((_, i) => (i % 2 ? [] : [v[i], v[i + 1], ...Array(cols - 2).fill(fill)]));
+        const isLabels = t.length === z.length / 2;
+        const zz = wide ? pad(z, 0) : z, tt = wide && !isLabels ? pad(t, 0) : t;
+        const w = extra.weights ? (wide ? [...Array.from(extra.weights), ...Array(cols - 2).fill(1)] : extra.weights) : undefined;
+        const o = { ...extra, weights: w, cols, reduction: 'none' as const };
+        const want = softmaxCrossEntropy(Float64Array.from(Float32Array.from(zz)), isLabels ? tt : Float64Array.from(Float32Array.from(tt)), o) as Float64Array;
+        const got = softmaxCrossEntropy(Float32Array.from(zz), isLabels ? tt : Float32Array.from(tt), o) as Float64Array;
+        for (let r = 0; r < want.length; r++) {
+          expect(Number.isFinite(want[r]), `${name}: the float64 loss is finite`).toBe(true);
+          expect(Math.abs(got[r] - want[r]) / Math.abs(want[r]), `${name}${wide ? ' (wide)' : ''}, row ${r}: got ${got[r]}, want ${want[r]}`).toBeLessThan(1e-6);
+        }
+      }
+    }
+  });
+
+  // The exponential's cut-off was on E = exp(x − k·ln 2), not on p: a normal softmax entry
+  // below 2·FLT_MIN could be flushed, depending on the row maximum (see softmax.test.ts).
+  it('float32: a gradient entry p that is a normal number is never flushed, whatever the row maximum', () => {
+    for (const m of [-150, -69.375, 0, 1, 69.375, 127.9, 175, 1e4]) {
+      for (const cols of [2, 70]) {
+        const z = new Float32Array(cols).fill(-Infinity);
+        z[0] = m;
+        z[1] = m - 86.75;
+        const d = z[0] - z[1];
+        const p1 = Math.exp(-d) / (1 + Math.exp(-d)); // 2.1e-38 ≥ FLT_MIN
+        const grad = new Float32Array(cols);
+        softmaxCrossEntropy(z, [0], { cols, grad, reduction: 'sum' });
+        expectClose(grad[1], p1, 'f32', undefined, `m = ${m}, cols = ${cols}`);
+      }
+    }
+  });
+
+  // A narrow row's loss never depends on the rows it is computed with (the pool splits calls
+  // into blocks of rows): a row whose float32 sums overflow is redone in float64 alone.
+  it('float32 narrow rows: a row beyond float32\'s range does not change its neighbours\' bits', () => {
+    const random = rng(88);
+    const rows = 9, cols = 3;
+    const z = Float32Array.from({ length: rows * cols }, () => 4 * (random() - 0.5));
+    z.set([3e38, -3e38, 1], 2 * cols); // row 2: z − m beyond float32
+    z.set([1, 0, -Infinity], 5 * cols); // row 5: a masked logit
+    const labels = Array.from({ length: rows }, (_, r) => r % cols);
+    const t = Float32Array.from({ length: rows * cols }, () => random());
+    t.set([1e30, -1e30, 0.5], 6 * cols); // row 6: targets × logits beyond float32
+    for (const extra of [{}, { labelSmoothing: 0.1 }, { weights: [1, 2, 0.5] }]) {
+      for (const targets of [labels, t] as const) {
+        const o = { ...extra, cols, reduction: 'none' as const };
+        const all = softmaxCrossEntropy(z, targets, o) as Float64Array;
+        for (let r = 0; r < rows; r++) {
+          const row = z.subarray(r * cols, (r + 1) * cols);
+          const one = softmaxCrossEntropy(row, targets === labels ? [labels[r]] : t.subarray(r * cols, (r + 1) * cols), o) as Float64Array;
+          expect(Object.is(all[r], one[0]), `row ${r} (${JSON.stringify(extra)}, ${targets === labels ? 'labels' : 'targets'}): ${all[r]} alone ${one[0]}`).toBe(true);
+        }
+      }
+    }
+  });
+
   it('masked logits: fine unless the label or the smoothing needs them', () => {
     expectClose(softmaxCrossEntropy([0, -Infinity, 0], [0], { cols: 3 }), Math.LN2, 'f64');
     expect(softmaxCrossEntropy([0, -Infinity, 0], [1], { cols: 3 })).toBe(Infinity);

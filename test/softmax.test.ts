@@ -221,6 +221,134 @@ onEachBackend('softmax family', () => {
     });
   });
 
+  describe('the exponential at the edges of its range, and temperatures', () => {
+    const FLT_MIN = 2 ** -126, DBL_MIN = 2 ** -1022;
+
+    /** The exact softmax quantities of one row (x − m exact in float64 for float32 and grid inputs). */
+    function exact(x: ArrayLike<number>, T = 1) {
+      let m = -Infinity, at = 0;
+      for (let i = 0; i < x.length; i++) if (x[i] > m) { m = x[i]; at = i; }
+      const t = Array.from(x, (v) => (v - m) / T);
+      const e = t.map(Math.exp);
+      const ls = Math.log1p(fsum(e.filter((_, i) => i !== at)));
+      const p = e.map((v) => v / (1 + Math.expm1(ls)));
+      const H = fsum(p.map((v, i) => (v === 0 ? 0 : -v * (t[i] - ls))));
+      return { t, ls, p, H, grad: p.map((v, i) => (-v * (t[i] - ls + H)) / T) };
+    }
+
+    // Bug: the per-row shift k = ⌈m·log₂e⌉ left E(m) = exp(m − k·ln 2) in (½, 1], and the cut-off
+    // was on E, not on the result p = E/(S·E(m)): normal entries up to twice FLT_MIN were flushed
+    // (softmax([69.375, −17.375])[1] = 2.1133e-38 came out 0 on wasm-simd).
+    it('a softmax entry that is a normal number is never flushed, whatever the row maximum', () => {
+      expectClose(softmax(new Float32Array([69.375, -17.375]))[1], Math.exp(-86.75) / (1 + Math.exp(-86.75)), 'f32', undefined, '[69.375, −17.375]');
+      for (const m of [-200, -170, -69.375, -1, 0, 0.3, 1, 17.5, 69.375, 100, 127.9, 175, 200, 1e4, 1e20]) {
+        for (const gap of [86, 86.9, 87.1, 87.25, 87.33]) {
+          const x = new Float32Array([m, m - gap, m - gap / 2]);
+          const r = exact(x);
+          const p = softmax(x), lp = logSoftmax(x);
+          for (let i = 0; i < 3; i++) {
+            if (r.p[i] >= FLT_MIN) expectClose(p[i], r.p[i], 'f32', undefined, `softmax([${m}, ${m} − ${gap}, …])[${i}]`);
+            else expect(p[i] < FLT_MIN, `softmax[${i}] = ${p[i]}: below FLT_MIN`).toBe(true);
+            expectClose(lp[i], r.t[i] - r.ls, 'f32', Math.abs(r.t[i]) + r.ls + 3 * FLT_MIN / 2e-6, `logSoftmax([${m}, ${m} − ${gap}, …])[${i}]`);
+          }
+        }
+        for (const gap of [707, 708, 708.3, 708.39]) {
+          const x = [m, m - gap];
+          const r = exact(x);
+          const p = softmax(Float64Array.from(x));
+          if (r.p[1] >= DBL_MIN) expectClose(p[1], r.p[1], 'f64', undefined, `softmax([${m}, ${m} − ${gap}])[1]`);
+          else expect(p[1] < DBL_MIN).toBe(true);
+        }
+      }
+    });
+
+    // Bug: the float32 kernels rounded the temperature to float32, so every argument x/T moved
+    // by up to |x/T|·2^-24: softmax([0, −80·T], {temperature: T})[1] was off by 4.3e-6.
+    it('float32 with any temperature: softmax, logSoftmax, softmaxEntropy (and its gradient) within the bounds for |x/T| up to 87', () => {
+      const random = rng(91);
+      const temperatures = [4.068860273774272, 0.1, 0.37, 1 / 3, 1.3, 3, 7.77, 19.5, 1e-3, 1000];
+      for (let i = 0; i < 12; i++) temperatures.push(0.05 + 20 * random());
+      for (const T of temperatures) {
+        for (const n of [2, 5, 70]) {
+          for (const gap of [1, 10, 40, 80, 86, 87.3]) {
+            const m = [0, 3, -50, 120, 170, -300][Math.floor(random() * 6)] * T;
+            const x = new Float32Array(n);
+            for (let i = 0; i < n; i++) x[i] = i === 0 ? m : m - gap * T * (i === 1 ? 1 : random());
+            const r = exact(x, T);
+            const what = `T = ${T}, n = ${n}, gap ${gap}`;
+            const p = softmax(x, { temperature: T }), lp = logSoftmax(x, { temperature: T });
+            for (let i = 0; i < n; i++) {
+              if (r.p[i] >= FLT_MIN) expectClose(p[i], r.p[i], 'f32', undefined, `softmax ${what} [${i}]`);
+              expectClose(lp[i], r.t[i] - r.ls, 'f32', Math.abs(r.t[i]) + r.ls + n * FLT_MIN / 2e-6, `logSoftmax ${what} [${i}]`);
+            }
+            // terms whose exponential is below the normal range are dropped: n·89·FLT_MIN absolutely (math.ts)
+            const grad = new Float32Array(n);
+            expectClose(softmaxEntropy(x, { temperature: T, grad }), r.H, 'f32', r.H + (n * 89 * FLT_MIN) / 2e-6, `softmaxEntropy ${what}`);
+            for (let i = 0; i < n; i++) {
+              const mag = (r.p[i] * (Math.abs(r.t[i] - r.ls) + r.H)) / T + (n * 89 * FLT_MIN) / T / 2e-6;
+              if (Math.abs(r.grad[i]) >= FLT_MIN) expectClose(grad[i], r.grad[i], 'f32', mag, `softmaxEntropy gradient ${what} [${i}]`);
+            }
+          }
+        }
+      }
+    });
+
+    it('softmax([0, −80·T], {temperature: T}) in float32 (T = 4.068860273774272) is within 2e-6 of e^-80/(1 + e^-80)', () => {
+      const T = 4.068860273774272;
+      const x = new Float32Array([0, -80 * T]);
+      const r = exact(x, T);
+      expectClose(softmax(x, { temperature: T })[1], r.p[1], 'f32');
+    });
+
+    // Bug: the float64 SIMD entropy took t of logits lifted to 100·T below the maximum, where
+    // float64's exp is still far from underflow: the entropy of [0, −200] was 1.4e-85, not 2.8e-85.
+    it('float64: a logit within the normal range of exp counts in full in softmaxEntropy (relative 1e-13, tiny results too)', () => {
+      const rel = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
+      const e = Math.exp(-200);
+      expect(rel(softmaxEntropy([0, -200]), Math.log1p(e) + (200 * e) / (1 + e))).toBeLessThan(1e-13); // 2.78e-85
+      for (const n of [2, 3, 70]) {
+        const x = new Float64Array(n).fill(-450);
+        x[0] = 0;
+        x[1] = -600;
+        const grad = new Float64Array(n);
+        const r = exact(x, 2);
+        expect(rel(softmaxEntropy(x, { grad, temperature: 2 }), r.H), `H, n = ${n}`).toBeLessThan(1e-13);
+        for (let i = 0; i < n; i++) expect(rel(grad[i], r.grad[i]), `gradient[${i}], n = ${n}`).toBeLessThan(1e-13);
+      }
+    });
+
+    // Bug: the SIMD kernels lifted every logit more than 100·T below its row's maximum, not only
+    // the masked ones (−Infinity): softmaxKlDivergence([0, 0], [0, −200]) was 49.3069.
+    it('softmaxKlDivergence lifts only masked logits: D([0, 0] ‖ [0, −200]) = 100 − ln 2', () => {
+      const want = 99.30685281944005; // ½·log(½·(1 + e^-200)) + ½·log(½·(1 + e^-200)/e^-200)
+      for (const Type of TYPES) {
+        expectClose(softmaxKlDivergence(new Type([0, 0]), new Type([0, -200])), want, dtypeOf(Type));
+        expectClose(softmaxKlDivergence(new Type([0, 0]), new Type([0, -600]), { temperature: 3 }), 100 - Math.LN2, dtypeOf(Type));
+        // P's side too: D(P‖Q) with a P logit 150 below its maximum
+        const a = [0, -150, 1], b = [0, 0, 0];
+        const ra = exact(a), rb = exact(b);
+        const want2 = fsum(ra.p.map((v, i) => v * (ra.t[i] - ra.ls - (rb.t[i] - rb.ls))));
+        expectClose(softmaxKlDivergence(new Type(a), new Type(b)), want2, dtypeOf(Type));
+      }
+      // masked entries still give Infinity (Q masked where P has mass) and 0 terms (P masked)
+      expect(softmaxKlDivergence(new Float32Array([0, 0]), new Float32Array([0, -Infinity]))).toBe(Infinity);
+      expectClose(softmaxKlDivergence(new Float32Array([0, -Infinity]), new Float32Array([0, -300])), 0, 'f32');
+    });
+
+    // Bug: Q masked where P has mass made D = Infinity before a NaN elsewhere in the rows was seen.
+    it('softmaxKlDivergence: a NaN wins over a masked Q entry under P mass (NaN, not Infinity)', () => {
+      for (const kind of ['f32', 'f64', 'array'] as const) {
+        const make = (v: number[]) => (kind === 'array' ? v : kind === 'f32' ? Float32Array.from(v) : Float64Array.from(v));
+        expect(softmaxKlDivergence(make([1, 2, 3]), make([NaN, -Infinity, 1]))).toBeNaN();
+        expect(softmaxKlDivergence(make([NaN, 2, 3]), make([0, -Infinity, 1]))).toBeNaN();
+        expect(softmaxKlDivergence(make([1, 2, 3]), make([0, -Infinity, 1]))).toBe(Infinity);
+        const rows = softmaxKlDivergence(make([1, 2, 3, 1, 2, 3]), make([NaN, -Infinity, 1, 0, -Infinity, 1]), { cols: 3 });
+        expect(rows[0]).toBeNaN();
+        expect(rows[1]).toBe(Infinity);
+      }
+    });
+  });
+
   describe('out', () => {
     it('writes into out and returns it; any float type; in place', () => {
       const x = new Float32Array([1, 2, 3]);
