@@ -92,7 +92,8 @@ const REDO32: f64 = 1e-28;
 // ---------------------------------------------------------------------------------
 
 let rowWhi: f64 = 0, rowWlo: f64 = 0; // W (entropy), W_p (the others)
-let rowWq: f64 = 0;
+let rowWq: f64 = 0, rowWqlo: f64 = 0; // W_q (rowWqlo: its low part where the row has one)
+let rowK: i32 = 0; // KL: the row's kc (see "KL of normalised rows")
 let rowMax: f64 = 0; // p₀ or q₀
 let rowA: f64 = 0;
 let rowMin: f64 = 0;
@@ -148,6 +149,66 @@ function logMix(a: f64, b: f64): f64 {
   if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b) / s);
   if (r >= DBL_MIN) return Math.log(r);
   return Math.log(a + a) - Math.log(s);
+}
+
+// ---------------------------------------------------------------------------------
+// KL of normalised rows
+// ---------------------------------------------------------------------------------
+//
+// D = Σ (p/W_p)·log((p/W_p)/(q/W_q)) = A/W_p − c with A = Σ p·(log(p/q) − kc·ln 2) and
+// c = log(W_p/W_q) − kc·ln 2, for any integer kc.  With kc = 0, where P ∝ Q nearly but
+// the totals differ (counts against probabilities; q ≈ 1e-300), A/W_p and c are both
+// log(W_p/W_q) (690 there) and cancel to an error of an ulp of that.  With kc the integer
+// nearest log₂(W_p/W_q) both are below ~0.4 in size.  The logs take kc off log₂(p/q)'s
+// integer part (exact), the exact terms scale the smaller of p, q by 2^|kc| (exact), and c
+// is log1p of the totals' difference near 1, from their compensated pairs (`klShift`).
+// The exact rows take kc from their totals (a pass before the terms); the vector rows
+// from the first PREFIX entries (`klRef`), computing the row once more with the totals'
+// kc where that was off and the result small against the difference (`klRowF32`).
+
+/** Entries summed for a normalised vector row's kc (`klRef`). */
+const PREFIX: i32 = 128;
+/** The kc a vector row asks to be computed again with (its own: none). */
+let klAgain: i32 = 0;
+
+/** 2^k, 0 ≤ k ≤ 1023. */
+// @ts-ignore: decorator
+@inline function pow2(k: i32): f64 {
+  return reinterpret<f64>(<u64>(k + 1023) << 52);
+}
+
+/** The integer nearest log₂(wp/wq) (within 0.59: from the high words of their bits), in [−1023, 1023]; 0 unless both are positive normal numbers. */
+function kcOf(wp: f64, wq: f64): i32 {
+  if (!(wp >= DBL_MIN && wq >= DBL_MIN && wp < Infinity && wq < Infinity)) return 0;
+  const k = (<i32>(reinterpret<u64>(wp) >> 32) - <i32>(reinterpret<u64>(wq) >> 32) + 0x80000) >> 20;
+  return k > 1023 ? 1023 : k < -1023 ? -1023 : k;
+}
+
+/** c = log(W_p/W_q) − kc·ln 2 from the pairs: the smaller side scaled up by 2^|kc| (exact), near 1 from the pairs' difference. */
+function klShift(whi: f64, wlo: f64, qhi: f64, qlo: f64, kc: i32): f64 {
+  let ph = whi, pl = wlo, qh = qhi, ql = qlo;
+  if (kc < 0) {
+    const u = pow2(-kc);
+    ph *= u;
+    pl *= u;
+  } else if (kc > 0) {
+    const u = pow2(kc);
+    qh *= u;
+    ql *= u;
+  }
+  const a = ph + pl, b = qh + ql;
+  if (!(a < Infinity && b < Infinity)) return logRatio(whi + wlo, qhi + qlo) - <f64>kc * LN2;
+  const r = a / b;
+  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p(((ph - qh) + (pl - ql)) / b);
+  return logRatio(a, b);
+}
+
+/** log(a/b) − kc·ln 2 for a, b > 0; up = 2^-kc (kc < 0) or 1, uq = 2^kc (kc > 0) or 1, kl = kc·ln 2. */
+// @ts-ignore: decorator
+@inline function logRatioK(a: f64, b: f64, up: f64, uq: f64, kl: f64): f64 {
+  if (kl == 0) return logRatio(a, b);
+  const x = a * up, y = b * uq;
+  return x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(a, b) - kl;
 }
 
 // ---------------------------------------------------------------------------------
@@ -212,12 +273,14 @@ function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, q0: f64, A: f64, mn: f64
   return negWLogMinus(whi, wlo, hi, logLo, A);
 }
 
-function klValue(Wp: f64, Wq: f64, A: f64, mn: f64, inf: bool, norm: bool): f64 {
-  if (!(mn >= 0) || !isFinite(Wp) || !isFinite(Wq)) return NaN;
+/** D from W_p = whi + wlo, W_q = qhi + qlo and A = Σ p·(log(p/q) − kc·ln 2) (unnormalised rows: kc = 0, D = A). */
+function klValue(whi: f64, wlo: f64, qhi: f64, qlo: f64, A: f64, kc: i32, mn: f64, inf: bool, norm: bool): f64 {
+  if (!(mn >= 0) || !isFinite(whi) || !isFinite(qhi)) return NaN;
   if (inf) return Infinity;
+  const Wp = whi + wlo;
   if (!norm || Wp == 0) return A; // (no mass: no terms)
-  if (!(Wp > 0 && Wq > 0)) return NaN;
-  return A / Wp + logRatio(Wq, Wp);
+  if (!(Wp > 0 && qhi + qlo > 0)) return NaN;
+  return A / Wp - klShift(whi, wlo, qhi, qlo, kc);
 }
 
 function jsValue(Wp: f64, Wq: f64, A: f64, mn: f64): f64 {
@@ -320,31 +383,43 @@ function crossEntropyRowExact<T>(p: usize, q: usize, n: i32): void {
   rowInf = inf;
 }
 
-/** KL parts, exact: rowWhi (W_p), rowWq, rowA, rowMin, rowInf. */
-function klRowExact<T>(p: usize, q: usize, n: i32): void {
-  scan<T>(p, n);
-  const sc: f64 = scanMax < TINY ? SCALE : 1.0;
-  let mn = scanMin;
+/**
+ * KL parts, exact: rowWhi/rowWlo (W_p), rowWq/rowWqlo, rowA = Σ p·(log(p/q) − kc·ln 2),
+ * rowK = kc (normalised rows: from the totals, a pass before the terms; else 0), rowMin, rowInf.
+ */
+function klRowExact<T>(p: usize, q: usize, n: i32, norm: bool): void {
+  let pmax: f64 = 0, mn: f64 = Infinity;
   let whi: f64 = 0, wlo: f64 = 0, qhi: f64 = 0, qlo: f64 = 0, ahi: f64 = 0, alo: f64 = 0;
-  let inf = false;
   for (let i = 0; i < n; i++) {
     const vp = at<T>(p, i), vq = at<T>(q, i);
+    if (vp > pmax) pmax = vp;
+    if (vp < mn) mn = vp;
     if (vq < mn) mn = vq;
     wlo = neuLo(whi, vp, wlo);
     whi += vp;
     qlo = neuLo(qhi, vq, qlo);
     qhi += vq;
+  }
+  setW(whi, wlo);
+  const wq = pairValue(qhi, qlo);
+  rowWq = wq;
+  rowWqlo = isFinite(wq) ? qlo - (wq - qhi) : 0;
+  const kc = norm ? kcOf(rowWhi, wq) : 0;
+  const up = kc < 0 ? pow2(-kc) : 1.0, uq = kc > 0 ? pow2(kc) : 1.0, kl = <f64>kc * LN2;
+  const sc: f64 = pmax < TINY ? SCALE : 1.0;
+  let inf = false;
+  for (let i = 0; i < n; i++) {
+    const vp = at<T>(p, i), vq = at<T>(q, i);
     if (vp > 0) {
       if (vq > 0) {
-        const t = (vp * sc) * logRatio(vp, vq);
+        const t = (vp * sc) * logRatioK(vp, vq, up, uq, kl);
         alo = neuLo(ahi, t, alo);
         ahi += t;
       } else if (vq == 0) inf = true;
     }
   }
-  setW(whi, wlo);
-  rowWq = pairValue(qhi, qlo);
   rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
+  rowK = kc;
   rowMin = mn;
   rowInf = inf;
 }
@@ -399,13 +474,14 @@ function ceBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, L: f64): f64 {
   return hi + lo;
 }
 
-function klBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32): f64 {
+function klBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, kc: i32): f64 {
+  const up = kc < 0 ? pow2(-kc) : 1.0, uq = kc > 0 ? pow2(kc) : 1.0, kl = <f64>kc * LN2;
   let hi: f64 = 0, lo: f64 = 0;
   for (let i = i0; i < i1; i++) {
     const vp = at<T>(p, i), vq = at<T>(q, i);
     if (vp > 0) {
       if (vq > 0) {
-        const t = vp * logRatio(vp, vq);
+        const t = vp * logRatioK(vp, vq, up, uq, kl);
         lo = neuLo(hi, t, lo);
         hi += t;
       } else if (vq == 0) {
@@ -594,12 +670,15 @@ const KR64 = memory.data<f64>([
   return v128.load64_splat(KR64 + (<usize>i << 3));
 }
 
-/** log₂(p/q) in four float32 lanes for positive normal p, q (others: finite, meaningless); `shift` = NEAR_SHIFT32. */
+/**
+ * log₂(p/q) − kc in four float32 lanes for positive normal p, q (others: finite,
+ * meaningless); `shift` = NEAR_SHIFT32, `kcv` the row's kc (see "KL of normalised rows").
+ */
 // @ts-ignore: decorator
-@inline function log2RatioF32x4(p: v128, q: v128, shift: v128, mant: v128, sqrtHalf: v128,
+@inline function log2RatioF32x4(p: v128, q: v128, kcv: v128, shift: v128, mant: v128, sqrtHalf: v128,
   c0: v128, c1: v128, c2: v128, c3: v128, c4: v128): v128 {
   const ip = i32x4.add(p, shift), iq = i32x4.add(q, shift);
-  const kd = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_s(ip, 23), i32x4.shr_s(iq, 23)));
+  const kd = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.shr_s(ip, 23), i32x4.shr_s(iq, 23)), kcv));
   const mp = i32x4.add(v128.and(ip, mant), sqrtHalf), mq = i32x4.add(v128.and(iq, mant), sqrtHalf);
   const s = f32x4.div(f32x4.sub(mp, mq), f32x4.add(mp, mq));
   const z = f32x4.mul(s, s);
@@ -607,16 +686,16 @@ const KR64 = memory.data<f64>([
 }
 
 /**
- * log₂(p/q) in two float64 lanes for positive normal p, q; `shift` = L_LOG_SHIFT, `pshift`
- * the same (over a scaled subnormal q: plus 1022 << 52, which adds 1022 to kp − kq;
- * kp + 1022 < 4096 stays in the 12 bits above the mantissa).
+ * log₂(p/q) − kc in two float64 lanes for positive normal p, q; `shift` = L_LOG_SHIFT,
+ * `pshift` the same (over a scaled subnormal q: plus 1022 << 52, which adds 1022 to kp −
+ * kq; kp + 1022 < 4096 stays in the 12 bits above the mantissa), `kcv` the row's kc.
  */
 // @ts-ignore: decorator
-@inline function log2RatioF64x2(p: v128, q: v128, pshift: v128, shift: v128, mant: v128, sqrtHalf: v128,
+@inline function log2RatioF64x2(p: v128, q: v128, pshift: v128, kcv: v128, shift: v128, mant: v128, sqrtHalf: v128,
   c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128, c7: v128, c8: v128, c9: v128): v128 {
   const ip = i64x2.add(p, pshift), iq = i64x2.add(q, shift);
   // logical shifts: ip, iq ≥ 0 for positive normal p, q
-  const k = i64x2.sub(i64x2.shr_u(ip, 52), i64x2.shr_u(iq, 52));
+  const k = i64x2.sub(i64x2.sub(i64x2.shr_u(ip, 52), i64x2.shr_u(iq, 52)), kcv);
   const kd = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
   const mp = i64x2.add(v128.and(ip, mant), sqrtHalf), mq = i64x2.add(v128.and(iq, mant), sqrtHalf);
   const s = f64x2.div(f64x2.sub(mp, mq), f64x2.add(mp, mq));
@@ -1583,9 +1662,9 @@ const KL = 0, JS = 1;
  * S: `Plain`, or `Scaled` (subnormal q lanes scaled: see "A subnormal q in the vector logs").
  */
 // @ts-ignore: decorator
-@inline function klF32T<S>(p: usize, q: usize, n: i32, norm: bool, i: i32,
+@inline function klF32T<S>(p: usize, q: usize, n: i32, norm: bool, kc: i32, i: i32,
   aa: v128, wp: v128, wq: v128, aN: f64, below: v128, mq: v128): f64 {
-  const shift = i32x4.splat(NEAR_SHIFT32), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
+  const shift = i32x4.splat(NEAR_SHIFT32), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF), kcv = i32x4.splat(kc);
   const c0 = kr32(0), c1 = kr32(1), c2 = kr32(2), c3 = kr32(3), c4 = kr32(4);
   const lo = mant;
   const e149 = v128.load32_splat(SUBQ32);
@@ -1613,10 +1692,10 @@ const KL = 0, JS = 1;
       const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = qOkF32x4<S>(q2, lo), oq3 = qOkF32x4<S>(q3, lo);
       below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
       careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
-      const l0 = log2RatioF32x4(p0, x0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
-      const l1 = log2RatioF32x4(p1, x1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
-      const l2 = log2RatioF32x4(p2, x2, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
-      const l3 = log2RatioF32x4(p3, x3, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l0 = log2RatioF32x4(p0, x0, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l1 = log2RatioF32x4(p1, x1, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l2 = log2RatioF32x4(p2, x2, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l3 = log2RatioF32x4(p3, x3, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
       a = f32x4.add(a, f32x4.add(f32x4.add(f32x4.mul(v128.and(p0, op0), l0), f32x4.mul(v128.and(p1, op1), l1)),
         f32x4.add(f32x4.mul(v128.and(p2, op2), l2), f32x4.mul(v128.and(p3, op3), l3))));
     }
@@ -1631,7 +1710,7 @@ const KL = 0, JS = 1;
       const op0 = aboveF32x4(p0, lo), oq0 = qOkF32x4<S>(q0, lo);
       below = v128.or(below, v128.andnot(p0, op0));
       careful = v128.or(careful, v128.andnot(op0, oq0));
-      const l0 = log2RatioF32x4(p0, x0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
+      const l0 = log2RatioF32x4(p0, x0, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4);
       a = f32x4.add(a, f32x4.mul(v128.and(p0, op0), l0));
     }
     if (!scaledOf<S>() && !rowInf && v128.any_true(careful) && subUnderF32(p, q, start, end)) {
@@ -1643,49 +1722,60 @@ const KL = 0, JS = 1;
     }
     i = end;
     if (v128.any_true(careful) && !rowInf) {
-      aN += klBlockExact<f32>(p, q, start, end);
+      aN += klBlockExact<f32>(p, q, start, end, kc);
       a = zero;
     }
     aa = f64x2.add(aa, widenF32x4(a));
     wp = f64x2.add(wp, widenF32x4(w1));
     wq = f64x2.add(wq, widenF32x4(w2));
   }
-  if (!scaledOf<S>() && handover >= 0) return klScaledF32(p, q, n, norm, handover, aa, wp, wq, aN, below, mq);
+  if (!scaledOf<S>() && handover >= 0) return klScaledF32(p, q, n, norm, kc, handover, aa, wp, wq, aN, below, mq);
   const qmin = f32x4.pmin(mq, i32x4.shuffle(mq, mq, 2, 3, 0, 1));
   const mnq = min(f32x4.extract_lane(qmin, 0), f32x4.extract_lane(qmin, 1));
   if (mnq < 0 || v128.any_true(v128.and(below, i32x4.splat(0x80000000)))) return divergenceExact<f32>(KL, p, q, n, norm, 1, 1);
   rowWhi = sumLanesF64x2(wp);
   rowWlo = 0;
   rowWq = sumLanesF64x2(wq);
+  rowWqlo = 0;
   rowA = sumLanesF64x2(aa) * LN2 + aN;
+  rowK = kc;
   rowMin = 0;
-  const d = klValue(rowWhi, rowWq, rowA, 0, rowInf, norm);
+  const d = klValue(rowWhi, 0, rowWq, 0, rowA, kc, 0, rowInf, norm);
   // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again;
   // and so is a row whose term sums overflowed (as in crossEntropyF32T)
   if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(d) < <f64>n * REDO32))
     || overflowed())) {
     return divergenceExact<f32>(KL, p, q, n, norm, 1, 1);
   }
+  if (norm && !rowInf) klAgain = klRedo(kc, d);
   return d;
 }
 
-/** KL of a float32 row (see above). */
-function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
+/** KL of a float32 row (see above; a normalised row's kc from `klRef`, once more from `klRedo`). */
+// @ts-ignore: decorator
+@inline function klRowF32(p: usize, q: usize, n: i32, norm: bool): f64 {
+  const kc = norm ? klRef<f32>(p, q, n) : 0;
+  const d = klRowF32K(p, q, n, norm, kc);
+  return klAgain != kc ? klRowF32K(p, q, n, norm, klAgain) : d;
+}
+
+function klRowF32K(p: usize, q: usize, n: i32, norm: bool, kc: i32): f64 {
   rowInf = false;
+  klAgain = kc;
   const zero = f64x2.splat(0);
-  return klF32T<Plain>(p, q, n, norm, 0, zero, zero, zero, 0, zero, f32x4.splat(Infinity));
+  return klF32T<Plain>(p, q, n, norm, kc, 0, zero, zero, zero, 0, zero, f32x4.splat(Infinity));
 }
 
 /** The rest of a float32 row from its first careful block, subnormal q scaled (see `klF32T`). */
-function klScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, aa: v128, wp: v128, wq: v128, aN: f64, below: v128, mq: v128): f64 {
-  return klF32T<Scaled>(p, q, n, norm, i, aa, wp, wq, aN, below, mq);
+function klScaledF32(p: usize, q: usize, n: i32, norm: bool, kc: i32, i: i32, aa: v128, wp: v128, wq: v128, aN: f64, below: v128, mq: v128): f64 {
+  return klF32T<Scaled>(p, q, n, norm, kc, i, aa, wp, wq, aN, below, mq);
 }
 
 /** A float64 row's KL divergence from entry i on (see `klF32T`; the sums as pairs, `blocks` as in `crossEntropyF64T`). */
 // @ts-ignore: decorator
-@inline function klF64T<S>(p: usize, q: usize, n: i32, norm: bool, i: i32, blocks: i32,
+@inline function klF64T<S>(p: usize, q: usize, n: i32, norm: bool, kc: i32, i: i32, blocks: i32,
   ahi: v128, alo: v128, whi: v128, wlo: v128, qhi: v128, qlo: v128, aa: v128, aN: f64, below: v128, mq: v128): f64 {
-  const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF);
+  const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF), kcv = i64x2.splat(<i64>kc);
   const c0 = kr64(0), c1 = kr64(1), c2 = kr64(2), c3 = kr64(3), c4 = kr64(4);
   const c5 = kr64(5), c6 = kr64(6), c7 = kr64(7), c8 = kr64(8), c9 = kr64(9);
   const lo = mant;
@@ -1714,10 +1804,10 @@ function klScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, aa: v128, w
       const op2 = aboveF64x2(p2, lo), op3 = aboveF64x2(p3, lo), oq2 = qOkF64x2<S>(q2, lo), oq3 = qOkF64x2<S>(q3, lo);
       below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
       careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
-      const l0 = log2RatioF64x2(p0, x0, h0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
-      const l1 = log2RatioF64x2(p1, x1, h1, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
-      const l2 = log2RatioF64x2(p2, x2, h2, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
-      const l3 = log2RatioF64x2(p3, x3, h3, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l0 = log2RatioF64x2(p0, x0, h0, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l1 = log2RatioF64x2(p1, x1, h1, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l2 = log2RatioF64x2(p2, x2, h2, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l3 = log2RatioF64x2(p3, x3, h3, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
       a = f64x2.add(a, f64x2.add(f64x2.add(f64x2.mul(v128.and(p0, op0), l0), f64x2.mul(v128.and(p1, op1), l1)),
         f64x2.add(f64x2.mul(v128.and(p2, op2), l2), f64x2.mul(v128.and(p3, op3), l3))));
     }
@@ -1737,7 +1827,7 @@ function klScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, aa: v128, w
       const op0 = aboveF64x2(p0, lo), oq0 = qOkF64x2<S>(q0, lo);
       below = v128.or(below, v128.andnot(p0, op0));
       careful = v128.or(careful, v128.andnot(op0, oq0));
-      const l0 = log2RatioF64x2(p0, x0, h0, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
+      const l0 = log2RatioF64x2(p0, x0, h0, kcv, shift, mant, sqrtHalf, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9);
       a = f64x2.add(a, f64x2.mul(v128.and(p0, op0), l0));
     }
     if (!scaledOf<S>() && !rowInf && v128.any_true(careful) && subUnderF64(p, q, start, end)) {
@@ -1749,7 +1839,7 @@ function klScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, aa: v128, w
     }
     i = end;
     if (v128.any_true(careful) && !rowInf) {
-      aN += klBlockExact<f64>(p, q, start, end);
+      aN += klBlockExact<f64>(p, q, start, end, kc);
       a = zero;
     }
     wlo = twoSumLoF64x2(whi, w1, wlo);
@@ -1764,7 +1854,7 @@ function klScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, aa: v128, w
       blocks = 0;
     }
   }
-  if (!scaledOf<S>() && handover >= 0) return klScaledF64(p, q, n, norm, handover, blocks, ahi, alo, whi, wlo, qhi, qlo, aa, aN, below, mq);
+  if (!scaledOf<S>() && handover >= 0) return klScaledF64(p, q, n, norm, kc, handover, blocks, ahi, alo, whi, wlo, qhi, qlo, aa, aN, below, mq);
   alo = twoSumLoF64x2(ahi, aa, alo);
   ahi = f64x2.add(ahi, aa);
   const mnq = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
@@ -1772,25 +1862,85 @@ function klScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, aa: v128, w
   rowWhi = pairTotal(whi, wlo);
   rowWlo = pairLo;
   rowWq = pairTotal(qhi, qlo);
+  rowWqlo = pairLo;
   rowA = pairTotal(ahi, alo) * LN2 + aN;
+  rowK = kc;
   rowMin = 0;
-  const d = klValue(rowWhi, rowWq, rowA, 0, rowInf, norm);
+  const d = klValue(rowWhi, rowWlo, rowWq, rowWqlo, rowA, kc, 0, rowInf, norm);
   if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(d) < <f64>n * REDO64))
     || overflowed())) {
     return divergenceExact<f64>(KL, p, q, n, norm, 1, 1);
   }
+  if (norm && !rowInf) klAgain = klRedo(kc, d);
   return d;
 }
 
-function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
-  rowInf = false;
-  const zero = f64x2.splat(0);
-  return klF64T<Plain>(p, q, n, norm, 0, 0, zero, zero, zero, zero, zero, zero, zero, 0, zero, f64x2.splat(Infinity));
+// @ts-ignore: decorator
+@inline function klRowF64(p: usize, q: usize, n: i32, norm: bool): f64 {
+  const kc = norm ? klRef<f64>(p, q, n) : 0;
+  const d = klRowF64K(p, q, n, norm, kc);
+  return klAgain != kc ? klRowF64K(p, q, n, norm, klAgain) : d;
 }
 
-function klScaledF64(p: usize, q: usize, n: i32, norm: bool, i: i32, blocks: i32,
+function klRowF64K(p: usize, q: usize, n: i32, norm: bool, kc: i32): f64 {
+  rowInf = false;
+  klAgain = kc;
+  const zero = f64x2.splat(0);
+  return klF64T<Plain>(p, q, n, norm, kc, 0, 0, zero, zero, zero, zero, zero, zero, zero, 0, zero, f64x2.splat(Infinity));
+}
+
+function klScaledF64(p: usize, q: usize, n: i32, norm: bool, kc: i32, i: i32, blocks: i32,
   ahi: v128, alo: v128, whi: v128, wlo: v128, qhi: v128, qlo: v128, aa: v128, aN: f64, below: v128, mq: v128): f64 {
-  return klF64T<Scaled>(p, q, n, norm, i, blocks, ahi, alo, whi, wlo, qhi, qlo, aa, aN, below, mq);
+  return klF64T<Scaled>(p, q, n, norm, kc, i, blocks, ahi, alo, whi, wlo, qhi, qlo, aa, aN, below, mq);
+}
+
+/**
+ * A normalised vector row's kc: from the plain sums of its first PREFIX entries (all of
+ * a shorter row).  A prefix that misleads costs accuracy only where D is small against
+ * the difference, and `klRedo` then asks for the row again.
+ */
+// @ts-ignore: decorator
+@inline function klRef<T>(p: usize, q: usize, n: i32): i32 {
+  const m = min(n, PREFIX);
+  let i = 0;
+  let sp: f64 = 0, sq: f64 = 0;
+  if (sizeof<T>() == 4) {
+    // (float32 lanes over PREFIX entries: an overflow shows as Infinity, and kcOf says 0)
+    let a = f32x4.splat(0), b = a;
+    for (; i + 4 <= m; i += 4) {
+      const o = <usize>i << 2;
+      a = f32x4.add(a, v128.load(p + o));
+      b = f32x4.add(b, v128.load(q + o));
+    }
+    sp = sumLanesF64x2(widenF32x4(a));
+    sq = sumLanesF64x2(widenF32x4(b));
+  } else {
+    let a = f64x2.splat(0), b = a;
+    for (; i + 2 <= m; i += 2) {
+      const o = <usize>i << 3;
+      a = f64x2.add(a, v128.load(p + o));
+      b = f64x2.add(b, v128.load(q + o));
+    }
+    sp = sumLanesF64x2(a);
+    sq = sumLanesF64x2(b);
+  }
+  for (; i < m; i++) {
+    sp += at<T>(p, i);
+    sq += at<T>(q, i);
+  }
+  return kcOf(sp, sq);
+}
+
+/**
+ * The kc a normalised vector row is computed again with: the totals' where the row's
+ * (from `klRef`) is off by dk ≥ 1 and |D| < dk/16 (its terms, relative to kc, are then
+ * ~dk in size against a result ~|D|, each carrying an ulp of dk); else the row's own.
+ */
+// @ts-ignore: decorator
+@inline function klRedo(kc: i32, d: f64): i32 {
+  const ks = kcOf(rowWhi, rowWq);
+  const dk = abs(ks - kc);
+  return dk >= 1 && Math.abs(d) < <f64>dk * 0.0625 ? ks : kc;
 }
 
 /** The Jensen–Shannon terms of one vector (a, b already masked, and scaled when normalised); t added to `a`. */
@@ -1864,8 +2014,8 @@ function jsRowF32(p: usize, q: usize, n: i32, Tp: f64, Tq: f64): f64 {
 
 function divergenceExact<T>(kind: i32, p: usize, q: usize, n: i32, norm: bool, Tp: f64, Tq: f64): f64 {
   if (kind == KL) {
-    klRowExact<T>(p, q, n);
-    return klValue(rowWhi, rowWq, rowA, rowMin, rowInf, norm);
+    klRowExact<T>(p, q, n, norm);
+    return klValue(rowWhi, rowWlo, rowWq, rowWqlo, rowA, rowK, rowMin, rowInf, norm);
   }
   jsRowExact<T>(p, q, n, Tp, Tq);
   return jsValue(rowWhi, rowWq, rowA, rowMin);
@@ -1940,8 +2090,9 @@ function jsRowF64(p: usize, q: usize, n: i32, Tp: f64, Tq: f64): f64 {
 
 /**
  * res[r] = D(p[r, :] ‖ q[r, :]) in nats (normalize ≠ 0: of p/Σp and q/Σq); aux (4 a row):
- * W_p, W_q, A = Σ p·log(p/q) (+Infinity where some p > 0 has q = 0), the
- * smallest entry of p and q (0 when none is negative).
+ * W_p, W_q, A = Σ p·log(p/q) (normalised: Σ p·(log(p/q) − ks·ln 2), ks = `kcOf(W_p, W_q)`
+ * of the two totals stored; +Infinity where some p > 0 has q = 0), the smallest entry of p
+ * and q (0 when none is negative).
  */
 export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, normalize: f64, res: usize, aux: usize): void {
   const norm = normalize != 0;
@@ -1949,7 +2100,7 @@ export function klDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, no
     const o = <usize>r * <usize>cols << 2;
     const d = ASC_FEATURE_SIMD ? klRowF32(p + o, q + o, cols, norm) : divergenceExact<f32>(KL, p + o, q + o, cols, norm, 1, 1);
     store<f64>(res + (<usize>r << 3), d);
-    if (aux) putDivergence(aux, r, true);
+    if (aux) putDivergence(aux, r, true, norm);
   }
 }
 
@@ -1959,7 +2110,7 @@ export function klDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, no
     const o = <usize>r * <usize>cols << 3;
     const d = ASC_FEATURE_SIMD ? klRowF64(p + o, q + o, cols, norm) : divergenceExact<f64>(KL, p + o, q + o, cols, norm, 1, 1);
     store<f64>(res + (<usize>r << 3), d);
-    if (aux) putDivergence(aux, r, true);
+    if (aux) putDivergence(aux, r, true, norm);
   }
 }
 
@@ -1981,7 +2132,7 @@ export function jsDivergenceRowsF32(p: usize, q: usize, rows: i32, cols: i32, ro
     const d = ASC_FEATURE_SIMD && totalsOk(Tp) && totalsOk(Tq) ? jsRowF32(p + o, q + o, cols, Tp, Tq)
       : divergenceExact<f32>(JS, p + o, q + o, cols, false, Tp, Tq);
     store<f64>(res + (<usize>r << 3), d);
-    if (aux) putDivergence(aux, r, false);
+    if (aux) putDivergence(aux, r, false, false);
   }
 }
 
@@ -1992,13 +2143,21 @@ export function jsDivergenceRowsF64(p: usize, q: usize, rows: i32, cols: i32, ro
     const d = ASC_FEATURE_SIMD && totalsOk(Tp) && totalsOk(Tq) ? jsRowF64(p + o, q + o, cols, Tp, Tq)
       : divergenceExact<f64>(JS, p + o, q + o, cols, false, Tp, Tq);
     store<f64>(res + (<usize>r << 3), d);
-    if (aux) putDivergence(aux, r, false);
+    if (aux) putDivergence(aux, r, false, false);
   }
 }
 
-function putDivergence(aux: usize, r: i32, kl: bool): void {
-  put(aux, r, 4, 0, rowWhi + rowWlo);
+function putDivergence(aux: usize, r: i32, kl: bool, norm: bool): void {
+  const wp = rowWhi + rowWlo;
+  put(aux, r, 4, 0, wp);
   put(aux, r, 4, 1, rowWq);
-  put(aux, r, 4, 2, kl && rowInf ? Infinity : rowA);
+  // KL, normalised: A relative to ks·ln 2, ks = kcOf of the two totals stored, which the
+  // long-row merge computes again (src/js/reduce.ts, mergeDivergence)
+  let A = rowA;
+  if (kl && norm && !rowInf) {
+    const ks = kcOf(wp, rowWq);
+    if (ks != rowK) A += <f64>(rowK - ks) * LN2 * wp;
+  }
+  put(aux, r, 4, 2, kl && rowInf ? Infinity : A);
   put(aux, r, 4, 3, rowMin);
 }

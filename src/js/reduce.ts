@@ -144,13 +144,50 @@ export function crossEntropyValue(whi: number, wlo: number, wq: number, q0: numb
   return negWLogMinus(whi, wlo, q0, a);
 }
 
-/** D(P‖Q) from W_p, W_q, A = Σ p·log(p/q) (+Infinity: some p > 0 has q = 0). */
-export function klValue(wp: number, wq: number, a: number, min: number, normalize: boolean): number {
-  if (!(min >= 0) || !Number.isFinite(wp) || !Number.isFinite(wq)) return NaN;
+/**
+ * D(P‖Q) from W_p = whi + wlo, W_q = qhi + qlo and A = Σ p·(log(p/q) − kc·ln 2)
+ * (+Infinity: some p > 0 has q = 0): A/W_p − (log(W_p/W_q) − kc·ln 2) normalised (see
+ * assembly/reduce.ts, "KL of normalised rows"), A otherwise (kc = 0).  The long-row merge
+ * passes kc = 0, A = Σ p·log(p/q) and the totals without their low parts.
+ */
+export function klValue(whi: number, wlo: number, qhi: number, qlo: number, a: number, kc: number, min: number, normalize: boolean): number {
+  if (!(min >= 0) || !Number.isFinite(whi) || !Number.isFinite(qhi)) return NaN;
   if (a === Infinity) return Infinity;
+  const wp = whi + wlo;
   if (!normalize || wp === 0) return a; // (no mass: no terms)
-  if (!(wp > 0 && wq > 0)) return NaN;
-  return a / wp + logRatio(wq, wp);
+  if (!(wp > 0 && qhi + qlo > 0)) return NaN;
+  return a / wp - klShift(whi, wlo, qhi, qlo, kc);
+}
+
+const LN2 = Math.LN2;
+
+/** The integer nearest log₂(wp/wq) (within 0.59, from the high words), in [−1023, 1023]; 0 unless both are positive normal numbers. */
+function kcOf(wp: number, wq: number): number {
+  if (!(wp >= DBL_MIN && wq >= DBL_MIN && wp < Infinity && wq < Infinity)) return 0;
+  BITS[0] = wp;
+  const hp = WORDS[HIGH];
+  BITS[0] = wq;
+  const k = (hp - WORDS[HIGH] + 0x80000) >> 20;
+  return k > 1023 ? 1023 : k < -1023 ? -1023 : k;
+}
+
+/** log(W_p/W_q) − kc·ln 2 from the pairs: the smaller side scaled up by 2^|kc| (exact), near 1 from the pairs' difference. */
+function klShift(whi: number, wlo: number, qhi: number, qlo: number, kc: number): number {
+  let ph = whi, pl = wlo, qh = qhi, ql = qlo;
+  if (kc < 0) {
+    const u = 2 ** -kc;
+    ph *= u;
+    pl *= u;
+  } else if (kc > 0) {
+    const u = 2 ** kc;
+    qh *= u;
+    ql *= u;
+  }
+  const a = ph + pl, b = qh + ql;
+  if (!(a < Infinity && b < Infinity)) return logRatio(whi + wlo, qhi + qlo) - kc * LN2;
+  const r = a / b;
+  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((ph - qh + (pl - ql)) / b);
+  return logRatio(a, b);
 }
 
 /** JS(P, Q) from W_p, W_q and A = Σ a·log(2a/(a + b)) + b·log(2b/(a + b)). */
@@ -293,32 +330,49 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, nor
   }
 }
 
-/** res[r] = D(p[r, :] ‖ q[r, :]) in nats; aux (4 a row): W_p, W_q, A (+Infinity where some p > 0 has q = 0), the smallest entry. */
+/**
+ * res[r] = D(p[r, :] ‖ q[r, :]) in nats; aux (4 a row): W_p, W_q, A = Σ p·log(p/q)
+ * (+Infinity where some p > 0 has q = 0), the smallest entry.  A normalised row's terms
+ * are log(p/q) − kc·ln 2, kc from its totals (a pass before the terms): the smaller of p,
+ * q scaled up by 2^|kc| (exact), so that where P ∝ Q nearly they are small.
+ */
 export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, normalize: number, res: Float64Array, aux: Float64Array | null): void {
   const norm = normalize !== 0;
   for (let r = 0; r < rows; r++) {
-    const off = r * cols;
-    scan(p, off, cols);
-    const sc = scanMax < TINY ? SCALE : 1;
-    let mn = scanMin;
+    const off = r * cols, end = off + cols;
+    let pmax = 0, mn = Infinity;
     W.reset();
     Q.reset();
     A.reset();
-    let inf = false;
-    for (let i = off, end = off + cols; i < end; i++) {
+    for (let i = off; i < end; i++) {
       const vp = p[i], vq = q[i];
+      if (vp > pmax) pmax = vp;
+      if (vp < mn) mn = vp;
       if (vq < mn) mn = vq;
       W.add(vp);
       Q.add(vq);
+    }
+    const whi = W.value(), wlo = W.rest(), qhi = Q.value(), qlo = Q.rest();
+    const kc = norm ? kcOf(whi, qhi) : 0;
+    const up = kc < 0 ? 2 ** -kc : 1, uq = kc > 0 ? 2 ** kc : 1, kl = kc * LN2;
+    const sc = pmax < TINY ? SCALE : 1;
+    let inf = false;
+    for (let i = off; i < end; i++) {
+      const vp = p[i], vq = q[i];
       if (vp > 0) {
-        if (vq > 0) A.add(vp * sc * logRatio(vp, vq));
-        else if (vq === 0) inf = true;
+        if (vq > 0) {
+          if (kc === 0) A.add(vp * sc * logRatio(vp, vq));
+          else {
+            const x = vp * up, y = vq * uq;
+            A.add(vp * sc * (x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(vp, vq) - kl));
+          }
+        } else if (vq === 0) inf = true;
       }
     }
-    const wp = W.value(), wq = Q.value();
     const a = inf ? Infinity : A.value() * (sc === 1 ? 1 : UNSCALE);
-    res[r] = klValue(wp, wq, a, mn, norm);
-    if (aux) put4(aux, r, wp, wq, a, mn);
+    res[r] = klValue(whi, wlo, qhi, qlo, a, kc, mn, norm);
+    // (aux's A: relative to kc·ln 2, kc = kcOf(aux's W_p, W_q), as the kernels': see mergeDivergence)
+    if (aux) put4(aux, r, whi + wlo, qhi, a, mn);
   }
 }
 
@@ -420,7 +474,12 @@ export function mergeCrossEntropy(aux: Float64Array[], normalize: boolean, out: 
   return crossEntropyValue(whi, wlo, wq, q0, a, min, normalize);
 }
 
-/** KL (kl) or Jensen–Shannon: W_p, W_q and A add up; the smallest entry is the smallest. */
+/**
+ * KL (kl) or Jensen–Shannon: W_p, W_q and A add up; the smallest entry is the smallest.
+ * A normalised KL segment's A is relative to ks·ln 2, ks = kcOf of its totals (the
+ * kernels' aux): each is moved to the row's kc, which adds nothing where ks is the row's
+ * (a row of P ∝ Q nearly), and the row is finished as the kernels finish theirs.
+ */
 export function mergeDivergence(aux: Float64Array[], kl: boolean, normalize: boolean, out: Float64Array): number {
   let min = Infinity;
   W.reset();
@@ -429,13 +488,21 @@ export function mergeDivergence(aux: Float64Array[], kl: boolean, normalize: boo
   for (const a of aux) {
     W.add(a[0]);
     Q.add(a[1]);
-    A.add(a[2]);
     if (a[3] < min) min = a[3];
   }
-  const wp = W.value(), wq = Q.value(), a = A.value();
+  const wp = W.value(), wq = Q.value();
+  const kc = kl && normalize ? kcOf(wp, wq) : 0;
+  for (const a of aux) {
+    A.add(a[2]);
+    if (kl && normalize) {
+      const ks = kcOf(a[0], a[1]);
+      if (ks !== kc && a[0] !== 0) A.add((ks - kc) * LN2 * a[0]);
+    }
+  }
+  const a = A.value();
   out[0] = wp;
   out[1] = wq;
   out[2] = a;
   out[3] = min;
-  return kl ? klValue(wp, wq, a, min, normalize) : jsValue(wp, wq, a, min);
+  return kl ? klValue(wp, W.rest(), wq, Q.rest(), a, kc, min, normalize) : jsValue(wp, wq, a, min);
 }
