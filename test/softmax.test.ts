@@ -349,6 +349,62 @@ onEachBackend('softmax family', () => {
     });
   });
 
+  describe('gradients against central differences of an independent float64 reference (as gradcheck)', () => {
+    // H and D from their definitions, row by row, summed (rows' values are independent, so
+    // ∂(Σ rows)/∂z is each row's gradient); differences of the reference, not of the kernels
+    const refH = (z: ArrayLike<number>, cols: number, T: number) => {
+      let s = 0;
+      for (let o = 0; o < z.length; o += cols) s += reference(Array.from(z).slice(o, o + cols), T).H;
+      return s;
+    };
+    const refD = (a: ArrayLike<number>, b: ArrayLike<number>, cols: number, T: number) => {
+      let s = 0;
+      for (let o = 0; o < a.length; o += cols) {
+        const p = reference(Array.from(a).slice(o, o + cols), T), q = reference(Array.from(b).slice(o, o + cols), T);
+        s += fsum(p.p.map((v, i) => (v === 0 ? 0 : v * (p.logp[i] - q.logp[i]))));
+      }
+      return s;
+    };
+    const central = (f: (z: Float64Array) => number, z: Float64Array) => {
+      const h = 1e-6, g = new Float64Array(z.length);
+      for (let i = 0; i < z.length; i++) {
+        const up = z.slice(), down = z.slice();
+        up[i] += h;
+        down[i] -= h;
+        g[i] = (f(up) - f(down)) / (2 * h);
+      }
+      return g;
+    };
+    const closeTo = (got: ArrayLike<number>, want: Float64Array, f32: boolean, what: string) => {
+      const gmax = Math.max(...want.map(Math.abs));
+      for (let i = 0; i < want.length; i++) {
+        expect(Math.abs(got[i] - want[i]), `${what}[${i}]`).toBeLessThan((f32 ? 2e-6 : 1e-7) * gmax);
+      }
+    };
+    for (const Type of TYPES) {
+      for (const [cols, T, base] of [[7, 1, undefined], [33, 2.5, 2], [5, 0.5, undefined]] as const) {
+        it(`softmaxEntropy grad, softmaxKlDivergence gradQ and gradP: rows of ${cols}, T = ${T}, base ${base ?? 'e'}, ${Type.name}`, () => {
+          const random = rng(cols * 7 + T * 10 + (Type === Float32Array ? 1 : 2));
+          const a = randomLogits(3 * cols, random, Type), b = randomLogits(3 * cols, random, Type);
+          const a64 = Float64Array.from(a), b64 = Float64Array.from(b), f32 = Type === Float32Array;
+          const scale = base ? 1 / Math.log(base) : 1;
+          const o = { cols, temperature: T, ...(base ? { base } : {}) };
+          const grad = new Type(a.length);
+          softmaxEntropy(a, { ...o, grad });
+          closeTo(grad, central((z) => refH(z, cols, T) * scale, a64), f32, 'softmaxEntropy grad');
+          const gradQ = new Type(a.length), gradP = new Type(a.length);
+          softmaxKlDivergence(a, b, { ...o, gradQ, gradP });
+          closeTo(gradQ, central((z) => refD(a64, z, cols, T) * scale, b64), f32, 'gradQ');
+          closeTo(gradP, central((z) => refD(z, b64, cols, T) * scale, a64), f32, 'gradP');
+          // either alone is the same as both together
+          const onlyQ = new Type(a.length);
+          softmaxKlDivergence(a, b, { ...o, gradQ: onlyQ });
+          expect(Array.from(onlyQ)).toEqual(Array.from(gradQ));
+        });
+      }
+    }
+  });
+
   describe('out', () => {
     it('writes into out and returns it; any float type; in place', () => {
       const x = new Float32Array([1, 2, 3]);
