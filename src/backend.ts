@@ -73,6 +73,11 @@ export function engineFor(n: number, weight = 1): Engine {
   return n < smallInput * weight ? jsEngine : current;
 }
 
+/** Whether `init()` has been called (a pool initialises the calling thread when not: see `startPool`). @internal */
+export function initialized(): boolean {
+  return generation > 0;
+}
+
 /** The current engine, whatever the input's size. @internal */
 export function currentEngine(): Engine {
   return current;

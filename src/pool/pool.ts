@@ -15,7 +15,7 @@
 // worker in buffers of their own and back.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { currentEngine, engineFor, instantiate, MAX_PAGES } from '../backend.js';
+import { currentEngine, engineFor, init, initialized, instantiate, MAX_PAGES } from '../backend.js';
 import { copy, align, DEFAULT_WINDOW } from '../memory.js';
 import { KERNELS, type Kind } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
@@ -611,6 +611,18 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const spin = options.spin ?? 1;
   if (typeof spin !== 'number' || !(spin >= 0)) throw new RangeError(`createPool: spin must be a non-negative number of ms, got ${describe(spin)}`);
   const backend = options.backend ?? 'auto';
+  // The pool's values are the one-thread functions' bit for bit, and calls the calling
+  // thread's engine would give to the JS twins stay on it (`compute`): without init() that
+  // engine is the twins' for every size, and no call would ever reach a worker.  So a pool
+  // created before init() initialises this thread with its own backend.
+  if (!['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'].includes(backend as string)) {
+    throw new RangeError(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
+  }
+  if (!initialized()) {
+    await init({ backend }).catch((e: Error) => {
+      throw new Error(`createPool: ${e.message.replace(/^init: /, '')}`);
+    });
+  }
   const { sharedBackend, sharedModule } = await import('./protocol.js');
   const build = sharedBackend(backend);
   const wantShared = options.shared ?? true;
