@@ -69,30 +69,9 @@ export function expectAllClose(got: ArrayLike<number>, want: ArrayLike<number>, 
   for (let i = 0; i < want.length; i++) expectClose(got[i], want[i], dtype, mag ? mag[i] : Math.abs(want[i]), `${what}[${i}]`);
 }
 
-/** A deterministic generator (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A random probability vector of length n (float64 unless a Float32Array is asked for). */
-type FloatType = Float32ArrayConstructor | Float64ArrayConstructor;
-export function randomDistribution(n: number, random: () => number, Type: Float32ArrayConstructor): Float32Array;
-export function randomDistribution(n: number, random: () => number, Type: Float64ArrayConstructor): Float64Array;
-export function randomDistribution(n: number, random: () => number, Type: FloatType): Float32Array | Float64Array;
-export function randomDistribution(n: number, random: () => number, Type: FloatType): Float32Array | Float64Array {
-  const p = new Type(n);
-  let s = 0;
-  for (let i = 0; i < n; i++) s += p[i] = -Math.log(1 - random());
-  for (let i = 0; i < n; i++) p[i] /= s;
-  return p;
-}
+// The seeded generator (mulberry32, so failures reproduce) and the random inputs: one
+// definition, in the plain-JavaScript module the browser pages and the fuzzer load too.
+export { randomDistribution, randomLogits, rng } from './pool-cases.js';
 
 /** Σ xᵢ with Neumaier's compensation: the references below are exact to a few ulps. */
 export function fsum(terms: Iterable<number>): number {
@@ -123,16 +102,6 @@ export const ref = {
   /** Magnitude of the terms of each, for results near 0. */
   magnitude: (terms: number[]) => fsum(terms.map(Math.abs)),
 };
-
-/** Random logits, N(0, scale²) by Box–Muller. */
-export function randomLogits(n: number, random: () => number, Type: Float32ArrayConstructor, scale?: number): Float32Array;
-export function randomLogits(n: number, random: () => number, Type: Float64ArrayConstructor, scale?: number): Float64Array;
-export function randomLogits(n: number, random: () => number, Type: FloatType, scale?: number): Float32Array | Float64Array;
-export function randomLogits(n: number, random: () => number, Type: FloatType, scale = 3): Float32Array | Float64Array {
-  const x = new Type(n);
-  for (let i = 0; i < n; i++) x[i] = scale * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  return x;
-}
 
 /** True when two float arrays hold the same bits (NaNs included): a fast exact comparison for large arrays. */
 export function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {

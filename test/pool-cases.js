@@ -8,10 +8,10 @@
 // module namespace (`S`) and the pool come in as parameters (Node passes dist/index.js
 // and a pool of dist/pool/node.js, a page dist/index.js and a pool of
 // dist/pool/browser.js), plain data (counts and mismatch descriptions) goes out.
-// Inputs come from a seeded generator (mulberry32, the same as test/helpers.ts), so a
+// Inputs come from the seeded generator defined here (test/helpers.ts re-exports it), so a
 // mismatch reported anywhere reproduces with `cases(S, rows, cols, Type, seed)`.
 
-/** A deterministic generator (mulberry32), as test/helpers.ts's `rng`. */
+/** A deterministic generator (mulberry32): the one test/helpers.ts and fuzz/ use too. */
 export function rng(seed) {
   let a = seed >>> 0;
   return () => {
@@ -23,14 +23,14 @@ export function rng(seed) {
   };
 }
 
-/** n normal logits times `scale`, as test/helpers.ts's `randomLogits`. */
+/** n normal logits (Box–Muller) times `scale`. */
 export function randomLogits(n, random, Type, scale = 3) {
   const x = new Type(n);
   for (let i = 0; i < n; i++) x[i] = scale * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   return x;
 }
 
-/** A random probability vector of length n, as test/helpers.ts's `randomDistribution`. */
+/** A random probability vector of length n (exponential draws over their sum). */
 export function randomDistribution(n, random, Type) {
   const p = new Type(n);
   let s = 0;
