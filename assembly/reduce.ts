@@ -781,8 +781,7 @@ const NEAR_SHIFT32: i32 = 0x004afb0d - 0x3f800000;
 // far, to the scaled copy, which does that block again and the rest of the row (a row
 // with one subnormal q usually has more: this costs one block, and keeps the plain loop
 // as it was).  A block careful for q = 0 alone (an Infinity row) stays in the plain copy.
-// The scaled loop does 4–6 more operations a vector: measured 1.1–1.2× the plain loop's
-// time at 10⁶ entries (rows of 1000, every 7th q or half of them subnormal).
+// The scaled loop does 4–6 more operations a vector (its cost: docs/performance.md).
 
 /** Float32: 149 << 23, taken from a scaled lane's bits (`subBitsF32x4`). */
 const SUBQ32 = memory.data<i32>([0x4a800000], 16);
