@@ -34,7 +34,8 @@ export function describe(x: unknown): string {
   return `${typeof x === 'undefined' ? '' : `${typeof x} `}${String(x)}`;
 }
 
-function isDetached(view: ArrayBufferView): boolean {
+/** Whether a view's buffer is detached (transferred away). @internal */
+export function isDetached(view: ArrayBufferView): boolean {
   const buffer = view.buffer as ArrayBuffer & { detached?: boolean };
   if (typeof buffer.detached === 'boolean') return buffer.detached;
   if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return false;

@@ -107,9 +107,8 @@ export function entropyPlan(p: Vector, options_?: ProbabilityOptions): Plan<numb
 
 type PQKernel = 'crossEntropyRows' | 'klDivergenceRows';
 
-/** The plan of cross-entropy or KL (`kernel`, whose parts are k a row, Σp at `sp`, Σq at `sq`, the smallest entry at `at`). */
-function pqPlan(fn: string, kernel: PQKernel, k: number, sp: (a: Float64Array, r: number) => number, sq: number, at: number,
-  p: Vector, q: Vector, options_: ProbabilityOptions | undefined): Plan<number | Float64Array> {
+/** The parsed arguments of a two-distribution function (cross-entropy, KL, Jensen–Shannon). */
+function pqArgs(fn: string, p: Vector, q: Vector, options_: ProbabilityOptions | undefined) {
   const o = options<ProbabilityOptions>(fn, options_, OPTIONS);
   const P = vector(fn, 'p', p);
   const Q = vector(fn, 'q', q);
@@ -120,6 +119,13 @@ function pqPlan(fn: string, kernel: PQKernel, k: number, sp: (a: Float64Array, r
   const validate = flag(fn, 'validate', o.validate, true);
   // float32 lanes when both inputs are float32 and not normalised (see the top)
   const f32 = P.dtype === 'f32' && Q.dtype === 'f32' && !normalize;
+  return { P, Q, s, scale, normalize, validate, f32 };
+}
+
+/** The plan of cross-entropy or KL (`kernel`, whose parts are k a row, Σp at `sp`, Σq at `sq`, the smallest entry at `at`). */
+function pqPlan(fn: string, kernel: PQKernel, k: number, sp: (a: Float64Array, r: number) => number, sq: number, at: number,
+  p: Vector, q: Vector, options_: ProbabilityOptions | undefined): Plan<number | Float64Array> {
+  const { P, Q, s, scale, normalize, validate, f32 } = pqArgs(fn, p, q, options_);
   const res = perRow(s);
   const aux = validate ? auxOf(s, k) : null;
   return {
@@ -204,15 +210,7 @@ export function jsDivergence(p: Vector, q: Vector, options?: ProbabilityOptions)
  */
 export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOptions): { totals: Plan<void> | null; terms: Plan<number | Float64Array> } {
   const fn = 'jsDivergence';
-  const o = options<ProbabilityOptions>(fn, options_, OPTIONS);
-  const P = vector(fn, 'p', p);
-  const Q = vector(fn, 'q', q);
-  sameLength(fn, P, Q);
-  const s = shape(fn, P.length, o.cols);
-  const scale = baseScale(fn, o.base);
-  const normalize = flag(fn, 'normalize', o.normalize, false);
-  const validate = flag(fn, 'validate', o.validate, true);
-  const f32 = P.dtype === 'f32' && Q.dtype === 'f32' && !normalize;
+  const { P, Q, s, scale, normalize, validate, f32 } = pqArgs(fn, p, q, options_);
   const res = perRow(s);
   const aux = validate ? auxOf(s, 4) : null;
   let totals: Plan<void> | null = null;

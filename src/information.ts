@@ -1,7 +1,7 @@
 // Information from a joint table — mutual information and conditional entropy — and the
 // entropy of a byte stream.
 
-import { type Arg, type Shape, SUM_TOLERANCE, baseScale, describe, flag, options, shape, vector } from './args.js';
+import { type Arg, type Shape, SUM_TOLERANCE, baseScale, describe, flag, isDetached, options, shape, vector } from './args.js';
 import { execute, type Plan } from './plan.js';
 import { WasmArray } from './memory.js';
 import { Sum } from './js/sum.js';
@@ -206,16 +206,4 @@ function byteEntropyPlan(b: Uint8Array, n: number, scale: number): Plan<number> 
       return h > 0 ? h : 0;
     },
   };
-}
-
-function isDetached(view: ArrayBufferView): boolean {
-  const buffer = view.buffer as ArrayBuffer & { detached?: boolean };
-  if (typeof buffer.detached === 'boolean') return buffer.detached;
-  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return false;
-  try {
-    new Uint8Array(buffer);
-    return false;
-  } catch {
-    return true;
-  }
 }

@@ -1,8 +1,24 @@
 // Shared by the suites: run a block once per backend, and compare against references
 // with the SPEC's accuracy bounds.
-import { beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { init, backend, type Backend } from '../src/index.js';
 import { setSmallInputCutoff, supported } from '../src/backend.js';
+
+/**
+ * Inside a `describe`: its tests run with a staging window of `bytes` (default 1 MiB, the
+ * smallest) on the backend in use, so that modest inputs stream through it in segments;
+ * the default window (32 MiB) is restored after.
+ */
+export function withSmallWindow(bytes = 1 << 20): void {
+  let b: Backend = 'js';
+  beforeAll(async () => {
+    b = backend();
+    await init({ backend: b, window: bytes });
+  });
+  afterAll(async () => {
+    await init({ backend: b, window: 32 * 2 ** 20 });
+  });
+}
 
 /** Every backend this engine runs: wasm-relaxed where relaxed SIMD is on (Node ≥ 22), then wasm-simd, wasm, js. */
 export const BACKENDS: readonly Backend[] = [...supported(), 'js'];

@@ -2,9 +2,9 @@
 // float64 references at shapes around the vector widths, the identities with the
 // entropies of the margins, independent tables, validation, zero-copy, and inputs longer
 // than the window — on every backend.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allocate, backend, byteEntropy, conditionalEntropy, init, mutualInformation } from '../src/index.js';
-import { expectClose, fsum, onEachBackend, rng } from './helpers.js';
+import { expectClose, fsum, onEachBackend, rng, withSmallWindow } from './helpers.js';
 import { currentEngine } from '../src/backend.js';
 import type { Engine } from '../src/engine.js';
 
@@ -233,14 +233,7 @@ onEachBackend('joint tables', () => {
   });
 
   describe('tables larger than the window, against the JS backend', () => {
-    let b = '';
-    beforeAll(async () => {
-      b = backend();
-      await init({ backend: b as never, window: 1 << 20 });
-    });
-    afterAll(async () => {
-      await init({ backend: b as never, window: 32 * 2 ** 20 });
-    });
+    withSmallWindow();
     for (const Type of TYPES) {
       it(`rows longer than the window, and a tall table in blocks ${Type.name}`, async () => {
         const random = rng(Type === Float32Array ? 61 : 62);
@@ -352,14 +345,7 @@ onEachBackend('byteEntropy', () => {
   });
 
   describe('input larger than the window', () => {
-    let b = '';
-    beforeAll(async () => {
-      b = backend();
-      await init({ backend: b as never, window: 1 << 20 });
-    });
-    afterAll(async () => {
-      await init({ backend: b as never, window: 32 * 2 ** 20 });
-    });
+    withSmallWindow();
     it('3 MiB + 5 bytes', async () => {
       const bytes = lcgBytes(3 * 2 ** 20 + 5);
       const got = byteEntropy(bytes);

@@ -2,9 +2,9 @@
 // reference, scipy's values, the identities between them, the special rows (masked,
 // zero weights, NaN, ±Infinity, cancellation), errors, zero-copy, and rows longer than
 // the window — on every backend.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allocate, init, logSumExp, signedLogSumExp } from '../src/index.js';
-import { expectClose, fsum, onEachBackend, randomLogits, rng } from './helpers.js';
+import { expectClose, fsum, onEachBackend, randomLogits, rng, withSmallWindow } from './helpers.js';
 
 const LENGTHS = [...Array.from({ length: 34 }, (_, i) => i), 63, 64, 65, 127, 128, 129, 1000, 4097, 100_003];
 const TYPES = [Float32Array, Float64Array] as const;
@@ -315,15 +315,7 @@ onEachBackend('weighted log-sum-exp', () => {
 
   describe('rows longer than the window (stream.ts), against the JS backend', () => {
     const n = 300_001; // 2.4 MB of float64, 1.2 MB of float32: longer than a 1 MiB window
-    let b = '';
-    beforeAll(async () => {
-      const { backend } = await import('../src/index.js');
-      b = backend();
-      await init({ backend: b as never, window: 1 << 20 });
-    });
-    afterAll(async () => {
-      await init({ backend: b as never, window: 32 * 2 ** 20 });
-    });
+    withSmallWindow();
     for (const Type of TYPES) {
       it(`one long row and long rows with per-column weights ${Type.name}`, async () => {
         const random = rng(Type === Float32Array ? 21 : 22);
