@@ -855,8 +855,9 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
   const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
-  // u − shift = ((a − ma) − (b − (mb − shift·T)))/T
-  const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb - shift * T);
+  // u − shift = ((a − ma) − (b − mb))/T − shift: the shift after the product (folded into
+  // mb, it is lost to mb's rounding when |mb| is large: mb = 1e20 has an ulp of 16384)
+  const ma64 = f64x2.splat(<f64>ma), mb64 = f64x2.splat(<f64>mb), vshift = f64x2.splat(shift);
   // masked entries (only they) are lifted to −FLT_MAX: u only has to be finite there (p or q is 0)
   const lowest = k32(F_LOWEST);
   const invT64 = f64x2.splat(1.0 / T);
@@ -872,8 +873,8 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
     const ea = expF32x4(va, ba, k, mga, c1, c2, invT, cuta, lifta, p1, p2, p3, p4, p5, one);
     const la = f32x4.pmax(va, lowest), lb = f32x4.pmax(vb, lowest); // (NaN stays NaN)
     // (a − ma) − (b − mb), each difference exact in float64
-    const u0 = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(la), ma64), f64x2.sub(f64x2.promote_low_f32x4(lb), mb64)), invT64);
-    const u1 = f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(la), ma64), f64x2.sub(promoteHighF32x4(lb), mb64)), invT64);
+    const u0 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(la), ma64), f64x2.sub(f64x2.promote_low_f32x4(lb), mb64)), invT64), vshift);
+    const u1 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(la), ma64), f64x2.sub(promoteHighF32x4(lb), mb64)), invT64), vshift);
     const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
     if (write) {
       const p0 = f64x2.mul(ea0, via), q1 = f64x2.mul(ea1, via);

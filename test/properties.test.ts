@@ -1122,6 +1122,21 @@ onEachBackend('regressions', (b) => {
     expect(Math.abs(jsDivergence(q, p, { normalize: true }))).toBeLessThan(1e-15);
   });
 
+  // BUG-24 (found by fuzz/run.js): the float32 SIMD pass of softmaxKlDivergence folded the
+  // second pass's centring shift into Q's maximum (mb − shift·T), where it was lost to the
+  // rounding of a large mb: Q = 1e20 everywhere (a uniform Q) gave a negative divergence.
+  it('BUG-24: softmaxKlDivergence against a constant Q of 1e20 or 1e30 is its value against a constant Q of 0', () => {
+    const a = new Float32Array([0.7871846556663513, 0.431439608335495, -1.077701210975647, -0.8195174932479858]);
+    const want = softmaxKlDivergence(a, new Float32Array(4), { cols: 2 });
+    for (const c of [1e20, 1e30, -1e30]) {
+      const got = softmaxKlDivergence(a, new Float32Array(4).fill(c), { cols: 2 });
+      for (let r = 0; r < 2; r++) expect(Math.abs(got[r] - want[r])).toBeLessThan(2e-6 * want[r]);
+    }
+    // and the exact value: D(p‖uniform) = log 2 − H(p)
+    const p0 = 1 / (1 + Math.exp(a[1] - a[0]));
+    expect(Math.abs(want[0] - (p0 * Math.log(2 * p0) + (1 - p0) * Math.log(2 * (1 - p0))))).toBeLessThan(2e-6 * want[0]);
+  });
+
   // BUG-23 (found by fuzz/run.js): softmaxKlDivergence formed D = Σ p·t + log(SB/SA) with t
   // relative to each row's maximum; for close distributions whose logits differ by a near-
   // constant shift over most of the mass the two parts (≈ ±1 here) cancel to D ≈ 5e-5, and
