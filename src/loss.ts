@@ -97,7 +97,9 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
   let wsum = cols;
   if (o.weights !== undefined) {
     const W = vector(fn, 'weights', o.weights);
-    if (W.length !== cols) throw new TypeError(`${fn}: weights must have one entry per class (${cols}), got length ${W.length}`);
+    // (per class of `cols`: an empty input has s.cols = 0, its classes are still cols)
+    const classes = o.cols as number;
+    if (W.length !== classes) throw new TypeError(`${fn}: weights must have one entry per class (${classes}), got length ${W.length}`);
     weights = Float64Array.from(W.data);
     wsum = fsum(weights);
   }

@@ -281,6 +281,12 @@ onEachBackend('softmaxCrossEntropy', () => {
     });
   });
 
+  // found by fuzz/run.js: an empty input has 0 columns in its shape, but its classes are still `cols`
+  it('empty logits with class weights: the weights are checked against cols, not against the empty shape', () => {
+    expect(softmaxCrossEntropy(new Float32Array(0), [], { cols: 3, weights: [1, 2, 3] })).toBe(0);
+    expect(() => softmaxCrossEntropy(new Float32Array(0), [], { cols: 3, weights: [1, 2] })).toThrow(new TypeError('softmaxCrossEntropy: weights must have one entry per class (3), got length 2'));
+  });
+
   it('inputs are never mutated', () => {
     const z = Float32Array.from(z64), t = Float32Array.from(probs), l = Int32Array.from(labels), w = Float64Array.from(weights);
     const copies = [z.slice(), t.slice(), l.slice(), w.slice()];
