@@ -1,0 +1,571 @@
+// The oracles: what the SPEC/README say a call must do, from its materialised arguments
+// (expectation: the errors it may throw, or float64 references and a checker of its
+// result), the loose comparisons, and runCase, which makes one call and judges it (its
+// error or result, inputs left unmodified, known bugs, the canaries after it).
+
+import { S, persistent, heapOf, current, fsum, fmt, isDetached, snapshot } from './common.js';
+import { materialize } from './generators.js';
+import { runCanaries, sameBits } from './canaries.js';
+import { knownBug } from './known.js';
+
+// ---------------------------------------------------------------------------------
+// The oracle: what the SPEC/README say a call must do, from the materialised values
+// ---------------------------------------------------------------------------------
+
+/** As the README's vector rules: {ok, data (snapshot), dtype, view} or {type: reason}. */
+function inspectVector(x) {
+  if (x instanceof S.WasmArray) {
+    if (!x.live) return { type: 'freed WasmArray' };
+    const v = x.array;
+    return { ok: true, data: Array.from(v), dtype: v instanceof Float32Array ? 'f32' : 'f64', view: v, length: v.length };
+  }
+  if (ArrayBuffer.isView(x)) {
+    if (x instanceof DataView || x instanceof BigInt64Array || x instanceof BigUint64Array) return { type: 'not numbers' };
+    if (x.length === 0 && isDetached(x)) return { type: 'detached' };
+    return { ok: true, data: Array.from(x), dtype: x instanceof Float32Array ? 'f32' : 'f64', view: x, length: x.length };
+  }
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) if (typeof x[i] !== 'number') return { type: `entry ${i} not a number` };
+    return { ok: true, data: x.slice(), dtype: 'f64', view: null, length: x.length };
+  }
+  return { type: 'not an array' };
+}
+
+/** An expectation: `errors` (classes the call may throw; empty: it must return), `maybe` (borderline). */
+class Expect {
+  constructor() { this.errors = new Set(); this.maybe = new Set(); this.check = null; this.shapeOnly = false; }
+  error(cls) { this.errors.add(cls); return this; }
+}
+
+/** The option names each function knows (src/*.ts): any other (an array's indices too) is a TypeError. */
+const PROB_OPTIONS = ['base', 'normalize', 'validate', 'cols'];
+const KNOWN_OPTIONS = {
+  information: ['base'],
+  entropy: PROB_OPTIONS, crossEntropy: PROB_OPTIONS, klDivergence: PROB_OPTIONS, jsDivergence: PROB_OPTIONS,
+  logSumExp: ['cols', 'weights'],
+  softmax: ['cols', 'temperature', 'out'], logSoftmax: ['cols', 'temperature', 'out'],
+  softmaxEntropy: ['cols', 'base', 'temperature', 'grad'],
+  softmaxKlDivergence: ['cols', 'base', 'temperature', 'gradP', 'gradQ'],
+  softmaxCrossEntropy: ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'grad', 'base'],
+};
+
+function optionChecks(fn, options, e) {
+  if (options !== undefined && options !== null && typeof options !== 'object') { e.error('TypeError'); return null; }
+  const o = options ?? {};
+  for (const key in o) if (!KNOWN_OPTIONS[fn].includes(key)) { e.error('TypeError'); return null; }
+  return o;
+}
+
+function checkCols(cols, n, e) {
+  if (cols === undefined) return { rows: 1, cols: n, matrix: false };
+  if (typeof cols !== 'number' || !Number.isInteger(cols)) { e.error('TypeError'); return null; }
+  if (cols < 1) { e.error('RangeError'); return null; }
+  if (n % cols !== 0) { e.error('RangeError'); return null; }
+  return { rows: n / cols, cols: n === 0 ? 0 : cols, matrix: true };
+}
+
+function checkBase(base, e) {
+  if (base === undefined) return 1;
+  if (typeof base !== 'number') { e.error('TypeError'); return null; }
+  if (!Number.isFinite(base) || base <= 0 || base === 1) { e.error('RangeError'); return null; }
+  return 1 / Math.log(base);
+}
+
+/** Temperatures: a number in [1e-30, 1e30] (src/args.ts since fed0267; was: finite and > 0). */
+function checkTemperature(t, e) {
+  if (t === undefined) return 1;
+  if (typeof t !== 'number') { e.error('TypeError'); return null; }
+  if (!(t >= 1e-30 && t <= 1e30)) { e.error('RangeError'); return null; }
+  return t;
+}
+
+function checkFlag(v, fallback, e) {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') { e.error('TypeError'); return null; }
+  return v;
+}
+
+/** `out`/`grad`: type, length, detached, overlap with inputs (in place allowed for `inPlaceOk`). */
+function checkOut(o, n, inputs, inPlaceOk, e) {
+  const view = o instanceof S.WasmArray ? (o.live ? o.array : null) : o;
+  if (!(view instanceof Float32Array || view instanceof Float64Array)) { e.error('TypeError'); return null; }
+  if (view.length !== n) { e.error('TypeError'); return null; }
+  if (n > 0 && isDetached(view)) { e.error('TypeError'); return null; }
+  // a view into a module's memory outside every live WasmArray (freed, raw) is refused
+  if (n > 0 && Object.values(persistent).some((p) => p.heap && view.buffer === p.heap.memory.buffer && p.heap.locate(view) < 0)) { e.error('TypeError'); return null; }
+  for (const arg of inputs) {
+    const d = arg.view;
+    if (!d || d.buffer !== view.buffer || n === 0) continue;
+    const a0 = d.byteOffset, a1 = a0 + d.byteLength, b0 = view.byteOffset, b1 = b0 + view.byteLength;
+    if (a1 <= b0 || b1 <= a0) continue;
+    const same = a0 === b0 && a1 === b1 && d.constructor === view.constructor;
+    if (!(same && inPlaceOk.includes(arg))) { e.error('RangeError'); return null; }
+  }
+  return view;
+}
+
+const SUM_TOL = { f32: 1e-5, f64: 1e-6 };
+
+/** Probability checks (with `validate`): entries, then row sums (borderline sums: either). */
+function checkProbabilities(arg, s, normalize, e) {
+  for (const v of arg.data) if (!(v >= 0) || !Number.isFinite(v)) { e.error('RangeError'); return false; }
+  if (s.cols === 0) return true;
+  const tol = SUM_TOL[arg.dtype];
+  for (let r = 0; r < s.rows; r++) {
+    const sum = fsum(arg.data.slice(r * s.cols, (r + 1) * s.cols));
+    if (normalize) {
+      if (!(sum > 0) || !Number.isFinite(sum)) { e.error('RangeError'); return false; }
+      if (sum > 1e307) e.maybe.add('RangeError'); // the library's own summation may overflow
+    } else {
+      const off = Math.abs(sum - 1);
+      if (off > 2 * tol) { e.error('RangeError'); return false; }
+      if (off > 0.5 * tol) e.maybe.add('RangeError');
+    }
+  }
+  return true;
+}
+
+/** log(a/b) for a, b ≥ 0, accurate when a ≈ b, exact for subnormal/overflowing ratios. */
+function logRatio(a, b) {
+  if (b === 0) return a === 0 ? NaN : Infinity;
+  const r = a / b;
+  if (r > 0.5 && r < 2) return Math.log1p((a - b) / b);
+  // a ratio that overflows, or underflows (to a subnormal or to 0), from the two logs
+  if ((r === Infinity || r < 2.2250738585072014e-308) && a > 0 && b > 0) return Math.log(a) - Math.log(b);
+  return Math.log(r);
+}
+
+/** log(2a/(a + b)), from the exact difference a − b when a ≈ b. */
+function logMix(a, b) {
+  const s = a + b, r = (2 * a) / s;
+  return r > 0.5 && r < 2 ? Math.log1p((a - b) / s) : logRatio(2 * a, s);
+}
+
+/** Reference reductions over probability rows (float64; `normalize`: divide each row by its sum). */
+function probabilityReference(fn, P, Q, s, normalize) {
+  const values = [], mags = [], slack = [];
+  for (let r = 0; r < s.rows; r++) {
+    const p = P.data.slice(r * s.cols, (r + 1) * s.cols);
+    const q = Q ? Q.data.slice(r * s.cols, (r + 1) * s.cols) : null;
+    const Sp = normalize ? fsum(p) : 1, Sq = normalize && q ? fsum(q) : 1;
+    const terms = [];
+    for (let i = 0; i < p.length; i++) {
+      const a = p[i], b = q ? q[i] : 0;
+      if (fn === 'entropy') { if (a !== 0) terms.push(-(a / Sp) * logRatio(a, Sp)); }
+      // p > 0 = q is Infinity, however small p is next to its total (p/Σp may underflow)
+      else if (fn === 'crossEntropy') { if (a !== 0) terms.push(b === 0 ? Infinity : -(a / Sp) * logRatio(b, Sq)); }
+      else if (fn === 'klDivergence') {
+        if (a === 0) continue;
+        if (b === 0) { terms.push(Infinity); continue; }
+        // log((a/Sp)/(b/Sq)): from the products when they are normal numbers, else from two logs
+        // (a ≠ 0 here: a product of 0 is an underflow, except b·Sp with b = 0)
+        const x = a * Sq, y = b * Sp, normal = (v) => Math.abs(v) >= 2.2250738585072014e-308 && Number.isFinite(v);
+        terms.push((a / Sp) * (!normalize ? logRatio(a, b) : normal(x) && (b === 0 || normal(y)) ? logRatio(x, y) : logRatio(a, b) + logRatio(Sq, Sp)));
+      }
+      else {
+        const an = a / Sp, bn = b / Sq;
+        if (an !== 0) terms.push(0.5 * an * logMix(an, bn));
+        if (bn !== 0) terms.push(0.5 * bn * logMix(bn, an));
+      }
+    }
+    values.push(fsum(terms));
+    mags.push(fsum(terms.map(Math.abs)));
+    // the reference's own rounding when normalising (a few ulps of each normalised term)
+    slack.push(normalize ? 8e-16 * fsum(p.map((v) => Math.abs(v / Sp))) + 8e-16 * fsum(terms.map(Math.abs)) : 0);
+  }
+  return { values, mags, slack };
+}
+
+/** One row of softmax quantities relative to the maximum (float64, conventions of the README). */
+function softmaxRow(x, T) {
+  let m = -Infinity, nan = false;
+  for (const v of x) { if (v !== v) nan = true; else if (v > m) m = v; }
+  if (nan || m === Infinity) return { special: 'nan', m, nan, x };
+  if (m === -Infinity) return { special: 'masked', m, nan, x };
+  const t = x.map((v) => (v - m) / T);
+  const e = t.map(Math.exp);
+  const ones = e.filter((v) => v === 1).length;
+  const rest = fsum(e.filter((v) => v !== 1));
+  const S = ones + rest;
+  const ls = ones === 1 ? Math.log1p(rest) : Math.log(S);
+  const logp = t.map((v) => v - ls);
+  const p = e.map((v) => v / S);
+  return { m, t, p, logp, ls, S, x };
+}
+
+/** The expectation of one call (errors it may throw, or a checker of its result). */
+function expectation(c, args, options) {
+  const e = new Expect();
+  const fn = c.fn;
+  if (fn === 'information') {
+    const o = optionChecks(fn, options, e);
+    const p = args[0];
+    if (typeof p !== 'number') e.error('TypeError');
+    else if (!(p >= 0 && p <= 1)) e.error('RangeError');
+    const scale = o ? checkBase(o.base, e) : null;
+    if (e.errors.size || scale === null) return e;
+    const want = o.base === 2 ? -Math.log2(p) : o.base === 10 ? -Math.log10(p) : -Math.log(p) * scale;
+    e.check = (got) => compareNumber(got, want, Math.abs(want), 'f64');
+    return e;
+  }
+  const o = optionChecks(fn, options, e) ?? {};
+  if (fn === 'softmaxCrossEntropy') return lossExpectation(args, o, e);
+  const A = inspectVector(args[0]);
+  if (!A.ok) e.error('TypeError');
+  const two = args.length > 1;
+  const Bv = two ? inspectVector(args[1]) : null;
+  if (two && !Bv.ok) e.error('TypeError');
+  if (A.ok && two && Bv.ok && A.length !== Bv.length) e.error('TypeError');
+  const s = A.ok ? checkCols(o.cols, A.length, e) : null;
+  const isProb = ['entropy', 'crossEntropy', 'klDivergence', 'jsDivergence'].includes(fn);
+  // logSumExp, softmax and logSoftmax take no `base` (optionChecks made it a TypeError)
+  const scale = isProb || fn === 'softmaxEntropy' || fn === 'softmaxKlDivergence' ? checkBase(o.base, e) : 1;
+  e.scale = scale;
+  let normalize = false, validate = true, T = 1, out;
+  if (isProb) {
+    normalize = checkFlag(o.normalize, false, e);
+    validate = checkFlag(o.validate, true, e);
+  } else if (fn !== 'logSumExp') {
+    T = checkTemperature(o.temperature, e);
+  }
+  const isMap = fn === 'softmax' || fn === 'logSoftmax';
+  if (isMap && o.out !== undefined && A.ok) out = checkOut(o.out, A.length, [A], [A], e);
+  if (e.errors.size || !s) return e;
+
+  if (isProb) {
+    let sane = true;
+    if (validate) {
+      if (!checkProbabilities(A, s, normalize, e)) return e;
+      if (two && !checkProbabilities(Bv, s, normalize, e)) return e;
+    } else {
+      sane = [A, Bv].filter(Boolean).every((X) => X.data.every((v) => v >= 0 && Number.isFinite(v)));
+      if (normalize) sane &&= rowSumsPositive(A, s) && (!two || rowSumsPositive(Bv, s));
+      else sane &&= rowSumsNear1(A, s) && (!two || rowSumsNear1(Bv, s));
+    }
+    const dtype = A.dtype === 'f32' && (!two || Bv.dtype === 'f32') && !normalize ? 'f32' : 'f64';
+    const ref = probabilityReference(fn, A, Bv, s, normalize);
+    e.shapeOnly = !sane;
+    e.check = (got) => compareReduction(got, ref, scale, s, dtype, !sane);
+    return e;
+  }
+  const dtype = A.dtype === 'f32' && (!two || Bv.dtype === 'f32') ? 'f32' : 'f64';
+  const rows = [];
+  for (let r = 0; r < s.rows; r++) {
+    rows.push({
+      a: softmaxRow(A.data.slice(r * s.cols, (r + 1) * s.cols), fn === 'logSumExp' ? 1 : T),
+      b: two ? softmaxRow(Bv.data.slice(r * s.cols, (r + 1) * s.cols), T) : null,
+    });
+  }
+  if (isMap) {
+    e.check = (got) => compareMap(fn, got, rows, s, A, out, dtype, o.out);
+    return e;
+  }
+  e.check = (got) => compareSoftmaxReduction(fn, got, rows, scale, s, dtype);
+  return e;
+}
+
+function rowSumsPositive(X, s) {
+  for (let r = 0; r < s.rows; r++) { const sum = fsum(X.data.slice(r * s.cols, (r + 1) * s.cols)); if (!(sum > 0 && sum < 1e300)) return false; }
+  return true;
+}
+function rowSumsNear1(X, s) {
+  for (let r = 0; r < s.rows; r++) if (s.cols > 0 && Math.abs(fsum(X.data.slice(r * s.cols, (r + 1) * s.cols)) - 1) > 1e-5) return false;
+  return true;
+}
+
+
+function lossExpectation(args, o, e) {
+  if (o.cols === undefined) e.error('TypeError');
+  const Z = inspectVector(args[0]);
+  if (!Z.ok) e.error('TypeError');
+  const s = o.cols === undefined ? null : checkCols(o.cols, Z.ok ? Z.length : 0, e);
+  const Tg = inspectVector(args[1]);
+  if (!Tg.ok) e.error('TypeError');
+  let isLabels = false;
+  if (s && Z.ok && Tg.ok) {
+    isLabels = Tg.length === s.rows;
+    if (!isLabels && Tg.length !== Z.length) e.error('TypeError');
+  }
+  const reduction = o.reduction ?? 'mean';
+  if (!['mean', 'sum', 'none'].includes(reduction)) e.error(typeof reduction === 'string' ? 'RangeError' : 'TypeError');
+  const eps = o.labelSmoothing ?? 0;
+  if (typeof eps !== 'number') e.error('TypeError');
+  else if (!(eps >= 0 && eps < 1)) e.error('RangeError');
+  const ignore = o.ignoreIndex;
+  if (ignore !== undefined && !(typeof ignore === 'number' && Number.isInteger(ignore))) e.error('TypeError');
+  let W = null;
+  if (o.weights !== undefined) {
+    W = inspectVector(o.weights);
+    if (!W.ok) e.error('TypeError');
+    else if (W.length !== o.cols) e.error('TypeError');
+  }
+  const scale = checkBase(o.base, e);
+  e.scale = scale;
+  let grad;
+  if (o.grad !== undefined && Z.ok) grad = checkOut(o.grad, Z.length, isLabels ? [Z] : [Z, Tg].filter((x) => x.ok), [Z], e);
+  if (e.errors.size || !s || !Z.ok || !Tg.ok) return e;
+  const { rows, cols } = s;
+  if (isLabels) {
+    for (let r = 0; r < rows; r++) {
+      const y = Tg.data[r];
+      if (y === ignore) continue;
+      if (!Number.isInteger(y) || y < 0 || y >= cols) { e.error('RangeError'); return e; }
+    }
+  }
+  // the reference: PyTorch's formulas, row by row
+  const w = W ? W.data : null;
+  const sane = (!w || w.every(Number.isFinite)) && (isLabels || Tg.data.every(Number.isFinite));
+  const losses = [], mags = [], grads = [], tws = [];
+  let denominator = 0;
+  for (let r = 0; r < rows; r++) {
+    const z = Z.data.slice(r * cols, (r + 1) * cols);
+    const t = [];
+    if (isLabels) {
+      const y = Tg.data[r];
+      if (y === ignore) { losses.push(0); mags.push(0); grads.push(new Array(cols).fill(0)); continue; }
+      denominator += w ? w[y] : 1;
+      for (let c = 0; c < cols; c++) t.push((1 - eps) * (c === y ? 1 : 0) + eps / cols);
+    } else {
+      denominator += 1;
+      for (let c = 0; c < cols; c++) t.push((1 - eps) * Tg.data[r * cols + c] + eps / cols);
+    }
+    const row = softmaxRow(z, 1);
+    if (row.special) { losses.push(NaN); mags.push(0); grads.push(new Array(cols).fill(NaN)); continue; }
+    const terms = row.logp.map((l, c) => { const wc = w ? w[c] : 1; return t[c] * wc === 0 ? 0 : -wc * t[c] * l; });
+    losses.push(fsum(terms));
+    mags.push(fsum(terms.map(Math.abs)) + fsum(row.logp.map((l, c) => { const wt = Math.abs((w ? w[c] : 1) * t[c]); return wt === 0 ? 0 : wt * (Math.abs(row.t[c]) + Math.abs(row.ls)); })));
+    const tw = fsum(t.map((v, c) => v * (w ? w[c] : 1)));
+    tws[r] = tw;
+    // (the magnitude of Σ w·t̃ is Σ |w·t̃|: targets are not validated, and a row summing to ~0
+    // makes Σ w·t̃ a cancellation that any summation order rounds differently)
+    const twMag = fsum(t.map((v, c) => Math.abs(v * (w ? w[c] : 1))));
+    grads.push(row.p.map((p, c) => [tw * p - (w ? w[c] : 1) * t[c], twMag * p + Math.abs((w ? w[c] : 1) * t[c])]));
+  }
+  const dtype = Z.dtype === 'f32' && (isLabels || Tg.dtype === 'f32') ? 'f32' : 'f64';
+  const gradScale = (reduction === 'mean' ? (denominator !== 0 ? 1 / denominator : 0) : 1) * scale;
+  e.shapeOnly = !sane;
+  e.check = (got) => {
+    const total = fsum(losses), mag = fsum(mags);
+    let err;
+    if (reduction === 'none') err = compareArray(got, losses.map((v) => v * scale), mags.map((m) => m * Math.abs(scale)), dtype, Float64Array, !sane);
+    else if (reduction === 'sum') err = sane ? compareNumber(got, total * scale, mag * Math.abs(scale), dtype) : typeCheck(got, 'number');
+    else err = sane ? compareNumber(got, denominator !== 0 ? (total * scale) / denominator : 0, denominator !== 0 ? (mag * Math.abs(scale)) / Math.abs(denominator) : 0, dtype) : typeCheck(got, 'number');
+    if (err || !grad) return err;
+    const g = o.grad instanceof S.WasmArray ? o.grad.array : current(grad);
+    if (!sane) return null;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const ref = grads[r][c];
+        const want = Array.isArray(ref) ? ref[0] * gradScale : ref * gradScale;
+        const m = Array.isArray(ref) ? ref[1] * Math.abs(gradScale) : 0;
+        // a Float32Array gradient is float32-rounded (out of range: ±Infinity); written over
+        // its own logits, its exponentials are float32 before the row's weight Σ w·t̃ scales
+        // them, so an entry keeps their resolution, 2^-149 (README, accuracy)
+        const sub = g instanceof Float32Array ? 2 * 2 ** -149 * Math.abs((tws[r] ?? 0) * gradScale) : 0;
+        const msg = g instanceof Float32Array ? compareNumber(g[r * cols + c], Math.fround(want), m, 'f32', sub) : compareNumber(g[r * cols + c], want, m, dtype);
+        if (msg) return `grad[${r * cols + c}]: ${msg}`;
+      }
+    }
+    return null;
+  };
+  return e;
+}
+
+// --- comparisons (loose: the property tests hold the SPEC's bounds; here, categories
+// and gross errors).  Float32 results below FLT_MIN are allowed 1e-36 (a gradient written
+// over its own logits keeps float32's subnormal resolution there; README, accuracy).
+
+const LOOSE = { f32: { rel: 1e-4, abs: 1e-36 }, f64: { rel: 1e-9, abs: 1e-290 } };
+let overflowOk = false; // set per call: some input is beyond the documented range
+let floorScale = 1; // set per call: the base's 1/ln b scales the absolute floors too
+
+function compareNumber(got, want, mag, dtype, extra = 0) {
+  if (typeof got !== 'number') return `returned ${typeof got}, want a number`;
+  if (Number.isNaN(want)) return Number.isNaN(got) ? null : `got ${fmt(got)}, want NaN`;
+  // beyond the documented range (±1e30 float32, ±1e300 float64), partial sums may overflow
+  // with both signs, ∞ − ∞, where the exact result is huge or infinite
+  if (overflowOk && Number.isNaN(got) && !(Math.abs(want) < 1e300)) return null;
+  if (!Number.isFinite(want)) return got === want ? null : `got ${fmt(got)}, want ${fmt(want)}`;
+  // a finite result at the top of the range may overflow on the way (logits near ±1.8e308),
+  // and so may any result from inputs beyond the documented range
+  if ((Math.abs(want) > 1e305 || overflowOk) && (got === Infinity || got === -Infinity)) return null;
+  if (!Number.isFinite(got)) return `got ${fmt(got)}, want ${fmt(want)}`;
+  const { rel, abs } = LOOSE[dtype];
+  const tol = rel * Math.max(Number.isFinite(mag) ? mag : 0, Math.abs(want)) + abs * floorScale + extra;
+  return Math.abs(got - want) <= tol ? null : `got ${fmt(got)}, want ${fmt(want)} (error ${Math.abs(got - want).toExponential(2)} > ${tol.toExponential(2)})`;
+}
+
+function typeCheck(got, type) {
+  return typeof got === type ? null : `returned ${typeof got}, want a ${type}`;
+}
+
+function compareArray(got, want, mags, dtype, Type, shapeOnly, extras = null) {
+  if (!(got instanceof Type)) return `returned ${got?.constructor?.name ?? typeof got}, want a ${Type.name}`;
+  if (got.length !== want.length) return `returned length ${got.length}, want ${want.length}`;
+  if (shapeOnly) return null;
+  for (let i = 0; i < want.length; i++) {
+    const msg = compareNumber(got[i], want[i], mags[i], dtype, extras ? extras[i] : 0);
+    if (msg) return `[${i}]: ${msg}`;
+  }
+  return null;
+}
+
+function compareReduction(got, ref, scale, s, dtype, shapeOnly) {
+  const want = ref.values.map((v) => v * scale), mags = ref.mags.map((m) => m * Math.abs(scale));
+  // the reference's own rounding, and 6 digits for close distributions (the SPEC's KL/JS clause)
+  const extras = ref.slack.map((x, i) => x * Math.abs(scale) + 1e-6 * Math.abs(want[i]));
+  if (s.matrix) return compareArray(got, want, mags, dtype, Float64Array, shapeOnly, extras);
+  if (typeof got !== 'number') return `returned ${typeof got}, want a number`;
+  return shapeOnly ? null : compareNumber(got, want[0], mags[0], dtype, extras[0]);
+}
+
+/** The exponentials' cut-off (assembly/rows.ts F32_CUT, F64_CUT): exp((x − m)/T) below it is 0. */
+const CUT = { f32: 1.163797986604692e-38, f64: 2.2029340036946747e-308 };
+
+function compareSoftmaxReduction(fn, got, rows, scale, s, dtype) {
+  const want = [], mags = [], extras = [], either = [];
+  // terms whose exponential is below the cut-off are dropped (the README's accuracy table):
+  // a result off by at most cols·88·FLT_MIN (float32), cols·709·DBL_MIN (float64)
+  const flushed = s.cols * (dtype === 'f32' ? 88 * 2 ** -126 : 709 * 2 ** -1022) * Math.abs(scale);
+  for (const { a, b } of rows) {
+    extras.push(fn === 'logSumExp' ? 0 : flushed);
+    either.push(false);
+    if (fn === 'logSumExp') {
+      if (a.special) { want.push(a.nan ? NaN : a.m); mags.push(0); continue; }
+      want.push(a.m + a.ls); mags.push(Math.abs(a.m) + Math.abs(a.ls));
+    } else if (fn === 'softmaxEntropy') {
+      if (a.special) { want.push(a.special === 'masked' ? 0 : NaN); mags.push(0); continue; }
+      const terms = a.p.map((p, i) => (p === 0 ? 0 : -p * a.logp[i]));
+      want.push(fsum(terms) * scale); mags.push(fsum(terms.map(Math.abs)) * Math.abs(scale));
+    } else {
+      if (a.nan || b.nan) { want.push(NaN); mags.push(0); continue; }
+      if (a.special === 'masked') { want.push(0); mags.push(0); continue; }
+      if (a.m === Infinity || b.m === Infinity) { want.push(NaN); mags.push(0); continue; }
+      if (b.special === 'masked') { want.push(Infinity * scale); mags.push(0); continue; }
+      // Q masked (the logit itself −Infinity, not a (b − max)/T that overflowed) where P has
+      // mass: Infinity — where P's exponential is at least the cut-off; below it P's entry
+      // is 0 (flushed, the README's edge cases) and the row finite; within 3 % of the
+      // cut-off either (the cut-off is applied to a rounded exponential)
+      const hole = a.x.map((v, i) => (v !== -Infinity && b.x[i] === -Infinity ? Math.exp(a.t[i]) : 0));
+      const big = Math.max(...hole);
+      if (big >= CUT[dtype] * 1.03) { want.push(Infinity * scale); mags.push(0); continue; }
+      either[either.length - 1] = big > CUT[dtype] / 1.03;
+      const terms = a.p.map((p, i) => (p === 0 || hole[i] > 0 ? 0 : p * (a.logp[i] - b.logp[i])));
+      want.push(fsum(terms) * scale);
+      mags.push((fsum(terms.map(Math.abs)) + fsum(a.p.map((p, i) => (p === 0 ? 0 : p * (Math.abs(a.logp[i]) + Math.abs(b.logp[i]))))) * 1e-6) * Math.abs(scale));
+      // close distributions: the SPEC promises 6 digits (KL ≈ 1e-8 keeps ≥ 6 correct digits)
+      extras[extras.length - 1] += 1e-6 * Math.abs(fsum(terms) * scale);
+    }
+  }
+  const compare = () => {
+    // a row at the cut-off: Infinity is as right as the finite value
+    for (let r = 0; r < either.length; r++) {
+      const g = s.matrix ? got?.[r] : got;
+      if (either[r] && g === Infinity * scale) want[r] = g;
+    }
+    if (s.matrix) return compareArray(got, want, mags, dtype, Float64Array, false, extras);
+    if (typeof got !== 'number') return `returned ${typeof got}, want a number`;
+    return compareNumber(got, want[0], mags[0], dtype, extras[0]);
+  };
+  return compare();
+}
+
+function compareMap(fn, got, rows, s, A, out, dtype, outOption) {
+  const Type = out ? out.constructor : A.dtype === 'f32' ? Float32Array : Float64Array;
+  if (out) {
+    const expected = outOption instanceof S.WasmArray ? outOption.array : out;
+    // a view into module memory that the call's growth detached comes back re-derived: a
+    // live view of the same type and length over the memory as it is now (a detached view
+    // no longer tells its byte offset)
+    const rederived = isDetached(out) && got && got.constructor === out.constructor && !isDetached(got) &&
+      got.length === rows.length * s.cols && got.buffer.byteLength % 65536 === 0;
+    if (got !== expected && got !== out && !rederived) return 'did not return `out`';
+  }
+  const want = [], mags = [];
+  for (const { a } of rows) {
+    for (let i = 0; i < s.cols; i++) {
+      if (a.special) { want.push(a.special === 'masked' ? (fn === 'softmax' ? 0 : -Infinity) : NaN); mags.push(0); continue; }
+      if (fn === 'softmax') { want.push(a.p[i]); mags.push(a.p[i]); }
+      else { want.push(a.logp[i]); mags.push(Math.abs(a.t[i]) + Math.abs(a.ls)); }
+    }
+  }
+  const view = outOption instanceof S.WasmArray ? outOption.array : got;
+  // a Float32Array result is float32-rounded (out of range: ±Infinity)
+  const cmpType = Type === Float32Array ? 'f32' : dtype;
+  const rounded = Type === Float32Array ? want.map(Math.fround) : want;
+  return compareArray(view, rounded, mags, cmpType, Type, false);
+}
+
+// ---------------------------------------------------------------------------------
+// Running a case: one call, judged
+// ---------------------------------------------------------------------------------
+
+/** Runs one case on the current backend; returns { outcome, failure?, known? }. */
+export function runCase(c, state) {
+  const { ctx, args, options } = materialize(c);
+  const e = expectation(c, args, options);
+  const before = args.map(snapshot);
+  const heap = heapOf();
+  const pagesBefore = heap ? heap.pages : 0;
+  const call = () => (c.fn === 'information' ? S.information(args[0], options) : S[c.fn](...args, options));
+  let result, thrown = null;
+  const t0 = performance.now();
+  try {
+    result = call();
+  } catch (err) {
+    thrown = err;
+    if (process.env.FUZZ_STACK) console.error(err.stack);
+  }
+  const ms = performance.now() - t0;
+  const grew = heap ? heap.pages > pagesBefore : false;
+  let failure = null, outcome;
+  const expectThrow = e.errors.size > 0;
+  if (thrown) {
+    const cls = thrown?.constructor?.name;
+    const documented = (cls === 'TypeError' || cls === 'RangeError') && typeof thrown.message === 'string' && thrown.message.startsWith(`${c.fn}: `);
+    outcome = documented ? cls : 'other';
+    if (!documented) failure = `threw ${cls}: ${thrown?.message} (not a documented "${c.fn}: …" TypeError/RangeError)`;
+    else if (!e.errors.has(cls) && !e.maybe.has(cls)) failure = expectThrow ? `threw ${cls} (${thrown.message}); want ${[...e.errors].join(' or ')}` : `threw ${cls} (${thrown.message}); want a result`;
+  } else {
+    outcome = expectThrow ? 'returned' : e.shapeOnly ? 'ok (shape checked)' : 'ok (value checked)';
+    if (expectThrow) failure = `returned ${describeResult(result)}; want ${[...e.errors].join(' or ')}`;
+    else if (e.check) {
+      // from the inputs as they were (an in-place call has overwritten them since)
+      overflowOk = args.some((x, i) => {
+        const v = inspectVector(x);
+        return v.ok && before[i] !== null && Array.from(before[i]).some((y) => Number.isFinite(y) && Math.abs(y) > (v.dtype === 'f32' ? 1e30 : 1e300));
+      });
+      floorScale = Math.max(1, Math.abs(e.scale ?? 1)) || 1;
+      const msg = e.check(result);
+      if (msg && msg.startsWith('known:')) e.known = msg.slice(6);
+      if (msg) failure = `wrong result: ${msg}`;
+    }
+  }
+  // inputs not written (except out/grad targets and memory the library owns)
+  if (!failure) {
+    const target = options && typeof options === 'object' ? (options.out ?? options.grad) : undefined;
+    const targetView = target instanceof S.WasmArray ? (target.live ? target.array : null) : target;
+    args.forEach((x, i) => {
+      if (failure || before[i] === null || x === target || (targetView && ArrayBuffer.isView(x) && x.buffer === targetView.buffer)) return;
+      if (ctx.loose.size || (x instanceof S.WasmArray && targetView && x.array.buffer === targetView.buffer)) return;
+      const now = snapshot(x);
+      if (now && (now.length !== before[i].length || now.some((v, j) => !Object.is(v, before[i][j])))) failure = `input ${i} was modified by the call`;
+    });
+  }
+  let known = null;
+  if (failure) known = knownBug(c, e, thrown, ctx, grew, args, options, before);
+  for (const wa of ctx.allocs) wa.free();
+  // canaries: bit-identical to the start
+  const canary = runCanaries(state.inputs, persistent[S.backend()]?.canary);
+  const want = state.canaries[`${S.backend()}/${state.cutoff}`];
+  let corrupted = null;
+  if (!sameBits(canary, want)) corrupted = 'a canary call gave a different result after this call';
+  if (S.backend() !== state.backend) corrupted = `backend() changed to ${S.backend()}`;
+  return { outcome, failure, known, corrupted, ms, notes: ctx.notes, grew };
+}
+
+function describeResult(r) {
+  if (typeof r === 'number') return fmt(r);
+  if (ArrayBuffer.isView(r)) return `${r.constructor.name}(${r.length})`;
+  return typeof r;
+}
