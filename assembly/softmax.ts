@@ -926,7 +926,7 @@ function specialKl(ma: f64, mb: f64, nan: bool): f64 {
  */
 function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i32, rr: f64, shift: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
-  const invT = 1.0 / T;
+  const invT = 1.0 / T, cut = size == 4 ? F32_CUT : F64_CUT;
   let hSA: f64 = 0, lSA: f64 = 0, hD: f64 = 0, lD: f64 = 0, hA: f64 = 0, lA: f64 = 0;
   let hole = false;
   let i = 0;
@@ -936,7 +936,11 @@ function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i3
     for (; i < end; i++) {
       const va: f64 = size == 4 ? <f64>load<f32>(a + (<usize>i << 2)) : load<f64>(a + (<usize>i << 3));
       const vb: f64 = size == 4 ? <f64>load<f32>(b + (<usize>i << 2)) : load<f64>(b + (<usize>i << 3));
-      const ea = Math.exp((va - ma) * invT), eb = Math.exp((vb - mb) * invT);
+      // exponentials below the normal range are 0, as the vector exp gives them (so that an
+      // entry of P whose probability is flushed is no hole where Q is masked)
+      let ea = Math.exp((va - ma) * invT), eb = Math.exp((vb - mb) * invT);
+      if (ea < cut) ea = 0;
+      if (eb < cut) eb = 0;
       const u = ((va == -Infinity ? -100 * T : va - ma) - (vb == -Infinity ? -100 * T : vb - mb)) * invT - shift;
       if (write) {
         const p = ea * ia;

@@ -1137,6 +1137,16 @@ onEachBackend('regressions', (b) => {
     expect(Math.abs(want[0] - (p0 * Math.log(2 * p0) + (1 - p0) * Math.log(2 * (1 - p0))))).toBeLessThan(2e-6 * want[0]);
   });
 
+  // BUG-25 (found by fuzz/run.js): the scalar build's softmaxKlDivergence kept exponentials
+  // below the normal range, so a P entry whose probability is flushed everywhere else made a
+  // masked Q entry a hole (Infinity) on 'wasm' alone.
+  it('BUG-25: softmaxKlDivergence with Q masked only under a P entry below the normal range is finite', () => {
+    for (const [T, lo] of [[Float64Array, -720], [Float32Array, -95]] as const) {
+      expect(softmaxKlDivergence(T.from([0, lo]), T.from([0, -Infinity]))).toBe(0);
+      expect(softmaxKlDivergence(T.from([0, 0, lo]), T.from([0, 0, -Infinity]))).toBe(0);
+    }
+  });
+
   // BUG-23 (found by fuzz/run.js): softmaxKlDivergence formed D = Σ p·t + log(SB/SA) with t
   // relative to each row's maximum; for close distributions whose logits differ by a near-
   // constant shift over most of the mass the two parts (≈ ±1 here) cancel to D ≈ 5e-5, and

@@ -39,8 +39,9 @@ export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst
  * exp((x − m)/T) below FLT_MIN·e^-0.01 (float32) or DBL_MIN·e^-0.01 — the kernels' cut-off
  * (assembly/math.ts), the hundredth their margin for rounding.
  */
+const CUT32 = 1.163797986604692e-38, CUT64 = 2.2029340036946747e-308;
 function cutOff(x: Vec, out: Out | null): number {
-  return out instanceof Float32Array || x instanceof Float32Array ? 1.163797986604692e-38 : 2.2029340036946747e-308;
+  return out instanceof Float32Array || x instanceof Float32Array ? CUT32 : CUT64;
 }
 
 /** A call's scratch for `expSum`: one per module, reset by every use (twins are synchronous and do not nest). */
@@ -205,12 +206,16 @@ const K = { SA: 0, delta: 0, A: 0, hole: false };
  */
 function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: number, T: number, shift: number): void {
   const invT = 1 / T, lift = 100 * T, es = Math.exp(shift);
+  // exponentials below the normal range are 0 (`cutOff`): a flushed entry of P is no hole
+  const tiny = a instanceof Float32Array && b instanceof Float32Array ? CUT32 : CUT64;
   const sa = S1.reset(), delta = S2.reset(), acc = S3.reset();
   let hole = false;
   for (let i = off, end = off + cols; i < end;) {
     let ba = 0, bd = 0, bc = 0;
     for (const stop = Math.min(i + 32, end); i < stop; i++) {
-      const ea = Math.exp((a[i] - ma) * invT), eb = Math.exp((b[i] - mb) * invT);
+      let ea = Math.exp((a[i] - ma) * invT), eb = Math.exp((b[i] - mb) * invT);
+      if (ea < tiny) ea = 0;
+      if (eb < tiny) eb = 0;
       if (ea !== 0 && b[i] === -Infinity) hole = true;
       ba += ea;
       const u = liftedDiff(a[i], ma, b[i], mb, lift) * invT - shift;
