@@ -16,6 +16,7 @@ import { align, type Elem, Heap, OutOfMemory, type Typed } from './memory.js';
 import { longRow } from './stream.js';
 import type { Backend, FloatArray } from './types.js';
 import { TWINS } from './js/index.js';
+import { stage } from './js/softmax.js';
 
 export interface Engine {
   readonly name: Backend;
@@ -29,7 +30,8 @@ export interface Engine {
 
 export const jsEngine: Engine = {
   name: 'js',
-  run(name, _f32, args) {
+  run(name, f32, args) {
+    stage.f32 = f32;
     call(TWINS[name] as (...a: unknown[]) => void, args);
   },
 };

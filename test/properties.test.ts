@@ -1147,6 +1147,16 @@ onEachBackend('regressions', (b) => {
     }
   });
 
+  // BUG-26 (found by fuzz/run.js): the JS twins chose the exponentials' cut-off by the output's
+  // type, the kernels by the inputs': float64 logits with a float32 grad flushed the loss's
+  // terms below FLT_MIN on 'js' alone (a loss of 1.4e-44 came back 0).
+  it('BUG-26: float64 logits with a float32 grad keep the float64 loss of a confident row', () => {
+    const grad = new Float32Array(2);
+    const loss = softmaxCrossEntropy([0, -101], [0], { cols: 2, reduction: 'none', grad }) as Float64Array;
+    const want = Math.log1p(Math.exp(-101)); // 1.3685394711738530e-44
+    expect(Math.abs(loss[0] - want)).toBeLessThan(1e-13 * want);
+  });
+
   // BUG-23 (found by fuzz/run.js): softmaxKlDivergence formed D = Σ p·t + log(SB/SA) with t
   // relative to each row's maximum; for close distributions whose logits differ by a near-
   // constant shift over most of the mass the two parts (≈ ±1 here) cancel to D ≈ 5e-5, and

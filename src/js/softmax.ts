@@ -15,7 +15,7 @@ type Out = { [i: number]: number; readonly length: number };
  */
 export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst: Out | null, s: Parts): number {
   const invT = 1 / T;
-  const tiny = cutOff(x, dst);
+  const tiny = cutOff();
   let ones = 0;
   const sum = s.sum.reset();
   for (let i = off, end = off + n; i < end;) {
@@ -40,8 +40,14 @@ export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst
  * (assembly/math.ts), the hundredth their margin for rounding.
  */
 const CUT32 = 1.163797986604692e-38, CUT64 = 2.2029340036946747e-308;
-function cutOff(x: Vec, out: Out | null): number {
-  return out instanceof Float32Array || x instanceof Float32Array ? CUT32 : CUT64;
+/**
+ * The element type of the kernel a twin stands in for (the plan's `f32`, set by the JS
+ * engine before each call): the kernels flush at their own type's normal range, which the
+ * inputs choose (float64 logits with a float32 `grad` run the float64 kernel).
+ */
+export const stage = { f32: false };
+function cutOff(): number {
+  return stage.f32 ? CUT32 : CUT64;
 }
 
 /** A call's scratch for `expSum`: one per module, reset by every use (twins are synchronous and do not nest). */
@@ -140,7 +146,7 @@ export function affineRows(x: Vec, rows: number, cols: number, a: number, c: num
 export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number, gscale: number, grad: Out | null,
   res: Float64Array, aux: Float64Array | null): void {
   const invT = 1 / T;
-  const tiny = cutOff(x, grad);
+  const tiny = cutOff();
   const a = S1.reset(), p = P;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
@@ -207,7 +213,7 @@ const K = { SA: 0, delta: 0, A: 0, hole: false };
 function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: number, T: number, shift: number): void {
   const invT = 1 / T, lift = 100 * T, es = Math.exp(shift);
   // exponentials below the normal range are 0 (`cutOff`): a flushed entry of P is no hole
-  const tiny = a instanceof Float32Array && b instanceof Float32Array ? CUT32 : CUT64;
+  const tiny = cutOff();
   const sa = S1.reset(), delta = S2.reset(), acc = S3.reset();
   let hole = false;
   for (let i = off, end = off + cols; i < end;) {
