@@ -451,6 +451,10 @@ function compareSoftmaxReduction(fn, got, rows, scale, s, dtype) {
       if (big >= CUT[dtype] * 1.03) { want.push(Infinity * scale); mags.push(0); continue; }
       either[either.length - 1] = big > CUT[dtype] / 1.03;
       const terms = a.p.map((p, i) => (p === 0 || hole[i] > 0 ? 0 : p * (a.logp[i] - b.logp[i])));
+      // a P entry below the cut-off is dropped: its term, up to cut·(|log p| + |log q|), may
+      // be large against the others where Q's logits are spread far (|log q| ~ 1e32)
+      extras[extras.length - 1] += fsum(a.t.map((t, i) => (Math.exp(t) < CUT[dtype] * 1.03 && a.p[i] > 0 && hole[i] === 0
+        ? CUT[dtype] * 1.03 * (Math.abs(a.logp[i]) + Math.abs(b.logp[i])) : 0))) * Math.abs(scale);
       want.push(fsum(terms) * scale);
       mags.push((fsum(terms.map(Math.abs)) + fsum(a.p.map((p, i) => (p === 0 ? 0 : p * (Math.abs(a.logp[i]) + Math.abs(b.logp[i]))))) * 1e-6) * Math.abs(scale));
       // close distributions: the SPEC promises 6 digits (KL ≈ 1e-8 keeps ≥ 6 correct digits)

@@ -1157,6 +1157,18 @@ onEachBackend('regressions', (b) => {
     expect(Math.abs(loss[0] - want)).toBeLessThan(1e-13 * want);
   });
 
+  // BUG-27 (found by fuzz/run.js): the JS twins kept a row's exponentials in a float32 grad
+  // while forming the gradient of a float64 stage, so one below FLT_MIN was lost even where
+  // a huge target weight made its gradient entry large (the kernels stage such a grad in float64).
+  it('BUG-27: float64 logits, a float32 grad: an exponential below FLT_MIN still makes its gradient entry', () => {
+    const g = new Float32Array(2);
+    softmaxCrossEntropy(new Float64Array([0, -120]), [1e300, 0], { cols: 2, grad: g, reduction: 'sum' });
+    expect(g[1]).toBe(Infinity); // 1e300·e^-120 = 7.7e247, past float32's range
+    const h = new Float32Array(2);
+    softmaxEntropy(new Float64Array([0, -100]), { grad: h });
+    expect(Math.abs(h[1] - 3.7204474227823893e-42)).toBeLessThan(2e-44); // p·(log p + H), p = e^-100: float32-subnormal
+  });
+
   // BUG-23 (found by fuzz/run.js): softmaxKlDivergence formed D = Σ p·t + log(SB/SA) with t
   // relative to each row's maximum; for close distributions whose logits differ by a near-
   // constant shift over most of the mass the two parts (≈ ±1 here) cancel to D ≈ 5e-5, and

@@ -1,7 +1,7 @@
 // JS twins of assembly/loss.ts: the fused softmax cross-entropy with PyTorch's class
 // weights and label smoothing, loss and gradient from one softmax, in float64.
 
-import { expSum, logOnesPlus, parts } from './softmax.js';
+import { expSum, logOnesPlus, parts, stage } from './softmax.js';
 import { maxRow } from './sum.js';
 
 type Vec = ArrayLike<number>;
@@ -23,12 +23,21 @@ function fold(a: number, b: number, c: number, gs: number, grad: Out): [number, 
 /** The twins' scratch (synchronous, never nested). */
 const P = parts();
 
+/**
+ * Where a row's exponentials are kept until its gradient is formed: `grad` itself, or, for
+ * a float32 grad of a float64 stage, a float64 copy (the kernels stage such a grad in
+ * float64: an exponential below FLT_MIN still counts where its coefficient is huge).
+ */
+function scratchFor(grad: Out | null): Out | null {
+  return grad instanceof Float32Array && !stage.f32 ? new Float64Array(grad.length) : grad;
+}
+
 /** labels: int32 per row, negative = ignored; see assembly/loss.ts for the formulas. */
 export function softmaxCrossEntropyLabels(
   z: Vec, labels: Int32Array, rows: number, cols: number, weights: Vec | null, wsum: number,
   eps: number, gradScale: number, grad: Out | null, res: Float64Array,
 ): void {
-  const p = P;
+  const p = P, E = scratchFor(grad);
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const y = labels[r];
@@ -50,18 +59,18 @@ export function softmaxCrossEntropyLabels(
         if (wc !== 0) a += wc * (z[off + c] - m);
       }
     }
-    const rest = expSum(z, off, cols, m, 1, grad, p);
+    const rest = expSum(z, off, cols, m, 1, E, p);
     const s = p.ones + rest;
     const ls = logOnesPlus(p.ones, rest);
     const wy = weights ? weights[y] : 1;
     let loss = wy !== 0 ? (1 - eps) * wy * (ls - ty) : 0;
     if (eps > 0) loss += (eps / cols) * (wsum * ls - a);
     res[r] = loss;
-    if (grad) {
-      const ey = grad[off + y];
-      const [ga, gb, gc, gs] = fold(((1 - eps) * wy + (eps * wsum) / cols) / s, eps / cols, (1 - eps) * wy, gradScale, grad);
+    if (grad && E) {
+      const ey = E[off + y];
+      const [ga, gb, gc, gs] = fold(((1 - eps) * wy + (eps * wsum) / cols) / s, eps / cols, (1 - eps) * wy, gradScale, E);
       const w = eps > 0 ? weights : null;
-      for (let c = 0; c < cols; c++) grad[off + c] = (grad[off + c] * ga - gb * (w ? w[c] : 1)) * gs;
+      for (let c = 0; c < cols; c++) grad[off + c] = (E[off + c] * ga - gb * (w ? w[c] : 1)) * gs;
       grad[off + y] = (ey * ga - (w ? gb * w[y] : gb) - gc) * gs;
     }
   }
@@ -73,7 +82,7 @@ export function softmaxCrossEntropyProbs(
   eps: number, gradScale: number, grad: Out | null, res: Float64Array,
 ): void {
   const keep = 1 - eps, spread = eps / cols;
-  const p = P;
+  const p = P, E = scratchFor(grad);
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(z, off, cols);
@@ -88,15 +97,15 @@ export function softmaxCrossEntropyProbs(
       if (wt !== 0) b += wt * (z[off + c] - m);
       tw += wt;
     }
-    const rest = expSum(z, off, cols, m, 1, grad, p);
+    const rest = expSum(z, off, cols, m, 1, E, p);
     const s = p.ones + rest;
     res[r] = tw * logOnesPlus(p.ones, rest) - b;
-    if (grad) {
-      const [a, k, , gs] = fold(tw / s, 1, 0, gradScale, grad);
+    if (grad && E) {
+      const [a, k, , gs] = fold(tw / s, 1, 0, gradScale, E);
       for (let c = 0; c < cols; c++) {
         let wt = targets[off + c] * keep + spread;
         if (weights) wt *= weights[c];
-        grad[off + c] = (grad[off + c] * a - wt * k) * gs;
+        grad[off + c] = (E[off + c] * a - wt * k) * gs;
       }
     }
   }

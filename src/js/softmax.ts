@@ -148,6 +148,9 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
   const invT = 1 / T;
   const tiny = cutOff();
   const a = S1.reset(), p = P;
+  // the exponentials until the gradient is formed: grad, or a float64 copy of a float32 grad
+  // of a float64 stage (as the kernels stage it: p below FLT_MIN times a large t still counts)
+  const E: Out | null = grad instanceof Float32Array && !stage.f32 ? new Float64Array(grad.length) : grad;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);
@@ -158,7 +161,7 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
       if (aux) aux.set([v === 0 ? -Infinity : NaN, 0, 0, 0], 4 * r);
       continue;
     }
-    const rest = expSum(x, off, cols, m, T, grad, p);
+    const rest = expSum(x, off, cols, m, T, E, p);
     const ones = p.ones;
     a.reset();
     for (let i = off, end = off + cols; i < end;) {
@@ -176,11 +179,11 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
     const h = ls - A / s;
     res[r] = h;
     if (aux) aux.set([m, ones, rest, A], 4 * r);
-    if (grad) {
+    if (grad && E) {
       const c0 = h - ls, c1 = -gscale / (T * s);
       for (let i = off, end = off + cols; i < end; i++) {
         const t = x[i] === -Infinity ? 0 : (x[i] - m) * invT;
-        grad[i] = grad[i] * c1 * (t + c0);
+        grad[i] = E[i] * c1 * (t + c0);
       }
     }
   }
