@@ -177,24 +177,28 @@ let klAgain: i32 = 0;
   return reinterpret<f64>(<u64>(k + 1023) << 52);
 }
 
-/** The integer nearest log₂(wp/wq) (within 0.59: from the high words of their bits), in [−1023, 1023]; 0 unless both are positive normal numbers. */
+/** x·2^k for 0 ≤ k ≤ 2046, exact unless it overflows (in two steps past 2^1023). */
+// @ts-ignore: decorator
+@inline function scale2(x: f64, k: i32): f64 {
+  return k > 1023 ? x * pow2(1023) * pow2(k - 1023) : x * pow2(k);
+}
+
+/** The integer nearest log₂(wp/wq) (within 0.59: from the high words of their bits), in [−2046, 2046]; 0 unless both are positive normal numbers. */
 function kcOf(wp: f64, wq: f64): i32 {
   if (!(wp >= DBL_MIN && wq >= DBL_MIN && wp < Infinity && wq < Infinity)) return 0;
   const k = (<i32>(reinterpret<u64>(wp) >> 32) - <i32>(reinterpret<u64>(wq) >> 32) + 0x80000) >> 20;
-  return k > 1023 ? 1023 : k < -1023 ? -1023 : k;
+  return k > 2046 ? 2046 : k < -2046 ? -2046 : k;
 }
 
 /** c = log(W_p/W_q) − kc·ln 2 from the pairs: the smaller side scaled up by 2^|kc| (exact), near 1 from the pairs' difference. */
 function klShift(whi: f64, wlo: f64, qhi: f64, qlo: f64, kc: i32): f64 {
   let ph = whi, pl = wlo, qh = qhi, ql = qlo;
   if (kc < 0) {
-    const u = pow2(-kc);
-    ph *= u;
-    pl *= u;
+    ph = scale2(ph, -kc);
+    pl = scale2(pl, -kc);
   } else if (kc > 0) {
-    const u = pow2(kc);
-    qh *= u;
-    ql *= u;
+    qh = scale2(qh, kc);
+    ql = scale2(ql, kc);
   }
   const a = ph + pl, b = qh + ql;
   if (!(a < Infinity && b < Infinity)) return logRatio(whi + wlo, qhi + qlo) - <f64>kc * LN2;
@@ -203,11 +207,11 @@ function klShift(whi: f64, wlo: f64, qhi: f64, qlo: f64, kc: i32): f64 {
   return logRatio(a, b);
 }
 
-/** log(a/b) − kc·ln 2 for a, b > 0; up = 2^-kc (kc < 0) or 1, uq = 2^kc (kc > 0) or 1, kl = kc·ln 2. */
+/** log(a/b) − kc·ln 2 for a, b > 0 (the smaller side scaled up by 2^|kc|, exact), kl = kc·ln 2. */
 // @ts-ignore: decorator
-@inline function logRatioK(a: f64, b: f64, up: f64, uq: f64, kl: f64): f64 {
-  if (kl == 0) return logRatio(a, b);
-  const x = a * up, y = b * uq;
+@inline function logRatioK(a: f64, b: f64, kc: i32, kl: f64): f64 {
+  if (kc == 0) return logRatio(a, b);
+  const x = kc < 0 ? scale2(a, -kc) : a, y = kc > 0 ? scale2(b, kc) : b;
   return x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(a, b) - kl;
 }
 
@@ -405,14 +409,14 @@ function klRowExact<T>(p: usize, q: usize, n: i32, norm: bool): void {
   rowWq = wq;
   rowWqlo = isFinite(wq) ? qlo - (wq - qhi) : 0;
   const kc = norm ? kcOf(rowWhi, wq) : 0;
-  const up = kc < 0 ? pow2(-kc) : 1.0, uq = kc > 0 ? pow2(kc) : 1.0, kl = <f64>kc * LN2;
+  const kl = <f64>kc * LN2;
   const sc: f64 = pmax < TINY ? SCALE : 1.0;
   let inf = false;
   for (let i = 0; i < n; i++) {
     const vp = at<T>(p, i), vq = at<T>(q, i);
     if (vp > 0) {
       if (vq > 0) {
-        const t = (vp * sc) * logRatioK(vp, vq, up, uq, kl);
+        const t = (vp * sc) * logRatioK(vp, vq, kc, kl);
         alo = neuLo(ahi, t, alo);
         ahi += t;
       } else if (vq == 0) inf = true;
@@ -475,13 +479,13 @@ function ceBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, L: f64): f64 {
 }
 
 function klBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, kc: i32): f64 {
-  const up = kc < 0 ? pow2(-kc) : 1.0, uq = kc > 0 ? pow2(kc) : 1.0, kl = <f64>kc * LN2;
+  const kl = <f64>kc * LN2;
   let hi: f64 = 0, lo: f64 = 0;
   for (let i = i0; i < i1; i++) {
     const vp = at<T>(p, i), vq = at<T>(q, i);
     if (vp > 0) {
       if (vq > 0) {
-        const t = vp * logRatioK(vp, vq, up, uq, kl);
+        const t = vp * logRatioK(vp, vq, kc, kl);
         lo = neuLo(hi, t, lo);
         hi += t;
       } else if (vq == 0) {

@@ -1169,6 +1169,17 @@ onEachBackend('regressions', (b) => {
     expect(Math.abs(h[1] - 3.7204474227823893e-42)).toBeLessThan(2e-44); // p·(log p + H), p = e^-100: float32-subnormal
   });
 
+  // BUG-28 (found by fuzz/run.js): the power of two that normalised KL takes its terms
+  // relative to was clamped at 2^±1023, while W_p/W_q reaches 2^±2046 (1e30 against 1e-300:
+  // 2^1096), leaving a shift of 73·ln 2 to cancel.
+  it('BUG-28: klDivergence with normalize of P ∝ Q whose totals differ by more than 2^1023 is 0 within 1e-15', () => {
+    for (const n of [26, 1000]) {
+      const p = new Float64Array(n).fill(1e30), q = new Float64Array(n).fill(1e-300);
+      expect(Math.abs(klDivergence(p, q, { normalize: true }))).toBeLessThan(1e-15);
+      expect(Math.abs(klDivergence(q, p, { normalize: true }))).toBeLessThan(1e-15);
+    }
+  });
+
   // BUG-23 (found by fuzz/run.js): softmaxKlDivergence formed D = Σ p·t + log(SB/SA) with t
   // relative to each row's maximum; for close distributions whose logits differ by a near-
   // constant shift over most of the mass the two parts (≈ ±1 here) cancel to D ≈ 5e-5, and

@@ -161,27 +161,30 @@ export function klValue(whi: number, wlo: number, qhi: number, qlo: number, a: n
 
 const LN2 = Math.LN2;
 
-/** The integer nearest log₂(wp/wq) (within 0.59, from the high words), in [−1023, 1023]; 0 unless both are positive normal numbers. */
+/** x·2^k for 0 ≤ k ≤ 2046, exact unless it overflows (in two steps past 2^1023). */
+function scale2(x: number, k: number): number {
+  return k > 1023 ? x * 2 ** 1023 * 2 ** (k - 1023) : x * 2 ** k;
+}
+
+/** The integer nearest log₂(wp/wq) (within 0.59, from the high words), in [−2046, 2046]; 0 unless both are positive normal numbers. */
 function kcOf(wp: number, wq: number): number {
   if (!(wp >= DBL_MIN && wq >= DBL_MIN && wp < Infinity && wq < Infinity)) return 0;
   BITS[0] = wp;
   const hp = WORDS[HIGH];
   BITS[0] = wq;
   const k = (hp - WORDS[HIGH] + 0x80000) >> 20;
-  return k > 1023 ? 1023 : k < -1023 ? -1023 : k;
+  return k > 2046 ? 2046 : k < -2046 ? -2046 : k;
 }
 
 /** log(W_p/W_q) − kc·ln 2 from the pairs: the smaller side scaled up by 2^|kc| (exact), near 1 from the pairs' difference. */
 function klShift(whi: number, wlo: number, qhi: number, qlo: number, kc: number): number {
   let ph = whi, pl = wlo, qh = qhi, ql = qlo;
   if (kc < 0) {
-    const u = 2 ** -kc;
-    ph *= u;
-    pl *= u;
+    ph = scale2(ph, -kc);
+    pl = scale2(pl, -kc);
   } else if (kc > 0) {
-    const u = 2 ** kc;
-    qh *= u;
-    ql *= u;
+    qh = scale2(qh, kc);
+    ql = scale2(ql, kc);
   }
   const a = ph + pl, b = qh + ql;
   if (!(a < Infinity && b < Infinity)) return logRatio(whi + wlo, qhi + qlo) - kc * LN2;
@@ -354,7 +357,7 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, nor
     }
     const whi = W.value(), wlo = W.rest(), qhi = Q.value(), qlo = Q.rest();
     const kc = norm ? kcOf(whi, qhi) : 0;
-    const up = kc < 0 ? 2 ** -kc : 1, uq = kc > 0 ? 2 ** kc : 1, kl = kc * LN2;
+    const kl = kc * LN2;
     const sc = pmax < TINY ? SCALE : 1;
     let inf = false;
     for (let i = off; i < end; i++) {
@@ -363,7 +366,7 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, nor
         if (vq > 0) {
           if (kc === 0) A.add(vp * sc * logRatio(vp, vq));
           else {
-            const x = vp * up, y = vq * uq;
+            const x = kc < 0 ? scale2(vp, -kc) : vp, y = kc > 0 ? scale2(vq, kc) : vq;
             A.add(vp * sc * (x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(vp, vq) - kl));
           }
         } else if (vq === 0) inf = true;
