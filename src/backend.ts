@@ -73,10 +73,11 @@ export function engineFor(n: number, weight = 1): Engine {
   return n < smallInput * weight ? jsEngine : current;
 }
 
-/** Whether `init()` has been called (a pool initialises the calling thread when not: see `startPool`). @internal */
-export function initialized(): boolean {
-  return generation > 0;
+/** The latest `init()` call's promise (null before any): a pool waits for it, or initialises the calling thread itself (see `startPool`). @internal */
+export function lastInit(): Promise<Backend> | null {
+  return latest;
 }
+let latest: Promise<Backend> | null = null;
 
 /** The current engine, whatever the input's size. @internal */
 export function currentEngine(): Engine {
@@ -260,7 +261,14 @@ const BACKENDS = ['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'];
  * await init({ backend: 'js' });   // 'js': force the pure-JS path
  * ```
  */
-export async function init(options: InitOptions = {}): Promise<Backend> {
+export function init(options: InitOptions = {}): Promise<Backend> {
+  const p = switchTo(options);
+  latest = p;
+  return p;
+}
+
+/** init()'s work: validate, load, switch (a later call wins: see `generation`). */
+async function switchTo(options: InitOptions): Promise<Backend> {
   if (options === null || typeof options !== 'object') throw new TypeError(`init: options must be an object, got ${describe(options)}`);
   checkOptions('init', options, INIT_OPTIONS);
   const wanted = options.backend ?? 'auto';

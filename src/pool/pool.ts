@@ -15,7 +15,7 @@
 // worker in buffers of their own and back.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { currentEngine, engineFor, init, initialized, instantiate, MAX_PAGES } from '../backend.js';
+import { currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES } from '../backend.js';
 import { copy, align, DEFAULT_WINDOW } from '../memory.js';
 import { KERNELS, type Kind } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
@@ -618,11 +618,11 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   if (!['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'].includes(backend as string)) {
     throw new RangeError(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
   }
-  if (!initialized()) {
-    await init({ backend }).catch((e: Error) => {
-      throw new Error(`createPool: ${e.message.replace(/^init: /, '')}`);
-    });
-  }
+  // (an init() already called — a pool's own, or the caller's, even unawaited — is waited
+  // for: the engine this thread computes with is read after it)
+  const pending = lastInit();
+  if (pending) await pending.catch(() => {});
+  else await init({ backend });
   const { sharedBackend, sharedModule } = await import('./protocol.js');
   const build = sharedBackend(backend);
   const wantShared = options.shared ?? true;
