@@ -207,12 +207,12 @@ function klShift(whi: f64, wlo: f64, qhi: f64, qlo: f64, kc: i32): f64 {
   return logRatio(a, b);
 }
 
-/** log(a/b) − kc·ln 2 for a, b > 0 (the smaller side scaled up by 2^|kc|, exact), kl = kc·ln 2. */
+/** log(a/b) − kc·ln 2 for a, b > 0 (the smaller side scaled up by 2^|kc|, exact). */
 // @ts-ignore: decorator
-@inline function logRatioK(a: f64, b: f64, kc: i32, kl: f64): f64 {
+@inline function logRatioK(a: f64, b: f64, kc: i32): f64 {
   if (kc == 0) return logRatio(a, b);
   const x = kc < 0 ? scale2(a, -kc) : a, y = kc > 0 ? scale2(b, kc) : b;
-  return x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(a, b) - kl;
+  return x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(a, b) - <f64>kc * LN2;
 }
 
 // ---------------------------------------------------------------------------------
@@ -409,14 +409,13 @@ function klRowExact<T>(p: usize, q: usize, n: i32, norm: bool): void {
   rowWq = wq;
   rowWqlo = isFinite(wq) ? qlo - (wq - qhi) : 0;
   const kc = norm ? kcOf(rowWhi, wq) : 0;
-  const kl = <f64>kc * LN2;
   const sc: f64 = pmax < TINY ? SCALE : 1.0;
   let inf = false;
   for (let i = 0; i < n; i++) {
     const vp = at<T>(p, i), vq = at<T>(q, i);
     if (vp > 0) {
       if (vq > 0) {
-        const t = (vp * sc) * logRatioK(vp, vq, kc, kl);
+        const t = (vp * sc) * logRatioK(vp, vq, kc);
         alo = neuLo(ahi, t, alo);
         ahi += t;
       } else if (vq == 0) inf = true;
@@ -479,13 +478,12 @@ function ceBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, L: f64): f64 {
 }
 
 function klBlockExact<T>(p: usize, q: usize, i0: i32, i1: i32, kc: i32): f64 {
-  const kl = <f64>kc * LN2;
   let hi: f64 = 0, lo: f64 = 0;
   for (let i = i0; i < i1; i++) {
     const vp = at<T>(p, i), vq = at<T>(q, i);
     if (vp > 0) {
       if (vq > 0) {
-        const t = vp * logRatioK(vp, vq, kc, kl);
+        const t = vp * logRatioK(vp, vq, kc);
         lo = neuLo(hi, t, lo);
         hi += t;
       } else if (vq == 0) {

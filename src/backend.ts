@@ -246,7 +246,8 @@ export function supported(): WasmBackend[] {
 }
 
 const INIT_OPTIONS = ['backend', 'wasm', 'window'] as const;
-const BACKENDS = ['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'];
+/** The names `init({ backend })` and `createPool({ backend })` take. @internal */
+export const BACKENDS = ['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'];
 
 /**
  * Loads the fastest backend this engine supports (or the one asked for) and switches

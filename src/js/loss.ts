@@ -1,7 +1,7 @@
 // JS twins of assembly/loss.ts: the fused softmax cross-entropy with PyTorch's class
 // weights and label smoothing, loss and gradient from one softmax, in float64.
 
-import { expSum, logOnesPlus, parts, stage } from './softmax.js';
+import { expSum, gradScratch, logOnesPlus, parts } from './softmax.js';
 import { maxRow } from './sum.js';
 
 type Vec = ArrayLike<number>;
@@ -23,21 +23,12 @@ function fold(a: number, b: number, c: number, gs: number, grad: Out): [number, 
 /** The twins' scratch (synchronous, never nested). */
 const P = parts();
 
-/**
- * Where a row's exponentials are kept until its gradient is formed: `grad` itself, or, for
- * a float32 grad of a float64 stage, a float64 copy (the kernels stage such a grad in
- * float64: an exponential below FLT_MIN still counts where its coefficient is huge).
- */
-function scratchFor(grad: Out | null): Out | null {
-  return grad instanceof Float32Array && !stage.f32 ? new Float64Array(grad.length) : grad;
-}
-
 /** labels: int32 per row, negative = ignored; see assembly/loss.ts for the formulas. */
 export function softmaxCrossEntropyLabels(
   z: Vec, labels: Int32Array, rows: number, cols: number, weights: Vec | null, wsum: number,
   eps: number, gradScale: number, grad: Out | null, res: Float64Array,
 ): void {
-  const p = P, E = scratchFor(grad);
+  const p = P, E = gradScratch(grad);
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const y = labels[r];
@@ -82,7 +73,7 @@ export function softmaxCrossEntropyProbs(
   eps: number, gradScale: number, grad: Out | null, res: Float64Array,
 ): void {
   const keep = 1 - eps, spread = eps / cols;
-  const p = P, E = scratchFor(grad);
+  const p = P, E = gradScratch(grad);
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(z, off, cols);

@@ -357,7 +357,6 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, nor
     }
     const whi = W.value(), wlo = W.rest(), qhi = Q.value(), qlo = Q.rest();
     const kc = norm ? kcOf(whi, qhi) : 0;
-    const kl = kc * LN2;
     const sc = pmax < TINY ? SCALE : 1;
     let inf = false;
     for (let i = off; i < end; i++) {
@@ -367,7 +366,7 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, nor
           if (kc === 0) A.add(vp * sc * logRatio(vp, vq));
           else {
             const x = kc < 0 ? scale2(vp, -kc) : vp, y = kc > 0 ? scale2(vq, kc) : vq;
-            A.add(vp * sc * (x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(vp, vq) - kl));
+            A.add(vp * sc * (x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(vp, vq) - kc * LN2));
           }
         } else if (vq === 0) inf = true;
       }

@@ -50,6 +50,15 @@ function cutOff(): number {
   return stage.f32 ? CUT32 : CUT64;
 }
 
+/**
+ * Where a row's exponentials are kept until its gradient is formed: `grad` itself, or, for
+ * a float32 grad of a float64 stage, a float64 copy (the kernels stage such a grad in
+ * float64: an exponential below FLT_MIN still counts where its coefficient is large).
+ */
+export function gradScratch(grad: Out | null): Out | null {
+  return grad instanceof Float32Array && !stage.f32 ? new Float64Array(grad.length) : grad;
+}
+
 /** A call's scratch for `expSum`: one per module, reset by every use (twins are synchronous and do not nest). */
 export interface Parts {
   ones: number;
@@ -148,9 +157,7 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
   const invT = 1 / T;
   const tiny = cutOff();
   const a = S1.reset(), p = P;
-  // the exponentials until the gradient is formed: grad, or a float64 copy of a float32 grad
-  // of a float64 stage (as the kernels stage it: p below FLT_MIN times a large t still counts)
-  const E: Out | null = grad instanceof Float32Array && !stage.f32 ? new Float64Array(grad.length) : grad;
+  const E = gradScratch(grad);
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = maxRow(x, off, cols);

@@ -15,7 +15,7 @@
 // worker in buffers of their own and back.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES } from '../backend.js';
+import { BACKENDS, currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES } from '../backend.js';
 import { copy, align, DEFAULT_WINDOW } from '../memory.js';
 import { KERNELS, type Kind } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
@@ -615,7 +615,7 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   // thread's engine would give to the JS twins stay on it (`compute`): without init() that
   // engine is the twins' for every size, and no call would ever reach a worker.  So a pool
   // created before init() initialises this thread with its own backend.
-  if (!['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'].includes(backend as string)) {
+  if (!BACKENDS.includes(backend as string)) {
     throw new RangeError(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
   }
   // (an init() already called — a pool's own, or the caller's, even unawaited — is waited
