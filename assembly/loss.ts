@@ -134,12 +134,13 @@ export function softmaxCrossEntropyLabelsF32(
   z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
   eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
 ): void {
-  if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0) {
-    labelsNarrowF32(z, labels, rows, cols, weights, wsum, eps, gradScale, grad, out, tmp);
-    return;
+  // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~3 : 0;
+  if (first > 0) {
+    labelsNarrowF32(z, labels, first, cols, weights, wsum, eps, gradScale, grad, out, tmp);
   }
   const C = <f64>cols;
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const row = z + off;
     const y = load<i32>(labels + (<usize>r << 2));
@@ -183,12 +184,13 @@ export function softmaxCrossEntropyProbsF32(
   z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
   eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
 ): void {
-  if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0) {
-    probsNarrowF32(z, targets, rows, cols, weights, eps, gradScale, grad, out, tmp);
-    return;
+  // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~3 : 0;
+  if (first > 0) {
+    probsNarrowF32(z, targets, first, cols, weights, eps, gradScale, grad, out, tmp);
   }
   const keep = 1 - eps, spread = eps / <f64>cols;
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const row = z + off, tgt = targets + off;
     const m = maxOfF32(row, cols);
@@ -487,12 +489,13 @@ export function softmaxCrossEntropyLabelsF64(
   z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
   eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
 ): void {
-  if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0) {
-    labelsNarrowF64(z, labels, rows, cols, weights, wsum, eps, gradScale, grad, out, tmp);
-    return;
+  // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~1 : 0;
+  if (first > 0) {
+    labelsNarrowF64(z, labels, first, cols, weights, wsum, eps, gradScale, grad, out, tmp);
   }
   const C = <f64>cols;
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
     const row = z + off;
     const y = load<i32>(labels + (<usize>r << 2));
@@ -534,12 +537,13 @@ export function softmaxCrossEntropyProbsF64(
   z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
   eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
 ): void {
-  if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0) {
-    probsNarrowF64(z, targets, rows, cols, weights, eps, gradScale, grad, out, tmp);
-    return;
+  // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~1 : 0;
+  if (first > 0) {
+    probsNarrowF64(z, targets, first, cols, weights, eps, gradScale, grad, out, tmp);
   }
   const keep = 1 - eps, spread = eps / <f64>cols;
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
     const row = z + off, tgt = targets + off;
     const m = maxOfF64(row, cols);

@@ -6,8 +6,11 @@
 // code).  Narrower rows are taken four at a time (two in float64), gathered into a tile
 // whose vector j holds entry j of each row: the lanes are rows, and every step — the
 // maximum, the exponentials, the sums, the final log — is one vector operation for four
-// rows.  A row's value never depends on its neighbours or on where a call was split, so
-// the pool's blocks give the single call's values bit for bit.
+// rows.  The groups are counted from the call's first row; the rows after the last whole
+// group (a single row: a small call) are walked as wide rows, which for them costs a
+// quarter of a tile whose other lanes would be idle.  A row's value never depends on its
+// neighbours, and the callers split calls at whole groups (src/kernels.ts, ROW_GROUP),
+// so the pool's blocks give the single call's values bit for bit.
 //
 // Sums: float32 exponentials are added in float32 lanes over short blocks (each lane adds
 // at most 8 terms: ≤ 7·2^-24 relative) and the blocks into a compensated float64 pair.

@@ -59,8 +59,10 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
     }
     return;
   }
-  if (cols < NARROW && aux == 0 && cols > 0) {
-    for (let r = 0; r < rows; r += 4) {
+  // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
+  if (first > 0) {
+    for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, rows, cols, tmp);
       setupF32(m, 1, tmp);
       const ls = tileLogSF32(tmp + T_TILE, cols, m, 1, tmp);
@@ -69,9 +71,8 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
       const sv = v128.bitselect(f32x4.splat(NaN), m, v128.load(tmp, T_NAN));
       storeRowsF64(out, r, min(rows - r, 4), widenLowF32x4(m, ls, sv, special), widenHighF32x4(m, ls, sv, special));
     }
-    return;
   }
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const row = x + (<usize>r * <usize>cols << 2);
     const mv = rowMaxF32(row, cols);
     const m = f32x4.extract_lane(mv, 0);
@@ -112,8 +113,10 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
     }
     return;
   }
-  if (cols < NARROW && aux == 0 && cols > 0) {
-    for (let r = 0; r < rows; r += 4) {
+  // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
+  if (first > 0) {
+    for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, rows, cols, tmp);
       setupF32(m, T, tmp);
       tileExpF32(tmp + T_TILE, cols, m, T, tmp + T_TILE, false, tmp);
@@ -126,9 +129,8 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
       }
       scatterF32(tmp + T_TILE, r, rows, cols, out);
     }
-    return;
   }
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const mv = rowMaxF32(x + off, cols);
     const m = f32x4.extract_lane(mv, 0);
@@ -171,8 +173,10 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
     return;
   }
   const vInvT = f32x4.splat(invT);
-  if (cols < NARROW && aux == 0 && cols > 0) {
-    for (let r = 0; r < rows; r += 4) {
+  // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
+  if (first > 0) {
+    for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, rows, cols, tmp);
       setupF32(m, T, tmp);
       // the exponentials go to the tile's second half: the first keeps x
@@ -190,9 +194,8 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
       }
       scatterF32(tmp + T_TILE, r, rows, cols, out);
     }
-    return;
   }
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const mv = rowMaxF32(x + off, cols);
     const m = f32x4.extract_lane(mv, 0);
@@ -271,8 +274,10 @@ export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux
     }
     return;
   }
-  if (cols < NARROW && aux == 0 && cols > 0) {
-    for (let r = 0; r < rows; r += 2) {
+  // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
+  if (first > 0) {
+    for (let r = 0; r < first; r += 2) {
       const m = gatherF64(x, r, rows, cols, tmp);
       setupF64(m, 1, tmp);
       tileExpF64(tmp + T_TILE, cols, m, 1, tmp + T_TILE, true, tmp);
@@ -281,9 +286,8 @@ export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux
       const v = v128.bitselect(v128.bitselect(f64x2.splat(NaN), m, v128.load(tmp, T_NAN)), f64x2.add(m, ls), special);
       storeLanesF64(out + (<usize>r << 3), v, min(rows - r, 2));
     }
-    return;
   }
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const row = x + (<usize>r * <usize>cols << 3);
     const mv = rowMaxF64(row, cols);
     const m = f64x2.extract_lane(mv, 0);
@@ -320,8 +324,10 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
     }
     return;
   }
-  if (cols < NARROW && aux == 0 && cols > 0) {
-    for (let r = 0; r < rows; r += 2) {
+  // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
+  if (first > 0) {
+    for (let r = 0; r < first; r += 2) {
       const m = gatherF64(x, r, rows, cols, tmp);
       setupF64(m, T, tmp);
       tileExpF64(tmp + T_TILE, cols, m, T, tmp + T_TILE, false, tmp);
@@ -333,9 +339,8 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
       }
       scatterF64(tmp + T_TILE, r, rows, cols, out);
     }
-    return;
   }
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
     const mv = rowMaxF64(x + off, cols);
     const m = f64x2.extract_lane(mv, 0);
@@ -377,8 +382,10 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
     return;
   }
   const vInvT = f64x2.splat(invT);
-  if (cols < NARROW && aux == 0 && cols > 0) {
-    for (let r = 0; r < rows; r += 2) {
+  // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
+  if (first > 0) {
+    for (let r = 0; r < first; r += 2) {
       const m = gatherF64(x, r, rows, cols, tmp);
       setupF64(m, T, tmp);
       const e = tmp + T_TILE + (<usize>cols << 4);
@@ -394,9 +401,8 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
       }
       scatterF64(tmp + T_TILE, r, rows, cols, out);
     }
-    return;
   }
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
     const mv = rowMaxF64(x + off, cols);
     const m = f64x2.extract_lane(mv, 0);
@@ -527,11 +533,12 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
     }
     return;
   }
-  if (cols < NARROW && aux == 0 && cols > 0) {
-    softmaxEntropyNarrowF32(x, rows, cols, T, gscale, grad, out, tmp);
-    return;
+  // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
+  if (first > 0) {
+    softmaxEntropyNarrowF32(x, first, cols, T, gscale, grad, out, tmp);
   }
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const mv = rowMaxF32(x + off, cols);
     const m = f32x4.extract_lane(mv, 0);
@@ -728,11 +735,12 @@ export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gs
     }
     return;
   }
-  if (cols < NARROW && aux == 0 && cols > 0) {
-    softmaxEntropyNarrowF64(x, rows, cols, T, gscale, grad, out, tmp);
-    return;
+  // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
+  const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
+  if (first > 0) {
+    softmaxEntropyNarrowF64(x, first, cols, T, gscale, grad, out, tmp);
   }
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;
     const mv = rowMaxF64(x + off, cols);
     const m = f64x2.extract_lane(mv, 0);

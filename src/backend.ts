@@ -62,11 +62,13 @@ const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
 /**
  * Inputs shorter than this (times a plan's `weight`) run on the JS twin even on a wasm
  * backend: below it, staging, the call into wasm and a kernel's row set-up cost more
- * than the twin's loop.  The weights (the crossover of each family, measured: see
- * docs/performance.md): exp maps and reductions 1 (float32) and 2 (float64, whose lanes
- * gain less); the probability reductions, whose twins call Math.log per entry, 2/3.
+ * than the twin's loop.  The weights put each family at its crossover (measured: see
+ * docs/performance.md, "Small calls"): the probability reductions 1; the exp maps,
+ * log-sum-exp and the loss 1.5 (float32) and 2 (float64, whose lanes gain less);
+ * softmaxEntropy, softmaxKlDivergence and the sigmoid losses, whose twins call two
+ * transcendental functions an entry, 0.75 and 1.
  */
-let smallInput = 48;
+let smallInput = 16;
 
 /** The engine for an input of `n` elements (`weight`: see smallInput). @internal */
 export function engineFor(n: number, weight = 1): Engine {

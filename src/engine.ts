@@ -11,7 +11,7 @@
 // back.  A row too long for the window goes to stream.ts.  Every row's result is the
 // kernel's on that row alone, so the blocks give the whole call's values bit for bit.
 
-import { KERNELS, type KernelName, type Param } from './kernels.js';
+import { KERNELS, type KernelName, type Param, wholeGroups } from './kernels.js';
 import { align, type Elem, Heap, OutOfMemory, type Typed } from './memory.js';
 import { longRow } from './stream.js';
 import type { Backend, FloatArray } from './types.js';
@@ -52,6 +52,9 @@ export type Exports = Record<string, (...a: number[]) => number> & { memory: Web
  * reading the batch in place).  256 KiB fits the L2 of every core this runs on.
  */
 const BLOCK_BYTES = 256 * 1024;
+
+/** A call whose arrays (and scratch: a softmax kernel takes 4 KiB) take at most this many bytes in all takes `runSmall`'s path. */
+const SMALL_BYTES = 8192;
 
 
 /** How memory holds a parameter's elements for the kernel. */
@@ -110,6 +113,8 @@ interface Layout {
   /** A staged array that is a view of this memory: its byte offset (−1: not one), to re-make it after growth. */
   moduleAt: Float64Array;
   ptrs: number[];
+  /** runSmall's: each parameter's byte offset and elements. */
+  small: Int32Array;
 }
 
 export class WasmEngine implements Engine {
@@ -120,10 +125,21 @@ export class WasmEngine implements Engine {
     this.heap = new Heap(exports.memory, exports.heapBase());
   }
 
+  /** The last layout used (a lookup by name costs as much as a small call's copies). */
+  private last: Layout | null = null;
+  private lastName = '';
+  private lastF32 = false;
+
   private layout(name: KernelName, f32: boolean): Layout {
+    if (name === this.lastName && f32 === this.lastF32 && this.last) return this.last;
     const pair = (this.layouts[name] ??= [null, null]);
     const have = pair[f32 ? 1 : 0];
-    if (have) return have;
+    if (have) {
+      this.last = have;
+      this.lastName = name;
+      this.lastF32 = f32;
+      return have;
+    }
     const key = f32 ? `${name}F32` : `${name}F64`;
     const fn = this.exports[key];
     if (typeof fn !== 'function') throw new Error(`surprisal: the WebAssembly build has no kernel ${key}`);
@@ -133,7 +149,7 @@ export class WasmEngine implements Engine {
       fn, n, rowsAt: -1, colsAt: -1, code: new Uint8Array(n), kinds: params.map((q) => q.kind), perRow: new Int32Array(n), k: new Int32Array(n),
       bpe: new Uint8Array(n), elem: new Array<Elem>(n).fill('f64'), input: new Uint8Array(n), output: new Uint8Array(n),
       data: new Array<null>(n).fill(null), at: new Float64Array(n), per: new Float64Array(n), offset: new Float64Array(n),
-      alias: new Int8Array(n), rowwise: new Uint8Array(n), moduleAt: new Float64Array(n), ptrs: new Array<number>(n).fill(0),
+      alias: new Int8Array(n), rowwise: new Uint8Array(n), moduleAt: new Float64Array(n), ptrs: new Array<number>(n).fill(0), small: new Int32Array(2 * n),
     };
     params.forEach((q, i) => {
       const kind = q.kind;
@@ -163,12 +179,69 @@ export class WasmEngine implements Engine {
 
   run(name: KernelName, f32: boolean, args: unknown[]): void {
     try {
-      this.runBlocks(name, f32, args);
+      if (!this.runSmall(name, f32, args)) this.runBlocks(name, f32, args);
     } catch (e) {
       // memory could not grow: the JS twin computes the call on the caller's arrays
       if (e instanceof OutOfMemory) jsEngine.run(name, f32, args);
       else throw e;
     }
+  }
+
+  /**
+   * A call whose arrays take at most SMALL_BYTES in all, staged whole into the window by
+   * plain loops (false, doing nothing, when the call is larger or the window not yet that
+   * large).  Its fixed cost is what decides small calls, so it looks for no view of this
+   * memory to use in place (a typed array's `.buffer` costs as much as copying a dozen
+   * elements): a copy of such a view is as good, and nothing here grows memory, so no
+   * view is detached before it is read.
+   */
+  private runSmall(name: KernelName, f32: boolean, args: unknown[]): boolean {
+    const L = this.layout(name, f32);
+    const n = L.n, code = L.code, at = L.small, ptrs = L.ptrs;
+    const rows = args[L.rowsAt] as number, cols = L.colsAt < 0 ? 0 : (args[L.colsAt] as number);
+    if (rows * cols > SMALL_BYTES) return false;
+    // at[2i]: the byte offset in the block, at[2i + 1]: the elements (−1: a null array)
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const c = code[i];
+      if (c === SCALAR) continue;
+      at[2 * i] = bytes;
+      if (c === TMP_) {
+        bytes += (L.k[i] + 15) & ~15;
+        continue;
+      }
+      const d = args[i] as ArrayLike<number> | null;
+      if (d === null) {
+        at[2 * i + 1] = -1;
+        continue;
+      }
+      const pr = L.perRow[i];
+      const perRow = pr === BY_COLS ? cols : pr === BY_W ? (args[i + 1] ? cols : 0) : pr;
+      const count = perRow > 0 ? perRow * rows : L.k[i] > 0 ? L.k[i] : d.length;
+      at[2 * i + 1] = count;
+      bytes += (count * L.bpe[i] + 15) & ~15;
+    }
+    if (bytes > SMALL_BYTES) return false;
+    const base = this.heap.windowOf(bytes);
+    if (base < 0) return false;
+    if (rows === 0) return true;
+    const heap = this.heap;
+    for (let i = 0; i < n; i++) {
+      const c = code[i];
+      if (c === SCALAR) {
+        ptrs[i] = args[i] as number;
+        continue;
+      }
+      const count = at[2 * i + 1];
+      ptrs[i] = c === TMP_ ? base + at[2 * i] : count < 0 ? 0 : base + at[2 * i];
+      if (c === ARRAY && count > 0 && L.input[i]) heap.put(args[i] as ArrayLike<number>, L.elem[i], ptrs[i], 0, count);
+    }
+    call(L.fn, ptrs);
+    for (let i = 0; i < n; i++) {
+      const count = at[2 * i + 1];
+      if (code[i] === ARRAY && count > 0 && L.output[i]) heap.get(args[i] as ArrayLike<number>, L.elem[i], ptrs[i], 0, count);
+    }
+    return true;
   }
 
   private runBlocks(name: KernelName, f32: boolean, args: unknown[]): void {
@@ -233,7 +306,7 @@ export class WasmEngine implements Engine {
       longRow(this, name, f32, args, rows, cols);
       return;
     }
-    const perBlock = rowBytes === 0 ? rows : Math.max(1, Math.min(rows, Math.floor(Math.max(BLOCK_BYTES - fixedBytes, rowBytes) / rowBytes), Math.floor((limit - fixedBytes - 16) / rowBytes)));
+    const perBlock = rowBytes === 0 ? rows : wholeGroups(Math.max(1, Math.min(rows, Math.floor(Math.max(BLOCK_BYTES - fixedBytes, rowBytes) / rowBytes), Math.floor((limit - fixedBytes - 16) / rowBytes))));
     // the window: fixed arrays first, then each row-wise array's block, 16-byte aligned
     let blockOffset = fixedBytes;
     for (let i = 0; i < n; i++) {

@@ -96,7 +96,7 @@ export function entropyPlan(p: Vector, options_?: ProbabilityOptions): Plan<numb
   const res = perRow(s);
   const aux = validate ? auxOf(s, 5) : null;
   return {
-    rows: s.rows, cols: s.cols, size: P.length, weight: 2 / 3,
+    rows: s.rows, cols: s.cols, size: P.length, weight: 1,
     stages: [{ kernel: 'entropyRows', f32, args: [P.data, s.rows, s.cols, normalize ? 1 : 0, res, aux] }],
     finish: () => {
       if (aux) check(fn, P, s, aux, 5, 4, (r) => aux[5 * r] + aux[5 * r + 1], normalize);
@@ -129,7 +129,7 @@ function pqPlan(fn: string, kernel: PQKernel, k: number, sp: (a: Float64Array, r
   const res = perRow(s);
   const aux = validate ? auxOf(s, k) : null;
   return {
-    rows: s.rows, cols: s.cols, size: P.length, weight: 2 / 3,
+    rows: s.rows, cols: s.cols, size: P.length, weight: 1,
     stages: [{ kernel, f32, args: [P.data, Q.data, s.rows, s.cols, normalize ? 1 : 0, res, aux] }],
     finish: () => {
       if (aux) {
@@ -220,7 +220,7 @@ export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOp
     const within = new Float64Array(2 * s.rows);
     rowIn = within;
     totals = {
-      rows: s.rows, cols: s.cols, size: P.length, weight: 2 / 3,
+      rows: s.rows, cols: s.cols, size: P.length, weight: 1,
       stages: [
         { kernel: 'sumRows', f32: false, args: [P.data, s.rows, s.cols, sp, null] },
         { kernel: 'sumRows', f32: false, args: [Q.data, s.rows, s.cols, sq, null] },
@@ -234,7 +234,7 @@ export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOp
     };
   }
   const terms: Plan<number | Float64Array> = {
-    rows: s.rows, cols: s.cols, size: P.length, weight: 2 / 3,
+    rows: s.rows, cols: s.cols, size: P.length, weight: 1,
     stages: [{ kernel: 'jsDivergenceRows', f32, args: [P.data, Q.data, s.rows, s.cols, rowIn, res, aux] }],
     finish: () => {
       if (validate && aux) {

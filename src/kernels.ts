@@ -23,6 +23,17 @@
 //   acc    a fixed float64 array the kernel adds to (kept across blocks)
 //   tmp    scratch the kernel may use (bytes; wasm only; JS: null)
 
+/**
+ * Rows narrower than a kernel's vector walk are taken in groups of this many (lanes =
+ * rows; the last, partial group row by row: see assembly/rows.ts), counted from the
+ * first row of the call.  A call split into pieces whose sizes are multiples of it —
+ * the engine's blocks, the pool's chunks — computes every row as the whole call does.
+ */
+export const ROW_GROUP = 4;
+
+/** `rows` rounded down to whole groups (when there is one): a block or chunk size. */
+export const wholeGroups = (rows: number): number => (rows >= ROW_GROUP ? rows - (rows % ROW_GROUP) : rows);
+
 export type Kind =
   | 'x' | 'labels' | 'rowIn' | 'col' | 'col64' | 'w' | 'bytes'
   | 'rows' | 'cols' | 'num'

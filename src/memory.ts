@@ -220,6 +220,12 @@ export class Heap {
     return ptr;
   }
 
+  /** The window's address if it holds `bytes` already (nothing is allocated), else −1. */
+  windowOf(bytes: number): number {
+    const w = this.windowBlock;
+    return w && w.size >= bytes ? w.ptr : -1;
+  }
+
   /**
    * Makes this the heap of a pool thread over the pool's shared memory: its window is the
    * fixed block at `window` (the pool lays memory out; nothing is allocated here), and any
@@ -262,7 +268,7 @@ export class Heap {
     if (n === 0) return;
     const view = this.viewOf(elem);
     const at = p / view.BYTES_PER_ELEMENT;
-    if (!ArrayBuffer.isView(src)) {
+    if (n <= 16 || !ArrayBuffer.isView(src)) {
       for (let j = 0; j < n; j++) (view as unknown as number[])[at + j] = src[from + j];
       return;
     }

@@ -206,7 +206,7 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
   const k = grouping(rows, cols), kr = rows / k, kc = cols * k;
   c.res = new Float64Array(kr);
   return {
-    rows: kr, cols: kc, size: n, weight: c.f32 ? 1 : 2,
+    rows: kr, cols: kc, size: n, weight: c.f32 ? 0.75 : 1,
     stages: [{ kernel: 'sigmoidCrossEntropyRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, wElem ? w : tiled(w as Float64Array | null, k), wElem, tiled(pw, k), eps, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
     finish: () => finish(fn, c, wElemArg),
   };
@@ -227,7 +227,7 @@ export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?:
   const k = grouping(rows, cols), kr = rows / k, kc = cols * k;
   c.res = new Float64Array(kr);
   return {
-    rows: kr, cols: kc, size: c.X.length, weight: c.f32 ? 1 : 2,
+    rows: kr, cols: kc, size: c.X.length, weight: c.f32 ? 0.75 : 1,
     stages: [{ kernel: 'sigmoidFocalLossRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
     finish: () => finish(fn, c, null),
   };

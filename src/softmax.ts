@@ -38,7 +38,7 @@ export function logSumExpPlan(x: Vector, options_?: LogSumExpOptions): Plan<numb
   const s = shape(fn, X.length, o.cols);
   const res = perRow(s);
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1 : 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1.5 : 2,
     stages: [{ kernel: 'logSumExpRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, res, null, null] }],
     finish: () => (s.matrix ? res : res[0]),
   };
@@ -54,7 +54,7 @@ export function mapPlan(fn: string, kernel: 'softmaxRows' | 'logSoftmaxRows', x:
   const dst: FloatArray = o.out === undefined ? (f32 ? uninitialized(Float32Array, X.length) : uninitialized(Float64Array, X.length)) : output(fn, 'out', o.out, X.length, [X], [X]);
   const at = dst.byteOffset;
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1 : 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1.5 : 2,
     stages: [{ kernel, f32, args: [X.data, s.rows, s.cols, T, dst, null, null] }],
     // a view of module memory (a WasmArray's, or its .array) is re-made: the call may
     // have grown memory and detached `dst`
@@ -128,7 +128,7 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
   const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, X.length, [X], []);
   const res = perRow(s);
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1 : 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 0.75 : 1,
     stages: [{ kernel: 'softmaxEntropyRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
     finish: () => scaled(res, scale, s),
   };
@@ -169,7 +169,7 @@ export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, option
   }
   const res = perRow(s);
   return {
-    rows: s.rows, cols: s.cols, size: A.length, weight: A.dtype === 'f32' ? 1 : 2,
+    rows: s.rows, cols: s.cols, size: A.length, weight: A.dtype === 'f32' ? 0.75 : 1,
     stages: [{ kernel: 'softmaxKlDivergenceRows', f32: A.dtype === 'f32' && B.dtype === 'f32', args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],
     finish: () => scaled(res, scale, s),
   };

@@ -51,7 +51,7 @@ export function logSumExpWeightedPlan(x: Vector, options_: unknown): Plan<number
   // per element, the kernel reports each row's smallest weight (aux[4r + 3])
   const aux = perElement ? new Float64Array(4 * s.rows) : null;
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1 : 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1.5 : 2,
     stages: [stage(X, s, W, perElement, res, null, aux)],
     finish: () => {
       if (aux) for (let r = 0; r < s.rows; r++) if (aux[4 * r + 3] < 0) negativeWeight(fn, W);
@@ -108,7 +108,7 @@ export function signedLogSumExpPlan(x: Vector, options_?: SignedLogSumExpOptions
   } else ({ W, perElement } = weightsOf(fn, X, s, o.cols, o.weights));
   const value = new Float64Array(s.rows), sign = new Float64Array(s.rows);
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1 : 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1.5 : 2,
     stages: [stage(X, s, W, perElement, value, sign, null)],
     finish: () => (s.matrix ? { value, sign } : { value: value[0], sign: sign[0] }),
   };

@@ -99,8 +99,11 @@ function logSplit(m: number): number {
     return Math.log(m);
   }
   BITS[0] = m;
-  let k = ((WORDS[HIGH] >>> 20) & 0x7ff) - 1023;
-  let f = m * 2 ** -k; // [1, 2), exact
+  const high = WORDS[HIGH];
+  let k = ((high >>> 20) & 0x7ff) - 1023;
+  // m's significand in [1, 2): its exponent field set to 1023 (`m * 2 ** -k` calls pow)
+  WORDS[HIGH] = (high & 0x000fffff) | 0x3ff00000;
+  let f = BITS[0];
   if (f >= SQRT_TWO) {
     f *= 0.5;
     k++;
@@ -163,7 +166,14 @@ const LN2 = Math.LN2;
 
 /** x·2^k for 0 ≤ k ≤ 2046, exact unless it overflows (in two steps past 2^1023). */
 function scale2(x: number, k: number): number {
-  return k > 1023 ? x * 2 ** 1023 * 2 ** (k - 1023) : x * 2 ** k;
+  return k > 1023 ? x * 2 ** 1023 * pow2(k - 1023) : x * pow2(k);
+}
+
+/** 2^k for an integer k in [0, 1023], exact, from its bits (`2 ** k` calls pow). */
+function pow2(k: number): number {
+  WORDS[HIGH] = (k + 1023) << 20;
+  WORDS[1 - HIGH] = 0;
+  return BITS[0];
 }
 
 /** The integer nearest log₂(wp/wq) (within 0.59, from the high words), in [−2046, 2046]; 0 unless both are positive normal numbers. */

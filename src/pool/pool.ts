@@ -17,7 +17,7 @@
 import { execute, type Plan } from '../plan.js';
 import { BACKENDS, currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES } from '../backend.js';
 import { copy, align, DEFAULT_WINDOW } from '../memory.js';
-import { KERNELS, type Kind } from '../kernels.js';
+import { KERNELS, type Kind, ROW_GROUP } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
@@ -63,6 +63,9 @@ export interface PoolOptions {
 }
 
 const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'inMemory', 'spin'] as const;
+
+/** Chunk sizes are whole groups of rows (kernels.ts, ROW_GROUP), so every row is computed as the single call computes it. */
+const inGroups = (rows: number): number => Math.ceil(rows / ROW_GROUP) * ROW_GROUP;
 
 /** Bytes of input a chunk carries: small enough to balance 16 threads at 1024 rows, large enough that claiming one costs nothing. */
 const CHUNK_BYTES = 128 * 1024;
@@ -386,7 +389,7 @@ export class Pool {
     const control = this.control!;
     const { moved, args, inRowBytes, rowBytes, fixed } = this.layout(plan);
     const threads = this.size;
-    const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / inRowBytes), Math.ceil(plan.rows / (4 * threads))));
+    const chunkRows = inGroups(Math.max(1, Math.min(Math.floor(CHUNK_BYTES / inRowBytes), Math.ceil(plan.rows / (4 * threads)))));
     const total = Math.ceil(plan.rows / chunkRows);
     // a slot: each staged row-wise array's rows of one chunk, 16-byte aligned
     let slotBytes = 0;
@@ -545,7 +548,7 @@ export class Pool {
         if (a !== null && typeof a === 'object' && (kind === 'x' || kind === 'bytes')) inRowBytes += cols * (s.f32 ? 4 : 8);
       });
     }
-    const chunkRows = Math.max(1, Math.min(Math.floor(TRANSFER_CHUNK_BYTES / Math.max(1, inRowBytes)), Math.ceil(plan.rows / (2 * this.workers.length))));
+    const chunkRows = inGroups(Math.max(1, Math.min(Math.floor(TRANSFER_CHUNK_BYTES / Math.max(1, inRowBytes)), Math.ceil(plan.rows / (2 * this.workers.length)))));
     const total = Math.ceil(plan.rows / chunkRows);
     let next = 0;
     const send = async (w: number): Promise<void> => {
