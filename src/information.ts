@@ -70,7 +70,7 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
   const colHi = new Float64Array(s.cols), colLo = new Float64Array(s.cols);
   const acc = Float64Array.of(Infinity, 0, 0);
   const margins: Plan<number> = {
-    rows: s.rows, cols: s.cols, size: X.length, weight: 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: 6,
     stages: [{ kernel: 'marginRows', f32, args: [X.data, s.rows, s.cols, rowSums, colHi, colLo, acc] }],
     finish: () => {
       const total = Number.isFinite(acc[1]) ? acc[1] + acc[2] : acc[1];
@@ -94,7 +94,7 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
   // a WasmArray's view is read anew: the first pass may have grown memory and detached it
   const data = joint instanceof WasmArray ? joint.array : X.data;
   return execute({
-    rows: s.rows, cols: s.cols, size: X.length, weight: 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: 6,
     stages: [{ kernel: 'mutualInformationRows', f32, args: [data, s.rows, s.cols, rowSums, colInv, colSum, total, sum] }],
     finish: () => ({ sum: sum[0] + sum[1], total, scale }),
   });
@@ -199,7 +199,7 @@ export function byteEntropy(bytes: Uint8Array | Uint8ClampedArray, options_?: By
 function byteEntropyPlan(b: Uint8Array, n: number, scale: number): Plan<number> {
   const counts = new Float64Array(256);
   return {
-    rows: n, cols: 1, size: n, weight: 1,
+    rows: n, cols: 1, size: n, weight: 3,
     stages: [{ kernel: 'byteHistogram', f32: false, args: [b, n, 1, counts, null] }],
     finish: () => {
       const h = entropyOfCounts(counts, n) * scale;

@@ -268,6 +268,11 @@ export class Heap {
     if (n === 0) return;
     const view = this.viewOf(elem);
     const at = p / view.BYTES_PER_ELEMENT;
+    if (Array.isArray(src)) {
+      // a loop of its own: one shared with typed arrays reads an Array's elements slowly
+      for (let j = 0; j < n; j++) (view as unknown as number[])[at + j] = (src as number[])[from + j];
+      return;
+    }
     if (n <= 16 || !ArrayBuffer.isView(src)) {
       for (let j = 0; j < n; j++) (view as unknown as number[])[at + j] = src[from + j];
       return;
