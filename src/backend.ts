@@ -63,8 +63,8 @@ const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
  * Inputs shorter than this (times a plan's `weight`) run on the JS twin even on a wasm
  * backend: below it, staging, the call into wasm and a kernel's row set-up cost more
  * than the twin's loop.  The weights put each family at its crossover (measured: see
- * docs/performance.md, "Small calls"): the probability reductions 1; the exp maps,
- * log-sum-exp and the loss 1.5 (float32) and 2 (float64, whose lanes gain less);
+ * docs/performance.md, "Small calls"): the probability reductions 1; the exp maps and
+ * log-sum-exp 1.5 (float32) and 2 (float64, whose lanes gain less), the loss 2 and 3;
  * softmaxEntropy, softmaxKlDivergence and the sigmoid losses, whose twins call two
  * transcendental functions an entry, 0.75 and 1; the tables' margins and histograms,
  * whose kernels are passes over columns, 6 and 3.

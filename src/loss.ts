@@ -44,7 +44,7 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
     ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, null] }
     : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, null] };
   return {
-    rows, cols, size: c.Z.length, weight: f32 ? 1.5 : 2, stages: [stage],
+    rows, cols, size: c.Z.length, weight: f32 ? 2 : 3, stages: [stage],
     finish: () => {
       if (c.scale !== 1) for (let r = 0; r < rows; r++) res[r] *= c.scale;
       return reduceLoss(c, res);
