@@ -275,7 +275,27 @@ export function gatherF32(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): 
   const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, last) * row;
   const q2 = x + <usize>min(r0 + 2, last) * row, q3 = x + <usize>min(r0 + 3, last) * row;
   let m = f32x4.splat(-Infinity), nan = i32x4.splat(0);
-  for (let j = 0; j < cols; j++) {
+  let j = 0;
+  if (cols == 2 && r0 + 3 <= last) {
+    // four rows of two: two vectors, split into the even and the odd entries
+    const a = v128.load(q0), b = v128.load(q0, 16);
+    const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+    v128.store(tile, v0);
+    v128.store(tile, v1, 16);
+    v128.store(tmp, v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), T_NAN);
+    return f32x4.pmax(f32x4.pmax(m, v0), v1);
+  }
+  // four entries of each row at a time, transposed (`transpose4`: eight shuffles where
+  // lane loads take twelve inserts); the maximum still taken entry by entry, in order
+  // (pmax of ±0 depends on it)
+  for (; j + 4 <= cols; j += 4) {
+    const o = <usize>j << 2, p = tile + (<usize>j << 4);
+    transpose4(v128.load(q0 + o), v128.load(q1 + o), v128.load(q2 + o), v128.load(q3 + o), p, 16);
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    m = f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(m, v0), v1), v2), v3);
+    nan = v128.or(nan, v128.or(v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), v128.or(f32x4.ne(v2, v2), f32x4.ne(v3, v3))));
+  }
+  for (; j < cols; j++) {
     const o = <usize>j << 2;
     let v = v128.load32_zero(q0 + o);
     v = v128.load32_lane(q1 + o, v, 1);
@@ -289,12 +309,38 @@ export function gatherF32(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): 
   return m;
 }
 
+/** The 4×4 transpose of a, b, c, d: lane i of the J-th vector stored (at p + J·stride) is lane J of the i-th argument. */
+// @ts-ignore: decorator
+@inline function transpose4(a: v128, b: v128, c: v128, d: v128, p: usize, stride: usize): void {
+  const ab0 = i32x4.shuffle(a, b, 0, 4, 1, 5), cd0 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+  const ab1 = i32x4.shuffle(a, b, 2, 6, 3, 7), cd1 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  v128.store(p, i32x4.shuffle(ab0, cd0, 0, 1, 4, 5));
+  v128.store(p + stride, i32x4.shuffle(ab0, cd0, 2, 3, 6, 7));
+  v128.store(p + 2 * stride, i32x4.shuffle(ab1, cd1, 0, 1, 4, 5));
+  v128.store(p + 3 * stride, i32x4.shuffle(ab1, cd1, 2, 3, 6, 7));
+}
+
 /** Writes lane i of tile vector j to entry j of row r0 + i, for the rows that exist. */
 export function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
   const g = min(rows - r0, 4);
   const row = <usize>cols << 2;
   const q = dst + <usize>r0 * row;
-  for (let j = 0; j < cols; j++) {
+  let j = 0;
+  if (g == 4 && cols == 2) {
+    // four rows of two: the entries interleaved back into two vectors
+    const v0 = v128.load(tile), v1 = v128.load(tile, 16);
+    v128.store(q, i32x4.shuffle(v0, v1, 0, 4, 1, 5));
+    v128.store(q, i32x4.shuffle(v0, v1, 2, 6, 3, 7), 16);
+    return;
+  }
+  if (g == 4) {
+    // four entries of each row at a time, transposed back
+    for (; j + 4 <= cols; j += 4) {
+      const p = tile + (<usize>j << 4), o = q + (<usize>j << 2);
+      transpose4(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48), o, row);
+    }
+  }
+  for (; j < cols; j++) {
     const v = v128.load(tile + (<usize>j << 4));
     const o = q + (<usize>j << 2);
     v128.store32_lane(o, v, 0);
@@ -597,7 +643,19 @@ export function gatherF64(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): 
   const row = <usize>cols << 3;
   const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, rows - 1) * row;
   let m = f64x2.splat(-Infinity), nan = i32x4.splat(0);
-  for (let j = 0; j < cols; j++) {
+  let j = 0;
+  // two entries of each row at a time, transposed (two shuffles where lane loads take two
+  // inserts and four loads); the maximum in entry order
+  for (; j + 2 <= cols; j += 2) {
+    const o = <usize>j << 3, p = tile + (<usize>j << 4);
+    const a = v128.load(q0 + o), b = v128.load(q1 + o);
+    const v0 = i64x2.shuffle(a, b, 0, 2), v1 = i64x2.shuffle(a, b, 1, 3);
+    v128.store(p, v0);
+    v128.store(p, v1, 16);
+    m = f64x2.pmax(f64x2.pmax(m, v0), v1);
+    nan = v128.or(nan, v128.or(f64x2.ne(v0, v0), f64x2.ne(v1, v1)));
+  }
+  for (; j < cols; j++) {
     const o = <usize>j << 3;
     const v = v128.load64_lane(q1 + o, v128.load64_zero(q0 + o), 1);
     v128.store(tile + (<usize>j << 4), v);
@@ -612,7 +670,17 @@ export function scatterF64(tile: usize, r0: i32, rows: i32, cols: i32, dst: usiz
   const row = <usize>cols << 3;
   const q = dst + <usize>r0 * row;
   const two = rows - r0 > 1;
-  for (let j = 0; j < cols; j++) {
+  let j = 0;
+  if (two) {
+    // two entries of each row at a time, transposed back
+    for (; j + 2 <= cols; j += 2) {
+      const p = tile + (<usize>j << 4), o = q + (<usize>j << 3);
+      const v0 = v128.load(p), v1 = v128.load(p, 16);
+      v128.store(o, i64x2.shuffle(v0, v1, 0, 2));
+      v128.store(o + row, i64x2.shuffle(v0, v1, 1, 3));
+    }
+  }
+  for (; j < cols; j++) {
     const v = v128.load(tile + (<usize>j << 4));
     const o = q + (<usize>j << 3);
     v128.store64_lane(o, v, 0);
