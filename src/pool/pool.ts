@@ -15,8 +15,8 @@
 // worker in buffers of their own and back.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { BACKENDS, currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES } from '../backend.js';
-import { copy, align, DEFAULT_WINDOW } from '../memory.js';
+import { BACKENDS, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, supported } from '../backend.js';
+import { align, type Heap, type Typed } from '../memory.js';
 import { KERNELS, type Kind, ROW_GROUP } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
@@ -25,8 +25,8 @@ import { crossEntropyPlan, entropyPlan, jsDivergencePlans, klDivergencePlan } fr
 import { sigmoidCrossEntropyPlan, sigmoidFocalLossPlan } from '../sigmoid.js';
 import { signedLogSumExpPlan } from '../weighted.js';
 import {
-  type ArgRef, type ArrayRef, type ChunkReply, type ChunkRequest, claim, computeChunk, CONTROL_WORDS, DESCRIPTOR_BYTES, type Descriptor,
-  DONE, type Elem, FAILED, finished, LENGTH, NEXT, SEQ, CLOSE, SLOT_DONE, STAGED, JOINED, type SharedSetup, writeDescriptor,
+  type ArrayRef, type Build, type ChunkReply, type ChunkRequest, claim, CLOSE, computeChunk, CONTROL_WORDS, type Descriptor, DESCRIPTOR_BYTES,
+  DONE, FAILED, finished, LENGTH, MESSAGE, NEXT, SEQ, type Setup, SLOT_DONE, STAGED, type StageRef, TYPES, WINDOW,
 } from './protocol.js';
 import type {
   Backend, CrossEntropyLossOptions, FloatArray, Labels, LogSumExpOptions, MapOptions, ProbabilityOptions, SignedLogSumExpOptions, SignedValue,
@@ -64,15 +64,22 @@ export interface PoolOptions {
 
 const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'inMemory', 'spin'] as const;
 
-/** Chunk sizes are whole groups of rows (kernels.ts, ROW_GROUP), so every row is computed as the single call computes it. */
-const inGroups = (rows: number): number => Math.ceil(rows / ROW_GROUP) * ROW_GROUP;
-
-/** Bytes of input a chunk carries: small enough to balance 16 threads at 1024 rows, large enough that claiming one costs nothing. */
+/** Shared mode: bytes of input a chunk carries: small enough to balance 16 threads at 1024 rows, large enough that claiming one costs nothing. */
 const CHUNK_BYTES = 128 * 1024;
-/** A thread's window in the shared memory: chunks are computed in place, so it holds only a kernel's scratch and row parts. */
-const WINDOW = 256 * 1024;
 /** Transfer mode: bytes of input a chunk's message carries. */
 const TRANSFER_CHUNK_BYTES = 1024 * 1024;
+/** A staging slot larger than this: the rows are too long to stage a chunk at a time. */
+const MAX_SLOT_BYTES = 64 * 2 ** 20;
+const OUTPUTS: Kind[] = ['out', 'out64', 'res', 'resOpt', 'aux'];
+
+/**
+ * Rows a chunk: about `bytes` of input, and at least `chunks` chunks in all; whole groups of
+ * rows (kernels.ts, ROW_GROUP), so every row is computed as the single call computes it.
+ */
+function chunkRows(rows: number, inRowBytes: number, bytes: number, chunks: number): number {
+  const n = Math.max(1, Math.min(Math.floor(bytes / inRowBytes), Math.ceil(rows / chunks)));
+  return Math.ceil(n / ROW_GROUP) * ROW_GROUP;
+}
 
 /** The elements per row of a row-wise parameter (0: not row-wise). */
 function perRow(kind: Kind, k: number | undefined, cols: number, perElement: unknown): number {
@@ -80,24 +87,30 @@ function perRow(kind: Kind, k: number | undefined, cols: number, perElement: unk
     case 'x': case 'out': case 'out64': case 'bytes': return cols;
     case 'w': return perElement ? cols : 0;
     case 'labels': case 'res': case 'resOpt': return 1;
-    case 'rowIn': case 'aux': return k!;
+    case 'rowIn': case 'aux': return k ?? 0;
     default: return 0;
   }
 }
 
-const TYPE_OF = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
-const OUTPUTS: Kind[] = ['out', 'out64', 'res', 'resOpt', 'aux'];
+const workerFailed = (why: string): Error => new Error(`surprisal pool: a worker failed: ${why}`);
 
-/** One array of a call, as the calling thread moves it. */
+/** One array of a call: the caller's, and where the threads find it. */
 interface Moved {
   data: ArrayLike<number>;
   ref: ArrayRef;
-  output: boolean;
   input: boolean;
+  output: boolean;
 }
 
-const registry: FinalizationRegistry<{ pool: Pool; ptr: number }> | null =
-  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(({ pool, ptr }) => pool.release(ptr)) : null;
+/** Shared mode: the engine that lays out the shared memory M, the one this thread computes chunks with (another, over its own memory, when inMemory is false), the control block and the descriptor area. */
+interface SharedMemory {
+  engine: WasmEngine;
+  compute: Engine;
+  control: Int32Array;
+  descriptor: Uint8Array;
+}
+
+const registry = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ heap: Heap; ptr: number }>(({ heap, ptr }) => heap.free(ptr)) : null;
 
 /**
  * A pool of threads for the row-wise functions (see `createPool`); each method takes the
@@ -120,46 +133,29 @@ export class Pool {
   readonly inMemory: boolean;
   /** Threads that compute a call. */
   readonly size: number;
-  private readonly workers: Transport[];
-  private readonly minElements: number;
   private closed = false;
   /** A worker's error: it is gone, or in an unknown state, and later calls reject. */
   private failure: Error | null = null;
   /** Calls run one at a time (each already uses every thread). */
   private queue: Promise<unknown> = Promise.resolve();
-  // shared mode
-  /** Shared mode: the engine over the shared memory (it lays it out), and the one this thread computes chunks with. */
-  private readonly engine: WasmEngine | null;
-  private readonly computeEngine: Engine | null;
-  private readonly control: Int32Array | null;
-  private readonly descriptor: Uint8Array | null;
+  /** Shared mode: the last call's number, twice (SEQ), and the staging area in M. */
   private seq = 0;
   private staging = { ptr: 0, bytes: 0 };
-  // transfer mode
+  /** Transfer mode: the chunks sent, each waiting for its reply. */
   private nextId = 1;
   private readonly pending = new Map<number, (reply: ChunkReply) => void>();
 
   /** Use `createPool`. @internal */
-  constructor(workers: Transport[], backend: Backend, size: number, minElements: number,
-    shared: { engine: WasmEngine; compute: Engine; control: Int32Array; descriptor: Uint8Array } | null) {
-    this.workers = workers;
+  constructor(private readonly workers: Transport[], backend: Backend, size: number, private readonly minElements: number, private readonly memory: SharedMemory | null) {
     this.backend = backend;
     this.size = size;
-    this.minElements = minElements;
-    this.shared = shared !== null;
-    this.inMemory = shared !== null && shared.compute === shared.engine;
-    this.engine = shared?.engine ?? null;
-    this.computeEngine = shared?.compute ?? null;
-    this.control = shared?.control ?? null;
-    this.descriptor = shared?.descriptor ?? null;
+    this.shared = memory !== null;
+    this.inMemory = memory !== null && memory.compute === memory.engine;
     for (const w of workers) {
       w.listen((m) => {
         const reply = m as ChunkReply;
-        const resolve = this.pending.get(reply.id);
-        if (resolve) {
-          this.pending.delete(reply.id);
-          resolve(reply);
-        }
+        this.pending.get(reply.id)?.(reply);
+        this.pending.delete(reply.id);
       }, (error) => this.fail(error));
       w.keepAlive?.(false);
     }
@@ -176,10 +172,11 @@ export class Pool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.control) {
-      Atomics.store(this.control, CLOSE, 1);
-      Atomics.add(this.control, SEQ, 2);
-      Atomics.notify(this.control, SEQ);
+    if (this.memory) {
+      const { control } = this.memory;
+      Atomics.store(control, CLOSE, 1);
+      Atomics.add(control, SEQ, 2);
+      Atomics.notify(control, SEQ);
     }
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
@@ -194,17 +191,12 @@ export class Pool {
   array(Type: Float32ArrayConstructor | Float64ArrayConstructor, length: number): FloatArray {
     if (Type !== Float32Array && Type !== Float64Array) throw new TypeError(`pool.array: type must be Float32Array or Float64Array, got ${describe(Type)}`);
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) throw new TypeError(`pool.array: length must be a non-negative integer, got ${describe(length)}`);
-    if (!this.engine) return new Type(length);
-    const heap = this.engine.heap;
-    const ptr = heap.alloc(length * Type.BYTES_PER_ELEMENT);
+    if (!this.memory) return new Type(length);
+    const heap = this.memory.engine.heap;
+    const ptr = heap.alloc(length * Type.BYTES_PER_ELEMENT); // (before reading the buffer: it may grow)
     const view = new Type(heap.buffer as ArrayBuffer, ptr, length);
-    registry?.register(view, { pool: this, ptr });
+    registry?.register(view, { heap, ptr });
     return view;
-  }
-
-  /** @internal frees a collected `array`'s memory. */
-  release(ptr: number): void {
-    this.engine?.heap.free(ptr);
   }
 
   /**
@@ -304,19 +296,13 @@ export class Pool {
 
   /**
    * One call: its plan made now (a bad argument rejects with the single-thread function's
-   * own error), computed when the calls before it are done.
+   * own error), computed when the calls before it are done.  A call of several plans — the
+   * totals, then the terms — runs them in turn: each needs the last.
    */
-  private run(make: () => Plan | Plan[]): Promise<unknown> {
-    let plans: Plan[];
-    try {
-      if (this.closed) throw new Error('surprisal pool: the pool is closed');
-      if (this.failure) throw new Error(`surprisal pool: a worker failed: ${this.failure.message}`);
-      const made = make();
-      plans = Array.isArray(made) ? made : [made];
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    // (a call of several plans — the totals, then the terms — runs them in turn: each needs the last)
+  private async run(make: () => Plan | Plan[]): Promise<unknown> {
+    if (this.closed) throw new Error('surprisal pool: the pool is closed');
+    if (this.failure) throw workerFailed(this.failure.message);
+    const plans = [make()].flat();
     const result = this.queue.then(async () => {
       let value: unknown;
       for (const plan of plans) value = await this.compute(plan);
@@ -327,14 +313,14 @@ export class Pool {
   }
 
   private async compute(plan: Plan): Promise<unknown> {
-    if (this.failure) throw new Error(`surprisal pool: a worker failed: ${this.failure.message}`);
+    if (this.failure) throw workerFailed(this.failure.message);
     const splittable = plan.stages.every((s) => KERNELS[s.kernel].params.every((p) => p.kind !== 'colAcc' && p.kind !== 'acc'));
     // (a call the single-thread function computes with the JS twins stays here: the twins' last bits are theirs)
     const small = engineFor(plan.size, plan.weight) === jsEngine;
     if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small) return execute(plan);
     for (const w of this.workers) w.keepAlive?.(true);
     try {
-      if (this.engine) await this.computeShared(plan);
+      if (this.memory) await this.computeShared(plan, this.memory);
       else await this.computeTransferred(plan);
     } finally {
       for (const w of this.workers) w.keepAlive?.(false);
@@ -342,265 +328,166 @@ export class Pool {
     return plan.finish();
   }
 
-  // -------------------------------------------------------------------------------
-  // shared mode
-  // -------------------------------------------------------------------------------
-
-  /** The call's arrays, each in place in the shared memory or staged, and their layout in a slot. */
-  private layout(plan: Plan): { moved: Moved[]; args: ArgRef[][]; inRowBytes: number; rowBytes: number; fixed: Moved[] } {
-    const heap = this.engine!.heap;
-    const moved: Moved[] = [];
+  /**
+   * The call's arrays, each once (an `out` may be its input too), with the element type and
+   * elements per row the kernels take them in; in shared mode, those already in M (your
+   * `pool.array`s) in place.  The stages refer to them by index.
+   */
+  private layout(plan: Plan): { arrays: Moved[]; stages: StageRef[]; inRowBytes: number } {
+    const heap = this.memory?.engine.heap;
+    const arrays: Moved[] = [];
     const index = new Map<unknown, number>();
-    let inRowBytes = 0, rowBytes = 0, fixedBytes = 0;
-    const args = plan.stages.map((s) => s.args.map((a, i): ArgRef => {
-      const param = KERNELS[s.kernel].params[i];
-      if (a === null || typeof a !== 'object') return (a ?? null) as ArgRef;
-      const known = index.get(a);
-      if (known !== undefined) {
-        if (OUTPUTS.includes(param.kind)) moved[known].output = true;
-        return { a: known };
-      }
-      const data = a as ArrayLike<number>;
-      const per = perRow(param.kind, param.k, plan.cols, s.args[i + 1]);
-      const elem = elemOf(param.kind, s.f32);
-      const Type = TYPE_OF[elem];
-      const output = OUTPUTS.includes(param.kind);
-      const view = ArrayBuffer.isView(data) ? data as unknown as FloatArray : null;
-      const inPlace = view !== null && heap.holds(view) && view.constructor === Type;
-      const ref: ArrayRef = { elem, per: per || data.length, rowwise: per > 0, at: inPlace ? view.byteOffset : -1, offset: 0 };
-      if (!inPlace) {
-        const bytes = align(ref.per * Type.BYTES_PER_ELEMENT);
-        if (ref.rowwise) rowBytes += ref.per * Type.BYTES_PER_ELEMENT;
-        else {
-          ref.offset = fixedBytes;
-          fixedBytes += bytes;
+    let inRowBytes = 0;
+    const stages = plan.stages.map(({ kernel, f32, args }) => ({
+      kernel, f32, args: args.map((a, i) => {
+        if (a === null || typeof a !== 'object') return (a ?? null) as number | null;
+        const { kind, k } = KERNELS[kernel].params[i];
+        const output = OUTPUTS.includes(kind);
+        let n = index.get(a);
+        if (n === undefined) {
+          const data = a as ArrayLike<number>, elem = elemOf(kind, f32), per = perRow(kind, k, plan.cols, args[i + 1]);
+          const inPlace = heap !== undefined && data instanceof TYPES[elem] && heap.holds(data);
+          if (per > 0 && !output && kind !== 'labels') inRowBytes += per * TYPES[elem].BYTES_PER_ELEMENT;
+          n = arrays.push({ data, input: !output, output, ref: { elem, per: per || data.length, rowwise: per > 0, at: inPlace ? data.byteOffset : -1, offset: 0 } }) - 1;
+          index.set(a, n);
         }
-      }
-      if (ref.rowwise && !output && param.kind !== 'labels') inRowBytes += ref.per * Type.BYTES_PER_ELEMENT;
-      index.set(a, moved.length);
-      moved.push({ data, ref, output, input: !output });
-      return { a: moved.length - 1 };
+        if (output) arrays[n].output = true;
+        return { a: n };
+      }),
     }));
-    return { moved, args, inRowBytes: Math.max(inRowBytes, 1), rowBytes, fixed: moved.filter((m) => !m.ref.rowwise && m.ref.at < 0) };
+    return { arrays, stages, inRowBytes: Math.max(inRowBytes, 1) };
   }
 
-  private async computeShared(plan: Plan): Promise<void> {
-    const heap = this.engine!.heap;
-    const control = this.control!;
-    const { moved, args, inRowBytes, rowBytes, fixed } = this.layout(plan);
-    const threads = this.size;
-    const chunkRows = inGroups(Math.max(1, Math.min(Math.floor(CHUNK_BYTES / inRowBytes), Math.ceil(plan.rows / (4 * threads)))));
-    const total = Math.ceil(plan.rows / chunkRows);
-    // a slot: each staged row-wise array's rows of one chunk, 16-byte aligned
-    let slotBytes = 0;
-    for (const m of moved) {
-      if (!m.ref.rowwise || m.ref.at >= 0) continue;
-      m.ref.offset = slotBytes;
-      slotBytes += align(chunkRows * m.ref.per * TYPE_OF[m.ref.elem].BYTES_PER_ELEMENT);
+  /** Shared mode: publishes the call, then stages, computes and copies back until every chunk is done. */
+  private async computeShared(plan: Plan, { engine, compute, control, descriptor }: SharedMemory): Promise<void> {
+    const { arrays, stages, inRowBytes } = this.layout(plan);
+    const heap = engine.heap, threads = this.size;
+    const chunk = chunkRows(plan.rows, inRowBytes, CHUNK_BYTES, 4 * threads);
+    const total = Math.ceil(plan.rows / chunk);
+    // the staged arrays: a slot holds one chunk's rows of each row-wise one, the fixed area the others
+    let slotBytes = 0, fixedBytes = 0;
+    for (const { ref } of arrays) {
+      if (ref.at >= 0) continue;
+      const bytes = align((ref.rowwise ? chunk * ref.per : ref.per) * TYPES[ref.elem].BYTES_PER_ELEMENT);
+      ref.offset = ref.rowwise ? slotBytes : fixedBytes;
+      if (ref.rowwise) slotBytes += bytes;
+      else fixedBytes += bytes;
     }
-    if (slotBytes > 64 * 2 ** 20) {
-      execute(plan); // rows too long to stage a chunk at a time: the calling thread computes the call
+    if (slotBytes > MAX_SLOT_BYTES) {
+      // rows too long to stage a chunk at a time: this thread computes the call
+      const single = engineFor(plan.size, plan.weight);
+      for (const s of plan.stages) single.run(s.kernel, s.f32, s.args);
       return;
     }
     const slots = slotBytes === 0 ? 1 : Math.min(total, 2 * threads + 2);
-    const fixedBytes = fixed.reduce((n, m) => n + align(m.ref.per * TYPE_OF[m.ref.elem].BYTES_PER_ELEMENT), 0);
     const need = slots * slotBytes + fixedBytes + 16;
     if (this.staging.bytes < need) {
       if (this.staging.bytes) heap.free(this.staging.ptr);
-      this.staging = { ptr: heap.alloc(Math.max(need, 2 * this.staging.bytes)), bytes: Math.max(need, 2 * this.staging.bytes) };
+      const bytes = Math.max(need, 2 * this.staging.bytes);
+      this.staging = { ptr: heap.alloc(bytes), bytes };
     }
     const slotBase = this.staging.ptr, fixedBase = slotBase + slots * slotBytes;
-    for (const m of fixed) this.copyIn(m, fixedBase + m.ref.offset, 0, m.ref.per);
+    for (const { data, ref } of arrays) if (!ref.rowwise && ref.at < 0) heap.put(data, ref.elem, fixedBase + ref.offset, 0, ref.per);
+
+    // publish: the seqlock odd while the descriptor and counters are rewritten
     this.seq += 2;
     const tag = (this.seq >>> 1) & 0x7ff;
-    const d: Descriptor = {
-      tag, total, rows: plan.rows, cols: plan.cols, chunkRows, slots, slotBytes, slotBase, fixedBase,
-      arrays: moved.map((m) => m.ref),
-      stages: plan.stages.map((s, j) => ({ kernel: s.kernel, f32: s.f32, args: args[j] })),
-    };
-    // publish: the seqlock odd while the descriptor and counters are rewritten
-    const staged = slotBytes === 0 ? total : 0;
+    const d: Descriptor = { tag, rows: plan.rows, chunkRows: chunk, total, slots, slotBytes, slotBase, fixedBase, arrays: arrays.map((m) => m.ref), stages };
+    const json = new TextEncoder().encode(JSON.stringify(d));
+    if (json.length > DESCRIPTOR_BYTES / 2) throw new Error('surprisal pool: call descriptor too large');
     Atomics.store(control, SEQ, this.seq - 1);
-    Atomics.store(control, LENGTH, writeDescriptor(this.descriptor!, d));
-    Atomics.store(control, STAGED, staged);
+    descriptor.set(json);
+    Atomics.store(control, LENGTH, json.length);
+    Atomics.store(control, STAGED, slotBytes === 0 ? total : 0);
     Atomics.store(control, DONE, 0);
     Atomics.store(control, FAILED, 0);
-    Atomics.store(control, JOINED, 0);
     for (let s = 0; s < slots; s++) Atomics.store(control, SLOT_DONE + s, 0);
     Atomics.store(control, NEXT, tag << 20);
     Atomics.store(control, SEQ, this.seq);
-    Atomics.notify(control, SEQ, Math.min(total - 1, threads - 1));
+    Atomics.notify(control, SEQ, Math.min(total - 1, threads - 1)); // no more threads than there is work
 
-    const staging = slotBytes > 0;
-    const rowwiseStaged = moved.filter((m) => m.ref.rowwise && m.ref.at < 0);
-    const copied = new Uint8Array(total);
-    let nextStage = staged, firstUncopied = 0, copiedCount = staging ? 0 : total;
-    const stage = (k: number) => {
-      const [r0, r1] = [k * chunkRows, Math.min(plan.rows, (k + 1) * chunkRows)];
-      const slot = slotBase + (k % slots) * slotBytes;
-      for (const m of rowwiseStaged) if (m.input) this.copyIn(m, slot + m.ref.offset, r0 * m.ref.per, (r1 - r0) * m.ref.per);
+    const ring = arrays.filter((m) => m.ref.rowwise && m.ref.at < 0);
+    const move = (k: number, back: boolean) => {
+      const r0 = k * chunk, n = Math.min(chunk, plan.rows - r0), slot = slotBase + (k % slots) * slotBytes;
+      for (const { data, ref, input, output } of ring) {
+        if (!back && input) heap.put(data, ref.elem, slot + ref.offset, r0 * ref.per, n * ref.per);
+        if (back && output) heap.get(data, ref.elem, slot + ref.offset, r0 * ref.per, n * ref.per);
+      }
     };
-    const copyBack = (k: number) => {
-      const [r0, r1] = [k * chunkRows, Math.min(plan.rows, (k + 1) * chunkRows)];
-      const slot = slotBase + (k % slots) * slotBytes;
-      for (const m of rowwiseStaged) if (m.output) this.copyOut(m, slot + m.ref.offset, r0 * m.ref.per, (r1 - r0) * m.ref.per);
-      copied[k] = 1;
-      copiedCount++;
-      while (firstUncopied < total && copied[firstUncopied]) firstUncopied++;
-    };
-    for (;;) {
-      let progress = false;
-      // stage what the ring has room for (a slot is free once its last chunk is copied back)
-      while (nextStage < total && (nextStage < slots || copied[nextStage - slots])) {
-        stage(nextStage++);
-        Atomics.store(control, STAGED, nextStage);
+    // chunks before `copied` are copied back and before `staged` staged, both in order: a
+    // chunk's slot is free once the chunk `slots` before it is copied back
+    let staged = slotBytes === 0 ? total : 0, copied = staged, mine = -1;
+    while (copied < total || Atomics.load(control, DONE) < total) {
+      const done = Atomics.load(control, DONE), progress = copied + staged;
+      while (copied < staged && Atomics.load(control, SLOT_DONE + (copied % slots)) === copied + 1) move(copied++, true);
+      while (staged < total && staged < copied + slots) {
+        move(staged++, false);
+        Atomics.store(control, STAGED, staged);
         Atomics.notify(control, STAGED);
-        progress = true;
       }
-      // copy back what is computed
-      if (staging) {
-        for (let k = firstUncopied; k < nextStage; k++) {
-          if (!copied[k] && Atomics.load(control, SLOT_DONE + (k % slots)) === k + 1) {
-            copyBack(k);
-            progress = true;
-          }
+      if (copied + staged > progress) continue;
+      // nothing to copy: compute a staged chunk (a worker may take it first: then this thread
+      // keeps the one it got, `mine`, until it is staged)
+      if (mine < 0 && (Atomics.load(control, NEXT) & 0xfffff) < staged) mine = claim(control, d);
+      if (mine >= 0 && mine < staged) {
+        try {
+          computeChunk(d, mine, compute, heap.buffer);
+        } catch (e) {
+          Atomics.store(control, FAILED, 1);
+          throw e;
+        } finally {
+          finished(control, d, mine);
         }
-      }
-      if (Atomics.load(control, DONE) === total && copiedCount === total) break;
-      if (progress) continue;
-      // nothing to move: compute a chunk, if one is staged and free
-      const w = Atomics.load(control, NEXT);
-      if ((w & 0xfffff) < Math.min(total, nextStage)) {
-        const k = claim(control, d);
-        if (k >= 0) {
-          if (k >= nextStage) {
-            // (claimed past the staged ones: stage up to it first)
-            while (nextStage <= k) {
-              while (nextStage >= slots && !copied[nextStage - slots]) await this.waitFor(control, SLOT_DONE + ((nextStage - slots) % slots), nextStage - slots + 1, () => copyBack(nextStage - slots));
-              stage(nextStage++);
-              Atomics.store(control, STAGED, nextStage);
-              Atomics.notify(control, STAGED);
-            }
-          }
-          try {
-            computeChunk(d, k, this.computeEngine!, heap.buffer);
-          } catch (e) {
-            Atomics.store(control, FAILED, 1);
-            finished(control, d, k);
-            throw e;
-          }
-          finished(control, d, k);
-          continue;
-        }
+        mine = -1;
+        continue;
       }
       if (Atomics.load(control, FAILED)) break;
-      // wait for a worker's chunk
-      await this.waitChange(control, DONE, Atomics.load(control, DONE));
-      if (this.failure) throw new Error(`surprisal pool: a worker failed: ${this.failure.message}`);
+      await changed(control, DONE, done);
+      if (this.failure) throw workerFailed(this.failure.message);
     }
     // (workers still inside the call only find no chunk left: NEXT is tagged)
     if (Atomics.load(control, FAILED)) {
-      const msg = this.descriptor!.subarray(DESCRIPTOR_BYTES / 2);
-      const n = new DataView(msg.buffer, msg.byteOffset).getInt32(0, true);
-      throw new Error(`surprisal pool: a worker failed: ${new TextDecoder().decode(msg.slice(4, 4 + n))}`);
+      const at = DESCRIPTOR_BYTES / 2;
+      throw workerFailed(new TextDecoder().decode(descriptor.slice(at, at + Atomics.load(control, MESSAGE))));
     }
   }
 
-  /** Waits until control[i] is v (copying back with `then` once it is). */
-  private async waitFor(control: Int32Array, i: number, v: number, then: () => void): Promise<void> {
-    while (Atomics.load(control, i) !== v) {
-      await this.waitChange(control, i, Atomics.load(control, i));
-      if (this.failure) throw new Error(`surprisal pool: a worker failed: ${this.failure.message}`);
-    }
-    then();
-  }
-
-  /** Waits until control[i] is no longer v: a short spin, then without holding the thread (Atomics.waitAsync), up to 10 ms at a time. */
-  private async waitChange(control: Int32Array, i: number, v: number): Promise<void> {
-    for (let spins = 0; spins < 2000; spins++) if (Atomics.load(control, i) !== v) return;
-    const waitAsync = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
-    if (waitAsync) {
-      const r = waitAsync(control, i, v, 10);
-      if (r.async) await r.value;
-    } else await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-
-  private copyIn(m: Moved, p: number, from: number, n: number): void {
-    this.engine!.heap.put(m.data, m.ref.elem, p, from, n);
-  }
-
-  private copyOut(m: Moved, p: number, from: number, n: number): void {
-    this.engine!.heap.get(m.data, m.ref.elem, p, from, n);
-  }
-
-  // -------------------------------------------------------------------------------
-  // transfer mode
-  // -------------------------------------------------------------------------------
-
+  /** Transfer mode: each worker takes the next chunk (about 1 MiB of input) as soon as it has answered the last. */
   private async computeTransferred(plan: Plan): Promise<void> {
-    const cols = plan.cols;
-    // bytes of input per row, for the chunk size
-    let inRowBytes = 0;
-    for (const s of plan.stages) {
-      const params = KERNELS[s.kernel].params;
-      s.args.forEach((a, i) => {
-        const kind = params[i].kind;
-        if (a !== null && typeof a === 'object' && (kind === 'x' || kind === 'bytes')) inRowBytes += cols * (s.f32 ? 4 : 8);
-      });
-    }
-    const chunkRows = inGroups(Math.max(1, Math.min(Math.floor(TRANSFER_CHUNK_BYTES / Math.max(1, inRowBytes)), Math.ceil(plan.rows / (2 * this.workers.length)))));
-    const total = Math.ceil(plan.rows / chunkRows);
-    let next = 0;
-    const send = async (w: number): Promise<void> => {
-      while (next < total) {
-        const k = next++;
-        const r0 = k * chunkRows, r1 = Math.min(plan.rows, r0 + chunkRows);
-        const transfer: ArrayBuffer[] = [];
-        const req: ChunkRequest = { id: this.nextId++, stages: plan.stages.map((s) => ({ kernel: s.kernel, f32: s.f32, args: this.chunkArgs(s, r0, r1, cols, transfer) })) };
+    const { arrays, stages, inRowBytes } = this.layout(plan);
+    const chunk = chunkRows(plan.rows, inRowBytes, TRANSFER_CHUNK_BYTES, 2 * this.workers.length);
+    let next = 0; // the first row not yet sent
+    await Promise.all(this.workers.map(async (w) => {
+      while (next < plan.rows) {
+        const r0 = next, rows = Math.min(chunk, plan.rows - r0);
+        next += rows;
+        // each row-wise array's rows of the chunk in a buffer of their own (outputs fresh), the
+        // others whole (a view copied: a clone would carry its whole buffer)
+        const parts = arrays.map(({ data, ref, input }) => {
+          if (!ref.rowwise) return ArrayBuffer.isView(data) ? (data as FloatArray).slice() : data;
+          const part = new TYPES[ref.elem](rows * ref.per), from = r0 * ref.per, to = from + part.length;
+          if (input) part.set(ArrayBuffer.isView(data) ? (data as Typed).subarray(from, to) : Array.prototype.slice.call(data, from, to));
+          return part;
+        });
+        const request: ChunkRequest = { id: this.nextId++, stages, arrays: parts, rows };
         const reply = await new Promise<ChunkReply>((resolve) => {
-          this.pending.set(req.id, resolve);
-          this.workers[w].post(req, transfer);
+          this.pending.set(request.id, resolve);
+          w.post(request, parts.flatMap((p) => (ArrayBuffer.isView(p) ? [p.buffer as ArrayBuffer] : [])));
         });
-        if (reply.error !== undefined) throw new Error(`surprisal pool: a worker failed: ${reply.error}`);
-        // the outputs come back in the chunk's own arrays: into the caller's
-        plan.stages.forEach((s, j) => {
-          const params = KERNELS[s.kernel].params;
-          s.args.forEach((a, i) => {
-            if (a === null || typeof a !== 'object' || !OUTPUTS.includes(params[i].kind)) return;
-            const per = perRow(params[i].kind, params[i].k, cols, s.args[i + 1]);
-            (a as FloatArray).set(reply.stages![j].args[i] as FloatArray, r0 * per);
-          });
-        });
+        if ('error' in reply) throw workerFailed(reply.error);
+        for (const [i, { data, ref, output }] of arrays.entries()) if (output) (data as Typed).set(reply.arrays[i], r0 * ref.per);
       }
-    };
-    await Promise.all(this.workers.map((_, w) => send(w)));
-  }
-
-  /** A stage's arguments for rows [r0, r1): row-wise arrays as copies of those rows (outputs fresh), others as they are. */
-  private chunkArgs(s: { kernel: keyof typeof KERNELS; f32: boolean; args: unknown[] }, r0: number, r1: number, cols: number, transfer: ArrayBuffer[]): unknown[] {
-    const params = KERNELS[s.kernel].params;
-    return s.args.map((a, i) => {
-      const kind = params[i].kind;
-      if (kind === 'rows') return r1 - r0;
-      if (a === null || typeof a !== 'object') return a;
-      const per = perRow(kind, params[i].k, cols, s.args[i + 1]);
-      if (per === 0) return ArrayBuffer.isView(a) ? (a as FloatArray).slice() : Array.from(a as ArrayLike<number>);
-      const Type = TYPE_OF[elemOf(kind, s.f32)];
-      let part: FloatArray | Int32Array | Uint8Array;
-      if (OUTPUTS.includes(kind)) part = new Type((r1 - r0) * per);
-      else if (ArrayBuffer.isView(a) && a.constructor === Type) part = (a as FloatArray).slice(r0 * per, r1 * per);
-      else part = Type.from(Array.prototype.slice.call(a, r0 * per, r1 * per) as number[]);
-      transfer.push(part.buffer as ArrayBuffer);
-      return part;
-    });
+    }));
   }
 }
 
-/** True where shared memory is usable: SharedArrayBuffer, and (in a page) cross-origin isolation. @internal */
-export function canShare(): boolean {
-  if (typeof SharedArrayBuffer !== 'function') return false;
-  const g = globalThis as { crossOriginIsolated?: boolean };
-  return g.crossOriginIsolated !== false;
+/** Waits until control[i] is no longer v, or ~10 ms: a short spin, then without holding the thread (a page's main thread must never block). */
+async function changed(control: Int32Array, i: number, v: number): Promise<void> {
+  for (let spins = 0; spins < 2000; spins++) if (Atomics.load(control, i) !== v) return;
+  const { waitAsync } = Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string } };
+  if (!waitAsync) return new Promise((resolve) => setTimeout(resolve, 0));
+  const r = waitAsync(control, i, v, 10);
+  if (r.async) await r.value;
 }
 
 /** Starts a pool: `make` creates a worker (told its setup in its first message). @internal */
@@ -614,24 +501,23 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const spin = options.spin ?? 1;
   if (typeof spin !== 'number' || !(spin >= 0)) throw new RangeError(`createPool: spin must be a non-negative number of ms, got ${describe(spin)}`);
   const backend = options.backend ?? 'auto';
-  // The pool's values are the one-thread functions' bit for bit, and calls the calling
-  // thread's engine would give to the JS twins stay on it (`compute`): without init() that
-  // engine is the twins' for every size, and no call would ever reach a worker.  So a pool
-  // created before init() initialises this thread with its own backend.
   if (!BACKENDS.includes(backend as string)) {
     throw new RangeError(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
   }
-  // (an init() already called — a pool's own, or the caller's, even unawaited — is waited
-  // for: the engine this thread computes with is read after it)
+  const inMemory = options.inMemory ?? true;
+  if (typeof inMemory !== 'boolean') throw new TypeError(`createPool: inMemory must be a boolean, got ${describe(inMemory)}`);
+  // The pool's values are the one-thread functions' bit for bit, and calls the calling
+  // thread's engine would give to the JS twins stay on it (`compute`): without init() that
+  // engine is the twins' for every size, and no call would ever reach a worker.  So a pool
+  // created before init() initialises this thread with its own backend; an init() already
+  // called (a pool's own, or the caller's, even unawaited) is waited for.
   const pending = lastInit();
   if (pending) await pending.catch(() => {});
   else await init({ backend });
-  const { sharedBackend, sharedModule } = await import('./protocol.js');
-  const build = sharedBackend(backend);
-  const wantShared = options.shared ?? true;
-  const inMemory = options.inMemory ?? true;
-  if (typeof inMemory !== 'boolean') throw new TypeError(`createPool: inMemory must be a boolean, got ${describe(inMemory)}`);
-  if (wantShared && build && canShare()) {
+  // shared memory needs SharedArrayBuffer (and, in a page, cross-origin isolation) and a build: the one init() would pick, as asked
+  const canShare = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+  const build = backend === 'auto' ? supported()[0] : supported().find((b) => b === backend);
+  if ((options.shared ?? true) && build && canShare) {
     try {
       return await startShared(make, build, size, minElements, spin, inMemory);
     } catch (e) {
@@ -640,49 +526,50 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
     }
   }
   const workers = Array.from({ length: size }, make);
-  const ready = await Promise.all(workers.map((w) => handshake(w, { mode: 'transfer', backend, window: DEFAULT_WINDOW })));
-  return new Pool(workers, ready[0] as Backend, size, minElements, null);
+  const ready = await Promise.all(workers.map((w) => handshake(w, { mode: 'transfer', backend })));
+  return new Pool(workers, ready[0], size, minElements, null);
+}
 
-  async function startShared(makeWorker: () => Transport, name: Exclude<Backend, 'js'>, threads: number, min: number, spinMs: number, inPlace: boolean): Promise<Pool> {
-    const module = await sharedModule(name);
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
-    const control = new SharedArrayBuffer(4 * CONTROL_WORDS);
-    const descriptor = new SharedArrayBuffer(DESCRIPTOR_BYTES);
-    // the calling thread's engine: an ordinary heap over M, which lays everything out (the workers' windows included)
-    const engine = new WasmEngine(name, (await instantiate(module, memory)).exports);
-    // inMemory: false: this thread computes its chunks with its own engine, staging them through its memory
-    const compute = inPlace ? engine : currentEngine();
-    const workers = Array.from({ length: threads - 1 }, makeWorker);
-    await Promise.all(workers.map((w) => {
-      const window = engine.heap.alloc(WINDOW);
-      const setup: SharedSetup = { memory, module, control, descriptor, window, windowBytes: WINDOW, spin: spinMs, inMemory: inPlace };
-      return handshake(w, { mode: 'shared', backend: name, setup });
-    }));
-    return new Pool(workers, name, threads, min, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) });
-  }
+async function startShared(make: () => Transport, build: Build, size: number, minElements: number, spin: number, inMemory: boolean): Promise<Pool> {
+  const module = await sharedModule(build);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
+  const control = new SharedArrayBuffer(4 * CONTROL_WORDS), descriptor = new SharedArrayBuffer(DESCRIPTOR_BYTES);
+  // the calling thread's engine: an ordinary heap over M, which lays everything out (the workers' windows included)
+  const engine = new WasmEngine(build, (await instantiate(module, memory)).exports);
+  const workers = Array.from({ length: size - 1 }, make);
+  await Promise.all(workers.map((w) => handshake(w, { mode: 'shared', backend: build, memory, module, control, descriptor, window: engine.heap.alloc(WINDOW), spin, inMemory })));
+  // inMemory: false: this thread computes its chunks with its own engine, staging them through its memory
+  const compute = inMemory ? engine : currentEngine();
+  return new Pool(workers, build, size, minElements, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) });
 }
 
 /** Sends a worker its setup and waits for its ready message (or its failure). */
-function handshake(w: Transport, setup: unknown): Promise<unknown> {
+function handshake(w: Transport, setup: Setup): Promise<Backend> {
   return new Promise((resolve, reject) => {
-    let done = false;
     w.listen((m) => {
       const r = m as { ready?: Backend; error?: string };
-      if (done) return;
-      if (r.ready) {
-        done = true;
-        resolve(r.ready);
-      } else if (r.error) {
-        done = true;
-        reject(new Error(`surprisal pool: a worker could not start: ${r.error}`));
-      }
-    }, (e) => {
-      if (!done) {
-        done = true;
-        reject(e);
-      }
-    });
+      if (r.ready) resolve(r.ready);
+      else if (r.error) reject(new Error(`surprisal pool: a worker could not start: ${r.error}`));
+    }, reject);
     w.post(setup);
   });
 }
 
+/**
+ * A build's binary with its memory import made shared: the import entry `env.memory` (a
+ * memory, kind 2) is followed by its limits flag, 1 (minimum and maximum), which becomes 3
+ * (shared, minimum and maximum).  The import section comes before any code or data, so
+ * the first such entry is the import.
+ */
+async function sharedModule(build: Build): Promise<WebAssembly.Module> {
+  const bytes = new Uint8Array(await inlined(build)); // (a copy: the build is not ours to change)
+  const entry = new TextEncoder().encode('\x03env\x06memory\x02');
+  for (let p = 8; p + entry.length < bytes.length; p++) {
+    if (!entry.every((b, j) => bytes[p + j] === b)) continue;
+    const flag = p + entry.length;
+    if (bytes[flag] !== 1) throw new Error('surprisal pool: the build\'s memory import has no maximum');
+    bytes[flag] = 3;
+    return WebAssembly.compile(bytes);
+  }
+  throw new Error('surprisal pool: the build imports no memory');
+}

@@ -1,5 +1,5 @@
 // A pool worker in a browser (a module Web Worker).
-import { worker } from './worker.js';
+import { worker } from './protocol.js';
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown, t?: Transferable[]): void };
 const handle = worker((m, transfer) => scope.postMessage(m, transfer));
