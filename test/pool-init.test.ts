@@ -33,3 +33,18 @@ it('createPool with an unknown backend is a RangeError that names it', async () 
   await expect(createPool({ backend: 'nope' as never })).rejects.toThrow(RangeError);
   await expect(createPool({ backend: 'nope' as never })).rejects.toThrow(/^createPool: backend must be .*"nope"/);
 });
+
+it("createPool() after init() with a backend that is not the best: the workers run that backend, and the values are its single calls' bit for bit", async () => {
+  const builds = S.supported();
+  if (builds.length < 2) return; // one build only: nothing to tell apart
+  await S.init({ backend: builds[1] });
+  const pool = await createPool({ size: 2 });
+  pools.push(pool);
+  expect(pool.backend).toBe(builds[1]);
+  const cols = 1000, x = randomLogits(300 * cols, rng(8), Float32Array), y = randomLogits(300 * cols, rng(9), Float32Array);
+  const theirs = new Float32Array(x.length), mine = new Float32Array(x.length);
+  S.softmax(x, { cols, out: theirs });
+  await pool.softmax(x, { cols, out: mine });
+  expect(sameBits(mine, theirs)).toBe(true);
+  expect(await pool.softmaxKlDivergence(x, y, { cols })).toEqual(S.softmaxKlDivergence(x, y, { cols }));
+});

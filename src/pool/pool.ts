@@ -46,7 +46,7 @@ export interface Transport {
 export interface PoolOptions {
   /** Threads that compute a call (default: the machine's cores): with shared memory the calling thread and size − 1 workers, else size workers. */
   size?: number;
-  /** Backend the workers run (default `'auto'`: the build `init()` picks). */
+  /** Backend the workers run (default `'auto'`: the calling thread's, as `init()` set it, so that values are its one-thread calls' bit for bit). */
   backend?: 'auto' | Backend;
   /** Calls with fewer elements run on the calling thread (default 50 000). */
   minElements?: number;
@@ -514,9 +514,12 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const pending = lastInit();
   if (pending) await pending.catch(() => {});
   else await init({ backend });
-  // shared memory needs SharedArrayBuffer (and, in a page, cross-origin isolation) and a build: the one init() would pick, as asked
+  // 'auto' is the calling thread's backend: the workers compute what its one-thread calls
+  // would (init({ backend: 'wasm-simd' }) then createPool() must not give workers relaxed FMA)
+  const want = backend === 'auto' ? currentEngine().name : backend;
+  // shared memory needs SharedArrayBuffer (and, in a page, cross-origin isolation) and a wasm build
   const canShare = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
-  const build = backend === 'auto' ? supported()[0] : supported().find((b) => b === backend);
+  const build = supported().find((b) => b === want);
   if ((options.shared ?? true) && build && canShare) {
     try {
       return await startShared(make, build, size, minElements, spin, inMemory);
@@ -526,7 +529,7 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
     }
   }
   const workers = Array.from({ length: size }, make);
-  const ready = await Promise.all(workers.map((w) => handshake(w, { mode: 'transfer', backend })));
+  const ready = await Promise.all(workers.map((w) => handshake(w, { mode: 'transfer', backend: want })));
   return new Pool(workers, ready[0], size, minElements, null);
 }
 
