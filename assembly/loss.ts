@@ -226,6 +226,18 @@ export function softmaxCrossEntropyProbsF32(
   return i32x4.replace_lane(y, 3, load<i32>(labels + (<usize>min(r + 3, last) << 2)));
 }
 
+/** z[r + i, y_i] in lane i for the rows r…r+3 of `labelLanes` (0 where a row is ignored, y_i < 0). */
+function labelLogitsF32(z: usize, y: v128, r: i32, rows: i32, cols: i32): v128 {
+  const last = rows - 1;
+  let v = f32x4.splat(0);
+  const y0 = i32x4.extract_lane(y, 0), y1 = i32x4.extract_lane(y, 1), y2 = i32x4.extract_lane(y, 2), y3 = i32x4.extract_lane(y, 3);
+  if (y0 >= 0) v = f32x4.replace_lane(v, 0, load<f32>(z + ((<usize>r * <usize>cols + <usize>y0) << 2)));
+  if (y1 >= 0) v = f32x4.replace_lane(v, 1, load<f32>(z + ((<usize>min(r + 1, last) * <usize>cols + <usize>y1) << 2)));
+  if (y2 >= 0) v = f32x4.replace_lane(v, 2, load<f32>(z + ((<usize>min(r + 2, last) * <usize>cols + <usize>y2) << 2)));
+  if (y3 >= 0) v = f32x4.replace_lane(v, 3, load<f32>(z + ((<usize>min(r + 3, last) * <usize>cols + <usize>y3) << 2)));
+  return v;
+}
+
 function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
   eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize): void {
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
@@ -243,7 +255,9 @@ function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights:
     // depends on the rows it shares a tile with.
     const mLo = f64x2.promote_low_f32x4(m), mHi = promoteHighF32x4(m);
     let zy = zero, wy = one, aLo = zero64, aHi = zero64;
-    for (let j0 = 0; j0 < cols; j0 += 8) {
+    // no weights, no smoothing (the common loss): z_y read where it is, not picked from the tile
+    if (!weights && eps == 0) zy = labelLogitsF32(z, y, r, rows, cols);
+    else for (let j0 = 0; j0 < cols; j0 += 8) {
       const end = min(j0 + 8, cols);
       let as = zero;
       for (let j = j0; j < end; j++) {
@@ -577,7 +591,13 @@ function labelsNarrowF64(z: usize, labels: usize, rows: i32, cols: i32, weights:
     const y = i64x2.replace_lane(i64x2.splat(<i64>y0), 1, <i64>y1);
     const ignored = i64x2.lt_s(y, i64x2.splat(0));
     let ty = zero, wy = one, a = zero;
-    for (let j = 0; j < cols; j++) {
+    if (!weights && eps == 0) {
+      // z_y − m read where z_y is (see labelsNarrowF32); 0 where a row is ignored
+      let zy = zero;
+      if (y0 >= 0) zy = f64x2.replace_lane(zy, 0, load<f64>(z + ((<usize>r * <usize>cols + <usize>y0) << 3)));
+      if (y1 >= 0) zy = f64x2.replace_lane(zy, 1, load<f64>(z + ((<usize>min(r + 1, rows - 1) * <usize>cols + <usize>y1) << 3)));
+      ty = v128.andnot(f64x2.sub(zy, m), ignored);
+    } else for (let j = 0; j < cols; j++) {
       const v = f64x2.sub(v128.load(tile + (<usize>j << 4)), m);
       const at = i64x2.eq(y, i64x2.splat(j));
       const wj = weights ? f64x2.splat(load<f64>(weights + (<usize>j << 3))) : one;

@@ -28,11 +28,19 @@ export interface Engine {
 // JS engine: the twins, on the caller's arrays.
 // ---------------------------------------------------------------------------------
 
+// the last twin called (a lookup by name costs as much as a 4-entry twin's loop)
+let lastName = '';
+let lastTwin: (...a: unknown[]) => void = () => {};
+
 export const jsEngine: Engine = {
   name: 'js',
   run(name, f32, args) {
     stage.f32 = f32;
-    call(TWINS[name] as (...a: unknown[]) => void, args);
+    if (name !== lastName) {
+      lastTwin = TWINS[name] as (...a: unknown[]) => void;
+      lastName = name;
+    }
+    call(lastTwin, args);
   },
 };
 

@@ -52,7 +52,7 @@ export function mapPlan(fn: string, kernel: 'softmaxRows' | 'logSoftmaxRows', x:
   const T = temperature(fn, o.temperature);
   const f32 = X.dtype === 'f32';
   const dst: FloatArray = o.out === undefined ? (f32 ? uninitialized(Float32Array, X.length) : uninitialized(Float64Array, X.length)) : output(fn, 'out', o.out, X.length, [X], [X]);
-  const at = dst.byteOffset;
+  const at = o.out === undefined ? 0 : dst.byteOffset; // (an array allocated here is never in module memory)
   return {
     rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1.5 : 2,
     stages: [{ kernel, f32, args: [X.data, s.rows, s.cols, T, dst, null, null] }],
