@@ -8,7 +8,7 @@ import * as S from '../dist/index.js';
 import { checksum, settings } from './harness.js';
 import { write } from './report.js';
 
-const SUITES = ['main', 'patterns', 'narrow', 'small', 'new', 'scaling', 'pool'];
+const SUITES = ['main', 'patterns', 'narrow', 'small', 'new', 'pool', 'scaling'];
 const HELP = `npm run bench [-- options]
 
   (no options)       every table, the size scaling last (the slow part); writes bench/results.{json,md,svg}
