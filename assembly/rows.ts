@@ -22,7 +22,7 @@ import {
   D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
 
-/** Rows narrower than this are taken four at a time, lanes = rows (see above). */
+/** Rows narrower than this are taken four at a time, lanes = rows (see above); src/kernels.ts, NARROW_COLS, is the same number. */
 export const NARROW: i32 = 64;
 
 export const LN2: f64 = 0.6931471805599453;

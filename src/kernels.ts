@@ -31,6 +31,9 @@
  */
 export const ROW_GROUP = 4;
 
+/** Rows narrower than this many entries are the ones taken in groups (assembly/rows.ts, NARROW). */
+export const NARROW_COLS = 64;
+
 /** `rows` rounded down to whole groups (when there is one): a block or chunk size. */
 export const wholeGroups = (rows: number): number => (rows >= ROW_GROUP ? rows - (rows % ROW_GROUP) : rows);
 

@@ -83,6 +83,17 @@ describe('pool: small calls and close', () => {
     await expect(pool.softmax(x, { cols: 10 })).rejects.toThrow(/closed/);
   });
 
+  it('rows too long to stage a chunk of (over 64 MiB a row) are computed once, on the calling thread: a base is applied once', async () => {
+    await S.init();
+    const pool = await createPool({ size: 2 });
+    const n = 2 ** 24 + 16; // 64 MiB of float32, and a little more
+    const counts = new Float32Array(2 * n).fill(1);
+    const want = S.entropy(counts, { cols: n, base: 2, normalize: true });
+    expect(want[0]).toBeCloseTo(Math.log2(n), 9); // n equal counts: log₂ n bits
+    expect(await pool.entropy(counts, { cols: n, base: 2, normalize: true })).toEqual(want);
+    await pool.close();
+  });
+
   it('unknown options of createPool are TypeErrors naming the nearest', async () => {
     await expect(createPool({ sise: 2 } as never)).rejects.toThrow("createPool: unknown option 'sise' (did you mean 'size'?)");
   });

@@ -17,7 +17,7 @@
 import { execute, type Plan } from '../plan.js';
 import { BACKENDS, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, supported } from '../backend.js';
 import { align, type Heap, type Typed } from '../memory.js';
-import { KERNELS, type Kind, ROW_GROUP } from '../kernels.js';
+import { KERNELS, type Kind, NARROW_COLS, ROW_GROUP } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
@@ -73,12 +73,13 @@ const MAX_SLOT_BYTES = 64 * 2 ** 20;
 const OUTPUTS: Kind[] = ['out', 'out64', 'res', 'resOpt', 'aux'];
 
 /**
- * Rows a chunk: about `bytes` of input, and at least `chunks` chunks in all; whole groups of
- * rows (kernels.ts, ROW_GROUP), so every row is computed as the single call computes it.
+ * Rows a chunk: about `bytes` of input, and at least `chunks` chunks in all; narrow rows in
+ * whole groups (kernels.ts, ROW_GROUP), so every row is computed as the single call
+ * computes it (wide rows are not grouped: a chunk of long rows stays one row).
  */
-function chunkRows(rows: number, inRowBytes: number, bytes: number, chunks: number): number {
+function chunkRows(rows: number, cols: number, inRowBytes: number, bytes: number, chunks: number): number {
   const n = Math.max(1, Math.min(Math.floor(bytes / inRowBytes), Math.ceil(rows / chunks)));
-  return Math.ceil(n / ROW_GROUP) * ROW_GROUP;
+  return cols < NARROW_COLS ? Math.ceil(n / ROW_GROUP) * ROW_GROUP : n;
 }
 
 /** The elements per row of a row-wise parameter (0: not row-wise). */
@@ -362,7 +363,7 @@ export class Pool {
   private async computeShared(plan: Plan, { engine, compute, control, descriptor }: SharedMemory): Promise<void> {
     const { arrays, stages, inRowBytes } = this.layout(plan);
     const heap = engine.heap, threads = this.size;
-    const chunk = chunkRows(plan.rows, inRowBytes, CHUNK_BYTES, 4 * threads);
+    const chunk = chunkRows(plan.rows, plan.cols, inRowBytes, CHUNK_BYTES, 4 * threads);
     const total = Math.ceil(plan.rows / chunk);
     // the staged arrays: a slot holds one chunk's rows of each row-wise one, the fixed area the others
     let slotBytes = 0, fixedBytes = 0;
@@ -455,7 +456,7 @@ export class Pool {
   /** Transfer mode: each worker takes the next chunk (about 1 MiB of input) as soon as it has answered the last. */
   private async computeTransferred(plan: Plan): Promise<void> {
     const { arrays, stages, inRowBytes } = this.layout(plan);
-    const chunk = chunkRows(plan.rows, inRowBytes, TRANSFER_CHUNK_BYTES, 2 * this.workers.length);
+    const chunk = chunkRows(plan.rows, plan.cols, inRowBytes, TRANSFER_CHUNK_BYTES, 2 * this.workers.length);
     let next = 0; // the first row not yet sent
     await Promise.all(this.workers.map(async (w) => {
       while (next < plan.rows) {
