@@ -364,7 +364,35 @@ export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const zero = f32x4.splat(0);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero, cnt = i32x4.splat(0);
-  for (let j = 0; j < cols; j++) {
+  let j = 0;
+  // four columns a step, each into its accumulator (column j into a_(j mod 4), in order,
+  // as the loop below): four independent exponentials, no branch per column
+  for (; j + 4 <= cols; j += 4) {
+    const o = <usize>j << 4, p = tile + o, q = dst + o;
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+    const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+    const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+    const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+    v128.store(q, e0);
+    v128.store(q, e1, 16);
+    v128.store(q, e2, 32);
+    v128.store(q, e3, 48);
+    if (split) {
+      const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
+      a0 = f32x4.add(a0, v128.andnot(e0, t0));
+      a1 = f32x4.add(a1, v128.andnot(e1, t1));
+      a2 = f32x4.add(a2, v128.andnot(e2, t2));
+      a3 = f32x4.add(a3, v128.andnot(e3, t3));
+      cnt = i32x4.sub(i32x4.sub(cnt, i32x4.add(t0, t1)), i32x4.add(t2, t3));
+    } else {
+      a0 = f32x4.add(a0, e0);
+      a1 = f32x4.add(a1, e1);
+      a2 = f32x4.add(a2, e2);
+      a3 = f32x4.add(a3, e3);
+    }
+  }
+  for (; j < cols; j++) {
     const o = <usize>j << 4;
     const v = v128.load(tile + o);
     const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
@@ -698,7 +726,26 @@ export function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
   const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
   const zero = f64x2.splat(0);
   let a0 = zero, a1 = zero, cnt = i64x2.splat(0);
-  for (let j = 0; j < cols; j++) {
+  let j = 0;
+  // two columns a step (column j into a_(j mod 2), in order, as the loop below: see tileExpF32)
+  for (; j + 2 <= cols; j += 2) {
+    const o = <usize>j << 4, p = tile + o, q = dst + o;
+    const v0 = v128.load(p), v1 = v128.load(p, 16);
+    const e0 = expF64x2(v0, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    const e1 = expF64x2(v1, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    v128.store(q, e0);
+    v128.store(q, e1, 16);
+    if (split) {
+      const t0 = f64x2.eq(v0, m), t1 = f64x2.eq(v1, m);
+      a0 = f64x2.add(a0, v128.andnot(e0, t0));
+      a1 = f64x2.add(a1, v128.andnot(e1, t1));
+      cnt = i64x2.sub(cnt, i64x2.add(t0, t1));
+    } else {
+      a0 = f64x2.add(a0, e0);
+      a1 = f64x2.add(a1, e1);
+    }
+  }
+  for (; j < cols; j++) {
     const o = <usize>j << 4;
     const v = v128.load(tile + o);
     const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
