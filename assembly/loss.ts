@@ -318,12 +318,25 @@ function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights:
       const gb = f32x4.mul(share, gs), gc = f32x4.mul(f32x4.mul(keep, wy), gs);
       const dead = v128.or(ignored, bad);
       const fillv = v128.and(v128.andnot(f32x4.splat(NaN), ignored), bad); // NaN where bad, 0 where ignored
-      for (let j = 0; j < cols; j++) {
-        const o = <usize>j << 4;
-        const wj = weights && eps > 0 ? f32x4.splat(load<f32>(weights + (<usize>j << 2))) : one;
-        let g = f32x4.sub(f32x4.mul(v128.load(etile + o), ga), f32x4.mul(wj, gb));
-        g = f32x4.sub(g, v128.and(gc, i32x4.eq(y, i32x4.splat(j))));
-        v128.store(etile + o, v128.bitselect(fillv, g, dead));
+      if (weights && eps > 0) {
+        for (let j = 0; j < cols; j++) {
+          const o = <usize>j << 4;
+          const wj = f32x4.splat(load<f32>(weights + (<usize>j << 2)));
+          let g = f32x4.sub(f32x4.mul(v128.load(etile + o), ga), f32x4.mul(wj, gb));
+          g = f32x4.sub(g, v128.and(gc, i32x4.eq(y, i32x4.splat(j))));
+          v128.store(etile + o, v128.bitselect(fillv, g, dead));
+        }
+      } else {
+        // every class of weight 1 (1·gb is gb exactly): the same values, no load or branch a column
+        let jv = i32x4.splat(0);
+        const step = i32x4.splat(1);
+        for (let j = 0; j < cols; j++) {
+          const o = <usize>j << 4;
+          let g = f32x4.sub(f32x4.mul(v128.load(etile + o), ga), gb);
+          g = f32x4.sub(g, v128.and(gc, i32x4.eq(y, jv)));
+          v128.store(etile + o, v128.bitselect(fillv, g, dead));
+          jv = i32x4.add(jv, step);
+        }
       }
       scatterF32(etile, r, rows, cols, grad);
     }
