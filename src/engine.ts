@@ -11,7 +11,7 @@
 // back.  A row too long for the window goes to stream.ts.  Every row's result is the
 // kernel's on that row alone, so the blocks give the whole call's values bit for bit.
 
-import { KERNELS, type KernelName, type Param, wholeGroups } from './kernels.js';
+import { KERNELS, type KernelName, type Param, inGroups } from './kernels.js';
 import { align, type Elem, Heap, OutOfMemory, type Typed } from './memory.js';
 import { longRow } from './stream.js';
 import type { Backend, FloatArray } from './types.js';
@@ -223,9 +223,8 @@ export class WasmEngine implements Engine {
         at[2 * i + 1] = -1;
         continue;
       }
-      const pr = L.perRow[i];
-      const perRow = pr === BY_COLS ? cols : pr === BY_W ? (args[i + 1] ? cols : 0) : pr;
-      const count = perRow > 0 ? perRow * rows : L.k[i] > 0 ? L.k[i] : d.length;
+      const perRow = rowElems(L, args, i, cols);
+      const count = perRow > 0 ? perRow * rows : fixedElems(L, i, d);
       at[2 * i + 1] = count;
       bytes += (count * L.bpe[i] + 15) & ~15;
     }
@@ -276,10 +275,9 @@ export class WasmEngine implements Engine {
         data[i] = null;
         continue;
       }
-      const pr = L.perRow[i];
-      const perRow = pr === BY_COLS ? cols : pr === BY_W ? (args[i + 1] ? cols : 0) : pr;
+      const perRow = rowElems(L, args, i, cols);
       rowwise[i] = perRow > 0 ? 1 : 0;
-      per[i] = perRow > 0 ? perRow : L.k[i] > 0 ? L.k[i] : d.length;
+      per[i] = perRow > 0 ? perRow : fixedElems(L, i, d);
       let p = -1;
       L.moduleAt[i] = -1;
       if (ArrayBuffer.isView(d) && heap.holds(d)) {
@@ -314,7 +312,7 @@ export class WasmEngine implements Engine {
       longRow(this, name, f32, args, rows, cols);
       return;
     }
-    const perBlock = rowBytes === 0 ? rows : wholeGroups(Math.max(1, Math.min(rows, Math.floor(Math.max(BLOCK_BYTES - fixedBytes, rowBytes) / rowBytes), Math.floor((limit - fixedBytes - 16) / rowBytes))));
+    const perBlock = rowBytes === 0 ? rows : inGroups(cols, Math.max(1, Math.min(rows, Math.floor(Math.max(BLOCK_BYTES - fixedBytes, rowBytes) / rowBytes), Math.floor((limit - fixedBytes - 16) / rowBytes))));
     // the window: fixed arrays first, then each row-wise array's block, 16-byte aligned
     let blockOffset = fixedBytes;
     for (let i = 0; i < n; i++) {
@@ -372,6 +370,17 @@ export class WasmEngine implements Engine {
   private copyOut(i: number, L: Layout, p: number, from: number, n: number): void {
     if (L.data[i]) this.heap.get(L.data[i]!, L.elem[i], p, from, n);
   }
+}
+
+/** Elements a row of array parameter i holds in this call (0: not row-wise). */
+function rowElems(L: Layout, args: unknown[], i: number, cols: number): number {
+  const pr = L.perRow[i];
+  return pr === BY_COLS ? cols : pr === BY_W ? (args[i + 1] ? cols : 0) : pr;
+}
+
+/** Elements of array parameter i when it is not row-wise: an accumulator's length, or the array's. */
+function fixedElems(L: Layout, i: number, d: ArrayLike<number>): number {
+  return L.k[i] > 0 ? L.k[i] : d.length;
 }
 
 /** Drops a call's references to the caller's arrays. */

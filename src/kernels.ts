@@ -34,8 +34,16 @@ export const ROW_GROUP = 4;
 /** Rows narrower than this many entries are the ones taken in groups (assembly/rows.ts, NARROW). */
 export const NARROW_COLS = 64;
 
-/** `rows` rounded down to whole groups (when there is one): a block or chunk size. */
-export const wholeGroups = (rows: number): number => (rows >= ROW_GROUP ? rows - (rows % ROW_GROUP) : rows);
+/**
+ * A block or chunk of `rows` rows of `cols` entries as the kernels group them: narrow rows
+ * in whole groups, rounded down (up with `up`; down only when there is a whole group),
+ * wider rows as they are.
+ */
+export function inGroups(cols: number, rows: number, up = false): number {
+  if (cols >= NARROW_COLS) return rows;
+  if (up) return Math.ceil(rows / ROW_GROUP) * ROW_GROUP;
+  return rows >= ROW_GROUP ? rows - (rows % ROW_GROUP) : rows;
+}
 
 export type Kind =
   | 'x' | 'labels' | 'rowIn' | 'col' | 'col64' | 'w' | 'bytes'

@@ -17,7 +17,7 @@
 import { execute, type Plan } from '../plan.js';
 import { BACKENDS, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, supported } from '../backend.js';
 import { align, type Heap, type Typed } from '../memory.js';
-import { KERNELS, type Kind, NARROW_COLS, ROW_GROUP } from '../kernels.js';
+import { inGroups, KERNELS, type Kind } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
@@ -79,7 +79,7 @@ const OUTPUTS: Kind[] = ['out', 'out64', 'res', 'resOpt', 'aux'];
  */
 function chunkRows(rows: number, cols: number, inRowBytes: number, bytes: number, chunks: number): number {
   const n = Math.max(1, Math.min(Math.floor(bytes / inRowBytes), Math.ceil(rows / chunks)));
-  return cols < NARROW_COLS ? Math.ceil(n / ROW_GROUP) * ROW_GROUP : n;
+  return inGroups(cols, n, true);
 }
 
 /** The elements per row of a row-wise parameter (0: not row-wise). */
