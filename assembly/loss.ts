@@ -216,25 +216,22 @@ export function softmaxCrossEntropyProbsF32(
 
 // float32 narrow rows: four a tile (rows.ts), the lanes rows.
 
-/** Labels of rows r…r+3 as int32 lanes (rows past the end repeat the last). */
+/** Labels of rows r…r+3 as int32 lanes (the callers tile whole groups: the four rows exist). */
 // @ts-ignore: decorator
-@inline function labelLanes(labels: usize, r: i32, rows: i32): v128 {
-  const last = rows - 1;
-  let y = i32x4.splat(load<i32>(labels + (<usize>r << 2)));
-  y = i32x4.replace_lane(y, 1, load<i32>(labels + (<usize>min(r + 1, last) << 2)));
-  y = i32x4.replace_lane(y, 2, load<i32>(labels + (<usize>min(r + 2, last) << 2)));
-  return i32x4.replace_lane(y, 3, load<i32>(labels + (<usize>min(r + 3, last) << 2)));
+@inline function labelLanes(labels: usize, r: i32): v128 {
+  const p = labels + (<usize>r << 2);
+  return v128.load(p);
 }
 
 /** z[r + i, y_i] in lane i for the rows r…r+3 of `labelLanes` (0 where a row is ignored, y_i < 0). */
-function labelLogitsF32(z: usize, y: v128, r: i32, rows: i32, cols: i32): v128 {
-  const last = rows - 1;
+function labelLogitsF32(z: usize, y: v128, r: i32, cols: i32): v128 {
+  const row = <usize>cols, at = z + (<usize>r * row << 2);
   let v = f32x4.splat(0);
   const y0 = i32x4.extract_lane(y, 0), y1 = i32x4.extract_lane(y, 1), y2 = i32x4.extract_lane(y, 2), y3 = i32x4.extract_lane(y, 3);
-  if (y0 >= 0) v = f32x4.replace_lane(v, 0, load<f32>(z + ((<usize>r * <usize>cols + <usize>y0) << 2)));
-  if (y1 >= 0) v = f32x4.replace_lane(v, 1, load<f32>(z + ((<usize>min(r + 1, last) * <usize>cols + <usize>y1) << 2)));
-  if (y2 >= 0) v = f32x4.replace_lane(v, 2, load<f32>(z + ((<usize>min(r + 2, last) * <usize>cols + <usize>y2) << 2)));
-  if (y3 >= 0) v = f32x4.replace_lane(v, 3, load<f32>(z + ((<usize>min(r + 3, last) * <usize>cols + <usize>y3) << 2)));
+  if (y0 >= 0) v = f32x4.replace_lane(v, 0, load<f32>(at + (<usize>y0 << 2)));
+  if (y1 >= 0) v = f32x4.replace_lane(v, 1, load<f32>(at + (row + <usize>y1 << 2)));
+  if (y2 >= 0) v = f32x4.replace_lane(v, 2, load<f32>(at + (2 * row + <usize>y2 << 2)));
+  if (y3 >= 0) v = f32x4.replace_lane(v, 3, load<f32>(at + (3 * row + <usize>y3 << 2)));
   return v;
 }
 
@@ -245,8 +242,8 @@ function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights:
   const keep64 = f64x2.splat(1 - eps), share64 = f64x2.splat(eps / <f64>cols), sw64 = f64x2.splat(wsum);
   const zero = f32x4.splat(0), one = f32x4.splat(1), zero64 = f64x2.splat(0);
   for (let r = 0; r < rows; r += 4) {
-    const m = gatherF32(z, r, rows, cols, tmp);
-    const y = labelLanes(labels, r, rows);
+    const m = gatherF32(z, r, cols, tmp);
+    const y = labelLanes(labels, r);
     const ignored = i32x4.lt_s(y, i32x4.splat(0));
     // z_y and w_y per lane, and (smoothing) a = Σ_c w_c·(z_c − m): float32 products summed
     // over 8 columns at most, the chunks into float64 — and, in the lanes where that is not
@@ -256,7 +253,7 @@ function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights:
     const mLo = f64x2.promote_low_f32x4(m), mHi = promoteHighF32x4(m);
     let zy = zero, wy = one, aLo = zero64, aHi = zero64;
     // no weights, no smoothing (the common loss): z_y read where it is, not picked from the tile
-    if (!weights && eps == 0) zy = labelLogitsF32(z, y, r, rows, cols);
+    if (!weights && eps == 0) zy = labelLogitsF32(z, y, r, cols);
     else for (let j0 = 0; j0 < cols; j0 += 8) {
       const end = min(j0 + 8, cols);
       let as = zero;
@@ -338,7 +335,7 @@ function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights:
           jv = i32x4.add(jv, step);
         }
       }
-      scatterF32(etile, r, rows, cols, grad);
+      scatterF32(etile, r, cols, grad);
     }
   }
 }
@@ -361,10 +358,8 @@ function probsNarrowF32(z: usize, targets: usize, rows: i32, cols: i32, weights:
   const zero = f32x4.splat(0), zero64 = f64x2.splat(0);
   const row = <usize>cols << 2;
   for (let r = 0; r < rows; r += 4) {
-    const m = gatherF32(z, r, rows, cols, tmp);
-    const last = rows - 1;
-    const q0 = targets + <usize>r * row, q1 = targets + <usize>min(r + 1, last) * row;
-    const q2 = targets + <usize>min(r + 2, last) * row, q3 = targets + <usize>min(r + 3, last) * row;
+    const m = gatherF32(z, r, cols, tmp);
+    const q0 = targets + <usize>r * row, q1 = q0 + row, q2 = q1 + row, q3 = q2 + row;
     // Σ w·t̃·(z − m) and Σ w·t̃ per lane: float32 products summed over 8 columns at most (≤ 8
     // roundings of terms of one sign: 4.8e-7), the chunks into float64; w·t̃ also goes to the
     // second tile, for the gradient.  Targets are not validated (PyTorch): a product or a chunk
@@ -434,7 +429,7 @@ function probsNarrowF32(z: usize, targets: usize, rows: i32, cols: i32, weights:
         const g = f32x4.sub(f32x4.mul(v128.load(tile + o), ga), f32x4.mul(v128.load(etile + o), gs));
         v128.store(tile + o, v128.or(g, nan));
       }
-      scatterF32(tile, r, rows, cols, grad);
+      scatterF32(tile, r, cols, grad);
     }
   }
 }
@@ -599,8 +594,8 @@ function labelsNarrowF64(z: usize, labels: usize, rows: i32, cols: i32, weights:
   const keep = f64x2.splat(1 - eps), share = f64x2.splat(eps / <f64>cols), sw = f64x2.splat(wsum);
   const zero = f64x2.splat(0), one = f64x2.splat(1);
   for (let r = 0; r < rows; r += 2) {
-    const m = gatherF64(z, r, rows, cols, tmp);
-    const y0 = load<i32>(labels + (<usize>r << 2)), y1 = load<i32>(labels + (<usize>min(r + 1, rows - 1) << 2));
+    const m = gatherF64(z, r, cols, tmp);
+    const y0 = load<i32>(labels + (<usize>r << 2)), y1 = load<i32>(labels + (<usize>(r + 1) << 2));
     const y = i64x2.replace_lane(i64x2.splat(<i64>y0), 1, <i64>y1);
     const ignored = i64x2.lt_s(y, i64x2.splat(0));
     let ty = zero, wy = one, a = zero;
@@ -608,7 +603,7 @@ function labelsNarrowF64(z: usize, labels: usize, rows: i32, cols: i32, weights:
       // z_y − m read where z_y is (see labelsNarrowF32); 0 where a row is ignored
       let zy = zero;
       if (y0 >= 0) zy = f64x2.replace_lane(zy, 0, load<f64>(z + ((<usize>r * <usize>cols + <usize>y0) << 3)));
-      if (y1 >= 0) zy = f64x2.replace_lane(zy, 1, load<f64>(z + ((<usize>min(r + 1, rows - 1) * <usize>cols + <usize>y1) << 3)));
+      if (y1 >= 0) zy = f64x2.replace_lane(zy, 1, load<f64>(z + ((<usize>(r + 1) * <usize>cols + <usize>y1) << 3)));
       ty = v128.andnot(f64x2.sub(zy, m), ignored);
     } else for (let j = 0; j < cols; j++) {
       const v = f64x2.sub(v128.load(tile + (<usize>j << 4)), m);
@@ -642,7 +637,7 @@ function labelsNarrowF64(z: usize, labels: usize, rows: i32, cols: i32, weights:
         g = f64x2.sub(g, v128.and(gc, i64x2.eq(y, i64x2.splat(j))));
         v128.store(etile + o, v128.bitselect(fillv, g, dead));
       }
-      scatterF64(etile, r, rows, cols, grad);
+      scatterF64(etile, r, cols, grad);
     }
   }
 }
@@ -654,8 +649,8 @@ function probsNarrowF64(z: usize, targets: usize, rows: i32, cols: i32, weights:
   const zero = f64x2.splat(0);
   const row = <usize>cols << 3;
   for (let r = 0; r < rows; r += 2) {
-    const m = gatherF64(z, r, rows, cols, tmp);
-    const q0 = targets + <usize>r * row, q1 = targets + <usize>min(r + 1, rows - 1) * row;
+    const m = gatherF64(z, r, cols, tmp);
+    const q0 = targets + <usize>r * row, q1 = q0 + row;
     let b = zero, tw = zero;
     for (let j = 0; j < cols; j++) {
       const o = <usize>j << 3;
@@ -686,7 +681,7 @@ function probsNarrowF64(z: usize, targets: usize, rows: i32, cols: i32, weights:
         const g = f64x2.sub(f64x2.mul(v128.load(tile + o), ga), f64x2.mul(v128.load(etile + o), gs));
         v128.store(tile + o, v128.or(g, nan));
       }
-      scatterF64(tile, r, rows, cols, grad);
+      scatterF64(tile, r, cols, grad);
     }
   }
 }

@@ -264,19 +264,17 @@ export function fillF32(dst: usize, n: i32, v: f32): void {
 // ---------------------------------------------------------------------------------
 
 /**
- * Gathers entry j of rows r0…r0+3 (of `cols`, from x) into tile vector j; rows past
- * `rows` repeat the last one (their lanes are computed and dropped).  Returns the lanes'
- * maxima; the lanes holding a NaN go to T_NAN.
+ * Gathers entry j of rows r0…r0+3 (of `cols`, from x; the callers tile whole groups only,
+ * so all four exist) into tile vector j.  Returns the lanes' maxima; the lanes holding a
+ * NaN go to T_NAN.
  */
-export function gatherF32(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): v128 {
+export function gatherF32(x: usize, r0: i32, cols: i32, tmp: usize): v128 {
   const tile = tmp + T_TILE;
-  const last = rows - 1;
   const row = <usize>cols << 2;
-  const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, last) * row;
-  const q2 = x + <usize>min(r0 + 2, last) * row, q3 = x + <usize>min(r0 + 3, last) * row;
+  const q0 = x + <usize>r0 * row, q1 = q0 + row, q2 = q1 + row, q3 = q2 + row;
   let m = f32x4.splat(-Infinity), nan = i32x4.splat(0);
   let j = 0;
-  if (cols == 2 && r0 + 3 <= last) {
+  if (cols == 2) {
     // four rows of two: two vectors, split into the even and the odd entries
     const a = v128.load(q0), b = v128.load(q0, 16);
     const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
@@ -320,33 +318,30 @@ export function gatherF32(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): 
   v128.store(p + 3 * stride, i32x4.shuffle(ab1, cd1, 2, 3, 6, 7));
 }
 
-/** Writes lane i of tile vector j to entry j of row r0 + i, for the rows that exist. */
-export function scatterF32(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
-  const g = min(rows - r0, 4);
+/** Writes lane i of tile vector j to entry j of row r0 + i (the four rows of `gatherF32`). */
+export function scatterF32(tile: usize, r0: i32, cols: i32, dst: usize): void {
   const row = <usize>cols << 2;
   const q = dst + <usize>r0 * row;
   let j = 0;
-  if (g == 4 && cols == 2) {
+  if (cols == 2) {
     // four rows of two: the entries interleaved back into two vectors
     const v0 = v128.load(tile), v1 = v128.load(tile, 16);
     v128.store(q, i32x4.shuffle(v0, v1, 0, 4, 1, 5));
     v128.store(q, i32x4.shuffle(v0, v1, 2, 6, 3, 7), 16);
     return;
   }
-  if (g == 4) {
-    // four entries of each row at a time, transposed back
-    for (; j + 4 <= cols; j += 4) {
-      const p = tile + (<usize>j << 4), o = q + (<usize>j << 2);
-      transpose4(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48), o, row);
-    }
+  // four entries of each row at a time, transposed back
+  for (; j + 4 <= cols; j += 4) {
+    const p = tile + (<usize>j << 4), o = q + (<usize>j << 2);
+    transpose4(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48), o, row);
   }
   for (; j < cols; j++) {
     const v = v128.load(tile + (<usize>j << 4));
     const o = q + (<usize>j << 2);
     v128.store32_lane(o, v, 0);
-    if (g > 1) v128.store32_lane(o + row, v, 1);
-    if (g > 2) v128.store32_lane(o + 2 * row, v, 2);
-    if (g > 3) v128.store32_lane(o + 3 * row, v, 3);
+    v128.store32_lane(o + row, v, 1);
+    v128.store32_lane(o + 2 * row, v, 2);
+    v128.store32_lane(o + 3 * row, v, 3);
   }
 }
 
@@ -666,10 +661,10 @@ export function fillF64(dst: usize, n: i32, v: f64): void {
 }
 
 /** Gathers entry j of rows r0, r0+1 into tile vector j (see `gatherF32`); the NaN lanes (64-bit) to T_NAN. */
-export function gatherF64(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): v128 {
+export function gatherF64(x: usize, r0: i32, cols: i32, tmp: usize): v128 {
   const tile = tmp + T_TILE;
   const row = <usize>cols << 3;
-  const q0 = x + <usize>r0 * row, q1 = x + <usize>min(r0 + 1, rows - 1) * row;
+  const q0 = x + <usize>r0 * row, q1 = q0 + row;
   let m = f64x2.splat(-Infinity), nan = i32x4.splat(0);
   let j = 0;
   // two entries of each row at a time, transposed (two shuffles where lane loads take two
@@ -694,25 +689,23 @@ export function gatherF64(x: usize, r0: i32, rows: i32, cols: i32, tmp: usize): 
   return m;
 }
 
-export function scatterF64(tile: usize, r0: i32, rows: i32, cols: i32, dst: usize): void {
+/** Writes lane i of tile vector j to entry j of row r0 + i (the two rows of `gatherF64`). */
+export function scatterF64(tile: usize, r0: i32, cols: i32, dst: usize): void {
   const row = <usize>cols << 3;
   const q = dst + <usize>r0 * row;
-  const two = rows - r0 > 1;
   let j = 0;
-  if (two) {
-    // two entries of each row at a time, transposed back
-    for (; j + 2 <= cols; j += 2) {
-      const p = tile + (<usize>j << 4), o = q + (<usize>j << 3);
-      const v0 = v128.load(p), v1 = v128.load(p, 16);
-      v128.store(o, i64x2.shuffle(v0, v1, 0, 2));
-      v128.store(o + row, i64x2.shuffle(v0, v1, 1, 3));
-    }
+  // two entries of each row at a time, transposed back
+  for (; j + 2 <= cols; j += 2) {
+    const p = tile + (<usize>j << 4), o = q + (<usize>j << 3);
+    const v0 = v128.load(p), v1 = v128.load(p, 16);
+    v128.store(o, i64x2.shuffle(v0, v1, 0, 2));
+    v128.store(o + row, i64x2.shuffle(v0, v1, 1, 3));
   }
   for (; j < cols; j++) {
-    const v = v128.load(tile + (<usize>j << 4));
     const o = q + (<usize>j << 3);
+    const v = v128.load(tile + (<usize>j << 4));
     v128.store64_lane(o, v, 0);
-    if (two) v128.store64_lane(o + row, v, 1);
+    v128.store64_lane(o + row, v, 1);
   }
 }
 

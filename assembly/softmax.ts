@@ -63,7 +63,7 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0) {
     for (let r = 0; r < first; r += 4) {
-      const m = gatherF32(x, r, rows, cols, tmp);
+      const m = gatherF32(x, r, cols, tmp);
       setupF32(m, 1, tmp);
       const ls = tileLogSF32(tmp + T_TILE, cols, m, 1, tmp);
       // special lanes: NaN rows NaN, the others (±Infinity) their maximum
@@ -117,7 +117,7 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0) {
     for (let r = 0; r < first; r += 4) {
-      const m = gatherF32(x, r, rows, cols, tmp);
+      const m = gatherF32(x, r, cols, tmp);
       setupF32(m, T, tmp);
       tileExpF32(tmp + T_TILE, cols, m, T, tmp + T_TILE, false, tmp);
       // masked rows 0; rows with +Infinity or NaN: NaN (their sums are not finite, or NaN)
@@ -127,7 +127,7 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
         const p = tmp + T_TILE + (<usize>j << 4);
         v128.store(p, f32x4.mul(v128.load(p), c));
       }
-      scatterF32(tmp + T_TILE, r, rows, cols, out);
+      scatterF32(tmp + T_TILE, r, cols, out);
     }
   }
   for (let r = first; r < rows; r++) {
@@ -177,7 +177,7 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0) {
     for (let r = 0; r < first; r += 4) {
-      const m = gatherF32(x, r, rows, cols, tmp);
+      const m = gatherF32(x, r, cols, tmp);
       setupF32(m, T, tmp);
       // the exponentials go to the tile's second half: the first keeps x
       const e = tmp + T_TILE + (<usize>cols << 4);
@@ -192,7 +192,7 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
         v = v128.bitselect(f32x4.splat(-Infinity), v128.or(v, v128.and(bad, f32x4.splat(NaN))), masked);
         v128.store(p, v);
       }
-      scatterF32(tmp + T_TILE, r, rows, cols, out);
+      scatterF32(tmp + T_TILE, r, cols, out);
     }
   }
   for (let r = first; r < rows; r++) {
@@ -278,7 +278,7 @@ export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
   if (first > 0) {
     for (let r = 0; r < first; r += 2) {
-      const m = gatherF64(x, r, rows, cols, tmp);
+      const m = gatherF64(x, r, cols, tmp);
       setupF64(m, 1, tmp);
       tileExpF64(tmp + T_TILE, cols, m, 1, tmp + T_TILE, true, tmp);
       const ls = logOnesPlusF64x2(v128.load(tmp, T_ONES), f64x2.div(v128.load(tmp, T_SUM), expOfF64(m, 1, tmp)));
@@ -328,7 +328,7 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
   if (first > 0) {
     for (let r = 0; r < first; r += 2) {
-      const m = gatherF64(x, r, rows, cols, tmp);
+      const m = gatherF64(x, r, cols, tmp);
       setupF64(m, T, tmp);
       tileExpF64(tmp + T_TILE, cols, m, T, tmp + T_TILE, false, tmp);
       let c = f64x2.div(f64x2.splat(1), v128.load(tmp, T_SUM));
@@ -337,7 +337,7 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
         const p = tmp + T_TILE + (<usize>j << 4);
         v128.store(p, f64x2.mul(v128.load(p), c));
       }
-      scatterF64(tmp + T_TILE, r, rows, cols, out);
+      scatterF64(tmp + T_TILE, r, cols, out);
     }
   }
   for (let r = first; r < rows; r++) {
@@ -386,7 +386,7 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
   if (first > 0) {
     for (let r = 0; r < first; r += 2) {
-      const m = gatherF64(x, r, rows, cols, tmp);
+      const m = gatherF64(x, r, cols, tmp);
       setupF64(m, T, tmp);
       const e = tmp + T_TILE + (<usize>cols << 4);
       tileExpF64(tmp + T_TILE, cols, m, T, e, true, tmp);
@@ -399,7 +399,7 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
         v = v128.bitselect(f64x2.splat(-Infinity), v128.or(v, v128.and(bad, f64x2.splat(NaN))), masked);
         v128.store(p, v);
       }
-      scatterF64(tmp + T_TILE, r, rows, cols, out);
+      scatterF64(tmp + T_TILE, r, cols, out);
     }
   }
   for (let r = first; r < rows; r++) {
@@ -567,7 +567,7 @@ function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, T: f64, gscale:
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
   const invT = f32x4.splat(<f32>(1.0 / T));
   for (let r = 0; r < rows; r += 4) {
-    const m = gatherF32(x, r, rows, cols, tmp);
+    const m = gatherF32(x, r, cols, tmp);
     setupF32(m, T, tmp);
     tileExpF32(tile, cols, m, T, etile, true, tmp);
     const scale = expOfF32(m, T, tmp);
@@ -596,7 +596,7 @@ function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, T: f64, gscale:
         const tt = f32x4.mul(f32x4.sub(f32x4.pmax(v128.load(tile + o), floor), m), invT);
         v128.store(etile + o, f32x4.mul(f32x4.mul(v128.load(etile + o), c1), f32x4.add(tt, c0)));
       }
-      scatterF32(etile, r, rows, cols, grad);
+      scatterF32(etile, r, cols, grad);
     }
   }
 }
@@ -767,7 +767,7 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
   const invT = f64x2.splat(1.0 / T);
   for (let r = 0; r < rows; r += 2) {
-    const m = gatherF64(x, r, rows, cols, tmp);
+    const m = gatherF64(x, r, cols, tmp);
     setupF64(m, T, tmp);
     tileExpF64(tile, cols, m, T, etile, true, tmp);
     const scale = expOfF64(m, T, tmp);
@@ -794,7 +794,7 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
         const tt = f64x2.mul(f64x2.sub(f64x2.pmax(v128.load(tile + o), floor), m), invT);
         v128.store(etile + o, f64x2.mul(f64x2.mul(v128.load(etile + o), c1), f64x2.add(tt, c0)));
       }
-      scatterF64(etile, r, rows, cols, grad);
+      scatterF64(etile, r, cols, grad);
     }
   }
 }
