@@ -24,7 +24,7 @@ import { madd32, madd64, promoteHighF32x4 } from "./math";
 import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
-  scalarExpSumF32, scalarExpSumF64, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
+  scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
   storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64,
 } from "./rows";
 
@@ -102,7 +102,7 @@ function affineGradF32(g: usize, n: i32, a: f32, b: f32, gs: f32, w: usize, tgt:
 let rowOnes: f64 = 0;
 function restF32(z: usize, n: i32, m: f32, g: usize, tmp: usize): f64 {
   if (!ASC_FEATURE_SIMD) {
-    const rest = scalarExpSumF32(z, n, m, 1.0, g);
+    const rest = scalarExpSumF32(z, n, m, scalarLow, 1.0, g);
     rowOnes = scalarOnes;
     return rest;
   }
@@ -485,7 +485,7 @@ function affineGradF64(g: usize, n: i32, a: f64, b: f64, gs: f64, w: usize, tgt:
 
 function restF64(z: usize, n: i32, m: f64, g: usize, tmp: usize): f64 {
   if (!ASC_FEATURE_SIMD) {
-    const rest = scalarExpSumF64(z, n, m, 1.0, g);
+    const rest = scalarExpSumF64(z, n, m, scalarLow, 1.0, g);
     rowOnes = scalarOnes;
     return rest;
   }

@@ -677,3 +677,71 @@ const SIG64 = memory.data<f64>([
 @inline export function softplusF64x2(x: v128, l: v128, zero: v128): v128 {
   return f64x2.add(f64x2.pmax(x, zero), l);
 }
+
+// The scalar build's exponential for its row loops, u = (x − m)/T ≤ 0 or NaN.  A row whose
+// spread (max − min)/T is under NEAR_F32 (float32 rows) or NEAR_F64 takes Math.exp (the
+// standard library's, 1 ulp): there no exponential is below the cut-off, and Math.exp
+// takes no special case (it does below −512).  A wider row — a −Infinity entry, a wide
+// spread — mixes entries whose exponential underflows with others at random, and any
+// branch on them (Math.exp's own, a test of the result, or a float select or max, which
+// V8 compiles to jumps) is mispredicted about as often as taken, ~15 ns each: such rows
+// take `expFar32` or `expNonPos`, with no branch on u (masks and blends are integer
+// operations on the bits).
+
+/** Float32 rows narrower than this (−ln of rows.ts' F32_CUT is 87.35) take Math.exp. */
+export const NEAR_F32: f64 = 87;
+/** Float64 rows narrower than this take Math.exp (whose special case starts at −512). */
+export const NEAR_F64: f64 = 500;
+
+/** Bits of b where the mask is all ones, of a where it is 0. */
+// @ts-ignore: decorator
+@inline function blend(a: f64, b: f64, mask: i64): f64 {
+  return reinterpret<f64>((reinterpret<i64>(a) & ~mask) | (reinterpret<i64>(b) & mask));
+}
+
+/**
+ * exp(u), u ≤ 0 or NaN, for float32 rows in the scalar build (see above), in float64: the
+ * reduction of `expNonPos` and the float32 exp's polynomial (1 + t + t²·E(t)): 3.8e-9
+ * relative at worst on [−87.3, 0] (2^21 random arguments against Math.exp), far below
+ * float32's 6e-8 ulp.  u is lifted to −104 first (2ⁿ stays normal; exp(−104) is below
+ * `cut`, FLT_MIN at most), and the result is 0 below `cut`.
+ */
+// @ts-ignore: decorator
+@inline export function expFar32(u: f64, cut: f64): f64 {
+  const below = -(<i64>(u < -104)); // (NaN passes)
+  const us = blend(u, -104, below);
+  const magic = load<f64>(SIG64, SD_MAGIC << 3);
+  let n = us * load<f64>(SIG64, SD_LOG2E << 3) + magic;
+  const s = reinterpret<f64>(reinterpret<i64>(n) << 52);
+  n -= magic;
+  const t = n * load<f64>(SIG64, SD_NLN2_LO << 3) + (n * load<f64>(SIG64, SD_NLN2_HI << 3) + us);
+  const E = SIG32 + (SG_E0 << 2);
+  const p = <f64>load<f32>(E) + t * (<f64>load<f32>(E, 4) + t * (<f64>load<f32>(E, 8) + t * (<f64>load<f32>(E, 12) + t * <f64>load<f32>(E, 16))));
+  const e = ((t * t) * p + t + 1) * s;
+  return reinterpret<f64>(reinterpret<i64>(e) & ~below & -(<i64>!(e < cut)));
+}
+
+/**
+ * exp(u), u ≤ 0 or NaN, for float64 rows in the scalar build (see above): `expNonPosF64x2` in one lane —
+ * the same operations in the same order, so the same value (1.00 ulp) — and 0 below `cut`.
+ */
+// @ts-ignore: decorator
+@inline export function expNonPos(u: f64, cut: f64): f64 {
+  const lo = load<f64>(SIG64, SD_CUT << 3), hi = load<f64>(SIG64, SD_NTINY << 3);
+  const below = -(<i64>(u < lo)); // (NaN passes both)
+  const us = blend(blend(u, lo, below), hi, -(<i64>(u > hi)));
+  const magic = load<f64>(SIG64, SD_MAGIC << 3);
+  let n = us * load<f64>(SIG64, SD_LOG2E << 3) + magic;
+  const s = reinterpret<f64>(reinterpret<i64>(n) << 52);
+  n -= magic;
+  let t = n * load<f64>(SIG64, SD_NLN2_HI << 3) + us;
+  t = n * load<f64>(SIG64, SD_NLN2_LO << 3) + t;
+  const t2 = t * t, t4 = t2 * t2;
+  const P = SIG64 + (SD_P0 << 3);
+  const a = load<f64>(P, 8) * t + load<f64>(P), b = load<f64>(P, 24) * t + load<f64>(P, 16);
+  const c = load<f64>(P, 40) * t + load<f64>(P, 32), d = load<f64>(P, 56) * t + load<f64>(P, 48);
+  const g = load<f64>(P, 72) * t + load<f64>(P, 64);
+  const p = t4 * (t4 * g + (t2 * d + c)) + (t2 * b + a);
+  const e = ((p * t2 + t) + load<f64>(SIG64, SD_ONE << 3)) * s;
+  return reinterpret<f64>(reinterpret<i64>(e) & ~below & -(<i64>!(e < cut)));
+}

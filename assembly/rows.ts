@@ -17,7 +17,7 @@
 
 import {
   madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
-  sumLanesF64x2, splitHi,
+  sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
   D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
@@ -457,35 +457,59 @@ export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f64, tmp: usize)
 // float32 scalar rows (the scalar build)
 // ---------------------------------------------------------------------------------
 
+/** Set by `scalarMaxF32`/`scalarMaxF64`: the row's least entry (NaN ignored). */
+export let scalarLow: f64 = 0;
+
 export function scalarMaxF32(x: usize, n: i32): f32 {
-  let m: f32 = -Infinity;
+  let m: f32 = -Infinity, lo: f32 = Infinity;
   for (let i = 0; i < n; i++) {
     const v = load<f32>(x + (<usize>i << 2));
     if (v > m) m = v;
+    if (v < lo) lo = v;
   }
+  scalarLow = lo;
   return m;
 }
 
-/** Set by `scalarExpSumF32`: the entries equal to the maximum. */
+/** Set by `scalarExpSumF32`/`scalarExpSumF64`: the entries equal to the maximum. */
 export let scalarOnes: f64 = 0;
 
 /**
  * Σ exp((x − m)/T) over the entries below m (returned; their count at m in `scalarOnes`),
  * in float64, where x − m is exact for float32 x and m; stores each exponential (as
- * float32) to dst when dst ≠ 0.
+ * float32) to dst when dst ≠ 0.  `lo`: the row's least entry (`scalarLow`), which picks
+ * the exponential (math.ts, NEAR_F32).
  */
-export function scalarExpSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
+export function scalarExpSumF32(x: usize, n: i32, m: f32, lo: f64, T: f64, dst: usize): f64 {
+  if ((<f64>m - lo) / T >= NEAR_F32) return farExpSumF32(x, n, m, T, dst);
   const invT = 1.0 / T;
   let rest: f64 = 0;
   let ones = 0;
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
-    let e = Math.exp((<f64>v - <f64>m) * invT);
-    if (e < F32_CUT) e = 0; // below float32's normal range: 0, as the vector exp gives it
+    const e = Math.exp((<f64>v - <f64>m) * invT);
     if (dst) store<f32>(dst + o, <f32>e);
     if (v == m) ones++;
     else rest += e;
+  }
+  scalarOnes = <f64>ones;
+  return rest;
+}
+
+/** `scalarExpSumF32` for a row whose exponentials may underflow, with no branch on an entry. */
+function farExpSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
+  const invT = 1.0 / T;
+  let rest: f64 = 0;
+  let ones = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const e = expFar32((<f64>v - <f64>m) * invT, F32_CUT); // below float32's normal range: 0, as the vector exp gives it
+    if (dst) store<f32>(dst + o, <f32>e);
+    // (which entries are at m may be at random too; rest + 0 is rest)
+    ones += <i32>(v == m);
+    rest += reinterpret<f64>(reinterpret<i64>(e) & (<i64>(v == m) - 1));
   }
   scalarOnes = <f64>ones;
   return rest;
@@ -768,27 +792,45 @@ export function logOnesPlusF64x2(ones: v128, rest: v128): v128 {
 }
 
 export function scalarMaxF64(x: usize, n: i32): f64 {
-  let m: f64 = -Infinity;
+  let m: f64 = -Infinity, lo: f64 = Infinity;
   for (let i = 0; i < n; i++) {
     const v = load<f64>(x + (<usize>i << 3));
     if (v > m) m = v;
+    if (v < lo) lo = v;
   }
+  scalarLow = lo;
   return m;
 }
 
 /** The float64 twin of `scalarExpSumF32` (x − m rounded, as scipy's and PyTorch's softmax). */
-export function scalarExpSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
+export function scalarExpSumF64(x: usize, n: i32, m: f64, lo: f64, T: f64, dst: usize): f64 {
+  if ((m - lo) / T >= NEAR_F64) return farExpSumF64(x, n, m, T, dst);
   const invT = 1.0 / T;
   let rest: f64 = 0;
   let ones = 0;
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 3;
     const v = load<f64>(x + o);
-    let e = Math.exp((v - m) * invT);
-    if (e < F64_CUT) e = 0; // below the normal range: 0, as the vector exp gives it
+    const e = Math.exp((v - m) * invT);
     if (dst) store<f64>(dst + o, e);
     if (v == m) ones++;
     else rest += e;
+  }
+  scalarOnes = <f64>ones;
+  return rest;
+}
+
+function farExpSumF64(x: usize, n: i32, m: f64, T: f64, dst: usize): f64 {
+  const invT = 1.0 / T;
+  let rest: f64 = 0;
+  let ones = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    const v = load<f64>(x + o);
+    const e = expNonPos((v - m) * invT, F64_CUT); // below the normal range: 0, as the vector exp gives it
+    if (dst) store<f64>(dst + o, e);
+    ones += <i32>(v == m);
+    rest += reinterpret<f64>(reinterpret<i64>(e) & (<i64>(v == m) - 1));
   }
   scalarOnes = <f64>ones;
   return rest;

@@ -23,12 +23,13 @@
 
 import {
   madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2, pairTotal, twoSum, twoLo,
+  expFar32, expNonPos, NEAR_F32, NEAR_F64,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, D_ONE, D_P0,
 } from "./math";
 import {
   NARROW, T_B, T_MAGIC, T_CUT, T_LIFT, T_NAN, T_SUM, T_ONES, T_TILE, LN2, LOG2E, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
-  passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarMaxF32, scalarMaxF64,
+  passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
   tileExpF32, tileExpF64, tileLogSF32, widenHighF32x4, widenLowF32x4, expConstsF64, dC1, dC2, F32_CUT, F64_CUT,
 } from "./rows";
@@ -50,7 +51,7 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
       let ones: f64 = 0, rest: f64 = 0;
       if (!isFinite(m)) v = hasNaNF32(row, cols) ? NaN : m;
       else {
-        rest = scalarExpSumF32(row, cols, m, 1.0, 0);
+        rest = scalarExpSumF32(row, cols, m, scalarLow, 1.0, 0);
         ones = scalarOnes;
         v = <f64>m + logOnesPlus(ones, rest);
       }
@@ -105,7 +106,7 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
         putAux(aux, r, 3, nan ? NaN : m, 0, 0);
         continue;
       }
-      const rest = scalarExpSumF32(x + off, cols, m, T, out + off);
+      const rest = scalarExpSumF32(x + off, cols, m, scalarLow, T, out + off);
       const s = scalarOnes + rest;
       const c = <f32>(1.0 / s);
       for (let i = 0; i < cols; i++) store<f32>(out + off + (<usize>i << 2), load<f32>(out + off + (<usize>i << 2)) * c);
@@ -161,7 +162,7 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
         putAux(aux, r, 3, nan ? NaN : m, 0, 0);
         continue;
       }
-      const rest = scalarExpSumF32(x + off, cols, m, T, 0);
+      const rest = scalarExpSumF32(x + off, cols, m, scalarLow, T, 0);
       const ones = scalarOnes;
       const ls = <f32>logOnesPlus(ones, rest);
       for (let i = 0; i < cols; i++) {
@@ -265,7 +266,7 @@ export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux
       let ones: f64 = 0, rest: f64 = 0;
       if (!isFinite(m)) v = hasNaNF64(row, cols) ? NaN : m;
       else {
-        rest = scalarExpSumF64(row, cols, m, 1.0, 0);
+        rest = scalarExpSumF64(row, cols, m, scalarLow, 1.0, 0);
         ones = scalarOnes;
         v = m + logOnesPlus(ones, rest);
       }
@@ -316,7 +317,7 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
         putAux(aux, r, 3, nan ? NaN : m, 0, 0);
         continue;
       }
-      const rest = scalarExpSumF64(x + off, cols, m, T, out + off);
+      const rest = scalarExpSumF64(x + off, cols, m, scalarLow, T, out + off);
       const s = scalarOnes + rest;
       const c = 1.0 / s;
       for (let i = 0; i < cols; i++) store<f64>(out + off + (<usize>i << 3), load<f64>(out + off + (<usize>i << 3)) * c);
@@ -370,7 +371,7 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
         putAux(aux, r, 3, nan ? NaN : m, 0, 0);
         continue;
       }
-      const rest = scalarExpSumF64(x + off, cols, m, T, 0);
+      const rest = scalarExpSumF64(x + off, cols, m, scalarLow, T, 0);
       const ones = scalarOnes;
       const ls = logOnesPlus(ones, rest);
       for (let i = 0; i < cols; i++) {
@@ -522,9 +523,9 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
         putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
         continue;
       }
-      const rest = scalarExpSumF32(x + off, cols, m, T, grad ? grad + off : 0);
+      const rest = scalarExpSumF32(x + off, cols, m, scalarLow, T, grad ? grad + off : 0);
       const ones = scalarOnes;
-      const a = scalarEntropyA(x + off, cols, <f64>m, T, 4);
+      const a = scalarEntropyA(x + off, cols, <f64>m, scalarLow, T, 4);
       const s = ones + rest, ls = logOnesPlus(ones, rest);
       const h = ls - a / s;
       store<f64>(out + (<usize>r << 3), h);
@@ -601,16 +602,28 @@ function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, T: f64, gscale:
   }
 }
 
-/** Σ e·t over a row in float64 for the scalar build (e = exp(t), t = (x − m)/T; masked entries, and e below the normal range, 0). */
-function scalarEntropyA(x: usize, n: i32, m: f64, T: f64, size: i32): f64 {
-  const invT = 1.0 / T;
+/**
+ * Σ e·t over a row in float64 for the scalar build (e = exp(t), t = (x − m)/T; e below
+ * the normal range, masked entries included, 0, and its term too).  `lo`: the row's least
+ * entry, which picks the exponential (math.ts, NEAR_F32).
+ */
+function scalarEntropyA(x: usize, n: i32, m: f64, lo: f64, T: f64, size: i32): f64 {
+  const invT = 1.0 / T, cut = size == 4 ? F32_CUT : F64_CUT;
   let a: f64 = 0;
+  if ((m - lo) / T < (size == 4 ? NEAR_F32 : NEAR_F64)) {
+    for (let i = 0; i < n; i++) {
+      const v: f64 = size == 4 ? <f64>load<f32>(x + (<usize>i << 2)) : load<f64>(x + (<usize>i << 3));
+      const t = (v - m) * invT;
+      a += Math.exp(t) * t;
+    }
+    return a;
+  }
   for (let i = 0; i < n; i++) {
     const v: f64 = size == 4 ? <f64>load<f32>(x + (<usize>i << 2)) : load<f64>(x + (<usize>i << 3));
-    if (v == -Infinity) continue;
     const t = (v - m) * invT;
-    const e = Math.exp(t);
-    if (e >= (size == 4 ? F32_CUT : F64_CUT)) a += e * t; // below the normal range: dropped, as its exponential is
+    const e = size == 4 ? expFar32(t, cut) : expNonPos(t, cut);
+    // e = 0 drops the term (0·−Infinity would be NaN), with no branch on the entry
+    a += reinterpret<f64>(reinterpret<i64>(e * t) & -(<i64>(e != 0)));
   }
   return a;
 }
@@ -724,9 +737,9 @@ export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gs
         putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
         continue;
       }
-      const rest = scalarExpSumF64(x + off, cols, m, T, grad ? grad + off : 0);
+      const rest = scalarExpSumF64(x + off, cols, m, scalarLow, T, grad ? grad + off : 0);
       const ones = scalarOnes;
-      const a = scalarEntropyA(x + off, cols, m, T, 8);
+      const a = scalarEntropyA(x + off, cols, m, scalarLow, T, 8);
       const s = ones + rest, ls = logOnesPlus(ones, rest);
       const h = ls - a / s;
       store<f64>(out + (<usize>r << 3), h);

@@ -2,8 +2,8 @@
 // the SPEC's conventions (masked, fully masked, huge, NaN, ±Infinity), temperature,
 // `out`, errors and identities — on every backend.
 import { describe, expect, it } from 'vitest';
-import { allocate, entropy, klDivergence, logSoftmax, logSumExp, softmax, softmaxEntropy, softmaxKlDivergence } from '../src/index.js';
-import { expectAllClose, expectClose, fsum, onEachBackend, randomLogits, rng } from './helpers.js';
+import { allocate, entropy, klDivergence, logSoftmax, logSumExp, softmax, softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence } from '../src/index.js';
+import { belowNormal, expectAllClose, expectClose, fsum, onEachBackend, randomLogits, rng } from './helpers.js';
 
 const LENGTHS = [...Array.from({ length: 34 }, (_, i) => i), 63, 64, 65, 1000, 4097, 100_003];
 const TYPES = [Float32Array, Float64Array] as const;
@@ -14,7 +14,9 @@ function reference(x: ArrayLike<number>, T = 1) {
   let m = -Infinity;
   for (let i = 0; i < x.length; i++) m = Math.max(m, x[i]);
   const t = Array.from(x, (v) => (v - m) / T);
-  const ls = Math.log(fsum(t.map(Math.exp)));
+  // log(ones + rest) as log1p: for a confident row (rest ~1e-17) log(1 + rest) would round to 0
+  const ones = t.filter((v) => v === 0).length;
+  const ls = Math.log1p(ones - 1 + fsum(t.filter((v) => v !== 0).map(Math.exp)));
   const logp = t.map((v) => v - ls);
   const p = logp.map(Math.exp);
   return { lse: x.length ? m / T + ls : -Infinity, p, logp, H: fsum(p.map((v, i) => (v === 0 ? 0 : -v * logp[i]))) };
@@ -238,6 +240,62 @@ onEachBackend('softmax family', () => {
         }
       }
     });
+  });
+
+  // The logits of the no-cliff benchmark (issue 25), which take other paths than random
+  // ones: rows with −Infinity or a spread past the exponential's range (the scalar build's
+  // branch-free row loops), one entry far above the rest, all equal; narrow rows in tiles.
+  describe('masked, wide, outlier and constant logits, against a float64 reference', () => {
+    const patterns: [string, (x: Float32Array | Float64Array, cols: number, random: () => number) => void][] = [
+      ['masked (half −Infinity)', (x, cols, random) => { for (let i = 0; i < x.length; i++) if (i % cols !== 0 && random() < 0.5) x[i] = -Infinity; }],
+      ['wide (±200)', (x, _, random) => { for (let i = 0; i < x.length; i++) x[i] = (random() - 0.5) * 400; }],
+      ['wider (±600)', (x, _, random) => { for (let i = 0; i < x.length; i++) x[i] = (random() - 0.5) * 1200; }],
+      ['outlier (+1e4)', (x, cols) => { for (let r = 0; r < x.length / cols; r++) x[r * cols + (r % cols)] = 1e4; }],
+      ['constant (0)', (x) => x.fill(0)],
+      ['masked, a NaN in row 3', (x, cols, random) => {
+        for (let i = 0; i < x.length; i++) if (i % cols !== 0 && random() < 0.5) x[i] = -Infinity;
+        x[3 * cols + cols - 1] = NaN;
+      }],
+    ];
+    for (const Type of TYPES) {
+      for (const [what, put] of patterns) {
+        for (const cols of [10, 70, 1000]) {
+          it(`${what}, rows of ${cols}, ${Type.name}`, () => {
+            const rows = 9, dt = dtypeOf(Type), random = rng(cols + what.length);
+            const x = randomLogits(rows * cols, random, Type);
+            put(x, cols, random);
+            const labels = new Int32Array(rows); // entry 0: never masked
+            const temperature = 0.5;
+            const lse = logSumExp(x, { cols }), p = softmax(x, { cols }), lp = logSoftmax(x, { cols, temperature });
+            const h = softmaxEntropy(x, { cols }), loss = softmaxCrossEntropy(x, labels, { cols, reduction: 'none' }) as Float64Array;
+            for (let r = 0; r < rows; r++) {
+              const row = Array.from(x.subarray(r * cols, (r + 1) * cols));
+              const at = (v: Float32Array | Float64Array) => v.subarray(r * cols, (r + 1) * cols);
+              const ref = reference(row), hot = reference(row, temperature);
+              const tag = `row ${r}`;
+              if (row.some(Number.isNaN)) {
+                for (const v of [lse[r], h[r], loss[r], ...at(p), ...at(lp)]) expect(v, tag).toBeNaN();
+                continue;
+              }
+              expectClose(lse[r], ref.lse, dt, undefined, `${tag} logSumExp`);
+              // (an entry below the normal range may be 0: SPEC, Accuracy)
+              for (let j = 0; j < cols; j++) if (!belowNormal(at(p)[j], ref.p[j], dt)) expectClose(at(p)[j], ref.p[j], dt, undefined, `${tag} softmax[${j}]`);
+              expectAllClose(at(lp), hot.logp, dt, hot.logp.map((v, i) => Math.abs(v) + Math.abs(row[i] / temperature)), `${tag} logSoftmax`);
+              // (float32: exponentials below FLT_MIN are 0, so an entropy made of them is off by
+              // up to cols·88·FLT_MIN absolute, the documented bound)
+              const flushed = dt === 'f32' ? cols * 88 * 2 ** -126 : 0;
+              if (Math.abs(h[r] - ref.H) > flushed) expectClose(h[r], ref.H, dt, undefined, `${tag} softmaxEntropy`);
+              expectClose(loss[r], ref.lse - row[0], dt, Math.abs(ref.lse) + Math.abs(row[0]), `${tag} loss`);
+              for (let j = 0; j < cols; j++) {
+                if (row[j] !== -Infinity) continue;
+                expect(at(p)[j], `${tag} softmax[${j}] masked`).toBe(0);
+                expect(at(lp)[j], `${tag} logSoftmax[${j}] masked`).toBe(-Infinity);
+              }
+            }
+          });
+        }
+      }
+    }
   });
 
   describe('the exponential at the edges of its range, and temperatures', () => {
