@@ -32,7 +32,7 @@ import type {
   Backend, CrossEntropyLossOptions, FloatArray, Labels, LogSumExpOptions, MapOptions, ProbabilityOptions, SignedLogSumExpOptions, SignedValue,
   SigmoidCrossEntropyOptions, SigmoidFocalLossOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector,
 } from '../types.js';
-import { checkOptions, describe } from '../args.js';
+import { describe, flag, options as options_ } from '../args.js';
 
 /** One worker, whatever the platform. @internal */
 export interface Transport {
@@ -91,6 +91,12 @@ function perRow(kind: Kind, k: number | undefined, cols: number, perElement: unk
     case 'rowIn': case 'aux': return k ?? 0;
     default: return 0;
   }
+}
+
+function nonNegative(name: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !(v >= 0)) throw new RangeError(`createPool: ${name} must be a non-negative number, got ${describe(v)}`);
+  return v;
 }
 
 const workerFailed = (why: string): Error => new Error(`surprisal pool: a worker failed: ${why}`);
@@ -200,99 +206,60 @@ export class Pool {
     return view;
   }
 
-  /**
-   * `entropy(p, options)` row by row across threads (`cols` required).
-   * @example `await pool.entropy([0.5, 0.5, 1, 0], { cols: 2 }); // Float64Array [0.6931471805599453, 0]`
-   */
+  /** `entropy(p, options)` row by row across threads (`cols` required). @example `await pool.entropy([0.5, 0.5, 1, 0], { cols: 2 }); // Float64Array [0.6931471805599453, 0]` */
   entropy(p: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => entropyPlan(p, options)) as Promise<Float64Array>;
+    return this.run(() => entropyPlan(p, options));
   }
-  /**
-   * `crossEntropy(p, q, options)` row by row across threads.
-   * @example `await pool.crossEntropy([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]`
-   */
+  /** `crossEntropy(p, q, options)` row by row across threads. @example `await pool.crossEntropy([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]` */
   crossEntropy(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => crossEntropyPlan(p, q, options)) as Promise<Float64Array>;
+    return this.run(() => crossEntropyPlan(p, q, options));
   }
-  /**
-   * `klDivergence(p, q, options)` row by row across threads.
-   * @example `await pool.klDivergence([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]`
-   */
+  /** `klDivergence(p, q, options)` row by row across threads. @example `await pool.klDivergence([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]` */
   klDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => klDivergencePlan(p, q, options)) as Promise<Float64Array>;
+    return this.run(() => klDivergencePlan(p, q, options));
   }
-  /**
-   * `jsDivergence(p, q, options)` row by row across threads.
-   * @example `await pool.jsDivergence([1, 0], [0, 1], { cols: 2 }); // Float64Array [0.6931471805599453]`
-   */
+  /** `jsDivergence(p, q, options)` row by row across threads. @example `await pool.jsDivergence([1, 0], [0, 1], { cols: 2 }); // Float64Array [0.6931471805599453]` */
   jsDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => {
       const { totals, terms } = jsDivergencePlans(p, q, options);
       return totals ? [totals, terms] : terms;
-    }) as Promise<Float64Array>;
+    });
   }
-  /**
-   * `logSumExp(x, options)` row by row across threads.
-   * @example `await pool.logSumExp([0, 0, 1000, 1000], { cols: 2 }); // Float64Array [0.6931471805599453, 1000.6931471805599]`
-   */
+  /** `logSumExp(x, options)` row by row across threads. @example `await pool.logSumExp([0, 0, 1000, 1000], { cols: 2 }); // Float64Array [0.6931471805599453, 1000.6931471805599]` */
   logSumExp(x: Vector, options: LogSumExpOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => logSumExpPlan(x, options)) as Promise<Float64Array>;
+    return this.run(() => logSumExpPlan(x, options));
   }
-  /**
-   * `signedLogSumExp(x, options)` row by row across threads.
-   * @example `await pool.signedLogSumExp([0, 0], { cols: 2, weights: [1, -0.5] }); // { value: Float64Array [-0.6931471805599453], sign: Float64Array [1] }`
-   */
+  /** `signedLogSumExp(x, options)` row by row across threads. @example `await pool.signedLogSumExp([0, 0], { cols: 2, weights: [1, -0.5] }); // { value: Float64Array [-0.6931471805599453], sign: Float64Array [1] }` */
   signedLogSumExp(x: Vector, options: SignedLogSumExpOptions & { cols: number }): Promise<SignedValue<Float64Array>> {
-    return this.run(() => signedLogSumExpPlan(x, options)) as Promise<SignedValue<Float64Array>>;
+    return this.run(() => signedLogSumExpPlan(x, options));
   }
-  /**
-   * `softmax(x, options)` row by row across threads (into `out` when given).
-   * @example `await pool.softmax(new Float32Array([0, 0, 0, 0]), { cols: 2 }); // Float32Array [0.5, 0.5, 0.5, 0.5]`
-   */
+  /** `softmax(x, options)` row by row across threads (into `out` when given). @example `await pool.softmax(new Float32Array([0, 0, 0, 0]), { cols: 2 }); // Float32Array [0.5, 0.5, 0.5, 0.5]` */
   softmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
-    return this.run(() => mapPlan('softmax', 'softmaxRows', x, options)) as Promise<T>;
+    return this.run(() => mapPlan('softmax', 'softmaxRows', x, options));
   }
-  /**
-   * `logSoftmax(x, options)` row by row across threads.
-   * @example `await pool.logSoftmax([0, 0], { cols: 2 }); // Float64Array [-0.6931471805599453, -0.6931471805599453]`
-   */
+  /** `logSoftmax(x, options)` row by row across threads. @example `await pool.logSoftmax([0, 0], { cols: 2 }); // Float64Array [-0.6931471805599453, -0.6931471805599453]` */
   logSoftmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
-    return this.run(() => mapPlan('logSoftmax', 'logSoftmaxRows', x, options)) as Promise<T>;
+    return this.run(() => mapPlan('logSoftmax', 'logSoftmaxRows', x, options));
   }
-  /**
-   * `softmaxEntropy(logits, options)` row by row across threads (with `grad`).
-   * @example `await pool.softmaxEntropy([0, 0, 0, 0], { cols: 4, base: 2 }); // Float64Array [2]`
-   */
+  /** `softmaxEntropy(logits, options)` row by row across threads (with `grad`). @example `await pool.softmaxEntropy([0, 0, 0, 0], { cols: 4, base: 2 }); // Float64Array [2]` */
   softmaxEntropy(x: Vector, options: SoftmaxEntropyOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => softmaxEntropyPlan(x, options)) as Promise<Float64Array>;
+    return this.run(() => softmaxEntropyPlan(x, options));
   }
-  /**
-   * `softmaxKlDivergence(p, q, options)` row by row across threads (with `gradP`/`gradQ`).
-   * @example `await pool.softmaxKlDivergence([0, 0], [0, 0], { cols: 2 }); // Float64Array [0]`
-   */
+  /** `softmaxKlDivergence(p, q, options)` row by row across threads (with `gradP`/`gradQ`). @example `await pool.softmaxKlDivergence([0, 0], [0, 0], { cols: 2 }); // Float64Array [0]` */
   softmaxKlDivergence(p: Vector, q: Vector, options: SoftmaxKlOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => softmaxKlDivergencePlan(p, q, options)) as Promise<Float64Array>;
+    return this.run(() => softmaxKlDivergencePlan(p, q, options));
   }
-  /**
-   * `softmaxCrossEntropy(logits, targets, options)` across threads: the rows' losses, then the reduction on this thread.
-   * @example `await pool.softmaxCrossEntropy([0, 0, 0, 0], [0, 1], { cols: 2 }); // 0.6931471805599453`
-   */
+  /** `softmaxCrossEntropy(logits, targets, options)` across threads: the rows' losses, then the reduction on this thread. @example `await pool.softmaxCrossEntropy([0, 0, 0, 0], [0, 1], { cols: 2 }); // 0.6931471805599453` */
   softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Promise<number | Float64Array> {
-    return this.run(() => softmaxCrossEntropyPlan(logits, targets, options)) as Promise<number | Float64Array>;
+    return this.run(() => softmaxCrossEntropyPlan(logits, targets, options));
   }
-  /**
-   * `sigmoidCrossEntropy(logits, targets, options)` row by row across threads.
-   * @example `await pool.sigmoidCrossEntropy([0, 0], [1, 0], { cols: 2 }); // 0.6931471805599453`
-   */
+  /** `sigmoidCrossEntropy(logits, targets, options)` row by row across threads. @example `await pool.sigmoidCrossEntropy([0, 0], [1, 0], { cols: 2 }); // 0.6931471805599453` */
   sigmoidCrossEntropy(logits: Vector, targets: Vector, options: SigmoidCrossEntropyOptions & { cols: number }): Promise<number | Float64Array> {
-    return this.run(() => sigmoidCrossEntropyPlan(logits, targets, options)) as Promise<number | Float64Array>;
+    return this.run(() => sigmoidCrossEntropyPlan(logits, targets, options));
   }
-  /**
-   * `sigmoidFocalLoss(logits, targets, options)` row by row across threads.
-   * @example `await pool.sigmoidFocalLoss([0, 0], [1, 0], { cols: 2, gamma: 0, alpha: -1 }); // 0.6931471805599453`
-   */
+  /** `sigmoidFocalLoss(logits, targets, options)` row by row across threads. @example `await pool.sigmoidFocalLoss([0, 0], [1, 0], { cols: 2, gamma: 0, alpha: -1 }); // 0.6931471805599453` */
   sigmoidFocalLoss(logits: Vector, targets: Vector, options: SigmoidFocalLossOptions & { cols: number }): Promise<number | Float64Array> {
-    return this.run(() => sigmoidFocalLossPlan(logits, targets, options)) as Promise<number | Float64Array>;
+    return this.run(() => sigmoidFocalLossPlan(logits, targets, options));
   }
 
   /**
@@ -300,14 +267,14 @@ export class Pool {
    * own error), computed when the calls before it are done.  A call of several plans — the
    * totals, then the terms — runs them in turn: each needs the last.
    */
-  private async run(make: () => Plan | Plan[]): Promise<unknown> {
+  private async run<T>(make: () => Plan | Plan[]): Promise<T> {
     if (this.closed) throw new Error('surprisal pool: the pool is closed');
     if (this.failure) throw workerFailed(this.failure.message);
     const plans = [make()].flat();
     const result = this.queue.then(async () => {
       let value: unknown;
       for (const plan of plans) value = await this.compute(plan);
-      return value;
+      return value as T;
     });
     this.queue = result.catch(() => {});
     return result;
@@ -493,20 +460,13 @@ async function changed(control: Int32Array, i: number, v: number): Promise<void>
 
 /** Starts a pool: `make` creates a worker (told its setup in its first message). @internal */
 export async function startPool(make: () => Transport, options: PoolOptions, cores: number): Promise<Pool> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`createPool: options must be an object, got ${describe(options)}`);
-  checkOptions('createPool', options, POOL_OPTIONS);
-  const size = options.size ?? Math.max(2, cores);
+  const o = options_<PoolOptions>('createPool', options, POOL_OPTIONS);
+  const size = o.size ?? Math.max(2, cores);
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) throw new RangeError(`createPool: size must be a positive integer, got ${describe(size)}`);
-  const minElements = options.minElements ?? 50_000;
-  if (typeof minElements !== 'number' || !(minElements >= 0)) throw new RangeError(`createPool: minElements must be a non-negative number, got ${describe(minElements)}`);
-  const spin = options.spin ?? 1;
-  if (typeof spin !== 'number' || !(spin >= 0)) throw new RangeError(`createPool: spin must be a non-negative number of ms, got ${describe(spin)}`);
-  const backend = options.backend ?? 'auto';
-  if (!BACKENDS.includes(backend as string)) {
-    throw new RangeError(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
-  }
-  const inMemory = options.inMemory ?? true;
-  if (typeof inMemory !== 'boolean') throw new TypeError(`createPool: inMemory must be a boolean, got ${describe(inMemory)}`);
+  const minElements = nonNegative('minElements', o.minElements, 50_000), spin = nonNegative('spin', o.spin, 1);
+  const backend = o.backend ?? 'auto';
+  if (!BACKENDS.includes(backend)) throw new RangeError(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
+  const inMemory = flag('createPool', 'inMemory', o.inMemory, true);
   // The pool's values are the one-thread functions' bit for bit, and calls the calling
   // thread's engine would give to the JS twins stay on it (`compute`): without init() that
   // engine is the twins' for every size, and no call would ever reach a worker.  So a pool
@@ -521,11 +481,11 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   // shared memory needs SharedArrayBuffer (and, in a page, cross-origin isolation) and a wasm build
   const canShare = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
   const build = supported().find((b) => b === want);
-  if ((options.shared ?? true) && build && canShare) {
+  if (flag('createPool', 'shared', o.shared, true) && build && canShare) {
     try {
       return await startShared(make, build, size, minElements, spin, inMemory);
     } catch (e) {
-      if (options.shared === true) throw e;
+      if (o.shared === true) throw e;
       // no shared WebAssembly memory here: transfers
     }
   }
