@@ -844,17 +844,29 @@ let klSA: f64 = 0, klDelta: f64 = 0, klA: f64 = 0, klHole = false;
 
 // expm1(t) = t + t²/2! + … + t¹⁰/10! + O(t¹¹) for |t| < ¼: truncation below 3e-14 relative
 const EXPM1_NEAR: f64 = 0.25;
+// 1/10!, 1/9!, …, 1/2!, 1, read before a loop (a `v128.const` in it would be rebuilt at
+// every use: see math.ts)
+const EXPM1 = memory.data<f64>([
+  2.755731922398589e-7, 2.7557319223985893e-6, 2.48015873015873e-5, 1.984126984126984e-4, 1.388888888888889e-3,
+  8.333333333333333e-3, 4.1666666666666664e-2, 0.16666666666666666, 0.5, 1.0,
+], 16);
+
+/** EXPM1's coefficient i, splatted. */
 // @ts-ignore: decorator
-@inline function expm1SmallF64x2(t: v128): v128 {
-  let p = madd64(t, f64x2.splat(2.755731922398589e-7), f64x2.splat(2.7557319223985893e-6));
-  p = madd64(p, t, f64x2.splat(2.48015873015873e-5));
-  p = madd64(p, t, f64x2.splat(1.984126984126984e-4));
-  p = madd64(p, t, f64x2.splat(1.388888888888889e-3));
-  p = madd64(p, t, f64x2.splat(8.333333333333333e-3));
-  p = madd64(p, t, f64x2.splat(4.1666666666666664e-2));
-  p = madd64(p, t, f64x2.splat(0.16666666666666666));
-  p = madd64(p, t, f64x2.splat(0.5));
-  p = madd64(p, t, f64x2.splat(1.0));
+@inline function em(i: i32): v128 {
+  return v128.load64_splat(EXPM1 + (<usize>i << 3));
+}
+
+/**
+ * expm1(t) = t·P(t), |t| < ¼, in two float64 lanes; P (degree 9) in Estrin's scheme: the
+ * loops are bound by the latency of its chain (Horner's is 18 dependent operations).
+ */
+// @ts-ignore: decorator
+@inline function expm1SmallF64x2(t: v128, e0: v128, e1: v128, e2: v128, e3: v128, e4: v128, e5: v128, e6: v128, e7: v128,
+  e8: v128, e9: v128): v128 {
+  const t2 = f64x2.mul(t, t), t4 = f64x2.mul(t2, t2);
+  const a = madd64(t, e8, e9), b = madd64(t, e6, e7), c = madd64(t, e4, e5), d = madd64(t, e2, e3), e = madd64(t, e0, e1);
+  const p = madd64(f64x2.mul(t4, t4), e, madd64(t4, madd64(t2, d, c), madd64(t2, b, a)));
   return f64x2.mul(p, t);
 }
 
@@ -884,7 +896,8 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
   const invT64 = f64x2.splat(1.0 / T);
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
   const vrr = f64x2.splat(rr), near = f64x2.splat(EXPM1_NEAR);
-  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
+  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), zero64 = f64x2.splat(0);
+  const e0 = em(0), e1 = em(1), e2 = em(2), e3 = em(3), e4 = em(4), e5 = em(5), e6 = em(6), e7 = em(7), e8 = em(8), e9 = em(9);
   let sa = f64x2.splat(0), delta = sa, acc = sa, holes = i32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
     const r = min(n - i, 4);
@@ -918,10 +931,16 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
       acc = madd64(ea1, u1, acc);
       // Δ in units of a's E: ea·expm1(−u) near, eb·(scaleA/scaleB) − ea elsewhere (and where ea is 0)
       const eb0 = f64x2.mul(f64x2.promote_low_f32x4(eb), vrr), eb1 = f64x2.mul(promoteHighF32x4(eb), vrr);
-      const n0 = v128.andnot(f64x2.lt(f64x2.abs(u0), near), f64x2.eq(ea0, f64x2.splat(0)));
-      const n1 = v128.andnot(f64x2.lt(f64x2.abs(u1), near), f64x2.eq(ea1, f64x2.splat(0)));
-      delta = f64x2.add(delta, v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0))), f64x2.sub(eb0, ea0), n0));
-      delta = f64x2.add(delta, v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1))), f64x2.sub(eb1, ea1), n1));
+      const n0 = v128.andnot(f64x2.lt(f64x2.abs(u0), near), f64x2.eq(ea0, zero64));
+      const n1 = v128.andnot(f64x2.lt(f64x2.abs(u1), near), f64x2.eq(ea1, zero64));
+      let d0 = f64x2.sub(eb0, ea0), d1 = f64x2.sub(eb1, ea1);
+      // (the series only where a lane needs it: most vectors of unrelated rows have none)
+      if (v128.any_true(v128.or(n0, n1))) {
+        d0 = v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d0, n0);
+        d1 = v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d1, n1);
+      }
+      delta = f64x2.add(delta, d0);
+      delta = f64x2.add(delta, d1);
     }
   }
   if (!write) {
@@ -1085,6 +1104,7 @@ function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: us
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
   const vrr = f64x2.splat(rr), vnear = f64x2.splat(EXPM1_NEAR);
   const zero = f64x2.splat(0), ninf = f64x2.splat(-Infinity);
+  const e0 = em(0), e1 = em(1), e2 = em(2), e3 = em(3), e4 = em(4), e5 = em(5), e6 = em(6), e7 = em(7), e8 = em(8), e9 = em(9);
   // blocks of 64 entries into compensated pairs (see math.ts: Long sums)
   let hSA = zero, lSA = zero, hD = zero, lD = zero, hA = zero, lA = zero, holes = zero;
   let i = 0;
@@ -1118,7 +1138,9 @@ function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: us
         sa = f64x2.add(sa, ea);
         acc = madd64(ea, u, acc);
         const nr = v128.andnot(f64x2.lt(f64x2.abs(u), vnear), f64x2.eq(ea, zero));
-        delta = f64x2.add(delta, v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(u))), f64x2.sub(f64x2.mul(eb, vrr), ea), nr));
+        let d = f64x2.sub(f64x2.mul(eb, vrr), ea);
+        if (v128.any_true(nr)) d = v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(u), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d, nr);
+        delta = f64x2.add(delta, d);
       }
     }
     if (!write) {
