@@ -64,9 +64,10 @@ export const T_TILE = 128; // the tile (and, past it, a second one)
 
 // @ts-ignore: decorator
 @inline export function setupF32(m: v128, T: f64, tmp: usize): void {
-  const Tf = <f32>T;
   const mf = v128.and(m, finiteF32x4(m)); // not finite: 0
-  const q = f32x4.div(mf, f32x4.splat(Tf));
+  // (m·(1/T), not m/T, which is a division: where the two round apart, k may differ by one
+  // or a row with |m/T| ≈ 176 take the other reduction; either gives E and its scale alike)
+  const q = f32x4.mul(mf, f32x4.splat(<f32>(1.0 / T)));
   const near = f32x4.lt(f32x4.abs(q), f32x4.splat(176));
   const k = f32x4.sub(v128.and(f32x4.floor(f32x4.mul(q, f32x4.splat(<f32>LOG2E))), near), f32x4.splat(1));
   const mb = v128.and(mf, near); // m − b

@@ -23,7 +23,8 @@
 
 import {
   madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2, pairTotal, twoSum, twoLo,
-  expFar32, expNonPos, NEAR_F32, NEAR_F64,
+  expFar32, expNonPos, NEAR_F32, NEAR_F64, logF32x4, i32k,
+  I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, D_ONE, D_P0,
 } from "./math";
 import {
@@ -31,7 +32,7 @@ import {
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
-  tileExpF32, tileExpF64, tileLogSF32, widenHighF32x4, widenLowF32x4, expConstsF64, dC1, dC2, F32_CUT, F64_CUT,
+  tileExpF32, tileExpF64, tileLogSF32, widenHighF32x4, widenLowF32x4, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -62,7 +63,8 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
   }
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
-  if (first > 0) {
+  if (first > 0 && cols == 2) logSumExpTwoF32(x, first, out);
+  else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
       setupF32(m, 1, tmp);
@@ -92,6 +94,88 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
 }
 
 /**
+ * log-sum-exp of rows of two entries, `rows` a multiple of 4: the tiles' computation
+ * (gatherF32, setupF32, tileLogSF32), with the same values, in registers (see
+ * `softmaxTwoF32`).
+ */
+function logSumExpTwoF32(x: usize, rows: i32, out: usize): void {
+  const k = f32x4.splat(<f32>LOG2E), one = k32(F_ONE);
+  const c1f = reinterpret<f32>(reinterpret<u32>(<f32>LN2) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const shift = i32k(I_LOG_SHIFT), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF), i127 = i32k(I_127), half = k32(F_HALF);
+  const lnHi = k32(F_LN2_HI), lnLo = k32(F_LN2_LO);
+  const q0 = k32(F_Q0), q1 = k32(F_Q0 + 1), q2 = k32(F_Q0 + 2), q3 = k32(F_Q0 + 3), q4 = k32(F_Q0 + 4), q5 = k32(F_Q0 + 5), q6 = k32(F_Q0 + 6), q7 = k32(F_Q0 + 7);
+  const far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0), cutT = f32x4.splat(<f32>(LN_FLT_MIN - 0.01));
+  const ninf = f32x4.splat(-Infinity), inf = f32x4.splat(Infinity), nanv = f32x4.splat(NaN);
+  for (let r = 0; r < rows; r += 4) {
+    const q = x + (<usize>r << 3);
+    const a = v128.load(q), b = v128.load(q, 16);
+    const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+    const nan = v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1));
+    const m = f32x4.pmax(f32x4.pmax(ninf, v0), v1);
+    // setupF32's values at T = 1
+    const fin = f32x4.lt(f32x4.abs(m), inf);
+    const mf = v128.and(m, fin);
+    const near = f32x4.lt(f32x4.abs(mf), far);
+    const magic = f32x4.sub(magic0, f32x4.sub(v128.and(f32x4.floor(f32x4.mul(mf, k)), near), one));
+    const base = v128.andnot(mf, near), cut = f32x4.add(v128.and(mf, near), cutT);
+    const e0 = expF32x4(v0, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
+    const e1 = expF32x4(v1, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
+    const scale = expF32x4(m, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
+    // the entries at the maximum apart: their count, and the rest's sum
+    const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m);
+    const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), t0), t1));
+    const rest = f32x4.div(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), scale);
+    const ls = logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest), shift, mant, sqrtHalf, i127, one, half, lnHi, lnLo,
+      q0, q1, q2, q3, q4, q5, q6, q7);
+    // special lanes: NaN rows NaN, the others (±Infinity) their maximum
+    const special = v128.or(v128.not(fin), nan);
+    const sv = v128.bitselect(nanv, m, nan);
+    storeRowsF64(out, r, 4, widenLowF32x4(m, ls, sv, special), widenHighF32x4(m, ls, sv, special));
+  }
+}
+
+/**
+ * softmax of rows of two entries, `rows` a multiple of 4: the tiles' computation
+ * (gatherF32, setupF32, tileExpF32, then E/ΣE), with the same values, four rows a step
+ * in registers — at two columns the tiles' calls and their stores to and loads from
+ * `tmp` cost more than the arithmetic.
+ */
+function softmaxTwoF32(x: usize, rows: i32, T: f64, out: usize): void {
+  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
+  const ln2T = <f32>(LN2 * T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
+  const log2e = f32x4.splat(<f32>LOG2E), far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0);
+  const cutT = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)));
+  const ninf = f32x4.splat(-Infinity), inf = f32x4.splat(Infinity), zero = f32x4.splat(0), nanv = f32x4.splat(NaN);
+  for (let r = 0; r < rows; r += 4) {
+    const q = x + (<usize>r << 3), o = out + (<usize>r << 3);
+    const a = v128.load(q), b = v128.load(q, 16);
+    const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+    const nan = v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1));
+    const m = f32x4.pmax(f32x4.pmax(ninf, v0), v1);
+    // setupF32's values (m·(1/T), as there)
+    const fin = f32x4.lt(f32x4.abs(m), inf);
+    const mf = v128.and(m, fin);
+    const qm = f32x4.mul(mf, invT);
+    const near = f32x4.lt(f32x4.abs(qm), far);
+    const magic = f32x4.sub(magic0, f32x4.sub(v128.and(f32x4.floor(f32x4.mul(qm, log2e)), near), one));
+    const base = v128.andnot(mf, near), cut = f32x4.add(v128.and(mf, near), cutT);
+    const e0 = expF32x4(v0, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+    const e1 = expF32x4(v1, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+    // masked rows 0; rows with +Infinity or NaN: NaN
+    let c = f32x4.div(one, f32x4.add(e0, e1));
+    c = v128.bitselect(zero, v128.or(c, v128.and(nanv, v128.or(v128.not(fin), nan))), v128.andnot(f32x4.eq(m, ninf), nan));
+    const s0 = f32x4.mul(e0, c), s1 = f32x4.mul(e1, c);
+    v128.store(o, i32x4.shuffle(s0, s1, 0, 4, 1, 5));
+    v128.store(o, i32x4.shuffle(s0, s1, 2, 6, 3, 7), 16);
+  }
+}
+
+/**
  * out[r, :] = softmax(x[r, :]/T) (out may be x); aux (3 per row): m, 0, S = Σ exp((x − m)/T).
  * `tmp`: 16·NARROW bytes.
  */
@@ -116,7 +200,8 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   }
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
-  if (first > 0) {
+  if (first > 0 && cols == 2) softmaxTwoF32(x, first, T, out);
+  else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
       setupF32(m, T, tmp);
