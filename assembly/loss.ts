@@ -20,12 +20,15 @@
 // or hold +Infinity or NaN, has no defined softmax: its loss and gradient are NaN, as in
 // PyTorch.  Narrow rows (fewer than NARROW classes) are taken four at a time in lanes.
 
-import { madd32, madd64, promoteHighF32x4 } from "./math";
+import {
+  madd32, madd64, promoteHighF32x4, expF32x4, logF32x4, k32, i32k, F_ONE, F_P1, F_P2, F_P3, F_P4, F_P5, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0,
+  I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
+} from "./math";
 import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
   scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
-  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64,
+  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64, groupNearF32, groupMagicF32, groupBaseF32, groupCutF32, LN2, LOG2E, LN_FLT_MIN,
 } from "./rows";
 
 /** The gradient's coefficients: g = (e·gA − w·gB − [c = y]·gC)·gS (see `fold`). */
@@ -137,7 +140,8 @@ export function softmaxCrossEntropyLabelsF32(
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~3 : 0;
   if (first > 0) {
-    labelsNarrowF32(z, labels, first, cols, weights, wsum, eps, gradScale, grad, out, tmp);
+    if (cols == 2 && !weights && eps == 0) labelsTwoF32(z, labels, first, wsum, gradScale, grad, out);
+    else labelsNarrowF32(z, labels, first, cols, weights, wsum, eps, gradScale, grad, out, tmp);
   }
   const C = <f64>cols;
   for (let r = first; r < rows; r++) {
@@ -233,6 +237,79 @@ function labelLogitsF32(z: usize, y: v128, r: i32, cols: i32): v128 {
   if (y2 >= 0) v = f32x4.replace_lane(v, 2, load<f32>(at + (2 * row + <usize>y2 << 2)));
   if (y3 >= 0) v = f32x4.replace_lane(v, 3, load<f32>(at + (3 * row + <usize>y3 << 2)));
   return v;
+}
+
+/**
+ * `labelsNarrowF32` for rows of two entries without weights or smoothing (a binary
+ * classifier's loss), `rows` a multiple of 4: the same computation and values, four rows
+ * a step in registers (see softmax.ts, `softmaxTwoF32`).
+ */
+function labelsTwoF32(z: usize, labels: usize, rows: i32, wsum: f64, gradScale: f64, grad: usize, out: usize): void {
+  const k = f32x4.splat(<f32>LOG2E), one = k32(F_ONE), zero = f32x4.splat(0);
+  const c1f = reinterpret<f32>(reinterpret<u32>(<f32>LN2) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
+  const shift = i32k(I_LOG_SHIFT), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF), i127 = i32k(I_127), half = k32(F_HALF);
+  const lnHi = k32(F_LN2_HI), lnLo = k32(F_LN2_LO);
+  const q0 = k32(F_Q0), q1 = k32(F_Q0 + 1), q2 = k32(F_Q0 + 2), q3 = k32(F_Q0 + 3), q4 = k32(F_Q0 + 4), q5 = k32(F_Q0 + 5), q6 = k32(F_Q0 + 6), q7 = k32(F_Q0 + 7);
+  const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN), ones1 = i32x4.splat(1);
+  const far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0), cutT = f32x4.splat(<f32>(LN_FLT_MIN - 0.01));
+  // labelsNarrowF32's coefficients at ε = 0, w = 1
+  const keep = f32x4.splat(<f32>1), share = f32x4.splat(<f32>0), sw = f32x4.splat(<f32>wsum), gs = f32x4.splat(<f32>gradScale);
+  const gb = f32x4.mul(share, gs), gc = f32x4.mul(f32x4.mul(keep, one), gs);
+  for (let r = 0; r < rows; r += 4) {
+    const q = z + (<usize>r << 3);
+    const a = v128.load(q), b = v128.load(q, 16);
+    const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+    const nan = v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1));
+    const m = f32x4.pmax(f32x4.pmax(ninf, v0), v1);
+    const y = labelLanes(labels, r);
+    const ignored = i32x4.lt_s(y, i32x4.splat(0));
+    const y1 = i32x4.eq(y, ones1);
+    const zy = v128.andnot(v128.bitselect(v1, v0, y1), ignored); // (labelLogitsF32: 0 where ignored)
+    const fin = finiteF32x4(m), mf = v128.and(m, fin);
+    const near = groupNearF32(mf, far); // (T = 1: q = mf)
+    const magic = groupMagicF32(mf, near, magic0, k, one), base = groupBaseF32(mf, near), cut = groupCutF32(mf, near, cutT);
+    const e0 = expF32x4(v0, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
+    const e1 = expF32x4(v1, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
+    const scale = expF32x4(m, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
+    const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m);
+    const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), t0), t1));
+    const restE = f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1));
+    const rest = f32x4.div(restE, scale);
+    const ls = logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest), shift, mant, sqrtHalf, i127, one, half, lnHi, lnLo,
+      q0, q1, q2, q3, q4, q5, q6, q7);
+    const bad = v128.or(v128.not(fin), nan);
+    const loss32 = v128.andnot(f32x4.mul(f32x4.mul(keep, one), f32x4.sub(ls, f32x4.sub(zy, m))), f32x4.eq(one, zero));
+    const lfin = finiteF32x4(loss32);
+    const l32 = v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored);
+    // (lanes whose float32 loss is not finite: in float64, out of the loop's code)
+    if (i32x4.all_true(lfin)) storeRowsF64(out, r, 4, f64x2.promote_low_f32x4(l32), promoteHighF32x4(l32));
+    else twoLossF64(out, r, l32, ls, zy, m, bad, ignored, lfin);
+    if (grad) {
+      const sE = madd32(ones, scale, restE);
+      const ga = f32x4.mul(f32x4.div(madd32(keep, one, f32x4.mul(share, sw)), sE), gs);
+      const dead = v128.or(ignored, bad);
+      const fillv = v128.and(v128.andnot(nanv, ignored), bad); // NaN where bad, 0 where ignored
+      const g0 = f32x4.sub(f32x4.sub(f32x4.mul(e0, ga), gb), v128.and(gc, i32x4.eq(y, zero)));
+      const g1 = f32x4.sub(f32x4.sub(f32x4.mul(e1, ga), gb), v128.and(gc, y1));
+      const s0 = v128.bitselect(fillv, g0, dead), s1 = v128.bitselect(fillv, g1, dead);
+      const o = grad + (<usize>r << 3);
+      v128.store(o, i32x4.shuffle(s0, s1, 0, 4, 1, 5));
+      v128.store(o, i32x4.shuffle(s0, s1, 2, 6, 3, 7), 16);
+    }
+  }
+}
+
+/** `labelsTwoF32`'s losses of a group where a float32 loss is not finite: those lanes in float64 (as `labelsNarrowF32`). */
+function twoLossF64(out: usize, r: i32, l32: v128, ls: v128, zy: v128, m: v128, bad: v128, ignored: v128, fin: v128): void {
+  const one = f64x2.splat(1), zero = f64x2.splat(0);
+  const lo = labelLossF64(f64x2.promote_low_f32x4(ls), f64x2.sub(f64x2.promote_low_f32x4(zy), f64x2.promote_low_f32x4(m)),
+    one, zero, one, zero, zero, false, i64x2.extend_low_i32x4_s(bad), i64x2.extend_low_i32x4_s(ignored));
+  const hi = labelLossF64(promoteHighF32x4(ls), f64x2.sub(promoteHighF32x4(zy), promoteHighF32x4(m)),
+    one, zero, one, zero, zero, false, i64x2.extend_high_i32x4_s(bad), i64x2.extend_high_i32x4_s(ignored));
+  storeRowsF64(out, r, 4, v128.bitselect(f64x2.promote_low_f32x4(l32), lo, i64x2.extend_low_i32x4_s(fin)),
+    v128.bitselect(promoteHighF32x4(l32), hi, i64x2.extend_high_i32x4_s(fin)));
 }
 
 function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
