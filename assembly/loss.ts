@@ -21,14 +21,14 @@
 // PyTorch.  Narrow rows (fewer than NARROW classes) are taken four at a time in lanes.
 
 import {
-  madd32, madd64, promoteHighF32x4, expF32x4, logF32x4, k32, i32k, F_ONE, F_P1, F_P2, F_P3, F_P4, F_P5, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0,
-  I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
+  madd32, madd64, promoteHighF32x4, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT, SG_NTINY,
+  SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0,
 } from "./math";
 import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
   scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
-  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64, groupNearF32, groupMagicF32, groupBaseF32, groupCutF32, LN2, LOG2E, LN_FLT_MIN,
+  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64,
 } from "./rows";
 
 /** The gradient's coefficients: g = (e·gA − w·gB − [c = y]·gC)·gS (see `fold`). */
@@ -140,7 +140,7 @@ export function softmaxCrossEntropyLabelsF32(
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~3 : 0;
   if (first > 0) {
-    if (cols == 2 && !weights && eps == 0) labelsTwoF32(z, labels, first, wsum, gradScale, grad, out);
+    if (cols == 2 && !weights && eps == 0) labelsTwoF32(z, labels, first, gradScale, grad, out);
     else labelsNarrowF32(z, labels, first, cols, weights, wsum, eps, gradScale, grad, out, tmp);
   }
   const C = <f64>cols;
@@ -241,22 +241,19 @@ function labelLogitsF32(z: usize, y: v128, r: i32, cols: i32): v128 {
 
 /**
  * `labelsNarrowF32` for rows of two entries without weights or smoothing (a binary
- * classifier's loss), `rows` a multiple of 4: the same computation and values, four rows
- * a step in registers (see softmax.ts, `softmaxTwoF32`).
+ * classifier's loss), `rows` a multiple of 4, four rows a step: with m the row's maximum
+ * and a the other entry, log S − (z_y − m) = log1p(exp(a − m)) + (m − z_y), a − m taken
+ * exactly (math.ts, `expDiffF32x4`) — one exponential and one log a row, where the
+ * tiles take three exponentials and a log.  The loss of the favoured class is the log1p
+ * alone, as small as exp(a − m), and keeps its relative accuracy.  The gradient is ±g·p'
+ * with p' the probability of the class that is not y (p_y − 1 = −p'): no cancellation.
  */
-function labelsTwoF32(z: usize, labels: usize, rows: i32, wsum: f64, gradScale: f64, grad: usize, out: usize): void {
-  const k = f32x4.splat(<f32>LOG2E), one = k32(F_ONE), zero = f32x4.splat(0);
-  const c1f = reinterpret<f32>(reinterpret<u32>(<f32>LN2) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 - <f64>c1f));
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
-  const shift = i32k(I_LOG_SHIFT), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF), i127 = i32k(I_127), half = k32(F_HALF);
-  const lnHi = k32(F_LN2_HI), lnLo = k32(F_LN2_LO);
-  const q0 = k32(F_Q0), q1 = k32(F_Q0 + 1), q2 = k32(F_Q0 + 2), q3 = k32(F_Q0 + 3), q4 = k32(F_Q0 + 4), q5 = k32(F_Q0 + 5), q6 = k32(F_Q0 + 6), q7 = k32(F_Q0 + 7);
-  const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN), ones1 = i32x4.splat(1);
-  const far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0), cutT = f32x4.splat(<f32>(LN_FLT_MIN - 0.01));
-  // labelsNarrowF32's coefficients at ε = 0, w = 1
-  const keep = f32x4.splat(<f32>1), share = f32x4.splat(<f32>0), sw = f32x4.splat(<f32>wsum), gs = f32x4.splat(<f32>gradScale);
-  const gb = f32x4.mul(share, gs), gc = f32x4.mul(f32x4.mul(keep, one), gs);
+function labelsTwoF32(z: usize, labels: usize, rows: i32, gradScale: f64, grad: usize, out: usize): void {
+  const magic = sg32(SG_MAGIC), log2e = sg32(SG_LOG2E), c1 = sg32(SG_NLN2_HI), c2 = sg32(SG_NLN2_LO), cut = sg32(SG_CUT), ntiny = sg32(SG_NTINY);
+  const e0 = sg32(SG_E0), e1 = sg32(SG_E0 + 1), e2 = sg32(SG_E0 + 2), e3 = sg32(SG_E0 + 3), e4 = sg32(SG_E0 + 4);
+  const one = sg32(SG_ONE), two = sg32(SG_TWO), tiny = sg32(SG_TINY), inf = sg32(SG_INF), zero = sg32(SG_ZERO);
+  const l0 = sg32(SG_L0), l1 = sg32(SG_L0 + 1), l2 = sg32(SG_L0 + 2), l3 = sg32(SG_L0 + 3);
+  const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN), ones1 = i32x4.splat(1), gs = f32x4.splat(<f32>gradScale);
   for (let r = 0; r < rows; r += 4) {
     const q = z + (<usize>r << 3);
     const a = v128.load(q), b = v128.load(q, 16);
@@ -266,34 +263,23 @@ function labelsTwoF32(z: usize, labels: usize, rows: i32, wsum: f64, gradScale: 
     const y = labelLanes(labels, r);
     const ignored = i32x4.lt_s(y, i32x4.splat(0));
     const y1 = i32x4.eq(y, ones1);
-    const zy = v128.andnot(v128.bitselect(v1, v0, y1), ignored); // (labelLogitsF32: 0 where ignored)
-    const fin = finiteF32x4(m), mf = v128.and(m, fin);
-    const near = groupNearF32(mf, far); // (T = 1: q = mf)
-    const magic = groupMagicF32(mf, near, magic0, k, one), base = groupBaseF32(mf, near), cut = groupCutF32(mf, near, cutT);
-    const e0 = expF32x4(v0, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
-    const e1 = expF32x4(v1, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
-    const scale = expF32x4(m, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
-    const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m);
-    const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), t0), t1));
-    const restE = f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1));
-    const rest = f32x4.div(restE, scale);
-    const ls = logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest), shift, mant, sqrtHalf, i127, one, half, lnHi, lnLo,
-      q0, q1, q2, q3, q4, q5, q6, q7);
-    const bad = v128.or(v128.not(fin), nan);
-    const loss32 = v128.andnot(f32x4.mul(f32x4.mul(keep, one), f32x4.sub(ls, f32x4.sub(zy, m))), f32x4.eq(one, zero));
+    const zy = v128.andnot(v128.bitselect(v1, v0, y1), ignored); // (0 where ignored, as labelLogitsF32)
+    const e = expDiffF32x4(v128.bitselect(v1, v0, f32x4.eq(v0, m)), m, magic, log2e, c1, c2, cut, ntiny, one, e0, e1, e2, e3, e4, inf);
+    const ls = log1pUnitF32x4(e, two, tiny, l0, l1, l2, l3);
+    const bad = v128.or(f32x4.ge(f32x4.abs(m), inf), nan);
+    const loss32 = f32x4.sub(ls, f32x4.sub(zy, m));
     const lfin = finiteF32x4(loss32);
     const l32 = v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored);
     // (lanes whose float32 loss is not finite: in float64, out of the loop's code)
     if (i32x4.all_true(lfin)) storeRowsF64(out, r, 4, f64x2.promote_low_f32x4(l32), promoteHighF32x4(l32));
     else twoLossF64(out, r, l32, ls, zy, m, bad, ignored, lfin);
     if (grad) {
-      const sE = madd32(ones, scale, restE);
-      const ga = f32x4.mul(f32x4.div(madd32(keep, one, f32x4.mul(share, sw)), sE), gs);
+      const rs = f32x4.div(one, f32x4.add(one, e));
+      const gn = f32x4.mul(v128.bitselect(f32x4.mul(e, rs), rs, f32x4.eq(zy, m)), gs); // g·p'
+      const gy = f32x4.sub(zero, gn);
       const dead = v128.or(ignored, bad);
       const fillv = v128.and(v128.andnot(nanv, ignored), bad); // NaN where bad, 0 where ignored
-      const g0 = f32x4.sub(f32x4.sub(f32x4.mul(e0, ga), gb), v128.and(gc, i32x4.eq(y, zero)));
-      const g1 = f32x4.sub(f32x4.sub(f32x4.mul(e1, ga), gb), v128.and(gc, y1));
-      const s0 = v128.bitselect(fillv, g0, dead), s1 = v128.bitselect(fillv, g1, dead);
+      const s0 = v128.bitselect(fillv, v128.bitselect(gn, gy, y1), dead), s1 = v128.bitselect(fillv, v128.bitselect(gy, gn, y1), dead);
       const o = grad + (<usize>r << 3);
       v128.store(o, i32x4.shuffle(s0, s1, 0, 4, 1, 5));
       v128.store(o, i32x4.shuffle(s0, s1, 2, 6, 3, 7), 16);

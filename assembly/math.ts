@@ -562,6 +562,25 @@ const SIG32 = memory.data<f32>([
 }
 
 /**
+ * exp(a − b) in four float32 lanes for a ≤ b, with a − b taken exactly: its rounded
+ * value s and error r (TwoSum), exp(s)·(1 + r).  |r| ≤ 2^-24·|s|, under 5.3e-6 wherever
+ * the result is normal, so the dropped r²/2 is below 1.4e-11 of it: the result is within
+ * `expNonPosF32x4`'s 1.01 ulp plus a rounding, whatever the size of a and b (the rounded
+ * difference alone would cost |s|·2^-24, up to 87 ulp).  0 where a − b is below the
+ * cut-off (a = −Infinity included); NaN for NaN.  Constants as `expNonPosF32x4`.
+ */
+// @ts-ignore: decorator
+@inline export function expDiffF32x4(a: v128, b: v128, magic: v128, log2e: v128, c1: v128, c2: v128, cut: v128, ntiny: v128, one: v128,
+  e0: v128, e1: v128, e2: v128, e3: v128, e4: v128, inf: v128): v128 {
+  const s = f32x4.sub(a, b);
+  const t = f32x4.sub(s, a);
+  const r = f32x4.sub(f32x4.sub(a, f32x4.sub(s, t)), f32x4.add(b, t));
+  const e = expNonPosF32x4(s, magic, log2e, c1, c2, cut, ntiny, one, e0, e1, e2, e3, e4);
+  // (r is NaN or infinite only where s is not finite, and e then 0 or NaN already)
+  return madd32(e, v128.and(r, f32x4.lt(f32x4.abs(r), inf)), e);
+}
+
+/**
  * log1p(e) in four float32 lanes for e ∈ [0, 1] or NaN (see above).  Constants: SG_TWO,
  * SG_TINY, SG_L0…SG_L0+3.
  */

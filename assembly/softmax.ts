@@ -23,8 +23,8 @@
 
 import {
   madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2, pairTotal, twoSum, twoLo,
-  expFar32, expNonPos, NEAR_F32, NEAR_F64, logF32x4, i32k,
-  I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0,
+  expFar32, expNonPos, NEAR_F32, NEAR_F64, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT,
+  SG_NTINY, SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_L0,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, D_ONE, D_P0,
 } from "./math";
 import {
@@ -95,41 +95,28 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
 }
 
 /**
- * log-sum-exp of rows of two entries, `rows` a multiple of 4: the tiles' computation
- * (gatherF32, setupF32, tileLogSF32), with the same values, in registers (see
- * `softmaxTwoF32`).
+ * log-sum-exp of rows of two entries, `rows` a multiple of 4, four rows a step: m +
+ * log1p(exp(a − m)), a the other entry, a − m taken exactly (`expDiffF32x4`) — one
+ * exponential and one log a row, where the tiles take three exponentials and a log.
+ * log1p is the sigmoid family's (1.97 ulp), and m + log1p(…) is formed in float64.
  */
 function logSumExpTwoF32(x: usize, rows: i32, out: usize): void {
-  const k = f32x4.splat(<f32>LOG2E), one = k32(F_ONE);
-  const c1f = reinterpret<f32>(reinterpret<u32>(<f32>LN2) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 - <f64>c1f));
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5);
-  const shift = i32k(I_LOG_SHIFT), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF), i127 = i32k(I_127), half = k32(F_HALF);
-  const lnHi = k32(F_LN2_HI), lnLo = k32(F_LN2_LO);
-  const q0 = k32(F_Q0), q1 = k32(F_Q0 + 1), q2 = k32(F_Q0 + 2), q3 = k32(F_Q0 + 3), q4 = k32(F_Q0 + 4), q5 = k32(F_Q0 + 5), q6 = k32(F_Q0 + 6), q7 = k32(F_Q0 + 7);
-  const far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0), cutT = f32x4.splat(<f32>(LN_FLT_MIN - 0.01));
-  const ninf = f32x4.splat(-Infinity), inf = f32x4.splat(Infinity), nanv = f32x4.splat(NaN);
+  const magic = sg32(SG_MAGIC), log2e = sg32(SG_LOG2E), c1 = sg32(SG_NLN2_HI), c2 = sg32(SG_NLN2_LO), cut = sg32(SG_CUT), ntiny = sg32(SG_NTINY);
+  const e0 = sg32(SG_E0), e1 = sg32(SG_E0 + 1), e2 = sg32(SG_E0 + 2), e3 = sg32(SG_E0 + 3), e4 = sg32(SG_E0 + 4);
+  const one = sg32(SG_ONE), two = sg32(SG_TWO), tiny = sg32(SG_TINY), inf = sg32(SG_INF);
+  const l0 = sg32(SG_L0), l1 = sg32(SG_L0 + 1), l2 = sg32(SG_L0 + 2), l3 = sg32(SG_L0 + 3);
+  const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN);
   for (let r = 0; r < rows; r += 4) {
     const q = x + (<usize>r << 3);
     const a = v128.load(q), b = v128.load(q, 16);
     const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
     const nan = v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1));
     const m = f32x4.pmax(f32x4.pmax(ninf, v0), v1);
-    const fin = f32x4.lt(f32x4.abs(m), inf);
-    const mf = v128.and(m, fin);
-    const near = groupNearF32(mf, far); // (T = 1: q = mf)
-    const magic = groupMagicF32(mf, near, magic0, k, one), base = groupBaseF32(mf, near), cut = groupCutF32(mf, near, cutT);
-    const e0 = expF32x4(v0, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
-    const e1 = expF32x4(v1, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
-    const scale = expF32x4(m, base, k, magic, c1, c2, one, cut, cut, p1, p2, p3, p4, p5, one);
-    // the entries at the maximum apart: their count, and the rest's sum
-    const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m);
-    const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), t0), t1));
-    const rest = f32x4.div(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), scale);
-    const ls = logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest), shift, mant, sqrtHalf, i127, one, half, lnHi, lnLo,
-      q0, q1, q2, q3, q4, q5, q6, q7);
-    // special lanes: NaN rows NaN, the others (±Infinity) their maximum
-    const special = v128.or(v128.not(fin), nan);
+    const other = v128.bitselect(v1, v0, f32x4.eq(v0, m));
+    const e = expDiffF32x4(other, m, magic, log2e, c1, c2, cut, ntiny, one, e0, e1, e2, e3, e4, inf);
+    const ls = log1pUnitF32x4(e, two, tiny, l0, l1, l2, l3);
+    // special lanes: NaN rows NaN, the others (±Infinity, a fully masked row) their maximum
+    const special = v128.or(v128.not(f32x4.lt(f32x4.abs(m), inf)), nan);
     const sv = v128.bitselect(nanv, m, nan);
     storeRowsF64(out, r, 4, widenLowF32x4(m, ls, sv, special), widenHighF32x4(m, ls, sv, special));
   }

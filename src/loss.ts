@@ -111,24 +111,40 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
   let labels: Int32Array | null = null;
   let denominator = rows;
   if (isLabels) {
+    const d = T.data;
+    // int32 labels without weights, the common case: a copy (the call's own: a pool call
+    // runs later) and their range in one scan; when every one is a class and none is
+    // ignoreIndex, nothing is rewritten and each counts 1
+    if (d instanceof Int32Array && !weights) {
+      let lo = 0, hi = 0;
+      for (let r = 0; r < rows; r++) {
+        const y = d[r];
+        lo = y < lo ? y : lo;
+        hi = y > hi ? y : hi;
+      }
+      if (hi < cols && (ignore === undefined || ignore < lo || ignore > hi) && lo >= 0) {
+        return { Z, T, rows, cols, labels: d.slice(), reduction, eps, weights, wsum, scale, grad, denominator };
+      }
+    }
     labels = new Int32Array(rows);
     denominator = 0;
-    const d = T.data;
     for (let r = 0; r < rows; r++) {
       const y = d[r];
       if (y === ignore) {
         labels[r] = -1;
         continue;
       }
-      if (!Number.isInteger(y)) throw new RangeError(`${fn}: label at row ${r} is ${y}, not an integer class index`);
-      if (y < 0 || y >= cols) {
-        throw new RangeError(`${fn}: label at row ${r} is ${y}, outside [0, ${cols})${ignore === undefined ? '' : ` and not ignoreIndex (${ignore})`}`);
-      }
+      if (!Number.isInteger(y) || y < 0 || y >= cols) throw badLabel(fn, r, y, cols, ignore);
       labels[r] = y;
       denominator += weights ? weights[y] : 1;
     }
   }
   return { Z, T, rows, cols, labels, reduction, eps, weights, wsum, scale, grad, denominator };
+}
+
+function badLabel(fn: string, r: number, y: number, cols: number, ignore: number | undefined): RangeError {
+  if (!Number.isInteger(y)) return new RangeError(`${fn}: label at row ${r} is ${y}, not an integer class index`);
+  return new RangeError(`${fn}: label at row ${r} is ${y}, outside [0, ${cols})${ignore === undefined ? '' : ` and not ignoreIndex (${ignore})`}`);
 }
 
 /** The requested reduction of the per-row losses (compensated: the same value however the rows were computed). */

@@ -298,6 +298,34 @@ onEachBackend('softmax family', () => {
     }
   });
 
+  // Rows of two take their own kernels (assembly/softmax.ts, assembly/loss.ts): log1p of
+  // exp(a − m), a − m taken exactly.  The loss of the favoured class is that log1p alone,
+  // as small as e^(a − m): a rounded a − m would cost up to 87 float32 ulps of it.
+  it('rows of two: log-sum-exp and the loss of either class keep the float32 bound for any gap and offset', () => {
+    const random = rng(2026);
+    for (const Type of TYPES) {
+      const rows = 64, x = new Type(2 * rows);
+      for (let r = 0; r < rows; r++) {
+        const m = (random() - 0.5) * 2 * 10 ** Math.floor(random() * 5), gap = random() * 90;
+        const hi = random() < 0.5 ? 0 : 1;
+        x[2 * r + hi] = m;
+        x[2 * r + 1 - hi] = m - gap;
+      }
+      const lse = logSumExp(x, { cols: 2 });
+      for (const pick of [0, 1]) {
+        const labels = Int32Array.from({ length: rows }, (_, r) => ((x[2 * r] >= x[2 * r + 1]) === (pick === 0) ? 0 : 1));
+        const loss = softmaxCrossEntropy(x, labels, { cols: 2, reduction: 'none' }) as Float64Array;
+        for (let r = 0; r < rows; r++) {
+          const a = x[2 * r], b = x[2 * r + 1], m = Math.max(a, b), d = Math.min(a, b) - m; // exact in float64
+          const l1p = Math.log1p(Math.exp(d));
+          if (pick === 0) expectClose(lse[r], m + l1p, dtypeOf(Type), Math.abs(m) + l1p, `row ${r} logSumExp`);
+          const want = labels[r] === (a >= b ? 0 : 1) ? l1p : l1p - d;
+          if (!belowNormal(loss[r], want, dtypeOf(Type))) expectClose(loss[r], want, dtypeOf(Type), undefined, `row ${r} loss (label ${labels[r]})`);
+        }
+      }
+    }
+  });
+
   describe('the exponential at the edges of its range, and temperatures', () => {
     const FLT_MIN = 2 ** -126, DBL_MIN = 2 ** -1022;
 

@@ -31,9 +31,25 @@ export class Sum {
 
 /** Σ xᵢ, compensated (see `Sum`). */
 export function fsum(x: ArrayLike<number>): number {
+  if (x instanceof Float64Array) return fsum64(x);
   const sum = new Sum();
   for (let i = 0; i < x.length; i++) sum.add(x[i]);
   return sum.value();
+}
+
+/**
+ * `fsum` of a Float64Array (per-row results: a loss's reduction), the same additions in
+ * locals: a loop of its own sees one array type, where the general one's element access,
+ * fed every input type, costs ~3 ns an element.
+ */
+function fsum64(x: Float64Array): number {
+  let s = 0, c = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i], t = s + v;
+    c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
+    s = t;
+  }
+  return Number.isFinite(s) ? s + c : s;
 }
 
 /** Largest entry of x[off, off + n), ignoring NaN; −Infinity when empty. */
