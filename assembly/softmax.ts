@@ -24,7 +24,7 @@
 import {
   madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2, pairTotal, twoSum, twoLo,
   expFar32, expNonPos, NEAR_F32, NEAR_F64, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT,
-  SG_NTINY, SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_L0,
+  SG_NTINY, SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, D_ONE, D_P0,
 } from "./math";
 import {
@@ -64,7 +64,7 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
   }
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
-  if (first > 0 && cols == 2) logSumExpTwoF32(x, first, out);
+  if (first > 0 && cols == 2) twoRowsF32(x, first, out, TWO_LSE);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
@@ -94,16 +94,23 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
   }
 }
 
+// What `twoRowsF32` computes.
+const TWO_LSE = 0, TWO_LOG_SOFTMAX = 1, TWO_ENTROPY = 2;
+
 /**
- * log-sum-exp of rows of two entries, `rows` a multiple of 4, four rows a step: m +
- * log1p(exp(a − m)), a the other entry, a − m taken exactly (`expDiffF32x4`) — one
- * exponential and one log a row, where the tiles take three exponentials and a log.
- * log1p is the sigmoid family's (1.97 ulp), and m + log1p(…) is formed in float64.
+ * Rows of two entries at T = 1, `rows` a multiple of 4, four rows a step: with m the
+ * row's maximum and a the other entry, log S = log1p(exp(a − m)), a − m taken exactly
+ * (`expDiffF32x4`) — one exponential and one log a row, where the tiles take three
+ * exponentials and a log; log1p is the sigmoid family's (1.97 ulp).  `what`:
+ * TWO_LSE, out[r] = m + log S (float64); TWO_LOG_SOFTMAX, out[r, j] = (x_j − m) − log S;
+ * TWO_ENTROPY, out[r] = log S − (a − m)·p_a, p_a = e/(1 + e) (float64).  Conventions as
+ * the tiles': masked rows −Infinity, −Infinity and 0; rows with +Infinity or NaN: NaN
+ * (log-sum-exp: +Infinity for +Infinity).
  */
-function logSumExpTwoF32(x: usize, rows: i32, out: usize): void {
+function twoRowsF32(x: usize, rows: i32, out: usize, what: i32): void {
   const magic = sg32(SG_MAGIC), log2e = sg32(SG_LOG2E), c1 = sg32(SG_NLN2_HI), c2 = sg32(SG_NLN2_LO), cut = sg32(SG_CUT), ntiny = sg32(SG_NTINY);
   const e0 = sg32(SG_E0), e1 = sg32(SG_E0 + 1), e2 = sg32(SG_E0 + 2), e3 = sg32(SG_E0 + 3), e4 = sg32(SG_E0 + 4);
-  const one = sg32(SG_ONE), two = sg32(SG_TWO), tiny = sg32(SG_TINY), inf = sg32(SG_INF);
+  const one = sg32(SG_ONE), two = sg32(SG_TWO), tiny = sg32(SG_TINY), inf = sg32(SG_INF), zero = sg32(SG_ZERO);
   const l0 = sg32(SG_L0), l1 = sg32(SG_L0 + 1), l2 = sg32(SG_L0 + 2), l3 = sg32(SG_L0 + 3);
   const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN);
   for (let r = 0; r < rows; r += 4) {
@@ -115,10 +122,29 @@ function logSumExpTwoF32(x: usize, rows: i32, out: usize): void {
     const other = v128.bitselect(v1, v0, f32x4.eq(v0, m));
     const e = expDiffF32x4(other, m, magic, log2e, c1, c2, cut, ntiny, one, e0, e1, e2, e3, e4, inf);
     const ls = log1pUnitF32x4(e, two, tiny, l0, l1, l2, l3);
-    // special lanes: NaN rows NaN, the others (±Infinity, a fully masked row) their maximum
-    const special = v128.or(v128.not(f32x4.lt(f32x4.abs(m), inf)), nan);
-    const sv = v128.bitselect(nanv, m, nan);
-    storeRowsF64(out, r, 4, widenLowF32x4(m, ls, sv, special), widenHighF32x4(m, ls, sv, special));
+    const finite = f32x4.lt(f32x4.abs(m), inf);
+    if (what == TWO_LSE) {
+      // special lanes: NaN rows NaN, the others (±Infinity, a fully masked row) their maximum
+      const special = v128.or(v128.not(finite), nan);
+      const sv = v128.bitselect(nanv, m, nan);
+      storeRowsF64(out, r, 4, widenLowF32x4(m, ls, sv, special), widenHighF32x4(m, ls, sv, special));
+      continue;
+    }
+    const masked = v128.andnot(f32x4.eq(m, ninf), nan);
+    const bad = v128.andnot(v128.or(v128.not(finite), nan), masked);
+    if (what == TWO_LOG_SOFTMAX) {
+      const w0 = v128.bitselect(ninf, v128.or(f32x4.sub(f32x4.sub(v0, m), ls), v128.and(bad, nanv)), masked);
+      const w1 = v128.bitselect(ninf, v128.or(f32x4.sub(f32x4.sub(v1, m), ls), v128.and(bad, nanv)), masked);
+      const o = out + (<usize>r << 3);
+      v128.store(o, i32x4.shuffle(w0, w1, 0, 4, 1, 5));
+      v128.store(o, i32x4.shuffle(w0, w1, 2, 6, 3, 7), 16);
+      continue;
+    }
+    // entropy: log S + |a − m|·p_a, both terms ≥ 0 (p_a = 0 drops a masked a's term)
+    const pa = f32x4.div(e, f32x4.add(one, e));
+    let h = f32x4.sub(ls, v128.andnot(f32x4.mul(f32x4.sub(other, m), pa), f32x4.eq(pa, zero)));
+    h = v128.or(v128.andnot(h, masked), v128.and(bad, nanv));
+    storeRowsF64(out, r, 4, f64x2.promote_low_f32x4(h), f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 2, 3)));
   }
 }
 
@@ -244,7 +270,8 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
   const vInvT = f32x4.splat(invT);
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
-  if (first > 0) {
+  if (first > 0 && cols == 2 && T == 1) twoRowsF32(x, first, out, TWO_LOG_SOFTMAX);
+  else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
       setupF32(m, T, tmp);
@@ -604,9 +631,8 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
   }
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
-  if (first > 0) {
-    softmaxEntropyNarrowF32(x, first, cols, T, gscale, grad, out, tmp);
-  }
+  if (first > 0 && cols == 2 && T == 1 && !grad) twoRowsF32(x, first, out, TWO_ENTROPY);
+  else if (first > 0) softmaxEntropyNarrowF32(x, first, cols, T, gscale, grad, out, tmp);
   for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
     const mv = rowMaxF32(x + off, cols);
