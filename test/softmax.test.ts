@@ -266,7 +266,7 @@ onEachBackend('softmax family', () => {
             put(x, cols, random);
             const labels = new Int32Array(rows); // entry 0: never masked
             const temperature = 0.5;
-            const lse = logSumExp(x, { cols }), p = softmax(x, { cols }), lp = logSoftmax(x, { cols, temperature });
+            const lse = logSumExp(x, { cols }), p = softmax(x, { cols }), lp = logSoftmax(x, { cols, temperature }), lp1 = logSoftmax(x, { cols });
             const h = softmaxEntropy(x, { cols }), loss = softmaxCrossEntropy(x, labels, { cols, reduction: 'none' }) as Float64Array;
             for (let r = 0; r < rows; r++) {
               const row = Array.from(x.subarray(r * cols, (r + 1) * cols));
@@ -274,13 +274,14 @@ onEachBackend('softmax family', () => {
               const ref = reference(row), hot = reference(row, temperature);
               const tag = `row ${r}`;
               if (row.some(Number.isNaN)) {
-                for (const v of [lse[r], h[r], loss[r], ...at(p), ...at(lp)]) expect(v, tag).toBeNaN();
+                for (const v of [lse[r], h[r], loss[r], ...at(p), ...at(lp), ...at(lp1)]) expect(v, tag).toBeNaN();
                 continue;
               }
               expectClose(lse[r], ref.lse, dt, undefined, `${tag} logSumExp`);
               // (an entry below the normal range may be 0: SPEC, Accuracy)
               for (let j = 0; j < cols; j++) if (!belowNormal(at(p)[j], ref.p[j], dt)) expectClose(at(p)[j], ref.p[j], dt, undefined, `${tag} softmax[${j}]`);
               expectAllClose(at(lp), hot.logp, dt, hot.logp.map((v, i) => Math.abs(v) + Math.abs(row[i] / temperature)), `${tag} logSoftmax`);
+              expectAllClose(at(lp1), ref.logp, dt, ref.logp.map((v, i) => Math.abs(v) + Math.abs(row[i])), `${tag} logSoftmax, T = 1`);
               // (float32: exponentials below FLT_MIN are 0, so an entropy made of them is off by
               // up to cols·88·FLT_MIN absolute, the documented bound)
               const flushed = dt === 'f32' ? cols * 88 * 2 ** -126 : 0;
@@ -290,6 +291,7 @@ onEachBackend('softmax family', () => {
                 if (row[j] !== -Infinity) continue;
                 expect(at(p)[j], `${tag} softmax[${j}] masked`).toBe(0);
                 expect(at(lp)[j], `${tag} logSoftmax[${j}] masked`).toBe(-Infinity);
+                expect(at(lp1)[j], `${tag} logSoftmax[${j}] masked, T = 1`).toBe(-Infinity);
               }
             }
           });
@@ -301,6 +303,30 @@ onEachBackend('softmax family', () => {
   // Rows of two take their own kernels (assembly/softmax.ts, assembly/loss.ts): log1p of
   // exp(a − m), a − m taken exactly.  The loss of the favoured class is that log1p alone,
   // as small as e^(a − m): a rounded a − m would cost up to 87 float32 ulps of it.
+  it('rows of two among others: a fully masked row, a +Infinity row and a NaN row keep their conventions', () => {
+    for (const Type of TYPES) {
+      // rows: fully masked, +Infinity, NaN, ordinary (twice: two groups of four rows)
+      const x = new Type([-Infinity, -Infinity, Infinity, 0, NaN, 1, 0, 1, -Infinity, -Infinity, 2, Infinity, 1, NaN, 3, -Infinity]);
+      const cols = 2, lse = logSumExp(x, { cols }), p = softmax(x, { cols }), lp = logSoftmax(x, { cols }), h = softmaxEntropy(x, { cols });
+      const loss = softmaxCrossEntropy(x, new Int32Array(8), { cols, reduction: 'none' }) as Float64Array;
+      for (const r of [0, 4]) {
+        expect(lse[r]).toBe(-Infinity);
+        expect([p[2 * r], p[2 * r + 1], lp[2 * r], lp[2 * r + 1], h[r]]).toEqual([0, 0, -Infinity, -Infinity, 0]);
+        expect(loss[r]).toBeNaN(); // no defined softmax (PyTorch)
+      }
+      for (const r of [1, 5]) {
+        expect(lse[r]).toBe(Infinity);
+        for (const v of [p[2 * r], p[2 * r + 1], lp[2 * r], lp[2 * r + 1], h[r], loss[r]]) expect(v).toBeNaN();
+      }
+      for (const r of [2, 6]) for (const v of [lse[r], p[2 * r], p[2 * r + 1], lp[2 * r], lp[2 * r + 1], h[r], loss[r]]) expect(v).toBeNaN();
+      for (const r of [3, 7]) {
+        const ref = reference([x[2 * r], x[2 * r + 1]]);
+        expectClose(lse[r], ref.lse, dtypeOf(Type));
+        expectAllClose([lp[2 * r], lp[2 * r + 1]], ref.logp, dtypeOf(Type));
+      }
+    }
+  });
+
   it('rows of two: log-sum-exp and the loss of either class keep the float32 bound for any gap and offset', () => {
     const random = rng(2026);
     for (const Type of TYPES) {
