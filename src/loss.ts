@@ -116,13 +116,8 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
     // runs later) and their range in one scan; when every one is a class and none is
     // ignoreIndex, nothing is rewritten and each counts 1
     if (d instanceof Int32Array && !weights) {
-      let lo = 0, hi = 0;
-      for (let r = 0; r < rows; r++) {
-        const y = d[r];
-        lo = y < lo ? y : lo;
-        hi = y > hi ? y : hi;
-      }
-      if (hi < cols && (ignore === undefined || ignore < lo || ignore > hi) && lo >= 0) {
+      const hi = classRange(d);
+      if (hi >= 0 && hi < cols && (ignore === undefined || ignore < 0 || ignore > hi)) {
         return { Z, T, rows, cols, labels: d.slice(), reduction, eps, weights, wsum, scale, grad, denominator };
       }
     }
@@ -140,6 +135,17 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
     }
   }
   return { Z, T, rows, cols, labels, reduction, eps, weights, wsum, scale, grad, denominator };
+}
+
+/** The largest of int32 labels when none is negative, else −1 (a loop of its own: one array type, no call inside). */
+function classRange(d: Int32Array): number {
+  let lo = 0, hi = 0;
+  for (let r = 0; r < d.length; r++) {
+    const y = d[r];
+    lo = y < lo ? y : lo;
+    hi = y > hi ? y : hi;
+  }
+  return lo < 0 ? -1 : hi;
 }
 
 function badLabel(fn: string, r: number, y: number, cols: number, ignore: number | undefined): RangeError {
