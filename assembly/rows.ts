@@ -79,27 +79,6 @@ export const T_TILE = 128; // the tile (and, past it, a second one)
   v128.store(tmp, cut, T_LIFT); // (= the cut-off: see math.ts)
 }
 
-// setupF32's values for a loop that keeps them in registers (the kernels of rows of two),
-// from mf = m where finite, else 0, and q = mf·(1/T), with the constants read before the
-// loop: far = 176, magic0 = 12583039, log2e, one, cutT = T·(ln FLT_MIN − 0.01).
-// @ts-ignore: decorator
-@inline export function groupNearF32(q: v128, far: v128): v128 {
-  return f32x4.lt(f32x4.abs(q), far);
-}
-// @ts-ignore: decorator
-@inline export function groupMagicF32(q: v128, near: v128, magic0: v128, log2e: v128, one: v128): v128 {
-  return f32x4.sub(magic0, f32x4.sub(v128.and(f32x4.floor(f32x4.mul(q, log2e)), near), one));
-}
-/** The lanes' base (m where far, else 0) and cut-off (m where near, plus cutT). */
-// @ts-ignore: decorator
-@inline export function groupBaseF32(mf: v128, near: v128): v128 {
-  return v128.andnot(mf, near);
-}
-// @ts-ignore: decorator
-@inline export function groupCutF32(mf: v128, near: v128, cutT: v128): v128 {
-  return f32x4.add(v128.and(mf, near), cutT);
-}
-
 // ---------------------------------------------------------------------------------
 // float32 vector helpers
 // ---------------------------------------------------------------------------------

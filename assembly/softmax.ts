@@ -33,7 +33,6 @@ import {
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
   tileExpF32, tileExpF64, tileLogSF32, widenHighF32x4, widenLowF32x4, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN,
-  groupNearF32, groupMagicF32, groupBaseF32, groupCutF32,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -171,8 +170,10 @@ function softmaxTwoF32(x: usize, rows: i32, T: f64, out: usize): void {
     const m = f32x4.pmax(f32x4.pmax(ninf, v0), v1);
     const fin = f32x4.lt(f32x4.abs(m), inf);
     const mf = v128.and(m, fin), qm = f32x4.mul(mf, invT);
-    const near = groupNearF32(qm, far);
-    const magic = groupMagicF32(qm, near, magic0, log2e, one), base = groupBaseF32(mf, near), cut = groupCutF32(mf, near, cutT);
+    // setupF32's values, in registers: the magic, the base (m where far) and the cut-off
+    const near = f32x4.lt(f32x4.abs(qm), far);
+    const magic = f32x4.sub(magic0, f32x4.sub(v128.and(f32x4.floor(f32x4.mul(qm, log2e)), near), one));
+    const base = v128.andnot(mf, near), cut = f32x4.add(v128.and(mf, near), cutT);
     const e0 = expF32x4(v0, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
     const e1 = expF32x4(v1, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
     // masked rows 0; rows with +Infinity or NaN: NaN
