@@ -76,6 +76,11 @@ export function engineFor(n: number, weight = 1): Engine {
   return n < smallInput * weight ? jsEngine : current;
 }
 
+/** Whether vectors of a few entries take src/small.ts's loops (not while tests run the kernels at every length). @internal */
+export function smallCalls(): boolean {
+  return smallInput > 0;
+}
+
 /** The latest `init()` call's promise (null before any): a pool waits for it, or initialises the calling thread itself (see `startPool`). @internal */
 export function lastInit(): Promise<Backend> | null {
   return latest;

@@ -12,6 +12,7 @@
 import { type Arg, type Shape, SUM_TOLERANCE, baseScale, checkProbabilities, describe, flag, options, sameLength, shape, vector } from './args.js';
 import { execute, type Plan } from './plan.js';
 import { perRow, scaled } from './reductions.js';
+import { crossEntropySmall, entropySmall, jsDivergenceSmall, klDivergenceSmall } from './small.js';
 import type { BaseOption, MatrixOptions, ProbabilityOptions, Vector, VectorOptions } from './types.js';
 
 const BASE_OPTIONS = ['base'] as const;
@@ -80,7 +81,7 @@ export function information(p: number, options_?: BaseOption): number {
 export function entropy(p: Vector, options?: VectorOptions<ProbabilityOptions>): number;
 export function entropy(p: Vector, options: MatrixOptions<ProbabilityOptions>): Float64Array;
 export function entropy(p: Vector, options?: ProbabilityOptions): number | Float64Array {
-  return execute(entropyPlan(p, options));
+  return entropySmall(p, options) ?? execute(entropyPlan(p, options));
 }
 
 /** @internal */
@@ -155,7 +156,7 @@ function pqPlan(fn: string, kernel: PQKernel, k: number, sp: (a: Float64Array, r
 export function crossEntropy(p: Vector, q: Vector, options?: VectorOptions<ProbabilityOptions>): number;
 export function crossEntropy(p: Vector, q: Vector, options: MatrixOptions<ProbabilityOptions>): Float64Array;
 export function crossEntropy(p: Vector, q: Vector, options?: ProbabilityOptions): number | Float64Array {
-  return execute(crossEntropyPlan(p, q, options));
+  return crossEntropySmall(p, q, options) ?? execute(crossEntropyPlan(p, q, options));
 }
 
 /** @internal */
@@ -177,7 +178,7 @@ export function crossEntropyPlan(p: Vector, q: Vector, options?: ProbabilityOpti
 export function klDivergence(p: Vector, q: Vector, options?: VectorOptions<ProbabilityOptions>): number;
 export function klDivergence(p: Vector, q: Vector, options: MatrixOptions<ProbabilityOptions>): Float64Array;
 export function klDivergence(p: Vector, q: Vector, options?: ProbabilityOptions): number | Float64Array {
-  return execute(klDivergencePlan(p, q, options));
+  return klDivergenceSmall(p, q, options) ?? execute(klDivergencePlan(p, q, options));
 }
 
 /** @internal */
@@ -198,6 +199,8 @@ export function klDivergencePlan(p: Vector, q: Vector, options?: ProbabilityOpti
 export function jsDivergence(p: Vector, q: Vector, options?: VectorOptions<ProbabilityOptions>): number;
 export function jsDivergence(p: Vector, q: Vector, options: MatrixOptions<ProbabilityOptions>): Float64Array;
 export function jsDivergence(p: Vector, q: Vector, options?: ProbabilityOptions): number | Float64Array {
+  const v = jsDivergenceSmall(p, q, options);
+  if (v !== undefined) return v;
   const plans = jsDivergencePlans(p, q, options);
   if (plans.totals) execute(plans.totals);
   return execute(plans.terms);

@@ -5,6 +5,7 @@
 import { type Arg, baseScale, describe, options, output, shape, vector } from './args.js';
 import { execute, type Plan, type Stage } from './plan.js';
 import { fsum } from './js/sum.js';
+import { softmaxCrossEntropySmall } from './small.js';
 import type { CrossEntropyLossOptions, FloatArray, Labels, Reduction, Vector } from './types.js';
 
 const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
@@ -30,7 +31,7 @@ export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, op
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions & { reduction?: 'mean' | 'sum' }): number;
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): number | Float64Array;
 export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): number | Float64Array {
-  return execute(softmaxCrossEntropyPlan(logits, targets, options));
+  return softmaxCrossEntropySmall(logits, targets, options) ?? execute(softmaxCrossEntropyPlan(logits, targets, options));
 }
 
 /** The plan of a loss call: one kernel over all rows, then the reduction of the per-row losses. @internal */

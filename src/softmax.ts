@@ -6,6 +6,7 @@ import { execute, type Plan } from './plan.js';
 import { logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
 import { perRow, scaled } from './reductions.js';
+import { logSoftmaxSmall, logSumExpSmall, softmaxEntropySmall, softmaxSmall } from './small.js';
 import type { FloatArray, LogSumExpOptions, MapOptions, MatrixOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector, VectorOptions } from './types.js';
 
 const LSE_OPTIONS = ['cols', 'weights'] as const;
@@ -26,7 +27,7 @@ const KL_OPTIONS = ['cols', 'base', 'temperature', 'gradP', 'gradQ'] as const;
 export function logSumExp(x: Vector, options?: VectorOptions<LogSumExpOptions>): number;
 export function logSumExp(x: Vector, options: MatrixOptions<LogSumExpOptions>): Float64Array;
 export function logSumExp(x: Vector, options?: LogSumExpOptions): number | Float64Array {
-  return execute(logSumExpPlan(x, options));
+  return logSumExpSmall(x, options) ?? execute(logSumExpPlan(x, options));
 }
 
 /** @internal */
@@ -78,7 +79,7 @@ export function softmax<T extends FloatArray>(x: Vector, options: MapOptions & {
 export function softmax(x: Float32Array | WasmArray<Float32Array>, options?: MapOptions): Float32Array;
 export function softmax(x: Vector, options?: MapOptions): Float64Array;
 export function softmax(x: Vector, options?: MapOptions): FloatArray {
-  return execute(mapPlan('softmax', 'softmaxRows', x, options));
+  return softmaxSmall(x, options) ?? execute(mapPlan('softmax', 'softmaxRows', x, options));
 }
 
 /**
@@ -96,7 +97,7 @@ export function logSoftmax<T extends FloatArray>(x: Vector, options: MapOptions 
 export function logSoftmax(x: Float32Array | WasmArray<Float32Array>, options?: MapOptions): Float32Array;
 export function logSoftmax(x: Vector, options?: MapOptions): Float64Array;
 export function logSoftmax(x: Vector, options?: MapOptions): FloatArray {
-  return execute(mapPlan('logSoftmax', 'logSoftmaxRows', x, options));
+  return logSoftmaxSmall(x, options) ?? execute(mapPlan('logSoftmax', 'logSoftmaxRows', x, options));
 }
 
 /**
@@ -114,7 +115,7 @@ export function logSoftmax(x: Vector, options?: MapOptions): FloatArray {
 export function softmaxEntropy(logits: Vector, options?: VectorOptions<SoftmaxEntropyOptions>): number;
 export function softmaxEntropy(logits: Vector, options: MatrixOptions<SoftmaxEntropyOptions>): Float64Array;
 export function softmaxEntropy(logits: Vector, options?: SoftmaxEntropyOptions): number | Float64Array {
-  return execute(softmaxEntropyPlan(logits, options));
+  return softmaxEntropySmall(logits, options) ?? execute(softmaxEntropyPlan(logits, options));
 }
 
 /** @internal */

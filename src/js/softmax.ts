@@ -39,7 +39,7 @@ export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst
  * exp((x − m)/T) below FLT_MIN·e^-0.01 (float32) or DBL_MIN·e^-0.01 — the kernels' cut-off
  * (assembly/math.ts), the hundredth their margin for rounding.
  */
-const CUT32 = 1.163797986604692e-38, CUT64 = 2.2029340036946747e-308;
+export const CUT32 = 1.163797986604692e-38, CUT64 = 2.2029340036946747e-308;
 /**
  * The element type of the kernel a twin stands in for (the plan's `f32`, set by the JS
  * engine before each call): the kernels flush at their own type's normal range, which the

@@ -1,0 +1,306 @@
+// Small calls: a vector of at most SMALL entries (a policy's handful of actions, one
+// row of class logits), with no option or only the common one (`base`; `out`; the loss's
+// `cols`, `grad`, `reduction`), computed here in one or two plain loops in float64.  The
+// general path parses the call into a plan and runs a twin built for long rows (a
+// reference logarithm, compensated pairs, the parts validation reads), whose fixed cost
+// is several times the arithmetic of a handful of entries.
+//
+// Each function returns `undefined` where it does not apply — another array type or
+// option, an entry that fails validation, a maximum that is not finite, an `out` that
+// shares the input's buffer — and the caller then takes the general path, which computes
+// or throws as it always does: nothing here raises an error.
+//
+// Values.  log-sum-exp, softmax, logSoftmax, softmaxEntropy, the KL and Jensen–Shannon
+// divergences and the loss are the twins' own formulas in the twins' order (at most 32
+// entries are one of their blocks), so they equal the JS backend bit for bit.  entropy
+// and cross-entropy drop the twins' reference logarithm: their terms −p·log p and
+// −p·log q are never negative (p, q ≤ 1 within the tolerance), so a plain sum of at most
+// 32 of them is within 32 ulps of the exact sum, inside the float64 bound (1e-13).
+
+import { SUM_TOLERANCE, baseScale } from './args.js';
+import { smallCalls } from './backend.js';
+import { logMix, logRatio } from './js/reduce.js';
+import { CUT32, CUT64, logOnesPlus } from './js/softmax.js';
+import type { FloatArray } from './types.js';
+
+/** The most entries a call takes here. */
+const SMALL = 32;
+
+type In = ArrayLike<unknown>;
+
+/** A Float32Array, Float64Array or array of 1 to SMALL entries (an array's entries are checked in the loops). */
+function small(x: unknown): x is In {
+  return (x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x)) && x.length > 0 && x.length <= SMALL && smallCalls();
+}
+
+/** The sum tolerance of a validated input (its float type's). */
+const tolerance = (x: In): number => (x instanceof Float32Array ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64);
+
+/**
+ * Whether every enumerable key of `o` is one of `keys`, or `cols` given as undefined (as
+ * generic callers pass it: a vector); undefined options have none.  null or a non-object:
+ * not a call for here.
+ */
+function only(o: unknown, keys: readonly string[]): boolean {
+  if (o === undefined) return true;
+  if (typeof o !== 'object' || o === null) return false;
+  for (const k in o) if (!keys.includes(k) && !(k === 'cols' && (o as { cols?: unknown }).cols === undefined)) return false;
+  return true;
+}
+
+/** The scale of a valid `base` (undefined: 1), or NaN for any other (the general path names the fault). */
+function scaleOf(base: unknown): number {
+  return base === undefined || (typeof base === 'number' && base > 0 && base < Infinity && base !== 1) ? baseScale('', base) : NaN;
+}
+
+/** The base's scale for options of at most `base`, or NaN where the call is not one for here. */
+const baseOf = (o: unknown): number => (only(o, BASE) ? scaleOf((o as { base?: unknown } | undefined)?.base) : NaN);
+const BASE = ['base'] as const, NONE = [] as const;
+
+/** nats in the base's scale, −0 as 0 (as `scaled`). */
+const inBase = (v: number, scale: number): number => (v === 0 ? 0 : v * scale);
+
+/**
+ * `out` for an input of n entries: a new array of the input's type, or the given one when
+ * it is a Float32Array or Float64Array of n entries in a buffer of its own (null: not
+ * handled here).  A typed array's `.buffer` costs as much as a small call's arithmetic,
+ * and what is checked through it cannot change for the same pair of arrays (a detached
+ * view has length 0, which the length test catches), so the last pair that passed is
+ * remembered: only arrays in buffers of at most 256 bytes, so that nothing large is kept.
+ */
+function outOf(x: In, given: unknown): FloatArray | null {
+  const n = x.length;
+  if (given === undefined) return x instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
+  if (!(given instanceof Float32Array || given instanceof Float64Array) || given.length !== n) return null;
+  const typed = ArrayBuffer.isView(x);
+  if (given === checkedOut && (!typed || x === checkedIn)) return given;
+  // (the input's buffer, or one the size of a module memory's pages: the general path's checks)
+  const buffer = given.buffer, xb = typed ? x.buffer : null;
+  if (xb === buffer || buffer.byteLength % 65536 === 0) return null;
+  if (buffer.byteLength <= 256 && (xb === null || xb.byteLength <= 256)) {
+    checkedOut = given;
+    checkedIn = typed ? x : null;
+  }
+  return given;
+}
+let checkedOut: unknown = null, checkedIn: unknown = null;
+
+/**
+ * The row maximum of numeric entries, or NaN where an entry is not a number or the maximum
+ * is not finite.  A NaN entry is passed over: it makes the sums below NaN, and with them
+ * every result, as the general path gives a row holding one.
+ */
+function maxOf(x: In): number {
+  let m = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (typeof v !== 'number') return NaN;
+    if (v > m) m = v;
+  }
+  return m > -Infinity && m < Infinity ? m : NaN;
+}
+
+/** exp(x − m) below the normal range of the kernel's type is 0, as the kernels give it (js/softmax.ts: `cutOff`). */
+const cutOf = (x: In): number => (x instanceof Float32Array ? CUT32 : CUT64);
+
+/** Σ exp(x − m) over the entries below the maximum (`ones` counts those equal to it), each stored to `dst` when given. */
+let ones = 0;
+function expRest(x: ArrayLike<number>, m: number, dst: { [i: number]: number } | null): number {
+  const cut = cutOf(x);
+  let rest = 0, k = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    let e = Math.exp(v - m);
+    if (e < cut) e = 0;
+    if (dst) dst[i] = e;
+    if (v === m) k++;
+    else rest += e;
+  }
+  ones = k;
+  return rest;
+}
+
+/** entropy(p, options?) of a small vector. */
+export function entropySmall(p: unknown, o: unknown): number | undefined {
+  if (!small(p)) return undefined;
+  const scale = baseOf(o);
+  if (scale !== scale) return undefined;
+  let w = 0, h = 0;
+  for (let i = 0; i < p.length; i++) {
+    const v = p[i];
+    if (!(typeof v === 'number' && v >= 0)) return undefined;
+    w += v;
+    if (v > 0) h -= v * Math.log(v);
+  }
+  return Math.abs(w - 1) <= tolerance(p) ? inBase(h, scale) : undefined;
+}
+
+/** Whether p and q are two small vectors of one length whose call is one for here. */
+const pair = (p: unknown, q: unknown): boolean => small(p) && small(q) && p.length === q.length;
+
+/** Whether the entries of p and q were valid (`bad` unset) and each sums to 1 within its type's tolerance. */
+const valid = (p: In, q: In, wp: number, wq: number, bad: boolean): boolean =>
+  !bad && Math.abs(wp - 1) <= tolerance(p) && Math.abs(wq - 1) <= tolerance(q);
+
+// The loops below validate as they compute (a pass of its own costs as much again): an
+// entry that is not a non-negative number sets `bad`, and the value is then discarded.
+
+/** crossEntropy(p, q, options?) of small vectors: −Σ p·log q over p ≠ 0 (Infinity where q = 0). */
+export function crossEntropySmall(p: unknown, q: unknown, o: unknown): number | undefined {
+  const scale = pair(p, q) ? baseOf(o) : NaN;
+  if (scale !== scale) return undefined;
+  const P = p as In, Q = q as In;
+  let wp = 0, wq = 0, h = 0, bad = false;
+  for (let i = 0; i < P.length; i++) {
+    const a = P[i], b = Q[i];
+    if (!(typeof a === 'number' && typeof b === 'number' && a >= 0 && b >= 0)) bad = true;
+    wp += a as number;
+    wq += b as number;
+    if (a !== 0) h -= (a as number) * Math.log(b as number);
+  }
+  return valid(P, Q, wp, wq, bad) ? inBase(h, scale) : undefined;
+}
+
+/** klDivergence(p, q, options?) of small vectors: Σ p·log(p/q) over p > 0 (Infinity where q = 0), summed as the twin's (compensated). */
+export function klDivergenceSmall(p: unknown, q: unknown, o: unknown): number | undefined {
+  const scale = pair(p, q) ? baseOf(o) : NaN;
+  if (scale !== scale) return undefined;
+  const P = p as In, Q = q as In;
+  let wp = 0, wq = 0, s = 0, c = 0, bad = false, inf = false;
+  for (let i = 0; i < P.length; i++) {
+    const a = P[i] as number, b = Q[i] as number;
+    if (!(typeof a === 'number' && typeof b === 'number' && a >= 0 && b >= 0)) bad = true;
+    wp += a;
+    wq += b;
+    if (!(a > 0)) continue;
+    if (b === 0) inf = true;
+    else {
+      const u = a * logRatio(a, b), t = s + u;
+      c += Math.abs(s) >= Math.abs(u) ? s - t + u : u - t + s;
+      s = t;
+    }
+  }
+  return valid(P, Q, wp, wq, bad) ? inBase(inf ? Infinity : s + c, scale) : undefined;
+}
+
+/** jsDivergence(p, q, options?) of small vectors: ½Σ a·log(2a/(a + b)) + b·log(2b/(a + b)), summed as the twin's. */
+export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | undefined {
+  const scale = pair(p, q) ? baseOf(o) : NaN;
+  if (scale !== scale) return undefined;
+  const P = p as In, Q = q as In;
+  let wp = 0, wq = 0, s = 0, c = 0, bad = false;
+  for (let i = 0; i < P.length; i++) {
+    const a = P[i] as number, b = Q[i] as number;
+    if (!(typeof a === 'number' && typeof b === 'number' && a >= 0 && b >= 0)) bad = true;
+    wp += a;
+    wq += b;
+    if (!(a > 0 || b > 0)) continue;
+    let u = 0;
+    if (a > 0) u = a * logMix(a, b);
+    if (b > 0) u += b * logMix(b, a);
+    const t = s + u;
+    c += Math.abs(s) >= Math.abs(u) ? s - t + u : u - t + s;
+    s = t;
+  }
+  return valid(P, Q, wp, wq, bad) ? inBase((s + c) * 0.5, scale) : undefined;
+}
+
+/** logSumExp(x) of a small vector with no options: m + log(ones + rest). */
+export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
+  if (!small(x) || !only(o, NONE)) return undefined;
+  const m = maxOf(x);
+  if (m !== m) return undefined;
+  const X = x as ArrayLike<number>;
+  const rest = expRest(X, m, null);
+  return m + logOnesPlus(ones, rest);
+}
+
+const OUT = ['out'] as const;
+
+/** softmax(x, { out }?) of a small vector: the exponentials, then each times 1/S. */
+export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
+  if (!small(x) || !only(o, OUT)) return undefined;
+  const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
+  const m = out ? maxOf(x) : NaN;
+  if (m !== m || !out) return undefined;
+  const rest = expRest(x as ArrayLike<number>, m, out);
+  const c = 1 / (ones + rest);
+  for (let i = 0; i < out.length; i++) out[i] *= c;
+  return out;
+}
+
+/** logSoftmax(x, { out }?) of a small vector: (x − m) − log S. */
+export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
+  if (!small(x) || !only(o, OUT)) return undefined;
+  const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
+  const m = out ? maxOf(x) : NaN;
+  if (m !== m || !out) return undefined;
+  const X = x as ArrayLike<number>;
+  const ls = logOnesPlus(ones, expRest(X, m, null));
+  for (let i = 0; i < X.length; i++) out[i] = X[i] - m - ls;
+  return out;
+}
+
+/** softmaxEntropy(x, options?) of a small vector without grad: log S − (1/S)·Σ e·t, t = x − m. */
+export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined {
+  if (!small(x)) return undefined;
+  const scale = baseOf(o);
+  const m = scale === scale ? maxOf(x) : NaN;
+  if (m !== m) return undefined;
+  const X = x as ArrayLike<number>;
+  const cut = cutOf(X);
+  let rest = 0, k = 0, a = 0;
+  for (let i = 0; i < X.length; i++) {
+    const v = X[i];
+    if (v === -Infinity) continue;
+    const t = v - m;
+    let e = Math.exp(t);
+    if (e < cut) e = 0;
+    if (v === m) k++;
+    else rest += e;
+    if (e !== 0) a += e * t;
+  }
+  return inBase(logOnesPlus(k, rest) - a / (k + rest), scale);
+}
+
+const LOSS = ['cols', 'grad', 'reduction', 'base'] as const;
+type LossOptions = { cols?: unknown; grad?: unknown; reduction?: unknown; base?: unknown };
+
+/**
+ * softmaxCrossEntropy(logits, [y], { cols: logits.length, grad?, reduction?, base? }):
+ * one row and its label, no weights or smoothing: log S − (z_y − m), and the gradient
+ * softmax − onehot (scaled to the base).
+ */
+export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown): number | Float64Array | undefined {
+  if (!small(z) || !only(o, LOSS) || o === undefined) return undefined;
+  const opt = o as LossOptions;
+  const n = z.length;
+  const reduction = opt.reduction ?? 'mean';
+  if (opt.cols !== n || !(reduction === 'mean' || reduction === 'sum' || reduction === 'none')) return undefined;
+  if (!((Array.isArray(labels) || labels instanceof Int32Array || labels instanceof Float64Array) && labels.length === 1)) return undefined;
+  const y = labels[0];
+  if (!(typeof y === 'number' && Number.isInteger(y) && y >= 0 && y < n)) return undefined;
+  const grad = opt.grad === undefined ? null : outOf(z, opt.grad);
+  const m = opt.grad !== undefined && !grad ? NaN : maxOf(z);
+  if (m !== m) return undefined;
+  const scale = scaleOf(opt.base);
+  if (scale !== scale) return undefined;
+  const Z = z as ArrayLike<number>;
+  // the exponentials are kept where the twin keeps them: in grad, or a float64 scratch
+  // for a float32 grad of float64 logits
+  const E = grad instanceof Float32Array && !(Z instanceof Float32Array) ? SCRATCH : grad;
+  const rest = expRest(Z, m, E);
+  const s = ones + rest;
+  const loss = (logOnesPlus(ones, rest) - (Z[y] - m)) * scale;
+  if (grad && E) {
+    // the twin's fold of (1/s, 0, 1) and the scale: folded where that stays finite
+    const f = E instanceof Float32Array ? Math.fround : (v: number) => v;
+    const fold = Number.isFinite(f((1 / s) * scale)) && Number.isFinite(f(scale));
+    const ga = fold ? (1 / s) * scale : 1 / s, gc = fold ? scale : 1, gs = fold ? 1 : scale;
+    const ey = E[y];
+    for (let c = 0; c < n; c++) grad[c] = (E[c] * ga - 0) * gs;
+    grad[y] = (ey * ga - 0 - gc) * gs;
+  }
+  return reduction === 'none' ? Float64Array.of(loss) : loss;
+}
+const SCRATCH = new Float64Array(SMALL);

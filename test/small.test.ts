@@ -1,0 +1,195 @@
+// src/small.ts: the loops that take small calls.  Each is checked against the general
+// path on the JS backend (the twins) on random vectors of 1 to 32 entries of every input
+// type, masked, wide and NaN logits, zeros and Infinity results among them: bit for bit
+// where small.ts keeps the twin's formula and order, within 32 ulps where it sums
+// entropy's and cross-entropy's non-negative terms plainly.  Then the calls it must leave
+// to the general path (which computes them or throws), and that a result is the caller's.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  crossEntropy, entropy, init, jsDivergence, klDivergence, logSoftmax, logSumExp, softmax, softmaxCrossEntropy, softmaxEntropy,
+} from '../src/index.js';
+import { setSmallInputCutoff } from '../src/backend.js';
+import {
+  crossEntropySmall, entropySmall, jsDivergenceSmall, klDivergenceSmall, logSoftmaxSmall, logSumExpSmall, softmaxCrossEntropySmall,
+  softmaxEntropySmall, softmaxSmall,
+} from '../src/small.js';
+
+fc.configureGlobal({ numRuns: Number(process.env.FC_RUNS ?? 200), seed: 0x5a11 });
+
+type Kind = 'f32' | 'f64' | 'array';
+type Input = Float32Array | Float64Array | number[];
+const kindArb = fc.constantFrom<Kind>('f32', 'f64', 'array');
+
+function build(kind: Kind, v: readonly number[]): Input {
+  return kind === 'array' ? v.slice() : kind === 'f32' ? Float32Array.from(v) : Float64Array.from(v);
+}
+
+/** A probability vector: random weights with zeros, normalised in float64 (its float32 copy sums to 1 within 32 float32 ulps). */
+const probsArb = (n: number) => fc.array(fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 5, arbitrary: fc.double({ min: 1e-6, max: 1, noNaN: true }) }), { minLength: n, maxLength: n })
+  .filter((w) => w.some((x) => x > 0))
+  .map((w) => {
+    const s = w.reduce((a, b) => a + b, 0);
+    return w.map((x) => x / s);
+  });
+
+/** Logits: ordinary, wide, masked (−Infinity) and the odd NaN. */
+const logitArb = fc.oneof(
+  { weight: 8, arbitrary: fc.double({ min: -8, max: 8, noNaN: true }) },
+  { weight: 2, arbitrary: fc.double({ min: -300, max: 300, noNaN: true }) },
+  { weight: 2, arbitrary: fc.constant(-Infinity) },
+  { weight: 1, arbitrary: fc.constant(Number.NaN) },
+);
+const logitsArb = fc.integer({ min: 1, max: 32 }).chain((n) => fc.array(logitArb, { minLength: n, maxLength: n }));
+const pqArb = fc.integer({ min: 1, max: 32 }).chain((n) => fc.tuple(probsArb(n), probsArb(n), kindArb, kindArb));
+
+/** The general path's value of `f()` on the JS backend (the twins), and small.ts's, which must apply. */
+function both<T>(general: () => T, small: () => T | undefined): [T, T] {
+  setSmallInputCutoff(0);
+  const want = general();
+  setSmallInputCutoff(16);
+  const got = small();
+  expect(got, 'small.ts took the call').not.toBeUndefined();
+  return [got as T, want];
+}
+
+/** Within 32 ulps (float64) of the general path's value. */
+function near(got: number, want: number): void {
+  if (!Number.isFinite(want)) expect(got).toBe(want);
+  else expect(Math.abs(got - want)).toBeLessThanOrEqual(32 * 2 ** -52 * Math.abs(want));
+}
+
+describe('small calls', () => {
+  beforeAll(async () => {
+    await init({ backend: 'js' });
+  });
+  afterAll(() => setSmallInputCutoff(16));
+
+  it('entropy and cross-entropy: within 32 ulps of the twins', () => {
+    fc.assert(fc.property(pqArb, fc.constantFrom(undefined, { base: 2 }), ([p, q, kp, kq], o) => {
+      const P = build(kp, p), Q = build(kq, q);
+      near(...both(() => entropy(P, o), () => entropySmall(P, o)));
+      near(...both(() => crossEntropy(P, Q, o), () => crossEntropySmall(P, Q, o)));
+    }));
+  });
+
+  it('KL and Jensen–Shannon divergences: the twins\' values bit for bit (Infinity where q = 0 < p)', () => {
+    fc.assert(fc.property(pqArb, fc.constantFrom(undefined, { base: 10 }), ([p, q, kp, kq], o) => {
+      const P = build(kp, p), Q = build(kq, q);
+      const [kl, klWant] = both(() => klDivergence(P, Q, o), () => klDivergenceSmall(P, Q, o));
+      expect(Object.is(kl, klWant), `${kl} vs ${klWant}`).toBe(true);
+      const [js, jsWant] = both(() => jsDivergence(P, Q, o), () => jsDivergenceSmall(P, Q, o));
+      expect(Object.is(js, jsWant), `${js} vs ${jsWant}`).toBe(true);
+    }));
+  });
+
+  it('log-sum-exp, softmax, logSoftmax and softmaxEntropy: the twins\' values bit for bit, masked and NaN rows included', () => {
+    fc.assert(fc.property(logitsArb, kindArb, (v, k) => {
+      const x = build(k, v);
+      const m = Math.max(...v.filter((e) => !Number.isNaN(e)));
+      if (!Number.isFinite(m)) return; // (a fully masked row is the general path's)
+      const [lse, lseWant] = both(() => logSumExp(x), () => logSumExpSmall(x, undefined));
+      expect(Object.is(lse, lseWant)).toBe(true);
+      const [h, hWant] = both(() => softmaxEntropy(x, { base: 2 }), () => softmaxEntropySmall(x, { base: 2 }));
+      expect(Object.is(h, hWant)).toBe(true);
+      for (const [f, small] of [[softmax, softmaxSmall], [logSoftmax, logSoftmaxSmall]] as const) {
+        const [y, yWant] = both(() => f(x), () => small(x, undefined));
+        expect(y).toEqual(yWant);
+        const out = k === 'f32' ? new Float64Array(v.length) : new Float32Array(v.length);
+        const [z, zWant] = both(() => f(x, { out: out.slice() }).slice(), () => small(x, { out })?.slice());
+        expect(z).toEqual(zWant);
+      }
+    }));
+  });
+
+  it('the loss of one row and its label: the twin\'s value and gradient bit for bit, in every reduction and base', () => {
+    const arb = fc.tuple(logitsArb, kindArb, fc.nat(), fc.constantFrom<'mean' | 'sum' | 'none'>('mean', 'sum', 'none'),
+      fc.constantFrom(undefined, 2), fc.constantFrom('none', 'f32', 'f64'));
+    fc.assert(fc.property(arb, ([v, k, label, reduction, base, g]) => {
+      const x = build(k, v), cols = v.length;
+      if (!Number.isFinite(Math.max(...v.filter((e) => !Number.isNaN(e))))) return;
+      const y = [label % cols];
+      const grad = () => (g === 'none' ? undefined : g === 'f32' ? new Float32Array(cols) : new Float64Array(cols));
+      const gw = grad(), gs = grad();
+      const [loss, want] = both(() => softmaxCrossEntropy(x, y, { cols, reduction, base, grad: gw }),
+        () => softmaxCrossEntropySmall(x, y, { cols, reduction, base, grad: gs }));
+      expect(loss).toEqual(want);
+      expect(gs).toEqual(gw);
+    }));
+  });
+
+  it('leaves every other call to the general path, which computes it or throws as before', () => {
+    const p = [0.25, 0.75], q = new Float64Array([0.5, 0.5]), x = new Float32Array([1, 2, 3, 4]);
+    // `cols: undefined` (as generic code passes it) is a vector's call
+    expect(logSumExpSmall(x, { cols: undefined })).toBe(logSumExp(x));
+    expect(softmaxSmall(x, { cols: undefined, out: new Float32Array(4) })).toEqual(softmax(x));
+    // not small: other options, a matrix, too long, empty, another array type
+    expect(entropySmall(p, { normalize: true })).toBeUndefined();
+    expect(entropySmall(p, { cols: 1 })).toBeUndefined();
+    expect(entropySmall(new Float64Array(33).fill(1 / 33), undefined)).toBeUndefined();
+    expect(entropySmall([], undefined)).toBeUndefined();
+    expect(entropySmall(new Uint8Array([1]), undefined)).toBeUndefined();
+    expect(logSumExpSmall(x, { weights: [1, 1, 1, 1] })).toBeUndefined();
+    expect(softmaxSmall(x, { temperature: 2 })).toBeUndefined();
+    expect(softmaxEntropySmall(x, { grad: new Float32Array(4) })).toBeUndefined();
+    expect(softmaxCrossEntropySmall(x, [1], { cols: 2 })).toBeUndefined();
+    expect(softmaxCrossEntropySmall(x, [1], { cols: 4, labelSmoothing: 0.1 })).toBeUndefined();
+    expect(softmaxCrossEntropySmall(x, [1, 2], { cols: 4 })).toBeUndefined();
+    // values the general path rejects: it throws, small.ts declines
+    const bad: [() => unknown, () => unknown, RegExp][] = [
+      [() => entropySmall([0.5, -0.5, 1], undefined), () => entropy([0.5, -0.5, 1]), /negative/],
+      [() => entropySmall([0.5, 0.6], undefined), () => entropy([0.5, 0.6]), /normalize: true/],
+      [() => entropySmall([0.5, '0.5'], undefined), () => entropy([0.5, '0.5'] as unknown as number[]), /p\[1\] must be a number/],
+      [() => entropySmall(p, { base: 1 }), () => entropy(p, { base: 1 }), /base/],
+      [() => entropySmall(p, { bse: 2 }), () => entropy(p, { bse: 2 } as object), /did you mean 'base'/],
+      [() => crossEntropySmall(p, [0.5, 0.5, 0], undefined), () => crossEntropy(p, [0.5, 0.5, 0]), /length/],
+      [() => klDivergenceSmall(p, [NaN, 1], undefined), () => klDivergence(p, [NaN, 1]), /NaN/],
+      [() => jsDivergenceSmall(p, [0.5, 0.4], undefined), () => jsDivergence(p, [0.5, 0.4]), /q.*sum/],
+      [() => softmaxSmall(x, { out: new Float32Array(3) }), () => softmax(x, { out: new Float32Array(3) }), /length 4/],
+      [() => softmaxCrossEntropySmall(x, [4], { cols: 4 }), () => softmaxCrossEntropy(x, [4], { cols: 4 }), /outside \[0, 4\)/],
+      [() => softmaxCrossEntropySmall(x, [1], { cols: 4, reduction: 'avg' }), () => softmaxCrossEntropy(x, [1], { cols: 4, reduction: 'avg' as 'mean' }), /reduction/],
+    ];
+    for (const [small, general, message] of bad) {
+      expect(small()).toBeUndefined();
+      expect(general).toThrow(message);
+    }
+    // an out sharing the input's buffer: in place is the general path's, a partial overlap its error
+    const buf = new Float64Array(6).fill(1);
+    expect(softmaxSmall(buf.subarray(0, 4), { out: buf.subarray(2, 6) })).toBeUndefined();
+    expect(() => softmax(buf.subarray(0, 4), { out: buf.subarray(2, 6) })).toThrow(/overlaps x partially/);
+    const inPlace = new Float64Array([0, 0]);
+    expect(softmaxSmall(inPlace, { out: inPlace })).toBeUndefined();
+    expect(softmax(inPlace, { out: inPlace })).toEqual(new Float64Array([0.5, 0.5]));
+    // a maximum that is not finite
+    expect(logSumExpSmall([-Infinity, -Infinity], undefined)).toBeUndefined();
+    expect(logSumExp([-Infinity, -Infinity])).toBe(-Infinity);
+    expect(softmaxSmall([1, Infinity], undefined)).toBeUndefined();
+    expect(softmax([1, Infinity])).toEqual(new Float64Array([NaN, NaN]));
+  });
+
+  it('results are the caller\'s own: a returned array never changes under a later call', () => {
+    const a = softmax([1, 2]), b = logSoftmax([1, 2]), none = softmaxCrossEntropy([1, 2], [0], { cols: 2, reduction: 'none' });
+    const [a0, b0, n0] = [a.slice(), b.slice(), none.slice()];
+    softmax([5, -5]);
+    logSoftmax([5, -5]);
+    softmaxCrossEntropy([5, -5], [1], { cols: 2, reduction: 'none' });
+    expect([a, b, none]).toEqual([a0, b0, n0]);
+  });
+
+  it('exact values: the documented examples and closed forms', () => {
+    expect(entropy([0.5, 0.5], { base: 2 })).toBe(1);
+    expect(entropy([1, 0, 0])).toBe(0);
+    expect(Object.is(entropy([1]), 0)).toBe(true); // not −0
+    expect(crossEntropy([0, 0, 1, 0], [0.1, 0.1, 0.75, 0.05])).toBe(-Math.log(0.75));
+    expect(crossEntropy([0.5, 0.5], [1, 0])).toBe(Infinity);
+    expect(klDivergence([0.5, 0.5], [0.9, 0.1])).toBeCloseTo(0.5108256237659907, 15);
+    expect(klDivergence([0.5, 0.5], [1, 0])).toBe(Infinity);
+    expect(jsDivergence([1, 0], [0, 1], { base: 2 })).toBe(1);
+    expect(logSumExp([1000, 1000])).toBe(1000 + Math.LN2);
+    expect(logSumExp([0, -40])).toBe(Math.log1p(Math.exp(-40))); // log1p: 4.248e-18, not 0
+    expect(softmax([0, -Infinity, 0])).toEqual(new Float64Array([0.5, 0, 0.5]));
+    expect(logSoftmax([0, 0])).toEqual(new Float64Array([-Math.LN2, -Math.LN2]));
+    expect(softmaxEntropy([0, 0, 0, 0], { base: 2 })).toBe(2);
+    expect(softmaxCrossEntropy([0, 0], [1], { cols: 2 })).toBe(Math.LN2);
+  });
+});
