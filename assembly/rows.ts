@@ -407,7 +407,8 @@ export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
 }
 
 /** log(ones + rest) in float32 lanes, accurate near 0 (the log's fNear is (ones − 1) + rest, exact for ones = 1). */
-export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
+// @ts-ignore: decorator
+@inline export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
   const one = k32(F_ONE);
   return logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest),
     i32k(I_LOG_SHIFT), i32k(I_MANT), i32k(I_SQRT_HALF), i32k(I_127), one, k32(F_HALF), k32(F_LN2_HI), k32(F_LN2_LO),

@@ -64,6 +64,7 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2) twoRowsF32(x, first, out, TWO_LSE);
+  else if (first > 0 && cols == 4) fourRowsF32(x, first, 1, out, FOUR_LSE);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
@@ -185,6 +186,89 @@ function softmaxTwoF32(x: usize, rows: i32, T: f64, out: usize): void {
   }
 }
 
+// What `fourRowsF32` computes.
+const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2;
+
+/**
+ * Rows of four entries, `rows` a multiple of 4: the tiles' computation (gatherF32,
+ * setupF32, tileExpF32, and the tile loops of the kernels below), with the same values,
+ * on four rows a step transposed in registers — at four columns the tiles' calls and
+ * their round trips through `tmp` cost as much as the arithmetic.  `what`: FOUR_LSE,
+ * out[r] = m + log S (float64; T = 1); FOUR_SOFTMAX, out[r, j] = E_j/S; FOUR_LOG_SOFTMAX,
+ * out[r, j] = (x_j − m)/T − log S.  Special rows as the tiles'.
+ */
+function fourRowsF32(x: usize, rows: i32, T: f64, out: usize, what: i32): void {
+  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
+  const ln2T = <f32>(LN2 * T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
+  const log2e = f32x4.splat(<f32>LOG2E), far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0);
+  const cutT = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)));
+  const ninf = f32x4.splat(-Infinity), inf = f32x4.splat(Infinity), zero = f32x4.splat(0), nanv = f32x4.splat(NaN);
+  for (let r = 0; r < rows; r += 4) {
+    const q = x + (<usize>r << 4);
+    // the 4×4 transpose (rows.ts: transpose4): lane i of v_j is entry j of row r + i
+    const ra = v128.load(q), rb = v128.load(q, 16), rc = v128.load(q, 32), rd = v128.load(q, 48);
+    const ab0 = i32x4.shuffle(ra, rb, 0, 4, 1, 5), cd0 = i32x4.shuffle(rc, rd, 0, 4, 1, 5);
+    const ab1 = i32x4.shuffle(ra, rb, 2, 6, 3, 7), cd1 = i32x4.shuffle(rc, rd, 2, 6, 3, 7);
+    const v0 = i32x4.shuffle(ab0, cd0, 0, 1, 4, 5), v1 = i32x4.shuffle(ab0, cd0, 2, 3, 6, 7);
+    const v2 = i32x4.shuffle(ab1, cd1, 0, 1, 4, 5), v3 = i32x4.shuffle(ab1, cd1, 2, 3, 6, 7);
+    // the maximum entry by entry, in order (pmax of ±0 depends on it), as gatherF32
+    const m = f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(ninf, v0), v1), v2), v3);
+    const nan = v128.or(v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), v128.or(f32x4.ne(v2, v2), f32x4.ne(v3, v3)));
+    const fin = f32x4.lt(f32x4.abs(m), inf);
+    const mf = v128.and(m, fin), qm = f32x4.mul(mf, invT);
+    // setupF32's values, in registers: the magic, the base (m where far) and the cut-off
+    const near = f32x4.lt(f32x4.abs(qm), far);
+    const magic = f32x4.sub(magic0, f32x4.sub(v128.and(f32x4.floor(f32x4.mul(qm, log2e)), near), one));
+    const base = v128.andnot(mf, near), cut = f32x4.add(v128.and(mf, near), cutT);
+    const e0 = expF32x4(v0, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+    const e1 = expF32x4(v1, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+    const e2 = expF32x4(v2, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+    const e3 = expF32x4(v3, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+    const masked = v128.andnot(f32x4.eq(m, ninf), nan);
+    const bad = v128.or(v128.not(fin), nan);
+    let w0: v128, w1: v128, w2: v128, w3: v128;
+    if (what == FOUR_SOFTMAX) {
+      // masked rows 0; rows with +Infinity or NaN: NaN
+      let c = f32x4.div(one, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
+      c = v128.bitselect(zero, v128.or(c, v128.and(nanv, bad)), masked);
+      w0 = f32x4.mul(e0, c);
+      w1 = f32x4.mul(e1, c);
+      w2 = f32x4.mul(e2, c);
+      w3 = f32x4.mul(e3, c);
+    } else {
+      // tileExpF32's split: the entries below the maximum summed, those at it counted
+      const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
+      const rest = f32x4.add(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), f32x4.add(v128.andnot(e2, t2), v128.andnot(e3, t3)));
+      const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), i32x4.add(t0, t1)), i32x4.add(t2, t3)));
+      const scale = expF32x4(m, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+      const ls = logOnesPlusF32x4(ones, f32x4.div(rest, scale));
+      if (what == FOUR_LSE) {
+        // special lanes: NaN rows NaN, the others (±Infinity, a fully masked row) their maximum
+        const sv = v128.bitselect(nanv, m, nan);
+        storeRowsF64(out, r, 4, widenLowF32x4(m, ls, sv, bad), widenHighF32x4(m, ls, sv, bad));
+        continue;
+      }
+      // masked rows −Infinity everywhere (x − m is NaN there); +Infinity or NaN rows NaN
+      const nanBad = v128.and(v128.andnot(bad, masked), nanv);
+      w0 = v128.bitselect(ninf, v128.or(f32x4.sub(f32x4.mul(f32x4.sub(v0, m), invT), ls), nanBad), masked);
+      w1 = v128.bitselect(ninf, v128.or(f32x4.sub(f32x4.mul(f32x4.sub(v1, m), invT), ls), nanBad), masked);
+      w2 = v128.bitselect(ninf, v128.or(f32x4.sub(f32x4.mul(f32x4.sub(v2, m), invT), ls), nanBad), masked);
+      w3 = v128.bitselect(ninf, v128.or(f32x4.sub(f32x4.mul(f32x4.sub(v3, m), invT), ls), nanBad), masked);
+    }
+    // transposed back: row i is lane i of w0…w3
+    const o = out + (<usize>r << 4);
+    const x0 = i32x4.shuffle(w0, w1, 0, 4, 1, 5), y0 = i32x4.shuffle(w2, w3, 0, 4, 1, 5);
+    const x1 = i32x4.shuffle(w0, w1, 2, 6, 3, 7), y1 = i32x4.shuffle(w2, w3, 2, 6, 3, 7);
+    v128.store(o, i32x4.shuffle(x0, y0, 0, 1, 4, 5));
+    v128.store(o, i32x4.shuffle(x0, y0, 2, 3, 6, 7), 16);
+    v128.store(o, i32x4.shuffle(x1, y1, 0, 1, 4, 5), 32);
+    v128.store(o, i32x4.shuffle(x1, y1, 2, 3, 6, 7), 48);
+  }
+}
+
 /**
  * out[r, :] = softmax(x[r, :]/T) (out may be x); aux (3 per row): m, 0, S = Σ exp((x − m)/T).
  * `tmp`: 16·NARROW bytes.
@@ -211,6 +295,7 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2) softmaxTwoF32(x, first, T, out);
+  else if (first > 0 && cols == 4) fourRowsF32(x, first, T, out, FOUR_SOFTMAX);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
@@ -272,6 +357,7 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2 && T == 1) twoRowsF32(x, first, out, TWO_LOG_SOFTMAX);
+  else if (first > 0 && cols == 4) fourRowsF32(x, first, T, out, FOUR_LOG_SOFTMAX);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
