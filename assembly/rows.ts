@@ -409,9 +409,13 @@ export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
 /** log(ones + rest) in float32 lanes, accurate near 0 (the log's fNear is (ones − 1) + rest, exact for ones = 1). */
 // @ts-ignore: decorator
 @inline export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
-  const one = k32(F_ONE);
-  return logF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, one), rest),
-    i32k(I_LOG_SHIFT), i32k(I_MANT), i32k(I_SQRT_HALF), i32k(I_127), one, k32(F_HALF), k32(F_LN2_HI), k32(F_LN2_LO),
+  return logPartsF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, k32(F_ONE)), rest));
+}
+
+/** log S in float32 lanes from S = ones + rest and its accurate S − 1 = (ones − 1) + rest. */
+// @ts-ignore: decorator
+@inline export function logPartsF32x4(s: v128, near1: v128): v128 {
+  return logF32x4(s, near1, i32k(I_LOG_SHIFT), i32k(I_MANT), i32k(I_SQRT_HALF), i32k(I_127), k32(F_ONE), k32(F_HALF), k32(F_LN2_HI), k32(F_LN2_LO),
     k32(F_Q0), k32(F_Q0 + 1), k32(F_Q0 + 2), k32(F_Q0 + 3), k32(F_Q0 + 4), k32(F_Q0 + 5), k32(F_Q0 + 6), k32(F_Q0 + 7));
 }
 
