@@ -187,7 +187,7 @@ function softmaxTwoF32(x: usize, rows: i32, T: f64, out: usize): void {
 }
 
 // What `fourRowsF32` computes.
-const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2;
+const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY = 3;
 
 /**
  * Rows of four entries, `rows` a multiple of 4: the tiles' computation (gatherF32,
@@ -195,7 +195,8 @@ const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2;
  * on four rows a step transposed in registers — at four columns the tiles' calls and
  * their round trips through `tmp` cost as much as the arithmetic.  `what`: FOUR_LSE,
  * out[r] = m + log S (float64; T = 1); FOUR_SOFTMAX, out[r, j] = E_j/S; FOUR_LOG_SOFTMAX,
- * out[r, j] = (x_j − m)/T − log S.  Special rows as the tiles'.
+ * out[r, j] = (x_j − m)/T − log S; FOUR_ENTROPY, out[r] = log S − A'/S' (float64; the
+ * values of softmaxEntropyNarrowF32 without grad).  Special rows as the tiles'.
  *
  * A group's maximum, exponentials, sum and log form one chain of dependent operations
  * longer than the core's window for overlapping the next group's, so log S is taken one
@@ -210,10 +211,12 @@ function fourRowsF32(x: usize, rows: i32, T: f64, out: usize, what: i32): void {
   const log2e = f32x4.splat(<f32>LOG2E), far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0);
   const cutT = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)));
   const ninf = f32x4.splat(-Infinity), inf = f32x4.splat(Infinity), zero = f32x4.splat(0), nanv = f32x4.splat(NaN);
-  // the previous group's maximum (NaN for a row holding one), ones + rest and (ones − 1) + rest
-  let pm = zero, pS = one, pNear = zero;
+  const lift = f32x4.splat(<f32>(100 * T));
+  // the previous group's maximum (NaN for a row holding one), ones + rest, (ones − 1) + rest
+  // and (entropy) A'/S'
+  let pm = zero, pS = one, pNear = zero, pQuot = zero;
   for (let r = 0; r <= rows; r += 4) {
-    let m = zero, sum = one, near1 = zero;
+    let m = zero, sum = one, near1 = zero, quot = zero;
     if (r < rows) {
       const q = x + (<usize>r << 4);
       // the 4×4 transpose (rows.ts: transpose4): lane i of v_j is entry j of row r + i
@@ -249,7 +252,17 @@ function fourRowsF32(x: usize, rows: i32, T: f64, out: usize, what: i32): void {
         const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
         const rest = f32x4.add(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), f32x4.add(v128.andnot(e2, t2), v128.andnot(e3, t3)));
         const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), i32x4.add(t0, t1)), i32x4.add(t2, t3)));
-        const scaled = f32x4.div(rest, expF32x4(m, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one));
+        const scale = expF32x4(m, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+        const scaled = f32x4.div(rest, scale);
+        if (what == FOUR_ENTROPY) {
+          // A' = Σ E·t, with t of x lifted to m − 100·T; S' = Σ E
+          const floor = f32x4.sub(m, lift);
+          let a = madd32(e0, f32x4.mul(f32x4.sub(f32x4.pmax(v0, floor), m), invT), zero);
+          a = madd32(e1, f32x4.mul(f32x4.sub(f32x4.pmax(v1, floor), m), invT), a);
+          a = madd32(e2, f32x4.mul(f32x4.sub(f32x4.pmax(v2, floor), m), invT), a);
+          a = madd32(e3, f32x4.mul(f32x4.sub(f32x4.pmax(v3, floor), m), invT), a);
+          quot = f32x4.div(a, madd32(ones, scale, rest));
+        }
         // logOnesPlusF32x4's two arguments
         sum = f32x4.add(ones, scaled);
         near1 = f32x4.add(f32x4.sub(ones, one), scaled);
@@ -260,7 +273,7 @@ function fourRowsF32(x: usize, rows: i32, T: f64, out: usize, what: i32): void {
         w2 = f32x4.mul(f32x4.sub(v2, m), invT);
         w3 = f32x4.mul(f32x4.sub(v3, m), invT);
       }
-      if (what != FOUR_LSE) {
+      if (what == FOUR_SOFTMAX || what == FOUR_LOG_SOFTMAX) {
         // transposed back: row i is lane i of w0…w3
         const o = out + (<usize>r << 4);
         const x0 = i32x4.shuffle(w0, w1, 0, 4, 1, 5), y0 = i32x4.shuffle(w2, w3, 0, 4, 1, 5);
@@ -277,7 +290,12 @@ function fourRowsF32(x: usize, rows: i32, T: f64, out: usize, what: i32): void {
       const bad = v128.not(f32x4.lt(f32x4.abs(pm), inf));
       const rp = r - 4;
       if (what == FOUR_LSE) storeRowsF64(out, rp, 4, widenLowF32x4(pm, ls, pm, bad), widenHighF32x4(pm, ls, pm, bad));
-      else {
+      else if (what == FOUR_ENTROPY) {
+        // masked rows 0; +Infinity or NaN rows NaN
+        const masked = f32x4.eq(pm, ninf);
+        const h = v128.or(v128.andnot(f32x4.sub(ls, pQuot), masked), v128.and(v128.andnot(bad, masked), nanv));
+        storeRowsF64(out, rp, 4, f64x2.promote_low_f32x4(h), f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 2, 3)));
+      } else {
         const masked = f32x4.eq(pm, ninf), nanBad = v128.and(v128.andnot(bad, masked), nanv);
         const o = out + (<usize>rp << 4);
         lessLogS(o, i32x4.shuffle(ls, ls, 0, 0, 0, 0), i32x4.shuffle(nanBad, nanBad, 0, 0, 0, 0), i32x4.shuffle(masked, masked, 0, 0, 0, 0));
@@ -289,6 +307,7 @@ function fourRowsF32(x: usize, rows: i32, T: f64, out: usize, what: i32): void {
     pm = m;
     pS = sum;
     pNear = near1;
+    pQuot = quot;
   }
 }
 
@@ -748,6 +767,7 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2 && T == 1 && !grad) twoRowsF32(x, first, out, TWO_ENTROPY);
+  else if (first > 0 && cols == 4 && !grad) fourRowsF32(x, first, T, out, FOUR_ENTROPY);
   else if (first > 0) softmaxEntropyNarrowF32(x, first, cols, T, gscale, grad, out, tmp);
   for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
