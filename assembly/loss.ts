@@ -28,7 +28,7 @@ import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
   scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
-  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64,
+  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64, fourRowsF32, FOUR_LOSS,
 } from "./rows";
 
 /** The gradient's coefficients: g = (e·gA − w·gB − [c = y]·gC)·gS (see `fold`). */
@@ -141,6 +141,7 @@ export function softmaxCrossEntropyLabelsF32(
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~3 : 0;
   if (first > 0) {
     if (cols == 2 && !weights && eps == 0) labelsTwoF32(z, labels, first, gradScale, grad, out);
+    else if (cols == 4 && !weights && eps == 0 && !grad) fourRowsF32(z, labels, first, 1, out, FOUR_LOSS);
     else labelsNarrowF32(z, labels, first, cols, weights, wsum, eps, gradScale, grad, out, tmp);
   }
   const C = <f64>cols;

@@ -17,7 +17,7 @@
 
 import {
   madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
-  sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64,
+  sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64, promoteHighF32x4,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
   D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
@@ -457,6 +457,174 @@ export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f64, tmp: usize)
   v128.store64_lane(o, lo, 0);
   if (g > 1) v128.store64_lane(o, lo, 1, 8);
   if (g > 2) v128.store64_lane(o, hi, 0, 16);
+}
+
+// ---------------------------------------------------------------------------------
+// float32 rows of four entries: four rows a step, in registers
+// ---------------------------------------------------------------------------------
+
+// What `fourRowsF32` computes.
+export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY = 3, FOUR_LOSS = 4;
+
+/**
+ * Rows of four entries, `rows` a multiple of 4: the tiles' computation (gatherF32,
+ * setupF32, tileExpF32 and the kernels' tile loops), with the same values, on four rows a
+ * step transposed in registers — at four columns the tiles' calls and their round trips
+ * through `tmp` cost as much as the arithmetic.  `what`: FOUR_LSE, out[r] = m + log S
+ * (float64; T = 1); FOUR_SOFTMAX, out[r, j] = E_j/S; FOUR_LOG_SOFTMAX, out[r, j] =
+ * (x_j − m)/T − log S; FOUR_ENTROPY, out[r] = log S − A'/S' (float64: softmaxEntropy's
+ * values without grad); FOUR_LOSS, out[r] = log S − (x_y − m) (float64; T = 1, int32
+ * `labels`, negative = ignored: labelsNarrowF32's values without weights, smoothing or
+ * grad).  Special rows as the tiles'.
+ *
+ * A group's maximum, exponentials, sum and log form one chain of dependent operations
+ * longer than the core's window for overlapping the next group's, so log S is taken one
+ * step late: each step computes a group's S and finishes the group before it.
+ */
+export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, out: usize, what: i32): void {
+  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
+  const ln2T = <f32>(LN2 * T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
+  const log2e = f32x4.splat(<f32>LOG2E), far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0);
+  const cutT = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01))), lift = f32x4.splat(<f32>(100 * T));
+  const ninf = f32x4.splat(-Infinity), inf = f32x4.splat(Infinity), zero = f32x4.splat(0), nanv = f32x4.splat(NaN);
+  // the previous group's maximum and NaN lanes, ones + rest, (ones − 1) + rest, and its
+  // entropy's A'/S' or loss's z_y and labels
+  let pm = zero, pNan = zero, pS = one, pNear = zero, pQuot = zero, pZy = zero, pY = zero;
+  for (let r = 0; r <= rows; r += 4) {
+    let m = zero, nan = zero, sum = one, near1 = zero, quot = zero, zy = zero, y = zero;
+    if (r < rows) {
+      const q = x + (<usize>r << 4);
+      // the 4×4 transpose (transpose4): lane i of v_j is entry j of row r + i
+      const ra = v128.load(q), rb = v128.load(q, 16), rc = v128.load(q, 32), rd = v128.load(q, 48);
+      const ab0 = i32x4.shuffle(ra, rb, 0, 4, 1, 5), cd0 = i32x4.shuffle(rc, rd, 0, 4, 1, 5);
+      const ab1 = i32x4.shuffle(ra, rb, 2, 6, 3, 7), cd1 = i32x4.shuffle(rc, rd, 2, 6, 3, 7);
+      const v0 = i32x4.shuffle(ab0, cd0, 0, 1, 4, 5), v1 = i32x4.shuffle(ab0, cd0, 2, 3, 6, 7);
+      const v2 = i32x4.shuffle(ab1, cd1, 0, 1, 4, 5), v3 = i32x4.shuffle(ab1, cd1, 2, 3, 6, 7);
+      // the maximum entry by entry, in order (pmax of ±0 depends on it), as gatherF32
+      m = f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(ninf, v0), v1), v2), v3);
+      nan = v128.or(v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), v128.or(f32x4.ne(v2, v2), f32x4.ne(v3, v3)));
+      const fin = f32x4.lt(f32x4.abs(m), inf);
+      const mf = v128.and(m, fin), qm = f32x4.mul(mf, invT);
+      // setupF32's values, in registers: the magic, the base (m where far) and the cut-off
+      const nr = f32x4.lt(f32x4.abs(qm), far);
+      const magic = f32x4.sub(magic0, f32x4.sub(v128.and(f32x4.floor(f32x4.mul(qm, log2e)), nr), one));
+      const base = v128.andnot(mf, nr), cut = f32x4.add(v128.and(mf, nr), cutT);
+      const e0 = expF32x4(v0, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+      const e1 = expF32x4(v1, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+      const e2 = expF32x4(v2, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+      const e3 = expF32x4(v3, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+      let w0 = e0, w1 = e1, w2 = e2, w3 = e3;
+      if (what == FOUR_SOFTMAX) {
+        // masked rows 0; rows with +Infinity or NaN: NaN
+        let c = f32x4.div(one, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
+        c = v128.bitselect(zero, v128.or(c, v128.and(nanv, v128.or(v128.not(fin), nan))), v128.andnot(f32x4.eq(m, ninf), nan));
+        w0 = f32x4.mul(e0, c);
+        w1 = f32x4.mul(e1, c);
+        w2 = f32x4.mul(e2, c);
+        w3 = f32x4.mul(e3, c);
+      } else {
+        // tileExpF32's split: the entries below the maximum summed, those at it counted
+        const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
+        const rest = f32x4.add(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), f32x4.add(v128.andnot(e2, t2), v128.andnot(e3, t3)));
+        const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), i32x4.add(t0, t1)), i32x4.add(t2, t3)));
+        const scale = expF32x4(m, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+        const scaled = f32x4.div(rest, scale);
+        // logOnesPlusF32x4's two arguments
+        sum = f32x4.add(ones, scaled);
+        near1 = f32x4.add(f32x4.sub(ones, one), scaled);
+        if (what == FOUR_ENTROPY) {
+          // A' = Σ E·t, with t of x lifted to m − 100·T; S' = Σ E
+          const floor = f32x4.sub(m, lift);
+          let a = madd32(e0, f32x4.mul(f32x4.sub(f32x4.pmax(v0, floor), m), invT), zero);
+          a = madd32(e1, f32x4.mul(f32x4.sub(f32x4.pmax(v1, floor), m), invT), a);
+          a = madd32(e2, f32x4.mul(f32x4.sub(f32x4.pmax(v2, floor), m), invT), a);
+          a = madd32(e3, f32x4.mul(f32x4.sub(f32x4.pmax(v3, floor), m), invT), a);
+          quot = f32x4.div(a, madd32(ones, scale, rest));
+        }
+        if (what == FOUR_LOSS) {
+          // z_y picked from the row (0 where ignored: no column matches a negative label)
+          y = v128.load(labels + (<usize>r << 2));
+          zy = v128.bitselect(v0, zero, i32x4.eq(y, i32x4.splat(0)));
+          zy = v128.bitselect(v1, zy, i32x4.eq(y, i32x4.splat(1)));
+          zy = v128.bitselect(v2, zy, i32x4.eq(y, i32x4.splat(2)));
+          zy = v128.bitselect(v3, zy, i32x4.eq(y, i32x4.splat(3)));
+        }
+        // logSoftmax: (x − m)/T now, less log S when the group is finished
+        w0 = f32x4.mul(f32x4.sub(v0, m), invT);
+        w1 = f32x4.mul(f32x4.sub(v1, m), invT);
+        w2 = f32x4.mul(f32x4.sub(v2, m), invT);
+        w3 = f32x4.mul(f32x4.sub(v3, m), invT);
+      }
+      if (what == FOUR_SOFTMAX || what == FOUR_LOG_SOFTMAX) {
+        // transposed back: row i is lane i of w0…w3
+        const o = out + (<usize>r << 4);
+        const x0 = i32x4.shuffle(w0, w1, 0, 4, 1, 5), y0 = i32x4.shuffle(w2, w3, 0, 4, 1, 5);
+        const x1 = i32x4.shuffle(w0, w1, 2, 6, 3, 7), y1 = i32x4.shuffle(w2, w3, 2, 6, 3, 7);
+        v128.store(o, i32x4.shuffle(x0, y0, 0, 1, 4, 5));
+        v128.store(o, i32x4.shuffle(x0, y0, 2, 3, 6, 7), 16);
+        v128.store(o, i32x4.shuffle(x1, y1, 0, 1, 4, 5), 32);
+        v128.store(o, i32x4.shuffle(x1, y1, 2, 3, 6, 7), 48);
+      }
+    }
+    if (r > 0 && what != FOUR_SOFTMAX) fourFinish(pm, pNan, logPartsF32x4(pS, pNear), pQuot, pZy, pY, r - 4, out, what);
+    pm = m;
+    pNan = nan;
+    pS = sum;
+    pNear = near1;
+    pQuot = quot;
+    pZy = zy;
+    pY = y;
+  }
+}
+
+/** `fourRowsF32`'s results of the group at row r, from its maximum m, NaN lanes, log S `ls` and A'/S', z_y and labels. */
+// @ts-ignore: decorator
+@inline function fourFinish(m: v128, nan: v128, ls: v128, quot: v128, zy: v128, y: v128, r: i32, out: usize, what: i32): void {
+  const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN);
+  // rows with ±Infinity or NaN are special; masked rows (−Infinity, no NaN) among them
+  const bad = v128.or(v128.not(f32x4.lt(f32x4.abs(m), f32x4.splat(Infinity))), nan);
+  const masked = v128.andnot(f32x4.eq(m, ninf), nan);
+  if (what == FOUR_LSE) {
+    // NaN rows NaN, the other special rows their maximum
+    const sv = v128.bitselect(nanv, m, nan);
+    storeRowsF64(out, r, 4, widenLowF32x4(m, ls, sv, bad), widenHighF32x4(m, ls, sv, bad));
+  } else if (what == FOUR_ENTROPY) {
+    // masked rows 0, the other special rows NaN
+    const h = v128.or(v128.andnot(f32x4.sub(ls, quot), masked), v128.and(v128.andnot(bad, masked), nanv));
+    storeRowsF64(out, r, 4, f64x2.promote_low_f32x4(h), f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 2, 3)));
+  } else if (what == FOUR_LOSS) {
+    // ignored rows 0, special rows NaN; lanes whose float32 loss is not finite in float64
+    const ignored = i32x4.lt_s(y, i32x4.splat(0));
+    const loss32 = f32x4.sub(ls, f32x4.sub(zy, m));
+    const fin = f32x4.lt(f32x4.abs(loss32), f32x4.splat(Infinity));
+    let lo = f64x2.promote_low_f32x4(v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored));
+    let hi = promoteHighF32x4(v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored));
+    if (!i32x4.all_true(fin)) {
+      const nan64 = f64x2.splat(NaN);
+      const l64 = f64x2.sub(f64x2.promote_low_f32x4(ls), f64x2.sub(f64x2.promote_low_f32x4(zy), f64x2.promote_low_f32x4(m)));
+      const h64 = f64x2.sub(promoteHighF32x4(ls), f64x2.sub(promoteHighF32x4(zy), promoteHighF32x4(m)));
+      lo = v128.bitselect(lo, v128.andnot(v128.or(l64, v128.and(i64x2.extend_low_i32x4_s(bad), nan64)), i64x2.extend_low_i32x4_s(ignored)), i64x2.extend_low_i32x4_s(fin));
+      hi = v128.bitselect(hi, v128.andnot(v128.or(h64, v128.and(i64x2.extend_high_i32x4_s(bad), nan64)), i64x2.extend_high_i32x4_s(ignored)), i64x2.extend_high_i32x4_s(fin));
+    }
+    storeRowsF64(out, r, 4, lo, hi);
+  } else {
+    // logSoftmax: each row less its log S; masked rows −Infinity, the other special rows NaN
+    const nanBad = v128.and(v128.andnot(bad, masked), nanv);
+    const o = out + (<usize>r << 4);
+    lessLogS(o, i32x4.shuffle(ls, ls, 0, 0, 0, 0), i32x4.shuffle(nanBad, nanBad, 0, 0, 0, 0), i32x4.shuffle(masked, masked, 0, 0, 0, 0));
+    lessLogS(o + 16, i32x4.shuffle(ls, ls, 1, 1, 1, 1), i32x4.shuffle(nanBad, nanBad, 1, 1, 1, 1), i32x4.shuffle(masked, masked, 1, 1, 1, 1));
+    lessLogS(o + 32, i32x4.shuffle(ls, ls, 2, 2, 2, 2), i32x4.shuffle(nanBad, nanBad, 2, 2, 2, 2), i32x4.shuffle(masked, masked, 2, 2, 2, 2));
+    lessLogS(o + 48, i32x4.shuffle(ls, ls, 3, 3, 3, 3), i32x4.shuffle(nanBad, nanBad, 3, 3, 3, 3), i32x4.shuffle(masked, masked, 3, 3, 3, 3));
+  }
+}
+
+/** A logSoftmax row of four at p, holding (x − m)/T: less log S, NaN where `nanBad`, −Infinity where `masked` (lanes splatted). */
+// @ts-ignore: decorator
+@inline function lessLogS(p: usize, ls: v128, nanBad: v128, masked: v128): void {
+  v128.store(p, v128.bitselect(f32x4.splat(-Infinity), v128.or(f32x4.sub(v128.load(p), ls), nanBad), masked));
 }
 
 // ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 import { type Arg, baseScale, describe, options, output, shape, vector } from './args.js';
 import { execute, type Plan, type Stage } from './plan.js';
 import { fsum } from './js/sum.js';
+import { uninitialized } from './memory.js';
 import { softmaxCrossEntropySmall } from './small.js';
 import type { CrossEntropyLossOptions, FloatArray, Labels, Reduction, Vector } from './types.js';
 
@@ -39,7 +40,7 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
   const c = prepareLoss('softmaxCrossEntropy', logits, targets, options);
   const { rows, cols } = c;
   const gradScale = (c.reduction === 'mean' ? (c.denominator !== 0 ? 1 / c.denominator : 0) : 1) * c.scale;
-  const res = new Float64Array(rows);
+  const res = uninitialized(Float64Array, rows); // (every row's loss is written)
   const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
   const stage: Stage = c.labels
     ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, null] }

@@ -1,16 +1,17 @@
 // What the reductions' API modules share: their per-row result arrays.
 
 import type { Shape } from './args.js';
+import { uninitialized } from './memory.js';
 
 /**
  * The per-row results of a call: a new array for a matrix (it is returned to the
- * caller), a one-element scratch for a vector, whose value is returned as a number and
+ * caller; every row's result is written, so it is not zeroed first), a one-element scratch for a vector, whose value is returned as a number and
  * which nothing outside the module ever sees.
  */
 const ONE = new Float64Array(1);
 /** @internal */
 export function perRow(s: Shape): Float64Array {
-  return s.matrix ? new Float64Array(s.rows) : ONE;
+  return s.matrix ? uninitialized(Float64Array, s.rows) : ONE;
 }
 
 /** Scales nats to the requested base (−0 becomes 0) and returns a number (vector) or the rows. @internal */
