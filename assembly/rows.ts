@@ -474,14 +474,15 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
  * (float64; T = 1); FOUR_SOFTMAX, out[r, j] = E_j/S; FOUR_LOG_SOFTMAX, out[r, j] =
  * (x_j − m)/T − log S; FOUR_ENTROPY, out[r] = log S − A'/S' (float64: softmaxEntropy's
  * values without grad); FOUR_LOSS, out[r] = log S − (x_y − m) (float64; T = 1, int32
- * `labels`, negative = ignored: labelsNarrowF32's values without weights, smoothing or
- * grad).  Special rows as the tiles'.
+ * `labels`, negative = ignored) and, when `grad` is not 0, its gradient times `gradScale`
+ * there: labelsNarrowF32's values without weights or smoothing.  Special rows as the
+ * tiles'.
  *
  * A group's maximum, exponentials, sum and log form one chain of dependent operations
  * longer than the core's window for overlapping the next group's, so log S is taken one
  * step late: each step computes a group's S and finishes the group before it.
  */
-export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, out: usize, what: i32): void {
+export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScale: f64, grad: usize, out: usize, what: i32): void {
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
   const ln2T = <f32>(LN2 * T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
@@ -551,23 +552,31 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, out: usi
           zy = v128.bitselect(v1, zy, i32x4.eq(y, i32x4.splat(1)));
           zy = v128.bitselect(v2, zy, i32x4.eq(y, i32x4.splat(2)));
           zy = v128.bitselect(v3, zy, i32x4.eq(y, i32x4.splat(3)));
+          if (grad) {
+            // softmax − onehot, scaled: labelsNarrowF32's coefficients at weight 1, no smoothing
+            // (ga = (1·1 + 0)/S'·g, gb = 0·g, gc = 1·1·g); ignored rows 0, special rows NaN
+            const gs = f32x4.splat(<f32>gradScale);
+            const ga = f32x4.mul(f32x4.div(madd32(one, one, f32x4.mul(zero, f32x4.splat(4))), madd32(ones, scale, rest)), gs);
+            const gb = f32x4.mul(zero, gs), gc = f32x4.mul(f32x4.mul(one, one), gs);
+            const ignored = i32x4.lt_s(y, i32x4.splat(0));
+            const bad = v128.or(v128.not(fin), nan);
+            const dead = v128.or(ignored, bad), fillv = v128.and(v128.andnot(nanv, ignored), bad);
+            w0 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e0, ga), gb), v128.and(gc, i32x4.eq(y, i32x4.splat(0)))), dead);
+            w1 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e1, ga), gb), v128.and(gc, i32x4.eq(y, i32x4.splat(1)))), dead);
+            w2 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e2, ga), gb), v128.and(gc, i32x4.eq(y, i32x4.splat(2)))), dead);
+            w3 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e3, ga), gb), v128.and(gc, i32x4.eq(y, i32x4.splat(3)))), dead);
+            storeFour(grad + (<usize>r << 4), w0, w1, w2, w3);
+          }
         }
         // logSoftmax: (x − m)/T now, less log S when the group is finished
-        w0 = f32x4.mul(f32x4.sub(v0, m), invT);
-        w1 = f32x4.mul(f32x4.sub(v1, m), invT);
-        w2 = f32x4.mul(f32x4.sub(v2, m), invT);
-        w3 = f32x4.mul(f32x4.sub(v3, m), invT);
+        if (what == FOUR_LOG_SOFTMAX) {
+          w0 = f32x4.mul(f32x4.sub(v0, m), invT);
+          w1 = f32x4.mul(f32x4.sub(v1, m), invT);
+          w2 = f32x4.mul(f32x4.sub(v2, m), invT);
+          w3 = f32x4.mul(f32x4.sub(v3, m), invT);
+        }
       }
-      if (what == FOUR_SOFTMAX || what == FOUR_LOG_SOFTMAX) {
-        // transposed back: row i is lane i of w0…w3
-        const o = out + (<usize>r << 4);
-        const x0 = i32x4.shuffle(w0, w1, 0, 4, 1, 5), y0 = i32x4.shuffle(w2, w3, 0, 4, 1, 5);
-        const x1 = i32x4.shuffle(w0, w1, 2, 6, 3, 7), y1 = i32x4.shuffle(w2, w3, 2, 6, 3, 7);
-        v128.store(o, i32x4.shuffle(x0, y0, 0, 1, 4, 5));
-        v128.store(o, i32x4.shuffle(x0, y0, 2, 3, 6, 7), 16);
-        v128.store(o, i32x4.shuffle(x1, y1, 0, 1, 4, 5), 32);
-        v128.store(o, i32x4.shuffle(x1, y1, 2, 3, 6, 7), 48);
-      }
+      if (what == FOUR_SOFTMAX || what == FOUR_LOG_SOFTMAX) storeFour(out + (<usize>r << 4), w0, w1, w2, w3);
     }
     if (r > 0 && what != FOUR_SOFTMAX) fourFinish(pm, pNan, logPartsF32x4(pS, pNear), pQuot, pZy, pY, r - 4, out, what);
     pm = m;
@@ -619,6 +628,17 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, out: usi
     lessLogS(o + 32, i32x4.shuffle(ls, ls, 2, 2, 2, 2), i32x4.shuffle(nanBad, nanBad, 2, 2, 2, 2), i32x4.shuffle(masked, masked, 2, 2, 2, 2));
     lessLogS(o + 48, i32x4.shuffle(ls, ls, 3, 3, 3, 3), i32x4.shuffle(nanBad, nanBad, 3, 3, 3, 3), i32x4.shuffle(masked, masked, 3, 3, 3, 3));
   }
+}
+
+/** Four rows of four at p from the columns w0…w3 (row i is lane i of each: transposed back). */
+// @ts-ignore: decorator
+@inline function storeFour(p: usize, w0: v128, w1: v128, w2: v128, w3: v128): void {
+  const x0 = i32x4.shuffle(w0, w1, 0, 4, 1, 5), y0 = i32x4.shuffle(w2, w3, 0, 4, 1, 5);
+  const x1 = i32x4.shuffle(w0, w1, 2, 6, 3, 7), y1 = i32x4.shuffle(w2, w3, 2, 6, 3, 7);
+  v128.store(p, i32x4.shuffle(x0, y0, 0, 1, 4, 5));
+  v128.store(p, i32x4.shuffle(x0, y0, 2, 3, 6, 7), 16);
+  v128.store(p, i32x4.shuffle(x1, y1, 0, 1, 4, 5), 32);
+  v128.store(p, i32x4.shuffle(x1, y1, 2, 3, 6, 7), 48);
 }
 
 /** A logSoftmax row of four at p, holding (x − m)/T: less log S, NaN where `nanBad`, −Infinity where `masked` (lanes splatted). */
