@@ -407,8 +407,7 @@ export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
 }
 
 /** log(ones + rest) in float32 lanes, accurate near 0 (the log's fNear is (ones − 1) + rest, exact for ones = 1). */
-// @ts-ignore: decorator
-@inline export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
+export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
   return logPartsF32x4(f32x4.add(ones, rest), f32x4.add(f32x4.sub(ones, k32(F_ONE)), rest));
 }
 
