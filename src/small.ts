@@ -103,7 +103,11 @@ function maxOf(x: In): number {
 /** exp(x − m) below the normal range of the kernel's type is 0, as the kernels give it (js/softmax.ts: `cutOff`). */
 const cutOf = (x: In): number => (x instanceof Float32Array ? CUT32 : CUT64);
 
-/** Σ exp(x − m) over the entries below the maximum (`ones` counts those equal to it), each stored to `dst` when given. */
+/**
+ * Σ exp(x − m) over the entries below the maximum, each stored to `dst` when given; `ones`
+ * counts those equal to it (read it after the call: an argument list beside the call is
+ * evaluated before it).
+ */
 let ones = 0;
 function expRest(x: ArrayLike<number>, m: number, dst: { [i: number]: number } | null): number {
   const cut = cutOf(x);
@@ -236,7 +240,8 @@ export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined 
   const m = out ? maxOf(x) : NaN;
   if (m !== m || !out) return undefined;
   const X = x as ArrayLike<number>;
-  const ls = logOnesPlus(ones, expRest(X, m, null));
+  const rest = expRest(X, m, null);
+  const ls = logOnesPlus(ones, rest);
   for (let i = 0; i < X.length; i++) out[i] = X[i] - m - ls;
   return out;
 }
