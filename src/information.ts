@@ -5,6 +5,7 @@ import { type Arg, type Shape, SUM_TOLERANCE, baseScale, describe, flag, isDetac
 import { execute, type Plan } from './plan.js';
 import { WasmArray } from './memory.js';
 import { Sum } from './js/sum.js';
+import { byteEntropySmall } from './small.js';
 import type { BaseOption, Vector } from './types.js';
 
 export interface JointOptions extends BaseOption {
@@ -172,6 +173,8 @@ function entropyOfCounts(counts: Float64Array, n: number): number {
  * ```
  */
 export function byteEntropy(bytes: Uint8Array | Uint8ClampedArray, options_?: ByteEntropyOptions): number {
+  const v = byteEntropySmall(bytes, options_);
+  if (v !== undefined) return v;
   const fn = 'byteEntropy';
   const o = options<ByteEntropyOptions>(fn, options_, BYTE_OPTIONS);
   let b: Uint8Array;

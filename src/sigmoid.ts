@@ -13,6 +13,7 @@
 import { type Arg, type Shape, at, baseScale, describe, options, output, sameLength, shape, vector } from './args.js';
 import { execute, type Plan } from './plan.js';
 import { fsum } from './js/sum.js';
+import { sigmoidCrossEntropySmall } from './small.js';
 import type { FloatArray, Reduction, SigmoidCrossEntropyOptions, SigmoidFocalLossOptions, Vector } from './types.js';
 
 const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
@@ -55,7 +56,7 @@ export function sigmoidCrossEntropy(logits: Vector, targets: Vector, options: Si
 export function sigmoidCrossEntropy(logits: Vector, targets: Vector, options?: SigmoidCrossEntropyOptions & { reduction?: 'mean' | 'sum' }): number;
 export function sigmoidCrossEntropy(logits: Vector, targets: Vector, options?: SigmoidCrossEntropyOptions): number | Float64Array;
 export function sigmoidCrossEntropy(logits: Vector, targets: Vector, options?: SigmoidCrossEntropyOptions): number | Float64Array {
-  return execute(sigmoidCrossEntropyPlan(logits, targets, options));
+  return sigmoidCrossEntropySmall(logits, targets, options) ?? execute(sigmoidCrossEntropyPlan(logits, targets, options));
 }
 
 /**

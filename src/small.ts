@@ -1,6 +1,6 @@
 // Small calls: a vector of at most SMALL entries (a policy's handful of actions, one
-// row of class logits), with no option or only the common one (`base`; `out`; the loss's
-// `cols`, `grad`, `reduction`), computed here in one or two plain loops in float64.  The
+// row of class logits), with no option or only the common ones (`base`; `out`; `grad`;
+// the losses' `cols`, `reduction`), computed here in one or two plain loops in float64.  The
 // general path parses the call into a plan and runs a twin built for long rows (a
 // reference logarithm, compensated pairs, the parts validation reads), whose fixed cost
 // is several times the arithmetic of a handful of entries.
@@ -11,11 +11,12 @@
 // or throws as it always does: nothing here raises an error.
 //
 // Values.  log-sum-exp, softmax, logSoftmax, softmaxEntropy, the KL and Jensen–Shannon
-// divergences and the loss are the twins' own formulas in the twins' order (at most 32
-// entries are one of their blocks), so they equal the JS backend bit for bit.  entropy
-// and cross-entropy drop the twins' reference logarithm: their terms −p·log p and
-// −p·log q are never negative (p, q ≤ 1 within the tolerance), so a plain sum of at most
-// 32 of them is within 32 ulps of the exact sum, inside the float64 bound (1e-13).
+// divergences and the losses are the twins' own formulas in the twins' order (at most 32
+// entries are one of their blocks), so they equal the JS backend bit for bit.  entropy,
+// cross-entropy and byteEntropy drop the twins' reference logarithm or order: their
+// terms (−p·log p, −p·log q, −c·log(c/n)) are never negative (p, q ≤ 1 within the
+// tolerance), so a plain sum of at most 32 of them is within 32 ulps of the exact sum,
+// inside the float64 bound (1e-13).
 
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { smallCalls } from './backend.js';
@@ -246,26 +247,105 @@ export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined 
   return out;
 }
 
-/** softmaxEntropy(x, options?) of a small vector without grad: log S − (1/S)·Σ e·t, t = x − m. */
+const ENTROPY = ['base', 'grad'] as const;
+
+/**
+ * softmaxEntropy(x, { base?, grad? }) of a small vector: log S − (1/S)·Σ e·t, t = x − m,
+ * and the gradient −p·(log p + H) (scaled to the base) as the twin forms it.
+ */
 export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined {
-  if (!small(x)) return undefined;
-  const scale = baseOf(o);
-  const m = scale === scale ? maxOf(x) : NaN;
+  if (!small(x) || !only(o, ENTROPY)) return undefined;
+  const opt = o as { base?: unknown; grad?: unknown } | undefined;
+  const scale = scaleOf(opt?.base);
+  const grad = opt?.grad === undefined ? null : outOf(x, opt.grad);
+  const m = scale === scale && (grad || opt?.grad === undefined) ? maxOf(x) : NaN;
   if (m !== m) return undefined;
-  const X = x as ArrayLike<number>;
+  const X = x as ArrayLike<number>, E = expStore(X, grad);
   const cut = cutOf(X);
   let rest = 0, k = 0, a = 0;
   for (let i = 0; i < X.length; i++) {
     const v = X[i];
-    if (v === -Infinity) continue;
+    if (v === -Infinity) {
+      if (E) E[i] = 0;
+      continue;
+    }
     const t = v - m;
     let e = Math.exp(t);
     if (e < cut) e = 0;
+    if (E) E[i] = e;
     if (v === m) k++;
     else rest += e;
     if (e !== 0) a += e * t;
   }
-  return inBase(logOnesPlus(k, rest) - a / (k + rest), scale);
+  const s = k + rest, ls = logOnesPlus(k, rest), h = ls - a / s;
+  if (grad && E) {
+    const c0 = h - ls, c1 = -scale / s;
+    for (let i = 0; i < X.length; i++) grad[i] = E[i] * c1 * ((X[i] === -Infinity ? 0 : X[i] - m) + c0);
+  }
+  return inBase(h, scale);
+}
+
+/** Where a call's exponentials are kept until its gradient is formed, as the twins keep them: `grad`, or a float64 scratch for a float32 grad of float64 input. */
+const expStore = (x: In, grad: FloatArray | null): FloatArray | null =>
+  grad instanceof Float32Array && !(x instanceof Float32Array) ? SCRATCH : grad;
+
+const SIGMOID = ['grad', 'reduction', 'base'] as const;
+
+/**
+ * sigmoidCrossEntropy(x, t, { grad?, reduction?, base? }) of small vectors, without
+ * weights or smoothing: the twin's softplus form w·[y·softplus(−x) + (1 − y)·softplus(x)],
+ * summed in order, and its gradient σ(x) − y.
+ */
+export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): number | Float64Array | undefined {
+  if (!pair(x, t) || !only(o, SIGMOID)) return undefined;
+  const opt = o as { grad?: unknown; reduction?: unknown; base?: unknown } | undefined;
+  const reduction = opt?.reduction ?? 'mean', lscale = scaleOf(opt?.base);
+  if (!(reduction === 'mean' || reduction === 'sum' || reduction === 'none') || lscale !== lscale) return undefined;
+  const X = x as In, T = t as In, n = X.length;
+  const grad = opt?.grad === undefined ? null : outOf(X, opt.grad);
+  if (opt?.grad !== undefined && (!grad || (ArrayBuffer.isView(T) && T.buffer === grad.buffer))) return undefined;
+  const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
+  const losses = reduction === 'none' ? new Float64Array(n) : null;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const xv = X[i], yv = T[i];
+    if (!(typeof xv === 'number' && typeof yv === 'number' && yv >= 0 && yv <= 1)) return undefined;
+    const yy = yv * 1 + 0, cN = 1 - yy, cP = yy;
+    const e = Math.exp(-Math.abs(xv)), l = Math.log1p(e), a = xv > 0 ? xv : 0;
+    let loss = pos(cP * (a - xv)) + pos(cN * a) + (cP + cN) * l;
+    if (xv !== xv) loss = xv;
+    if (grad) {
+      const lo = e / (1 + e), hi = 1 - lo;
+      grad[i] = (cN * (xv < 0 ? lo : hi) - cP * (xv < 0 ? hi : lo)) * 1 * gscale;
+    }
+    if (losses) losses[i] = loss * lscale;
+    total += loss;
+  }
+  if (losses) return losses;
+  return reduction === 'sum' ? total * lscale : (total * lscale) / n;
+}
+
+/** max(0, v), NaN → 0: a product 0·∞ counts 0 (js/sigmoid.ts). */
+const pos = (v: number): number => (v > 0 ? v : 0);
+
+const COUNTS = new Float64Array(256);
+
+/** byteEntropy(bytes, { base? }) of at most SMALL bytes: the counts' terms, each distinct byte once (its count then cleared). */
+export function byteEntropySmall(bytes: unknown, o: unknown): number | undefined {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > SMALL || !smallCalls() || !only(o, BASE)) return undefined;
+  const scale = scaleOf((o as { base?: unknown } | undefined)?.base ?? 2);
+  if (scale !== scale) return undefined;
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) COUNTS[bytes[i]]++;
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    const c = COUNTS[bytes[i]];
+    if (c === 0) continue;
+    COUNTS[bytes[i]] = 0;
+    h -= c * (2 * c > n ? Math.log1p((c - n) / n) : Math.log(c / n));
+  }
+  const v = (h / n) * scale;
+  return v > 0 ? v : 0;
 }
 
 const LOSS = ['cols', 'grad', 'reduction', 'base'] as const;
@@ -291,9 +371,7 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   const scale = scaleOf(opt.base);
   if (scale !== scale) return undefined;
   const Z = z as ArrayLike<number>;
-  // the exponentials are kept where the twin keeps them: in grad, or a float64 scratch
-  // for a float32 grad of float64 logits
-  const E = grad instanceof Float32Array && !(Z instanceof Float32Array) ? SCRATCH : grad;
+  const E = expStore(Z, grad);
   const rest = expRest(Z, m, E);
   const s = ones + rest;
   const loss = (logOnesPlus(ones, rest) - (Z[y] - m)) * scale;

@@ -7,12 +7,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  crossEntropy, entropy, init, jsDivergence, klDivergence, logSoftmax, logSumExp, softmax, softmaxCrossEntropy, softmaxEntropy,
+  byteEntropy, crossEntropy, entropy, init, jsDivergence, klDivergence, logSoftmax, logSumExp, sigmoidCrossEntropy, softmax,
+  softmaxCrossEntropy, softmaxEntropy,
 } from '../src/index.js';
 import { setSmallInputCutoff } from '../src/backend.js';
 import {
-  crossEntropySmall, entropySmall, jsDivergenceSmall, klDivergenceSmall, logSoftmaxSmall, logSumExpSmall, softmaxCrossEntropySmall,
-  softmaxEntropySmall, softmaxSmall,
+  byteEntropySmall, crossEntropySmall, entropySmall, jsDivergenceSmall, klDivergenceSmall, logSoftmaxSmall, logSumExpSmall,
+  sigmoidCrossEntropySmall, softmaxCrossEntropySmall, softmaxEntropySmall, softmaxSmall,
 } from '../src/small.js';
 
 fc.configureGlobal({ numRuns: Number(process.env.FC_RUNS ?? 200), seed: 0x5a11 });
@@ -103,6 +104,34 @@ describe('small calls', () => {
     }));
   });
 
+  it('softmaxEntropy\'s gradient and the sigmoid cross-entropy: the twins\' values bit for bit; byteEntropy within 32 ulps', () => {
+    const gradKind = fc.constantFrom('f32', 'f64');
+    fc.assert(fc.property(logitsArb, kindArb, gradKind, fc.constantFrom(undefined, 2), (v, k, g, base) => {
+      const x = build(k, v);
+      if (!Number.isFinite(Math.max(...v.filter((e) => !Number.isNaN(e))))) return;
+      const make = () => (g === 'f32' ? new Float32Array(v.length) : new Float64Array(v.length));
+      const gw = make(), gs = make();
+      const [h, want] = both(() => softmaxEntropy(x, { base, grad: gw }), () => softmaxEntropySmall(x, { base, grad: gs }));
+      expect(Object.is(h, want)).toBe(true);
+      expect(gs).toEqual(gw);
+    }));
+    const targetArb = fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true }));
+    const sigArb = fc.integer({ min: 1, max: 32 }).chain((n) => fc.tuple(fc.array(fc.oneof(logitArb, fc.constantFrom(Infinity, 1e4, -1e4)), { minLength: n, maxLength: n }),
+      fc.array(targetArb, { minLength: n, maxLength: n }), kindArb, kindArb, fc.constantFrom<'mean' | 'sum' | 'none'>('mean', 'sum', 'none'),
+      fc.constantFrom(undefined, 2), fc.constantFrom('none', 'f32', 'f64')));
+    fc.assert(fc.property(sigArb, ([v, t, kx, kt, reduction, base, g]) => {
+      const x = build(kx, v), y = build(kt, t);
+      const make = () => (g === 'none' ? undefined : g === 'f32' ? new Float32Array(v.length) : new Float64Array(v.length));
+      const gw = make(), gs = make();
+      const [loss, want] = both(() => sigmoidCrossEntropy(x, y, { reduction, base, grad: gw }), () => sigmoidCrossEntropySmall(x, y, { reduction, base, grad: gs }));
+      expect(loss).toEqual(want);
+      expect(gs).toEqual(gw);
+    }));
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.constantFrom(undefined, { base: Math.E }), (b, o) => {
+      near(...both(() => byteEntropy(b, o), () => byteEntropySmall(b, o)));
+    }));
+  });
+
   it('the loss of one row and its label: the twin\'s value and gradient bit for bit, in every reduction and base', () => {
     const arb = fc.tuple(logitsArb, kindArb, fc.nat(), fc.constantFrom<'mean' | 'sum' | 'none'>('mean', 'sum', 'none'),
       fc.constantFrom(undefined, 2), fc.constantFrom('none', 'f32', 'f64'));
@@ -132,10 +161,15 @@ describe('small calls', () => {
     expect(entropySmall(new Uint8Array([1]), undefined)).toBeUndefined();
     expect(logSumExpSmall(x, { weights: [1, 1, 1, 1] })).toBeUndefined();
     expect(softmaxSmall(x, { temperature: 2 })).toBeUndefined();
-    expect(softmaxEntropySmall(x, { grad: new Float32Array(4) })).toBeUndefined();
+    expect(softmaxEntropySmall(x, { temperature: 2 })).toBeUndefined();
+    expect(softmaxEntropySmall(x, { grad: x })).toBeUndefined(); // (grad over its input: the general path's error)
     expect(softmaxCrossEntropySmall(x, [1], { cols: 2 })).toBeUndefined();
     expect(softmaxCrossEntropySmall(x, [1], { cols: 4, labelSmoothing: 0.1 })).toBeUndefined();
     expect(softmaxCrossEntropySmall(x, [1, 2], { cols: 4 })).toBeUndefined();
+    expect(sigmoidCrossEntropySmall(x, [1, 0, 0, 1], { weights: [1, 1, 1, 1] })).toBeUndefined();
+    expect(sigmoidCrossEntropySmall(x, x, { grad: new Float32Array(4) })).toBeUndefined(); // (targets out of [0, 1])
+    expect(byteEntropySmall(new Uint8ClampedArray([1, 2]), undefined)).toBeUndefined();
+    expect(byteEntropySmall(new Uint8Array(33), undefined)).toBeUndefined();
     // values the general path rejects: it throws, small.ts declines
     const bad: [() => unknown, () => unknown, RegExp][] = [
       [() => entropySmall([0.5, -0.5, 1], undefined), () => entropy([0.5, -0.5, 1]), /negative/],
@@ -148,6 +182,8 @@ describe('small calls', () => {
       [() => jsDivergenceSmall(p, [0.5, 0.4], undefined), () => jsDivergence(p, [0.5, 0.4]), /q.*sum/],
       [() => softmaxSmall(x, { out: new Float32Array(3) }), () => softmax(x, { out: new Float32Array(3) }), /length 4/],
       [() => softmaxCrossEntropySmall(x, [4], { cols: 4 }), () => softmaxCrossEntropy(x, [4], { cols: 4 }), /outside \[0, 4\)/],
+      [() => sigmoidCrossEntropySmall([0, 1], [0.5, 2], undefined), () => sigmoidCrossEntropy([0, 1], [0.5, 2]), /targets must be in \[0, 1\]/],
+      [() => byteEntropySmall(new Uint8Array([1]), { base: -1 }), () => byteEntropy(new Uint8Array([1]), { base: -1 }), /base/],
       [() => softmaxCrossEntropySmall(x, [1], { cols: 4, reduction: 'avg' }), () => softmaxCrossEntropy(x, [1], { cols: 4, reduction: 'avg' as 'mean' }), /reduction/],
     ];
     for (const [small, general, message] of bad) {
@@ -195,5 +231,8 @@ describe('small calls', () => {
     expect(logSoftmax([0, 0])).toEqual(new Float64Array([-Math.LN2, -Math.LN2]));
     expect(softmaxEntropy([0, 0, 0, 0], { base: 2 })).toBe(2);
     expect(softmaxCrossEntropy([0, 0], [1], { cols: 2 })).toBe(Math.LN2);
+    expect(sigmoidCrossEntropy([0, 0], [1, 0])).toBe(Math.LN2);
+    expect(byteEntropy(new TextEncoder().encode('abab'))).toBe(1);
+    expect(byteEntropy(new Uint8Array([7]))).toBe(0);
   });
 });
