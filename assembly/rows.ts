@@ -471,8 +471,9 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
  * step transposed in registers — at four columns the tiles' calls and their round trips
  * through `tmp` cost as much as the arithmetic.  `what`: FOUR_LSE, out[r] = m + log S
  * (float64; T = 1); FOUR_SOFTMAX, out[r, j] = E_j/S; FOUR_LOG_SOFTMAX, out[r, j] =
- * (x_j − m)/T − log S; FOUR_ENTROPY, out[r] = log S − A'/S' (float64: softmaxEntropy's
- * values without grad); FOUR_LOSS, out[r] = log S − (x_y − m) (float64; T = 1, int32
+ * (x_j − m)/T − log S; FOUR_ENTROPY, out[r] = log S − A'/S' (float64) and, when `grad`
+ * is not 0, −p·(log p + H)/T times `gradScale` there (softmaxEntropyNarrowF32's values);
+ * FOUR_LOSS, out[r] = log S − (x_y − m) (float64; T = 1, int32
  * `labels`, negative = ignored) and, when `grad` is not 0, its gradient times `gradScale`
  * there: labelsNarrowF32's values without weights or smoothing.  Special rows as the
  * tiles'.
@@ -491,10 +492,10 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
   const cutT = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01))), lift = f32x4.splat(<f32>(100 * T));
   const ninf = f32x4.splat(-Infinity), inf = f32x4.splat(Infinity), zero = f32x4.splat(0), nanv = f32x4.splat(NaN);
   // the previous group's maximum and NaN lanes, ones + rest, (ones − 1) + rest, and its
-  // entropy's A'/S' or loss's z_y and labels
-  let pm = zero, pNan = zero, pS = one, pNear = zero, pQuot = zero, pZy = zero, pY = zero;
+  // entropy's A'/S' and S', or loss's z_y and labels
+  let pm = zero, pNan = zero, pS = one, pNear = zero, pQuot = zero, pAux = zero, pY = zero;
   for (let r = 0; r <= rows; r += 4) {
-    let m = zero, nan = zero, sum = one, near1 = zero, quot = zero, zy = zero, y = zero;
+    let m = zero, nan = zero, sum = one, near1 = zero, quot = zero, aux = zero, y = zero;
     if (r < rows) {
       const q = x + (<usize>r << 4);
       // the 4×4 transpose (transpose4): lane i of v_j is entry j of row r + i
@@ -542,15 +543,18 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
           a = madd32(e1, f32x4.mul(f32x4.sub(f32x4.pmax(v1, floor), m), invT), a);
           a = madd32(e2, f32x4.mul(f32x4.sub(f32x4.pmax(v2, floor), m), invT), a);
           a = madd32(e3, f32x4.mul(f32x4.sub(f32x4.pmax(v3, floor), m), invT), a);
-          quot = f32x4.div(a, madd32(ones, scale, rest));
+          aux = madd32(ones, scale, rest);
+          quot = f32x4.div(a, aux);
+          // the gradient's E, formed when the group is finished
+          if (grad) storeFour(grad + (<usize>r << 4), e0, e1, e2, e3);
         }
         if (what == FOUR_LOSS) {
           // z_y picked from the row (0 where ignored: no column matches a negative label)
           y = v128.load(labels + (<usize>r << 2));
-          zy = v128.bitselect(v0, zero, i32x4.eq(y, i32x4.splat(0)));
+          let zy = v128.bitselect(v0, zero, i32x4.eq(y, i32x4.splat(0)));
           zy = v128.bitselect(v1, zy, i32x4.eq(y, i32x4.splat(1)));
           zy = v128.bitselect(v2, zy, i32x4.eq(y, i32x4.splat(2)));
-          zy = v128.bitselect(v3, zy, i32x4.eq(y, i32x4.splat(3)));
+          aux = v128.bitselect(v3, zy, i32x4.eq(y, i32x4.splat(3)));
           if (grad) {
             // softmax − onehot, scaled: labelsNarrowF32's coefficients at weight 1, no smoothing
             // (ga = (1·1 + 0)/S'·g, gb = 0·g, gc = 1·1·g); ignored rows 0, special rows NaN
@@ -577,20 +581,24 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
       }
       if (what == FOUR_SOFTMAX || what == FOUR_LOG_SOFTMAX) storeFour(out + (<usize>r << 4), w0, w1, w2, w3);
     }
-    if (r > 0 && what != FOUR_SOFTMAX) fourFinish(pm, pNan, logPartsF32x4(pS, pNear), pQuot, pZy, pY, r - 4, out, what);
+    if (r > 0 && what != FOUR_SOFTMAX) fourFinish(x, pm, pNan, logPartsF32x4(pS, pNear), pQuot, pAux, pY, r - 4, T, gradScale, grad, out, what);
     pm = m;
     pNan = nan;
     pS = sum;
     pNear = near1;
     pQuot = quot;
-    pZy = zy;
+    pAux = aux;
     pY = y;
   }
 }
 
-/** `fourRowsF32`'s results of the group at row r, from its maximum m, NaN lanes, log S `ls` and A'/S', z_y and labels. */
+/**
+ * `fourRowsF32`'s results of the group at row r, from its maximum m, NaN lanes and log S
+ * `ls`, and the entropy's A'/S' (`quot`) and S' (`aux`), or the loss's z_y (`aux`) and labels.
+ */
 // @ts-ignore: decorator
-@inline function fourFinish(m: v128, nan: v128, ls: v128, quot: v128, zy: v128, y: v128, r: i32, out: usize, what: i32): void {
+@inline function fourFinish(x: usize, m: v128, nan: v128, ls: v128, quot: v128, aux: v128, y: v128, r: i32, T: f64, gradScale: f64,
+  grad: usize, out: usize, what: i32): void {
   const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN);
   // rows with ±Infinity or NaN are special; masked rows (−Infinity, no NaN) among them
   const bad = v128.or(v128.not(f32x4.lt(f32x4.abs(m), f32x4.splat(Infinity))), nan);
@@ -603,10 +611,23 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
     // masked rows 0, the other special rows NaN
     const h = v128.or(v128.andnot(f32x4.sub(ls, quot), masked), v128.and(v128.andnot(bad, masked), nanv));
     storeRowsF64(out, r, 4, f64x2.promote_low_f32x4(h), f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 2, 3)));
+    if (grad) {
+      // E·c1·(t + c0) with c0 = H − log S, c1 = −g/(S'·T) (0 on masked rows, NaN on the
+      // other special ones), t of x lifted to m − 100·T: row by row, each row's lane splatted
+      const c0 = f32x4.sub(h, ls);
+      let c1 = f32x4.div(f32x4.splat(<f32>-gradScale), f32x4.mul(aux, f32x4.splat(<f32>T)));
+      c1 = v128.or(v128.andnot(c1, masked), v128.and(v128.andnot(bad, masked), nanv));
+      const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T))), invT = f32x4.splat(<f32>(1.0 / T));
+      const o = <usize>r << 4;
+      entropyGradRow(x + o, grad + o, invT, i32x4.shuffle(m, m, 0, 0, 0, 0), i32x4.shuffle(floor, floor, 0, 0, 0, 0), i32x4.shuffle(c0, c0, 0, 0, 0, 0), i32x4.shuffle(c1, c1, 0, 0, 0, 0));
+      entropyGradRow(x + o + 16, grad + o + 16, invT, i32x4.shuffle(m, m, 1, 1, 1, 1), i32x4.shuffle(floor, floor, 1, 1, 1, 1), i32x4.shuffle(c0, c0, 1, 1, 1, 1), i32x4.shuffle(c1, c1, 1, 1, 1, 1));
+      entropyGradRow(x + o + 32, grad + o + 32, invT, i32x4.shuffle(m, m, 2, 2, 2, 2), i32x4.shuffle(floor, floor, 2, 2, 2, 2), i32x4.shuffle(c0, c0, 2, 2, 2, 2), i32x4.shuffle(c1, c1, 2, 2, 2, 2));
+      entropyGradRow(x + o + 48, grad + o + 48, invT, i32x4.shuffle(m, m, 3, 3, 3, 3), i32x4.shuffle(floor, floor, 3, 3, 3, 3), i32x4.shuffle(c0, c0, 3, 3, 3, 3), i32x4.shuffle(c1, c1, 3, 3, 3, 3));
+    }
   } else if (what == FOUR_LOSS) {
     // ignored rows 0, special rows NaN; lanes whose float32 loss is not finite in float64
     const ignored = i32x4.lt_s(y, i32x4.splat(0));
-    const loss32 = f32x4.sub(ls, f32x4.sub(zy, m));
+    const zy = aux, loss32 = f32x4.sub(ls, f32x4.sub(zy, m));
     const fin = f32x4.lt(f32x4.abs(loss32), f32x4.splat(Infinity));
     let lo = f64x2.promote_low_f32x4(v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored));
     let hi = promoteHighF32x4(v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored));
@@ -638,6 +659,13 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
   v128.store(p, i32x4.shuffle(x0, y0, 2, 3, 6, 7), 16);
   v128.store(p, i32x4.shuffle(x1, y1, 0, 1, 4, 5), 32);
   v128.store(p, i32x4.shuffle(x1, y1, 2, 3, 6, 7), 48);
+}
+
+/** A softmaxEntropy gradient row of four at g, holding E: E·c1·((max(x, floor) − m)/T + c0), x the row at p (m, floor, c0, c1 splatted). */
+// @ts-ignore: decorator
+@inline function entropyGradRow(p: usize, g: usize, invT: v128, m: v128, floor: v128, c0: v128, c1: v128): void {
+  const t = f32x4.mul(f32x4.sub(f32x4.pmax(v128.load(p), floor), m), invT);
+  v128.store(g, f32x4.mul(f32x4.mul(v128.load(g), c1), f32x4.add(t, c0)));
 }
 
 /** A logSoftmax row of four at p, holding (x − m)/T: less log S, NaN where `nanBad`, −Infinity where `masked` (lanes splatted). */

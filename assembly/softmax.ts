@@ -636,7 +636,7 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2 && T == 1 && !grad) twoRowsF32(x, first, out, TWO_ENTROPY);
-  else if (first > 0 && cols == 4 && !grad) fourRowsF32(x, 0, first, T, 0, 0, out, FOUR_ENTROPY);
+  else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, T, gscale, grad, out, FOUR_ENTROPY);
   else if (first > 0) softmaxEntropyNarrowF32(x, first, cols, T, gscale, grad, out, tmp);
   for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
