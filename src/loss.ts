@@ -35,9 +35,15 @@ export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, op
   return softmaxCrossEntropySmall(logits, targets, options) ?? execute(softmaxCrossEntropyPlan(logits, targets, options));
 }
 
-/** The plan of a loss call: one kernel over all rows, then the reduction of the per-row losses. @internal */
-export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Plan<number | Float64Array> {
-  const c = prepareLoss('softmaxCrossEntropy', logits, targets, options);
+/**
+ * The plan of a loss call: one kernel over all rows, then the reduction of the per-row
+ * losses.  `later`: the plan runs after this call returns (the pool's), so int32 labels
+ * are copied — the kernel trusts the labels validated now, and the caller may change
+ * theirs in the meantime.
+ * @internal
+ */
+export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions, later = false): Plan<number | Float64Array> {
+  const c = prepareLoss('softmaxCrossEntropy', logits, targets, options, later);
   const { rows, cols } = c;
   const gradScale = (c.reduction === 'mean' ? (c.denominator !== 0 ? 1 / c.denominator : 0) : 1) * c.scale;
   const res = uninitialized(Float64Array, rows); // (every row's loss is written)
@@ -72,7 +78,7 @@ interface LossCall {
 }
 
 /** Parses and validates a loss call (every error the call can raise is raised here). */
-function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions): LossCall {
+function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions, later: boolean): LossCall {
   const o = options<CrossEntropyLossOptions>(fn, options_, LOSS_OPTIONS);
   if (o.cols === undefined) throw new TypeError(`${fn}: cols (the number of classes) is required`);
   const Z = vector(fn, 'logits', logits);
@@ -114,13 +120,12 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
   let denominator = rows;
   if (isLabels) {
     const d = T.data;
-    // int32 labels without weights, the common case: a copy (the call's own: a pool call
-    // runs later) and their range in one scan; when every one is a class and none is
-    // ignoreIndex, nothing is rewritten and each counts 1
+    // int32 labels without weights, the common case: their range in one scan; when every
+    // one is a class and none is ignoreIndex, nothing is rewritten and each counts 1
     if (d instanceof Int32Array && !weights) {
       const hi = classRange(d);
       if (hi >= 0 && hi < cols && (ignore === undefined || ignore < 0 || ignore > hi)) {
-        return { Z, T, rows, cols, labels: d.slice(), reduction, eps, weights, wsum, scale, grad, denominator };
+        return { Z, T, rows, cols, labels: later ? d.slice() : d, reduction, eps, weights, wsum, scale, grad, denominator };
       }
     }
     labels = new Int32Array(rows);

@@ -251,7 +251,7 @@ export class Pool {
   }
   /** `softmaxCrossEntropy(logits, targets, options)` across threads: the rows' losses, then the reduction on this thread. @example `await pool.softmaxCrossEntropy([0, 0, 0, 0], [0, 1], { cols: 2 }); // 0.6931471805599453` */
   softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Promise<number | Float64Array> {
-    return this.run(() => softmaxCrossEntropyPlan(logits, targets, options));
+    return this.run(() => softmaxCrossEntropyPlan(logits, targets, options, true));
   }
   /** `sigmoidCrossEntropy(logits, targets, options)` row by row across threads. @example `await pool.sigmoidCrossEntropy([0, 0], [1, 0], { cols: 2 }); // 0.6931471805599453` */
   sigmoidCrossEntropy(logits: Vector, targets: Vector, options: SigmoidCrossEntropyOptions & { cols: number }): Promise<number | Float64Array> {
