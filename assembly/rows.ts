@@ -612,17 +612,17 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
     const h = v128.or(v128.andnot(f32x4.sub(ls, quot), masked), v128.and(v128.andnot(bad, masked), nanv));
     storeRowsF64(out, r, 4, f64x2.promote_low_f32x4(h), f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 2, 3)));
     if (grad) {
-      // E·c1·(t + c0) with c0 = H − log S, c1 = −g/(S'·T) (0 on masked rows, NaN on the
-      // other special ones), t of x lifted to m − 100·T: row by row, each row's lane splatted
+      // E·c1·(t + c0) with c0 = H − log S, c1 = −g/(S'·T) (NaN on special rows, 0 on masked
+      // ones, whose t is −∞ − (−∞)), t of x lifted to m − 100·T: row by row, lanes splatted
       const c0 = f32x4.sub(h, ls);
       let c1 = f32x4.div(f32x4.splat(<f32>-gradScale), f32x4.mul(aux, f32x4.splat(<f32>T)));
       c1 = v128.or(v128.andnot(c1, masked), v128.and(v128.andnot(bad, masked), nanv));
       const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T))), invT = f32x4.splat(<f32>(1.0 / T));
       const o = <usize>r << 4;
-      entropyGradRow(x + o, grad + o, invT, i32x4.shuffle(m, m, 0, 0, 0, 0), i32x4.shuffle(floor, floor, 0, 0, 0, 0), i32x4.shuffle(c0, c0, 0, 0, 0, 0), i32x4.shuffle(c1, c1, 0, 0, 0, 0));
-      entropyGradRow(x + o + 16, grad + o + 16, invT, i32x4.shuffle(m, m, 1, 1, 1, 1), i32x4.shuffle(floor, floor, 1, 1, 1, 1), i32x4.shuffle(c0, c0, 1, 1, 1, 1), i32x4.shuffle(c1, c1, 1, 1, 1, 1));
-      entropyGradRow(x + o + 32, grad + o + 32, invT, i32x4.shuffle(m, m, 2, 2, 2, 2), i32x4.shuffle(floor, floor, 2, 2, 2, 2), i32x4.shuffle(c0, c0, 2, 2, 2, 2), i32x4.shuffle(c1, c1, 2, 2, 2, 2));
-      entropyGradRow(x + o + 48, grad + o + 48, invT, i32x4.shuffle(m, m, 3, 3, 3, 3), i32x4.shuffle(floor, floor, 3, 3, 3, 3), i32x4.shuffle(c0, c0, 3, 3, 3, 3), i32x4.shuffle(c1, c1, 3, 3, 3, 3));
+      entropyGradRow(x + o, grad + o, invT, i32x4.shuffle(m, m, 0, 0, 0, 0), i32x4.shuffle(floor, floor, 0, 0, 0, 0), i32x4.shuffle(c0, c0, 0, 0, 0, 0), i32x4.shuffle(c1, c1, 0, 0, 0, 0), i32x4.shuffle(masked, masked, 0, 0, 0, 0));
+      entropyGradRow(x + o + 16, grad + o + 16, invT, i32x4.shuffle(m, m, 1, 1, 1, 1), i32x4.shuffle(floor, floor, 1, 1, 1, 1), i32x4.shuffle(c0, c0, 1, 1, 1, 1), i32x4.shuffle(c1, c1, 1, 1, 1, 1), i32x4.shuffle(masked, masked, 1, 1, 1, 1));
+      entropyGradRow(x + o + 32, grad + o + 32, invT, i32x4.shuffle(m, m, 2, 2, 2, 2), i32x4.shuffle(floor, floor, 2, 2, 2, 2), i32x4.shuffle(c0, c0, 2, 2, 2, 2), i32x4.shuffle(c1, c1, 2, 2, 2, 2), i32x4.shuffle(masked, masked, 2, 2, 2, 2));
+      entropyGradRow(x + o + 48, grad + o + 48, invT, i32x4.shuffle(m, m, 3, 3, 3, 3), i32x4.shuffle(floor, floor, 3, 3, 3, 3), i32x4.shuffle(c0, c0, 3, 3, 3, 3), i32x4.shuffle(c1, c1, 3, 3, 3, 3), i32x4.shuffle(masked, masked, 3, 3, 3, 3));
     }
   } else if (what == FOUR_LOSS) {
     // ignored rows 0, special rows NaN; lanes whose float32 loss is not finite in float64
@@ -661,11 +661,11 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
   v128.store(p, i32x4.shuffle(x1, y1, 2, 3, 6, 7), 48);
 }
 
-/** A softmaxEntropy gradient row of four at g, holding E: E·c1·((max(x, floor) − m)/T + c0), x the row at p (m, floor, c0, c1 splatted). */
+/** A softmaxEntropy gradient row of four at g, holding E: E·c1·((max(x, floor) − m)/T + c0), x the row at p, 0 if masked (m, floor, c0, c1, masked splatted). */
 // @ts-ignore: decorator
-@inline function entropyGradRow(p: usize, g: usize, invT: v128, m: v128, floor: v128, c0: v128, c1: v128): void {
+@inline function entropyGradRow(p: usize, g: usize, invT: v128, m: v128, floor: v128, c0: v128, c1: v128, masked: v128): void {
   const t = f32x4.mul(f32x4.sub(f32x4.pmax(v128.load(p), floor), m), invT);
-  v128.store(g, f32x4.mul(f32x4.mul(v128.load(g), c1), f32x4.add(t, c0)));
+  v128.store(g, v128.andnot(f32x4.mul(f32x4.mul(v128.load(g), c1), f32x4.add(t, c0)), masked));
 }
 
 /** A logSoftmax row of four at p, holding (x − m)/T: less log S, NaN where `nanBad`, −Infinity where `masked` (lanes splatted). */

@@ -694,7 +694,8 @@ function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, T: f64, gscale:
       for (let j = 0; j < cols; j++) {
         const o = <usize>j << 4;
         const tt = f32x4.mul(f32x4.sub(f32x4.pmax(v128.load(tile + o), floor), m), invT);
-        v128.store(etile + o, f32x4.mul(f32x4.mul(v128.load(etile + o), c1), f32x4.add(tt, c0)));
+        // (a fully masked row: 0, where t is −∞ − (−∞))
+        v128.store(etile + o, v128.andnot(f32x4.mul(f32x4.mul(v128.load(etile + o), c1), f32x4.add(tt, c0)), masked));
       }
       scatterF32(etile, r, cols, grad);
     }
@@ -904,7 +905,8 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
       for (let j = 0; j < cols; j++) {
         const o = <usize>j << 4;
         const tt = f64x2.mul(f64x2.sub(f64x2.pmax(v128.load(tile + o), floor), m), invT);
-        v128.store(etile + o, f64x2.mul(f64x2.mul(v128.load(etile + o), c1), f64x2.add(tt, c0)));
+        // (a fully masked row: 0, where t is −∞ − (−∞))
+        v128.store(etile + o, v128.andnot(f64x2.mul(f64x2.mul(v128.load(etile + o), c1), f64x2.add(tt, c0)), masked));
       }
       scatterF64(etile, r, cols, grad);
     }

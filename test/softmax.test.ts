@@ -81,6 +81,23 @@ onEachBackend('softmax family', () => {
       }
     });
 
+    it('fully masked rows among others: entropy 0 and a gradient of 0, at every width and temperature', () => {
+      for (const T of TYPES) {
+        for (const cols of [2, 3, 4, 5, 8, 70]) {
+          // eight rows (two groups of four, four of two): the first ordinary, the rest masked
+          const x = new T(8 * cols).fill(-Infinity);
+          for (let j = 0; j < cols; j++) x[j] = j % 3;
+          for (const temperature of [1, 0.5]) {
+            const grad = new T(x.length).fill(NaN);
+            const h = softmaxEntropy(x, { cols, temperature, grad });
+            expect(Array.from(h.subarray(1)), `cols ${cols}`).toEqual(new Array(7).fill(0));
+            expect(Array.from(grad.subarray(cols)), `cols ${cols}, T = ${temperature}`).toEqual(new Array(7 * cols).fill(0));
+            expect(grad.subarray(0, cols).every(Number.isFinite)).toBe(true);
+          }
+        }
+      }
+    });
+
     it('huge logits never overflow (±1e300 in float64, ±1e30 in float32)', () => {
       expect(logSumExp([1e300, 1e300])).toBe(1e300);
       expectAllClose(softmax([1e300, 1e300, -1e300]), [0.5, 0.5, 0], 'f64');
