@@ -141,7 +141,7 @@ export function softmaxCrossEntropyLabelsF32(
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~3 : 0;
   if (first > 0) {
     if (cols == 2 && !weights && eps == 0) labelsTwoF32(z, labels, first, gradScale, grad, out);
-    else if (cols == 4 && !weights && eps == 0) fourRowsF32(z, labels, first, 1, gradScale, grad, out, FOUR_LOSS);
+    else if (cols == 4 && !weights && eps == 0) fourRowsF32(z, labels, first, 4, 1, gradScale, grad, out, FOUR_LOSS);
     else labelsNarrowF32(z, labels, first, cols, weights, wsum, eps, gradScale, grad, out, tmp);
   }
   const C = <f64>cols;

@@ -466,7 +466,9 @@ export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f64, tmp: usize)
 export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY = 3, FOUR_LOSS = 4;
 
 /**
- * Rows of four entries, `rows` a multiple of 4: the tiles' computation (gatherF32,
+ * Rows of four entries (`cols` = 4; or of two, for FOUR_ENTROPY: their other two columns
+ * taken as masked entries, which add exactly 0 to every sum), `rows` a multiple of 4: the
+ * tiles' computation (gatherF32,
  * setupF32, tileExpF32 and the kernels' tile loops), with the same values, on four rows a
  * step transposed in registers — at four columns the tiles' calls and their round trips
  * through `tmp` cost as much as the arithmetic.  `what`: FOUR_LSE, out[r] = m + log S
@@ -482,7 +484,7 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
  * longer than the core's window for overlapping the next group's, so log S is taken one
  * step late: each step computes a group's S and finishes the group before it.
  */
-export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScale: f64, grad: usize, out: usize, what: i32): void {
+export function fourRowsF32(x: usize, labels: usize, rows: i32, cols: i32, T: f64, gradScale: f64, grad: usize, out: usize, what: i32): void {
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
   const ln2T = <f32>(LN2 * T);
   const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
@@ -497,13 +499,23 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
   for (let r = 0; r <= rows; r += 4) {
     let m = zero, nan = zero, sum = one, near1 = zero, quot = zero, aux = zero, y = zero;
     if (r < rows) {
-      const q = x + (<usize>r << 4);
-      // the 4×4 transpose (transpose4): lane i of v_j is entry j of row r + i
-      const ra = v128.load(q), rb = v128.load(q, 16), rc = v128.load(q, 32), rd = v128.load(q, 48);
-      const ab0 = i32x4.shuffle(ra, rb, 0, 4, 1, 5), cd0 = i32x4.shuffle(rc, rd, 0, 4, 1, 5);
-      const ab1 = i32x4.shuffle(ra, rb, 2, 6, 3, 7), cd1 = i32x4.shuffle(rc, rd, 2, 6, 3, 7);
-      const v0 = i32x4.shuffle(ab0, cd0, 0, 1, 4, 5), v1 = i32x4.shuffle(ab0, cd0, 2, 3, 6, 7);
-      const v2 = i32x4.shuffle(ab1, cd1, 0, 1, 4, 5), v3 = i32x4.shuffle(ab1, cd1, 2, 3, 6, 7);
+      const q = x + (<usize>(r * cols) << 2);
+      // lane i of v_j is entry j of row r + i: the 4×4 transpose (transpose4), or two rows'
+      // even and odd entries (gatherF32)
+      let v0 = ninf, v1 = ninf, v2 = ninf, v3 = ninf;
+      if (cols == 4) {
+        const ra = v128.load(q), rb = v128.load(q, 16), rc = v128.load(q, 32), rd = v128.load(q, 48);
+        const ab0 = i32x4.shuffle(ra, rb, 0, 4, 1, 5), cd0 = i32x4.shuffle(rc, rd, 0, 4, 1, 5);
+        const ab1 = i32x4.shuffle(ra, rb, 2, 6, 3, 7), cd1 = i32x4.shuffle(rc, rd, 2, 6, 3, 7);
+        v0 = i32x4.shuffle(ab0, cd0, 0, 1, 4, 5);
+        v1 = i32x4.shuffle(ab0, cd0, 2, 3, 6, 7);
+        v2 = i32x4.shuffle(ab1, cd1, 0, 1, 4, 5);
+        v3 = i32x4.shuffle(ab1, cd1, 2, 3, 6, 7);
+      } else {
+        const a = v128.load(q), b = v128.load(q, 16);
+        v0 = i32x4.shuffle(a, b, 0, 2, 4, 6);
+        v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+      }
       // the maximum entry by entry, in order (pmax of ±0 depends on it), as gatherF32
       m = f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(ninf, v0), v1), v2), v3);
       nan = v128.or(v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), v128.or(f32x4.ne(v2, v2), f32x4.ne(v3, v3)));
@@ -546,7 +558,8 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
           aux = madd32(ones, scale, rest);
           quot = f32x4.div(a, aux);
           // the gradient's E, formed when the group is finished
-          if (grad) storeFour(grad + (<usize>r << 4), e0, e1, e2, e3);
+          if (grad && cols == 4) storeFour(grad + (<usize>r << 4), e0, e1, e2, e3);
+          if (grad && cols == 2) storeTwo(grad + (<usize>r << 3), e0, e1);
         }
         if (what == FOUR_LOSS) {
           // z_y picked from the row (0 where ignored: no column matches a negative label)
@@ -581,7 +594,7 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
       }
       if (what == FOUR_SOFTMAX || what == FOUR_LOG_SOFTMAX) storeFour(out + (<usize>r << 4), w0, w1, w2, w3);
     }
-    if (r > 0 && what != FOUR_SOFTMAX) fourFinish(x, pm, pNan, logPartsF32x4(pS, pNear), pQuot, pAux, pY, r - 4, T, gradScale, grad, out, what);
+    if (r > 0 && what != FOUR_SOFTMAX) fourFinish(x, pm, pNan, logPartsF32x4(pS, pNear), pQuot, pAux, pY, r - 4, cols, T, gradScale, grad, out, what);
     pm = m;
     pNan = nan;
     pS = sum;
@@ -597,7 +610,7 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
  * `ls`, and the entropy's A'/S' (`quot`) and S' (`aux`), or the loss's z_y (`aux`) and labels.
  */
 // @ts-ignore: decorator
-@inline function fourFinish(x: usize, m: v128, nan: v128, ls: v128, quot: v128, aux: v128, y: v128, r: i32, T: f64, gradScale: f64,
+@inline function fourFinish(x: usize, m: v128, nan: v128, ls: v128, quot: v128, aux: v128, y: v128, r: i32, cols: i32, T: f64, gradScale: f64,
   grad: usize, out: usize, what: i32): void {
   const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN);
   // rows with ±Infinity or NaN are special; masked rows (−Infinity, no NaN) among them
@@ -618,6 +631,15 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
       let c1 = f32x4.div(f32x4.splat(<f32>-gradScale), f32x4.mul(aux, f32x4.splat(<f32>T)));
       c1 = v128.or(v128.andnot(c1, masked), v128.and(v128.andnot(bad, masked), nanv));
       const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T))), invT = f32x4.splat(<f32>(1.0 / T));
+      if (cols == 2) {
+        // rows of two: the tile's columns, lane by lane
+        const o = <usize>r << 3, a = v128.load(x + o), b = v128.load(x + o, 16), ga = v128.load(grad + o), gb = v128.load(grad + o, 16);
+        const t0 = f32x4.mul(f32x4.sub(f32x4.pmax(i32x4.shuffle(a, b, 0, 2, 4, 6), floor), m), invT);
+        const t1 = f32x4.mul(f32x4.sub(f32x4.pmax(i32x4.shuffle(a, b, 1, 3, 5, 7), floor), m), invT);
+        storeTwo(grad + o, v128.andnot(f32x4.mul(f32x4.mul(i32x4.shuffle(ga, gb, 0, 2, 4, 6), c1), f32x4.add(t0, c0)), masked),
+          v128.andnot(f32x4.mul(f32x4.mul(i32x4.shuffle(ga, gb, 1, 3, 5, 7), c1), f32x4.add(t1, c0)), masked));
+        return;
+      }
       const o = <usize>r << 4;
       entropyGradRow(x + o, grad + o, invT, i32x4.shuffle(m, m, 0, 0, 0, 0), i32x4.shuffle(floor, floor, 0, 0, 0, 0), i32x4.shuffle(c0, c0, 0, 0, 0, 0), i32x4.shuffle(c1, c1, 0, 0, 0, 0), i32x4.shuffle(masked, masked, 0, 0, 0, 0));
       entropyGradRow(x + o + 16, grad + o + 16, invT, i32x4.shuffle(m, m, 1, 1, 1, 1), i32x4.shuffle(floor, floor, 1, 1, 1, 1), i32x4.shuffle(c0, c0, 1, 1, 1, 1), i32x4.shuffle(c1, c1, 1, 1, 1, 1), i32x4.shuffle(masked, masked, 1, 1, 1, 1));
@@ -659,6 +681,13 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, T: f64, gradScal
   v128.store(p, i32x4.shuffle(x0, y0, 2, 3, 6, 7), 16);
   v128.store(p, i32x4.shuffle(x1, y1, 0, 1, 4, 5), 32);
   v128.store(p, i32x4.shuffle(x1, y1, 2, 3, 6, 7), 48);
+}
+
+/** Four rows of two at p from the columns w0, w1 (row i is lane i of each: interleaved back). */
+// @ts-ignore: decorator
+@inline function storeTwo(p: usize, w0: v128, w1: v128): void {
+  v128.store(p, i32x4.shuffle(w0, w1, 0, 4, 1, 5));
+  v128.store(p, i32x4.shuffle(w0, w1, 2, 6, 3, 7), 16);
 }
 
 /** A softmaxEntropy gradient row of four at g, holding E: E·c1·((max(x, floor) − m)/T + c0), x the row at p, 0 if masked (m, floor, c0, c1, masked splatted). */

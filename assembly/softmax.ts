@@ -64,7 +64,7 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2) twoRowsF32(x, first, out, TWO_LSE);
-  else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 1, 0, 0, out, FOUR_LSE);
+  else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 4, 1, 0, 0, out, FOUR_LSE);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
@@ -212,7 +212,7 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2) softmaxTwoF32(x, first, T, out);
-  else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, T, 0, 0, out, FOUR_SOFTMAX);
+  else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 4, T, 0, 0, out, FOUR_SOFTMAX);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
@@ -274,7 +274,7 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2 && T == 1) twoRowsF32(x, first, out, TWO_LOG_SOFTMAX);
-  else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, T, 0, 0, out, FOUR_LOG_SOFTMAX);
+  else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 4, T, 0, 0, out, FOUR_LOG_SOFTMAX);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
@@ -636,7 +636,7 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2 && T == 1 && !grad) twoRowsF32(x, first, out, TWO_ENTROPY);
-  else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, T, gscale, grad, out, FOUR_ENTROPY);
+  else if (first > 0 && (cols == 4 || cols == 2)) fourRowsF32(x, 0, first, cols, T, gscale, grad, out, FOUR_ENTROPY);
   else if (first > 0) softmaxEntropyNarrowF32(x, first, cols, T, gscale, grad, out, tmp);
   for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 2;
