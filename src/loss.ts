@@ -39,7 +39,8 @@ export function softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, op
  * The plan of a loss call: one kernel over all rows, then the reduction of the per-row
  * losses.  `later`: the plan runs after this call returns (the pool's), so int32 labels
  * are copied — the kernel trusts the labels validated now, and the caller may change
- * theirs in the meantime.
+ * theirs in the meantime (a direct call reads them in place unless `grad` shares their
+ * buffer).
  * @internal
  */
 export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions, later = false): Plan<number | Float64Array> {
@@ -125,7 +126,10 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
     if (d instanceof Int32Array && !weights) {
       const hi = classRange(d);
       if (hi >= 0 && hi < cols && (ignore === undefined || ignore < 0 || ignore > hi)) {
-        return { Z, T, rows, cols, labels: later ? d.slice() : d, reduction, eps, weights, wsum, scale, grad, denominator };
+        // (copied for the pool's later run, and where grad shares their buffer: the kernel
+        // writes grad row by row and reads each row's label after)
+        const copy = later || (grad !== null && grad.buffer === d.buffer);
+        return { Z, T, rows, cols, labels: copy ? d.slice() : d, reduction, eps, weights, wsum, scale, grad, denominator };
       }
     }
     labels = new Int32Array(rows);

@@ -34,8 +34,13 @@ function small(x: unknown): x is In {
   return (x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x)) && x.length > 0 && x.length <= SMALL && smallCalls();
 }
 
-/** The sum tolerance of a validated input (its float type's). */
-const tolerance = (x: In): number => (x instanceof Float32Array ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64);
+/**
+ * Whether a plain sum w of x's entries is within its type's tolerance of 1 by a margin:
+ * the general path checks a compensated sum, and a plain sum of at most 32 entries is
+ * within 1e-14 of it, so a call accepted here is accepted there (one at the limit goes
+ * there and is checked exactly).
+ */
+const near1 = (w: number, x: In): boolean => Math.abs(w - 1) <= (x instanceof Float32Array ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64) - 1e-12;
 
 /**
  * Whether every enumerable key of `o` is one of `keys`, or `cols` given as undefined (as
@@ -137,15 +142,14 @@ export function entropySmall(p: unknown, o: unknown): number | undefined {
     w += v;
     if (v > 0) h -= v * Math.log(v);
   }
-  return Math.abs(w - 1) <= tolerance(p) ? inBase(h, scale) : undefined;
+  return near1(w, p) ? inBase(h, scale) : undefined;
 }
 
 /** Whether p and q are two small vectors of one length whose call is one for here. */
 const pair = (p: unknown, q: unknown): boolean => small(p) && small(q) && p.length === q.length;
 
 /** Whether the entries of p and q were valid (`bad` unset) and each sums to 1 within its type's tolerance. */
-const valid = (p: In, q: In, wp: number, wq: number, bad: boolean): boolean =>
-  !bad && Math.abs(wp - 1) <= tolerance(p) && Math.abs(wq - 1) <= tolerance(q);
+const valid = (p: In, q: In, wp: number, wq: number, bad: boolean): boolean => !bad && near1(wp, p) && near1(wq, q);
 
 // The loops below validate as they compute (a pass of its own costs as much again): an
 // entry that is not a non-negative number sets `bad`, and the value is then discarded.
@@ -322,13 +326,14 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
     total += loss;
   }
   if (losses) return losses;
-  return reduction === 'sum' ? total * lscale : (total * lscale) / n;
+  const sum = total * lscale + 0; // (as the general path's compensated sum of it: −0 is 0)
+  return reduction === 'sum' ? sum : sum / n;
 }
 
 /** max(0, v), NaN → 0: a product 0·∞ counts 0 (js/sigmoid.ts). */
 const pos = (v: number): number => (v > 0 ? v : 0);
 
-const COUNTS = new Float64Array(256);
+const COUNTS = new Float64Array(256), BYTES = new Uint8Array(SMALL);
 
 /** byteEntropy(bytes, { base? }) of at most SMALL bytes: the counts' terms, each distinct byte once (its count then cleared). */
 export function byteEntropySmall(bytes: unknown, o: unknown): number | undefined {
@@ -336,12 +341,13 @@ export function byteEntropySmall(bytes: unknown, o: unknown): number | undefined
   const scale = scaleOf((o as { base?: unknown } | undefined)?.base ?? 2);
   if (scale !== scale) return undefined;
   const n = bytes.length;
-  for (let i = 0; i < n; i++) COUNTS[bytes[i]]++;
+  // (the bytes read once, so that every count set is cleared whatever the array does)
+  for (let i = 0; i < n; i++) COUNTS[(BYTES[i] = bytes[i])]++;
   let h = 0;
   for (let i = 0; i < n; i++) {
-    const c = COUNTS[bytes[i]];
+    const c = COUNTS[BYTES[i]];
     if (c === 0) continue;
-    COUNTS[bytes[i]] = 0;
+    COUNTS[BYTES[i]] = 0;
     h -= c * (2 * c > n ? Math.log1p((c - n) / n) : Math.log(c / n));
   }
   const v = (h / n) * scale;
@@ -379,11 +385,12 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
     // the twin's fold of (1/s, 0, 1) and the scale: folded where that stays finite
     const f = E instanceof Float32Array ? Math.fround : (v: number) => v;
     const fold = Number.isFinite(f((1 / s) * scale)) && Number.isFinite(f(scale));
-    const ga = fold ? (1 / s) * scale : 1 / s, gc = fold ? scale : 1, gs = fold ? 1 : scale;
+    const ga = fold ? (1 / s) * scale : 1 / s, gb = fold ? 0 * scale : 0, gc = fold ? scale : 1, gs = fold ? 1 : scale;
     const ey = E[y];
-    for (let c = 0; c < n; c++) grad[c] = (E[c] * ga - 0) * gs;
-    grad[y] = (ey * ga - 0 - gc) * gs;
+    for (let c = 0; c < n; c++) grad[c] = (E[c] * ga - gb * 1) * gs;
+    grad[y] = (ey * ga - gb - gc) * gs;
   }
-  return reduction === 'none' ? Float64Array.of(loss) : loss;
+  // (the general path's compensated sum of one loss turns −0 into 0)
+  return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
 }
 const SCRATCH = new Float64Array(SMALL);
