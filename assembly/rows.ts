@@ -651,8 +651,8 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, cols: i32, T: f6
     const ignored = i32x4.lt_s(y, i32x4.splat(0));
     const zy = aux, loss32 = f32x4.sub(ls, f32x4.sub(zy, m));
     const fin = f32x4.lt(f32x4.abs(loss32), f32x4.splat(Infinity));
-    let lo = f64x2.promote_low_f32x4(v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored));
-    let hi = promoteHighF32x4(v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored));
+    const l32 = v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored);
+    let lo = f64x2.promote_low_f32x4(l32), hi = promoteHighF32x4(l32);
     if (!i32x4.all_true(fin)) {
       const nan64 = f64x2.splat(NaN);
       const l64 = f64x2.sub(f64x2.promote_low_f32x4(ls), f64x2.sub(f64x2.promote_low_f32x4(zy), f64x2.promote_low_f32x4(m)));
