@@ -388,11 +388,16 @@ export class Pool {
     while (copied < total || Atomics.load(control, DONE) < total) {
       const done = Atomics.load(control, DONE), progress = copied + staged;
       while (copied < staged && Atomics.load(control, SLOT_DONE + (copied % slots)) === copied + 1) move(copied++, true);
+      const from = staged;
       while (staged < total && staged < copied + slots) {
         move(staged++, false);
         Atomics.store(control, STAGED, staged);
-        Atomics.notify(control, STAGED);
+        if (staged < threads) Atomics.notify(control, STAGED);
       }
+      // Each thread's first chunk wakes it at once; later ones, a burst at a time.  A worker
+      // waiting for a chunk is woken onto this thread's core when another process holds the
+      // other cores, and takes it: woken per chunk, the two would trade the core chunk by chunk.
+      if (staged > from && staged >= threads) Atomics.notify(control, STAGED);
       if (copied + staged > progress) continue;
       // nothing to copy: compute a staged chunk (a worker may take it first: then this thread
       // keeps the one it got, `mine`, until it is staged)
