@@ -93,6 +93,8 @@ interface Common {
   lscale: number;
   gscale: number;
   grad: FloatArray | null;
+  /** Rows a kernel row (`grouping`), and the kernel rows' losses. */
+  k: number;
   res: Float64Array;
   losses: Float64Array | null;
   /** The call's other inputs, parsed. */
@@ -116,7 +118,8 @@ function common(fn: string, logits: Vector, targets: Vector, o: Partial<SigmoidC
   const gscale = (reduction === 'mean' ? (n > 0 ? 1 / n : 0) : 1) * lscale;
   const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, n, [X, T, ...more], []);
   const f32 = X.dtype === 'f32' && T.dtype === 'f32';
-  return { X, T, s, f32, reduction, lscale, gscale, grad, res: new Float64Array(0), losses: reduction === 'none' ? new Float64Array(n) : null, others: more };
+  const k = grouping(s.rows, s.cols);
+  return { X, T, s, f32, reduction, lscale, gscale, grad, k, res: new Float64Array(s.rows / k), losses: reduction === 'none' ? new Float64Array(n) : null, others: more };
 }
 
 /** A per-class array (or, `single`, one number for every class) of finite non-negative values, as a Float64Array of `cols`. */
@@ -204,8 +207,7 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
     }
   }
   const pw = o.posWeight === undefined ? null : perClass(fn, 'posWeight', o.posWeight, cols, matrix ? 'class' : 'element', true);
-  const k = grouping(rows, cols), kr = rows / k, kc = cols * k;
-  c.res = new Float64Array(kr);
+  const { k } = c, kr = rows / k, kc = cols * k;
   return {
     rows: kr, cols: kc, size: n, weight: c.f32 ? 0.75 : 1,
     stages: [{ kernel: 'sigmoidCrossEntropyRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, wElem ? w : tiled(w as Float64Array | null, k), wElem, tiled(pw, k), eps, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
@@ -225,8 +227,7 @@ export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?:
   const gamma = o.gamma ?? 2;
   if (typeof gamma !== 'number') throw new TypeError(`${fn}: gamma must be a number, got ${describe(gamma)}`);
   if (!(gamma >= 0 && gamma < Infinity)) throw new RangeError(`${fn}: gamma must be finite and non-negative, got ${gamma}`);
-  const k = grouping(rows, cols), kr = rows / k, kc = cols * k;
-  c.res = new Float64Array(kr);
+  const { k } = c, kr = rows / k, kc = cols * k;
   return {
     rows: kr, cols: kc, size: c.X.length, weight: c.f32 ? 0.75 : 1,
     stages: [{ kernel: 'sigmoidFocalLossRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
