@@ -13,7 +13,7 @@
 import { type Arg, type Shape, at, baseScale, describe, options, output, sameLength, shape, vector } from './args.js';
 import { execute, type Plan } from './plan.js';
 import { fsum } from './js/sum.js';
-import { sigmoidCrossEntropySmall } from './small.js';
+import { sigmoidCrossEntropySmall, sigmoidFocalLossSmall } from './small.js';
 import type { FloatArray, Reduction, SigmoidCrossEntropyOptions, SigmoidFocalLossOptions, Vector } from './types.js';
 
 const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
@@ -80,7 +80,7 @@ export function sigmoidFocalLoss(logits: Vector, targets: Vector, options: Sigmo
 export function sigmoidFocalLoss(logits: Vector, targets: Vector, options?: SigmoidFocalLossOptions & { reduction?: 'mean' | 'sum' }): number;
 export function sigmoidFocalLoss(logits: Vector, targets: Vector, options?: SigmoidFocalLossOptions): number | Float64Array;
 export function sigmoidFocalLoss(logits: Vector, targets: Vector, options?: SigmoidFocalLossOptions): number | Float64Array {
-  return execute(sigmoidFocalLossPlan(logits, targets, options));
+  return sigmoidFocalLossSmall(logits, targets, options) ?? execute(sigmoidFocalLossPlan(logits, targets, options));
 }
 
 /** What both losses parse the same way. */

@@ -10,6 +10,10 @@
 // shares the input's buffer — and the caller then takes the general path, which computes
 // or throws as it always does: nothing here raises an error.
 //
+// The weighted and signed log-sum-exp, softmaxKlDivergence and the focal loss, whose
+// twins' special rows would have to be written out again, call their twins themselves
+// (at the end of this file).
+//
 // Values.  log-sum-exp, softmax, logSoftmax, softmaxEntropy, the KL and Jensen–Shannon
 // divergences and the losses are the twins' own formulas in the twins' order (at most 32
 // entries are one of their blocks), so they equal the JS backend bit for bit.  entropy,
@@ -19,10 +23,12 @@
 // inside the float64 bound (1e-13).
 
 import { SUM_TOLERANCE, baseScale } from './args.js';
-import { smallCalls } from './backend.js';
+import { engineFor, smallCalls } from './backend.js';
+import { jsEngine } from './engine.js';
 import { logMix, logRatio } from './js/reduce.js';
+import { fsum } from './js/sum.js';
 import { CUT32, CUT64, logOnesPlus } from './js/softmax.js';
-import type { FloatArray } from './types.js';
+import type { FloatArray, SignedValue } from './types.js';
 
 /** The most entries a call takes here. */
 const SMALL = 32;
@@ -214,9 +220,14 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   return valid(P, Q, wp, wq, bad) ? inBase((s + c) * 0.5, scale) : undefined;
 }
 
-/** logSumExp(x) of a small vector with no options: m + log(ones + rest). */
+/**
+ * logSumExp(x, { weights? }) of a small vector: m + log(ones + rest), or with weights the
+ * twin's (a negative weight, AUX[3] < 0, is the general path's to name).
+ */
 export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
-  if (!small(x) || !only(o, NONE)) return undefined;
+  if (!small(x)) return undefined;
+  if (o !== undefined && (o as { weights?: unknown }).weights !== undefined) return weighted(x, o, WEIGHTS) && !(AUX[3] < 0) ? RES[0] : undefined;
+  if (!only(o, NONE)) return undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
   const X = x as ArrayLike<number>;
@@ -394,3 +405,125 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
 }
 const SCRATCH = new Float64Array(SMALL);
+
+// The functions below run their JS twin (src/js/) on the caller's arrays without the plan,
+// and only at the sizes where the general path runs that twin too (`engineFor`: the plan's
+// weight), so they give its values bit for bit; above them the kernel, plan and all, is
+// faster than the twin.  What their plans check is checked here first (types, lengths,
+// options); what a plan's `finish` rejects (a negative weight, a NaN loss from a bad
+// target) goes to the general path, which names it.
+
+/** Whether the general path runs a call of n entries of this weight (its plan's) on the twins. */
+const onTwins = (n: number, weight: number): boolean => engineFor(n, weight) === jsEngine;
+
+/** The twins' one-row results and parts, read as soon as a twin returns (never handed out). */
+const RES = new Float64Array(1), SIGN = new Float64Array(1), AUX = new Float64Array(4);
+const ONES = new Float64Array(SMALL).fill(1);
+const WEIGHTS = ['weights'] as const;
+
+/** Whether every entry of an array is a number (typed arrays hold nothing else). */
+function numbers(x: In): x is ArrayLike<number> {
+  if (!Array.isArray(x)) return true;
+  for (let i = 0; i < x.length; i++) if (typeof x[i] !== 'number') return false;
+  return true;
+}
+
+/**
+ * The weighted or signed log-sum-exp of a small vector into RES, SIGN and AUX (the twin's
+ * parts; AUX[3], the smallest weight), with `o.weights` (or b = 1 where absent) one per
+ * entry: false where the call is not one for here.
+ */
+function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
+  const w = (o as { weights?: unknown } | undefined)?.weights ?? ONES;
+  if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
+  if ((w !== ONES && w.length !== x.length) || !onTwins(x.length, x instanceof Float32Array ? 1.5 : 2) || !numbers(x) || !numbers(w)) return false;
+  jsEngine.run('weightedLogSumExpRows', x instanceof Float32Array, [x, w, 1, 1, x.length, RES, SIGN, AUX]);
+  return true;
+}
+
+/** signedLogSumExp(x, { weights? }) of a small vector. */
+export function signedLogSumExpSmall(x: unknown, o: unknown): SignedValue<number> | undefined {
+  return small(x) && weighted(x, o, WEIGHTS) ? { value: RES[0], sign: SIGN[0] } : undefined;
+}
+
+const KL = ['base', 'temperature', 'gradP', 'gradQ'] as const;
+type KlOptions = { base?: unknown; temperature?: unknown; gradP?: unknown; gradQ?: unknown };
+
+/** A gradient array for inputs a and b (null where none is asked for, undefined where not one for here). */
+function gradFor(a: In, b: In, given: unknown): FloatArray | null | undefined {
+  if (given === undefined) return null;
+  const g = outOf(a, given);
+  return g && !(ArrayBuffer.isView(b) && b.buffer === g.buffer) ? g : undefined;
+}
+
+/** softmaxKlDivergence(a, b, { base?, temperature?, gradP?, gradQ? }) of small vectors. */
+export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): number | undefined {
+  if (!pair(a, b) || !only(o, KL) || !numbers(a as In) || !numbers(b as In)) return undefined;
+  const opt = o as KlOptions | undefined, A = a as ArrayLike<number>, B = b as ArrayLike<number>;
+  if (!onTwins(A.length, A instanceof Float32Array ? 0.75 : 1)) return undefined;
+  const scale = scaleOf(opt?.base), T = opt?.temperature ?? 1;
+  if (scale !== scale || !(typeof T === 'number' && T >= 1e-30 && T <= 1e30)) return undefined;
+  const gradP = gradFor(A, B, opt?.gradP), gradQ = gradFor(A, B, opt?.gradQ);
+  if (gradP === undefined || gradQ === undefined || (gradP && gradQ && gradP.buffer === gradQ.buffer)) return undefined;
+  jsEngine.run('softmaxKlDivergenceRows', A instanceof Float32Array && B instanceof Float32Array, [A, B, 1, A.length, T, scale, gradP, gradQ, RES, null]);
+  return inBase(RES[0], scale);
+}
+
+const FOCAL = ['alpha', 'gamma', 'reduction', 'base', 'grad'] as const;
+type FocalOptions = { alpha?: unknown; gamma?: unknown; reduction?: unknown; base?: unknown; grad?: unknown };
+
+/** sigmoidFocalLoss(x, t, { alpha?, gamma?, reduction?, base?, grad? }) of small vectors (a NaN total: the general path's, which names a bad target). */
+export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): number | Float64Array | undefined {
+  if (!pair(x, t) || !only(o, FOCAL) || !numbers(x as In) || !numbers(t as In)) return undefined;
+  const opt = o as FocalOptions | undefined, X = x as ArrayLike<number>, T = t as ArrayLike<number>, n = X.length;
+  const f32 = X instanceof Float32Array && T instanceof Float32Array;
+  if (!onTwins(n, f32 ? 0.75 : 1)) return undefined;
+  const reduction = opt?.reduction ?? 'mean', lscale = scaleOf(opt?.base), alpha = opt?.alpha ?? 0.25, gamma = opt?.gamma ?? 2;
+  if (!(reduction === 'mean' || reduction === 'sum' || reduction === 'none') || lscale !== lscale) return undefined;
+  if (!(typeof alpha === 'number' && alpha <= 1 && typeof gamma === 'number' && gamma >= 0 && gamma < Infinity)) return undefined;
+  const grad = gradFor(X, T, opt?.grad);
+  if (grad === undefined) return undefined;
+  const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
+  const losses = reduction === 'none' ? new Float64Array(n) : null;
+  jsEngine.run('sigmoidFocalLossRows', f32, [X, T, 1, n, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, RES, losses, null]);
+  const total = fsum(RES);
+  if (total !== total) return undefined;
+  return losses ?? (reduction === 'sum' ? total : total / n);
+}
+
+const JOINT = ['cols', 'base', 'normalize', 'validate'] as const;
+type JointOptions = { cols?: unknown; base?: unknown; normalize?: unknown; validate?: unknown };
+const ROW_SUMS = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_LO = new Float64Array(SMALL), ACC = new Float64Array(3);
+
+/**
+ * What mutualInformation and conditionalEntropy take from a small joint table (information.ts,
+ * `jointTerms`): Σ c·log(ratio), the total and the base's scale, from the same two twins over
+ * scratch margins (zeroed first: the twins add to them).  A table that fails validation is
+ * the general path's.
+ */
+export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: number; total: number; scale: number } | undefined {
+  if (!small(joint) || o === undefined || !only(o, JOINT) || !numbers(joint)) return undefined;
+  const opt = o as JointOptions, cols = opt.cols, n = joint.length;
+  const normalize = opt.normalize ?? false, validate = opt.validate ?? true, scale = scaleOf(opt.base);
+  if (!(typeof cols === 'number' && Number.isInteger(cols) && cols > 0 && n % cols === 0)) return undefined;
+  if (typeof normalize !== 'boolean' || typeof validate !== 'boolean' || scale !== scale) return undefined;
+  const rows = n / cols, f32 = joint instanceof Float32Array;
+  COL_HI.fill(0, 0, cols);
+  COL_LO.fill(0, 0, cols);
+  ACC.set(MARGINS_START);
+  jsEngine.run('marginRows', f32, [joint, rows, cols, ROW_SUMS, COL_HI, COL_LO, ACC]);
+  const total = Number.isFinite(ACC[1]) ? ACC[1] + ACC[2] : ACC[1];
+  const tol = f32 ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
+  if (validate && !(ACC[0] >= 0 && (normalize ? total > 0 && total < Infinity : Math.abs(total - 1) <= tol))) return undefined;
+  if (mutual) {
+    for (let j = 0; j < cols; j++) {
+      const c = COL_HI[j] + COL_LO[j];
+      COL_HI[j] = c;
+      COL_LO[j] = 1 / c;
+    }
+  }
+  ACC[0] = ACC[1] = 0;
+  jsEngine.run('mutualInformationRows', f32, [joint, rows, cols, ROW_SUMS, mutual ? COL_LO : null, mutual ? COL_HI : null, total, ACC]);
+  return { sum: ACC[0] + ACC[1], total, scale };
+}
+const MARGINS_START = [Infinity, 0, 0];

@@ -4,6 +4,7 @@
 
 import { type Arg, type Shape, options, shape, vector } from './args.js';
 import { execute, type Plan, type Stage } from './plan.js';
+import { signedLogSumExpSmall } from './small.js';
 import type { LogSumExpOptions, MatrixOptions, SignedLogSumExpOptions, SignedValue, Vector, VectorOptions } from './types.js';
 
 const OPTIONS = ['cols', 'weights'] as const;
@@ -90,7 +91,7 @@ export function logSumExpWeighted(x: Vector, options_: unknown): number | Float6
 export function signedLogSumExp(x: Vector, options?: VectorOptions<SignedLogSumExpOptions>): SignedValue<number>;
 export function signedLogSumExp(x: Vector, options: MatrixOptions<SignedLogSumExpOptions>): SignedValue<Float64Array>;
 export function signedLogSumExp(x: Vector, options_?: SignedLogSumExpOptions): SignedValue {
-  return execute(signedLogSumExpPlan(x, options_));
+  return signedLogSumExpSmall(x, options_) ?? execute(signedLogSumExpPlan(x, options_));
 }
 
 /** The plan of `signedLogSumExp`. @internal */
