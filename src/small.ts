@@ -226,7 +226,7 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
  */
 export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
   if (!small(x)) return undefined;
-  if (o !== undefined && (o as { weights?: unknown }).weights !== undefined) return weighted(x, o, WEIGHTS) && !(AUX[3] < 0) ? RES[0] : undefined;
+  if ((o as { weights?: unknown } | null | undefined)?.weights !== undefined) return weighted(x, o, WEIGHTS) && !(AUX[3] < 0) ? RES[0] : undefined;
   if (!only(o, NONE)) return undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;

@@ -244,6 +244,12 @@ describe('small calls', () => {
     expect(sigmoidCrossEntropySmall(x, x, { grad: new Float32Array(4) })).toBeUndefined(); // (targets out of [0, 1])
     expect(byteEntropySmall(new Uint8ClampedArray([1, 2]), undefined)).toBeUndefined();
     expect(byteEntropySmall(new Uint8Array(33), undefined)).toBeUndefined();
+    // null options: the general path's (no options), never an error of ours
+    expect(logSumExpSmall([1, 2], null)).toBeUndefined();
+    expect(logSumExp([1, 2], null as never)).toBe(logSumExp([1, 2]));
+    expect(signedLogSumExp([1, 2], null as never)).toEqual(signedLogSumExp([1, 2]));
+    expect(softmaxKlDivergence([1, 2], [2, 1], null as never)).toBe(softmaxKlDivergence([1, 2], [2, 1]));
+    expect(sigmoidFocalLoss([1, 2], [0, 1], null as never)).toBe(sigmoidFocalLoss([1, 2], [0, 1]));
     // values the general path rejects: it throws, small.ts declines
     const bad: [() => unknown, () => unknown, RegExp][] = [
       [() => entropySmall([0.5, -0.5, 1], undefined), () => entropy([0.5, -0.5, 1]), /negative/],
