@@ -1142,7 +1142,15 @@ function klSpecialGrad(b: usize, n: i32, mb: f64, T: f64, g: f64, d: f64, gq: us
  */
 export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, gscale: f64,
   gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
-  for (let r = 0; r < rows; r++) {
+  // whole groups of 4 narrow rows, without gradients, in lanes; the others row by row
+  const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 && !gradP && !gradQ ? rows & ~3 : 0;
+  if (first > 0) klNarrowF32(a, b, first, cols, T, out, tmp);
+  for (let r = first; r < rows; r++) klRowF32(a, b, r, cols, T, gscale, gradP, gradQ, out, tmp);
+}
+
+/** Row r of `softmaxKlDivergenceRowsF32`. */
+function klRowF32(a: usize, b: usize, r: i32, cols: i32, T: f64, gscale: f64, gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
+  {
     const off = <usize>r * <usize>cols << 2;
     const ra = a + off, rb = b + off;
     const gp = gradP ? gradP + off : 0, gq = gradQ ? gradQ + off : 0;
@@ -1153,7 +1161,7 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
       store<f64>(out + (<usize>r << 3), d);
       if (gp) fillF32(gp, cols, d == 0 ? 0 : NaN);
       if (gq) klSpecialGrad(rb, cols, mb, T, gscale / T, d, gq, 4);
-      continue;
+      return;
     }
     let scaleA: f64 = 1, scaleB: f64 = 1;
     if (ASC_FEATURE_SIMD) {
@@ -1185,6 +1193,115 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
       const ia = 1.0 / klSA, ib = scaleA / (sb * scaleB), c = logRatio + d, g = gscale / T;
       if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, T, tmp, 0, 0, true, ia, ib, c, g, gp, gq);
       else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, 1, 0, true, ia, ib, c, g, gp, gq);
+    }
+  }
+}
+
+// float32 narrow rows (fewer than NARROW entries), four a step: the tiles of a and b
+// (rows.ts: `gatherF32`; lane = row), b's at tmp + KL_B and each set-up beside its tile,
+// the four rows' sums at tmp + KL_SUMS.  At two columns the row loop's set-ups, horizontal
+// sums and calls cost ~150 ns a row, more than a naive JS loop.
+const KL_B: usize = 2048, KL_SUMS: usize = 1536;
+
+/**
+ * `klPassF32`'s sums (centred on `shift`, b's exponentials times `rr`), for the four rows
+ * of the tiles at tmp and tmp + KL_B, each in its lane: to tmp + KL_SUMS, as float64 per
+ * row, Σ ea, Δ, Σ ea·u, then the hole lanes (int32).  `ma`, `mb`: the rows' maxima (finite;
+ * no NaN in the tiles).
+ */
+function klLanesF32(tmp: usize, cols: i32, ma: v128, mb: v128, T: f64, rrLo: v128, rrHi: v128, shLo: v128, shHi: v128): void {
+  const tb = tmp + KL_B;
+  const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
+  const bb = v128.load(tb, T_B), mgb = v128.load(tb, T_MAGIC), cutb = v128.load(tb, T_CUT), liftb = v128.load(tb, T_LIFT);
+  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
+  const ln2T = <f32>(LN2 * T);
+  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
+  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
+  const maLo = f64x2.promote_low_f32x4(ma), maHi = promoteHighF32x4(ma), mbLo = f64x2.promote_low_f32x4(mb), mbHi = promoteHighF32x4(mb);
+  const lowest = k32(F_LOWEST), invT64 = f64x2.splat(1.0 / T), near = f64x2.splat(EXPM1_NEAR);
+  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), zero64 = f64x2.splat(0);
+  const e0 = em(0), e1 = em(1), e2 = em(2), e3 = em(3), e4 = em(4), e5 = em(5), e6 = em(6), e7 = em(7), e8 = em(8), e9 = em(9);
+  let saLo = zero64, saHi = zero64, dLo = zero64, dHi = zero64, aLo = zero64, aHi = zero64, holes = i32x4.splat(0);
+  for (let j = 0; j < cols; j++) {
+    const o = <usize>j << 4;
+    const va = v128.load(tmp + T_TILE + o), vb = v128.load(tb + T_TILE + o);
+    const ea = expF32x4(va, ba, k, mga, c1, c2, invT, cuta, lifta, p1, p2, p3, p4, p5, one);
+    const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5, one);
+    const la = f32x4.pmax(va, lowest), lb = f32x4.pmax(vb, lowest);
+    // the terms of `klPassF32`, rows 0 and 1 in u0 (and the like), rows 2 and 3 in u1
+    const u0 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(la), maLo), f64x2.sub(f64x2.promote_low_f32x4(lb), mbLo)), invT64), shLo);
+    const u1 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(la), maHi), f64x2.sub(promoteHighF32x4(lb), mbHi)), invT64), shHi);
+    const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
+    holes = v128.or(holes, v128.and(f32x4.ne(ea, zero), f32x4.eq(vb, ninf)));
+    saLo = f64x2.add(saLo, ea0);
+    saHi = f64x2.add(saHi, ea1);
+    aLo = madd64(ea0, u0, aLo);
+    aHi = madd64(ea1, u1, aHi);
+    const n0 = v128.andnot(f64x2.lt(f64x2.abs(u0), near), f64x2.eq(ea0, zero64));
+    const n1 = v128.andnot(f64x2.lt(f64x2.abs(u1), near), f64x2.eq(ea1, zero64));
+    let d0 = f64x2.sub(f64x2.mul(f64x2.promote_low_f32x4(eb), rrLo), ea0), d1 = f64x2.sub(f64x2.mul(promoteHighF32x4(eb), rrHi), ea1);
+    if (v128.any_true(v128.or(n0, n1))) {
+      d0 = v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d0, n0);
+      d1 = v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d1, n1);
+    }
+    dLo = f64x2.add(dLo, d0);
+    dHi = f64x2.add(dHi, d1);
+  }
+  const q = tmp + KL_SUMS;
+  v128.store(q, saLo);
+  v128.store(q, saHi, 16);
+  v128.store(q, dLo, 32);
+  v128.store(q, dHi, 48);
+  v128.store(q, aLo, 64);
+  v128.store(q, aHi, 80);
+  v128.store(q, holes, 96);
+}
+
+/**
+ * D of `rows` (a multiple of 4) narrow float32 rows, four a step: the sums of each row in
+ * its lane (`klLanesF32`), then each row finished as `klRowF32` finishes it — again
+ * centred where its parts cancel (one more pass for the four when any row needs it).  A
+ * group holding a special row (a maximum not finite, a NaN) is taken row by row.
+ */
+function klNarrowF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, out: usize, tmp: usize): void {
+  const tb = tmp + KL_B, q = tmp + KL_SUMS;
+  const zero64 = f64x2.splat(0);
+  for (let r = 0; r < rows; r += 4) {
+    const ma = gatherF32(a, r, cols, tmp), mb = gatherF32(b, r, cols, tb);
+    const nan = v128.or(v128.load(tmp, T_NAN), v128.load(tb, T_NAN));
+    if (!i32x4.all_true(v128.and(finiteF32x4(ma), finiteF32x4(mb))) || v128.any_true(nan)) {
+      for (let i = 0; i < 4; i++) klRowF32(a, b, r + i, cols, T, 1, 0, 0, out, tmp);
+      continue;
+    }
+    setupF32(ma, T, tmp);
+    setupF32(mb, T, tb);
+    const sa = expOfF32(ma, T, tmp), sb = expOfF32(mb, T, tb);
+    // rr = scaleA/scaleB per row, as the row loop forms it
+    const rrLo = f64x2.div(f64x2.promote_low_f32x4(sa), f64x2.promote_low_f32x4(sb)), rrHi = f64x2.div(promoteHighF32x4(sa), promoteHighF32x4(sb));
+    klLanesF32(tmp, cols, ma, mb, T, rrLo, rrHi, zero64, zero64);
+    let centre = 0;
+    for (let i = 0; i < 4; i++) {
+      const SA = load<f64>(q + (<usize>i << 3)), delta = load<f64>(q + 32 + (<usize>i << 3)), A = load<f64>(q + 64 + (<usize>i << 3));
+      const logRatio = -Math.log1p(delta / SA); // log(SA/SB)
+      let d = A / SA - logRatio;
+      if (load<i32>(q + 96 + (<usize>i << 2))) d = Infinity; // b masked where a has mass
+      else if (Math.abs(logRatio) > KL_CENTRE_F32 * Math.abs(d)) centre |= 1 << i;
+      store<f64>(out + (<usize>(r + i) << 3), d);
+    }
+    if (!centre) continue;
+    // the rows whose parts cancel: again, centred on their mean shift c (the others on 0)
+    for (let i = 0; i < 4; i++) {
+      const c = centre & (1 << i) ? load<f64>(q + 64 + (<usize>i << 3)) / load<f64>(q + (<usize>i << 3)) : 0;
+      store<f64>(q + 112 + (<usize>i << 3), c);
+      store<f64>(q + 144 + (<usize>i << 3), c != 0 ? Math.exp(c) : 1);
+    }
+    const shLo = v128.load(q, 112), shHi = v128.load(q, 128), ecLo = v128.load(q, 144), ecHi = v128.load(q, 160);
+    klLanesF32(tmp, cols, ma, mb, T, f64x2.mul(rrLo, ecLo), f64x2.mul(rrHi, ecHi), shLo, shHi);
+    for (let i = 0; i < 4; i++) {
+      if (!(centre & (1 << i))) continue;
+      const SA = load<f64>(q + (<usize>i << 3)), delta = load<f64>(q + 32 + (<usize>i << 3)), A = load<f64>(q + 64 + (<usize>i << 3));
+      store<f64>(out + (<usize>(r + i) << 3), A / SA + Math.log1p(delta / SA));
     }
   }
 }

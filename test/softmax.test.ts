@@ -197,6 +197,53 @@ onEachBackend('softmax family', () => {
       }
     });
 
+    it('softmaxKlDivergence of narrow float32 rows (four rows a step) is each row\'s: random, close, equal, masked and special rows', () => {
+      const random = rng(55);
+      const refKl = (a: ArrayLike<number>, b: ArrayLike<number>, T: number) => {
+        const pa = reference(a, T), pb = reference(b, T);
+        const terms = pa.p.map((v, i) => (v === 0 ? 0 : v * (pa.logp[i] - pb.logp[i])));
+        return { kl: fsum(terms), mag: fsum(terms.map(Math.abs)) };
+      };
+      for (const cols of [2, 3, 4, 5, 8, 13, 33, 63]) {
+        for (const T of [1, 0.5]) {
+          const rows = 13; // three groups of four and a row after them
+          const a = new Float32Array(rows * cols), b = new Float32Array(rows * cols);
+          for (let r = 0; r < rows; r++) {
+            const x = randomLogits(cols, random, Float64Array), kind = r % 7;
+            for (let j = 0; j < cols; j++) {
+              const i = r * cols + j;
+              a[i] = x[j];
+              b[i] = kind === 0 ? x[j] // equal: 0
+                : kind === 1 ? x[j] + 1e-3 * (random() - 0.5) // close: the row is taken again, centred
+                  : kind === 2 ? x[j] + 40 // shifted: 0
+                    : kind === 3 ? (j === 0 ? -Infinity : 4 * (random() - 0.5)) // b masked where a has mass: Infinity
+                      : 8 * (random() - 0.5);
+              if (kind === 4 && j === cols - 1 && cols > 2) a[i] = -Infinity; // a masked: no term
+            }
+          }
+          const got = softmaxKlDivergence(a, b, { cols, temperature: T });
+          for (let r = 0; r < rows; r++) {
+            const ar = a.subarray(r * cols, (r + 1) * cols), br = b.subarray(r * cols, (r + 1) * cols);
+            const { kl, mag } = refKl(ar, br, T);
+            if (r % 7 === 3) expect(got[r]).toBe(Infinity);
+            else expectClose(got[r], kl, 'f32', mag, `cols ${cols}, T ${T}, row ${r}`);
+            if (r % 7 === 0) expect(got[r]).toBe(0);
+          }
+          // a group holding a special row (NaN, +Infinity, fully masked) is taken row by row: each row's one-row value
+          const special = a.slice(0, 4 * cols), other = b.slice(0, 4 * cols);
+          special[cols] = NaN;
+          special[2 * cols] = Infinity;
+          special.fill(-Infinity, 3 * cols, 4 * cols);
+          const rowsGot = softmaxKlDivergence(special, other, { cols, temperature: T });
+          for (let r = 0; r < 4; r++) {
+            const one = softmaxKlDivergence(special.subarray(r * cols, (r + 1) * cols), other.subarray(r * cols, (r + 1) * cols), { temperature: T });
+            expect(Object.is(rowsGot[r], one), `row ${r}: ${rowsGot[r]} vs ${one}`).toBe(true);
+          }
+          expect([Number.isNaN(rowsGot[1]), Number.isNaN(rowsGot[2]), rowsGot[3]]).toEqual([true, true, 0]);
+        }
+      }
+    });
+
     it('softmaxKlDivergence of close logits keeps its digits (distillation near convergence)', () => {
       const random = rng(44);
       const n = 50;
