@@ -63,7 +63,7 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
   }
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
-  if (first > 0 && cols == 2) twoRowsF32(x, first, out, TWO_LSE);
+  if (first > 0 && cols == 2) twoRowsF32(x, first, out, TWO_LSE, 0, 0);
   else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 4, 1, 0, 0, out, FOUR_LSE);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
@@ -103,16 +103,18 @@ const TWO_LSE = 0, TWO_LOG_SOFTMAX = 1, TWO_ENTROPY = 2;
  * (`expDiffF32x4`) — one exponential and one log a row, where the tiles take three
  * exponentials and a log; log1p is the sigmoid family's (1.97 ulp).  `what`:
  * TWO_LSE, out[r] = m + log S (float64); TWO_LOG_SOFTMAX, out[r, j] = (x_j − m) − log S;
- * TWO_ENTROPY, out[r] = log S − (a − m)·p_a, p_a = e/(1 + e) (float64).  Conventions as
- * the tiles': masked rows −Infinity, −Infinity and 0; rows with +Infinity or NaN: NaN
+ * TWO_ENTROPY, out[r] = log S − (a − m)·p_a, p_a = e/(1 + e) (float64), and when `grad` is
+ * not 0 the gradient −p·(log p + H) times `gscale`: p_m·p_a·(a − m) at the maximum, its
+ * negative at the other entry (p_m = 1/(1 + e)).  Conventions as the tiles': masked rows
+ * −Infinity, −Infinity and 0 (a gradient of 0); rows with +Infinity or NaN: NaN
  * (log-sum-exp: +Infinity for +Infinity).
  */
-function twoRowsF32(x: usize, rows: i32, out: usize, what: i32): void {
+function twoRowsF32(x: usize, rows: i32, out: usize, what: i32, grad: usize, gscale: f64): void {
   const magic = sg32(SG_MAGIC), log2e = sg32(SG_LOG2E), c1 = sg32(SG_NLN2_HI), c2 = sg32(SG_NLN2_LO), cut = sg32(SG_CUT), ntiny = sg32(SG_NTINY);
   const e0 = sg32(SG_E0), e1 = sg32(SG_E0 + 1), e2 = sg32(SG_E0 + 2), e3 = sg32(SG_E0 + 3), e4 = sg32(SG_E0 + 4);
   const one = sg32(SG_ONE), two = sg32(SG_TWO), tiny = sg32(SG_TINY), inf = sg32(SG_INF), zero = sg32(SG_ZERO);
   const l0 = sg32(SG_L0), l1 = sg32(SG_L0 + 1), l2 = sg32(SG_L0 + 2), l3 = sg32(SG_L0 + 3);
-  const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN);
+  const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN), gs = f32x4.splat(<f32>gscale);
   for (let r = 0; r < rows; r += 4) {
     const q = x + (<usize>r << 3);
     const a = v128.load(q), b = v128.load(q, 16);
@@ -142,9 +144,20 @@ function twoRowsF32(x: usize, rows: i32, out: usize, what: i32): void {
     }
     // entropy: log S + |a − m|·p_a, both terms ≥ 0 (p_a = 0 drops a masked a's term)
     const pa = f32x4.div(e, f32x4.add(one, e));
-    let h = f32x4.sub(ls, v128.andnot(f32x4.mul(f32x4.sub(other, m), pa), f32x4.eq(pa, zero)));
+    const held = f32x4.eq(pa, zero), d = f32x4.sub(other, m);
+    let h = f32x4.sub(ls, v128.andnot(f32x4.mul(d, pa), held));
     h = v128.or(v128.andnot(h, masked), v128.and(bad, nanv));
     storeRowsF64(out, r, 4, f64x2.promote_low_f32x4(h), f64x2.promote_low_f32x4(i32x4.shuffle(h, h, 2, 3, 2, 3)));
+    if (grad) {
+      // (0 where p_a = 0: not 0·(−Infinity); 0 on masked rows, NaN on bad ones)
+      let w = v128.andnot(f32x4.mul(f32x4.mul(f32x4.mul(pa, f32x4.div(one, f32x4.add(one, e))), d), gs), held);
+      w = v128.or(v128.andnot(w, masked), v128.and(bad, nanv));
+      const nw = f32x4.sub(zero, w), top = f32x4.eq(v0, m); // (both maxima: w = 0)
+      const g0 = v128.bitselect(w, nw, top), g1 = v128.bitselect(nw, w, top);
+      const o = grad + (<usize>r << 3);
+      v128.store(o, i32x4.shuffle(g0, g1, 0, 4, 1, 5));
+      v128.store(o, i32x4.shuffle(g0, g1, 2, 6, 3, 7), 16);
+    }
   }
 }
 
@@ -273,7 +286,7 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
   const vInvT = f32x4.splat(invT);
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
-  if (first > 0 && cols == 2 && T == 1) twoRowsF32(x, first, out, TWO_LOG_SOFTMAX);
+  if (first > 0 && cols == 2 && T == 1) twoRowsF32(x, first, out, TWO_LOG_SOFTMAX, 0, 0);
   else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 4, T, 0, 0, out, FOUR_LOG_SOFTMAX);
   else if (first > 0) {
     for (let r = 0; r < first; r += 4) {
@@ -635,7 +648,7 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
   }
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
-  if (first > 0 && cols == 2 && T == 1 && !grad) twoRowsF32(x, first, out, TWO_ENTROPY);
+  if (first > 0 && cols == 2 && T == 1) twoRowsF32(x, first, out, TWO_ENTROPY, grad, gscale);
   else if (first > 0 && (cols == 4 || cols == 2)) fourRowsF32(x, 0, first, cols, T, gscale, grad, out, FOUR_ENTROPY);
   else if (first > 0) softmaxEntropyNarrowF32(x, first, cols, T, gscale, grad, out, tmp);
   for (let r = first; r < rows; r++) {

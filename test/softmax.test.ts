@@ -3,7 +3,7 @@
 // `out`, errors and identities — on every backend.
 import { describe, expect, it } from 'vitest';
 import { allocate, entropy, klDivergence, logSoftmax, logSumExp, softmax, softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence } from '../src/index.js';
-import { belowNormal, expectAllClose, expectClose, fsum, onEachBackend, randomLogits, rng } from './helpers.js';
+import { belowNormal, expectAllClose, expectClose, fsum, MIN_NORMAL, onEachBackend, randomLogits, rng } from './helpers.js';
 
 const LENGTHS = [...Array.from({ length: 34 }, (_, i) => i), 63, 64, 65, 1000, 4097, 100_003];
 const TYPES = [Float32Array, Float64Array] as const;
@@ -194,6 +194,47 @@ onEachBackend('softmax family', () => {
         expect(softmaxKlDivergence(a, a)).toBe(0);
         const shifted = a.map((v) => v + 0.5);
         expect(Math.abs(softmaxKlDivergence(a, shifted))).toBeLessThan(1e-15);
+      }
+    });
+
+    it('softmaxEntropy\'s gradient of narrow rows (four rows a step) against a float64 reference: random, wide, tied, masked and special rows', () => {
+      const random = rng(66);
+      for (const Type of TYPES) {
+        for (const cols of [2, 3, 4, 5, 8, 33]) {
+          for (const [T, base] of [[1, undefined], [1, 2], [0.5, undefined]] as const) {
+            const rows = 13;
+            const x = new Type(rows * cols);
+            for (let r = 0; r < rows; r++) {
+              const kind = r % 6;
+              for (let j = 0; j < cols; j++) {
+                x[r * cols + j] = kind === 0 ? 3 // tied: a gradient of 0
+                  : kind === 1 && j === 0 ? -Infinity // one masked entry
+                    : kind === 2 ? 60 * (random() - 0.5) // wide
+                      : kind === 3 && r > 8 ? -Infinity // a fully masked row after the groups: 0
+                        : 8 * (random() - 0.5);
+              }
+            }
+            const grad = new Type(rows * cols);
+            softmaxEntropy(x, { cols, temperature: T, base, grad });
+            const scale = base ? 1 / Math.log(base) : 1;
+            for (let r = 0; r < rows; r++) {
+              const row = x.subarray(r * cols, (r + 1) * cols), g = grad.subarray(r * cols, (r + 1) * cols);
+              if (row.every((v) => v === -Infinity)) {
+                expect(Array.from(g)).toEqual(new Array(cols).fill(0));
+                continue;
+              }
+              const { p, logp, H } = reference(row, T);
+              const want = p.map((v, j) => (v === 0 ? 0 : (-v * (logp[j] + H) / T) * scale));
+              const mag = p.map((v, j) => (v === 0 ? 0 : (v * (Math.abs(logp[j]) + H) / T) * scale));
+              const dt = dtypeOf(Type);
+              for (let j = 0; j < cols; j++) {
+                // (a probability below the normal range may be 0, and its entry of the gradient with it)
+                if (p[j] < MIN_NORMAL[dt]) expect(Math.abs(g[j])).toBeLessThanOrEqual(Math.abs(want[j]) * 1.001 + MIN_NORMAL[dt]);
+                else if (!belowNormal(g[j], want[j], dt)) expectClose(g[j], want[j], dt, mag[j], `${Type.name}, cols ${cols}, T ${T}, base ${base}, row ${r}[${j}]`);
+              }
+            }
+          }
+        }
       }
     });
 
