@@ -6,6 +6,8 @@
 //   surprisal(S, a, cols)          a call through surprisal's API on that set (`a` may hold
 //                                  WasmArrays instead of arrays: the zero-copy row)
 //   alloc(S, a, cols)              maps only: the allocating call (no `out`)
+//   perRow                         a reduction over rows: with `a.res` (a Float64Array of one
+//                                  entry per row) both sides write their results there
 //   naive(a, cols)                 the naive JS loop on the same arrays
 //   check(a, r)                    what is compared for accuracy (default: the result; for
 //                                  gradient rows, the gradient)
@@ -19,7 +21,8 @@
 import * as N from './peers/naive.js';
 import { binaryTargets, bytes, labels, logits, probabilities, squareCols, uniform } from './inputs.js';
 
-const rowOpt = (cols) => (cols === undefined ? undefined : { cols });
+// a reduction over rows writes into `a.res` when the set has one (table 3's "into out" rows)
+const rowOpt = (cols, a) => (cols === undefined ? undefined : a?.res ? { cols, out: a.res } : { cols });
 const like = (Type, n) => new Type(n);
 const oneHot = (y, cols) => ({ onehot: y, cols });
 const lossCols = (n) => Math.min(n, 1000);
@@ -62,8 +65,9 @@ export const OPS = {
   logSumExp: {
     needs: ['logSumExp'],
     make: (n, cols, T) => ({ x: logits(n, T) }),
-    surprisal: (S, a, cols) => { const o = rowOpt(cols); return () => S.logSumExp(a.x, o); },
-    naive: (a, cols) => () => N.logSumExp(a.x, cols),
+    perRow: true,
+    surprisal: (S, a, cols) => { const o = rowOpt(cols, a); return () => S.logSumExp(a.x, o); },
+    naive: (a, cols) => () => N.logSumExp(a.x, cols, a.res),
     tf: { name: 'logSumExp', inputs: (a) => [a.x] },
     onnx: { name: 'logSumExp', inputs: (a) => [a.x] },
   },
@@ -102,8 +106,9 @@ export const OPS = {
   softmaxEntropy: {
     needs: ['softmaxEntropy'],
     make: (n, cols, T) => ({ x: logits(n, T) }),
-    surprisal: (S, a, cols) => { const o = rowOpt(cols); return () => S.softmaxEntropy(a.x, o); },
-    naive: (a, cols) => () => N.softmaxEntropy(a.x, cols),
+    perRow: true,
+    surprisal: (S, a, cols) => { const o = rowOpt(cols, a); return () => S.softmaxEntropy(a.x, o); },
+    naive: (a, cols) => () => N.softmaxEntropy(a.x, cols, undefined, a.res),
     tf: { name: 'softmaxEntropy', inputs: (a) => [a.x] },
     onnx: { name: 'softmaxEntropy', inputs: (a) => [a.x] },
   },
@@ -111,16 +116,18 @@ export const OPS = {
     needs: ['softmaxEntropy'],
     grad: true,
     make: (n, cols, T) => ({ x: logits(n, T), grad: like(T, n) }),
-    surprisal: (S, a, cols) => { const o = { cols, grad: a.grad }; return () => S.softmaxEntropy(a.x, o); },
-    naive: (a, cols) => () => N.softmaxEntropy(a.x, cols, a.grad),
+    perRow: true,
+    surprisal: (S, a, cols) => { const o = { ...rowOpt(cols, a), grad: a.grad }; return () => S.softmaxEntropy(a.x, o); },
+    naive: (a, cols) => () => N.softmaxEntropy(a.x, cols, a.grad, a.res),
     check: (a) => a.grad,
     tf: { name: 'softmaxEntropy', grad: true, inputs: (a) => [a.x] },
   },
   softmaxKlDivergence: {
     needs: ['softmaxKlDivergence'],
     make: (n, cols, T) => ({ x: logits(n, T), z: logits(n, T) }),
-    surprisal: (S, a, cols) => { const o = rowOpt(cols); return () => S.softmaxKlDivergence(a.x, a.z, o); },
-    naive: (a, cols) => () => N.softmaxKlDivergence(a.x, a.z, cols),
+    perRow: true,
+    surprisal: (S, a, cols) => { const o = rowOpt(cols, a); return () => S.softmaxKlDivergence(a.x, a.z, o); },
+    naive: (a, cols) => () => N.softmaxKlDivergence(a.x, a.z, cols, undefined, a.res),
     tf: { name: 'softmaxKlDivergence', inputs: (a) => [a.x, a.z] },
     onnx: { name: 'softmaxKlDivergence', inputs: (a) => [a.x, a.z] },
   },

@@ -16,7 +16,7 @@ import { crossEntropySmall, entropySmall, jsDivergenceSmall, klDivergenceSmall }
 import type { BaseOption, MatrixOptions, ProbabilityOptions, Vector, VectorOptions } from './types.js';
 
 const BASE_OPTIONS = ['base'] as const;
-const OPTIONS = ['base', 'normalize', 'validate', 'cols'] as const;
+const OPTIONS = ['base', 'normalize', 'validate', 'cols', 'out'] as const;
 
 // The parts of a vector's one row, reused (calls are synchronous, and nothing outside
 // this module sees them); a matrix's are allocated per call.
@@ -94,7 +94,7 @@ export function entropyPlan(p: Vector, options_?: ProbabilityOptions): Plan<numb
   const normalize = flag(fn, 'normalize', o.normalize, false);
   const validate = flag(fn, 'validate', o.validate, true);
   const f32 = P.dtype === 'f32' && !normalize;
-  const res = perRow(s);
+  const res = perRow(s, fn, o.out, [P]);
   const aux = validate ? auxOf(s, 5) : null;
   return {
     rows: s.rows, cols: s.cols, size: P.length, weight: 1,
@@ -120,14 +120,13 @@ function pqArgs(fn: string, p: Vector, q: Vector, options_: ProbabilityOptions |
   const validate = flag(fn, 'validate', o.validate, true);
   // float32 lanes when both inputs are float32 and not normalised (see the top)
   const f32 = P.dtype === 'f32' && Q.dtype === 'f32' && !normalize;
-  return { P, Q, s, scale, normalize, validate, f32 };
+  return { P, Q, s, scale, normalize, validate, f32, res: perRow(s, fn, o.out, [P, Q]) };
 }
 
 /** The plan of cross-entropy or KL (`kernel`, whose parts are k a row, Σp at `sp`, Σq at `sq`, the smallest entry at `at`). */
 function pqPlan(fn: string, kernel: PQKernel, k: number, sp: (a: Float64Array, r: number) => number, sq: number, at: number,
   p: Vector, q: Vector, options_: ProbabilityOptions | undefined): Plan<number | Float64Array> {
-  const { P, Q, s, scale, normalize, validate, f32 } = pqArgs(fn, p, q, options_);
-  const res = perRow(s);
+  const { P, Q, s, scale, normalize, validate, f32, res } = pqArgs(fn, p, q, options_);
   const aux = validate ? auxOf(s, k) : null;
   return {
     rows: s.rows, cols: s.cols, size: P.length, weight: 1,
@@ -213,8 +212,7 @@ export function jsDivergence(p: Vector, q: Vector, options?: ProbabilityOptions)
  */
 export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOptions): { totals: Plan<void> | null; terms: Plan<number | Float64Array> } {
   const fn = 'jsDivergence';
-  const { P, Q, s, scale, normalize, validate, f32 } = pqArgs(fn, p, q, options_);
-  const res = perRow(s);
+  const { P, Q, s, scale, normalize, validate, f32, res } = pqArgs(fn, p, q, options_);
   const aux = validate ? auxOf(s, 4) : null;
   let totals: Plan<void> | null = null;
   let rowIn: Float64Array | null = null;

@@ -86,6 +86,13 @@ export function isStrayModuleView(view: ArrayBufferView): boolean {
   return false;
 }
 
+/** True when `view` lies in some module's memory (a WasmArray's, the window, or by hand). @internal */
+export function inModuleMemory(view: ArrayBufferView): boolean {
+  if (view.buffer.byteLength % PAGE !== 0) return false;
+  for (const h of heaps) if (h.holds(view)) return true;
+  return false;
+}
+
 /** The heap whose memory grew last: the one a call that detached a caller's view grew. */
 let lastGrown: Heap | null = null;
 

@@ -9,10 +9,10 @@ import { perRow, scaled } from './reductions.js';
 import { logSoftmaxSmall, logSumExpSmall, softmaxEntropySmall, softmaxKlDivergenceSmall, softmaxSmall } from './small.js';
 import type { FloatArray, LogSumExpOptions, MapOptions, MatrixOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector, VectorOptions } from './types.js';
 
-const LSE_OPTIONS = ['cols', 'weights'] as const;
+const LSE_OPTIONS = ['cols', 'weights', 'out'] as const;
 const MAP_OPTIONS = ['cols', 'temperature', 'out'] as const;
-const ENTROPY_OPTIONS = ['cols', 'base', 'temperature', 'grad'] as const;
-const KL_OPTIONS = ['cols', 'base', 'temperature', 'gradP', 'gradQ'] as const;
+const ENTROPY_OPTIONS = ['cols', 'base', 'temperature', 'grad', 'out'] as const;
+const KL_OPTIONS = ['cols', 'base', 'temperature', 'gradP', 'gradQ', 'out'] as const;
 
 /**
  * log Σ exp xᵢ, computed relative to the maximum so it never overflows.  Empty or
@@ -37,7 +37,7 @@ export function logSumExpPlan(x: Vector, options_?: LogSumExpOptions): Plan<numb
   const o = options<LogSumExpOptions>(fn, options_, LSE_OPTIONS);
   const X = vector(fn, 'x', x);
   const s = shape(fn, X.length, o.cols);
-  const res = perRow(s);
+  const res = perRow(s, fn, o.out, [X]);
   return {
     rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1.5 : 2,
     stages: [{ kernel: 'logSumExpRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, res, null, null] }],
@@ -127,7 +127,7 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
   const scale = baseScale(fn, o.base);
   const T = temperature(fn, o.temperature);
   const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, X.length, [X], []);
-  const res = perRow(s);
+  const res = perRow(s, fn, o.out, [X], { grad });
   return {
     rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 0.75 : 1,
     stages: [{ kernel: 'softmaxEntropyRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
@@ -168,7 +168,7 @@ export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, option
   if (gradP && gradQ && gradP.buffer === gradQ.buffer && gradP.byteOffset < gradQ.byteOffset + gradQ.byteLength && gradQ.byteOffset < gradP.byteOffset + gradP.byteLength) {
     throw new RangeError(`${fn}: gradP overlaps gradQ; use separate arrays`);
   }
-  const res = perRow(s);
+  const res = perRow(s, fn, o.out, [A, B], { gradP, gradQ });
   return {
     rows: s.rows, cols: s.cols, size: A.length, weight: A.dtype === 'f32' ? 0.75 : 1,
     stages: [{ kernel: 'softmaxKlDivergenceRows', f32: A.dtype === 'f32' && B.dtype === 'f32', args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],

@@ -33,7 +33,16 @@ export interface RowsOption {
   cols?: number;
 }
 
-export interface ProbabilityOptions extends BaseOption, RowsOption {
+export interface RowResultsOption {
+  /**
+   * With `cols`: a `Float64Array` of one entry per row to write the results into, and
+   * return (a loop over batches of one shape then allocates nothing).  Not a view into
+   * surprisal's WebAssembly memory.
+   */
+  out?: Float64Array;
+}
+
+export interface ProbabilityOptions extends BaseOption, RowsOption, RowResultsOption {
   /** Treat the inputs as non-negative weights or counts and divide each row by its sum (scipy's `entropy`). */
   normalize?: boolean;
   /** Check that inputs are finite, non-negative and (without `normalize`) sum to 1. Default `true`. */
@@ -50,7 +59,7 @@ export interface MapOptions<O extends FloatOut = FloatOut> extends RowsOption, T
   out?: O;
 }
 
-export interface LogSumExpOptions extends RowsOption {
+export interface LogSumExpOptions extends RowsOption, RowResultsOption {
   /**
    * Non-negative weights b (scipy's `b`): log Σ bᵢ·e^xᵢ.  One per element, or one per
    * column (`cols` of them) for every row.  Negative weights: `signedLogSumExp`.
@@ -69,12 +78,12 @@ export interface SignedValue<T extends number | Float64Array = number | Float64A
   sign: T;
 }
 
-export interface SoftmaxEntropyOptions extends RowsOption, BaseOption, TemperatureOption {
+export interface SoftmaxEntropyOptions extends RowsOption, BaseOption, TemperatureOption, RowResultsOption {
   /** Filled with ∂H/∂logits (same length as the logits) in the same pass. */
   grad?: FloatOut;
 }
 
-export interface SoftmaxKlOptions extends RowsOption, BaseOption, TemperatureOption {
+export interface SoftmaxKlOptions extends RowsOption, BaseOption, TemperatureOption, RowResultsOption {
   /** Filled with ∂D/∂logitsQ = (q − p)/T: the student's gradient in distillation. */
   gradQ?: FloatOut;
   /** Filled with ∂D/∂logitsP = p ⊙ (log p − log q − D)/T. */
@@ -127,6 +136,6 @@ export interface SigmoidFocalLossOptions extends BaseOption, RowsOption {
 }
 
 /** Options of a reduction called on one vector: the result is a number. */
-export type VectorOptions<O> = O & { cols?: undefined };
+export type VectorOptions<O> = O & { cols?: undefined; out?: undefined };
 /** Options of a reduction called on a matrix (`cols` given): the result has one value per row. */
 export type MatrixOptions<O> = O & { cols: number };

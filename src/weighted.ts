@@ -4,10 +4,11 @@
 
 import { type Arg, type Shape, options, shape, vector } from './args.js';
 import { execute, type Plan, type Stage } from './plan.js';
+import { perRow } from './reductions.js';
 import { signedLogSumExpSmall } from './small.js';
 import type { LogSumExpOptions, MatrixOptions, SignedLogSumExpOptions, SignedValue, Vector, VectorOptions } from './types.js';
 
-const OPTIONS = ['cols', 'weights'] as const;
+const OPTIONS = ['cols', 'weights'] as const, LSE_OPTIONS = ['cols', 'weights', 'out'] as const;
 
 /** The weights of a call: their argument, and whether there is one per element (else one per column). */
 function weightsOf(fn: string, X: Arg, s: Shape, cols: number | undefined, w: unknown): { W: Arg; perElement: boolean } {
@@ -40,7 +41,7 @@ function negativeWeight(fn: string, W: Arg): never {
  */
 export function logSumExpWeightedPlan(x: Vector, options_: unknown): Plan<number | Float64Array> {
   const fn = 'logSumExp';
-  const o = options<LogSumExpOptions>(fn, options_, OPTIONS);
+  const o = options<LogSumExpOptions>(fn, options_, LSE_OPTIONS);
   const X = vector(fn, 'x', x);
   const s = shape(fn, X.length, o.cols);
   const { W, perElement } = weightsOf(fn, X, s, o.cols, o.weights);
@@ -48,7 +49,7 @@ export function logSumExpWeightedPlan(x: Vector, options_: unknown): Plan<number
     const d = W.data;
     for (let j = 0; j < W.length; j++) if (d[j] < 0) negativeWeight(fn, W);
   }
-  const res = new Float64Array(s.rows);
+  const res = perRow(s, fn, o.out, [X, W]);
   // per element, the kernel reports each row's smallest weight (aux[4r + 3])
   const aux = perElement ? new Float64Array(4 * s.rows) : null;
   return {

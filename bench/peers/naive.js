@@ -4,10 +4,10 @@
 // option); reductions over rows (`cols`) return a new Float64Array, one value per row, as
 // surprisal does; without `cols` they return a number.
 
-/** row(a, b, c, offset, length) over one vector (a number) or per row of `cols` (a Float64Array). */
-function perRow(row, n, cols, a, b, c) {
+/** row(a, b, c, offset, length) over one vector (a number) or per row of `cols` (into `res`, or a new Float64Array). */
+function perRow(row, n, cols, a, b, c, res) {
   if (cols === undefined) return row(a, b, c, 0, n);
-  const res = new Float64Array(n / cols);
+  res ??= new Float64Array(n / cols);
   for (let r = 0; r < res.length; r++) res[r] = row(a, b, c, r * cols, cols);
   return res;
 }
@@ -68,8 +68,8 @@ export function jsDivergence(p, q, cols) {
 }
 
 const logSumExpRow = (x, _, __, o, len) => lseRow(x, o, len);
-export function logSumExp(x, cols) {
-  return perRow(logSumExpRow, x.length, cols, x);
+export function logSumExp(x, cols, res) {
+  return perRow(logSumExpRow, x.length, cols, x, undefined, undefined, res);
 }
 
 /** A new result of the input's type (Float64Array for number[]), as surprisal's allocating call. */
@@ -109,8 +109,8 @@ function softmaxEntropyRow(x, grad, __, o, len) {
   }
   return h;
 }
-export function softmaxEntropy(x, cols, grad) {
-  return perRow(softmaxEntropyRow, x.length, cols, x, grad);
+export function softmaxEntropy(x, cols, grad, res) {
+  return perRow(softmaxEntropyRow, x.length, cols, x, grad, undefined, res);
 }
 
 /** D(softmax(a) ‖ softmax(b)) per row; gradQ: ∂D/∂b = q − p. */
@@ -124,8 +124,8 @@ function softmaxKlDivergenceRow(a, b, gradQ, o, len) {
   if (gradQ) for (let i = o; i < o + len; i++) gradQ[i] = Math.exp(b[i] - lb) - Math.exp(a[i] - la);
   return d;
 }
-export function softmaxKlDivergence(a, b, cols, gradQ) {
-  return perRow(softmaxKlDivergenceRow, a.length, cols, a, b, gradQ);
+export function softmaxKlDivergence(a, b, cols, gradQ, res) {
+  return perRow(softmaxKlDivergenceRow, a.length, cols, a, b, gradQ, res);
 }
 
 /** Mean softmax cross-entropy over rows with integer labels; fills grad when given. */
