@@ -38,14 +38,15 @@ class Expect {
 }
 
 /** The option names each function knows (src/*.ts): any other (an array's indices too) is a TypeError. */
-const PROB_OPTIONS = ['base', 'normalize', 'validate', 'cols'];
+// (the reductions' `out` is known but never generated: the cases give `out` to the maps only)
+const PROB_OPTIONS = ['base', 'normalize', 'validate', 'cols', 'out'];
 const KNOWN_OPTIONS = {
   information: ['base'],
   entropy: PROB_OPTIONS, crossEntropy: PROB_OPTIONS, klDivergence: PROB_OPTIONS, jsDivergence: PROB_OPTIONS,
-  logSumExp: ['cols', 'weights'],
+  logSumExp: ['cols', 'weights', 'out'],
   softmax: ['cols', 'temperature', 'out'], logSoftmax: ['cols', 'temperature', 'out'],
-  softmaxEntropy: ['cols', 'base', 'temperature', 'grad'],
-  softmaxKlDivergence: ['cols', 'base', 'temperature', 'gradP', 'gradQ'],
+  softmaxEntropy: ['cols', 'base', 'temperature', 'grad', 'out'],
+  softmaxKlDivergence: ['cols', 'base', 'temperature', 'gradP', 'gradQ', 'out'],
   softmaxCrossEntropy: ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'grad', 'base'],
 };
 
