@@ -5,7 +5,7 @@ import { type Arg, type Shape, SUM_TOLERANCE, baseScale, describe, flag, isDetac
 import { execute, type Plan } from './plan.js';
 import { WasmArray } from './memory.js';
 import { Sum } from './js/sum.js';
-import { byteEntropySmall, jointSmall } from './small.js';
+import { byteEntropySmall } from './small.js';
 import type { BaseOption, Vector } from './types.js';
 
 export interface JointOptions extends BaseOption {
@@ -118,7 +118,7 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
  * ```
  */
 export function mutualInformation(joint: Vector, options: JointOptions): number {
-  const t = jointSmall(joint, options, true) ?? jointTerms('mutualInformation', joint, options, true);
+  const t = jointTerms('mutualInformation', joint, options, true);
   if (!t) return 0;
   const v = (t.sum / t.total) * t.scale;
   return v > 0 ? v : v !== v ? v : 0;
@@ -137,7 +137,7 @@ export function mutualInformation(joint: Vector, options: JointOptions): number 
  * ```
  */
 export function conditionalEntropy(joint: Vector, options: JointOptions): number {
-  const t = jointSmall(joint, options, false) ?? jointTerms('conditionalEntropy', joint, options, false);
+  const t = jointTerms('conditionalEntropy', joint, options, false);
   if (!t) return 0;
   const v = (-t.sum / t.total) * t.scale;
   return v > 0 ? v : v !== v ? v : 0;
