@@ -85,8 +85,9 @@ describe('per-row results', () => {
 describe('the pool', () => {
   for (const shared of [true, false]) {
     it(`writes per-row results into out (${shared ? 'shared memory' : 'transfers'}), the single call's bit for bit`, async () => {
+      // (the pool is the built package's, with a backend state of its own: named, as this file's)
       await init({ backend: 'wasm-simd' });
-      const pool = await createPool({ size: 2, shared, minElements: 0 });
+      const pool = await createPool({ size: 2, shared, minElements: 0, backend: 'wasm-simd' });
       try {
         const rows = 300, cols = 10, x = randomLogits(rows * cols, rng(7), Float32Array), out = new Float64Array(rows);
         expect(await pool.logSumExp(x, { cols, out })).toBe(out);
