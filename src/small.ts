@@ -433,7 +433,7 @@ function numbers(x: In): x is ArrayLike<number> {
  * entry: false where the call is not one for here.
  */
 function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
-  const w = (o as { weights?: unknown } | undefined)?.weights ?? ONES;
+  const given = (o as { weights?: unknown } | undefined)?.weights, w = given === undefined ? ONES : given; // (null: the general path's error)
   if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
   if ((w !== ONES && w.length !== x.length) || !onTwins(x.length, x instanceof Float32Array ? 1.5 : 2) || !numbers(x) || !numbers(w)) return false;
   jsEngine.run('weightedLogSumExpRows', x instanceof Float32Array, [x, w, 1, 1, x.length, RES, SIGN, AUX]);

@@ -37,7 +37,8 @@ export interface RowResultsOption {
   /**
    * With `cols`: a `Float64Array` of one entry per row to write the results into, and
    * return (a loop over batches of one shape then allocates nothing).  Not a view into
-   * surprisal's WebAssembly memory.
+   * surprisal's WebAssembly memory.  A call that throws on a row's values (validation
+   * runs beside the kernel) may have written into it.
    */
   out?: Float64Array;
 }

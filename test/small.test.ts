@@ -213,6 +213,9 @@ describe('small calls', () => {
     expect(sigmoidCrossEntropySmall(x, x, { grad: new Float32Array(4) })).toBeUndefined(); // (targets out of [0, 1])
     expect(byteEntropySmall(new Uint8ClampedArray([1, 2]), undefined)).toBeUndefined();
     expect(byteEntropySmall(new Uint8Array(33), undefined)).toBeUndefined();
+    // null weights: the general path's TypeError at every length (not b = 1)
+    expect(() => logSumExp([1, 2], { weights: null as never })).toThrow(/weights must be an array/);
+    expect(() => signedLogSumExp([1, 2], { weights: null as never })).toThrow(/weights must be an array/);
     // null options: the general path's (no options), never an error of ours
     expect(logSumExpSmall([1, 2], null)).toBeUndefined();
     expect(logSumExp([1, 2], null as never)).toBe(logSumExp([1, 2]));

@@ -394,7 +394,7 @@ export class Pool {
         Atomics.store(control, STAGED, staged);
         if (staged < threads) Atomics.notify(control, STAGED);
       }
-      // Each thread's first chunk wakes it at once; later ones, a burst at a time.  A worker
+      // Each worker's first chunk wakes it at once; later ones, a burst at a time.  A worker
       // waiting for a chunk is woken onto this thread's core when another process holds the
       // other cores, and takes it: woken per chunk, the two would trade the core chunk by chunk.
       if (staged > from && staged >= threads) Atomics.notify(control, STAGED);
