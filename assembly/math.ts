@@ -204,16 +204,37 @@ const LN2: f64 = 0.6931471805599453;
 const LOG2E: f64 = 1.4426950408889634;
 const LN_FLT_MIN: f64 = -87.33654475055310898657;
 
+/**
+ * ln 2·T in two float32 parts for the reduction x/T − k·ln 2 (Cody–Waite): the high part
+ * keeps 15 significant bits, so that k·hi is exact for every |k| < 2⁹ the exponential
+ * meets, and the low part is the rest.  `negLn2HiF32x4`/`LoF32x4`: their negatives
+ * splatted, which the vector kernels read before their loops.
+ */
+// @ts-ignore: decorator
+@inline function ln2HiF32(T: f64): f32 {
+  return reinterpret<f32>(reinterpret<u32>(<f32>(LN2 * T)) & 0xfffffe00);
+}
+// @ts-ignore: decorator
+@inline function ln2LoF32(T: f64): f32 {
+  return <f32>(LN2 * T - <f64>ln2HiF32(T));
+}
+// @ts-ignore: decorator
+@inline export function negLn2HiF32x4(T: f64): v128 {
+  return f32x4.splat(-ln2HiF32(T));
+}
+// @ts-ignore: decorator
+@inline export function negLn2LoF32x4(T: f64): v128 {
+  return f32x4.splat(-ln2LoF32(T));
+}
+
 /** Sets the scalars of the float32 exp for a row of finite maximum m at temperature T. */
 export function expRowF32(m: f32, T: f64): void {
   const q = <f64>m / T;
   const near = Math.abs(q) < 176.0;
   const k = (near ? Math.floor(q * LOG2E) : 0.0) - 1;
-  const ln2T: f64 = LN2 * T;
-  const c1 = reinterpret<f32>(reinterpret<u32>(<f32>ln2T) & 0xfffffe00);
   expK = <f32>(LOG2E / T);
-  expC1 = -c1;
-  expC2 = -<f32>(ln2T - <f64>c1);
+  expC1 = -ln2HiF32(T);
+  expC2 = -ln2LoF32(T);
   expInvT = <f32>(1.0 / T);
   expBase = near ? 0 : m;
   expMagic = <f32>(12583039.0 - k);

@@ -17,7 +17,7 @@
 
 import {
   madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
-  sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64, promoteHighF32x4,
+  sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64, promoteHighF32x4, negLn2HiF32x4, negLn2LoF32x4,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
   D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
@@ -25,7 +25,6 @@ import {
 /** Rows narrower than this are taken four at a time, lanes = rows (see above); src/kernels.ts, NARROW_COLS, is the same number. */
 export const NARROW: i32 = 64;
 
-export const LN2: f64 = 0.6931471805599453;
 // The cut-offs of the exponentials (math.ts): exp((x − m)/T) below FLT_MIN·e^-0.01
 // (DBL_MIN·e^-0.01) is 0 — the vector exp's, which the scalar build and the JS twins share.
 export const F32_CUT: f64 = 1.163797986604692e-38;
@@ -147,9 +146,7 @@ export let passOnes: i32 = 0;
 export function expPassF32(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const ln2T = <f32>(LN2 * T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const zero = f32x4.splat(0);
   let hi = f64x2.splat(0), lo = hi;
@@ -218,10 +215,8 @@ export function expPassF32(x: usize, n: i32, m: v128, T: f64, dst: usize, split:
 
 /** E(m) for a splatted row maximum (setup done): the row's `scale` (see the top). */
 export function expOfF32(m: v128, T: f64, tmp: usize): v128 {
-  const ln2T = <f32>(LN2 * T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / T)), v128.load(tmp, T_MAGIC), f32x4.splat(-c1f),
-    f32x4.splat(-<f32>(LN2 * T - <f64>c1f)), f32x4.splat(<f32>(1.0 / T)), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
+  return expF32x4(m, v128.load(tmp, T_B), f32x4.splat(<f32>(LOG2E / T)), v128.load(tmp, T_MAGIC), negLn2HiF32x4(T),
+    negLn2LoF32x4(T), f32x4.splat(<f32>(1.0 / T)), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
     k32(F_P1), k32(F_P2), k32(F_P3), k32(F_P4), k32(F_P5), k32(F_ONE));
 }
 
@@ -354,9 +349,7 @@ export function scatterF32(tile: usize, r0: i32, cols: i32, dst: usize): void {
 export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const ln2T = <f32>(LN2 * T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const zero = f32x4.splat(0);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero, cnt = i32x4.splat(0);
@@ -486,9 +479,7 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
  */
 export function fourRowsF32(x: usize, labels: usize, rows: i32, cols: i32, T: f64, gradScale: f64, grad: usize, out: usize, what: i32): void {
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const ln2T = <f32>(LN2 * T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const log2e = f32x4.splat(<f32>LOG2E), far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0);
   const cutT = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01))), lift = f32x4.splat(<f32>(100 * T));

@@ -25,10 +25,10 @@ import {
   madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2, pairTotal, twoSum, twoLo,
   expFar32, expNonPos, NEAR_F32, NEAR_F64, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT,
   SG_NTINY, SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0,
-  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, D_ONE, D_P0,
+  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, D_ONE, D_P0, negLn2HiF32x4, negLn2LoF32x4,
 } from "./math";
 import {
-  NARROW, T_B, T_MAGIC, T_CUT, T_LIFT, T_NAN, T_SUM, T_ONES, T_TILE, LN2, LOG2E, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
+  NARROW, T_B, T_MAGIC, T_CUT, T_LIFT, T_NAN, T_SUM, T_ONES, T_TILE, LOG2E, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, fourRowsF32, FOUR_LSE, FOUR_SOFTMAX, FOUR_LOG_SOFTMAX, FOUR_ENTROPY, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
@@ -169,9 +169,7 @@ function twoRowsF32(x: usize, rows: i32, out: usize, what: i32, grad: usize, gsc
  */
 function softmaxTwoF32(x: usize, rows: i32, T: f64, out: usize): void {
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const ln2T = <f32>(LN2 * T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const log2e = f32x4.splat(<f32>LOG2E), far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0);
   const cutT = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)));
@@ -558,9 +556,7 @@ let entRest: f64 = 0, entOnes: i32 = 0, entA: f64 = 0;
 @inline function entropyPassF32(x: usize, n: i32, m: v128, T: f64, dst: usize, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const ln2T = <f32>(LN2 * T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T)));
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity);
@@ -998,9 +994,7 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const ln2T = <f32>(LN2 * T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   // u − shift = ((a − ma) − (b − mb))/T − shift: the shift after the product (folded into
   // mb, it is lost to mb's rounding when |mb| is large: mb = 1e20 has an ulp of 16384)
@@ -1227,9 +1221,7 @@ function klLanesF32(tmp: usize, cols: i32, ma: v128, mb: v128, T: f64, rrLo: v12
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tb, T_B), mgb = v128.load(tb, T_MAGIC), cutb = v128.load(tb, T_CUT), liftb = v128.load(tb, T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const ln2T = <f32>(LN2 * T);
-  const c1f = reinterpret<f32>(reinterpret<u32>(ln2T) & 0xfffffe00);
-  const c1 = f32x4.splat(-c1f), c2 = f32x4.splat(-<f32>(LN2 * T - <f64>c1f));
+  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const maLo = f64x2.promote_low_f32x4(ma), maHi = promoteHighF32x4(ma), mbLo = f64x2.promote_low_f32x4(mb), mbHi = promoteHighF32x4(mb);
   const lowest = k32(F_LOWEST), invT64 = f64x2.splat(1.0 / T), near = f64x2.splat(EXPM1_NEAR);
