@@ -25,6 +25,14 @@ export interface Plan<R = unknown> {
   finish(): R;
 }
 
+/**
+ * Plan weights shared by several functions (and by small.ts, which must know where their
+ * plans go to the twins): log-sum-exp, weighted or not, and the maps; softmaxEntropy,
+ * softmaxKlDivergence and the sigmoid losses, whose twins do more per entry.
+ */
+export const expWeight = (f32: boolean): number => (f32 ? 1.5 : 2);
+export const passWeight = (f32: boolean): number => (f32 ? 0.75 : 1);
+
 /** Runs a plan on the engine its size calls for (the JS twins below the small-input cutoff). */
 export function execute<R>(plan: Plan<R>): R {
   const engine = engineFor(plan.size, plan.weight);

@@ -23,6 +23,7 @@
 
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
+import { expWeight, passWeight } from './plan.js';
 import { jsEngine } from './engine.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { fsum } from './js/sum.js';
@@ -316,8 +317,8 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
   const reduction = opt?.reduction ?? 'mean', lscale = scaleOf(opt?.base);
   if (!(reduction === 'mean' || reduction === 'sum' || reduction === 'none') || lscale !== lscale) return undefined;
   const X = x as In, T = t as In, n = X.length;
-  const grad = opt?.grad === undefined ? null : outOf(X, opt.grad);
-  if (opt?.grad !== undefined && (!grad || (ArrayBuffer.isView(T) && T.buffer === grad.buffer))) return undefined;
+  const grad = gradFor(X, T, opt?.grad);
+  if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   let total = 0;
@@ -435,7 +436,7 @@ function numbers(x: In): x is ArrayLike<number> {
 function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   const given = (o as { weights?: unknown } | undefined)?.weights, w = given === undefined ? ONES : given; // (null: the general path's error)
   if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
-  if ((w !== ONES && w.length !== x.length) || !onTwins(x.length, x instanceof Float32Array ? 1.5 : 2) || !numbers(x) || !numbers(w)) return false;
+  if ((w !== ONES && w.length !== x.length) || !onTwins(x.length, expWeight(x instanceof Float32Array)) || !numbers(x) || !numbers(w)) return false;
   jsEngine.run('weightedLogSumExpRows', x instanceof Float32Array, [x, w, 1, 1, x.length, RES, SIGN, AUX]);
   return true;
 }
@@ -460,7 +461,7 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   if (!pair(x, t) || !only(o, FOCAL) || !numbers(x as In) || !numbers(t as In)) return undefined;
   const opt = o as FocalOptions | undefined, X = x as ArrayLike<number>, T = t as ArrayLike<number>, n = X.length;
   const f32 = X instanceof Float32Array && T instanceof Float32Array;
-  if (!onTwins(n, f32 ? 0.75 : 1)) return undefined;
+  if (!onTwins(n, passWeight(f32))) return undefined;
   const reduction = opt?.reduction ?? 'mean', lscale = scaleOf(opt?.base), alpha = opt?.alpha ?? 0.25, gamma = opt?.gamma ?? 2;
   if (!(reduction === 'mean' || reduction === 'sum' || reduction === 'none') || lscale !== lscale) return undefined;
   if (!(typeof alpha === 'number' && alpha <= 1 && typeof gamma === 'number' && gamma >= 0 && gamma < Infinity)) return undefined;

@@ -3,12 +3,14 @@
 // { weights })` in softmax.ts comes here too (`logSumExpWeightedPlan`).
 
 import { type Arg, type Shape, options, shape, vector } from './args.js';
-import { execute, type Plan, type Stage } from './plan.js';
+import { execute, expWeight, type Plan, type Stage } from './plan.js';
 import { perRow } from './reductions.js';
 import { signedLogSumExpSmall } from './small.js';
 import type { LogSumExpOptions, MatrixOptions, SignedLogSumExpOptions, SignedValue, Vector, VectorOptions } from './types.js';
 
-const OPTIONS = ['cols', 'weights'] as const, LSE_OPTIONS = ['cols', 'weights', 'out'] as const;
+const OPTIONS = ['cols', 'weights'] as const;
+/** logSumExp's options, with and without weights (softmax.ts). @internal */
+export const LSE_OPTIONS = ['cols', 'weights', 'out'] as const;
 
 /** The weights of a call: their argument, and whether there is one per element (else one per column). */
 function weightsOf(fn: string, X: Arg, s: Shape, cols: number | undefined, w: unknown): { W: Arg; perElement: boolean } {
@@ -53,7 +55,7 @@ export function logSumExpWeightedPlan(x: Vector, options_: unknown): Plan<number
   // per element, the kernel reports each row's smallest weight (aux[4r + 3])
   const aux = perElement ? new Float64Array(4 * s.rows) : null;
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1.5 : 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(X.dtype === 'f32'),
     stages: [stage(X, s, W, perElement, res, null, aux)],
     finish: () => {
       if (aux) for (let r = 0; r < s.rows; r++) if (aux[4 * r + 3] < 0) negativeWeight(fn, W);
@@ -110,7 +112,7 @@ export function signedLogSumExpPlan(x: Vector, options_?: SignedLogSumExpOptions
   } else ({ W, perElement } = weightsOf(fn, X, s, o.cols, o.weights));
   const value = new Float64Array(s.rows), sign = new Float64Array(s.rows);
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: X.dtype === 'f32' ? 1.5 : 2,
+    rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(X.dtype === 'f32'),
     stages: [stage(X, s, W, perElement, value, sign, null)],
     finish: () => (s.matrix ? { value, sign } : { value: value[0], sign: sign[0] }),
   };
