@@ -47,7 +47,7 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
   const c = prepareLoss('softmaxCrossEntropy', logits, targets, options, later);
   const { rows, cols } = c;
   const gradScale = (c.reduction === 'mean' ? (c.denominator !== 0 ? 1 / c.denominator : 0) : 1) * c.scale;
-  const res = uninitialized(Float64Array, rows); // (every row's loss is written)
+  const res = c.reduction !== 'none' && !later ? rowLosses(rows) : uninitialized(Float64Array, rows); // (every row's loss is written)
   const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
   const stage: Stage = c.labels
     ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, null] }
@@ -60,6 +60,20 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
     },
   };
 }
+
+/**
+ * The per-row losses of a 'mean' or 'sum' call computed now: an array kept from call to
+ * call (up to ROW_LOSSES rows), which never leaves this module.  A new one is memory the
+ * system has to map and zero on first touch, a page at a time; a training loop reduces a
+ * batch of one shape every step.  A pool's plan (run later) gets its own.
+ */
+function rowLosses(rows: number): Float64Array {
+  if (rows > ROW_LOSSES) return uninitialized(Float64Array, rows);
+  if (rows > kept.length) kept = new Float64Array(Math.max(rows, Math.min(2 * kept.length, ROW_LOSSES)));
+  return rows === kept.length ? kept : kept.subarray(0, rows);
+}
+const ROW_LOSSES = 2 ** 19;
+let kept = new Float64Array(0);
 
 /** A validated call: every argument checked, labels turned into int32 (−1 = ignored). */
 interface LossCall {
@@ -149,26 +163,23 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
 }
 
 /**
- * The largest of int32 labels when none is negative, else −1: a loop of its own (one array
- * type, no call inside), four labels a step into four maxima, so that no comparison waits
- * for the one before it.
+ * The largest of int32 labels when none is negative, else −1: their maximum read as
+ * unsigned (a negative label reads as 2³¹ or more), four labels a step into four maxima,
+ * so that no comparison waits for the one before it.
  */
-function classRange(d: Int32Array): number {
-  let sign = 0, h0 = 0, h1 = 0, h2 = 0, h3 = 0, r = 0;
+function classRange(labels: Int32Array): number {
+  const d = new Uint32Array(labels.buffer, labels.byteOffset, labels.length);
+  let h0 = 0, h1 = 0, h2 = 0, h3 = 0, r = 0;
   for (const n = d.length - 3; r < n; r += 4) {
     const a = d[r], b = d[r + 1], c = d[r + 2], e = d[r + 3];
-    sign |= a | b | c | e;
     h0 = a > h0 ? a : h0;
     h1 = b > h1 ? b : h1;
     h2 = c > h2 ? c : h2;
     h3 = e > h3 ? e : h3;
   }
-  for (; r < d.length; r++) {
-    const a = d[r];
-    sign |= a;
-    h0 = a > h0 ? a : h0;
-  }
-  return sign < 0 ? -1 : Math.max(h0, h1, h2, h3);
+  for (; r < d.length; r++) h0 = d[r] > h0 ? d[r] : h0;
+  const h = Math.max(h0, h1, h2, h3);
+  return h >= 2 ** 31 ? -1 : h;
 }
 
 function badLabel(fn: string, r: number, y: number, cols: number, ignore: number | undefined): RangeError {

@@ -280,12 +280,37 @@ onEachBackend('softmaxCrossEntropy', () => {
       shared.set([0.5, 0.5], 2);
       expect(() => softmaxCrossEntropy([1, 2], shared.subarray(2, 4), { cols: 2, grad: shared.subarray(1, 3) })).toThrow(RangeError);
     });
+    it('int32 labels: a negative label, one past the classes and the int32 extremes are RangeErrors naming the row', () => {
+      const z = new Float32Array(4 * 300);
+      for (const [row, y] of [[0, -1], [299, 4], [150, -(2 ** 31)], [3, 2 ** 31 - 1]]) {
+        const l = new Int32Array(300);
+        l[row] = y;
+        expect(() => softmaxCrossEntropy(z, l, { cols: 4 })).toThrow(`label at row ${row} is ${y}, outside [0, 4)`);
+      }
+      const l = new Int32Array(300).fill(3);
+      l[7] = -100;
+      expectClose(softmaxCrossEntropy(z, l, { cols: 4, ignoreIndex: -100 }), Math.log(4), 'f32');
+    });
     it('after an error, the next call is right', () => {
       const z = Float64Array.from(z64);
       const before = softmaxCrossEntropy(z, labels, { cols });
       expect(() => softmaxCrossEntropy(z, labels.map(() => 99), { cols })).toThrow(RangeError);
       expect(softmaxCrossEntropy(z, labels, { cols })).toBe(before);
     });
+  });
+
+  it("'mean' and 'sum' of one call are the same whatever calls came before (larger, smaller, 'none'), and 'none' returns the caller's own array", () => {
+    const big = randomLogits(4 * 5000, rng(5), Float32Array, 3), bigLabels = Int32Array.from({ length: 5000 }, (_, i) => (i * 7) % 4);
+    const z = Float32Array.from(z64), l = Int32Array.from(labels);
+    const first = [softmaxCrossEntropy(z, l, { cols }), softmaxCrossEntropy(z, l, { cols, reduction: 'sum' })];
+    const none = softmaxCrossEntropy(z, l, { cols, reduction: 'none' });
+    const kept = Float64Array.from(none);
+    softmaxCrossEntropy(big, bigLabels, { cols: 4 });
+    expect([softmaxCrossEntropy(z, l, { cols }), softmaxCrossEntropy(z, l, { cols, reduction: 'sum' })]).toEqual(first);
+    expect(softmaxCrossEntropy(big, bigLabels, { cols: 4, reduction: 'sum' })).toBeCloseTo(fsum(softmaxCrossEntropy(big, bigLabels, { cols: 4, reduction: 'none' })), 9);
+    expect(none).toEqual(kept);
+    expect(softmaxCrossEntropy(z, l, { cols, reduction: 'none' })).not.toBe(none);
+    expectClose(first[1] as number, fsum(none), 'f64');
   });
 
   // found by fuzz/run.js: an empty input has 0 columns in its shape, but its classes are still `cols`
