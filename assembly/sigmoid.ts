@@ -445,10 +445,10 @@ function bceNarrowF32(x: usize, y: usize, rows: i32, cols: i32, w: usize, wElem:
  * q^γ in four float32 lanes for q ∈ [0, 1] (a little above 1 by rounding is fine) and a
  * γ that is not an integer of 0…4: exp(γ·log q) in float64 lanes (in float32 the error of
  * log q would be multiplied by γ·|log q|: 2e-6 of q^γ at q = 1e-5, γ = 3), results below
- * FLT_MIN 0.  `g64`: γ splatted in float64.
+ * FLT_MIN 0.  `g64`: γ splatted in float64.  A call, not inlined: the rare γ's code once,
+ * not in every specialised row loop.
  */
-// @ts-ignore: decorator
-@inline function powUnitF32x4(q: v128, g64: v128): v128 {
+function powUnitF32x4(q: v128, g64: v128): v128 {
   const one = sg64(SD_ONE), dblMin = i64k(L_DBL_MIN), fltMin = sg64(SD_FLT_MIN);
   const log2e = sg64(SD_LOG2E), magic = sg64(SD_MAGIC), c1 = sg64(SD_NLN2_HI), c2 = sg64(SD_NLN2_LO), cut = sg64(SD_CUT), ntiny = sg64(SD_NTINY);
   const p0 = sg64(SD_P0), p1 = sg64(SD_P0 + 1), p2 = sg64(SD_P0 + 2), p3 = sg64(SD_P0 + 3), p4 = sg64(SD_P0 + 4);
