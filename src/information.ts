@@ -2,10 +2,10 @@
 // entropy of a byte stream.
 
 import { type Arg, type Shape, SUM_TOLERANCE, baseScale, describe, flag, isDetached, options, shape, vector } from './args.js';
-import { execute, type Plan } from './plan.js';
+import { execute, type Plan, TABLE_WEIGHT } from './plan.js';
 import { WasmArray } from './memory.js';
 import { Sum } from './js/sum.js';
-import { byteEntropySmall } from './small.js';
+import { byteEntropySmall, jointSmall } from './small.js';
 import type { BaseOption, Vector } from './types.js';
 
 export interface JointOptions extends BaseOption {
@@ -71,7 +71,7 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
   const colHi = new Float64Array(s.cols), colLo = new Float64Array(s.cols);
   const acc = Float64Array.of(Infinity, 0, 0);
   const margins: Plan<number> = {
-    rows: s.rows, cols: s.cols, size: X.length, weight: 6,
+    rows: s.rows, cols: s.cols, size: X.length, weight: TABLE_WEIGHT,
     stages: [{ kernel: 'marginRows', f32, args: [X.data, s.rows, s.cols, rowSums, colHi, colLo, acc] }],
     finish: () => {
       const total = Number.isFinite(acc[1]) ? acc[1] + acc[2] : acc[1];
@@ -95,7 +95,7 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
   // a WasmArray's view is read anew: the first pass may have grown memory and detached it
   const data = joint instanceof WasmArray ? joint.array : X.data;
   return execute({
-    rows: s.rows, cols: s.cols, size: X.length, weight: 6,
+    rows: s.rows, cols: s.cols, size: X.length, weight: TABLE_WEIGHT,
     stages: [{ kernel: 'mutualInformationRows', f32, args: [data, s.rows, s.cols, rowSums, colInv, colSum, total, sum] }],
     finish: () => ({ sum: sum[0] + sum[1], total, scale }),
   });
@@ -118,7 +118,7 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
  * ```
  */
 export function mutualInformation(joint: Vector, options: JointOptions): number {
-  const t = jointTerms('mutualInformation', joint, options, true);
+  const t = jointSmall(joint, options, true) ?? jointTerms('mutualInformation', joint, options, true);
   if (!t) return 0;
   const v = (t.sum / t.total) * t.scale;
   return v > 0 ? v : v !== v ? v : 0;
@@ -137,7 +137,7 @@ export function mutualInformation(joint: Vector, options: JointOptions): number 
  * ```
  */
 export function conditionalEntropy(joint: Vector, options: JointOptions): number {
-  const t = jointTerms('conditionalEntropy', joint, options, false);
+  const t = jointSmall(joint, options, false) ?? jointTerms('conditionalEntropy', joint, options, false);
   if (!t) return 0;
   const v = (-t.sum / t.total) * t.scale;
   return v > 0 ? v : v !== v ? v : 0;

@@ -32,6 +32,8 @@ export interface Plan<R = unknown> {
  */
 export const expWeight = (f32: boolean): number => (f32 ? 1.5 : 2);
 export const passWeight = (f32: boolean): number => (f32 ? 0.75 : 1);
+/** The joint tables' two passes (mutualInformation, conditionalEntropy). */
+export const TABLE_WEIGHT = 6;
 
 /** Runs a plan on the engine its size calls for (the JS twins below the small-input cutoff). */
 export function execute<R>(plan: Plan<R>): R {

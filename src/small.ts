@@ -10,8 +10,9 @@
 // shares the input's buffer — and the caller then takes the general path, which computes
 // or throws as it always does: nothing here raises an error.
 //
-// The weighted and signed log-sum-exp and the focal loss, whose twins' special rows would
-// have to be written out again, call their twins themselves (at the end of this file).
+// The weighted and signed log-sum-exp, softmaxKlDivergence and the focal loss, whose
+// twins' special rows would have to be written out again, call their twins themselves
+// (at the end of this file).
 //
 // Values.  log-sum-exp, softmax, logSoftmax, softmaxEntropy, the KL and Jensen–Shannon
 // divergences and the losses are the twins' own formulas in the twins' order (at most 32
@@ -23,7 +24,7 @@
 
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
-import { expWeight, passWeight } from './plan.js';
+import { expWeight, passWeight, TABLE_WEIGHT } from './plan.js';
 import { jsEngine } from './engine.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { fsum } from './js/sum.js';
@@ -446,11 +447,27 @@ export function signedLogSumExpSmall(x: unknown, o: unknown): SignedValue<number
   return small(x) && weighted(x, o, WEIGHTS) ? { value: RES[0], sign: SIGN[0] } : undefined;
 }
 
+const KL = ['base', 'temperature', 'gradP', 'gradQ'] as const;
+type KlOptions = { base?: unknown; temperature?: unknown; gradP?: unknown; gradQ?: unknown };
+
 /** A gradient array for inputs a and b (null where none is asked for, undefined where not one for here). */
 function gradFor(a: In, b: In, given: unknown): FloatArray | null | undefined {
   if (given === undefined) return null;
   const g = outOf(a, given);
   return g && !(ArrayBuffer.isView(b) && b.buffer === g.buffer) ? g : undefined;
+}
+
+/** softmaxKlDivergence(a, b, { base?, temperature?, gradP?, gradQ? }) of small vectors. */
+export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): number | undefined {
+  if (!pair(a, b) || !only(o, KL) || !numbers(a as In) || !numbers(b as In)) return undefined;
+  const opt = o as KlOptions | undefined, A = a as ArrayLike<number>, B = b as ArrayLike<number>;
+  if (!onTwins(A.length, passWeight(A instanceof Float32Array))) return undefined;
+  const scale = scaleOf(opt?.base), T = opt?.temperature ?? 1;
+  if (scale !== scale || !(typeof T === 'number' && T >= 1e-30 && T <= 1e30)) return undefined;
+  const gradP = gradFor(A, B, opt?.gradP), gradQ = gradFor(A, B, opt?.gradQ);
+  if (gradP === undefined || gradQ === undefined || (gradP && gradQ && gradP.buffer === gradQ.buffer)) return undefined;
+  jsEngine.run('softmaxKlDivergenceRows', A instanceof Float32Array && B instanceof Float32Array, [A, B, 1, A.length, T, scale, gradP, gradQ, RES, null]);
+  return inBase(RES[0], scale);
 }
 
 const FOCAL = ['alpha', 'gamma', 'reduction', 'base', 'grad'] as const;
@@ -474,3 +491,40 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   if (total !== total) return undefined;
   return losses ?? (reduction === 'sum' ? total : total / n);
 }
+
+const JOINT = ['cols', 'base', 'normalize', 'validate'] as const;
+type JointOptions = { cols?: unknown; base?: unknown; normalize?: unknown; validate?: unknown };
+const ROW_SUMS = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_LO = new Float64Array(SMALL), ACC = new Float64Array(3);
+
+/**
+ * What mutualInformation and conditionalEntropy take from a small joint table (information.ts,
+ * `jointTerms`): Σ c·log(ratio), the total and the base's scale, from the same two twins over
+ * scratch margins (zeroed first: the twins add to them).  A table that fails validation is
+ * the general path's.
+ */
+export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: number; total: number; scale: number } | undefined {
+  if (!small(joint) || o === undefined || !only(o, JOINT) || !onTwins(joint.length, TABLE_WEIGHT) || !numbers(joint)) return undefined;
+  const opt = o as JointOptions, cols = opt.cols, n = joint.length;
+  const normalize = opt.normalize ?? false, validate = opt.validate ?? true, scale = scaleOf(opt.base);
+  if (!(typeof cols === 'number' && Number.isInteger(cols) && cols > 0 && n % cols === 0)) return undefined;
+  if (typeof normalize !== 'boolean' || typeof validate !== 'boolean' || scale !== scale) return undefined;
+  const rows = n / cols, f32 = joint instanceof Float32Array;
+  COL_HI.fill(0, 0, cols);
+  COL_LO.fill(0, 0, cols);
+  ACC.set(MARGINS_START);
+  jsEngine.run('marginRows', f32, [joint, rows, cols, ROW_SUMS, COL_HI, COL_LO, ACC]);
+  const total = Number.isFinite(ACC[1]) ? ACC[1] + ACC[2] : ACC[1];
+  const tol = f32 ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
+  if (validate && !(ACC[0] >= 0 && (normalize ? total > 0 && total < Infinity : Math.abs(total - 1) <= tol))) return undefined;
+  if (mutual) {
+    for (let j = 0; j < cols; j++) {
+      const c = COL_HI[j] + COL_LO[j];
+      COL_HI[j] = c;
+      COL_LO[j] = 1 / c;
+    }
+  }
+  ACC[0] = ACC[1] = 0;
+  jsEngine.run('mutualInformationRows', f32, [joint, rows, cols, ROW_SUMS, mutual ? COL_LO : null, mutual ? COL_HI : null, total, ACC]);
+  return { sum: ACC[0] + ACC[1], total, scale };
+}
+const MARGINS_START = [Infinity, 0, 0];

@@ -6,7 +6,7 @@ import { execute, expWeight, passWeight, type Plan } from './plan.js';
 import { LSE_OPTIONS, logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
 import { perRow, scaled } from './reductions.js';
-import { logSoftmaxSmall, logSumExpSmall, softmaxEntropySmall, softmaxSmall } from './small.js';
+import { logSoftmaxSmall, logSumExpSmall, softmaxEntropySmall, softmaxKlDivergenceSmall, softmaxSmall } from './small.js';
 import type { FloatArray, LogSumExpOptions, MapOptions, MatrixOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector, VectorOptions } from './types.js';
 
 const MAP_OPTIONS = ['cols', 'temperature', 'out'] as const;
@@ -149,7 +149,7 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
 export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options?: VectorOptions<SoftmaxKlOptions>): number;
 export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options: MatrixOptions<SoftmaxKlOptions>): Float64Array;
 export function softmaxKlDivergence(logitsP: Vector, logitsQ: Vector, options?: SoftmaxKlOptions): number | Float64Array {
-  return execute(softmaxKlDivergencePlan(logitsP, logitsQ, options));
+  return softmaxKlDivergenceSmall(logitsP, logitsQ, options) ?? execute(softmaxKlDivergencePlan(logitsP, logitsQ, options));
 }
 
 /** @internal */

@@ -7,13 +7,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  byteEntropy, crossEntropy, entropy, init, jsDivergence, klDivergence, logSoftmax, logSumExp, sigmoidCrossEntropy, sigmoidFocalLoss, signedLogSumExp,
-  softmax, softmaxCrossEntropy, softmaxEntropy,
+  byteEntropy, conditionalEntropy, crossEntropy, entropy, init, mutualInformation, jsDivergence, klDivergence, logSoftmax, logSumExp, sigmoidCrossEntropy, sigmoidFocalLoss, signedLogSumExp,
+  softmax, softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence,
 } from '../src/index.js';
 import { setSmallInputCutoff } from '../src/backend.js';
 import {
-  byteEntropySmall, crossEntropySmall, entropySmall, jsDivergenceSmall, klDivergenceSmall, logSoftmaxSmall, logSumExpSmall,
-  sigmoidCrossEntropySmall, sigmoidFocalLossSmall, signedLogSumExpSmall, softmaxCrossEntropySmall, softmaxEntropySmall, softmaxSmall,
+  byteEntropySmall, crossEntropySmall, entropySmall, jointSmall, jsDivergenceSmall, klDivergenceSmall, logSoftmaxSmall, logSumExpSmall,
+  sigmoidCrossEntropySmall, sigmoidFocalLossSmall, signedLogSumExpSmall, softmaxCrossEntropySmall, softmaxEntropySmall, softmaxKlDivergenceSmall, softmaxSmall,
 } from '../src/small.js';
 
 fc.configureGlobal({ numRuns: Number(process.env.FC_RUNS ?? 200), seed: 0x5a11 });
@@ -148,7 +148,7 @@ describe('small calls', () => {
     }));
   });
 
-  it('weighted and signed log-sum-exp and the focal loss: the twins\' values and gradients bit for bit', () => {
+  it('weighted and signed log-sum-exp, softmaxKlDivergence and the focal loss: the twins\' values and gradients bit for bit', () => {
     const weightArb = fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.double({ min: -3, max: 3, noNaN: true }) });
     const wArb = fc.integer({ min: 1, max: 32 }).chain((n) => fc.tuple(fc.array(logitArb, { minLength: n, maxLength: n }), fc.array(weightArb, { minLength: n, maxLength: n }), kindArb, kindArb));
     fc.assert(fc.property(wArb, ([v, w, kx, kw]) => {
@@ -158,6 +158,16 @@ describe('small calls', () => {
       expect(both(() => signedLogSumExp(x), () => signedLogSumExpSmall(x, undefined))).toSatisfy(([a, b]) => Object.is(a.value, b.value) && Object.is(a.sign, b.sign));
     }));
     const gradArb = fc.constantFrom('none', 'f32', 'f64');
+    const klArb = fc.integer({ min: 1, max: 32 }).chain((n) => fc.tuple(fc.array(logitArb, { minLength: n, maxLength: n }), fc.array(logitArb, { minLength: n, maxLength: n }),
+      kindArb, kindArb, fc.constantFrom(undefined, 2), fc.constantFrom(undefined, 0.5, 3), gradArb, gradArb));
+    fc.assert(fc.property(klArb, ([a, b, ka, kb, base, temperature, gp, gq]) => {
+      const A = build(ka, a), B = build(kb, b);
+      const make = (g: string) => (g === 'none' ? undefined : g === 'f32' ? new Float32Array(a.length) : new Float64Array(a.length));
+      const pw = make(gp), qw = make(gq), ps = make(gp), qs = make(gq);
+      const [d, want] = both(() => softmaxKlDivergence(A, B, { base, temperature, gradP: pw, gradQ: qw }), () => softmaxKlDivergenceSmall(A, B, { base, temperature, gradP: ps, gradQ: qs }));
+      expect(Object.is(d, want), `${d} vs ${want}`).toBe(true);
+      expect([ps, qs]).toEqual([pw, qw]);
+    }));
     const focalArb = fc.integer({ min: 1, max: 32 }).chain((n) => fc.tuple(fc.array(fc.oneof(logitArb, fc.constantFrom(Infinity, 1e4, -1e4)), { minLength: n, maxLength: n }),
       fc.array(fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: n, maxLength: n }), kindArb, kindArb,
       fc.constantFrom<'mean' | 'sum' | 'none'>('mean', 'sum', 'none'), fc.constantFrom(undefined, 0.5, -1), fc.constantFrom(undefined, 0, 1, 1.5), fc.constantFrom(undefined, 2), gradArb));
@@ -172,15 +182,34 @@ describe('small calls', () => {
     }));
   });
 
+  it('mutual information and conditional entropy of small tables: the twins\' values bit for bit', () => {
+    const tableArb = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 8 })).chain(([r, c]) => fc.tuple(probsArb(r * c), fc.constant(c), kindArb,
+      fc.constantFrom(undefined, 2), fc.boolean()));
+    fc.assert(fc.property(tableArb, ([p, cols, k, base, counts]) => {
+      const joint = build(k, counts ? p.map((v) => Math.round(v * 50)) : p);
+      const o = { cols, base, normalize: counts };
+      if (counts && !joint.some((v) => v > 0)) return;
+      for (const [f, mutual] of [[mutualInformation, true], [conditionalEntropy, false]] as const) {
+        const [t, want] = both(() => f(joint, o), () => {
+          const r = jointSmall(joint, o, mutual), v = r && ((mutual ? r.sum : -r.sum) / r.total) * r.scale;
+          return v === undefined || v > 0 || v !== v ? v : 0; // (as information.ts: a rounding below 0 is 0)
+        });
+        expect(Object.is(t, want), `${t} vs ${want}`).toBe(true);
+      }
+    }));
+  });
+
   it('takes the twins\' functions only at the sizes where the general path runs the twins, whose values they are', async () => {
     await init({ backend: 'wasm-simd' });
     try {
       for (const T of [Float32Array, Float64Array]) {
         const a = new T(Array.from({ length: 32 }, (_, i) => Math.sin(i) * 4)), b = a.map((v) => -v), t = a.map((v) => (v > 0 ? 1 : 0));
+        expect(softmaxKlDivergenceSmall(a, b, undefined)).toBeUndefined();
         expect(sigmoidFocalLossSmall(a, t, undefined)).toBeUndefined();
         expect(signedLogSumExpSmall(a, { weights: b })).toBeUndefined();
         const [a4, b4, t4] = [a.subarray(0, 4), b.subarray(0, 4), t.subarray(0, 4)];
         // (a one-row matrix is the general path's, on the twins at this size)
+        expect(softmaxKlDivergenceSmall(a4, b4, undefined)).toBe(softmaxKlDivergence(a4, b4, { cols: 4 })[0]);
         expect(sigmoidFocalLossSmall(a4, t4, undefined)).toBe(sigmoidFocalLoss(a4, t4, { cols: 4 }));
         expect(signedLogSumExpSmall(a4, { weights: b4 })?.value).toBe(signedLogSumExp(a4, { weights: b4, cols: 4 }).value[0]);
       }
@@ -202,6 +231,8 @@ describe('small calls', () => {
     expect(entropySmall(new Uint8Array([1]), undefined)).toBeUndefined();
     expect(logSumExpSmall(x, { weights: [1, 1, 1] })).toBeUndefined();
     expect(logSumExpSmall(x, { weights: [1, 1, 1, 1], cols: 2 })).toBeUndefined();
+    expect(softmaxKlDivergenceSmall(x, x, { gradQ: x })).toBeUndefined(); // (gradQ over an input: the general path's error)
+    expect(softmaxKlDivergenceSmall(x, [1, 2, 3, 4], { cols: 2 })).toBeUndefined();
     expect(sigmoidFocalLossSmall(x, [1, 0, 0, 1], { cols: 2 })).toBeUndefined();
     expect(softmaxSmall(x, { temperature: 2 })).toBeUndefined();
     expect(softmaxEntropySmall(x, { temperature: 2 })).toBeUndefined();
@@ -220,6 +251,7 @@ describe('small calls', () => {
     expect(logSumExpSmall([1, 2], null)).toBeUndefined();
     expect(logSumExp([1, 2], null as never)).toBe(logSumExp([1, 2]));
     expect(signedLogSumExp([1, 2], null as never)).toEqual(signedLogSumExp([1, 2]));
+    expect(softmaxKlDivergence([1, 2], [2, 1], null as never)).toBe(softmaxKlDivergence([1, 2], [2, 1]));
     expect(sigmoidFocalLoss([1, 2], [0, 1], null as never)).toBe(sigmoidFocalLoss([1, 2], [0, 1]));
     // values the general path rejects: it throws, small.ts declines
     const bad: [() => unknown, () => unknown, RegExp][] = [
@@ -237,8 +269,15 @@ describe('small calls', () => {
       [() => byteEntropySmall(new Uint8Array([1]), { base: -1 }), () => byteEntropy(new Uint8Array([1]), { base: -1 }), /base/],
       [() => logSumExpSmall([1, 2], { weights: [1, -1] }), () => logSumExp([1, 2], { weights: [1, -1] }), /signedLogSumExp/],
       [() => signedLogSumExpSmall([1, 2], { weights: [1, '1'] }), () => signedLogSumExp([1, 2], { weights: [1, '1'] as unknown as number[] }), /must be a number/],
+      [() => softmaxKlDivergenceSmall([1, 2], [1, 2], { temperature: 0 }), () => softmaxKlDivergence([1, 2], [1, 2], { temperature: 0 }), /temperature/],
+      [() => softmaxKlDivergenceSmall([1, 2], [1, 2, 3], undefined), () => softmaxKlDivergence([1, 2], [1, 2, 3]), /length/],
       [() => sigmoidFocalLossSmall([0, 1], [0.5, 2], undefined), () => sigmoidFocalLoss([0, 1], [0.5, 2]), /targets must be in \[0, 1\]/],
       [() => sigmoidFocalLossSmall([0, 1], [0, 1], { gamma: -1 }), () => sigmoidFocalLoss([0, 1], [0, 1], { gamma: -1 }), /gamma/],
+      [() => jointSmall([0.5, 0.6], { cols: 1 }, true), () => mutualInformation([0.5, 0.6], { cols: 1 }), /sums to 1\.1/],
+      [() => jointSmall([0.5, -0.5, 1], { cols: 3 }, false), () => conditionalEntropy([0.5, -0.5, 1], { cols: 3 }), /non-negative/],
+      [() => jointSmall([0.5, 0.5], { cols: 3 }, true), () => mutualInformation([0.5, 0.5], { cols: 3 }), /multiple of cols/],
+      [() => jointSmall([0.5, 0.5], { base: 2 } as never, true), () => mutualInformation([0.5, 0.5], { base: 2 } as never), /cols is required/],
+      [() => jointSmall([0, 0], { cols: 2, normalize: true }, true), () => mutualInformation([0, 0], { cols: 2, normalize: true }), /positive, finite sum/],
       [() => sigmoidFocalLossSmall([0, 1], [0, 1], { alpha: 2 }), () => sigmoidFocalLoss([0, 1], [0, 1], { alpha: 2 }), /alpha/],
       [() => softmaxCrossEntropySmall(x, [1], { cols: 4, reduction: 'avg' }), () => softmaxCrossEntropy(x, [1], { cols: 4, reduction: 'avg' as 'mean' }), /reduction/],
     ];
