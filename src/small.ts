@@ -462,7 +462,7 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
   if (!pair(a, b) || !only(o, KL) || !numbers(a as In) || !numbers(b as In)) return undefined;
   const opt = o as KlOptions | undefined, A = a as ArrayLike<number>, B = b as ArrayLike<number>;
   if (!onTwins(A.length, passWeight(A instanceof Float32Array))) return undefined;
-  const scale = scaleOf(opt?.base), T = opt?.temperature ?? 1;
+  const scale = scaleOf(opt?.base), T = opt?.temperature === undefined ? 1 : opt.temperature; // (null: the general path's TypeError)
   if (scale !== scale || !(typeof T === 'number' && T >= 1e-30 && T <= 1e30)) return undefined;
   const gradP = gradFor(A, B, opt?.gradP), gradQ = gradFor(A, B, opt?.gradQ);
   if (gradP === undefined || gradQ === undefined || (gradP && gradQ && gradP.buffer === gradQ.buffer)) return undefined;
@@ -505,7 +505,8 @@ const ROW_SUMS = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_
 export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: number; total: number; scale: number } | undefined {
   if (!small(joint) || o === undefined || !only(o, JOINT) || !onTwins(joint.length, TABLE_WEIGHT) || !numbers(joint)) return undefined;
   const opt = o as JointOptions, cols = opt.cols, n = joint.length;
-  const normalize = opt.normalize ?? false, validate = opt.validate ?? true, scale = scaleOf(opt.base);
+  // (only an absent flag takes its default: null is the general path's TypeError)
+  const normalize = opt.normalize === undefined ? false : opt.normalize, validate = opt.validate === undefined ? true : opt.validate, scale = scaleOf(opt.base);
   if (!(typeof cols === 'number' && Number.isInteger(cols) && cols > 0 && n % cols === 0)) return undefined;
   if (typeof normalize !== 'boolean' || typeof validate !== 'boolean' || scale !== scale) return undefined;
   const rows = n / cols, f32 = joint instanceof Float32Array;

@@ -247,6 +247,10 @@ describe('small calls', () => {
     // null weights: the general path's TypeError at every length (not b = 1)
     expect(() => logSumExp([1, 2], { weights: null as never })).toThrow(/weights must be an array/);
     expect(() => signedLogSumExp([1, 2], { weights: null as never })).toThrow(/weights must be an array/);
+    // null temperature, normalize or validate: the general path's TypeError too (found by fuzz/run.js)
+    expect(() => softmaxKlDivergence([1, 2], [2, 1], { temperature: null as never })).toThrow(/temperature must be a number, got null/);
+    expect(() => mutualInformation([0.25, 0.25, 0.25, 0.25], { cols: 2, normalize: null as never })).toThrow(/normalize must be a boolean, got null/);
+    expect(() => conditionalEntropy([0.25, 0.25, 0.25, 0.25], { cols: 2, validate: null as never })).toThrow(/validate must be a boolean, got null/);
     // null options: the general path's (no options), never an error of ours
     expect(logSumExpSmall([1, 2], null)).toBeUndefined();
     expect(logSumExp([1, 2], null as never)).toBe(logSumExp([1, 2]));
