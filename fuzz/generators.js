@@ -149,6 +149,13 @@ const lossCase = fc.record({
   base: baseArb,
   optionsMode: optionsModeArb,
 });
+/** A joint table (mutualInformation, conditionalEntropy): `cols` required, the whole table a distribution ('dist'). */
+const jointCase = (fn) => fc.record({
+  fn: fc.constant(fn), shape: shapeArb,
+  colsMode: fc.oneof({ weight: 12, arbitrary: fc.constant('good') }, { weight: 2, arbitrary: colsModeArb }),
+  a: vectorArb(PROB_FILLS), b: fc.constant(null), lengthDelta: fc.constant(0),
+  base: baseArb, normalize: flagArb, validate: flagArb, optionsMode: optionsModeArb,
+});
 const informationCase = fc.record({
   fn: fc.constant('information'),
   p: fc.oneof(
@@ -172,8 +179,11 @@ const CASES = [
   { weight: 2, arbitrary: logitCase('softmaxEntropy', false, false) },
   { weight: 2, arbitrary: logitCase('softmaxKlDivergence', true, false) },
   { weight: 4, arbitrary: lossCase },
+  { weight: 2, arbitrary: jointCase('mutualInformation') },
+  { weight: 2, arbitrary: jointCase('conditionalEntropy') },
 ];
-export const FNS = ['information', 'entropy', 'crossEntropy', 'klDivergence', 'jsDivergence', 'logSumExp', 'softmax', 'logSoftmax', 'softmaxEntropy', 'softmaxKlDivergence', 'softmaxCrossEntropy'];
+export const FNS = ['information', 'entropy', 'crossEntropy', 'klDivergence', 'jsDivergence', 'logSumExp', 'softmax', 'logSoftmax', 'softmaxEntropy', 'softmaxKlDivergence', 'softmaxCrossEntropy',
+  'mutualInformation', 'conditionalEntropy'];
 /** Every function, or (--only a,b) some of them. */
 export const casesOf = (only) => fc.oneof(...CASES.filter((_, i) => !only || only.includes(FNS[i])));
 
@@ -439,7 +449,9 @@ export function materialize(c) {
   const good = c.colsMode === 'good';
   const n = good ? Math.floor(rawN / colsN) * colsN : rawN;
   const cols = colsOption(c.colsMode, colsN, n);
-  const rowLen = typeof cols === 'number' && Number.isInteger(cols) && cols > 0 ? cols : n;
+  // (a joint table is one distribution: its rows are not normalised each)
+  const joint = c.fn === 'mutualInformation' || c.fn === 'conditionalEntropy';
+  const rowLen = !joint && typeof cols === 'number' && Number.isInteger(cols) && cols > 0 ? cols : n;
   const a = materializeVector(c.a, n, rowLen, ctx, c.fn === 'softmaxCrossEntropy' ? 'logits' : 'arg0');
   if (c.fn === 'softmaxCrossEntropy') {
     // the class count the targets and weights are made for (a bad `cols` falls back to colsN)

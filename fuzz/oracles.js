@@ -48,6 +48,7 @@ const KNOWN_OPTIONS = {
   softmaxEntropy: ['cols', 'base', 'temperature', 'grad', 'out'],
   softmaxKlDivergence: ['cols', 'base', 'temperature', 'gradP', 'gradQ', 'out'],
   softmaxCrossEntropy: ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'grad', 'base'],
+  mutualInformation: ['cols', 'base', 'normalize', 'validate'], conditionalEntropy: ['cols', 'base', 'normalize', 'validate'],
 };
 
 function optionChecks(fn, options, e) {
@@ -211,6 +212,7 @@ function expectation(c, args, options) {
   }
   const o = optionChecks(fn, options, e) ?? {};
   if (fn === 'softmaxCrossEntropy') return lossExpectation(args, o, e);
+  if (fn === 'mutualInformation' || fn === 'conditionalEntropy') return jointExpectation(fn, args, o, e);
   const A = inspectVector(args[0]);
   if (!A.ok) e.error('TypeError');
   const two = args.length > 1;
@@ -274,6 +276,68 @@ function rowSumsNear1(X, s) {
   return true;
 }
 
+
+/**
+ * mutualInformation / conditionalEntropy of a joint table (rows X, columns Y): every entry
+ * divided by the table's total, I = Σ p·log(p/(p(x)·p(y))), H(Y|X) = −Σ p·log(p/p(x)),
+ * each log from the counts' ratio (two logs where a product leaves the normal range);
+ * never negative (a rounding below 0 is 0).
+ */
+function jointExpectation(fn, args, o, e) {
+  if (o.cols === undefined) e.error('TypeError');
+  const A = inspectVector(args[0]);
+  if (!A.ok) e.error('TypeError');
+  const s = o.cols === undefined || !A.ok ? null : checkCols(o.cols, A.length, e);
+  const scale = checkBase(o.base, e);
+  e.scale = scale;
+  const normalize = checkFlag(o.normalize, false, e), validate = checkFlag(o.validate, true, e);
+  if (e.errors.size || !s || scale === null || normalize === null || validate === null) return e;
+  if (A.length === 0) {
+    e.check = (got) => compareNumber(got, 0, 0, 'f64');
+    return e;
+  }
+  const x = A.data, total = fsum(x);
+  let sane = x.every((v) => v >= 0 && Number.isFinite(v));
+  if (validate) {
+    if (!sane) { e.error('RangeError'); return e; }
+    if (normalize) {
+      if (!(total > 0 && total < Infinity)) { e.error('RangeError'); return e; }
+    } else {
+      const off = Math.abs(total - 1), tol = SUM_TOL[A.dtype];
+      if (off > 2 * tol) { e.error('RangeError'); return e; }
+      if (off > 0.5 * tol) e.maybe.add('RangeError');
+    }
+  }
+  sane &&= total > 1e-290 && total < 1e290;
+  const { rows, cols } = s;
+  const rowSum = [], colSum = [];
+  for (let r = 0; r < rows; r++) rowSum.push(fsum(x.slice(r * cols, (r + 1) * cols)));
+  for (let c = 0; c < cols; c++) colSum.push(fsum(Array.from({ length: rows }, (_, r) => x[r * cols + c])));
+  const normal = (v) => Math.abs(v) >= 2.2250738585072014e-308 && Number.isFinite(v);
+  // the terms, and the magnitudes of what they are made of (−p·log p, p·log p(x), p·log p(y):
+  // a result near 0 is held to those, as the SPEC's clause for results near 0)
+  const terms = [], parts = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const v = x[r * cols + c];
+      if (!(v > 0)) continue;
+      const pl = (u) => (v / total) * Math.abs(Math.log(u / total));
+      parts.push(pl(v) + pl(rowSum[r]) + (fn === 'mutualInformation' ? pl(colSum[c]) : 0));
+      let l;
+      if (fn === 'conditionalEntropy') l = -logRatio(v, rowSum[r]);
+      else {
+        const a = v * total, b = rowSum[r] * colSum[c];
+        l = normal(a) && normal(b) ? logRatio(a, b) : Math.log(v) + Math.log(total) - Math.log(rowSum[r]) - Math.log(colSum[c]);
+      }
+      terms.push((v / total) * l);
+    }
+  }
+  const want = Math.max(fsum(terms), 0), mag = fsum(terms.map(Math.abs)) + fsum(parts);
+  const dtype = A.dtype;
+  e.shapeOnly = !sane;
+  e.check = (got) => (sane ? compareNumber(got, want * scale, mag * Math.abs(scale), dtype) : typeCheck(got, 'number'));
+  return e;
+}
 
 function lossExpectation(args, o, e) {
   if (o.cols === undefined) e.error('TypeError');

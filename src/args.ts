@@ -78,7 +78,11 @@ function typed(fn: string, name: string, x: ArrayLike<number> & ArrayBufferView,
   if (x.length === 0 && isDetached(x)) {
     throw new TypeError(`${fn}: ${name} is a view of a detached ArrayBuffer`);
   }
-  return { data: x, dtype, length: x.length, name };
+  // A view into surprisal's memory outside every live WasmArray (made by hand over its
+  // buffer, or of a freed one) lies where the window stages rows: read once, now, so that
+  // a call of several passes sees the same entries in each.
+  const own = x.buffer.byteLength % PAGE === 0 && isStrayModuleView(x) ? (x as unknown as { slice(): typeof x }).slice() : x;
+  return { data: own, dtype, length: x.length, name };
 }
 
 const NO_OPTIONS = Object.freeze({});

@@ -362,8 +362,8 @@ export function byteEntropySmall(bytes: unknown, o: unknown): number | undefined
     COUNTS[BYTES[i]] = 0;
     h -= c * (2 * c > n ? Math.log1p((c - n) / n) : Math.log(c / n));
   }
-  const v = (h / n) * scale;
-  return v > 0 ? v : 0;
+  const v = h / n;
+  return v > 0 ? v * scale : 0;
 }
 
 const LOSS = ['cols', 'grad', 'reduction', 'base'] as const;

@@ -104,6 +104,16 @@ onEachBackend('joint tables', () => {
     expectClose(conditionalEntropy([0.25, 0.25, 0.5, 0], { cols: 2, base: 2 }), 0.5, 'f64');
   });
 
+  it('a base below 1 gives the negative of the value in 1/base (log_b x = −log_(1/b) x), small tables and large', () => {
+    expect(mutualInformation([0.5, 0, 0, 0.5], { cols: 2, base: 0.5 })).toBe(-1);
+    expectClose(conditionalEntropy([0.25, 0.25, 0.5, 0], { cols: 2, base: 0.5 }), -0.5, 'f64');
+    const big = new Float64Array(200).fill(1 / 200), diag = new Float64Array(100 * 100);
+    for (let i = 0; i < 100; i++) diag[i * 101] = 0.01;
+    expectClose(conditionalEntropy(big, { cols: 2, base: 0.5 }), -1, 'f64');
+    expectClose(mutualInformation(diag, { cols: 100, base: 0.1 }), -2, 'f64');
+    expect(mutualInformation(big, { cols: 2, base: 0.5 })).toBe(0); // (independent: 0, not −0)
+  });
+
   describe('shapes around the vector widths, against a float64 reference', () => {
     for (const Type of TYPES) {
       for (const cols of [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200]) {
@@ -293,6 +303,9 @@ onEachBackend('byteEntropy', () => {
     expectClose(byteEntropy(text), 4.177668898701708, 'f64', undefined, 'text');
     expectClose(byteEntropy(text, { base: Math.E }), 4.177668898701708 * Math.LN2, 'f64');
     expectClose(byteEntropy(text, { base: 256 }), 4.177668898701708 / 8, 'f64');
+    expectClose(byteEntropy(text, { base: 0.5 }), -4.177668898701708, 'f64');
+    expect(byteEntropy(new Uint8Array([1, 2]), { base: 0.5 })).toBe(-1);
+    expect(byteEntropy(new Uint8Array(1000).fill(42), { base: 0.5 })).toBe(0);
   });
 
   it('the bounds: one value 0, every value equally often 8', () => {
