@@ -156,6 +156,15 @@ const jointCase = (fn) => fc.record({
   a: vectorArb(PROB_FILLS), b: fc.constant(null), lengthDelta: fc.constant(0),
   base: baseArb, normalize: flagArb, validate: flagArb, optionsMode: optionsModeArb,
 });
+/** byteEntropy: bytes of `distinct` values in a Uint8Array, a Buffer, a Uint8ClampedArray, a view of a WasmArray's memory, or not bytes. */
+const bytesCase = fc.record({
+  fn: fc.constant('byteEntropy'), n: lengthArb, seed: fc.integer(), distinct: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 256 })),
+  as: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('uint8', 'buffer', 'u8c', 'wasmView') },
+    { weight: 1, arbitrary: fc.constantFrom('int8', 'f32', 'array', 'string', 'arrayBuffer', 'dataview', 'detached', 'freedView') },
+  ),
+  offset: fc.integer({ min: 0, max: 7 }), base: baseArb, optionsMode: optionsModeArb,
+});
 const informationCase = fc.record({
   fn: fc.constant('information'),
   p: fc.oneof(
@@ -181,9 +190,10 @@ const CASES = [
   { weight: 4, arbitrary: lossCase },
   { weight: 2, arbitrary: jointCase('mutualInformation') },
   { weight: 2, arbitrary: jointCase('conditionalEntropy') },
+  { weight: 2, arbitrary: bytesCase },
 ];
 export const FNS = ['information', 'entropy', 'crossEntropy', 'klDivergence', 'jsDivergence', 'logSumExp', 'softmax', 'logSoftmax', 'softmaxEntropy', 'softmaxKlDivergence', 'softmaxCrossEntropy',
-  'mutualInformation', 'conditionalEntropy'];
+  'mutualInformation', 'conditionalEntropy', 'byteEntropy'];
 /** Every function, or (--only a,b) some of them. */
 export const casesOf = (only) => fc.oneof(...CASES.filter((_, i) => !only || only.includes(FNS[i])));
 
@@ -445,6 +455,7 @@ export function materialize(c) {
     const options = wrapOptions(c.optionsMode, dropUndefined({ base: c.base }));
     return { ctx, args: [p], options };
   }
+  if (c.fn === 'byteEntropy') return { ctx, args: [materializeBytes(c, ctx)], options: wrapOptions(c.optionsMode, dropUndefined({ base: c.base })) };
   const { n: rawN, cols: colsN } = c.shape;
   const good = c.colsMode === 'good';
   const n = good ? Math.floor(rawN / colsN) * colsN : rawN;
@@ -468,6 +479,38 @@ export function materialize(c) {
   const o = { cols, base: c.base, normalize: c.normalize, validate: c.validate, temperature: c.temperature };
   if (c.out && c.out.t !== 'none') o.out = materializeOut(c.out, a, n, a instanceof Float32Array || (a instanceof S.WasmArray && a.type === Float32Array) ? 'f32' : 'f64', ctx, 'out');
   return { ctx, args, options: wrapOptions(c.optionsMode, dropUndefined(o)) };
+}
+
+function materializeBytes(c, ctx) {
+  const random = rng(c.seed), n = c.n;
+  const v = Array.from({ length: n }, () => (Math.floor(random() * c.distinct) * 97 + 13) % 256);
+  ctx.notes.push(`bytes: ${c.as}`);
+  switch (c.as) {
+    case 'uint8': { const b = new Uint8Array(n + c.offset + 1).fill(255); const x = b.subarray(c.offset, c.offset + n); x.set(v); return x; }
+    case 'buffer': return Buffer.from(v);
+    case 'u8c': return Uint8ClampedArray.from(v);
+    case 'wasmView': {
+      const wa = S.allocate(Float64Array, Math.ceil((n + c.offset) / 8) + 1);
+      ctx.allocs.push(wa);
+      const x = new Uint8Array(wa.array.buffer, wa.array.byteOffset + c.offset, n);
+      x.set(v);
+      return x;
+    }
+    case 'freedView': {
+      const wa = S.allocate(Float64Array, Math.ceil(n / 8) + 1);
+      const x = new Uint8Array(wa.array.buffer, wa.array.byteOffset, n);
+      x.set(v);
+      wa.free();
+      return x;
+    }
+    case 'int8': return Int8Array.from(v);
+    case 'f32': return Float32Array.from(v);
+    case 'array': return v;
+    case 'string': return 'bytes';
+    case 'arrayBuffer': return Uint8Array.from(v).buffer;
+    case 'dataview': return new DataView(new ArrayBuffer(n));
+    default: return detachedView(Uint8Array, n);
+  }
 }
 
 function materializeTargets(t, rows, cols, n, ignoreIndex, ctx) {

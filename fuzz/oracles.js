@@ -49,6 +49,7 @@ const KNOWN_OPTIONS = {
   softmaxKlDivergence: ['cols', 'base', 'temperature', 'gradP', 'gradQ', 'out'],
   softmaxCrossEntropy: ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'grad', 'base'],
   mutualInformation: ['cols', 'base', 'normalize', 'validate'], conditionalEntropy: ['cols', 'base', 'normalize', 'validate'],
+  byteEntropy: ['base'],
 };
 
 function optionChecks(fn, options, e) {
@@ -213,6 +214,7 @@ function expectation(c, args, options) {
   const o = optionChecks(fn, options, e) ?? {};
   if (fn === 'softmaxCrossEntropy') return lossExpectation(args, o, e);
   if (fn === 'mutualInformation' || fn === 'conditionalEntropy') return jointExpectation(fn, args, o, e);
+  if (fn === 'byteEntropy') return bytesExpectation(args[0], o, e);
   const A = inspectVector(args[0]);
   if (!A.ok) e.error('TypeError');
   const two = args.length > 1;
@@ -336,6 +338,22 @@ function jointExpectation(fn, args, o, e) {
   const dtype = A.dtype;
   e.shapeOnly = !sane;
   e.check = (got) => (sane ? compareNumber(got, want * scale, mag * Math.abs(scale), dtype) : typeCheck(got, 'number'));
+  return e;
+}
+
+/** byteEntropy: −Σ (c/n)·log(c/n) over the byte counts, in base 2 unless `base` says otherwise; empty input 0. */
+function bytesExpectation(b, o, e) {
+  if (!(b instanceof Uint8Array || b instanceof Uint8ClampedArray)) e.error('TypeError');
+  else if (b.length === 0 && isDetached(b)) e.error('TypeError');
+  const scale = checkBase(o.base ?? 2, e);
+  e.scale = scale;
+  if (e.errors.size || scale === null) return e;
+  const n = b.length, counts = new Float64Array(256);
+  for (let i = 0; i < n; i++) counts[b[i]]++;
+  const terms = [];
+  for (const c of counts) if (c > 0) terms.push(-(c / n) * Math.log(c / n));
+  const h = fsum(terms);
+  e.check = (got) => compareNumber(got, h > 0 ? h * scale : 0, h * Math.abs(scale), 'f64');
   return e;
 }
 
