@@ -156,6 +156,20 @@ const jointCase = (fn) => fc.record({
   a: vectorArb(PROB_FILLS), b: fc.constant(null), lengthDelta: fc.constant(0),
   base: baseArb, normalize: flagArb, validate: flagArb, optionsMode: optionsModeArb,
 });
+/** logSumExp with weights, signedLogSumExp: weights per element or per column, of any sign for the signed one. */
+const weightedCase = (fn) => fc.record({
+  ...vectorCaseFields(fn, false, LOGIT_FILLS), weighted: fc.constant(true),
+  weights: fc.record({
+    t: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom('perElement', 'perElement', 'perColumn') },
+      { weight: 2, arbitrary: fc.constantFrom('zeros', 'negative', 'nan', fn === 'signedLogSumExp' ? 'absent' : 'perElement') },
+      { weight: 1, arbitrary: fc.constantFrom('short', 'string', 'null') },
+    ),
+    as: fc.constantFrom('array', 'f64', 'f32'), seed: fc.integer(), signed: fc.boolean(),
+  }),
+  optionsMode: optionsModeArb,
+});
+
 /** byteEntropy: bytes of `distinct` values in a Uint8Array, a Buffer, a Uint8ClampedArray, a view of a WasmArray's memory, or not bytes. */
 const bytesCase = fc.record({
   fn: fc.constant('byteEntropy'), n: lengthArb, seed: fc.integer(), distinct: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 256 })),
@@ -191,9 +205,11 @@ const CASES = [
   { weight: 2, arbitrary: jointCase('mutualInformation') },
   { weight: 2, arbitrary: jointCase('conditionalEntropy') },
   { weight: 2, arbitrary: bytesCase },
+  { weight: 2, arbitrary: weightedCase('logSumExp') },
+  { weight: 2, arbitrary: weightedCase('signedLogSumExp') },
 ];
 export const FNS = ['information', 'entropy', 'crossEntropy', 'klDivergence', 'jsDivergence', 'logSumExp', 'softmax', 'logSoftmax', 'softmaxEntropy', 'softmaxKlDivergence', 'softmaxCrossEntropy',
-  'mutualInformation', 'conditionalEntropy', 'byteEntropy'];
+  'mutualInformation', 'conditionalEntropy', 'byteEntropy', 'logSumExp', 'signedLogSumExp'];
 /** Every function, or (--only a,b) some of them. */
 export const casesOf = (only) => fc.oneof(...CASES.filter((_, i) => !only || only.includes(FNS[i])));
 
@@ -474,11 +490,30 @@ export function materialize(c) {
     const o = dropUndefined({ cols, reduction: c.reduction, labelSmoothing: c.labelSmoothing, ignoreIndex: c.ignoreIndex, weights, grad, base: c.base });
     return { ctx, args: [a, targets], options: wrapOptions(c.optionsMode, o) };
   }
+  if (c.weighted) {
+    const w = materializeLseWeights(c.weights, n, cols, ctx);
+    return { ctx, args: [a], options: wrapOptions(c.optionsMode, dropUndefined({ cols, weights: w })) };
+  }
   const args = [a];
   if (c.b) args.push(materializeVector(c.b, Math.max(0, n + c.lengthDelta), rowLen, ctx, 'arg1'));
   const o = { cols, base: c.base, normalize: c.normalize, validate: c.validate, temperature: c.temperature };
   if (c.out && c.out.t !== 'none') o.out = materializeOut(c.out, a, n, a instanceof Float32Array || (a instanceof S.WasmArray && a.type === Float32Array) ? 'f32' : 'f64', ctx, 'out');
   return { ctx, args, options: wrapOptions(c.optionsMode, dropUndefined(o)) };
+}
+
+function materializeLseWeights(w, n, cols, ctx) {
+  ctx.notes.push(`weights: ${w.t} as ${w.as}`);
+  const random = rng(w.seed);
+  const perColumn = w.t === 'perColumn' && typeof cols === 'number' && Number.isInteger(cols) && cols > 0;
+  const len = perColumn ? cols : w.t === 'short' ? Math.max(0, n - 1) : n;
+  const v = Array.from({ length: len }, () => (w.signed && random() < 0.4 ? -1 : 1) * (random() < 0.1 ? 0 : exponential(random)));
+  if (w.t === 'zeros') v.fill(0);
+  if (w.t === 'negative' && len > 0) v[Math.floor(random() * len)] = -0.5;
+  if (w.t === 'nan' && len > 0) v[Math.floor(random() * len)] = NaN;
+  if (w.t === 'absent') return undefined;
+  if (w.t === 'string') return 'weights';
+  if (w.t === 'null') return null;
+  return w.as === 'array' ? v : w.as === 'f64' ? Float64Array.from(v) : Float32Array.from(v);
 }
 
 function materializeBytes(c, ctx) {

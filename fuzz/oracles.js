@@ -49,7 +49,7 @@ const KNOWN_OPTIONS = {
   softmaxKlDivergence: ['cols', 'base', 'temperature', 'gradP', 'gradQ', 'out'],
   softmaxCrossEntropy: ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'grad', 'base'],
   mutualInformation: ['cols', 'base', 'normalize', 'validate'], conditionalEntropy: ['cols', 'base', 'normalize', 'validate'],
-  byteEntropy: ['base'],
+  byteEntropy: ['base'], signedLogSumExp: ['cols', 'weights'],
 };
 
 function optionChecks(fn, options, e) {
@@ -215,6 +215,7 @@ function expectation(c, args, options) {
   if (fn === 'softmaxCrossEntropy') return lossExpectation(args, o, e);
   if (fn === 'mutualInformation' || fn === 'conditionalEntropy') return jointExpectation(fn, args, o, e);
   if (fn === 'byteEntropy') return bytesExpectation(args[0], o, e);
+  if (fn === 'signedLogSumExp' || (fn === 'logSumExp' && o.weights !== undefined)) return weightedExpectation(fn, args[0], o, e);
   const A = inspectVector(args[0]);
   if (!A.ok) e.error('TypeError');
   const two = args.length > 1;
@@ -338,6 +339,64 @@ function jointExpectation(fn, args, o, e) {
   const dtype = A.dtype;
   e.shapeOnly = !sane;
   e.check = (got) => (sane ? compareNumber(got, want * scale, mag * Math.abs(scale), dtype) : typeCheck(got, 'number'));
+  return e;
+}
+
+/**
+ * logSumExp(x, { weights }) and signedLogSumExp: per row, S = Σ bᵢ·e^(xᵢ − m) over m, the
+ * largest x whose weight is not 0; the value m + log|S| (−∞ where S = 0), the sign of S.
+ * Values are checked where x and the weights are finite and S is not a cancellation (a
+ * relative error of S is an absolute error of log|S|); weights of a float32 x are float32.
+ */
+function weightedExpectation(fn, x, o, e) {
+  const signed = fn === 'signedLogSumExp';
+  const X = inspectVector(x);
+  if (!X.ok) e.error('TypeError');
+  const s = X.ok ? checkCols(o.cols, X.length, e) : null;
+  let w = null, perElement = true;
+  if (o.weights === undefined && signed) w = X.ok ? new Array(X.length).fill(1) : null;
+  else {
+    const W = inspectVector(o.weights);
+    if (!W.ok) e.error('TypeError');
+    else if (X.ok && s) {
+      if (W.length === X.length) w = W.data;
+      else if (s.matrix && W.length === o.cols) { w = W.data; perElement = false; }
+      else e.error('TypeError');
+    }
+  }
+  if (e.errors.size || !s || !w) return e;
+  if (!signed && w.some((v) => v < 0)) { e.error('RangeError'); return e; }
+  const f32 = X.dtype === 'f32', lim = f32 ? 1e30 : 1e300;
+  const wt = f32 ? w.map(Math.fround) : w;
+  const sane = X.data.every((v) => Number.isFinite(v) && Math.abs(v) <= lim) && wt.every(Number.isFinite);
+  const rows = [];
+  for (let r = 0; r < s.rows; r++) {
+    const xs = X.data.slice(r * s.cols, (r + 1) * s.cols), ws = perElement ? wt.slice(r * s.cols, (r + 1) * s.cols) : wt;
+    let m = -Infinity;
+    xs.forEach((v, i) => { if (ws[i] !== 0 && v > m) m = v; });
+    const terms = m === -Infinity ? [] : xs.map((v, i) => (ws[i] === 0 ? 0 : ws[i] * Math.exp(v - m)));
+    const S = fsum(terms), mag = fsum(terms.map(Math.abs));
+    const clear = Math.abs(S) > (f32 ? 1e-3 : 1e-6) * mag;
+    rows.push({ value: S === 0 ? -Infinity : m + Math.log(Math.abs(S)), sign: Math.sign(S), mag: Math.abs(m) + (S === 0 ? 0 : mag / Math.abs(S)), clear: S === 0 || clear });
+  }
+  const dtype = f32 ? 'f32' : 'f64';
+  const one = (value, sign, row) => {
+    if (!sane || !row.clear) return typeof value === 'number' && (!signed || typeof sign === 'number') ? null : `returned ${typeof value}, want a number`;
+    if (signed && sign !== row.sign) return `sign ${sign}, want ${row.sign}`;
+    return compareNumber(value, row.value, row.mag, dtype);
+  };
+  e.shapeOnly = !sane;
+  e.check = (got) => {
+    const value = signed ? got?.value : got, sign = signed ? got?.sign : undefined;
+    if (!s.matrix) return one(value, sign, rows[0] ?? { value: -Infinity, sign: 0, mag: 0, clear: true });
+    if (!(value instanceof Float64Array) || value.length !== s.rows) return `returned ${value?.constructor?.name}, want a Float64Array of ${s.rows}`;
+    if (signed && !(sign instanceof Float64Array && sign.length === s.rows)) return 'sign: want a Float64Array of one per row';
+    for (let r = 0; r < s.rows; r++) {
+      const msg = one(value[r], signed ? sign[r] : undefined, rows[r]);
+      if (msg) return `[${r}]: ${msg}`;
+    }
+    return null;
+  };
   return e;
 }
 
