@@ -711,7 +711,7 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
   const xv = loadLastF64(x, zero), yv = loadLastF64(y, zero);
   const wv = w ? loadLastF64(w, one) : one, pwv = pw ? loadLastF64(pw, one) : one;
   const bad = v128.or(v128.or(f64x2.lt(yv, zero), f64x2.gt(yv, one)), v128.or(f64x2.lt(wv, zero), f64x2.eq(wv, sg64(SD_INF))));
-  tailBad = v128.any_true(v128.or(bad, careful ? v128.or(f64x2.ne(yv, yv), f64x2.ne(wv, wv)) : zero));
+  tailBad = v128.any_true(v128.or(v128.or(bad, f64x2.ne(yv, yv)), careful ? f64x2.ne(wv, wv) : zero));
   const loss = bceF64(xv, yv, wv, pwv, w != 0, pw != 0, true, grad != 0, losses != 0,
     f64x2.splat(1.0 - eps), f64x2.splat(eps * 0.5), f64x2.splat(gscale), f64x2.splat(lscale), grad, losses, 0, 1, careful,
     sg64(SD_LOG2E), sg64(SD_MAGIC), sg64(SD_NLN2_HI), sg64(SD_NLN2_LO), sg64(SD_CUT), sg64(SD_NTINY), one,
@@ -733,7 +733,9 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
   const ome = f64x2.splat(1.0 - eps), eps2 = f64x2.splat(eps * 0.5);
   const gs = f64x2.splat(gscale), ls = f64x2.splat(lscale);
   const hasW = !fast && w != 0, hasPw = !fast && pw != 0, wantG = fast ? G : grad != 0, wantL = !fast && losses != 0;
-  let ymin = inf, ymax = f64x2.neg(inf), wmin = inf, wmax = zero, nan = i32x4.splat(0);
+  // (pmin and pmax pass a NaN over, and the loss's max(0, ·) terms hide it: NaN targets are
+  // looked for apart, ynan)
+  let ymin = inf, ymax = f64x2.neg(inf), wmin = inf, wmax = zero, nan = i32x4.splat(0), ynan = nan;
   let wv = one, pwv = one;
   let hi = f64x2.splat(0), lo = hi;
   let i = 0;
@@ -748,6 +750,7 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
         const xc = v128.load(x + o, 32), yc = v128.load(y + o, 32), xd = v128.load(x + o, 48), yd = v128.load(y + o, 48);
         ymin = f64x2.pmin(ymin, f64x2.pmin(f64x2.pmin(ya, yb), f64x2.pmin(yc, yd)));
         ymax = f64x2.pmax(ymax, f64x2.pmax(f64x2.pmax(ya, yb), f64x2.pmax(yc, yd)));
+        ynan = v128.or(ynan, v128.or(v128.or(f64x2.ne(ya, ya), f64x2.ne(yb, yb)), v128.or(f64x2.ne(yc, yc), f64x2.ne(yd, yd))));
         const la = bceF64(xa, ya, wv, pwv, false, false, false, wantG, false, ome, eps2, gs, ls, grad, 0, o, 2, false,
           log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
           r0, r1, r2, r3, r4, r5, r6, sign, zero);
@@ -769,6 +772,7 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
       const xv = v128.load(x + o), yv = v128.load(y + o);
       ymin = f64x2.pmin(ymin, yv);
       ymax = f64x2.pmax(ymax, yv);
+      ynan = v128.or(ynan, f64x2.ne(yv, yv));
       if (hasW) {
         wv = v128.load(w + o);
         wmin = f64x2.pmin(wmin, wv);
@@ -795,7 +799,7 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
     hi = f64x2.add(hi, block);
   }
   const flags = v128.or(v128.or(f64x2.lt(ymin, zero), f64x2.gt(ymax, one)), v128.or(f64x2.lt(wmin, zero), f64x2.eq(wmax, inf)));
-  rowBad = bad || v128.any_true(v128.or(flags, nan));
+  rowBad = bad || v128.any_true(v128.or(v128.or(flags, nan), ynan));
   return rowTotal(hi, lo);
 }
 
@@ -819,7 +823,7 @@ function bceNarrowF64(x: usize, y: usize, rows: i32, cols: i32, w: usize, wElem:
   const n = rows * cols;
   for (let j = 0; j < n; j += chunk) {
     const m = min(chunk, n - j);
-    let ymin = inf, ymax = f64x2.neg(inf), wmin = inf, wmax = zero;
+    let ymin = inf, ymax = f64x2.neg(inf), wmin = inf, wmax = zero, ynan = zero; // (NaN targets apart: see bceRowF64)
     let pp: usize = 0;
     for (let k = 0; k < m; k += 2) {
       const rl = min(m - k, 2);
@@ -828,6 +832,7 @@ function bceNarrowF64(x: usize, y: usize, rows: i32, cols: i32, w: usize, wElem:
       const yv = rl == 2 ? v128.load(y + o) : loadLastF64(y + o, zero);
       ymin = f64x2.pmin(ymin, yv);
       ymax = f64x2.pmax(ymax, yv);
+      ynan = v128.or(ynan, f64x2.ne(yv, yv));
       let wv = one;
       if (hasW) {
         wv = wc ? v128.load(tmp + T_W + pp) : rl == 2 ? v128.load(w + o) : loadLastF64(w + o, one);
@@ -842,7 +847,7 @@ function bceNarrowF64(x: usize, y: usize, rows: i32, cols: i32, w: usize, wElem:
         r0, r1, r2, r3, r4, r5, r6, sign, zero);
       v128.store(tmp + po, loss);
     }
-    if (v128.any_true(v128.or(v128.or(f64x2.lt(ymin, zero), f64x2.gt(ymax, one)), v128.or(f64x2.lt(wmin, zero), f64x2.eq(wmax, inf))))) {
+    if (v128.any_true(v128.or(v128.or(v128.or(f64x2.lt(ymin, zero), f64x2.gt(ymax, one)), v128.or(f64x2.lt(wmin, zero), f64x2.eq(wmax, inf))), ynan))) {
       markInvalid(tmp, y, w, wElem != 0, cols, j, m, false);
     }
     narrowSums(tmp, m, cols, lscale, res, j / cols, false);

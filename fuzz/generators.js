@@ -170,6 +170,17 @@ const weightedCase = (fn) => fc.record({
   optionsMode: optionsModeArb,
 });
 
+/** sigmoidCrossEntropy: logits and targets in [0, 1] (soft or hard), weights and posWeight per element or class. */
+const sigmoidCase = fc.record({
+  ...vectorCaseFields('sigmoidCrossEntropy', false, LOGIT_FILLS), sigmoid: fc.constant(true),
+  targets: fc.record({ hard: fc.boolean(), as: fc.constantFrom('array', 'f64', 'f32', 'same'), seed: fc.integer(), bad: placedArb([-0.5, 1.5, NaN, Infinity, 'ok'], 1) }),
+  weights: fc.oneof({ weight: 5, arbitrary: fc.constant('none') }, { weight: 2, arbitrary: fc.constantFrom('perElement', 'perClass') }, { weight: 1, arbitrary: fc.constantFrom('negative', 'short', 'string', 'inf') }),
+  posWeight: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom(2, 0, 0.5, 'perClass', 'one') }, { weight: 1, arbitrary: fc.constantFrom(-1, NaN, 'short', 'string') }),
+  reduction: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(undefined, 'mean', 'sum', 'none') }, { weight: 1, arbitrary: fc.constantFrom('avg', 0, null) }),
+  labelSmoothing: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(undefined, 0, 0.1, 0.9) }, { weight: 1, arbitrary: fc.constantFrom(1, -0.1, NaN, '0.1', null) }),
+  base: baseArb, grad: outArb, optionsMode: optionsModeArb,
+});
+
 /** byteEntropy: bytes of `distinct` values in a Uint8Array, a Buffer, a Uint8ClampedArray, a view of a WasmArray's memory, or not bytes. */
 const bytesCase = fc.record({
   fn: fc.constant('byteEntropy'), n: lengthArb, seed: fc.integer(), distinct: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 256 })),
@@ -207,9 +218,10 @@ const CASES = [
   { weight: 2, arbitrary: bytesCase },
   { weight: 2, arbitrary: weightedCase('logSumExp') },
   { weight: 2, arbitrary: weightedCase('signedLogSumExp') },
+  { weight: 3, arbitrary: sigmoidCase },
 ];
 export const FNS = ['information', 'entropy', 'crossEntropy', 'klDivergence', 'jsDivergence', 'logSumExp', 'softmax', 'logSoftmax', 'softmaxEntropy', 'softmaxKlDivergence', 'softmaxCrossEntropy',
-  'mutualInformation', 'conditionalEntropy', 'byteEntropy', 'logSumExp', 'signedLogSumExp'];
+  'mutualInformation', 'conditionalEntropy', 'byteEntropy', 'logSumExp', 'signedLogSumExp', 'sigmoidCrossEntropy'];
 /** Every function, or (--only a,b) some of them. */
 export const casesOf = (only) => fc.oneof(...CASES.filter((_, i) => !only || only.includes(FNS[i])));
 
@@ -490,6 +502,16 @@ export function materialize(c) {
     const o = dropUndefined({ cols, reduction: c.reduction, labelSmoothing: c.labelSmoothing, ignoreIndex: c.ignoreIndex, weights, grad, base: c.base });
     return { ctx, args: [a, targets], options: wrapOptions(c.optionsMode, o) };
   }
+  if (c.sigmoid) {
+    const t = materializeSigmoidTargets(c.targets, a, n, ctx);
+    const C = Number.isInteger(cols) && cols > 0 ? cols : n;
+    const perClass = (len) => Array.from({ length: len }, (_, i) => 0.25 + ((i * 7) % 5) / 2);
+    const w = { none: undefined, perElement: perClass(n), perClass: perClass(C), negative: perClass(n).map((v, i) => (i === 0 ? -1 : v)), short: perClass(Math.max(0, n - 1)), string: 'w', inf: perClass(n).map((v, i) => (i === 0 ? Infinity : v)) }[c.weights];
+    const pw = c.posWeight === 'perClass' ? perClass(C).map((v) => v * 2) : c.posWeight === 'one' ? [3] : c.posWeight === 'short' ? perClass(C + 1) : c.posWeight === 'string' ? 'pw' : c.posWeight;
+    const grad = materializeOut(c.grad, a, n, a instanceof Float32Array || (a instanceof S.WasmArray && a.type === Float32Array) ? 'f32' : 'f64', ctx, 'grad');
+    const o = dropUndefined({ cols, weights: w, posWeight: pw, reduction: c.reduction, labelSmoothing: c.labelSmoothing, base: c.base, grad });
+    return { ctx, args: [a, t], options: wrapOptions(c.optionsMode, o) };
+  }
   if (c.weighted) {
     const w = materializeLseWeights(c.weights, n, cols, ctx);
     return { ctx, args: [a], options: wrapOptions(c.optionsMode, dropUndefined({ cols, weights: w })) };
@@ -499,6 +521,15 @@ export function materialize(c) {
   const o = { cols, base: c.base, normalize: c.normalize, validate: c.validate, temperature: c.temperature };
   if (c.out && c.out.t !== 'none') o.out = materializeOut(c.out, a, n, a instanceof Float32Array || (a instanceof S.WasmArray && a.type === Float32Array) ? 'f32' : 'f64', ctx, 'out');
   return { ctx, args, options: wrapOptions(c.optionsMode, dropUndefined(o)) };
+}
+
+function materializeSigmoidTargets(t, a, n, ctx) {
+  const random = rng(t.seed);
+  const v = Array.from({ length: n }, () => (t.hard ? (random() < 0.5 ? 0 : 1) : random()));
+  for (const [at, bad] of t.bad) if (n > 0 && bad !== 'ok') v[Math.floor(at * n)] = bad;
+  const as = t.as === 'same' ? (a instanceof Float32Array ? 'f32' : 'f64') : t.as;
+  ctx.notes.push(`targets: ${t.hard ? 'hard' : 'soft'} as ${as}`);
+  return as === 'array' ? v : as === 'f64' ? Float64Array.from(v) : Float32Array.from(v);
 }
 
 function materializeLseWeights(w, n, cols, ctx) {

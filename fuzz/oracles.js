@@ -50,6 +50,7 @@ const KNOWN_OPTIONS = {
   softmaxCrossEntropy: ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'grad', 'base'],
   mutualInformation: ['cols', 'base', 'normalize', 'validate'], conditionalEntropy: ['cols', 'base', 'normalize', 'validate'],
   byteEntropy: ['base'], signedLogSumExp: ['cols', 'weights'],
+  sigmoidCrossEntropy: ['cols', 'weights', 'posWeight', 'reduction', 'labelSmoothing', 'base', 'grad'],
 };
 
 function optionChecks(fn, options, e) {
@@ -215,6 +216,7 @@ function expectation(c, args, options) {
   if (fn === 'softmaxCrossEntropy') return lossExpectation(args, o, e);
   if (fn === 'mutualInformation' || fn === 'conditionalEntropy') return jointExpectation(fn, args, o, e);
   if (fn === 'byteEntropy') return bytesExpectation(args[0], o, e);
+  if (fn === 'sigmoidCrossEntropy') return sigmoidExpectation(args, o, e);
   if (fn === 'signedLogSumExp' || (fn === 'logSumExp' && o.weights !== undefined)) return weightedExpectation(fn, args[0], o, e);
   const A = inspectVector(args[0]);
   if (!A.ok) e.error('TypeError');
@@ -394,6 +396,81 @@ function weightedExpectation(fn, x, o, e) {
     for (let r = 0; r < s.rows; r++) {
       const msg = one(value[r], signed ? sign[r] : undefined, rows[r]);
       if (msg) return `[${r}]: ${msg}`;
+    }
+    return null;
+  };
+  return e;
+}
+
+/** A per-class option: an array of `len` finite non-negative entries (or, `single`, one number or one entry). */
+function perClassOption(v, len, single, e) {
+  if (single && typeof v === 'number') return v >= 0 && v < Infinity ? new Array(len).fill(v) : (e.error('RangeError'), null);
+  const V = inspectVector(v);
+  if (!V.ok) { e.error('TypeError'); return null; }
+  if (V.length !== len && !(single && V.length === 1)) { e.error('TypeError'); return null; }
+  if (!V.data.every((x) => x >= 0 && x < Infinity)) { e.error('RangeError'); return null; }
+  return V.length === len ? V.data : new Array(len).fill(V.data[0]);
+}
+
+/**
+ * sigmoidCrossEntropy: ℓ = w·[pw·y'·softplus(−x) + (1 − y')·softplus(x)], y' = (1 − ε)·y + ε/2,
+ * its reduction over all elements, and the gradient w·[(1 − y')·σ(x) − pw·y'·σ(−x)] scaled
+ * as the reduction; values checked where the logits are finite.
+ */
+function sigmoidExpectation(args, o, e) {
+  const X = inspectVector(args[0]), T = inspectVector(args[1]);
+  if (!X.ok || !T.ok) e.error('TypeError');
+  else if (X.length !== T.length) e.error('TypeError');
+  const n = X.ok ? X.length : 0;
+  const s = X.ok ? checkCols(o.cols, n, e) : null;
+  let w = null, wElem = false;
+  if (o.weights !== undefined && s) {
+    const W = inspectVector(o.weights);
+    if (!W.ok) e.error('TypeError');
+    else if (W.length === n) { w = W.data; wElem = true; }
+    else if (s.matrix && W.length === s.cols) w = perClassOption(o.weights, s.cols, false, e);
+    else e.error('TypeError');
+  }
+  const classes = s ? (s.matrix ? s.cols : n) : 0;
+  const pw = o.posWeight === undefined || !s ? null : perClassOption(o.posWeight, classes, true, e);
+  const reduction = o.reduction ?? 'mean';
+  if (!['mean', 'sum', 'none'].includes(reduction)) e.error(typeof reduction === 'string' ? 'RangeError' : 'TypeError');
+  const eps = o.labelSmoothing ?? 0;
+  if (typeof eps !== 'number') e.error('TypeError');
+  else if (!(eps >= 0 && eps < 1)) e.error('RangeError');
+  const lscale = checkBase(o.base, e);
+  e.scale = lscale;
+  let grad = null;
+  if (o.grad !== undefined && X.ok) grad = checkOut(o.grad, n, [X, T, o.weights !== undefined ? inspectVector(o.weights) : null].filter((v) => v && v.ok), [], e);
+  if (e.errors.size || !s) return e;
+  // per element, checked by the kernel (then named by the call): targets in [0, 1], weights finite ≥ 0
+  if (!T.data.every((y) => y >= 0 && y <= 1) || (wElem && !w.every((v) => v >= 0 && v < Infinity))) { e.error('RangeError'); return e; }
+  const f32 = X.dtype === 'f32' && T.dtype === 'f32', dtype = f32 ? 'f32' : 'f64';
+  const r32 = (v) => (f32 ? Math.fround(v) : v);
+  const sane = X.data.every((x) => Number.isFinite(x) && Math.abs(x) <= (f32 ? 1e30 : 1e300));
+  const softplus = (z) => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
+  const sigma = (z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+  const losses = [], grads = [];
+  for (let i = 0; i < n; i++) {
+    const x = X.data[i], y = (1 - eps) * T.data[i] + eps / 2, c = s.matrix ? i % s.cols : i;
+    const wi = w ? r32(wElem ? w[i] : w[c]) : 1, p = pw ? r32(pw[c]) : 1;
+    losses.push(wi * (p * y * softplus(-x) + (1 - y) * softplus(x)));
+    grads.push([wi * ((1 - y) * sigma(x) - p * y * sigma(-x)), wi * ((1 - y) * sigma(x) + p * y * sigma(-x))]);
+  }
+  const total = fsum(losses);
+  const gscale = (reduction === 'mean' ? (n > 0 ? 1 / n : 0) : 1) * lscale;
+  e.shapeOnly = !sane;
+  e.check = (got) => {
+    let err;
+    if (reduction === 'none') err = compareArray(got, losses.map((v) => v * lscale), losses.map((v) => Math.abs(v * lscale)), dtype, Float64Array, !sane);
+    else if (!sane) err = typeCheck(got, 'number');
+    else err = compareNumber(got, (reduction === 'sum' ? total : n > 0 ? total / n : 0) * lscale, Math.abs((reduction === 'sum' ? total : n > 0 ? total / n : 0) * lscale), dtype);
+    if (err || !grad || !sane) return err;
+    const g = o.grad instanceof S.WasmArray ? o.grad.array : current(grad);
+    for (let i = 0; i < n; i++) {
+      const want = grads[i][0] * gscale, m = grads[i][1] * Math.abs(gscale);
+      const msg = g instanceof Float32Array ? compareNumber(g[i], Math.fround(want), m, 'f32', 2 ** -140 * m) : compareNumber(g[i], want, m, dtype);
+      if (msg) return `grad[${i}]: ${msg}`;
     }
     return null;
   };

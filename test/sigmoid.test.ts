@@ -400,6 +400,15 @@ onEachBackend('sigmoidCrossEntropy', (b) => {
       const wb = new Float32Array(1000).fill(1);
       wb[3] = -0.25;
       expect(() => sigmoidCrossEntropy(big, new Float32Array(1000), { weights: wb })).toThrow(/weights\[3\] is -0.25/);
+      // a NaN target in float64: the SIMD kernels' max(0, ·) terms hid it (found by fuzz/run.js)
+      for (const [n, cols] of [[100, undefined], [1001, undefined], [100, 4], [1000, 100], [128, 64]] as const) {
+        for (const at of [0, 5, n - 1]) {
+          const x = new Float64Array(n).map((_, i) => Math.sin(i)), y = new Float64Array(n).fill(0.5), w = new Float64Array(n).fill(1);
+          y[at] = NaN;
+          expect(() => sigmoidCrossEntropy(x, y, { cols }), `${n} ${cols} ${at}`).toThrow(/is NaN; targets must be in \[0, 1\]/);
+          expect(() => sigmoidCrossEntropy(x, y, { cols, weights: w, grad: new Float64Array(n) }), `${n} ${cols} ${at} weighted`).toThrow(RangeError);
+        }
+      }
       // nothing is left behind: the next call is right
       expect(sigmoidCrossEntropy([0], [1])).toBeCloseTo(Math.LN2, 14);
     });
