@@ -950,7 +950,7 @@ function focalTailF64(x: usize, y: usize, alpha: f64, gamma: f64, gscale: f64, l
   grad: usize, losses: usize, careful: bool): v128 {
   const one = sg64(SD_ONE), zero = sg64(SD_ZERO);
   const xv = loadLastF64(x, zero), yv = loadLastF64(y, zero);
-  tailBad = v128.any_true(v128.or(v128.or(f64x2.lt(yv, zero), f64x2.gt(yv, one)), careful ? f64x2.ne(yv, yv) : zero));
+  tailBad = v128.any_true(v128.or(v128.or(f64x2.lt(yv, zero), f64x2.gt(yv, one)), f64x2.ne(yv, yv)));
   const loss = focalF64(xv, yv, gammaMode(gamma), f64x2.splat(gamma), f64x2.splat(alpha), f64x2.splat(1.0 - alpha),
     i64x2.splat(alpha < 0 ? -1 : 0), grad != 0, losses != 0, f64x2.splat(gscale), f64x2.splat(lscale), grad, losses, 0, 1, careful,
     sg64(SD_LOG2E), sg64(SD_MAGIC), sg64(SD_NLN2_HI), sg64(SD_NLN2_LO), sg64(SD_CUT), sg64(SD_NTINY), one,
@@ -985,7 +985,7 @@ function focalTailF64(x: usize, y: usize, alpha: f64, gamma: f64, gscale: f64, l
       const xv = v128.load(x + o), yv = v128.load(y + o);
       ymin = f64x2.pmin(ymin, yv);
       ymax = f64x2.pmax(ymax, yv);
-      if (careful) nan = v128.or(nan, f64x2.ne(yv, yv));
+      nan = v128.or(nan, f64x2.ne(yv, yv)); // (pmin and pmax pass NaN over: see bceRowF64)
       const loss = focalF64(xv, yv, gm, gv, av, anv, noAlpha, wantG, wantL, gs, ls, grad, losses, o, 2, careful,
         log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
         r0, r1, r2, r3, r4, r5, r6, sign, zero, dblMin);
@@ -1025,7 +1025,7 @@ function focalNarrowF64(x: usize, y: usize, rows: i32, cols: i32, alpha: f64, ga
   const n = rows * cols;
   for (let j = 0; j < n; j += chunk) {
     const m = min(chunk, n - j);
-    let ymin = inf, ymax = f64x2.neg(inf);
+    let ymin = inf, ymax = f64x2.neg(inf), ynan = zero; // (NaN targets apart: see bceRowF64)
     for (let k = 0; k < m; k += 2) {
       const rl = min(m - k, 2);
       const o = <usize>(j + k) << 3;
@@ -1033,12 +1033,13 @@ function focalNarrowF64(x: usize, y: usize, rows: i32, cols: i32, alpha: f64, ga
       const yv = rl == 2 ? v128.load(y + o) : loadLastF64(y + o, zero);
       ymin = f64x2.pmin(ymin, yv);
       ymax = f64x2.pmax(ymax, yv);
+      ynan = v128.or(ynan, f64x2.ne(yv, yv));
       const loss = focalF64(xv, yv, gm, gv, av, anv, noAlpha, wantG, wantL, gs, ls, grad, losses, o, rl, true,
         log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
         r0, r1, r2, r3, r4, r5, r6, sign, zero, dblMin);
       v128.store(tmp + (<usize>k << 3), loss);
     }
-    if (v128.any_true(v128.or(f64x2.lt(ymin, zero), f64x2.gt(ymax, one)))) markInvalid(tmp, y, 0, false, cols, j, m, false);
+    if (v128.any_true(v128.or(v128.or(f64x2.lt(ymin, zero), f64x2.gt(ymax, one)), ynan))) markInvalid(tmp, y, 0, false, cols, j, m, false);
     narrowSums(tmp, m, cols, lscale, res, j / cols, false);
   }
 }

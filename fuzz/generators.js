@@ -181,6 +181,16 @@ const sigmoidCase = fc.record({
   base: baseArb, grad: outArb, optionsMode: optionsModeArb,
 });
 
+/** sigmoidFocalLoss: the targets of sigmoidCrossEntropy, alpha and gamma. */
+const focalCase = fc.record({
+  ...vectorCaseFields('sigmoidFocalLoss', false, LOGIT_FILLS), sigmoid: fc.constant(true),
+  targets: fc.record({ hard: fc.boolean(), as: fc.constantFrom('array', 'f64', 'f32', 'same'), seed: fc.integer(), bad: placedArb([-0.5, 1.5, NaN, Infinity, 'ok'], 1) }),
+  alpha: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(undefined, 0.25, 0.5, 1, 0, -1) }, { weight: 1, arbitrary: fc.constantFrom(1.5, NaN, '0.25', null) }),
+  gamma: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(undefined, 0, 1, 2, 3, 1.5, 0.5, 4, 7.3) }, { weight: 1, arbitrary: fc.constantFrom(-1, Infinity, NaN, '2', null) }),
+  reduction: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(undefined, 'mean', 'sum', 'none') }, { weight: 1, arbitrary: fc.constantFrom('avg', 0, null) }),
+  base: baseArb, grad: outArb, optionsMode: optionsModeArb,
+});
+
 /** byteEntropy: bytes of `distinct` values in a Uint8Array, a Buffer, a Uint8ClampedArray, a view of a WasmArray's memory, or not bytes. */
 const bytesCase = fc.record({
   fn: fc.constant('byteEntropy'), n: lengthArb, seed: fc.integer(), distinct: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 256 })),
@@ -219,9 +229,10 @@ const CASES = [
   { weight: 2, arbitrary: weightedCase('logSumExp') },
   { weight: 2, arbitrary: weightedCase('signedLogSumExp') },
   { weight: 3, arbitrary: sigmoidCase },
+  { weight: 2, arbitrary: focalCase },
 ];
 export const FNS = ['information', 'entropy', 'crossEntropy', 'klDivergence', 'jsDivergence', 'logSumExp', 'softmax', 'logSoftmax', 'softmaxEntropy', 'softmaxKlDivergence', 'softmaxCrossEntropy',
-  'mutualInformation', 'conditionalEntropy', 'byteEntropy', 'logSumExp', 'signedLogSumExp', 'sigmoidCrossEntropy'];
+  'mutualInformation', 'conditionalEntropy', 'byteEntropy', 'logSumExp', 'signedLogSumExp', 'sigmoidCrossEntropy', 'sigmoidFocalLoss'];
 /** Every function, or (--only a,b) some of them. */
 export const casesOf = (only) => fc.oneof(...CASES.filter((_, i) => !only || only.includes(FNS[i])));
 
@@ -509,7 +520,8 @@ export function materialize(c) {
     const w = { none: undefined, perElement: perClass(n), perClass: perClass(C), negative: perClass(n).map((v, i) => (i === 0 ? -1 : v)), short: perClass(Math.max(0, n - 1)), string: 'w', inf: perClass(n).map((v, i) => (i === 0 ? Infinity : v)) }[c.weights];
     const pw = c.posWeight === 'perClass' ? perClass(C).map((v) => v * 2) : c.posWeight === 'one' ? [3] : c.posWeight === 'short' ? perClass(C + 1) : c.posWeight === 'string' ? 'pw' : c.posWeight;
     const grad = materializeOut(c.grad, a, n, a instanceof Float32Array || (a instanceof S.WasmArray && a.type === Float32Array) ? 'f32' : 'f64', ctx, 'grad');
-    const o = dropUndefined({ cols, weights: w, posWeight: pw, reduction: c.reduction, labelSmoothing: c.labelSmoothing, base: c.base, grad });
+    const o = c.fn === 'sigmoidFocalLoss' ? dropUndefined({ cols, alpha: c.alpha, gamma: c.gamma, reduction: c.reduction, base: c.base, grad })
+      : dropUndefined({ cols, weights: w, posWeight: pw, reduction: c.reduction, labelSmoothing: c.labelSmoothing, base: c.base, grad });
     return { ctx, args: [a, t], options: wrapOptions(c.optionsMode, o) };
   }
   if (c.weighted) {

@@ -51,6 +51,7 @@ const KNOWN_OPTIONS = {
   mutualInformation: ['cols', 'base', 'normalize', 'validate'], conditionalEntropy: ['cols', 'base', 'normalize', 'validate'],
   byteEntropy: ['base'], signedLogSumExp: ['cols', 'weights'],
   sigmoidCrossEntropy: ['cols', 'weights', 'posWeight', 'reduction', 'labelSmoothing', 'base', 'grad'],
+  sigmoidFocalLoss: ['cols', 'alpha', 'gamma', 'reduction', 'base', 'grad'],
 };
 
 function optionChecks(fn, options, e) {
@@ -103,6 +104,9 @@ function checkOut(o, n, inputs, inPlaceOk, e) {
     const a0 = d.byteOffset, a1 = a0 + d.byteLength, b0 = view.byteOffset, b1 = b0 + view.byteLength;
     if (a1 <= b0 || b1 <= a0) continue;
     const same = a0 === b0 && a1 === b1 && d.constructor === view.constructor;
+    // an input that is a stray view of the module's memory is read once, when the call is
+    // parsed (src/args.ts): an output over it may be refused or may not
+    if (Object.values(persistent).some((p) => p.heap && d.buffer === p.heap.memory.buffer && p.heap.locate(d) < 0)) { e.maybe.add('RangeError'); continue; }
     if (!(same && inPlaceOk.includes(arg))) { e.error('RangeError'); return null; }
   }
   return view;
@@ -216,7 +220,7 @@ function expectation(c, args, options) {
   if (fn === 'softmaxCrossEntropy') return lossExpectation(args, o, e);
   if (fn === 'mutualInformation' || fn === 'conditionalEntropy') return jointExpectation(fn, args, o, e);
   if (fn === 'byteEntropy') return bytesExpectation(args[0], o, e);
-  if (fn === 'sigmoidCrossEntropy') return sigmoidExpectation(args, o, e);
+  if (fn === 'sigmoidCrossEntropy' || fn === 'sigmoidFocalLoss') return sigmoidExpectation(fn, args, o, e);
   if (fn === 'signedLogSumExp' || (fn === 'logSumExp' && o.weights !== undefined)) return weightedExpectation(fn, args[0], o, e);
   const A = inspectVector(args[0]);
   if (!A.ok) e.error('TypeError');
@@ -417,7 +421,8 @@ function perClassOption(v, len, single, e) {
  * its reduction over all elements, and the gradient w·[(1 − y')·σ(x) − pw·y'·σ(−x)] scaled
  * as the reduction; values checked where the logits are finite.
  */
-function sigmoidExpectation(args, o, e) {
+function sigmoidExpectation(fn, args, o, e) {
+  const focal = fn === 'sigmoidFocalLoss';
   const X = inspectVector(args[0]), T = inspectVector(args[1]);
   if (!X.ok || !T.ok) e.error('TypeError');
   else if (X.length !== T.length) e.error('TypeError');
@@ -438,6 +443,13 @@ function sigmoidExpectation(args, o, e) {
   const eps = o.labelSmoothing ?? 0;
   if (typeof eps !== 'number') e.error('TypeError');
   else if (!(eps >= 0 && eps < 1)) e.error('RangeError');
+  const alpha = o.alpha ?? 0.25, gamma = o.gamma ?? 2;
+  if (focal) {
+    if (typeof alpha !== 'number') e.error('TypeError');
+    else if (!(alpha <= 1)) e.error('RangeError');
+    if (typeof gamma !== 'number') e.error('TypeError');
+    else if (!(gamma >= 0 && gamma < Infinity)) e.error('RangeError');
+  }
   const lscale = checkBase(o.base, e);
   e.scale = lscale;
   let grad = null;
@@ -454,6 +466,16 @@ function sigmoidExpectation(args, o, e) {
   for (let i = 0; i < n; i++) {
     const x = X.data[i], y = (1 - eps) * T.data[i] + eps / 2, c = s.matrix ? i % s.cols : i;
     const wi = w ? r32(wElem ? w[i] : w[c]) : 1, p = pw ? r32(pw[c]) : 1;
+    if (focal) {
+      // α_t·q^γ·BCE, q = 1 − p_t; q^(γ−1)·σ(x)σ(−x) as q^γ·σσ/q, 0 where q = 0
+      const bce = y * softplus(-x) + (1 - y) * softplus(x), q = y * sigma(-x) + (1 - y) * sigma(x);
+      const at = alpha < 0 ? 1 : alpha * y + (1 - alpha) * (1 - y), qg = gamma === 0 ? 1 : q ** gamma;
+      const ss = sigma(x) * sigma(-x), side = gamma === 0 || q === 0 ? 0 : gamma * (1 - 2 * y) * bce * (qg * ss / q);
+      const d = (1 - y) * sigma(x) - y * sigma(-x); // σ(x) − y without its cancellation
+      losses.push(at * qg * bce);
+      grads.push([at * (d * qg + side), Math.abs(at) * (((1 - y) * sigma(x) + y * sigma(-x)) * qg + Math.abs(side))]);
+      continue;
+    }
     losses.push(wi * (p * y * softplus(-x) + (1 - y) * softplus(x)));
     grads.push([wi * ((1 - y) * sigma(x) - p * y * sigma(-x)), wi * ((1 - y) * sigma(x) + p * y * sigma(-x))]);
   }

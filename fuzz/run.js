@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The fuzz harness: `npm run fuzz -- --seconds N` throws hostile inputs at the public
 // functions of the BUILT package (../dist/index.js; run `npm run build` first) on every
-// backend — those in FNS (generators.js); the focal loss and the accumulators have no
-// oracle here yet — and checks each call either returns the right answer or throws the
+// backend — those in FNS (generators.js); the accumulators have no oracle here yet — and
+// checks each call either returns the right answer or throws the
 // documented TypeError/RangeError (whose message starts with the function's name).
 // Anything else is a failure: another exception, a wrong or malformed answer, an input
 // modified, a crash, a hang, or a later call's answer changed — after every call a fixed

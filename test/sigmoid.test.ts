@@ -537,6 +537,14 @@ onEachBackend('sigmoidFocalLoss', () => {
     expect(() => sigmoidFocalLoss([1], [1], { gamma: '2' as never })).toThrow(TypeError);
     expect(() => sigmoidFocalLoss([1, 2], [0.5, 1.25], { cols: 2 })).toThrow(/targets\[1\] \(row 0, entry 1\) is 1.25/);
     expect(() => sigmoidFocalLoss([1, 2], [1])).toThrow(TypeError);
+    // a NaN float64 target with α off: nothing else made the loss NaN (found by fuzz/run.js)
+    for (const [n, cols] of [[9, undefined], [100, undefined], [1001, 13], [1000, 100]] as const) {
+      for (const gamma of [0, 2, 7.3]) {
+        const x = new Float64Array(n).map((_, i) => Math.sin(i)), y = new Float64Array(n).fill(0.5);
+        y[n - 1] = NaN;
+        expect(() => sigmoidFocalLoss(x, y, { cols, alpha: -1, gamma }), `${n} ${cols} ${gamma}`).toThrow(/is NaN; targets must be in \[0, 1\]/);
+      }
+    }
     expect(sigmoidFocalLoss([0, 0], [1, 0], { alpha: -1 })).toBeCloseTo(Math.LN2 / 4, 15);
   });
 });
