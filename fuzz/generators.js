@@ -516,9 +516,10 @@ export function materialize(c) {
   if (c.sigmoid) {
     const t = materializeSigmoidTargets(c.targets, a, n, ctx);
     const C = Number.isInteger(cols) && cols > 0 ? cols : n;
-    const perClass = (len) => Array.from({ length: len }, (_, i) => 0.25 + ((i * 7) % 5) / 2);
-    const w = { none: undefined, perElement: perClass(n), perClass: perClass(C), negative: perClass(n).map((v, i) => (i === 0 ? -1 : v)), short: perClass(Math.max(0, n - 1)), string: 'w', inf: perClass(n).map((v, i) => (i === 0 ? Infinity : v)) }[c.weights];
-    const pw = c.posWeight === 'perClass' ? perClass(C).map((v) => v * 2) : c.posWeight === 'one' ? [3] : c.posWeight === 'short' ? perClass(C + 1) : c.posWeight === 'string' ? 'pw' : c.posWeight;
+    const first = (v) => goodWeights(n).map((x, i) => (i === 0 ? v : x));
+    const w = c.weights === 'none' ? undefined : c.weights === 'perElement' ? goodWeights(n) : c.weights === 'perClass' ? goodWeights(C)
+      : c.weights === 'negative' ? first(-1) : c.weights === 'inf' ? first(Infinity) : c.weights === 'short' ? goodWeights(Math.max(0, n - 1)) : 'w';
+    const pw = c.posWeight === 'perClass' ? goodWeights(C).map((v) => v * 2) : c.posWeight === 'one' ? [3] : c.posWeight === 'short' ? goodWeights(C + 1) : c.posWeight === 'string' ? 'pw' : c.posWeight;
     const grad = materializeOut(c.grad, a, n, a instanceof Float32Array || (a instanceof S.WasmArray && a.type === Float32Array) ? 'f32' : 'f64', ctx, 'grad');
     const o = c.fn === 'sigmoidFocalLoss' ? dropUndefined({ cols, alpha: c.alpha, gamma: c.gamma, reduction: c.reduction, base: c.base, grad })
       : dropUndefined({ cols, weights: w, posWeight: pw, reduction: c.reduction, labelSmoothing: c.labelSmoothing, base: c.base, grad });
@@ -613,10 +614,13 @@ function materializeTargets(t, rows, cols, n, ignoreIndex, ctx) {
   }
 }
 
+/** Valid weights: positive, unequal, the same for every case of a length. */
+const goodWeights = (len) => Array.from({ length: len }, (_, i) => 0.25 + ((i * 7) % 5) / 2);
+
 function materializeWeights(w, cols, ctx) {
   if (w.t === 'none') return undefined;
   ctx.notes.push(`weights: ${w.t}`);
-  const good = Array.from({ length: cols }, (_, i) => 0.25 + ((i * 7) % 5) / 2);
+  const good = goodWeights(cols);
   switch (w.t) {
     case 'good': return good;
     case 'short': return good.slice(1);

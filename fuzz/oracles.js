@@ -149,6 +149,9 @@ function logMix(a, b) {
   return r > 0.5 && r < 2 ? Math.log1p((a - b) / s) : logRatio(2 * a, s);
 }
 
+/** Whether v is a normal float64 number (a product that neither overflowed nor underflowed). */
+const normal = (v) => Math.abs(v) >= 2.2250738585072014e-308 && Number.isFinite(v);
+
 /** Reference reductions over probability rows (float64; `normalize`: divide each row by its sum). */
 function probabilityReference(fn, P, Q, s, normalize) {
   const values = [], mags = [], slack = [];
@@ -167,7 +170,7 @@ function probabilityReference(fn, P, Q, s, normalize) {
         if (b === 0) { terms.push(Infinity); continue; }
         // log((a/Sp)/(b/Sq)): from the products when they are normal numbers, else from two logs
         // (a ≠ 0 here: a product of 0 is an underflow, except b·Sp with b = 0)
-        const x = a * Sq, y = b * Sp, normal = (v) => Math.abs(v) >= 2.2250738585072014e-308 && Number.isFinite(v);
+        const x = a * Sq, y = b * Sp;
         terms.push((a / Sp) * (!normalize ? logRatio(a, b) : normal(x) && (b === 0 || normal(y)) ? logRatio(x, y) : logRatio(a, b) + logRatio(Sq, Sp)));
       }
       else {
@@ -322,7 +325,6 @@ function jointExpectation(fn, args, o, e) {
   const rowSum = [], colSum = [];
   for (let r = 0; r < rows; r++) rowSum.push(fsum(x.slice(r * cols, (r + 1) * cols)));
   for (let c = 0; c < cols; c++) colSum.push(fsum(Array.from({ length: rows }, (_, r) => x[r * cols + c])));
-  const normal = (v) => Math.abs(v) >= 2.2250738585072014e-308 && Number.isFinite(v);
   // the terms, and the magnitudes of what they are made of (−p·log p, p·log p(x), p·log p(y):
   // a result near 0 is held to those, as the SPEC's clause for results near 0)
   const terms = [], parts = [];

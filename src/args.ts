@@ -6,7 +6,7 @@
 // outside its domain (a negative probability, a base of 1, a label out of range, a
 // partial overlap between input and output) is a RangeError.
 
-import { PAGE, WasmArray, isStrayModuleView } from './memory.js';
+import { WasmArray, isStrayModuleView } from './memory.js';
 import type { FloatArray } from './types.js';
 
 /** @internal */
@@ -81,7 +81,7 @@ function typed(fn: string, name: string, x: ArrayLike<number> & ArrayBufferView,
   // A view into surprisal's memory outside every live WasmArray (made by hand over its
   // buffer, or of a freed one) lies where the window stages rows: read once, now, so that
   // a call of several passes sees the same entries in each.
-  const own = x.buffer.byteLength % PAGE === 0 && isStrayModuleView(x) ? (x as unknown as { slice(): typeof x }).slice() : x;
+  const own = isStrayModuleView(x) ? (x as unknown as { slice(): typeof x }).slice() : x;
   return { data: own, dtype, length: x.length, name };
 }
 
@@ -249,7 +249,7 @@ export function output(fn: string, name: string, o: unknown, n: number, inputs: 
   }
   if (n === 0) return view;
   const buffer = view.buffer;
-  if (buffer.byteLength % PAGE === 0 && isStrayModuleView(view)) {
+  if (isStrayModuleView(view)) {
     throw new TypeError(`${fn}: ${name} is a view into surprisal's WebAssembly memory outside any live WasmArray (freed, or made by hand); pass a live WasmArray or an array of your own`);
   }
   for (let k = 0; k < inputs.length; k++) {

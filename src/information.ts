@@ -5,6 +5,7 @@ import { type Arg, type Shape, SUM_TOLERANCE, baseScale, describe, flag, isDetac
 import { execute, type Plan, TABLE_WEIGHT } from './plan.js';
 import { WasmArray } from './memory.js';
 import { Sum } from './js/sum.js';
+import { nonNegativeInBase } from './reductions.js';
 import { byteEntropySmall, jointSmall } from './small.js';
 import type { BaseOption, Vector } from './types.js';
 
@@ -120,9 +121,8 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
 export function mutualInformation(joint: Vector, options: JointOptions): number {
   const t = jointSmall(joint, options, true) ?? jointTerms('mutualInformation', joint, options, true);
   if (!t) return 0;
-  // never below 0 in nats (independent margins round either way); a base below 1 then makes it negative
-  const v = t.sum / t.total;
-  return v > 0 ? v * t.scale : v !== v ? v : 0;
+  // (independent margins round either way around 0)
+  return nonNegativeInBase(t.sum / t.total, t.scale);
 }
 
 /**
@@ -140,8 +140,7 @@ export function mutualInformation(joint: Vector, options: JointOptions): number 
 export function conditionalEntropy(joint: Vector, options: JointOptions): number {
   const t = jointSmall(joint, options, false) ?? jointTerms('conditionalEntropy', joint, options, false);
   if (!t) return 0;
-  const v = -t.sum / t.total; // (clamped in nats, as mutualInformation)
-  return v > 0 ? v * t.scale : v !== v ? v : 0;
+  return nonNegativeInBase(-t.sum / t.total, t.scale);
 }
 
 /**
@@ -206,8 +205,7 @@ function byteEntropyPlan(b: Uint8Array, n: number, scale: number): Plan<number> 
     rows: n, cols: 1, size: n, weight: 3,
     stages: [{ kernel: 'byteHistogram', f32: false, args: [b, n, 1, counts, null] }],
     finish: () => {
-      const h = entropyOfCounts(counts, n); // (clamped in nats: a base below 1 makes it negative)
-      return h > 0 ? h * scale : 0;
+      return nonNegativeInBase(entropyOfCounts(counts, n), scale);
     },
   };
 }

@@ -26,6 +26,14 @@ export function perRow(s: Shape, fn = '', out?: unknown, inputs: Arg[] = [], gra
   return output(fn, 'out', out, s.rows, [...inputs, ...others], []) as Float64Array;
 }
 
+/**
+ * A quantity never negative in nats (an entropy, a mutual information) in the requested
+ * base: a rounding below 0 is 0, NaN stays NaN, and the scale comes after the clamp (a
+ * base below 1 makes the value negative).
+ * @internal
+ */
+export const nonNegativeInBase = (v: number, scale: number): number => (v > 0 ? v * scale : v !== v ? v : 0);
+
 /** Scales nats to the requested base (−0 becomes 0) and returns a number (vector) or the rows. @internal */
 export function scaled(res: Float64Array, scale: number, s: Shape): number | Float64Array {
   for (let r = 0; r < res.length; r++) {

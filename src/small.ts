@@ -28,6 +28,7 @@ import { expWeight, passWeight, TABLE_WEIGHT } from './plan.js';
 import { jsEngine } from './engine.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { fsum } from './js/sum.js';
+import { nonNegativeInBase } from './reductions.js';
 import { CUT32, CUT64, logOnesPlus } from './js/softmax.js';
 import type { FloatArray, SignedValue } from './types.js';
 
@@ -362,8 +363,7 @@ export function byteEntropySmall(bytes: unknown, o: unknown): number | undefined
     COUNTS[BYTES[i]] = 0;
     h -= c * (2 * c > n ? Math.log1p((c - n) / n) : Math.log(c / n));
   }
-  const v = h / n;
-  return v > 0 ? v * scale : 0;
+  return nonNegativeInBase(h / n, scale);
 }
 
 const LOSS = ['cols', 'grad', 'reduction', 'base'] as const;
