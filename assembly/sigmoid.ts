@@ -734,8 +734,8 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
   const gs = f64x2.splat(gscale), ls = f64x2.splat(lscale);
   const hasW = !fast && w != 0, hasPw = !fast && pw != 0, wantG = fast ? G : grad != 0, wantL = !fast && losses != 0;
   // (pmin and pmax pass a NaN over, and the loss's max(0, ·) terms hide it: NaN targets are
-  // looked for apart, ynan)
-  let ymin = inf, ymax = f64x2.neg(inf), wmin = inf, wmax = zero, nan = i32x4.splat(0), ynan = nan;
+  // looked for apart, in `nan`, with NaN weights when a row is recomputed)
+  let ymin = inf, ymax = f64x2.neg(inf), wmin = inf, wmax = zero, nan = i32x4.splat(0);
   let wv = one, pwv = one;
   let hi = f64x2.splat(0), lo = hi;
   let i = 0;
@@ -750,7 +750,7 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
         const xc = v128.load(x + o, 32), yc = v128.load(y + o, 32), xd = v128.load(x + o, 48), yd = v128.load(y + o, 48);
         ymin = f64x2.pmin(ymin, f64x2.pmin(f64x2.pmin(ya, yb), f64x2.pmin(yc, yd)));
         ymax = f64x2.pmax(ymax, f64x2.pmax(f64x2.pmax(ya, yb), f64x2.pmax(yc, yd)));
-        ynan = v128.or(ynan, v128.or(v128.or(f64x2.ne(ya, ya), f64x2.ne(yb, yb)), v128.or(f64x2.ne(yc, yc), f64x2.ne(yd, yd))));
+        nan = v128.or(nan, v128.or(v128.or(f64x2.ne(ya, ya), f64x2.ne(yb, yb)), v128.or(f64x2.ne(yc, yc), f64x2.ne(yd, yd))));
         const la = bceF64(xa, ya, wv, pwv, false, false, false, wantG, false, ome, eps2, gs, ls, grad, 0, o, 2, false,
           log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
           r0, r1, r2, r3, r4, r5, r6, sign, zero);
@@ -772,14 +772,14 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
       const xv = v128.load(x + o), yv = v128.load(y + o);
       ymin = f64x2.pmin(ymin, yv);
       ymax = f64x2.pmax(ymax, yv);
-      ynan = v128.or(ynan, f64x2.ne(yv, yv));
+      nan = v128.or(nan, f64x2.ne(yv, yv));
       if (hasW) {
         wv = v128.load(w + o);
         wmin = f64x2.pmin(wmin, wv);
         wmax = f64x2.pmax(wmax, wv);
       }
       if (hasPw) pwv = v128.load(pw + o);
-      if (careful) nan = v128.or(nan, v128.or(f64x2.ne(yv, yv), f64x2.ne(wv, wv)));
+      if (careful) nan = v128.or(nan, f64x2.ne(wv, wv));
       const loss = bceF64(xv, yv, wv, pwv, hasW, hasPw, !fast, wantG, wantL, ome, eps2, gs, ls, grad, losses, o, 2, careful,
         log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo,
         r0, r1, r2, r3, r4, r5, r6, sign, zero);
@@ -799,7 +799,7 @@ function bceTailF64(x: usize, y: usize, w: usize, pw: usize, eps: f64, gscale: f
     hi = f64x2.add(hi, block);
   }
   const flags = v128.or(v128.or(f64x2.lt(ymin, zero), f64x2.gt(ymax, one)), v128.or(f64x2.lt(wmin, zero), f64x2.eq(wmax, inf)));
-  rowBad = bad || v128.any_true(v128.or(v128.or(flags, nan), ynan));
+  rowBad = bad || v128.any_true(v128.or(flags, nan));
   return rowTotal(hi, lo);
 }
 
