@@ -43,8 +43,8 @@ for (const op of ops) {
 }
 
 const pool = tables.pool ? need('pool') : [];
-const poolRow = (r) => `| ${r.op} | ${r.shape} | ${fmtTime(num(r.singleMs))} | ${fmtTime(num(r.poolMs))} | ${fmtX(num(r.speedup))} | ${fmtTime(num(r.sharedSingleMs))} | ${fmtTime(num(r.sharedPoolMs))} | ${fmtX(num(r.sharedSpeedup))} | ${fmtX(num(r.sharedOverPlain))} |`;
-const poolHead = ['| op | shape | one thread | pool | speed-up | pool.array rows: one thread | pool | speed-up | ÷ one thread, ordinary arrays |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+const poolRow = (r) => `| ${r.op} | ${r.shape} | ${fmtTime(num(r.singleMs))} | ${fmtTime(num(r.poolMs))} | ${fmtX(num(r.speedup))} | ${fmtTime(num(r.sharedSingleMs))} | ${fmtTime(num(r.sharedPoolMs))} | ${fmtX(num(r.sharedSpeedup))} | ${fmtX(num(r.sharedOverPlain))} | ${r.alone === undefined ? '—' : `${Math.round(100 * r.alone)} %`} |`;
+const poolHead = ['| op | shape | one thread | pool | speed-up | pool.array rows: one thread | pool | speed-up | ÷ one thread, ordinary arrays | pool calls on the calling thread |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
 const poolBlock = [...poolHead, ...pool.filter((r) => !r.busy).map(poolRow)];
 const busyBlock = [...poolHead, ...pool.filter((r) => r.busy).map(poolRow)];
 

@@ -4,7 +4,7 @@
 // the chunk and vector cut-offs, call after call, with 2 and with 16 threads; errors are
 // the single call's.  Nothing here measures time.  The cases are test/pool-cases.js's,
 // which test/browser.test.ts runs in Chromium too.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as S from '../dist/index.js';
 import { createPool, type Pool } from '../dist/pool/node.js';
 import { randomLogits, rng, sameBits } from './helpers.js';
@@ -25,8 +25,9 @@ for (const mode of MODES) {
     let pool: Pool;
     beforeAll(async () => {
       await S.init();
-      // minElements 0: every call goes through the workers, however small
-      pool = await createPool({ size: mode.size, shared: mode.shared, inMemory: mode.inMemory, minElements: 0 });
+      // minElements 0 and yieldWhenBusy false: every call goes through the workers, however
+      // small, and however busy the machine running the suite
+      pool = await createPool({ size: mode.size, shared: mode.shared, inMemory: mode.inMemory, minElements: 0, yieldWhenBusy: false });
       expect(pool.shared).toBe(mode.shared);
       expect(pool.inMemory).toBe(mode.inMemory);
       expect(pool.backend).toBe(S.backend());
@@ -96,5 +97,59 @@ describe('pool: small calls and close', () => {
 
   it('unknown options of createPool are TypeErrors naming the nearest', async () => {
     await expect(createPool({ sise: 2 } as never)).rejects.toThrow("createPool: unknown option 'sise' (did you mean 'size'?)");
+  });
+});
+
+describe('pool: beside busy processes', () => {
+  // The pool reads the process's CPU time through process.cpuUsage(): here a clock that
+  // gives the process `cores` cores, so each window's reading is exact whatever the machine.
+  let cores = 1;
+  const clock = () => vi.spyOn(process, 'cpuUsage').mockImplementation(() => ({ user: Math.round(cores * performance.now() * 1000), system: 0 }));
+  afterEach(() => vi.restoreAllMocks());
+  const rows = 200, cols = 100, x = randomLogits(rows * cols, rng(11), Float32Array);
+  let want: Float32Array;
+  beforeAll(async () => {
+    await S.init();
+    want = S.softmax(x, { cols });
+  });
+  /** Calls for `ms` of wall time (or until `stop`), each checked against the single call. */
+  const callFor = async (pool: Pool, ms: number, stop = () => false) => {
+    for (const t0 = performance.now(); performance.now() - t0 < ms && !stop();) {
+      expect(sameBits(await pool.softmax(x, { cols }) as Float32Array, want)).toBe(true);
+    }
+  };
+
+  it('threads given less than 1.2 cores in all: calls move to the calling thread, the same values; a second later they go back', async () => {
+    clock();
+    const pool = await createPool({ size: 2, minElements: 0 });
+    try {
+      cores = 2;
+      await callFor(pool, 300);
+      expect(pool.contended).toBe(false);
+      cores = 1;
+      await callFor(pool, 60_000, () => pool.contended); // two 50 ms windows of calls
+      expect(pool.contended).toBe(true);
+      await callFor(pool, 100);
+      cores = 2;
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(pool.contended).toBe(false);
+      await callFor(pool, 300);
+      expect(pool.contended).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('yieldWhenBusy: false keeps every call on the pool; a value that is not a boolean is a TypeError', async () => {
+    clock();
+    cores = 1;
+    const pool = await createPool({ size: 2, minElements: 0, yieldWhenBusy: false });
+    try {
+      await callFor(pool, 300);
+      expect(pool.contended).toBe(false);
+    } finally {
+      await pool.close();
+    }
+    await expect(createPool({ yieldWhenBusy: 1 } as never)).rejects.toThrow('createPool: yieldWhenBusy must be a boolean, got number 1');
   });
 });

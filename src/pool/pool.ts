@@ -60,9 +60,14 @@ export interface PoolOptions {
   inMemory?: boolean;
   /** Milliseconds a worker keeps polling for the next call before it sleeps (default 1; 0: sleep at once). */
   spin?: number;
+  /**
+   * Node: while busy processes leave the pool's threads less than 1.2 cores between them,
+   * run calls on the calling thread, where they are faster (default true; see `contended`).
+   */
+  yieldWhenBusy?: boolean;
 }
 
-const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'inMemory', 'spin'] as const;
+const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'inMemory', 'spin', 'yieldWhenBusy'] as const;
 
 /** Shared mode: bytes of input a chunk carries: small enough to balance 16 threads at 1024 rows, large enough that claiming one costs nothing. */
 const CHUNK_BYTES = 128 * 1024;
@@ -71,6 +76,11 @@ const TRANSFER_CHUNK_BYTES = 1024 * 1024;
 /** A staging slot larger than this: the rows are too long to stage a chunk at a time. */
 const MAX_SLOT_BYTES = 64 * 2 ** 20;
 const OUTPUTS: Kind[] = ['out', 'out64', 'res', 'resOpt', 'aux'];
+/** Beside busy processes (`Pool.measure`): with fewer cores than this, one thread is as fast as the pool, which spends more CPU time on a call than one thread (copies, hand-outs, waits). */
+const CONTENDED_CORES = 1.2;
+/** Milliseconds of the pool's calls a window measures (process CPU clocks tick in milliseconds), and of calls on the calling thread after contended windows. */
+const CONTENDED_WINDOW_MS = 50;
+const CONTENDED_ALONE_MS = 1000;
 
 /**
  * Rows a chunk: about `bytes` of input, and at least `chunks` chunks in all; narrow rows in
@@ -148,12 +158,24 @@ export class Pool {
   /** Shared mode: the last call's number, twice (SEQ), and the staging area in M. */
   private seq = 0;
   private staging = { ptr: 0, bytes: 0 };
+  /** Until when calls run on the calling thread; the CPU time and wall time of the pool's calls since the last window, and contended windows in a row (`measure`). */
+  private alone = 0;
+  private readonly window = { cpu: 0, wall: 0, strikes: 0 };
   /** Transfer mode: the chunks sent, each waiting for its reply. */
   private nextId = 1;
   private readonly pending = new Map<number, (reply: ChunkReply) => void>();
 
+  /**
+   * True while calls run on the calling thread because busy processes left the pool's
+   * threads less than 1.2 cores between them (Node, `yieldWhenBusy`); the pool tries its
+   * threads again a second later.
+   */
+  get contended(): boolean {
+    return performance.now() < this.alone;
+  }
+
   /** Use `createPool`. @internal */
-  constructor(private readonly workers: Transport[], backend: Backend, size: number, private readonly minElements: number, private readonly memory: SharedMemory | null) {
+  constructor(private readonly workers: Transport[], backend: Backend, size: number, private readonly minElements: number, private readonly memory: SharedMemory | null, private readonly cpuTime?: () => number) {
     this.backend = backend;
     this.size = size;
     this.shared = memory !== null;
@@ -285,15 +307,36 @@ export class Pool {
     const splittable = plan.stages.every((s) => KERNELS[s.kernel].params.every((p) => p.kind !== 'colAcc' && p.kind !== 'acc'));
     // (a call the single-thread function computes with the JS twins stays here: the twins' last bits are theirs)
     const small = engineFor(plan.size, plan.weight) === jsEngine;
-    if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small) return execute(plan);
+    if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small || performance.now() < this.alone) return execute(plan);
     for (const w of this.workers) w.keepAlive?.(true);
+    const wall = performance.now(), cpu = this.cpuTime?.() ?? 0;
     try {
       if (this.memory) await this.computeShared(plan, this.memory);
       else await this.computeTransferred(plan);
     } finally {
       for (const w of this.workers) w.keepAlive?.(false);
     }
+    if (this.cpuTime) this.measure(this.cpuTime() - cpu, performance.now() - wall);
     return plan.finish();
+  }
+
+  /**
+   * Beside other busy processes the kernel may leave all the pool's threads one core
+   * between them (each sleeps between chunks, so each looks half loaded and they are placed
+   * together), and then the pool is slower than one thread: it copies and hands out chunks
+   * besides computing.  So the pool measures its calls in windows of CONTENDED_WINDOW_MS:
+   * after two windows in a row in which its threads had less than CONTENDED_CORES cores in
+   * all, the next CONTENDED_ALONE_MS of calls run on the calling thread alone, as small
+   * calls do; after that, one such window sends them back.
+   */
+  private measure(cpu: number, wall: number): void {
+    const w = this.window;
+    w.cpu += cpu;
+    w.wall += wall;
+    if (w.wall < CONTENDED_WINDOW_MS) return;
+    w.strikes = w.cpu < CONTENDED_CORES * w.wall ? w.strikes + 1 : 0;
+    if (w.strikes >= 2) [this.alone, w.strikes] = [performance.now() + CONTENDED_ALONE_MS, 1];
+    w.cpu = w.wall = 0;
   }
 
   /**
@@ -464,7 +507,7 @@ async function changed(control: Int32Array, i: number, v: number): Promise<void>
 }
 
 /** Starts a pool: `make` creates a worker (told its setup in its first message). @internal */
-export async function startPool(make: () => Transport, options: PoolOptions, cores: number): Promise<Pool> {
+export async function startPool(make: () => Transport, options: PoolOptions, cores: number, cpuTime?: () => number): Promise<Pool> {
   const o = options_<PoolOptions>('createPool', options, POOL_OPTIONS);
   const size = o.size ?? Math.max(2, cores);
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) throw new RangeError(`createPool: size must be a positive integer, got ${describe(size)}`);
@@ -472,6 +515,7 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const backend = o.backend ?? 'auto';
   if (!BACKENDS.includes(backend)) throw new RangeError(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
   const inMemory = flag('createPool', 'inMemory', o.inMemory, true);
+  if (!flag('createPool', 'yieldWhenBusy', o.yieldWhenBusy, true)) cpuTime = undefined;
   // The pool's values are the one-thread functions' bit for bit, and calls the calling
   // thread's engine would give to the JS twins stay on it (`compute`): without init() that
   // engine is the twins' for every size, and no call would ever reach a worker.  So a pool
@@ -488,7 +532,7 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const build = supported().find((b) => b === want);
   if (flag('createPool', 'shared', o.shared, true) && build && canShare) {
     try {
-      return await startShared(make, build, size, minElements, spin, inMemory);
+      return await startShared(make, build, size, minElements, spin, inMemory, cpuTime);
     } catch (e) {
       if (o.shared === true) throw e;
       // no shared WebAssembly memory here: transfers
@@ -496,10 +540,10 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   }
   const workers = Array.from({ length: size }, make);
   const ready = await Promise.all(workers.map((w) => handshake(w, { mode: 'transfer', backend: want })));
-  return new Pool(workers, ready[0], size, minElements, null);
+  return new Pool(workers, ready[0], size, minElements, null, cpuTime);
 }
 
-async function startShared(make: () => Transport, build: Build, size: number, minElements: number, spin: number, inMemory: boolean): Promise<Pool> {
+async function startShared(make: () => Transport, build: Build, size: number, minElements: number, spin: number, inMemory: boolean, cpuTime?: () => number): Promise<Pool> {
   const module = await sharedModule(build);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
   const control = new SharedArrayBuffer(4 * CONTROL_WORDS), descriptor = new SharedArrayBuffer(DESCRIPTOR_BYTES);
@@ -509,7 +553,7 @@ async function startShared(make: () => Transport, build: Build, size: number, mi
   await Promise.all(workers.map((w) => handshake(w, { mode: 'shared', backend: build, memory, module, control, descriptor, window: engine.heap.alloc(WINDOW), spin, inMemory })));
   // inMemory: false: this thread computes its chunks with its own engine, staging them through its memory
   const compute = inMemory ? engine : currentEngine();
-  return new Pool(workers, build, size, minElements, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) });
+  return new Pool(workers, build, size, minElements, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) }, cpuTime);
 }
 
 /** Sends a worker its setup and waits for its ready message (or its failure). */
