@@ -169,6 +169,16 @@ export class Pool {
    * True while calls run on the calling thread because busy processes left the pool's
    * threads less than 1.2 cores between them (Node, `yieldWhenBusy`); the pool tries its
    * threads again a second later.
+   *
+   * @example
+   * ```ts
+   * import { createPool } from 'surprisal/pool';
+   * const pool = await createPool();
+   * const logits = new Float32Array(4096 * 1000), out = new Float32Array(4096 * 1000);
+   * await pool.softmax(logits, { cols: 1000, out });
+   * if (pool.contended) console.log('the cores are busy: calls run on this thread for now');
+   * await pool.close();
+   * ```
    */
   get contended(): boolean {
     return performance.now() < this.alone;
