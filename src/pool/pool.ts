@@ -60,10 +60,7 @@ export interface PoolOptions {
   inMemory?: boolean;
   /** Milliseconds a worker keeps polling for the next call before it sleeps (default 1; 0: sleep at once). */
   spin?: number;
-  /**
-   * Node: while busy processes leave the pool's threads less than 1.2 cores between them,
-   * run calls on the calling thread, where they are faster (default true; see `contended`).
-   */
+  /** Node: while busy processes leave the threads under 1.2 cores, run calls on the calling thread, faster then (default true). */
   yieldWhenBusy?: boolean;
 }
 
@@ -165,21 +162,7 @@ export class Pool {
   private nextId = 1;
   private readonly pending = new Map<number, (reply: ChunkReply) => void>();
 
-  /**
-   * True while calls run on the calling thread because busy processes left the pool's
-   * threads less than 1.2 cores between them (Node, `yieldWhenBusy`); the pool tries its
-   * threads again a second later.
-   *
-   * @example
-   * ```ts
-   * import { createPool } from 'surprisal/pool';
-   * const pool = await createPool();
-   * const logits = new Float32Array(4096 * 1000), out = new Float32Array(4096 * 1000);
-   * await pool.softmax(logits, { cols: 1000, out });
-   * if (pool.contended) console.log('the cores are busy: calls run on this thread for now');
-   * await pool.close();
-   * ```
-   */
+  /** True while calls run on the calling thread: busy processes left the threads under 1.2 cores (`yieldWhenBusy`). */
   get contended(): boolean {
     return performance.now() < this.alone;
   }
