@@ -440,12 +440,12 @@ function sigmoidExpectation(fn, args, o, e) {
   }
   const classes = s ? (s.matrix ? s.cols : n) : 0;
   const pw = o.posWeight === undefined || !s ? null : perClassOption(o.posWeight, classes, true, e);
-  const reduction = o.reduction ?? 'mean';
+  const reduction = o.reduction === undefined ? 'mean' : o.reduction;
   if (!['mean', 'sum', 'none'].includes(reduction)) e.error(typeof reduction === 'string' ? 'RangeError' : 'TypeError');
-  const eps = o.labelSmoothing ?? 0;
+  const eps = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
   if (typeof eps !== 'number') e.error('TypeError');
   else if (!(eps >= 0 && eps < 1)) e.error('RangeError');
-  const alpha = o.alpha ?? 0.25, gamma = o.gamma ?? 2;
+  const alpha = o.alpha === undefined ? 0.25 : o.alpha, gamma = o.gamma === undefined ? 2 : o.gamma;
   if (focal) {
     if (typeof alpha !== 'number') e.error('TypeError');
     else if (!(alpha <= 1)) e.error('RangeError');
@@ -505,7 +505,7 @@ function sigmoidExpectation(fn, args, o, e) {
 function bytesExpectation(b, o, e) {
   if (!(b instanceof Uint8Array || b instanceof Uint8ClampedArray)) e.error('TypeError');
   else if (b.length === 0 && isDetached(b)) e.error('TypeError');
-  const scale = checkBase(o.base ?? 2, e);
+  const scale = checkBase(o.base === undefined ? 2 : o.base, e);
   e.scale = scale;
   if (e.errors.size || scale === null) return e;
   const n = b.length, counts = new Float64Array(256);
@@ -529,9 +529,9 @@ function lossExpectation(args, o, e) {
     isLabels = Tg.length === s.rows;
     if (!isLabels && Tg.length !== Z.length) e.error('TypeError');
   }
-  const reduction = o.reduction ?? 'mean';
+  const reduction = o.reduction === undefined ? 'mean' : o.reduction;
   if (!['mean', 'sum', 'none'].includes(reduction)) e.error(typeof reduction === 'string' ? 'RangeError' : 'TypeError');
-  const eps = o.labelSmoothing ?? 0;
+  const eps = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
   if (typeof eps !== 'number') e.error('TypeError');
   else if (!(eps >= 0 && eps < 1)) e.error('RangeError');
   const ignore = o.ignoreIndex;

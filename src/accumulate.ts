@@ -290,10 +290,13 @@ export class ShardedSoftmaxCrossEntropy {
     const L = vector(fn, 'labels', options.labels);
     this.rows = L.length;
     this.cols = cols;
-    const reduction = options.reduction ?? 'mean';
-    if (!['mean', 'sum', 'none'].includes(reduction)) throw new RangeError(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
+    const reduction = options.reduction === undefined ? 'mean' : options.reduction;
+    if (!['mean', 'sum', 'none'].includes(reduction)) {
+      const E = typeof reduction === 'string' ? RangeError : TypeError;
+      throw new E(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
+    }
     this.#reduction = reduction;
-    const eps = options.labelSmoothing ?? 0;
+    const eps = options.labelSmoothing === undefined ? 0 : options.labelSmoothing;
     if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
     if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
     this.#eps = eps;

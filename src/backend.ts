@@ -280,9 +280,10 @@ export function init(options: InitOptions = {}): Promise<Backend> {
 async function switchTo(options: InitOptions): Promise<Backend> {
   if (options === null || typeof options !== 'object') throw new TypeError(`init: options must be an object, got ${describe(options)}`);
   checkOptions('init', options, INIT_OPTIONS);
-  const wanted = options.backend ?? 'auto';
+  const wanted = options.backend === undefined ? 'auto' : options.backend;
   if (!BACKENDS.includes(wanted as string)) {
-    throw new RangeError(`init: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(wanted)}`);
+    const E = typeof wanted === 'string' ? RangeError : TypeError;
+    throw new E(`init: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(wanted)}`);
   }
   if (options.window !== undefined) {
     const w = options.window;

@@ -185,7 +185,7 @@ export function byteEntropy(bytes: Uint8Array | Uint8ClampedArray, options_?: By
     const hint = u instanceof ArrayBuffer || ArrayBuffer.isView(u) ? ' (wrap it: new Uint8Array(buffer, byteOffset, length))' : '';
     throw new TypeError(`${fn}: bytes must be a Uint8Array, got ${describe(bytes)}${hint}`);
   }
-  const scale = baseScale(fn, o.base ?? 2);
+  const scale = baseScale(fn, o.base === undefined ? 2 : o.base);
   const n = b.length;
   if (n === 0) {
     if (isDetached(b)) throw new TypeError(`${fn}: bytes is a view of a detached ArrayBuffer`);

@@ -104,12 +104,12 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
   if (!isLabels && T.length !== Z.length) {
     throw new TypeError(`${fn}: targets must be ${rows} labels or ${Z.length} probabilities (rows × cols), got length ${T.length}`);
   }
-  const reduction = o.reduction ?? 'mean';
+  const reduction = o.reduction === undefined ? 'mean' : o.reduction;
   if (!REDUCTIONS.includes(reduction)) {
     const E = typeof reduction === 'string' ? RangeError : TypeError;
     throw new E(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
   }
-  const eps = o.labelSmoothing ?? 0;
+  const eps = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
   if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
   if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
   const ignore = o.ignoreIndex;

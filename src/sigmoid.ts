@@ -108,7 +108,7 @@ function common(fn: string, logits: Vector, targets: Vector, o: Partial<SigmoidC
   sameLength(fn, X, T);
   const s = shape(fn, X.length, o.cols);
   const more = others();
-  const reduction = o.reduction ?? 'mean';
+  const reduction = o.reduction === undefined ? 'mean' : o.reduction;
   if (!REDUCTIONS.includes(reduction)) {
     const E = typeof reduction === 'string' ? RangeError : TypeError;
     throw new E(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
@@ -190,7 +190,7 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
   const W = c.others.length ? c.others[0] : null;
   const { rows, cols, matrix } = c.s;
   const n = c.X.length;
-  const eps = o.labelSmoothing ?? 0;
+  const eps = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
   if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
   if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
   // weights: per element (checked by the kernel), or per class (checked here)
@@ -221,10 +221,10 @@ export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?:
   const o = options<SigmoidFocalLossOptions>(fn, options_, FOCAL_OPTIONS);
   const c = common(fn, logits, targets, o, () => []);
   const { rows, cols } = c.s;
-  const alpha = o.alpha ?? 0.25;
+  const alpha = o.alpha === undefined ? 0.25 : o.alpha;
   if (typeof alpha !== 'number') throw new TypeError(`${fn}: alpha must be a number, got ${describe(alpha)}`);
   if (!(alpha <= 1)) throw new RangeError(`${fn}: alpha must be at most 1 (a negative alpha turns the weighting off), got ${alpha}`);
-  const gamma = o.gamma ?? 2;
+  const gamma = o.gamma === undefined ? 2 : o.gamma;
   if (typeof gamma !== 'number') throw new TypeError(`${fn}: gamma must be a number, got ${describe(gamma)}`);
   if (!(gamma >= 0 && gamma < Infinity)) throw new RangeError(`${fn}: gamma must be finite and non-negative, got ${gamma}`);
   const { k } = c, kr = rows / k, kc = cols * k;

@@ -316,7 +316,7 @@ const SIGMOID = ['grad', 'reduction', 'base'] as const;
 export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): number | Float64Array | undefined {
   if (!pair(x, t) || !only(o, SIGMOID)) return undefined;
   const opt = o as { grad?: unknown; reduction?: unknown; base?: unknown } | undefined;
-  const reduction = opt?.reduction ?? 'mean', lscale = scaleOf(opt?.base);
+  const reduction = opt?.reduction === undefined ? 'mean' : opt.reduction, lscale = scaleOf(opt?.base);
   if (!(reduction === 'mean' || reduction === 'sum' || reduction === 'none') || lscale !== lscale) return undefined;
   const X = x as In, T = t as In, n = X.length;
   const grad = gradFor(X, T, opt?.grad);
@@ -351,7 +351,7 @@ const COUNTS = new Float64Array(256), BYTES = new Uint8Array(SMALL);
 /** byteEntropy(bytes, { base? }) of at most SMALL bytes: the counts' terms, each distinct byte once (its count then cleared). */
 export function byteEntropySmall(bytes: unknown, o: unknown): number | undefined {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > SMALL || !smallCalls() || !only(o, BASE)) return undefined;
-  const scale = scaleOf((o as { base?: unknown } | undefined)?.base ?? 2);
+  const base = (o as { base?: unknown } | undefined)?.base, scale = scaleOf(base === undefined ? 2 : base);
   if (scale !== scale) return undefined;
   const n = bytes.length;
   // (the bytes read once, so that every count set is cleared whatever the array does)
@@ -378,7 +378,7 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   if (!small(z) || !only(o, LOSS) || o === undefined) return undefined;
   const opt = o as LossOptions;
   const n = z.length;
-  const reduction = opt.reduction ?? 'mean';
+  const reduction = opt.reduction === undefined ? 'mean' : opt.reduction;
   if (opt.cols !== n || !(reduction === 'mean' || reduction === 'sum' || reduction === 'none')) return undefined;
   if (!((Array.isArray(labels) || labels instanceof Int32Array || labels instanceof Float64Array) && labels.length === 1)) return undefined;
   const y = labels[0];
@@ -479,7 +479,8 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   const opt = o as FocalOptions | undefined, X = x as ArrayLike<number>, T = t as ArrayLike<number>, n = X.length;
   const f32 = X instanceof Float32Array && T instanceof Float32Array;
   if (!onTwins(n, passWeight(f32))) return undefined;
-  const reduction = opt?.reduction ?? 'mean', lscale = scaleOf(opt?.base), alpha = opt?.alpha ?? 0.25, gamma = opt?.gamma ?? 2;
+  const reduction = opt?.reduction === undefined ? 'mean' : opt.reduction, lscale = scaleOf(opt?.base);
+  const alpha = opt?.alpha === undefined ? 0.25 : opt.alpha, gamma = opt?.gamma === undefined ? 2 : opt.gamma;
   if (!(reduction === 'mean' || reduction === 'sum' || reduction === 'none') || lscale !== lscale) return undefined;
   if (!(typeof alpha === 'number' && alpha <= 1 && typeof gamma === 'number' && gamma >= 0 && gamma < Infinity)) return undefined;
   const grad = gradFor(X, T, opt?.grad);

@@ -157,6 +157,7 @@ describe('init and backend', () => {
     await expect(init({ backend: 'gpu' as 'js' })).rejects.toThrow(RangeError);
     await expect(init({ backend: 'gpu' as 'js' })).rejects.toThrow(/backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js'/);
     await expect(init('fast' as never)).rejects.toThrow(TypeError);
+    await expect(init({ backend: null as never })).rejects.toThrow(new TypeError("init: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got null"));
     await expect(init({ bakend: 'js' } as never)).rejects.toThrow(new TypeError("init: unknown option 'bakend' (did you mean 'backend'?)"));
     await expect(init({ windw: 2 ** 20 } as never)).rejects.toThrow("init: unknown option 'windw' (did you mean 'window'?)");
     await expect(init({ wsam: simdBytes } as never)).rejects.toThrow("init: unknown option 'wsam' (did you mean 'wasm'?)");

@@ -29,9 +29,14 @@ it('createPool() without init(), twice at once: this thread gets the pool backen
   }
 });
 
-it('createPool with an unknown backend is a RangeError that names it', async () => {
+it('createPool with an unknown backend is a RangeError that names it; null for an option is a TypeError, not its default', async () => {
   await expect(createPool({ backend: 'nope' as never })).rejects.toThrow(RangeError);
   await expect(createPool({ backend: 'nope' as never })).rejects.toThrow(/^createPool: backend must be .*"nope"/);
+  for (const key of ['size', 'backend', 'minElements', 'spin', 'shared', 'inMemory', 'yieldWhenBusy']) {
+    await expect(createPool({ [key]: null } as never)).rejects.toThrow(new RegExp(`^createPool: ${key} must be .*got null$`));
+    await expect(createPool({ [key]: null } as never)).rejects.toThrow(TypeError);
+  }
+  await expect(createPool({ size: 0 })).rejects.toThrow(RangeError);
 });
 
 it("createPool() after init() with a backend that is not the best: the workers run that backend, and the values are its single calls' bit for bit", async () => {

@@ -102,7 +102,7 @@ function perRow(kind: Kind, k: number | undefined, cols: number, perElement: unk
 
 function nonNegative(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !(v >= 0)) throw new RangeError(`createPool: ${name} must be a non-negative number, got ${describe(v)}`);
+  if (typeof v !== 'number' || !(v >= 0)) throw new (typeof v === 'number' ? RangeError : TypeError)(`createPool: ${name} must be a non-negative number, got ${describe(v)}`);
   return v;
 }
 
@@ -502,11 +502,14 @@ async function changed(control: Int32Array, i: number, v: number): Promise<void>
 /** Starts a pool: `make` creates a worker (told its setup in its first message). @internal */
 export async function startPool(make: () => Transport, options: PoolOptions, cores: number, cpuTime?: () => number): Promise<Pool> {
   const o = options_<PoolOptions>('createPool', options, POOL_OPTIONS);
-  const size = o.size ?? Math.max(2, cores);
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) throw new RangeError(`createPool: size must be a positive integer, got ${describe(size)}`);
+  const size = o.size === undefined ? Math.max(2, cores) : o.size;
+  if (!Number.isInteger(size) || size < 1) {
+    const E = typeof size === 'number' ? RangeError : TypeError;
+    throw new E(`createPool: size must be a positive integer, got ${describe(size)}`);
+  }
   const minElements = nonNegative('minElements', o.minElements, 50_000), spin = nonNegative('spin', o.spin, 1);
-  const backend = o.backend ?? 'auto';
-  if (!BACKENDS.includes(backend)) throw new RangeError(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
+  const backend = o.backend === undefined ? 'auto' : o.backend;
+  if (!BACKENDS.includes(backend)) throw new (typeof backend === 'string' ? RangeError : TypeError)(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
   const inMemory = flag('createPool', 'inMemory', o.inMemory, true);
   if (!flag('createPool', 'yieldWhenBusy', o.yieldWhenBusy, true)) cpuTime = undefined;
   // The pool's values are the one-thread functions' bit for bit, and calls the calling
