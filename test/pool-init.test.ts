@@ -53,3 +53,19 @@ it("createPool() after init() with a backend that is not the best: the workers r
   expect(sameBits(mine, theirs)).toBe(true);
   expect(await pool.softmaxKlDivergence(x, y, { cols })).toEqual(S.softmaxKlDivergence(x, y, { cols }));
 });
+
+it("createPool({ backend }) other than this thread's, in each mode: every row of a call is that backend's, this thread's chunks included", async () => {
+  const builds = S.supported().filter((b) => b !== 'wasm-relaxed'); // (the two this engine surely runs: wasm-simd and wasm)
+  if (builds.length < 2) return;
+  const [mine, theirs] = builds; // this thread on the first, the pool on the second
+  await S.init({ backend: theirs });
+  const cols = 1000, x = randomLogits(2000 * cols, rng(10), Float32Array);
+  const want = S.softmax(x, { cols }) as Float32Array;
+  await S.init({ backend: mine });
+  expect(sameBits(S.softmax(x, { cols }) as Float32Array, want)).toBe(false); // (the two builds differ here)
+  for (const inMemory of [true, false]) {
+    const pool = await createPool({ size: 2, backend: theirs, inMemory, minElements: 0, yieldWhenBusy: false });
+    pools.push(pool);
+    for (let call = 0; call < 3; call++) expect(sameBits(await pool.softmax(x, { cols }) as Float32Array, want), `inMemory ${inMemory}, call ${call}`).toBe(true);
+  }
+});

@@ -547,8 +547,10 @@ async function startShared(make: () => Transport, build: Build, size: number, mi
   const engine = new WasmEngine(build, (await instantiate(module, memory)).exports);
   const workers = Array.from({ length: size - 1 }, make);
   await Promise.all(workers.map((w) => handshake(w, { mode: 'shared', backend: build, memory, module, control, descriptor, window: engine.heap.alloc(WINDOW), spin, inMemory })));
-  // inMemory: false: this thread computes its chunks with its own engine, staging them through its memory
-  const compute = inMemory ? engine : currentEngine();
+  // inMemory: false: this thread computes its chunks with an engine of the pool's build over
+  // a memory of its own, staging them through it (its current engine, when of that build)
+  const own = currentEngine();
+  const compute = inMemory ? engine : own.name === build ? own : new WasmEngine(build, (await instantiate(await inlined(build))).exports);
   return new Pool(workers, build, size, minElements, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) }, cpuTime);
 }
 
