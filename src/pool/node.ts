@@ -32,7 +32,7 @@ export function createPool(options: PoolOptions = {}): Promise<Pool> {
       keepAlive: (on) => (on ? w.ref() : w.unref()),
       terminate: () => w.terminate(),
     };
-  }, options, availableParallelism(), () => {
+  }, options, availableParallelism(), typeof process.cpuUsage !== 'function' ? undefined : () => {
     // the process's CPU time in ms: every thread's, so the pool's threads' during a call
     const { user, system } = process.cpuUsage();
     return (user + system) / 1000;
