@@ -1,7 +1,8 @@
 // Deletes the declaration files of dist/ that no public entry point's types reach (the
-// engine, kernels, twins, pool protocol…): they document internals a user cannot import.
+// engine, kernels, twins, pool protocol…): they document internals a user cannot import;
+// and in those kept, the doc comments of private members, which no editor shows.
 // Run by `npm run build:ts` after tsc; the entry points are package.json's `types`.
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +25,7 @@ const walk = (dir) => {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p);
     else if (p.endsWith('.d.ts') && !keep.has(p)) rmSync(p);
+    else if (p.endsWith('.d.ts')) writeFileSync(p, readFileSync(p, 'utf8').replace(/^ *\/\*\*(?:[^*]|\*(?!\/))*\*\/\n(?= *private )/gm, ''));
   }
 };
 walk(join(root, 'dist'));

@@ -76,7 +76,7 @@ const OUTPUTS: Kind[] = ['out', 'out64', 'res', 'resOpt', 'aux'];
 /** Beside busy processes (`Pool.measure`): with fewer cores than this, one thread is as fast as the pool, which spends more CPU time on a call than one thread (copies, hand-outs, waits). */
 const CONTENDED_CORES = 1.2;
 /** Milliseconds of the pool's calls a window measures (process CPU clocks tick in milliseconds), and of calls on the calling thread after contended windows. */
-const CONTENDED_WINDOW_MS = 50;
+const CONTENDED_WINDOW_MS = 100;
 const CONTENDED_ALONE_MS = 1000;
 
 /**
@@ -157,7 +157,7 @@ export class Pool {
   private staging = { ptr: 0, bytes: 0 };
   /** Until when calls run on the calling thread; the CPU time and wall time of the pool's calls since the last window, and contended windows in a row (`measure`). */
   private alone = 0;
-  private readonly window = { cpu: 0, wall: 0, strikes: 0 };
+  private readonly window = { cpu: 0, wall: 0, strikes: 0, at: 0 };
   /** Transfer mode: the chunks sent, each waiting for its reply. */
   private nextId = 1;
   private readonly pending = new Map<number, (reply: ChunkReply) => void>();
@@ -300,16 +300,20 @@ export class Pool {
     const splittable = plan.stages.every((s) => KERNELS[s.kernel].params.every((p) => p.kind !== 'colAcc' && p.kind !== 'acc'));
     // (a call the single-thread function computes with the JS twins stays here: the twins' last bits are theirs)
     const small = engineFor(plan.size, plan.weight) === jsEngine;
-    if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small || performance.now() < this.alone) return execute(plan);
+    // (the rule for busy machines, `measure`: shared mode, and only while a call on this
+    // thread gives the pool's values, its engine being of the pool's build)
+    const clock = this.memory && currentEngine().name === this.backend ? this.cpuTime : undefined;
+    if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small || (clock && performance.now() < this.alone)) return execute(plan);
     for (const w of this.workers) w.keepAlive?.(true);
-    const wall = performance.now(), cpu = this.cpuTime?.() ?? 0;
+    const wall = performance.now(), cpu = clock?.() ?? 0;
+    let threads = true;
     try {
-      if (this.memory) await this.computeShared(plan, this.memory);
+      if (this.memory) threads = await this.computeShared(plan, this.memory);
       else await this.computeTransferred(plan);
     } finally {
       for (const w of this.workers) w.keepAlive?.(false);
     }
-    if (this.cpuTime) this.measure(this.cpuTime() - cpu, performance.now() - wall);
+    if (clock && threads) this.measure(clock() - cpu, performance.now() - wall);
     return plan.finish();
   }
 
@@ -317,18 +321,22 @@ export class Pool {
    * Beside other busy processes the kernel may leave all the pool's threads one core
    * between them (each sleeps between chunks, so each looks half loaded and they are placed
    * together), and then the pool is slower than one thread: it copies and hands out chunks
-   * besides computing.  So the pool measures its calls in windows of CONTENDED_WINDOW_MS:
+   * besides computing.  So, in shared mode, the pool measures the calls its threads run in
+   * windows of CONTENDED_WINDOW_MS:
    * after two windows in a row in which its threads had less than CONTENDED_CORES cores in
    * all, the next CONTENDED_ALONE_MS of calls run on the calling thread alone, as small
    * calls do; after that, one such window sends them back.
    */
   private measure(cpu: number, wall: number): void {
-    const w = this.window;
+    const w = this.window, now = performance.now();
+    // (windows far apart are not in a row)
+    if (now - w.at > 2 * CONTENDED_ALONE_MS) [w.cpu, w.wall, w.strikes] = [0, 0, 0];
+    w.at = now;
     w.cpu += cpu;
     w.wall += wall;
     if (w.wall < CONTENDED_WINDOW_MS) return;
     w.strikes = w.cpu < CONTENDED_CORES * w.wall ? w.strikes + 1 : 0;
-    if (w.strikes >= 2) [this.alone, w.strikes] = [performance.now() + CONTENDED_ALONE_MS, 1];
+    if (w.strikes >= 2) [this.alone, w.strikes] = [now + CONTENDED_ALONE_MS, 1];
     w.cpu = w.wall = 0;
   }
 
@@ -362,8 +370,8 @@ export class Pool {
     return { arrays, stages, inRowBytes: Math.max(inRowBytes, 1) };
   }
 
-  /** Shared mode: publishes the call, then stages, computes and copies back until every chunk is done. */
-  private async computeShared(plan: Plan, { engine, compute, control, descriptor }: SharedMemory): Promise<void> {
+  /** Shared mode: publishes the call, then stages, computes and copies back until every chunk is done (false: this thread computed it alone). */
+  private async computeShared(plan: Plan, { engine, compute, control, descriptor }: SharedMemory): Promise<boolean> {
     const { arrays, stages, inRowBytes } = this.layout(plan);
     const heap = engine.heap, threads = this.size;
     const chunk = chunkRows(plan.rows, plan.cols, inRowBytes, CHUNK_BYTES, 4 * threads);
@@ -381,7 +389,7 @@ export class Pool {
       // rows too long to stage a chunk at a time: this thread computes the call
       const single = engineFor(plan.size, plan.weight);
       for (const s of plan.stages) single.run(s.kernel, s.f32, s.args);
-      return;
+      return false;
     }
     const slots = slotBytes === 0 ? 1 : Math.min(total, 2 * threads + 2);
     const need = slots * slotBytes + fixedBytes + 16;
@@ -459,6 +467,7 @@ export class Pool {
       const at = DESCRIPTOR_BYTES / 2;
       throw workerFailed(new TextDecoder().decode(descriptor.slice(at, at + Atomics.load(control, MESSAGE))));
     }
+    return true;
   }
 
   /** Transfer mode: each worker takes the next chunk (about 1 MiB of input) as soon as it has answered the last. */
@@ -550,7 +559,12 @@ async function startShared(make: () => Transport, build: Build, size: number, mi
   // inMemory: false: this thread computes its chunks with an engine of the pool's build over
   // a memory of its own, staging them through it (its current engine, when of that build)
   const own = currentEngine();
-  const compute = inMemory ? engine : own.name === build ? own : new WasmEngine(build, (await instantiate(await inlined(build))).exports);
+  let compute: Engine = inMemory ? engine : own;
+  if (!inMemory && own.name !== build) {
+    const mine = new WasmEngine(build, (await instantiate(await inlined(build))).exports);
+    if (own instanceof WasmEngine) mine.heap.windowLimit = own.heap.windowLimit; // (init's window)
+    compute = mine;
+  }
   return new Pool(workers, build, size, minElements, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) }, cpuTime);
 }
 
