@@ -154,6 +154,24 @@ describe('pool: beside busy processes', () => {
     }
   });
 
+  it('two windows under 1.2 cores with more than two seconds between them are not in a row', async () => {
+    clock();
+    const pool = await createPool({ size: 2, minElements: 0 });
+    try {
+      cores = 1;
+      // 150 ms of calls: one 100 ms window of the pool's own time in them, never two
+      await callFor(pool, 150);
+      expect(pool.contended).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      await callFor(pool, 150); // one window again: the first of a new row
+      expect(pool.contended).toBe(false);
+      await callFor(pool, 60_000, () => pool.contended); // the second in a row
+      expect(pool.contended).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('yieldWhenBusy: false keeps every call on the pool; a value that is not a boolean is a TypeError', async () => {
     clock();
     cores = 1;
