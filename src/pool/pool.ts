@@ -60,7 +60,7 @@ export interface PoolOptions {
   inMemory?: boolean;
   /** Milliseconds a worker keeps polling for the next call before it sleeps (default 1; 0: sleep at once). */
   spin?: number;
-  /** Node: while busy processes leave the threads under 1.2 cores, run calls on the calling thread, faster then (default true). */
+  /** Node, shared mode: while busy processes leave the threads under 1.2 cores, run calls on the calling thread, faster then (default true). */
   yieldWhenBusy?: boolean;
 }
 
