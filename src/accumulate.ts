@@ -6,7 +6,7 @@
 // the accuracy bounds.  Their state is plain JSON: numbers (null for "nothing yet"), so
 // shards merge anywhere.
 
-import { type Arg, baseScale, checkOptions, describe, options, vector } from './args.js';
+import { type Arg, baseScale, checkOptions, describe, labelSmoothingOption, options, reductionOption, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { entropyValue, mergeEntropy } from './js/reduce.js';
 import { logOnesPlus } from './js/softmax.js';
@@ -290,16 +290,8 @@ export class ShardedSoftmaxCrossEntropy {
     const L = vector(fn, 'labels', options.labels);
     this.rows = L.length;
     this.cols = cols;
-    const reduction = options.reduction === undefined ? 'mean' : options.reduction;
-    if (!['mean', 'sum', 'none'].includes(reduction)) {
-      const E = typeof reduction === 'string' ? RangeError : TypeError;
-      throw new E(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
-    }
-    this.#reduction = reduction;
-    const eps = options.labelSmoothing === undefined ? 0 : options.labelSmoothing;
-    if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
-    if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
-    this.#eps = eps;
+    this.#reduction = reductionOption(fn, options.reduction);
+    this.#eps = labelSmoothingOption(fn, options.labelSmoothing);
     this.#weights = null;
     this.#wsum = cols;
     if (options.weights !== undefined) {

@@ -7,7 +7,7 @@
 // partial overlap between input and output) is a RangeError.
 
 import { WasmArray, isStrayModuleView } from './memory.js';
-import type { FloatArray } from './types.js';
+import type { FloatArray, Reduction } from './types.js';
 
 /** @internal */
 export type DType = 'f32' | 'f64';
@@ -183,6 +183,21 @@ export function temperature(fn: string, t: unknown): number {
 export function flag(fn: string, name: string, v: unknown, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (typeof v !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+/** A loss's `reduction` (absent: 'mean'); a string that is none of the three is a RangeError, anything else a TypeError. @internal */
+export function reductionOption(fn: string, v: unknown): Reduction {
+  if (v === undefined) return 'mean';
+  if (v === 'mean' || v === 'sum' || v === 'none') return v;
+  throw new (typeof v === 'string' ? RangeError : TypeError)(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(v)}`);
+}
+
+/** A loss's `labelSmoothing` ε ∈ [0, 1) (absent: 0). @internal */
+export function labelSmoothingOption(fn: string, v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(v)}`);
+  if (!(v >= 0 && v < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${v}`);
   return v;
 }
 

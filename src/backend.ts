@@ -254,8 +254,15 @@ export function supported(): WasmBackend[] {
 }
 
 const INIT_OPTIONS = ['backend', 'wasm', 'window'] as const;
-/** The names `init({ backend })` and `createPool({ backend })` take. @internal */
-export const BACKENDS = ['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'];
+/** The names `init({ backend })` and `createPool({ backend })` take. */
+const BACKENDS = ['auto', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'];
+
+/** A `backend` option (absent: 'auto'); a string that is none of them is a RangeError, anything else a TypeError. @internal */
+export function backendOption(fn: string, v: unknown): 'auto' | Backend {
+  if (v === undefined) return 'auto';
+  if (BACKENDS.includes(v as string)) return v as 'auto' | Backend;
+  throw new (typeof v === 'string' ? RangeError : TypeError)(`${fn}: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(v)}`);
+}
 
 /**
  * Loads the fastest backend this engine supports (or the one asked for) and switches
@@ -280,11 +287,7 @@ export function init(options: InitOptions = {}): Promise<Backend> {
 async function switchTo(options: InitOptions): Promise<Backend> {
   if (options === null || typeof options !== 'object') throw new TypeError(`init: options must be an object, got ${describe(options)}`);
   checkOptions('init', options, INIT_OPTIONS);
-  const wanted = options.backend === undefined ? 'auto' : options.backend;
-  if (!BACKENDS.includes(wanted as string)) {
-    const E = typeof wanted === 'string' ? RangeError : TypeError;
-    throw new E(`init: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(wanted)}`);
-  }
+  const wanted = backendOption('init', options.backend);
   if (options.window !== undefined) {
     const w = options.window;
     if (typeof w !== 'number' || !Number.isInteger(w)) throw new TypeError(`init: window must be an integer number of bytes, got ${describe(w)}`);

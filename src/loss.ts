@@ -2,14 +2,13 @@
 // `cross_entropy` semantics (class weights, label smoothing, ignore index, reductions)
 // and its gradient from the same softmax.
 
-import { type Arg, baseScale, describe, options, output, shape, vector } from './args.js';
+import { type Arg, baseScale, describe, labelSmoothingOption, options, output, reductionOption, shape, vector } from './args.js';
 import { execute, type Plan, type Stage } from './plan.js';
 import { fsum } from './js/sum.js';
 import { uninitialized } from './memory.js';
 import { softmaxCrossEntropySmall } from './small.js';
 import type { CrossEntropyLossOptions, FloatArray, Labels, Reduction, Vector } from './types.js';
 
-const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 const LOSS_OPTIONS = ['cols', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'grad', 'base'] as const;
 
 /**
@@ -104,14 +103,8 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
   if (!isLabels && T.length !== Z.length) {
     throw new TypeError(`${fn}: targets must be ${rows} labels or ${Z.length} probabilities (rows × cols), got length ${T.length}`);
   }
-  const reduction = o.reduction === undefined ? 'mean' : o.reduction;
-  if (!REDUCTIONS.includes(reduction)) {
-    const E = typeof reduction === 'string' ? RangeError : TypeError;
-    throw new E(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
-  }
-  const eps = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
-  if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
-  if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
+  const reduction = reductionOption(fn, o.reduction);
+  const eps = labelSmoothingOption(fn, o.labelSmoothing);
   const ignore = o.ignoreIndex;
   if (ignore !== undefined && !(typeof ignore === 'number' && Number.isInteger(ignore))) {
     throw new TypeError(`${fn}: ignoreIndex must be an integer, got ${describe(ignore)}`);

@@ -10,13 +10,12 @@
 // a RangeError.  So a call that throws for a bad target or weight may already have
 // written `grad`.
 
-import { type Arg, type Shape, at, baseScale, describe, options, output, sameLength, shape, vector } from './args.js';
+import { type Arg, type Shape, at, baseScale, describe, labelSmoothingOption, options, output, reductionOption, sameLength, shape, vector } from './args.js';
 import { execute, passWeight, type Plan } from './plan.js';
 import { fsum } from './js/sum.js';
 import { sigmoidCrossEntropySmall, sigmoidFocalLossSmall } from './small.js';
 import type { FloatArray, Reduction, SigmoidCrossEntropyOptions, SigmoidFocalLossOptions, Vector } from './types.js';
 
-const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 const SCE_OPTIONS = ['cols', 'weights', 'posWeight', 'reduction', 'labelSmoothing', 'base', 'grad'] as const;
 const FOCAL_OPTIONS = ['cols', 'alpha', 'gamma', 'reduction', 'base', 'grad'] as const;
 
@@ -108,11 +107,7 @@ function common(fn: string, logits: Vector, targets: Vector, o: Partial<SigmoidC
   sameLength(fn, X, T);
   const s = shape(fn, X.length, o.cols);
   const more = others();
-  const reduction = o.reduction === undefined ? 'mean' : o.reduction;
-  if (!REDUCTIONS.includes(reduction)) {
-    const E = typeof reduction === 'string' ? RangeError : TypeError;
-    throw new E(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
-  }
+  const reduction = reductionOption(fn, o.reduction);
   const lscale = baseScale(fn, o.base);
   const n = X.length;
   const gscale = (reduction === 'mean' ? (n > 0 ? 1 / n : 0) : 1) * lscale;
@@ -190,9 +185,7 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
   const W = c.others.length ? c.others[0] : null;
   const { rows, cols, matrix } = c.s;
   const n = c.X.length;
-  const eps = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
-  if (typeof eps !== 'number') throw new TypeError(`${fn}: labelSmoothing must be a number, got ${describe(eps)}`);
-  if (!(eps >= 0 && eps < 1)) throw new RangeError(`${fn}: labelSmoothing must be in [0, 1), got ${eps}`);
+  const eps = labelSmoothingOption(fn, o.labelSmoothing);
   // weights: per element (checked by the kernel), or per class (checked here)
   let w: ArrayLike<number> | null = null, wElem = 0, wElemArg: Arg | null = null;
   if (W) {

@@ -308,6 +308,9 @@ const expStore = (x: In, grad: FloatArray | null): FloatArray | null =>
 
 const SIGMOID = ['grad', 'reduction', 'base'] as const;
 
+/** A valid `reduction` (absent: 'mean'), or undefined for any other (the general path names the fault). */
+const reductionOf = (v: unknown): 'mean' | 'sum' | 'none' | undefined => (v === undefined ? 'mean' : v === 'mean' || v === 'sum' || v === 'none' ? v : undefined);
+
 /**
  * sigmoidCrossEntropy(x, t, { grad?, reduction?, base? }) of small vectors, without
  * weights or smoothing: the twin's softplus form w·[y·softplus(−x) + (1 − y)·softplus(x)],
@@ -316,8 +319,8 @@ const SIGMOID = ['grad', 'reduction', 'base'] as const;
 export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): number | Float64Array | undefined {
   if (!pair(x, t) || !only(o, SIGMOID)) return undefined;
   const opt = o as { grad?: unknown; reduction?: unknown; base?: unknown } | undefined;
-  const reduction = opt?.reduction === undefined ? 'mean' : opt.reduction, lscale = scaleOf(opt?.base);
-  if (!(reduction === 'mean' || reduction === 'sum' || reduction === 'none') || lscale !== lscale) return undefined;
+  const reduction = reductionOf(opt?.reduction), lscale = scaleOf(opt?.base);
+  if (!reduction || lscale !== lscale) return undefined;
   const X = x as In, T = t as In, n = X.length;
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
@@ -378,8 +381,8 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   if (!small(z) || !only(o, LOSS) || o === undefined) return undefined;
   const opt = o as LossOptions;
   const n = z.length;
-  const reduction = opt.reduction === undefined ? 'mean' : opt.reduction;
-  if (opt.cols !== n || !(reduction === 'mean' || reduction === 'sum' || reduction === 'none')) return undefined;
+  const reduction = reductionOf(opt.reduction);
+  if (opt.cols !== n || !reduction) return undefined;
   if (!((Array.isArray(labels) || labels instanceof Int32Array || labels instanceof Float64Array) && labels.length === 1)) return undefined;
   const y = labels[0];
   if (!(typeof y === 'number' && Number.isInteger(y) && y >= 0 && y < n)) return undefined;
@@ -479,9 +482,9 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   const opt = o as FocalOptions | undefined, X = x as ArrayLike<number>, T = t as ArrayLike<number>, n = X.length;
   const f32 = X instanceof Float32Array && T instanceof Float32Array;
   if (!onTwins(n, passWeight(f32))) return undefined;
-  const reduction = opt?.reduction === undefined ? 'mean' : opt.reduction, lscale = scaleOf(opt?.base);
+  const reduction = reductionOf(opt?.reduction), lscale = scaleOf(opt?.base);
   const alpha = opt?.alpha === undefined ? 0.25 : opt.alpha, gamma = opt?.gamma === undefined ? 2 : opt.gamma;
-  if (!(reduction === 'mean' || reduction === 'sum' || reduction === 'none') || lscale !== lscale) return undefined;
+  if (!reduction || lscale !== lscale) return undefined;
   if (!(typeof alpha === 'number' && alpha <= 1 && typeof gamma === 'number' && gamma >= 0 && gamma < Infinity)) return undefined;
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;

@@ -15,7 +15,7 @@
 // worker in buffers of their own and back.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { BACKENDS, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, supported } from '../backend.js';
+import { backendOption, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, supported } from '../backend.js';
 import { align, type Heap, type Typed } from '../memory.js';
 import { inGroups, KERNELS, type Kind } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
@@ -517,8 +517,7 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
     throw new E(`createPool: size must be a positive integer, got ${describe(size)}`);
   }
   const minElements = nonNegative('minElements', o.minElements, 50_000), spin = nonNegative('spin', o.spin, 1);
-  const backend = o.backend === undefined ? 'auto' : o.backend;
-  if (!BACKENDS.includes(backend)) throw new (typeof backend === 'string' ? RangeError : TypeError)(`createPool: backend must be 'auto', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js', got ${describe(backend)}`);
+  const backend = backendOption('createPool', o.backend);
   const inMemory = flag('createPool', 'inMemory', o.inMemory, true);
   if (!flag('createPool', 'yieldWhenBusy', o.yieldWhenBusy, true)) cpuTime = undefined;
   // The pool's values are the one-thread functions' bit for bit, and calls the calling
