@@ -20,6 +20,14 @@ const MODES = [
 /** Cases of a shape: every row-wise function and its options (test/pool-cases.js). */
 const CASES = cases(S, 1, 10, Float64Array).length;
 
+/**
+ * The pool reads the process's CPU time through process.cpuUsage(): this replaces it with a
+ * clock that gives the process `cores()` cores, so each window's reading is exact whatever
+ * the machine (undone by `mockRestore`).
+ */
+const fakeCpuClock = (cores: () => number) =>
+  vi.spyOn(process, 'cpuUsage').mockImplementation(() => ({ user: Math.round(cores() * performance.now() * 1000), system: 0 }));
+
 for (const mode of MODES) {
   describe(`pool: ${mode.shared ? (mode.inMemory ? 'shared memory, in place' : 'shared memory, staged') : 'transfers'}, ${mode.size} threads`, () => {
     let pool: Pool;
@@ -95,7 +103,7 @@ describe('pool: small calls and close', () => {
     // two such rows, with an out as long: a call the calling thread computes alone, which is
     // no measure of the cores the pool's threads get (see 'beside busy processes')
     const x = new Float32Array(2 * 9e6).fill(1), out = new Float32Array(x.length);
-    const spy = vi.spyOn(process, 'cpuUsage').mockImplementation(() => ({ user: Math.round(performance.now() * 1000), system: 0 })); // one core
+    const spy = fakeCpuClock(() => 1);
     try {
       for (const t0 = performance.now(); performance.now() - t0 < 500;) await pool.softmax(x, { cols: 9e6, out });
       expect(sameBits(out, S.softmax(x, { cols: 9e6 }) as Float32Array)).toBe(true);
@@ -112,10 +120,8 @@ describe('pool: small calls and close', () => {
 });
 
 describe('pool: beside busy processes', () => {
-  // The pool reads the process's CPU time through process.cpuUsage(): here a clock that
-  // gives the process `cores` cores, so each window's reading is exact whatever the machine.
   let cores = 1;
-  const clock = () => vi.spyOn(process, 'cpuUsage').mockImplementation(() => ({ user: Math.round(cores * performance.now() * 1000), system: 0 }));
+  const clock = () => fakeCpuClock(() => cores);
   afterEach(() => vi.restoreAllMocks());
   const rows = 200, cols = 100, x = randomLogits(rows * cols, rng(11), Float32Array);
   let want: Float32Array;
