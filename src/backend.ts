@@ -199,6 +199,24 @@ export async function inlined(name: WasmBackend): Promise<Uint8Array<ArrayBuffer
   return applyDelta(simd, await gunzip(decodeBase64((await import('./wasm/relaxed.generated.js')).default)));
 }
 
+/**
+ * A build compiled to import a shared memory (the worker pool's): in the import entry
+ * `env.memory` (a memory, kind 2) the limits flag 1 (minimum and maximum) becomes 3
+ * (shared, minimum and maximum).  The import section comes before any code or data, so
+ * the first such entry is the import. @internal
+ */
+export async function sharedModule(name: WasmBackend): Promise<WebAssembly.Module> {
+  const bytes = await inlined(name);
+  const entry = new TextEncoder().encode('\x03env\x06memory\x02');
+  for (let p = 8; p + entry.length < bytes.length; p++) {
+    if (!entry.every((b, j) => bytes[p + j] === b)) continue;
+    if (bytes[p + entry.length] !== 1) break;
+    bytes[p + entry.length] = 3;
+    return WebAssembly.compile(bytes);
+  }
+  throw new Error('surprisal pool: the build imports no memory with a maximum');
+}
+
 const BUILDS: WasmBackend[] = ['wasm', 'wasm-simd', 'wasm-relaxed'];
 /** The largest memory a build may have (asconfig.json's maximumMemory): 4 GiB. @internal */
 export const MAX_PAGES = 65536;

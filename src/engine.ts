@@ -11,7 +11,7 @@
 // back.  A row too long for the window goes to stream.ts.  Every row's result is the
 // kernel's on that row alone, so the blocks give the whole call's values bit for bit.
 
-import { KERNELS, type KernelName, type Param, inGroups } from './kernels.js';
+import { KERNELS, type KernelName, type Param, inGroups, rowCode, rowElements, writes } from './kernels.js';
 import { align, type Elem, Heap, OutOfMemory, type Typed } from './memory.js';
 import { longRow } from './stream.js';
 import type { Backend, FloatArray } from './types.js';
@@ -85,8 +85,6 @@ function width(kind: Param['kind'], f32: boolean): number {
 
 // What a parameter is to the engine (fixed per kernel: see `layout`).
 const SCALAR = 0, TMP_ = 1, ARRAY = 2;
-// Elements per row of an array parameter: `cols`, a constant (k), or the `w` rule.
-const BY_COLS = -1, BY_W = -2, FIXED = 0;
 
 /**
  * A kernel variant's parameters, classified once (the per-call work is then loops over
@@ -101,7 +99,7 @@ interface Layout {
   colsAt: number;
   code: Uint8Array;
   kinds: Param['kind'][];
-  /** Elements per row (BY_COLS, BY_W, a constant), or FIXED for per-column / fixed arrays. */
+  /** Elements per row, as `rowCode` (kernels.ts) gives them (0: per-column / fixed arrays). */
   perRow: Int32Array;
   /** acc: its length; tmp: its bytes. */
   k: Int32Array;
@@ -172,12 +170,9 @@ export class WasmEngine implements Engine {
       L.code[i] = ARRAY;
       L.bpe[i] = width(kind, f32);
       L.elem[i] = elemOf(kind, f32);
-      L.perRow[i] = kind === 'x' || kind === 'out' || kind === 'out64' || kind === 'bytes' ? BY_COLS
-        : kind === 'w' ? BY_W
-          : kind === 'labels' || kind === 'res' || kind === 'resOpt' ? 1
-            : kind === 'rowIn' || kind === 'aux' ? q.k! : FIXED;
+      L.perRow[i] = rowCode(q);
       L.k[i] = kind === 'acc' ? q.k! : 0;
-      const output = kind === 'out' || kind === 'out64' || kind === 'res' || kind === 'resOpt' || kind === 'aux' || kind === 'colAcc' || kind === 'acc';
+      const output = writes(kind);
       L.output[i] = output ? 1 : 0;
       L.input[i] = !output || kind === 'colAcc' || kind === 'acc' ? 1 : 0;
     });
@@ -374,8 +369,7 @@ export class WasmEngine implements Engine {
 
 /** Elements a row of array parameter i holds in this call (0: not row-wise). */
 function rowElems(L: Layout, args: unknown[], i: number, cols: number): number {
-  const pr = L.perRow[i];
-  return pr === BY_COLS ? cols : pr === BY_W ? (args[i + 1] ? cols : 0) : pr;
+  return rowElements(L.perRow[i], cols, args[i + 1]);
 }
 
 /** Elements of array parameter i when it is not row-wise: an accumulator's length, or the array's. */

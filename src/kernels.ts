@@ -68,6 +68,21 @@ export interface KernelSpec {
   long: LongRows;
 }
 
+/** How many elements a row of an array parameter holds: `cols` (BY_COLS); for weights `w`, `cols` when they are per element, the argument after them (BY_W); a constant; or 0: not row-wise (per-column and fixed arrays). */
+export const BY_COLS = -1, BY_W = -2;
+export function rowCode({ kind, k }: Param): number {
+  if (kind === 'x' || kind === 'out' || kind === 'out64' || kind === 'bytes') return BY_COLS;
+  if (kind === 'w') return BY_W;
+  if (kind === 'labels' || kind === 'res' || kind === 'resOpt') return 1;
+  return kind === 'rowIn' || kind === 'aux' ? k! : 0;
+}
+
+/** The elements a row of a parameter holds in a call (0: not row-wise), from its `rowCode`. */
+export const rowElements = (code: number, cols: number, perElement: unknown): number => (code === BY_COLS ? cols : code === BY_W ? (perElement ? cols : 0) : code);
+
+/** Whether a kernel writes a parameter (the accumulators are read too). */
+export const writes = (kind: Kind): boolean => kind === 'out' || kind === 'out64' || kind === 'res' || kind === 'resOpt' || kind === 'aux' || kind === 'colAcc' || kind === 'acc';
+
 const p = (kind: Kind, k?: number): Param => (k === undefined ? { kind } : { kind, k });
 const X = p('x'), ROWS = p('rows'), COLS = p('cols'), NUM = p('num'), OUT = p('out'), RES = p('res');
 /** Scratch for a tile of narrow rows (see assembly/softmax.ts): NARROW vectors, twice. */

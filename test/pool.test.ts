@@ -6,7 +6,9 @@
 // which test/browser.test.ts runs in Chromium too.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as S from '../dist/index.js';
+import { Worker } from 'node:worker_threads';
 import { createPool, type Pool } from '../dist/pool/node.js';
+import * as internals from '../dist/pool/pool.js';
 import { randomLogits, rng, sameBits } from './helpers.js';
 import { cases, checkShape, NODE_SHAPES } from './pool-cases.js';
 
@@ -17,6 +19,8 @@ const MODES = [
   { shared: false, size: 2, inMemory: false },
   { shared: false, size: 16, inMemory: false },
 ] as const;
+/** The pool's worker factory hook (internal: its declaration is stripped from dist/), typed by its source. */
+const { startPool } = internals as unknown as typeof import('../src/pool/pool.js');
 /** Cases of a shape: every row-wise function and its options (test/pool-cases.js). */
 const CASES = cases(S, 1, 10, Float64Array).length;
 
@@ -112,6 +116,46 @@ describe('pool: small calls and close', () => {
       spy.mockRestore();
       await pool.close();
     }
+  });
+
+  it('a worker that dies or reports an error fails the pool: the call waiting on it and every later one reject, none hangs', async () => {
+    await S.init();
+    const x = randomLogits(400_000, rng(12), Float32Array);
+    for (const shared of [true, false]) {
+      // createPool's Node transport, keeping hold of each Worker and of its message listener
+      const workers: Worker[] = [], listeners: ((m: unknown) => void)[] = [];
+      const pool = await startPool(() => {
+        const w = new Worker(new URL('../dist/pool/worker-node.js', import.meta.url));
+        workers.push(w);
+        return {
+          post: (m, transfer) => w.postMessage(m, transfer as never),
+          listen: (onMessage, onError) => {
+            listeners.push(onMessage);
+            w.on('message', onMessage);
+            w.on('error', onError);
+            w.on('exit', (code) => onError(new Error(`exited (code ${code})`)));
+          },
+          terminate: () => w.terminate(),
+        };
+      }, { size: 3, shared, minElements: 0, yieldWhenBusy: false }, 3);
+      expect(sameBits(await pool.softmax(x, { cols: 1000 }) as Float32Array, S.softmax(x, { cols: 1000 }) as Float32Array)).toBe(true);
+      const call = pool.softmax(x, { cols: 1000 });
+      await workers[0].terminate();
+      // a call that had all its chunks back before the exit was seen may still resolve
+      await call.catch(() => {});
+      await expect(pool.softmax(x, { cols: 1000 })).rejects.toThrow(/^surprisal pool: a worker failed: exited \(code 1\)$/);
+      await pool.close();
+    }
+    // a shared-mode worker whose loop throws posts { id: 0, error } and leaves
+    const listeners: ((m: unknown) => void)[] = [];
+    const pool = await startPool(() => {
+      const w = new Worker(new URL('../dist/pool/worker-node.js', import.meta.url));
+      return { post: (m, t) => w.postMessage(m, t as never), listen: (on) => { listeners.push(on); w.on('message', on); }, terminate: () => w.terminate() };
+    }, { size: 2, minElements: 0, yieldWhenBusy: false }, 2);
+    expect(pool.shared).toBe(true);
+    listeners.at(-1)!({ id: 0, error: 'RangeError: out of memory' });
+    await expect(pool.softmax(x, { cols: 1000 })).rejects.toThrow('surprisal pool: a worker failed: RangeError: out of memory');
+    await pool.close();
   });
 
   it('unknown options of createPool are TypeErrors naming the nearest', async () => {

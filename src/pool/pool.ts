@@ -1,23 +1,15 @@
 // A pool of workers that runs the row-wise (`cols`) functions across threads.  A call is
-// the plan of the single-thread function (plan.ts: the same validation, the same kernel
-// calls); its rows are cut into chunks of a fixed amount of work, and every thread — the
-// calling one too — takes the next chunk from one shared counter until none is left
-// (OpenMP's dynamic schedule), so a thread that is slow, or has lost its core to another
-// process, simply takes fewer chunks.  Each row's result is the kernel's on that row
-// alone and the plan's `finish` (a reduction, say) runs on the calling thread, so every
-// value is the single call's bit for bit.
-//
-// Shared mode (Node; pages that are cross-origin isolated): one shared WebAssembly
-// memory holds the rows — your `pool.array`s in place, ordinary arrays copied through a
-// ring of staging slots chunk by chunk, so that workers start on the first chunk while
-// the calling thread copies the next, and results are copied back as chunks finish.
-// Transfer mode (`shared: false`, pages without isolation): each chunk's rows travel to a
-// worker in buffers of their own and back.  See docs/pool.md.
+// the single-thread function's plan (plan.ts); its rows are cut into chunks of a fixed
+// amount of work, and every thread, the calling one too, takes the next chunk from one
+// shared counter until none is left (OpenMP's dynamic schedule).  Each row's result is the
+// kernel's on that row alone and the plan's `finish` runs on the calling thread, so every
+// value is the single call's bit for bit.  Shared mode moves the rows through one shared
+// WebAssembly memory, transfer mode in messages: see docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { backendOption, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, supported } from '../backend.js';
+import { backendOption, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, sharedModule, supported } from '../backend.js';
 import { align, type Heap, type Typed } from '../memory.js';
-import { inGroups, KERNELS, type Kind } from '../kernels.js';
+import { inGroups, KERNELS, rowCode, rowElements, writes } from '../kernels.js';
 import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
@@ -26,7 +18,7 @@ import { sigmoidCrossEntropyPlan, sigmoidFocalLossPlan } from '../sigmoid.js';
 import { signedLogSumExpPlan } from '../weighted.js';
 import {
   type ArrayRef, type Build, type ChunkReply, type ChunkRequest, claim, CLOSE, computeChunk, CONTROL_WORDS, type Descriptor, DESCRIPTOR_BYTES,
-  DONE, FAILED, finished, LENGTH, MESSAGE, NEXT, SEQ, type Setup, SLOT_DONE, STAGED, type StageRef, TYPES, WINDOW,
+  DONE, finished, LENGTH, NEXT, SEQ, type Setup, SLOT_DONE, STAGED, type StageRef, TYPES, WINDOW,
 } from './protocol.js';
 import type {
   Backend, CrossEntropyLossOptions, FloatArray, Labels, LogSumExpOptions, MapOptions, ProbabilityOptions, SignedLogSumExpOptions, SignedValue,
@@ -34,12 +26,11 @@ import type {
 } from '../types.js';
 import { describe, flag, options as options_ } from '../args.js';
 
-/** One worker, whatever the platform. @internal */
+/** One worker, whatever the platform; in Node it keeps the process alive only while a call waits on it (`keepAlive`). @internal */
 export interface Transport {
   post(message: unknown, transfer?: ArrayBuffer[]): void;
   listen(onMessage: (message: unknown) => void, onError: (error: Error) => void): void;
   terminate(): void | Promise<unknown>;
-  /** Node: whether the worker keeps the process alive (only while a call waits on it). */
   keepAlive?(on: boolean): void;
 }
 
@@ -52,11 +43,7 @@ export interface PoolOptions {
   minElements?: number;
   /** Move data through shared memory (default: wherever SharedArrayBuffer and shared WebAssembly memory are usable). */
   shared?: boolean;
-  /**
-   * Shared mode: let every thread compute in place in the pool's shared WebAssembly
-   * memory (default true).  Off, each thread copies its chunks into its own memory and
-   * back (the engine's staging), as a single call does.
-   */
+  /** Shared mode: every thread computes in place in the pool's shared memory (default true); off, each copies its chunks through a memory of its own, as a single call does. */
   inMemory?: boolean;
   /** Milliseconds a worker keeps polling for the next call before it sleeps (default 1; 0: sleep at once). */
   spin?: number;
@@ -72,7 +59,6 @@ const CHUNK_BYTES = 128 * 1024;
 const TRANSFER_CHUNK_BYTES = 1024 * 1024;
 /** A staging slot larger than this: the rows are too long to stage a chunk at a time. */
 const MAX_SLOT_BYTES = 64 * 2 ** 20;
-const OUTPUTS: Kind[] = ['out', 'out64', 'res', 'resOpt', 'aux'];
 /** Beside busy processes (`Pool.measure`): with fewer cores than this, one thread is as fast as the pool, which spends more CPU time on a call than one thread (copies, hand-outs, waits). */
 const CONTENDED_CORES = 1.2;
 /** Milliseconds of the pool's calls a window measures (process CPU clocks tick in milliseconds), and of calls on the calling thread after contended windows. */
@@ -89,17 +75,6 @@ function chunkRows(rows: number, cols: number, inRowBytes: number, bytes: number
   return inGroups(cols, n, true);
 }
 
-/** The elements per row of a row-wise parameter (0: not row-wise). */
-function perRow(kind: Kind, k: number | undefined, cols: number, perElement: unknown): number {
-  switch (kind) {
-    case 'x': case 'out': case 'out64': case 'bytes': return cols;
-    case 'w': return perElement ? cols : 0;
-    case 'labels': case 'res': case 'resOpt': return 1;
-    case 'rowIn': case 'aux': return k ?? 0;
-    default: return 0;
-  }
-}
-
 function nonNegative(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !(v >= 0)) throw new (typeof v === 'number' ? RangeError : TypeError)(`createPool: ${name} must be a non-negative number, got ${describe(v)}`);
@@ -109,20 +84,10 @@ function nonNegative(name: string, v: unknown, fallback: number): number {
 const workerFailed = (why: string): Error => new Error(`surprisal pool: a worker failed: ${why}`);
 
 /** One array of a call: the caller's, and where the threads find it. */
-interface Moved {
-  data: ArrayLike<number>;
-  ref: ArrayRef;
-  input: boolean;
-  output: boolean;
-}
+type Moved = { data: ArrayLike<number>; ref: ArrayRef; input: boolean; output: boolean };
 
 /** Shared mode: the engine that lays out the shared memory M, the one this thread computes chunks with (another, over its own memory, when inMemory is false), the control block and the descriptor area. */
-interface SharedMemory {
-  engine: WasmEngine;
-  compute: Engine;
-  control: Int32Array;
-  descriptor: Uint8Array;
-}
+type SharedMemory = { engine: WasmEngine; compute: Engine; control: Int32Array; descriptor: Uint8Array };
 
 const registry = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ heap: Heap; ptr: number }>(({ heap, ptr }) => heap.free(ptr)) : null;
 
@@ -176,6 +141,7 @@ export class Pool {
     for (const w of workers) {
       w.listen((m) => {
         const reply = m as ChunkReply;
+        if (reply.id === 0 && 'error' in reply) this.fail(new Error(reply.error));
         this.pending.get(reply.id)?.(reply);
         this.pending.delete(reply.id);
       }, (error) => this.fail(error));
@@ -183,23 +149,28 @@ export class Pool {
     }
   }
 
+  /** A worker died, or a chunk threw: the threads are in an unknown state, so this call and every later one reject, and shared-mode workers leave. */
   private fail(error: Error): void {
     if (this.failure || this.closed) return;
     this.failure = error;
     for (const resolve of this.pending.values()) resolve({ id: 0, error: error.message });
     this.pending.clear();
+    this.leave();
+  }
+
+  private leave(): void {
+    if (!this.memory) return;
+    const { control } = this.memory;
+    Atomics.store(control, CLOSE, 1);
+    Atomics.add(control, SEQ, 2);
+    Atomics.notify(control, SEQ);
   }
 
   /** Stops the workers; later calls reject. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.memory) {
-      const { control } = this.memory;
-      Atomics.store(control, CLOSE, 1);
-      Atomics.add(control, SEQ, 2);
-      Atomics.notify(control, SEQ);
-    }
+    this.leave();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
@@ -222,17 +193,11 @@ export class Pool {
   }
 
   /** `entropy(p, options)` row by row across threads (`cols` required). @example `await pool.entropy([0.5, 0.5, 1, 0], { cols: 2 }); // Float64Array [0.6931471805599453, 0]` */
-  entropy(p: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => entropyPlan(p, options));
-  }
+  entropy(p: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> { return this.run(() => entropyPlan(p, options)); }
   /** `crossEntropy(p, q, options)` row by row across threads. @example `await pool.crossEntropy([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]` */
-  crossEntropy(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => crossEntropyPlan(p, q, options));
-  }
+  crossEntropy(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> { return this.run(() => crossEntropyPlan(p, q, options)); }
   /** `klDivergence(p, q, options)` row by row across threads. @example `await pool.klDivergence([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]` */
-  klDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => klDivergencePlan(p, q, options));
-  }
+  klDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> { return this.run(() => klDivergencePlan(p, q, options)); }
   /** `jsDivergence(p, q, options)` row by row across threads. @example `await pool.jsDivergence([1, 0], [0, 1], { cols: 2 }); // Float64Array [0.6931471805599453]` */
   jsDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
     return this.run(() => {
@@ -241,41 +206,23 @@ export class Pool {
     });
   }
   /** `logSumExp(x, options)` row by row across threads. @example `await pool.logSumExp([0, 0, 1000, 1000], { cols: 2 }); // Float64Array [0.6931471805599453, 1000.6931471805599]` */
-  logSumExp(x: Vector, options: LogSumExpOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => logSumExpPlan(x, options));
-  }
+  logSumExp(x: Vector, options: LogSumExpOptions & { cols: number }): Promise<Float64Array> { return this.run(() => logSumExpPlan(x, options)); }
   /** `signedLogSumExp(x, options)` row by row across threads. @example `await pool.signedLogSumExp([0, 0], { cols: 2, weights: [1, -0.5] }); // { value: Float64Array [-0.6931471805599453], sign: Float64Array [1] }` */
-  signedLogSumExp(x: Vector, options: SignedLogSumExpOptions & { cols: number }): Promise<SignedValue<Float64Array>> {
-    return this.run(() => signedLogSumExpPlan(x, options));
-  }
+  signedLogSumExp(x: Vector, options: SignedLogSumExpOptions & { cols: number }): Promise<SignedValue<Float64Array>> { return this.run(() => signedLogSumExpPlan(x, options)); }
   /** `softmax(x, options)` row by row across threads (into `out` when given). @example `await pool.softmax(new Float32Array([0, 0, 0, 0]), { cols: 2 }); // Float32Array [0.5, 0.5, 0.5, 0.5]` */
-  softmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
-    return this.run(() => mapPlan('softmax', 'softmaxRows', x, options));
-  }
+  softmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> { return this.run(() => mapPlan('softmax', 'softmaxRows', x, options)); }
   /** `logSoftmax(x, options)` row by row across threads. @example `await pool.logSoftmax([0, 0], { cols: 2 }); // Float64Array [-0.6931471805599453, -0.6931471805599453]` */
-  logSoftmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> {
-    return this.run(() => mapPlan('logSoftmax', 'logSoftmaxRows', x, options));
-  }
+  logSoftmax<T extends FloatArray = FloatArray>(x: Vector, options: MapOptions & { cols: number }): Promise<T> { return this.run(() => mapPlan('logSoftmax', 'logSoftmaxRows', x, options)); }
   /** `softmaxEntropy(logits, options)` row by row across threads (with `grad`). @example `await pool.softmaxEntropy([0, 0, 0, 0], { cols: 4, base: 2 }); // Float64Array [2]` */
-  softmaxEntropy(x: Vector, options: SoftmaxEntropyOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => softmaxEntropyPlan(x, options));
-  }
+  softmaxEntropy(x: Vector, options: SoftmaxEntropyOptions & { cols: number }): Promise<Float64Array> { return this.run(() => softmaxEntropyPlan(x, options)); }
   /** `softmaxKlDivergence(p, q, options)` row by row across threads (with `gradP`/`gradQ`). @example `await pool.softmaxKlDivergence([0, 0], [0, 0], { cols: 2 }); // Float64Array [0]` */
-  softmaxKlDivergence(p: Vector, q: Vector, options: SoftmaxKlOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => softmaxKlDivergencePlan(p, q, options));
-  }
+  softmaxKlDivergence(p: Vector, q: Vector, options: SoftmaxKlOptions & { cols: number }): Promise<Float64Array> { return this.run(() => softmaxKlDivergencePlan(p, q, options)); }
   /** `softmaxCrossEntropy(logits, targets, options)` across threads: the rows' losses, then the reduction on this thread. @example `await pool.softmaxCrossEntropy([0, 0, 0, 0], [0, 1], { cols: 2 }); // 0.6931471805599453` */
-  softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Promise<number | Float64Array> {
-    return this.run(() => softmaxCrossEntropyPlan(logits, targets, options, true));
-  }
+  softmaxCrossEntropy(logits: Vector, targets: Labels | Vector, options: CrossEntropyLossOptions): Promise<number | Float64Array> { return this.run(() => softmaxCrossEntropyPlan(logits, targets, options, true)); }
   /** `sigmoidCrossEntropy(logits, targets, options)` row by row across threads. @example `await pool.sigmoidCrossEntropy([0, 0], [1, 0], { cols: 2 }); // 0.6931471805599453` */
-  sigmoidCrossEntropy(logits: Vector, targets: Vector, options: SigmoidCrossEntropyOptions & { cols: number }): Promise<number | Float64Array> {
-    return this.run(() => sigmoidCrossEntropyPlan(logits, targets, options));
-  }
+  sigmoidCrossEntropy(logits: Vector, targets: Vector, options: SigmoidCrossEntropyOptions & { cols: number }): Promise<number | Float64Array> { return this.run(() => sigmoidCrossEntropyPlan(logits, targets, options)); }
   /** `sigmoidFocalLoss(logits, targets, options)` row by row across threads. @example `await pool.sigmoidFocalLoss([0, 0], [1, 0], { cols: 2, gamma: 0, alpha: -1 }); // 0.6931471805599453` */
-  sigmoidFocalLoss(logits: Vector, targets: Vector, options: SigmoidFocalLossOptions & { cols: number }): Promise<number | Float64Array> {
-    return this.run(() => sigmoidFocalLossPlan(logits, targets, options));
-  }
+  sigmoidFocalLoss(logits: Vector, targets: Vector, options: SigmoidFocalLossOptions & { cols: number }): Promise<number | Float64Array> { return this.run(() => sigmoidFocalLossPlan(logits, targets, options)); }
 
   /**
    * One call: its plan made now (a bad argument rejects with the single-thread function's
@@ -318,18 +265,14 @@ export class Pool {
   }
 
   /**
-   * Beside other busy processes the kernel may leave all the pool's threads one core
-   * between them (each sleeps between chunks, so each looks half loaded and they are placed
-   * together), and then the pool is slower than one thread: it copies and hands out chunks
-   * besides computing.  So, in shared mode, the pool measures the calls its threads run in
-   * windows of CONTENDED_WINDOW_MS:
-   * after two windows in a row in which its threads had less than CONTENDED_CORES cores in
-   * all, the next CONTENDED_ALONE_MS of calls run on the calling thread alone, as small
-   * calls do; after that, one such window sends them back.
+   * Beside busy processes the kernel may leave the pool's threads one core between them,
+   * and then the pool is slower than one thread (docs/pool.md).  So it measures the calls
+   * its threads run in windows of CONTENDED_WINDOW_MS: after two windows in a row with under
+   * CONTENDED_CORES cores, the next CONTENDED_ALONE_MS of calls run on the calling thread
+   * alone; after that, one such window sends them back.
    */
   private measure(cpu: number, wall: number): void {
     const w = this.window, now = performance.now();
-    // (windows far apart are not in a row)
     if (now - w.at > 2 * CONTENDED_ALONE_MS) [w.cpu, w.wall, w.strikes] = [0, 0, 0];
     w.at = now;
     w.cpu += cpu;
@@ -353,11 +296,10 @@ export class Pool {
     const stages = plan.stages.map(({ kernel, f32, args }) => ({
       kernel, f32, args: args.map((a, i) => {
         if (a === null || typeof a !== 'object') return (a ?? null) as number | null;
-        const { kind, k } = KERNELS[kernel].params[i];
-        const output = OUTPUTS.includes(kind);
+        const param = KERNELS[kernel].params[i], kind = param.kind, output = writes(kind);
         let n = index.get(a);
         if (n === undefined) {
-          const data = a as ArrayLike<number>, elem = elemOf(kind, f32), per = perRow(kind, k, plan.cols, args[i + 1]);
+          const data = a as ArrayLike<number>, elem = elemOf(kind, f32), per = rowElements(rowCode(param), plan.cols, args[i + 1]);
           const inPlace = heap !== undefined && data instanceof TYPES[elem] && heap.holds(data);
           if (per > 0 && !output && kind !== 'labels') inRowBytes += per * TYPES[elem].BYTES_PER_ELEMENT;
           n = arrays.push({ data, input: !output, output, ref: { elem, per: per || data.length, rowwise: per > 0, at: inPlace ? data.byteOffset : -1, offset: 0 } }) - 1;
@@ -406,13 +348,12 @@ export class Pool {
     const tag = (this.seq >>> 1) & 0x7ff;
     const d: Descriptor = { tag, rows: plan.rows, chunkRows: chunk, total, slots, slotBytes, slotBase, fixedBase, arrays: arrays.map((m) => m.ref), stages };
     const json = new TextEncoder().encode(JSON.stringify(d));
-    if (json.length > DESCRIPTOR_BYTES / 2) throw new Error('surprisal pool: call descriptor too large');
+    if (json.length > DESCRIPTOR_BYTES) throw new Error('surprisal pool: call descriptor too large');
     Atomics.store(control, SEQ, this.seq - 1);
     descriptor.set(json);
     Atomics.store(control, LENGTH, json.length);
     Atomics.store(control, STAGED, slotBytes === 0 ? total : 0);
     Atomics.store(control, DONE, 0);
-    Atomics.store(control, FAILED, 0);
     for (let s = 0; s < slots; s++) Atomics.store(control, SLOT_DONE + s, 0);
     Atomics.store(control, NEXT, tag << 20);
     Atomics.store(control, SEQ, this.seq);
@@ -450,22 +391,15 @@ export class Pool {
         try {
           computeChunk(d, mine, compute, heap.buffer);
         } catch (e) {
-          Atomics.store(control, FAILED, 1);
+          this.fail(e as Error);
           throw e;
-        } finally {
-          finished(control, d, mine);
         }
+        finished(control, d, mine);
         mine = -1;
         continue;
       }
-      if (Atomics.load(control, FAILED)) break;
       await changed(control, DONE, done);
       if (this.failure) throw workerFailed(this.failure.message);
-    }
-    // (workers still inside the call only find no chunk left: NEXT is tagged)
-    if (Atomics.load(control, FAILED)) {
-      const at = DESCRIPTOR_BYTES / 2;
-      throw workerFailed(new TextDecoder().decode(descriptor.slice(at, at + Atomics.load(control, MESSAGE))));
     }
     return true;
   }
@@ -577,23 +511,4 @@ function handshake(w: Transport, setup: Setup): Promise<Backend> {
     }, reject);
     w.post(setup);
   });
-}
-
-/**
- * A build's binary with its memory import made shared: the import entry `env.memory` (a
- * memory, kind 2) is followed by its limits flag, 1 (minimum and maximum), which becomes 3
- * (shared, minimum and maximum).  The import section comes before any code or data, so
- * the first such entry is the import.
- */
-async function sharedModule(build: Build): Promise<WebAssembly.Module> {
-  const bytes = new Uint8Array(await inlined(build)); // (a copy: the build is not ours to change)
-  const entry = new TextEncoder().encode('\x03env\x06memory\x02');
-  for (let p = 8; p + entry.length < bytes.length; p++) {
-    if (!entry.every((b, j) => bytes[p + j] === b)) continue;
-    const flag = p + entry.length;
-    if (bytes[flag] !== 1) throw new Error('surprisal pool: the build\'s memory import has no maximum');
-    bytes[flag] = 3;
-    return WebAssembly.compile(bytes);
-  }
-  throw new Error('surprisal pool: the build imports no memory');
 }

@@ -14,49 +14,41 @@ export const SEQ = 0; // the call's number, twice: odd while a call is being wri
 export const NEXT = 1; // the next chunk to take, tagged with the call: (tag << 20) | k
 export const STAGED = 2; // chunks whose inputs are in place
 export const DONE = 3; // chunks computed
-export const FAILED = 4; // 1 once a chunk threw
-export const CLOSE = 5; // 1: workers leave
-export const LENGTH = 6; // the descriptor's length in bytes
-export const MESSAGE = 7; // the failed chunk's message's length in bytes
+export const CLOSE = 4; // 1: workers leave (the pool is closed, or has failed)
+export const LENGTH = 5; // the descriptor's length in bytes
 /** Per staging slot: k + 1 once chunk k (the slot's current one) is computed. */
-export const SLOT_DONE = 8;
+export const SLOT_DONE = 6;
 export const CONTROL_WORDS = SLOT_DONE + 1024;
-/** Bytes of the descriptor area: the call's JSON in the first half, a failed chunk's message in the second. */
-export const DESCRIPTOR_BYTES = 1 << 16;
+/** Bytes of the descriptor area: the call's JSON. */
+export const DESCRIPTOR_BYTES = 1 << 15;
 /** A worker's window in M: chunks are computed in place, so it holds only a kernel's scratch and row parts. */
 export const WINDOW = 256 * 1024;
 
 export type Build = Exclude<Backend, 'js'>;
 export const TYPES = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
 
-/** Where one array of a call is, for every thread: row-wise (split by chunk) or whole (per column, scalars per call). */
-export interface ArrayRef {
-  elem: Elem;
-  /** Row-wise: its elements per row; whole: its length. */
-  per: number;
-  rowwise: boolean;
-  /** In M (your pool.array): its byte offset; staged: −1. */
-  at: number;
-  /** Staged: its byte offset within a slot (row-wise) or in the call's fixed area (whole). */
-  offset: number;
-}
+/**
+ * Where one array of a call is, for every thread: row-wise (split by chunk; `per`: its
+ * elements per row) or whole (`per`: its length); in M (your pool.array) at byte offset
+ * `at`, or staged (`at` −1) at byte offset `offset` within a slot (row-wise) or the call's
+ * fixed area (whole).
+ */
+export type ArrayRef = { elem: Elem; per: number; rowwise: boolean; at: number; offset: number };
 
 /** A kernel call of a call; its arrays are `{ a: index }` into the call's arrays. */
-export interface StageRef {
-  kernel: KernelName;
-  f32: boolean;
-  args: ({ a: number } | number | null)[];
-}
+export type StageRef = { kernel: KernelName; f32: boolean; args: ({ a: number } | number | null)[] };
 
-/** A shared-mode call, as every thread reads it. */
+/**
+ * A shared-mode call, as every thread reads it: `tag` marks its chunks in NEXT (a worker
+ * late for a call can never take a chunk of the next one); `total` chunks of `chunkRows`
+ * rows; the staging ring's `slots` slots of `slotBytes` bytes from `slotBase` in M, and the
+ * fixed area at `fixedBase`.
+ */
 export interface Descriptor {
-  /** The call's tag in NEXT: a worker late for a call can never take a chunk of the next one. */
   tag: number;
   rows: number;
   chunkRows: number;
-  /** Chunks in the call. */
   total: number;
-  /** Staging: slots in the ring, bytes a slot, and where they start in M; the fixed area's start. */
   slots: number;
   slotBytes: number;
   slotBase: number;
@@ -65,33 +57,22 @@ export interface Descriptor {
   stages: StageRef[];
 }
 
-/** A worker's first message: how it computes. */
+/**
+ * A worker's first message: how it computes.  Shared mode: the memory M and the build's
+ * module made for it, the control block and descriptor area, the worker's window in M
+ * (WINDOW bytes), the milliseconds to keep polling for the next call before sleeping, and
+ * whether to compute in M or each chunk in a memory of its own (`inMemory` false).
+ */
 export type Setup = SharedSetup | { mode: 'transfer'; backend: 'auto' | Backend };
-
-export interface SharedSetup {
-  mode: 'shared';
-  backend: Build;
-  memory: WebAssembly.Memory;
-  module: WebAssembly.Module;
-  control: SharedArrayBuffer;
-  descriptor: SharedArrayBuffer;
-  /** The worker's window in M (WINDOW bytes). */
-  window: number;
-  /** Milliseconds to keep polling for the next call before sleeping. */
-  spin: number;
-  /** False: compute each chunk in a memory of the worker's own (the engine stages it). */
-  inMemory: boolean;
-}
+export type SharedSetup = {
+  mode: 'shared'; backend: Build; memory: WebAssembly.Memory; module: WebAssembly.Module;
+  control: SharedArrayBuffer; descriptor: SharedArrayBuffer; window: number; spin: number; inMemory: boolean;
+};
 
 /** Transfer mode: a chunk of `rows` rows, with its arrays (the row-wise ones cut to the chunk). */
-export interface ChunkRequest {
-  id: number;
-  stages: StageRef[];
-  arrays: ArrayLike<number>[];
-  rows: number;
-}
+export type ChunkRequest = { id: number; stages: StageRef[]; arrays: ArrayLike<number>[]; rows: number };
 
-/** The chunk's arrays as computed (outputs filled), or the error's message. */
+/** The chunk's arrays as computed (outputs filled), or the error's message (id 0: a shared-mode worker failed). */
 export type ChunkReply = { id: number; arrays: ArrayLike<number>[] } | { id: number; error: string };
 
 /** Runs a call's stages on `rows` rows, over its arrays `arrays`. */
@@ -138,8 +119,9 @@ type Post = (message: unknown, transfer?: Transferable[]) => void;
 
 /**
  * A worker's message handler, whatever the platform.  The first message is its setup:
- * shared mode joins M and takes chunks call after call until the pool closes; transfer
- * mode loads a backend, then answers each chunk's message with the chunk's arrays.
+ * shared mode joins M and takes chunks call after call until the pool closes (an error
+ * ends it, reported as `{ id: 0, error }`, and the pool with it); transfer mode loads a
+ * backend, then answers each chunk's message with the chunk's arrays.
  */
 export function worker(post: Post): (message: unknown) => void {
   let ready: Promise<unknown> | null = null;
@@ -156,7 +138,7 @@ export function worker(post: Post): (message: unknown) => void {
     ready = Promise.resolve();
     post({ ready: setup.backend });
     // after the ready message is on its way: from here on this thread waits in Atomics.wait
-    setTimeout(() => sharedWorker(setup).catch((e) => post({ error: String(e?.stack ?? e) })), 0);
+    setTimeout(() => sharedWorker(setup).catch((e) => post({ id: 0, error: String(e?.stack ?? e) })), 0);
   };
 }
 
@@ -192,22 +174,17 @@ async function sharedWorker(setup: SharedSetup): Promise<void> {
     seq = Atomics.load(control, SEQ);
     if (Atomics.load(control, CLOSE)) return;
     if (seq & 1) continue; // being written: wait for the next change
-    // (a copy: TextDecoder takes no view of shared memory)
-    const d = JSON.parse(new TextDecoder().decode(bytes.slice(0, Atomics.load(control, LENGTH)))) as Descriptor;
+    // (a copy: TextDecoder takes no view of shared memory; parsed only once known whole)
+    const json = new TextDecoder().decode(bytes.slice(0, Atomics.load(control, LENGTH)));
     if (Atomics.load(control, SEQ) !== seq) continue; // rewritten meanwhile
+    const d = JSON.parse(json) as Descriptor;
     for (let k = claim(control, d); k >= 0; k = claim(control, d)) {
       // the calling thread stages chunks in order: wait for this one's inputs
-      while (Atomics.load(control, STAGED) <= k && !Atomics.load(control, FAILED)) Atomics.wait(control, STAGED, Atomics.load(control, STAGED), 1);
-      if (Atomics.load(control, FAILED)) break;
-      try {
-        computeChunk(d, k, engine, setup.memory.buffer);
-      } catch (e) {
-        if (Atomics.compareExchange(control, FAILED, 0, 1) === 0) {
-          const text = new TextEncoder().encode(String((e as Error)?.stack ?? e).slice(0, 2000));
-          bytes.set(text, DESCRIPTOR_BYTES / 2);
-          Atomics.store(control, MESSAGE, text.length);
-        }
+      while (Atomics.load(control, STAGED) <= k) {
+        if (Atomics.load(control, CLOSE)) return;
+        Atomics.wait(control, STAGED, Atomics.load(control, STAGED), 1);
       }
+      computeChunk(d, k, engine, setup.memory.buffer);
       finished(control, d, k);
     }
   }
