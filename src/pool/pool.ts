@@ -174,11 +174,7 @@ export class Pool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  /**
-   * A float array every thread reads and writes where it is: rows in it are never
-   * copied (in shared mode, it lives in the pool's shared memory).  For many cores, put
-   * your rows in these.  Elsewhere an ordinary array.  Freed when garbage-collected.
-   */
+  /** A float array every thread reads and writes where it is, never copied (in shared mode it lives in the pool's shared memory, elsewhere it is an ordinary array): for many cores, put your rows in these.  Freed when garbage-collected. */
   array(Type: Float32ArrayConstructor, length: number): Float32Array;
   array(Type: Float64ArrayConstructor, length: number): Float64Array;
   array(Type: Float32ArrayConstructor | Float64ArrayConstructor, length: number): FloatArray {
@@ -260,7 +256,8 @@ export class Pool {
     } finally {
       for (const w of this.workers) w.keepAlive?.(false);
     }
-    if (clock && threads) this.measure(clock() - cpu, performance.now() - wall);
+    if (!threads) return execute(plan);
+    if (clock) this.measure(clock() - cpu, performance.now() - wall);
     return plan.finish();
   }
 
@@ -312,7 +309,7 @@ export class Pool {
     return { arrays, stages, inRowBytes: Math.max(inRowBytes, 1) };
   }
 
-  /** Shared mode: publishes the call, then stages, computes and copies back until every chunk is done (false: this thread computed it alone). */
+  /** Shared mode: publishes the call, then stages, computes and copies back until every chunk is done (false, doing nothing: the calling thread is to compute it). */
   private async computeShared(plan: Plan, { engine, compute, control, descriptor }: SharedMemory): Promise<boolean> {
     const { arrays, stages, inRowBytes } = this.layout(plan);
     const heap = engine.heap, threads = this.size;
@@ -327,12 +324,7 @@ export class Pool {
       if (ref.rowwise) slotBytes += bytes;
       else fixedBytes += bytes;
     }
-    if (slotBytes > MAX_SLOT_BYTES) {
-      // rows too long to stage a chunk at a time: this thread computes the call
-      const single = engineFor(plan.size, plan.weight);
-      for (const s of plan.stages) single.run(s.kernel, s.f32, s.args);
-      return false;
-    }
+    if (slotBytes > MAX_SLOT_BYTES) return false; // rows too long to stage a chunk at a time
     const slots = slotBytes === 0 ? 1 : Math.min(total, 2 * threads + 2);
     const need = slots * slotBytes + fixedBytes + 16;
     if (this.staging.bytes < need) {
@@ -379,9 +371,7 @@ export class Pool {
         Atomics.store(control, STAGED, staged);
         if (staged < threads) Atomics.notify(control, STAGED);
       }
-      // Each worker's first chunk wakes it at once; later ones, a burst at a time.  A worker
-      // waiting for a chunk is woken onto this thread's core when another process holds the
-      // other cores, and takes it: woken per chunk, the two would trade the core chunk by chunk.
+      // each worker's first chunk wakes it at once, later ones a burst at a time (docs/pool.md)
       if (staged > from && staged >= threads) Atomics.notify(control, STAGED);
       if (copied + staged > progress) continue;
       // nothing to copy: compute a staged chunk (a worker may take it first: then this thread
@@ -446,24 +436,18 @@ async function changed(control: Int32Array, i: number, v: number): Promise<void>
 export async function startPool(make: () => Transport, options: PoolOptions, cores: number, cpuTime?: () => number): Promise<Pool> {
   const o = options_<PoolOptions>('createPool', options, POOL_OPTIONS);
   const size = o.size === undefined ? Math.max(2, cores) : o.size;
-  if (!Number.isInteger(size) || size < 1) {
-    const E = typeof size === 'number' ? RangeError : TypeError;
-    throw new E(`createPool: size must be a positive integer, got ${describe(size)}`);
-  }
+  if (!Number.isInteger(size) || size < 1) throw new (typeof size === 'number' ? RangeError : TypeError)(`createPool: size must be a positive integer, got ${describe(size)}`);
   const minElements = nonNegative('minElements', o.minElements, 50_000), spin = nonNegative('spin', o.spin, 1);
   const backend = backendOption('createPool', o.backend);
   const inMemory = flag('createPool', 'inMemory', o.inMemory, true);
   if (!flag('createPool', 'yieldWhenBusy', o.yieldWhenBusy, true)) cpuTime = undefined;
-  // The pool's values are the one-thread functions' bit for bit, and calls the calling
-  // thread's engine would give to the JS twins stay on it (`compute`): without init() that
-  // engine is the twins' for every size, and no call would ever reach a worker.  So a pool
-  // created before init() initialises this thread with its own backend; an init() already
-  // called (a pool's own, or the caller's, even unawaited) is waited for.
+  // Calls this thread's engine would give to the JS twins stay here (`compute`), and before
+  // init() that is every call: so a pool initialises this thread with its backend, unless
+  // an init() was already called (even unawaited: it is waited for).
   const pending = lastInit();
   if (pending) await pending.catch(() => {});
   else await init({ backend });
-  // 'auto' is the calling thread's backend: the workers compute what its one-thread calls
-  // would (init({ backend: 'wasm-simd' }) then createPool() must not give workers relaxed FMA)
+  // 'auto': the calling thread's backend, so that the workers compute what its calls would
   const want = backend === 'auto' ? currentEngine().name : backend;
   // shared memory needs SharedArrayBuffer (and, in a page, cross-origin isolation) and a wasm build
   const canShare = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
