@@ -118,44 +118,67 @@ describe('pool: small calls and close', () => {
     }
   });
 
-  it('a worker that dies or reports an error fails the pool: the call waiting on it and every later one reject, none hangs', async () => {
+  /** createPool's Node transport over a given Worker. */
+  const transport = (w: Worker) => ({
+    post: (m: unknown, transfer?: ArrayBuffer[]) => w.postMessage(m, transfer),
+    listen: (onMessage: (m: unknown) => void, onError: (e: Error) => void) => {
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.on('exit', (code) => onError(new Error(`exited (code ${code})`)));
+    },
+    terminate: () => w.terminate(),
+  });
+
+  it('a worker that dies fails the pool: every later call rejects, none hangs', async () => {
     await S.init();
     const x = randomLogits(400_000, rng(12), Float32Array);
     for (const shared of [true, false]) {
-      // createPool's Node transport, keeping hold of each Worker and of its message listener
-      const workers: Worker[] = [], listeners: ((m: unknown) => void)[] = [];
-      const pool = await startPool(() => {
-        const w = new Worker(new URL('../dist/pool/worker-node.js', import.meta.url));
-        workers.push(w);
-        return {
-          post: (m, transfer) => w.postMessage(m, transfer as never),
-          listen: (onMessage, onError) => {
-            listeners.push(onMessage);
-            w.on('message', onMessage);
-            w.on('error', onError);
-            w.on('exit', (code) => onError(new Error(`exited (code ${code})`)));
-          },
-          terminate: () => w.terminate(),
-        };
-      }, { size: 3, shared, minElements: 0, yieldWhenBusy: false }, 3);
+      const workers: Worker[] = [];
+      const pool = await startPool(() => transport(workers[workers.push(new Worker(new URL('../dist/pool/worker-node.js', import.meta.url))) - 1]),
+        { size: 3, shared, minElements: 0, yieldWhenBusy: false }, 3);
       expect(sameBits(await pool.softmax(x, { cols: 1000 }) as Float32Array, S.softmax(x, { cols: 1000 }) as Float32Array)).toBe(true);
       const call = pool.softmax(x, { cols: 1000 });
       await workers[0].terminate();
-      // a call that had all its chunks back before the exit was seen may still resolve
+      // (a call that had all its chunks back before the exit was seen may still resolve)
       await call.catch(() => {});
       await expect(pool.softmax(x, { cols: 1000 })).rejects.toThrow(/^surprisal pool: a worker failed: exited \(code 1\)$/);
       await pool.close();
     }
-    // a shared-mode worker whose loop throws posts { id: 0, error } and leaves
-    const listeners: ((m: unknown) => void)[] = [];
-    const pool = await startPool(() => {
-      const w = new Worker(new URL('../dist/pool/worker-node.js', import.meta.url));
-      return { post: (m, t) => w.postMessage(m, t as never), listen: (on) => { listeners.push(on); w.on('message', on); }, terminate: () => w.terminate() };
-    }, { size: 2, minElements: 0, yieldWhenBusy: false }, 2);
-    expect(pool.shared).toBe(true);
-    listeners.at(-1)!({ id: 0, error: 'RangeError: out of memory' });
-    await expect(pool.softmax(x, { cols: 1000 })).rejects.toThrow('surprisal pool: a worker failed: RangeError: out of memory');
-    await pool.close();
+  });
+
+  it('a worker whose chunk throws fails the pool: the call waiting on that chunk and every later one reject', async () => {
+    await S.init();
+    const x = randomLogits(400_000, rng(13), Float32Array);
+    const want = S.softmax(x, { cols: 1000 }) as Float32Array;
+    for (const shared of [true, false]) {
+      const pool = await startPool(() => transport(new Worker(new URL('./workers/faulty-pool-worker.mjs', import.meta.url))),
+        { size: 2, shared, minElements: 0, yieldWhenBusy: false }, 2);
+      // calls until the worker's third chunk (the calling thread may take every chunk of some calls)
+      let error: unknown;
+      for (let i = 0; i < 200 && error === undefined; i++) {
+        const got = await pool.softmax(x, { cols: 1000 }).catch((e: unknown) => ((error = e), null));
+        if (got) expect(sameBits(got as Float32Array, want)).toBe(true);
+      }
+      expect(String(error)).toMatch(/^Error: surprisal pool: a worker failed: (RangeError: )?injected fault/);
+      await expect(pool.softmax(x, { cols: 1000 })).rejects.toThrow(/a worker failed: (RangeError: )?injected fault/);
+      await pool.close();
+    }
+  });
+
+  it('close() lets the calls already made finish, then rejects later ones', async () => {
+    await S.init();
+    const x = randomLogits(400_000, rng(14), Float32Array);
+    for (const shared of [true, false]) {
+      const pool = await createPool({ size: 2, shared, minElements: 0, yieldWhenBusy: false });
+      const calls = [pool.softmax(x, { cols: 1000 }), pool.logSumExp(x, { cols: 1000 })];
+      const closed = pool.close();
+      await expect(pool.softmax(x, { cols: 1000 })).rejects.toThrow('surprisal pool: the pool is closed');
+      const [p, l] = await Promise.all(calls);
+      expect(sameBits(p as Float32Array, S.softmax(x, { cols: 1000 }) as Float32Array)).toBe(true);
+      expect(sameBits(l, S.logSumExp(x, { cols: 1000 }) as Float64Array)).toBe(true);
+      await closed;
+      expect(pool.close()).toBe(closed);
+    }
   });
 
   it('unknown options of createPool are TypeErrors naming the nearest', async () => {

@@ -112,7 +112,8 @@ export class Pool {
   readonly inMemory: boolean;
   /** Threads that compute a call. */
   readonly size: number;
-  private closed = false;
+  /** Set by `close()`: the workers stop once the calls already made are done. */
+  private closing: Promise<void> | null = null;
   /** A worker's error: it is gone, or in an unknown state, and later calls reject. */
   private failure: Error | null = null;
   /** Calls run one at a time (each already uses every thread). */
@@ -141,7 +142,7 @@ export class Pool {
     for (const w of workers) {
       w.listen((m) => {
         const reply = m as ChunkReply;
-        if (reply.id === 0 && 'error' in reply) this.fail(new Error(reply.error));
+        if ('error' in reply) this.fail(new Error(reply.error));
         this.pending.get(reply.id)?.(reply);
         this.pending.delete(reply.id);
       }, (error) => this.fail(error));
@@ -149,9 +150,13 @@ export class Pool {
     }
   }
 
-  /** A worker died, or a chunk threw: the threads are in an unknown state, so this call and every later one reject, and shared-mode workers leave. */
+  /**
+   * A worker died, or a chunk threw on any thread (kernels trust their inputs: a throw is
+   * an engine's fault): the threads are in an unknown state, so this call and every later
+   * one reject, and shared-mode workers leave.
+   */
   private fail(error: Error): void {
-    if (this.failure || this.closed) return;
+    if (this.failure) return;
     this.failure = error;
     for (const resolve of this.pending.values()) resolve({ id: 0, error: error.message });
     this.pending.clear();
@@ -166,12 +171,13 @@ export class Pool {
     Atomics.notify(control, SEQ);
   }
 
-  /** Stops the workers; later calls reject. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.leave();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  /** Stops the workers once the calls already made are done; later calls reject. */
+  close(): Promise<void> {
+    this.closing ??= this.queue.then(async () => {
+      this.leave();
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    });
+    return this.closing;
   }
 
   /** A float array every thread reads and writes where it is, never copied (in shared mode it lives in the pool's shared memory, elsewhere it is an ordinary array): for many cores, put your rows in these.  Freed when garbage-collected. */
@@ -226,7 +232,7 @@ export class Pool {
    * totals, then the terms — runs them in turn: each needs the last.
    */
   private async run<T>(make: () => Plan | Plan[]): Promise<T> {
-    if (this.closed) throw new Error('surprisal pool: the pool is closed');
+    if (this.closing) throw new Error('surprisal pool: the pool is closed');
     if (this.failure) throw workerFailed(this.failure.message);
     const plans = [make()].flat();
     const result = this.queue.then(async () => {
@@ -381,7 +387,7 @@ export class Pool {
         try {
           computeChunk(d, mine, compute, heap.buffer);
         } catch (e) {
-          this.fail(e as Error);
+          this.fail(e instanceof Error ? e : new Error(String(e)));
           throw e;
         }
         finished(control, d, mine);
@@ -413,6 +419,7 @@ export class Pool {
         });
         const request: ChunkRequest = { id: this.nextId++, stages, arrays: parts, rows };
         const reply = await new Promise<ChunkReply>((resolve) => {
+          if (this.failure) return resolve({ id: 0, error: this.failure.message });
           this.pending.set(request.id, resolve);
           w.post(request, parts.flatMap((p) => (ArrayBuffer.isView(p) ? [p.buffer as ArrayBuffer] : [])));
         });

@@ -118,10 +118,11 @@ export function finished(control: Int32Array, d: Descriptor, k: number): void {
 type Post = (message: unknown, transfer?: Transferable[]) => void;
 
 /**
- * A worker's message handler, whatever the platform.  The first message is its setup:
- * shared mode joins M and takes chunks call after call until the pool closes (an error
- * ends it, reported as `{ id: 0, error }`, and the pool with it); transfer mode loads a
- * backend, then answers each chunk's message with the chunk's arrays.
+ * A worker's message handler, whatever the platform.  The first message is its setup,
+ * answered `{ ready }` once the worker can compute (or `{ error }`): shared mode then takes
+ * chunks call after call until the pool closes (an error ends it, reported as
+ * `{ id: 0, error }`, and the pool with it); transfer mode answers each chunk's message
+ * with the chunk's arrays.
  */
 export function worker(post: Post): (message: unknown) => void {
   let ready: Promise<unknown> | null = null;
@@ -136,9 +137,17 @@ export function worker(post: Post): (message: unknown) => void {
       return;
     }
     ready = Promise.resolve();
-    post({ ready: setup.backend });
-    // after the ready message is on its way: from here on this thread waits in Atomics.wait
-    setTimeout(() => sharedWorker(setup).catch((e) => post({ id: 0, error: String(e?.stack ?? e) })), 0);
+    joinShared(setup).then((engine) => {
+      post({ ready: setup.backend });
+      // after the ready message is on its way: from here on this thread waits in Atomics.wait
+      setTimeout(() => {
+        try {
+          serveShared(setup, engine);
+        } catch (e) {
+          post({ id: 0, error: String((e as Error)?.stack ?? e) });
+        }
+      }, 0);
+    }, (e) => post({ error: String(e?.message ?? e) }));
   };
 }
 
@@ -151,16 +160,15 @@ function serve({ id, stages, arrays, rows }: ChunkRequest, post: Post): void {
   }
 }
 
-async function sharedWorker(setup: SharedSetup): Promise<void> {
-  let engine: Engine;
-  if (setup.inMemory) {
-    const shared = new WasmEngine(setup.backend, (await instantiate(setup.module, setup.memory)).exports);
-    shared.heap.trust(setup.window, WINDOW);
-    engine = shared;
-  } else {
-    await init({ backend: setup.backend });
-    engine = currentEngine();
-  }
+/** The engine a shared-mode worker computes with: the build over M (its window there), or its own memory's. */
+async function joinShared(setup: SharedSetup): Promise<Engine> {
+  if (!setup.inMemory) return init({ backend: setup.backend }).then(() => currentEngine());
+  const shared = new WasmEngine(setup.backend, (await instantiate(setup.module, setup.memory)).exports);
+  shared.heap.trust(setup.window, WINDOW);
+  return shared;
+}
+
+function serveShared(setup: SharedSetup, engine: Engine): void {
   const control = new Int32Array(setup.control);
   const bytes = new Uint8Array(setup.descriptor);
   let seq = Atomics.load(control, SEQ);
@@ -174,11 +182,19 @@ async function sharedWorker(setup: SharedSetup): Promise<void> {
     seq = Atomics.load(control, SEQ);
     if (Atomics.load(control, CLOSE)) return;
     if (seq & 1) continue; // being written: wait for the next change
-    // (a copy: TextDecoder takes no view of shared memory; parsed only once known whole)
+    // (a copy: TextDecoder takes no view of shared memory), used only if SEQ has not moved
+    // meanwhile; where loads may be reordered past that check, a torn copy that does not
+    // parse, or parses to another call's tag, leaves this call to the other threads
     const json = new TextDecoder().decode(bytes.slice(0, Atomics.load(control, LENGTH)));
-    if (Atomics.load(control, SEQ) !== seq) continue; // rewritten meanwhile
-    const d = JSON.parse(json) as Descriptor;
-    for (let k = claim(control, d); k >= 0; k = claim(control, d)) {
+    if (Atomics.load(control, SEQ) !== seq) continue;
+    let d: Descriptor;
+    try {
+      d = JSON.parse(json);
+    } catch {
+      continue;
+    }
+    if (d.tag !== ((seq >>> 1) & 0x7ff)) continue;
+    for (let k = claim(control, d); k >= 0 && !Atomics.load(control, CLOSE); k = claim(control, d)) {
       // the calling thread stages chunks in order: wait for this one's inputs
       while (Atomics.load(control, STAGED) <= k) {
         if (Atomics.load(control, CLOSE)) return;
