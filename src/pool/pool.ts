@@ -468,8 +468,7 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
     }
   }
   const workers = Array.from({ length: size }, make);
-  const ready = await Promise.all(workers.map((w) => handshake(w, { mode: 'transfer', backend: want })));
-  return new Pool(workers, ready[0], size, minElements, null, cpuTime);
+  return new Pool(workers, await started(workers, () => ({ mode: 'transfer', backend: want })), size, minElements, null, cpuTime);
 }
 
 async function startShared(make: () => Transport, build: Build, size: number, minElements: number, spin: number, inMemory: boolean, cpuTime?: () => number): Promise<Pool> {
@@ -478,8 +477,6 @@ async function startShared(make: () => Transport, build: Build, size: number, mi
   const control = new SharedArrayBuffer(4 * CONTROL_WORDS), descriptor = new SharedArrayBuffer(DESCRIPTOR_BYTES);
   // the calling thread's engine: an ordinary heap over M, which lays everything out (the workers' windows included)
   const engine = new WasmEngine(build, (await instantiate(module, memory)).exports);
-  const workers = Array.from({ length: size - 1 }, make);
-  await Promise.all(workers.map((w) => handshake(w, { mode: 'shared', backend: build, memory, module, control, descriptor, window: engine.heap.alloc(WINDOW), spin, inMemory })));
   // inMemory: false: this thread computes its chunks with an engine of the pool's build over
   // a memory of its own, staging them through it (its current engine, when of that build)
   const own = currentEngine();
@@ -489,17 +486,24 @@ async function startShared(make: () => Transport, build: Build, size: number, mi
     if (own instanceof WasmEngine) mine.heap.windowLimit = own.heap.windowLimit; // (init's window)
     compute = mine;
   }
+  const windows = Array.from({ length: size - 1 }, () => engine.heap.alloc(WINDOW)), workers = windows.map(() => make());
+  await started(workers, (i) => ({ mode: 'shared', backend: build, memory, module, control, descriptor, window: windows[i], spin, inMemory }));
   return new Pool(workers, build, size, minElements, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) }, cpuTime);
 }
 
-/** Sends a worker its setup and waits for its ready message (or its failure). */
-function handshake(w: Transport, setup: Setup): Promise<Backend> {
-  return new Promise((resolve, reject) => {
-    w.listen((m) => {
-      const r = m as { ready?: Backend; error?: string };
-      if (r.ready) resolve(r.ready);
-      else if (r.error) reject(new Error(`surprisal pool: a worker could not start: ${r.error}`));
-    }, reject);
-    w.post(setup);
-  });
+/** Sends each worker its setup and waits for every ready message (the first one's backend); if one fails, ends them all. */
+async function started(workers: Transport[], setup: (i: number) => Setup): Promise<Backend> {
+  try {
+    return (await Promise.all(workers.map((w, i) => new Promise<Backend>((resolve, reject) => {
+      w.listen((m) => {
+        const r = m as { ready?: Backend; error?: string };
+        if (r.ready) resolve(r.ready);
+        else if (r.error) reject(new Error(`surprisal pool: a worker could not start: ${r.error}`));
+      }, reject);
+      w.post(setup(i));
+    }))))[0];
+  } catch (e) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw e;
+  }
 }

@@ -144,7 +144,7 @@ export function worker(post: Post): (message: unknown) => void {
         try {
           serveShared(setup, engine);
         } catch (e) {
-          post({ id: 0, error: String((e as Error)?.stack ?? e) });
+          post({ id: 0, error: String(e) });
         }
       }, 0);
     }, (e) => post({ error: String(e?.message ?? e) }));
@@ -156,7 +156,7 @@ function serve({ id, stages, arrays, rows }: ChunkRequest, post: Post): void {
     runStages(stages, arrays, rows, currentEngine());
     post({ id, arrays }, arrays.flatMap((a) => (ArrayBuffer.isView(a) ? [a.buffer as ArrayBuffer] : [])));
   } catch (e) {
-    post({ id, error: String((e as Error)?.message ?? e) });
+    post({ id, error: String(e) });
   }
 }
 
@@ -170,7 +170,7 @@ async function joinShared(setup: SharedSetup): Promise<Engine> {
 
 function serveShared(setup: SharedSetup, engine: Engine): void {
   const control = new Int32Array(setup.control);
-  const bytes = new Uint8Array(setup.descriptor);
+  const words = new Int32Array(setup.descriptor);
   let seq = Atomics.load(control, SEQ);
   for (;;) {
     // poll for the next call for `spin` ms (waking a sleeping thread costs ~0.1 ms), then
@@ -182,19 +182,17 @@ function serveShared(setup: SharedSetup, engine: Engine): void {
     seq = Atomics.load(control, SEQ);
     if (Atomics.load(control, CLOSE)) return;
     if (seq & 1) continue; // being written: wait for the next change
-    // (a copy: TextDecoder takes no view of shared memory), used only if SEQ has not moved
-    // meanwhile; where loads may be reordered past that check, a torn copy that does not
-    // parse, or parses to another call's tag, leaves this call to the other threads
-    const json = new TextDecoder().decode(bytes.slice(0, Atomics.load(control, LENGTH)));
+    // the descriptor copied word by word with atomic loads, which no CPU may move past the
+    // second read of SEQ (plain reads could be, on ARM), and used only if SEQ has not moved:
+    // read while the next call was being written, it is torn
+    const length = Atomics.load(control, LENGTH), copy = new Int32Array((length + 3) >> 2);
+    for (let i = 0; i < copy.length; i++) copy[i] = Atomics.load(words, i);
     if (Atomics.load(control, SEQ) !== seq) continue;
-    let d: Descriptor;
-    try {
-      d = JSON.parse(json);
-    } catch {
-      continue;
-    }
-    if (d.tag !== ((seq >>> 1) & 0x7ff)) continue;
-    for (let k = claim(control, d); k >= 0 && !Atomics.load(control, CLOSE); k = claim(control, d)) {
+    const d = JSON.parse(new TextDecoder().decode(new Uint8Array(copy.buffer, 0, length))) as Descriptor;
+    for (;;) {
+      if (Atomics.load(control, CLOSE)) return;
+      const k = claim(control, d);
+      if (k < 0) break;
       // the calling thread stages chunks in order: wait for this one's inputs
       while (Atomics.load(control, STAGED) <= k) {
         if (Atomics.load(control, CLOSE)) return;
