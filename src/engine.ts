@@ -218,7 +218,7 @@ export class WasmEngine implements Engine {
         at[2 * i + 1] = -1;
         continue;
       }
-      const perRow = rowElems(L, args, i, cols);
+      const perRow = rowElements(L.perRow[i], cols, args[i + 1]);
       const count = perRow > 0 ? perRow * rows : fixedElems(L, i, d);
       at[2 * i + 1] = count;
       bytes += (count * L.bpe[i] + 15) & ~15;
@@ -270,7 +270,7 @@ export class WasmEngine implements Engine {
         data[i] = null;
         continue;
       }
-      const perRow = rowElems(L, args, i, cols);
+      const perRow = rowElements(L.perRow[i], cols, args[i + 1]);
       rowwise[i] = perRow > 0 ? 1 : 0;
       per[i] = perRow > 0 ? perRow : fixedElems(L, i, d);
       let p = -1;
@@ -365,11 +365,6 @@ export class WasmEngine implements Engine {
   private copyOut(i: number, L: Layout, p: number, from: number, n: number): void {
     if (L.data[i]) this.heap.get(L.data[i]!, L.elem[i], p, from, n);
   }
-}
-
-/** Elements a row of array parameter i holds in this call (0: not row-wise). */
-function rowElems(L: Layout, args: unknown[], i: number, cols: number): number {
-  return rowElements(L.perRow[i], cols, args[i + 1]);
 }
 
 /** Elements of array parameter i when it is not row-wise: an accumulator's length, or the array's. */

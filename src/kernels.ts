@@ -69,7 +69,7 @@ export interface KernelSpec {
 }
 
 /** How many elements a row of an array parameter holds: `cols` (BY_COLS); for weights `w`, `cols` when they are per element, the argument after them (BY_W); a constant; or 0: not row-wise (per-column and fixed arrays). */
-export const BY_COLS = -1, BY_W = -2;
+const BY_COLS = -1, BY_W = -2;
 export function rowCode({ kind, k }: Param): number {
   if (kind === 'x' || kind === 'out' || kind === 'out64' || kind === 'bytes') return BY_COLS;
   if (kind === 'w') return BY_W;

@@ -9,6 +9,7 @@ import * as S from '../dist/index.js';
 import { Worker } from 'node:worker_threads';
 import { createPool, type Pool } from '../dist/pool/node.js';
 import * as internals from '../dist/pool/pool.js';
+import * as nodeInternals from '../dist/pool/node.js';
 import { randomLogits, rng, sameBits } from './helpers.js';
 import { cases, checkShape, NODE_SHAPES } from './pool-cases.js';
 
@@ -21,6 +22,8 @@ const MODES = [
 ] as const;
 /** The pool's worker factory hook (internal: its declaration is stripped from dist/), typed by its source. */
 const { startPool } = internals as unknown as typeof import('../src/pool/pool.js');
+/** createPool's transport over a Worker of the test's choosing (internal too). */
+const { workerTransport: transport } = nodeInternals as unknown as typeof import('../src/pool/node.js');
 /** Cases of a shape: every row-wise function and its options (test/pool-cases.js). */
 const CASES = cases(S, 1, 10, Float64Array).length;
 
@@ -118,17 +121,6 @@ describe('pool: small calls and close', () => {
     }
   });
 
-  /** createPool's Node transport over a given Worker. */
-  const transport = (w: Worker) => ({
-    post: (m: unknown, transfer?: ArrayBuffer[]) => w.postMessage(m, transfer),
-    listen: (onMessage: (m: unknown) => void, onError: (e: Error) => void) => {
-      w.on('message', onMessage);
-      w.on('error', onError);
-      w.on('exit', (code) => onError(new Error(`exited (code ${code})`)));
-    },
-    terminate: () => w.terminate(),
-  });
-
   it('a worker that dies fails the pool: every later call rejects, none hangs', async () => {
     await S.init();
     const x = randomLogits(400_000, rng(12), Float32Array);
@@ -141,7 +133,7 @@ describe('pool: small calls and close', () => {
       await workers[0].terminate();
       // (a call that had all its chunks back before the exit was seen may still resolve)
       await call.catch(() => {});
-      await expect(pool.softmax(x, { cols: 1000 })).rejects.toThrow(/^surprisal pool: a worker failed: exited \(code 1\)$/);
+      await expect(pool.softmax(x, { cols: 1000 })).rejects.toThrow(/^surprisal pool: a worker failed: surprisal pool worker exited \(code 1\)$/);
       await pool.close();
     }
   });

@@ -1,7 +1,7 @@
 // surprisal/pool for Node: the workers are worker_threads.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { type Pool, type PoolOptions, startPool } from './pool.js';
+import { type Pool, type PoolOptions, startPool, type Transport } from './pool.js';
 
 export { Pool, type PoolOptions } from './pool.js';
 
@@ -19,22 +19,24 @@ export { Pool, type PoolOptions } from './pool.js';
  * ```
  */
 export function createPool(options: PoolOptions = {}): Promise<Pool> {
-  return startPool(() => {
-    const w = new Worker(new URL('./worker-node.js', import.meta.url));
-    return {
-      post: (m, transfer) => w.postMessage(m, transfer as never),
-      listen: (onMessage, onError) => {
-        w.on('message', onMessage);
-        w.on('error', onError);
-        // (a worker that exits without an error event: process.exit, or its isolate torn down)
-        w.on('exit', (code) => onError(new Error(`surprisal pool worker exited (code ${code})`)));
-      },
-      keepAlive: (on) => (on ? w.ref() : w.unref()),
-      terminate: () => w.terminate(),
-    };
-  }, options, availableParallelism(), typeof process.cpuUsage !== 'function' ? undefined : () => {
+  return startPool(() => workerTransport(new Worker(new URL('./worker-node.js', import.meta.url))), options, availableParallelism(), typeof process.cpuUsage !== 'function' ? undefined : () => {
     // the process's CPU time in ms: every thread's, so the pool's threads' during a call
     const { user, system } = process.cpuUsage();
     return (user + system) / 1000;
   });
+}
+
+/** The pool's messages over a worker_threads Worker. @internal */
+export function workerTransport(w: Worker): Transport {
+  return {
+    post: (m, transfer) => w.postMessage(m, transfer as never),
+    listen: (onMessage, onError) => {
+      w.on('message', onMessage);
+      w.on('error', onError);
+      // (a worker that exits without an error event: process.exit, or its isolate torn down)
+      w.on('exit', (code) => onError(new Error(`surprisal pool worker exited (code ${code})`)));
+    },
+    keepAlive: (on) => (on ? w.ref() : w.unref()),
+    terminate: () => w.terminate(),
+  };
 }

@@ -173,8 +173,9 @@ function serveShared(setup: SharedSetup, engine: Engine): void {
   const words = new Int32Array(setup.descriptor);
   let seq = Atomics.load(control, SEQ);
   for (;;) {
-    // poll for the next call for `spin` ms (waking a sleeping thread costs ~0.1 ms), then
-    // sleep; the clock is read once every 256 polls: Node 20's performance.now() allocates
+    // poll for the next call for `spin` ms (a polling thread starts at once, a sleeping one
+    // must be woken), then sleep; the clock is read once every 256 polls: Node 20's
+    // performance.now() allocates
     const until = performance.now() + setup.spin;
     let polls = 0;
     while (Atomics.load(control, SEQ) === seq && (++polls & 255 || performance.now() < until)) { /* poll */ }
