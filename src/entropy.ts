@@ -200,17 +200,17 @@ export function jsDivergence(p: Vector, q: Vector, options: MatrixOptions<Probab
 export function jsDivergence(p: Vector, q: Vector, options?: ProbabilityOptions): number | Float64Array {
   const v = jsDivergenceSmall(p, q, options);
   if (v !== undefined) return v;
-  const plans = jsDivergencePlans(p, q, options);
-  if (plans.totals) execute(plans.totals);
-  return execute(plans.terms);
+  let value: unknown;
+  for (const plan of jsDivergencePlans(p, q, options)) value = execute(plan);
+  return value as number | Float64Array;
 }
 
 /**
- * The plans of the Jensen–Shannon divergence: with `normalize`, first the row totals
- * (`totals`, which the terms need: each term mixes p/Σp and q/Σq), then the terms.
+ * The plans of the Jensen–Shannon divergence, run in turn: with `normalize`, first the row
+ * totals (which the terms need: each term mixes p/Σp and q/Σq), then the terms.
  * @internal
  */
-export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOptions): { totals: Plan<void> | null; terms: Plan<number | Float64Array> } {
+export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOptions): Plan<unknown>[] {
   const fn = 'jsDivergence';
   const { P, Q, s, scale, normalize, validate, f32, res } = pqArgs(fn, p, q, options_);
   const aux = validate ? auxOf(s, 4) : null;
@@ -246,5 +246,5 @@ export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOp
       return scaled(res, scale, s);
     },
   };
-  return { totals, terms };
+  return totals ? [totals, terms] : [terms];
 }

@@ -19,11 +19,9 @@ export { Pool, type PoolOptions } from './pool.js';
  * ```
  */
 export function createPool(options: PoolOptions = {}): Promise<Pool> {
-  return startPool(() => workerTransport(new Worker(new URL('./worker-node.js', import.meta.url))), options, availableParallelism(), typeof process.cpuUsage !== 'function' ? undefined : () => {
-    // the process's CPU time in ms: every thread's, so the pool's threads' during a call
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1000;
-  });
+  // the process's CPU time in ms (every thread's: during a call, the pool's threads')
+  const cpuTime = () => { const { user, system } = process.cpuUsage(); return (user + system) / 1000; };
+  return startPool(() => workerTransport(new Worker(new URL('./worker-node.js', import.meta.url))), options, availableParallelism(), typeof process.cpuUsage === 'function' ? cpuTime : undefined);
 }
 
 /** The pool's messages over a worker_threads Worker. @internal */

@@ -1,10 +1,8 @@
-// A pool of workers that runs the row-wise (`cols`) functions across threads.  A call is
-// the single-thread function's plan (plan.ts); its rows are cut into chunks of a fixed
-// amount of work, and every thread, the calling one too, takes the next chunk from one
-// shared counter until none is left (OpenMP's dynamic schedule).  Each row's result is the
-// kernel's on that row alone and the plan's `finish` runs on the calling thread, so every
-// value is the single call's bit for bit.  Shared mode moves the rows through one shared
-// WebAssembly memory, transfer mode in messages: see docs/pool.md.
+// A pool of workers for the row-wise (`cols`) functions.  A call is the single-thread
+// function's plan (plan.ts), its rows cut into chunks of a fixed amount of work that every
+// thread, the calling one too, takes from one shared counter (OpenMP's dynamic schedule);
+// each row is the kernel's on that row alone and `finish` runs here, so every value is the
+// single call's bit for bit.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
 import { backendOption, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, sharedModule, supported } from '../backend.js';
@@ -53,23 +51,14 @@ export interface PoolOptions {
 
 const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'inMemory', 'spin', 'yieldWhenBusy'] as const;
 
-/** Shared mode: bytes of input a chunk carries: small enough to balance 16 threads at 1024 rows, large enough that claiming one costs nothing. */
-const CHUNK_BYTES = 128 * 1024;
-/** Transfer mode: bytes of input a chunk's message carries. */
-const TRANSFER_CHUNK_BYTES = 1024 * 1024;
-/** A staging slot larger than this: the rows are too long to stage a chunk at a time. */
+/** Input bytes a chunk carries: in shared mode few enough to balance 16 threads at 1024 rows, enough that a claim costs nothing; a transfer-mode message more. */
+const CHUNK_BYTES = 128 * 1024, TRANSFER_CHUNK_BYTES = 1024 * 1024;
+/** Rows too long to stage a chunk at a time: a slot over this. */
 const MAX_SLOT_BYTES = 64 * 2 ** 20;
-/** Beside busy processes (`Pool.measure`): with fewer cores than this, one thread is as fast as the pool, which spends more CPU time on a call than one thread (copies, hand-outs, waits). */
-const CONTENDED_CORES = 1.2;
-/** Milliseconds of the pool's calls a window measures (process CPU clocks tick in milliseconds), and of calls on the calling thread after contended windows. */
-const CONTENDED_WINDOW_MS = 100;
-const CONTENDED_ALONE_MS = 1000;
+/** `measure`: under 1.2 cores the pool is slower than one thread; windows of 100 ms of calls (CPU clocks tick in ms); 1 s of calls alone after. */
+const CONTENDED_CORES = 1.2, CONTENDED_WINDOW_MS = 100, CONTENDED_ALONE_MS = 1000;
 
-/**
- * Rows a chunk: about `bytes` of input, and at least `chunks` chunks in all; narrow rows in
- * whole groups (kernels.ts, ROW_GROUP), so every row is computed as the single call
- * computes it (wide rows are not grouped: a chunk of long rows stays one row).
- */
+/** Rows a chunk: about `bytes` of input, at least `chunks` chunks; narrow rows in whole groups (kernels.ts, ROW_GROUP), as the single call computes them. */
 function chunkRows(rows: number, cols: number, inRowBytes: number, bytes: number, chunks: number): number {
   const n = Math.max(1, Math.min(Math.floor(bytes / inRowBytes), Math.ceil(rows / chunks)));
   return inGroups(cols, n, true);
@@ -86,7 +75,7 @@ const workerFailed = (why: string): Error => new Error(`surprisal pool: a worker
 /** One array of a call: the caller's, and where the threads find it. */
 type Moved = { data: ArrayLike<number>; ref: ArrayRef; input: boolean; output: boolean };
 
-/** Shared mode: the engine that lays out the shared memory M, the one this thread computes chunks with (another, over its own memory, when inMemory is false), the control block and the descriptor area. */
+/** Shared mode: the engine that lays out M, the one this thread computes with (another when inMemory is false), the control block and descriptor area. */
 type SharedMemory = { engine: WasmEngine; compute: Engine; control: Int32Array; descriptor: Uint8Array };
 
 const registry = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ heap: Heap; ptr: number }>(({ heap, ptr }) => heap.free(ptr)) : null;
@@ -112,20 +101,14 @@ export class Pool {
   readonly inMemory: boolean;
   /** Threads that compute a call. */
   readonly size: number;
-  /** Set by `close()`: the workers stop once the calls already made are done. */
-  private closing: Promise<void> | null = null;
-  /** A worker's error: it is gone, or in an unknown state, and later calls reject. */
-  private failure: Error | null = null;
-  /** Calls run one at a time (each already uses every thread). */
-  private queue: Promise<unknown> = Promise.resolve();
-  /** Shared mode: the last call's number, twice (SEQ), and the staging area in M. */
-  private seq = 0;
-  private staging = { ptr: 0, bytes: 0 };
-  /** Until when calls run on the calling thread; the CPU time and wall time of the pool's calls since the last window, and contended windows in a row (`measure`). */
-  private alone = 0;
+  private closing: Promise<void> | null = null; // set by close()
+  private failure: Error | null = null; // a worker's error: later calls reject
+  private queue: Promise<unknown> = Promise.resolve(); // calls run one at a time, each on every thread
+  private seq = 0; // shared mode: the last call's SEQ
+  private staging = { ptr: 0, bytes: 0 }; // shared mode: the staging area in M
+  private alone = 0; // `measure`: until when calls run on this thread; the window
   private readonly window = { cpu: 0, wall: 0, strikes: 0, at: 0 };
-  /** Transfer mode: the chunks sent, each waiting for its reply. */
-  private nextId = 1;
+  private nextId = 1; // transfer mode: the chunks sent, waiting for their replies
   private readonly pending = new Map<number, (reply: ChunkReply) => void>();
 
   /** True while calls run on the calling thread: busy processes left the threads under 1.2 cores (`yieldWhenBusy`). */
@@ -150,11 +133,7 @@ export class Pool {
     }
   }
 
-  /**
-   * A worker died, or a chunk threw on any thread (kernels trust their inputs: a throw is
-   * an engine's fault): the threads are in an unknown state, so this call and every later
-   * one reject, and shared-mode workers leave.
-   */
+  /** A worker died or a chunk threw (an engine's fault: kernels trust their inputs): this call and every later one reject, and the workers leave. */
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
@@ -201,12 +180,7 @@ export class Pool {
   /** `klDivergence(p, q, options)` row by row across threads. @example `await pool.klDivergence([1, 0], [0.5, 0.5], { cols: 2 }); // Float64Array [0.6931471805599453]` */
   klDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> { return this.run(() => klDivergencePlan(p, q, options)); }
   /** `jsDivergence(p, q, options)` row by row across threads. @example `await pool.jsDivergence([1, 0], [0, 1], { cols: 2 }); // Float64Array [0.6931471805599453]` */
-  jsDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> {
-    return this.run(() => {
-      const { totals, terms } = jsDivergencePlans(p, q, options);
-      return totals ? [totals, terms] : terms;
-    });
-  }
+  jsDivergence(p: Vector, q: Vector, options: ProbabilityOptions & { cols: number }): Promise<Float64Array> { return this.run(() => jsDivergencePlans(p, q, options)); }
   /** `logSumExp(x, options)` row by row across threads. @example `await pool.logSumExp([0, 0, 1000, 1000], { cols: 2 }); // Float64Array [0.6931471805599453, 1000.6931471805599]` */
   logSumExp(x: Vector, options: LogSumExpOptions & { cols: number }): Promise<Float64Array> { return this.run(() => logSumExpPlan(x, options)); }
   /** `signedLogSumExp(x, options)` row by row across threads. @example `await pool.signedLogSumExp([0, 0], { cols: 2, weights: [1, -0.5] }); // { value: Float64Array [-0.6931471805599453], sign: Float64Array [1] }` */
@@ -226,11 +200,7 @@ export class Pool {
   /** `sigmoidFocalLoss(logits, targets, options)` row by row across threads. @example `await pool.sigmoidFocalLoss([0, 0], [1, 0], { cols: 2, gamma: 0, alpha: -1 }); // 0.6931471805599453` */
   sigmoidFocalLoss(logits: Vector, targets: Vector, options: SigmoidFocalLossOptions & { cols: number }): Promise<number | Float64Array> { return this.run(() => sigmoidFocalLossPlan(logits, targets, options)); }
 
-  /**
-   * One call: its plan made now (a bad argument rejects with the single-thread function's
-   * own error), computed when the calls before it are done.  A call of several plans — the
-   * totals, then the terms — runs them in turn: each needs the last.
-   */
+  /** One call: its plan made now (a bad argument rejects with the one-thread function's error), computed after the calls before it; several plans (totals, then terms) in turn. */
   private async run<T>(make: () => Plan | Plan[]): Promise<T> {
     if (this.closing) throw new Error('surprisal pool: the pool is closed');
     if (this.failure) throw workerFailed(this.failure.message);
@@ -247,10 +217,9 @@ export class Pool {
   private async compute(plan: Plan): Promise<unknown> {
     if (this.failure) throw workerFailed(this.failure.message);
     const splittable = plan.stages.every((s) => KERNELS[s.kernel].params.every((p) => p.kind !== 'colAcc' && p.kind !== 'acc'));
-    // (a call the single-thread function computes with the JS twins stays here: the twins' last bits are theirs)
+    // calls the one-thread function gives the JS twins stay here (their last bits are the twins'); the
+    // busy rule (`measure`) applies only while this thread's engine is of the pool's build
     const small = engineFor(plan.size, plan.weight) === jsEngine;
-    // (the rule for busy machines, `measure`: shared mode, and only while a call on this
-    // thread gives the pool's values, its engine being of the pool's build)
     const clock = this.memory && currentEngine().name === this.backend ? this.cpuTime : undefined;
     if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small || (clock && performance.now() < this.alone)) return execute(plan);
     for (const w of this.workers) w.keepAlive?.(true);
@@ -268,11 +237,9 @@ export class Pool {
   }
 
   /**
-   * Beside busy processes the kernel may leave the pool's threads one core between them,
-   * and then the pool is slower than one thread (docs/pool.md).  So it measures the calls
-   * its threads run in windows of CONTENDED_WINDOW_MS: after two windows in a row with under
-   * CONTENDED_CORES cores, the next CONTENDED_ALONE_MS of calls run on the calling thread
-   * alone; after that, one such window sends them back.
+   * Beside busy processes the threads may get one core between them, and the pool is then
+   * slower than one thread: after two windows in a row under CONTENDED_CORES cores, calls
+   * run on this thread for CONTENDED_ALONE_MS; then one such window sends them back.
    */
   private measure(cpu: number, wall: number): void {
     const w = this.window, now = performance.now();
@@ -286,11 +253,7 @@ export class Pool {
     w.cpu = w.wall = 0;
   }
 
-  /**
-   * The call's arrays, each once (an `out` may be its input too), with the element type and
-   * elements per row the kernels take them in; in shared mode, those already in M (your
-   * `pool.array`s) in place.  The stages refer to them by index.
-   */
+  /** The call's arrays, each once (an `out` may be an input too), typed and cut as the kernels take them; in shared mode those in M in place. */
   private layout(plan: Plan): { arrays: Moved[]; stages: StageRef[]; inRowBytes: number } {
     const heap = this.memory?.engine.heap;
     const arrays: Moved[] = [];
@@ -321,7 +284,7 @@ export class Pool {
     const heap = engine.heap, threads = this.size;
     const chunk = chunkRows(plan.rows, plan.cols, inRowBytes, CHUNK_BYTES, 4 * threads);
     const total = Math.ceil(plan.rows / chunk);
-    // the staged arrays: a slot holds one chunk's rows of each row-wise one, the fixed area the others
+    // a slot holds one chunk's rows of each staged row-wise array, the fixed area the others
     let slotBytes = 0, fixedBytes = 0;
     for (const { ref } of arrays) {
       if (ref.at >= 0) continue;
@@ -341,7 +304,7 @@ export class Pool {
     const slotBase = this.staging.ptr, fixedBase = slotBase + slots * slotBytes;
     for (const { data, ref } of arrays) if (!ref.rowwise && ref.at < 0) heap.put(data, ref.elem, fixedBase + ref.offset, 0, ref.per);
 
-    // publish: the seqlock odd while the descriptor and counters are rewritten
+    // publish (SEQ odd meanwhile), then wake no more threads than there is work
     this.seq += 2;
     const tag = (this.seq >>> 1) & 0x7ff;
     const d: Descriptor = { tag, rows: plan.rows, chunkRows: chunk, total, slots, slotBytes, slotBase, fixedBase, arrays: arrays.map((m) => m.ref), stages };
@@ -355,7 +318,7 @@ export class Pool {
     for (let s = 0; s < slots; s++) Atomics.store(control, SLOT_DONE + s, 0);
     Atomics.store(control, NEXT, tag << 20);
     Atomics.store(control, SEQ, this.seq);
-    Atomics.notify(control, SEQ, Math.min(total - 1, threads - 1)); // no more threads than there is work
+    Atomics.notify(control, SEQ, Math.min(total - 1, threads - 1));
 
     const ring = arrays.filter((m) => m.ref.rowwise && m.ref.at < 0);
     const move = (k: number, back: boolean) => {
@@ -365,8 +328,8 @@ export class Pool {
         if (back && output) heap.get(data, ref.elem, slot + ref.offset, r0 * ref.per, n * ref.per);
       }
     };
-    // chunks before `copied` are copied back and before `staged` staged, both in order: a
-    // chunk's slot is free once the chunk `slots` before it is copied back
+    // chunks before `copied` are copied back, before `staged` staged, in order: a slot is
+    // free once the chunk `slots` before is copied back
     let staged = slotBytes === 0 ? total : 0, copied = staged, mine = -1;
     while (copied < total || Atomics.load(control, DONE) < total) {
       const done = Atomics.load(control, DONE), progress = copied + staged;
@@ -377,11 +340,10 @@ export class Pool {
         Atomics.store(control, STAGED, staged);
         if (staged < threads) Atomics.notify(control, STAGED);
       }
-      // each worker's first chunk wakes it at once, later ones a burst at a time (docs/pool.md)
+      // each worker's first chunk wakes it at once, later ones a burst at a time
       if (staged > from && staged >= threads) Atomics.notify(control, STAGED);
       if (copied + staged > progress) continue;
-      // nothing to copy: compute a staged chunk (a worker may take it first: then this thread
-      // keeps the one it got, `mine`, until it is staged)
+      // nothing to copy: compute a staged chunk (or keep the one claimed, `mine`, until it is)
       if (mine < 0 && (Atomics.load(control, NEXT) & 0xfffff) < staged) mine = claim(control, d);
       if (mine >= 0 && mine < staged) {
         try {
@@ -409,8 +371,7 @@ export class Pool {
       while (next < plan.rows) {
         const r0 = next, rows = Math.min(chunk, plan.rows - r0);
         next += rows;
-        // each row-wise array's rows of the chunk in a buffer of their own (outputs fresh), the
-        // others whole (a view copied: a clone would carry its whole buffer)
+        // the chunk's rows in buffers of their own, the other arrays whole (a view copied: a clone carries its buffer)
         const parts = arrays.map(({ data, ref, input }) => {
           if (!ref.rowwise) return ArrayBuffer.isView(data) ? (data as FloatArray).slice() : data;
           const part = new TYPES[ref.elem](rows * ref.per), from = r0 * ref.per, to = from + part.length;
@@ -430,7 +391,7 @@ export class Pool {
   }
 }
 
-/** Waits until control[i] is no longer v, or ~10 ms: a short spin, then without holding the thread (a page's main thread must never block). */
+/** Waits until control[i] is no longer v, or ~10 ms: a short spin, then without blocking (a page's main thread must not). */
 async function changed(control: Int32Array, i: number, v: number): Promise<void> {
   for (let spins = 0; spins < 2000; spins++) if (Atomics.load(control, i) !== v) return;
   const { waitAsync } = Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string } };
@@ -448,15 +409,14 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const backend = backendOption('createPool', o.backend);
   const inMemory = flag('createPool', 'inMemory', o.inMemory, true);
   if (!flag('createPool', 'yieldWhenBusy', o.yieldWhenBusy, true)) cpuTime = undefined;
-  // Calls this thread's engine would give to the JS twins stay here (`compute`), and before
-  // init() that is every call: so a pool initialises this thread with its backend, unless
-  // an init() was already called (even unawaited: it is waited for).
+  // before init() this thread's engine is the JS twins', which keep every call here: so a
+  // pool initialises it with its backend, unless an init() was called (even unawaited)
   const pending = lastInit();
   if (pending) await pending.catch(() => {});
   else await init({ backend });
   // 'auto': the calling thread's backend, so that the workers compute what its calls would
   const want = backend === 'auto' ? currentEngine().name : backend;
-  // shared memory needs SharedArrayBuffer (and, in a page, cross-origin isolation) and a wasm build
+  // shared memory: SharedArrayBuffer (in a page, cross-origin isolation) and a wasm build
   const canShare = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
   const build = supported().find((b) => b === want);
   if (flag('createPool', 'shared', o.shared, true) && build && canShare) {
@@ -475,10 +435,9 @@ async function startShared(make: () => Transport, build: Build, size: number, mi
   const module = await sharedModule(build);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
   const control = new SharedArrayBuffer(4 * CONTROL_WORDS), descriptor = new SharedArrayBuffer(DESCRIPTOR_BYTES);
-  // the calling thread's engine: an ordinary heap over M, which lays everything out (the workers' windows included)
+  // this thread's engine over M lays everything out, the workers' windows included
   const engine = new WasmEngine(build, (await instantiate(module, memory)).exports);
-  // inMemory: false: this thread computes its chunks with an engine of the pool's build over
-  // a memory of its own, staging them through it (its current engine, when of that build)
+  // inMemory: false: this thread computes with the pool's build over a memory of its own
   const own = currentEngine();
   let compute: Engine = inMemory ? engine : own;
   if (!inMemory && own.name !== build) {

@@ -1,7 +1,7 @@
-// What the calling thread and the pool's workers share — the control block through which
-// a shared-mode call is published and its chunks taken, the call's descriptor, transfer
-// mode's messages, how a chunk is computed (the same code on every thread) — and a
-// worker's life.  See docs/pool.md.
+// What the calling thread and the workers share: the control block and descriptor through
+// which a shared-mode call is published and its chunks taken, transfer mode's messages,
+// how a chunk is computed (the same code on every thread), and a worker's life.
+// See docs/pool.md.
 
 import { currentEngine, init, instantiate } from '../backend.js';
 import { type Engine, WasmEngine } from '../engine.js';
@@ -9,59 +9,47 @@ import { KERNELS, type KernelName } from '../kernels.js';
 import type { Elem } from '../memory.js';
 import type { Backend } from '../types.js';
 
-// control block (Int32Array over a SharedArrayBuffer)
+// the control block's words (an Int32Array over a SharedArrayBuffer)
 export const SEQ = 0; // the call's number, twice: odd while a call is being written (a seqlock)
 export const NEXT = 1; // the next chunk to take, tagged with the call: (tag << 20) | k
 export const STAGED = 2; // chunks whose inputs are in place
 export const DONE = 3; // chunks computed
 export const CLOSE = 4; // 1: workers leave (the pool is closed, or has failed)
 export const LENGTH = 5; // the descriptor's length in bytes
-/** Per staging slot: k + 1 once chunk k (the slot's current one) is computed. */
-export const SLOT_DONE = 6;
+export const SLOT_DONE = 6; // per staging slot: k + 1 once its chunk k is computed
 export const CONTROL_WORDS = SLOT_DONE + 1024;
-/** Bytes of the descriptor area: the call's JSON. */
+/** Bytes of the descriptor area (the call as JSON). */
 export const DESCRIPTOR_BYTES = 1 << 15;
-/** A worker's window in M: chunks are computed in place, so it holds only a kernel's scratch and row parts. */
+/** A worker's window in M, for its kernels' scratch and row parts (chunks are computed in place). */
 export const WINDOW = 256 * 1024;
 
 export type Build = Exclude<Backend, 'js'>;
 export const TYPES = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
 
 /**
- * Where one array of a call is, for every thread: row-wise (split by chunk; `per`: its
- * elements per row) or whole (`per`: its length); in M (your pool.array) at byte offset
- * `at`, or staged (`at` −1) at byte offset `offset` within a slot (row-wise) or the call's
- * fixed area (whole).
+ * One array of a call: row-wise (`per`: elements a row) or whole (`per`: its length); in M
+ * (a `pool.array`) at byte offset `at`, or staged (`at` −1) at `offset` in a slot (row-wise)
+ * or in the fixed area (whole).
  */
 export type ArrayRef = { elem: Elem; per: number; rowwise: boolean; at: number; offset: number };
 
-/** A kernel call of a call; its arrays are `{ a: index }` into the call's arrays. */
+/** A kernel call of a call, its arrays `{ a: index }` into the call's arrays. */
 export type StageRef = { kernel: KernelName; f32: boolean; args: ({ a: number } | number | null)[] };
 
 /**
- * A shared-mode call, as every thread reads it: `tag` marks its chunks in NEXT (a worker
- * late for a call can never take a chunk of the next one); `total` chunks of `chunkRows`
- * rows; the staging ring's `slots` slots of `slotBytes` bytes from `slotBase` in M, and the
- * fixed area at `fixedBase`.
+ * A shared-mode call: `tag` marks its chunks in NEXT (a worker late for one call never takes
+ * a chunk of the next); `total` chunks of `chunkRows` rows; a ring of `slots` staging slots
+ * of `slotBytes` from `slotBase` in M, and the fixed area at `fixedBase`.
  */
-export interface Descriptor {
-  tag: number;
-  rows: number;
-  chunkRows: number;
-  total: number;
-  slots: number;
-  slotBytes: number;
-  slotBase: number;
-  fixedBase: number;
-  arrays: ArrayRef[];
-  stages: StageRef[];
-}
+export type Descriptor = {
+  tag: number; rows: number; chunkRows: number; total: number; slots: number; slotBytes: number; slotBase: number; fixedBase: number;
+  arrays: ArrayRef[]; stages: StageRef[];
+};
 
 /**
- * A worker's first message: how it computes.  Shared mode: the memory M and the build's
- * module made for it, the control block and descriptor area, the worker's window in M
- * (WINDOW bytes), the milliseconds to keep polling for the next call before sleeping, and
- * whether to compute in M or each chunk in a memory of its own (`inMemory` false).
+ * A worker's first message.  Shared mode: the memory M, the build's module made for it, the
+ * control block and descriptor area, the worker's window in M, the ms to poll for the next
+ * call before sleeping, and whether to compute in M or through a memory of its own.
  */
 export type Setup = SharedSetup | { mode: 'transfer'; backend: 'auto' | Backend };
 export type SharedSetup = {
@@ -69,13 +57,11 @@ export type SharedSetup = {
   control: SharedArrayBuffer; descriptor: SharedArrayBuffer; window: number; spin: number; inMemory: boolean;
 };
 
-/** Transfer mode: a chunk of `rows` rows, with its arrays (the row-wise ones cut to the chunk). */
+/** Transfer mode: a chunk of `rows` rows, its row-wise arrays cut to the chunk. */
 export type ChunkRequest = { id: number; stages: StageRef[]; arrays: ArrayLike<number>[]; rows: number };
-
-/** The chunk's arrays as computed (outputs filled), or the error's message (id 0: a shared-mode worker failed). */
+/** The chunk's arrays with the outputs filled, or an error (id 0: a shared-mode worker failed). */
 export type ChunkReply = { id: number; arrays: ArrayLike<number>[] } | { id: number; error: string };
 
-/** Runs a call's stages on `rows` rows, over its arrays `arrays`. */
 function runStages(stages: StageRef[], arrays: ArrayLike<number>[], rows: number, engine: Engine): void {
   for (const { kernel, f32, args } of stages) {
     const params = KERNELS[kernel].params;
@@ -83,10 +69,7 @@ function runStages(stages: StageRef[], arrays: ArrayLike<number>[], rows: number
   }
 }
 
-/**
- * Computes chunk k of a call on `engine`, over M's `buffer`: each row-wise array as a view
- * of the chunk's rows (in place in M, or in the chunk's slot), the others whole.
- */
+/** Computes chunk k over M's `buffer`: row-wise arrays as views of the chunk's rows (in place, or in its slot). */
 export function computeChunk(d: Descriptor, k: number, engine: Engine, buffer: ArrayBufferLike): void {
   const r0 = k * d.chunkRows, rows = Math.min(d.chunkRows, d.rows - r0);
   const slot = d.slotBase + (k % d.slots) * d.slotBytes;
@@ -101,14 +84,13 @@ export function computeChunk(d: Descriptor, k: number, engine: Engine, buffer: A
 /** The next chunk of call `d` (−1: none left, or the call is over). */
 export function claim(control: Int32Array, d: Descriptor): number {
   for (;;) {
-    const w = Atomics.load(control, NEXT);
-    const k = w & 0xfffff;
+    const w = Atomics.load(control, NEXT), k = w & 0xfffff;
     if (w >>> 20 !== d.tag || k >= d.total) return -1;
     if (Atomics.compareExchange(control, NEXT, w, w + 1) === w) return k;
   }
 }
 
-/** Marks chunk k of call `d` computed (its slot's flag, the count) and wakes whoever waits for it. */
+/** Marks chunk k computed and wakes whoever waits for it. */
 export function finished(control: Int32Array, d: Descriptor, k: number): void {
   Atomics.store(control, SLOT_DONE + (k % d.slots), k + 1);
   Atomics.add(control, DONE, 1);
@@ -118,14 +100,14 @@ export function finished(control: Int32Array, d: Descriptor, k: number): void {
 type Post = (message: unknown, transfer?: Transferable[]) => void;
 
 /**
- * A worker's message handler, whatever the platform.  The first message is its setup,
- * answered `{ ready }` once the worker can compute (or `{ error }`): shared mode then takes
- * chunks call after call until the pool closes (an error ends it, reported as
- * `{ id: 0, error }`, and the pool with it); transfer mode answers each chunk's message
- * with the chunk's arrays.
+ * A worker's message handler.  The first message is its setup, answered `{ ready }` once
+ * the worker can compute (or `{ error }`); then shared mode takes chunks call after call
+ * until the pool closes (a throw ends it, posted as `{ id: 0, error }`), and transfer mode
+ * answers each chunk's message with the chunk's arrays.
  */
 export function worker(post: Post): (message: unknown) => void {
   let ready: Promise<unknown> | null = null;
+  const refuse = (e: Error) => post({ error: String(e?.message ?? e) });
   return (message) => {
     if (ready) {
       void ready.then(() => serve(message as ChunkRequest, post));
@@ -133,13 +115,13 @@ export function worker(post: Post): (message: unknown) => void {
     }
     const setup = message as Setup;
     if (setup.mode === 'transfer') {
-      ready = init({ backend: setup.backend }).then((name) => post({ ready: name }), (e) => post({ error: String(e?.message ?? e) }));
+      ready = init({ backend: setup.backend }).then((name) => post({ ready: name }), refuse);
       return;
     }
     ready = Promise.resolve();
     joinShared(setup).then((engine) => {
       post({ ready: setup.backend });
-      // after the ready message is on its way: from here on this thread waits in Atomics.wait
+      // once the ready message is on its way: from here on this thread waits in Atomics.wait
       setTimeout(() => {
         try {
           serveShared(setup, engine);
@@ -147,7 +129,7 @@ export function worker(post: Post): (message: unknown) => void {
           post({ id: 0, error: String(e) });
         }
       }, 0);
-    }, (e) => post({ error: String(e?.message ?? e) }));
+    }, refuse);
   };
 }
 
@@ -160,7 +142,7 @@ function serve({ id, stages, arrays, rows }: ChunkRequest, post: Post): void {
   }
 }
 
-/** The engine a shared-mode worker computes with: the build over M (its window there), or its own memory's. */
+/** A shared-mode worker's engine: the build over M (its window there), or over its own memory. */
 async function joinShared(setup: SharedSetup): Promise<Engine> {
   if (!setup.inMemory) return init({ backend: setup.backend }).then(() => currentEngine());
   const shared = new WasmEngine(setup.backend, (await instantiate(setup.module, setup.memory)).exports);
@@ -169,13 +151,10 @@ async function joinShared(setup: SharedSetup): Promise<Engine> {
 }
 
 function serveShared(setup: SharedSetup, engine: Engine): void {
-  const control = new Int32Array(setup.control);
-  const words = new Int32Array(setup.descriptor);
+  const control = new Int32Array(setup.control), words = new Int32Array(setup.descriptor);
   let seq = Atomics.load(control, SEQ);
   for (;;) {
-    // poll for the next call for `spin` ms (a polling thread starts at once, a sleeping one
-    // must be woken), then sleep; the clock is read once every 256 polls: Node 20's
-    // performance.now() allocates
+    // poll for `spin` ms, then sleep (the clock read every 256 polls: Node 20's performance.now() allocates)
     const until = performance.now() + setup.spin;
     let polls = 0;
     while (Atomics.load(control, SEQ) === seq && (++polls & 255 || performance.now() < until)) { /* poll */ }
@@ -183,18 +162,14 @@ function serveShared(setup: SharedSetup, engine: Engine): void {
     seq = Atomics.load(control, SEQ);
     if (Atomics.load(control, CLOSE)) return;
     if (seq & 1) continue; // being written: wait for the next change
-    // the descriptor copied word by word with atomic loads, which no CPU may move past the
-    // second read of SEQ (plain reads could be, on ARM), and used only if SEQ has not moved:
-    // read while the next call was being written, it is torn
+    // copied with atomic loads (which no CPU moves past the second read of SEQ, unlike plain
+    // ones on ARM) and parsed only if SEQ has not moved: read during a write, it is torn
     const length = Atomics.load(control, LENGTH), copy = new Int32Array((length + 3) >> 2);
     for (let i = 0; i < copy.length; i++) copy[i] = Atomics.load(words, i);
     if (Atomics.load(control, SEQ) !== seq) continue;
     const d = JSON.parse(new TextDecoder().decode(new Uint8Array(copy.buffer, 0, length))) as Descriptor;
-    for (;;) {
-      if (Atomics.load(control, CLOSE)) return;
-      const k = claim(control, d);
-      if (k < 0) break;
-      // the calling thread stages chunks in order: wait for this one's inputs
+    for (let k = 0; !Atomics.load(control, CLOSE) && (k = claim(control, d)) >= 0;) {
+      // chunks are staged in order: wait for this one's inputs
       while (Atomics.load(control, STAGED) <= k) {
         if (Atomics.load(control, CLOSE)) return;
         Atomics.wait(control, STAGED, Atomics.load(control, STAGED), 1);
