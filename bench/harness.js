@@ -59,15 +59,25 @@ function loopOf(calls, reps, isAsync) {
   });
 }
 
-/** How many calls make a sample of about `target` ms. */
-async function calibrate(calls, isAsync, target) {
-  for (let reps = 1; ; reps *= 4) {
+/**
+ * How many calls make a sample of about `target` ms, once the calls have run untimed for
+ * `warm` ms.  Cold, a small call runs in the interpreter at 20–40 times its optimised
+ * time (and the very first one, compiling, can take `target` alone): counted then, a
+ * sample would be a few calls, and the timer's own cost, ~0.1 µs a sample, would be
+ * charged to each of them.
+ */
+async function calibrate(calls, isAsync, target, warm) {
+  const run = async (reps) => {
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) {
       const r = isAsync ? await calls[i % calls.length]() : calls[i % calls.length]();
       sink += numberOf(r) * 1e-300 || 0;
     }
-    const dt = performance.now() - t0;
+    return performance.now() - t0;
+  };
+  for (let spent = 0, reps = 1; spent < warm; reps *= 2) spent += await run(reps);
+  for (let reps = 1; ; reps *= 4) {
+    const dt = await run(reps);
     if (dt >= target || reps >= 1 << 22) return Math.max(1, Math.ceil((reps * target) / Math.max(dt, 1e-9)));
   }
 }
@@ -97,7 +107,7 @@ export async function compare(tasks, options) {
   for (const t of tasks) {
     await t.setup?.();
     const isAsync = !!t.async;
-    const reps = await calibrate(t.calls, isAsync, o.target);
+    const reps = await calibrate(t.calls, isAsync, o.target, (o.large ? o.warmupLarge : o.warmup).time);
     timed.push({ ...t, reps, fn: loopOf(t.calls, reps, isAsync) });
   }
   const rounds = timed.map(() => []);
