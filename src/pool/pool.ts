@@ -106,8 +106,8 @@ export class Pool {
   private queue: Promise<unknown> = Promise.resolve(); // calls run one at a time, each on every thread
   private seq = 0; // shared mode: the last call's SEQ
   private staging = { ptr: 0, bytes: 0 }; // shared mode: the staging area in M
-  private alone = 0; // `measure`: until when calls run on this thread; the window
-  private readonly window = { cpu: 0, wall: 0, strikes: 0, at: 0 };
+  private alone = 0; // `measure`: calls run on this thread until then
+  private readonly window = { cpu: 0, wall: 0, strikes: 0, at: 0 }; // `measure`: the calls since the last window
   private nextId = 1; // transfer mode: the chunks sent, waiting for their replies
   private readonly pending = new Map<number, (reply: ChunkReply) => void>();
 
