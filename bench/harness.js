@@ -61,10 +61,10 @@ function loopOf(calls, reps, isAsync) {
 
 /**
  * How many calls make a sample of about `target` ms, once the calls have run untimed for
- * `warm` ms.  Cold, a small call runs in the interpreter at 20–40 times its optimised
- * time (and the very first one, compiling, can take `target` alone): counted then, a
- * sample would be a few calls, and the timer's own cost, ~0.1 µs a sample, would be
- * charged to each of them.
+ * `warm` ms (inputs under 10⁵; a larger call is a sample alone).  Cold, a small call runs
+ * in the interpreter at 20–40 times its optimised time (and the very first one,
+ * compiling, can take `target` alone): counted then, a sample would be a few calls, and
+ * the timer's own cost, ~0.1 µs a sample, would be charged to each of them.
  */
 async function calibrate(calls, isAsync, target, warm) {
   const run = async (reps) => {
@@ -107,7 +107,7 @@ export async function compare(tasks, options) {
   for (const t of tasks) {
     await t.setup?.();
     const isAsync = !!t.async;
-    const reps = await calibrate(t.calls, isAsync, o.target, (o.large ? o.warmupLarge : o.warmup).time);
+    const reps = await calibrate(t.calls, isAsync, o.target, o.large ? 0 : o.warmup.time);
     timed.push({ ...t, reps, fn: loopOf(t.calls, reps, isAsync) });
   }
   const rounds = timed.map(() => []);
