@@ -133,7 +133,7 @@ export class Pool {
     }
   }
 
-  /** A worker died or a chunk threw (an engine's fault: kernels trust their inputs): this call and every later one reject, and the workers leave. */
+  /** A worker died or a chunk threw (an engine's fault: kernels trust their inputs): this call and every later one reject, and shared-mode workers leave. */
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
@@ -218,7 +218,7 @@ export class Pool {
     if (this.failure) throw workerFailed(this.failure.message);
     const splittable = plan.stages.every((s) => KERNELS[s.kernel].params.every((p) => p.kind !== 'colAcc' && p.kind !== 'acc'));
     // calls the one-thread function gives the JS twins stay here (their last bits are the twins'); the
-    // busy rule (`measure`) applies only while this thread's engine is of the pool's build
+    // busy rule (`measure`) applies in shared mode, while this thread's engine is of the pool's build
     const small = engineFor(plan.size, plan.weight) === jsEngine;
     const clock = this.memory && currentEngine().name === this.backend ? this.cpuTime : undefined;
     if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small || (clock && performance.now() < this.alone)) return execute(plan);
