@@ -155,6 +155,25 @@ onEachBackend('entropy family', (b) => {
       expectClose(crossEntropy(k, kq, { normalize: true }), crossEntropy(p, q), 'f64');
     });
 
+    it('normalize keeps full accuracy when one entry holds most of the mass', () => {
+      // H of p/Σp, references from mpmath at 40 digits (mp.dps = 40; −Σ (p/W)·log(p/W) with
+      // W the exact sum).  log(W/p₀) of a ratio near 1 amplifies the ratio's rounding by
+      // 1/log(W/p₀): computed that way, [10¹², 1] was off by 3e-6 relative
+      const cases: [number[], number][] = [
+        [[0.9999999999810723, 1.892778426867798e-11], 4.862621636014618186e-10],
+        [[1e12, 1], 2.863102111590041719e-11],
+        [[999999, 1], 1.481551005796410744e-5],
+        [[2 ** 40, 3, 5], 1.986919154200652307e-10],
+      ];
+      // (relative, beyond the float64 bound's 1e-15 absolute floor, which these tiny values are under)
+      for (const [p, want] of cases) {
+        for (const x of [p, [...p, 0, 0, 0, 0, 0], Float64Array.from(p)]) {
+          const got = entropy(x, { normalize: true });
+          expect(Math.abs(got - want) / want, `H(${Array.from(x)}) = ${got}`).toBeLessThan(1e-13);
+        }
+      }
+    });
+
     it('rows (cols) equal the 1-D calls', () => {
       const random = rng(11);
       const cols = 13, rows = 9;

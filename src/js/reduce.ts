@@ -131,8 +131,10 @@ export function entropyValue(whi: number, wlo: number, p0: number, a: number, mi
   if (!(min >= 0) || !Number.isFinite(whi)) return NaN;
   if (p0 === 0) return 0;
   if (normalize) {
-    const w = whi + wlo;
-    return Math.log(w / p0) - a / w;
+    // log(W/p₀) near 1 (a dominant entry) as log1p of W − p₀ with W's low part: whi − p₀ is
+    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error
+    const w = whi + wlo, r = w / p0;
+    return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((whi - p0 + wlo) / p0) : Math.log(r)) - a / w;
   }
   return negWLogMinus(whi, wlo, p0, a);
 }
