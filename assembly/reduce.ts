@@ -269,12 +269,16 @@ function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool):
   return negWLogMinus(whi, wlo, hi, logLo, A);
 }
 
-function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, q0: f64, A: f64, mn: f64, inf: bool, norm: bool): f64 {
+function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, Wqlo: f64, q0: f64, A: f64, mn: f64, inf: bool, norm: bool): f64 {
   // (a negative p is a term like any other: −p·log q; a negative q makes its log NaN)
   if (!isFinite(whi) || !isFinite(Wq)) return NaN;
   if (inf) return Infinity;
   if (whi == 0 && A == 0) return 0; // no mass (an empty row): no terms
-  if (norm) return Math.log(Wq / q0) - A / (whi + wlo);
+  if (norm) {
+    // log(W_q/q₀) near 1 as log1p of W_q − q₀ with its low part, as `entropyValue`
+    const r = Wq / q0;
+    return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((Wq - q0 + Wqlo) / q0) : Math.log(r)) - A / (whi + wlo);
+  }
   const hi = logSplit(q0);
   return negWLogMinus(whi, wlo, hi, logLo, A);
 }
@@ -383,6 +387,7 @@ function crossEntropyRowExact<T>(p: usize, q: usize, n: i32): void {
   }
   setW(whi, wlo);
   rowWq = pairValue(qhi, qlo);
+  rowWqlo = isFinite(rowWq) ? qlo - (rowWq - qhi) : 0;
   rowMax = q0;
   rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
   rowMin = mn;
@@ -1389,22 +1394,23 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, normalize: f64, r
   const mnq = min(f32x4.extract_lane(qmin, 0), f32x4.extract_lane(qmin, 1));
   if (exact || ref == 0 || bits >= 0x80000000 || v128.any_true(v128.and(below, i32x4.splat(0x80000000)))) {
     crossEntropyRowExact<f32>(p, q, n);
-    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
   }
   rowWhi = sumLanesF64x2(wp);
   rowWlo = 0;
   rowWq = sumLanesF64x2(wq);
+  rowWqlo = 0;
   rowA = sumLanesF64x2(aa) * LN2 + aN;
   rowMax = <f64>reinterpret<f32>(ref);
   rowMin = 0;
-  const h = norm || rowInf || !isFinite(rowWq) ? crossEntropyValue(rowWhi, 0, rowWq, rowMax, rowA, 0, rowInf, norm)
+  const h = norm || rowInf || !isFinite(rowWq) ? crossEntropyValue(rowWhi, 0, rowWq, rowWqlo, rowMax, rowA, 0, rowInf, norm)
     : negWLogMinus(rowWhi, 0, ref32Log(ref, r0), 0, rowA);
   // dropped subnormal p: over some q = 0 the row is Infinity; a small result is computed again;
   // and so is a row whose term sums overflowed (float32 lanes: terms beyond FLT_MAX, p ≳ 1e36)
   if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(h) < <f64>n * REDO32))
     || overflowed())) {
     crossEntropyRowExact<f32>(p, q, n);
-    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
   }
   return h;
 }
@@ -1567,19 +1573,20 @@ function crossEntropyScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, r
   const mnq = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
   if (exact || ref == 0 || v128.any_true(v128.and(v128.or(sign, below), i64x2.splat(0x8000000000000000)))) {
     crossEntropyRowExact<f64>(p, q, n);
-    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
   }
   rowWhi = pairTotal(whi, wlo);
   rowWlo = pairLo;
   rowWq = pairTotal(qhi, qlo);
+  rowWqlo = pairLo;
   rowA = pairTotal(ahi, alo) * LN2 + aN;
   rowMax = ref;
   rowMin = 0;
-  const h = crossEntropyValue(rowWhi, rowWlo, rowWq, ref, rowA, 0, rowInf, norm);
+  const h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, ref, rowA, 0, rowInf, norm);
   if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(h) < <f64>n * REDO64))
     || overflowed())) {
     crossEntropyRowExact<f64>(p, q, n);
-    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
   }
   return h;
 }
@@ -1609,7 +1616,7 @@ export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, no
     if (ASC_FEATURE_SIMD) h = crossEntropyRowF32(p + o, q + o, cols, norm);
     else {
       crossEntropyRowExact<f32>(p + o, q + o, cols);
-      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
     }
     store<f64>(res + (<usize>r << 3), h);
     if (aux) putCrossEntropy(aux, r);
@@ -1624,7 +1631,7 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, no
     if (ASC_FEATURE_SIMD) h = crossEntropyRowF64(p + o, q + o, cols, norm);
     else {
       crossEntropyRowExact<f64>(p + o, q + o, cols);
-      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowMax, rowA, rowMin, rowInf, norm);
+      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
     }
     store<f64>(res + (<usize>r << 3), h);
     if (aux) putCrossEntropy(aux, r);

@@ -174,6 +174,22 @@ onEachBackend('entropy family', (b) => {
       }
     });
 
+    it('normalize keeps cross-entropy accurate when one entry of q holds most of its mass', () => {
+      // H(p/Σp, q/Σq), references from mpmath at 40 digits, as above
+      const cases: [number[], number[], number][] = [
+        [[0.9999999999810723, 1.892778426867798e-11], [0.9999999999, 1e-10], 5.358283390077584006e-10],
+        [[1e12, 1], [1e12, 3], 2.953240882722940611e-11],
+        [[999999, 1], [999990, 10], 2.151296546525356392e-5],
+        [[2 ** 40, 3, 5], [2 ** 40, 1, 7], 2.001593630050899823e-10],
+      ];
+      for (const [p, q, want] of cases) {
+        for (const [x, y] of [[p, q], [[...p, 0, 0, 0], [...q, 0, 0, 0]], [Float64Array.from(p), Float64Array.from(q)]]) {
+          const got = crossEntropy(x, y, { normalize: true });
+          expect(Math.abs(got - want) / want, `H(${Array.from(x)}, ${Array.from(y)}) = ${got}`).toBeLessThan(1e-13);
+        }
+      }
+    });
+
     it('rows (cols) equal the 1-D calls', () => {
       const random = rng(11);
       const cols = 13, rows = 9;

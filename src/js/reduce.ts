@@ -139,13 +139,17 @@ export function entropyValue(whi: number, wlo: number, p0: number, a: number, mi
   return negWLogMinus(whi, wlo, p0, a);
 }
 
-/** H(P, Q) from W_p = whi + wlo, W_q, q₀, A = Σ p·(log q − log q₀) (−Infinity: some p > 0 has q = 0). */
-export function crossEntropyValue(whi: number, wlo: number, wq: number, q0: number, a: number, min: number, normalize: boolean): number {
+/** H(P, Q) from W_p = whi + wlo, W_q = wq + wqlo, q₀, A = Σ p·(log q − log q₀) (−Infinity: some p > 0 has q = 0). */
+export function crossEntropyValue(whi: number, wlo: number, wq: number, wqlo: number, q0: number, a: number, min: number, normalize: boolean): number {
   // (a negative p is a term like any other: −p·log q; a negative q makes its log NaN)
   if (!Number.isFinite(whi) || !Number.isFinite(wq)) return NaN;
   if (a === -Infinity) return Infinity;
   if (whi === 0 && a === 0) return 0; // no mass (an empty row): no terms
-  if (normalize) return Math.log(wq / q0) - a / (whi + wlo);
+  if (normalize) {
+    // log(W_q/q₀) near 1 as log1p of W_q − q₀ with its low part, as `entropyValue`
+    const r = wq / q0;
+    return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((wq - q0 + wqlo) / q0) : Math.log(r)) - a / (whi + wlo);
+  }
   return negWLogMinus(whi, wlo, q0, a);
 }
 
@@ -332,7 +336,7 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, nor
     }
     const whi = W.value(), wlo = W.rest(), wq = Q.value();
     const a = inf ? -Infinity : A.value() * (sc === 1 ? 1 : UNSCALE);
-    res[r] = crossEntropyValue(whi, wlo, wq, q0, a, mn, norm);
+    res[r] = crossEntropyValue(whi, wlo, wq, Q.rest(), q0, a, mn, norm);
     if (aux) {
       const k = 6 * r;
       aux[k] = whi;
@@ -485,7 +489,7 @@ export function mergeCrossEntropy(aux: Float64Array[], normalize: boolean, out: 
   out[3] = q0;
   out[4] = a;
   out[5] = min;
-  return crossEntropyValue(whi, wlo, wq, q0, a, min, normalize);
+  return crossEntropyValue(whi, wlo, wq, Q.rest(), q0, a, min, normalize);
 }
 
 /**
