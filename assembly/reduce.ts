@@ -261,7 +261,9 @@ function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool):
   if (p0 == 0) return 0;
   if (norm) {
     // log(W/p₀) near 1 (a dominant entry) as log1p of W − p₀ with W's low part: whi − p₀ is
-    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error
+    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error.
+    // (As good as W: the SIMD rows add a block in plain lanes, where a small entry beside
+    // p₀ loses its low bits.)
     const W = whi + wlo, r = W / p0;
     return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((whi - p0 + wlo) / p0) : Math.log(r)) - A / W;
   }
