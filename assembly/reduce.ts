@@ -142,6 +142,30 @@ function logRatio(a: f64, b: f64): f64 {
   return Math.log(a) - Math.log(b);
 }
 
+/**
+ * W − p₀ of a float64 row whose largest entry p₀ holds most of its mass: the other entries'
+ * sum, plus p₀ for each further copy of it.  The SIMD rows' W adds a block in plain lanes,
+ * where an entry beside p₀ loses its low bits; summed apart from p₀ they keep them (the
+ * normalised finish takes log1p((W − p₀)/p₀): `entropyValue`).
+ */
+function restMassF64(x: usize, n: i32, p0: f64): f64 {
+  const m = f64x2.splat(p0);
+  let s = f64x2.splat(0), k = i64x2.splat(0), i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const v = v128.load(x + (<usize>i << 3)), eq = f64x2.eq(v, m);
+    s = f64x2.add(s, v128.andnot(v, eq));
+    k = i64x2.sub(k, eq); // (an equal lane is −1)
+  }
+  let rest = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  let copies = i64x2.extract_lane(k, 0) + i64x2.extract_lane(k, 1);
+  if (i < n) {
+    const v = load<f64>(x + (<usize>i << 3));
+    if (v == p0) copies++;
+    else rest += v;
+  }
+  return rest + <f64>(copies - 1) * p0;
+}
+
 /** log(2a/(a + b)) for a > 0, b ≥ 0: log1p((a − b)/(a + b)) near 1. */
 function logMix(a: f64, b: f64): f64 {
   const s = a + b;
@@ -261,9 +285,8 @@ function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool):
   if (p0 == 0) return 0;
   if (norm) {
     // log(W/p₀) near 1 (a dominant entry) as log1p of W − p₀ with W's low part: whi − p₀ is
-    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error.
-    // (As good as W: the SIMD rows add a block in plain lanes, where a small entry beside
-    // p₀ loses its low bits.)
+    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error
+    // (the SIMD rows' wlo is then W − p₀ summed again apart from p₀: `restMassF64`)
     const W = whi + wlo, r = W / p0;
     return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((whi - p0 + wlo) / p0) : Math.log(r)) - A / W;
   }
@@ -1210,6 +1233,7 @@ function entropyRowF64(x: usize, n: i32, norm: bool): f64 {
   rowA = pairTotal(ahi, alo) * LN2;
   rowMax = ref;
   rowMin = 0;
+  if (norm && rowWhi < SQRT_TWO * ref) rowWlo = restMassF64(x, n, ref) - (rowWhi - ref); // (whi − p₀ exact: Sterbenz)
   const h = entropyValue(rowWhi, rowWlo, ref, rowA, 0, norm);
   if (Math.abs(h) < <f64>n * REDO64 && hasSubnormalF64(x, n)) {
     entropyRowExact<f64>(x, n);
@@ -1581,6 +1605,7 @@ function crossEntropyScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, r
   rowWlo = pairLo;
   rowWq = pairTotal(qhi, qlo);
   rowWqlo = pairLo;
+  if (!scaledOf<S>() && norm && rowWq < SQRT_TWO * ref) rowWqlo = restMassF64(q, n, ref) - (rowWq - ref); // (as entropy's)
   rowA = pairTotal(ahi, alo) * LN2 + aN;
   rowMax = ref;
   rowMin = 0;

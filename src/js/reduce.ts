@@ -132,9 +132,7 @@ export function entropyValue(whi: number, wlo: number, p0: number, a: number, mi
   if (p0 === 0) return 0;
   if (normalize) {
     // log(W/p₀) near 1 (a dominant entry) as log1p of W − p₀ with W's low part: whi − p₀ is
-    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error.
-    // (As good as W: the SIMD rows add a block in plain lanes, where a small entry beside
-    // p₀ loses its low bits.)
+    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error
     const w = whi + wlo, r = w / p0;
     return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((whi - p0 + wlo) / p0) : Math.log(r)) - a / w;
   }
