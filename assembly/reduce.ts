@@ -125,6 +125,14 @@ let rowInf = false; // some p > 0 has q = 0 (cross-entropy, KL)
   rowWlo = isFinite(s) ? lo - (s - hi) : 0;
 }
 
+/** `setW` for W_q: rowWq and rowWqlo. */
+// @ts-ignore: decorator
+@inline function setWq(hi: f64, lo: f64): void {
+  const s = pairValue(hi, lo);
+  rowWq = s;
+  rowWqlo = isFinite(s) ? lo - (s - hi) : 0;
+}
+
 // @ts-ignore: decorator
 @inline function at<T>(x: usize, i: i32): f64 {
   return <f64>load<T>(x + (<usize>i << alignof<T>()));
@@ -134,10 +142,13 @@ let rowInf = false; // some p > 0 has q = 0 (cross-entropy, KL)
 // The exact scalar logs
 // ---------------------------------------------------------------------------------
 
-/** log(a/b) for a, b > 0: log1p of the exact difference near 1, apart when a/b is not a normal number. */
-function logRatio(a: f64, b: f64): f64 {
+/**
+ * log((a + lo)/b) for a, b > 0 and lo a's low part (|lo| ≤ ½ ulp(a)): log1p of the exact
+ * difference near 1 (a − b is exact there: Sterbenz), apart when a/b is not a normal number.
+ */
+function logRatio(a: f64, b: f64, lo: f64 = 0): f64 {
   const r = a / b;
-  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b) / b);
+  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b + lo) / b);
   if (r >= DBL_MIN && r < Infinity) return Math.log(r);
   return Math.log(a) - Math.log(b);
 }
@@ -284,11 +295,10 @@ function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool):
   if (!(mn >= 0) || !isFinite(whi)) return NaN;
   if (p0 == 0) return 0;
   if (norm) {
-    // log(W/p₀) near 1 (a dominant entry) as log1p of W − p₀ with W's low part: whi − p₀ is
-    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error
-    // (the SIMD rows' wlo is then W − p₀ summed again apart from p₀: `restMassF64`)
-    const W = whi + wlo, r = W / p0;
-    return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((whi - p0 + wlo) / p0) : Math.log(r)) - A / W;
+    // log(W/p₀) with W's low part: near 1 (a dominant entry) W/p₀ rounded would carry
+    // 2⁻⁵³/log(W/p₀) relative error (the SIMD rows' wlo is then W − p₀ summed again apart
+    // from p₀: `restMassF64`)
+    return logRatio(whi, p0, wlo) - A / (whi + wlo);
   }
   const hi = logSplit(p0);
   return negWLogMinus(whi, wlo, hi, logLo, A);
@@ -299,11 +309,7 @@ function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, Wqlo: f64, q0: f64, A: f
   if (!isFinite(whi) || !isFinite(Wq)) return NaN;
   if (inf) return Infinity;
   if (whi == 0 && A == 0) return 0; // no mass (an empty row): no terms
-  if (norm) {
-    // log(W_q/q₀) near 1 as log1p of W_q − q₀ with its low part, as `entropyValue`
-    const r = Wq / q0;
-    return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((Wq - q0 + Wqlo) / q0) : Math.log(r)) - A / (whi + wlo);
-  }
+  if (norm) return logRatio(Wq, q0, Wqlo) - A / (whi + wlo); // (with W_q's low part, as `entropyValue`)
   const hi = logSplit(q0);
   return negWLogMinus(whi, wlo, hi, logLo, A);
 }
@@ -411,8 +417,7 @@ function crossEntropyRowExact<T>(p: usize, q: usize, n: i32): void {
     }
   }
   setW(whi, wlo);
-  rowWq = pairValue(qhi, qlo);
-  rowWqlo = isFinite(rowWq) ? qlo - (rowWq - qhi) : 0;
+  setWq(qhi, qlo);
   rowMax = q0;
   rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
   rowMin = mn;
@@ -437,10 +442,8 @@ function klRowExact<T>(p: usize, q: usize, n: i32, norm: bool): void {
     qhi += vq;
   }
   setW(whi, wlo);
-  const wq = pairValue(qhi, qlo);
-  rowWq = wq;
-  rowWqlo = isFinite(wq) ? qlo - (wq - qhi) : 0;
-  const kc = norm ? kcOf(rowWhi, wq) : 0;
+  setWq(qhi, qlo);
+  const kc = norm ? kcOf(rowWhi, rowWq) : 0;
   const sc: f64 = pmax < TINY ? SCALE : 1.0;
   let inf = false;
   for (let i = 0; i < n; i++) {

@@ -57,10 +57,13 @@ const W = new Pair(), Q = new Pair(), A = new Pair();
 // The exact logs
 // ---------------------------------------------------------------------------------
 
-/** log(a/b) for a, b > 0: log1p of the exact difference near 1, apart when a/b is not a normal number. */
-export function logRatio(a: number, b: number): number {
+/**
+ * log((a + lo)/b) for a, b > 0 and lo a's low part (|lo| ≤ ½ ulp(a)): log1p of the exact
+ * difference near 1 (a − b is exact there: Sterbenz), apart when a/b is not a normal number.
+ */
+export function logRatio(a: number, b: number, lo = 0): number {
   const r = a / b;
-  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b) / b);
+  if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b + lo) / b);
   if (r >= DBL_MIN && r < Infinity) return Math.log(r);
   return Math.log(a) - Math.log(b);
 }
@@ -131,10 +134,9 @@ export function entropyValue(whi: number, wlo: number, p0: number, a: number, mi
   if (!(min >= 0) || !Number.isFinite(whi)) return NaN;
   if (p0 === 0) return 0;
   if (normalize) {
-    // log(W/p₀) near 1 (a dominant entry) as log1p of W − p₀ with W's low part: whi − p₀ is
-    // exact there (Sterbenz), where W/p₀ rounded would carry 2⁻⁵³/log(W/p₀) relative error
-    const w = whi + wlo, r = w / p0;
-    return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((whi - p0 + wlo) / p0) : Math.log(r)) - a / w;
+    // log(W/p₀) with W's low part: near 1 (a dominant entry) W/p₀ rounded would carry
+    // 2⁻⁵³/log(W/p₀) relative error
+    return logRatio(whi, p0, wlo) - a / (whi + wlo);
   }
   return negWLogMinus(whi, wlo, p0, a);
 }
@@ -145,11 +147,7 @@ export function crossEntropyValue(whi: number, wlo: number, wq: number, wqlo: nu
   if (!Number.isFinite(whi) || !Number.isFinite(wq)) return NaN;
   if (a === -Infinity) return Infinity;
   if (whi === 0 && a === 0) return 0; // no mass (an empty row): no terms
-  if (normalize) {
-    // log(W_q/q₀) near 1 as log1p of W_q − q₀ with its low part, as `entropyValue`
-    const r = wq / q0;
-    return (r >= SQRT_HALF && r < SQRT_TWO ? Math.log1p((wq - q0 + wqlo) / q0) : Math.log(r)) - a / (whi + wlo);
-  }
+  if (normalize) return logRatio(wq, q0, wqlo) - a / (whi + wlo); // (with W_q's low part, as `entropyValue`)
   return negWLogMinus(whi, wlo, q0, a);
 }
 
