@@ -29,6 +29,7 @@ export { sigmoidCrossEntropyRowsF32, sigmoidCrossEntropyRowsF64, sigmoidFocalLos
 export {
   softmaxCrossEntropyLabelsF32, softmaxCrossEntropyLabelsF64,
   softmaxCrossEntropyProbsF32, softmaxCrossEntropyProbsF64,
+  labelMaxF32, labelMaxF64,
 } from "./loss";
 
 /** First free byte above the module's static data (the constant tables of math.ts). */

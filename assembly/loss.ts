@@ -48,6 +48,60 @@ function fold(a: f64, b: f64, c: f64, gs: f64, f32: bool): void {
   }
 }
 
+/**
+ * With `grouped` (a 'mean' or 'sum' of narrow rows, reduced from these): the losses of
+ * each group of four rows, counted from the call's first, added into the group's first
+ * entry as (l₀ + l₂) + (l₁ + l₃), rows past the last 0 — the reduction then adds a
+ * quarter as many terms.  Calls are split only at whole groups (src/kernels.ts,
+ * ROW_GROUP), so every split gives the same sums.  Each is within 2 ulps of Σ|lᵢ| of the
+ * exact sum: 2 ulps of it for losses ≥ 0 (weights and targets ≥ 0).
+ */
+function sumGroupsF64(out: usize, rows: i32): void {
+  let r = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; r + 4 <= rows; r += 4) {
+      const p = out + (<usize>r << 3);
+      const s = f64x2.add(v128.load(p), v128.load(p, 16));
+      store<f64>(p, f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1));
+    }
+  }
+  for (; r < rows; r += 4) {
+    const p = out + (<usize>r << 3);
+    const b = r + 1 < rows ? load<f64>(p, 8) : 0, c = r + 2 < rows ? load<f64>(p, 16) : 0, d = r + 3 < rows ? load<f64>(p, 24) : 0;
+    store<f64>(p, (load<f64>(p) + c) + (b + d));
+  }
+}
+
+/**
+ * acc[0] = max(acc[0], the largest of the int32 labels read as unsigned, where a negative
+ * label is 2³¹ or more): their range, for the loss's validation (src/loss.ts), which runs
+ * before any loss kernel.  (The labels are int32 in both variants.)
+ */
+function labelMax(labels: usize, rows: i32, acc: usize): void {
+  let r = 0, h: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    let m0 = i32x4.splat(0), m1 = m0;
+    for (; r + 8 <= rows; r += 8) {
+      const p = labels + (<usize>r << 2);
+      m0 = i32x4.max_u(m0, v128.load(p));
+      m1 = i32x4.max_u(m1, v128.load(p, 16));
+    }
+    const m = i32x4.max_u(m0, m1);
+    const a = max(<u32>i32x4.extract_lane(m, 0), <u32>i32x4.extract_lane(m, 1));
+    h = max(a, max(<u32>i32x4.extract_lane(m, 2), <u32>i32x4.extract_lane(m, 3)));
+  }
+  for (; r < rows; r++) h = max(h, load<u32>(labels + (<usize>r << 2)));
+  store<f64>(acc, max(load<f64>(acc), <f64>h));
+}
+
+export function labelMaxF32(labels: usize, rows: i32, acc: usize): void {
+  labelMax(labels, rows, acc);
+}
+
+export function labelMaxF64(labels: usize, rows: i32, acc: usize): void {
+  labelMax(labels, rows, acc);
+}
+
 // ---------------------------------------------------------------------------------
 // float32
 // ---------------------------------------------------------------------------------
@@ -135,7 +189,7 @@ function maxOfF32(z: usize, n: i32): f32 {
  */
 export function softmaxCrossEntropyLabelsF32(
   z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
-  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
+  eps: f64, gradScale: f64, grad: usize, out: usize, grouped: bool, tmp: usize
 ): void {
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~3 : 0;
@@ -182,12 +236,13 @@ export function softmaxCrossEntropyLabelsF32(
       store<f32>(gy, (ey * <f32>gA - by - <f32>gC) * <f32>gS);
     }
   }
+  if (grouped) sumGroupsF64(out, rows);
 }
 
 /** Probability targets (float32 matrix like z).  out[r] = the row's loss; gradient as for labels. */
 export function softmaxCrossEntropyProbsF32(
   z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
-  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
+  eps: f64, gradScale: f64, grad: usize, out: usize, grouped: bool, tmp: usize
 ): void {
   // whole groups of 4 rows as tiles, a last partial group row by row (see rows.ts)
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~3 : 0;
@@ -217,6 +272,7 @@ export function softmaxCrossEntropyProbsF32(
       affineGradF32(grad + off, cols, <f32>gA, <f32>gB, <f32>gS, weights, tgt, <f32>keep, <f32>spread);
     }
   }
+  if (grouped) sumGroupsF64(out, rows);
 }
 
 // float32 narrow rows: four a tile (rows.ts), the lanes rows.
@@ -573,7 +629,7 @@ function maxOfF64(z: usize, n: i32): f64 {
 
 export function softmaxCrossEntropyLabelsF64(
   z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,
-  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
+  eps: f64, gradScale: f64, grad: usize, out: usize, grouped: bool, tmp: usize
 ): void {
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~1 : 0;
@@ -617,11 +673,12 @@ export function softmaxCrossEntropyLabelsF64(
       store<f64>(gy, (ey * gA - by - gC) * gS);
     }
   }
+  if (grouped) sumGroupsF64(out, rows);
 }
 
 export function softmaxCrossEntropyProbsF64(
   z: usize, targets: usize, rows: i32, cols: i32, weights: usize,
-  eps: f64, gradScale: f64, grad: usize, out: usize, tmp: usize
+  eps: f64, gradScale: f64, grad: usize, out: usize, grouped: bool, tmp: usize
 ): void {
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~1 : 0;
@@ -650,6 +707,7 @@ export function softmaxCrossEntropyProbsF64(
       affineGradF64(grad + off, cols, gA, gB, gS, weights, tgt, keep, spread);
     }
   }
+  if (grouped) sumGroupsF64(out, rows);
 }
 
 function labelsNarrowF64(z: usize, labels: usize, rows: i32, cols: i32, weights: usize, wsum: f64,

@@ -65,6 +65,22 @@ const BLOCK_BYTES = 256 * 1024;
 const SMALL_BYTES = 8192;
 
 
+/**
+ * `engine` for a scan that validates a call's arguments (a loss's labels), with a window
+ * for it reserved now, before the call takes its arguments' views: the scan then allocates
+ * nothing, and growing memory would detach those views.  The twins where memory is full.
+ */
+export function scanEngine(engine: Engine): Engine {
+  if (!(engine instanceof WasmEngine)) return engine;
+  try {
+    engine.heap.window(BLOCK_BYTES + 64);
+    return engine;
+  } catch (e) {
+    if (e instanceof OutOfMemory) return jsEngine;
+    throw e;
+  }
+}
+
 /** How memory holds a parameter's elements for the kernel. */
 export function elemOf(kind: Param['kind'], f32: boolean): Elem {
   if (kind === 'labels') return 'i32';

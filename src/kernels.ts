@@ -107,8 +107,10 @@ export const KERNELS = {
   // out[r, j] = x[r, j]·a[r] − c[j] (the class-sharded loss's gradient: accumulate.ts)
   scaleRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('col'), OUT], long: 'additive' },
   // losses (assembly/loss.ts)
-  softmaxCrossEntropyLabels: { params: [X, p('labels'), ROWS, COLS, p('col'), NUM, NUM, NUM, OUT, RES, TMP], long: 'twin' },
-  softmaxCrossEntropyProbs: { params: [X, X, ROWS, COLS, p('col'), NUM, NUM, OUT, RES, TMP], long: 'twin' },
+  softmaxCrossEntropyLabels: { params: [X, p('labels'), ROWS, COLS, p('col'), NUM, NUM, NUM, OUT, RES, NUM, TMP], long: 'twin' },
+  softmaxCrossEntropyProbs: { params: [X, X, ROWS, COLS, p('col'), NUM, NUM, OUT, RES, NUM, TMP], long: 'twin' },
+  // the labels' range, for the loss's validation
+  labelMax: { params: [p('labels'), ROWS, p('acc', 1)], long: 'additive' },
   sigmoidCrossEntropyRows: { params: [X, X, ROWS, COLS, p('w'), NUM, p('col'), NUM, NUM, NUM, OUT, RES, p('out64'), p('tmp', 6144)], long: 'additive' },
   sigmoidFocalLossRows: { params: [X, X, ROWS, COLS, NUM, NUM, NUM, NUM, OUT, RES, p('out64'), p('tmp', 6144)], long: 'additive' },
   // joint tables and bytes (assembly/info.ts)

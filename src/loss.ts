@@ -3,7 +3,10 @@
 // and its gradient from the same softmax.
 
 import { type Arg, baseScale, describe, labelSmoothingOption, options, output, reductionOption, shape, vector } from './args.js';
+import { engineFor } from './backend.js';
+import { type Engine, scanEngine } from './engine.js';
 import { execute, type Plan, type Stage } from './plan.js';
+import { NARROW_COLS, ROW_GROUP } from './kernels.js';
 import { fsum } from './js/sum.js';
 import { uninitialized } from './memory.js';
 import { softmaxCrossEntropySmall } from './small.js';
@@ -48,15 +51,15 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
   const gradScale = (c.reduction === 'mean' ? (c.denominator !== 0 ? 1 / c.denominator : 0) : 1) * c.scale;
   const res = c.reduction !== 'none' && !later ? rowLosses(rows) : uninitialized(Float64Array, rows); // (every row's loss is written)
   const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
+  // a 'mean' or 'sum' of narrow rows: the kernel adds each group of rows' losses into the
+  // group's first entry, and the reduction adds those (assembly/loss.ts, `sumGroupsF64`)
+  const grouped = c.reduction !== 'none' && cols < NARROW_COLS ? 1 : 0;
   const stage: Stage = c.labels
-    ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, null] }
-    : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, null] };
+    ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, grouped, null] }
+    : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, grouped, null] };
   return {
     rows, cols, size: c.Z.length, weight: f32 ? 2 : 3, stages: [stage],
-    finish: () => {
-      if (c.scale !== 1) for (let r = 0; r < rows; r++) res[r] *= c.scale;
-      return reduceLoss(c, res);
-    },
+    finish: () => reduceLoss(c, res, grouped ? ROW_GROUP : 1),
   };
 }
 
@@ -95,6 +98,8 @@ interface LossCall {
 function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, options_: CrossEntropyLossOptions, later: boolean): LossCall {
   const o = options<CrossEntropyLossOptions>(fn, options_, LOSS_OPTIONS);
   if (o.cols === undefined) throw new TypeError(`${fn}: cols (the number of classes) is required`);
+  // (the labels' scan runs after the views below are taken: its engine is readied first)
+  const scan = targets instanceof Int32Array ? scanEngine(engineFor(targets.length, 64)) : null;
   const Z = vector(fn, 'logits', logits);
   const s = shape(fn, Z.length, o.cols);
   const { rows, cols } = s;
@@ -130,8 +135,8 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
     const d = T.data;
     // int32 labels without weights, the common case: their range in one scan; when every
     // one is a class and none is ignoreIndex, nothing is rewritten and each counts 1
-    if (d instanceof Int32Array && !weights) {
-      const hi = classRange(d);
+    if (d instanceof Int32Array && scan && !weights) {
+      const hi = classRange(d, scan);
       if (hi >= 0 && hi < cols && (ignore === undefined || ignore < 0 || ignore > hi)) {
         // (copied for the pool's later run, and where grad shares their buffer: the kernel
         // writes grad row by row and reads each row's label after)
@@ -155,35 +160,27 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
   return { Z, T, rows, cols, labels, reduction, eps, weights, wsum, scale, grad, denominator };
 }
 
-/**
- * The largest of int32 labels when none is negative, else −1: their maximum read as
- * unsigned (a negative label reads as 2³¹ or more), four labels a step into four maxima,
- * so that no comparison waits for the one before it.
- */
-function classRange(labels: Int32Array): number {
-  const d = new Uint32Array(labels.buffer, labels.byteOffset, labels.length);
-  let h0 = 0, h1 = 0, h2 = 0, h3 = 0, r = 0;
-  for (const n = d.length - 3; r < n; r += 4) {
-    const a = d[r], b = d[r + 1], c = d[r + 2], e = d[r + 3];
-    h0 = a > h0 ? a : h0;
-    h1 = b > h1 ? b : h1;
-    h2 = c > h2 ? c : h2;
-    h3 = e > h3 ? e : h3;
-  }
-  for (; r < d.length; r++) h0 = d[r] > h0 ? d[r] : h0;
-  const h = Math.max(h0, h1, h2, h3);
-  return h >= 2 ** 31 ? -1 : h;
+/** The largest of int32 labels when none is negative, else −1 (`labelMax`, a negative label read as 2³¹ or more; over 1024 labels a SIMD scan). */
+function classRange(labels: Int32Array, scan: Engine): number {
+  RANGE[0] = 0;
+  scan.run('labelMax', false, [labels, labels.length, RANGE]);
+  return RANGE[0] >= 2 ** 31 ? -1 : RANGE[0];
 }
+const RANGE = new Float64Array(1);
 
 function badLabel(fn: string, r: number, y: number, cols: number, ignore: number | undefined): RangeError {
   if (!Number.isInteger(y)) return new RangeError(`${fn}: label at row ${r} is ${y}, not an integer class index`);
   return new RangeError(`${fn}: label at row ${r} is ${y}, outside [0, ${cols})${ignore === undefined ? '' : ` and not ignoreIndex (${ignore})`}`);
 }
 
-/** The requested reduction of the per-row losses (compensated: the same value however the rows were computed). */
-function reduceLoss(c: LossCall, losses: Float64Array): number | Float64Array {
+/**
+ * The requested reduction of the per-row losses, in the base (compensated: the same value
+ * however the rows were computed).  `step`: the losses' group sums are every step-th entry.
+ */
+function reduceLoss(c: LossCall, losses: Float64Array, step: number): number | Float64Array {
+  if (c.scale !== 1) for (let r = 0; r < losses.length; r += step) losses[r] *= c.scale;
   if (c.reduction === 'none') return losses;
-  const total = fsum(losses);
+  const total = fsum(losses, step);
   if (c.reduction === 'sum') return total;
   return c.denominator !== 0 ? total / c.denominator : 0;
 }

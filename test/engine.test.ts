@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.js';
 import { allocate, currentEngine, detect, setSmallInputCutoff, supported } from '../src/backend.js';
 import { type Engine, jsEngine, WasmEngine } from '../src/engine.js';
-import { KERNELS, type KernelName } from '../src/kernels.js';
+import { KERNELS, type KernelName, NARROW_COLS } from '../src/kernels.js';
 import { TWINS } from '../src/js/index.js';
 import type { WasmArray } from '../src/memory.js';
 import { expectClose, randomDistribution, randomLogits, rng, sameBits } from './helpers.js';
@@ -154,13 +154,16 @@ const VARIANTS: Record<KernelName, (d: Data) => Variant[]> = {
   }))),
   affineRows: (d) => [{ label: 'x·a + c', args: () => [d.Y, d.rows, d.cols, 0.75, -1.5, outOf(d)] }],
   scaleRows: (d) => both.map((c) => ({ label: `c ${c}`, args: () => [d.Y, d.rows, d.cols, d.rowIn1, c ? d.cw : null, outOf(d)] })),
+  // grouped: the losses of each group of four rows summed into its first (a 'mean' or 'sum' of narrow rows only, as loss.ts)
   softmaxCrossEntropyLabels: (d) => [0, 0.1].flatMap((eps) => both.map((extra) => ({
-    label: `ε ${eps}, weights and grad ${extra}`,
-    args: () => [d.X, d.labels, d.rows, d.cols, extra ? d.cw : null, extra ? sum(d.cw) : d.cols, eps, 0.5, extra ? outOf(d) : null, f64(d.rows), null],
+    label: `ε ${eps}, weights and grad ${extra}, grouped ${!extra && d.cols < NARROW_COLS}`,
+    args: () => [d.X, d.labels, d.rows, d.cols, extra ? d.cw : null, extra ? sum(d.cw) : d.cols, eps, 0.5, extra ? outOf(d) : null, f64(d.rows), !extra && d.cols < NARROW_COLS ? 1 : 0, null],
   }))),
   softmaxCrossEntropyProbs: (d) => [0, 0.1].flatMap((eps) => both.map((extra) => ({
-    label: `ε ${eps}, weights and grad ${extra}`, args: () => [d.X, d.P, d.rows, d.cols, extra ? d.cw : null, eps, 0.5, extra ? outOf(d) : null, f64(d.rows), null],
+    label: `ε ${eps}, weights and grad ${extra}, grouped ${extra && d.cols < NARROW_COLS}`,
+    args: () => [d.X, d.P, d.rows, d.cols, extra ? d.cw : null, eps, 0.5, extra ? outOf(d) : null, f64(d.rows), extra && d.cols < NARROW_COLS ? 1 : 0, null],
   }))),
+  labelMax: (d) => [{ label: 'labels (row 1 ignored: −1)', args: () => [d.labels, d.rows, f64(1)] }],
   sigmoidCrossEntropyRows: (d) => [
     { label: 'plain', args: () => [d.X, d.T01, d.rows, d.cols, null, 0, null, 0, 1, 1, null, f64(d.rows), null, null] },
     { label: 'weights per element, posWeight, ε, grad and losses', args: () => [d.Y, d.T01, d.rows, d.cols, absOf(d.Wel), 1, d.cw, 0.1, 0.25, 0.5, outOf(d), f64(d.rows), f64(d.rows * d.cols), null] },

@@ -2,7 +2,7 @@
 // the gradient against central finite differences, ignored rows, the special cases
 // of the SPEC and its errors — on every backend.
 import { describe, expect, it } from 'vitest';
-import { logSoftmax, softmax, softmaxCrossEntropy, type CrossEntropyLossOptions } from '../src/index.js';
+import { allocate, logSoftmax, softmax, softmaxCrossEntropy, type CrossEntropyLossOptions } from '../src/index.js';
 import { expectAllClose, expectClose, fsum, onEachBackend, randomDistribution, randomLogits, rng } from './helpers.js';
 
 /** An independent float64 reference: PyTorch's formulas, term by term. */
@@ -281,15 +281,18 @@ onEachBackend('softmaxCrossEntropy', () => {
       expect(() => softmaxCrossEntropy([1, 2], shared.subarray(2, 4), { cols: 2, grad: shared.subarray(1, 3) })).toThrow(RangeError);
     });
     it('int32 labels: a negative label, one past the classes and the int32 extremes are RangeErrors naming the row', () => {
-      const z = new Float32Array(4 * 300);
-      for (const [row, y] of [[0, -1], [299, 4], [150, -(2 ** 31)], [3, 2 ** 31 - 1]]) {
-        const l = new Int32Array(300);
-        l[row] = y;
-        expect(() => softmaxCrossEntropy(z, l, { cols: 4 })).toThrow(`label at row ${row} is ${y}, outside [0, 4)`);
+      // (the labels' scan, labelMax, at 300 labels and at 70 003: in blocks, with a tail)
+      for (const rows of [300, 70_003]) {
+        const z = new Float32Array(4 * rows);
+        for (const [row, y] of [[0, -1], [rows - 1, 4], [150, -(2 ** 31)], [3, 2 ** 31 - 1], [rows - 9, 5]]) {
+          const l = new Int32Array(rows);
+          l[row] = y;
+          expect(() => softmaxCrossEntropy(z, l, { cols: 4 })).toThrow(`label at row ${row} is ${y}, outside [0, 4)`);
+        }
       }
       const l = new Int32Array(300).fill(3);
       l[7] = -100;
-      expectClose(softmaxCrossEntropy(z, l, { cols: 4, ignoreIndex: -100 }), Math.log(4), 'f32');
+      expectClose(softmaxCrossEntropy(new Float32Array(4 * 300), l, { cols: 4, ignoreIndex: -100 }), Math.log(4), 'f32');
     });
     it('after an error, the next call is right', () => {
       const z = Float64Array.from(z64);
@@ -311,6 +314,48 @@ onEachBackend('softmaxCrossEntropy', () => {
     expect(none).toEqual(kept);
     expect(softmaxCrossEntropy(z, l, { cols, reduction: 'none' })).not.toBe(none);
     expectClose(first[1] as number, fsum(none), 'f64');
+  });
+
+  // 'mean' and 'sum' of rows narrower than 64 classes add each group of four rows' losses
+  // first (assembly/loss.ts, sumGroupsF64), then the groups, compensated.
+  it("narrow rows: 'sum' is the exact sum of the 'none' losses within 2 ulps of Σ|loss|, 'mean' it over the counted rows", () => {
+    const r = rng(91);
+    for (const cols of [1, 2, 3, 4, 10, 33, 64]) {
+      for (const Type of [Float32Array, Float64Array]) {
+        const rows = 4 * 60 + 3; // and a last, partial group
+        const z = randomLogits(rows * cols, r, Type, 6);
+        const y = Int32Array.from({ length: rows }, (_, i) => (i % 7 === 5 ? -100 : Math.floor(r() * cols)));
+        const t = Type.from({ length: rows * cols }, () => r());
+        for (const [targets, extra] of [[y, { ignoreIndex: -100 }], [y, { ignoreIndex: -100, labelSmoothing: 0.2, weights: Array.from({ length: cols }, () => 0.5 + r()) }], [t, {}]] as const) {
+          if (targets === t && cols === 1) continue; // (one column: labels win)
+          const o = { cols, ...extra };
+          const none = softmaxCrossEntropy(z, targets, { ...o, reduction: 'none' });
+          const sum = softmaxCrossEntropy(z, targets, { ...o, reduction: 'sum' });
+          const what = `${cols} columns, ${Type.name}, ${targets === t ? 'probabilities' : Object.keys(extra).join(' ')}`;
+          expect(Math.abs(sum - fsum(none)), what).toBeLessThanOrEqual(2 * Number.EPSILON * fsum(Array.from(none, Math.abs)));
+          const counted = targets === t ? rows : fsum(Array.from(y, (v) => (v < 0 ? 0 : 'weights' in extra ? extra.weights[v] : 1)));
+          expect(softmaxCrossEntropy(z, targets, o), what).toBe(sum / counted);
+        }
+      }
+    }
+  });
+
+  it("narrow rows: 'sum' and 'mean' are the same bits however the engine cuts the rows into blocks (logits staged, or in module memory)", () => {
+    const r = rng(92);
+    for (const cols of [2, 4, 10]) {
+      const rows = 90_003;
+      const z = randomLogits(rows * cols, r, Float32Array, 6);
+      const y = Int32Array.from({ length: rows }, () => Math.floor(r() * cols));
+      const inModule = allocate(Float32Array, z.length);
+      try {
+        inModule.array.set(z);
+        for (const o of [{ cols, reduction: 'sum' as const }, { cols, labelSmoothing: 0.1 }]) {
+          expect(Object.is(softmaxCrossEntropy(inModule, y, o), softmaxCrossEntropy(z, y, o)), `${cols} columns, ${JSON.stringify(o)}`).toBe(true);
+        }
+      } finally {
+        inModule.free();
+      }
+    }
   });
 
   // found by fuzz/run.js: an empty input has 0 columns in its shape, but its classes are still `cols`

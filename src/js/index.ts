@@ -27,6 +27,7 @@ export const TWINS: Record<KernelName, (...a: never[]) => void> = {
   scaleRows: softmax.scaleRows,
   softmaxCrossEntropyLabels: loss.softmaxCrossEntropyLabels,
   softmaxCrossEntropyProbs: loss.softmaxCrossEntropyProbs,
+  labelMax: loss.labelMax,
   sigmoidCrossEntropyRows: sigmoid.sigmoidCrossEntropyRows,
   sigmoidFocalLossRows: sigmoid.sigmoidFocalLossRows,
   marginRows: info.marginRows,

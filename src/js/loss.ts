@@ -20,13 +20,40 @@ function fold(a: number, b: number, c: number, gs: number, grad: Out): [number, 
   return Number.isFinite(f(fa)) && Number.isFinite(f(fb)) && Number.isFinite(f(fc)) ? [fa, fb, fc, 1] : [a, b, c, gs];
 }
 
+/** With `grouped`: each group of four rows' losses added into its first entry, as (l₀ + l₂) + (l₁ + l₃) (see assembly/loss.ts). */
+function sumGroups(res: Float64Array, rows: number): void {
+  for (let r = 0; r < rows; r += 4) {
+    const b = r + 1 < rows ? res[r + 1] : 0, c = r + 2 < rows ? res[r + 2] : 0, d = r + 3 < rows ? res[r + 3] : 0;
+    res[r] = res[r] + c + (b + d);
+  }
+}
+
+/**
+ * acc[0] = max(acc[0], the largest label read as unsigned, where a negative one is 2³¹ or
+ * more): four labels a step into four maxima, so that no comparison waits for the one
+ * before it.
+ */
+export function labelMax(labels: Int32Array, rows: number, acc: Float64Array): void {
+  const d = new Uint32Array(labels.buffer, labels.byteOffset, rows);
+  let h0 = 0, h1 = 0, h2 = 0, h3 = 0, r = 0;
+  for (const n = rows - 3; r < n; r += 4) {
+    const a = d[r], b = d[r + 1], c = d[r + 2], e = d[r + 3];
+    h0 = a > h0 ? a : h0;
+    h1 = b > h1 ? b : h1;
+    h2 = c > h2 ? c : h2;
+    h3 = e > h3 ? e : h3;
+  }
+  for (; r < rows; r++) h0 = d[r] > h0 ? d[r] : h0;
+  acc[0] = Math.max(acc[0], h0, h1, h2, h3);
+}
+
 /** The twins' scratch (synchronous, never nested). */
 const P = parts();
 
 /** labels: int32 per row, negative = ignored; see assembly/loss.ts for the formulas. */
 export function softmaxCrossEntropyLabels(
   z: Vec, labels: Int32Array, rows: number, cols: number, weights: Vec | null, wsum: number,
-  eps: number, gradScale: number, grad: Out | null, res: Float64Array,
+  eps: number, gradScale: number, grad: Out | null, res: Float64Array, grouped: boolean,
 ): void {
   const p = P, E = gradScratch(grad);
   for (let r = 0; r < rows; r++) {
@@ -65,12 +92,13 @@ export function softmaxCrossEntropyLabels(
       grad[off + y] = (ey * ga - (w ? gb * w[y] : gb) - gc) * gs;
     }
   }
+  if (grouped) sumGroups(res, rows);
 }
 
 /** Probability targets (a matrix like z); see assembly/loss.ts for the formulas. */
 export function softmaxCrossEntropyProbs(
   z: Vec, targets: Vec, rows: number, cols: number, weights: Vec | null,
-  eps: number, gradScale: number, grad: Out | null, res: Float64Array,
+  eps: number, gradScale: number, grad: Out | null, res: Float64Array, grouped: boolean,
 ): void {
   const keep = 1 - eps, spread = eps / cols;
   const p = P, E = gradScratch(grad);
@@ -100,4 +128,5 @@ export function softmaxCrossEntropyProbs(
       }
     }
   }
+  if (grouped) sumGroups(res, rows);
 }
