@@ -325,7 +325,7 @@ onEachBackend('softmaxCrossEntropy', () => {
         const rows = 4 * 60 + 3; // and a last, partial group
         const z = randomLogits(rows * cols, r, Type, 6);
         const y = Int32Array.from({ length: rows }, (_, i) => (i % 7 === 5 ? -100 : Math.floor(r() * cols)));
-        const t = Type.from({ length: rows * cols }, () => r());
+        const t = Type.from(Array.from({ length: rows * cols }, () => r()));
         for (const [targets, extra] of [[y, { ignoreIndex: -100 }], [y, { ignoreIndex: -100, labelSmoothing: 0.2, weights: Array.from({ length: cols }, () => 0.5 + r()) }], [t, {}]] as const) {
           if (targets === t && cols === 1) continue; // (one column: labels win)
           const o = { cols, ...extra };
