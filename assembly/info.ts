@@ -24,7 +24,7 @@
 // caller's 256 float64 counts, so no count overflows however many calls add to them.
 
 import {
-  twoSumLoF64x2, sumLanesF64x2, logF64x2, normalF64x2, k64, i64k, minLanesF64x2, pairTotal, pairLo,
+  twoSumLoF64x2, sumLanesF64x2, logF64x2, normalF64x2, k64, i64k, minLanesF64x2, maxLanesF64x2, pairTotal, pairLo,
   D_ONE, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023, L_DBL_MIN, L_EXP,
 } from "./math";
 
@@ -69,22 +69,57 @@ const I64 = memory.data<f64>([Infinity, 0.0], 16);
 // ---------------------------------------------------------------------------------
 
 /**
- * res[r] = Σ row r (compensated); colHi/colLo[j] += column j's entries (TwoSum pairs);
- * acc[0] = min(acc[0], smallest entry), (acc[1], acc[2]) += Σ of the rows (a pair).
+ * Stores a row's sum at `at` and, when `lo` is not 0, its low part there.  A row whose
+ * largest entry m is at least total/√2 — the only rows with a term c·log(c/c(x)) near
+ * log 1 — is summed again apart from m: (hi, lo) = TwoSum(m, rest), so that the terms'
+ * c − c(x) = (m − hi) − lo has the rest's own relative accuracy (the lanes' sum loses the
+ * small entries' low bits against m: [1, 10⁻¹³ × 199] gave H(Y|X) 2e-6 off relative).  No
+ * other entry can equal m there; other rows' low part is 0.
  */
-function margins<T>(x: usize, rows: i32, cols: i32, res: usize, colHi: usize, colLo: usize, acc: usize): void {
+function dominated(row: usize, cols: i32, f32: bool, m: f64, total: f64, at: usize, lo: usize): void {
+  if (!(lo && m > 0 && m < Infinity && m >= total * 0.7071067811865476)) {
+    store<f64>(at, total);
+    if (lo) store<f64>(lo, 0);
+    return;
+  }
+  let h: f64 = 0, l: f64 = 0, s: f64 = 0;
+  for (let j = 0; j < cols; j++) {
+    const v = f32 ? <f64>load<f32>(row + (<usize>j << 2)) : load<f64>(row + (<usize>j << 3));
+    if (v != m) s += v;
+    if ((j & 31) == 31) {
+      const t = h + s, bb = t - h;
+      l += (h - (t - bb)) + (s - bb);
+      h = t;
+      s = 0;
+    }
+  }
+  const t = h + s, bb = t - h;
+  l += (h - (t - bb)) + (s - bb);
+  const rest = t + l;
+  const hi = m + rest, b2 = hi - m;
+  store<f64>(at, hi);
+  store<f64>(lo, (m - (hi - b2)) + (rest - b2));
+}
+
+/**
+ * res[r] = Σ row r (compensated), resLo[r] its low part where the row is dominated (see
+ * `dominated`), else 0; colHi/colLo[j] += column j's entries (TwoSum pairs); acc[0] =
+ * min(acc[0], smallest entry), (acc[1], acc[2]) += Σ of the rows (a pair).
+ */
+function margins<T>(x: usize, rows: i32, cols: i32, res: usize, resLo: usize, colHi: usize, colLo: usize, acc: usize): void {
   const bytes = <usize>sizeof<T>();
   let mn = load<f64>(acc);
   if (!ASC_FEATURE_SIMD) {
     for (let r = 0; r < rows; r++) {
       const row = x + <usize>r * <usize>cols * bytes;
-      let h: f64 = 0, l: f64 = 0;
+      let h: f64 = 0, l: f64 = 0, mx: f64 = 0;
       for (let j = 0; j < cols;) {
         let s: f64 = 0;
         for (const end = min(j + 32, cols); j < end; j++) {
           const v = <f64>load<T>(row + <usize>j * bytes);
           s += v;
           if (v < mn) mn = v;
+          if (v > mx) mx = v;
           addPair(colHi + (<usize>j << 3), colLo + (<usize>j << 3), v);
         }
         const t = h + s, bb = t - h;
@@ -92,7 +127,7 @@ function margins<T>(x: usize, rows: i32, cols: i32, res: usize, colHi: usize, co
         h = t;
       }
       const total = isFinite(h) ? h + l : h;
-      store<f64>(res + (<usize>r << 3), total);
+      dominated(row, cols, sizeof<T>() == 4, mx, total, res + (<usize>r << 3), resLo ? resLo + (<usize>r << 3) : 0);
       addPair(acc + 8, acc + 16, total);
     }
     store<f64>(acc, mn);
@@ -102,7 +137,7 @@ function margins<T>(x: usize, rows: i32, cols: i32, res: usize, colHi: usize, co
   let mv = inf;
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>r * <usize>cols * bytes;
-    let hi = zero, lo = zero;
+    let hi = zero, lo = zero, mxv = zero;
     let j = 0;
     while (j + 2 <= cols) {
       const end = min(j + 64, cols & ~1);
@@ -112,6 +147,7 @@ function margins<T>(x: usize, rows: i32, cols: i32, res: usize, colHi: usize, co
         s0 = f64x2.add(s0, v0);
         s1 = f64x2.add(s1, v1);
         mv = f64x2.pmin(mv, f64x2.pmin(v0, v1));
+        mxv = f64x2.pmax(mxv, f64x2.pmax(v0, v1));
         const o = <usize>j << 3;
         addColumns(colHi + o, colLo + o, v0);
         addColumns(colHi + o + 16, colLo + o + 16, v1);
@@ -120,6 +156,7 @@ function margins<T>(x: usize, rows: i32, cols: i32, res: usize, colHi: usize, co
         const v = load2<T>(row + <usize>j * bytes);
         s0 = f64x2.add(s0, v);
         mv = f64x2.pmin(mv, v);
+        mxv = f64x2.pmax(mxv, v);
         addColumns(colHi + (<usize>j << 3), colLo + (<usize>j << 3), v);
       }
       const block = f64x2.add(s0, s1);
@@ -133,21 +170,22 @@ function margins<T>(x: usize, rows: i32, cols: i32, res: usize, colHi: usize, co
       hi = f64x2.add(hi, v);
       const e = f64x2.extract_lane(v, 0);
       if (e < mn) mn = e;
+      mxv = f64x2.pmax(mxv, v);
       addPair(colHi + (<usize>j << 3), colLo + (<usize>j << 3), e);
     }
     const total = pairTotal(hi, lo);
-    store<f64>(res + (<usize>r << 3), total);
+    dominated(row, cols, sizeof<T>() == 4, maxLanesF64x2(mxv), total, res + (<usize>r << 3), resLo ? resLo + (<usize>r << 3) : 0);
     addPair(acc + 8, acc + 16, total);
   }
   store<f64>(acc, min(mn, minLanesF64x2(mv)));
 }
 
-export function marginRowsF32(x: usize, rows: i32, cols: i32, res: usize, colHi: usize, colLo: usize, acc: usize): void {
-  margins<f32>(x, rows, cols, res, colHi, colLo, acc);
+export function marginRowsF32(x: usize, rows: i32, cols: i32, res: usize, resLo: usize, colHi: usize, colLo: usize, acc: usize): void {
+  margins<f32>(x, rows, cols, res, resLo, colHi, colLo, acc);
 }
 
-export function marginRowsF64(x: usize, rows: i32, cols: i32, res: usize, colHi: usize, colLo: usize, acc: usize): void {
-  margins<f64>(x, rows, cols, res, colHi, colLo, acc);
+export function marginRowsF64(x: usize, rows: i32, cols: i32, res: usize, resLo: usize, colHi: usize, colLo: usize, acc: usize): void {
+  margins<f64>(x, rows, cols, res, resLo, colHi, colLo, acc);
 }
 
 // ---------------------------------------------------------------------------------
@@ -162,18 +200,19 @@ export function marginRowsF64(x: usize, rows: i32, cols: i32, res: usize, colHi:
 // are all in one column, an independent table — has the relative accuracy of q, and an
 // entry equal to its row sum gives exactly 0.
 
-/** The scalar log(c/q) from the ratio and q (see above): log1p((c − q)/q) near 1. */
+/** The scalar log(c/q) from the ratio and q = hi + lo (see above): log1p(((c − hi) − lo)/q) near 1. */
 // @ts-ignore: decorator
-@inline function logRatio(c: f64, q: f64, ratio: f64): f64 {
-  return ratio >= 0.7071067811865476 && ratio < 1.4142135623730951 ? Math.log1p((c - q) / q) : Math.log(ratio);
+@inline function logRatio(c: f64, q: f64, lo: f64, ratio: f64): f64 {
+  return ratio >= 0.7071067811865476 && ratio < 1.4142135623730951 ? Math.log1p(((c - q) - lo) / q) : Math.log(ratio);
 }
 
 /**
  * (acc[0], acc[1]) += Σ c·log(c/q) over the table (see above): mutual information with
  * colInv (1/c(y)) and colSum (c(y)) given, a = total/rowSums[r]; conditional entropy with
- * both 0, a = 1/rowSums[r].  Terms whose ratio is not a positive normal number are 0.
+ * both 0, a = 1/rowSums[r], and q = c(x) taken with its low part rowLo[r] (see `dominated`;
+ * 0: none).  Terms whose ratio is not a positive normal number are 0.
  */
-function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize, colSum: usize, total: f64, acc: usize): void {
+function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, rowLo: usize, colInv: usize, colSum: usize, total: f64, acc: usize): void {
   const bytes = <usize>sizeof<T>();
   if (!ASC_FEATURE_SIMD) {
     let h: f64 = 0, l: f64 = 0;
@@ -181,6 +220,7 @@ function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize,
       const row = x + <usize>r * <usize>cols * bytes;
       const cx = load<f64>(rowSums + (<usize>r << 3));
       const a = colInv ? total / cx : 1.0 / cx, rq = colInv ? cx / total : cx;
+      const qlo = !colInv && rowLo ? load<f64>(rowLo + (<usize>r << 3)) : 0;
       for (let j = 0; j < cols;) {
         let s: f64 = 0;
         for (const end = min(j + 32, cols); j < end; j++) {
@@ -188,7 +228,7 @@ function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize,
           const o = <usize>j << 3;
           const ratio = colInv ? c * a * load<f64>(colInv + o) : c * a;
           const q = colInv ? rq * load<f64>(colSum + o) : rq;
-          if (ratio >= 2.2250738585072014e-308 && ratio < Infinity) s += c * logRatio(c, q, ratio);
+          if (ratio >= 2.2250738585072014e-308 && ratio < Infinity) s += c * logRatio(c, q, qlo, ratio);
         }
         const t = h + s, bb = t - h;
         l += (h - (t - bb)) + (s - bb);
@@ -198,13 +238,19 @@ function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize,
     addPair(acc, acc + 8, isFinite(h) ? h + l : h);
     return;
   }
-  if (colInv) termsSimd<T>(x, rows, cols, rowSums, colInv, colSum, total, acc, true);
-  else termsSimd<T>(x, rows, cols, rowSums, 0, 0, total, acc, false);
+  if (colInv) termsSimd<T>(x, rows, cols, rowSums, 0, colInv, colSum, total, acc, true);
+  else termsSimd<T>(x, rows, cols, rowSums, rowLo, 0, 0, total, acc, false);
+}
+
+/** The log's c − q (see above), with q's low part for the conditional entropy (c + q, ≈ 2c, needs none). */
+// @ts-ignore: decorator
+@inline function nearNum(c: v128, q: v128, lo: v128, mutual: bool): v128 {
+  return mutual ? f64x2.sub(c, q) : f64x2.sub(f64x2.sub(c, q), lo);
 }
 
 /** The vector loop of `terms`, compiled apart for the mutual information (`mutual`) and the conditional entropy. */
 // @ts-ignore: decorator
-@inline function termsSimd<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize, colSum: usize, total: f64, acc: usize, mutual: bool): void {
+@inline function termsSimd<T>(x: usize, rows: i32, cols: i32, rowSums: usize, rowLo: usize, colInv: usize, colSum: usize, total: f64, acc: usize, mutual: bool): void {
   const bytes = <usize>sizeof<T>();
   const zero = v128.load64_splat(I64, 8);
   const shift = i64k(L_LOG_SHIFT), mant = i64k(L_MANT), sqrtHalf = i64k(L_SQRT_HALF), i1023 = i64k(L_1023);
@@ -217,6 +263,7 @@ function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize,
     const row = x + <usize>r * <usize>cols * bytes;
     const cx = load<f64>(rowSums + (<usize>r << 3));
     const av = f64x2.splat(mutual ? total / cx : 1.0 / cx), rq = f64x2.splat(mutual ? cx / total : cx);
+    const qlo = f64x2.splat(!mutual && rowLo ? load<f64>(rowLo + (<usize>r << 3)) : 0);
     let j = 0;
     for (; j + 4 <= cols; j += 4) {
       const o = <usize>j << 3;
@@ -228,8 +275,8 @@ function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize,
         d0 = f64x2.mul(rq, v128.load(colSum + o));
         d1 = f64x2.mul(rq, v128.load(colSum + o, 16));
       }
-      const l0 = logF64x2(q0, f64x2.sub(c0, d0), f64x2.add(c0, d0), shift, mant, sqrtHalf, i1023, one, lnHi, lnLo, g1, g2, g3, g4, g5, g6, g7);
-      const l1 = logF64x2(q1, f64x2.sub(c1, d1), f64x2.add(c1, d1), shift, mant, sqrtHalf, i1023, one, lnHi, lnLo, g1, g2, g3, g4, g5, g6, g7);
+      const l0 = logF64x2(q0, nearNum(c0, d0, qlo, mutual), f64x2.add(c0, d0), shift, mant, sqrtHalf, i1023, one, lnHi, lnLo, g1, g2, g3, g4, g5, g6, g7);
+      const l1 = logF64x2(q1, nearNum(c1, d1, qlo, mutual), f64x2.add(c1, d1), shift, mant, sqrtHalf, i1023, one, lnHi, lnLo, g1, g2, g3, g4, g5, g6, g7);
       s0 = f64x2.add(s0, v128.and(f64x2.mul(c0, l0), normalF64x2(q0, dblMin, expField)));
       s1 = f64x2.add(s1, v128.and(f64x2.mul(c1, l1), normalF64x2(q1, dblMin, expField)));
       if (++count == 16) {
@@ -251,7 +298,7 @@ function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize,
         q = f64x2.mul(q, full ? v128.load(colInv + o) : v128.load64_zero(colInv + o));
         d = f64x2.mul(rq, full ? v128.load(colSum + o) : v128.load64_zero(colSum + o));
       }
-      const l = logF64x2(q, f64x2.sub(c, d), f64x2.add(c, d), shift, mant, sqrtHalf, i1023, one, lnHi, lnLo, g1, g2, g3, g4, g5, g6, g7);
+      const l = logF64x2(q, nearNum(c, d, qlo, mutual), f64x2.add(c, d), shift, mant, sqrtHalf, i1023, one, lnHi, lnLo, g1, g2, g3, g4, g5, g6, g7);
       s1 = f64x2.add(s1, v128.and(f64x2.mul(c, l), normalF64x2(q, dblMin, expField)));
       if (++count == 16) {
         const block = f64x2.add(s0, s1);
@@ -272,12 +319,12 @@ function terms<T>(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize,
   store<f64>(acc + 8, load<f64>(acc + 8) + extra);
 }
 
-export function mutualInformationRowsF32(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize, colSum: usize, total: f64, acc: usize): void {
-  terms<f32>(x, rows, cols, rowSums, colInv, colSum, total, acc);
+export function mutualInformationRowsF32(x: usize, rows: i32, cols: i32, rowSums: usize, rowLo: usize, colInv: usize, colSum: usize, total: f64, acc: usize): void {
+  terms<f32>(x, rows, cols, rowSums, rowLo, colInv, colSum, total, acc);
 }
 
-export function mutualInformationRowsF64(x: usize, rows: i32, cols: i32, rowSums: usize, colInv: usize, colSum: usize, total: f64, acc: usize): void {
-  terms<f64>(x, rows, cols, rowSums, colInv, colSum, total, acc);
+export function mutualInformationRowsF64(x: usize, rows: i32, cols: i32, rowSums: usize, rowLo: usize, colInv: usize, colSum: usize, total: f64, acc: usize): void {
+  terms<f64>(x, rows, cols, rowSums, rowLo, colInv, colSum, total, acc);
 }
 
 // ---------------------------------------------------------------------------------

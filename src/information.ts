@@ -68,12 +68,13 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
   if (X.length === 0) return null;
   const f32 = X.dtype === 'f32';
   // pass 1: the margins, the total and the smallest entry
-  const rowSums = new Float64Array(s.rows);
+  // (row sums, and for the conditional entropy their low parts on dominated rows: assembly/info.ts)
+  const rowSums = new Float64Array(s.rows), rowLo = mutual ? null : new Float64Array(s.rows);
   const colHi = new Float64Array(s.cols), colLo = new Float64Array(s.cols);
   const acc = Float64Array.of(Infinity, 0, 0);
   const margins: Plan<number> = {
     rows: s.rows, cols: s.cols, size: X.length, weight: TABLE_WEIGHT,
-    stages: [{ kernel: 'marginRows', f32, args: [X.data, s.rows, s.cols, rowSums, colHi, colLo, acc] }],
+    stages: [{ kernel: 'marginRows', f32, args: [X.data, s.rows, s.cols, rowSums, rowLo, colHi, colLo, acc] }],
     finish: () => {
       const total = Number.isFinite(acc[1]) ? acc[1] + acc[2] : acc[1];
       if (validate) checkJoint(fn, X, s, acc[0], total, normalize);
@@ -97,7 +98,7 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
   const data = joint instanceof WasmArray ? joint.array : X.data;
   return execute({
     rows: s.rows, cols: s.cols, size: X.length, weight: TABLE_WEIGHT,
-    stages: [{ kernel: 'mutualInformationRows', f32, args: [data, s.rows, s.cols, rowSums, colInv, colSum, total, sum] }],
+    stages: [{ kernel: 'mutualInformationRows', f32, args: [data, s.rows, s.cols, rowSums, rowLo, colInv, colSum, total, sum] }],
     finish: () => ({ sum: sum[0] + sum[1], total, scale }),
   });
 }

@@ -114,8 +114,8 @@ export const KERNELS = {
   sigmoidCrossEntropyRows: { params: [X, X, ROWS, COLS, p('w'), NUM, p('col'), NUM, NUM, NUM, OUT, RES, p('out64'), p('tmp', 6144)], long: 'additive' },
   sigmoidFocalLossRows: { params: [X, X, ROWS, COLS, NUM, NUM, NUM, NUM, OUT, RES, p('out64'), p('tmp', 6144)], long: 'additive' },
   // joint tables and bytes (assembly/info.ts)
-  marginRows: { params: [X, ROWS, COLS, RES, p('colAcc'), p('colAcc'), p('acc', 3)], long: 'additive' },
-  mutualInformationRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('col64'), p('col64'), NUM, p('acc', 2)], long: 'additive' },
+  marginRows: { params: [X, ROWS, COLS, RES, p('resOpt'), p('colAcc'), p('colAcc'), p('acc', 3)], long: 'additive' },
+  mutualInformationRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('rowIn', 1), p('col64'), p('col64'), NUM, p('acc', 2)], long: 'additive' },
   byteHistogram: { params: [p('bytes'), ROWS, COLS, p('acc', 256), p('tmp', 4096)], long: 'additive' },
 } as const satisfies Record<string, KernelSpec>;
 

@@ -498,7 +498,7 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
 
 const JOINT = ['cols', 'base', 'normalize', 'validate'] as const;
 type JointOptions = { cols?: unknown; base?: unknown; normalize?: unknown; validate?: unknown };
-const ROW_SUMS = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_LO = new Float64Array(SMALL), ACC = new Float64Array(3);
+const ROW_SUMS = new Float64Array(SMALL), ROW_LO = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_LO = new Float64Array(SMALL), ACC = new Float64Array(3);
 
 /**
  * What mutualInformation and conditionalEntropy take from a small joint table (information.ts,
@@ -517,7 +517,7 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: 
   COL_HI.fill(0, 0, cols);
   COL_LO.fill(0, 0, cols);
   ACC.set(MARGINS_START);
-  jsEngine.run('marginRows', f32, [joint, rows, cols, ROW_SUMS, COL_HI, COL_LO, ACC]);
+  jsEngine.run('marginRows', f32, [joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, COL_HI, COL_LO, ACC]);
   const total = Number.isFinite(ACC[1]) ? ACC[1] + ACC[2] : ACC[1];
   const tol = f32 ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
   if (validate && !(ACC[0] >= 0 && (normalize ? total > 0 && total < Infinity : Math.abs(total - 1) <= tol))) return undefined;
@@ -529,7 +529,7 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: 
     }
   }
   ACC[0] = ACC[1] = 0;
-  jsEngine.run('mutualInformationRows', f32, [joint, rows, cols, ROW_SUMS, mutual ? COL_LO : null, mutual ? COL_HI : null, total, ACC]);
+  jsEngine.run('mutualInformationRows', f32, [joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, mutual ? COL_LO : null, mutual ? COL_HI : null, total, ACC]);
   return { sum: ACC[0] + ACC[1], total, scale };
 }
 const MARGINS_START = [Infinity, 0, 0];

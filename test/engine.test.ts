@@ -173,15 +173,15 @@ const VARIANTS: Record<KernelName, (d: Data) => Variant[]> = {
     label: `α ${alpha}, γ ${gamma}${i % 2 ? ', grad and losses' : ''}`,
     args: () => [i % 2 ? d.X : d.Y, d.T01, d.rows, d.cols, alpha, gamma, 0.5, 0.25, i % 2 ? outOf(d) : null, f64(d.rows), i % 2 ? f64(d.rows * d.cols) : null, null],
   })),
-  marginRows: (d) => [{ label: 'margins', args: () => [d.C, d.rows, d.cols, f64(d.rows), f64(d.cols), f64(d.cols), Float64Array.of(Infinity, 0, 0)] }],
+  marginRows: (d) => both.map((lo) => ({ label: `margins, low parts ${lo}`, args: () => [d.C, d.rows, d.cols, f64(d.rows), lo ? f64(d.rows) : null, f64(d.cols), f64(d.cols), Float64Array.of(Infinity, 0, 0)] })),
   mutualInformationRows: (d) => {
     // the margins of C, as information.ts computes them in its first pass
     const rowSums = Float64Array.from({ length: d.rows }, (_, r) => { let s = 0; for (let j = 0; j < d.cols; j++) s += d.C[r * d.cols + j]; return s; });
     const colSum = Float64Array.from({ length: d.cols }, (_, j) => { let s = 0; for (let r = 0; r < d.rows; r++) s += d.C[r * d.cols + j]; return s; });
     const total = rowSums.reduce((a, b) => a + b, 0);
     return [
-      { label: 'mutual information', args: () => [d.C, d.rows, d.cols, rowSums, colSum.map((c) => 1 / c), colSum, total, f64(2)] },
-      { label: 'conditional entropy', args: () => [d.C, d.rows, d.cols, rowSums, null, null, total, f64(2)] },
+      { label: 'mutual information', args: () => [d.C, d.rows, d.cols, rowSums, null, colSum.map((c) => 1 / c), colSum, total, f64(2)] },
+      { label: 'conditional entropy', args: () => [d.C, d.rows, d.cols, rowSums, f64(d.rows), null, null, total, f64(2)] },
     ];
   },
   byteHistogram: (d) => [{ label: 'bytes', args: () => [d.bytes, d.rows, d.cols, f64(256), null] }],
@@ -227,6 +227,8 @@ const sigma = (x: number) => 1 / (1 + Math.exp(-x));
  * (and, for gradients, the row's result from the twin).  Absent: the result's own size.
  */
 const MAGNITUDES: Partial<Record<KernelName, (a: Args, want: Args, d: Data) => Record<number, ArrayLike<number>>>> = {
+  // a row sum's low part (0, or a dominated row's): judged against the row's sum
+  marginRows: (_a, want) => ({ 4: want[3] as Float64Array }),
   // ∂H/∂x = −g·p·(t − log S + H)/T
   softmaxEntropyRows: (a, want, d) => {
     const T = a[3] as number, g = a[4] as number, H = want[6] as Float64Array;
@@ -321,7 +323,7 @@ const SMALLEST: Partial<Record<KernelName, [number, number]>> = {
 
 /** Parts that are the low half of a compensated pair (judged against the pair's high half, the part before). */
 const LOW_PARTS: Partial<Record<KernelName, [number, number, number]>> = {
-  entropyRows: [5, 5, 1], crossEntropyRows: [6, 6, 1], marginRows: [6, 3, 2], mutualInformationRows: [7, 2, 1],
+  entropyRows: [5, 5, 1], crossEntropyRows: [6, 6, 1], marginRows: [7, 3, 2], mutualInformationRows: [8, 2, 1],
 };
 
 /** Every output of a call on `e` and on the twin agree within the bounds; the inputs are untouched. */
@@ -454,7 +456,7 @@ function inModuleMemory(e: WasmEngine, args: Args) {
  * (q = c(x)·c(y)/N, or c(x) without the column sums).
  */
 function informationMagnitude(args: Args): number {
-  const [x, rows, cols, rowSums, , colSum, total] = args as [Floats, number, number, Float64Array, unknown, Float64Array | null, number];
+  const [x, rows, cols, rowSums, , , colSum, total] = args as [Floats, number, number, Float64Array, unknown, unknown, Float64Array | null, number];
   let m = 0;
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < cols; j++) {

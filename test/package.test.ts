@@ -15,8 +15,12 @@ import { poolProblems, problems, type Result } from './browser/values.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (pkg: string, file: string) => join(root, 'node_modules', pkg, file);
-/** The published tarball's budget: npm's "package size", in kB of 1000 bytes. */
-const MAX_TARBALL = 160_000;
+/**
+ * The published tarball's budget: npm's "package size", in kB of 1000 bytes (160 kB until
+ * the joint tables' row sums gained their low parts, ~0.5 kB for the conditional
+ * entropy's relative accuracy on dominated rows: docs/performance.md).
+ */
+const MAX_TARBALL = 161_000;
 let dir = '';
 let tarball = '';
 

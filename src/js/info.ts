@@ -28,55 +28,82 @@ function addTo(a: Float64Array, i: number, v: number): void {
 }
 
 /**
- * res[r] = Σ row r; (colHi[j], colLo[j]) += column j's entries; acc[0] = min(acc[0],
- * smallest entry), (acc[1], acc[2]) += Σ of the rows.
+ * res[r] = Σ row r, resLo[r] its low part where the row is dominated (see `dominated`),
+ * else 0; (colHi[j], colLo[j]) += column j's entries; acc[0] = min(acc[0], smallest
+ * entry), (acc[1], acc[2]) += Σ of the rows.
  */
-export function marginRows(x: Vec, rows: number, cols: number, res: Float64Array, colHi: Float64Array, colLo: Float64Array, acc: Float64Array): void {
+export function marginRows(x: Vec, rows: number, cols: number, res: Float64Array, resLo: Float64Array | null, colHi: Float64Array, colLo: Float64Array,
+  acc: Float64Array): void {
   let mn = acc[0];
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     rowSum.reset();
+    let mx = 0;
     for (let j = 0; j < cols;) {
       let s = 0;
       for (const end = Math.min(j + 32, cols); j < end; j++) {
         const v = x[off + j];
         s += v;
         if (v < mn) mn = v;
+        if (v > mx) mx = v;
         addPair(colHi, colLo, j, v);
       }
       rowSum.add(s);
     }
     const t = rowSum.value();
-    res[r] = t;
+    dominated(x, off, cols, mx, t, res, resLo, r);
     addTo(acc, 1, t);
   }
   acc[0] = mn;
 }
 
-/** log(c/q) from the ratio c·a·b and q (as assembly/info.ts: log1p((c − q)/q) near 1). */
-function logRatio(c: number, q: number, ratio: number): number {
-  return ratio >= Math.SQRT1_2 && ratio < Math.SQRT2 ? Math.log1p((c - q) / q) : Math.log(ratio);
+/**
+ * A row's sum into res[r] and, with `lo`, its low part: a row whose largest entry m is at
+ * least total/√2 is summed again apart from m, (hi, lo) = TwoSum(m, rest); others' low
+ * part is 0 (as assembly/info.ts).
+ */
+function dominated(x: Vec, off: number, cols: number, m: number, total: number, res: Float64Array, lo: Float64Array | null, r: number): void {
+  if (!(lo && m > 0 && m < Infinity && m >= total * Math.SQRT1_2)) {
+    res[r] = total;
+    if (lo) lo[r] = 0;
+    return;
+  }
+  rowSum.reset();
+  for (let j = 0; j < cols;) {
+    let s = 0;
+    for (const end = Math.min(j + 32, cols); j < end; j++) if (x[off + j] !== m) s += x[off + j];
+    rowSum.add(s);
+  }
+  const rest = rowSum.value(), hi = m + rest, b = hi - m;
+  res[r] = hi;
+  lo[r] = (m - (hi - b)) + (rest - b);
+}
+
+/** log(c/q) from the ratio c·a·b and q = hi + lo (as assembly/info.ts: log1p(((c − hi) − lo)/q) near 1). */
+function logRatio(c: number, q: number, lo: number, ratio: number): number {
+  return ratio >= Math.SQRT1_2 && ratio < Math.SQRT2 ? Math.log1p((c - q - lo) / q) : Math.log(ratio);
 }
 
 /**
  * (acc[0], acc[1]) += Σ c·log(c/q): q = c(x)·c(y)/total with colInv (1/c(y)) and colSum
- * (c(y)) given (mutual information), else q = c(x) (conditional entropy); the ratio c/q
+ * (c(y)) given (mutual information), else q = c(x) with its low part rowLo[r] (conditional
+ * entropy; rowLo may be null); the ratio c/q
  * formed as c·a·b (a = total/c(x) or 1/c(x), b = colInv); terms whose ratio is not a
  * positive normal number are 0.
  */
-export function mutualInformationRows(x: Vec, rows: number, cols: number, rowSums: Float64Array, colInv: Float64Array | null,
+export function mutualInformationRows(x: Vec, rows: number, cols: number, rowSums: Float64Array, rowLo: Float64Array | null, colInv: Float64Array | null,
   colSum: Float64Array | null, total: number, acc: Float64Array): void {
   const sum = new Sum();
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const cx = rowSums[r];
-    const a = colInv ? total / cx : 1 / cx, rq = colInv ? cx / total : cx;
+    const a = colInv ? total / cx : 1 / cx, rq = colInv ? cx / total : cx, qlo = !colInv && rowLo ? rowLo[r] : 0;
     for (let j = 0; j < cols;) {
       let s = 0;
       for (const end = Math.min(j + 32, cols); j < end; j++) {
         const c = x[off + j];
         const ratio = colInv ? c * a * colInv[j] : c * a;
-        if (ratio >= 2.2250738585072014e-308 && ratio < Infinity) s += c * logRatio(c, colInv ? rq * colSum![j] : rq, ratio);
+        if (ratio >= 2.2250738585072014e-308 && ratio < Infinity) s += c * logRatio(c, colInv ? rq * colSum![j] : rq, qlo, ratio);
       }
       sum.add(s);
     }
