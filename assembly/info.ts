@@ -24,7 +24,7 @@
 // caller's 256 float64 counts, so no count overflows however many calls add to them.
 
 import {
-  twoSumLoF64x2, sumLanesF64x2, logF64x2, normalF64x2, k64, i64k, minLanesF64x2, maxLanesF64x2, pairTotal, pairLo,
+  twoSumLoF64x2, sumLanesF64x2, logF64x2, normalF64x2, k64, i64k, minLanesF64x2, maxLanesF64x2, pairTotal, pairLo, restMass, twoSum, twoLo,
   D_ONE, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023, L_DBL_MIN, L_EXP,
 } from "./math";
 
@@ -73,32 +73,17 @@ const I64 = memory.data<f64>([Infinity, 0.0], 16);
  * largest entry m is at least total/√2 — the only rows with a term c·log(c/c(x)) near
  * log 1 — is summed again apart from m: (hi, lo) = TwoSum(m, rest), so that the terms'
  * c − c(x) = (m − hi) − lo has the rest's own relative accuracy (the lanes' sum loses the
- * small entries' low bits against m: [1, 10⁻¹³ × 199] gave H(Y|X) 2e-6 off relative).  No
- * other entry can equal m there; other rows' low part is 0.
+ * small entries' low bits against m: [1, 10⁻¹³ × 199] gave H(Y|X) 2e-6 off relative).
+ * Other rows' low part is 0.
  */
-function dominated(row: usize, cols: i32, f32: bool, m: f64, total: f64, at: usize, lo: usize): void {
+function dominated<T>(row: usize, cols: i32, m: f64, total: f64, at: usize, lo: usize): void {
   if (!(lo && m > 0 && m < Infinity && m >= total * 0.7071067811865476)) {
     store<f64>(at, total);
     if (lo) store<f64>(lo, 0);
     return;
   }
-  let h: f64 = 0, l: f64 = 0, s: f64 = 0;
-  for (let j = 0; j < cols; j++) {
-    const v = f32 ? <f64>load<f32>(row + (<usize>j << 2)) : load<f64>(row + (<usize>j << 3));
-    if (v != m) s += v;
-    if ((j & 31) == 31) {
-      const t = h + s, bb = t - h;
-      l += (h - (t - bb)) + (s - bb);
-      h = t;
-      s = 0;
-    }
-  }
-  const t = h + s, bb = t - h;
-  l += (h - (t - bb)) + (s - bb);
-  const rest = t + l;
-  const hi = m + rest, b2 = hi - m;
-  store<f64>(at, hi);
-  store<f64>(lo, (m - (hi - b2)) + (rest - b2));
+  store<f64>(at, twoSum(m, restMass<T>(row, cols, m)));
+  store<f64>(lo, twoLo);
 }
 
 /**
@@ -127,7 +112,7 @@ function margins<T>(x: usize, rows: i32, cols: i32, res: usize, resLo: usize, co
         h = t;
       }
       const total = isFinite(h) ? h + l : h;
-      dominated(row, cols, sizeof<T>() == 4, mx, total, res + (<usize>r << 3), resLo ? resLo + (<usize>r << 3) : 0);
+      dominated<T>(row, cols, mx, total, res + (<usize>r << 3), resLo ? resLo + (<usize>r << 3) : 0);
       addPair(acc + 8, acc + 16, total);
     }
     store<f64>(acc, mn);
@@ -174,7 +159,7 @@ function margins<T>(x: usize, rows: i32, cols: i32, res: usize, resLo: usize, co
       addPair(colHi + (<usize>j << 3), colLo + (<usize>j << 3), e);
     }
     const total = pairTotal(hi, lo);
-    dominated(row, cols, sizeof<T>() == 4, maxLanesF64x2(mxv), total, res + (<usize>r << 3), resLo ? resLo + (<usize>r << 3) : 0);
+    dominated<T>(row, cols, maxLanesF64x2(mxv), total, res + (<usize>r << 3), resLo ? resLo + (<usize>r << 3) : 0);
     addPair(acc + 8, acc + 16, total);
   }
   store<f64>(acc, min(mn, minLanesF64x2(mv)));

@@ -121,6 +121,41 @@ export let pairLo: f64 = 0;
 }
 export let twoLo: f64 = 0;
 
+/**
+ * Σ of a row's entries other than its largest, m (plus m for each further copy of it), for
+ * a row where m holds most of the mass: summed apart from m, the small entries keep the low
+ * bits that a sum beside m rounds away.  Blocks of 32 entries (two float64 lanes for a
+ * float64 row where there is SIMD), the blocks into a compensated pair: within 2 ulps,
+ * whatever n.  Asked only of such rows, which then take one more pass.
+ */
+export function restMass<T>(x: usize, n: i32, m: f64): f64 {
+  const bytes = <usize>sizeof<T>();
+  let h: f64 = 0, l: f64 = 0, copies: i64 = 0, i = 0;
+  while (i < n) {
+    const end = min(i + 32, n);
+    let s: f64 = 0;
+    if (ASC_FEATURE_SIMD && bytes == 8) {
+      const mv = f64x2.splat(m);
+      let sv = f64x2.splat(0), k = i64x2.splat(0);
+      for (; i + 2 <= end; i += 2) {
+        const v = v128.load(x + (<usize>i << 3)), eq = f64x2.eq(v, mv);
+        sv = f64x2.add(sv, v128.andnot(v, eq));
+        k = i64x2.sub(k, eq); // (an equal lane is −1)
+      }
+      s = f64x2.extract_lane(sv, 0) + f64x2.extract_lane(sv, 1);
+      copies += i64x2.extract_lane(k, 0) + i64x2.extract_lane(k, 1);
+    }
+    for (; i < end; i++) {
+      const v = <f64>load<T>(x + <usize>i * bytes);
+      if (v == m) copies++;
+      else s += v;
+    }
+    h = twoSum(h, s);
+    l += twoLo;
+  }
+  return (h + l) + <f64>(copies - 1) * m;
+}
+
 // ---------------------------------------------------------------------------------
 // float32 exp
 // ---------------------------------------------------------------------------------

@@ -67,7 +67,7 @@
 // (≤ 7·2^-24 of a block's Σ|terms|): within 2e-7 of Σ|terms|.  Float64: 2.5e-16 a term.
 
 import {
-  twoSumLoF64x2, pairTotal, pairLo, i32k, i64k, widenF32x4, madd32, madd64, sumLanesF64x2,
+  twoSumLoF64x2, pairTotal, pairLo, restMass, i32k, i64k, widenF32x4, madd32, madd64, sumLanesF64x2,
   I_MANT, I_SQRT_HALF, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
 
@@ -151,30 +151,6 @@ function logRatio(a: f64, b: f64, lo: f64 = 0): f64 {
   if (r >= SQRT_HALF && r < SQRT_TWO) return Math.log1p((a - b + lo) / b);
   if (r >= DBL_MIN && r < Infinity) return Math.log(r);
   return Math.log(a) - Math.log(b);
-}
-
-/**
- * W − p₀ of a float64 row whose largest entry p₀ holds most of its mass: the other entries'
- * sum, plus p₀ for each further copy of it.  The SIMD rows' W adds a block in plain lanes,
- * where an entry beside p₀ loses its low bits; summed apart from p₀ they keep them (the
- * normalised finish takes log1p((W − p₀)/p₀): `entropyValue`).
- */
-function restMassF64(x: usize, n: i32, p0: f64): f64 {
-  const m = f64x2.splat(p0);
-  let s = f64x2.splat(0), k = i64x2.splat(0), i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const v = v128.load(x + (<usize>i << 3)), eq = f64x2.eq(v, m);
-    s = f64x2.add(s, v128.andnot(v, eq));
-    k = i64x2.sub(k, eq); // (an equal lane is −1)
-  }
-  let rest = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  let copies = i64x2.extract_lane(k, 0) + i64x2.extract_lane(k, 1);
-  if (i < n) {
-    const v = load<f64>(x + (<usize>i << 3));
-    if (v == p0) copies++;
-    else rest += v;
-  }
-  return rest + <f64>(copies - 1) * p0;
 }
 
 /** log(2a/(a + b)) for a > 0, b ≥ 0: log1p((a − b)/(a + b)) near 1. */
@@ -297,7 +273,7 @@ function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool):
   if (norm) {
     // log(W/p₀) with W's low part: near 1 (a dominant entry) W/p₀ rounded would carry
     // 2⁻⁵³/log(W/p₀) relative error (the SIMD rows' wlo is then W − p₀ summed again apart
-    // from p₀: `restMassF64`)
+    // from p₀: `restMass`)
     return logRatio(whi, p0, wlo) - A / (whi + wlo);
   }
   const hi = logSplit(p0);
@@ -1236,7 +1212,7 @@ function entropyRowF64(x: usize, n: i32, norm: bool): f64 {
   rowA = pairTotal(ahi, alo) * LN2;
   rowMax = ref;
   rowMin = 0;
-  if (norm && rowWhi < SQRT_TWO * ref) rowWlo = restMassF64(x, n, ref) - (rowWhi - ref); // (whi − p₀ exact: Sterbenz)
+  if (norm && rowWhi < SQRT_TWO * ref) rowWlo = restMass<f64>(x, n, ref) - (rowWhi - ref); // (whi − p₀ exact: Sterbenz)
   const h = entropyValue(rowWhi, rowWlo, ref, rowA, 0, norm);
   if (Math.abs(h) < <f64>n * REDO64 && hasSubnormalF64(x, n)) {
     entropyRowExact<f64>(x, n);
@@ -1608,7 +1584,7 @@ function crossEntropyScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, r
   rowWlo = pairLo;
   rowWq = pairTotal(qhi, qlo);
   rowWqlo = pairLo;
-  if (!scaledOf<S>() && norm && rowWq < SQRT_TWO * ref) rowWqlo = restMassF64(q, n, ref) - (rowWq - ref); // (as entropy's)
+  if (!scaledOf<S>() && norm && rowWq < SQRT_TWO * ref) rowWqlo = restMass<f64>(q, n, ref) - (rowWq - ref); // (as entropy's)
   rowA = pairTotal(ahi, alo) * LN2 + aN;
   rowMax = ref;
   rowMin = 0;

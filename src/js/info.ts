@@ -59,8 +59,8 @@ export function marginRows(x: Vec, rows: number, cols: number, res: Float64Array
 
 /**
  * A row's sum into res[r] and, with `lo`, its low part: a row whose largest entry m is at
- * least total/√2 is summed again apart from m, (hi, lo) = TwoSum(m, rest); others' low
- * part is 0 (as assembly/info.ts).
+ * least total/√2 is summed again apart from m (m added for each further copy), (hi, lo) =
+ * TwoSum(m, rest); others' low part is 0 (as assembly/info.ts and math.ts, `restMass`).
  */
 function dominated(x: Vec, off: number, cols: number, m: number, total: number, res: Float64Array, lo: Float64Array | null, r: number): void {
   if (!(lo && m > 0 && m < Infinity && m >= total * Math.SQRT1_2)) {
@@ -69,12 +69,16 @@ function dominated(x: Vec, off: number, cols: number, m: number, total: number, 
     return;
   }
   rowSum.reset();
+  let copies = 0;
   for (let j = 0; j < cols;) {
     let s = 0;
-    for (const end = Math.min(j + 32, cols); j < end; j++) if (x[off + j] !== m) s += x[off + j];
+    for (const end = Math.min(j + 32, cols); j < end; j++) {
+      if (x[off + j] === m) copies++;
+      else s += x[off + j];
+    }
     rowSum.add(s);
   }
-  const rest = rowSum.value(), hi = m + rest, b = hi - m;
+  const rest = rowSum.value() + (copies - 1) * m, hi = m + rest, b = hi - m;
   res[r] = hi;
   lo[r] = (m - (hi - b)) + (rest - b);
 }
