@@ -27,6 +27,10 @@ import { engineFor, smallCalls } from './backend.js';
 import { expWeight, passWeight, TABLE_WEIGHT } from './plan.js';
 import { jsEngine } from './engine.js';
 import { logMix, logRatio } from './js/reduce.js';
+import { marginRows, mutualInformationRows } from './js/info.js';
+import { sigmoidFocalLossRows } from './js/sigmoid.js';
+import { softmaxKlDivergenceRows, stage } from './js/softmax.js';
+import { weightedLogSumExpRows } from './js/weighted.js';
 import { fsum } from './js/sum.js';
 import { nonNegativeInBase } from './reductions.js';
 import { CUT32, CUT64, logOnesPlus } from './js/softmax.js';
@@ -76,28 +80,35 @@ const inBase = (v: number, scale: number): number => (v === 0 ? 0 : v * scale);
 
 /**
  * `out` for an input of n entries: a new array of the input's type, or the given one when
- * it is a Float32Array or Float64Array of n entries in a buffer of its own (null: not
- * handled here).  A typed array's `.buffer` costs as much as a small call's arithmetic,
- * and what is checked through it cannot change for the same pair of arrays (a detached
- * view has length 0, which the length test catches), so the last pair that passed is
- * remembered: only arrays in buffers of at most 256 bytes, so that nothing large is kept.
+ * it is a Float32Array or Float64Array of n entries in a buffer of its own and not one the
+ * size of a module memory's pages (null: not handled here; the general path checks it).
  */
 function outOf(x: In, given: unknown): FloatArray | null {
   const n = x.length;
   if (given === undefined) return x instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
   if (!(given instanceof Float32Array || given instanceof Float64Array) || given.length !== n) return null;
-  const typed = ArrayBuffer.isView(x);
-  if (given === checkedOut && (!typed || x === checkedIn)) return given;
-  // (the input's buffer, or one the size of a module memory's pages: the general path's checks)
-  const buffer = given.buffer, xb = typed ? x.buffer : null;
-  if (xb === buffer || buffer.byteLength % 65536 === 0) return null;
-  if (buffer.byteLength <= 256 && (xb === null || xb.byteLength <= 256)) {
-    checkedOut = given;
-    checkedIn = typed ? x : null;
-  }
-  return given;
+  const buffer = bufferOf(given);
+  return (ArrayBuffer.isView(x) && bufferOf(x) === buffer) || buffer.byteLength % 65536 === 0 ? null : given;
 }
-let checkedOut: unknown = null, checkedIn: unknown = null;
+
+/**
+ * A typed array's buffer.  Reading `.buffer` costs as much as a small call's arithmetic,
+ * and a view's buffer is fixed for its life, so the buffers of the last few small arrays
+ * (at most 256 bytes: nothing large is kept alive) are remembered: an `out` used call
+ * after call, or a few in turn, is looked up, not read.
+ */
+function bufferOf(a: ArrayBufferView): ArrayBufferLike {
+  for (let i = 0; i < SEEN; i++) if (seenView[i] === a) return seenBuffer[i] as ArrayBufferLike;
+  const b = a.buffer;
+  if (b.byteLength <= 256) {
+    seenView[next] = a;
+    seenBuffer[next] = b;
+    next = (next + 1) & (SEEN - 1);
+  }
+  return b;
+}
+const SEEN = 16, seenView: unknown[] = new Array(SEEN).fill(null), seenBuffer: unknown[] = new Array(SEEN).fill(null);
+let next = 0;
 
 /**
  * The row maximum of numeric entries, or NaN where an entry is not a number or the maximum
@@ -441,7 +452,8 @@ function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   const given = (o as { weights?: unknown } | undefined)?.weights, w = given === undefined ? ONES : given; // (null: the general path's error)
   if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
   if ((w !== ONES && w.length !== x.length) || !onTwins(x.length, expWeight(x instanceof Float32Array)) || !numbers(x) || !numbers(w)) return false;
-  jsEngine.run('weightedLogSumExpRows', x instanceof Float32Array, [x, w, 1, 1, x.length, RES, SIGN, AUX]);
+  stage.f32 = x instanceof Float32Array;
+  weightedLogSumExpRows(x, w, 1, 1, x.length, RES, SIGN, AUX);
   return true;
 }
 
@@ -457,7 +469,7 @@ type KlOptions = { base?: unknown; temperature?: unknown; gradP?: unknown; gradQ
 function gradFor(a: In, b: In, given: unknown): FloatArray | null | undefined {
   if (given === undefined) return null;
   const g = outOf(a, given);
-  return g && !(ArrayBuffer.isView(b) && b.buffer === g.buffer) ? g : undefined;
+  return g && !(ArrayBuffer.isView(b) && bufferOf(b) === bufferOf(g)) ? g : undefined;
 }
 
 /** softmaxKlDivergence(a, b, { base?, temperature?, gradP?, gradQ? }) of small vectors. */
@@ -468,8 +480,9 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
   const scale = scaleOf(opt?.base), T = opt?.temperature === undefined ? 1 : opt.temperature; // (null: the general path's TypeError)
   if (scale !== scale || !(typeof T === 'number' && T >= 1e-30 && T <= 1e30)) return undefined;
   const gradP = gradFor(A, B, opt?.gradP), gradQ = gradFor(A, B, opt?.gradQ);
-  if (gradP === undefined || gradQ === undefined || (gradP && gradQ && gradP.buffer === gradQ.buffer)) return undefined;
-  jsEngine.run('softmaxKlDivergenceRows', A instanceof Float32Array && B instanceof Float32Array, [A, B, 1, A.length, T, scale, gradP, gradQ, RES, null]);
+  if (gradP === undefined || gradQ === undefined || (gradP && gradQ && bufferOf(gradP) === bufferOf(gradQ))) return undefined;
+  stage.f32 = A instanceof Float32Array && B instanceof Float32Array;
+  softmaxKlDivergenceRows(A, B, 1, A.length, T, scale, gradP, gradQ, RES);
   return inBase(RES[0], scale);
 }
 
@@ -490,7 +503,8 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
   const losses = reduction === 'none' ? new Float64Array(n) : null;
-  jsEngine.run('sigmoidFocalLossRows', f32, [X, T, 1, n, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, RES, losses, null]);
+  stage.f32 = f32;
+  sigmoidFocalLossRows(X, T, 1, n, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, RES, losses, null);
   const total = fsum(RES);
   if (total !== total) return undefined;
   return losses ?? (reduction === 'sum' ? total : total / n);
@@ -514,10 +528,11 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: 
   if (!(typeof cols === 'number' && Number.isInteger(cols) && cols > 0 && n % cols === 0)) return undefined;
   if (typeof normalize !== 'boolean' || typeof validate !== 'boolean' || scale !== scale) return undefined;
   const rows = n / cols, f32 = joint instanceof Float32Array;
-  COL_HI.fill(0, 0, cols);
-  COL_LO.fill(0, 0, cols);
-  ACC.set(MARGINS_START);
-  jsEngine.run('marginRows', f32, [joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, COL_HI, COL_LO, ACC]);
+  for (let j = 0; j < cols; j++) COL_HI[j] = COL_LO[j] = 0;
+  ACC[0] = Infinity;
+  ACC[1] = ACC[2] = 0;
+  stage.f32 = f32;
+  marginRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, COL_HI, COL_LO, ACC);
   const total = Number.isFinite(ACC[1]) ? ACC[1] + ACC[2] : ACC[1];
   const tol = f32 ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
   if (validate && !(ACC[0] >= 0 && (normalize ? total > 0 && total < Infinity : Math.abs(total - 1) <= tol))) return undefined;
@@ -529,7 +544,6 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: 
     }
   }
   ACC[0] = ACC[1] = 0;
-  jsEngine.run('mutualInformationRows', f32, [joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, mutual ? COL_LO : null, mutual ? COL_HI : null, total, ACC]);
+  mutualInformationRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, mutual ? COL_LO : null, mutual ? COL_HI : null, total, ACC);
   return { sum: ACC[0] + ACC[1], total, scale };
 }
-const MARGINS_START = [Infinity, 0, 0];

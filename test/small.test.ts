@@ -300,6 +300,12 @@ describe('small calls', () => {
     const buf = new Float64Array(6).fill(1);
     expect(softmaxSmall(buf.subarray(0, 4), { out: buf.subarray(2, 6) })).toBeUndefined();
     expect(() => softmax(buf.subarray(0, 4), { out: buf.subarray(2, 6) })).toThrow(/overlaps x partially/);
+    // an out whose buffer small.ts remembers from earlier calls, then given an input in that buffer
+    const own = new Float64Array(8), early = new Float64Array(own.buffer, 0, 4), late = new Float64Array(own.buffer, 16, 4);
+    for (let i = 0; i < 3; i++) expect(softmax([0, 0, 0, 0], { out: early })).toEqual(new Float64Array(4).fill(0.25));
+    expect(softmaxSmall(late, { out: early })).toBeUndefined();
+    expect(() => softmax(late, { out: early })).toThrow(/overlaps x partially/);
+    expect(() => sigmoidCrossEntropy([0, 0, 0, 0], late, { grad: early })).toThrow(/grad overlaps/);
     const inPlace = new Float64Array([0, 0]);
     expect(softmaxSmall(inPlace, { out: inPlace })).toBeUndefined();
     expect(softmax(inPlace, { out: inPlace })).toEqual(new Float64Array([0.5, 0.5]));

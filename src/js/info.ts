@@ -7,7 +7,7 @@ import { Sum } from './sum.js';
 
 type Vec = ArrayLike<number>;
 
-const rowSum = new Sum();
+const rowSum = new Sum(), termSum = new Sum();
 
 /** TwoSum of v into the pair (h[i], l[i]). */
 function addPair(h: Float64Array, l: Float64Array, i: number, v: number): void {
@@ -97,7 +97,7 @@ function logRatio(c: number, q: number, lo: number, ratio: number): number {
  */
 export function mutualInformationRows(x: Vec, rows: number, cols: number, rowSums: Float64Array, rowLo: Float64Array | null, colInv: Float64Array | null,
   colSum: Float64Array | null, total: number, acc: Float64Array): void {
-  const sum = new Sum();
+  const sum = termSum.reset();
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const cx = rowSums[r];
