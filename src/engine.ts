@@ -14,7 +14,7 @@
 import { KERNELS, type KernelName, type Param, inGroups, rowCode, rowElements, writes } from './kernels.js';
 import { align, type Elem, Heap, OutOfMemory, type Typed } from './memory.js';
 import { longRow } from './stream.js';
-import type { Backend, FloatArray } from './types.js';
+import type { Backend } from './types.js';
 import { TWINS } from './js/index.js';
 import { stage } from './js/softmax.js';
 

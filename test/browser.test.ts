@@ -7,7 +7,7 @@
 // must give the exact values, and the pool the single-thread results bit for bit.  And
 // test/pool-cases.js's matrix (test/pool.test.ts's): every row-wise function through the
 // pool, call after call, equal to the single call bit for bit — shared memory with 2 and
-// 16 threads, in place and staged (inMemory: false), in an isolated page; transfers with
+// 16 threads in an isolated page; transfers with
 // 2 and 16 workers in a page that is not isolated.
 //
 // Needs `npm run build` first.  Skipped, saying why, where there is no Chromium.
@@ -34,7 +34,6 @@ interface MatrixResult {
   loaded: string;
   backend: string;
   shared: boolean;
-  inMemory: boolean;
   size: number;
   isolated: boolean;
   checked: number;
@@ -50,11 +49,10 @@ interface MatrixResult {
  * five pages, two of them with 16 Web Workers, take ~35 s on a 2-core machine.
  */
 const MATRIX = [
-  { page: 'isolated/pool-matrix.html?size=2', isolated: true, shared: true, inMemory: true, size: 2, what: 'shared memory, in place, 2 threads' },
-  { page: 'isolated/pool-matrix.html?size=16', isolated: true, shared: true, inMemory: true, size: 16, what: 'shared memory, in place, 16 threads' },
-  { page: 'isolated/pool-matrix.html?size=2&inMemory=false', isolated: true, shared: true, inMemory: false, size: 2, what: 'shared memory, staged (inMemory: false), 2 threads' },
-  { page: 'pool-matrix.html?size=2', isolated: false, shared: false, inMemory: false, size: 2, what: 'transfers, 2 workers' },
-  { page: 'pool-matrix.html?size=16', isolated: false, shared: false, inMemory: false, size: 16, what: 'transfers, 16 workers' },
+  { page: 'isolated/pool-matrix.html?size=2', isolated: true, shared: true, size: 2, what: 'shared memory, 2 threads' },
+  { page: 'isolated/pool-matrix.html?size=16', isolated: true, shared: true, size: 16, what: 'shared memory, 16 threads' },
+  { page: 'pool-matrix.html?size=2', isolated: false, shared: false, size: 2, what: 'transfers, 2 workers' },
+  { page: 'pool-matrix.html?size=16', isolated: false, shared: false, size: 16, what: 'transfers, 16 workers' },
 ] as const;
 /** Pool results per page: every case of every shape in both float types, called twice. */
 const MATRIX_CHECKS = BROWSER_SHAPES.length * 2 * cases(null, 1, 10, Float64Array).length * 2;
@@ -136,8 +134,8 @@ describe.skipIf(!haveChromium)('in headless Chromium', () => {
     it(`surprisal/pool, ${m.what}${m.isolated ? ' (isolated page)' : ' (page not isolated)'}: every row-wise function equals the single call bit for bit, call after call`, async () => {
       const r = await resultOf<MatrixResult>(m.page, 60_000);
       console.log(`pool matrix in Chromium, ${m.what}: ${r.checked} pool results, ${r.mismatches.length} mismatches; pool started in ${r.startMs} ms, matrix ${r.matrixMs} ms`);
-      expect({ isolated: r.isolated, shared: r.shared, inMemory: r.inMemory, size: r.size, backend: r.backend })
-        .toEqual({ isolated: m.isolated, shared: m.shared, inMemory: m.inMemory, size: m.size, backend: r.loaded });
+      expect({ isolated: r.isolated, shared: r.shared, size: r.size, backend: r.backend })
+        .toEqual({ isolated: m.isolated, shared: m.shared, size: m.size, backend: r.loaded });
       expect(r.checked).toBe(MATRIX_CHECKS);
       expect(r.mismatches).toEqual([]);
     }, 70_000);

@@ -15,7 +15,7 @@ afterAll(async () => {
 it('createPool() without init(), twice at once: this thread gets the pool backend, and each pool equals the single call bit for bit', async () => {
   expect(S.backend()).toBe('js');
   // the second waits for the first's init() rather than seeing it begun and not done
-  pools.push(...(await Promise.all([createPool({ size: 2 }), createPool({ size: 2, inMemory: false })])));
+  pools.push(...(await Promise.all([createPool({ size: 2 }), createPool({ size: 2, shared: false })])));
   expect(S.backend()).toBe(S.supported()[0]);
   const cols = 1000, x = randomLogits(300 * cols, rng(7), Float32Array);
   const theirs = new Float32Array(x.length);
@@ -32,7 +32,7 @@ it('createPool() without init(), twice at once: this thread gets the pool backen
 it('createPool with an unknown backend is a RangeError that names it; null for an option is a TypeError, not its default', async () => {
   await expect(createPool({ backend: 'nope' as never })).rejects.toThrow(RangeError);
   await expect(createPool({ backend: 'nope' as never })).rejects.toThrow(/^createPool: backend must be .*"nope"/);
-  for (const key of ['size', 'backend', 'minElements', 'spin', 'shared', 'inMemory', 'yieldWhenBusy']) {
+  for (const key of ['size', 'backend', 'minElements', 'shared', 'yieldWhenBusy']) {
     await expect(createPool({ [key]: null } as never)).rejects.toThrow(new RegExp(`^createPool: ${key} must be .*got null$`));
     await expect(createPool({ [key]: null } as never)).rejects.toThrow(TypeError);
   }
@@ -63,9 +63,9 @@ it("createPool({ backend }) other than this thread's, in each mode: every row of
   const want = S.softmax(x, { cols }) as Float32Array;
   await S.init({ backend: mine });
   expect(sameBits(S.softmax(x, { cols }) as Float32Array, want)).toBe(false); // (the two builds differ here)
-  for (const inMemory of [true, false]) {
-    const pool = await createPool({ size: 2, backend: theirs, inMemory, minElements: 0, yieldWhenBusy: false });
+  for (const shared of [true, false]) {
+    const pool = await createPool({ size: 2, backend: theirs, shared, minElements: 0, yieldWhenBusy: false });
     pools.push(pool);
-    for (let call = 0; call < 3; call++) expect(sameBits(await pool.softmax(x, { cols }) as Float32Array, want), `inMemory ${inMemory}, call ${call}`).toBe(true);
+    for (let call = 0; call < 3; call++) expect(sameBits(await pool.softmax(x, { cols }) as Float32Array, want), `shared ${shared}, call ${call}`).toBe(true);
   }
 });

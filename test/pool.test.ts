@@ -1,6 +1,5 @@
 // surprisal/pool in Node (worker_threads): every row-wise function gives exactly the
-// single-thread result, bit for bit, in every mode (shared memory computed in place,
-// shared memory staged through each thread's own memory, transfers), at row counts around
+// single-thread result, bit for bit, in both modes (shared memory, transfers), at row counts around
 // the chunk and vector cut-offs, call after call, with 2 and with 16 threads; errors are
 // the single call's.  Nothing here measures time.  The cases are test/pool-cases.js's,
 // which test/browser.test.ts runs in Chromium too.
@@ -14,11 +13,10 @@ import { randomLogits, rng, sameBits } from './helpers.js';
 import { cases, checkShape, NODE_SHAPES } from './pool-cases.js';
 
 const MODES = [
-  { shared: true, size: 2, inMemory: true },
-  { shared: true, size: 16, inMemory: true },
-  { shared: true, size: 2, inMemory: false },
-  { shared: false, size: 2, inMemory: false },
-  { shared: false, size: 16, inMemory: false },
+  { shared: true, size: 2 },
+  { shared: true, size: 16 },
+  { shared: false, size: 2 },
+  { shared: false, size: 16 },
 ] as const;
 /** The pool's worker factory hook (internal: its declaration is stripped from dist/), typed by its source. */
 const { startPool } = internals as unknown as typeof import('../src/pool/pool.js');
@@ -36,15 +34,14 @@ const fakeCpuClock = (cores: () => number) =>
   vi.spyOn(process, 'cpuUsage').mockImplementation(() => ({ user: Math.round(cores() * performance.now() * 1000), system: 0 }));
 
 for (const mode of MODES) {
-  describe(`pool: ${mode.shared ? (mode.inMemory ? 'shared memory, in place' : 'shared memory, staged') : 'transfers'}, ${mode.size} threads`, () => {
+  describe(`pool: ${mode.shared ? 'shared memory' : 'transfers'}, ${mode.size} threads`, () => {
     let pool: Pool;
     beforeAll(async () => {
       await S.init();
       // minElements 0 and yieldWhenBusy false: every call goes through the workers, however
       // small, and however busy the machine running the suite
-      pool = await createPool({ size: mode.size, shared: mode.shared, inMemory: mode.inMemory, minElements: 0, yieldWhenBusy: false });
+      pool = await createPool({ size: mode.size, shared: mode.shared, minElements: 0, yieldWhenBusy: false });
       expect(pool.shared).toBe(mode.shared);
-      expect(pool.inMemory).toBe(mode.inMemory);
       expect(pool.backend).toBe(S.backend());
     });
     afterAll(() => pool.close());

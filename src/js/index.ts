@@ -7,10 +7,6 @@ import * as info from './info.js';
 import * as sigmoid from './sigmoid.js';
 import * as loss from './loss.js';
 
-const missing = (name: string) => () => {
-  throw new Error(`surprisal: the JS twin of ${name} is not written yet`);
-};
-
 export const TWINS: Record<KernelName, (...a: never[]) => void> = {
   sumRows: reduce.sumRows,
   entropyRows: reduce.entropyRows,

@@ -5,10 +5,10 @@
 // single call's bit for bit.  See docs/pool.md.
 
 import { execute, type Plan } from '../plan.js';
-import { backendOption, currentEngine, engineFor, inlined, init, instantiate, lastInit, MAX_PAGES, sharedModule, supported } from '../backend.js';
+import { backendOption, currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES, sharedModule, supported } from '../backend.js';
 import { align, type Heap, type Typed } from '../memory.js';
 import { inGroups, KERNELS, rowCode, rowElements, writes } from '../kernels.js';
-import { elemOf, type Engine, jsEngine, WasmEngine } from '../engine.js';
+import { elemOf, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
 import { crossEntropyPlan, entropyPlan, jsDivergencePlans, klDivergencePlan } from '../entropy.js';
@@ -41,15 +41,11 @@ export interface PoolOptions {
   minElements?: number;
   /** Move data through shared memory (default: wherever SharedArrayBuffer and shared WebAssembly memory are usable). */
   shared?: boolean;
-  /** Shared mode: every thread computes in place in the pool's shared memory (default true); off, each copies its chunks through a memory of its own, as a single call does. */
-  inMemory?: boolean;
-  /** Milliseconds a worker keeps polling for the next call before it sleeps (default 1; 0: sleep at once). */
-  spin?: number;
   /** Node, shared mode: while busy processes leave the threads under 1.2 cores, run calls on the calling thread, faster then (default true). */
   yieldWhenBusy?: boolean;
 }
 
-const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'inMemory', 'spin', 'yieldWhenBusy'] as const;
+const POOL_OPTIONS = ['size', 'backend', 'minElements', 'shared', 'yieldWhenBusy'] as const;
 
 /** Input bytes a chunk carries: in shared mode few enough to balance 16 threads at 1024 rows, enough that a claim costs nothing; a transfer-mode message more. */
 const CHUNK_BYTES = 128 * 1024, TRANSFER_CHUNK_BYTES = 1024 * 1024;
@@ -75,8 +71,8 @@ const workerFailed = (why: string): Error => new Error(`surprisal pool: a worker
 /** One array of a call: the caller's, and where the threads find it. */
 type Moved = { data: ArrayLike<number>; ref: ArrayRef; input: boolean; output: boolean };
 
-/** Shared mode: the engine that lays out M, the one this thread computes with (another when inMemory is false), the control block and descriptor area. */
-type SharedMemory = { engine: WasmEngine; compute: Engine; control: Int32Array; descriptor: Uint8Array };
+/** Shared mode: this thread's engine over M (it lays M out and computes there), the control block and descriptor area. */
+type SharedMemory = { engine: WasmEngine; control: Int32Array; descriptor: Uint8Array };
 
 const registry = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ heap: Heap; ptr: number }>(({ heap, ptr }) => heap.free(ptr)) : null;
 
@@ -97,8 +93,6 @@ export class Pool {
   readonly backend: Backend;
   /** True when data move through shared memory rather than transfers. */
   readonly shared: boolean;
-  /** True when the threads compute in place in the pool's shared memory. */
-  readonly inMemory: boolean;
   /** Threads that compute a call. */
   readonly size: number;
   private closing: Promise<void> | null = null; // set by close()
@@ -121,7 +115,6 @@ export class Pool {
     this.backend = backend;
     this.size = size;
     this.shared = memory !== null;
-    this.inMemory = memory !== null && memory.compute === memory.engine;
     for (const w of workers) {
       w.listen((m) => {
         const reply = m as ChunkReply;
@@ -279,7 +272,7 @@ export class Pool {
   }
 
   /** Shared mode: publishes the call, then stages, computes and copies back until every chunk is done (false, doing nothing: the calling thread is to compute it). */
-  private async computeShared(plan: Plan, { engine, compute, control, descriptor }: SharedMemory): Promise<boolean> {
+  private async computeShared(plan: Plan, { engine, control, descriptor }: SharedMemory): Promise<boolean> {
     const { arrays, stages, inRowBytes } = this.layout(plan);
     const heap = engine.heap, threads = this.size;
     const chunk = chunkRows(plan.rows, plan.cols, inRowBytes, CHUNK_BYTES, 4 * threads);
@@ -347,7 +340,7 @@ export class Pool {
       if (mine < 0 && (Atomics.load(control, NEXT) & 0xfffff) < staged) mine = claim(control, d);
       if (mine >= 0 && mine < staged) {
         try {
-          computeChunk(d, mine, compute, heap.buffer);
+          computeChunk(d, mine, engine, heap.buffer);
         } catch (e) {
           this.fail(e instanceof Error ? e : new Error(String(e)));
           throw e;
@@ -405,9 +398,8 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const o = options_<PoolOptions>('createPool', options, POOL_OPTIONS);
   const size = o.size === undefined ? Math.max(2, cores) : o.size;
   if (!Number.isInteger(size) || size < 1) throw new (typeof size === 'number' ? RangeError : TypeError)(`createPool: size must be a positive integer, got ${describe(size)}`);
-  const minElements = nonNegative('minElements', o.minElements, 50_000), spin = nonNegative('spin', o.spin, 1);
+  const minElements = nonNegative('minElements', o.minElements, 50_000);
   const backend = backendOption('createPool', o.backend);
-  const inMemory = flag('createPool', 'inMemory', o.inMemory, true);
   if (!flag('createPool', 'yieldWhenBusy', o.yieldWhenBusy, true)) cpuTime = undefined;
   // before init() this thread's engine is the JS twins', which keep every call here: so a
   // pool initialises it with its backend, unless an init() was called (even unawaited)
@@ -421,7 +413,7 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   const build = supported().find((b) => b === want);
   if (flag('createPool', 'shared', o.shared, true) && build && canShare) {
     try {
-      return await startShared(make, build, size, minElements, spin, inMemory, cpuTime);
+      return await startShared(make, build, size, minElements, cpuTime);
     } catch (e) {
       if (o.shared === true) throw e;
       // no shared WebAssembly memory here: transfers
@@ -431,23 +423,15 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   return new Pool(workers, await started(workers, () => ({ mode: 'transfer', backend: want })), size, minElements, null, cpuTime);
 }
 
-async function startShared(make: () => Transport, build: Build, size: number, minElements: number, spin: number, inMemory: boolean, cpuTime?: () => number): Promise<Pool> {
+async function startShared(make: () => Transport, build: Build, size: number, minElements: number, cpuTime?: () => number): Promise<Pool> {
   const module = await sharedModule(build);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
   const control = new SharedArrayBuffer(4 * CONTROL_WORDS), descriptor = new SharedArrayBuffer(DESCRIPTOR_BYTES);
   // this thread's engine over M lays everything out, the workers' windows included
   const engine = new WasmEngine(build, (await instantiate(module, memory)).exports);
-  // inMemory: false: this thread computes with the pool's build over a memory of its own
-  const own = currentEngine();
-  let compute: Engine = inMemory ? engine : own;
-  if (!inMemory && own.name !== build) {
-    const mine = new WasmEngine(build, (await instantiate(await inlined(build))).exports);
-    if (own instanceof WasmEngine) mine.heap.windowLimit = own.heap.windowLimit; // (init's window)
-    compute = mine;
-  }
   const windows = Array.from({ length: size - 1 }, () => engine.heap.alloc(WINDOW)), workers = windows.map(() => make());
-  await started(workers, (i) => ({ mode: 'shared', backend: build, memory, module, control, descriptor, window: windows[i], spin, inMemory }));
-  return new Pool(workers, build, size, minElements, { engine, compute, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) }, cpuTime);
+  await started(workers, (i) => ({ mode: 'shared', backend: build, memory, module, control, descriptor, window: windows[i] }));
+  return new Pool(workers, build, size, minElements, { engine, control: new Int32Array(control), descriptor: new Uint8Array(descriptor) }, cpuTime);
 }
 
 /** Sends each worker its setup and waits for every ready message (the first one's backend); if one fails, ends them all. */

@@ -48,13 +48,12 @@ export type Descriptor = {
 
 /**
  * A worker's first message.  Shared mode: the memory M, the build's module made for it, the
- * control block and descriptor area, the worker's window in M, the ms to poll for the next
- * call before sleeping, and whether to compute in M or through a memory of its own.
+ * control block and descriptor area, and the worker's window in M.
  */
 export type Setup = SharedSetup | { mode: 'transfer'; backend: 'auto' | Backend };
 export type SharedSetup = {
   mode: 'shared'; backend: Build; memory: WebAssembly.Memory; module: WebAssembly.Module;
-  control: SharedArrayBuffer; descriptor: SharedArrayBuffer; window: number; spin: number; inMemory: boolean;
+  control: SharedArrayBuffer; descriptor: SharedArrayBuffer; window: number;
 };
 
 /** Transfer mode: a chunk of `rows` rows, its row-wise arrays cut to the chunk. */
@@ -142,9 +141,8 @@ function serve({ id, stages, arrays, rows }: ChunkRequest, post: Post): void {
   }
 }
 
-/** A shared-mode worker's engine: the build over M (its window there), or over its own memory. */
+/** A shared-mode worker's engine: the build over M, its window there. */
 async function joinShared(setup: SharedSetup): Promise<Engine> {
-  if (!setup.inMemory) return init({ backend: setup.backend }).then(() => currentEngine());
   const shared = new WasmEngine(setup.backend, (await instantiate(setup.module, setup.memory)).exports);
   shared.heap.trust(setup.window, WINDOW);
   return shared;
@@ -154,10 +152,6 @@ function serveShared(setup: SharedSetup, engine: Engine): void {
   const control = new Int32Array(setup.control), words = new Int32Array(setup.descriptor);
   let seq = Atomics.load(control, SEQ);
   for (;;) {
-    // poll for `spin` ms, then sleep (the clock read every 256 polls: Node 20's performance.now() allocates)
-    const until = performance.now() + setup.spin;
-    let polls = 0;
-    while (Atomics.load(control, SEQ) === seq && (++polls & 255 || performance.now() < until)) { /* poll */ }
     while (Atomics.load(control, SEQ) === seq) Atomics.wait(control, SEQ, seq);
     seq = Atomics.load(control, SEQ);
     if (Atomics.load(control, CLOSE)) return;
