@@ -50,11 +50,13 @@ function fold(a: f64, b: f64, c: f64, gs: f64, f32: bool): void {
 
 /**
  * With `grouped` (a 'mean' or 'sum' of narrow rows, reduced from these): the losses of
- * each group of four rows, counted from the call's first, added into the group's first
- * entry as (l₀ + l₂) + (l₁ + l₃), rows past the last 0 — the reduction then adds a
- * quarter as many terms.  Calls are split only at whole groups (src/kernels.ts,
- * ROW_GROUP), so every split gives the same sums.  Each is within 2 ulps of Σ|lᵢ| of the
- * exact sum: 2 ulps of it for losses ≥ 0 (weights and targets ≥ 0).
+ * each group of four rows, counted from the call's first, summed as (l₀ + l₂) + (l₁ + l₃),
+ * rows past the last 0, into out[g] for group g — the reduction then adds a quarter as
+ * many terms, and a quarter as many are copied out.  Group g's sum lands at or before
+ * its first row, so no loss is overwritten before it is read.  Calls are split only at
+ * whole groups (src/kernels.ts, ROW_GROUP), so every split gives the same sums.  Each is
+ * within 2 ulps of Σ|lᵢ| of the exact sum: 2 ulps of it for losses ≥ 0 (weights and
+ * targets ≥ 0).
  */
 function sumGroupsF64(out: usize, rows: i32): void {
   let r = 0;
@@ -62,13 +64,13 @@ function sumGroupsF64(out: usize, rows: i32): void {
     for (; r + 4 <= rows; r += 4) {
       const p = out + (<usize>r << 3);
       const s = f64x2.add(v128.load(p), v128.load(p, 16));
-      store<f64>(p, f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1));
+      store<f64>(out + (<usize>r << 1), f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1));
     }
   }
   for (; r < rows; r += 4) {
     const p = out + (<usize>r << 3);
     const b = r + 1 < rows ? load<f64>(p, 8) : 0, c = r + 2 < rows ? load<f64>(p, 16) : 0, d = r + 3 < rows ? load<f64>(p, 24) : 0;
-    store<f64>(p, (load<f64>(p) + c) + (b + d));
+    store<f64>(out + (<usize>r << 1), (load<f64>(p) + c) + (b + d));
   }
 }
 

@@ -11,7 +11,7 @@
 // back.  A row too long for the window goes to stream.ts.  Every row's result is the
 // kernel's on that row alone, so the blocks give the whole call's values bit for bit.
 
-import { KERNELS, type KernelName, type Param, inGroups, rowCode, rowElements, writes } from './kernels.js';
+import { KERNELS, type KernelName, type Param, inGroups, ROW_GROUP, rowCode, rowElements, summed, writes } from './kernels.js';
 import { align, type Elem, Heap, OutOfMemory, type Typed } from './memory.js';
 import { longRow } from './stream.js';
 import type { Backend } from './types.js';
@@ -257,7 +257,7 @@ export class WasmEngine implements Engine {
     call(L.fn, ptrs);
     for (let i = 0; i < n; i++) {
       const count = at[2 * i + 1];
-      if (code[i] === ARRAY && count > 0 && L.output[i]) heap.get(args[i] as ArrayLike<number>, L.elem[i], ptrs[i], 0, count);
+      if (code[i] === ARRAY && count > 0 && L.output[i]) heap.get(args[i] as ArrayLike<number>, L.elem[i], ptrs[i], 0, summed(L.kinds[i], args[i + 1]) ? Math.ceil(count / ROW_GROUP) : count);
     }
     return true;
   }
@@ -293,7 +293,8 @@ export class WasmEngine implements Engine {
       L.moduleAt[i] = -1;
       if (ArrayBuffer.isView(d) && heap.holds(d)) {
         const v = d as Typed;
-        if (v.BYTES_PER_ELEMENT === L.bpe[i] && isKind(v, L.kinds[i], f32)) p = heap.locate(v);
+        // (group sums are staged: a block's land at its first entries, not its rows')
+        if (v.BYTES_PER_ELEMENT === L.bpe[i] && isKind(v, L.kinds[i], f32) && !summed(L.kinds[i], args[i + 1])) p = heap.locate(v);
         // a view of this memory that cannot be used in place: an input is snapshotted now
         // (reserving the window may grow memory and detach it, or overwrite it)
         if (p < 0 && L.input[i] && !L.output[i]) d = Array.prototype.slice.call(v) as number[];
@@ -365,7 +366,9 @@ export class WasmEngine implements Engine {
       }
       call(L.fn, ptrs);
       for (let i = 0; i < n; i++) {
-        if (code[i] === ARRAY && data[i] !== null && rowwise[i] && L.output[i] && at[i] < 0) this.copyOut(i, L, ptrs[i], r0 * per[i], k * per[i]);
+        if (!(code[i] === ARRAY && data[i] !== null && rowwise[i] && L.output[i] && at[i] < 0)) continue;
+        if (summed(L.kinds[i], args[i + 1])) this.copyOut(i, L, ptrs[i], r0 / ROW_GROUP, Math.ceil(k / ROW_GROUP));
+        else this.copyOut(i, L, ptrs[i], r0 * per[i], k * per[i]);
       }
     }
     for (let i = 0; i < n; i++) {

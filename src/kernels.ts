@@ -18,6 +18,11 @@
 //   out    a row-major output, rows × cols, in the kernel's float type (may be an x:
 //          in place), or absent; out64: float64, or absent
 //   res    per-row float64 results; resOpt: or absent
+//   sums   per-row float64 results, followed by a num parameter: when it is nonzero the
+//          kernel sums each group of ROW_GROUP rows (counted from its first) into one
+//          entry, group g's at entry g, and only those ⌈rows/ROW_GROUP⌉ are results (the
+//          rest is the kernel's scratch): a reduction's terms, a quarter as many to copy
+//          (narrow rows only, which blocks and chunks split at whole groups)
 //   aux    per-row float64 parts, `k` a row, or absent (see the long-row merges)
 //   colAcc per-column float64 sums the kernel adds to (kept across blocks of rows)
 //   acc    a fixed float64 array the kernel adds to (kept across blocks)
@@ -48,7 +53,7 @@ export function inGroups(cols: number, rows: number, up = false): number {
 export type Kind =
   | 'x' | 'labels' | 'rowIn' | 'col' | 'col64' | 'w' | 'bytes'
   | 'rows' | 'cols' | 'num'
-  | 'out' | 'out64' | 'res' | 'resOpt' | 'aux' | 'colAcc' | 'acc' | 'tmp';
+  | 'out' | 'out64' | 'res' | 'resOpt' | 'sums' | 'aux' | 'colAcc' | 'acc' | 'tmp';
 
 export interface Param {
   kind: Kind;
@@ -73,7 +78,7 @@ const BY_COLS = -1, BY_W = -2;
 export function rowCode({ kind, k }: Param): number {
   if (kind === 'x' || kind === 'out' || kind === 'out64' || kind === 'bytes') return BY_COLS;
   if (kind === 'w') return BY_W;
-  if (kind === 'labels' || kind === 'res' || kind === 'resOpt') return 1;
+  if (kind === 'labels' || kind === 'res' || kind === 'resOpt' || kind === 'sums') return 1;
   return kind === 'rowIn' || kind === 'aux' ? k! : 0;
 }
 
@@ -81,7 +86,10 @@ export function rowCode({ kind, k }: Param): number {
 export const rowElements = (code: number, cols: number, perElement: unknown): number => (code === BY_COLS ? cols : code === BY_W ? (perElement ? cols : 0) : code);
 
 /** Whether a kernel writes a parameter (the accumulators are read too). */
-export const writes = (kind: Kind): boolean => kind === 'out' || kind === 'out64' || kind === 'res' || kind === 'resOpt' || kind === 'aux' || kind === 'colAcc' || kind === 'acc';
+export const writes = (kind: Kind): boolean => kind === 'out' || kind === 'out64' || kind === 'res' || kind === 'resOpt' || kind === 'sums' || kind === 'aux' || kind === 'colAcc' || kind === 'acc';
+
+/** Whether a parameter holds group sums (`sums` with the argument after it nonzero): a block of k rows from row r0 then has results at ⌈k/ROW_GROUP⌉ entries from r0/ROW_GROUP. */
+export const summed = (kind: Kind, next: unknown): boolean => kind === 'sums' && !!next;
 
 const p = (kind: Kind, k?: number): Param => (k === undefined ? { kind } : { kind, k });
 const X = p('x'), ROWS = p('rows'), COLS = p('cols'), NUM = p('num'), OUT = p('out'), RES = p('res');
@@ -107,8 +115,8 @@ export const KERNELS = {
   // out[r, j] = x[r, j]·a[r] − c[j] (the class-sharded loss's gradient: accumulate.ts)
   scaleRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('col'), OUT], long: 'additive' },
   // losses (assembly/loss.ts)
-  softmaxCrossEntropyLabels: { params: [X, p('labels'), ROWS, COLS, p('col'), NUM, NUM, NUM, OUT, RES, NUM, TMP], long: 'twin' },
-  softmaxCrossEntropyProbs: { params: [X, X, ROWS, COLS, p('col'), NUM, NUM, OUT, RES, NUM, TMP], long: 'twin' },
+  softmaxCrossEntropyLabels: { params: [X, p('labels'), ROWS, COLS, p('col'), NUM, NUM, NUM, OUT, p('sums'), NUM, TMP], long: 'twin' },
+  softmaxCrossEntropyProbs: { params: [X, X, ROWS, COLS, p('col'), NUM, NUM, OUT, p('sums'), NUM, TMP], long: 'twin' },
   // the labels' range, for the loss's validation
   labelMax: { params: [p('labels'), ROWS, p('acc', 1)], long: 'additive' },
   sigmoidCrossEntropyRows: { params: [X, X, ROWS, COLS, p('w'), NUM, p('col'), NUM, NUM, NUM, OUT, RES, p('out64'), p('tmp', 6144)], long: 'additive' },

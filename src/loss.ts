@@ -51,15 +51,15 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
   const gradScale = (c.reduction === 'mean' ? (c.denominator !== 0 ? 1 / c.denominator : 0) : 1) * c.scale;
   const res = c.reduction !== 'none' && !later ? rowLosses(rows) : uninitialized(Float64Array, rows); // (every row's loss is written)
   const f32 = c.Z.dtype === 'f32' && (c.labels !== null || c.T.dtype === 'f32');
-  // a 'mean' or 'sum' of narrow rows: the kernel adds each group of rows' losses into the
-  // group's first entry, and the reduction adds those (assembly/loss.ts, `sumGroupsF64`)
+  // a 'mean' or 'sum' of narrow rows: the kernel sums each group of rows' losses into one
+  // entry, and the reduction adds those (kernels.ts, 'sums'; assembly/loss.ts, `sumGroupsF64`)
   const grouped = c.reduction !== 'none' && cols < NARROW_COLS ? 1 : 0;
   const stage: Stage = c.labels
     ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, grouped, null] }
     : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, grouped, null] };
   return {
     rows, cols, size: c.Z.length, weight: f32 ? 2 : 3, stages: [stage],
-    finish: () => reduceLoss(c, res, grouped ? ROW_GROUP : 1),
+    finish: () => reduceLoss(c, grouped ? res.subarray(0, Math.ceil(rows / ROW_GROUP)) : res),
   };
 }
 
@@ -174,13 +174,13 @@ function badLabel(fn: string, r: number, y: number, cols: number, ignore: number
 }
 
 /**
- * The requested reduction of the per-row losses, in the base (compensated: the same value
- * however the rows were computed).  `step`: the losses' group sums are every step-th entry.
+ * The requested reduction of the per-row losses (or of their group sums), in the base
+ * (compensated: the same value however the rows were computed).
  */
-function reduceLoss(c: LossCall, losses: Float64Array, step: number): number | Float64Array {
-  if (c.scale !== 1) for (let r = 0; r < losses.length; r += step) losses[r] *= c.scale;
+function reduceLoss(c: LossCall, losses: Float64Array): number | Float64Array {
+  if (c.scale !== 1) for (let r = 0; r < losses.length; r++) losses[r] *= c.scale;
   if (c.reduction === 'none') return losses;
-  const total = fsum(losses, step);
+  const total = fsum(losses);
   if (c.reduction === 'sum') return total;
   return c.denominator !== 0 ? total / c.denominator : 0;
 }

@@ -46,7 +46,7 @@ function segment(name: KernelName, args: Args, r: number, cols: number, c0: numb
       case 'rowIn':
         out[i] = sub(a, r * params[i].k!, (r + 1) * params[i].k!);
         break;
-      case 'res': case 'resOpt':
+      case 'res': case 'resOpt': case 'sums': // (rows this long are never grouped: kernels.ts, NARROW_COLS)
         out[i] = a === null ? null : new Float64Array(1);
         break;
       case 'aux':
@@ -89,7 +89,7 @@ function putRow(name: KernelName, args: Args, one: Args, r: number): void {
   KERNELS[name].params.forEach((p, i) => {
     const dst = args[i] as Float64Array | null;
     if (!dst) return;
-    if (p.kind === 'res' || p.kind === 'resOpt') dst[r] = (one[i] as Float64Array)[0];
+    if (p.kind === 'res' || p.kind === 'resOpt' || p.kind === 'sums') dst[r] = (one[i] as Float64Array)[0];
     else if (p.kind === 'aux') dst.set(one[i] as Float64Array, r * p.k!);
   });
 }

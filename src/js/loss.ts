@@ -20,11 +20,11 @@ function fold(a: number, b: number, c: number, gs: number, grad: Out): [number, 
   return Number.isFinite(f(fa)) && Number.isFinite(f(fb)) && Number.isFinite(f(fc)) ? [fa, fb, fc, 1] : [a, b, c, gs];
 }
 
-/** With `grouped`: each group of four rows' losses added into its first entry, as (l₀ + l₂) + (l₁ + l₃) (see assembly/loss.ts). */
+/** With `grouped`: group g's four losses summed into res[g], as (l₀ + l₂) + (l₁ + l₃) (see assembly/loss.ts). */
 function sumGroups(res: Float64Array, rows: number): void {
   for (let r = 0; r < rows; r += 4) {
     const b = r + 1 < rows ? res[r + 1] : 0, c = r + 2 < rows ? res[r + 2] : 0, d = r + 3 < rows ? res[r + 3] : 0;
-    res[r] = res[r] + c + (b + d);
+    res[r >> 2] = res[r] + c + (b + d);
   }
 }
 

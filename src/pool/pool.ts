@@ -7,7 +7,7 @@
 import { execute, type Plan } from '../plan.js';
 import { backendOption, currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES, sharedModule, supported } from '../backend.js';
 import { align, type Heap, type Typed } from '../memory.js';
-import { inGroups, KERNELS, rowCode, rowElements, writes } from '../kernels.js';
+import { inGroups, KERNELS, ROW_GROUP, rowCode, rowElements, summed, writes } from '../kernels.js';
 import { elemOf, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
@@ -68,8 +68,8 @@ function nonNegative(name: string, v: unknown, fallback: number): number {
 
 const workerFailed = (why: string): Error => new Error(`surprisal pool: a worker failed: ${why}`);
 
-/** One array of a call: the caller's, and where the threads find it. */
-type Moved = { data: ArrayLike<number>; ref: ArrayRef; input: boolean; output: boolean };
+/** One array of a call: the caller's, and where the threads find it; `sums`: group sums (kernels.ts), a chunk's ⌈rows/ROW_GROUP⌉ results from its first entry. */
+type Moved = { data: ArrayLike<number>; ref: ArrayRef; input: boolean; output: boolean; sums: boolean };
 
 /** Shared mode: this thread's engine over M (it lays M out and computes there), the control block and descriptor area. */
 type SharedMemory = { engine: WasmEngine; control: Int32Array; descriptor: Uint8Array };
@@ -259,9 +259,9 @@ export class Pool {
         let n = index.get(a);
         if (n === undefined) {
           const data = a as ArrayLike<number>, elem = elemOf(kind, f32), per = rowElements(rowCode(param), plan.cols, args[i + 1]);
-          const inPlace = heap !== undefined && data instanceof TYPES[elem] && heap.holds(data);
+          const sums = summed(kind, args[i + 1]), inPlace = heap !== undefined && data instanceof TYPES[elem] && heap.holds(data) && !sums;
           if (per > 0 && !output && kind !== 'labels') inRowBytes += per * TYPES[elem].BYTES_PER_ELEMENT;
-          n = arrays.push({ data, input: !output, output, ref: { elem, per: per || data.length, rowwise: per > 0, at: inPlace ? data.byteOffset : -1, offset: 0 } }) - 1;
+          n = arrays.push({ data, input: !output, output, sums, ref: { elem, per: per || data.length, rowwise: per > 0, at: inPlace ? data.byteOffset : -1, offset: 0 } }) - 1;
           index.set(a, n);
         }
         if (output) arrays[n].output = true;
@@ -316,9 +316,10 @@ export class Pool {
     const ring = arrays.filter((m) => m.ref.rowwise && m.ref.at < 0);
     const move = (k: number, back: boolean) => {
       const r0 = k * chunk, n = Math.min(chunk, plan.rows - r0), slot = slotBase + (k % slots) * slotBytes;
-      for (const { data, ref, input, output } of ring) {
+      for (const { data, ref, input, output, sums } of ring) {
         if (!back && input) heap.put(data, ref.elem, slot + ref.offset, r0 * ref.per, n * ref.per);
-        if (back && output) heap.get(data, ref.elem, slot + ref.offset, r0 * ref.per, n * ref.per);
+        if (back && output && sums) heap.get(data, ref.elem, slot + ref.offset, r0 / ROW_GROUP, Math.ceil(n / ROW_GROUP));
+        else if (back && output) heap.get(data, ref.elem, slot + ref.offset, r0 * ref.per, n * ref.per);
       }
     };
     // chunks before `copied` are copied back, before `staged` staged, in order: a slot is
@@ -378,7 +379,10 @@ export class Pool {
           w.post(request, parts.flatMap((p) => (ArrayBuffer.isView(p) ? [p.buffer as ArrayBuffer] : [])));
         });
         if ('error' in reply) throw workerFailed(reply.error);
-        for (const [i, { data, ref, output }] of arrays.entries()) if (output) (data as Typed).set(reply.arrays[i], r0 * ref.per);
+        for (const [i, { data, ref, output, sums }] of arrays.entries()) {
+          if (output && sums) (data as Typed).set((reply.arrays[i] as Typed).subarray(0, Math.ceil(rows / ROW_GROUP)), r0 / ROW_GROUP);
+          else if (output) (data as Typed).set(reply.arrays[i], r0 * ref.per);
+        }
       }
     }));
   }
