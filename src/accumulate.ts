@@ -153,7 +153,10 @@ export class EntropyAccumulator {
     if (state !== undefined) {
       const s = checkState(fn, state, ENTROPY_KEYS, 'an entropy accumulator');
       const [w, lo, ref, t] = ENTROPY_KEYS.map((k) => s[k] as number);
-      if (!(w >= 0 && ref >= 0 && t <= 0)) throw new RangeError(`${fn}: state is not an entropy accumulator's (weight and ref must be ≥ 0, terms ≤ 0)`);
+      // (weight + weightLo is a normalised pair, as toJSON gives it: |weightLo| ≤ half an ulp of weight)
+      if (!(w >= 0 && Math.abs(lo) <= w * 2 ** -53 && ref >= 0 && t <= 0)) {
+        throw new RangeError(`${fn}: state is not an entropy accumulator's (weight and ref must be ≥ 0, terms ≤ 0, and |weightLo| at most half an ulp of weight)`);
+      }
       this.#parts.set([w, lo, ref, t, 0]);
     }
   }

@@ -112,6 +112,16 @@ onEachBackend('createEntropy', () => {
     expect(() => createEntropy(undefined, { bsae: 2 } as never)).toThrow(/unknown option 'bsae' \(did you mean 'base'\?\)/);
     expect(() => createEntropy({ weight: 1 } as never)).toThrow(TypeError);
     expect(() => createEntropy({ weight: -1, weightLo: 0, ref: 1, terms: 0 })).toThrow(RangeError);
+    // weightLo is the low half of a normalised pair: at most half an ulp of weight (2⁻⁵³·weight here, 2⁵³ + 2 being a double)
+    expect(createEntropy({ weight: 2 ** 53 + 2, weightLo: 1, ref: 1, terms: 0 }).toJSON().weightLo).toBe(1);
+    for (const weightLo of [1.5, -1.5, 1e300]) {
+      expect(() => createEntropy({ weight: 2 ** 53 + 2, weightLo, ref: 1, terms: 0 })).toThrow(/state is not an entropy accumulator's .*weightLo/);
+    }
+    expect(() => createEntropy({ weight: 0, weightLo: 1e-300, ref: 0, terms: 0 })).toThrow(RangeError);
+    // a state from toJSON after many merges passes (its pair is normalised)
+    const big = createEntropy();
+    for (let i = 0; i < 50; i++) big.merge(createEntropy().add([2 ** 52 + i, 1, 0.1 * i]));
+    expect(createEntropy(big.toJSON()).toJSON()).toEqual(big.toJSON());
     // a failed add leaves the accumulator as it was
     const acc = createEntropy().add([1, 3]);
     const before = acc.toJSON();
