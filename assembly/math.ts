@@ -775,25 +775,15 @@ export const NEAR_F64: f64 = 500;
 }
 
 /**
- * exp(u), u ≤ 0 or NaN, for float32 rows in the scalar build (see above), in float64: the
- * reduction of `expNonPos` and the float32 exp's polynomial (1 + t + t²·E(t)): 3.8e-9
- * relative at worst on [−87.3, 0] (2^21 random arguments against Math.exp), far below
- * float32's 6e-8 ulp.  u is lifted to −104 first (2ⁿ stays normal; exp(−104) is below
- * `cut`, FLT_MIN at most), and the result is 0 below `cut`.
+ * exp(u), u ≤ 0 or NaN, for float32 rows in the scalar build (see above): Math.exp (1 ulp),
+ * and 0 where u < ln FLT_MIN − 0.01, the vector exp's cut-off (below it Math.exp gets −1
+ * instead, where it takes no special case, and its result is dropped).
  */
 // @ts-ignore: decorator
-@inline export function expFar32(u: f64, cut: f64): f64 {
-  const below = -(<i64>(u < -104)); // (NaN passes)
-  const us = blend(u, -104, below);
-  const magic = load<f64>(SIG64, SD_MAGIC << 3);
-  let n = us * load<f64>(SIG64, SD_LOG2E << 3) + magic;
-  const s = reinterpret<f64>(reinterpret<i64>(n) << 52);
-  n -= magic;
-  const t = n * load<f64>(SIG64, SD_NLN2_LO << 3) + (n * load<f64>(SIG64, SD_NLN2_HI << 3) + us);
-  const E = SIG32 + (SG_E0 << 2);
-  const p = <f64>load<f32>(E) + t * (<f64>load<f32>(E, 4) + t * (<f64>load<f32>(E, 8) + t * (<f64>load<f32>(E, 12) + t * <f64>load<f32>(E, 16))));
-  const e = ((t * t) * p + t + 1) * s;
-  return reinterpret<f64>(reinterpret<i64>(e) & ~below & -(<i64>!(e < cut)));
+@inline export function expFar32(u: f64): f64 {
+  const below = -(<i64>(u < LN_FLT_MIN - 0.01)); // (NaN passes)
+  const e = Math.exp(blend(u, -1, below));
+  return reinterpret<f64>(reinterpret<i64>(e) & ~below);
 }
 
 /**

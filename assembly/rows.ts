@@ -746,7 +746,7 @@ function farExpSumF32(x: usize, n: i32, m: f32, T: f64, dst: usize): f64 {
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
-    const e = expFar32((<f64>v - <f64>m) * invT, F32_CUT); // below float32's normal range: 0, as the vector exp gives it
+    const e = expFar32((<f64>v - <f64>m) * invT); // below float32's normal range: 0, as the vector exp gives it
     if (dst) store<f32>(dst + o, <f32>e);
     // (which entries are at m may be at random too; rest + 0 is rest)
     ones += <i32>(v == m);

@@ -730,7 +730,7 @@ function scalarEntropyA(x: usize, n: i32, m: f64, lo: f64, T: f64, size: i32): f
   for (let i = 0; i < n; i++) {
     const v: f64 = size == 4 ? <f64>load<f32>(x + (<usize>i << 2)) : load<f64>(x + (<usize>i << 3));
     const t = (v - m) * invT;
-    const e = size == 4 ? expFar32(t, cut) : expNonPos(t, cut);
+    const e = size == 4 ? expFar32(t) : expNonPos(t, cut);
     // e = 0 drops the term (0·−Infinity would be NaN), with no branch on the entry
     a += reinterpret<f64>(reinterpret<i64>(e * t) & -(<i64>(e != 0)));
   }
