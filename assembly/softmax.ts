@@ -631,9 +631,12 @@ export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gs
         putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
         continue;
       }
-      const rest = scalarExpSumF32(x + off, cols, m, scalarLow, T, grad ? grad + off : 0);
+      // the exponentials kept (in grad, or in tmp for a row that fits) for Σ e·t, which then
+      // takes no exponential of its own
+      const E = grad ? grad + off : cols <= 1024 ? tmp : 0;
+      const rest = scalarExpSumF32(x + off, cols, m, scalarLow, T, E);
       const ones = scalarOnes;
-      const a = scalarEntropyA(x + off, cols, <f64>m, scalarLow, T, 4);
+      const a = E ? storedEntropyAF32(x + off, E, cols, <f64>m, T) : scalarEntropyA(x + off, cols, <f64>m, scalarLow, T, 4);
       const s = ones + rest, ls = logOnesPlus(ones, rest);
       const h = ls - a / s;
       store<f64>(out + (<usize>r << 3), h);
@@ -733,6 +736,19 @@ function scalarEntropyA(x: usize, n: i32, m: f64, lo: f64, T: f64, size: i32): f
     const e = size == 4 ? expFar32(t) : expNonPos(t, cut);
     // e = 0 drops the term (0·−Infinity would be NaN), with no branch on the entry
     a += reinterpret<f64>(reinterpret<i64>(e * t) & -(<i64>(e != 0)));
+  }
+  return a;
+}
+
+/** `scalarEntropyA` of a float32 row from its exponentials as stored (float32) at `e`. */
+function storedEntropyAF32(x: usize, e: usize, n: i32, m: f64, T: f64): f64 {
+  const invT = 1.0 / T;
+  let a: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const ei = <f64>load<f32>(e + o), t = (<f64>load<f32>(x + o) - m) * invT;
+    // e = 0 drops the term (0·−Infinity would be NaN), with no branch on the entry
+    a += reinterpret<f64>(reinterpret<i64>(ei * t) & -(<i64>(ei != 0)));
   }
   return a;
 }
