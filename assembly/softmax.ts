@@ -616,10 +616,37 @@ function entropyGradF32(x: usize, n: i32, m: v128, T: f64, c0: f32, c1: f32, g: 
 }
 
 /**
- * out[r] = H(softmax(x[r, :]/T)) in nats; grad (or 0) = ∂H/∂x scaled by `gscale` (1/ln
- * base); aux (4 per row): m, ones, rest, A.  `tmp`: see rows.ts.
+ * out[r] = H(softmax(x[r, :]/T)) in the base's scale `gscale` (1/ln base: −0 as 0); grad
+ * (or 0) = ∂H/∂x scaled by it too; aux (4 per row, in nats): m, ones, rest, A.  `tmp`:
+ * see rows.ts.
  */
 export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
+  entropyRowsF32(x, rows, cols, T, gscale, grad, out, aux, tmp);
+  inBase(out, rows, gscale);
+}
+
+/**
+ * out[r] = out[r]·g + 0 for the rows of a block: in the base's scale while they are in
+ * the cache (a pass of its own over a call's results, in JS after the copy, took a third
+ * of softmaxEntropy's time at two columns); + 0 turns −0 into 0.
+ */
+function inBase(out: usize, rows: i32, g: f64): void {
+  let r = 0;
+  if (ASC_FEATURE_SIMD) {
+    const gv = f64x2.splat(g), zero = f64x2.splat(0);
+    for (; r + 2 <= rows; r += 2) {
+      const p = out + (<usize>r << 3);
+      v128.store(p, f64x2.add(f64x2.mul(v128.load(p), gv), zero));
+    }
+  }
+  for (; r < rows; r++) {
+    const p = out + (<usize>r << 3);
+    store<f64>(p, load<f64>(p) * g + 0);
+  }
+}
+
+/** `softmaxEntropyRowsF32` in nats. */
+function entropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
   if (!ASC_FEATURE_SIMD) {
     for (let r = 0; r < rows; r++) {
       const off = <usize>r * <usize>cols << 2;
@@ -850,7 +877,13 @@ function entropyGradF64(x: usize, n: i32, m: v128, T: f64, c0: f64, c1: f64, g: 
   }
 }
 
+/** The float64 `softmaxEntropyRowsF32`. */
 export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
+  entropyRowsF64(x, rows, cols, T, gscale, grad, out, aux, tmp);
+  inBase(out, rows, gscale);
+}
+
+function entropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
   if (!ASC_FEATURE_SIMD) {
     for (let r = 0; r < rows; r++) {
       const off = <usize>r * <usize>cols << 3;

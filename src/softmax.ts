@@ -129,8 +129,9 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
   const res = perRow(s, fn, o.out, [X], { grad });
   return {
     rows: s.rows, cols: s.cols, size: X.length, weight: passWeight(X.dtype === 'f32'),
+    // (the kernel gives H in the base's scale)
     stages: [{ kernel: 'softmaxEntropyRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
-    finish: () => scaled(res, scale, s),
+    finish: () => (s.matrix ? res : res[0]),
   };
 }
 

@@ -236,7 +236,7 @@ const MERGES: Partial<Record<KernelName, Merge>> = {
       const s = ones + rest.value();
       h = logOnesPlus(ones, rest.value()) - A.value() / s;
     }
-    (args[where(name, 'res')[0]] as Float64Array)[r] = h;
+    (args[where(name, 'res')[0]] as Float64Array)[r] = h * (args[4] as number) + 0; // (in the base's scale, as the kernel's)
   },
 
   logSumExpRows(engine, name, f32, args, r, cols, seg) {

@@ -231,9 +231,9 @@ const MAGNITUDES: Partial<Record<KernelName, (a: Args, want: Args, d: Data) => R
   marginRows: (_a, want) => ({ 4: want[3] as Float64Array }),
   // ∂H/∂x = −g·p·(t − log S + H)/T
   softmaxEntropyRows: (a, want, d) => {
-    const T = a[3] as number, g = a[4] as number, H = want[6] as Float64Array;
+    const T = a[3] as number, g = a[4] as number, H = want[6] as Float64Array; // (H·g: in the base's scale)
     const rows = Array.from({ length: d.rows }, (_, r) => softmaxRow(d.X, r, d.cols, T));
-    return { 5: each(d, (r, j) => (g / T) * rows[r].p[j] * (Math.abs(rows[r].t[j]) + Math.abs(rows[r].ls) + Math.abs(H[r]))) };
+    return { 5: each(d, (r, j) => (g / T) * rows[r].p[j] * (Math.abs(rows[r].t[j]) + Math.abs(rows[r].ls) + Math.abs(H[r] / g))) };
   },
   // ∂D/∂a = g·p·(log p − log q − D)/T, ∂D/∂b = g·(q − p)/T
   softmaxKlDivergenceRows: (a, want, d) => {

@@ -182,6 +182,23 @@ onEachBackend('softmax family', () => {
       expectClose(softmaxEntropy(x, { temperature: 3, base: 2 }), reference(x, 3).H / Math.LN2, 'f64');
     });
 
+    it('softmaxEntropy of rows in a base: H / ln base each, one-hot rows 0 (not −0) below base 1, narrow and wide rows', () => {
+      for (const Type of [Float32Array, Float64Array]) {
+        for (const cols of [2, 4, 7, 1000]) {
+          // row 0 one-hot (a masked rest), row 1 random, and so on for 12 rows
+          const x = new Type(12 * cols).map((_, i) => (i % cols === 0 ? 0 : Math.floor(i / cols) % 2 ? Math.sin(i) : -Infinity));
+          const nats = softmaxEntropy(x, { cols });
+          for (const base of [2, 0.5, 10]) {
+            const h = softmaxEntropy(x, { cols, base });
+            for (let r = 0; r < 12; r++) {
+              if (nats[r] === 0) expect(Object.is(h[r], 0), `${Type.name} ${cols} base ${base} row ${r}`).toBe(true);
+              else expectClose(h[r], nats[r] / Math.log(base), 'f64');
+            }
+          }
+        }
+      }
+    });
+
     it('softmaxEntropy = entropy(softmax); softmaxKlDivergence = klDivergence(softmax, softmax) ≥ 0, 0 for equal rows', () => {
       const random = rng(33);
       for (let trial = 0; trial < 20; trial++) {

@@ -149,8 +149,9 @@ export function affineRows(x: Vec, rows: number, cols: number, a: number, c: num
 
 /**
  * H(softmax(x/T)) = log S − (1/S)·Σ e·t per row, t = (x − m)/T, e = exp(t) (terms whose e
- * is below the normal range dropped, as the kernels drop them); 0 for a fully masked row.
- * grad (or null): −p·(log p + H)/T·gscale.  aux: m, ones, rest, A.
+ * is below the normal range dropped, as the kernels drop them); 0 for a fully masked row;
+ * times gscale (1/ln base; −0 as 0).  grad (or null): −p·(log p + H)/T·gscale.  aux (in
+ * nats): m, ones, rest, A.
  */
 export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number, gscale: number, grad: Out | null,
   res: Float64Array, aux: Float64Array | null): void {
@@ -184,7 +185,7 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
     const A = a.value();
     const s = ones + rest, ls = logOnesPlus(ones, rest);
     const h = ls - A / s;
-    res[r] = h;
+    res[r] = h * gscale + 0;
     if (aux) aux.set([m, ones, rest, A], 4 * r);
     if (grad && E) {
       const c0 = h - ls, c1 = -gscale / (T * s);
