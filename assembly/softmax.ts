@@ -658,12 +658,14 @@ function entropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, gra
         putAux4(aux, r, v == 0 ? -Infinity : NaN, 0, 0, 0);
         continue;
       }
-      // the exponentials kept (in grad, or in tmp for a row that fits) for Σ e·t, which then
-      // takes no exponential of its own
-      const E = grad ? grad + off : cols <= 1024 ? tmp : 0;
+      // rows that fit tmp keep their exponentials (in grad, or in tmp) for Σ e·t, which then
+      // takes no exponential of its own: as float32, so a term carries a float32 rounding,
+      // as in the SIMD builds; longer rows take them again in float64 (grad or not, so that
+      // H is the same with a gradient and without)
+      const stored = cols <= 1024, E = grad ? grad + off : stored ? tmp : 0;
       const rest = scalarExpSumF32(x + off, cols, m, scalarLow, T, E);
       const ones = scalarOnes;
-      const a = E ? storedEntropyAF32(x + off, E, cols, <f64>m, T) : scalarEntropyA(x + off, cols, <f64>m, scalarLow, T, 4);
+      const a = stored ? storedEntropyAF32(x + off, E, cols, <f64>m, T) : scalarEntropyA(x + off, cols, <f64>m, scalarLow, T, 4);
       const s = ones + rest, ls = logOnesPlus(ones, rest);
       const h = ls - a / s;
       store<f64>(out + (<usize>r << 3), h);
