@@ -452,7 +452,6 @@ function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   const given = (o as { weights?: unknown } | undefined)?.weights, w = given === undefined ? ONES : given; // (null: the general path's error)
   if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
   if ((w !== ONES && w.length !== x.length) || !onTwins(x.length, expWeight(x instanceof Float32Array)) || !numbers(x) || !numbers(w)) return false;
-  stage.f32 = x instanceof Float32Array;
   weightedLogSumExpRows(x, w, 1, 1, x.length, RES, SIGN, AUX);
   return true;
 }
@@ -481,7 +480,7 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
   if (scale !== scale || !(typeof T === 'number' && T >= 1e-30 && T <= 1e30)) return undefined;
   const gradP = gradFor(A, B, opt?.gradP), gradQ = gradFor(A, B, opt?.gradQ);
   if (gradP === undefined || gradQ === undefined || (gradP && gradQ && bufferOf(gradP) === bufferOf(gradQ))) return undefined;
-  stage.f32 = A instanceof Float32Array && B instanceof Float32Array;
+  stage.f32 = A instanceof Float32Array && B instanceof Float32Array; // (its cut-off for exponentials: js/softmax.ts)
   softmaxKlDivergenceRows(A, B, 1, A.length, T, scale, gradP, gradQ, RES);
   return inBase(RES[0], scale);
 }
@@ -503,7 +502,6 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
   const losses = reduction === 'none' ? new Float64Array(n) : null;
-  stage.f32 = f32;
   sigmoidFocalLossRows(X, T, 1, n, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, RES, losses, null);
   const total = fsum(RES);
   if (total !== total) return undefined;
@@ -531,7 +529,6 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: 
   for (let j = 0; j < cols; j++) COL_HI[j] = COL_LO[j] = 0;
   ACC[0] = Infinity;
   ACC[1] = ACC[2] = 0;
-  stage.f32 = f32;
   marginRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, COL_HI, COL_LO, ACC);
   const total = Number.isFinite(ACC[1]) ? ACC[1] + ACC[2] : ACC[1];
   const tol = f32 ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
