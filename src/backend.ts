@@ -9,7 +9,7 @@
 // path configuration, and only the chosen one is decoded.  They need no imports but
 // their memory: no loader library is involved.
 
-import { type Engine, type Exports, jsEngine, WasmEngine } from './engine.js';
+import { type Engine, type Exports, jsEngine, ROOM_BYTES, WasmEngine } from './engine.js';
 import { DEFAULT_WINDOW, MIN_WINDOW, WasmArray } from './memory.js';
 import type { Backend } from './types.js';
 import { checkOptions, describe } from './args.js';
@@ -63,11 +63,10 @@ const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
  * Inputs shorter than this (times a plan's `weight`) run on the JS twin even on a wasm
  * backend: below it, staging, the call into wasm and a kernel's row set-up cost more
  * than the twin's loop.  The weights put each family at its crossover (measured: see
- * docs/performance.md, "Small calls"): the probability reductions 1; the exp maps and
- * log-sum-exp 1.5 (float32) and 2 (float64, whose lanes gain less), the loss 2 and 3;
- * softmaxEntropy, softmaxKlDivergence and the sigmoid losses, whose twins call two
- * transcendental functions an entry, 0.75 and 1; the tables' margins and histograms,
- * whose kernels are passes over columns, 6 and 3.
+ * docs/performance.md, "Small calls"): the probability reductions 1; the softmax family
+ * and the sigmoid losses 0.5 (plan.ts, ROW_WEIGHT: a vector's call from 8 entries,
+ * staged by small.ts, passes their twins' `Math.exp` loops); the tables' margins and
+ * histograms, whose kernels are passes over columns, 6 and 3.
  */
 let smallInput = 16;
 
@@ -237,6 +236,8 @@ async function load(source: BufferSource | WebAssembly.Module): Promise<WasmEngi
   const { exports, name } = await instantiate(source);
   const engine = new WasmEngine(name, exports);
   engine.heap.windowLimit = windowBytes;
+  // the window from the start: small calls stage into it (engine.ts, `room`) and never grow memory
+  engine.heap.window(ROOM_BYTES);
   return engine;
 }
 

@@ -64,6 +64,10 @@ const BLOCK_BYTES = 256 * 1024;
 /** A call whose arrays (and scratch: a softmax kernel takes 4 KiB) take at most this many bytes in all takes `runSmall`'s path. */
 const SMALL_BYTES = 8192;
 
+/** `room()`: the entries a slot holds (float64: 256 bytes), the scratch's offset (after eight slots), and the bytes in all (the largest scratch a kernel takes: kernels.ts). */
+export const ROOM_ENTRIES = 32, ROOM_TMP = 2048;
+export const ROOM_BYTES = ROOM_TMP + 6144;
+
 
 /**
  * `engine` for a scan that validates a call's arguments (a loss's labels), with a window
@@ -260,6 +264,44 @@ export class WasmEngine implements Engine {
       if (code[i] === ARRAY && count > 0 && L.output[i]) heap.get(args[i] as ArrayLike<number>, L.elem[i], ptrs[i], 0, summed(L.kinds[i], args[i + 1]) ? Math.ceil(count / ROW_GROUP) : count);
     }
     return true;
+  }
+
+  /**
+   * Room for one row of at most ROOM_ENTRIES entries, for src/small.ts's calls, which stage
+   * by hand what `runSmall` stages by the layout (whose loops over a kernel's parameters
+   * cost more than a 32-entry kernel): at the window's start, eight slots of 256 bytes
+   * (slot k at the returned address + 256·k) and a kernel's scratch after them
+   * (`ROOM_TMP`).  The window is reserved when the engine is loaded (backend.ts), so this
+   * is −1 only where memory could not grow to replace it; nothing here grows memory, so no
+   * caller's view is detached.
+   */
+  room(): number {
+    const p = this.heap.windowOf(ROOM_BYTES);
+    // (a view of memory that has grown since reads length 0)
+    if (p !== this.roomAt || this.probe.length === 0) {
+      this.roomAt = p;
+      this.roomBuffer = this.heap.buffer;
+      this.probe = new Uint8Array(this.roomBuffer, 0, 1);
+      this.slots.fill(undefined);
+    }
+    return p;
+  }
+  private roomAt = -1;
+  private roomBuffer: ArrayBufferLike | null = null;
+  private probe: ArrayLike<number> = new Uint8Array(0);
+  private readonly slots: (Float32Array | Float64Array | Int32Array | undefined)[] = new Array(3 * 8 * (ROOM_ENTRIES + 1)).fill(undefined);
+
+  /** A view of slot k's first n entries as `elem` (float32, float64 or int32), over the room `room()` last gave. */
+  slot(k: number, n: number, elem: 'f32' | 'f64' | 'i32'): Float32Array | Float64Array | Int32Array {
+    const e = elem === 'f32' ? 0 : elem === 'f64' ? 1 : 2;
+    const i = (k * 3 + e) * (ROOM_ENTRIES + 1) + n;
+    const C = e === 0 ? Float32Array : e === 1 ? Float64Array : Int32Array;
+    return (this.slots[i] ??= new C(this.roomBuffer as ArrayBuffer, this.roomAt + 256 * k, n));
+  }
+
+  /** The export of kernel `name` (float32 or float64). */
+  kernel(name: KernelName, f32: boolean): (...a: number[]) => void {
+    return this.layout(name, f32).fn;
   }
 
   private runBlocks(name: KernelName, f32: boolean, args: unknown[]): void {

@@ -26,12 +26,13 @@ export interface Plan<R = unknown> {
 }
 
 /**
- * Plan weights shared by several functions (and by small.ts, which must know where their
- * plans go to the twins): log-sum-exp, weighted or not, and the maps; softmaxEntropy,
- * softmaxKlDivergence and the sigmoid losses, whose twins do more per entry.
+ * Plan weights shared by several functions, and by small.ts, which runs a vector's call
+ * on the engine its plan would take: the softmax family (log-sum-exp, weighted or signed,
+ * the maps, softmaxEntropy, softmaxKlDivergence, the loss) and the sigmoid losses take
+ * the kernels from 8 entries, where one staged by hand (small.ts) passes the twins' JS
+ * loops of `Math.exp` and `Math.log` calls.
  */
-export const expWeight = (f32: boolean): number => (f32 ? 1.5 : 2);
-export const passWeight = (f32: boolean): number => (f32 ? 0.75 : 1);
+export const ROW_WEIGHT = 0.5;
 /** The joint tables' two passes (mutualInformation, conditionalEntropy). */
 export const TABLE_WEIGHT = 6;
 

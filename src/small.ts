@@ -1,31 +1,34 @@
 // Small calls: a vector of at most SMALL entries (a policy's handful of actions, one
 // row of class logits), with no option or only the common ones (`base`; `out`; `grad`;
-// the losses' `cols`, `reduction`), computed here in one or two plain loops in float64.  The
-// general path parses the call into a plan and runs a twin built for long rows (a
-// reference logarithm, compensated pairs, the parts validation reads), whose fixed cost
-// is several times the arithmetic of a handful of entries.
+// the losses' `cols`, `reduction`).  The general path parses the call into a plan and runs
+// a kernel or twin built for long rows, whose fixed cost is several times the arithmetic of
+// a handful of entries.  Here a call runs on the engine its plan would take (`engineFor`
+// with the plan's weight):
+//   - on a wasm backend, from 8 entries (the softmax family, the sigmoid losses) or 16
+//     (entropy and the divergences), the same kernel on the row, staged by hand into the
+//     engine's room (engine.ts, `room`), so the values are the general path's bit for bit;
+//   - below that, and on the JS backend, one or two plain loops in float64, or the twin
+//     itself on the caller's arrays (the weighted and signed log-sum-exp,
+//     softmaxKlDivergence, the focal loss, the joint tables: their twins' special rows
+//     would have to be written out again).
 //
 // Each function returns `undefined` where it does not apply — another array type or
 // option, an entry that fails validation, a maximum that is not finite, an `out` that
 // shares the input's buffer — and the caller then takes the general path, which computes
 // or throws as it always does: nothing here raises an error.
 //
-// The weighted and signed log-sum-exp, softmaxKlDivergence and the focal loss, whose
-// twins' special rows would have to be written out again, call their twins themselves
-// (at the end of this file).
-//
-// Values.  log-sum-exp, softmax, logSoftmax, softmaxEntropy, the KL and Jensen–Shannon
-// divergences and the losses are the twins' own formulas in the twins' order (at most 32
-// entries are one of their blocks), so they equal the JS backend bit for bit.  entropy,
-// cross-entropy and byteEntropy drop the twins' reference logarithm or order: their
-// terms (−p·log p, −p·log q, −c·log(c/n)) are never negative (p, q ≤ 1 within the
-// tolerance), so a plain sum of at most 32 of them is within 32 ulps of the exact sum,
+// The loops' values.  log-sum-exp, softmax, logSoftmax, softmaxEntropy, the KL and
+// Jensen–Shannon divergences and the losses are the twins' own formulas in the twins'
+// order (at most 32 entries are one of their blocks), so they equal the JS backend bit for
+// bit.  entropy, cross-entropy and byteEntropy drop the twins' reference logarithm or
+// order: their terms (−p·log p, −p·log q, −c·log(c/n)) are never negative (p, q ≤ 1 within
+// the tolerance), so a plain sum of at most 32 of them is within 32 ulps of the exact sum,
 // inside the float64 bound (1e-13).
 
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
-import { expWeight, passWeight, TABLE_WEIGHT } from './plan.js';
-import { jsEngine } from './engine.js';
+import { jsEngine, ROOM_TMP, WasmEngine } from './engine.js';
+import { ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
@@ -149,11 +152,66 @@ function expRest(x: ArrayLike<number>, m: number, dst: { [i: number]: number } |
   return rest;
 }
 
+// The kernels on one row (see the top): the SIMD exponentials or logarithms and a copy
+// each way cost less than a JS loop's `Math.exp` or `Math.log` calls.
+
+/** The wasm engine whose room a call of n entries and this plan weight runs in (its address: `at`), or null where its plan would run the twin. */
+function wasmRoom(n: number, weight: number): WasmEngine | null {
+  const e = engineFor(n, weight);
+  if (!(e instanceof WasmEngine)) return null;
+  at = e.room();
+  return at >= 0 ? e : null;
+}
+let at = -1;
+
+/** Slot k of the room (engine.ts: 256 bytes from the room's address + 256·k); its scratch is at + ROOM_TMP. */
+const ptr = (k: number): number => at + 256 * k;
+
+/** Copies x into slot k of the room as the kernel's float type: false where an array's entry is not a number (the general path's TypeError). */
+function put(e: WasmEngine, k: number, x: In, f32: boolean): boolean {
+  const v = e.slot(k, x.length, f32 ? 'f32' : 'f64');
+  if (!Array.isArray(x)) {
+    v.set(x as FloatArray);
+    return true;
+  }
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i];
+    if (typeof a !== 'number') return false;
+    v[i] = a;
+  }
+  return true;
+}
+
+/** Whether a row sum w of x's entries is within its type's tolerance of 1: the general path's check, on the same sum. */
+const sumsTo1 = (w: number, x: In): boolean => Math.abs(w - 1) <= (x instanceof Float32Array ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64);
+
+/**
+ * entropy (q null), cross-entropy or a divergence of one row by its kernel (slots: p 0,
+ * q 1, the parts 2, the result 3), in nats, and the plan's validation of the parts: each
+ * input sums to 1 within its tolerance and no entry is negative (entropy.ts, `check`);
+ * NaN where they do not (the general path names the fault) or an array entry is not a number.
+ */
+function reduceOn(e: WasmEngine, name: 'entropyRows' | 'crossEntropyRows' | 'klDivergenceRows' | 'jsDivergenceRows', p: In, q: In | null): number {
+  const n = p.length, f32 = p instanceof Float32Array && (q === null || q instanceof Float32Array);
+  if (!put(e, 0, p, f32) || (q && !put(e, 1, q, f32))) return NaN;
+  if (q) e.kernel(name, f32)(ptr(0), ptr(1), 1, n, 0, ptr(3), ptr(2));
+  else e.kernel(name, f32)(ptr(0), 1, n, 0, ptr(3), ptr(2));
+  // the parts (kernels.ts): Σp in two (entropy, cross-entropy) or one; Σq; the smallest entry
+  const a = e.slot(2, 6, 'f64'), two = name === 'entropyRows' || name === 'crossEntropyRows';
+  const sp = two ? a[0] + a[1] : a[0], sq = two ? a[2] : a[1], min = a[name === 'entropyRows' ? 4 : name === 'crossEntropyRows' ? 5 : 3];
+  return min >= 0 && sumsTo1(sp, p) && (q === null || sumsTo1(sq, q)) ? e.slot(3, 1, 'f64')[0] : NaN;
+}
+
+/** A kernel's value in the base (NaN: not one for here). */
+const lean = (v: number, scale: number): number | undefined => (v === v ? inBase(v, scale) : undefined);
+
 /** entropy(p, options?) of a small vector. */
 export function entropySmall(p: unknown, o: unknown): number | undefined {
   if (!small(p)) return undefined;
   const scale = baseOf(o);
   if (scale !== scale) return undefined;
+  const e = wasmRoom(p.length, 1);
+  if (e) return lean(reduceOn(e, 'entropyRows', p, null), scale);
   let w = 0, h = 0;
   for (let i = 0; i < p.length; i++) {
     const v = p[i];
@@ -178,6 +236,8 @@ export function crossEntropySmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
+  const e = wasmRoom(P.length, 1);
+  if (e) return lean(reduceOn(e, 'crossEntropyRows', P, Q), scale);
   let wp = 0, wq = 0, h = 0, bad = false;
   for (let i = 0; i < P.length; i++) {
     const a = P[i], b = Q[i];
@@ -194,6 +254,8 @@ export function klDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
+  const e = wasmRoom(P.length, 1);
+  if (e) return lean(reduceOn(e, 'klDivergenceRows', P, Q), scale);
   let wp = 0, wq = 0, s = 0, c = 0, bad = false, inf = false;
   for (let i = 0; i < P.length; i++) {
     const a = P[i] as number, b = Q[i] as number;
@@ -216,6 +278,8 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
+  const e = wasmRoom(P.length, 1);
+  if (e) return lean(reduceOn(e, 'jsDivergenceRows', P, Q), scale);
   let wp = 0, wq = 0, s = 0, c = 0, bad = false;
   for (let i = 0; i < P.length; i++) {
     const a = P[i] as number, b = Q[i] as number;
@@ -233,6 +297,15 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   return valid(P, Q, wp, wq, bad) ? inBase((s + c) * 0.5, scale) : undefined;
 }
 
+/** softmax or logSoftmax of x into out by the kernel (slots: x 0, out 2): false where x is not all numbers. */
+function mapOn(e: WasmEngine, name: 'softmaxRows' | 'logSoftmaxRows', x: In, out: FloatArray): boolean {
+  const n = x.length, f32 = x instanceof Float32Array;
+  if (!put(e, 0, x, f32)) return false;
+  e.kernel(name, f32)(ptr(0), 1, n, 1, ptr(2), 0, at + ROOM_TMP);
+  out.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+  return true;
+}
+
 /**
  * logSumExp(x, { weights? }) of a small vector: m + log(ones + rest), or with weights the
  * twin's (a negative weight, AUX[3] < 0, is the general path's to name).
@@ -241,6 +314,13 @@ export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
   if (!small(x)) return undefined;
   if ((o as { weights?: unknown } | null | undefined)?.weights !== undefined) return weighted(x, o, WEIGHTS) && !(AUX[3] < 0) ? RES[0] : undefined;
   if (!only(o, NONE)) return undefined;
+  const e = wasmRoom(x.length, ROW_WEIGHT);
+  if (e) {
+    const f32 = x instanceof Float32Array;
+    if (!put(e, 0, x, f32)) return undefined;
+    e.kernel('logSumExpRows', f32)(ptr(0), 1, x.length, ptr(3), 0, at + ROOM_TMP);
+    return e.slot(3, 1, 'f64')[0];
+  }
   const m = maxOf(x);
   if (m !== m) return undefined;
   const X = x as ArrayLike<number>;
@@ -254,6 +334,8 @@ const OUT = ['out'] as const;
 export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
+  const e = out ? wasmRoom(x.length, ROW_WEIGHT) : null;
+  if (e && out) return mapOn(e, 'softmaxRows', x, out) ? out : undefined;
   const m = out ? maxOf(x) : NaN;
   if (m !== m || !out) return undefined;
   const rest = expRest(x as ArrayLike<number>, m, out);
@@ -266,6 +348,8 @@ export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
 export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
+  const e = out ? wasmRoom(x.length, ROW_WEIGHT) : null;
+  if (e && out) return mapOn(e, 'logSoftmaxRows', x, out) ? out : undefined;
   const m = out ? maxOf(x) : NaN;
   if (m !== m || !out) return undefined;
   const X = x as ArrayLike<number>;
@@ -286,7 +370,17 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
   const opt = o as { base?: unknown; grad?: unknown } | undefined;
   const scale = scaleOf(opt?.base);
   const grad = opt?.grad === undefined ? null : outOf(x, opt.grad);
-  const m = scale === scale && (grad || opt?.grad === undefined) ? maxOf(x) : NaN;
+  if (scale !== scale || (opt?.grad !== undefined && !grad)) return undefined;
+  const e = wasmRoom(x.length, ROW_WEIGHT);
+  if (e) {
+    // (slots: x 0, grad 2, H in the base 3)
+    const f32 = x instanceof Float32Array, n = x.length;
+    if (!put(e, 0, x, f32)) return undefined;
+    e.kernel('softmaxEntropyRows', f32)(ptr(0), 1, n, 1, scale, grad ? ptr(2) : 0, ptr(3), 0, at + ROOM_TMP);
+    if (grad) grad.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+    return e.slot(3, 1, 'f64')[0];
+  }
+  const m = maxOf(x);
   if (m !== m) return undefined;
   const X = x as ArrayLike<number>, E = expStore(X, grad);
   const cut = cutOf(X);
@@ -336,6 +430,8 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
+  const e = wasmRoom(n, ROW_WEIGHT);
+  if (e) return sigmoidOn(e, false, X, T, 0, 0, lscale, gscale, grad, reduction);
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -355,6 +451,25 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
   if (losses) return losses;
   const sum = total * lscale + 0; // (as the general path's compensated sum of it: −0 is 0)
   return reduction === 'sum' ? sum : sum / n;
+}
+
+/**
+ * sigmoidCrossEntropy (no weights, no smoothing) or sigmoidFocalLoss (`focal`: α a, γ b) of
+ * one row by its kernel (slots: x 0, t 1, grad 2, the row's loss 3, the losses of 'none' 4),
+ * reduced as the plan's `finish` (sigmoid.ts); undefined where the total is NaN (a bad
+ * target: the general path names it) or an array entry is not a number.
+ */
+function sigmoidOn(e: WasmEngine, focal: boolean, X: In, T: In, a: number, b: number, lscale: number, gscale: number, grad: FloatArray | null, reduction: 'mean' | 'sum' | 'none'): number | Float64Array | undefined {
+  const n = X.length, f32 = X instanceof Float32Array && T instanceof Float32Array;
+  if (!put(e, 0, X, f32) || !put(e, 1, T, f32)) return undefined;
+  const g = grad ? ptr(2) : 0, losses = reduction === 'none' ? ptr(4) : 0;
+  if (focal) e.kernel('sigmoidFocalLossRows', f32)(ptr(0), ptr(1), 1, n, a, b, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
+  else e.kernel('sigmoidCrossEntropyRows', f32)(ptr(0), ptr(1), 1, n, 0, 0, 0, 0, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
+  const total = fsum(e.slot(3, 1, 'f64') as Float64Array);
+  if (total !== total) return undefined;
+  if (grad) grad.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+  if (losses) return (e.slot(4, n, 'f64') as Float64Array).slice();
+  return reduction === 'sum' ? total : total / n;
 }
 
 /** max(0, v), NaN → 0: a product 0·∞ counts 0 (js/sigmoid.ts). */
@@ -398,10 +513,22 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   const y = labels[0];
   if (!(typeof y === 'number' && Number.isInteger(y) && y >= 0 && y < n)) return undefined;
   const grad = opt.grad === undefined ? null : outOf(z, opt.grad);
-  const m = opt.grad !== undefined && !grad ? NaN : maxOf(z);
-  if (m !== m) return undefined;
   const scale = scaleOf(opt.base);
-  if (scale !== scale) return undefined;
+  if ((opt.grad !== undefined && !grad) || scale !== scale) return undefined;
+  const e = wasmRoom(n, ROW_WEIGHT);
+  if (e) {
+    // the plan's arguments for one row: no weights (their sum n), no smoothing, the
+    // gradient's scale the base's ('mean' of one row), group sums (narrow rows)
+    const f32 = z instanceof Float32Array;
+    if (!put(e, 0, z, f32)) return undefined;
+    e.slot(1, 1, 'i32')[0] = y;
+    e.kernel('softmaxCrossEntropyLabels', f32)(ptr(0), ptr(1), 1, n, 0, n, 0, scale, grad ? ptr(2) : 0, ptr(3), 1, at + ROOM_TMP);
+    if (grad) grad.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+    const loss = e.slot(3, 1, 'f64')[0] * scale;
+    return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
+  }
+  const m = maxOf(z);
+  if (m !== m) return undefined;
   const Z = z as ArrayLike<number>;
   const E = expStore(Z, grad);
   const rest = expRest(Z, m, E);
@@ -421,12 +548,12 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
 }
 const SCRATCH = new Float64Array(SMALL);
 
-// The functions below run their JS twin (src/js/) on the caller's arrays without the plan,
-// and only at the sizes where the general path runs that twin too (`engineFor`: the plan's
-// weight), so they give its values bit for bit; above them the kernel, plan and all, is
-// faster than the twin.  What their plans check is checked here first (types, lengths,
-// options); what a plan's `finish` rejects (a negative weight, a NaN loss from a bad
-// target) goes to the general path, which names it.
+// The functions below run their JS twin (src/js/) on the caller's arrays without the plan
+// where the general path runs that twin too (`engineFor`: the plan's weight), and the
+// kernel in the room where it runs that, so they give its values bit for bit.  What their
+// plans check is checked here first (types, lengths, options); what a plan's `finish`
+// rejects (a negative weight, a NaN loss from a bad target) goes to the general path,
+// which names it.
 
 /** Whether the general path runs a call of n entries of this weight (its plan's) on the twins. */
 const onTwins = (n: number, weight: number): boolean => engineFor(n, weight) === jsEngine;
@@ -451,8 +578,21 @@ function numbers(x: In): x is ArrayLike<number> {
 function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   const given = (o as { weights?: unknown } | undefined)?.weights, w = given === undefined ? ONES : given; // (null: the general path's error)
   if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
-  if ((w !== ONES && w.length !== x.length) || !onTwins(x.length, expWeight(x instanceof Float32Array)) || !numbers(x) || !numbers(w)) return false;
-  weightedLogSumExpRows(x, w, 1, 1, x.length, RES, SIGN, AUX);
+  if ((w !== ONES && w.length !== x.length) || !numbers(x) || !numbers(w)) return false;
+  const n = x.length, e = wasmRoom(n, ROW_WEIGHT);
+  if (!e) {
+    weightedLogSumExpRows(x, w, 1, 1, n, RES, SIGN, AUX);
+    return true;
+  }
+  // (slots: x 0, the weights 1, the parts 2, the value 3, the sign 4; numbers: checked above)
+  const f32 = x instanceof Float32Array;
+  put(e, 0, x, f32);
+  if (w === ONES) e.slot(1, n, f32 ? 'f32' : 'f64').fill(1);
+  else put(e, 1, w, f32);
+  e.kernel('weightedLogSumExpRows', f32)(ptr(0), ptr(1), 1, 1, n, ptr(3), ptr(4), ptr(2));
+  RES[0] = e.slot(3, 1, 'f64')[0];
+  SIGN[0] = e.slot(4, 1, 'f64')[0];
+  AUX[3] = e.slot(2, 4, 'f64')[3];
   return true;
 }
 
@@ -475,13 +615,23 @@ function gradFor(a: In, b: In, given: unknown): FloatArray | null | undefined {
 export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): number | undefined {
   if (!pair(a, b) || !only(o, KL) || !numbers(a as In) || !numbers(b as In)) return undefined;
   const opt = o as KlOptions | undefined, A = a as ArrayLike<number>, B = b as ArrayLike<number>;
-  if (!onTwins(A.length, passWeight(A instanceof Float32Array))) return undefined;
   const scale = scaleOf(opt?.base), T = opt?.temperature === undefined ? 1 : opt.temperature; // (null: the general path's TypeError)
   if (scale !== scale || !(typeof T === 'number' && T >= 1e-30 && T <= 1e30)) return undefined;
   const gradP = gradFor(A, B, opt?.gradP), gradQ = gradFor(A, B, opt?.gradQ);
   if (gradP === undefined || gradQ === undefined || (gradP && gradQ && bufferOf(gradP) === bufferOf(gradQ))) return undefined;
-  stage.f32 = A instanceof Float32Array && B instanceof Float32Array; // (its cut-off for exponentials: js/softmax.ts)
-  softmaxKlDivergenceRows(A, B, 1, A.length, T, scale, gradP, gradQ, RES);
+  const f32 = A instanceof Float32Array && B instanceof Float32Array, n = A.length;
+  const e = wasmRoom(n, ROW_WEIGHT);
+  if (e) {
+    // (slots: a 0, b 1, gradP 2, the result 3, gradQ 4; their entries are numbers: checked above)
+    put(e, 0, A, f32);
+    put(e, 1, B, f32);
+    e.kernel('softmaxKlDivergenceRows', f32)(ptr(0), ptr(1), 1, n, T, scale, gradP ? ptr(2) : 0, gradQ ? ptr(4) : 0, ptr(3), at + ROOM_TMP);
+    if (gradP) gradP.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+    if (gradQ) gradQ.set(e.slot(4, n, f32 ? 'f32' : 'f64'));
+    return inBase(e.slot(3, 1, 'f64')[0], scale);
+  }
+  stage.f32 = f32; // (its cut-off for exponentials: js/softmax.ts)
+  softmaxKlDivergenceRows(A, B, 1, n, T, scale, gradP, gradQ, RES);
   return inBase(RES[0], scale);
 }
 
@@ -492,8 +642,6 @@ type FocalOptions = { alpha?: unknown; gamma?: unknown; reduction?: unknown; bas
 export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): number | Float64Array | undefined {
   if (!pair(x, t) || !only(o, FOCAL) || !numbers(x as In) || !numbers(t as In)) return undefined;
   const opt = o as FocalOptions | undefined, X = x as ArrayLike<number>, T = t as ArrayLike<number>, n = X.length;
-  const f32 = X instanceof Float32Array && T instanceof Float32Array;
-  if (!onTwins(n, passWeight(f32))) return undefined;
   const reduction = reductionOf(opt?.reduction), lscale = scaleOf(opt?.base);
   const alpha = opt?.alpha === undefined ? 0.25 : opt.alpha, gamma = opt?.gamma === undefined ? 2 : opt.gamma;
   if (!reduction || lscale !== lscale) return undefined;
@@ -501,6 +649,8 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
+  const e = wasmRoom(n, ROW_WEIGHT);
+  if (e) return sigmoidOn(e, true, X, T, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, reduction);
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   sigmoidFocalLossRows(X, T, 1, n, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, RES, losses, null);
   const total = fsum(RES);

@@ -20,7 +20,7 @@ const bin = (pkg: string, file: string) => join(root, 'node_modules', pkg, file)
  * the joint tables' row sums gained their low parts, ~0.5 kB for the conditional
  * entropy's relative accuracy on dominated rows: docs/performance.md).
  */
-const MAX_TARBALL = 161_000;
+const MAX_TARBALL = 163_000;
 let dir = '';
 let tarball = '';
 
