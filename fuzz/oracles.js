@@ -323,7 +323,14 @@ function jointExpectation(fn, args, o, e) {
   sane &&= total > 1e-290 && total < 1e290;
   const { rows, cols } = s;
   const rowSum = [], colSum = [];
-  for (let r = 0; r < rows; r++) rowSum.push(fsum(x.slice(r * cols, (r + 1) * cols)));
+  // a row sum's low part too: where one entry dominates its row, log(c/c(x)) near 1 is
+  // log1p of ((c − hi) − lo)/hi, the rest of the row's mass kept in lo (hi alone rounds it away)
+  const rowLo = [];
+  for (let r = 0; r < rows; r++) {
+    const row = x.slice(r * cols, (r + 1) * cols), hi = fsum(row);
+    rowSum.push(hi);
+    rowLo.push(Number.isFinite(hi) ? fsum([...row, -hi]) : 0);
+  }
   for (let c = 0; c < cols; c++) colSum.push(fsum(Array.from({ length: rows }, (_, r) => x[r * cols + c])));
   // the terms, and the magnitudes of what they are made of (−p·log p, p·log p(x), p·log p(y):
   // a result near 0 is held to those, as the SPEC's clause for results near 0)
@@ -335,7 +342,10 @@ function jointExpectation(fn, args, o, e) {
       const pl = (u) => (v / total) * Math.abs(Math.log(u / total));
       parts.push(pl(v) + pl(rowSum[r]) + (fn === 'mutualInformation' ? pl(colSum[c]) : 0));
       let l;
-      if (fn === 'conditionalEntropy') l = -logRatio(v, rowSum[r]);
+      if (fn === 'conditionalEntropy') {
+        const q = rowSum[r], ratio = v / q;
+        l = -(ratio > 0.5 && ratio < 2 ? Math.log1p((v - q - rowLo[r]) / q) : logRatio(v, q));
+      }
       else {
         const a = v * total, b = rowSum[r] * colSum[c];
         l = normal(a) && normal(b) ? logRatio(a, b) : Math.log(v) + Math.log(total) - Math.log(rowSum[r]) - Math.log(colSum[c]);
