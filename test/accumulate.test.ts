@@ -3,7 +3,7 @@
 // function's result within its accuracy bound — fast-check properties over random
 // splits and merge orders — plus exact values, special entries, state checks and errors.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   createEntropy, createLogSumExp, createSoftmaxCrossEntropy, entropy, logSumExp, softmaxCrossEntropy,
   type EntropyAccumulator, type LogSumExpAccumulator,

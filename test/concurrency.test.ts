@@ -106,7 +106,7 @@ describe('worker_threads using the built package at once', () => {
   /** Every backend this engine runs (the workers' engine is the main thread's). */
   const BACKENDS = [...supported(), 'js'] as const;
   const WORKERS = 8;
-  const rows = 64, cols = 100;
+  const cols = 100;
 
   function startAll() {
     const gate = new Int32Array(new SharedArrayBuffer(8));

@@ -671,7 +671,6 @@ onEachBackend('properties: log-sum-exp and the softmax family', () => {
         for (let r = 0; r < rows; r++) {
           const ref = softmaxRef(X.v.slice(r * cols, (r + 1) * cols), T);
           const ref1 = softmaxRef(X.v.slice(r * cols, (r + 1) * cols), 1);
-          const refQ = softmaxRef(Y.v.slice(r * cols, (r + 1) * cols), T);
           checkClose(lse[r], ref1.lse, dtype, ref1.lseMag, `logSumExp row ${r}`, 1, flushed(cols, dtype));
           checkClose(lse[r], asNumber(logSumExp(row(X.x, r))), dtype, ref1.lseMag, `logSumExp row ${r} vs 1-D`, 2);
           checkClose(H[r], ref.H, dtype, undefined, `softmaxEntropy row ${r}`, 1, flushed(cols, dtype, true));

@@ -337,7 +337,7 @@ describe('small calls', () => {
   });
 
   it('leaves every other call to the general path, which computes it or throws as before', () => {
-    const p = [0.25, 0.75], q = new Float64Array([0.5, 0.5]), x = new Float32Array([1, 2, 3, 4]);
+    const p = [0.25, 0.75], x = new Float32Array([1, 2, 3, 4]);
     // `cols: undefined` (as generic code passes it) is a vector's call
     expect(logSumExpSmall(x, { cols: undefined })).toBe(logSumExp(x));
     expect(softmaxSmall(x, { cols: undefined, out: new Float32Array(4) })).toEqual(softmax(x));

@@ -13,8 +13,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  allocate, crossEntropy, entropy, information, init, jsDivergence, klDivergence, logSoftmax, logSumExp, softmax,
-  softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence, type WasmArray,
+  allocate, entropy, information, init, klDivergence, logSoftmax, logSumExp, softmax,
+  softmaxCrossEntropy, softmaxEntropy, type WasmArray,
 } from '../src/index.js';
 import * as lib from '../src/index.js';
 import { currentEngine, inlined, setSmallInputCutoff, supported } from '../src/backend.js';
