@@ -253,7 +253,7 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
     expPassF32(x + off, cols, mv, T, out + off, false, tmp);
     const s = passSum;
     scaleRowF32(out + off, cols, <f32>(1.0 / s), out + off);
-    putAux(aux, r, 3, m, 0, s / <f64>f32x4.extract_lane(expOfF32(mv, T, tmp), 0));
+    if (aux) putAux(aux, r, 3, m, 0, s / <f64>f32x4.extract_lane(expOfF32(mv, T, tmp), 0)); // (its scale: an exponential, taken only when wanted)
   }
 }
 
@@ -465,7 +465,7 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
     expPassF64(x + off, cols, mv, T, out + off, false, tmp);
     const s = passSum;
     scaleRowF64(out + off, cols, 1.0 / s, out + off);
-    putAux(aux, r, 3, m, 0, s / f64x2.extract_lane(expOfF64(mv, T, tmp), 0));
+    if (aux) putAux(aux, r, 3, m, 0, s / f64x2.extract_lane(expOfF64(mv, T, tmp), 0)); // (its scale: an exponential, taken only when wanted)
   }
 }
 
