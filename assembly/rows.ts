@@ -534,7 +534,9 @@ export function fourRowsF32(x: usize, labels: usize, rows: i32, cols: i32, T: f6
         const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
         const rest = f32x4.add(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), f32x4.add(v128.andnot(e2, t2), v128.andnot(e3, t3)));
         const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), i32x4.add(t0, t1)), i32x4.add(t2, t3)));
-        const scale = expF32x4(m, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+        // the maximum's exponential is an entry's: picked, not taken again (the same
+        // function of the same bits; a NaN row, which matches no entry, is NaN anyway)
+        const scale = v128.bitselect(e0, v128.bitselect(e1, v128.bitselect(e2, e3, t2), t1), t0);
         const scaled = f32x4.div(rest, scale);
         // logOnesPlusF32x4's two arguments
         sum = f32x4.add(ones, scaled);
