@@ -155,10 +155,17 @@ function expRest(x: ArrayLike<number>, m: number, dst: { [i: number]: number } |
 // The kernels on one row (see the top): the SIMD exponentials or logarithms and a copy
 // each way cost less than a JS loop's `Math.exp` or `Math.log` calls.
 
-/** The wasm engine whose room a call of n entries and this plan weight runs in (its address: `at`), or null where its plan would run the twin. */
-function wasmRoom(n: number, weight: number): WasmEngine | null {
+/**
+ * The wasm engine whose room a call of n entries and this plan weight runs in (its
+ * address: `at`), or null where its plan would run the twin — or where the call's second
+ * input is a view of the module's own memory (a WasmArray's, or a stray one a freed
+ * WasmArray left, which the room may lie over): staging the first input could overwrite
+ * it before it is read.  The loops read such a view where it is.  (A first input is read
+ * once, by a copy that handles overlap, before anything is written.)
+ */
+function wasmRoom(n: number, weight: number, second: In | null = null): WasmEngine | null {
   const e = engineFor(n, weight);
-  if (!(e instanceof WasmEngine)) return null;
+  if (!(e instanceof WasmEngine) || (second !== null && ArrayBuffer.isView(second) && bufferOf(second) === e.heap.buffer)) return null;
   at = e.room();
   return at >= 0 ? e : null;
 }
@@ -236,7 +243,7 @@ export function crossEntropySmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, 1);
+  const e = wasmRoom(P.length, 1, Q);
   if (e) return lean(reduceOn(e, 'crossEntropyRows', P, Q), scale);
   let wp = 0, wq = 0, h = 0, bad = false;
   for (let i = 0; i < P.length; i++) {
@@ -254,7 +261,7 @@ export function klDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, 1);
+  const e = wasmRoom(P.length, 1, Q);
   if (e) return lean(reduceOn(e, 'klDivergenceRows', P, Q), scale);
   let wp = 0, wq = 0, s = 0, c = 0, bad = false, inf = false;
   for (let i = 0; i < P.length; i++) {
@@ -278,7 +285,7 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, 1);
+  const e = wasmRoom(P.length, 1, Q);
   if (e) return lean(reduceOn(e, 'jsDivergenceRows', P, Q), scale);
   let wp = 0, wq = 0, s = 0, c = 0, bad = false;
   for (let i = 0; i < P.length; i++) {
@@ -430,7 +437,7 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
-  const e = wasmRoom(n, ROW_WEIGHT);
+  const e = wasmRoom(n, ROW_WEIGHT, T);
   if (e) return sigmoidOn(e, false, X, T, 0, 0, lscale, gscale, grad, reduction);
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   let total = 0;
@@ -518,11 +525,11 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   const e = wasmRoom(n, ROW_WEIGHT);
   if (e) {
     // the plan's arguments for one row: no weights (their sum n), no smoothing, the
-    // gradient's scale the base's ('mean' of one row), group sums (narrow rows)
+    // gradient's scale the base's ('mean' of one row), group sums but for 'none' (narrow rows)
     const f32 = z instanceof Float32Array;
     if (!put(e, 0, z, f32)) return undefined;
     e.slot(1, 1, 'i32')[0] = y;
-    e.kernel('softmaxCrossEntropyLabels', f32)(ptr(0), ptr(1), 1, n, 0, n, 0, scale, grad ? ptr(2) : 0, ptr(3), 1, at + ROOM_TMP);
+    e.kernel('softmaxCrossEntropyLabels', f32)(ptr(0), ptr(1), 1, n, 0, n, 0, scale, grad ? ptr(2) : 0, ptr(3), reduction === 'none' ? 0 : 1, at + ROOM_TMP);
     if (grad) grad.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
     const loss = e.slot(3, 1, 'f64')[0] * scale;
     return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
@@ -579,7 +586,7 @@ function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   const given = (o as { weights?: unknown } | undefined)?.weights, w = given === undefined ? ONES : given; // (null: the general path's error)
   if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
   if ((w !== ONES && w.length !== x.length) || !numbers(x) || !numbers(w)) return false;
-  const n = x.length, e = wasmRoom(n, ROW_WEIGHT);
+  const n = x.length, e = wasmRoom(n, ROW_WEIGHT, w as In);
   if (!e) {
     weightedLogSumExpRows(x, w, 1, 1, n, RES, SIGN, AUX);
     return true;
@@ -620,7 +627,7 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
   const gradP = gradFor(A, B, opt?.gradP), gradQ = gradFor(A, B, opt?.gradQ);
   if (gradP === undefined || gradQ === undefined || (gradP && gradQ && bufferOf(gradP) === bufferOf(gradQ))) return undefined;
   const f32 = A instanceof Float32Array && B instanceof Float32Array, n = A.length;
-  const e = wasmRoom(n, ROW_WEIGHT);
+  const e = wasmRoom(n, ROW_WEIGHT, B);
   if (e) {
     // (slots: a 0, b 1, gradP 2, the result 3, gradQ 4; their entries are numbers: checked above)
     put(e, 0, A, f32);
@@ -649,7 +656,7 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
-  const e = wasmRoom(n, ROW_WEIGHT);
+  const e = wasmRoom(n, ROW_WEIGHT, T);
   if (e) return sigmoidOn(e, true, X, T, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, reduction);
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   sigmoidFocalLossRows(X, T, 1, n, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, RES, losses, null);
