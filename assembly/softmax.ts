@@ -622,27 +622,10 @@ function entropyGradF32(x: usize, n: i32, m: v128, T: f64, c0: f32, c1: f32, g: 
  */
 export function softmaxEntropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
   entropyRowsF32(x, rows, cols, T, gscale, grad, out, aux, tmp);
-  inBase(out, rows, gscale);
-}
-
-/**
- * out[r] = out[r]·g + 0 for the rows of a block: in the base's scale while they are in
- * the cache (a pass of its own over a call's results, in JS after the copy, took a third
- * of softmaxEntropy's time at two columns); + 0 turns −0 into 0.
- */
-function inBase(out: usize, rows: i32, g: f64): void {
-  let r = 0;
-  if (ASC_FEATURE_SIMD) {
-    const gv = f64x2.splat(g), zero = f64x2.splat(0);
-    for (; r + 2 <= rows; r += 2) {
-      const p = out + (<usize>r << 3);
-      v128.store(p, f64x2.add(f64x2.mul(v128.load(p), gv), zero));
-    }
-  }
-  for (; r < rows; r++) {
-    const p = out + (<usize>r << 3);
-    store<f64>(p, load<f64>(p) * g + 0);
-  }
+  // H·g + 0 in the base's scale while the block's results are in the cache (a pass of its
+  // own over a call's results, in JS after the copy, took a third of softmaxEntropy's time
+  // at two columns); + 0 turns −0 into 0
+  affineRowsF64(out, 1, rows, gscale, 0, out);
 }
 
 /** `softmaxEntropyRowsF32` in nats. */
@@ -882,7 +865,7 @@ function entropyGradF64(x: usize, n: i32, m: v128, T: f64, c0: f64, c1: f64, g: 
 /** The float64 `softmaxEntropyRowsF32`. */
 export function softmaxEntropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
   entropyRowsF64(x, rows, cols, T, gscale, grad, out, aux, tmp);
-  inBase(out, rows, gscale);
+  affineRowsF64(out, 1, rows, gscale, 0, out); // (in the base's scale, as above)
 }
 
 function entropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, aux: usize, tmp: usize): void {
