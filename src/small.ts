@@ -55,7 +55,10 @@ function small(x: unknown): x is In {
  * within 1e-14 of it, so a call accepted here is accepted there (one at the limit goes
  * there and is checked exactly).
  */
-const near1 = (w: number, x: In): boolean => Math.abs(w - 1) <= (x instanceof Float32Array ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64) - 1e-12;
+const near1 = (w: number, x: In): boolean => Math.abs(w - 1) <= tolerance(x) - 1e-12;
+
+/** The sum-to-1 tolerance of x's type. */
+const tolerance = (x: In): number => (x instanceof Float32Array ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64);
 
 /**
  * Whether every enumerable key of `o` is one of `keys`, or `cols` given as undefined (as
@@ -190,7 +193,7 @@ function put(e: WasmEngine, k: number, x: In, f32: boolean): boolean {
 }
 
 /** Whether a row sum w of x's entries is within its type's tolerance of 1: the general path's check, on the same sum. */
-const sumsTo1 = (w: number, x: In): boolean => Math.abs(w - 1) <= (x instanceof Float32Array ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64);
+const sumsTo1 = (w: number, x: In): boolean => Math.abs(w - 1) <= tolerance(x);
 
 /**
  * entropy (q null), cross-entropy or a divergence of one row by its kernel (slots: p 0,
@@ -682,14 +685,13 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: 
   const normalize = opt.normalize === undefined ? false : opt.normalize, validate = opt.validate === undefined ? true : opt.validate, scale = scaleOf(opt.base);
   if (!(typeof cols === 'number' && Number.isInteger(cols) && cols > 0 && n % cols === 0)) return undefined;
   if (typeof normalize !== 'boolean' || typeof validate !== 'boolean' || scale !== scale) return undefined;
-  const rows = n / cols, f32 = joint instanceof Float32Array;
+  const rows = n / cols;
   for (let j = 0; j < cols; j++) COL_HI[j] = COL_LO[j] = 0;
   ACC[0] = Infinity;
   ACC[1] = ACC[2] = 0;
   marginRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, COL_HI, COL_LO, ACC);
   const total = Number.isFinite(ACC[1]) ? ACC[1] + ACC[2] : ACC[1];
-  const tol = f32 ? SUM_TOLERANCE.f32 : SUM_TOLERANCE.f64;
-  if (validate && !(ACC[0] >= 0 && (normalize ? total > 0 && total < Infinity : Math.abs(total - 1) <= tol))) return undefined;
+  if (validate && !(ACC[0] >= 0 && (normalize ? total > 0 && total < Infinity : sumsTo1(total, joint)))) return undefined;
   if (mutual) {
     for (let j = 0; j < cols; j++) {
       const c = COL_HI[j] + COL_LO[j];
