@@ -120,7 +120,9 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
  * ```
  */
 export function mutualInformation(joint: Vector, options: JointOptions): number {
-  const t = jointSmall(joint, options, true) ?? jointTerms('mutualInformation', joint, options, true);
+  const small = jointSmall(joint, options, true);
+  if (small !== undefined) return small;
+  const t = jointTerms('mutualInformation', joint, options, true);
   if (!t) return 0;
   // (independent margins round either way around 0)
   return nonNegativeInBase(t.sum / t.total, t.scale);
@@ -139,7 +141,9 @@ export function mutualInformation(joint: Vector, options: JointOptions): number 
  * ```
  */
 export function conditionalEntropy(joint: Vector, options: JointOptions): number {
-  const t = jointSmall(joint, options, false) ?? jointTerms('conditionalEntropy', joint, options, false);
+  const small = jointSmall(joint, options, false);
+  if (small !== undefined) return small;
+  const t = jointTerms('conditionalEntropy', joint, options, false);
   if (!t) return 0;
   return nonNegativeInBase(-t.sum / t.total, t.scale);
 }

@@ -673,12 +673,12 @@ type JointOptions = { cols?: unknown; base?: unknown; normalize?: unknown; valid
 const ROW_SUMS = new Float64Array(SMALL), ROW_LO = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_LO = new Float64Array(SMALL), ACC = new Float64Array(3);
 
 /**
- * What mutualInformation and conditionalEntropy take from a small joint table (information.ts,
- * `jointTerms`): Σ c·log(ratio), the total and the base's scale, from the same two twins over
- * scratch margins (zeroed first: the twins add to them).  A table that fails validation is
- * the general path's.
+ * mutualInformation (`mutual`) or conditionalEntropy of a small joint table: information.ts's
+ * value (Σ c·log(ratio) over the total, never below 0, in the base) from the same two
+ * twins over scratch margins (zeroed first: the twins add to them); the conditional entropy
+ * takes no column sums.  A table that fails validation is the general path's.
  */
-export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: number; total: number; scale: number } | undefined {
+export function jointSmall(joint: unknown, o: unknown, mutual: boolean): number | undefined {
   if (!small(joint) || o === undefined || !only(o, JOINT) || !onTwins(joint.length, TABLE_WEIGHT) || !numbers(joint)) return undefined;
   const opt = o as JointOptions, cols = opt.cols, n = joint.length;
   // (only an absent flag takes its default: null is the general path's TypeError)
@@ -686,10 +686,10 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: 
   if (!(typeof cols === 'number' && Number.isInteger(cols) && cols > 0 && n % cols === 0)) return undefined;
   if (typeof normalize !== 'boolean' || typeof validate !== 'boolean' || scale !== scale) return undefined;
   const rows = n / cols;
-  for (let j = 0; j < cols; j++) COL_HI[j] = COL_LO[j] = 0;
+  if (mutual) for (let j = 0; j < cols; j++) COL_HI[j] = COL_LO[j] = 0;
   ACC[0] = Infinity;
   ACC[1] = ACC[2] = 0;
-  marginRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, COL_HI, COL_LO, ACC);
+  marginRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, mutual ? COL_HI : null, COL_LO, ACC);
   const total = Number.isFinite(ACC[1]) ? ACC[1] + ACC[2] : ACC[1];
   if (validate && !(ACC[0] >= 0 && (normalize ? total > 0 && total < Infinity : sumsTo1(total, joint)))) return undefined;
   if (mutual) {
@@ -701,5 +701,6 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): { sum: 
   }
   ACC[0] = ACC[1] = 0;
   mutualInformationRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, mutual ? COL_LO : null, mutual ? COL_HI : null, total, ACC);
-  return { sum: ACC[0] + ACC[1], total, scale };
+  const sum = ACC[0] + ACC[1];
+  return nonNegativeInBase((mutual ? sum : -sum) / total, scale);
 }
