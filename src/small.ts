@@ -68,8 +68,14 @@ const tolerance = (x: In): number => (x instanceof Float32Array ? SUM_TOLERANCE.
 function only(o: unknown, keys: readonly string[]): boolean {
   if (o === undefined) return true;
   if (typeof o !== 'object' || o === null) return false;
-  for (const k in o) if (!keys.includes(k) && !(k === 'cols' && (o as { cols?: unknown }).cols === undefined)) return false;
+  for (const k in o) if (!listed(keys, k) && !(k === 'cols' && (o as { cols?: unknown }).cols === undefined)) return false;
   return true;
+}
+
+/** Whether k is one of `keys` (a loop of ===: `Array#includes` on strings costs more than the rest of `only`). */
+function listed(keys: readonly string[], k: string): boolean {
+  for (let i = 0; i < keys.length; i++) if (keys[i] === k) return true;
+  return false;
 }
 
 /** The scale of a valid `base` (undefined: 1), or NaN for any other (the general path names the fault). */
@@ -101,10 +107,17 @@ function outOf(x: In, given: unknown): FloatArray | null {
  * A typed array's buffer.  Reading `.buffer` costs as much as a small call's arithmetic,
  * and a view's buffer is fixed for its life, so the buffers of the last few small arrays
  * (at most 256 bytes: nothing large is kept alive) are remembered: an `out` used call
- * after call, or a few in turn, is looked up, not read.
+ * after call, or a few in turn, is looked up, not read.  The search starts where the last
+ * one was found: a call's arrays, and those of a few calls in turn, were remembered one
+ * after the other.
  */
 function bufferOf(a: ArrayBufferView): ArrayBufferLike {
-  for (let i = 0; i < SEEN; i++) if (seenView[i] === a) return seenBuffer[i] as ArrayBufferLike;
+  for (let j = 0, i = hit; j < SEEN; j++, i = (i + 1) & (SEEN - 1)) {
+    if (seenView[i] === a) {
+      hit = i;
+      return seenBuffer[i] as ArrayBufferLike;
+    }
+  }
   const b = a.buffer;
   if (b.byteLength <= 256) {
     seenView[next] = a;
@@ -114,7 +127,7 @@ function bufferOf(a: ArrayBufferView): ArrayBufferLike {
   return b;
 }
 const SEEN = 16, seenView: unknown[] = new Array(SEEN).fill(null), seenBuffer: unknown[] = new Array(SEEN).fill(null);
-let next = 0;
+let next = 0, hit = 0;
 
 /**
  * The row maximum of numeric entries, or NaN where an entry is not a number or the maximum
