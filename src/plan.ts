@@ -33,6 +33,13 @@ export interface Plan<R = unknown> {
  * loops of `Math.exp` and `Math.log` calls.
  */
 export const ROW_WEIGHT = 0.5;
+/**
+ * entropy's and the Jensen–Shannon divergence's weight: float32 rows take their kernels
+ * from 8 entries, where four lanes of the float32 logarithm, staged by hand (small.ts),
+ * pass a loop of `Math.log` calls; float64 rows (two lanes) from 16.  (Cross-entropy and
+ * KL set up a reference or a ratio per row first: from 16 either way.)
+ */
+export const logWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
 /** The joint tables' two passes (mutualInformation, conditionalEntropy). */
 export const TABLE_WEIGHT = 6;
 

@@ -4,9 +4,10 @@
 // a kernel or twin built for long rows, whose fixed cost is several times the arithmetic of
 // a handful of entries.  Here a call runs on the engine its plan would take (`engineFor`
 // with the plan's weight):
-//   - on a wasm backend, from 8 entries (the softmax family, the sigmoid losses) or 16
-//     (entropy and the divergences), the same kernel on the row, staged by hand into the
-//     engine's room (engine.ts, `room`), so the values are the general path's bit for bit;
+//   - on a wasm backend, from 8 entries (the softmax family, the sigmoid losses; float32
+//     entropy and Jensen–Shannon) or 16 (the others), the same kernel on the row, staged
+//     by hand into the engine's room (engine.ts, `room`), so the values are the general
+//     path's bit for bit;
 //   - below that, and on the JS backend, one or two plain loops in float64, or the twin
 //     itself on the caller's arrays (the weighted and signed log-sum-exp,
 //     softmaxKlDivergence, the focal loss, the joint tables: their twins' special rows
@@ -28,7 +29,7 @@
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, ROOM_TMP, WasmEngine } from './engine.js';
-import { ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
+import { logWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
@@ -233,7 +234,7 @@ export function entropySmall(p: unknown, o: unknown): number | undefined {
   if (!small(p)) return undefined;
   const scale = baseOf(o);
   if (scale !== scale) return undefined;
-  const e = wasmRoom(p.length, 1);
+  const e = wasmRoom(p.length, logWeight(p instanceof Float32Array));
   if (e) return lean(reduceOn(e, 'entropyRows', p, null), scale);
   let w = 0, h = 0;
   for (let i = 0; i < p.length; i++) {
@@ -301,7 +302,7 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, 1, Q);
+  const e = wasmRoom(P.length, logWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
   if (e) return lean(reduceOn(e, 'jsDivergenceRows', P, Q), scale);
   let wp = 0, wq = 0, s = 0, c = 0, bad = false;
   for (let i = 0; i < P.length; i++) {
