@@ -276,19 +276,17 @@ export class WasmEngine implements Engine {
    * caller's view is detached.
    */
   room(): number {
-    const p = this.heap.windowOf(ROOM_BYTES);
-    // (a view of memory that has grown since reads length 0)
-    if (p !== this.roomAt || this.probe.length === 0) {
+    const p = this.heap.windowOf(ROOM_BYTES), buffer = this.heap.buffer;
+    // (memory that has grown has a new buffer: the slots' views are of the old one)
+    if (p !== this.roomAt || buffer !== this.roomBuffer) {
       this.roomAt = p;
-      this.roomBuffer = this.heap.buffer;
-      this.probe = new Uint8Array(this.roomBuffer, 0, 1);
+      this.roomBuffer = buffer;
       this.slots.fill(undefined);
     }
     return p;
   }
   private roomAt = -1;
   private roomBuffer: ArrayBufferLike | null = null;
-  private probe: ArrayLike<number> = new Uint8Array(0);
   private readonly slots: (Float32Array | Float64Array | Int32Array | undefined)[] = new Array(3 * 8 * (ROOM_ENTRIES + 1)).fill(undefined);
 
   /** A view of slot k's first n entries as `elem` (float32, float64 or int32), over the room `room()` last gave. */

@@ -206,6 +206,11 @@ function put(e: WasmEngine, k: number, x: In, f32: boolean): boolean {
   return true;
 }
 
+/** Copies slot k's first dst.length entries, of the kernel's float type, into dst (an `out` or gradient). */
+function take(e: WasmEngine, k: number, dst: FloatArray, f32: boolean): void {
+  dst.set(e.slot(k, dst.length, f32 ? 'f32' : 'f64'));
+}
+
 /** Whether a row sum w of x's entries is within its type's tolerance of 1: the general path's check, on the same sum. */
 const sumsTo1 = (w: number, x: In): boolean => Math.abs(w - 1) <= tolerance(x);
 
@@ -326,7 +331,7 @@ function mapOn(e: WasmEngine, name: 'softmaxRows' | 'logSoftmaxRows', x: In, out
   const n = x.length, f32 = x instanceof Float32Array;
   if (!put(e, 0, x, f32)) return false;
   e.kernel(name, f32)(ptr(0), 1, n, 1, ptr(2), 0, at + ROOM_TMP);
-  out.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+  take(e, 2, out, f32);
   return true;
 }
 
@@ -358,10 +363,11 @@ const OUT = ['out'] as const;
 export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
-  const e = out ? wasmRoom(x.length, ROW_WEIGHT) : null;
-  if (e && out) return mapOn(e, 'softmaxRows', x, out) ? out : undefined;
-  const m = out ? maxOf(x) : NaN;
-  if (m !== m || !out) return undefined;
+  if (!out) return undefined;
+  const e = wasmRoom(x.length, ROW_WEIGHT);
+  if (e) return mapOn(e, 'softmaxRows', x, out) ? out : undefined;
+  const m = maxOf(x);
+  if (m !== m) return undefined;
   const rest = expRest(x as ArrayLike<number>, m, out);
   const c = 1 / (ones + rest);
   for (let i = 0; i < out.length; i++) out[i] *= c;
@@ -372,10 +378,11 @@ export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
 export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
-  const e = out ? wasmRoom(x.length, ROW_WEIGHT) : null;
-  if (e && out) return mapOn(e, 'logSoftmaxRows', x, out) ? out : undefined;
-  const m = out ? maxOf(x) : NaN;
-  if (m !== m || !out) return undefined;
+  if (!out) return undefined;
+  const e = wasmRoom(x.length, ROW_WEIGHT);
+  if (e) return mapOn(e, 'logSoftmaxRows', x, out) ? out : undefined;
+  const m = maxOf(x);
+  if (m !== m) return undefined;
   const X = x as ArrayLike<number>;
   const rest = expRest(X, m, null);
   const ls = logOnesPlus(ones, rest);
@@ -401,7 +408,7 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
     const f32 = x instanceof Float32Array, n = x.length;
     if (!put(e, 0, x, f32)) return undefined;
     e.kernel('softmaxEntropyRows', f32)(ptr(0), 1, n, 1, scale, grad ? ptr(2) : 0, ptr(3), 0, at + ROOM_TMP);
-    if (grad) grad.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+    if (grad) take(e, 2, grad, f32);
     return e.slot(3, 1, 'f64')[0];
   }
   const m = maxOf(x);
@@ -491,7 +498,7 @@ function sigmoidOn(e: WasmEngine, focal: boolean, X: In, T: In, a: number, b: nu
   else e.kernel('sigmoidCrossEntropyRows', f32)(ptr(0), ptr(1), 1, n, 0, 0, 0, 0, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
   const total = fsum(e.slot(3, 1, 'f64') as Float64Array);
   if (total !== total) return undefined;
-  if (grad) grad.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+  if (grad) take(e, 2, grad, f32);
   if (losses) return (e.slot(4, n, 'f64') as Float64Array).slice();
   return reduction === 'sum' ? total : total / n;
 }
@@ -547,7 +554,7 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
     if (!put(e, 0, z, f32)) return undefined;
     e.slot(1, 1, 'i32')[0] = y;
     e.kernel('softmaxCrossEntropyLabels', f32)(ptr(0), ptr(1), 1, n, 0, n, 0, scale, grad ? ptr(2) : 0, ptr(3), reduction === 'none' ? 0 : 1, at + ROOM_TMP);
-    if (grad) grad.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
+    if (grad) take(e, 2, grad, f32);
     const loss = e.slot(3, 1, 'f64')[0] * scale;
     return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
   }
@@ -650,8 +657,8 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
     put(e, 0, A, f32);
     put(e, 1, B, f32);
     e.kernel('softmaxKlDivergenceRows', f32)(ptr(0), ptr(1), 1, n, T, scale, gradP ? ptr(2) : 0, gradQ ? ptr(4) : 0, ptr(3), at + ROOM_TMP);
-    if (gradP) gradP.set(e.slot(2, n, f32 ? 'f32' : 'f64'));
-    if (gradQ) gradQ.set(e.slot(4, n, f32 ? 'f32' : 'f64'));
+    if (gradP) take(e, 2, gradP, f32);
+    if (gradQ) take(e, 4, gradQ, f32);
     return inBase(e.slot(3, 1, 'f64')[0], scale);
   }
   stage.f32 = f32; // (its cut-off for exponentials: js/softmax.ts)

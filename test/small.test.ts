@@ -12,7 +12,7 @@ import {
 } from '../src/index.js';
 import { allocate, currentEngine, setSmallInputCutoff, supported } from '../src/backend.js';
 import type { WasmEngine } from '../src/engine.js';
-import { execute } from '../src/plan.js';
+import { execute, logWeight } from '../src/plan.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../src/softmax.js';
 import { sigmoidCrossEntropyPlan, sigmoidFocalLossPlan } from '../src/sigmoid.js';
 import { logSumExpWeightedPlan, signedLogSumExpPlan } from '../src/weighted.js';
@@ -288,7 +288,7 @@ describe('small calls', () => {
     }
   });
 
-  it('on a wasm backend, entropy, cross-entropy and the divergences from 16 entries: the general path\'s values bit for bit, and what it rejects left to it', async () => {
+  it('on a wasm backend, entropy, cross-entropy and the divergences from their kernels\' cut-offs (16 entries, float32 entropy and Jensen–Shannon 8): the general path\'s values bit for bit, and what it rejects left to it', async () => {
     // faults: a negative entry (the sum kept), a sum 1e-3 off, a NaN, and a sum just inside
     // and just outside its type's tolerance (1e-6 float64, 1e-5 float32)
     const fault = fc.constantFrom('none', 'negative', 'sum', 'NaN', 'inside', 'outside');
@@ -306,19 +306,21 @@ describe('small calls', () => {
           if (f === 'NaN') bad[n - 1] = Number.NaN;
           if (f === 'inside' || f === 'outside') for (let i = 0; i < n; i++) bad[i] *= 1 + (f === 'inside' ? 0.5 : 1.5) * tol;
           const P = build(kp, inQ ? p : bad), Q = build(kq, inQ ? bad : q);
+          // (the entries from which each runs its kernel: plan.ts, logWeight)
+          const kernelFrom = (f32: boolean) => 16 * logWeight(f32);
           const cases = [
-            [entropySmall(P, o), () => execute(entropyPlan(P, o))],
-            [crossEntropySmall(P, Q, o), () => execute(crossEntropyPlan(P, Q, o))],
-            [klDivergenceSmall(P, Q, o), () => execute(klDivergencePlan(P, Q, o))],
-            [jsDivergenceSmall(P, Q, o), () => jsDivergencePlans(P, Q, o).map((plan) => execute(plan)).at(-1)],
+            [entropySmall(P, o), () => execute(entropyPlan(P, o)), kernelFrom(kp === 'f32')],
+            [crossEntropySmall(P, Q, o), () => execute(crossEntropyPlan(P, Q, o)), 16],
+            [klDivergenceSmall(P, Q, o), () => execute(klDivergencePlan(P, Q, o)), 16],
+            [jsDivergenceSmall(P, Q, o), () => jsDivergencePlans(P, Q, o).map((plan) => execute(plan)).at(-1), kernelFrom(kp === 'f32' && kq === 'f32')],
           ] as const;
-          for (const [got, general] of cases) {
-            // what the general path rejects is left to it; what it takes from 16 entries, taken
-            // here with its value (below 16, the loops: the JS backend's test above)
+          for (const [got, general, from] of cases) {
+            // what the general path rejects is left to it; what it takes from the kernel's
+            // cut-off, taken here with its value (below it, the loops: the JS backend's test above)
             let want: unknown, thrown = false;
             try { want = general(); } catch { thrown = true; }
             if (thrown) expect(got).toBeUndefined();
-            else if (n >= 16) {
+            else if (n >= from) {
               expect(got, 'small.ts took the call').toBeDefined();
               expect(Object.is(got, want)).toBe(true);
             }
