@@ -79,13 +79,19 @@ function listed(keys: readonly string[], k: string): boolean {
   return false;
 }
 
+// The hot path of a call without options, or with only `out`, is kept small enough for V8
+// to inline whole into the caller's code (its budget is of bytecode, summed over the
+// functions inlined): what only a given option needs is a call of its own.
+
 /** The scale of a valid `base` (undefined: 1), or NaN for any other (the general path names the fault). */
-function scaleOf(base: unknown): number {
-  return base === undefined || (typeof base === 'number' && base > 0 && base < Infinity && base !== 1) ? baseScale('', base) : NaN;
+const scaleOf = (base: unknown): number => (base === undefined ? 1 : givenScale(base));
+function givenScale(base: unknown): number {
+  return typeof base === 'number' && base > 0 && base < Infinity && base !== 1 ? baseScale('', base) : NaN;
 }
 
 /** The base's scale for options of at most `base`, or NaN where the call is not one for here. */
-const baseOf = (o: unknown): number => (only(o, BASE) ? scaleOf((o as { base?: unknown } | undefined)?.base) : NaN);
+const baseOf = (o: unknown): number => (o === undefined ? 1 : givenBase(o));
+const givenBase = (o: unknown): number => (only(o, BASE) ? scaleOf((o as { base?: unknown }).base) : NaN);
 const BASE = ['base'] as const, NONE = [] as const;
 
 /** nats in the base's scale, −0 as 0 (as `scaled`). */
@@ -93,16 +99,44 @@ const inBase = (v: number, scale: number): number => (v === 0 ? 0 : v * scale);
 
 /**
  * `out` for an input of n entries: a new array of the input's type, or the given one when
- * it is a Float32Array or Float64Array of n entries in a buffer of its own and not one the
- * size of a module memory's pages (null: not handled here; the general path checks it).
+ * it is a Float32Array or Float64Array of n entries apart from the input's buffer and not
+ * in a buffer the size of a module memory's pages (null: not handled here; the general
+ * path checks it: it runs an `out` over the input in place, and names a partial overlap).
  */
 function outOf(x: In, given: unknown): FloatArray | null {
-  const n = x.length;
-  if (given === undefined) return x instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
-  if (!(given instanceof Float32Array || given instanceof Float64Array) || given.length !== n) return null;
-  const buffer = bufferOf(given);
-  return (ArrayBuffer.isView(x) && bufferOf(x) === buffer) || buffer.byteLength % 65536 === 0 ? null : given;
+  if (given === undefined) return x instanceof Float32Array ? new Float32Array(x.length) : new Float64Array(x.length);
+  return known(x, given) && (given as FloatArray).length === x.length ? (given as FloatArray) : newOut(x, given);
 }
+
+/** `outOf` for a pair not known. */
+function newOut(x: In, given: unknown): FloatArray | null {
+  if (!(given instanceof Float32Array || given instanceof Float64Array) || given.length !== x.length) return null;
+  if (!apart(x, given) || bufferOf(given).byteLength % 65536 === 0) return null;
+  remember(x, given);
+  return given;
+}
+
+/**
+ * Whether (x, g) is one of the last few pairs of an input and an `out` or gradient found
+ * apart (g a Float32Array or Float64Array outside module memory, x not a view of its
+ * buffer).  A view's buffer is fixed for its life, so a pair stays apart: arrays used call
+ * after call, or a few in turn, are looked up by identity, and the buffers are compared
+ * only on a new pair.  (This keeps `outOf` small enough for V8 to inline.)
+ */
+function known(x: unknown, g: unknown): boolean {
+  for (let i = 0; i < PAIRS; i++) if (pairOut[i] === g && pairIn[i] === x) return true;
+  return false;
+}
+function remember(x: In, g: FloatArray): void {
+  pairIn[pairNext] = x;
+  pairOut[pairNext] = g;
+  pairNext = (pairNext + 1) & (PAIRS - 1);
+}
+const PAIRS = 8, pairIn: unknown[] = new Array(PAIRS).fill(null), pairOut: unknown[] = new Array(PAIRS).fill(null);
+let pairNext = 0;
+
+/** Whether x is not a view of g's buffer. */
+const apart = (x: In, g: FloatArray): boolean => Array.isArray(x) || bufferOf(x as FloatArray) !== bufferOf(g);
 
 /**
  * A typed array's buffer.  Reading `.buffer` costs as much as a small call's arithmetic,
@@ -132,33 +166,36 @@ let next = 0, hit = 0;
 
 /**
  * The row maximum of numeric entries, or NaN where an entry is not a number or the maximum
- * is not finite.  A NaN entry is passed over: it makes the sums below NaN, and with them
- * every result, as the general path gives a row holding one.
+ * is not finite.  The entries are copied to XS as float64 as they are read, and the loops
+ * after this read that copy: one element type, whichever array the caller passed.  A NaN
+ * entry is passed over: it makes the sums below NaN, and with them every result, as the
+ * general path gives a row holding one.
  */
 function maxOf(x: In): number {
   let m = -Infinity;
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     if (typeof v !== 'number') return NaN;
+    XS[i] = v;
     if (v > m) m = v;
   }
   return m > -Infinity && m < Infinity ? m : NaN;
 }
+const XS = new Float64Array(SMALL);
 
 /** exp(x − m) below the normal range of the kernel's type is 0, as the kernels give it (js/softmax.ts: `cutOff`). */
 const cutOf = (x: In): number => (x instanceof Float32Array ? CUT32 : CUT64);
 
 /**
- * Σ exp(x − m) over the entries below the maximum, each stored to `dst` when given; `ones`
+ * Σ exp(XS − m) over n entries below the maximum, each stored to `dst` when given; `ones`
  * counts those equal to it (read it after the call: an argument list beside the call is
  * evaluated before it).
  */
 let ones = 0;
-function expRest(x: ArrayLike<number>, m: number, dst: { [i: number]: number } | null): number {
-  const cut = cutOf(x);
+function expRest(n: number, m: number, cut: number, dst: { [i: number]: number } | null): number {
   let rest = 0, k = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
+  for (let i = 0; i < n; i++) {
+    const v = XS[i];
     let e = Math.exp(v - m);
     if (e < cut) e = 0;
     if (dst) dst[i] = e;
@@ -182,6 +219,11 @@ function expRest(x: ArrayLike<number>, m: number, dst: { [i: number]: number } |
  */
 function wasmRoom(n: number, weight: number, second: In | null = null): WasmEngine | null {
   const e = engineFor(n, weight);
+  return e === jsEngine ? null : roomOf(e, second);
+}
+
+/** `wasmRoom` on a call its plan runs on engine e (kept apart: the loops' calls inline only the test above). */
+function roomOf(e: unknown, second: In | null): WasmEngine | null {
   if (!(e instanceof WasmEngine) || (second !== null && ArrayBuffer.isView(second) && bufferOf(second) === e.heap.buffer)) return null;
   at = e.room();
   return at >= 0 ? e : null;
@@ -352,8 +394,7 @@ export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
   }
   const m = maxOf(x);
   if (m !== m) return undefined;
-  const X = x as ArrayLike<number>;
-  const rest = expRest(X, m, null);
+  const rest = expRest(x.length, m, cutOf(x), null);
   return m + logOnesPlus(ones, rest);
 }
 
@@ -368,7 +409,7 @@ export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
   if (e) return mapOn(e, 'softmaxRows', x, out) ? out : undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
-  const rest = expRest(x as ArrayLike<number>, m, out);
+  const rest = expRest(x.length, m, cutOf(x), out);
   const c = 1 / (ones + rest);
   for (let i = 0; i < out.length; i++) out[i] *= c;
   return out;
@@ -383,10 +424,9 @@ export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined 
   if (e) return mapOn(e, 'logSoftmaxRows', x, out) ? out : undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
-  const X = x as ArrayLike<number>;
-  const rest = expRest(X, m, null);
+  const rest = expRest(x.length, m, cutOf(x), null);
   const ls = logOnesPlus(ones, rest);
-  for (let i = 0; i < X.length; i++) out[i] = X[i] - m - ls;
+  for (let i = 0; i < out.length; i++) out[i] = XS[i] - m - ls;
   return out;
 }
 
@@ -413,11 +453,10 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
   }
   const m = maxOf(x);
   if (m !== m) return undefined;
-  const X = x as ArrayLike<number>, E = expStore(X, grad);
-  const cut = cutOf(X);
+  const n = x.length, E = expStore(x, grad), cut = cutOf(x);
   let rest = 0, k = 0, a = 0;
-  for (let i = 0; i < X.length; i++) {
-    const v = X[i];
+  for (let i = 0; i < n; i++) {
+    const v = XS[i];
     if (v === -Infinity) {
       if (E) E[i] = 0;
       continue;
@@ -433,7 +472,7 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
   const s = k + rest, ls = logOnesPlus(k, rest), h = ls - a / s;
   if (grad && E) {
     const c0 = h - ls, c1 = -scale / s;
-    for (let i = 0; i < X.length; i++) grad[i] = E[i] * c1 * ((X[i] === -Infinity ? 0 : X[i] - m) + c0);
+    for (let i = 0; i < n; i++) grad[i] = E[i] * c1 * ((XS[i] === -Infinity ? 0 : XS[i] - m) + c0);
   }
   return inBase(h, scale);
 }
@@ -560,11 +599,10 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   }
   const m = maxOf(z);
   if (m !== m) return undefined;
-  const Z = z as ArrayLike<number>;
-  const E = expStore(Z, grad);
-  const rest = expRest(Z, m, E);
+  const E = expStore(z, grad);
+  const rest = expRest(n, m, cutOf(z), E);
   const s = ones + rest;
-  const loss = (logOnesPlus(ones, rest) - (Z[y] - m)) * scale;
+  const loss = (logOnesPlus(ones, rest) - (XS[y] - m)) * scale;
   if (grad && E) {
     // the twin's fold of (1/s, 0, 1) and the scale: folded where that stays finite
     const f = E instanceof Float32Array ? Math.fround : (v: number) => v;
@@ -639,7 +677,14 @@ type KlOptions = { base?: unknown; temperature?: unknown; gradP?: unknown; gradQ
 function gradFor(a: In, b: In, given: unknown): FloatArray | null | undefined {
   if (given === undefined) return null;
   const g = outOf(a, given);
-  return g && !(ArrayBuffer.isView(b) && bufferOf(b) === bufferOf(g)) ? g : undefined;
+  return g && (known(b, g) || newApart(b, g)) ? g : undefined;
+}
+
+/** Whether b is apart from g's buffer (g: an accepted `out`), remembered where it is. */
+function newApart(b: In, g: FloatArray): boolean {
+  if (!apart(b, g)) return false;
+  remember(b, g);
+  return true;
 }
 
 /** softmaxKlDivergence(a, b, { base?, temperature?, gradP?, gradQ? }) of small vectors. */

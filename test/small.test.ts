@@ -465,6 +465,11 @@ describe('small calls', () => {
     expect(softmaxSmall(late, { out: early })).toBeUndefined();
     expect(() => softmax(late, { out: early })).toThrow(/overlaps x partially/);
     expect(() => sigmoidCrossEntropy([0, 0, 0, 0], late, { grad: early })).toThrow(/grad overlaps/);
+    // an input and out remembered as apart, the out detached since (its buffer transferred)
+    const xs = new Float64Array(4), gone = new Float64Array(4);
+    for (let i = 0; i < 3; i++) expect(softmaxSmall(xs, { out: gone })).toBe(gone);
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    expect(softmaxSmall(xs, { out: gone })).toBeUndefined();
     const inPlace = new Float64Array([0, 0]);
     expect(softmaxSmall(inPlace, { out: inPlace })).toBeUndefined();
     expect(softmax(inPlace, { out: inPlace })).toEqual(new Float64Array([0.5, 0.5]));
