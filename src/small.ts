@@ -233,7 +233,12 @@ let at = -1;
 /** Slot k of the room (engine.ts: 256 bytes from the room's address + 256·k); its scratch is at + ROOM_TMP. */
 const ptr = (k: number): number => at + 256 * k;
 
-/** Copies x into slot k of the room as the kernel's float type: false where an array's entry is not a number (the general path's TypeError). */
+/**
+ * Copies x into slot k of the room as the kernel's float type: false where an array's
+ * entry is not a number (the general path's TypeError).  (A loop: `set` costs more than
+ * the copy at these lengths; as do the engine's `kernel()`, which finds a layout, beside
+ * reading an export by name: the calls below read theirs.)
+ */
 function put(e: WasmEngine, k: number, x: In, f32: boolean): boolean {
   const v = e.slot(k, x.length, f32 ? 'f32' : 'f64');
   if (!Array.isArray(x)) {
@@ -265,8 +270,11 @@ const sumsTo1 = (w: number, x: In): boolean => Math.abs(w - 1) <= tolerance(x);
 function reduceOn(e: WasmEngine, name: 'entropyRows' | 'crossEntropyRows' | 'klDivergenceRows' | 'jsDivergenceRows', p: In, q: In | null): number {
   const n = p.length, f32 = p instanceof Float32Array && (q === null || q instanceof Float32Array);
   if (!put(e, 0, p, f32) || (q && !put(e, 1, q, f32))) return NaN;
-  if (q) e.kernel(name, f32)(ptr(0), ptr(1), 1, n, 0, ptr(3), ptr(2));
-  else e.kernel(name, f32)(ptr(0), 1, n, 0, ptr(3), ptr(2));
+  const x = e.exports;
+  if (name === 'entropyRows') (f32 ? x.entropyRowsF32 : x.entropyRowsF64)(ptr(0), 1, n, 0, ptr(3), ptr(2));
+  else if (name === 'crossEntropyRows') (f32 ? x.crossEntropyRowsF32 : x.crossEntropyRowsF64)(ptr(0), ptr(1), 1, n, 0, ptr(3), ptr(2));
+  else if (name === 'klDivergenceRows') (f32 ? x.klDivergenceRowsF32 : x.klDivergenceRowsF64)(ptr(0), ptr(1), 1, n, 0, ptr(3), ptr(2));
+  else (f32 ? x.jsDivergenceRowsF32 : x.jsDivergenceRowsF64)(ptr(0), ptr(1), 1, n, 0, ptr(3), ptr(2));
   // the parts (kernels.ts): Σp in two (entropy, cross-entropy) or one; Σq; the smallest entry
   const a = e.slot(2, 6, 'f64'), two = name === 'entropyRows' || name === 'crossEntropyRows';
   const sp = two ? a[0] + a[1] : a[0], sq = two ? a[2] : a[1], min = a[name === 'entropyRows' ? 4 : name === 'crossEntropyRows' ? 5 : 3];
@@ -372,7 +380,8 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
 function mapOn(e: WasmEngine, name: 'softmaxRows' | 'logSoftmaxRows', x: In, out: FloatArray): boolean {
   const n = x.length, f32 = x instanceof Float32Array;
   if (!put(e, 0, x, f32)) return false;
-  e.kernel(name, f32)(ptr(0), 1, n, 1, ptr(2), 0, at + ROOM_TMP);
+  const k = name === 'softmaxRows' ? (f32 ? e.exports.softmaxRowsF32 : e.exports.softmaxRowsF64) : f32 ? e.exports.logSoftmaxRowsF32 : e.exports.logSoftmaxRowsF64;
+  k(ptr(0), 1, n, 1, ptr(2), 0, at + ROOM_TMP);
   take(e, 2, out, f32);
   return true;
 }
@@ -389,7 +398,7 @@ export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
   if (e) {
     const f32 = x instanceof Float32Array;
     if (!put(e, 0, x, f32)) return undefined;
-    e.kernel('logSumExpRows', f32)(ptr(0), 1, x.length, ptr(3), 0, at + ROOM_TMP);
+    (f32 ? e.exports.logSumExpRowsF32 : e.exports.logSumExpRowsF64)(ptr(0), 1, x.length, ptr(3), 0, at + ROOM_TMP);
     return e.slot(3, 1, 'f64')[0];
   }
   const m = maxOf(x);
@@ -447,7 +456,7 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
     // (slots: x 0, grad 2, H in the base 3)
     const f32 = x instanceof Float32Array, n = x.length;
     if (!put(e, 0, x, f32)) return undefined;
-    e.kernel('softmaxEntropyRows', f32)(ptr(0), 1, n, 1, scale, grad ? ptr(2) : 0, ptr(3), 0, at + ROOM_TMP);
+    (f32 ? e.exports.softmaxEntropyRowsF32 : e.exports.softmaxEntropyRowsF64)(ptr(0), 1, n, 1, scale, grad ? ptr(2) : 0, ptr(3), 0, at + ROOM_TMP);
     if (grad) take(e, 2, grad, f32);
     return e.slot(3, 1, 'f64')[0];
   }
@@ -533,8 +542,8 @@ function sigmoidOn(e: WasmEngine, focal: boolean, X: In, T: In, a: number, b: nu
   const n = X.length, f32 = X instanceof Float32Array && T instanceof Float32Array;
   if (!put(e, 0, X, f32) || !put(e, 1, T, f32)) return undefined;
   const g = grad ? ptr(2) : 0, losses = reduction === 'none' ? ptr(4) : 0;
-  if (focal) e.kernel('sigmoidFocalLossRows', f32)(ptr(0), ptr(1), 1, n, a, b, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
-  else e.kernel('sigmoidCrossEntropyRows', f32)(ptr(0), ptr(1), 1, n, 0, 0, 0, 0, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
+  if (focal) (f32 ? e.exports.sigmoidFocalLossRowsF32 : e.exports.sigmoidFocalLossRowsF64)(ptr(0), ptr(1), 1, n, a, b, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
+  else (f32 ? e.exports.sigmoidCrossEntropyRowsF32 : e.exports.sigmoidCrossEntropyRowsF64)(ptr(0), ptr(1), 1, n, 0, 0, 0, 0, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
   const total = fsum(e.slot(3, 1, 'f64') as Float64Array);
   if (total !== total) return undefined;
   if (grad) take(e, 2, grad, f32);
@@ -592,7 +601,7 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
     const f32 = z instanceof Float32Array;
     if (!put(e, 0, z, f32)) return undefined;
     e.slot(1, 1, 'i32')[0] = y;
-    e.kernel('softmaxCrossEntropyLabels', f32)(ptr(0), ptr(1), 1, n, 0, n, 0, scale, grad ? ptr(2) : 0, ptr(3), reduction === 'none' ? 0 : 1, at + ROOM_TMP);
+    (f32 ? e.exports.softmaxCrossEntropyLabelsF32 : e.exports.softmaxCrossEntropyLabelsF64)(ptr(0), ptr(1), 1, n, 0, n, 0, scale, grad ? ptr(2) : 0, ptr(3), reduction === 'none' ? 0 : 1, at + ROOM_TMP);
     if (grad) take(e, 2, grad, f32);
     const loss = e.slot(3, 1, 'f64')[0] * scale;
     return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
@@ -658,7 +667,7 @@ function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   put(e, 0, x, f32);
   if (w === ONES) e.slot(1, n, f32 ? 'f32' : 'f64').fill(1);
   else put(e, 1, w, f32);
-  e.kernel('weightedLogSumExpRows', f32)(ptr(0), ptr(1), 1, 1, n, ptr(3), ptr(4), ptr(2));
+  (f32 ? e.exports.weightedLogSumExpRowsF32 : e.exports.weightedLogSumExpRowsF64)(ptr(0), ptr(1), 1, 1, n, ptr(3), ptr(4), ptr(2));
   RES[0] = e.slot(3, 1, 'f64')[0];
   SIGN[0] = e.slot(4, 1, 'f64')[0];
   AUX[3] = e.slot(2, 4, 'f64')[3];
@@ -701,7 +710,7 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
     // (slots: a 0, b 1, gradP 2, the result 3, gradQ 4; their entries are numbers: checked above)
     put(e, 0, A, f32);
     put(e, 1, B, f32);
-    e.kernel('softmaxKlDivergenceRows', f32)(ptr(0), ptr(1), 1, n, T, scale, gradP ? ptr(2) : 0, gradQ ? ptr(4) : 0, ptr(3), at + ROOM_TMP);
+    (f32 ? e.exports.softmaxKlDivergenceRowsF32 : e.exports.softmaxKlDivergenceRowsF64)(ptr(0), ptr(1), 1, n, T, scale, gradP ? ptr(2) : 0, gradQ ? ptr(4) : 0, ptr(3), at + ROOM_TMP);
     if (gradP) take(e, 2, gradP, f32);
     if (gradQ) take(e, 4, gradQ, f32);
     return inBase(e.slot(3, 1, 'f64')[0], scale);
