@@ -235,9 +235,9 @@ const ptr = (k: number): number => at + 256 * k;
 
 /**
  * Copies x into slot k of the room as the kernel's float type: false where an array's
- * entry is not a number (the general path's TypeError).  (A loop: `set` costs more than
- * the copy at these lengths; as do the engine's `kernel()`, which finds a layout, beside
- * reading an export by name: the calls below read theirs.)
+ * entry is not a number (the general path's TypeError).  (The kernels below are read from
+ * the exports by name: the engine's `kernel()` finds a layout first, which costs as much
+ * as a copy at these lengths.)
  */
 function put(e: WasmEngine, k: number, x: In, f32: boolean): boolean {
   const v = e.slot(k, x.length, f32 ? 'f32' : 'f64');
