@@ -297,11 +297,6 @@ export class WasmEngine implements Engine {
     return (this.slots[i] ??= new C(this.roomBuffer as ArrayBuffer, this.roomAt + 256 * k, n));
   }
 
-  /** The export of kernel `name` (float32 or float64). */
-  kernel(name: KernelName, f32: boolean): (...a: number[]) => void {
-    return this.layout(name, f32).fn;
-  }
-
   private runBlocks(name: KernelName, f32: boolean, args: unknown[]): void {
     const L = this.layout(name, f32);
     const heap = this.heap;
