@@ -128,6 +128,9 @@ function known(x: unknown, g: unknown): boolean {
   return false;
 }
 function remember(x: In, g: FloatArray): void {
+  // (only views of buffers bufferOf keeps, of at most 256 bytes: a small view of a large
+  // buffer would keep the buffer alive; an array is at most SMALL entries)
+  if (bufferOf(g).byteLength > 256 || (!Array.isArray(x) && bufferOf(x as FloatArray).byteLength > 256)) return;
   pairIn[pairNext] = x;
   pairOut[pairNext] = g;
   pairNext = (pairNext + 1) & (PAIRS - 1);

@@ -5,6 +5,8 @@
 // entropy's and cross-entropy's non-negative terms plainly.  Then the calls it must leave
 // to the general path (which computes them or throws), and that a result is the caller's.
 import fc from 'fast-check';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   byteEntropy, conditionalEntropy, crossEntropy, entropy, init, mutualInformation, jsDivergence, klDivergence, logSoftmax, logSumExp, sigmoidCrossEntropy, sigmoidFocalLoss, signedLogSumExp,
@@ -375,6 +377,26 @@ describe('small calls', () => {
     } finally {
       await init({ backend: 'js' });
     }
+  });
+
+  it('keeps no large buffer alive through the arrays it remembers', async () => {
+    // a 4-entry out and input over 64 MiB buffers, called a few times: once the caller lets
+    // go, the buffers are collected (small.ts remembers only views of small buffers)
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const refs = ((): WeakRef<ArrayBuffer>[] => {
+      // (not whole 64 KiB pages: a buffer that is could be a module's memory, which small.ts declines)
+      const big = new ArrayBuffer((64 << 20) + 8), other = new ArrayBuffer((64 << 20) + 8);
+      const out = new Float64Array(big, 8, 4), x = new Float64Array(other, 64, 4).fill(1);
+      for (let i = 0; i < 3; i++) expect(softmaxSmall(x, { out })).toBe(out);
+      for (let i = 0; i < 3; i++) expect(sigmoidCrossEntropy([0, 0, 0, 0], x, { grad: out })).toBeCloseTo(Math.LN2 + 0, 12);
+      return [new WeakRef(big), new WeakRef(other)];
+    })();
+    for (let i = 0; i < 3 && refs.some((r) => r.deref()); i++) {
+      await new Promise((r) => setTimeout(r, 0));
+      gc();
+    }
+    expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true]);
   });
 
   it('leaves every other call to the general path, which computes it or throws as before', () => {
