@@ -236,12 +236,10 @@ let at = -1;
 /** Slot k of the room (engine.ts: 256 bytes from the room's address + 256·k); its scratch is at + ROOM_TMP. */
 const ptr = (k: number): number => at + 256 * k;
 
-/**
- * Copies x into slot k of the room as the kernel's float type: false where an array's
- * entry is not a number (the general path's TypeError).  (The kernels below are read from
- * the exports by name: the engine's `kernel()` finds a layout first, which costs as much
- * as a copy at these lengths.)
- */
+// The calls below read their kernels from the module's exports by name: the engine's
+// layouts (engine.ts) are for staging a plan's arrays, which these calls do by hand.
+
+/** Copies x into slot k of the room as the kernel's float type: false where an array's entry is not a number (the general path's TypeError). */
 function put(e: WasmEngine, k: number, x: In, f32: boolean): boolean {
   const v = e.slot(k, x.length, f32 ? 'f32' : 'f64');
   if (!Array.isArray(x)) {
