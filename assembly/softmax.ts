@@ -1189,6 +1189,18 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
   for (let r = first; r < rows; r++) klRowF32(a, b, r, cols, T, gscale, gradP, gradQ, out, tmp);
 }
 
+/**
+ * log1p(x) for the float32 rows' log(SB/SA) = log1p(Δ/SA): the vector log (2.7 ulp near
+ * 0), in every lane of a group of four as in a row of its own, so that the two give one
+ * result.  1 + x = SB/SA is positive and normal: SA ∈ (½, n] and SB (in a's units,
+ * rr ∈ (½, 2)) ∈ (¼, 2n], so 1 + x ∈ (1/4n, 4n); the centred pass's e^c, |c| < 2·|log SA/SB|,
+ * widens that to ((4n)⁻³, (4n)³).
+ */
+// @ts-ignore: decorator
+@inline function klLog1p(x: f64): f64 {
+  return ASC_FEATURE_SIMD ? f64x2.extract_lane(logOnesPlusF64x2(k64(D_ONE), f64x2.splat(x)), 0) : Math.log1p(x);
+}
+
 /** Row r of `softmaxKlDivergenceRowsF32`. */
 function klRowF32(a: usize, b: usize, r: i32, cols: i32, T: f64, gscale: f64, gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
   {
@@ -1213,7 +1225,7 @@ function klRowF32(a: usize, b: usize, r: i32, cols: i32, T: f64, gscale: f64, gr
       klPassF32(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB, 0, false, 0, 0, 0, 0, 0, 0);
     } else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, 1, 0, false, 0, 0, 0, 0, 0, 0);
     // log(SB/SA) = log1p(Δ/SA), Δ and SA in the same units
-    let logRatio = -Math.log1p(klDelta / klSA); // log(SA/SB)
+    let logRatio = -klLog1p(klDelta / klSA); // log(SA/SB)
     let d = klA / klSA - logRatio;
     let sb = klSA + klDelta; // SB in units of a's E
     if (!klHole && Math.abs(logRatio) > KL_CENTRE_F32 * Math.abs(d)) {
@@ -1221,7 +1233,7 @@ function klRowF32(a: usize, b: usize, r: i32, cols: i32, T: f64, gscale: f64, gr
       const c = klA / klSA, ec = Math.exp(c);
       if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB * ec, c, false, 0, 0, 0, 0, 0, 0);
       else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, ec, c, false, 0, 0, 0, 0, 0, 0);
-      const l = Math.log1p(klDelta / klSA);
+      const l = klLog1p(klDelta / klSA);
       d = klA / klSA + l;
       logRatio = c - l;
       sb = (klSA + klDelta) / ec;
@@ -1305,7 +1317,7 @@ function klLanesF32(tmp: usize, cols: i32, ma: v128, mb: v128, T: f64, rrLo: v12
  */
 function klNarrowF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, out: usize, tmp: usize): void {
   const tb = tmp + KL_B, q = tmp + KL_SUMS;
-  const zero64 = f64x2.splat(0);
+  const zero64 = f64x2.splat(0), one = k64(D_ONE), inf = f64x2.splat(Infinity), centreBy = f64x2.splat(KL_CENTRE_F32);
   for (let r = 0; r < rows; r += 4) {
     const ma = gatherF32(a, r, cols, tmp), mb = gatherF32(b, r, cols, tb);
     const nan = v128.or(v128.load(tmp, T_NAN), v128.load(tb, T_NAN));
@@ -1319,29 +1331,38 @@ function klNarrowF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, out: usiz
     // rr = scaleA/scaleB per row, as the row loop forms it
     const rrLo = f64x2.div(f64x2.promote_low_f32x4(sa), f64x2.promote_low_f32x4(sb)), rrHi = f64x2.div(promoteHighF32x4(sa), promoteHighF32x4(sb));
     klLanesF32(tmp, cols, ma, mb, T, rrLo, rrHi, zero64, zero64);
-    let centre = 0;
-    for (let i = 0; i < 4; i++) {
-      const SA = load<f64>(q + (<usize>i << 3)), delta = load<f64>(q + 32 + (<usize>i << 3)), A = load<f64>(q + 64 + (<usize>i << 3));
-      const logRatio = -Math.log1p(delta / SA); // log(SA/SB)
-      let d = A / SA - logRatio;
-      if (load<i32>(q + 96 + (<usize>i << 2))) d = Infinity; // b masked where a has mass
-      else if (Math.abs(logRatio) > KL_CENTRE_F32 * Math.abs(d)) centre |= 1 << i;
-      store<f64>(out + (<usize>(r + i) << 3), d);
+    // each row finished as `klRowF32` finishes it, rows 0 and 1 in the low vector, 2 and 3 in
+    // the high: log(SB/SA) = log1p(Δ/SA), d = A/SA + log(SB/SA), Infinity where b is masked
+    // where a has mass
+    const holes = v128.load(q, 96);
+    const h0 = i64x2.extend_low_i32x4_s(holes), h1 = i64x2.extend_high_i32x4_s(holes);
+    let sa0 = v128.load(q), sa1 = v128.load(q, 16);
+    let l0 = logOnesPlusF64x2(one, f64x2.div(v128.load(q, 32), sa0)), l1 = logOnesPlusF64x2(one, f64x2.div(v128.load(q, 48), sa1));
+    const d0 = v128.bitselect(inf, f64x2.add(f64x2.div(v128.load(q, 64), sa0), l0), h0);
+    const d1 = v128.bitselect(inf, f64x2.add(f64x2.div(v128.load(q, 80), sa1), l1), h1);
+    const c0 = v128.andnot(f64x2.gt(f64x2.abs(l0), f64x2.mul(centreBy, f64x2.abs(d0))), h0);
+    const c1 = v128.andnot(f64x2.gt(f64x2.abs(l1), f64x2.mul(centreBy, f64x2.abs(d1))), h1);
+    const o = out + (<usize>r << 3);
+    if (!v128.any_true(v128.or(c0, c1))) {
+      v128.store(o, d0);
+      v128.store(o, d1, 16);
+      continue;
     }
-    if (!centre) continue;
     // the rows whose parts cancel: again, centred on their mean shift c (the others on 0)
+    v128.store(q, v128.and(f64x2.div(v128.load(q, 64), sa0), c0), 112);
+    v128.store(q, v128.and(f64x2.div(v128.load(q, 80), sa1), c1), 128);
     for (let i = 0; i < 4; i++) {
-      const c = centre & (1 << i) ? load<f64>(q + 64 + (<usize>i << 3)) / load<f64>(q + (<usize>i << 3)) : 0;
-      store<f64>(q + 112 + (<usize>i << 3), c);
+      const c = load<f64>(q + 112 + (<usize>i << 3));
       store<f64>(q + 144 + (<usize>i << 3), c != 0 ? Math.exp(c) : 1);
     }
     const shLo = v128.load(q, 112), shHi = v128.load(q, 128), ecLo = v128.load(q, 144), ecHi = v128.load(q, 160);
     klLanesF32(tmp, cols, ma, mb, T, f64x2.mul(rrLo, ecLo), f64x2.mul(rrHi, ecHi), shLo, shHi);
-    for (let i = 0; i < 4; i++) {
-      if (!(centre & (1 << i))) continue;
-      const SA = load<f64>(q + (<usize>i << 3)), delta = load<f64>(q + 32 + (<usize>i << 3)), A = load<f64>(q + 64 + (<usize>i << 3));
-      store<f64>(out + (<usize>(r + i) << 3), A / SA + Math.log1p(delta / SA));
-    }
+    sa0 = v128.load(q);
+    sa1 = v128.load(q, 16);
+    l0 = logOnesPlusF64x2(one, f64x2.div(v128.load(q, 32), sa0));
+    l1 = logOnesPlusF64x2(one, f64x2.div(v128.load(q, 48), sa1));
+    v128.store(o, v128.bitselect(f64x2.add(f64x2.div(v128.load(q, 64), sa0), l0), d0, c0));
+    v128.store(o, v128.bitselect(f64x2.add(f64x2.div(v128.load(q, 80), sa1), l1), d1, c1), 16);
   }
 }
 
