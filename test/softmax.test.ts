@@ -312,6 +312,29 @@ onEachBackend('softmax family', () => {
       }
     });
 
+    it('softmaxKlDivergence of float32 rows of two (closed form, whole groups of four) to 1e-12; the row after them to the float32 bound', () => {
+      // D(softmax(a/T) ‖ softmax(b/T)) by mpmath at 80 digits (the exact value of these float32 logits):
+      // la = log(e^a₀ + e^a₁), lb alike, D = Σ e^(aᵢ − la)·((aᵢ − la) − (bᵢ − lb)), aᵢ and bᵢ divided by T
+      const a = [0.5, -1.25, 1, 1.0009765625, 3, -3, -60, 0, 0, 0, 7, 7.5, 1e4, -1e4, 0.125, 0.125, 1, 2];
+      const b = [2, 0.75, 1, 1.001953125, -3, 3, -50, 0, 0, 0, 7.25, 7.5, -1e4, 1e4, 0.125, 0.375, 2, 1];
+      const want: Record<number, number[]> = {
+        1: [0.017681331891440927, 1.1920923744433113e-7, 5.9703285221203827, 1.9277866317800212e-22, 0, 0.0074772684992005225,
+          20000, 0.0077922393188982528, 0.46211715726000976],
+        0.37: [0.012917521519722038, 8.7077362260553167e-7, 16.21621327608805, 2.0490686061876567e-59, 0, 0.042140023006860977,
+          54054.054054054054, 0.056013582954314775, 2.3631672216310415],
+      };
+      for (const T of [1, 0.37]) {
+        const got = softmaxKlDivergence(Float32Array.from(a), Float32Array.from(b), { cols: 2, temperature: T });
+        for (let r = 0; r < 8; r++) {
+          // (a result below float32's normal range may be 0)
+          if (want[T][r] < MIN_NORMAL.f32) expect(got[r] === 0 || Math.abs(got[r] - want[T][r]) <= 1e-12 * want[T][r]).toBe(true);
+          else expect(Math.abs(got[r] - want[T][r]), `T ${T}, row ${r}: ${got[r]}`).toBeLessThanOrEqual(1e-12 * want[T][r]);
+        }
+        expect(got[4]).toBe(0); // equal rows
+        expectClose(got[8], want[T][8], 'f32', want[T][8], `T ${T}, the row after the groups`);
+      }
+    });
+
     it('softmaxKlDivergence of close logits keeps its digits (distillation near convergence)', () => {
       const random = rng(44);
       const n = 50;

@@ -248,52 +248,94 @@ function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: numbe
  * D(softmax(a/T) ‖ softmax(b/T)) = Σ p·u + log1p(Δ/SA) per row, Δ = Σ (eb − ea) from its own small
  * terms (see assembly/softmax.ts), and again centred on the mean shift where the two parts cancel;
  * gradP, gradQ (or null): ∂D/∂a = p·(u − log(SA/SB) − D)/T, ∂D/∂b = (q − p)/T, times gscale.
+ * Float32 rows of two, in whole groups of four without gradients: `klTwo`, as the kernel.
  */
 export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: number, T: number, gscale: number,
+  gradP: Out | null, gradQ: Out | null, res: Float64Array): void {
+  const invT = 1 / T;
+  const first = cols === 2 && stage.f32 && !gradP && !gradQ ? rows & ~3 : 0;
+  for (let r = 0; r < first; r += 4) {
+    let ok = true;
+    for (let i = 2 * r; i < 2 * r + 8; i += 2) ok = ok && Number.isFinite(Math.max(Math.abs(a[i + 1] - a[i]), Math.abs(b[i + 1] - b[i])) * invT);
+    for (let i = r; i < r + 4; i++) {
+      if (ok) res[i] = klTwo(a[2 * i + 1] - a[2 * i], b[2 * i + 1] - b[2 * i], invT);
+      else klRow(a, b, i, cols, T, gscale, gradP, gradQ, res);
+    }
+  }
+  for (let r = first; r < rows; r++) klRow(a, b, r, cols, T, gscale, gradP, gradQ, res);
+}
+
+/** Row r of `softmaxKlDivergenceRows`. */
+function klRow(a: Vec, b: Vec, r: number, cols: number, T: number, gscale: number,
   gradP: Out | null, gradQ: Out | null, res: Float64Array): void {
   const invT = 1 / T, lift = 100 * T;
   // |log(SA/SB)| above this many D: the row again, centred (float32 exponentials in the kernels: 1; float64: 64)
   const centre = a instanceof Float32Array && b instanceof Float32Array ? 1 : 64;
-  for (let r = 0; r < rows; r++) {
-    const off = r * cols;
-    const ma = maxRow(a, off, cols), mb = maxRow(b, off, cols);
-    if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
-      const d = specialKl(ma, mb, hasNaN(a, off, cols) || hasNaN(b, off, cols));
-      res[r] = d;
-      if (gradP) fill(gradP, off, cols, d === 0 ? 0 : NaN);
-      if (gradQ) {
-        let s = 0;
-        if (d === 0 && Number.isFinite(mb)) for (let i = off; i < off + cols; i++) s += Math.exp((b[i] - mb) * invT);
-        for (let i = off; i < off + cols; i++) gradQ[i] = d === 0 && Number.isFinite(mb) ? (Math.exp((b[i] - mb) * invT) / s) * gscale * invT : NaN;
-      }
-      continue;
-    }
-    klPass(a, b, off, cols, ma, mb, T, 0);
-    const SA = K.SA;
-    let SB = SA + K.delta;
-    let logRatio = -Math.log1p(K.delta / SA); // log(SA/SB)
-    let d = K.A / SA - logRatio;
-    if (!K.hole && Math.abs(logRatio) > centre * Math.abs(d)) {
-      // the parts cancel: again, centred on the mean shift c
-      const c = K.A / SA;
-      klPass(a, b, off, cols, ma, mb, T, c);
-      const l = Math.log1p(K.delta / SA);
-      d = K.A / SA + l;
-      logRatio = c - l;
-      SB = (SA + K.delta) / Math.exp(c);
-    }
-    // b masked where a has mass: Infinity, unless a NaN makes the row NaN
-    if (K.hole) d = hasNaN(a, off, cols) || hasNaN(b, off, cols) ? NaN : Infinity;
+  const off = r * cols;
+  const ma = maxRow(a, off, cols), mb = maxRow(b, off, cols);
+  if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
+    const d = specialKl(ma, mb, hasNaN(a, off, cols) || hasNaN(b, off, cols));
     res[r] = d;
-    if (gradP || gradQ) {
-      const c = logRatio + d, g = gscale * invT;
-      for (let i = off; i < off + cols; i++) {
-        const p = Math.exp((a[i] - ma) * invT) / SA;
-        if (gradQ) gradQ[i] = (Math.exp((b[i] - mb) * invT) / SB - p) * g;
-        if (gradP) gradP[i] = p * (liftedDiff(a[i], ma, b[i], mb, lift) * invT - c) * g;
-      }
+    if (gradP) fill(gradP, off, cols, d === 0 ? 0 : NaN);
+    if (gradQ) {
+      let s = 0;
+      if (d === 0 && Number.isFinite(mb)) for (let i = off; i < off + cols; i++) s += Math.exp((b[i] - mb) * invT);
+      for (let i = off; i < off + cols; i++) gradQ[i] = d === 0 && Number.isFinite(mb) ? (Math.exp((b[i] - mb) * invT) / s) * gscale * invT : NaN;
+    }
+    return;
+  }
+  klPass(a, b, off, cols, ma, mb, T, 0);
+  const SA = K.SA;
+  let SB = SA + K.delta;
+  let logRatio = -Math.log1p(K.delta / SA); // log(SA/SB)
+  let d = K.A / SA - logRatio;
+  if (!K.hole && Math.abs(logRatio) > centre * Math.abs(d)) {
+    // the parts cancel: again, centred on the mean shift c
+    const c = K.A / SA;
+    klPass(a, b, off, cols, ma, mb, T, c);
+    const l = Math.log1p(K.delta / SA);
+    d = K.A / SA + l;
+    logRatio = c - l;
+    SB = (SA + K.delta) / Math.exp(c);
+  }
+  // b masked where a has mass: Infinity, unless a NaN makes the row NaN
+  if (K.hole) d = hasNaN(a, off, cols) || hasNaN(b, off, cols) ? NaN : Infinity;
+  res[r] = d;
+  if (gradP || gradQ) {
+    const c = logRatio + d, g = gscale * invT;
+    for (let i = off; i < off + cols; i++) {
+      const p = Math.exp((a[i] - ma) * invT) / SA;
+      if (gradQ) gradQ[i] = (Math.exp((b[i] - mb) * invT) / SB - p) * g;
+      if (gradP) gradP[i] = p * (liftedDiff(a[i], ma, b[i], mb, lift) * invT - c) * g;
     }
   }
+}
+
+/** e^δ − 1 − δ = δ²·H(δ): H's Taylor coefficients 1/2!, …, 1/13! (|δ| < ½). */
+const KL_H = Array.from({ length: 12 }, (_, k) => 1 / factorial(k + 2));
+/** log1p(t) − t = −t·w + 2w³·G(w²), w = t/(2 + t): G's coefficients 1/3, 1/5, …, 1/15. */
+const KL_G = Array.from({ length: 7 }, (_, k) => 1 / (2 * k + 3));
+function factorial(n: number): number {
+  return n < 2 ? 1 : n * factorial(n - 1);
+}
+
+/**
+ * D of a row of two entries from da = a₁ − a₀ and db = b₁ − b₀ (exact for float32 logits):
+ * softplus(β) − softplus(α) − σ(α)·δ with the classes swapped where da > 0, and its near
+ * form where |δ| < ½ — see `klTwoF32` in assembly/softmax.ts.
+ */
+function klTwo(da: number, db: number, invT: number): number {
+  const flip = da > 0;
+  const fa = flip ? -da : da, fb = flip ? -db : db;
+  const alpha = fa * invT, beta = fb * invT, delta = (fb - fa) * invT;
+  const e = Math.exp(alpha), s = e / (1 + e);
+  if (!(Math.abs(delta) < 0.5)) return Math.max(beta, 0) + Math.log1p(Math.exp(-Math.abs(beta))) - Math.log1p(e) - s * delta;
+  let H = 0, G = 0;
+  for (let k = 11; k >= 0; k--) H = H * delta + KL_H[k];
+  const h = delta * delta * H;
+  const t = s * (delta + h), w = t / (2 + t), z = w * w;
+  for (let k = 6; k >= 0; k--) G = G * z + KL_G[k];
+  return s * h + ((w + w) * z * G - t * w);
 }
 
 /** out[r, j] = x[r, j]·a[r] − c[j] (c null: 0). */
