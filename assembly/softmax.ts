@@ -1179,8 +1179,8 @@ function klSpecialGrad(b: usize, n: i32, mb: f64, T: f64, g: f64, d: f64, gq: us
 }
 
 /**
- * out[r] = D(softmax(a[r, :]/T) ‖ softmax(b[r, :]/T)) in nats; gradP, gradQ (or 0): the
- * gradients above scaled by `gscale` (1/ln base).  `tmp`: see rows.ts.
+ * out[r] = D(softmax(a[r, :]/T) ‖ softmax(b[r, :]/T)) times `gscale` (1/ln base; −0 as 0);
+ * gradP, gradQ (or 0): the gradients above scaled by it.  `tmp`: see rows.ts.
  */
 export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, gscale: f64,
   gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
@@ -1198,6 +1198,7 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
     if (first > 0) klNarrowF32(a, b, first, cols, T, out, tmp);
   }
   for (let r = first; r < rows; r++) klRowF32(a, b, r, cols, T, gscale, gradP, gradQ, out, tmp);
+  affineRowsF64(out, 1, rows, gscale, 0, out); // (in the base's scale, as softmaxEntropyRowsF32's)
 }
 
 // Rows of two entries (a binary teacher and student) in closed form.  With da = a₁ − a₀ and
@@ -1313,26 +1314,33 @@ function klTwo(da: f64, db: f64, invT: f64): f64 {
   const alpha = f64x2.mul(fa, invT), beta = f64x2.mul(fb, invT), delta = f64x2.mul(f64x2.sub(fb, fa), invT);
   const e = expNonPosF64x2(alpha, log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9);
   const s = f64x2.div(e, f64x2.add(one, e));
-  // far: softplus(β) − softplus(α) − s·δ
-  const eb = expNonPosF64x2(v128.or(beta, sign), log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9);
-  const spa = log1pUnitF64x2(e, two, half, nhalf, tiny, lnHi, lnLo, r0, r1, r2, r3, r4, r5, r6);
-  const spb = f64x2.add(f64x2.pmax(beta, zero), log1pUnitF64x2(eb, two, half, nhalf, tiny, lnHi, lnLo, r0, r1, r2, r3, r4, r5, r6));
-  const far = f64x2.sub(f64x2.sub(spb, spa), f64x2.mul(s, delta));
-  // near: [log1p(t) − t] + s·h
-  const d2 = f64x2.mul(delta, delta), d4 = f64x2.mul(d2, d2), d8 = f64x2.mul(d4, d4);
-  const hA = madd64(delta, kt(KL_H + 1), kt(KL_H)), hB = madd64(delta, kt(KL_H + 3), kt(KL_H + 2));
-  const hC = madd64(delta, kt(KL_H + 5), kt(KL_H + 4)), hD = madd64(delta, kt(KL_H + 7), kt(KL_H + 6));
-  const hE = madd64(delta, kt(KL_H + 9), kt(KL_H + 8)), hF = madd64(delta, kt(KL_H + 11), kt(KL_H + 10));
-  const H = madd64(d8, madd64(d2, hF, hE), madd64(d4, madd64(d2, hD, hC), madd64(d2, hB, hA)));
-  const h = f64x2.mul(d2, H);
-  const t = f64x2.mul(s, f64x2.add(delta, h));
-  const w = f64x2.div(t, f64x2.add(two, t));
-  const z = f64x2.mul(w, w), z2 = f64x2.mul(z, z), z4 = f64x2.mul(z2, z2);
-  const G = madd64(z4, madd64(z2, kt(KL_G + 6), madd64(z, kt(KL_G + 5), kt(KL_G + 4))),
-    madd64(z2, madd64(z, kt(KL_G + 3), kt(KL_G + 2)), madd64(z, kt(KL_G + 1), kt(KL_G))));
-  const g = f64x2.sub(f64x2.mul(f64x2.mul(f64x2.add(w, w), z), G), f64x2.mul(t, w));
-  const near = madd64(s, h, g);
-  return v128.bitselect(near, far, f64x2.lt(f64x2.abs(delta), half));
+  // each form only where a lane takes it (random rows are mostly far; close ones near)
+  const isNear = f64x2.lt(f64x2.abs(delta), half);
+  let d = zero;
+  if (!i64x2.all_true(isNear)) {
+    // far: softplus(β) − softplus(α) − s·δ
+    const eb = expNonPosF64x2(v128.or(beta, sign), log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9);
+    const spa = log1pUnitF64x2(e, two, half, nhalf, tiny, lnHi, lnLo, r0, r1, r2, r3, r4, r5, r6);
+    const spb = f64x2.add(f64x2.pmax(beta, zero), log1pUnitF64x2(eb, two, half, nhalf, tiny, lnHi, lnLo, r0, r1, r2, r3, r4, r5, r6));
+    d = f64x2.sub(f64x2.sub(spb, spa), f64x2.mul(s, delta));
+  }
+  if (v128.any_true(isNear)) {
+    // near: [log1p(t) − t] + s·h
+    const d2 = f64x2.mul(delta, delta), d4 = f64x2.mul(d2, d2), d8 = f64x2.mul(d4, d4);
+    const hA = madd64(delta, kt(KL_H + 1), kt(KL_H)), hB = madd64(delta, kt(KL_H + 3), kt(KL_H + 2));
+    const hC = madd64(delta, kt(KL_H + 5), kt(KL_H + 4)), hD = madd64(delta, kt(KL_H + 7), kt(KL_H + 6));
+    const hE = madd64(delta, kt(KL_H + 9), kt(KL_H + 8)), hF = madd64(delta, kt(KL_H + 11), kt(KL_H + 10));
+    const H = madd64(d8, madd64(d2, hF, hE), madd64(d4, madd64(d2, hD, hC), madd64(d2, hB, hA)));
+    const h = f64x2.mul(d2, H);
+    const t = f64x2.mul(s, f64x2.add(delta, h));
+    const w = f64x2.div(t, f64x2.add(two, t));
+    const z = f64x2.mul(w, w), z2 = f64x2.mul(z, z), z4 = f64x2.mul(z2, z2);
+    const G = madd64(z4, madd64(z2, kt(KL_G + 6), madd64(z, kt(KL_G + 5), kt(KL_G + 4))),
+      madd64(z2, madd64(z, kt(KL_G + 3), kt(KL_G + 2)), madd64(z, kt(KL_G + 1), kt(KL_G))));
+    const g = f64x2.sub(f64x2.mul(f64x2.mul(f64x2.add(w, w), z), G), f64x2.mul(t, w));
+    d = v128.bitselect(madd64(s, h, g), d, isNear);
+  }
+  return d;
 }
 
 /**
@@ -1627,6 +1635,7 @@ export function softmaxKlDivergenceRowsF64(a: usize, b: usize, rows: i32, cols: 
       else scalarKl(ra, rb, cols, ma, mb, T, 8, 1, 0, true, ia, ib, c, g, gp, gq);
     }
   }
+  affineRowsF64(out, 1, rows, gscale, 0, out);
 }
 
 /** out[r, j] = x[r, j]·a[r] − c[j] (c = 0: none), float32 rows; out may be x. */

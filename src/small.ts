@@ -714,11 +714,11 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
     (f32 ? e.exports.softmaxKlDivergenceRowsF32 : e.exports.softmaxKlDivergenceRowsF64)(ptr(0), ptr(1), 1, n, T, scale, gradP ? ptr(2) : 0, gradQ ? ptr(4) : 0, ptr(3), at + ROOM_TMP);
     if (gradP) take(e, 2, gradP, f32);
     if (gradQ) take(e, 4, gradQ, f32);
-    return inBase(e.slot(3, 1, 'f64')[0], scale);
+    return e.slot(3, 1, 'f64')[0];
   }
   stage.f32 = f32; // (its cut-off for exponentials: js/softmax.ts)
   softmaxKlDivergenceRows(A, B, 1, n, T, scale, gradP, gradQ, RES);
-  return inBase(RES[0], scale);
+  return RES[0];
 }
 
 const FOCAL = ['alpha', 'gamma', 'reduction', 'base', 'grad'] as const;

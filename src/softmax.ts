@@ -5,7 +5,7 @@ import { baseScale, options, output, sameLength, shape, temperature, vector } fr
 import { execute, ROW_WEIGHT, type Plan } from './plan.js';
 import { LSE_OPTIONS, logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
-import { perRow, scaled } from './reductions.js';
+import { perRow } from './reductions.js';
 import { logSoftmaxSmall, logSumExpSmall, softmaxEntropySmall, softmaxKlDivergenceSmall, softmaxSmall } from './small.js';
 import type { FloatArray, LogSumExpOptions, MapOptions, MatrixOptions, SoftmaxEntropyOptions, SoftmaxKlOptions, Vector, VectorOptions } from './types.js';
 
@@ -172,6 +172,6 @@ export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, option
   return {
     rows: s.rows, cols: s.cols, size: A.length, weight: ROW_WEIGHT,
     stages: [{ kernel: 'softmaxKlDivergenceRows', f32: A.dtype === 'f32' && B.dtype === 'f32', args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],
-    finish: () => scaled(res, scale, s),
+    finish: () => (s.matrix ? res : res[0]),
   };
 }

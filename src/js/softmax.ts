@@ -245,7 +245,7 @@ function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: numbe
 }
 
 /**
- * D(softmax(a/T) ‖ softmax(b/T)) = Σ p·u + log1p(Δ/SA) per row, Δ = Σ (eb − ea) from its own small
+ * D(softmax(a/T) ‖ softmax(b/T))·gscale (−0 as 0), D = Σ p·u + log1p(Δ/SA) per row, Δ = Σ (eb − ea) from its own small
  * terms (see assembly/softmax.ts), and again centred on the mean shift where the two parts cancel;
  * gradP, gradQ (or null): ∂D/∂a = p·(u − log(SA/SB) − D)/T, ∂D/∂b = (q − p)/T, times gscale.
  * Float32 rows of two, in whole groups of four without gradients: `klTwo`, as the kernel.
@@ -263,6 +263,7 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
     }
   }
   for (let r = first; r < rows; r++) klRow(a, b, r, cols, T, gscale, gradP, gradQ, res);
+  for (let r = 0; r < rows; r++) res[r] = res[r] * gscale + 0; // (in the base's scale, −0 as 0: as the kernel)
 }
 
 /** Row r of `softmaxKlDivergenceRows`. */
