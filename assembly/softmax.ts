@@ -1184,17 +1184,16 @@ function klSpecialGrad(b: usize, n: i32, mb: f64, T: f64, g: f64, d: f64, gq: us
  */
 export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, gscale: f64,
   gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
-  // whole groups of 4 narrow rows, without gradients, in lanes; the others row by row.
-  // Rows of two take their closed form in the scalar build too, in the same groups, so
-  // that every backend gives a row one formula.
-  const group = cols < NARROW && cols > 0 && !gradP && !gradQ ? rows & ~3 : 0;
+  // rows of two without gradients: each finite row in closed form, on every backend and in
+  // any position (a call's tail, a single row), so that a row's value is its own; whole
+  // groups of 4 other narrow rows without gradients in lanes; the rest row by row
   let first = 0;
-  if (cols == 2) {
-    first = group;
-    if (ASC_FEATURE_SIMD) klTwoF32(a, b, first, T, out, tmp);
-    else klTwoScalarF32(a, b, first, T, out, tmp);
-  } else if (ASC_FEATURE_SIMD) {
-    first = group;
+  if (cols == 2 && !gradP && !gradQ) {
+    first = rows;
+    if (ASC_FEATURE_SIMD) klTwoF32(a, b, rows, T, out, tmp);
+    else klTwoScalarF32(a, b, rows, T, out, tmp);
+  } else if (ASC_FEATURE_SIMD && cols < NARROW && cols > 0 && !gradP && !gradQ) {
+    first = rows & ~3;
     if (first > 0) klNarrowF32(a, b, first, cols, T, out, tmp);
   }
   for (let r = first; r < rows; r++) klRowF32(a, b, r, cols, T, gscale, gradP, gradQ, out, tmp);
@@ -1205,23 +1204,26 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
 // db = b₁ − b₀ (exact in float64), the two classes swapped where da > 0 (D is symmetric in
 // them), α = da/T ≤ 0, β = db/T, δ = (db − da)/T and s = σ(α) = p₁ ≤ ½:
 //   D = softplus(β) − softplus(α) − s·δ,
-// the Bregman divergence of softplus.  Where |δ| ≥ ½ its terms cancel to at most 1/8 of
-// s·δ.  Below, where D ≈ s(1 − s)·δ²/2, it is taken apart: with h = e^δ − 1 − δ = δ²·H(δ)
-// and t = s·(δ + h) = s·expm1(δ),
+// the Bregman divergence of softplus.  Where |δ| ≥ ½, D ≥ s·|δ|/8 and the softplus values
+// are at most ~31·D (s = ½, |δ| = ½): their few ulps cost at most ~1e-14 of D.  Below,
+// where D ≈ s(1 − s)·δ²/2, it is taken apart: with h = e^δ − 1 − δ = δ²·H(δ) and
+// t = s·(δ + h) = s·expm1(δ),
 //   D = [log1p(t) − t] + s·h,   log1p(t) − t = −t·w + 2w³·G(w²),  w = t/(2 + t)
-// (log1p(t) = 2·atanh(w)): two terms of opposite signs, the first at most s/(1 − s) ≤ 1
-// times their sum.  H is e^δ's Taylor series from δ²/2 to δ¹³/13! (|δ| < ½: 3e-15), G
-// atanh's from 1/3 to w¹²/15 (|w| < 0.14: 5e-15 of its term).  Worst relative error against
-// mpmath over 28,000 random float32 row pairs (spreads to 3e38, T from 1e-20 to 100, pairs
-// a millionth apart): 5.3e-14.
+// (log1p(t) = 2·atanh(w)): two terms of opposite signs, each at most 2.4 times their sum.
+// H is e^δ's Taylor series from 1/2! to δ¹²/14! (|δ| < ½: truncated at 2e-16 of H), G
+// atanh's from 1/3 to w¹⁴/17 (|w| < 0.14: 4e-17 of G).  e^α and e^−|β| are 0 below
+// ln DBL_MIN + 0.01 (as the vector exp gives them) on every backend.  Worst relative error
+// against mpmath over 20,000 random float32 row pairs at T = 1 (pairs a millionth apart
+// among them): 5.0e-15; a temperature adds the rounding of da/T, up to |α|·2^-52 (over
+// 8,000 more with spreads to 3e38 and T from 1e-20 to 100: 5.3e-14, at α = −588).
 const KL_TWO = memory.data<f64>([
   0.5, 0.16666666666666666, 4.1666666666666664e-2, 8.333333333333333e-3, 1.388888888888889e-3, 1.984126984126984e-4,
   2.48015873015873e-5, 2.7557319223985893e-6, 2.755731922398589e-7, 2.505210838544172e-8, 2.08767569878681e-9,
-  1.6059043836821613e-10,
+  1.6059043836821613e-10, 1.1470745597729725e-11,
   0.3333333333333333, 0.2, 0.14285714285714285, 0.1111111111111111, 0.09090909090909091, 0.07692307692307693,
-  0.06666666666666667,
+  0.06666666666666667, 0.058823529411764705,
 ], 16);
-const KL_H = 0, KL_G = 12;
+const KL_H = 0, KL_G = 13;
 
 /** KL_TWO's coefficient i, splatted. */
 // @ts-ignore: decorator
@@ -1230,74 +1232,90 @@ const KL_H = 0, KL_G = 12;
 }
 
 /**
- * D of `rows` (a multiple of 4) float32 rows of two entries, four a step in two float64
- * vectors (see above); a group with an entry or a difference/T that is not finite is taken
- * row by row.
+ * D of `rows` float32 rows of two entries, four a step in two float64 vectors (see above);
+ * the last rows (rows % 4) through a padded copy in `tmp`.  A row with an entry or a
+ * difference/T that is not finite is taken again alone by the row path.
  */
 function klTwoF32(a: usize, b: usize, rows: i32, T: f64, out: usize, tmp: usize): void {
+  const full = rows & ~3;
+  if (full > 0) klTwoGroupsF32(a, b, full, T, out, a, b, tmp);
+  const rest = rows - full;
+  if (rest > 0) {
+    // (zeros after the rows: finite lanes whose results are dropped)
+    const ta = tmp, tb = tmp + 32, to = tmp + 64;
+    v128.store(ta, i64x2.splat(0));
+    v128.store(ta, i64x2.splat(0), 16);
+    v128.store(tb, i64x2.splat(0));
+    v128.store(tb, i64x2.splat(0), 16);
+    memory.copy(ta, a + (<usize>full << 3), <usize>rest << 3);
+    memory.copy(tb, b + (<usize>full << 3), <usize>rest << 3);
+    const bad = klTwoGroupsF32(ta, tb, 4, T, to, a, b, 0);
+    for (let i = 0; i < rest; i++) store<f64>(out + (<usize>(full + i) << 3), load<f64>(to + (<usize>i << 3)));
+    for (let i = 0; i < rest; i++) if (bad & (1 << i)) klRowF32(a, b, full + i, 2, T, 1, 0, 0, out, tmp);
+  }
+}
+
+/**
+ * `klTwoF32`'s four-row steps over x = a, y = b (`rows` a multiple of 4), results to out;
+ * rows that are not finite taken by the row path on the caller's `a`, `b` where `tmp` is
+ * not 0, else their lanes in the last group returned as a bit mask.
+ */
+function klTwoGroupsF32(x: usize, y: usize, rows: i32, T: f64, out: usize, a: usize, b: usize, tmp: usize): i32 {
   const invT = f64x2.splat(1.0 / T), sign = sg64(SD_SIGN), zero = sg64(SD_ZERO);
   const log2e = sg64(SD_LOG2E), magic = sg64(SD_MAGIC), c1 = sg64(SD_NLN2_HI), c2 = sg64(SD_NLN2_LO), cut = sg64(SD_CUT), ntiny = sg64(SD_NTINY), one = sg64(SD_ONE);
   const p0 = sg64(SD_P0), p1 = sg64(SD_P0 + 1), p2 = sg64(SD_P0 + 2), p3 = sg64(SD_P0 + 3), p4 = sg64(SD_P0 + 4);
   const p5 = sg64(SD_P0 + 5), p6 = sg64(SD_P0 + 6), p7 = sg64(SD_P0 + 7), p8 = sg64(SD_P0 + 8), p9 = sg64(SD_P0 + 9);
   const two = sg64(SD_TWO), half = sg64(SD_HALF), nhalf = sg64(SD_NHALF), tiny = sg64(SD_TINY), lnHi = sg64(SD_LN2_HI), lnLo = sg64(SD_LN2_LO);
   const r0 = sg64(SD_R0), r1 = sg64(SD_R0 + 1), r2 = sg64(SD_R0 + 2), r3 = sg64(SD_R0 + 3), r4 = sg64(SD_R0 + 4), r5 = sg64(SD_R0 + 5), r6 = sg64(SD_R0 + 6);
+  let bad = 0;
   for (let r = 0; r < rows; r += 4) {
     const o = <usize>r << 3;
     // four rows: the first entries (even lanes) and the second (odd)
-    const va = v128.load(a + o), wa = v128.load(a + o, 16), vb = v128.load(b + o), wb = v128.load(b + o, 16);
+    const va = v128.load(x + o), wa = v128.load(x + o, 16), vb = v128.load(y + o), wb = v128.load(y + o, 16);
     const a0 = i32x4.shuffle(va, wa, 0, 2, 4, 6), a1 = i32x4.shuffle(va, wa, 1, 3, 5, 7);
     const b0 = i32x4.shuffle(vb, wb, 0, 2, 4, 6), b1 = i32x4.shuffle(vb, wb, 1, 3, 5, 7);
     const daLo = f64x2.sub(f64x2.promote_low_f32x4(a1), f64x2.promote_low_f32x4(a0)), daHi = f64x2.sub(promoteHighF32x4(a1), promoteHighF32x4(a0));
     const dbLo = f64x2.sub(f64x2.promote_low_f32x4(b1), f64x2.promote_low_f32x4(b0)), dbHi = f64x2.sub(promoteHighF32x4(b1), promoteHighF32x4(b0));
-    // |da|/T and |db|/T finite: so are the entries and δ
-    const big = f64x2.pmax(f64x2.pmax(f64x2.abs(daLo), f64x2.abs(daHi)), f64x2.pmax(f64x2.abs(dbLo), f64x2.abs(dbHi)));
-    if (!i64x2.all_true(finiteF64x2(f64x2.mul(big, invT)))) {
-      for (let i = 0; i < 4; i++) klRowF32(a, b, r + i, 2, T, 1, 0, 0, out, tmp);
-      continue;
-    }
+    // rows whose da/T and db/T are finite (so are their entries and δ; NaN is not)
+    const okLo = v128.and(finiteF64x2(f64x2.mul(daLo, invT)), finiteF64x2(f64x2.mul(dbLo, invT)));
+    const okHi = v128.and(finiteF64x2(f64x2.mul(daHi, invT)), finiteF64x2(f64x2.mul(dbHi, invT)));
     // rows r, r + 1, then r + 2, r + 3 (one copy of the inlined body: the package's size)
     for (let k = 0; k < 2; k++) {
       const d = klTwoF64x2(k ? daHi : daLo, k ? dbHi : dbLo, invT, sign, zero, log2e, magic, c1, c2, cut, ntiny, one,
         p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, two, half, nhalf, tiny, lnHi, lnLo, r0, r1, r2, r3, r4, r5, r6);
       v128.store(out + (<usize>(r + 2 * k) << 3), d);
     }
+    if (!i64x2.all_true(v128.and(okLo, okHi))) {
+      bad = ~(i64x2.bitmask(okLo) | (i64x2.bitmask(okHi) << 2)) & 15;
+      if (tmp) for (let i = 0; i < 4; i++) if (bad & (1 << i)) klRowF32(a, b, r + i, 2, T, 1, 0, 0, out, tmp);
+    }
   }
+  return bad;
 }
 
-/** `klTwoF32` for the scalar build, row by row with Math.exp and Math.log1p (the groups alike). */
+/** `klTwoF32` for the scalar build, row by row with Math.log1p (the row path where it is not finite, alike). */
 function klTwoScalarF32(a: usize, b: usize, rows: i32, T: f64, out: usize, tmp: usize): void {
   const invT = 1.0 / T;
-  for (let r = 0; r < rows; r += 4) {
-    let ok = true;
-    for (let i = 0; i < 8; i += 2) {
-      const o = <usize>(2 * r + i) << 2;
-      const big = Math.max(Math.abs(<f64>load<f32>(a + o, 4) - <f64>load<f32>(a + o)), Math.abs(<f64>load<f32>(b + o, 4) - <f64>load<f32>(b + o)));
-      ok = ok && isFinite(big * invT);
-    }
-    for (let i = 0; i < 4; i++) {
-      if (!ok) {
-        klRowF32(a, b, r + i, 2, T, 1, 0, 0, out, tmp);
-        continue;
-      }
-      const o = <usize>(r + i) << 3;
-      const da = <f64>load<f32>(a + o, 4) - <f64>load<f32>(a + o), db = <f64>load<f32>(b + o, 4) - <f64>load<f32>(b + o);
-      store<f64>(out + (<usize>(r + i) << 3), klTwo(da, db, invT));
-    }
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r << 3;
+    const da = <f64>load<f32>(a + o, 4) - <f64>load<f32>(a + o), db = <f64>load<f32>(b + o, 4) - <f64>load<f32>(b + o);
+    if (isFinite(da * invT) && isFinite(db * invT)) store<f64>(out + o, klTwo(da, db, invT));
+    else klRowF32(a, b, r, 2, T, 1, 0, 0, out, tmp);
   }
 }
 
-/** `klTwoF64x2` in one lane (Horner's scheme, Math.exp and Math.log1p). */
+/** `klTwoF64x2` in one lane (Horner's scheme; the same exponential, `Math.log1p`). */
 function klTwo(da: f64, db: f64, invT: f64): f64 {
   const flip = da > 0;
   const fa = flip ? -da : da, fb = flip ? -db : db;
   const alpha = fa * invT, beta = fb * invT, delta = (fb - fa) * invT;
-  const e = Math.exp(alpha), s = e / (1 + e);
-  if (!(Math.abs(delta) < 0.5)) return (Math.max(beta, 0) + Math.log1p(Math.exp(-Math.abs(beta))) - Math.log1p(e)) - s * delta;
+  const e = expNonPos(alpha, 0), s = e / (1 + e);
+  if (!(Math.abs(delta) < 0.5)) return (Math.max(beta, 0) + Math.log1p(expNonPos(-Math.abs(beta), 0)) - Math.log1p(e)) - s * delta;
   let H: f64 = 0, G: f64 = 0;
-  for (let k = 11; k >= 0; k--) H = H * delta + load<f64>(KL_TWO + (<usize>(KL_H + k) << 3));
+  for (let k = KL_G - KL_H - 1; k >= 0; k--) H = H * delta + load<f64>(KL_TWO + (<usize>(KL_H + k) << 3));
   const h = delta * delta * H;
   const t = s * (delta + h), w = t / (2 + t), z = w * w;
-  for (let k = 6; k >= 0; k--) G = G * z + load<f64>(KL_TWO + (<usize>(KL_G + k) << 3));
+  for (let k = 7; k >= 0; k--) G = G * z + load<f64>(KL_TWO + (<usize>(KL_G + k) << 3));
   return s * h + ((w + w) * z * G - t * w);
 }
 
@@ -1330,12 +1348,12 @@ function klTwo(da: f64, db: f64, invT: f64): f64 {
     const hA = madd64(delta, kt(KL_H + 1), kt(KL_H)), hB = madd64(delta, kt(KL_H + 3), kt(KL_H + 2));
     const hC = madd64(delta, kt(KL_H + 5), kt(KL_H + 4)), hD = madd64(delta, kt(KL_H + 7), kt(KL_H + 6));
     const hE = madd64(delta, kt(KL_H + 9), kt(KL_H + 8)), hF = madd64(delta, kt(KL_H + 11), kt(KL_H + 10));
-    const H = madd64(d8, madd64(d2, hF, hE), madd64(d4, madd64(d2, hD, hC), madd64(d2, hB, hA)));
+    const H = madd64(d8, madd64(d4, kt(KL_H + 12), madd64(d2, hF, hE)), madd64(d4, madd64(d2, hD, hC), madd64(d2, hB, hA)));
     const h = f64x2.mul(d2, H);
     const t = f64x2.mul(s, f64x2.add(delta, h));
     const w = f64x2.div(t, f64x2.add(two, t));
     const z = f64x2.mul(w, w), z2 = f64x2.mul(z, z), z4 = f64x2.mul(z2, z2);
-    const G = madd64(z4, madd64(z2, kt(KL_G + 6), madd64(z, kt(KL_G + 5), kt(KL_G + 4))),
+    const G = madd64(z4, madd64(z2, madd64(z, kt(KL_G + 7), kt(KL_G + 6)), madd64(z, kt(KL_G + 5), kt(KL_G + 4))),
       madd64(z2, madd64(z, kt(KL_G + 3), kt(KL_G + 2)), madd64(z, kt(KL_G + 1), kt(KL_G))));
     const g = f64x2.sub(f64x2.mul(f64x2.mul(f64x2.add(w, w), z), G), f64x2.mul(t, w));
     d = v128.bitselect(madd64(s, h, g), d, isNear);

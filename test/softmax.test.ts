@@ -312,7 +312,7 @@ onEachBackend('softmax family', () => {
       }
     });
 
-    it('softmaxKlDivergence of float32 rows of two (closed form, whole groups of four) to 1e-12; the row after them to the float32 bound', () => {
+    it('softmaxKlDivergence of float32 rows of two (closed form) to 1e-12, each row\'s value its own wherever it sits', () => {
       // D(softmax(a/T) ‖ softmax(b/T)) by mpmath at 80 digits (the exact value of these float32 logits):
       // la = log(e^a₀ + e^a₁), lb alike, D = Σ e^(aᵢ − la)·((aᵢ − la) − (bᵢ − lb)), aᵢ and bᵢ divided by T
       const a = [0.5, -1.25, 1, 1.0009765625, 3, -3, -60, 0, 0, 0, 7, 7.5, 1e4, -1e4, 0.125, 0.125, 1, 2];
@@ -331,7 +331,22 @@ onEachBackend('softmax family', () => {
           else expect(Math.abs(got[r] - want[T][r]), `T ${T}, row ${r}: ${got[r]}`).toBeLessThanOrEqual(1e-12 * want[T][r]);
         }
         expect(got[4]).toBe(0); // equal rows
-        expectClose(got[8], want[T][8], 'f32', want[T][8], `T ${T}, the row after the groups`);
+        // the row after the groups takes the closed form too
+        expect(Math.abs(got[8] - want[T][8])).toBeLessThanOrEqual(1e-12 * want[T][8]);
+      }
+      // a row's value is its own, wherever it sits: each call shifted by one to three rows
+      // (rows in the call's last, partial group), beside masked, NaN and +Infinity rows
+      const random = rng(31);
+      const x = new Float32Array(2 * 23).map(() => 8 * (random() - 0.5)), y = x.map((v, i) => (i % 5 === 0 ? v + 1e-3 : 8 * (random() - 0.5)));
+      x.fill(-Infinity, 4, 6); // P masked at row 2: 0
+      y.fill(-Infinity, 0, 2); // Q masked at row 0: Infinity
+      x[13] = NaN; // row 6: NaN
+      y[18] = Infinity; // row 9: NaN
+      const whole = softmaxKlDivergence(x, y, { cols: 2 });
+      expect([whole[0], whole[2], whole[6], whole[9]]).toEqual([Infinity, 0, NaN, NaN]);
+      for (const shift of [1, 2, 3]) {
+        const part = softmaxKlDivergence(x.subarray(2 * shift), y.subarray(2 * shift), { cols: 2 });
+        for (let r = 0; r < part.length; r++) expect(Object.is(part[r], whole[r + shift]), `shift ${shift}, row ${r + shift}`).toBe(true);
       }
     });
 

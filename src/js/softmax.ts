@@ -248,21 +248,18 @@ function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: numbe
  * D(softmax(a/T) ‖ softmax(b/T))·gscale (−0 as 0), D = Σ p·u + log1p(Δ/SA) per row, Δ = Σ (eb − ea) from its own small
  * terms (see assembly/softmax.ts), and again centred on the mean shift where the two parts cancel;
  * gradP, gradQ (or null): ∂D/∂a = p·(u − log(SA/SB) − D)/T, ∂D/∂b = (q − p)/T, times gscale.
- * Float32 rows of two, in whole groups of four without gradients: `klTwo`, as the kernel.
+ * Float32 rows of two without gradients: `klTwo` where the row is finite, as the kernel.
  */
 export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: number, T: number, gscale: number,
   gradP: Out | null, gradQ: Out | null, res: Float64Array): void {
   const invT = 1 / T;
-  const first = cols === 2 && stage.f32 && !gradP && !gradQ ? rows & ~3 : 0;
-  for (let r = 0; r < first; r += 4) {
-    let ok = true;
-    for (let i = 2 * r; i < 2 * r + 8; i += 2) ok = ok && Number.isFinite(Math.max(Math.abs(a[i + 1] - a[i]), Math.abs(b[i + 1] - b[i])) * invT);
-    for (let i = r; i < r + 4; i++) {
-      if (ok) res[i] = klTwo(a[2 * i + 1] - a[2 * i], b[2 * i + 1] - b[2 * i], invT);
-      else klRow(a, b, i, cols, T, gscale, gradP, gradQ, res);
-    }
+  // float32 rows of two without gradients: each finite row in closed form, as the kernel
+  const two = cols === 2 && stage.f32 && !gradP && !gradQ;
+  for (let r = 0; r < rows; r++) {
+    const da = two ? a[2 * r + 1] - a[2 * r] : NaN, db = two ? b[2 * r + 1] - b[2 * r] : NaN;
+    if (Number.isFinite(da * invT) && Number.isFinite(db * invT)) res[r] = klTwo(da, db, invT);
+    else klRow(a, b, r, cols, T, gscale, gradP, gradQ, res);
   }
-  for (let r = first; r < rows; r++) klRow(a, b, r, cols, T, gscale, gradP, gradQ, res);
   for (let r = 0; r < rows; r++) res[r] = res[r] * gscale + 0; // (in the base's scale, −0 as 0: as the kernel)
 }
 
@@ -312,12 +309,16 @@ function klRow(a: Vec, b: Vec, r: number, cols: number, T: number, gscale: numbe
   }
 }
 
-/** e^δ − 1 − δ = δ²·H(δ): H's Taylor coefficients 1/2!, …, 1/13! (|δ| < ½). */
-const KL_H = Array.from({ length: 12 }, (_, k) => 1 / factorial(k + 2));
-/** log1p(t) − t = −t·w + 2w³·G(w²), w = t/(2 + t): G's coefficients 1/3, 1/5, …, 1/15. */
-const KL_G = Array.from({ length: 7 }, (_, k) => 1 / (2 * k + 3));
+/** e^δ − 1 − δ = δ²·H(δ): H's Taylor coefficients 1/2!, …, 1/14! (|δ| < ½). */
+const KL_H = Array.from({ length: 13 }, (_, k) => 1 / factorial(k + 2));
+/** log1p(t) − t = −t·w + 2w³·G(w²), w = t/(2 + t): G's coefficients 1/3, 1/5, …, 1/17. */
+const KL_G = Array.from({ length: 8 }, (_, k) => 1 / (2 * k + 3));
 function factorial(n: number): number {
   return n < 2 ? 1 : n * factorial(n - 1);
+}
+/** exp(u), u ≤ 0, 0 below the kernels' cut-off (ln DBL_MIN + 0.01), as the vector exp. */
+function expCut(u: number): number {
+  return u < -708.3964185322641 ? 0 : Math.exp(u);
 }
 
 /**
@@ -329,13 +330,13 @@ function klTwo(da: number, db: number, invT: number): number {
   const flip = da > 0;
   const fa = flip ? -da : da, fb = flip ? -db : db;
   const alpha = fa * invT, beta = fb * invT, delta = (fb - fa) * invT;
-  const e = Math.exp(alpha), s = e / (1 + e);
-  if (!(Math.abs(delta) < 0.5)) return Math.max(beta, 0) + Math.log1p(Math.exp(-Math.abs(beta))) - Math.log1p(e) - s * delta;
+  const e = expCut(alpha), s = e / (1 + e);
+  if (!(Math.abs(delta) < 0.5)) return Math.max(beta, 0) + Math.log1p(expCut(-Math.abs(beta))) - Math.log1p(e) - s * delta;
   let H = 0, G = 0;
-  for (let k = 11; k >= 0; k--) H = H * delta + KL_H[k];
+  for (let k = KL_H.length - 1; k >= 0; k--) H = H * delta + KL_H[k];
   const h = delta * delta * H;
   const t = s * (delta + h), w = t / (2 + t), z = w * w;
-  for (let k = 6; k >= 0; k--) G = G * z + KL_G[k];
+  for (let k = KL_G.length - 1; k >= 0; k--) G = G * z + KL_G[k];
   return s * h + ((w + w) * z * G - t * w);
 }
 
