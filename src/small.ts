@@ -111,9 +111,7 @@ function outOf(x: In, given: unknown): FloatArray | null {
 /** `outOf` for a pair not known. */
 function newOut(x: In, given: unknown): FloatArray | null {
   if (!(given instanceof Float32Array || given instanceof Float64Array) || given.length !== x.length) return null;
-  if (!apart(x, given) || bufferOf(given).byteLength % 65536 === 0) return null;
-  remember(x, given);
-  return given;
+  return bufferOf(given).byteLength % 65536 !== 0 && newApart(x, given) ? given : null;
 }
 
 /**
@@ -140,6 +138,13 @@ let pairNext = 0;
 
 /** Whether x is not a view of g's buffer. */
 const apart = (x: In, g: FloatArray): boolean => Array.isArray(x) || bufferOf(x as FloatArray) !== bufferOf(g);
+
+/** Whether x is apart from g's buffer (g: an `out` or gradient), the pair remembered where it is. */
+function newApart(x: In, g: FloatArray): boolean {
+  if (!apart(x, g)) return false;
+  remember(x, g);
+  return true;
+}
 
 /**
  * A typed array's buffer.  Reading `.buffer` costs as much as a small call's arithmetic,
@@ -688,13 +693,6 @@ function gradFor(a: In, b: In, given: unknown): FloatArray | null | undefined {
   if (given === undefined) return null;
   const g = outOf(a, given);
   return g && (known(b, g) || newApart(b, g)) ? g : undefined;
-}
-
-/** Whether b is apart from g's buffer (g: an accepted `out`), remembered where it is. */
-function newApart(b: In, g: FloatArray): boolean {
-  if (!apart(b, g)) return false;
-  remember(b, g);
-  return true;
 }
 
 /** softmaxKlDivergence(a, b, { base?, temperature?, gradP?, gradQ? }) of small vectors. */

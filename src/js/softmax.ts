@@ -256,9 +256,14 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
   // float32 rows of two without gradients: each finite row in closed form, as the kernel
   const two = cols === 2 && stage.f32 && !gradP && !gradQ;
   for (let r = 0; r < rows; r++) {
-    const da = two ? a[2 * r + 1] - a[2 * r] : NaN, db = two ? b[2 * r + 1] - b[2 * r] : NaN;
-    if (Number.isFinite(da * invT) && Number.isFinite(db * invT)) res[r] = klTwo(da, db, invT);
-    else klRow(a, b, r, cols, T, gscale, gradP, gradQ, res);
+    if (two) {
+      const da = a[2 * r + 1] - a[2 * r], db = b[2 * r + 1] - b[2 * r];
+      if (Number.isFinite(da * invT) && Number.isFinite(db * invT)) {
+        res[r] = klTwo(da, db, invT);
+        continue;
+      }
+    }
+    klRow(a, b, r, cols, T, gscale, gradP, gradQ, res);
   }
   for (let r = 0; r < rows; r++) res[r] = res[r] * gscale + 0; // (in the base's scale, −0 as 0: as the kernel)
 }
@@ -316,7 +321,7 @@ const KL_G = Array.from({ length: 8 }, (_, k) => 1 / (2 * k + 3));
 function factorial(n: number): number {
   return n < 2 ? 1 : n * factorial(n - 1);
 }
-/** exp(u), u ≤ 0, 0 below the kernels' cut-off (ln DBL_MIN + 0.01), as the vector exp. */
+/** exp(u), u ≤ 0, 0 below ln DBL_MIN, where it stops being normal (as the kernels' `expNonPos`). */
 function expCut(u: number): number {
   return u < -708.3964185322641 ? 0 : Math.exp(u);
 }
