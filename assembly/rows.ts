@@ -476,8 +476,13 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
  * A group's maximum, exponentials, sum and log form one chain of dependent operations
  * longer than the core's window for overlapping the next group's, so log S is taken one
  * step late: each step computes a group's S and finishes the group before it.
+ *
+ * Inlined at each call: `what` and `cols` are constants there (T and the gradient's scale
+ * too, for log-sum-exp and the loss), so each copy keeps only its own branches and
+ * constants instead of testing `what` several times a step.
  */
-export function fourRowsF32(x: usize, labels: usize, rows: i32, cols: i32, T: f64, gradScale: f64, grad: usize, out: usize, what: i32): void {
+// @ts-ignore: decorator
+@inline export function fourRowsF32(x: usize, labels: usize, rows: i32, cols: i32, T: f64, gradScale: f64, grad: usize, out: usize, what: i32): void {
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
   const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);

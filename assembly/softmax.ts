@@ -1433,9 +1433,11 @@ const KL_B: usize = 2048, KL_SUMS: usize = 1536;
  * `klPassF32`'s sums (centred on `shift`, b's exponentials times `rr`), for the four rows
  * of the tiles at tmp and tmp + KL_B, each in its lane: to tmp + KL_SUMS, as float64 per
  * row, Σ ea, Δ, Σ ea·u, then the hole lanes (int32).  `ma`, `mb`: the rows' maxima (finite;
- * no NaN in the tiles).
+ * no NaN in the tiles).  Inlined into `klNarrowF32`'s two passes: as a call, its nine
+ * arguments and two dozen constants were formed again for every group.
  */
-function klLanesF32(tmp: usize, cols: i32, ma: v128, mb: v128, T: f64, rrLo: v128, rrHi: v128, shLo: v128, shHi: v128): void {
+// @ts-ignore: decorator
+@inline function klLanesF32(tmp: usize, cols: i32, ma: v128, mb: v128, T: f64, rrLo: v128, rrHi: v128, shLo: v128, shHi: v128): void {
   const tb = tmp + KL_B;
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tb, T_B), mgb = v128.load(tb, T_MAGIC), cutb = v128.load(tb, T_CUT), liftb = v128.load(tb, T_LIFT);
