@@ -48,30 +48,43 @@ function fold(a: f64, b: f64, c: f64, gs: f64, f32: bool): void {
   }
 }
 
+// Rows a group sum adds: src/kernels.ts, ROW_GROUP.
+const SUM_ROWS = 16;
+
 /**
  * With `grouped` (a 'mean' or 'sum' of narrow rows, reduced from these): the losses of
- * each group of four rows, counted from the call's first, summed as (l₀ + l₂) + (l₁ + l₃),
- * rows past the last 0, into out[g] for group g — the reduction then adds a quarter as
- * many terms, and a quarter as many are copied out.  Group g's sum lands at or before
- * its first row, so no loss is overwritten before it is read.  Calls are split only at
- * whole groups (src/kernels.ts, ROW_GROUP), so every split gives the same sums.  Each is
- * within 2 ulps of Σ|lᵢ| of the exact sum: 2 ulps of it for losses ≥ 0 (weights and
- * targets ≥ 0).
+ * each group of SUM_ROWS rows, counted from the call's first, summed into out[g] for group
+ * g — the reduction then adds a sixteenth as many terms, and a sixteenth as many are
+ * copied out.  The even and the odd rows each as a tree, ((l₀ + l₂) + (l₄ + l₆)) +
+ * ((l₈ + l₁₀) + (l₁₂ + l₁₄)), then the two trees' sum (the float64 lanes' order; rows
+ * past the last 0).  Group g's sum lands at or before its first row, so no loss is
+ * overwritten before it is read.  Calls are split only at whole groups, so every split
+ * gives the same sums.  Four additions deep, each is within 2 ulps of Σ|lᵢ| of the exact
+ * sum: of the sum itself for losses ≥ 0 (weights and targets ≥ 0).
  */
 function sumGroupsF64(out: usize, rows: i32): void {
-  let r = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; r + 4 <= rows; r += 4) {
-      const p = out + (<usize>r << 3);
-      const s = f64x2.add(v128.load(p), v128.load(p, 16));
-      store<f64>(out + (<usize>r << 1), f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1));
-    }
+  for (let r = 0; r < rows; r += SUM_ROWS) {
+    const p = out + (<usize>r << 3), n = min(rows - r, SUM_ROWS);
+    let s: f64;
+    if (ASC_FEATURE_SIMD && n == SUM_ROWS) {
+      const a = f64x2.add(f64x2.add(v128.load(p), v128.load(p, 16)), f64x2.add(v128.load(p, 32), v128.load(p, 48)));
+      const b = f64x2.add(f64x2.add(v128.load(p, 64), v128.load(p, 80)), f64x2.add(v128.load(p, 96), v128.load(p, 112)));
+      const t = f64x2.add(a, b);
+      s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+    } else s = sumTree(p, n, 0) + sumTree(p, n, 1);
+    store<f64>(out + (<usize>(r / SUM_ROWS) << 3), s);
   }
-  for (; r < rows; r += 4) {
-    const p = out + (<usize>r << 3);
-    const b = r + 1 < rows ? load<f64>(p, 8) : 0, c = r + 2 < rows ? load<f64>(p, 16) : 0, d = r + 3 < rows ? load<f64>(p, 24) : 0;
-    store<f64>(out + (<usize>r << 1), (load<f64>(p) + c) + (b + d));
-  }
+}
+
+/** The tree of `sumGroupsF64` over rows j, j + 2, …, j + 14 of the group at p (rows from n on 0). */
+function sumTree(p: usize, n: i32, j: i32): f64 {
+  return ((lossAt(p, n, j) + lossAt(p, n, j + 2)) + (lossAt(p, n, j + 4) + lossAt(p, n, j + 6)))
+    + ((lossAt(p, n, j + 8) + lossAt(p, n, j + 10)) + (lossAt(p, n, j + 12) + lossAt(p, n, j + 14)));
+}
+
+// @ts-ignore: decorator
+@inline function lossAt(p: usize, n: i32, i: i32): f64 {
+  return i < n ? load<f64>(p + (<usize>i << 3)) : 0;
 }
 
 /**

@@ -21,7 +21,7 @@
 //   sums   per-row float64 results, followed by a num parameter: when it is nonzero the
 //          kernel sums each group of ROW_GROUP rows (counted from its first) into one
 //          entry, group g's at entry g, and only those ⌈rows/ROW_GROUP⌉ are results (the
-//          rest is the kernel's scratch): a reduction's terms, a quarter as many to copy
+//          rest is the kernel's scratch): a reduction's terms, a sixteenth as many to copy
 //          (narrow rows only, which blocks and chunks split at whole groups)
 //   aux    per-row float64 parts, `k` a row, or absent (see the long-row merges)
 //   colAcc per-column float64 sums the kernel adds to (kept across blocks of rows)
@@ -29,12 +29,14 @@
 //   tmp    scratch the kernel may use (bytes; wasm only; JS: null)
 
 /**
- * Rows narrower than a kernel's vector walk are taken in groups of this many (lanes =
- * rows; the last, partial group row by row: see assembly/rows.ts), counted from the
- * first row of the call.  A call split into pieces whose sizes are multiples of it —
- * the engine's blocks, the pool's chunks — computes every row as the whole call does.
+ * Calls of narrow rows are split at multiples of this many rows, counted from the call's
+ * first: the kernels take such rows four at a time (lanes = rows; the last, partial group
+ * row by row: see assembly/rows.ts), and a `sums` result adds each group of this many
+ * rows' values (assembly/loss.ts, `sumGroupsF64`).  A call split into pieces whose sizes
+ * are multiples of it — the engine's blocks, the pool's chunks — computes every row, and
+ * every group's sum, as the whole call does.
  */
-export const ROW_GROUP = 4;
+export const ROW_GROUP = 16;
 
 /** Rows narrower than this many entries are the ones taken in groups (assembly/rows.ts, NARROW). */
 export const NARROW_COLS = 64;

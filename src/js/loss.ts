@@ -1,6 +1,7 @@
 // JS twins of assembly/loss.ts: the fused softmax cross-entropy with PyTorch's class
 // weights and label smoothing, loss and gradient from one softmax, in float64.
 
+import { ROW_GROUP } from '../kernels.js';
 import { expSum, gradScratch, logOnesPlus, parts } from './softmax.js';
 import { maxRow } from './sum.js';
 
@@ -20,12 +21,18 @@ function fold(a: number, b: number, c: number, gs: number, grad: Out): [number, 
   return Number.isFinite(f(fa)) && Number.isFinite(f(fb)) && Number.isFinite(f(fc)) ? [fa, fb, fc, 1] : [a, b, c, gs];
 }
 
-/** With `grouped`: group g's four losses summed into res[g], as (l₀ + l₂) + (l₁ + l₃) (see assembly/loss.ts). */
+/** With `grouped`: group g's ROW_GROUP losses summed into res[g], even and odd rows each as a tree, then the two (see assembly/loss.ts, `sumGroupsF64`). */
 function sumGroups(res: Float64Array, rows: number): void {
-  for (let r = 0; r < rows; r += 4) {
-    const b = r + 1 < rows ? res[r + 1] : 0, c = r + 2 < rows ? res[r + 2] : 0, d = r + 3 < rows ? res[r + 3] : 0;
-    res[r >> 2] = res[r] + c + (b + d);
+  for (let r = 0; r < rows; r += ROW_GROUP) {
+    const n = Math.min(rows - r, ROW_GROUP);
+    res[r / ROW_GROUP] = sumTree(res, r, n, 0) + sumTree(res, r, n, 1);
   }
+}
+
+/** ((l_j + l_j+2) + (l_j+4 + l_j+6)) + ((l_j+8 + l_j+10) + (l_j+12 + l_j+14)) of the group from row r (rows from n on 0). */
+function sumTree(res: Float64Array, r: number, n: number, j: number): number {
+  const l = (i: number): number => (i < n ? res[r + i] : 0);
+  return ((l(j) + l(j + 2)) + (l(j + 4) + l(j + 6))) + ((l(j + 8) + l(j + 10)) + (l(j + 12) + l(j + 14)));
 }
 
 /**
