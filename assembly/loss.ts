@@ -59,8 +59,9 @@ const SUM_ROWS = 16;
  * ((l₈ + l₁₀) + (l₁₂ + l₁₄)), then the two trees' sum (the float64 lanes' order; rows
  * past the last 0).  Group g's sum lands at or before its first row, so no loss is
  * overwritten before it is read.  Calls are split only at whole groups, so every split
- * gives the same sums.  Four additions deep, each is within 2 ulps of Σ|lᵢ| of the exact
- * sum: of the sum itself for losses ≥ 0 (weights and targets ≥ 0).
+ * gives the same sums.  Four additions deep, each is within 4u·Σ|lᵢ| = 2ε·Σ|lᵢ| of the
+ * exact sum (to first order; u = 2⁻⁵³): relative to the sum itself for losses ≥ 0 (weights
+ * and targets ≥ 0).
  */
 function sumGroupsF64(out: usize, rows: i32): void {
   for (let r = 0; r < rows; r += SUM_ROWS) {

@@ -477,9 +477,9 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
  * longer than the core's window for overlapping the next group's, so log S is taken one
  * step late: each step computes a group's S and finishes the group before it.
  *
- * Inlined at each call: `what` and `cols` are constants there (T and the gradient's scale
- * too, for log-sum-exp and the loss), so each copy keeps only its own branches and
- * constants instead of testing `what` several times a step.
+ * Inlined at each call: `what` is a constant there, and so are `cols` (but at the
+ * entropy's) and T = 1 (at log-sum-exp's and the loss's), so each copy keeps only its own
+ * branches and constants instead of testing `what` several times a step.
  */
 // @ts-ignore: decorator
 @inline export function fourRowsF32(x: usize, labels: usize, rows: i32, cols: i32, T: f64, gradScale: f64, grad: usize, out: usize, what: i32): void {

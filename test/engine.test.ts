@@ -154,7 +154,7 @@ const VARIANTS: Record<KernelName, (d: Data) => Variant[]> = {
   }))),
   affineRows: (d) => [{ label: 'x·a + c', args: () => [d.Y, d.rows, d.cols, 0.75, -1.5, outOf(d)] }],
   scaleRows: (d) => both.map((c) => ({ label: `c ${c}`, args: () => [d.Y, d.rows, d.cols, d.rowIn1, c ? d.cw : null, outOf(d)] })),
-  // grouped: the losses of each group of four rows summed into one entry, the groups' in order (a 'mean' or 'sum' of narrow rows only, as loss.ts)
+  // grouped: the losses of each group of ROW_GROUP rows summed into one entry, the groups' in order (a 'mean' or 'sum' of narrow rows only, as loss.ts)
   softmaxCrossEntropyLabels: (d) => [0, 0.1].flatMap((eps) => both.map((extra) => ({
     label: `ε ${eps}, weights and grad ${extra}, grouped ${!extra && d.cols < NARROW_COLS}`,
     args: () => [d.X, d.labels, d.rows, d.cols, extra ? d.cw : null, extra ? sum(d.cw) : d.cols, eps, 0.5, extra ? outOf(d) : null, f64(d.rows), !extra && d.cols < NARROW_COLS ? 1 : 0, null],
@@ -344,7 +344,7 @@ function compare(name: KernelName, d: Data, v: Variant, e: Engine, what: string)
       const low = LOW_PARTS[name]?.[0] === i ? LOW_PARTS[name]! : null;
       const k = p.k ?? want.length;
       const m = mags[i];
-      // group sums: the first ⌈rows/4⌉ entries (the rest is the kernel's scratch)
+      // group sums: the first ⌈rows/ROW_GROUP⌉ entries (the rest is the kernel's scratch)
       const results = summed(p.kind, a[i + 1]) ? Math.ceil(d.rows / ROW_GROUP) : want.length;
       for (let j = 0; j < results; j++) {
         const g = got![j], w = want[j];

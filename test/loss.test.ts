@@ -3,6 +3,7 @@
 // of the SPEC and its errors — on every backend.
 import { describe, expect, it } from 'vitest';
 import { allocate, logSoftmax, softmax, softmaxCrossEntropy, type CrossEntropyLossOptions } from '../src/index.js';
+import { fsum as librarySum } from '../src/js/sum.js';
 import { expectAllClose, expectClose, fsum, onEachBackend, randomDistribution, randomLogits, rng } from './helpers.js';
 
 /** An independent float64 reference: PyTorch's formulas, term by term. */
@@ -317,9 +318,9 @@ onEachBackend('softmaxCrossEntropy', () => {
   });
 
   // 'mean' and 'sum' of rows narrower than 64 classes add each group of sixteen rows'
-  // losses first, four additions deep (assembly/loss.ts, sumGroupsF64: 2 ulps of Σ|loss|),
-  // then the groups, compensated (the sum's and the reference's rounding: 1 ulp).
-  it("narrow rows: 'sum' is the exact sum of the 'none' losses within 3 ulps of Σ|loss|, 'mean' it over the counted rows", () => {
+  // losses first, four additions deep (assembly/loss.ts, sumGroupsF64: 2ε·Σ|loss|), then the
+  // groups, compensated (the sum's and the reference's rounding: ε·Σ|loss|).
+  it("narrow rows: 'sum' is the exact sum of the 'none' losses within 3ε·Σ|loss|, 'mean' it over the counted rows", () => {
     const r = rng(91);
     for (const cols of [1, 2, 3, 4, 10, 33, 64]) {
       for (const Type of [Float32Array, Float64Array]) {
@@ -336,6 +337,30 @@ onEachBackend('softmaxCrossEntropy', () => {
           expect(Math.abs(sum - fsum(none)), what).toBeLessThanOrEqual(3 * Number.EPSILON * fsum(Array.from(none, Math.abs)));
           const counted = targets === t ? rows : fsum(Array.from(y, (v) => (v < 0 ? 0 : 'weights' in extra ? extra.weights[v] : 1)));
           expect(softmaxCrossEntropy(z, targets, o), what).toBe(sum / counted);
+        }
+      }
+    }
+  });
+
+  // the grouping itself: each group of sixteen rows as two trees of eight, the even rows'
+  // and the odd rows' (rows past the last 0), their sum, then the groups in the library's
+  // compensated sum — on each backend, at and around every group boundary
+  it("narrow rows: 'sum' is the sixteen-row groups' sums of the 'none' losses, bit for bit", () => {
+    const r = rng(93);
+    const half = (l: Float64Array, at: number, j: number): number => {
+      const v = (i: number): number => (at + i < l.length ? l[at + i] : 0);
+      return ((v(j) + v(j + 2)) + (v(j + 4) + v(j + 6))) + ((v(j + 8) + v(j + 10)) + (v(j + 12) + v(j + 14)));
+    };
+    for (const cols of [2, 4, 10]) {
+      for (const Type of [Float32Array, Float64Array]) {
+        for (const rows of [1, 15, 16, 17, 33, 250]) {
+          const z = randomLogits(rows * cols, r, Type, 6);
+          const y = Int32Array.from({ length: rows }, () => Math.floor(r() * cols));
+          const none = softmaxCrossEntropy(z, y, { cols, reduction: 'none' });
+          const groups = new Float64Array(Math.ceil(rows / 16));
+          for (let g = 0; g < groups.length; g++) groups[g] = half(none, 16 * g, 0) + half(none, 16 * g, 1);
+          const sum = softmaxCrossEntropy(z, y, { cols, reduction: 'sum' });
+          expect(Object.is(sum, librarySum(groups)), `${cols} columns, ${Type.name}, ${rows} rows: ${sum} against ${librarySum(groups)}`).toBe(true);
         }
       }
     }
