@@ -31,9 +31,12 @@ function sumGroups(res: Float64Array, rows: number): void {
 
 /** ((l_j + l_j+2) + (l_j+4 + l_j+6)) + ((l_j+8 + l_j+10) + (l_j+12 + l_j+14)) of the group from row r (rows from n on 0). */
 function sumTree(res: Float64Array, r: number, n: number, j: number): number {
-  const l = (i: number): number => (i < n ? res[r + i] : 0);
-  return ((l(j) + l(j + 2)) + (l(j + 4) + l(j + 6))) + ((l(j + 8) + l(j + 10)) + (l(j + 12) + l(j + 14)));
+  return ((lossAt(res, r, n, j) + lossAt(res, r, n, j + 2)) + (lossAt(res, r, n, j + 4) + lossAt(res, r, n, j + 6)))
+    + ((lossAt(res, r, n, j + 8) + lossAt(res, r, n, j + 10)) + (lossAt(res, r, n, j + 12) + lossAt(res, r, n, j + 14)));
 }
+
+/** Row i of the group from row r, 0 from n on (as the kernel's `lossAt`). */
+const lossAt = (res: Float64Array, r: number, n: number, i: number): number => (i < n ? res[r + i] : 0);
 
 /**
  * acc[0] = max(acc[0], the largest label read as unsigned, where a negative one is 2³¹ or
