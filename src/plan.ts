@@ -27,19 +27,26 @@ export interface Plan<R = unknown> {
 
 /**
  * Plan weights shared by several functions, and by small.ts, which runs a vector's call
- * on the engine its plan would take: the softmax family (log-sum-exp, weighted or signed,
- * the maps, softmaxEntropy, softmaxKlDivergence, the loss) and the sigmoid losses take
- * the kernels from 8 entries, where one staged by hand (small.ts) passes the twins' JS
- * loops of `Math.exp` and `Math.log` calls.
+ * on the engine its plan would take.  The weighted and signed log-sum-exp,
+ * softmaxKlDivergence and the sigmoid losses take the kernels from 8 entries, where one
+ * staged by hand (small.ts) passes the twins' JS loops of `Math.exp` and `Math.log` calls.
  */
 export const ROW_WEIGHT = 0.5;
 /**
- * entropy's and the Jensen–Shannon divergence's weight: float32 rows take their kernels
- * from 8 entries, where four lanes of the float32 logarithm, staged by hand (small.ts),
- * pass a loop of `Math.log` calls; float64 rows (two lanes) from 16.  (Cross-entropy and
- * KL set up a reference or a ratio per row first: from 16 either way.)
+ * The weight of log-sum-exp, the maps, softmaxEntropy, the softmax loss and the
+ * Jensen–Shannon divergence: float32 rows take their kernels from 8 entries, where four
+ * lanes of the float32 exponential or logarithm, staged by hand (small.ts), pass a loop of
+ * `Math.exp` or `Math.log` calls; float64 rows (two lanes, and a number[] staged entry by
+ * entry) from 16.
  */
-export const logWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
+export const laneWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
+/** entropy's weight: as `laneWeight`, but float64 rows from 24 (the loop is one `Math.log` an entry). */
+export const entropyWeight = (f32: boolean): number => (f32 ? 0.5 : 1.5);
+/**
+ * Cross-entropy's weight: its kernel sets up a reference logarithm per row first, so
+ * float32 rows take it from 16 entries, float64 rows from 32.  (KL's, from 16: 1.)
+ */
+export const crossEntropyWeight = (f32: boolean): number => (f32 ? 1 : 2);
 /** The joint tables' two passes (mutualInformation, conditionalEntropy). */
 export const TABLE_WEIGHT = 6;
 

@@ -4,10 +4,11 @@
 // a kernel or twin built for long rows, whose fixed cost is several times the arithmetic of
 // a handful of entries.  Here a call runs on the engine its plan would take (`engineFor`
 // with the plan's weight):
-//   - on a wasm backend, from 8 entries (the softmax family, the sigmoid losses; float32
-//     entropy and Jensen–Shannon) or 16 (the others), the same kernel on the row, staged
-//     by hand into the engine's room (engine.ts, `room`), so the values are the general
-//     path's bit for bit;
+//   - on a wasm backend, from the entries its plan's weight sets (plan.ts: 8 for float32
+//     rows of the softmax family, the sigmoid losses, entropy and Jensen–Shannon; 16 to 32
+//     for float64 rows and the others), the same kernel on the row, staged by hand into
+//     the engine's room (engine.ts, `room`), so the values are the general path's bit for
+//     bit;
 //   - below that, and on the JS backend, one or two plain loops in float64, or the twin
 //     itself on the caller's arrays (the weighted and signed log-sum-exp,
 //     softmaxKlDivergence, the focal loss, the joint tables: their twins' special rows
@@ -29,7 +30,7 @@
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, ROOM_TMP, WasmEngine } from './engine.js';
-import { logWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
+import { crossEntropyWeight, entropyWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
@@ -180,8 +181,9 @@ let next = 0, hit = 0;
  * general path gives a row holding one.
  */
 function maxOf(x: In): number {
+  const n = x.length;
   let m = -Infinity;
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0; i < n; i++) {
     const v = x[i];
     if (typeof v !== 'number') return NaN;
     XS[i] = v;
@@ -295,10 +297,11 @@ export function entropySmall(p: unknown, o: unknown): number | undefined {
   if (!small(p)) return undefined;
   const scale = baseOf(o);
   if (scale !== scale) return undefined;
-  const e = wasmRoom(p.length, logWeight(p instanceof Float32Array));
+  const e = wasmRoom(p.length, entropyWeight(p instanceof Float32Array));
   if (e) return lean(reduceOn(e, 'entropyRows', p, null), scale);
+  const n = p.length;
   let w = 0, h = 0;
-  for (let i = 0; i < p.length; i++) {
+  for (let i = 0; i < n; i++) {
     const v = p[i];
     if (!(typeof v === 'number' && v >= 0)) return undefined;
     w += v;
@@ -321,10 +324,11 @@ export function crossEntropySmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, 1, Q);
+  const e = wasmRoom(P.length, crossEntropyWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
   if (e) return lean(reduceOn(e, 'crossEntropyRows', P, Q), scale);
+  const n = P.length;
   let wp = 0, wq = 0, h = 0, bad = false;
-  for (let i = 0; i < P.length; i++) {
+  for (let i = 0; i < n; i++) {
     const a = P[i], b = Q[i];
     if (!(typeof a === 'number' && typeof b === 'number' && a >= 0 && b >= 0)) bad = true;
     wp += a as number;
@@ -341,8 +345,9 @@ export function klDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const P = p as In, Q = q as In;
   const e = wasmRoom(P.length, 1, Q);
   if (e) return lean(reduceOn(e, 'klDivergenceRows', P, Q), scale);
+  const n = P.length;
   let wp = 0, wq = 0, s = 0, c = 0, bad = false, inf = false;
-  for (let i = 0; i < P.length; i++) {
+  for (let i = 0; i < n; i++) {
     const a = P[i] as number, b = Q[i] as number;
     if (!(typeof a === 'number' && typeof b === 'number' && a >= 0 && b >= 0)) bad = true;
     wp += a;
@@ -363,10 +368,11 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, logWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
+  const e = wasmRoom(P.length, laneWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
   if (e) return lean(reduceOn(e, 'jsDivergenceRows', P, Q), scale);
+  const n = P.length;
   let wp = 0, wq = 0, s = 0, c = 0, bad = false;
-  for (let i = 0; i < P.length; i++) {
+  for (let i = 0; i < n; i++) {
     const a = P[i] as number, b = Q[i] as number;
     if (!(typeof a === 'number' && typeof b === 'number' && a >= 0 && b >= 0)) bad = true;
     wp += a;
@@ -400,7 +406,7 @@ export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
   if (!small(x)) return undefined;
   if ((o as { weights?: unknown } | null | undefined)?.weights !== undefined) return weighted(x, o, WEIGHTS) && !(AUX[3] < 0) ? RES[0] : undefined;
   if (!only(o, NONE)) return undefined;
-  const e = wasmRoom(x.length, ROW_WEIGHT);
+  const e = wasmRoom(x.length, laneWeight(x instanceof Float32Array));
   if (e) {
     const f32 = x instanceof Float32Array;
     if (!put(e, 0, x, f32)) return undefined;
@@ -420,13 +426,13 @@ export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
   if (!out) return undefined;
-  const e = wasmRoom(x.length, ROW_WEIGHT);
+  const e = wasmRoom(x.length, laneWeight(x instanceof Float32Array));
   if (e) return mapOn(e, 'softmaxRows', x, out) ? out : undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
-  const rest = expRest(x.length, m, cutOf(x), out);
+  const n = x.length, rest = expRest(n, m, cutOf(x), out);
   const c = 1 / (ones + rest);
-  for (let i = 0; i < out.length; i++) out[i] *= c;
+  for (let i = 0; i < n; i++) out[i] *= c;
   return out;
 }
 
@@ -435,13 +441,13 @@ export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined 
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
   if (!out) return undefined;
-  const e = wasmRoom(x.length, ROW_WEIGHT);
+  const e = wasmRoom(x.length, laneWeight(x instanceof Float32Array));
   if (e) return mapOn(e, 'logSoftmaxRows', x, out) ? out : undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
-  const rest = expRest(x.length, m, cutOf(x), null);
+  const n = x.length, rest = expRest(n, m, cutOf(x), null);
   const ls = logOnesPlus(ones, rest);
-  for (let i = 0; i < out.length; i++) out[i] = XS[i] - m - ls;
+  for (let i = 0; i < n; i++) out[i] = XS[i] - m - ls;
   return out;
 }
 
@@ -457,7 +463,7 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
   const scale = scaleOf(opt?.base);
   const grad = opt?.grad === undefined ? null : outOf(x, opt.grad);
   if (scale !== scale || (opt?.grad !== undefined && !grad)) return undefined;
-  const e = wasmRoom(x.length, ROW_WEIGHT);
+  const e = wasmRoom(x.length, laneWeight(x instanceof Float32Array));
   if (e) {
     // (slots: x 0, grad 2, H in the base 3)
     const f32 = x instanceof Float32Array, n = x.length;
@@ -600,7 +606,7 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   const grad = opt.grad === undefined ? null : outOf(z, opt.grad);
   const scale = scaleOf(opt.base);
   if ((opt.grad !== undefined && !grad) || scale !== scale) return undefined;
-  const e = wasmRoom(n, ROW_WEIGHT);
+  const e = wasmRoom(n, laneWeight(z instanceof Float32Array));
   if (e) {
     // the plan's arguments for one row: no weights (their sum n), no smoothing, the
     // gradient's scale the base's ('mean' of one row), group sums but for 'none' (narrow rows)

@@ -14,7 +14,7 @@ import {
 } from '../src/index.js';
 import { allocate, currentEngine, setSmallInputCutoff, supported } from '../src/backend.js';
 import type { WasmEngine } from '../src/engine.js';
-import { execute, logWeight } from '../src/plan.js';
+import { crossEntropyWeight, entropyWeight, execute, laneWeight } from '../src/plan.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../src/softmax.js';
 import { sigmoidCrossEntropyPlan, sigmoidFocalLossPlan } from '../src/sigmoid.js';
 import { logSumExpWeightedPlan, signedLogSumExpPlan } from '../src/weighted.js';
@@ -219,15 +219,16 @@ describe('small calls', () => {
           // (a gradient of either float type, whatever the input's)
           const g = () => (gradType === 'none' ? undefined : gradType === 'f32' ? new Float32Array(n) : new Float64Array(n));
           const g1 = g(), g2 = g(), g3 = g(), g4 = g();
-          const same = (got: unknown, want: () => unknown, grads: [unknown, unknown][] = []) => {
+          // (from: the entries from which the plan runs its kernel, plan.ts's weights)
+          const same = (got: unknown, want: () => unknown, grads: [unknown, unknown][] = [], from = 8) => {
             // (the plans run as the general path runs them, small.ts passed over; undefined: left to it)
             // (a NaN loss is left to the general path, which looks for a bad target first)
-            if (n >= 8 && got === undefined && !negative && !v.some(Number.isNaN)) expect.fail('small.ts left a call it takes');
+            if (n >= from && got === undefined && !negative && !v.some(Number.isNaN)) expect.fail('small.ts left a call it takes');
             if (got === undefined) return;
             expect(got).toEqual(want());
             for (const [a, b] of grads) expect(a).toEqual(b);
           };
-          same(softmaxEntropySmall(x, { base, grad: g1 }), () => execute(softmaxEntropyPlan(x, { base, grad: g2 })), [[g1, g2]]);
+          same(softmaxEntropySmall(x, { base, grad: g1 }), () => execute(softmaxEntropyPlan(x, { base, grad: g2 })), [[g1, g2]], 16 * laneWeight(k === 'f32'));
           const gq1 = g(), gq2 = g();
           same(softmaxKlDivergenceSmall(x, u, { base, gradP: g3, gradQ: gq1 }), () => execute(softmaxKlDivergencePlan(x, u, { base, gradP: g4, gradQ: gq2 })), [[g3, g4], [gq1, gq2]]);
           // targets in [0, 1], or with a bad one (2, −1, NaN): the general path's RangeError, never a NaN loss here
@@ -254,7 +255,7 @@ describe('small calls', () => {
     }
   });
 
-  it('on a wasm backend, log-sum-exp, the maps and the loss: the general path\'s values bit for bit at every size (its kernels from 8 entries), masked, NaN and ±Infinity rows included', async () => {
+  it('on a wasm backend, log-sum-exp, the maps and the loss: the general path\'s values bit for bit at every size (its kernels from 8 float32 or 16 float64 entries), masked, NaN and ±Infinity rows included', async () => {
     const arb = fc.tuple(logitsArb, kindArb, fc.nat(), fc.constantFrom<'mean' | 'sum' | 'none'>('mean', 'sum', 'none'), fc.constantFrom(undefined, 2, 0.5),
       fc.constantFrom('none', 'f32', 'f64'), fc.boolean(), fc.nat(9), fc.constantFrom('array', 'i32', 'f64'));
     try {
@@ -263,22 +264,22 @@ describe('small calls', () => {
         fc.assert(fc.property(arb, ([logits, k, label, reduction, base, gradType, inf, nan, labelType]) => {
           const v = nan ? logits.map((e) => (Number.isNaN(e) ? 1 : e)) : logits; // (a NaN a tenth of the time: it makes every value NaN)
           if (inf) v[label % v.length] = label % 2 ? Infinity : -Infinity;
-          const x = build(k, v), n = v.length;
+          const x = build(k, v), n = v.length, from = 16 * laneWeight(k === 'f32');
           // (the plans run as the general path runs them, small.ts passed over)
           const lse = logSumExpSmall(x, undefined);
-          if (n >= 8) expect(lse, 'small.ts took the call').toBeDefined();
+          if (n >= from) expect(lse, 'small.ts took the call').toBeDefined();
           if (lse !== undefined) expect(Object.is(lse, execute(logSumExpPlan(x)))).toBe(true);
           for (const kernel of ['softmaxRows', 'logSoftmaxRows'] as const) {
             const small = kernel === 'softmaxRows' ? softmaxSmall : logSoftmaxSmall;
             const got = small(x, undefined), want = execute(mapPlan('softmax', kernel, x, undefined));
-            if (n >= 8) expect(got, 'small.ts took the call').toBeDefined();
+            if (n >= from) expect(got, 'small.ts took the call').toBeDefined();
             if (got) expect(got).toEqual(want);
           }
           const y = labelType === 'array' ? [label % n] : labelType === 'i32' ? Int32Array.of(label % n) : Float64Array.of(label % n);
           const g = () => (gradType === 'none' ? undefined : gradType === 'f32' ? new Float32Array(n) : new Float64Array(n));
           const gs = g(), gw = g();
           const loss = softmaxCrossEntropySmall(x, y, { cols: n, reduction, base, grad: gs });
-          if (n >= 8) expect(loss, 'small.ts took the call').toBeDefined();
+          if (n >= from) expect(loss, 'small.ts took the call').toBeDefined();
           if (loss !== undefined) {
             expect(loss).toEqual(execute(softmaxCrossEntropyPlan(x, y, { cols: n, reduction, base, grad: gw })));
             expect(gs).toEqual(gw);
@@ -290,7 +291,7 @@ describe('small calls', () => {
     }
   });
 
-  it('on a wasm backend, entropy, cross-entropy and the divergences from their kernels\' cut-offs (16 entries, float32 entropy and Jensen–Shannon 8): the general path\'s values bit for bit, and what it rejects left to it', async () => {
+  it('on a wasm backend, entropy, cross-entropy and the divergences from their kernels\' cut-offs (plan.ts\'s weights: 8 to 32 entries): the general path\'s values bit for bit, and what it rejects left to it', async () => {
     // faults: a negative entry (the sum kept), a sum 1e-3 off, a NaN, and a sum just inside
     // and just outside its type's tolerance (1e-6 float64, 1e-5 float32)
     const fault = fc.constantFrom('none', 'negative', 'sum', 'NaN', 'inside', 'outside');
@@ -308,13 +309,13 @@ describe('small calls', () => {
           if (f === 'NaN') bad[n - 1] = Number.NaN;
           if (f === 'inside' || f === 'outside') for (let i = 0; i < n; i++) bad[i] *= 1 + (f === 'inside' ? 0.5 : 1.5) * tol;
           const P = build(kp, inQ ? p : bad), Q = build(kq, inQ ? bad : q);
-          // (the entries from which each runs its kernel: plan.ts, logWeight)
-          const kernelFrom = (f32: boolean) => 16 * logWeight(f32);
+          // (the entries from which each runs its kernel: plan.ts's weights)
+          const both = kp === 'f32' && kq === 'f32';
           const cases = [
-            [entropySmall(P, o), () => execute(entropyPlan(P, o)), kernelFrom(kp === 'f32')],
-            [crossEntropySmall(P, Q, o), () => execute(crossEntropyPlan(P, Q, o)), 16],
+            [entropySmall(P, o), () => execute(entropyPlan(P, o)), 16 * entropyWeight(kp === 'f32')],
+            [crossEntropySmall(P, Q, o), () => execute(crossEntropyPlan(P, Q, o)), 16 * crossEntropyWeight(both)],
             [klDivergenceSmall(P, Q, o), () => execute(klDivergencePlan(P, Q, o)), 16],
-            [jsDivergenceSmall(P, Q, o), () => jsDivergencePlans(P, Q, o).map((plan) => execute(plan)).at(-1), kernelFrom(kp === 'f32' && kq === 'f32')],
+            [jsDivergenceSmall(P, Q, o), () => jsDivergencePlans(P, Q, o).map((plan) => execute(plan)).at(-1), 16 * laneWeight(both)],
           ] as const;
           for (const [got, general, from] of cases) {
             // what the general path rejects is left to it; what it takes from the kernel's
