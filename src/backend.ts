@@ -64,7 +64,7 @@ const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
  * backend: below it, staging, the call into wasm and a kernel's row set-up cost more
  * than the twin's loop.  The weights put each family at its crossover (measured: see
  * docs/performance.md, "Small calls"): KL 1; float32 rows of the softmax family,
- * entropy and Jensen–Shannon 0.5, float64 rows 1 to 1.5, cross-entropy 1 and 2 (plan.ts,
+ * entropy and Jensen–Shannon 0.5, float64 rows 1, cross-entropy 1 and 2 (plan.ts,
  * `laneWeight` and its neighbours); the weighted and signed log-sum-exp, softmaxKlDivergence
  * and the sigmoid losses 0.5 (plan.ts, ROW_WEIGHT: a vector's call from 8 entries, staged
  * by small.ts, passes their twins' `Math.exp` loops); the tables' margins and histograms,

@@ -10,7 +10,7 @@
 // meets the float64 bound), as 0.1 did.
 
 import { type Arg, type Shape, SUM_TOLERANCE, baseScale, checkProbabilities, describe, flag, options, sameLength, shape, vector } from './args.js';
-import { crossEntropyWeight, entropyWeight, execute, laneWeight, type Plan } from './plan.js';
+import { crossEntropyWeight, execute, laneWeight, type Plan } from './plan.js';
 import { perRow, scaled } from './reductions.js';
 import { crossEntropySmall, entropySmall, jsDivergenceSmall, klDivergenceSmall } from './small.js';
 import type { BaseOption, MatrixOptions, ProbabilityOptions, Vector, VectorOptions } from './types.js';
@@ -97,7 +97,7 @@ export function entropyPlan(p: Vector, options_?: ProbabilityOptions): Plan<numb
   const res = perRow(s, fn, o.out, [P]);
   const aux = validate ? auxOf(s, 5) : null;
   return {
-    rows: s.rows, cols: s.cols, size: P.length, weight: entropyWeight(f32),
+    rows: s.rows, cols: s.cols, size: P.length, weight: laneWeight(f32),
     stages: [{ kernel: 'entropyRows', f32, args: [P.data, s.rows, s.cols, normalize ? 1 : 0, res, aux] }],
     finish: () => {
       if (aux) check(fn, P, s, aux, 5, 4, (r) => aux[5 * r] + aux[5 * r + 1], normalize);

@@ -33,15 +33,13 @@ export interface Plan<R = unknown> {
  */
 export const ROW_WEIGHT = 0.5;
 /**
- * The weight of log-sum-exp, the maps, softmaxEntropy, the softmax loss and the
+ * The weight of log-sum-exp, the maps, softmaxEntropy, the softmax loss, entropy and the
  * Jensen–Shannon divergence: float32 rows take their kernels from 8 entries, where four
  * lanes of the float32 exponential or logarithm, staged by hand (small.ts), pass a loop of
  * `Math.exp` or `Math.log` calls; float64 rows (two lanes, and a number[] staged entry by
  * entry) from 16.
  */
 export const laneWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
-/** entropy's weight: as `laneWeight`, but float64 rows from 24 (the loop is one `Math.log` an entry). */
-export const entropyWeight = (f32: boolean): number => (f32 ? 0.5 : 1.5);
 /**
  * Cross-entropy's weight: its kernel sets up a reference logarithm per row first, so
  * float32 rows take it from 16 entries, float64 rows from 32.  (KL's, from 16: 1.)

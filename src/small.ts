@@ -30,7 +30,7 @@
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, ROOM_TMP, WasmEngine } from './engine.js';
-import { crossEntropyWeight, entropyWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
+import { crossEntropyWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
@@ -297,7 +297,7 @@ export function entropySmall(p: unknown, o: unknown): number | undefined {
   if (!small(p)) return undefined;
   const scale = baseOf(o);
   if (scale !== scale) return undefined;
-  const e = wasmRoom(p.length, entropyWeight(p instanceof Float32Array));
+  const e = wasmRoom(p.length, laneWeight(p instanceof Float32Array));
   if (e) return lean(reduceOn(e, 'entropyRows', p, null), scale);
   const n = p.length;
   let w = 0, h = 0;
