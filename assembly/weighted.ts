@@ -246,8 +246,11 @@ function setupF32(m: f32): void {
 
 function rowF32(x: usize, w: usize, n: i32): void {
   const ninf = v128.load32_splat(W32, 8), pinf = v128.load32_splat(W32, 12), zero = v128.load32_splat(W32, 16);
-  // pass 1: the maximum over the entries of nonzero weight, and the smallest weight
-  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf, mw = pinf;
+  // pass 1: the maximum over the entries of nonzero weight, and the smallest weight (NaN
+  // weights passed over, as the twin's b < mw: pmin(acc, w) keeps acc where w is NaN, so
+  // each accumulator takes its weights one by one and never holds a NaN that would hide
+  // a negative weight after it)
+  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf, mw = pinf, mw2 = pinf;
   let i = 0;
   for (; i + 16 <= n; i += 16) {
     const p = x + (<usize>i << 2), q = w + (<usize>i << 2);
@@ -256,7 +259,8 @@ function rowF32(x: usize, w: usize, n: i32): void {
     m1 = f32x4.pmax(m1, v128.bitselect(v128.load(p, 16), ninf, f32x4.ne(w1, zero)));
     m2 = f32x4.pmax(m2, v128.bitselect(v128.load(p, 32), ninf, f32x4.ne(w2, zero)));
     m3 = f32x4.pmax(m3, v128.bitselect(v128.load(p, 48), ninf, f32x4.ne(w3, zero)));
-    mw = f32x4.pmin(mw, f32x4.pmin(f32x4.pmin(w0, w1), f32x4.pmin(w2, w3)));
+    mw = f32x4.pmin(f32x4.pmin(mw, w0), w1);
+    mw2 = f32x4.pmin(f32x4.pmin(mw2, w2), w3);
   }
   for (; i < n; i += 4) {
     const p = x + (<usize>i << 2), q = w + (<usize>i << 2);
@@ -267,7 +271,7 @@ function rowF32(x: usize, w: usize, n: i32): void {
     mw = f32x4.pmin(mw, r >= 4 ? wv : loadPartF32(q, r, pinf));
   }
   const m = maxLanesF32x4(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3)));
-  gMinW = <f64>minLanesF32x4(mw);
+  gMinW = <f64>minLanesF32x4(f32x4.pmin(mw, mw2));
   if (!isFinite(m)) {
     classify<f32>(x, w, n, m, 0);
     return;
@@ -377,7 +381,8 @@ function setupF64(m: f64): void {
 
 function rowF64(x: usize, w: usize, n: i32): void {
   const ninf = v128.load64_splat(W64), pinf = v128.load64_splat(W64, 8), zero = v128.load64_splat(W64, 16);
-  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf, mw = pinf;
+  // (the smallest weight as rowF32's)
+  let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf, mw = pinf, mw2 = pinf;
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const p = x + (<usize>i << 3), q = w + (<usize>i << 3);
@@ -386,7 +391,8 @@ function rowF64(x: usize, w: usize, n: i32): void {
     m1 = f64x2.pmax(m1, v128.bitselect(v128.load(p, 16), ninf, f64x2.ne(w1, zero)));
     m2 = f64x2.pmax(m2, v128.bitselect(v128.load(p, 32), ninf, f64x2.ne(w2, zero)));
     m3 = f64x2.pmax(m3, v128.bitselect(v128.load(p, 48), ninf, f64x2.ne(w3, zero)));
-    mw = f64x2.pmin(mw, f64x2.pmin(f64x2.pmin(w0, w1), f64x2.pmin(w2, w3)));
+    mw = f64x2.pmin(f64x2.pmin(mw, w0), w1);
+    mw2 = f64x2.pmin(f64x2.pmin(mw2, w2), w3);
   }
   for (; i < n; i += 2) {
     const p = x + (<usize>i << 3), q = w + (<usize>i << 3);
@@ -397,7 +403,7 @@ function rowF64(x: usize, w: usize, n: i32): void {
     mw = f64x2.pmin(mw, full ? wv : v128.load64_lane(q, pinf, 0));
   }
   const m = maxLanesF64x2(f64x2.pmax(f64x2.pmax(m0, m1), f64x2.pmax(m2, m3)));
-  gMinW = minLanesF64x2(mw);
+  gMinW = minLanesF64x2(f64x2.pmin(mw, mw2));
   if (!isFinite(m)) {
     classify<f64>(x, w, n, m, 0);
     return;

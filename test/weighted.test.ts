@@ -294,6 +294,27 @@ onEachBackend('weighted log-sum-exp', () => {
       expect(() => lse([1, -Infinity], { weights: [1, -1] })).toThrow(RangeError);
     });
 
+    it('a NaN weight does not hide a negative one: a RangeError naming it, whatever their lanes', () => {
+      // (found by the fuzzer: the kernels' smallest weight took NaN from a NaN lane and lost
+      // the weights reduced with it; a NaN weight alone makes the value NaN)
+      for (const Type of TYPES) {
+        for (const n of [8, 16, 17, 40]) {
+          for (let nanAt = 0; nanAt < Math.min(n, 16); nanAt++) {
+            for (const negAt of [0, 1, 2, 3, 5, 9, n - 1]) {
+              if (negAt === nanAt || negAt >= n) continue;
+              const w = new Type(n).fill(0.5);
+              w[nanAt] = Number.NaN;
+              w[negAt] = -0.25;
+              expect(() => lse(new Type(n).fill(1), { weights: w }), `n ${n}, NaN at ${nanAt}, −0.25 at ${negAt}`).toThrow(new RegExp(`weights\\[${negAt}\\] is -0\\.25`));
+            }
+          }
+        }
+        const w = new Type(8).fill(0.5);
+        w[3] = Number.NaN;
+        expect(lse(new Type(8).fill(1), { weights: w })).toBeNaN();
+      }
+    });
+
     it('weights of the wrong length or type are TypeErrors; unknown options name the nearest', () => {
       expect(() => signedLogSumExp([1, 2, 3], { weights: [1, 2] })).toThrow(TypeError);
       expect(() => signedLogSumExp([1, 2, 3], { weights: [1, 2] })).toThrow(/weights must have length 3 \(one per element\), got 2/);
