@@ -613,9 +613,9 @@ function lossExpectation(args, o, e) {
         const m = Array.isArray(ref) ? ref[1] * Math.abs(gradScale) : 0;
         // a Float32Array gradient is float32-rounded (out of range: ±Infinity), its
         // exponentials kept at float32's subnormal resolution, 2^-149, before the row's weight
-        // Σ w·t̃ scales them; float32 logits' exponentials are 0 below the cut-off (README,
-        // accuracy): an entry is off by up to those times that weight
-        const floor = (g instanceof Float32Array ? 2 * 2 ** -149 : 0) + (dtype === 'f32' ? CUT.f32 : 0);
+        // Σ w·t̃ scales them; the exponentials are 0 below their type's cut-off (README,
+        // accuracy), float64's too: an entry is off by up to those times that weight
+        const floor = (g instanceof Float32Array ? 2 * 2 ** -149 : 0) + CUT[dtype];
         const sub = floor * Math.abs((tws[r] ?? 0) * gradScale);
         const msg = g instanceof Float32Array ? compareNumber(g[r * cols + c], Math.fround(want), m, 'f32', sub) : compareNumber(g[r * cols + c], want, m, dtype, sub);
         if (msg) return `grad[${r * cols + c}]: ${msg}`;
