@@ -4,11 +4,12 @@
 // a kernel or twin built for long rows, whose fixed cost is several times the arithmetic of
 // a handful of entries.  Here a call runs on the engine its plan would take (`engineFor`
 // with the plan's weight):
-//   - on a wasm backend, from the entries its plan's weight sets (plan.ts: 8 for float32
-//     rows of the softmax family, the sigmoid losses, entropy and Jensen–Shannon; 16 to 32
-//     for float64 rows and the others), the same kernel on the row, staged by hand into
-//     the engine's room (engine.ts, `room`), so the values are the general path's bit for
-//     bit;
+//   - on a wasm backend, from the entries its plan's weight sets (plan.ts: 8 for the
+//     sigmoid losses, the weighted and signed log-sum-exp, softmaxKlDivergence, and
+//     float32 rows of the other softmax functions, entropy and Jensen–Shannon; 16 for
+//     those functions' float64 rows, KL and float32 cross-entropy; 32 for float64
+//     cross-entropy), the same kernel on the row, staged by hand into the engine's room
+//     (engine.ts, `room`), so the values are the general path's bit for bit;
 //   - below that, and on the JS backend, one or two plain loops in float64, or the twin
 //     itself on the caller's arrays (the weighted and signed log-sum-exp,
 //     softmaxKlDivergence, the focal loss, the joint tables: their twins' special rows
