@@ -185,7 +185,9 @@ function bceTailF32(x: usize, y: usize, w: usize, pw: usize, r: i32, eps: f64, g
   const xv = loadLastF32(x, r, zero), yr = loadLastF32(y, r, zero), yv = flushF32(yr, sg32(SG_FLT_MIN));
   const wv = w ? loadLastF32(w, r, one) : one, pwv = pw ? loadLastF32(pw, r, one) : one;
   const bad = v128.or(v128.or(f32x4.lt(yr, zero), f32x4.gt(yr, one)), v128.or(f32x4.lt(wv, zero), f32x4.eq(wv, sg32(SG_INF))));
-  tailBad = v128.any_true(v128.or(bad, careful ? v128.or(f32x4.ne(yr, yr), f32x4.ne(wv, wv)) : zero));
+  // (a NaN target is looked for whether careful or not: the loss's max(0, ·) terms hide it,
+  // and the vectors before the tail find theirs in `ybits`)
+  tailBad = v128.any_true(v128.or(v128.or(bad, f32x4.ne(yr, yr)), careful ? f32x4.ne(wv, wv) : zero));
   const loss = bceF32(xv, yv, wv, pwv, w != 0, pw != 0, true, grad != 0, losses != 0,
     f32x4.splat(<f32>(1.0 - eps)), f32x4.splat(<f32>(eps * 0.5)), f32x4.splat(<f32>gscale), f32x4.splat(gradCut(gscale)), f64x2.splat(lscale),
     grad, losses, 0, r, careful,
@@ -519,7 +521,7 @@ function focalTailF32(x: usize, y: usize, r: i32, alpha: f64, gamma: f64, gscale
   grad: usize, losses: usize, careful: bool): v128 {
   const one = sg32(SG_ONE), zero = sg32(SG_ZERO);
   const xv = loadLastF32(x, r, zero), yr = loadLastF32(y, r, zero), yv = flushF32(yr, sg32(SG_FLT_MIN));
-  tailBad = v128.any_true(v128.or(v128.or(f32x4.lt(yr, zero), f32x4.gt(yr, one)), careful ? f32x4.ne(yr, yr) : zero));
+  tailBad = v128.any_true(v128.or(v128.or(f32x4.lt(yr, zero), f32x4.gt(yr, one)), f32x4.ne(yr, yr))); // (NaN: see bceTailF32)
   const loss = focalF32(xv, yv, gammaMode(gamma), f32x4.splat(<f32>gamma), f64x2.splat(gamma), f32x4.splat(<f32>alpha), f32x4.splat(<f32>(1.0 - alpha)),
     i32x4.splat(alpha < 0 ? -1 : 0), grad != 0, losses != 0, f32x4.splat(<f32>gscale), f64x2.splat(lscale), grad, losses, 0, r, careful,
     sg32(SG_MAGIC), sg32(SG_LOG2E), sg32(SG_NLN2_HI), sg32(SG_NLN2_LO), sg32(SG_CUT), sg32(SG_NTINY),

@@ -400,13 +400,16 @@ onEachBackend('sigmoidCrossEntropy', (b) => {
       const wb = new Float32Array(1000).fill(1);
       wb[3] = -0.25;
       expect(() => sigmoidCrossEntropy(big, new Float32Array(1000), { weights: wb })).toThrow(/weights\[3\] is -0.25/);
-      // a NaN target in float64: the SIMD kernels' max(0, ·) terms hid it (found by fuzz/run.js)
-      for (const [n, cols] of [[100, undefined], [1001, undefined], [100, 4], [1000, 100], [128, 64]] as const) {
-        for (const at of [0, 5, n - 1]) {
-          const x = new Float64Array(n).map((_, i) => Math.sin(i)), y = new Float64Array(n).fill(0.5), w = new Float64Array(n).fill(1);
-          y[at] = NaN;
-          expect(() => sigmoidCrossEntropy(x, y, { cols }), `${n} ${cols} ${at}`).toThrow(/is NaN; targets must be in \[0, 1\]/);
-          expect(() => sigmoidCrossEntropy(x, y, { cols, weights: w, grad: new Float64Array(n) }), `${n} ${cols} ${at} weighted`).toThrow(RangeError);
+      // a NaN target: the SIMD kernels' max(0, ·) terms hid it, in float64 and in a float32
+      // row's last, partial vector (found by fuzz/run.js)
+      for (const Type of [Float64Array, Float32Array]) {
+        for (const [n, cols] of [[100, undefined], [1001, undefined], [103, undefined], [100, 4], [30, 10], [1000, 100], [128, 64]] as const) {
+          for (const at of [0, 5, n - 2, n - 1]) {
+            const x = new Type(n).map((_, i) => Math.sin(i)), y = new Type(n).fill(0.5), w = new Type(n).fill(1);
+            y[at] = NaN;
+            expect(() => sigmoidCrossEntropy(x, y, { cols }), `${Type.name} ${n} ${cols} ${at}`).toThrow(/is NaN; targets must be in \[0, 1\]/);
+            expect(() => sigmoidCrossEntropy(x, y, { cols, weights: w, grad: new Type(n) }), `${Type.name} ${n} ${cols} ${at} weighted`).toThrow(RangeError);
+          }
         }
       }
       // nothing is left behind: the next call is right
@@ -537,12 +540,15 @@ onEachBackend('sigmoidFocalLoss', () => {
     expect(() => sigmoidFocalLoss([1], [1], { gamma: '2' as never })).toThrow(TypeError);
     expect(() => sigmoidFocalLoss([1, 2], [0.5, 1.25], { cols: 2 })).toThrow(/targets\[1\] \(row 0, entry 1\) is 1.25/);
     expect(() => sigmoidFocalLoss([1, 2], [1])).toThrow(TypeError);
-    // a NaN float64 target with α off: nothing else made the loss NaN (found by fuzz/run.js)
-    for (const [n, cols] of [[9, undefined], [100, undefined], [1001, 13], [1000, 100]] as const) {
-      for (const gamma of [0, 2, 7.3]) {
-        const x = new Float64Array(n).map((_, i) => Math.sin(i)), y = new Float64Array(n).fill(0.5);
-        y[n - 1] = NaN;
-        expect(() => sigmoidFocalLoss(x, y, { cols, alpha: -1, gamma }), `${n} ${cols} ${gamma}`).toThrow(/is NaN; targets must be in \[0, 1\]/);
+    // a NaN target with α off: nothing else made the loss NaN, in float64 and in a float32
+    // row's last, partial vector (found by fuzz/run.js)
+    for (const Type of [Float64Array, Float32Array]) {
+      for (const [n, cols] of [[9, undefined], [100, undefined], [1001, 13], [1000, 100], [103, undefined], [30, 10]] as const) {
+        for (const gamma of [0, 2, 7.3]) {
+          const x = new Type(n).map((_, i) => Math.sin(i)), y = new Type(n).fill(0.5);
+          y[n - 1] = NaN;
+          expect(() => sigmoidFocalLoss(x, y, { cols, alpha: -1, gamma }), `${Type.name} ${n} ${cols} ${gamma}`).toThrow(/is NaN; targets must be in \[0, 1\]/);
+        }
       }
     }
     expect(sigmoidFocalLoss([0, 0], [1, 0], { alpha: -1 })).toBeCloseTo(Math.LN2 / 4, 15);
