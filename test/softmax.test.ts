@@ -111,6 +111,19 @@ onEachBackend('softmax family', () => {
       expectAllClose(softmax(x), reference(x).p, 'f32');
     });
 
+    it('a result beyond its type\'s range may be ±Infinity (README): float32 logSoftmax of 1e30 apart at T = 1e-30', () => {
+      expect(Array.from(logSoftmax(new Float32Array([1e30, 0]), { temperature: 1e-30 }))).toEqual([0, -Infinity]);
+      // into a float64 out: −Infinity from the float32 kernels, the value from the JS twin
+      // (float64 arithmetic on the float32 input)
+      const into = logSoftmax(new Float32Array([1e30, 0]), { temperature: 1e-30, out: new Float64Array(2) });
+      expect(into[0]).toBe(0);
+      if (into[1] !== -Infinity) expectClose(into[1], -Math.fround(1e30) * 1e30, 'f32');
+      const got = logSoftmax(new Float64Array([1e30, 0]), { temperature: 1e-30 });
+      expect(got[0]).toBe(0);
+      expectClose(got[1], -1e60, 'f64');
+      expectAllClose(softmax(new Float32Array([1e30, 0]), { temperature: 1e-30 }), [1, 0], 'f32');
+    });
+
     it('NaN logits propagate NaN through the row, and only that row', () => {
       for (const T of TYPES) {
         const x = new T([1, NaN, 2, 1, 2, 3]);
