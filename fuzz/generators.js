@@ -439,7 +439,9 @@ function materializeOut(d, x, n, defaultType, ctx, role) {
       if (!(v instanceof Float32Array || v instanceof Float64Array) || v.length === 0) return materializeOut({ t: 'fresh', type: defaultType }, x, n, defaultType, ctx, role);
       const bpe = v.BYTES_PER_ELEMENT;
       const start = v.byteOffset + d.shift * bpe;
-      if (start < 0 || start + n * bpe > v.buffer.byteLength) return materializeOut({ t: 'fresh', type: defaultType }, x, n, defaultType, ctx, role);
+      // (a shift of n or more is no overlap: the call rightly writes there, which may be
+      // another array's memory, e.g. the canary WasmArray just below a foreign one)
+      if (Math.abs(d.shift) >= n || start < 0 || start + n * bpe > v.buffer.byteLength) return materializeOut({ t: 'fresh', type: defaultType }, x, n, defaultType, ctx, role);
       note(`a view of the input's buffer shifted by ${d.shift} elements (partial overlap)`);
       return new v.constructor(v.buffer, start, n);
     }
