@@ -5,10 +5,9 @@
 // (`aux`: the row sums and the smallest entry), from which the inputs are validated
 // afterwards, entries scanned only to name a bad one.  Inputs below 8 to 32 elements (the
 // plans' weights, plan.ts) run on the JS twins, which beat a wasm call's fixed cost
-// there.  float32 lanes when the inputs
-// are Float32Arrays (both, for two distributions) and not normalised: normalising runs
-// the float64 kernel on the values (p/Σp is then not rounded to float32, and the result
-// meets the float64 bound), as 0.1 did.
+// there.  float32 lanes when the inputs are Float32Arrays (both, for two distributions)
+// and not normalised: normalising runs the float64 kernel on the values (p/Σp is then not
+// rounded to float32, and the result meets the float64 bound), as 0.1 did.
 
 import { type Arg, type Shape, SUM_TOLERANCE, baseScale, checkProbabilities, describe, flag, options, sameLength, shape, vector } from './args.js';
 import { crossEntropyWeight, execute, laneWeight, type Plan } from './plan.js';

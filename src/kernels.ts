@@ -32,9 +32,9 @@
  * Calls of narrow rows are split at multiples of this many rows, counted from the call's
  * first: the kernels take such rows four (float32) or two (float64) at a time (lanes =
  * rows; the last, partial group row by row: see assembly/rows.ts), and a `sums` result
- * adds each group of this many rows' values (assembly/loss.ts, `sumGroupsF64`).  A call split into pieces whose sizes
- * are multiples of it — the engine's blocks, the pool's chunks — computes every row, and
- * every group's sum, as the whole call does.
+ * adds each group of this many rows' values (assembly/loss.ts, `sumGroupsF64`).  A call
+ * split into pieces whose sizes are multiples of it — the engine's blocks, the pool's
+ * chunks — computes every row, and every group's sum, as the whole call does.
  */
 export const ROW_GROUP = 16;
 

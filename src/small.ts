@@ -407,9 +407,8 @@ export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
   if (!small(x)) return undefined;
   if ((o as { weights?: unknown } | null | undefined)?.weights !== undefined) return weighted(x, o, WEIGHTS) && !(AUX[3] < 0) ? RES[0] : undefined;
   if (!only(o, NONE)) return undefined;
-  const e = wasmRoom(x.length, laneWeight(x instanceof Float32Array));
+  const f32 = x instanceof Float32Array, e = wasmRoom(x.length, laneWeight(f32));
   if (e) {
-    const f32 = x instanceof Float32Array;
     if (!put(e, 0, x, f32)) return undefined;
     (f32 ? e.exports.logSumExpRowsF32 : e.exports.logSumExpRowsF64)(ptr(0), 1, x.length, ptr(3), 0, at + ROOM_TMP);
     return e.slot(3, 1, 'f64')[0];
@@ -464,10 +463,10 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
   const scale = scaleOf(opt?.base);
   const grad = opt?.grad === undefined ? null : outOf(x, opt.grad);
   if (scale !== scale || (opt?.grad !== undefined && !grad)) return undefined;
-  const e = wasmRoom(x.length, laneWeight(x instanceof Float32Array));
+  const f32 = x instanceof Float32Array, e = wasmRoom(x.length, laneWeight(f32));
   if (e) {
     // (slots: x 0, grad 2, H in the base 3)
-    const f32 = x instanceof Float32Array, n = x.length;
+    const n = x.length;
     if (!put(e, 0, x, f32)) return undefined;
     (f32 ? e.exports.softmaxEntropyRowsF32 : e.exports.softmaxEntropyRowsF64)(ptr(0), 1, n, 1, scale, grad ? ptr(2) : 0, ptr(3), 0, at + ROOM_TMP);
     if (grad) take(e, 2, grad, f32);
@@ -607,11 +606,10 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   const grad = opt.grad === undefined ? null : outOf(z, opt.grad);
   const scale = scaleOf(opt.base);
   if ((opt.grad !== undefined && !grad) || scale !== scale) return undefined;
-  const e = wasmRoom(n, laneWeight(z instanceof Float32Array));
+  const f32 = z instanceof Float32Array, e = wasmRoom(n, laneWeight(f32));
   if (e) {
     // the plan's arguments for one row: no weights (their sum n), no smoothing, the
     // gradient's scale the base's ('mean' of one row), group sums but for 'none' (narrow rows)
-    const f32 = z instanceof Float32Array;
     if (!put(e, 0, z, f32)) return undefined;
     e.slot(1, 1, 'i32')[0] = y;
     (f32 ? e.exports.softmaxCrossEntropyLabelsF32 : e.exports.softmaxCrossEntropyLabelsF64)(ptr(0), ptr(1), 1, n, 0, n, 0, scale, grad ? ptr(2) : 0, ptr(3), reduction === 'none' ? 0 : 1, at + ROOM_TMP);
