@@ -284,14 +284,15 @@ export function expRowF32(m: f32, T: f64): void {
  */
 // @ts-ignore: decorator
 @inline export function expF32x4(x: v128, b: v128, k: v128, magic: v128, c1: v128, c2: v128, invT: v128, cut: v128, lift: v128,
-  p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, one: v128): v128 {
+  p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, one: v128, unitT: bool = false): v128 {
   const u = f32x4.sub(x, b);
   const us = f32x4.pmax(u, lift); // NaN stays NaN: pmax returns its first operand then
   let n = madd32(us, k, magic);
   const s = i32x4.shl(n, 23);
   n = f32x4.sub(n, magic);
   let t = madd32(n, c1, us);
-  t = f32x4.mul(madd32(n, c2, t), invT);
+  t = madd32(n, c2, t);
+  if (!unitT) t = f32x4.mul(t, invT); // (·1 is exact: skipped where the caller knows T = 1)
   let p = madd32(p5, t, p4);
   p = madd32(p, t, p3);
   p = madd32(p, t, p2);

@@ -424,17 +424,14 @@ export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f64, tmp: usize)
   return logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
 }
 
-/** m + ls in float64 for lanes 0 and 1, or the special value sv where `special` (float32 lane masks). */
+/**
+ * out[r…r+g) = m + ls in float64 (the first g of four lanes), or the special value sv where
+ * `special` (float32 lane masks): there sv + 0 is formed, which is sv (sv is ±Infinity or NaN).
+ */
 // @ts-ignore: decorator
-@inline export function widenLowF32x4(m: v128, ls: v128, sv: v128, special: v128): v128 {
-  const v = f64x2.add(f64x2.promote_low_f32x4(m), f64x2.promote_low_f32x4(ls));
-  return v128.bitselect(f64x2.promote_low_f32x4(sv), v, i64x2.extend_low_i32x4_s(special));
-}
-
-// @ts-ignore: decorator
-@inline export function widenHighF32x4(m: v128, ls: v128, sv: v128, special: v128): v128 {
-  return widenLowF32x4(i32x4.shuffle(m, m, 2, 3, 2, 3), i32x4.shuffle(ls, ls, 2, 3, 2, 3), i32x4.shuffle(sv, sv, 2, 3, 2, 3),
-    i32x4.shuffle(special, special, 2, 3, 2, 3));
+@inline export function storeLogSumsF64(out: usize, r: i32, g: i32, m: v128, ls: v128, sv: v128, special: v128): void {
+  const a = v128.bitselect(sv, m, special), b = v128.andnot(ls, special);
+  storeRowsF64(out, r, g, f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b)), f64x2.add(promoteHighF32x4(a), promoteHighF32x4(b)));
 }
 
 /** out[r…r+g) = the first g of the four float64 lanes lo, hi (g in 1…4). */
@@ -514,22 +511,22 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
       }
       // the maximum entry by entry, in order (pmax of ±0 depends on it), as gatherF32
       m = f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(ninf, v0), v1), v2), v3);
-      nan = v128.or(v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), v128.or(f32x4.ne(v2, v2), f32x4.ne(v3, v3)));
       const fin = f32x4.lt(f32x4.abs(m), inf);
       const mf = v128.and(m, fin), qm = f32x4.mul(mf, invT);
       // setupF32's values, in registers: the magic, the base (m where far) and the cut-off
       const nr = f32x4.lt(f32x4.abs(qm), far);
       const magic = f32x4.sub(magic0, f32x4.sub(v128.and(f32x4.floor(f32x4.mul(qm, log2e)), nr), one));
       const base = v128.andnot(mf, nr), cut = f32x4.add(v128.and(mf, nr), cutT);
-      const e0 = expF32x4(v0, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
-      const e1 = expF32x4(v1, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
-      const e2 = expF32x4(v2, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
-      const e3 = expF32x4(v3, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one);
+      const e0 = expF32x4(v0, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one, T == 1);
+      const e1 = expF32x4(v1, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one, T == 1);
+      const e2 = expF32x4(v2, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one, T == 1);
+      const e3 = expF32x4(v3, base, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one, T == 1);
       let w0 = e0, w1 = e1, w2 = e2, w3 = e3;
       if (what == FOUR_SOFTMAX) {
-        // masked rows 0; rows with +Infinity or NaN: NaN
-        let c = f32x4.div(one, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
-        c = v128.bitselect(zero, v128.or(c, v128.and(nanv, v128.or(v128.not(fin), nan))), v128.andnot(f32x4.eq(m, ninf), nan));
+        // masked rows 0 (their sum alone is 0: the maximum's E is not); rows with NaN or
+        // +Infinity NaN: their sum is, as E(NaN) and, at m = +Infinity, E(+Infinity) are
+        const sum4 = f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3));
+        const c = v128.andnot(f32x4.div(one, sum4), f32x4.eq(sum4, zero));
         w0 = f32x4.mul(e0, c);
         w1 = f32x4.mul(e1, c);
         w2 = f32x4.mul(e2, c);
@@ -538,10 +535,19 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
         // tileExpF32's split: the entries below the maximum summed, those at it counted
         const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
         const rest = f32x4.add(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), f32x4.add(v128.andnot(e2, t2), v128.andnot(e3, t3)));
+        // the rows with NaN: rest is NaN exactly there when m is finite or −Infinity (E of a
+        // finite entry at most a finite m is finite; entries at m = −Infinity are left out).
+        // At m = +Infinity the other entries' E may be NaN; only log-sum-exp tells those rows
+        // (+Infinity) from NaN rows, and scans them
+        nan = f32x4.ne(rest, rest);
+        if (what == FOUR_LSE && !i32x4.all_true(fin)) {
+          nan = v128.or(v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), v128.or(f32x4.ne(v2, v2), f32x4.ne(v3, v3)));
+        }
         const ones = f32x4.convert_i32x4_s(i32x4.sub(i32x4.sub(i32x4.splat(0), i32x4.add(t0, t1)), i32x4.add(t2, t3)));
         // the maximum's exponential is an entry's: picked, not taken again (the same
-        // function of the same bits; a NaN row, which matches no entry, is NaN anyway)
-        const scale = v128.bitselect(e0, v128.bitselect(e1, v128.bitselect(e2, e3, t2), t1), t0);
+        // function of the same bits, so the entries at m have the same E and their OR is
+        // it; a NaN row, which matches no entry, is NaN anyway)
+        const scale = v128.or(v128.or(v128.and(e0, t0), v128.and(e1, t1)), v128.or(v128.and(e2, t2), v128.and(e3, t3)));
         const scaled = f32x4.div(rest, scale);
         // logOnesPlusF32x4's two arguments
         sum = f32x4.add(ones, scaled);
@@ -562,10 +568,8 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
         if (what == FOUR_LOSS) {
           // z_y picked from the row (0 where ignored: no column matches a negative label)
           y = v128.load(labels + (<usize>r << 2));
-          let zy = v128.bitselect(v0, zero, i32x4.eq(y, i32x4.splat(0)));
-          zy = v128.bitselect(v1, zy, i32x4.eq(y, i32x4.splat(1)));
-          zy = v128.bitselect(v2, zy, i32x4.eq(y, i32x4.splat(2)));
-          aux = v128.bitselect(v3, zy, i32x4.eq(y, i32x4.splat(3)));
+          aux = v128.or(v128.or(v128.and(v0, i32x4.eq(y, i32x4.splat(0))), v128.and(v1, i32x4.eq(y, i32x4.splat(1)))),
+            v128.or(v128.and(v2, i32x4.eq(y, i32x4.splat(2))), v128.and(v3, i32x4.eq(y, i32x4.splat(3)))));
           if (grad) {
             // softmax − onehot, scaled: labelsNarrowF32's coefficients at weight 1, no smoothing
             // (ga = (1·1 + 0)/S'·g, gb = 0·g, gc = 1·1·g); ignored rows 0, special rows NaN
@@ -617,7 +621,7 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
   if (what == FOUR_LSE) {
     // NaN rows NaN, the other special rows their maximum
     const sv = v128.bitselect(nanv, m, nan);
-    storeRowsF64(out, r, 4, widenLowF32x4(m, ls, sv, bad), widenHighF32x4(m, ls, sv, bad));
+    storeLogSumsF64(out, r, 4, m, ls, sv, bad);
   } else if (what == FOUR_ENTROPY) {
     // masked rows 0, the other special rows NaN
     const h = v128.or(v128.andnot(f32x4.sub(ls, quot), masked), v128.and(v128.andnot(bad, masked), nanv));

@@ -33,7 +33,7 @@ import {
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, fourRowsF32, FOUR_LSE, FOUR_SOFTMAX, FOUR_LOG_SOFTMAX, FOUR_ENTROPY, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
-  tileExpF32, tileExpF64, tileLogSF32, widenHighF32x4, widenLowF32x4, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN,
+  tileExpF32, tileExpF64, tileLogSF32, storeLogSumsF64, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
       // special lanes: NaN rows NaN, the others (±Infinity) their maximum
       const special = v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN));
       const sv = v128.bitselect(f32x4.splat(NaN), m, v128.load(tmp, T_NAN));
-      storeRowsF64(out, r, min(rows - r, 4), widenLowF32x4(m, ls, sv, special), widenHighF32x4(m, ls, sv, special));
+      storeLogSumsF64(out, r, min(rows - r, 4), m, ls, sv, special);
     }
   }
   for (let r = first; r < rows; r++) {
@@ -130,7 +130,7 @@ function twoRowsF32(x: usize, rows: i32, out: usize, what: i32, grad: usize, gsc
       // special lanes: NaN rows NaN, the others (±Infinity, a fully masked row) their maximum
       const special = v128.or(v128.not(finite), nan);
       const sv = v128.bitselect(nanv, m, nan);
-      storeRowsF64(out, r, 4, widenLowF32x4(m, ls, sv, special), widenHighF32x4(m, ls, sv, special));
+      storeLogSumsF64(out, r, 4, m, ls, sv, special);
       continue;
     }
     const masked = v128.andnot(f32x4.eq(m, ninf), nan);
