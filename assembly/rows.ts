@@ -653,9 +653,13 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
     const ignored = i32x4.lt_s(y, i32x4.splat(0));
     const zy = aux, loss32 = f32x4.sub(ls, f32x4.sub(zy, m));
     const fin = f32x4.lt(f32x4.abs(loss32), f32x4.splat(Infinity));
-    const l32 = v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored);
-    let lo = f64x2.promote_low_f32x4(l32), hi = promoteHighF32x4(l32);
-    if (!i32x4.all_true(fin)) {
+    // a finite loss and no NaN: m is finite too (z_y − m at m = ±Infinity is NaN or
+    // infinite), so no row of the group is special
+    let lo = f64x2.promote_low_f32x4(v128.andnot(loss32, ignored)), hi = promoteHighF32x4(v128.andnot(loss32, ignored));
+    if (!i32x4.all_true(v128.andnot(fin, nan))) {
+      const l32 = v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored);
+      lo = f64x2.promote_low_f32x4(l32);
+      hi = promoteHighF32x4(l32);
       const nan64 = f64x2.splat(NaN);
       const l64 = f64x2.sub(f64x2.promote_low_f32x4(ls), f64x2.sub(f64x2.promote_low_f32x4(zy), f64x2.promote_low_f32x4(m)));
       const h64 = f64x2.sub(promoteHighF32x4(ls), f64x2.sub(promoteHighF32x4(zy), promoteHighF32x4(m)));
