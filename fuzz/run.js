@@ -45,13 +45,14 @@
 //           --dump FILE   with --replay: write the case's arguments to FILE as JSON
 //           --only F,G    fuzz only these functions
 //           --verbose     print every failure as it happens
+//           --help, -h    print these options
 //
 // Exit status: 0 no failures; 1 failures (each printed with a minimal reproduction);
 // 2 the harness could not run (e.g. dist/ missing).
 
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { DIST, BACKENDS, S, B, persistent, heapOf, encode, decode, snapshot } from './common.js';
@@ -351,10 +352,17 @@ if (isMainThread) {
       dump: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       only: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
-  if (values.replay) {
+  if (values.help) {
+    // the options and exit status, as this file's header states them
+    const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+    const from = header.findIndex((l) => l.startsWith('// Options:'));
+    const to = header.findIndex((l, i) => i > from && !l.startsWith('//'));
+    console.log(['usage: npm run fuzz -- [options]', '', ...header.slice(from, to).map((l) => l.slice(3))].join('\n'));
+  } else if (values.replay) {
     await replay(values.replay, values.dump);
   } else {
     const seconds = Number(values.seconds);
