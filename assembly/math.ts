@@ -217,6 +217,18 @@ const EXP32 = memory.data<f32>([
   -3.4028234663852886e38,
 ], 16);
 
+/**
+ * v, as a value the optimizer cannot fold into a constant (v | 0, the 0 read from memory).
+ * V8 from 12 on (Node 22) materialises every v128.const where it is used, in a loop at
+ * every step (three instructions, one on the shuffle port), while a value computed before
+ * the loop stays in a register or a stack slot: a loop's splatted constants go through here.
+ */
+// @ts-ignore: decorator
+@inline export function kept(v: v128): v128 {
+  return v128.or(v, v128.load(ZERO16));
+}
+const ZERO16 = memory.data(16, 16);
+
 /** A float32 constant of the tables above, splatted (kernels read them before their loops). */
 // @ts-ignore: decorator
 @inline export function k32(i: i32): v128 {

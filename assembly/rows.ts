@@ -16,7 +16,7 @@
 // at most 8 terms: ≤ 7·2^-24 relative) and the blocks into a compensated float64 pair.
 
 import {
-  madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
+  madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, kept, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
   sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64, promoteHighF32x4, negLn2HiF32x4, negLn2LoF32x4,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
   D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
@@ -480,12 +480,14 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
  */
 // @ts-ignore: decorator
 @inline export function fourRowsF32(x: usize, labels: usize, rows: i32, cols: i32, T: f64, gradScale: f64, grad: usize, out: usize, what: i32): void {
-  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
+  // (kept: constant where T is, at log-sum-exp's and the loss's calls)
+  const k = kept(f32x4.splat(<f32>(LOG2E / T))), invT = kept(f32x4.splat(<f32>(1.0 / T)));
+  const c1 = kept(negLn2HiF32x4(T)), c2 = kept(negLn2LoF32x4(T));
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
-  const log2e = f32x4.splat(<f32>LOG2E), far = f32x4.splat(176), magic0 = f32x4.splat(12583039.0);
-  const cutT = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01))), lift = f32x4.splat(<f32>(100 * T));
-  const ninf = f32x4.splat(-Infinity), inf = f32x4.splat(Infinity), zero = f32x4.splat(0), nanv = f32x4.splat(NaN);
+  const log2e = kept(f32x4.splat(<f32>LOG2E)), far = kept(f32x4.splat(176)), magic0 = kept(f32x4.splat(12583039.0));
+  const cutT = kept(f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)))), lift = kept(f32x4.splat(<f32>(100 * T)));
+  const ninf = kept(f32x4.splat(-Infinity)), inf = kept(f32x4.splat(Infinity)), zero = f32x4.splat(0), nanv = kept(f32x4.splat(NaN));
+  const i1 = kept(i32x4.splat(1)), i2 = kept(i32x4.splat(2)), i3 = kept(i32x4.splat(3));
   // the previous group's maximum and NaN lanes, ones + rest, (ones − 1) + rest, and its
   // entropy's A'/S' and S', or loss's z_y and labels
   let pm = zero, pNan = zero, pS = one, pNear = zero, pQuot = zero, pAux = zero, pY = zero;
@@ -568,21 +570,21 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
         if (what == FOUR_LOSS) {
           // z_y picked from the row (0 where ignored: no column matches a negative label)
           y = v128.load(labels + (<usize>r << 2));
-          aux = v128.or(v128.or(v128.and(v0, i32x4.eq(y, i32x4.splat(0))), v128.and(v1, i32x4.eq(y, i32x4.splat(1)))),
-            v128.or(v128.and(v2, i32x4.eq(y, i32x4.splat(2))), v128.and(v3, i32x4.eq(y, i32x4.splat(3)))));
+          aux = v128.or(v128.or(v128.and(v0, i32x4.eq(y, zero)), v128.and(v1, i32x4.eq(y, i1))),
+            v128.or(v128.and(v2, i32x4.eq(y, i2)), v128.and(v3, i32x4.eq(y, i3))));
           if (grad) {
             // softmax − onehot, scaled: labelsNarrowF32's coefficients at weight 1, no smoothing
             // (ga = (1·1 + 0)/S'·g, gb = 0·g, gc = 1·1·g); ignored rows 0, special rows NaN
             const gs = f32x4.splat(<f32>gradScale);
             const ga = f32x4.mul(f32x4.div(madd32(one, one, f32x4.mul(zero, f32x4.splat(4))), madd32(ones, scale, rest)), gs);
             const gb = f32x4.mul(zero, gs), gc = f32x4.mul(f32x4.mul(one, one), gs);
-            const ignored = i32x4.lt_s(y, i32x4.splat(0));
+            const ignored = i32x4.lt_s(y, zero);
             const bad = v128.or(v128.not(fin), nan);
             const dead = v128.or(ignored, bad), fillv = v128.and(v128.andnot(nanv, ignored), bad);
-            w0 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e0, ga), gb), v128.and(gc, i32x4.eq(y, i32x4.splat(0)))), dead);
-            w1 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e1, ga), gb), v128.and(gc, i32x4.eq(y, i32x4.splat(1)))), dead);
-            w2 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e2, ga), gb), v128.and(gc, i32x4.eq(y, i32x4.splat(2)))), dead);
-            w3 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e3, ga), gb), v128.and(gc, i32x4.eq(y, i32x4.splat(3)))), dead);
+            w0 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e0, ga), gb), v128.and(gc, i32x4.eq(y, zero))), dead);
+            w1 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e1, ga), gb), v128.and(gc, i32x4.eq(y, i1))), dead);
+            w2 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e2, ga), gb), v128.and(gc, i32x4.eq(y, i2))), dead);
+            w3 = v128.bitselect(fillv, f32x4.sub(f32x4.sub(f32x4.mul(e3, ga), gb), v128.and(gc, i32x4.eq(y, i3))), dead);
             storeFour(grad + (<usize>r << 4), w0, w1, w2, w3);
           }
         }
@@ -596,7 +598,9 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
       }
       if (what == FOUR_SOFTMAX || what == FOUR_LOG_SOFTMAX) storeFour(out + (<usize>r << 4), w0, w1, w2, w3);
     }
-    if (r > 0 && what != FOUR_SOFTMAX) fourFinish(x, pm, pNan, logPartsF32x4(pS, pNear), pQuot, pAux, pY, r - 4, cols, T, gradScale, grad, out, what);
+    if (r > 0 && what != FOUR_SOFTMAX) {
+      fourFinish(x, pm, pNan, logPartsF32x4(pS, pNear), pQuot, pAux, pY, r - 4, cols, T, gradScale, grad, out, what, ninf, inf, nanv, lift, invT);
+    }
     pm = m;
     pNan = nan;
     pS = sum;
@@ -613,10 +617,9 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
  */
 // @ts-ignore: decorator
 @inline function fourFinish(x: usize, m: v128, nan: v128, ls: v128, quot: v128, aux: v128, y: v128, r: i32, cols: i32, T: f64, gradScale: f64,
-  grad: usize, out: usize, what: i32): void {
-  const ninf = f32x4.splat(-Infinity), nanv = f32x4.splat(NaN);
+  grad: usize, out: usize, what: i32, ninf: v128, inf: v128, nanv: v128, lift: v128, invT: v128): void {
   // rows with ±Infinity or NaN are special; masked rows (−Infinity, no NaN) among them
-  const bad = v128.or(v128.not(f32x4.lt(f32x4.abs(m), f32x4.splat(Infinity))), nan);
+  const bad = v128.or(v128.not(f32x4.lt(f32x4.abs(m), inf)), nan);
   const masked = v128.andnot(f32x4.eq(m, ninf), nan);
   if (what == FOUR_LSE) {
     // NaN rows NaN, the other special rows their maximum
@@ -632,7 +635,7 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
       const c0 = f32x4.sub(h, ls);
       let c1 = f32x4.div(f32x4.splat(<f32>-gradScale), f32x4.mul(aux, f32x4.splat(<f32>T)));
       c1 = v128.or(v128.andnot(c1, masked), v128.and(v128.andnot(bad, masked), nanv));
-      const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T))), invT = f32x4.splat(<f32>(1.0 / T));
+      const floor = f32x4.sub(m, lift);
       if (cols == 2) {
         // rows of two: the tile's columns, lane by lane
         const o = <usize>r << 3, a = v128.load(x + o), b = v128.load(x + o, 16), ga = v128.load(grad + o), gb = v128.load(grad + o, 16);
@@ -652,7 +655,7 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
     // ignored rows 0, special rows NaN; lanes whose float32 loss is not finite in float64
     const ignored = i32x4.lt_s(y, i32x4.splat(0));
     const zy = aux, loss32 = f32x4.sub(ls, f32x4.sub(zy, m));
-    const fin = f32x4.lt(f32x4.abs(loss32), f32x4.splat(Infinity));
+    const fin = f32x4.lt(f32x4.abs(loss32), inf);
     // a finite loss and no NaN: m is finite too (z_y − m at m = ±Infinity is NaN or
     // infinite), so no row of the group is special
     let lo = f64x2.promote_low_f32x4(v128.andnot(loss32, ignored)), hi = promoteHighF32x4(v128.andnot(loss32, ignored));
@@ -671,10 +674,10 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
     // logSoftmax: each row less its log S; masked rows −Infinity, the other special rows NaN
     const nanBad = v128.and(v128.andnot(bad, masked), nanv);
     const o = out + (<usize>r << 4);
-    lessLogS(o, i32x4.shuffle(ls, ls, 0, 0, 0, 0), i32x4.shuffle(nanBad, nanBad, 0, 0, 0, 0), i32x4.shuffle(masked, masked, 0, 0, 0, 0));
-    lessLogS(o + 16, i32x4.shuffle(ls, ls, 1, 1, 1, 1), i32x4.shuffle(nanBad, nanBad, 1, 1, 1, 1), i32x4.shuffle(masked, masked, 1, 1, 1, 1));
-    lessLogS(o + 32, i32x4.shuffle(ls, ls, 2, 2, 2, 2), i32x4.shuffle(nanBad, nanBad, 2, 2, 2, 2), i32x4.shuffle(masked, masked, 2, 2, 2, 2));
-    lessLogS(o + 48, i32x4.shuffle(ls, ls, 3, 3, 3, 3), i32x4.shuffle(nanBad, nanBad, 3, 3, 3, 3), i32x4.shuffle(masked, masked, 3, 3, 3, 3));
+    lessLogS(o, i32x4.shuffle(ls, ls, 0, 0, 0, 0), i32x4.shuffle(nanBad, nanBad, 0, 0, 0, 0), i32x4.shuffle(masked, masked, 0, 0, 0, 0), ninf);
+    lessLogS(o + 16, i32x4.shuffle(ls, ls, 1, 1, 1, 1), i32x4.shuffle(nanBad, nanBad, 1, 1, 1, 1), i32x4.shuffle(masked, masked, 1, 1, 1, 1), ninf);
+    lessLogS(o + 32, i32x4.shuffle(ls, ls, 2, 2, 2, 2), i32x4.shuffle(nanBad, nanBad, 2, 2, 2, 2), i32x4.shuffle(masked, masked, 2, 2, 2, 2), ninf);
+    lessLogS(o + 48, i32x4.shuffle(ls, ls, 3, 3, 3, 3), i32x4.shuffle(nanBad, nanBad, 3, 3, 3, 3), i32x4.shuffle(masked, masked, 3, 3, 3, 3), ninf);
   }
 }
 
@@ -705,8 +708,8 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
 
 /** A logSoftmax row of four at p, holding (x − m)/T: less log S, NaN where `nanBad`, −Infinity where `masked` (lanes splatted). */
 // @ts-ignore: decorator
-@inline function lessLogS(p: usize, ls: v128, nanBad: v128, masked: v128): void {
-  v128.store(p, v128.bitselect(f32x4.splat(-Infinity), v128.or(f32x4.sub(v128.load(p), ls), nanBad), masked));
+@inline function lessLogS(p: usize, ls: v128, nanBad: v128, masked: v128, ninf: v128): void {
+  v128.store(p, v128.bitselect(ninf, v128.or(f32x4.sub(v128.load(p), ls), nanBad), masked));
 }
 
 // ---------------------------------------------------------------------------------
