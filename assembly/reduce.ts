@@ -67,7 +67,7 @@
 // (≤ 7·2^-24 of a block's Σ|terms|): within 2e-7 of Σ|terms|.  Float64: 2.5e-16 a term.
 
 import {
-  twoSumLoF64x2, pairTotal, pairLo, restMass, i32k, i64k, widenF32x4, madd32, madd64, sumLanesF64x2,
+  twoSumLoF64x2, pairTotal, pairLo, restMass, i32k, i64k, kept, widenF32x4, madd32, madd64, sumLanesF64x2,
   I_MANT, I_SQRT_HALF, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
 
@@ -1680,11 +1680,11 @@ const KL = 0, JS = 1;
 // @ts-ignore: decorator
 @inline function klF32T<S>(p: usize, q: usize, n: i32, norm: bool, kc: i32, i: i32,
   aa: v128, wp: v128, wq: v128, aN: f64, below: v128, mq: v128): f64 {
-  const shift = i32x4.splat(NEAR_SHIFT32), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF), kcv = i32x4.splat(kc);
+  const shift = kept(i32x4.splat(NEAR_SHIFT32)), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF), kcv = i32x4.splat(kc);
   const c0 = kr32(0), c1 = kr32(1), c2 = kr32(2), c3 = kr32(3), c4 = kr32(4);
   const lo = mant;
   const e149 = v128.load32_splat(SUBQ32);
-  const zero = f32x4.splat(0), inf = f32x4.splat(Infinity);
+  const zero = f32x4.splat(0), inf = kept(f32x4.splat(Infinity));
   let handover = -1; // the block from which the scaled copy takes the row over
   while (i < n) {
     const start = i, end = min(i + 32, n);
@@ -1980,7 +1980,7 @@ function klScaledF64(p: usize, q: usize, n: i32, norm: bool, kc: i32, i: i32, bl
 
 /** Jensen–Shannon of a float32 row (a = p/Tp, b = q/Tq: Tp = Tq = 1 unless normalised). */
 function jsRowF32(p: usize, q: usize, n: i32, Tp: f64, Tq: f64): f64 {
-  const shift = i32x4.splat(NEAR_SHIFT32), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
+  const shift = kept(i32x4.splat(NEAR_SHIFT32)), mant = i32k(I_MANT), sqrtHalf = i32k(I_SQRT_HALF);
   const c0 = dl32(0), c1 = dl32(1), c2 = dl32(2), c3 = dl32(3), one = dl32(4), two = f32x4.add(one, one);
   const lo = mant;
   const scaled = Tp != 1.0 || Tq != 1.0;
