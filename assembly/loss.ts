@@ -22,7 +22,7 @@
 
 import {
   madd32, madd64, promoteHighF32x4, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT, SG_NTINY,
-  SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0, kept,
+  SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0, kept, k32, F_NINF, F_NAN,
 } from "./math";
 import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
@@ -326,8 +326,9 @@ function labelsTwoF32(z: usize, labels: usize, rows: i32, gradScale: f64, grad: 
   const e0 = sg32(SG_E0), e1 = sg32(SG_E0 + 1), e2 = sg32(SG_E0 + 2), e3 = sg32(SG_E0 + 3), e4 = sg32(SG_E0 + 4);
   const one = sg32(SG_ONE), two = sg32(SG_TWO), tiny = sg32(SG_TINY), inf = sg32(SG_INF), zero = sg32(SG_ZERO);
   const l0 = sg32(SG_L0), l1 = sg32(SG_L0 + 1), l2 = sg32(SG_L0 + 2), l3 = sg32(SG_L0 + 3);
-  const ninf = kept(f32x4.splat(-Infinity)), nanv = kept(f32x4.splat(NaN)), ones1 = kept(i32x4.splat(1)), gs = f32x4.splat(<f32>gradScale);
+  const ones1 = kept(i32x4.splat(1)), gs = f32x4.splat(<f32>gradScale);
   for (let r = 0; r < rows; r += 4) {
+    const ninf = k32(F_NINF), nanv = k32(F_NAN);
     const q = z + (<usize>r << 3);
     const a = v128.load(q), b = v128.load(q, 16);
     const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);

@@ -208,20 +208,26 @@ export const F_ONE = 9;
 export const F_HALF = 10;
 export const F_Q0 = 11; // log(1+f) ≈ f − f²/2 + f³·Q(f), Q = Q0 + Q1·f + … + Q7·f⁷
 export const F_LOWEST = 19; // −FLT_MAX: pmax with it lifts −Infinity (only) to a finite number
+export const F_NINF = 20;
+export const F_INF = 21;
+export const F_NAN = 22;
+export const F_FAR = 23; // |m/T| from which the float32 exp takes m as its base (see expRowF32)
 const EXP32 = memory.data<f32>([
   1.4426950216293335, 12583039.0,
   0.9999997019767761, 0.4999915063381195, 0.16667652130126953, 0.04189782217144966, 0.008289290592074394,
   0.693359375, -2.12194440e-4, 1.0, 0.5,
   0.333333317096948707832, -0.250008210562149491678, 0.200012266674600280314, -0.166233564793838915407,
   0.14201762467034402847, -0.131601950530747843733, 0.127615503601545910027, -0.0763442990732474053566,
-  -3.4028234663852886e38,
+  -3.4028234663852886e38, -Infinity, Infinity, NaN, 176.0,
 ], 16);
 
 /**
  * v, as a value the optimizer cannot fold into a constant (v | 0, the 0 read from memory).
- * V8 from 12 on (Node 22) materialises every v128.const where it is used, in a loop at
- * every step (three instructions, one on the shuffle port), while a value computed before
- * the loop stays in a register or a stack slot: a loop's splatted constants go through here.
+ * Node 24's V8 materialises every v128.const where it is used, in a loop at every step
+ * (three instructions, one on the shuffle port), while a value computed before the loop
+ * stays in a register or a stack slot.  A loop's fixed constants are best read from the
+ * tables inside it (`k32`: one load, no register held across the loop); this is for the
+ * values binaryen folds only because a caller's argument is constant (T = 1 inlined).
  */
 // @ts-ignore: decorator
 @inline export function kept(v: v128): v128 {

@@ -18,7 +18,7 @@
 import {
   madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, kept, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
   sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64, promoteHighF32x4, negLn2HiF32x4, negLn2LoF32x4,
-  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
+  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, F_NINF, F_INF, F_NAN, F_FAR, F_MAGIC, F_LOG2E, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
   D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
 
@@ -484,14 +484,14 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
   const k = kept(f32x4.splat(<f32>(LOG2E / T))), invT = kept(f32x4.splat(<f32>(1.0 / T)));
   const c1 = kept(negLn2HiF32x4(T)), c2 = kept(negLn2LoF32x4(T));
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
-  const log2e = kept(f32x4.splat(<f32>LOG2E)), far = kept(f32x4.splat(176)), magic0 = kept(f32x4.splat(12583039.0));
   const cutT = kept(f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)))), lift = kept(f32x4.splat(<f32>(100 * T)));
-  const ninf = kept(f32x4.splat(-Infinity)), inf = kept(f32x4.splat(Infinity)), zero = f32x4.splat(0), nanv = kept(f32x4.splat(NaN));
+  const zero = f32x4.splat(0);
   const i1 = kept(i32x4.splat(1)), i2 = kept(i32x4.splat(2)), i3 = kept(i32x4.splat(3));
   // the previous group's maximum and NaN lanes, ones + rest, (ones − 1) + rest, and its
   // entropy's A'/S' and S', or loss's z_y and labels
   let pm = zero, pNan = zero, pS = one, pNear = zero, pQuot = zero, pAux = zero, pY = zero;
   for (let r = 0; r <= rows; r += 4) {
+    const log2e = k32(F_LOG2E), far = k32(F_FAR), magic0 = k32(F_MAGIC), ninf = k32(F_NINF), inf = k32(F_INF), nanv = k32(F_NAN);
     let m = zero, nan = zero, sum = one, near1 = zero, quot = zero, aux = zero, y = zero;
     if (r < rows) {
       const q = x + (<usize>(r * cols) << 2);

@@ -26,8 +26,7 @@ import {
   expFar32, expNonPos, NEAR_F32, NEAR_F64, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT,
   SG_NTINY, SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0, expNonPosF64x2, log1pUnitF64x2, sg64, SD_LOG2E, SD_MAGIC,
   SD_NLN2_HI, SD_NLN2_LO, SD_CUT, SD_NTINY, SD_ONE, SD_P0, SD_TWO, SD_HALF, SD_NHALF, SD_TINY, SD_LN2_HI, SD_LN2_LO, SD_R0, SD_SIGN, SD_ZERO,
-  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, D_ONE, D_P0, negLn2HiF32x4, negLn2LoF32x4,
-  kept,
+  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, F_NINF, F_NAN, D_ONE, D_P0, negLn2HiF32x4, negLn2LoF32x4,
 } from "./math";
 import {
   NARROW, T_B, T_MAGIC, T_CUT, T_LIFT, T_NAN, T_SUM, T_ONES, T_TILE, LOG2E, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
@@ -116,8 +115,9 @@ function twoRowsF32(x: usize, rows: i32, out: usize, what: i32, grad: usize, gsc
   const e0 = sg32(SG_E0), e1 = sg32(SG_E0 + 1), e2 = sg32(SG_E0 + 2), e3 = sg32(SG_E0 + 3), e4 = sg32(SG_E0 + 4);
   const one = sg32(SG_ONE), two = sg32(SG_TWO), tiny = sg32(SG_TINY), inf = sg32(SG_INF), zero = sg32(SG_ZERO);
   const l0 = sg32(SG_L0), l1 = sg32(SG_L0 + 1), l2 = sg32(SG_L0 + 2), l3 = sg32(SG_L0 + 3);
-  const ninf = kept(f32x4.splat(-Infinity)), nanv = kept(f32x4.splat(NaN)), gs = f32x4.splat(<f32>gscale);
+  const gs = f32x4.splat(<f32>gscale);
   for (let r = 0; r < rows; r += 4) {
+    const ninf = k32(F_NINF), nanv = k32(F_NAN);
     const q = x + (<usize>r << 3);
     const a = v128.load(q), b = v128.load(q, 16);
     const v0 = i32x4.shuffle(a, b, 0, 2, 4, 6), v1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
