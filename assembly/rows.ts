@@ -538,8 +538,9 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
         const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
         const rest = f32x4.add(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), f32x4.add(v128.andnot(e2, t2), v128.andnot(e3, t3)));
         // the rows with NaN: rest is NaN exactly there when m is finite or −Infinity (E of a
-        // finite entry at most a finite m is finite; entries at m = −Infinity are left out).
-        // At m = +Infinity the other entries' E may be NaN; only log-sum-exp tells those rows
+        // finite entry at most a finite m is finite, and E(−Infinity) is 0 while the cut-off
+        // is finite, as it is for T ≤ 1e30; entries at m = −Infinity are left out).  At
+        // m = +Infinity the other entries' E may be NaN; only log-sum-exp tells those rows
         // (+Infinity) from NaN rows, and scans them
         nan = f32x4.ne(rest, rest);
         if (what == FOUR_LSE && !i32x4.all_true(fin)) {
