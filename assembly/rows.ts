@@ -659,7 +659,8 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
     const fin = f32x4.lt(f32x4.abs(loss32), inf);
     // a finite loss and no NaN: m is finite too (z_y − m at m = ±Infinity is NaN or
     // infinite), so no row of the group is special
-    let lo = f64x2.promote_low_f32x4(v128.andnot(loss32, ignored)), hi = promoteHighF32x4(v128.andnot(loss32, ignored));
+    const lossOr0 = v128.andnot(loss32, ignored); // (0 where ignored)
+    let lo = f64x2.promote_low_f32x4(lossOr0), hi = promoteHighF32x4(lossOr0);
     if (!i32x4.all_true(v128.andnot(fin, nan))) {
       const l32 = v128.andnot(v128.or(loss32, v128.and(bad, nanv)), ignored);
       lo = f64x2.promote_low_f32x4(l32);
