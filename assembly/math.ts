@@ -225,7 +225,8 @@ const EXP32 = memory.data<f32>([
  * v, as a value the optimizer cannot fold into a constant (v | 0, the 0 read from memory).
  * Node 24's V8 materialises every v128.const where it is used, in a loop at every step
  * (three instructions, one on the shuffle port), while a value computed before the loop
- * stays in a register or a stack slot.  A loop short of registers reads its fixed
+ * stays in a register or a stack slot — where the code using it runs every step (else
+ * TurboFan moves it into the loop as well: rows.ts, `UNIT`).  A loop short of registers reads its fixed
  * constants from the tables inside it (`k32`: one load, none held across the loop); this
  * is for the values binaryen folds only because a caller's argument is constant (T = 1
  * inlined), and for a constant a loop uses many times a step (the KL loop's log shift).
