@@ -551,6 +551,7 @@ function lossExpectation(args, o, e) {
     W = inspectVector(o.weights);
     if (!W.ok) e.error('TypeError');
     else if (W.length !== o.cols) e.error('TypeError');
+    else if (!Array.from(W.data).every((v) => v >= 0 && v < Infinity)) e.error('RangeError');
   }
   const scale = checkBase(o.base, e);
   e.scale = scale;

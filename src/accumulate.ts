@@ -6,7 +6,7 @@
 // the accuracy bounds.  Their state is plain JSON: numbers (null for "nothing yet"), so
 // shards merge anywhere.
 
-import { type Arg, baseScale, checkOptions, describe, labelSmoothingOption, options, reductionOption, vector } from './args.js';
+import { type Arg, baseScale, checkOptions, classWeights, describe, labelSmoothingOption, options, reductionOption, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { entropyValue, mergeEntropy } from './js/reduce.js';
 import { logOnesPlus } from './js/softmax.js';
@@ -298,9 +298,7 @@ export class ShardedSoftmaxCrossEntropy {
     this.#weights = null;
     this.#wsum = cols;
     if (options.weights !== undefined) {
-      const W = vector(fn, 'weights', options.weights);
-      if (W.length !== cols) throw new TypeError(`${fn}: weights must have one entry per class (${cols}), got length ${W.length}`);
-      this.#weights = Float64Array.from(W.data);
+      this.#weights = classWeights(fn, options.weights, cols);
       const s = new Sum();
       for (const w of this.#weights) s.add(w);
       this.#wsum = s.value();

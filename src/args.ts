@@ -208,6 +208,22 @@ export function labelSmoothingOption(fn: string, v: unknown): number {
   return v;
 }
 
+/**
+ * A loss's class `weights` (one per class of `cols`), copied as float64: each finite and
+ * non-negative (PyTorch does not check; a negative or NaN weight would make 'mean' divide
+ * by a sum that is no total). @internal
+ */
+export function classWeights(fn: string, w: unknown, cols: number): Float64Array {
+  const W = vector(fn, 'weights', w);
+  if (W.length !== cols) throw new TypeError(`${fn}: weights must have one entry per class (${cols}), got length ${W.length}`);
+  const weights = Float64Array.from(W.data);
+  for (let i = 0; i < cols; i++) {
+    const v = weights[i];
+    if (!(v >= 0 && v < Infinity)) throw new RangeError(`${fn}: weights[${i}] is ${v}; weights must be finite and non-negative`);
+  }
+  return weights;
+}
+
 /** Where entry `i` of a possibly row-major input sits, for messages. @internal */
 export function at(arg: Arg, i: number, s: Shape): string {
   return s.matrix ? `${arg.name}[${i}] (row ${Math.floor(i / s.cols)}, entry ${i % s.cols})` : `${arg.name}[${i}]`;

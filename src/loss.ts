@@ -2,7 +2,7 @@
 // `cross_entropy` semantics (class weights, label smoothing, ignore index, reductions)
 // and its gradient from the same softmax.
 
-import { type Arg, baseScale, describe, labelSmoothingOption, options, output, reductionOption, shape, vector } from './args.js';
+import { type Arg, baseScale, classWeights, describe, labelSmoothingOption, options, output, reductionOption, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { type Engine, scanEngine } from './engine.js';
 import { execute, laneWeight, type Plan, type Stage } from './plan.js';
@@ -117,11 +117,8 @@ function prepareLoss(fn: string, logits: Vector, targets: Labels | Vector, optio
   let weights: Float64Array | null = null;
   let wsum = cols;
   if (o.weights !== undefined) {
-    const W = vector(fn, 'weights', o.weights);
     // (per class of `cols`: an empty input has s.cols = 0, its classes are still cols)
-    const classes = o.cols as number;
-    if (W.length !== classes) throw new TypeError(`${fn}: weights must have one entry per class (${classes}), got length ${W.length}`);
-    weights = Float64Array.from(W.data);
+    weights = classWeights(fn, o.weights, o.cols as number);
     wsum = fsum(weights);
   }
   const scale = baseScale(fn, o.base);

@@ -176,6 +176,7 @@ onEachBackend('createSoftmaxCrossEntropy', () => {
     expect(() => acc.loss).toThrow(/2 of the 4 classes have been added/);
     expect(() => acc.add([1, 2, 3], 2)).toThrow(/classes \[2, 5\) are not within \[0, 4\)/);
     expect(() => createSoftmaxCrossEntropy({ cols: 4, labels: [4] })).toThrow(/label at row 0 is 4, outside \[0, 4\)/);
+    expect(() => createSoftmaxCrossEntropy({ cols: 2, labels: [1], weights: [1, -0.5] })).toThrow(new RangeError('createSoftmaxCrossEntropy: weights[1] is -0.5; weights must be finite and non-negative'));
     // null is the wrong type, not the default (as every function's options)
     expect(() => createSoftmaxCrossEntropy({ cols: 4, labels: [1], reduction: null as never })).toThrow(new TypeError("createSoftmaxCrossEntropy: reduction must be 'mean', 'sum' or 'none', got null"));
     expect(() => createSoftmaxCrossEntropy({ cols: 4, labels: [1], labelSmoothing: null as never })).toThrow(new TypeError('createSoftmaxCrossEntropy: labelSmoothing must be a number, got null'));

@@ -274,6 +274,12 @@ onEachBackend('softmaxCrossEntropy', () => {
       }
       expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, labelSmoothing: '0.1' as unknown as number })).toThrow(TypeError);
       expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, weights: [1] })).toThrow('weights must have one entry per class (2), got length 1');
+      // a weight that is negative, NaN or infinite (PyTorch takes them; 'mean' would divide by no total)
+      for (const w of [-1, NaN, Infinity, -Infinity]) {
+        expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, weights: [1, w] })).toThrow(new RangeError(`softmaxCrossEntropy: weights[1] is ${w}; weights must be finite and non-negative`));
+        expect(() => softmaxCrossEntropy(new Float32Array(8), new Int32Array(4), { cols: 2, weights: new Float64Array([w, 1]), reduction: 'none' })).toThrow(/weights\[0\] is .*; weights must be finite and non-negative/);
+      }
+      expect(softmaxCrossEntropy([1, 2], [0], { cols: 2, weights: [0, 0] })).toBe(0); // (zero weights are weights: PyTorch's 0/0 'mean' is NaN, ours 0 as documented)
       expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, ignoreIndex: 0.5 })).toThrow(TypeError);
       expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, grad: new Float64Array(3) })).toThrow(TypeError);
       expect(() => softmaxCrossEntropy([1, 2], [0], { cols: 2, grad: [0, 0] as unknown as Float64Array })).toThrow(TypeError);
