@@ -774,12 +774,14 @@ function scalarEntropyGrad(x: usize, n: i32, m: f64, T: f64, c0: f64, c1: f64, g
     if (size == 4) {
       const o = <usize>i << 2;
       const v = <f64>load<f32>(x + o);
-      const t = v == -Infinity ? 0 : (v - m) * invT;
+      const t = v == -Infinity ? 0 : max((v - m) * invT, -F64_FLOOR); // (see below)
       store<f32>(g + o, <f32>(<f64>load<f32>(g + o) * c1 * (t + c0)));
     } else {
       const o = <usize>i << 3;
       const v = load<f64>(x + o);
-      const t = v == -Infinity ? 0 : (v - m) * invT;
+      // t at least −F64_FLOOR: below it e is 0, and (v − m)/T may overflow (1e300 − (−1e300)),
+      // which would make the entry 0·−Infinity
+      const t = v == -Infinity ? 0 : max((v - m) * invT, -F64_FLOOR);
       store<f64>(g + o, load<f64>(g + o) * c1 * (t + c0));
     }
   }
@@ -1125,7 +1127,8 @@ function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i3
       let ea = Math.exp((va - ma) * invT), eb = Math.exp((vb - mb) * invT);
       if (ea < cut) ea = 0;
       if (eb < cut) eb = 0;
-      const u = ((va == -Infinity ? -100 * T : va - ma) - (vb == -Infinity ? -100 * T : vb - mb)) * invT - shift;
+      // (0 where ea is: a − ma may overflow there, and 0·∞ would be NaN)
+      const u = ea == 0 ? 0 : ((va == -Infinity ? -100 * T : va - ma) - (vb == -Infinity ? -100 * T : vb - mb)) * invT - shift;
       if (write) {
         const p = ea * ia;
         if (gq) {
@@ -1142,7 +1145,7 @@ function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i3
         if (ea != 0 && vb == -Infinity) hole = true;
         sa += ea;
         if (ea != 0) acc += ea * u;
-        delta += ea != 0 && Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(-u) : eb * rr - ea;
+        delta += ea != 0 && vb != -Infinity && Math.abs(u) < EXPM1_NEAR ? ea * Math.expm1(-u) : eb * rr - ea;
       }
     }
     if (!write) {
@@ -1590,10 +1593,12 @@ function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: us
         if (gp) storeLanesF64(gp + o, f64x2.mul(f64x2.mul(p, f64x2.sub(u, vc)), vg), r);
       } else {
         const eb = expF64x2(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-        holes = v128.or(holes, v128.and(f64x2.ne(ea, zero), f64x2.eq(vb, ninf)));
+        const bMasked = f64x2.eq(vb, ninf);
+        holes = v128.or(holes, v128.andnot(bMasked, f64x2.eq(ea, zero)));
         sa = f64x2.add(sa, ea);
         acc = madd64(ea, u, acc);
-        const nr = v128.andnot(f64x2.lt(f64x2.abs(u), vnear), f64x2.eq(ea, zero));
+        // (a masked b entry is never near: its lift is lost to mb's rounding where |mb| ≫ 100·T)
+        const nr = v128.andnot(f64x2.lt(f64x2.abs(u), vnear), v128.or(f64x2.eq(ea, zero), bMasked));
         let d = f64x2.sub(f64x2.mul(eb, vrr), ea);
         if (v128.any_true(nr)) d = v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(u), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d, nr);
         delta = f64x2.add(delta, d);

@@ -39,7 +39,7 @@ import { softmaxKlDivergenceRows, stage } from './js/softmax.js';
 import { weightedLogSumExpRows } from './js/weighted.js';
 import { fsum } from './js/sum.js';
 import { nonNegativeInBase } from './reductions.js';
-import { CUT32, CUT64, logOnesPlus } from './js/softmax.js';
+import { CUT32, CUT64, FLOOR, logOnesPlus } from './js/softmax.js';
 import type { FloatArray, SignedValue } from './types.js';
 
 /** The most entries a call takes here. */
@@ -493,7 +493,7 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
   const s = k + rest, ls = logOnesPlus(k, rest), h = ls - a / s;
   if (grad && E) {
     const c0 = h - ls, c1 = -scale / s;
-    for (let i = 0; i < n; i++) grad[i] = E[i] * c1 * ((XS[i] === -Infinity ? 0 : XS[i] - m) + c0);
+    for (let i = 0; i < n; i++) grad[i] = E[i] * c1 * ((XS[i] === -Infinity ? 0 : Math.max(XS[i] - m, -FLOOR)) + c0);
   }
   return inBase(h, scale);
 }

@@ -649,6 +649,47 @@ onEachBackend('softmax family', () => {
       expectClose(softmaxKlDivergence(new Float32Array([0, -Infinity]), new Float32Array([0, -300])), 0, 'f32');
     });
 
+    // Bug: a spread (x − m)/T beyond DBL_MAX (1e308 − (−1e308), or 1e300 at T = 1e-30) made the
+    // float64 gradient entries of softmaxEntropy and softmaxKlDivergence's P 0·−Infinity = NaN on
+    // the JS twins, the scalar build and the small path; the exact entries are 0 (p is one-hot).
+    it('gradients of rows whose spread overflows are 0, not NaN (float64)', () => {
+      for (const n of [2, 10, 40]) {
+        for (const [big, T] of [[1e300, 1e-30], [1e308, 1]] as const) {
+          const x = new Float64Array(n);
+          x[0] = big;
+          x[1] = -big;
+          const g = new Float64Array(n).fill(NaN);
+          expect(softmaxEntropy(x, { temperature: T, grad: g })).toBe(0);
+          for (let i = 0; i < n; i++) expect(Math.abs(g[i]), `softmaxEntropy grad[${i}], n = ${n}, T = ${T}`).toBe(0); // (±0)
+          const gp = new Float64Array(n).fill(NaN), gq = new Float64Array(n);
+          // P one-hot at x[0], Q uniform: D = log n, ∂D/∂a = 0, ∂D/∂b = (q − p)/T
+          expectClose(softmaxKlDivergence(x, new Float64Array(n), { temperature: T, gradP: gp, gradQ: gq }), Math.log(n), 'f64');
+          for (let i = 0; i < n; i++) {
+            expect(Math.abs(gp[i]), `softmaxKlDivergence gradP[${i}], n = ${n}, T = ${T}`).toBe(0);
+            expectClose(gq[i], (1 / n - (i === 0 ? 1 : 0)) / T, 'f64', undefined, `gradQ[${i}]`);
+          }
+        }
+      }
+    });
+
+    // Bug: a masked Q entry is lifted 100·T below Q's maximum, which rounding undid where |mb| ≫
+    // 100·T (mb = 1e19 has an ulp of 2048): the entry then counted as equal to its P entry, and SB
+    // and ∂D/∂Q were wrong (D = Infinity is right either way).
+    it('softmaxKlDivergence: ∂D/∂Q = q − p where Q has a masked entry and a huge maximum', () => {
+      for (const [Type, big] of [[Float64Array, 1e18], [Float64Array, 1e19], [Float64Array, 1e300], [Float32Array, 1e30]] as const) {
+        const gq = new Type(2);
+        expect(softmaxKlDivergence(new Type(2), new Type([big, -Infinity]), { gradQ: gq })).toBe(Infinity);
+        expectClose(gq[0], 0.5, dtypeOf(Type), undefined, `big = ${big}`);
+        expectClose(gq[1], -0.5, dtypeOf(Type), undefined, `big = ${big}`);
+      }
+      for (const n of [20, 64]) {
+        const a = Float64Array.from({ length: n }, (_, i) => Math.sin(i)), b = Float64Array.from({ length: n }, (_, i) => (i === 6 ? 1e19 : i === 3 ? -Infinity : Math.cos(i)));
+        const p = exact(a).p, gq = new Float64Array(n);
+        expect(softmaxKlDivergence(a, b, { gradQ: gq })).toBe(Infinity);
+        for (let i = 0; i < n; i++) expectClose(gq[i], (i === 6 ? 1 : 0) - p[i], 'f64', 1, `n = ${n}, gradQ[${i}]`);
+      }
+    });
+
     // Bug: Q masked where P has mass made D = Infinity before a NaN elsewhere in the rows was seen.
     it('softmaxKlDivergence: a NaN wins over a masked Q entry under P mass (NaN, not Infinity)', () => {
       for (const kind of ['f32', 'f64', 'array'] as const) {

@@ -40,6 +40,8 @@ export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst
  * (assembly/math.ts), the hundredth their margin for rounding.
  */
 export const CUT32 = 1.163797986604692e-38, CUT64 = 2.2029340036946747e-308;
+/** How far below the maximum, in units of T, an entry's t is taken at most (the kernels' F64_FLOOR): exp(−FLOOR) is 0 in either type. */
+export const FLOOR = 800;
 /**
  * The element type of the kernel a twin stands in for (the plan's `f32`, set by the JS
  * engine before each call): the kernels flush at their own type's normal range, which the
@@ -190,7 +192,9 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
     if (grad && E) {
       const c0 = h - ls, c1 = -gscale / (T * s);
       for (let i = off, end = off + cols; i < end; i++) {
-        const t = x[i] === -Infinity ? 0 : (x[i] - m) * invT;
+        // t at least −FLOOR: below it E is 0, and (x − m)/T may overflow (1e300 − (−1e300)),
+        // which would make the entry 0·−Infinity
+        const t = x[i] === -Infinity ? 0 : Math.max((x[i] - m) * invT, -FLOOR);
         grad[i] = E[i] * c1 * (t + c0);
       }
     }
@@ -237,7 +241,8 @@ function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: numbe
       ba += ea;
       const u = liftedDiff(a[i], ma, b[i], mb, lift) * invT - shift;
       if (ea !== 0) bc += ea * u;
-      bd += ea !== 0 && Math.abs(u) < 0.25 ? ea * Math.expm1(-u) : eb * es - ea;
+      // (a masked b entry is never near: its lift is lost to mb's rounding where |mb| ≫ 100·T)
+      bd += ea !== 0 && b[i] !== -Infinity && Math.abs(u) < 0.25 ? ea * Math.expm1(-u) : eb * es - ea;
     }
     sa.add(ba); delta.add(bd); acc.add(bc);
   }
@@ -307,9 +312,10 @@ function klRow(a: Vec, b: Vec, r: number, cols: number, T: number, gscale: numbe
   if (gradP || gradQ) {
     const c = logRatio + d, g = gscale * invT;
     for (let i = off; i < off + cols; i++) {
-      const p = Math.exp((a[i] - ma) * invT) / SA;
+      const ea = Math.exp((a[i] - ma) * invT), p = ea / SA;
       if (gradQ) gradQ[i] = (Math.exp((b[i] - mb) * invT) / SB - p) * g;
-      if (gradP) gradP[i] = p * (liftedDiff(a[i], ma, b[i], mb, lift) * invT - c) * g;
+      // u = 0 where ea is: a − ma may overflow there (a spread beyond DBL_MAX), and 0·∞ would be NaN
+      if (gradP) gradP[i] = p * ((ea === 0 ? 0 : liftedDiff(a[i], ma, b[i], mb, lift) * invT) - c) * g;
     }
   }
 }
