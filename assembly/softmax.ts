@@ -990,13 +990,14 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
 /** Set by the KL passes: Σ ea, Δ = Σ (eb − ea), Σ ea·u (all in units of a's E), and whether b is masked where a has mass. */
 let klSA: f64 = 0, klDelta: f64 = 0, klA: f64 = 0, klHole = false;
 
-// expm1(t) = t + t²/2! + … + t¹⁰/10! + O(t¹¹) for |t| < ¼: truncation below 3e-14 relative
+// expm1(t) = t + t²/2! + … + t¹²/12! + O(t¹³) for |t| < ¼: truncation below 2e-17 relative.
+// (Δ's near terms feed D through a cancellation of about 2/|u| — D ≈ Σ p·u²/2 — so a series
+// to t¹⁰, 2.4e-14 at |t| = ¼, left float64 D off by up to 3e-13 relative.)
 const EXPM1_NEAR: f64 = 0.25;
-// 1/10!, 1/9!, …, 1/2!, 1, read before a loop (a `v128.const` in it would be rebuilt at
-// every use: see math.ts)
+// 1/12!, 1/11!, …, 1/2!, 1
 const EXPM1 = memory.data<f64>([
-  2.755731922398589e-7, 2.7557319223985893e-6, 2.48015873015873e-5, 1.984126984126984e-4, 1.388888888888889e-3,
-  8.333333333333333e-3, 4.1666666666666664e-2, 0.16666666666666666, 0.5, 1.0,
+  2.08767569878681e-9, 2.505210838544172e-8, 2.755731922398589e-7, 2.7557319223985893e-6, 2.48015873015873e-5,
+  1.984126984126984e-4, 1.388888888888889e-3, 8.333333333333333e-3, 4.1666666666666664e-2, 0.16666666666666666, 0.5, 1.0,
 ], 16);
 
 /** EXPM1's coefficient i, splatted. */
@@ -1006,15 +1007,17 @@ const EXPM1 = memory.data<f64>([
 }
 
 /**
- * expm1(t) = t·P(t), |t| < ¼, in two float64 lanes; P (degree 9) in Estrin's scheme: the
- * loops are bound by the latency of its chain (Horner's is 18 dependent operations).
+ * expm1(t) = t·P(t), |t| < ¼, in two float64 lanes; P (degree 11) in Estrin's scheme: the
+ * loops are bound by the latency of its chain (Horner's is 22 dependent operations).  Its
+ * coefficients are read where it runs (only vectors with a near lane take it), not held
+ * across the callers' loops.
  */
 // @ts-ignore: decorator
-@inline function expm1SmallF64x2(t: v128, e0: v128, e1: v128, e2: v128, e3: v128, e4: v128, e5: v128, e6: v128, e7: v128,
-  e8: v128, e9: v128): v128 {
+@inline function expm1SmallF64x2(t: v128): v128 {
   const t2 = f64x2.mul(t, t), t4 = f64x2.mul(t2, t2);
-  const a = madd64(t, e8, e9), b = madd64(t, e6, e7), c = madd64(t, e4, e5), d = madd64(t, e2, e3), e = madd64(t, e0, e1);
-  const p = madd64(f64x2.mul(t4, t4), e, madd64(t4, madd64(t2, d, c), madd64(t2, b, a)));
+  const a = madd64(t, em(10), em(11)), b = madd64(t, em(8), em(9)), c = madd64(t, em(6), em(7));
+  const d = madd64(t, em(4), em(5)), e = madd64(t, em(2), em(3)), f = madd64(t, em(0), em(1));
+  const p = madd64(t4, madd64(t4, madd64(t2, f, e), madd64(t2, d, c)), madd64(t2, b, a));
   return f64x2.mul(p, t);
 }
 
@@ -1043,7 +1046,6 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
   const vrr = f64x2.splat(rr), near = f64x2.splat(EXPM1_NEAR);
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), zero64 = f64x2.splat(0);
-  const e0 = em(0), e1 = em(1), e2 = em(2), e3 = em(3), e4 = em(4), e5 = em(5), e6 = em(6), e7 = em(7), e8 = em(8), e9 = em(9);
   let sa = f64x2.splat(0), delta = sa, acc = sa, holes = i32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
     const r = min(n - i, 4);
@@ -1082,8 +1084,8 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
       let d0 = f64x2.sub(eb0, ea0), d1 = f64x2.sub(eb1, ea1);
       // (the series only where a lane needs it: most vectors of unrelated rows have none)
       if (v128.any_true(v128.or(n0, n1))) {
-        d0 = v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d0, n0);
-        d1 = v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d1, n1);
+        d0 = v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0))), d0, n0);
+        d1 = v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1))), d1, n1);
       }
       delta = f64x2.add(delta, d0);
       delta = f64x2.add(delta, d1);
@@ -1451,7 +1453,6 @@ const KL_B: usize = 2048, KL_SUMS: usize = 1536;
   const maLo = f64x2.promote_low_f32x4(ma), maHi = promoteHighF32x4(ma), mbLo = f64x2.promote_low_f32x4(mb), mbHi = promoteHighF32x4(mb);
   const lowest = k32(F_LOWEST), invT64 = f64x2.splat(1.0 / T), near = f64x2.splat(EXPM1_NEAR);
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), zero64 = f64x2.splat(0);
-  const e0 = em(0), e1 = em(1), e2 = em(2), e3 = em(3), e4 = em(4), e5 = em(5), e6 = em(6), e7 = em(7), e8 = em(8), e9 = em(9);
   let saLo = zero64, saHi = zero64, dLo = zero64, dHi = zero64, aLo = zero64, aHi = zero64, holes = i32x4.splat(0);
   for (let j = 0; j < cols; j++) {
     const o = <usize>j << 4;
@@ -1472,8 +1473,8 @@ const KL_B: usize = 2048, KL_SUMS: usize = 1536;
     const n1 = v128.andnot(f64x2.lt(f64x2.abs(u1), near), f64x2.eq(ea1, zero64));
     let d0 = f64x2.sub(f64x2.mul(f64x2.promote_low_f32x4(eb), rrLo), ea0), d1 = f64x2.sub(f64x2.mul(promoteHighF32x4(eb), rrHi), ea1);
     if (v128.any_true(v128.or(n0, n1))) {
-      d0 = v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d0, n0);
-      d1 = v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d1, n1);
+      d0 = v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0))), d0, n0);
+      d1 = v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1))), d1, n1);
     }
     dLo = f64x2.add(dLo, d0);
     dHi = f64x2.add(dHi, d1);
@@ -1563,7 +1564,6 @@ function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: us
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
   const vrr = f64x2.splat(rr), vnear = f64x2.splat(EXPM1_NEAR);
   const zero = f64x2.splat(0), ninf = f64x2.splat(-Infinity);
-  const e0 = em(0), e1 = em(1), e2 = em(2), e3 = em(3), e4 = em(4), e5 = em(5), e6 = em(6), e7 = em(7), e8 = em(8), e9 = em(9);
   // blocks of 64 entries into compensated pairs (see math.ts: Long sums)
   let hSA = zero, lSA = zero, hD = zero, lD = zero, hA = zero, lA = zero, holes = zero;
   let i = 0;
@@ -1600,7 +1600,7 @@ function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: us
         // (a masked b entry is never near: its lift is lost to mb's rounding where |mb| ≫ 100·T)
         const nr = v128.andnot(f64x2.lt(f64x2.abs(u), vnear), v128.or(f64x2.eq(ea, zero), bMasked));
         let d = f64x2.sub(f64x2.mul(eb, vrr), ea);
-        if (v128.any_true(nr)) d = v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(u), e0, e1, e2, e3, e4, e5, e6, e7, e8, e9)), d, nr);
+        if (v128.any_true(nr)) d = v128.bitselect(f64x2.mul(ea, expm1SmallF64x2(f64x2.neg(u))), d, nr);
         delta = f64x2.add(delta, d);
       }
     }

@@ -690,6 +690,26 @@ onEachBackend('softmax family', () => {
       }
     });
 
+    // Bug: the SIMD kernels' expm1 series for Δ's near terms stopped at t¹⁰ (2.4e-14 at |t| = ¼),
+    // and D ≈ Σ p·u²/2 cancels about 2/|u| of it: float64 D was off by up to 3e-13 relative.
+    it('softmaxKlDivergence of float64 rows whose u sit near the edge of the expm1 series (|u| ≈ ¼) keeps 1e-13', () => {
+      // [P, Q, T, D]: D from mpmath at 50 digits
+      const cases = [
+        [[0.6948620379289965, -0.39827568581825096], [2.1597426212404423, 0.0774240713670612], 4, 0.0074019024625910054473],
+        [[0.6948620379289965, -0.39827568581825096], [2.1597426212404423, 1.3065426212404423], 1, 0.0056233714993905755948],
+        [[0.5, -0.3, 0.1], [0.2, -0.55, 0.3], 1, 0.026864295586324774798],
+      ] as const;
+      for (const [P, Q, T, D] of cases) {
+        const cols = P.length, rows = 20, a = new Float64Array(rows * cols), b = new Float64Array(rows * cols);
+        for (let r = 0; r < rows; r++) {
+          a.set(P, r * cols);
+          b.set(Q, r * cols);
+        }
+        const got = softmaxKlDivergence(a, b, { cols, temperature: T });
+        for (let r = 0; r < rows; r++) expect(Math.abs(got[r] - D) / D, `row ${r} of [${P}] ‖ [${Q}], T = ${T}`).toBeLessThan(1e-13);
+      }
+    });
+
     // Bug: Q masked where P has mass made D = Infinity before a NaN elsewhere in the rows was seen.
     it('softmaxKlDivergence: a NaN wins over a masked Q entry under P mass (NaN, not Infinity)', () => {
       for (const kind of ['f32', 'f64', 'array'] as const) {
