@@ -3,8 +3,9 @@
 // keeps the parts its kernel reports for a row (the same parts that merge the segments
 // of a row too long for the window, stream.ts) and merges them as the kernel would have
 // accumulated them, so any chunking and any merge order give the one-shot result within
-// the accuracy bounds.  Their state is plain JSON: numbers (null for "nothing yet"), so
-// shards merge anywhere.
+// the accuracy bounds.  Their state is plain JSON: finite numbers (null for "nothing
+// yet"; ±Infinity and NaN, which JSON has no numbers for, as codes: see each state), so
+// shards merge anywhere and a state survives JSON.stringify and JSON.parse exactly.
 
 import { type Arg, baseScale, checkOptions, classWeights, describe, labelSmoothingOption, options, reductionOption, vector } from './args.js';
 import { engineFor } from './backend.js';
@@ -246,16 +247,54 @@ export interface ShardedLossOptions {
   base?: number;
 }
 
-/** The state of a sharded loss: per row the parts of its log-sum-exp, its label's logit, and Σ w·z over the classes seen. */
+/**
+ * The state of a sharded loss: per row the parts of its log-sum-exp, its label's logit,
+ * Σ w·z over the classes seen, and what the non-finite logits did.  Every number is
+ * finite (JSON has none for ±Infinity and NaN): those are in `special` instead, so the
+ * state survives JSON.stringify and JSON.parse exactly.
+ */
 export interface ShardedLossState {
   cols: number;
+  /** log Σ eᶻ = max + log(ones + rest); null while only −Infinity (masked) logits have been added. */
   max: (number | null)[];
   ones: number[];
   rest: number[];
+  /** The label's logit; null until its class is added, and where it is masked (see `special`) or the row is ignored. */
   target: (number | null)[];
+  /** Σ w·z over the classes seen (with label smoothing; else 0): the last finite sum once `special` is set by it. */
   weighted: number[];
+  /**
+   * 0; 1 once a masked (−Infinity) logit makes the row's loss +Infinity (the label's, or
+   * with label smoothing any class of non-zero weight); 2 once a NaN or +Infinity logit
+   * makes it NaN.  A merge keeps the larger.
+   */
+  special: number[];
   /** Classes seen so far (each exactly once). */
   seen: number;
+}
+
+const SHARDED_KEYS = ['cols', 'max', 'ones', 'rest', 'target', 'weighted', 'special', 'seen'];
+
+/** A state over `rows` rows and `cols` classes, or a TypeError saying what it is not. */
+function checkShardedState(fn: string, state: unknown, rows: number, cols: number): ShardedLossState {
+  const bad = (why: string) => new TypeError(`${fn}: other is not a sharded loss over the same ${rows} rows and ${cols} classes (${why})`);
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) throw bad(`got ${describe(state)}`);
+  const s = state as Record<string, unknown>;
+  const got = Object.keys(s).sort().join(', ');
+  if (got !== [...SHARDED_KEYS].sort().join(', ')) throw bad(`its keys are ${got || 'none'}; expected ${SHARDED_KEYS.join(', ')}`);
+  if (s.cols !== cols) throw bad(`cols is ${describe(s.cols)}`);
+  if (!(Number.isInteger(s.seen) && (s.seen as number) >= 0 && (s.seen as number) <= cols)) throw bad(`seen is ${describe(s.seen)}`);
+  for (const k of ['max', 'ones', 'rest', 'target', 'weighted', 'special']) {
+    const a = s[k];
+    if (!Array.isArray(a) || a.length !== rows) throw bad(`${k} is not an array of ${rows}`);
+    const nullable = k === 'max' || k === 'target';
+    for (let r = 0; r < rows; r++) {
+      const v: unknown = a[r];
+      const ok = k === 'special' ? v === 0 || v === 1 || v === 2 : (nullable && v === null) || (typeof v === 'number' && Number.isFinite(v));
+      if (!ok) throw bad(`${k}[${r}] is ${describe(v)}`);
+    }
+  }
+  return s as unknown as ShardedLossState;
 }
 
 const SHARDED_OPTIONS = ['cols', 'labels', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'base'] as const;
@@ -279,8 +318,10 @@ export class ShardedSoftmaxCrossEntropy {
   #max: Float64Array;
   #ones: Float64Array;
   #rest: Float64Array;
+  // (max: finite, or −Infinity for nothing yet; target: finite, or NaN for not seen; weighted: finite)
   #target: Float64Array;
   #weighted: Float64Array;
+  #special: Uint8Array;
   #seen = 0;
 
   constructor(options: ShardedLossOptions) {
@@ -326,6 +367,7 @@ export class ShardedSoftmaxCrossEntropy {
     this.#rest = new Float64Array(this.rows);
     this.#target = new Float64Array(this.rows).fill(NaN);
     this.#weighted = new Float64Array(this.rows);
+    this.#special = new Uint8Array(this.rows);
   }
 
   /** The block's logits (rows × width, row-major) and where its classes start. */
@@ -350,34 +392,43 @@ export class ShardedSoftmaxCrossEntropy {
     engineFor(Z.length).run('logSumExpRows', Z.dtype === 'f32', [Z.data, rows, width, res, aux, null]);
     const w = this.#weights, eps = this.#eps, d = Z.data;
     for (let r = 0; r < rows; r++) {
-      this.#absorb(r, aux[3 * r], aux[3 * r + 1], aux[3 * r + 2]);
+      // (a NaN or +Infinity logit makes the one-shot row NaN, loss and gradient; a kernel may
+      // keep a finite max beside a NaN, so the log-sum-exp tells)
+      const v = res[r];
+      if (v !== v || v === Infinity) this.#special[r] = 2;
+      else this.#absorb(r, aux[3 * r], aux[3 * r + 1], aux[3 * r + 2]);
       const y = this.#labels[r];
-      if (y >= offset && y < offset + width) this.#target[r] = d[r * width + y - offset];
+      if (y >= offset && y < offset + width) {
+        const z = d[r * width + y - offset];
+        if (Number.isFinite(z)) this.#target[r] = z;
+        // a masked label of weight 0 counts nothing (its term is skipped, as the kernel's)
+        else if (z === -Infinity && (w ? w[y] : 1) !== 0) this.#special[r] = Math.max(this.#special[r], 1);
+      }
       if (eps > 0) {
         let s = 0;
         for (let j = 0; j < width; j++) {
           const wc = w ? w[offset + j] : 1;
           if (wc !== 0) s += wc * d[r * width + j];
         }
-        this.#weighted[r] += s;
+        this.#addWeighted(r, s);
       }
     }
     this.#seen += width;
     return this;
   }
 
+  /** A block's or shard's Σ w·z into row r's: −Infinity (a masked logit) makes the loss +Infinity, +Infinity or NaN makes it NaN. */
+  #addWeighted(r: number, s: number): void {
+    const v = this.#weighted[r] + s;
+    if (Number.isFinite(v)) this.#weighted[r] = v;
+    else this.#special[r] = Math.max(this.#special[r], v === -Infinity ? 1 : 2);
+  }
+
+  /** A finite (m, ones, rest) into row r's log-sum-exp parts (m = −Infinity: nothing). */
   #absorb(r: number, m: number, ones: number, rest: number): void {
-    const mine = this.#max[r];
-    if (m !== m || mine !== mine) {
-      this.#max[r] = NaN;
-      return;
-    }
     if (m === -Infinity) return;
+    const mine = this.#max[r];
     const M = Math.max(mine, m);
-    if (M === Infinity) {
-      this.#max[r] = Infinity;
-      return;
-    }
     const a = mine === M ? [this.#ones[r], this.#rest[r]] : [0, (this.#ones[r] + this.#rest[r]) * Math.exp(mine - M)];
     const b = m === M ? [ones, rest] : [0, (ones + rest) * Math.exp(m - M)];
     this.#max[r] = M;
@@ -388,14 +439,13 @@ export class ShardedSoftmaxCrossEntropy {
   /** Merges another shard's blocks (an accumulator over the same rows and labels, or its state); returns this. */
   merge(other: ShardedSoftmaxCrossEntropy | ShardedLossState): this {
     const fn = 'ShardedSoftmaxCrossEntropy.merge';
-    const s = other instanceof ShardedSoftmaxCrossEntropy ? other.toJSON() : other;
-    if (s === null || typeof s !== 'object' || !Array.isArray((s as ShardedLossState).max) || (s as ShardedLossState).cols !== this.cols || s.max.length !== this.rows) {
-      throw new TypeError(`${fn}: other is not a sharded loss over the same ${this.rows} rows and ${this.cols} classes`);
-    }
+    const s = checkShardedState(fn, other instanceof ShardedSoftmaxCrossEntropy ? other.toJSON() : other, this.rows, this.cols);
     for (let r = 0; r < this.rows; r++) {
-      this.#absorb(r, s.max[r] ?? -Infinity, s.ones[r], s.rest[r]);
-      if (s.target[r] !== null && s.target[r] !== undefined) this.#target[r] = s.target[r] as number;
-      this.#weighted[r] += s.weighted[r];
+      this.#special[r] = Math.max(this.#special[r], s.special[r]);
+      const m = s.max[r], t = s.target[r];
+      if (m !== null) this.#absorb(r, m, s.ones[r], s.rest[r]);
+      if (t !== null) this.#target[r] = t;
+      this.#addWeighted(r, s.weighted[r]);
     }
     this.#seen += s.seen;
     return this;
@@ -407,11 +457,13 @@ export class ShardedSoftmaxCrossEntropy {
     const rows = this.rows, C = this.cols, eps = this.#eps, wsum = this.#wsum, w = this.#weights;
     const loss = new Float64Array(rows), lse = new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
-      const m = this.#max[r], y = this.#labels[r];
-      lse[r] = Number.isFinite(m) ? m + logOnesPlus(this.#ones[r], this.#rest[r]) : m === -Infinity ? NaN : m;
+      const m = this.#max[r], y = this.#labels[r], special = this.#special[r];
+      // a row with no finite maximum (only masked logits, or a NaN or +Infinity one) is NaN, as the kernel's
+      const defined = special !== 2 && m !== -Infinity;
+      lse[r] = defined ? m + logOnesPlus(this.#ones[r], this.#rest[r]) : NaN;
       if (y < 0) continue;
-      if (!Number.isFinite(m)) {
-        loss[r] = NaN;
+      if (!defined || special === 1) {
+        loss[r] = defined ? Infinity : NaN;
         continue;
       }
       const wy = w ? w[y] : 1;
@@ -457,7 +509,9 @@ export class ShardedSoftmaxCrossEntropy {
       if (y < 0) continue; // ignored rows: 0
       const wy = w ? w[y] : 1;
       const coef = ((1 - eps) * wy + (eps * this.#wsum) / C) * gs;
-      a[r] = Number.isFinite(aux[3 * r]) ? aux[3 * r + 2] * Math.exp(aux[3 * r] - lse[r]) * coef : NaN;
+      // a block masked whole in this row has softmax 0 there (p = 0, a = 0): only the row's lse being undefined makes it NaN
+      const m = aux[3 * r];
+      a[r] = lse[r] !== lse[r] ? NaN : m === -Infinity ? 0 : aux[3 * r + 2] * Math.exp(m - lse[r]) * coef;
     }
     // grad = p·a − (ε/C)·w_c·g, then − (1 − ε)·w_y·g at the label
     const c = eps > 0 ? Float64Array.from({ length: width }, (_, j) => (eps / C) * (w ? w[offset + j] : 1) * gs) : null;
@@ -473,7 +527,7 @@ export class ShardedSoftmaxCrossEntropy {
     return grad;
   }
 
-  /** The state: plain JSON (numbers, null for "nothing yet"), to merge elsewhere. */
+  /** The state: plain JSON (finite numbers, null for "nothing yet", codes for the rest: see `ShardedLossState`), to merge elsewhere. */
   toJSON(): ShardedLossState {
     const fin = (v: number) => (Number.isFinite(v) ? v : null);
     return {
@@ -483,6 +537,7 @@ export class ShardedSoftmaxCrossEntropy {
       rest: Array.from(this.#rest),
       target: Array.from(this.#target, fin),
       weighted: Array.from(this.#weighted),
+      special: Array.from(this.#special),
       seen: this.#seen,
     };
   }

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import {
   createEntropy, createLogSumExp, createSoftmaxCrossEntropy, entropy, logSumExp, softmaxCrossEntropy,
-  type EntropyAccumulator, type LogSumExpAccumulator,
+  type EntropyAccumulator, type LogSumExpAccumulator, type ShardedLossOptions, type ShardedSoftmaxCrossEntropy,
 } from '../src/index.js';
 import { expectClose, fsum, onEachBackend, randomLogits, rng } from './helpers.js';
 
@@ -170,6 +170,59 @@ onEachBackend('createSoftmaxCrossEntropy', () => {
     );
   });
 
+  it('a block whose logits in a row are all −Infinity (masked) has a 0 gradient there, as the one-shot call', () => {
+    const ce = createSoftmaxCrossEntropy({ cols: 4, labels: [3] }).add([-Infinity, -Infinity], 0).add([1, 2], 2);
+    expect(Array.from(ce.gradient([-Infinity, -Infinity], 0, new Float64Array(2)))).toEqual([0, 0]);
+    expect(Array.from(ce.gradient(new Float32Array([-Infinity, -Infinity]), 0, new Float32Array(2)))).toEqual([0, 0]);
+    agreesWithOneShot(Float64Array.from([-Infinity, -Infinity, 1, 2]), 4, { cols: 4, labels: [3] }, [[0, 2], [2, 4]]);
+    // 64 rows, blocks of 100 classes and one of a single class: a block masked whole in
+    // some rows, the one-class block masked in others, masked entries scattered, and (with
+    // 'none') masked labels and a row masked whole (NaN, as the one-shot call)
+    const rows = 64, cols = 201, blocks: [number, number][] = [[0, 100], [100, 101], [101, 201]];
+    const weights = Float64Array.from({ length: cols }, (_, c) => (c % 13 === 0 ? 0 : 1 + (c % 3)));
+    for (const mode of [...modes, { reduction: 'mean' as const, labelSmoothing: 0.2, weights }]) {
+      for (const Type of [Float64Array, Float32Array]) {
+        const random = rng(7);
+        const z = randomLogits(rows * cols, random, Type, 5);
+        const labels = Int32Array.from({ length: rows }, () => Math.floor(random() * cols));
+        for (let r = 0; r < rows; r++) {
+          for (let j = 0; j < cols; j++) {
+            const masked = (r % 4 === 0 && j >= 101) || (r % 5 === 1 && j === 100) || random() < 0.1;
+            if (masked && (j !== labels[r] || mode.reduction === 'none')) z[r * cols + j] = -Infinity;
+          }
+        }
+        if (mode.reduction === 'none') z.fill(-Infinity, (rows - 1) * cols);
+        agreesWithOneShot(z, cols, { cols, labels, ...mode }, blocks);
+      }
+    }
+  });
+
+  it('the state survives JSON exactly: masked, NaN and +Infinity logits merge from a state as from the accumulator', () => {
+    const opts = { cols: 4, labels: [3], labelSmoothing: 0.1 };
+    const a = createSoftmaxCrossEntropy(opts).add([-Infinity, 1], 0), b = createSoftmaxCrossEntropy(opts).add([2, 3], 2);
+    expect(softmaxCrossEntropy([-Infinity, 1, 2, 3], [3], { cols: 4, labelSmoothing: 0.1 })).toBe(Infinity);
+    expect(createSoftmaxCrossEntropy(opts).merge(JSON.parse(JSON.stringify(a.toJSON()))).merge(b).loss).toBe(Infinity);
+    for (const row of [[-Infinity, 1, 2, 3], [NaN, 1, 2, 3], [Infinity, 1, 2, 3], [1, 2, -Infinity, -Infinity], [-Infinity, -Infinity, -Infinity, -Infinity]]) {
+      for (const mode of [{}, { labelSmoothing: 0.1 }, { labelSmoothing: 0.1, weights: [0, 1, 2, 1] }, { labels: [0] }, { labels: [2], reduction: 'sum' as const }]) {
+        agreesWithOneShot(Float64Array.from(row), 4, { cols: 4, labels: [3], ...mode }, [[0, 2], [2, 4]]);
+        agreesWithOneShot(Float64Array.from(row), 4, { cols: 4, labels: [3], ...mode }, [[0, 1], [1, 3], [3, 4]]);
+      }
+    }
+  });
+
+  it('a masked label gives Infinity in any merge order (its logit is not "not seen yet")', () => {
+    const opts = { cols: 4, labels: [0] };
+    expect(softmaxCrossEntropy([-Infinity, 1, 2, 3], [0], { cols: 4 })).toBe(Infinity);
+    const mk = () => [createSoftmaxCrossEntropy(opts).add([-Infinity, 1], 0), createSoftmaxCrossEntropy(opts).add([2, 3], 2)];
+    const [a, b] = mk(), [c, d] = mk();
+    expect(a.merge(b).loss).toBe(Infinity);
+    expect(d.merge(c).loss).toBe(Infinity);
+    everyMerge(opts, mk, (acc, how) => expect(acc.loss, how).toBe(Infinity));
+    agreesWithOneShot(Float64Array.from([-Infinity, 1, 2, 3]), 4, opts, [[0, 2], [2, 4]]);
+    // a masked label of weight 0 counts nothing: a finite loss
+    agreesWithOneShot(Float64Array.from([-Infinity, 1, 2, 3, 0, -Infinity, 1, 2]), 4, { cols: 4, labels: [0, 1], weights: [0, 1, 1, 1], reduction: 'sum' }, [[0, 1], [1, 2], [2, 4]]);
+  });
+
   it('the loss before every class is in, twice the same class, and a block outside the row are errors', () => {
     const acc = createSoftmaxCrossEntropy({ cols: 4, labels: [1] });
     acc.add([0, 1], 0);
@@ -181,5 +234,86 @@ onEachBackend('createSoftmaxCrossEntropy', () => {
     expect(() => createSoftmaxCrossEntropy({ cols: 4, labels: [1], reduction: null as never })).toThrow(new TypeError("createSoftmaxCrossEntropy: reduction must be 'mean', 'sum' or 'none', got null"));
     expect(() => createSoftmaxCrossEntropy({ cols: 4, labels: [1], labelSmoothing: null as never })).toThrow(new TypeError('createSoftmaxCrossEntropy: labelSmoothing must be a number, got null'));
     expect(() => createSoftmaxCrossEntropy({ cols: 4, labels: [1], reduction: 'avg' as never })).toThrow(RangeError);
+    // a state is checked whole: a state of before `special` (its ±Infinity lost as null) is not one
+    const state = createSoftmaxCrossEntropy({ cols: 4, labels: [1] }).add([0, 1], 0).toJSON();
+    const merge = (s: unknown) => () => createSoftmaxCrossEntropy({ cols: 4, labels: [1] }).merge(s as never);
+    const { special: _, ...before } = state;
+    expect(merge(before)).toThrow(/other is not a sharded loss over the same 1 rows and 4 classes \(its keys are/);
+    expect(merge({ ...state, weighted: [null] })).toThrow(/\(weighted\[0\] is null\)/);
+    expect(merge({ ...state, rest: [Infinity] })).toThrow(TypeError);
+    expect(merge({ ...state, special: [3] })).toThrow(TypeError);
+    expect(merge({ ...state, max: [1, 2] })).toThrow(/max is not an array of 1/);
+    expect(merge({ ...state, cols: 5 })).toThrow(/\(cols is number 5\)/);
+    expect(merge(null)).toThrow(TypeError);
   });
 });
+
+/** Columns [a, b) of a rows × cols matrix, row-major, in its own array of z's type. */
+function columns(z: Float32Array | Float64Array, rows: number, cols: number, a: number, b: number): Float32Array | Float64Array {
+  const out = new (z.constructor as Float64ArrayConstructor)(rows * (b - a));
+  for (let r = 0; r < rows; r++) out.set(z.subarray(r * cols + a, r * cols + b), r * (b - a));
+  return out;
+}
+
+/** Every order of n shards (all permutations). */
+function orders(n: number): number[][] {
+  if (n === 1) return [[0]];
+  return orders(n - 1).flatMap((o) => Array.from({ length: n }, (_, i) => [...o.slice(0, i), n - 1, ...o.slice(i)]));
+}
+
+/**
+ * The shards `make()` gives merged in every order, each way: into a fresh accumulator,
+ * into the first shard, and through JSON (each state stringified and parsed, and the
+ * merged state once more) — `check` sees each result.  Every state survives JSON exactly.
+ */
+function everyMerge(opts: ShardedLossOptions, make: () => ShardedSoftmaxCrossEntropy[], check: (acc: ShardedSoftmaxCrossEntropy, how: string) => void): void {
+  const json = <T>(s: T): T => JSON.parse(JSON.stringify(s)) as T;
+  const fresh = () => createSoftmaxCrossEntropy(opts);
+  for (const order of orders(make().length)) {
+    for (const via of ['live', 'state', 'json'] as const) {
+      const shards = make();
+      for (const s of shards) expect(json(s.toJSON())).toEqual(s.toJSON());
+      const pick = (i: number) => (via === 'live' ? shards[i] : via === 'state' ? shards[i].toJSON() : json(shards[i].toJSON()));
+      const into = fresh();
+      for (const i of order) into.merge(pick(i));
+      check(into, `fresh ← [${order}] (${via})`);
+      const again = fresh().merge(json(into.toJSON()));
+      expect(again.toJSON()).toEqual(into.toJSON());
+      check(again, `fresh ← json(fresh ← [${order}]) (${via})`);
+      const [head, ...tail] = order;
+      const first = make()[head];
+      for (const i of tail) first.merge(pick(i));
+      check(first, `${head} ← [${tail}] (${via})`);
+    }
+  }
+}
+
+/**
+ * The shards of z's column blocks (one accumulator each), merged every way (`everyMerge`),
+ * give the one-shot loss and, block by block, its gradient: NaN where it is NaN, else
+ * within `tol` of it (float32: relative to the largest entry of the one-shot gradient).
+ */
+function agreesWithOneShot(z: Float32Array | Float64Array, cols: number, opts: ShardedLossOptions, blocks: [number, number][]): void {
+  const { labels, ...rest } = opts;
+  const rows = labels.length, f32 = z instanceof Float32Array;
+  const want = softmaxCrossEntropy(z, labels, { ...rest, cols }) as number | Float64Array;
+  const full = new (z.constructor as Float64ArrayConstructor)(z.length);
+  softmaxCrossEntropy(z, labels, { ...rest, cols, grad: full });
+  const tol = f32 ? 2e-6 * full.reduce((m, v) => (v === v ? Math.max(m, Math.abs(v)) : m), 0) : 4e-15;
+  const parts = blocks.map(([a, b]) => columns(z, rows, cols, a, b));
+  everyMerge(opts, () => blocks.map(([a], i) => createSoftmaxCrossEntropy(opts).add(parts[i], a)), (acc, how) => {
+    const got = acc.loss;
+    if (typeof want === 'number') expectClose(got as number, want, f32 ? 'f32' : 'f64', Math.abs(want), how);
+    else for (let r = 0; r < rows; r++) expectClose((got as Float64Array)[r], want[r], f32 ? 'f32' : 'f64', Math.abs(want[r]), `${how} row ${r}`);
+    blocks.forEach(([a, b], i) => {
+      const g = acc.gradient(parts[i], a, new (z.constructor as Float64ArrayConstructor)(parts[i].length));
+      for (let r = 0; r < rows; r++) {
+        for (let j = a; j < b; j++) {
+          const v = g[r * (b - a) + j - a], w = full[r * cols + j];
+          if (w !== w ? v !== v : Math.abs(v - w) <= tol) continue;
+          expect.fail(`${how}: gradient at row ${r}, class ${j} is ${v}, want ${w}`);
+        }
+      }
+    });
+  });
+}
