@@ -1621,6 +1621,22 @@ function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: us
   }
 }
 
+/**
+ * ∂D/∂a at a float64 row's dominant entry k (p_k > ½: the one entry at the maximum, SA <
+ * 2), as −Σ of the others.  p_k·(u_k − c) cancels there — u_k ≈ c = Σ p·u, so its rounding
+ * (ε·|u_k|) is what is left: a teacher at 12 against a student at −20 gave 1e-11 relative
+ * — while the others' terms do not cancel and sum to its negative exactly (Σ ∂D/∂a = 0).
+ */
+function dominantGradPF64(a: usize, gp: usize, n: i32, ma: f64): void {
+  let k = 0, s: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    if (load<f64>(a + o) == ma) k = i;
+    else s += load<f64>(gp + o);
+  }
+  store<f64>(gp + (<usize>k << 3), -s);
+}
+
 export function softmaxKlDivergenceRowsF64(a: usize, b: usize, rows: i32, cols: i32, T: f64, gscale: f64,
   gradP: usize, gradQ: usize, out: usize, tmp: usize): void {
   for (let r = 0; r < rows; r++) {
@@ -1662,6 +1678,8 @@ export function softmaxKlDivergenceRowsF64(a: usize, b: usize, rows: i32, cols: 
       const ia = 1.0 / klSA, ib = scaleA / (sb * scaleB), c = logRatio + d, g = gscale / T;
       if (ASC_FEATURE_SIMD) klPassF64(ra, rb, cols, ma, mb, T, tmp, 0, 0, true, ia, ib, c, g, gp, gq);
       else scalarKl(ra, rb, cols, ma, mb, T, 8, 1, 0, true, ia, ib, c, g, gp, gq);
+      // (klSA is in units of a's E, whose value at the maximum is scaleA)
+      if (gp && !klHole && klSA < 2 * scaleA) dominantGradPF64(ra, gp, cols, ma);
     }
   }
   affineRowsF64(out, 1, rows, gscale, 0, out);

@@ -710,6 +710,23 @@ onEachBackend('softmax family', () => {
       }
     });
 
+    // Bug: ∂D/∂a at a confident teacher's dominant entry, p_k·(u_k − c) with u_k ≈ c = Σ p·u,
+    // kept u_k's rounding (ε·|u_k|): P = [12, 0, 0] against Q = [−20, 0, 0] came out 1e-11 off.
+    it('softmaxKlDivergence ∂D/∂P of a confident float64 teacher keeps 1e-13 at its dominant entry', () => {
+      for (const [top, low, n] of [[12, -20, 3], [14, -60, 3], [12, -20, 40], [30, 0, 5]]) {
+        const a = new Float64Array(n), b = new Float64Array(n), gradP = new Float64Array(n);
+        a[0] = top;
+        b[0] = low;
+        softmaxKlDivergence(a, b, { gradP });
+        // p_0 = 1/(1 + s), the others e^−top·p_0, s = (n − 1)·e^−top; u_0 − u_j = top − low, so
+        // ∂D/∂a_0 = p_0·Σ p_j·(top − low) = p_0·(s/(1 + s))·(top − low), ∂D/∂a_j = −p_j·p_0·(top − low)
+        const e = Math.exp(-top), s = (n - 1) * e, p0 = 1 / (1 + s), gap = top - low;
+        const want0 = p0 * (s / (1 + s)) * gap, wantJ = -e * p0 * p0 * gap;
+        expect(Math.abs(gradP[0] - want0) / want0, `[${top}, 0…] ‖ [${low}, 0…], n = ${n}: ∂D/∂a₀`).toBeLessThan(1e-13);
+        for (let j = 1; j < n; j++) expect(Math.abs(gradP[j] - wantJ) / -wantJ, `∂D/∂a${j}`).toBeLessThan(1e-13);
+      }
+    });
+
     // Bug: Q masked where P has mass made D = Infinity before a NaN elsewhere in the rows was seen.
     it('softmaxKlDivergence: a NaN wins over a masked Q entry under P mass (NaN, not Infinity)', () => {
       for (const kind of ['f32', 'f64', 'array'] as const) {

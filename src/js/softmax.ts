@@ -317,7 +317,23 @@ function klRow(a: Vec, b: Vec, r: number, cols: number, T: number, gscale: numbe
       // u = 0 where ea is: a − ma may overflow there (a spread beyond DBL_MAX), and 0·∞ would be NaN
       if (gradP) gradP[i] = p * ((ea === 0 ? 0 : liftedDiff(a[i], ma, b[i], mb, lift) * invT) - c) * g;
     }
+    if (gradP && !stage.f32 && !K.hole && SA < 2) dominantGradP(a, gradP, off, cols, ma);
   }
+}
+
+/**
+ * ∂D/∂a at a float64 row's dominant entry k (p_k > ½: the one entry at the maximum, SA < 2),
+ * as −Σ of the others.  p_k·(u_k − c) cancels there — u_k ≈ c = Σ p·u, so its rounding
+ * (ε·|u_k|) is what is left: a teacher at 12 against a student at −20 gave 1e-11 relative
+ * — while the others' terms do not cancel and sum to its negative exactly (Σ ∂D/∂a = 0).
+ */
+function dominantGradP(a: Vec, gradP: Out, off: number, cols: number, ma: number): void {
+  let k = off, s = 0;
+  for (let i = off; i < off + cols; i++) {
+    if (a[i] === ma) k = i;
+    else s += gradP[i];
+  }
+  gradP[k] = -s;
 }
 
 /** e^δ − 1 − δ = δ²·H(δ): H's Taylor coefficients 1/2!, …, 1/14! (|δ| < ½). */
