@@ -142,8 +142,12 @@ export let passOnes: i32 = 0;
  * One pass of E over a wide row (setup done): stores E to `dst` when dst ≠ 0 (dst may be
  * x), and sums it — all of it (`passSum`), or, with `split`, apart for the entries equal
  * to m (`passOnes`, `passRest`, as float64 sums of E: the caller divides by E(m)).
+ * Inlined at its four calls, where `split` is a constant, and so are `dst` = 0 and T = 1 at
+ * log-sum-exp's (T = 1 at the loss's): the loop keeps only the branches its call takes,
+ * and skips the ·1/T where T = 1.
  */
-export function expPassF32(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
+// @ts-ignore: decorator
+@inline export function expPassF32(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
   const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
@@ -158,10 +162,10 @@ export function expPassF32(x: usize, n: i32, m: v128, T: f64, dst: usize, split:
     for (; i < end; i += 16) {
       const p = x + (<usize>i << 2);
       const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
-      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
-      const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
-      const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
+      const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, T == 1);
+      const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, T == 1);
+      const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, T == 1);
+      const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, T == 1);
       if (dst) {
         const d = dst + (<usize>i << 2);
         v128.store(d, e0);
