@@ -510,8 +510,9 @@ export class ShardedSoftmaxCrossEntropy {
       const wy = w ? w[y] : 1;
       const coef = ((1 - eps) * wy + (eps * this.#wsum) / C) * gs;
       // a block masked whole in this row has softmax 0 there (p = 0, a = 0): only the row's lse being undefined makes it NaN
+      // (exp((m − M) − log S), not exp(m − lse): lse = M + log S rounds to M where |M| ≫ 1, as 1e300)
       const m = aux[3 * r];
-      a[r] = lse[r] !== lse[r] ? NaN : m === -Infinity ? 0 : aux[3 * r + 2] * Math.exp(m - lse[r]) * coef;
+      a[r] = lse[r] !== lse[r] ? NaN : m === -Infinity ? 0 : aux[3 * r + 2] * Math.exp(m - this.#max[r] - logOnesPlus(this.#ones[r], this.#rest[r])) * coef;
     }
     // grad = p·a − (ε/C)·w_c·g, then − (1 − ε)·w_y·g at the label
     const c = eps > 0 ? Float64Array.from({ length: width }, (_, j) => (eps / C) * (w ? w[offset + j] : 1) * gs) : null;

@@ -223,6 +223,17 @@ onEachBackend('createSoftmaxCrossEntropy', () => {
     agreesWithOneShot(Float64Array.from([-Infinity, 1, 2, 3, 0, -Infinity, 1, 2]), 4, { cols: 4, labels: [0, 1], weights: [0, 1, 1, 1], reduction: 'sum' }, [[0, 1], [1, 2], [2, 4]]);
   });
 
+  // Bug: a block's gradient scaled its softmax by exp(m_block − lse), and lse = M + log 2 rounds
+  // to M at 1e300: the two blocks of [1e300, 1e300] got 0 and 1 instead of −½ and ½.
+  it('gradients of logits near ±1e300 are the one-shot call\'s (relative to the row maximum, not to its log-sum-exp)', () => {
+    for (const big of [1e300, -1e300, 1e15]) {
+      const acc = createSoftmaxCrossEntropy({ cols: 2, labels: [0] }).add([big], 0).add([big], 1);
+      const g0 = acc.gradient([big], 0, new Float64Array(1)), g1 = acc.gradient([big], 1, new Float64Array(1));
+      expect([g0[0], g1[0]], `[${big}, ${big}]`).toEqual([-0.5, 0.5]);
+      expect(acc.loss).toBe(Math.LN2);
+    }
+  });
+
   it('the loss before every class is in, twice the same class, and a block outside the row are errors', () => {
     const acc = createSoftmaxCrossEntropy({ cols: 4, labels: [1] });
     acc.add([0, 1], 0);
