@@ -249,9 +249,11 @@ export interface ShardedLossOptions {
 
 /**
  * The state of a sharded loss: per row the parts of its log-sum-exp, its label's logit,
- * Σ w·z over the classes seen, and what the non-finite logits did.  Every number is
- * finite (JSON has none for ±Infinity and NaN): those are in `special` instead, so the
- * state survives JSON.stringify and JSON.parse exactly.
+ * the label-smoothing sum relative to the row's maximum, and what the non-finite logits
+ * did.  Every number is finite (JSON has none for ±Infinity and NaN): those are in
+ * `special` instead, so the state survives JSON.stringify and JSON.parse exactly.  No
+ * number carries the logits' magnitude except `max` and `target`, which are only ever
+ * subtracted from each other: logits near ±1e300 neither overflow nor cancel.
  */
 export interface ShardedLossState {
   cols: number;
@@ -261,8 +263,13 @@ export interface ShardedLossState {
   rest: number[];
   /** The label's logit; null until its class is added, and where it is masked (see `special`) or the row is ignored. */
   target: (number | null)[];
-  /** Σ w·z over the classes seen (with label smoothing; else 0): the last finite sum once `special` is set by it. */
-  weighted: number[];
+  /**
+   * Σ w·(max − z) over the classes seen of non-zero weight (with label smoothing; else 0):
+   * non-negative, relative to this state's `max` of the row (so Σ w·z itself, which
+   * cancels against the maximum where the logits are huge, is never formed).  0 once
+   * `special` is set: the loss no longer depends on it.
+   */
+  smoothing: number[];
   /**
    * 0; 1 once a masked (−Infinity) logit makes the row's loss +Infinity (the label's, or
    * with label smoothing any class of non-zero weight); 2 once a NaN or +Infinity logit
@@ -271,9 +278,11 @@ export interface ShardedLossState {
   special: number[];
   /** Classes seen so far (each exactly once). */
   seen: number;
+  /** Σ w over the classes seen (the same for every row): what moves `smoothing` when the row's `max` rises. */
+  weightSeen: number;
 }
 
-const SHARDED_KEYS = ['cols', 'max', 'ones', 'rest', 'target', 'weighted', 'special', 'seen'];
+const SHARDED_KEYS = ['cols', 'max', 'ones', 'rest', 'target', 'smoothing', 'special', 'seen', 'weightSeen'];
 
 /** A state over `rows` rows and `cols` classes, or a TypeError saying what it is not. */
 function checkShardedState(fn: string, state: unknown, rows: number, cols: number): ShardedLossState {
@@ -284,17 +293,30 @@ function checkShardedState(fn: string, state: unknown, rows: number, cols: numbe
   if (got !== [...SHARDED_KEYS].sort().join(', ')) throw bad(`its keys are ${got || 'none'}; expected ${SHARDED_KEYS.join(', ')}`);
   if (s.cols !== cols) throw bad(`cols is ${describe(s.cols)}`);
   if (!(Number.isInteger(s.seen) && (s.seen as number) >= 0 && (s.seen as number) <= cols)) throw bad(`seen is ${describe(s.seen)}`);
-  for (const k of ['max', 'ones', 'rest', 'target', 'weighted', 'special']) {
+  if (!(typeof s.weightSeen === 'number' && s.weightSeen >= 0 && s.weightSeen < Infinity)) throw bad(`weightSeen is ${describe(s.weightSeen)}`);
+  for (const k of ['max', 'ones', 'rest', 'target', 'smoothing', 'special']) {
     const a = s[k];
     if (!Array.isArray(a) || a.length !== rows) throw bad(`${k} is not an array of ${rows}`);
     const nullable = k === 'max' || k === 'target';
     for (let r = 0; r < rows; r++) {
       const v: unknown = a[r];
-      const ok = k === 'special' ? v === 0 || v === 1 || v === 2 : (nullable && v === null) || (typeof v === 'number' && Number.isFinite(v));
+      const ok = k === 'special' ? v === 0 || v === 1 || v === 2
+        : k === 'smoothing' ? typeof v === 'number' && v >= 0 && v < Infinity
+          : (nullable && v === null) || (typeof v === 'number' && Number.isFinite(v));
       if (!ok) throw bad(`${k}[${r}] is ${describe(v)}`);
     }
   }
   return s as unknown as ShardedLossState;
+}
+
+/**
+ * What a smoothing sum Σ w·(from − z) over classes of total weight W gains when its
+ * reference rises from `from` to `to` (≥ from): W·(to − from) ≥ 0.  Nothing yet (from =
+ * −Infinity) has W = 0 where it matters — a row not special whose classes were all masked
+ * has only classes of weight 0 — so it adds 0, as does no rise.
+ */
+function rebase(W: number, from: number, to: number): number {
+  return W === 0 || from === to || from === -Infinity ? 0 : W * (to - from);
 }
 
 const SHARDED_OPTIONS = ['cols', 'labels', 'reduction', 'labelSmoothing', 'ignoreIndex', 'weights', 'base'] as const;
@@ -318,11 +340,13 @@ export class ShardedSoftmaxCrossEntropy {
   #max: Float64Array;
   #ones: Float64Array;
   #rest: Float64Array;
-  // (max: finite, or −Infinity for nothing yet; target: finite, or NaN for not seen; weighted: finite)
+  // (max: finite, or −Infinity for nothing yet; target: finite, or NaN for not seen;
+  // smoothing: finite, ≥ 0, relative to max — see ShardedLossState)
   #target: Float64Array;
-  #weighted: Float64Array;
+  #smoothing: Float64Array;
   #special: Uint8Array;
   #seen = 0;
+  #weightSeen = 0;
 
   constructor(options: ShardedLossOptions) {
     const fn = 'createSoftmaxCrossEntropy';
@@ -366,7 +390,7 @@ export class ShardedSoftmaxCrossEntropy {
     this.#ones = new Float64Array(this.rows);
     this.#rest = new Float64Array(this.rows);
     this.#target = new Float64Array(this.rows).fill(NaN);
-    this.#weighted = new Float64Array(this.rows);
+    this.#smoothing = new Float64Array(this.rows);
     this.#special = new Uint8Array(this.rows);
   }
 
@@ -394,7 +418,7 @@ export class ShardedSoftmaxCrossEntropy {
     for (let r = 0; r < rows; r++) {
       // (a NaN or +Infinity logit makes the one-shot row NaN, loss and gradient; a kernel may
       // keep a finite max beside a NaN, so the log-sum-exp tells)
-      const v = res[r];
+      const v = res[r], old = this.#max[r];
       if (v !== v || v === Infinity) this.#special[r] = 2;
       else this.#absorb(r, aux[3 * r], aux[3 * r + 1], aux[3 * r + 2]);
       const y = this.#labels[r];
@@ -404,24 +428,40 @@ export class ShardedSoftmaxCrossEntropy {
         // a masked label of weight 0 counts nothing (its term is skipped, as the kernel's)
         else if (z === -Infinity && (w ? w[y] : 1) !== 0) this.#special[r] = Math.max(this.#special[r], 1);
       }
-      if (eps > 0) {
-        let s = 0;
+      if (eps > 0 && this.#special[r] === 0) {
+        // every term w·(M − z) ≥ 0 against the row's maximum M (NaN and +Infinity made the row
+        // special above; M is finite unless every logit so far is masked)
+        const M = this.#max[r];
+        let s = 0, masked = false;
         for (let j = 0; j < width; j++) {
           const wc = w ? w[offset + j] : 1;
-          if (wc !== 0) s += wc * d[r * width + j];
+          if (wc === 0) continue;
+          const z = d[r * width + j];
+          if (z === -Infinity) masked = true;
+          else s += wc * (M - z);
         }
-        this.#addWeighted(r, s);
+        if (masked) this.#special[r] = 1;
+        else this.#setSmoothing(r, this.#smoothing[r] + rebase(this.#weightSeen, old, M) + s);
       }
+      if (this.#special[r] !== 0) this.#smoothing[r] = 0;
     }
+    let ws = width;
+    if (w) {
+      ws = 0;
+      for (let j = 0; j < width; j++) ws += w[offset + j];
+    }
+    this.#weightSeen += ws;
     this.#seen += width;
     return this;
   }
 
-  /** A block's or shard's Σ w·z into row r's: −Infinity (a masked logit) makes the loss +Infinity, +Infinity or NaN makes it NaN. */
-  #addWeighted(r: number, s: number): void {
-    const v = this.#weighted[r] + s;
-    if (Number.isFinite(v)) this.#weighted[r] = v;
-    else this.#special[r] = Math.max(this.#special[r], v === -Infinity ? 1 : 2);
+  /**
+   * Row r's smoothing sum, once moved to its current maximum: past the largest double
+   * (Σ w·(M − z) overflows, as the one-shot Σ w·(z − M) does) the loss is +Infinity.
+   */
+  #setSmoothing(r: number, v: number): void {
+    if (v < Infinity) this.#smoothing[r] = v;
+    else this.#special[r] = Math.max(this.#special[r], v === Infinity ? 1 : 2);
   }
 
   /** A finite (m, ones, rest) into row r's log-sum-exp parts (m = −Infinity: nothing). */
@@ -442,11 +482,17 @@ export class ShardedSoftmaxCrossEntropy {
     const s = checkShardedState(fn, other instanceof ShardedSoftmaxCrossEntropy ? other.toJSON() : other, this.rows, this.cols);
     for (let r = 0; r < this.rows; r++) {
       this.#special[r] = Math.max(this.#special[r], s.special[r]);
-      const m = s.max[r], t = s.target[r];
+      const m = s.max[r], t = s.target[r], old = this.#max[r];
       if (m !== null) this.#absorb(r, m, s.ones[r], s.rest[r]);
       if (t !== null) this.#target[r] = t;
-      this.#addWeighted(r, s.weighted[r]);
+      if (this.#eps > 0 && this.#special[r] === 0) {
+        // both sums moved to the merged maximum: non-negative terms, nothing cancels
+        const M = this.#max[r];
+        this.#setSmoothing(r, this.#smoothing[r] + rebase(this.#weightSeen, old, M) + s.smoothing[r] + rebase(s.weightSeen, m ?? -Infinity, M));
+      }
+      if (this.#special[r] !== 0) this.#smoothing[r] = 0;
     }
+    this.#weightSeen += s.weightSeen;
     this.#seen += s.seen;
     return this;
   }
@@ -470,7 +516,8 @@ export class ShardedSoftmaxCrossEntropy {
       // lse − z = (m − z) + log S: the difference of the maximum and the label's logit first
       const ls = logOnesPlus(this.#ones[r], this.#rest[r]);
       let v = wy !== 0 ? (1 - eps) * wy * (m - this.#target[r] + ls) : 0;
-      if (eps > 0) v += (eps / C) * (wsum * (m + ls) - this.#weighted[r]);
+      // (ε/C)·Σ w·(lse − z) = (ε/C)·(wsum·log S + Σ w·(M − z)): M cancels exactly, in the algebra
+      if (eps > 0) v += (eps / C) * (wsum * ls + this.#smoothing[r]);
       loss[r] = v;
     }
     return { loss, lse };
@@ -537,9 +584,10 @@ export class ShardedSoftmaxCrossEntropy {
       ones: Array.from(this.#ones),
       rest: Array.from(this.#rest),
       target: Array.from(this.#target, fin),
-      weighted: Array.from(this.#weighted),
+      smoothing: Array.from(this.#smoothing),
       special: Array.from(this.#special),
       seen: this.#seen,
+      weightSeen: this.#weightSeen,
     };
   }
 }

@@ -234,6 +234,55 @@ onEachBackend('createSoftmaxCrossEntropy', () => {
     }
   });
 
+  // Bug: the label-smoothing term was (ε/C)·(wsum·(M + log S) − Σ w·z), and at 1e300 (or
+  // 1e15 with small differences) the two products cancel: [1e300, 1e300] gave 0.6238… for ln 2.
+  it('label smoothing with logits near ±1e300 and 1e15 gives the one-shot loss (relative to the row maximum, not Σ w·z)', () => {
+    expect(createSoftmaxCrossEntropy({ cols: 2, labels: [0], labelSmoothing: 0.1 }).add([1e300], 0).add([1e300], 1).loss).toBe(Math.LN2);
+    const u = 2 ** 945; // the spacing of the doubles at 1e300: differences of a few of them are huge
+    const z = Float64Array.from([
+      1e300, 1e300, 1e300, 1e300,
+      -1e300, -1e300, -1e300, -1e300,
+      1e15, 1e15 + 1, 1e15 - 2, 1e15 + 3,
+      -1e15 - 0.5, -1e15, -1e15 + 2.5, -1e15 + 1,
+      1e300, 1e300 + u, 1e300 - u, 1e300,
+      1e300, -1e300, 5e299, 1e300,
+      1e300, 1, -1e300, 0,
+      1e15, -Infinity, 1e15 + 1, 1e15,
+    ]);
+    const labels = [0, 3, 1, 2, 2, 3, 1, 2];
+    const blockings: [number, number][][] = [[[0, 1], [1, 3], [3, 4]], [[0, 2], [2, 4]], [[0, 3], [3, 4]]];
+    for (const mode of [
+      { labelSmoothing: 0.1, reduction: 'none' as const },
+      { labelSmoothing: 0.3, reduction: 'none' as const, weights: [1, 3, 0.25, 2] },
+      { labelSmoothing: 0.2, reduction: 'none' as const, weights: [0, 1, 2, 0.5] },
+      { labelSmoothing: 0.1, weights: [2, 0.5, 1, 1], base: 2 },
+      { labelSmoothing: 0.05, reduction: 'sum' as const, ignoreIndex: 3 },
+    ]) {
+      for (const blocks of blockings) agreesWithOneShot(z, 4, { cols: 4, labels, ...mode }, blocks);
+    }
+  });
+
+  it('label smoothing: any chunking and merge tree of logits offset by ±1e15 or ±1e300 gives the one-shot loss', () => {
+    fc.assert(
+      fc.property(splits, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 200 }), fc.constantFrom(1e15, -1e15, 1e300, -1e300, 1e200),
+        fc.boolean(), ({ cuts, order, seed }, rows, cols, shift, weighted) => {
+          const random = rng(seed);
+          const z = randomLogits(rows * cols, random, Float64Array, 5);
+          // half the rows around the offset, the others around 0: a row's maximum rises by it when a block arrives
+          for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) if (r % 2 === 0 || random() < 0.2) z[r * cols + j] += shift;
+          const labels = Int32Array.from({ length: rows }, () => Math.floor(random() * cols));
+          const weights = weighted ? Float64Array.from({ length: cols }, () => (random() < 0.2 ? 0 : 4 * random())) : undefined;
+          const mode = { cols, labelSmoothing: 0.25, reduction: 'none' as const, weights };
+          const want = softmaxCrossEntropy(z, labels, mode) as Float64Array;
+          const accs = pieces(cols, cuts).filter(([a, b]) => b > a)
+            .map(([a, b]) => createSoftmaxCrossEntropy({ ...mode, labels }).add(columns(z, rows, cols, a, b), a));
+          const got = mergeTree(accs, order).loss as Float64Array;
+          for (let r = 0; r < rows; r++) expectClose(got[r], want[r], 'f64', Math.abs(want[r]), `row ${r}`);
+        }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('the loss before every class is in, twice the same class, and a block outside the row are errors', () => {
     const acc = createSoftmaxCrossEntropy({ cols: 4, labels: [1] });
     acc.add([0, 1], 0);
@@ -250,7 +299,12 @@ onEachBackend('createSoftmaxCrossEntropy', () => {
     const merge = (s: unknown) => () => createSoftmaxCrossEntropy({ cols: 4, labels: [1] }).merge(s as never);
     const { special: _, ...before } = state;
     expect(merge(before)).toThrow(/other is not a sharded loss over the same 1 rows and 4 classes \(its keys are/);
-    expect(merge({ ...state, weighted: [null] })).toThrow(/\(weighted\[0\] is null\)/);
+    expect(merge({ ...state, smoothing: [null] })).toThrow(/\(smoothing\[0\] is null\)/);
+    expect(merge({ ...state, smoothing: [-1] })).toThrow(/\(smoothing\[0\] is number -1\)/);
+    expect(merge({ ...state, weightSeen: Infinity })).toThrow(/\(weightSeen is /);
+    // a state of before the smoothing sum was kept relative to the row maximum (Σ w·z, which cancels at 1e300) is not one
+    const { smoothing: _s, weightSeen: _w, ...sums } = state;
+    expect(merge({ ...sums, weighted: [0] })).toThrow(/its keys are cols, max, ones, rest, seen, special, target, weighted; expected/);
     expect(merge({ ...state, rest: [Infinity] })).toThrow(TypeError);
     expect(merge({ ...state, special: [3] })).toThrow(TypeError);
     expect(merge({ ...state, max: [1, 2] })).toThrow(/max is not an array of 1/);
