@@ -236,8 +236,9 @@ export function softmaxCrossEntropyLabelsF32(
     const ones = rowOnes;
     const s = ones + rest, ls = logOnesPlus(ones, rest);
     const wy: f64 = weights ? <f64>load<f32>(weights + (<usize>y << 2)) : 1;
-    // a label of weight 0 counts 0, even against a −Infinity logit (not 0·Infinity)
-    let loss = wy != 0 ? (1 - eps) * wy * (ls - ty) : 0;
+    // a label of weight 0 counts 0, even against a −Infinity logit (not 0·Infinity), but a
+    // NaN in the row still makes it NaN (0·log S: log S is finite, or NaN)
+    let loss = wy != 0 ? (1 - eps) * wy * (ls - ty) : 0 * ls;
     if (eps > 0) loss += eps / C * (wsum * ls - a);
     store<f64>(out + (<usize>r << 3), loss);
     if (grad) {
@@ -675,7 +676,7 @@ export function softmaxCrossEntropyLabelsF64(
     const ones = rowOnes;
     const s = ones + rest, ls = logOnesPlus(ones, rest);
     const wy: f64 = weights ? load<f64>(weights + (<usize>y << 3)) : 1;
-    let loss = wy != 0 ? (1 - eps) * wy * (ls - ty) : 0;
+    let loss = wy != 0 ? (1 - eps) * wy * (ls - ty) : 0 * ls; // (as the float32 rows')
     if (eps > 0) loss += eps / C * (wsum * ls - a);
     store<f64>(out + (<usize>r << 3), loss);
     if (grad) {

@@ -249,6 +249,20 @@ onEachBackend('softmaxCrossEntropy', () => {
     expect(Array.from(grad)).toEqual([-0.5, 0, 0.5]);
   });
 
+  // Bug: a label of weight 0 skipped its term, NaN and all: a row holding a NaN logit had loss 0
+  // (and a NaN gradient) on the scalar paths, NaN on the SIMD narrow rows. NaN logits propagate.
+  it('a label of weight 0: 0 against a masked logit, NaN in a row holding a NaN (every path)', () => {
+    for (const [Type, cols, rows] of [[Float64Array, 2, 1], [Float64Array, 2, 8], [Float32Array, 2, 8], [Float32Array, 10, 8], [Float32Array, 70, 4], [Float64Array, 70, 4]] as const) {
+      const z = Type.from({ length: cols * rows }, (_, i) => (i % 7) - 3);
+      z[0] = NaN; // row 0: a NaN at class 0
+      z[cols + 1] = -Infinity; // row 1: its label's logit masked
+      const weights = Float64Array.from({ length: cols }, (_, c) => (c === 1 ? 0 : 1));
+      const loss = softmaxCrossEntropy(z, new Int32Array(rows).fill(1), { cols, weights, reduction: 'none' }) as Float64Array;
+      expect(loss[0], `${Type.name}, ${rows} × ${cols}: the NaN row`).toBeNaN();
+      if (rows > 1) expect(loss[1], `${Type.name}, ${rows} × ${cols}: the masked label`).toBe(0);
+    }
+  });
+
   describe('errors', () => {
     it('cols is required (TypeError)', () => {
       expect(() => softmaxCrossEntropy([1, 2], [0], {} as CrossEntropyLossOptions)).toThrow('cols (the number of classes) is required');

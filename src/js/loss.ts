@@ -91,7 +91,9 @@ export function softmaxCrossEntropyLabels(
     const s = p.ones + rest;
     const ls = logOnesPlus(p.ones, rest);
     const wy = weights ? weights[y] : 1;
-    let loss = wy !== 0 ? (1 - eps) * wy * (ls - ty) : 0;
+    // a label of weight 0 counts 0, even against a −Infinity logit (not 0·Infinity), but a
+    // NaN in the row still makes it NaN (0·log S: log S is finite, or NaN)
+    let loss = wy !== 0 ? (1 - eps) * wy * (ls - ty) : 0 * ls;
     if (eps > 0) loss += (eps / cols) * (wsum * ls - a);
     res[r] = loss;
     if (grad && E) {
