@@ -457,15 +457,15 @@ export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f64, tmp: usize)
 // ---------------------------------------------------------------------------------
 
 /**
- * `fourRowsF32`'s values at T = 1, as float32 bits — log₂e, 1/T, −C1, −C2, the cut-off
- * T·(ln FLT_MIN − 0.01) and the lift 100·T (see `expF32x4`) — and the label compares' 1,
- * 2, 3.  Read from memory before the loop, they stay in a register or a stack slot: V8's
+ * `fourRowsF32`'s values at T = 1 that the exp's table (math.ts, EXP32: log₂e, 1) has not,
+ * as float32 bits — −C1, −C2, the cut-off T·(ln FLT_MIN − 0.01) and the lift 100·T (see
+ * `expF32x4`) — and the label compares' 1, 2, 3.  Read from memory before the loop, they stay in a register or a stack slot: V8's
  * TurboFan moves a value computed from constants into the loop when the code using it
  * does not run every step (the group's is skipped at the pipeline's last step), and
  * builds it again there, four instructions a step (`kept` alone keeps binaryen from
  * folding, not V8 from moving).
  */
-const UNIT = memory.data<u32>([0x3fb8aa3b, 0x3f800000, 0xbf317200, 0xb5bfbe8e, 0xc2aeb16e, 0x42c80000, 1, 2, 3], 16);
+const UNIT = memory.data<u32>([0xbf317200, 0xb5bfbe8e, 0xc2aeb16e, 0x42c80000, 1, 2, 3], 16);
 
 // What `fourRowsF32` computes.
 export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY = 3, FOUR_LOSS = 4;
@@ -498,14 +498,13 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
   // the values that depend on T: UNIT's where T = 1 (log-sum-exp's and the loss's calls
   // pass it), else formed here (kept: see math.ts)
   const unit = T == 1;
-  const k = unit ? v128.load32_splat(UNIT) : kept(f32x4.splat(<f32>(LOG2E / T)));
-  const invT = unit ? v128.load32_splat(UNIT, 4) : kept(f32x4.splat(<f32>(1.0 / T)));
-  const c1 = unit ? v128.load32_splat(UNIT, 8) : kept(negLn2HiF32x4(T)), c2 = unit ? v128.load32_splat(UNIT, 12) : kept(negLn2LoF32x4(T));
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
-  const cutT = unit ? v128.load32_splat(UNIT, 16) : kept(f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01))));
-  const lift = unit ? v128.load32_splat(UNIT, 20) : kept(f32x4.splat(<f32>(100 * T)));
+  const k = unit ? k32(F_LOG2E) : kept(f32x4.splat(<f32>(LOG2E / T))), invT = unit ? one : kept(f32x4.splat(<f32>(1.0 / T)));
+  const c1 = unit ? v128.load32_splat(UNIT) : kept(negLn2HiF32x4(T)), c2 = unit ? v128.load32_splat(UNIT, 4) : kept(negLn2LoF32x4(T));
+  const cutT = unit ? v128.load32_splat(UNIT, 8) : kept(f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01))));
+  const lift = unit ? v128.load32_splat(UNIT, 12) : kept(f32x4.splat(<f32>(100 * T)));
   const zero = f32x4.splat(0);
-  const i1 = v128.load32_splat(UNIT, 24), i2 = v128.load32_splat(UNIT, 28), i3 = v128.load32_splat(UNIT, 32);
+  const i1 = v128.load32_splat(UNIT, 16), i2 = v128.load32_splat(UNIT, 20), i3 = v128.load32_splat(UNIT, 24);
   // the previous group's maximum and NaN lanes, ones + rest, (ones − 1) + rest, and its
   // entropy's A'/S' and S', or loss's z_y and labels
   let pm = zero, pNan = zero, pS = one, pNear = zero, pQuot = zero, pAux = zero, pY = zero;
