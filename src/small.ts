@@ -35,11 +35,10 @@ import { crossEntropyWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
-import { softmaxKlDivergenceRows, stage } from './js/softmax.js';
+import { CUT32, CUT64, FLOOR, logOnesPlus, softmaxKlDivergenceRows, stage } from './js/softmax.js';
 import { weightedLogSumExpRows } from './js/weighted.js';
 import { fsum } from './js/sum.js';
 import { nonNegativeInBase } from './reductions.js';
-import { CUT32, CUT64, FLOOR, logOnesPlus } from './js/softmax.js';
 import type { FloatArray, SignedValue } from './types.js';
 
 /** The most entries a call takes here. */
