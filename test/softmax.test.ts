@@ -325,6 +325,34 @@ onEachBackend('softmax family', () => {
       }
     });
 
+    it('softmaxKlDivergence of narrow float32 rows whose parts cancel up to four times D (not centred) is within the float32 bound', () => {
+      // D = Σ p·u + log(SB/SA): the kernels centre a row only where |log(SA/SB)| > 4·D; below,
+      // the parts are at most 5 times the terms' magnitudes, so the bound holds uncentred
+      const random = rng(56);
+      let between = 0;
+      for (const cols of [3, 4, 6]) {
+        for (const T of [1, 0.7]) {
+          const rows = 400, a = new Float32Array(rows * cols), b = new Float32Array(rows * cols);
+          for (let i = 0; i < a.length; i++) {
+            a[i] = 8 * (random() - 0.5);
+            // independent rows, and rows shifted by a constant but for one entry
+            b[i] = (i / cols) % 2 < 1 ? 8 * (random() - 0.5) : a[i] + 3 + (i % cols === 0 ? 2 * random() : 0);
+          }
+          const got = softmaxKlDivergence(a, b, { cols, temperature: T });
+          for (let r = 0; r < rows; r++) {
+            const pa = reference(a.subarray(r * cols, (r + 1) * cols), T), pb = reference(b.subarray(r * cols, (r + 1) * cols), T);
+            const terms = pa.p.map((v, i) => v * (pa.logp[i] - pb.logp[i]));
+            const kl = fsum(terms), mag = fsum(terms.map(Math.abs));
+            const ma = Math.max(...a.subarray(r * cols, (r + 1) * cols)), mb = Math.max(...b.subarray(r * cols, (r + 1) * cols));
+            const logRatio = Math.abs(pa.lse - ma / T - (pb.lse - mb / T)); // |log(SA/SB)|, S = Σ e^((x − m)/T)
+            if (logRatio > kl && logRatio <= 4 * kl) between++;
+            expectClose(got[r], kl, 'f32', mag, `cols ${cols}, T ${T}, row ${r}`);
+          }
+        }
+      }
+      expect(between).toBeGreaterThan(100);
+    });
+
     it('softmaxKlDivergence of float32 rows of two (closed form) to 1e-12, each row\'s value its own wherever it sits', () => {
       // D(softmax(a/T) ‖ softmax(b/T)) by mpmath at 80 digits (the exact value of these float32 logits):
       // la = log(e^a₀ + e^a₁), lb alike, D = Σ e^(aᵢ − la)·((aᵢ − la) − (bᵢ − lb)), aᵢ and bᵢ divided by T
