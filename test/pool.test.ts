@@ -17,6 +17,7 @@ const MODES = [
   { shared: true, size: 16 },
   { shared: false, size: 2 },
   { shared: false, size: 16 },
+  { shared: false, size: 2, backend: 'js' }, // the JS twins in the workers
 ] as const;
 /** The pool's worker factory hook (internal: its declaration is stripped from dist/), typed by its source. */
 const { startPool } = internals as unknown as typeof import('../src/pool/pool.js');
@@ -34,10 +35,11 @@ const fakeCpuClock = (cores: () => number) =>
   vi.spyOn(process, 'cpuUsage').mockImplementation(() => ({ user: Math.round(cores() * performance.now() * 1000), system: 0 }));
 
 for (const mode of MODES) {
-  describe(`pool: ${mode.shared ? 'shared memory' : 'transfers'}, ${mode.size} threads`, () => {
+  const backend = 'backend' in mode ? mode.backend : undefined;
+  describe(`pool: ${mode.shared ? 'shared memory' : 'transfers'}, ${mode.size} threads${backend ? `, backend ${backend}` : ''}`, () => {
     let pool: Pool;
     beforeAll(async () => {
-      await S.init();
+      await S.init({ backend });
       // minElements 0 and yieldWhenBusy false: every call goes through the workers, however
       // small, and however busy the machine running the suite
       pool = await createPool({ size: mode.size, shared: mode.shared, minElements: 0, yieldWhenBusy: false });
@@ -115,6 +117,26 @@ describe('pool: small calls and close', () => {
     } finally {
       spy.mockRestore();
       await pool.close();
+    }
+  });
+
+  it('the JS backend: shared: true is an error, and calls run in the workers', async () => {
+    await S.init({ backend: 'js' });
+    await expect(createPool({ size: 2, shared: true })).rejects.toThrow("createPool: shared: true needs a WebAssembly backend, not 'js'; leave shared out to get transfers");
+    // each chunk is a message to a worker: count them
+    let posts = 0;
+    const pool = await startPool(() => {
+      const t = transport(new Worker(new URL('../dist/pool/worker-node.js', import.meta.url)));
+      return { ...t, post: (m, transfer) => (posts++, t.post(m, transfer)) };
+    }, { size: 2, minElements: 0, yieldWhenBusy: false }, 2);
+    try {
+      expect([pool.backend, pool.shared]).toEqual(['js', false]);
+      const setup = posts, x = randomLogits(64 * 10, rng(14), Float64Array);
+      expect(sameBits(await pool.softmax(x, { cols: 10 }) as Float64Array, S.softmax(x, { cols: 10 }) as Float64Array)).toBe(true);
+      expect(posts).toBeGreaterThan(setup);
+    } finally {
+      await pool.close();
+      await S.init();
     }
   });
 

@@ -39,7 +39,7 @@ export interface PoolOptions {
   backend?: 'auto' | Backend;
   /** Calls with fewer elements run on the calling thread (default 50 000). */
   minElements?: number;
-  /** Move data through shared memory (default: wherever SharedArrayBuffer and shared WebAssembly memory are usable). */
+  /** Move data through shared memory (default: wherever SharedArrayBuffer and shared WebAssembly memory are usable; true: an error where they are not, or with the JS backend). */
   shared?: boolean;
   /** Node, shared mode: while busy processes leave the threads under 1.2 cores, run calls on the calling thread, faster then (default true). */
   yieldWhenBusy?: boolean;
@@ -210,9 +210,10 @@ export class Pool {
   private async compute(plan: Plan): Promise<unknown> {
     if (this.failure) throw workerFailed(this.failure.message);
     const splittable = plan.stages.every((s) => KERNELS[s.kernel].params.every((p) => p.kind !== 'colAcc' && p.kind !== 'acc'));
-    // calls the one-thread function gives the JS twins stay here (their last bits are the twins'); the
-    // busy rule (`measure`) applies in shared mode, while this thread's engine is of the pool's build
-    const small = engineFor(plan.size, plan.weight) === jsEngine;
+    // calls the one-thread function gives the JS twins stay here (their last bits are the twins'), but
+    // in a pool of the twins; the busy rule (`measure`) applies in shared mode, while this thread's
+    // engine is of the pool's build
+    const small = this.backend !== 'js' && engineFor(plan.size, plan.weight) === jsEngine;
     const clock = this.memory && currentEngine().name === this.backend ? this.cpuTime : undefined;
     if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small || (clock && performance.now() < this.alone)) return execute(plan);
     for (const w of this.workers) w.keepAlive?.(true);
@@ -415,13 +416,16 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
   // shared memory: SharedArrayBuffer (in a page, cross-origin isolation) and a wasm build
   const canShare = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
   const build = supported().find((b) => b === want);
-  if (flag('createPool', 'shared', o.shared, true) && build && canShare) {
+  const shared = flag('createPool', 'shared', o.shared, true);
+  if (shared && build && canShare) {
     try {
       return await startShared(make, build, size, minElements, cpuTime);
     } catch (e) {
       if (o.shared === true) throw e;
       // no shared WebAssembly memory here: transfers
     }
+  } else if (o.shared === true) {
+    throw new Error(`createPool: shared: true needs ${build ? 'SharedArrayBuffer (in a page, cross-origin isolation)' : `a WebAssembly backend, not '${want}'`}; leave shared out to get transfers`);
   }
   const workers = Array.from({ length: size }, make);
   return new Pool(workers, await started(workers, () => ({ mode: 'transfer', backend: want })), size, minElements, null, cpuTime);
