@@ -983,12 +983,8 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
 // constant shift c over most of the mass, where uᵢ ≈ c is not small and Δ comes from
 // eb − ea — the row is taken again centred on the mean shift c = Σ p·u:
 //   D = Σ pᵢ·(uᵢ − c) + log1p(Δc/SA),  Δc = Σ eaᵢ·expm1(c − uᵢ)  (= Σ (ebᵢ·e^c − eaᵢ)),
-// whose parts are as small as D's own terms (|c| ≤ log(8n) + D there, so e^c is finite).
-// K = 64 for float64 exponentials, 4 for float32 ones: below it Σ p·|u| ≤ M + |log(SA/SB)|
-// ≤ 5M, M = Σ p·|log pᵢ/qᵢ| the sum of the terms' magnitudes, so the exponentials' 1.01 ulp
-// (1.2e-7) reach D as at most ~1.2e-6·M, inside the float32 bound.  (K = 1 sent a third
-// of the four-row groups of independent four-column logits through a second pass, and
-// centring the rows with |log(SA/SB)| between D and 4D did not change their worst error.)
+// whose parts are as small as D's own terms (K = 1 for float32 exponentials, 64 for
+// float64; |c| ≤ log(8n) + D there, so e^c is finite).
 // ---------------------------------------------------------------------------------
 
 /** Set by the KL passes: Σ ea, Δ = Σ (eb − ea), Σ ea·u (all in units of a's E), and whether b is masked where a has mass. */
@@ -1170,7 +1166,7 @@ function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i3
 }
 
 // |log(SA/SB)| above this many D: the row is taken again, centred (see above)
-const KL_CENTRE_F32: f64 = 4, KL_CENTRE_F64: f64 = 64;
+const KL_CENTRE_F32: f64 = 1, KL_CENTRE_F64: f64 = 64;
 
 /** gradQ of a row whose a or b maximum is not finite: q/T where a has no mass and b does, else NaN. */
 function klSpecialGrad(b: usize, n: i32, mb: f64, T: f64, g: f64, d: f64, gq: usize, size: i32): void {
