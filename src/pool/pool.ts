@@ -424,8 +424,9 @@ export async function startPool(make: () => Transport, options: PoolOptions, cor
       if (o.shared === true) throw e;
       // no shared WebAssembly memory here: transfers
     }
-  } else if (o.shared === true) {
-    throw new Error(`createPool: shared: true needs ${build ? 'SharedArrayBuffer (in a page, cross-origin isolation)' : `a WebAssembly backend, not '${want}'`}; leave shared out to get transfers`);
+  } else if (o.shared === true && (want === 'js' || !canShare)) {
+    // (a wasm build this engine lacks fails below, with init()'s error)
+    throw new Error(`createPool: shared: true needs ${want === 'js' ? "a WebAssembly backend, not 'js'" : 'SharedArrayBuffer (in a page, cross-origin isolation)'}; leave shared out to get transfers`);
   }
   const workers = Array.from({ length: size }, make);
   return new Pool(workers, await started(workers, () => ({ mode: 'transfer', backend: want })), size, minElements, null, cpuTime);
