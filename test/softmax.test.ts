@@ -19,7 +19,14 @@ function reference(x: ArrayLike<number>, T = 1) {
   const ls = Math.log1p(ones - 1 + fsum(t.filter((v) => v !== 0).map(Math.exp)));
   const logp = t.map((v) => v - ls);
   const p = logp.map(Math.exp);
-  return { lse: x.length ? m / T + ls : -Infinity, p, logp, H: fsum(p.map((v, i) => (v === 0 ? 0 : -v * logp[i]))) };
+  return { lse: x.length ? m / T + ls : -Infinity, logS: ls, p, logp, H: fsum(p.map((v, i) => (v === 0 ? 0 : -v * logp[i]))) };
+}
+
+/** D(softmax(a/T) ‖ softmax(b/T)), the sum of its terms' magnitudes, and |log(SA/SB)| (S = Σ e^((x − m)/T)). */
+function refKl(a: ArrayLike<number>, b: ArrayLike<number>, T: number) {
+  const pa = reference(a, T), pb = reference(b, T);
+  const terms = pa.p.map((v, i) => (v === 0 ? 0 : v * (pa.logp[i] - pb.logp[i])));
+  return { kl: fsum(terms), mag: fsum(terms.map(Math.abs)), logRatio: Math.abs(pa.logS - pb.logS) };
 }
 
 onEachBackend('softmax family', () => {
@@ -39,9 +46,7 @@ onEachBackend('softmax family', () => {
           expectAllClose(logSoftmax(x), r.logp, t, undefined, 'logSoftmax');
           if (n > 0) {
             expectClose(softmaxEntropy(x), r.H, t, undefined, 'H');
-            const q = reference(y);
-            const kl = fsum(r.p.map((v, i) => (v === 0 ? 0 : v * (r.logp[i] - q.logp[i]))));
-            const mag = fsum(r.p.map((v, i) => Math.abs(v * (r.logp[i] - q.logp[i]))));
+            const { kl, mag } = refKl(x, y, 1);
             expectClose(softmaxKlDivergence(x, y), kl, t, mag, 'KL');
           }
         });
@@ -280,11 +285,6 @@ onEachBackend('softmax family', () => {
 
     it('softmaxKlDivergence of narrow float32 rows (four rows a step) is each row\'s: random, close, equal, masked and special rows', () => {
       const random = rng(55);
-      const refKl = (a: ArrayLike<number>, b: ArrayLike<number>, T: number) => {
-        const pa = reference(a, T), pb = reference(b, T);
-        const terms = pa.p.map((v, i) => (v === 0 ? 0 : v * (pa.logp[i] - pb.logp[i])));
-        return { kl: fsum(terms), mag: fsum(terms.map(Math.abs)) };
-      };
       for (const cols of [2, 3, 4, 5, 8, 13, 33, 63]) {
         for (const T of [1, 0.5]) {
           const rows = 13; // three groups of four and a row after them
@@ -345,11 +345,7 @@ onEachBackend('softmax family', () => {
           }
           const got = softmaxKlDivergence(a, b, { cols, temperature: T });
           for (let r = 0; r < rows; r++) {
-            const pa = reference(a.subarray(r * cols, (r + 1) * cols), T), pb = reference(b.subarray(r * cols, (r + 1) * cols), T);
-            const terms = pa.p.map((v, i) => v * (pa.logp[i] - pb.logp[i]));
-            const kl = fsum(terms), mag = fsum(terms.map(Math.abs));
-            const ma = Math.max(...a.subarray(r * cols, (r + 1) * cols)), mb = Math.max(...b.subarray(r * cols, (r + 1) * cols));
-            const logRatio = Math.abs(pa.lse - ma / T - (pb.lse - mb / T)); // |log(SA/SB)|, S = Σ e^((x − m)/T)
+            const { kl, mag, logRatio } = refKl(a.subarray(r * cols, (r + 1) * cols), b.subarray(r * cols, (r + 1) * cols), T);
             if (logRatio > kl && logRatio <= 4 * kl) between++;
             expectClose(got[r], kl, 'f32', mag, `cols ${cols}, T ${T}, row ${r}`);
           }
@@ -402,14 +398,11 @@ onEachBackend('softmax family', () => {
       const a = randomLogits(n, random, Float64Array);
       const b = a.map((v) => v + 1e-4 * (random() - 0.5));
       // KL ≈ ½·Var_p(a − b) for small differences; compare with the float64 reference
-      const pa = reference(a), pb = reference(b);
-      const want = fsum(pa.p.map((v, i) => v * (pa.logp[i] - pb.logp[i])));
+      const want = refKl(a, b, 1).kl;
       const got = softmaxKlDivergence(a, b);
       expect(Math.abs(got - want) / want).toBeLessThan(1e-6);
       const a32 = Float32Array.from(a), b32 = Float32Array.from(b);
-      const pa32 = reference(a32), pb32 = reference(b32);
-      const want32 = fsum(pa32.p.map((v, i) => v * (pa32.logp[i] - pb32.logp[i])));
-      const mag = fsum(pa32.p.map((v, i) => Math.abs(v * (pa32.logp[i] - pb32.logp[i]))));
+      const { kl: want32, mag } = refKl(a32, b32, 1);
       expectClose(softmaxKlDivergence(a32, b32), want32, 'f32', mag);
     });
 
