@@ -22,7 +22,7 @@
 // its window.
 
 import {
-  madd32, madd64, expF32x4, expF64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2, pairTotal, twoSum, twoLo,
+  madd32, madd64, expF32x4, expF64x2, expm1F64x2, k32, k64, widenF32x4, promoteHighF32x4, twoSumLoF64x2, sumLanesF64x2, pairTotal, twoSum, twoLo,
   expFar32, expNonPos, NEAR_F32, NEAR_F64, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT,
   SG_NTINY, SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0, expNonPosF64x2, log1pUnitF64x2, sg64, SD_LOG2E, SD_MAGIC,
   SD_NLN2_HI, SD_NLN2_LO, SD_CUT, SD_NTINY, SD_ONE, SD_P0, SD_TWO, SD_HALF, SD_NHALF, SD_TINY, SD_LN2_HI, SD_LN2_LO, SD_R0, SD_SIGN, SD_ZERO,
@@ -965,9 +965,10 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
 //   D = Σ pᵢ·uᵢ + log(SB/SA),  uᵢ = ((aᵢ − ma) − (bᵢ − mb))/T = log pᵢ − log qᵢ + log(SA/SB);
 //   SB/SA = 1 + Δ/SA,  Δ = Σ (ebᵢ − eaᵢ) = Σ eaᵢ·expm1(−uᵢ)  (eb = ea·e^−u exactly):
 // for close distributions (D ~ u²) the two parts of D nearly cancel, so Δ is summed from
-// its own small terms — eaᵢ·expm1(−uᵢ) where |uᵢ| < ¼, ebᵢ − eaᵢ elsewhere (no
-// cancellation there) — and log(SB/SA) = log1p(Δ/SA): neither part then carries more
-// than its own rounding, float32 exponentials' 1e-7 included.
+// its own small terms — float64 rows: eaᵢ·expm1(−uᵢ) where |uᵢ| < ¼, ebᵢ − eaᵢ elsewhere
+// (no cancellation there); float32 rows (SIMD): eaᵢ·expm1(−uᵢ) everywhere, expm1 in
+// float64, as `klTermsF64x2` says why — and log(SB/SA) = log1p(Δ/SA): neither part then
+// carries more than its own rounding, float32 exponentials' 1e-7 included.
 //   ∂D/∂bᵢ = (qᵢ − pᵢ)/T (the student's gradient in distillation);
 //   ∂D/∂aᵢ = pᵢ·(log pᵢ − log qᵢ − D)/T = pᵢ·(uᵢ − c)/T,  c = log(SA/SB) + D.
 // u is formed from the exact differences a − ma and b − mb (float64 lanes for float32
@@ -983,8 +984,12 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
 // constant shift c over most of the mass, where uᵢ ≈ c is not small and Δ comes from
 // eb − ea — the row is taken again centred on the mean shift c = Σ p·u:
 //   D = Σ pᵢ·(uᵢ − c) + log1p(Δc/SA),  Δc = Σ eaᵢ·expm1(c − uᵢ)  (= Σ (ebᵢ·e^c − eaᵢ)),
-// whose parts are as small as D's own terms (K = 1 for float32 exponentials, 64 for
-// float64; |c| ≤ log(8n) + D there, so e^c is finite).
+// whose parts are as small as D's own terms (K = 64; |c| ≤ log(8n) + D there, so e^c is
+// finite).  Not centred, |log(SA/SB)| ≤ K·D, the cancellation costs D at most ~K of its
+// parts' roundings relative to D (6e-15 at K = 64) — float64 roundings in both types: a
+// float32 row's terms are ea·expm1(−u) with expm1 in float64 (`klTermsF64x2`), not
+// differences of two float32 exponentials, whose 2.3 ulp each needed K = 1 and even so
+// reached 1.2 times the float32 bound.
 // ---------------------------------------------------------------------------------
 
 /** Set by the KL passes: Σ ea, Δ = Σ (eb − ea), Σ ea·u (all in units of a's E), and whether b is masked where a has mass. */
@@ -1021,16 +1026,34 @@ const EXPM1 = memory.data<f64>([
   return f64x2.mul(p, t);
 }
 
+/**
+ * Δ's terms (in a's units) in two float64 lanes of a float32 row pair where some lanes have
+ * ea = 0 (`none`); elsewhere the kernels take ea·expm1(−u) alone.  Each term ea·expm1(−u)
+ * comes from the same ea as Σ ea, so that ea's rounding moves p and q alike and costs D a
+ * few roundings of M = Σ p·|log p/q|; q's own float32 exponential there would add its 2.3
+ * ulp times the mass of q away from p, up to ~9·M after the centring.  Where ea is 0, p has
+ * no mass to move and the term is q's mass, e^((b − mb)/T)·kq (db = b − mb, kq = scaleA·e^shift).
+ */
+// @ts-ignore: decorator
+@inline function klTermsF64x2(ea: v128, u: v128, none: v128, db: v128, invT: v128, kq: v128): v128 {
+  const xb = f64x2.mul(db, invT);
+  const e = expm1F64x2(v128.bitselect(xb, f64x2.neg(u), none), none);
+  // (ea·e is 0 where ea is: e is finite; q's exponentials below the normal range are 0, as
+  // the vector exp gives them — a masked entry's among them)
+  const q = v128.andnot(none, f64x2.lt(xb, f64x2.splat(LN_FLT_MIN - 0.01)));
+  return madd64(ea, e, v128.and(f64x2.mul(e, kq), q));
+}
+
 // the second row's set-up goes past the first's in tmp (the KL kernels use no tile)
 const T_B2 = T_TILE;
 
 /**
  * One pass over a wide float32 row pair (both set-ups done: a's at tmp, b's at tmp +
- * T_B2).  `write` false: the sums, centred on `shift` (klSA, klDelta = Σ (eb·rr − ea), klA
- * = Σ ea·(u − shift), klHole; rr = e^shift·scaleA/scaleB); true: the gradients, from the
- * sums (ia = 1/Σea, ib = 1/Σeb, c, g = gscale/T; shift 0).
+ * T_B2).  `write` false: the sums, centred on `shift` (klSA, klDelta = Σ (eb − ea) in a's
+ * units, klA = Σ ea·(u − shift), klHole; kq = scaleA·e^shift, see `klTermsF64x2`); true: the
+ * gradients, from the sums (ia = 1/Σea, ib = 1/Σeb, c, g = gscale/T; shift 0).
  */
-function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: usize, rr: f64, shift: f64,
+function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: usize, kq: f64, shift: f64,
   write: bool, ia: f64, ib: f64, c: f64, g: f64, gp: usize, gq: usize): void {
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
@@ -1044,7 +1067,7 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
   const lowest = k32(F_LOWEST);
   const invT64 = f64x2.splat(1.0 / T);
   const via = f64x2.splat(ia), vib = f64x2.splat(ib), vc = f64x2.splat(c), vg = f64x2.splat(g);
-  const vrr = f64x2.splat(rr), near = f64x2.splat(EXPM1_NEAR);
+  const vk = f64x2.splat(kq);
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), zero64 = f64x2.splat(0);
   let sa = f64x2.splat(0), delta = sa, acc = sa, holes = i32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
@@ -1055,8 +1078,9 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
     const ea = expF32x4(va, ba, k, mga, c1, c2, invT, cuta, lifta, p1, p2, p3, p4, p5, one);
     const la = f32x4.pmax(va, lowest), lb = f32x4.pmax(vb, lowest); // (NaN stays NaN)
     // (a − ma) − (b − mb), each difference exact in float64
-    const u0 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(la), ma64), f64x2.sub(f64x2.promote_low_f32x4(lb), mb64)), invT64), vshift);
-    const u1 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(la), ma64), f64x2.sub(promoteHighF32x4(lb), mb64)), invT64), vshift);
+    const db0 = f64x2.sub(f64x2.promote_low_f32x4(lb), mb64), db1 = f64x2.sub(promoteHighF32x4(lb), mb64);
+    const u0 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(la), ma64), db0), invT64), vshift);
+    const u1 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(la), ma64), db1), invT64), vshift);
     const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
     if (write) {
       const p0 = f64x2.mul(ea0, via), q1 = f64x2.mul(ea1, via);
@@ -1072,20 +1096,19 @@ function klPassF32(a: usize, b: usize, n: i32, ma: f32, mb: f32, T: f64, tmp: us
         storeLanesF32(gp + o, i32x4.shuffle(f32x4.demote_f64x2_zero(d0), f32x4.demote_f64x2_zero(d1), 0, 1, 4, 5), r);
       }
     } else {
-      const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5, one);
       holes = v128.or(holes, v128.and(f32x4.ne(ea, zero), f32x4.eq(vb, ninf)));
       sa = f64x2.add(sa, widenF32x4(ea));
       acc = madd64(ea0, u0, acc);
       acc = madd64(ea1, u1, acc);
-      // Δ in units of a's E: ea·expm1(−u) near, eb·(scaleA/scaleB) − ea elsewhere (and where ea is 0)
-      const eb0 = f64x2.mul(f64x2.promote_low_f32x4(eb), vrr), eb1 = f64x2.mul(promoteHighF32x4(eb), vrr);
-      const n0 = v128.andnot(f64x2.lt(f64x2.abs(u0), near), f64x2.eq(ea0, zero64));
-      const n1 = v128.andnot(f64x2.lt(f64x2.abs(u1), near), f64x2.eq(ea1, zero64));
-      let d0 = f64x2.sub(eb0, ea0), d1 = f64x2.sub(eb1, ea1);
-      // (the series only where a lane needs it: most vectors of unrelated rows have none)
-      if (v128.any_true(v128.or(n0, n1))) {
-        d0 = v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0))), d0, n0);
-        d1 = v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1))), d1, n1);
+      // Δ in units of a's E (see `klTermsF64x2`)
+      let d0: v128, d1: v128;
+      const none = f32x4.eq(ea, zero);
+      if (v128.any_true(none)) {
+        d0 = klTermsF64x2(ea0, u0, i64x2.extend_low_i32x4_s(none), db0, invT64, vk);
+        d1 = klTermsF64x2(ea1, u1, i64x2.extend_high_i32x4_s(none), db1, invT64, vk);
+      } else {
+        d0 = f64x2.mul(ea0, expm1F64x2(f64x2.neg(u0), zero64));
+        d1 = f64x2.mul(ea1, expm1F64x2(f64x2.neg(u1), zero64));
       }
       delta = f64x2.add(delta, d0);
       delta = f64x2.add(delta, d1);
@@ -1166,7 +1189,7 @@ function scalarKl(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, size: i3
 }
 
 // |log(SA/SB)| above this many D: the row is taken again, centred (see above)
-const KL_CENTRE_F32: f64 = 1, KL_CENTRE_F64: f64 = 64;
+const KL_CENTRE: f64 = 64;
 
 /** gradQ of a row whose a or b maximum is not finite: q/T where a has no mass and b does, else NaN. */
 function klSpecialGrad(b: usize, n: i32, mb: f64, T: f64, g: f64, d: f64, gq: usize, size: i32): void {
@@ -1372,7 +1395,7 @@ function klTwo(da: f64, db: f64, invT: f64): f64 {
  * log1p(x) for the float32 rows' log(SB/SA) = log1p(Δ/SA): the vector log (2.7 ulp near
  * 0), in every lane of a group of four as in a row of its own, so that the two give one
  * result.  1 + x = SB/SA is positive and normal: SA ∈ (½, n] and SB (in a's units,
- * rr ∈ (½, 2)) ∈ (¼, 2n], so 1 + x ∈ (1/4n, 4n); the centred pass's e^c, |c| < 2·|log SA/SB|,
+ * scaleA/scaleB ∈ (½, 2)) ∈ (¼, 2n], so 1 + x ∈ (1/4n, 4n); the centred pass's e^c, |c| < 2·|log SA/SB|,
  * widens that to ((4n)⁻³, (4n)³).
  */
 // @ts-ignore: decorator
@@ -1401,16 +1424,16 @@ function klRowF32(a: usize, b: usize, r: i32, cols: i32, T: f64, gscale: f64, gr
       setupF32(f32x4.splat(mb), T, tmp + T_B2);
       scaleA = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(ma), T, tmp), 0);
       scaleB = <f64>f32x4.extract_lane(expOfF32(f32x4.splat(mb), T, tmp + T_B2), 0);
-      klPassF32(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB, 0, false, 0, 0, 0, 0, 0, 0);
+      klPassF32(ra, rb, cols, ma, mb, T, tmp, scaleA, 0, false, 0, 0, 0, 0, 0, 0);
     } else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, 1, 0, false, 0, 0, 0, 0, 0, 0);
     // log(SB/SA) = log1p(Δ/SA), Δ and SA in the same units
     let logRatio = -klLog1p(klDelta / klSA); // log(SA/SB)
     let d = klA / klSA - logRatio;
     let sb = klSA + klDelta; // SB in units of a's E
-    if (!klHole && Math.abs(logRatio) > KL_CENTRE_F32 * Math.abs(d)) {
+    if (!klHole && Math.abs(logRatio) > KL_CENTRE * Math.abs(d)) {
       // the parts cancel: again, centred on the mean shift c
       const c = klA / klSA, ec = Math.exp(c);
-      if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB * ec, c, false, 0, 0, 0, 0, 0, 0);
+      if (ASC_FEATURE_SIMD) klPassF32(ra, rb, cols, ma, mb, T, tmp, scaleA * ec, c, false, 0, 0, 0, 0, 0, 0);
       else scalarKl(ra, rb, cols, <f64>ma, <f64>mb, T, 4, ec, c, false, 0, 0, 0, 0, 0, 0);
       const l = klLog1p(klDelta / klSA);
       d = klA / klSA + l;
@@ -1436,45 +1459,46 @@ function klRowF32(a: usize, b: usize, r: i32, cols: i32, T: f64, gscale: f64, gr
 const KL_B: usize = 2048, KL_SUMS: usize = 1536;
 
 /**
- * `klPassF32`'s sums (centred on `shift`, b's exponentials times `rr`), for the four rows
+ * `klPassF32`'s sums (centred on `shift`, kq = scaleA·e^shift per row), for the four rows
  * of the tiles at tmp and tmp + KL_B, each in its lane: to tmp + KL_SUMS, as float64 per
  * row, Σ ea, Δ, Σ ea·u, then the hole lanes (int32).  `ma`, `mb`: the rows' maxima (finite;
  * no NaN in the tiles).  Inlined into `klNarrowF32`'s two passes: as a call, its nine
  * arguments and two dozen constants were formed again for every group.
  */
 // @ts-ignore: decorator
-@inline function klLanesF32(tmp: usize, cols: i32, ma: v128, mb: v128, T: f64, rrLo: v128, rrHi: v128, shLo: v128, shHi: v128): void {
+@inline function klLanesF32(tmp: usize, cols: i32, ma: v128, mb: v128, T: f64, kLo: v128, kHi: v128, shLo: v128, shHi: v128): void {
   const tb = tmp + KL_B;
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
-  const bb = v128.load(tb, T_B), mgb = v128.load(tb, T_MAGIC), cutb = v128.load(tb, T_CUT), liftb = v128.load(tb, T_LIFT);
   const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
   const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
   const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
   const maLo = f64x2.promote_low_f32x4(ma), maHi = promoteHighF32x4(ma), mbLo = f64x2.promote_low_f32x4(mb), mbHi = promoteHighF32x4(mb);
-  const lowest = k32(F_LOWEST), invT64 = f64x2.splat(1.0 / T), near = f64x2.splat(EXPM1_NEAR);
+  const lowest = k32(F_LOWEST), invT64 = f64x2.splat(1.0 / T);
   const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), zero64 = f64x2.splat(0);
   let saLo = zero64, saHi = zero64, dLo = zero64, dHi = zero64, aLo = zero64, aHi = zero64, holes = i32x4.splat(0);
   for (let j = 0; j < cols; j++) {
     const o = <usize>j << 4;
     const va = v128.load(tmp + T_TILE + o), vb = v128.load(tb + T_TILE + o);
     const ea = expF32x4(va, ba, k, mga, c1, c2, invT, cuta, lifta, p1, p2, p3, p4, p5, one);
-    const eb = expF32x4(vb, bb, k, mgb, c1, c2, invT, cutb, liftb, p1, p2, p3, p4, p5, one);
     const la = f32x4.pmax(va, lowest), lb = f32x4.pmax(vb, lowest);
     // the terms of `klPassF32`, rows 0 and 1 in u0 (and the like), rows 2 and 3 in u1
-    const u0 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(la), maLo), f64x2.sub(f64x2.promote_low_f32x4(lb), mbLo)), invT64), shLo);
-    const u1 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(la), maHi), f64x2.sub(promoteHighF32x4(lb), mbHi)), invT64), shHi);
+    const db0 = f64x2.sub(f64x2.promote_low_f32x4(lb), mbLo), db1 = f64x2.sub(promoteHighF32x4(lb), mbHi);
+    const u0 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(la), maLo), db0), invT64), shLo);
+    const u1 = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.sub(promoteHighF32x4(la), maHi), db1), invT64), shHi);
     const ea0 = f64x2.promote_low_f32x4(ea), ea1 = promoteHighF32x4(ea);
     holes = v128.or(holes, v128.and(f32x4.ne(ea, zero), f32x4.eq(vb, ninf)));
     saLo = f64x2.add(saLo, ea0);
     saHi = f64x2.add(saHi, ea1);
     aLo = madd64(ea0, u0, aLo);
     aHi = madd64(ea1, u1, aHi);
-    const n0 = v128.andnot(f64x2.lt(f64x2.abs(u0), near), f64x2.eq(ea0, zero64));
-    const n1 = v128.andnot(f64x2.lt(f64x2.abs(u1), near), f64x2.eq(ea1, zero64));
-    let d0 = f64x2.sub(f64x2.mul(f64x2.promote_low_f32x4(eb), rrLo), ea0), d1 = f64x2.sub(f64x2.mul(promoteHighF32x4(eb), rrHi), ea1);
-    if (v128.any_true(v128.or(n0, n1))) {
-      d0 = v128.bitselect(f64x2.mul(ea0, expm1SmallF64x2(f64x2.neg(u0))), d0, n0);
-      d1 = v128.bitselect(f64x2.mul(ea1, expm1SmallF64x2(f64x2.neg(u1))), d1, n1);
+    let d0: v128, d1: v128;
+    const none = f32x4.eq(ea, zero);
+    if (v128.any_true(none)) {
+      d0 = klTermsF64x2(ea0, u0, i64x2.extend_low_i32x4_s(none), db0, invT64, kLo);
+      d1 = klTermsF64x2(ea1, u1, i64x2.extend_high_i32x4_s(none), db1, invT64, kHi);
+    } else {
+      d0 = f64x2.mul(ea0, expm1F64x2(f64x2.neg(u0), zero64));
+      d1 = f64x2.mul(ea1, expm1F64x2(f64x2.neg(u1), zero64));
     }
     dLo = f64x2.add(dLo, d0);
     dHi = f64x2.add(dHi, d1);
@@ -1497,7 +1521,7 @@ const KL_B: usize = 2048, KL_SUMS: usize = 1536;
  */
 function klNarrowF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, out: usize, tmp: usize): void {
   const tb = tmp + KL_B, q = tmp + KL_SUMS;
-  const zero64 = f64x2.splat(0), one = k64(D_ONE), inf = f64x2.splat(Infinity), centreBy = f64x2.splat(KL_CENTRE_F32);
+  const zero64 = f64x2.splat(0), one = k64(D_ONE), inf = f64x2.splat(Infinity), centreBy = f64x2.splat(KL_CENTRE);
   for (let r = 0; r < rows; r += 4) {
     const ma = gatherF32(a, r, cols, tmp), mb = gatherF32(b, r, cols, tb);
     const nan = v128.or(v128.load(tmp, T_NAN), v128.load(tb, T_NAN));
@@ -1506,11 +1530,10 @@ function klNarrowF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, out: usiz
       continue;
     }
     setupF32(ma, T, tmp);
-    setupF32(mb, T, tb);
-    const sa = expOfF32(ma, T, tmp), sb = expOfF32(mb, T, tb);
-    // rr = scaleA/scaleB per row, as the row loop forms it
-    const rrLo = f64x2.div(f64x2.promote_low_f32x4(sa), f64x2.promote_low_f32x4(sb)), rrHi = f64x2.div(promoteHighF32x4(sa), promoteHighF32x4(sb));
-    klLanesF32(tmp, cols, ma, mb, T, rrLo, rrHi, zero64, zero64);
+    const sa = expOfF32(ma, T, tmp);
+    // kq = scaleA per row, as the row loop forms it
+    const kLo = f64x2.promote_low_f32x4(sa), kHi = promoteHighF32x4(sa);
+    klLanesF32(tmp, cols, ma, mb, T, kLo, kHi, zero64, zero64);
     // each row finished as `klRowF32` finishes it, rows 0 and 1 in the low vector, 2 and 3 in
     // the high: log(SB/SA) = log1p(Δ/SA), d = A/SA + log(SB/SA), Infinity where b is masked
     // where a has mass
@@ -1538,7 +1561,7 @@ function klNarrowF32(a: usize, b: usize, rows: i32, cols: i32, T: f64, out: usiz
       store<f64>(q + 144 + (<usize>i << 3), c != 0 ? Math.exp(c) : 1);
     }
     const shLo = v128.load(q, 112), shHi = v128.load(q, 128), ecLo = v128.load(q, 144), ecHi = v128.load(q, 160);
-    klLanesF32(tmp, cols, ma, mb, T, f64x2.mul(rrLo, ecLo), f64x2.mul(rrHi, ecHi), shLo, shHi);
+    klLanesF32(tmp, cols, ma, mb, T, f64x2.mul(kLo, ecLo), f64x2.mul(kHi, ecHi), shLo, shHi);
     sa0 = v128.load(q);
     sa1 = v128.load(q, 16);
     l0 = logOnesPlusF64x2(one, f64x2.div(v128.load(q, 32), sa0));
@@ -1663,7 +1686,7 @@ export function softmaxKlDivergenceRowsF64(a: usize, b: usize, rows: i32, cols: 
     let logRatio = -Math.log1p(klDelta / klSA);
     let d = klA / klSA - logRatio;
     let sb = klSA + klDelta;
-    if (!klHole && Math.abs(logRatio) > KL_CENTRE_F64 * Math.abs(d)) {
+    if (!klHole && Math.abs(logRatio) > KL_CENTRE * Math.abs(d)) {
       const c = klA / klSA, ec = Math.exp(c);
       if (ASC_FEATURE_SIMD) klPassF64(ra, rb, cols, ma, mb, T, tmp, scaleA / scaleB * ec, c, false, 0, 0, 0, 0, 0, 0);
       else scalarKl(ra, rb, cols, ma, mb, T, 8, ec, c, false, 0, 0, 0, 0, 0, 0);

@@ -7,6 +7,7 @@ points of the reduced interval.  Each fit minimises the *relative* error of the
 final function value, not of the inner polynomial:
 
   exp(t) ~ 1 + t + t^2 P(t),        t in [-ln2/2, ln2/2]
+  expm1(t) ~ t + t^2 P(t),          t in [-ln2/2, ln2/2]
   log(1+f) ~ f - f^2/2 + f^3 P(f),  f in [sqrt(1/2)-1, sqrt(2)-1]
 
 Run `python3 scripts/fit-poly.py` to reprint the constants in math.ts.  The
@@ -56,6 +57,14 @@ def fit_log(deg):
     return lawson(g, lambda f: [f ** i for i in range(deg + 1)], wt, lo, hi)
 
 
+def fit_expm1(deg):
+    a = mp.log(2) / 2
+    # expm1(t) = t + t^2 P(t): fit P to (expm1(t) - t)/t^2, weight t^2/expm1(t) (relative error of expm1)
+    g = lambda t: (mp.expm1(t) - t) / t ** 2 if t != 0 else mp.mpf(1) / 2
+    wt = lambda t: t ** 2 / mp.expm1(t) if t != 0 else mp.mpf(0)
+    return lawson(g, lambda t: [t ** i for i in range(deg + 1)], wt, -a, a)
+
+
 def show(name, coef, err):
     print(f"{name}: max relative error of the polynomial {mp.nstr(err, 3)}")
     for i, c in enumerate(coef):
@@ -68,5 +77,6 @@ if __name__ == "__main__":
         show(f"exp f32, 1 + t + t^2 P{deg}(t)", *fit_exp(deg))
     for deg in (9, 10):
         show(f"exp f64, 1 + t + t^2 P{deg}(t)", *fit_exp(deg))
+    show("expm1 f64 (float32 needs), t + t^2 P5(t)", *fit_expm1(5))
     for deg in (5, 6, 7):
         show(f"log f32, f - f^2/2 + f^3 P{deg}(f)", *fit_log(deg))

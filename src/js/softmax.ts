@@ -217,6 +217,9 @@ function liftedDiff(a: number, ma: number, b: number, mb: number, lift: number):
   return da - db + (la - (da - xa) - (ma + xa) - (lb - (db - xb) - (mb + xb)));
 }
 
+/** |log(SA/SB)| above this many D: the row again, centred (assembly/softmax.ts: KL_CENTRE). */
+const KL_CENTRE = 64;
+
 /** The sums of one pass over a row pair (see `klPass`). */
 const K = { SA: 0, delta: 0, A: 0, hole: false };
 
@@ -277,8 +280,6 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
 function klRow(a: Vec, b: Vec, r: number, cols: number, T: number, gscale: number,
   gradP: Out | null, gradQ: Out | null, res: Float64Array): void {
   const invT = 1 / T, lift = 100 * T;
-  // |log(SA/SB)| above this many D: the row again, centred (float32 exponentials in the kernels: 1; float64: 64)
-  const centre = a instanceof Float32Array && b instanceof Float32Array ? 1 : 64;
   const off = r * cols;
   const ma = maxRow(a, off, cols), mb = maxRow(b, off, cols);
   if (!Number.isFinite(ma) || !Number.isFinite(mb)) {
@@ -297,7 +298,7 @@ function klRow(a: Vec, b: Vec, r: number, cols: number, T: number, gscale: numbe
   let SB = SA + K.delta;
   let logRatio = -Math.log1p(K.delta / SA); // log(SA/SB)
   let d = K.A / SA - logRatio;
-  if (!K.hole && Math.abs(logRatio) > centre * Math.abs(d)) {
+  if (!K.hole && Math.abs(logRatio) > KL_CENTRE * Math.abs(d)) {
     // the parts cancel: again, centred on the mean shift c
     const c = K.A / SA;
     klPass(a, b, off, cols, ma, mb, T, c);
