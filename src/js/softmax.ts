@@ -226,7 +226,9 @@ const K = { SA: 0, delta: 0, A: 0, hole: false };
 /**
  * One pass over a row pair, centred on `shift`: SA = Σ ea, Δ = Σ (eb·e^shift − ea) (from
  * ea·expm1(shift − u) where the two nearly cancel), A = Σ ea·(u − shift), and whether b is
- * masked where a has mass — into K.
+ * masked where a has mass — into K.  (The SIMD kernels' float32 rows take ea·expm1(−u) for
+ * every term, as their ea and eb are float32 exponentials; here both are float64 ones, and
+ * eb's own rounding costs D no more than ea's.)
  */
 function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: number, T: number, shift: number): void {
   const invT = 1 / T, lift = 100 * T, es = Math.exp(shift);
