@@ -1226,7 +1226,24 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
     if (first > 0) klNarrowF32(a, b, first, cols, T, out, tmp);
   }
   for (let r = first; r < rows; r++) klRowF32(a, b, r, cols, T, gscale, gradP, gradQ, out, tmp);
-  affineRowsF64(out, 1, rows, gscale, 0, out); // (in the base's scale, as softmaxEntropyRowsF32's)
+  klScaleRowsF64(out, rows, gscale); // (in the base's scale, as softmaxEntropyRowsF32's)
+}
+
+/**
+ * out[r] = D·gscale, −0 as 0, and 0 where rounding left it below 0 (D ≥ 0; a row whose terms
+ * below the normal range were dropped can come out a few FLT_MIN under it); NaN stays NaN.
+ */
+function klScaleRowsF64(out: usize, rows: i32, g: f64): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vg = f64x2.splat(g), zero = f64x2.splat(0);
+    // (pmax(v, 0) is v < 0 ? 0 : v: a NaN passes)
+    for (; i + 2 <= rows; i += 2) v128.store(out + (<usize>i << 3), f64x2.pmax(madd64(v128.load(out + (<usize>i << 3)), vg, zero), zero));
+  }
+  for (; i < rows; i++) {
+    const v = load<f64>(out + (<usize>i << 3)) * g + 0;
+    store<f64>(out + (<usize>i << 3), v < 0 ? 0 : v);
+  }
 }
 
 // Rows of two entries (a binary teacher and student) in closed form.  With da = a₁ − a₀ and
@@ -1705,7 +1722,7 @@ export function softmaxKlDivergenceRowsF64(a: usize, b: usize, rows: i32, cols: 
       if (gp && !klHole && klSA < 2 * scaleA) dominantGradPF64(ra, gp, cols, ma);
     }
   }
-  affineRowsF64(out, 1, rows, gscale, 0, out);
+  klScaleRowsF64(out, rows, gscale);
 }
 
 /** out[r, j] = x[r, j]·a[r] − c[j] (c = 0: none), float32 rows; out may be x. */

@@ -359,6 +359,28 @@ onEachBackend('softmax family', () => {
       expect(between).toBeGreaterThan(100);
     });
 
+    it('softmaxKlDivergence is never below 0 where terms under FLT_MIN are dropped (within the documented n·88·FLT_MIN)', () => {
+      // rows whose P has entries below the float32 normal range (dropped, as documented) came
+      // out −3.7e-39 on the scalar and JS paths; D by mpmath at 80 digits of these float32 logits
+      const rows: [number[], number[], number, number][] = [
+        [[-2.0413193888515236e-28, -3.905586352726827e-28, -1.9086358157103676e-28, -2.3408703471992506e-28, -3.745845871279461e-28, 2.6633302422354638e-28],
+          [-6.178715003027173e-28, -5.936361756615317e-28, -5.946160406689873e-28, -6.293279427251534e-28, -5.936453719770161e-28, -1.330564572525136e-28],
+          5.27145506075449e-30, 3.1477084786748338e-38],
+        [[73.68592834472656, -19.549888610839844, -13.184948921203613, -90.25601959228516, -49.034461975097656, -Infinity, -21.222888946533203, -Infinity],
+          [269.7247009277344, 57.26813888549805, 182.04922485351562, 174.52862548828125, 49.02473831176758, 133.71176147460938, -21.19174575805664, -Infinity],
+          1, 9.7102761448143325e-39],
+      ];
+      for (const [a, b, T, want] of rows) {
+        const cols = a.length, many = 257; // one call alone, and a batch (groups of four and a row alone)
+        const A = Float32Array.from({ length: many * cols }, (_, i) => a[i % cols]), B = Float32Array.from({ length: many * cols }, (_, i) => b[i % cols]);
+        const got = [softmaxKlDivergence(Float32Array.from(a), Float32Array.from(b), { temperature: T }), ...softmaxKlDivergence(A, B, { cols, temperature: T })];
+        for (const d of got) {
+          expect(d).toBeGreaterThanOrEqual(0);
+          expect(Math.abs(d - want)).toBeLessThanOrEqual(cols * 88 * MIN_NORMAL.f32);
+        }
+      }
+    });
+
     it('softmaxKlDivergence of float32 rows of two (closed form) to 1e-12, each row\'s value its own wherever it sits', () => {
       // D(softmax(a/T) ‖ softmax(b/T)) by mpmath at 80 digits (the exact value of these float32 logits):
       // la = log(e^a₀ + e^a₁), lb alike, D = Σ e^(aᵢ − la)·((aᵢ − la) − (bᵢ − lb)), aᵢ and bᵢ divided by T

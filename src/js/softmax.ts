@@ -275,7 +275,11 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
     }
     klRow(a, b, r, cols, T, gscale, gradP, gradQ, res);
   }
-  for (let r = 0; r < rows; r++) res[r] = res[r] * gscale + 0; // (in the base's scale, −0 as 0: as the kernel)
+  // in the base's scale, −0 as 0, and 0 where rounding left D below 0: as the kernel's `klScaleRowsF64`
+  for (let r = 0; r < rows; r++) {
+    const v = res[r] * gscale + 0;
+    res[r] = v < 0 ? 0 : v;
+  }
 }
 
 /** Row r of `softmaxKlDivergenceRows`. */
