@@ -793,17 +793,14 @@ const SIG64 = memory.data<f64>([
 // against Math.expm1 and Math.exp (2^20 random x each on [−0.35, 0.35], [−1e-8, 1e-8] and
 // [−700, 709]; SIMD and relaxed-SIMD builds alike): 3.4e-10 (expm1), 9.9e-11 (exp).
 
-const M1_LOG2E = 0;
-const M1_LO = 1;
-const M1_HI = 2;
-const M1_NLN2_HI = 3;
-const M1_NLN2_LO = 4;
-const M1_P0 = 5; // P = P0 + P1·t + … + P5·t⁵
-const M1_ONE = 11;
+// (log₂e, C1, C2 and 1 are the sigmoid table's, SD_…)
+const M1_LO = 0;
+const M1_HI = 1;
+const M1_P0 = 2; // P = P0 + P1·t + … + P5·t⁵
 const EXPM1_64 = memory.data<f64>([
-  1.4426950408889634, -700.0, 709.0, -6.93147180369123816490e-01, -1.90821492927058770002e-10,
+  -700.0, 709.0,
   0.500000004413932296208, 0.166666663706195224165, 0.0416663610297240079831, 0.00833338934923944719868,
-  0.00139406173466423697197, 0.000198458762845544569529, 1.0,
+  0.00139406173466423697197, 0.000198458762845544569529,
 ], 16);
 
 /** An `EXPM1_64` constant, splatted (read where it is used, not held across a loop). */
@@ -817,14 +814,14 @@ const EXPM1_64 = memory.data<f64>([
 @inline export function expm1F64x2(x: v128, exp: v128): v128 {
   const xs = f64x2.pmin(f64x2.pmax(x, m1(M1_LO)), m1(M1_HI)); // (NaN stays NaN)
   const magic = i64x2.splat(0x4338000000000000); // 1.5·2⁵², by its bits: AssemblyScript's parser misreads this literal
-  const kn = madd64(xs, m1(M1_LOG2E), magic);
+  const kn = madd64(xs, sg64(SD_LOG2E), magic);
   const s = i64x2.shl(i64x2.add(kn, i64x2.splat(1023)), 52); // 2ⁿ
   const n = f64x2.sub(kn, magic);
-  const t = madd64(n, m1(M1_NLN2_LO), madd64(n, m1(M1_NLN2_HI), xs));
+  const t = madd64(n, sg64(SD_NLN2_LO), madd64(n, sg64(SD_NLN2_HI), xs));
   const t2 = f64x2.mul(t, t);
   const a = madd64(t, m1(M1_P0 + 1), m1(M1_P0)), b = madd64(t, m1(M1_P0 + 3), m1(M1_P0 + 2)), c = madd64(t, m1(M1_P0 + 5), m1(M1_P0 + 4));
   const e = madd64(t2, madd64(t2, madd64(t2, c, b), a), t); // expm1(t)
-  return madd64(s, e, f64x2.sub(s, v128.andnot(m1(M1_ONE), exp)));
+  return madd64(s, e, f64x2.sub(s, v128.andnot(sg64(SD_ONE), exp)));
 }
 
 // The scalar build's exponential for its row loops, u = (x − m)/T ≤ 0 or NaN.  A row whose
