@@ -9,7 +9,8 @@
 //   node scripts/ulp-error.mjs [f32|f64|all] [--step k]
 //
 // (`--step k` samples every k-th float32 for a quick run; the bounds in math.ts are from
-// the full sweep.)
+// the full sweep.)  `js` checks the JS twins' expNonPos (src/js/math.ts, from dist: run
+// `npm run build:ts` first) against the same kind of reference.
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -17,15 +18,14 @@ const args = process.argv.slice(2);
 const which = args.find((a) => !a.startsWith('--')) ?? 'all';
 const step = Number(args[args.indexOf('--step') + 1] ?? 1) || 1;
 
-const bytes = readFileSync(new URL('../build/probe.wasm', import.meta.url));
-const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error("abort"); } } });
-const wasm = instance.exports;
-const mem = wasm.memory;
+// (the probe only where a kernel's function is measured)
+const wasm = which === 'js' ? null : (await WebAssembly.instantiate(readFileSync(new URL('../build/probe.wasm', import.meta.url)), { env: { abort() { throw new Error('abort'); } } })).instance.exports;
+const mem = wasm?.memory;
 
 const CHUNK = 1 << 20;
 // above the module's static data (its constant tables), which sits below heapBase()
 const A = 1 << 20, B = A + CHUNK * 8, OUT = A + CHUNK * 16;
-if (mem.buffer.byteLength < OUT + CHUNK * 8) mem.grow(Math.ceil((OUT + CHUNK * 8 - mem.buffer.byteLength) / 65536));
+if (mem && mem.buffer.byteLength < OUT + CHUNK * 8) mem.grow(Math.ceil((OUT + CHUNK * 8 - mem.buffer.byteLength) / 65536));
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -142,6 +142,20 @@ if (which === 'f32' || which === 'all') {
     }
   }
   console.log(`logRatioF32x4 (a ≈ b, 2^24 pairs): worst ${worst.toFixed(3)} ulp at ${at}`);
+}
+if (which === 'js' || which === 'all') {
+  const { expNonPos } = await import('../dist/js/math.js');
+  const file = new URL('../build/ulp-expu.bin', import.meta.url);
+  if (!existsSync(file)) execFileSync('python3', [new URL('./ulp-reference.py', import.meta.url).pathname, 'expu', file.pathname], { stdio: 'inherit' });
+  const raw = readFileSync(file);
+  const all = new Float64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
+  let worst = 0, at = NaN;
+  for (let i = 0; i < all.length; i += 5) {
+    const hi = all[i + 3], lo = all[i + 4];
+    const err = Math.abs((expNonPos(all[i]) - hi) - lo) / ulp64(hi);
+    if (err > worst) { worst = err; at = all[i]; }
+  }
+  console.log(`expNonPos (JS), ${all.length / 5} arguments on [-708.39, 0]: worst ${worst.toFixed(3)} ulp at ${at}`);
 }
 if (which === 'f64' || which === 'all') {
   check64('expShiftedF64x2 (random x, m, T)', 'exp');

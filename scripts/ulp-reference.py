@@ -5,8 +5,9 @@ rounded to a double-double (hi, lo).  Records of five float64s: x, y, T, hi, lo.
   exp:   exp((x − y)/T) for batches of 512 x sharing (y, T)
   log:   log x
   ratio: log(x/y) for x ≈ y
+  expu:  exp(x) for x ≤ 0 down to the normal range's bottom (the JS twins' expNonPos)
 
-usage: ulp-reference.py exp|log|ratio OUT.bin [count]"""
+usage: ulp-reference.py exp|log|ratio|expu OUT.bin [count]"""
 import random
 import struct
 import sys
@@ -26,6 +27,9 @@ for i in range(count):
             T = rnd.choice([1.0, 1.0, rnd.uniform(0.05, 20)])
         x = y - rnd.uniform(0, 708 * T) * rnd.random() ** 2
         v = mp.exp((mp.mpf(x) - mp.mpf(y)) / mp.mpf(T))
+    elif kind == 'expu':
+        x = -708.39 * rnd.random() ** rnd.choice([1, 2, 8])
+        v = mp.exp(mp.mpf(x))
     elif kind == 'log':
         x = 2.0 ** rnd.uniform(-1020, 1020)
         v = mp.log(x)

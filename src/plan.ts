@@ -27,19 +27,25 @@ export interface Plan<R = unknown> {
 
 /**
  * Plan weights shared by several functions, and by small.ts, which runs a vector's call
- * on the engine its plan would take.  The weighted and signed log-sum-exp,
- * softmaxKlDivergence and the sigmoid losses take the kernels from 8 entries, where one
- * staged by hand (small.ts) passes the twins' JS loops of `Math.exp` and `Math.log` calls.
+ * on the engine its plan would take: each at the length where a row staged by hand
+ * (small.ts) passes the twins' loops (docs/performance.md, "Small calls").  The weighted
+ * and signed log-sum-exp, softmaxKlDivergence, the focal loss and the sigmoid
+ * cross-entropy with a gradient take the kernels from 8 entries.
  */
 export const ROW_WEIGHT = 0.5;
 /**
- * The weight of log-sum-exp, the maps, softmaxEntropy, the softmax loss, entropy and the
- * Jensen–Shannon divergence: float32 rows take their kernels from 8 entries, where four
- * lanes of the float32 exponential or logarithm, staged by hand (small.ts), pass a loop of
- * `Math.exp` or `Math.log` calls; float64 rows (two lanes, and a number[] staged entry by
- * entry) from 16.
+ * The weight of entropy and the Jensen–Shannon divergence, and of the softmax loss with a
+ * gradient: float32 rows take their kernels from 8 entries, where four lanes of the
+ * float32 logarithm pass a loop of `Math.log` calls; float64 rows (two lanes, and a
+ * number[] staged entry by entry) from 16.
  */
 export const laneWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
+/**
+ * The weight of log-sum-exp, the maps, softmaxEntropy, the softmax loss and the sigmoid
+ * cross-entropy without a gradient: their twins' exponential (js/math.ts) costs a third
+ * of `Math.exp`, so float32 rows take the kernels from 16 entries, float64 rows from 24.
+ */
+export const expWeight = (f32: boolean): number => (f32 ? 1 : 1.5);
 /**
  * Cross-entropy's weight: its kernel sets up a reference logarithm per row first, so
  * float32 rows take it from 16 entries, float64 rows from 32.  (KL's, from 16: 1.)

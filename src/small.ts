@@ -5,11 +5,13 @@
 // a handful of entries.  Here a call runs on the engine its plan would take (`engineFor`
 // with the plan's weight):
 //   - on a wasm backend, from the entries its plan's weight sets (plan.ts: 8 for the
-//     sigmoid losses, the weighted and signed log-sum-exp, softmaxKlDivergence, and
-//     float32 rows of the other softmax functions, entropy and Jensen–Shannon; 16 for
-//     those functions' float64 rows, KL and float32 cross-entropy; 32 for float64
-//     cross-entropy), the same kernel on the row, staged by hand into the engine's room
-//     (engine.ts, `room`), so the values are the general path's bit for bit;
+//     focal loss, the sigmoid cross-entropy with a gradient, the weighted and signed
+//     log-sum-exp, softmaxKlDivergence, and float32 rows of entropy, Jensen–Shannon and
+//     the softmax loss with a gradient; 16 for those three's float64 rows, KL, float32
+//     cross-entropy and float32 rows of log-sum-exp, the maps, softmaxEntropy and the
+//     softmax and sigmoid losses without a gradient; 24 for those five's float64 rows; 32
+//     for float64 cross-entropy), the same kernel on the row, staged by hand into the
+//     engine's room (engine.ts, `room`), so the values are the general path's bit for bit;
 //   - below that, and on the JS backend, one or two plain loops in float64, or the twin
 //     itself on the caller's arrays (the weighted and signed log-sum-exp,
 //     softmaxKlDivergence, the focal loss, the joint tables: their twins' special rows
@@ -31,7 +33,8 @@
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, ROOM_TMP, WasmEngine } from './engine.js';
-import { crossEntropyWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
+import { crossEntropyWeight, expWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
+import { expNonPos } from './js/math.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
@@ -206,7 +209,7 @@ function expRest(n: number, m: number, cut: number, dst: { [i: number]: number }
   let rest = 0, k = 0;
   for (let i = 0; i < n; i++) {
     const v = XS[i];
-    let e = Math.exp(v - m);
+    let e = expNonPos(v - m);
     if (e < cut) e = 0;
     if (dst) dst[i] = e;
     if (v === m) k++;
@@ -216,8 +219,8 @@ function expRest(n: number, m: number, cut: number, dst: { [i: number]: number }
   return rest;
 }
 
-// The kernels on one row (see the top): the SIMD exponentials or logarithms and a copy
-// each way cost less than a JS loop's `Math.exp` or `Math.log` calls.
+// The kernels on one row (see the top): from the plan's length on, the SIMD exponentials
+// or logarithms and a copy each way cost less than the twins' loop.
 
 /**
  * The wasm engine whose room a call of n entries and this plan weight runs in (its
@@ -406,7 +409,7 @@ export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
   if (!small(x)) return undefined;
   if ((o as { weights?: unknown } | null | undefined)?.weights !== undefined) return weighted(x, o, WEIGHTS) && !(AUX[3] < 0) ? RES[0] : undefined;
   if (!only(o, NONE)) return undefined;
-  const f32 = x instanceof Float32Array, e = wasmRoom(x.length, laneWeight(f32));
+  const f32 = x instanceof Float32Array, e = wasmRoom(x.length, expWeight(f32));
   if (e) {
     if (!put(e, 0, x, f32)) return undefined;
     (f32 ? e.exports.logSumExpRowsF32 : e.exports.logSumExpRowsF64)(ptr(0), 1, x.length, ptr(3), 0, at + ROOM_TMP);
@@ -425,7 +428,7 @@ export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
   if (!out) return undefined;
-  const e = wasmRoom(x.length, laneWeight(x instanceof Float32Array));
+  const e = wasmRoom(x.length, expWeight(x instanceof Float32Array));
   if (e) return mapOn(e, 'softmaxRows', x, out) ? out : undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
@@ -440,7 +443,7 @@ export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined 
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
   if (!out) return undefined;
-  const e = wasmRoom(x.length, laneWeight(x instanceof Float32Array));
+  const e = wasmRoom(x.length, expWeight(x instanceof Float32Array));
   if (e) return mapOn(e, 'logSoftmaxRows', x, out) ? out : undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
@@ -462,7 +465,7 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
   const scale = scaleOf(opt?.base);
   const grad = opt?.grad === undefined ? null : outOf(x, opt.grad);
   if (scale !== scale || (opt?.grad !== undefined && !grad)) return undefined;
-  const f32 = x instanceof Float32Array, e = wasmRoom(x.length, laneWeight(f32));
+  const f32 = x instanceof Float32Array, e = wasmRoom(x.length, expWeight(f32));
   if (e) {
     // (slots: x 0, grad 2, H in the base 3)
     const n = x.length;
@@ -482,7 +485,7 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
       continue;
     }
     const t = v - m;
-    let e = Math.exp(t);
+    let e = expNonPos(t);
     if (e < cut) e = 0;
     if (E) E[i] = e;
     if (v === m) k++;
@@ -520,7 +523,7 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
-  const e = wasmRoom(n, ROW_WEIGHT, T);
+  const e = wasmRoom(n, grad ? ROW_WEIGHT : expWeight(X instanceof Float32Array && T instanceof Float32Array), T);
   if (e) return sigmoidOn(e, false, X, T, 0, 0, lscale, gscale, grad, reduction);
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   let total = 0;
@@ -528,7 +531,7 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
     const xv = X[i], yv = T[i];
     if (!(typeof xv === 'number' && typeof yv === 'number' && yv >= 0 && yv <= 1)) return undefined;
     const yy = yv * 1 + 0, cN = 1 - yy, cP = yy;
-    const e = Math.exp(-Math.abs(xv)), l = Math.log1p(e), a = xv > 0 ? xv : 0;
+    const e = expNonPos(-Math.abs(xv)), l = Math.log1p(e), a = xv > 0 ? xv : 0;
     let loss = pos(cP * (a - xv)) + pos(cN * a) + (cP + cN) * l;
     if (xv !== xv) loss = xv;
     if (grad) {
@@ -605,7 +608,7 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   const grad = opt.grad === undefined ? null : outOf(z, opt.grad);
   const scale = scaleOf(opt.base);
   if ((opt.grad !== undefined && !grad) || scale !== scale) return undefined;
-  const f32 = z instanceof Float32Array, e = wasmRoom(n, laneWeight(f32));
+  const f32 = z instanceof Float32Array, e = wasmRoom(n, grad ? laneWeight(f32) : expWeight(f32));
   if (e) {
     // the plan's arguments for one row: no weights (their sum n), no smoothing, the
     // gradient's scale the base's ('mean' of one row), group sums but for 'none' (narrow rows)

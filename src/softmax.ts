@@ -2,7 +2,7 @@
 // outputs from the logits — of a vector or of each row of a matrix (`cols`).
 
 import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
-import { execute, laneWeight, ROW_WEIGHT, type Plan } from './plan.js';
+import { execute, expWeight, ROW_WEIGHT, type Plan } from './plan.js';
 import { LSE_OPTIONS, logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
 import { perRow } from './reductions.js';
@@ -38,7 +38,7 @@ export function logSumExpPlan(x: Vector, options_?: LogSumExpOptions): Plan<numb
   const s = shape(fn, X.length, o.cols);
   const res = perRow(s, fn, o.out, [X]);
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: laneWeight(X.dtype === 'f32'),
+    rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(X.dtype === 'f32'),
     stages: [{ kernel: 'logSumExpRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, res, null, null] }],
     finish: () => (s.matrix ? res : res[0]),
   };
@@ -54,7 +54,7 @@ export function mapPlan(fn: string, kernel: 'softmaxRows' | 'logSoftmaxRows', x:
   const dst: FloatArray = o.out === undefined ? (f32 ? uninitialized(Float32Array, X.length) : uninitialized(Float64Array, X.length)) : output(fn, 'out', o.out, X.length, [X], [X]);
   const at = o.out === undefined ? 0 : dst.byteOffset; // (an array allocated here is never in module memory)
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: laneWeight(f32),
+    rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(f32),
     stages: [{ kernel, f32, args: [X.data, s.rows, s.cols, T, dst, null, null] }],
     // a view of module memory (a WasmArray's, or its .array) is re-made: the call may
     // have grown memory and detached `dst`
@@ -128,7 +128,7 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
   const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, X.length, [X], []);
   const res = perRow(s, fn, o.out, [X], { grad });
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: laneWeight(X.dtype === 'f32'),
+    rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(X.dtype === 'f32'),
     // (the kernel gives H in the base's scale)
     stages: [{ kernel: 'softmaxEntropyRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
     finish: () => (s.matrix ? res : res[0]),

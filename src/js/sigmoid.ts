@@ -1,7 +1,8 @@
 // JS twins of assembly/sigmoid.ts: the same formulas, element by element in float64
-// (Math.exp, Math.log1p), blocks of 32 into a compensated sum, the same row flags and the
+// (expNonPos, Math.log1p), blocks of 32 into a compensated sum, the same row flags and the
 // same recomputation of a NaN row; float32 input is read as the numbers it holds.
 
+import { expNonPos } from './math.js';
 import { Sum } from './sum.js';
 
 type Vec = ArrayLike<number>;
@@ -29,7 +30,7 @@ function bceRow(x: Vec, y: Vec, w: Vec | null, wOff: number, pw: Vec | null, off
       if (!(yv >= 0 && yv <= 1) || !(wv >= 0 && wv < Infinity)) bad = true;
       const yy = yv * ome + eps2;
       const cN = 1 - yy, cP = pw ? yy * pw[j] : yy;
-      const e = Math.exp(-Math.abs(xv));
+      const e = expNonPos(-Math.abs(xv));
       const l = Math.log1p(e);
       const a = xv > 0 ? xv : 0;
       let loss = pos(cP * (a - xv)) + pos(cN * a) + (cP + cN) * l;
@@ -73,7 +74,7 @@ function focalRow(x: Vec, y: Vec, off: number, n: number, alpha: number, gamma: 
       const xv = x[i], yv = y[i];
       if (!(yv >= 0 && yv <= 1)) bad = true;
       const cN = 1 - yv;
-      const e = Math.exp(-Math.abs(xv));
+      const e = expNonPos(-Math.abs(xv));
       const l = Math.log1p(e);
       const a = xv > 0 ? xv : 0;
       const ce = pos(yv * (a - xv)) + pos(cN * a) + l;

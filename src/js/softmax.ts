@@ -1,7 +1,8 @@
 // JS twins of assembly/softmax.ts: every row relative to its maximum, the same passes,
-// the same special rows, S kept as ones + rest; in float64 with Math.exp (float32 input
+// the same special rows, S kept as ones + rest; in float64 with `expNonPos` (float32 input
 // is read as the numbers it holds, and x − m is then exact).
 
+import { expNonPos } from './math.js';
 import { Sum, hasNaN, maxRow } from './sum.js';
 
 type Vec = ArrayLike<number>;
@@ -22,7 +23,7 @@ export function expSum(x: Vec, off: number, n: number, m: number, T: number, dst
     let block = 0;
     for (const stop = Math.min(i + 32, end); i < stop; i++) {
       const v = x[i];
-      let e = Math.exp((v - m) * invT);
+      let e = expNonPos((v - m) * invT);
       if (e < tiny) e = 0;
       if (dst) dst[i] = e;
       if (v === m) ones++;
@@ -179,7 +180,7 @@ export function softmaxEntropyRows(x: Vec, rows: number, cols: number, T: number
       for (const stop = Math.min(i + 32, end); i < stop; i++) {
         if (x[i] === -Infinity) continue;
         const t = (x[i] - m) * invT;
-        const e = Math.exp(t);
+        const e = expNonPos(t);
         if (e >= tiny) block += e * t; // below the normal range: dropped with its exponential (as expSum drops it)
       }
       a.add(block);
@@ -239,7 +240,7 @@ function klPass(a: Vec, b: Vec, off: number, cols: number, ma: number, mb: numbe
   for (let i = off, end = off + cols; i < end;) {
     let ba = 0, bd = 0, bc = 0;
     for (const stop = Math.min(i + 32, end); i < stop; i++) {
-      let ea = Math.exp((a[i] - ma) * invT), eb = Math.exp((b[i] - mb) * invT);
+      let ea = expNonPos((a[i] - ma) * invT), eb = expNonPos((b[i] - mb) * invT);
       if (ea < tiny) ea = 0;
       if (eb < tiny) eb = 0;
       if (ea !== 0 && b[i] === -Infinity) hole = true;
@@ -294,8 +295,8 @@ function klRow(a: Vec, b: Vec, r: number, cols: number, T: number, gscale: numbe
     if (gradP) fill(gradP, off, cols, d === 0 ? 0 : NaN);
     if (gradQ) {
       let s = 0;
-      if (d === 0 && Number.isFinite(mb)) for (let i = off; i < off + cols; i++) s += Math.exp((b[i] - mb) * invT);
-      for (let i = off; i < off + cols; i++) gradQ[i] = d === 0 && Number.isFinite(mb) ? (Math.exp((b[i] - mb) * invT) / s) * gscale * invT : NaN;
+      if (d === 0 && Number.isFinite(mb)) for (let i = off; i < off + cols; i++) s += expNonPos((b[i] - mb) * invT);
+      for (let i = off; i < off + cols; i++) gradQ[i] = d === 0 && Number.isFinite(mb) ? (expNonPos((b[i] - mb) * invT) / s) * gscale * invT : NaN;
     }
     return;
   }
@@ -319,8 +320,8 @@ function klRow(a: Vec, b: Vec, r: number, cols: number, T: number, gscale: numbe
   if (gradP || gradQ) {
     const c = logRatio + d, g = gscale * invT;
     for (let i = off; i < off + cols; i++) {
-      const ea = Math.exp((a[i] - ma) * invT), p = ea / SA;
-      if (gradQ) gradQ[i] = (Math.exp((b[i] - mb) * invT) / SB - p) * g;
+      const ea = expNonPos((a[i] - ma) * invT), p = ea / SA;
+      if (gradQ) gradQ[i] = (expNonPos((b[i] - mb) * invT) / SB - p) * g;
       // u = 0 where ea is: a − ma may overflow there (a spread beyond DBL_MAX), and 0·∞ would be NaN
       if (gradP) gradP[i] = p * ((ea === 0 ? 0 : liftedDiff(a[i], ma, b[i], mb, lift) * invT) - c) * g;
     }
@@ -352,7 +353,7 @@ function factorial(n: number): number {
 }
 /** exp(u), u ≤ 0, 0 below ln DBL_MIN, where it stops being normal (as the kernels' `expNonPos`). */
 function expCut(u: number): number {
-  return u < -708.3964185322641 ? 0 : Math.exp(u);
+  return u < -708.3964185322641 ? 0 : expNonPos(u);
 }
 
 /**

@@ -1,10 +1,11 @@
 // JS twin of assembly/weighted.ts: the weighted and signed log-sum-exp of each row, the
 // same passes (the maximum over the entries of nonzero weight, then A = Σ b at the
 // maximum and R = Σ b·e^(x−m) below it, in blocks of 32 into compensated sums), the same
-// special rows and the same finish; in float64 with Math.exp (float32 input is read as
+// special rows and the same finish; in float64 with `expNonPos` (float32 input is read as
 // the numbers it holds, and x − m is then exact).  Also what stream.ts needs to merge the
 // parts of a row's segments.
 
+import { expNonPos } from './math.js';
 import { Sum } from './sum.js';
 
 type Vec = ArrayLike<number>;
@@ -105,7 +106,7 @@ function row(x: Vec, w: Vec, off: number, woff: number, n: number): void {
       if (b === 0) continue;
       const v = x[off + i];
       if (v === m) a += b;
-      else s += b * Math.exp(v - m);
+      else s += b * expNonPos(v - m);
     }
     aSum.add(a);
     rSum.add(s);
@@ -165,7 +166,7 @@ export function mergeParts(aux: readonly Float64Array[]): Float64Array {
       A.add(a[1]);
       R.add(a[2]);
     } else if (a[0] > -Infinity) {
-      const f = Math.exp(a[0] - m);
+      const f = expNonPos(a[0] - m);
       R.add(a[1] * f);
       R.add(a[2] * f);
     }
