@@ -28,11 +28,17 @@ export interface Plan<R = unknown> {
 /**
  * Plan weights shared by several functions, and by small.ts, which runs a vector's call
  * on the engine its plan would take: each at the length where a row staged by hand
- * (small.ts) passes the twins' loops (docs/performance.md, "Small calls").  The weighted
- * and signed log-sum-exp, softmaxKlDivergence, the focal loss and the sigmoid
- * cross-entropy with a gradient take the kernels from 8 entries.
+ * (small.ts) passes the twins' loops (docs/performance.md, "Small calls").
+ * softmaxKlDivergence, the focal loss and the sigmoid cross-entropy with a gradient take
+ * the kernels from 8 entries.
  */
 export const ROW_WEIGHT = 0.5;
+/**
+ * The weighted and signed log-sum-exp's weight: a row of at most 32 entries is one block
+ * of their twin's, which small.ts runs as one loop, so float32 rows take the kernel from
+ * 24 entries, float64 rows from 40 (every small call's loop).
+ */
+export const weightedWeight = (f32: boolean): number => (f32 ? 1.5 : 2.5);
 /**
  * The weight of entropy and the Jensen–Shannon divergence, and of the softmax loss with a
  * gradient: float32 rows take their kernels from 8 entries, where four lanes of the

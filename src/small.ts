@@ -5,17 +5,18 @@
 // a handful of entries.  Here a call runs on the engine its plan would take (`engineFor`
 // with the plan's weight):
 //   - on a wasm backend, from the entries its plan's weight sets (plan.ts: 8 for the
-//     focal loss, the sigmoid cross-entropy with a gradient, the weighted and signed
-//     log-sum-exp, softmaxKlDivergence, and float32 rows of entropy, Jensen–Shannon and
-//     the softmax loss with a gradient; 16 for those three's float64 rows, KL, float32
-//     cross-entropy and float32 rows of log-sum-exp, the maps, softmaxEntropy and the
-//     softmax and sigmoid losses without a gradient; 24 for those five's float64 rows; 32
-//     for float64 cross-entropy), the same kernel on the row, staged by hand into the
-//     engine's room (engine.ts, `room`), so the values are the general path's bit for bit;
-//   - below that, and on the JS backend, one or two plain loops in float64, or the twin
-//     itself on the caller's arrays (the weighted and signed log-sum-exp,
-//     softmaxKlDivergence, the focal loss, the joint tables: their twins' special rows
-//     would have to be written out again).
+//     focal loss, the sigmoid cross-entropy with a gradient, softmaxKlDivergence, and
+//     float32 rows of entropy, Jensen–Shannon and the softmax loss with a gradient; 16
+//     for those three's float64 rows, KL, float32 cross-entropy and float32 rows of
+//     log-sum-exp, the maps, softmaxEntropy and the softmax and sigmoid losses without a
+//     gradient; 24 for those five's float64 rows and float32 rows of the weighted and
+//     signed log-sum-exp; 32 for float64 cross-entropy; never for those two's float64
+//     rows), the same kernel on the row, staged by hand into the engine's room (engine.ts,
+//     `room`), so the values are the general path's bit for bit;
+//   - below that, and on the JS backend, one or two plain loops in float64 (the weighted
+//     and signed log-sum-exp: theirs for an ordinary row, the twin for a special one), or
+//     the twin itself on the caller's arrays (softmaxKlDivergence, the focal loss, the
+//     joint tables: their twins' special rows would have to be written out again).
 //
 // Each function returns `undefined` where it does not apply — another array type or
 // option, an entry that fails validation, a maximum that is not finite, an `out` that
@@ -33,13 +34,13 @@
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, ROOM_TMP, WasmEngine } from './engine.js';
-import { crossEntropyWeight, expWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT } from './plan.js';
+import { crossEntropyWeight, expWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT, weightedWeight } from './plan.js';
 import { expNonPos } from './js/math.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
 import { CUT32, CUT64, FLOOR, logOnesPlus, softmaxKlDivergenceRows, stage } from './js/softmax.js';
-import { weightedLogSumExpRows } from './js/weighted.js';
+import { finish, finished, weightedLogSumExpRows } from './js/weighted.js';
 import { fsum } from './js/sum.js';
 import { nonNegativeInBase } from './reductions.js';
 import type { FloatArray, SignedValue } from './types.js';
@@ -670,9 +671,9 @@ function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   const given = (o as { weights?: unknown } | undefined)?.weights, w = given === undefined ? ONES : given; // (null: the general path's error)
   if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
   if ((w !== ONES && w.length !== x.length) || !numbers(x) || !numbers(w)) return false;
-  const n = x.length, e = wasmRoom(n, ROW_WEIGHT, w as In);
+  const n = x.length, e = wasmRoom(n, weightedWeight(x instanceof Float32Array), w as In);
   if (!e) {
-    weightedLogSumExpRows(x, w, 1, 1, n, RES, SIGN, AUX);
+    weightedRow(x as ArrayLike<number>, w as ArrayLike<number>, n);
     return true;
   }
   // (slots: x 0, the weights 1, the parts 2, the value 3, the sign 4; numbers: checked above)
@@ -685,6 +686,39 @@ function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   SIGN[0] = e.slot(4, 1, 'f64')[0];
   AUX[3] = e.slot(2, 4, 'f64')[3];
   return true;
+}
+
+/**
+ * The twin's row (js/weighted.ts, `row`) of n ≤ 32 entries into RES, SIGN and AUX[3]: one
+ * block, whose sums are the row's (a compensated sum of one term is that term), then its
+ * `finish`; a row whose maximum or sums are not finite is the twin's own to classify.
+ */
+function weightedRow(x: ArrayLike<number>, w: ArrayLike<number>, n: number): void {
+  let m = -Infinity, mw = Infinity;
+  for (let i = 0; i < n; i++) {
+    const b = w[i], v = x[i];
+    if (b !== 0 && v > m) m = v;
+    if (b < mw) mw = b;
+  }
+  let a = 0, s = 0;
+  if (m > -Infinity && m < Infinity) {
+    for (let i = 0; i < n; i++) {
+      const b = w[i];
+      if (b === 0) continue;
+      const v = x[i];
+      if (v === m) a += b;
+      else s += b * expNonPos(v - m);
+    }
+  }
+  if (!(m > -Infinity && m < Infinity && Number.isFinite(a) && Number.isFinite(s) && Number.isFinite(a + s))) {
+    weightedLogSumExpRows(x, w, 1, 1, n, RES, SIGN, AUX);
+    return;
+  }
+  finish(m, a, s);
+  const f = finished();
+  RES[0] = f.value;
+  SIGN[0] = f.sign;
+  AUX[3] = mw;
 }
 
 /** signedLogSumExp(x, { weights? }) of a small vector. */

@@ -3,7 +3,7 @@
 // { weights })` in softmax.ts comes here too (`logSumExpWeightedPlan`).
 
 import { type Arg, type Shape, options, shape, vector } from './args.js';
-import { execute, type Plan, ROW_WEIGHT, type Stage } from './plan.js';
+import { execute, type Plan, type Stage, weightedWeight } from './plan.js';
 import { perRow } from './reductions.js';
 import { signedLogSumExpSmall } from './small.js';
 import type { LogSumExpOptions, MatrixOptions, SignedLogSumExpOptions, SignedValue, Vector, VectorOptions } from './types.js';
@@ -55,7 +55,7 @@ export function logSumExpWeightedPlan(x: Vector, options_: unknown): Plan<number
   // per element, the kernel reports each row's smallest weight (aux[4r + 3])
   const aux = perElement ? new Float64Array(4 * s.rows) : null;
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: ROW_WEIGHT,
+    rows: s.rows, cols: s.cols, size: X.length, weight: weightedWeight(X.dtype === 'f32'),
     stages: [stage(X, s, W, perElement, res, null, aux)],
     finish: () => {
       if (aux) for (let r = 0; r < s.rows; r++) if (aux[4 * r + 3] < 0) negativeWeight(fn, W);
@@ -112,7 +112,7 @@ export function signedLogSumExpPlan(x: Vector, options_?: SignedLogSumExpOptions
   } else ({ W, perElement } = weightsOf(fn, X, s, o.cols, o.weights));
   const value = new Float64Array(s.rows), sign = new Float64Array(s.rows);
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: ROW_WEIGHT,
+    rows: s.rows, cols: s.cols, size: X.length, weight: weightedWeight(X.dtype === 'f32'),
     stages: [stage(X, s, W, perElement, value, sign, null)],
     finish: () => (s.matrix ? { value, sign } : { value: value[0], sign: sign[0] }),
   };

@@ -7,10 +7,11 @@
 // (fdlibm's ln2_hi, of 32 bits, so k·hi is exact for |k| < 2²¹, and ln2_lo), |r| ≤
 // ln 2/128 + 2⁻⁴³.  exp(r) − 1 by its Taylor polynomial of degree 5, whose truncation
 // is at most r⁶/720 < 3.5e-17 relative; the result is f + f·(exp(r) − 1), f = 2^(j/64)
-// correctly rounded, so that the roundings of the small part count at its size: 1.25 ulps
-// at worst over every normal result (`scripts/ulp-error.mjs js`), against 1e-13 in
-// the SPEC's float64 bound.  The scale comes last, so a result below DBL_MIN is rounded once, as a
-// subnormal: the callers flush those below their type's cut-off (js/softmax.ts, CUT64).
+// correctly rounded, so that the roundings of the small part count at its size: 1.25
+// ulps at worst over every normal result (`scripts/ulp-error.mjs js`), against 1e-13 in
+// the SPEC's float64 bound.  The scale comes last, so a result below DBL_MIN is rounded
+// once, as a subnormal: the callers flush those below their type's cut-off
+// (js/softmax.ts, CUT64).
 
 const SHIFT = 6755399441056768; // 1.5·2⁵²: x + SHIFT − SHIFT rounds x to an integer
 const INV_LN2_64 = 64 / Math.LN2;
