@@ -68,8 +68,8 @@ const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
  * (with a gradient, the softmax loss's 0.5 and 1 and the sigmoid's 0.5); cross-entropy 1
  * and 2 (plan.ts, `laneWeight` and its neighbours); the weighted and signed log-sum-exp
  * 1.5 and 2.5; softmaxKlDivergence and the focal loss 0.5 (plan.ts, ROW_WEIGHT: a vector's
- * call from 8 entries, staged by small.ts, passes their twins' loops); the tables' margins and histograms, whose kernels are passes over columns, 6
- * and 3.
+ * call from 8 entries, staged by small.ts, passes their twins' loops); the tables'
+ * margins and histograms, whose kernels are passes over columns, 6 and 3.
  */
 let smallInput = 16;
 

@@ -40,10 +40,11 @@ export const ROW_WEIGHT = 0.5;
  */
 export const weightedWeight = (f32: boolean): number => (f32 ? 1.5 : 2.5);
 /**
- * The weight of entropy and the Jensen–Shannon divergence, and of the softmax loss with a
- * gradient: float32 rows take their kernels from 8 entries, where four lanes of the
- * float32 logarithm pass a loop of `Math.log` calls; float64 rows (two lanes, and a
- * number[] staged entry by entry) from 16.
+ * The weight of entropy and the Jensen–Shannon divergence: float32 rows take their kernels
+ * from 8 entries, where four lanes of the float32 logarithm pass a loop of `Math.log`
+ * calls; float64 rows (two lanes, and a number[] staged entry by entry) from 16.  The
+ * softmax loss with a gradient takes it too: its kernel's call, which writes the n
+ * entries of the gradient from the room, passes the loop from the same lengths.
  */
 export const laneWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
 /**
