@@ -390,7 +390,8 @@ const LOG32 = memory.data<i32>([0x004afb0d, 0x007fffff, 0x3f3504f3, 127, 0x00800
 // error 3.6e-18) in Estrin's scheme, normal results only: the cut-off at (x − m)/T <
 // ln DBL_MIN − 0.01, E there ≥ 1.98·2^-1022.
 //
-// Worst error against mpmath over 2^18 random arguments: 1.2 ulp.
+// Worst error against mpmath over 2^18 arguments in [−708.39, 0] (m = 0, T = 1;
+// scripts/ulp-error.mjs): 1.0 ulp.
 
 export const D_LOG2E = 0;
 export const D_MAGIC = 1; // 1.5·2^52 + 1023
