@@ -5,7 +5,7 @@
 import { type Arg, baseScale, classWeights, describe, labelSmoothingOption, options, output, reductionOption, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { type Engine, scanEngine } from './engine.js';
-import { execute, expWeight, laneWeight, type Plan, type Stage } from './plan.js';
+import { execute, lossWeight, type Plan, type Stage } from './plan.js';
 import { NARROW_COLS, ROW_GROUP } from './kernels.js';
 import { fsum } from './js/sum.js';
 import { uninitialized } from './memory.js';
@@ -58,7 +58,7 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
     ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, grouped, null] }
     : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, grouped, null] };
   return {
-    rows, cols, size: c.Z.length, weight: c.grad ? laneWeight(f32) : expWeight(f32), stages: [stage],
+    rows, cols, size: c.Z.length, weight: lossWeight(f32, c.grad !== null), stages: [stage],
     finish: () => reduceLoss(c, grouped ? res.subarray(0, Math.ceil(rows / ROW_GROUP)) : res),
   };
 }

@@ -53,6 +53,10 @@ export const laneWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
  * of `Math.exp`, so float32 rows take the kernels from 16 entries, float64 rows from 24.
  */
 export const expWeight = (f32: boolean): number => (f32 ? 1 : 1.5);
+/** The softmax loss's weight: `expWeight`, and `laneWeight` with a gradient (see there). */
+export const lossWeight = (f32: boolean, grad: boolean): number => (grad ? laneWeight(f32) : expWeight(f32));
+/** The sigmoid cross-entropy's weight: `expWeight`, and ROW_WEIGHT with a gradient. */
+export const sigmoidWeight = (f32: boolean, grad: boolean): number => (grad ? ROW_WEIGHT : expWeight(f32));
 /**
  * Cross-entropy's weight: its kernel sets up a reference logarithm per row first, so
  * float32 rows take it from 16 entries, float64 rows from 32.  (KL's, from 16: 1.)

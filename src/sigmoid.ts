@@ -11,7 +11,7 @@
 // written `grad`.
 
 import { type Arg, type Shape, at, baseScale, describe, labelSmoothingOption, options, output, reductionOption, sameLength, shape, vector } from './args.js';
-import { execute, expWeight, ROW_WEIGHT, type Plan } from './plan.js';
+import { execute, ROW_WEIGHT, sigmoidWeight, type Plan } from './plan.js';
 import { fsum } from './js/sum.js';
 import { sigmoidCrossEntropySmall, sigmoidFocalLossSmall } from './small.js';
 import type { FloatArray, Reduction, SigmoidCrossEntropyOptions, SigmoidFocalLossOptions, Vector } from './types.js';
@@ -202,7 +202,7 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
   const pw = o.posWeight === undefined ? null : perClass(fn, 'posWeight', o.posWeight, cols, matrix ? 'class' : 'element', true);
   const { k } = c, kr = rows / k, kc = cols * k;
   return {
-    rows: kr, cols: kc, size: n, weight: c.grad ? ROW_WEIGHT : expWeight(c.f32),
+    rows: kr, cols: kc, size: n, weight: sigmoidWeight(c.f32, c.grad !== null),
     stages: [{ kernel: 'sigmoidCrossEntropyRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, wElem ? w : tiled(w as Float64Array | null, k), wElem, tiled(pw, k), eps, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
     finish: () => finish(fn, c, wElemArg),
   };

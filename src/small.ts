@@ -34,13 +34,13 @@
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, ROOM_TMP, WasmEngine } from './engine.js';
-import { crossEntropyWeight, expWeight, laneWeight, ROW_WEIGHT, TABLE_WEIGHT, weightedWeight } from './plan.js';
+import { crossEntropyWeight, expWeight, laneWeight, lossWeight, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, weightedWeight } from './plan.js';
 import { expNonPos } from './js/math.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
 import { CUT32, CUT64, FLOOR, logOnesPlus, softmaxKlDivergenceRows, stage } from './js/softmax.js';
-import { finish, finished, weightedLogSumExpRows } from './js/weighted.js';
+import { finish, weightedLogSumExpRows } from './js/weighted.js';
 import { fsum } from './js/sum.js';
 import { nonNegativeInBase } from './reductions.js';
 import type { FloatArray, SignedValue } from './types.js';
@@ -524,7 +524,7 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
-  const e = wasmRoom(n, grad ? ROW_WEIGHT : expWeight(X instanceof Float32Array && T instanceof Float32Array), T);
+  const e = wasmRoom(n, sigmoidWeight(X instanceof Float32Array && T instanceof Float32Array, grad !== null), T);
   if (e) return sigmoidOn(e, false, X, T, 0, 0, lscale, gscale, grad, reduction);
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   let total = 0;
@@ -609,7 +609,7 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   const grad = opt.grad === undefined ? null : outOf(z, opt.grad);
   const scale = scaleOf(opt.base);
   if ((opt.grad !== undefined && !grad) || scale !== scale) return undefined;
-  const f32 = z instanceof Float32Array, e = wasmRoom(n, grad ? laneWeight(f32) : expWeight(f32));
+  const f32 = z instanceof Float32Array, e = wasmRoom(n, lossWeight(f32, grad !== null));
   if (e) {
     // the plan's arguments for one row: no weights (their sum n), no smoothing, the
     // gradient's scale the base's ('mean' of one row), group sums but for 'none' (narrow rows)
@@ -714,10 +714,7 @@ function weightedRow(x: ArrayLike<number>, w: ArrayLike<number>, n: number): voi
     weightedLogSumExpRows(x, w, 1, 1, n, RES, SIGN, AUX);
     return;
   }
-  finish(m, a, s);
-  const f = finished();
-  RES[0] = f.value;
-  SIGN[0] = f.sign;
+  finish(m, a, s, RES, SIGN, 0);
   AUX[3] = mw;
 }
 

@@ -14,7 +14,7 @@ import { KERNELS, type KernelName } from './kernels.js';
 import { Sum } from './js/sum.js';
 import { logOnesPlus } from './js/softmax.js';
 import { mergeCrossEntropy, mergeDivergence, mergeEntropy } from './js/reduce.js';
-import { finish as finishSigned, finished, mergeParts } from './js/weighted.js';
+import { finish as finishSigned, mergeParts } from './js/weighted.js';
 
 type Typed = ArrayLike<number> & { subarray(a: number, b: number): Typed };
 type Args = unknown[];
@@ -196,11 +196,7 @@ const MERGES: Partial<Record<KernelName, Merge>> = {
   weightedLogSumExpRows(engine, name, f32, args, r, cols, seg) {
     const { aux } = parts(engine, name, f32, args, r, cols, seg);
     const merged = mergeParts(aux);
-    finishSigned(merged[0], merged[1], merged[2]);
-    const { value, sign } = finished();
-    (args[where(name, 'res')[0]] as Float64Array)[r] = value;
-    const signs = args[where(name, 'resOpt')[0]] as Float64Array | null;
-    if (signs) signs[r] = sign;
+    finishSigned(merged[0], merged[1], merged[2], args[where(name, 'res')[0]] as Float64Array, args[where(name, 'resOpt')[0]] as Float64Array | null, r);
     const out = args[where(name, 'aux')[0]] as Float64Array | null;
     if (out) out.set(merged, 4 * r);
   },

@@ -12,44 +12,41 @@ type Vec = ArrayLike<number>;
 
 /** A row's parts: the maximum m, A = Σ b at it, R = Σ b·e^(x − m) below it, the smallest weight. */
 let pM = 0, pA = 0, pR = 0, pMinW = 0;
-/** Set by `finish`: the row's value and sign. */
-let fValue = 0, fSign = 0;
 
 const aSum = new Sum(), rSum = new Sum();
 
 /**
- * The value m + log|A + R| and the sign of A + R (see assembly/weighted.ts: putRow): an
- * exact cancellation is −Infinity with sign 0; m = NaN is NaN; m = +Infinity is
- * +Infinity with the sign A.
+ * Row r's value m + log|A + R| into res[r] and the sign of A + R into sign[r] (see
+ * assembly/weighted.ts: putRow): an exact cancellation is −Infinity with sign 0; m = NaN
+ * is NaN; m = +Infinity is +Infinity with the sign A.
  */
-export function finish(m: number, A: number, R: number): void {
+export function finish(m: number, A: number, R: number, res: Float64Array, sign: Float64Array | null, r: number): void {
+  let value: number, s: number;
   if (m !== m) {
-    fValue = NaN;
-    fSign = NaN;
+    value = NaN;
+    s = NaN;
   } else if (m === Infinity) {
-    fValue = Infinity;
-    fSign = A;
+    value = Infinity;
+    s = A;
   } else if (m === -Infinity) {
-    fValue = -Infinity;
-    fSign = 0;
+    value = -Infinity;
+    s = 0;
   } else {
     const t = A + R;
     const bb = t - A;
     const e = (A - (t - bb)) + (R - bb);
     if (t === 0) {
-      fValue = -Infinity;
-      fSign = 0;
+      value = -Infinity;
+      s = 0;
     } else {
-      const s = t > 0 ? 1 : -1;
+      s = t > 0 ? 1 : -1;
       const a = Math.abs(t), ea = s * e;
-      fValue = m + (a >= 0.5 && a <= 2 ? Math.log1p((a - 1) + ea) : Math.log(a) + ea / a);
-      fSign = s;
+      value = m + (a >= 0.5 && a <= 2 ? Math.log1p((a - 1) + ea) : Math.log(a) + ea / a);
     }
   }
+  res[r] = value;
+  if (sign) sign[r] = s;
 }
-
-/** The value and sign `finish` computed last. */
-export const finished = (): { value: number; sign: number } => ({ value: fValue, sign: fSign });
 
 /** The parts of a special row from a scan of its entries (see assembly/weighted.ts: classify). */
 function classify(x: Vec, w: Vec, off: number, woff: number, n: number, m: number, sum: number): void {
@@ -130,9 +127,7 @@ export function weightedLogSumExpRows(x: Vec, w: Vec, perElement: number, rows: 
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     row(x, w, off, perElement ? off : 0, cols);
-    finish(pM, pA, pR);
-    res[r] = fValue;
-    if (sign) sign[r] = fSign;
+    finish(pM, pA, pR, res, sign, r);
     if (aux) {
       aux[4 * r] = pM;
       aux[4 * r + 1] = pA;

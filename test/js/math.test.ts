@@ -63,7 +63,7 @@ describe('expNonPos', () => {
     expect(Math.abs(expNonPos(-708.4) - 2.217119081664265e-308)).toBeLessThanOrEqual(2 ** -1074);
   });
 
-  it('agrees with Math.exp within 2.25 ulps (its 1.25 and Math.exp\'s 1) on random arguments', () => {
+  it('agrees with Math.exp within 2.25 ulps on random arguments', () => {
     fc.assert(fc.property(fc.double({ min: -708.39, max: 0, noNaN: true }), (u) => {
       const want = Math.exp(u);
       return Math.abs(expNonPos(u) - want) <= 2.25 * ulp(want);
