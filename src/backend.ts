@@ -62,14 +62,9 @@ const loaded = new Map<WasmBackend, Promise<WasmEngine>>();
 /**
  * Inputs shorter than this (times a plan's `weight`) run on the JS twin even on a wasm
  * backend: below it, staging, the call into wasm and a kernel's row set-up cost more
- * than the twin's loop.  The weights put each family at its crossover (measured: see
- * docs/performance.md, "Small calls"): KL 1; float32 rows of entropy and Jensen–Shannon
- * 0.5, float64 rows 1; the softmax family's and the sigmoid cross-entropy's 1 and 1.5
- * (with a gradient, the softmax loss's 0.5 and 1 and the sigmoid's 0.5); cross-entropy 1
- * and 2 (plan.ts, `laneWeight` and its neighbours); the weighted and signed log-sum-exp
- * 1.5 and 2.5; softmaxKlDivergence and the focal loss 0.5 (plan.ts, ROW_WEIGHT: a vector's
- * call from 8 entries, staged by small.ts, passes their twins' loops); the tables'
- * margins and histograms, whose kernels are passes over columns, 6 and 3.
+ * than the twin's loop.  The weights put each family at its crossover (plan.ts states
+ * each; measured: docs/performance.md, "Small calls"); the tables' margins and
+ * histograms, whose kernels are passes over columns, take 6 and 3.
  */
 let smallInput = 16;
 
@@ -232,7 +227,9 @@ export async function instantiate(source: BufferSource | WebAssembly.Module, mem
   if (typeof exports.build !== 'function' || typeof exports.heapBase !== 'function') {
     throw new TypeError('surprisal: the WebAssembly binary is not a surprisal build');
   }
-  return { exports: Object.assign(Object.create(null), exports, { memory }) as Exports, name: BUILDS[exports.build()] };
+  // (a spread keeps the object's properties fast, where Object.assign onto Object.create(null)
+  // makes a dictionary: a kernel read by name is then a field load, not a hash probe)
+  return { exports: Object.setPrototypeOf({ ...exports, memory }, null) as Exports, name: BUILDS[exports.build()] };
 }
 
 async function load(source: BufferSource | WebAssembly.Module): Promise<WasmEngine> {

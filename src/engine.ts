@@ -14,7 +14,7 @@
 import { KERNELS, type KernelName, type Param, inGroups, ROW_GROUP, rowCode, rowElements, summed, writes } from './kernels.js';
 import { align, type Elem, Heap, OutOfMemory, type Typed } from './memory.js';
 import { longRow } from './stream.js';
-import type { Backend } from './types.js';
+import type { Backend, FloatArray } from './types.js';
 import { TWINS } from './js/index.js';
 import { stage } from './js/softmax.js';
 
@@ -68,6 +68,21 @@ const SMALL_BYTES = 8192;
 export const ROOM_ENTRIES = 32, ROOM_TMP = 2048;
 export const ROOM_BYTES = ROOM_TMP + 6144;
 
+/**
+ * The room (`WasmEngine#room`): its address, the kernels, and views over its bytes, so that
+ * slot k's entries are f32[64k + i], f64[32k + i] or i32[64k + i].
+ */
+export interface Room {
+  readonly at: number;
+  readonly x: Exports;
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+  readonly i32: Int32Array;
+  /** The window block the views were made over. */
+  readonly block: object | null;
+  /** A view of slot k's first n entries (of float32 or float64), made once. */
+  view(k: number, n: number, f32: boolean): FloatArray;
+}
 
 /**
  * `engine` for a scan that validates a call's arguments (a loss's labels), with a window
@@ -270,31 +285,27 @@ export class WasmEngine implements Engine {
    * Room for one row of at most ROOM_ENTRIES entries, for src/small.ts's calls, which stage
    * by hand what `runSmall` stages by the layout (whose loops over a kernel's parameters
    * cost more than a 32-entry kernel): at the window's start, eight slots of 256 bytes
-   * (slot k at the returned address + 256·k) and a kernel's scratch after them
-   * (`ROOM_TMP`).  The window is reserved when the engine is loaded (backend.ts), so this
-   * is −1 only where memory could not grow to replace it; nothing here grows memory, so no
-   * caller's view is detached.
+   * (slot k at `at` + 256·k) and a kernel's scratch after them (`ROOM_TMP`), with views
+   * over them made once.  The window is reserved when the engine is loaded (backend.ts), so
+   * this is null only where memory could not grow to replace it; nothing here grows memory,
+   * so no caller's view is detached.
    */
-  room(): number {
-    const p = this.heap.windowOf(ROOM_BYTES), buffer = this.heap.buffer;
-    // (memory that has grown has a new buffer: the slots' views are of the old one)
-    if (p !== this.roomAt || buffer !== this.roomBuffer) {
-      this.roomAt = p;
-      this.roomBuffer = buffer;
-      this.slots.fill(undefined);
-    }
-    return p;
+  room(): Room | null {
+    const r = this.roomViews;
+    // (memory that has grown detaches the views' buffer, and a replaced window is a new block)
+    return r !== null && r.f64.length !== 0 && r.block === this.heap.windowId ? r : this.newRoom();
   }
-  private roomAt = -1;
-  private roomBuffer: ArrayBufferLike | null = null;
-  private readonly slots: (Float32Array | Float64Array | Int32Array | undefined)[] = new Array(3 * 8 * (ROOM_ENTRIES + 1)).fill(undefined);
+  private roomViews: Room | null = null;
 
-  /** A view of slot k's first n entries as `elem` (float32, float64 or int32), over the room `room()` last gave. */
-  slot(k: number, n: number, elem: 'f32' | 'f64' | 'i32'): Float32Array | Float64Array | Int32Array {
-    const e = elem === 'f32' ? 0 : elem === 'f64' ? 1 : 2;
-    const i = (k * 3 + e) * (ROOM_ENTRIES + 1) + n;
-    const C = e === 0 ? Float32Array : e === 1 ? Float64Array : Int32Array;
-    return (this.slots[i] ??= new C(this.roomBuffer as ArrayBuffer, this.roomAt + 256 * k, n));
+  private newRoom(): Room | null {
+    const at = this.heap.windowOf(ROOM_BYTES), buffer = this.heap.buffer;
+    if (at < 0) return (this.roomViews = null);
+    const f32 = new Float32Array(buffer, at, ROOM_BYTES >> 2), f64 = new Float64Array(buffer, at, ROOM_BYTES >> 3);
+    const views: (FloatArray | undefined)[] = new Array(2 * 8 * (ROOM_ENTRIES + 1)).fill(undefined);
+    return (this.roomViews = {
+      at, x: this.exports, block: this.heap.windowId, f32, f64, i32: new Int32Array(buffer, at, ROOM_BYTES >> 2),
+      view: (k, n, single) => (views[(2 * k + (single ? 0 : 1)) * (ROOM_ENTRIES + 1) + n] ??= single ? f32.subarray(64 * k, 64 * k + n) : f64.subarray(32 * k, 32 * k + n)),
+    });
   }
 
   private runBlocks(name: KernelName, f32: boolean, args: unknown[]): void {

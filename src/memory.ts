@@ -227,6 +227,11 @@ export class Heap {
     return ptr;
   }
 
+  /** The window's block: another object once the window is replaced. */
+  get windowId(): object | null {
+    return this.windowBlock;
+  }
+
   /** The window's address if it holds `bytes` already (nothing is allocated), else −1. */
   windowOf(bytes: number): number {
     const w = this.windowBlock;

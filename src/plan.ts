@@ -48,11 +48,13 @@ export const weightedWeight = (f32: boolean): number => (f32 ? 1.5 : 2.5);
  */
 export const laneWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
 /**
- * The weight of log-sum-exp, the maps, softmaxEntropy, the softmax loss and the sigmoid
+ * The weight of log-sum-exp, softmaxEntropy, the softmax loss and the sigmoid
  * cross-entropy without a gradient: their twins' exponential (js/math.ts) costs a third
- * of `Math.exp`, so float32 rows take the kernels from 16 entries, float64 rows from 24.
+ * of `Math.exp`, so float32 rows take the kernels from 12 entries, float64 rows from 20.
  */
-export const expWeight = (f32: boolean): number => (f32 ? 1 : 1.5);
+export const expWeight = (f32: boolean): number => (f32 ? 0.75 : 1.25);
+/** The maps' (softmax, logSoftmax): their twins take a second pass over the row, so float64 rows take the kernels from 16 entries. */
+export const mapWeight = (f32: boolean): number => (f32 ? 0.75 : 1);
 /** The softmax loss's weight: `expWeight`, and `laneWeight` with a gradient (see there). */
 export const lossWeight = (f32: boolean, grad: boolean): number => (grad ? laneWeight(f32) : expWeight(f32));
 /** The sigmoid cross-entropy's weight: `expWeight`, and ROW_WEIGHT with a gradient. */

@@ -4,15 +4,9 @@
 // a kernel or twin built for long rows, whose fixed cost is several times the arithmetic of
 // a handful of entries.  Here a call runs on the engine its plan would take (`engineFor`
 // with the plan's weight):
-//   - on a wasm backend, from the entries its plan's weight sets (plan.ts: 8 for the
-//     focal loss, the sigmoid cross-entropy with a gradient, softmaxKlDivergence, and
-//     float32 rows of entropy, Jensen–Shannon and the softmax loss with a gradient; 16
-//     for those three's float64 rows, KL, float32 cross-entropy and float32 rows of
-//     log-sum-exp, the maps, softmaxEntropy and the softmax and sigmoid losses without a
-//     gradient; 24 for those five's float64 rows and float32 rows of the weighted and
-//     signed log-sum-exp; 32 for float64 cross-entropy; never for those two's float64
-//     rows), the same kernel on the row, staged by hand into the engine's room (engine.ts,
-//     `room`), so the values are the general path's bit for bit;
+//   - on a wasm backend, from the length its plan's weight sets (plan.ts states each), the
+//     same kernel on the row, staged by hand into the engine's room (engine.ts, `room`),
+//     so the values are the general path's bit for bit;
 //   - below that, and on the JS backend, one or two plain loops in float64 (the weighted
 //     and signed log-sum-exp: theirs for an ordinary row, the twin for a special one), or
 //     the twin itself on the caller's arrays (softmaxKlDivergence, the focal loss, the
@@ -33,8 +27,8 @@
 
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
-import { jsEngine, ROOM_TMP, WasmEngine } from './engine.js';
-import { crossEntropyWeight, expWeight, laneWeight, lossWeight, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, weightedWeight } from './plan.js';
+import { jsEngine, type Room, ROOM_TMP, WasmEngine } from './engine.js';
+import { crossEntropyWeight, expWeight, laneWeight, lossWeight, mapWeight, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, weightedWeight } from './plan.js';
 import { expNonPos } from './js/math.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { marginRows, mutualInformationRows } from './js/info.js';
@@ -224,51 +218,57 @@ function expRest(n: number, m: number, cut: number, dst: { [i: number]: number }
 // or logarithms and a copy each way cost less than the twins' loop.
 
 /**
- * The wasm engine whose room a call of n entries and this plan weight runs in (its
- * address: `at`), or null where its plan would run the twin — or where the call's second
- * input is a view of the module's own memory (a WasmArray's, or a stray one a freed
- * WasmArray left, which the room may lie over): staging the first input could overwrite
- * it before it is read.  The loops read such a view where it is.  (A first input is read
- * once, by a copy that handles overlap, before anything is written.)
+ * The room (engine.ts) of the wasm engine a call of n entries and this plan weight runs on,
+ * or null where its plan would run the twin — or where the call's second input is a view
+ * of the module's own memory (a WasmArray's, or a stray one a freed WasmArray left, which
+ * the room may lie over): staging the first input could overwrite it before it is read.
+ * The loops read such a view where it is.  (A first input is read once, by a copy that
+ * handles overlap, before anything is written.)
  */
-function wasmRoom(n: number, weight: number, second: In | null = null): WasmEngine | null {
+function wasmRoom(n: number, weight: number, second: In | null = null): Room | null {
   const e = engineFor(n, weight);
   return e === jsEngine ? null : roomOf(e, second);
 }
 
 /** `wasmRoom` on a call its plan runs on engine e (kept apart: the loops' calls inline only the test above). */
-function roomOf(e: unknown, second: In | null): WasmEngine | null {
+function roomOf(e: unknown, second: In | null): Room | null {
   if (!(e instanceof WasmEngine) || (second !== null && ArrayBuffer.isView(second) && bufferOf(second) === e.heap.buffer)) return null;
-  at = e.room();
-  return at >= 0 ? e : null;
+  return e.room();
 }
-let at = -1;
 
-/** Slot k of the room (engine.ts: 256 bytes from the room's address + 256·k); its scratch is at + ROOM_TMP. */
-const ptr = (k: number): number => at + 256 * k;
+/** Slot k's address in room r (engine.ts: 256 bytes from the room's address + 256·k). */
+const ptr = (r: Room, k: number): number => r.at + 256 * k;
 
 // The calls below read their kernels from the module's exports by name: the engine's
 // layouts (engine.ts) are for staging a plan's arrays, which these calls do by hand.
 
-/** Copies x into slot k of the room as the kernel's float type: false where an array's entry is not a number (the general path's TypeError). */
-function put(e: WasmEngine, k: number, x: In, f32: boolean): boolean {
-  const v = e.slot(k, x.length, f32 ? 'f32' : 'f64');
+/**
+ * Copies x into slot k of room r as the kernel's float type: false where an array's entry
+ * is not a number (the general path's TypeError).  A typed array is copied by `set` (a
+ * memcpy): a loop of element stores, inlined into a call's other loops, cost ~2 ns an
+ * entry (docs/performance.md, "Small calls").
+ */
+function put(r: Room, k: number, x: In, f32: boolean): boolean {
+  const v = f32 ? r.f32 : r.f64, o = (f32 ? 64 : 32) * k;
   if (!Array.isArray(x)) {
-    v.set(x as FloatArray);
+    v.set(x as FloatArray, o);
     return true;
   }
   for (let i = 0; i < x.length; i++) {
     const a = x[i];
     if (typeof a !== 'number') return false;
-    v[i] = a;
+    v[o + i] = a;
   }
   return true;
 }
 
 /** Copies slot k's first dst.length entries, of the kernel's float type, into dst (an `out` or gradient). */
-function take(e: WasmEngine, k: number, dst: FloatArray, f32: boolean): void {
-  dst.set(e.slot(k, dst.length, f32 ? 'f32' : 'f64'));
+function take(r: Room, k: number, dst: FloatArray, f32: boolean): void {
+  dst.set(r.view(k, dst.length, f32));
 }
+
+/** Float64 entry i of slot k (a kernel's per-row results and parts). */
+const at64 = (r: Room, k: number, i = 0): number => r.f64[32 * k + i];
 
 /** Whether a row sum w of x's entries is within its type's tolerance of 1: the general path's check, on the same sum. */
 const sumsTo1 = (w: number, x: In): boolean => Math.abs(w - 1) <= tolerance(x);
@@ -279,18 +279,18 @@ const sumsTo1 = (w: number, x: In): boolean => Math.abs(w - 1) <= tolerance(x);
  * input sums to 1 within its tolerance and no entry is negative (entropy.ts, `check`);
  * NaN where they do not (the general path names the fault) or an array entry is not a number.
  */
-function reduceOn(e: WasmEngine, name: 'entropyRows' | 'crossEntropyRows' | 'klDivergenceRows' | 'jsDivergenceRows', p: In, q: In | null): number {
+function reduceOn(r: Room, name: 'entropyRows' | 'crossEntropyRows' | 'klDivergenceRows' | 'jsDivergenceRows', p: In, q: In | null): number {
   const n = p.length, f32 = p instanceof Float32Array && (q === null || q instanceof Float32Array);
-  if (!put(e, 0, p, f32) || (q && !put(e, 1, q, f32))) return NaN;
-  const x = e.exports;
-  if (name === 'entropyRows') (f32 ? x.entropyRowsF32 : x.entropyRowsF64)(ptr(0), 1, n, 0, ptr(3), ptr(2));
-  else if (name === 'crossEntropyRows') (f32 ? x.crossEntropyRowsF32 : x.crossEntropyRowsF64)(ptr(0), ptr(1), 1, n, 0, ptr(3), ptr(2));
-  else if (name === 'klDivergenceRows') (f32 ? x.klDivergenceRowsF32 : x.klDivergenceRowsF64)(ptr(0), ptr(1), 1, n, 0, ptr(3), ptr(2));
-  else (f32 ? x.jsDivergenceRowsF32 : x.jsDivergenceRowsF64)(ptr(0), ptr(1), 1, n, 0, ptr(3), ptr(2));
+  if (!put(r, 0, p, f32) || (q && !put(r, 1, q, f32))) return NaN;
+  const x = r.x;
+  if (name === 'entropyRows') (f32 ? x.entropyRowsF32 : x.entropyRowsF64)(ptr(r, 0), 1, n, 0, ptr(r, 3), ptr(r, 2));
+  else if (name === 'crossEntropyRows') (f32 ? x.crossEntropyRowsF32 : x.crossEntropyRowsF64)(ptr(r, 0), ptr(r, 1), 1, n, 0, ptr(r, 3), ptr(r, 2));
+  else if (name === 'klDivergenceRows') (f32 ? x.klDivergenceRowsF32 : x.klDivergenceRowsF64)(ptr(r, 0), ptr(r, 1), 1, n, 0, ptr(r, 3), ptr(r, 2));
+  else (f32 ? x.jsDivergenceRowsF32 : x.jsDivergenceRowsF64)(ptr(r, 0), ptr(r, 1), 1, n, 0, ptr(r, 3), ptr(r, 2));
   // the parts (kernels.ts): Σp in two (entropy, cross-entropy) or one; Σq; the smallest entry
-  const a = e.slot(2, 6, 'f64'), two = name === 'entropyRows' || name === 'crossEntropyRows';
-  const sp = two ? a[0] + a[1] : a[0], sq = two ? a[2] : a[1], min = a[name === 'entropyRows' ? 4 : name === 'crossEntropyRows' ? 5 : 3];
-  return min >= 0 && sumsTo1(sp, p) && (q === null || sumsTo1(sq, q)) ? e.slot(3, 1, 'f64')[0] : NaN;
+  const two = name === 'entropyRows' || name === 'crossEntropyRows';
+  const sp = two ? at64(r, 2, 0) + at64(r, 2, 1) : at64(r, 2, 0), sq = at64(r, 2, two ? 2 : 1), min = at64(r, 2, name === 'entropyRows' ? 4 : name === 'crossEntropyRows' ? 5 : 3);
+  return min >= 0 && sumsTo1(sp, p) && (q === null || sumsTo1(sq, q)) ? at64(r, 3) : NaN;
 }
 
 /** A kernel's value in the base (NaN: not one for here). */
@@ -301,8 +301,8 @@ export function entropySmall(p: unknown, o: unknown): number | undefined {
   if (!small(p)) return undefined;
   const scale = baseOf(o);
   if (scale !== scale) return undefined;
-  const e = wasmRoom(p.length, laneWeight(p instanceof Float32Array));
-  if (e) return lean(reduceOn(e, 'entropyRows', p, null), scale);
+  const r = wasmRoom(p.length, laneWeight(p instanceof Float32Array));
+  if (r) return lean(reduceOn(r, 'entropyRows', p, null), scale);
   const n = p.length;
   let w = 0, h = 0;
   for (let i = 0; i < n; i++) {
@@ -328,8 +328,8 @@ export function crossEntropySmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, crossEntropyWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
-  if (e) return lean(reduceOn(e, 'crossEntropyRows', P, Q), scale);
+  const r = wasmRoom(P.length, crossEntropyWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
+  if (r) return lean(reduceOn(r, 'crossEntropyRows', P, Q), scale);
   const n = P.length;
   let wp = 0, wq = 0, h = 0, bad = false;
   for (let i = 0; i < n; i++) {
@@ -347,8 +347,8 @@ export function klDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, 1, Q);
-  if (e) return lean(reduceOn(e, 'klDivergenceRows', P, Q), scale);
+  const r = wasmRoom(P.length, 1, Q);
+  if (r) return lean(reduceOn(r, 'klDivergenceRows', P, Q), scale);
   const n = P.length;
   let wp = 0, wq = 0, s = 0, c = 0, bad = false, inf = false;
   for (let i = 0; i < n; i++) {
@@ -372,8 +372,8 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const e = wasmRoom(P.length, laneWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
-  if (e) return lean(reduceOn(e, 'jsDivergenceRows', P, Q), scale);
+  const r = wasmRoom(P.length, laneWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
+  if (r) return lean(reduceOn(r, 'jsDivergenceRows', P, Q), scale);
   const n = P.length;
   let wp = 0, wq = 0, s = 0, c = 0, bad = false;
   for (let i = 0; i < n; i++) {
@@ -393,12 +393,12 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
 }
 
 /** softmax or logSoftmax of x into out by the kernel (slots: x 0, out 2): false where x is not all numbers. */
-function mapOn(e: WasmEngine, name: 'softmaxRows' | 'logSoftmaxRows', x: In, out: FloatArray): boolean {
+function mapOn(r: Room, name: 'softmaxRows' | 'logSoftmaxRows', x: In, out: FloatArray): boolean {
   const n = x.length, f32 = x instanceof Float32Array;
-  if (!put(e, 0, x, f32)) return false;
-  const k = name === 'softmaxRows' ? (f32 ? e.exports.softmaxRowsF32 : e.exports.softmaxRowsF64) : f32 ? e.exports.logSoftmaxRowsF32 : e.exports.logSoftmaxRowsF64;
-  k(ptr(0), 1, n, 1, ptr(2), 0, at + ROOM_TMP);
-  take(e, 2, out, f32);
+  if (!put(r, 0, x, f32)) return false;
+  const k = name === 'softmaxRows' ? (f32 ? r.x.softmaxRowsF32 : r.x.softmaxRowsF64) : f32 ? r.x.logSoftmaxRowsF32 : r.x.logSoftmaxRowsF64;
+  k(ptr(r, 0), 1, n, 1, ptr(r, 2), 0, r.at + ROOM_TMP);
+  take(r, 2, out, f32);
   return true;
 }
 
@@ -410,11 +410,11 @@ export function logSumExpSmall(x: unknown, o: unknown): number | undefined {
   if (!small(x)) return undefined;
   if ((o as { weights?: unknown } | null | undefined)?.weights !== undefined) return weighted(x, o, WEIGHTS) && !(AUX[3] < 0) ? RES[0] : undefined;
   if (!only(o, NONE)) return undefined;
-  const f32 = x instanceof Float32Array, e = wasmRoom(x.length, expWeight(f32));
-  if (e) {
-    if (!put(e, 0, x, f32)) return undefined;
-    (f32 ? e.exports.logSumExpRowsF32 : e.exports.logSumExpRowsF64)(ptr(0), 1, x.length, ptr(3), 0, at + ROOM_TMP);
-    return e.slot(3, 1, 'f64')[0];
+  const f32 = x instanceof Float32Array, r = wasmRoom(x.length, expWeight(f32));
+  if (r) {
+    if (!put(r, 0, x, f32)) return undefined;
+    (f32 ? r.x.logSumExpRowsF32 : r.x.logSumExpRowsF64)(ptr(r, 0), 1, x.length, ptr(r, 3), 0, r.at + ROOM_TMP);
+    return at64(r, 3);
   }
   const m = maxOf(x);
   if (m !== m) return undefined;
@@ -429,8 +429,8 @@ export function softmaxSmall(x: unknown, o: unknown): FloatArray | undefined {
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
   if (!out) return undefined;
-  const e = wasmRoom(x.length, expWeight(x instanceof Float32Array));
-  if (e) return mapOn(e, 'softmaxRows', x, out) ? out : undefined;
+  const r = wasmRoom(x.length, mapWeight(x instanceof Float32Array));
+  if (r) return mapOn(r, 'softmaxRows', x, out) ? out : undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
   const n = x.length, rest = expRest(n, m, cutOf(x), out);
@@ -444,8 +444,8 @@ export function logSoftmaxSmall(x: unknown, o: unknown): FloatArray | undefined 
   if (!small(x) || !only(o, OUT)) return undefined;
   const out = outOf(x, (o as { out?: unknown } | undefined)?.out);
   if (!out) return undefined;
-  const e = wasmRoom(x.length, expWeight(x instanceof Float32Array));
-  if (e) return mapOn(e, 'logSoftmaxRows', x, out) ? out : undefined;
+  const r = wasmRoom(x.length, mapWeight(x instanceof Float32Array));
+  if (r) return mapOn(r, 'logSoftmaxRows', x, out) ? out : undefined;
   const m = maxOf(x);
   if (m !== m) return undefined;
   const n = x.length, rest = expRest(n, m, cutOf(x), null);
@@ -466,14 +466,14 @@ export function softmaxEntropySmall(x: unknown, o: unknown): number | undefined 
   const scale = scaleOf(opt?.base);
   const grad = opt?.grad === undefined ? null : outOf(x, opt.grad);
   if (scale !== scale || (opt?.grad !== undefined && !grad)) return undefined;
-  const f32 = x instanceof Float32Array, e = wasmRoom(x.length, expWeight(f32));
-  if (e) {
+  const f32 = x instanceof Float32Array, r = wasmRoom(x.length, expWeight(f32));
+  if (r) {
     // (slots: x 0, grad 2, H in the base 3)
     const n = x.length;
-    if (!put(e, 0, x, f32)) return undefined;
-    (f32 ? e.exports.softmaxEntropyRowsF32 : e.exports.softmaxEntropyRowsF64)(ptr(0), 1, n, 1, scale, grad ? ptr(2) : 0, ptr(3), 0, at + ROOM_TMP);
-    if (grad) take(e, 2, grad, f32);
-    return e.slot(3, 1, 'f64')[0];
+    if (!put(r, 0, x, f32)) return undefined;
+    (f32 ? r.x.softmaxEntropyRowsF32 : r.x.softmaxEntropyRowsF64)(ptr(r, 0), 1, n, 1, scale, grad ? ptr(r, 2) : 0, ptr(r, 3), 0, r.at + ROOM_TMP);
+    if (grad) take(r, 2, grad, f32);
+    return at64(r, 3);
   }
   const m = maxOf(x);
   if (m !== m) return undefined;
@@ -524,8 +524,8 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
-  const e = wasmRoom(n, sigmoidWeight(X instanceof Float32Array && T instanceof Float32Array, grad !== null), T);
-  if (e) return sigmoidOn(e, false, X, T, 0, 0, lscale, gscale, grad, reduction);
+  const r = wasmRoom(n, sigmoidWeight(X instanceof Float32Array && T instanceof Float32Array, grad !== null), T);
+  if (r) return sigmoidOn(r, false, X, T, 0, 0, lscale, gscale, grad, reduction);
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -553,18 +553,22 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
  * reduced as the plan's `finish` (sigmoid.ts); undefined where the total is NaN (a bad
  * target: the general path names it) or an array entry is not a number.
  */
-function sigmoidOn(e: WasmEngine, focal: boolean, X: In, T: In, a: number, b: number, lscale: number, gscale: number, grad: FloatArray | null, reduction: 'mean' | 'sum' | 'none'): number | Float64Array | undefined {
+function sigmoidOn(r: Room, focal: boolean, X: In, T: In, a: number, b: number, lscale: number, gscale: number, grad: FloatArray | null, reduction: 'mean' | 'sum' | 'none'): number | Float64Array | undefined {
   const n = X.length, f32 = X instanceof Float32Array && T instanceof Float32Array;
-  if (!put(e, 0, X, f32) || !put(e, 1, T, f32)) return undefined;
-  const g = grad ? ptr(2) : 0, losses = reduction === 'none' ? ptr(4) : 0;
-  if (focal) (f32 ? e.exports.sigmoidFocalLossRowsF32 : e.exports.sigmoidFocalLossRowsF64)(ptr(0), ptr(1), 1, n, a, b, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
-  else (f32 ? e.exports.sigmoidCrossEntropyRowsF32 : e.exports.sigmoidCrossEntropyRowsF64)(ptr(0), ptr(1), 1, n, 0, 0, 0, 0, lscale, gscale, g, ptr(3), losses, at + ROOM_TMP);
-  const total = fsum(e.slot(3, 1, 'f64') as Float64Array);
+  if (!put(r, 0, X, f32) || !put(r, 1, T, f32)) return undefined;
+  const g = grad ? ptr(r, 2) : 0, losses = reduction === 'none' ? ptr(r, 4) : 0;
+  if (focal) (f32 ? r.x.sigmoidFocalLossRowsF32 : r.x.sigmoidFocalLossRowsF64)(ptr(r, 0), ptr(r, 1), 1, n, a, b, lscale, gscale, g, ptr(r, 3), losses, r.at + ROOM_TMP);
+  else (f32 ? r.x.sigmoidCrossEntropyRowsF32 : r.x.sigmoidCrossEntropyRowsF64)(ptr(r, 0), ptr(r, 1), 1, n, 0, 0, 0, 0, lscale, gscale, g, ptr(r, 3), losses, r.at + ROOM_TMP);
+  TOTAL[0] = at64(r, 3);
+  const total = fsum(TOTAL);
   if (total !== total) return undefined;
-  if (grad) take(e, 2, grad, f32);
-  if (losses) return (e.slot(4, n, 'f64') as Float64Array).slice();
+  if (grad) take(r, 2, grad, f32);
+  if (losses) return r.f64.slice(32 * 4, 32 * 4 + n);
   return reduction === 'sum' ? total : total / n;
 }
+
+/** The row's loss, summed as the general path sums the per-row losses. */
+const TOTAL = new Float64Array(1);
 
 /** max(0, v), NaN → 0: a product 0·∞ counts 0 (js/sigmoid.ts). */
 const pos = (v: number): number => (v > 0 ? v : 0);
@@ -609,15 +613,15 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
   const grad = opt.grad === undefined ? null : outOf(z, opt.grad);
   const scale = scaleOf(opt.base);
   if ((opt.grad !== undefined && !grad) || scale !== scale) return undefined;
-  const f32 = z instanceof Float32Array, e = wasmRoom(n, lossWeight(f32, grad !== null));
-  if (e) {
+  const f32 = z instanceof Float32Array, r = wasmRoom(n, lossWeight(f32, grad !== null));
+  if (r) {
     // the plan's arguments for one row: no weights (their sum n), no smoothing, the
     // gradient's scale the base's ('mean' of one row), group sums but for 'none' (narrow rows)
-    if (!put(e, 0, z, f32)) return undefined;
-    e.slot(1, 1, 'i32')[0] = y;
-    (f32 ? e.exports.softmaxCrossEntropyLabelsF32 : e.exports.softmaxCrossEntropyLabelsF64)(ptr(0), ptr(1), 1, n, 0, n, 0, scale, grad ? ptr(2) : 0, ptr(3), reduction === 'none' ? 0 : 1, at + ROOM_TMP);
-    if (grad) take(e, 2, grad, f32);
-    const loss = e.slot(3, 1, 'f64')[0] * scale;
+    if (!put(r, 0, z, f32)) return undefined;
+    r.i32[64] = y;
+    (f32 ? r.x.softmaxCrossEntropyLabelsF32 : r.x.softmaxCrossEntropyLabelsF64)(ptr(r, 0), ptr(r, 1), 1, n, 0, n, 0, scale, grad ? ptr(r, 2) : 0, ptr(r, 3), reduction === 'none' ? 0 : 1, r.at + ROOM_TMP);
+    if (grad) take(r, 2, grad, f32);
+    const loss = at64(r, 3) * scale;
     return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
   }
   const m = maxOf(z);
@@ -671,20 +675,20 @@ function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   const given = (o as { weights?: unknown } | undefined)?.weights, w = given === undefined ? ONES : given; // (null: the general path's error)
   if (!only(o, keys) || !(w instanceof Float32Array || w instanceof Float64Array || Array.isArray(w))) return false;
   if ((w !== ONES && w.length !== x.length) || !numbers(x) || !numbers(w)) return false;
-  const n = x.length, e = wasmRoom(n, weightedWeight(x instanceof Float32Array), w as In);
-  if (!e) {
+  const n = x.length, r = wasmRoom(n, weightedWeight(x instanceof Float32Array), w as In);
+  if (!r) {
     weightedRow(x as ArrayLike<number>, w as ArrayLike<number>, n);
     return true;
   }
   // (slots: x 0, the weights 1, the parts 2, the value 3, the sign 4; numbers: checked above)
   const f32 = x instanceof Float32Array;
-  put(e, 0, x, f32);
-  if (w === ONES) e.slot(1, n, f32 ? 'f32' : 'f64').fill(1);
-  else put(e, 1, w, f32);
-  (f32 ? e.exports.weightedLogSumExpRowsF32 : e.exports.weightedLogSumExpRowsF64)(ptr(0), ptr(1), 1, 1, n, ptr(3), ptr(4), ptr(2));
-  RES[0] = e.slot(3, 1, 'f64')[0];
-  SIGN[0] = e.slot(4, 1, 'f64')[0];
-  AUX[3] = e.slot(2, 4, 'f64')[3];
+  put(r, 0, x, f32);
+  if (w === ONES) (f32 ? r.f32.fill(1, 64, 64 + n) : r.f64.fill(1, 32, 32 + n));
+  else put(r, 1, w, f32);
+  (f32 ? r.x.weightedLogSumExpRowsF32 : r.x.weightedLogSumExpRowsF64)(ptr(r, 0), ptr(r, 1), 1, 1, n, ptr(r, 3), ptr(r, 4), ptr(r, 2));
+  RES[0] = at64(r, 3);
+  SIGN[0] = at64(r, 4);
+  AUX[3] = at64(r, 2, 3);
   return true;
 }
 
@@ -742,15 +746,15 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
   const gradP = gradFor(A, B, opt?.gradP), gradQ = gradFor(A, B, opt?.gradQ);
   if (gradP === undefined || gradQ === undefined || (gradP && gradQ && bufferOf(gradP) === bufferOf(gradQ))) return undefined;
   const f32 = A instanceof Float32Array && B instanceof Float32Array, n = A.length;
-  const e = wasmRoom(n, ROW_WEIGHT, B);
-  if (e) {
+  const r = wasmRoom(n, ROW_WEIGHT, B);
+  if (r) {
     // (slots: a 0, b 1, gradP 2, the result 3, gradQ 4; their entries are numbers: checked above)
-    put(e, 0, A, f32);
-    put(e, 1, B, f32);
-    (f32 ? e.exports.softmaxKlDivergenceRowsF32 : e.exports.softmaxKlDivergenceRowsF64)(ptr(0), ptr(1), 1, n, T, scale, gradP ? ptr(2) : 0, gradQ ? ptr(4) : 0, ptr(3), at + ROOM_TMP);
-    if (gradP) take(e, 2, gradP, f32);
-    if (gradQ) take(e, 4, gradQ, f32);
-    return e.slot(3, 1, 'f64')[0];
+    put(r, 0, A, f32);
+    put(r, 1, B, f32);
+    (f32 ? r.x.softmaxKlDivergenceRowsF32 : r.x.softmaxKlDivergenceRowsF64)(ptr(r, 0), ptr(r, 1), 1, n, T, scale, gradP ? ptr(r, 2) : 0, gradQ ? ptr(r, 4) : 0, ptr(r, 3), r.at + ROOM_TMP);
+    if (gradP) take(r, 2, gradP, f32);
+    if (gradQ) take(r, 4, gradQ, f32);
+    return at64(r, 3);
   }
   stage.f32 = f32; // (its cut-off for exponentials: js/softmax.ts)
   softmaxKlDivergenceRows(A, B, 1, n, T, scale, gradP, gradQ, RES);
@@ -771,8 +775,8 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   const grad = gradFor(X, T, opt?.grad);
   if (grad === undefined) return undefined;
   const gscale = (reduction === 'mean' ? 1 / n : 1) * lscale;
-  const e = wasmRoom(n, ROW_WEIGHT, T);
-  if (e) return sigmoidOn(e, true, X, T, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, reduction);
+  const r = wasmRoom(n, ROW_WEIGHT, T);
+  if (r) return sigmoidOn(r, true, X, T, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, reduction);
   const losses = reduction === 'none' ? new Float64Array(n) : null;
   sigmoidFocalLossRows(X, T, 1, n, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, RES, losses, null);
   const total = fsum(RES);

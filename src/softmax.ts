@@ -2,7 +2,7 @@
 // outputs from the logits — of a vector or of each row of a matrix (`cols`).
 
 import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
-import { execute, expWeight, ROW_WEIGHT, type Plan } from './plan.js';
+import { execute, expWeight, mapWeight, ROW_WEIGHT, type Plan } from './plan.js';
 import { LSE_OPTIONS, logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
 import { perRow } from './reductions.js';
@@ -54,7 +54,7 @@ export function mapPlan(fn: string, kernel: 'softmaxRows' | 'logSoftmaxRows', x:
   const dst: FloatArray = o.out === undefined ? (f32 ? uninitialized(Float32Array, X.length) : uninitialized(Float64Array, X.length)) : output(fn, 'out', o.out, X.length, [X], [X]);
   const at = o.out === undefined ? 0 : dst.byteOffset; // (an array allocated here is never in module memory)
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(f32),
+    rows: s.rows, cols: s.cols, size: X.length, weight: mapWeight(f32),
     stages: [{ kernel, f32, args: [X.data, s.rows, s.cols, T, dst, null, null] }],
     // a view of module memory (a WasmArray's, or its .array) is re-made: the call may
     // have grown memory and detached `dst`

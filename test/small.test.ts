@@ -347,7 +347,7 @@ describe('small calls', () => {
       a.free();
       pin.free();
       logSumExp(new Float64Array(20_000)); // (a larger window still: back at the start, over `stale`)
-      expect(engine.room()).toBeLessThanOrEqual(stale.byteOffset);
+      expect(engine.room()?.at).toBeLessThanOrEqual(stale.byteOffset);
       const p = new Float64Array(16).fill(1 / 16), q = Float64Array.from({ length: 16 }, (_, i) => (i < 8 ? 0.12 : 0.005));
       const want = -p.reduce((sum, pi, i) => sum + pi * Math.log(q[i]), 0);
       // (float64 cross-entropy takes its kernel from 32 entries: plan.ts, crossEntropyWeight)
