@@ -559,16 +559,12 @@ function sigmoidOn(r: Room, focal: boolean, X: In, T: In, a: number, b: number, 
   const g = grad ? ptr(r, 2) : 0, losses = reduction === 'none' ? ptr(r, 4) : 0;
   if (focal) (f32 ? r.x.sigmoidFocalLossRowsF32 : r.x.sigmoidFocalLossRowsF64)(ptr(r, 0), ptr(r, 1), 1, n, a, b, lscale, gscale, g, ptr(r, 3), losses, r.at + ROOM_TMP);
   else (f32 ? r.x.sigmoidCrossEntropyRowsF32 : r.x.sigmoidCrossEntropyRowsF64)(ptr(r, 0), ptr(r, 1), 1, n, 0, 0, 0, 0, lscale, gscale, g, ptr(r, 3), losses, r.at + ROOM_TMP);
-  TOTAL[0] = at64(r, 3);
-  const total = fsum(TOTAL);
+  const total = fsum(r.view(3, 1, false));
   if (total !== total) return undefined;
   if (grad) take(r, 2, grad, f32);
-  if (losses) return r.f64.slice(32 * 4, 32 * 4 + n);
+  if (losses) return (r.view(4, n, false) as Float64Array).slice();
   return reduction === 'sum' ? total : total / n;
 }
-
-/** The row's loss, summed as the general path sums the per-row losses. */
-const TOTAL = new Float64Array(1);
 
 /** max(0, v), NaN → 0: a product 0·∞ counts 0 (js/sigmoid.ts). */
 const pos = (v: number): number => (v > 0 ? v : 0);
@@ -683,7 +679,7 @@ function weighted(x: In, o: unknown, keys: readonly string[]): boolean {
   // (slots: x 0, the weights 1, the parts 2, the value 3, the sign 4; numbers: checked above)
   const f32 = x instanceof Float32Array;
   put(r, 0, x, f32);
-  if (w === ONES) (f32 ? r.f32.fill(1, 64, 64 + n) : r.f64.fill(1, 32, 32 + n));
+  if (w === ONES) r.view(1, n, f32).fill(1);
   else put(r, 1, w, f32);
   (f32 ? r.x.weightedLogSumExpRowsF32 : r.x.weightedLogSumExpRowsF64)(ptr(r, 0), ptr(r, 1), 1, 1, n, ptr(r, 3), ptr(r, 4), ptr(r, 2));
   RES[0] = at64(r, 3);
