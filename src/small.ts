@@ -31,7 +31,6 @@ import { jsEngine, type Room, ROOM_TMP, WasmEngine } from './engine.js';
 import { crossEntropyWeight, expWeight, laneWeight, lossWeight, mapWeight, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, weightedWeight } from './plan.js';
 import { expNonPos } from './js/math.js';
 import { logMix, logRatio } from './js/reduce.js';
-import { marginRows, mutualInformationRows } from './js/info.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
 import { CUT32, CUT64, FLOOR, logOnesPlus, softmaxKlDivergenceRows, stage } from './js/softmax.js';
 import { finish, weightedLogSumExpRows } from './js/weighted.js';
@@ -782,13 +781,16 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
 
 const JOINT = ['cols', 'base', 'normalize', 'validate'] as const;
 type JointOptions = { cols?: unknown; base?: unknown; normalize?: unknown; validate?: unknown };
-const ROW_SUMS = new Float64Array(SMALL), ROW_LO = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_LO = new Float64Array(SMALL), ACC = new Float64Array(3);
+const ROW_SUMS = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_LO = new Float64Array(SMALL);
+const DBL_MIN = 2.2250738585072014e-308;
 
 /**
  * mutualInformation (`mutual`) or conditionalEntropy of a small joint table: information.ts's
- * value (Σ c·log(ratio) over the total, never below 0, in the base) from the same two
- * twins over scratch margins (zeroed first: the twins add to them); the conditional entropy
- * takes no column sums.  A table that fails validation is the general path's.
+ * value (Σ c·log(ratio) over the total, never below 0, in the base).  The loops below are
+ * the twins' (js/info.ts: `marginRows`, `mutualInformationRows`) on a table of at most
+ * SMALL entries, where every row is one block of theirs: the same operations in the same
+ * order, so the same bits, without the generic twins' calls and per-entry tests.  A table
+ * that fails validation is the general path's.
  */
 export function jointSmall(joint: unknown, o: unknown, mutual: boolean): number | undefined {
   if (!small(joint) || o === undefined || !only(o, JOINT) || !onTwins(joint.length, TABLE_WEIGHT) || !numbers(joint)) return undefined;
@@ -797,22 +799,109 @@ export function jointSmall(joint: unknown, o: unknown, mutual: boolean): number 
   const normalize = opt.normalize === undefined ? false : opt.normalize, validate = opt.validate === undefined ? true : opt.validate, scale = scaleOf(opt.base);
   if (!(typeof cols === 'number' && Number.isInteger(cols) && cols > 0 && n % cols === 0)) return undefined;
   if (typeof normalize !== 'boolean' || typeof validate !== 'boolean' || scale !== scale) return undefined;
-  const rows = n / cols;
-  if (mutual) for (let j = 0; j < cols; j++) COL_HI[j] = COL_LO[j] = 0;
-  ACC[0] = Infinity;
-  ACC[1] = ACC[2] = 0;
-  marginRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, mutual ? COL_HI : null, COL_LO, ACC);
-  const total = Number.isFinite(ACC[1]) ? ACC[1] + ACC[2] : ACC[1];
-  if (validate && !(ACC[0] >= 0 && (normalize ? total > 0 && total < Infinity : sumsTo1(total, joint)))) return undefined;
-  if (mutual) {
-    for (let j = 0; j < cols; j++) {
-      const c = COL_HI[j] + COL_LO[j];
-      COL_HI[j] = c;
-      COL_LO[j] = 1 / c;
-    }
-  }
-  ACC[0] = ACC[1] = 0;
-  mutualInformationRows(joint, rows, cols, ROW_SUMS, mutual ? null : ROW_LO, mutual ? COL_LO : null, mutual ? COL_HI : null, total, ACC);
-  const sum = ACC[0] + ACC[1];
+  const sum = mutual ? mutualTerms(joint, n / cols, cols) : conditionalTerms(joint, n / cols, cols);
+  const total = tableTotal;
+  if (validate && !(tableLeast >= 0 && (normalize ? total > 0 && total < Infinity : sumsTo1(total, joint)))) return undefined;
   return nonNegativeInBase((mutual ? sum : -sum) / total, scale);
+}
+
+/** The table's total (its rows' sums, compensated) and smallest entry, set by the loops below. */
+let tableTotal = 0, tableLeast = 0;
+
+/**
+ * Σ c·log(c/q(x)) over the table, q(x) its row's sum — taken apart from the row's largest
+ * entry where that dominates, with a low part (js/info.ts, `dominated`) — and `tableTotal`,
+ * `tableLeast`.  Each row's terms need only that row's sum, so one visit a row serves both
+ * passes of the twins.
+ */
+function conditionalTerms(x: ArrayLike<number>, rows: number, cols: number): number {
+  let mn = Infinity, th = 0, tl = 0, sh = 0, sc = 0;
+  for (let r = 0, off = 0; r < rows; r++, off += cols) {
+    let s = 0, mx = 0;
+    for (let j = off; j < off + cols; j++) {
+      const v = x[j];
+      s += v;
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+    let q = s, lo = 0;
+    if (mx > 0 && mx < Infinity && mx >= s * Math.SQRT1_2) {
+      let rest = 0, copies = 0;
+      for (let j = off; j < off + cols; j++) {
+        if (x[j] === mx) copies++;
+        else rest += x[j];
+      }
+      rest += (copies - 1) * mx;
+      q = mx + rest;
+      const b = q - mx;
+      lo = (mx - (q - b)) + (rest - b);
+    }
+    const t = th + s, bt = t - th;
+    tl += (th - (t - bt)) + (s - bt);
+    th = t;
+    const a = 1 / q;
+    let u = 0;
+    for (let j = off; j < off + cols; j++) {
+      const c = x[j], ratio = c * a;
+      if (ratio >= DBL_MIN && ratio < Infinity) u += c * (ratio >= Math.SQRT1_2 && ratio < Math.SQRT2 ? Math.log1p((c - q - lo) / q) : Math.log(ratio));
+    }
+    const w = sh + u;
+    sc += Math.abs(sh) >= Math.abs(u) ? sh - w + u : u - w + sh;
+    sh = w;
+  }
+  return settle(mn, th, tl, sh, sc);
+}
+
+/**
+ * Σ c·log(c·N/(c(x)·c(y))) over the table and `tableTotal`, `tableLeast`: the margins first (column
+ * sums in compensated pairs), then the terms over the reciprocal column sums.
+ */
+function mutualTerms(x: ArrayLike<number>, rows: number, cols: number): number {
+  for (let j = 0; j < cols; j++) COL_HI[j] = COL_LO[j] = 0;
+  let mn = Infinity, th = 0, tl = 0, sh = 0, sc = 0;
+  for (let r = 0, off = 0; r < rows; r++, off += cols) {
+    let s = 0;
+    for (let j = 0; j < cols; j++) {
+      const v = x[off + j], hi = COL_HI[j], t = hi + v, b = t - hi;
+      s += v;
+      if (v < mn) mn = v;
+      COL_LO[j] += (hi - (t - b)) + (v - b);
+      COL_HI[j] = t;
+    }
+    ROW_SUMS[r] = s;
+    const t = th + s, bt = t - th;
+    tl += (th - (t - bt)) + (s - bt);
+    th = t;
+  }
+  const N = Number.isFinite(th) ? th + tl : th;
+  for (let j = 0; j < cols; j++) {
+    const c = COL_HI[j] + COL_LO[j];
+    COL_HI[j] = c;
+    COL_LO[j] = 1 / c;
+  }
+  for (let r = 0, off = 0; r < rows; r++, off += cols) {
+    const a = N / ROW_SUMS[r], rq = ROW_SUMS[r] / N;
+    let u = 0;
+    for (let j = 0; j < cols; j++) {
+      const c = x[off + j], ratio = c * a * COL_LO[j];
+      if (!(ratio >= DBL_MIN && ratio < Infinity)) continue;
+      const q = rq * COL_HI[j];
+      u += c * (ratio >= Math.SQRT1_2 && ratio < Math.SQRT2 ? Math.log1p((c - q) / q) : Math.log(ratio));
+    }
+    const w = sh + u;
+    sc += Math.abs(sh) >= Math.abs(u) ? sh - w + u : u - w + sh;
+    sh = w;
+  }
+  return settle(mn, th, tl, sh, sc);
+}
+
+/**
+ * Sets `tableLeast` and `tableTotal` (th + tl), and returns the terms' sum sh + sc, as the
+ * twins' `Sum` gives it (a NaN sum without its compensation; the terms, each c·log of a
+ * normal ratio, never sum to ±Infinity).
+ */
+function settle(mn: number, th: number, tl: number, sh: number, sc: number): number {
+  tableLeast = mn;
+  tableTotal = Number.isFinite(th) ? th + tl : th;
+  return Number.isFinite(sh) ? sh + sc : sh;
 }

@@ -203,6 +203,17 @@ describe('small calls', () => {
         expect(Object.is(t, want), `${t} vs ${want}`).toBe(true);
       }
     }));
+    // unvalidated tables: repeated maxima (dominated rows), negative, NaN and infinite entries
+    const oddArb = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 0.5, 1, -0.25, Number.NaN, Infinity, 1e-300, 1e300));
+    const rawArb = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 8 })).chain(([r, c]) => fc.tuple(fc.array(oddArb, { minLength: r * c, maxLength: r * c }),
+      fc.constant(c), kindArb, fc.boolean()));
+    fc.assert(fc.property(rawArb, ([v, cols, k, normalize]) => {
+      const joint = build(k, v), o = { cols, normalize, validate: false };
+      for (const [f, mutual] of [[mutualInformation, true], [conditionalEntropy, false]] as const) {
+        const [t, want] = both(() => f(joint, o), () => jointSmall(joint, o, mutual));
+        expect(Object.is(t, want), `${t} vs ${want}`).toBe(true);
+      }
+    }));
   });
 
   it('on a wasm backend, softmaxEntropy, softmaxKlDivergence, the sigmoid losses and the weighted and signed log-sum-exp: the general path\'s values and gradients bit for bit at every size', async () => {

@@ -30,10 +30,9 @@ function addTo(a: Float64Array, i: number, v: number): void {
 /**
  * res[r] = Σ row r, resLo[r] its low part where the row is dominated (see `dominated`),
  * else 0; (colHi[j], colLo[j]) += column j's entries; acc[0] = min(acc[0], smallest
- * entry), (acc[1], acc[2]) += Σ of the rows.  colHi null: no column sums (src/small.ts's
- * conditional entropy, which has no use for them; the kernel is always given them).
+ * entry), (acc[1], acc[2]) += Σ of the rows.
  */
-export function marginRows(x: Vec, rows: number, cols: number, res: Float64Array, resLo: Float64Array | null, colHi: Float64Array | null, colLo: Float64Array,
+export function marginRows(x: Vec, rows: number, cols: number, res: Float64Array, resLo: Float64Array | null, colHi: Float64Array, colLo: Float64Array,
   acc: Float64Array): void {
   let mn = acc[0];
   for (let r = 0; r < rows; r++) {
@@ -47,7 +46,7 @@ export function marginRows(x: Vec, rows: number, cols: number, res: Float64Array
         s += v;
         if (v < mn) mn = v;
         if (v > mx) mx = v;
-        if (colHi) addPair(colHi, colLo, j, v);
+        addPair(colHi, colLo, j, v);
       }
       rowSum.add(s);
     }
