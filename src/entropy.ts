@@ -10,7 +10,7 @@
 // rounded to float32, and the result meets the float64 bound), as 0.1 did.
 
 import { type Arg, type Shape, SUM_TOLERANCE, baseScale, checkProbabilities, describe, flag, options, sameLength, shape, vector } from './args.js';
-import { crossEntropyWeight, execute, laneWeight, type Plan } from './plan.js';
+import { crossEntropyWeight, entropyWeight, execute, jsWeight, klWeight, type Plan } from './plan.js';
 import { perRow, scaled } from './reductions.js';
 import { crossEntropySmall, entropySmall, jsDivergenceSmall, klDivergenceSmall } from './small.js';
 import type { BaseOption, MatrixOptions, ProbabilityOptions, Vector, VectorOptions } from './types.js';
@@ -97,7 +97,7 @@ export function entropyPlan(p: Vector, options_?: ProbabilityOptions): Plan<numb
   const res = perRow(s, fn, o.out, [P]);
   const aux = validate ? auxOf(s, 5) : null;
   return {
-    rows: s.rows, cols: s.cols, size: P.length, weight: laneWeight(f32),
+    rows: s.rows, cols: s.cols, size: P.length, weight: entropyWeight(f32),
     stages: [{ kernel: 'entropyRows', f32, args: [P.data, s.rows, s.cols, normalize ? 1 : 0, res, aux] }],
     finish: () => {
       if (aux) check(fn, P, s, aux, 5, 4, (r) => aux[5 * r] + aux[5 * r + 1], normalize);
@@ -129,7 +129,7 @@ function pqPlan(fn: string, kernel: PQKernel, k: number, sp: (a: Float64Array, r
   const { P, Q, s, scale, normalize, validate, f32, res } = pqArgs(fn, p, q, options_);
   const aux = validate ? auxOf(s, k) : null;
   return {
-    rows: s.rows, cols: s.cols, size: P.length, weight: kernel === 'crossEntropyRows' ? crossEntropyWeight(f32) : 1,
+    rows: s.rows, cols: s.cols, size: P.length, weight: kernel === 'crossEntropyRows' ? crossEntropyWeight(f32) : klWeight(f32),
     stages: [{ kernel, f32, args: [P.data, Q.data, s.rows, s.cols, normalize ? 1 : 0, res, aux] }],
     finish: () => {
       if (aux) {
@@ -235,7 +235,7 @@ export function jsDivergencePlans(p: Vector, q: Vector, options_?: ProbabilityOp
     };
   }
   const terms: Plan<number | Float64Array> = {
-    rows: s.rows, cols: s.cols, size: P.length, weight: laneWeight(f32),
+    rows: s.rows, cols: s.cols, size: P.length, weight: jsWeight(f32),
     stages: [{ kernel: 'jsDivergenceRows', f32, args: [P.data, Q.data, s.rows, s.cols, rowIn, res, aux] }],
     finish: () => {
       if (validate && aux) {

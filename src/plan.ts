@@ -40,13 +40,21 @@ export const ROW_WEIGHT = 0.5;
  */
 export const weightedWeight = (f32: boolean): number => (f32 ? 1.5 : 2.5);
 /**
- * The weight of entropy and the Jensen–Shannon divergence: float32 rows take their kernels
- * from 8 entries, where four lanes of the float32 logarithm pass a loop of `Math.log`
- * calls; float64 rows (two lanes, and a number[] staged entry by entry) from 16.  The
- * softmax loss with a gradient takes it too: its kernel's call, which writes the n
- * entries of the gradient from the room, passes the loop from the same lengths.
+ * The weight of the softmax loss with a gradient: float32 rows take the kernel from 8
+ * entries, float64 rows from 16; its call, which writes the n entries of the gradient
+ * from the room, passes the loop from there.
  */
 export const laneWeight = (f32: boolean): number => (f32 ? 0.5 : 1);
+/**
+ * The probability reductions' weights, written as the entries (float32 rows : float64
+ * rows) from which each takes its kernel at the default cut-off of 16: where four lanes of
+ * the float32 logarithm, or two of the longer float64 one, pass a loop of `Math.log`
+ * calls.  Entropy 8 : 20; the Jensen–Shannon divergence, two logarithms a term in the
+ * loop, 8 : 10; KL 11 : 12.
+ */
+export const entropyWeight = (f32: boolean): number => (f32 ? 8 : 20) / 16;
+export const jsWeight = (f32: boolean): number => (f32 ? 8 : 10) / 16;
+export const klWeight = (f32: boolean): number => (f32 ? 11 : 12) / 16;
 /**
  * The weight of log-sum-exp, softmaxEntropy, the softmax loss and the sigmoid
  * cross-entropy without a gradient: their twins' exponential (js/math.ts) costs a third
@@ -61,9 +69,9 @@ export const lossWeight = (f32: boolean, grad: boolean): number => (grad ? laneW
 export const sigmoidWeight = (f32: boolean, grad: boolean): number => (grad ? ROW_WEIGHT : expWeight(f32));
 /**
  * Cross-entropy's weight: its kernel sets up a reference logarithm per row first, so
- * float32 rows take it from 16 entries, float64 rows from 32.  (KL's, from 16: 1.)
+ * float32 rows take it from 19 entries, float64 rows from 32.
  */
-export const crossEntropyWeight = (f32: boolean): number => (f32 ? 1 : 2);
+export const crossEntropyWeight = (f32: boolean): number => (f32 ? 19 : 32) / 16;
 /** The joint tables' two passes (mutualInformation, conditionalEntropy). */
 export const TABLE_WEIGHT = 6;
 

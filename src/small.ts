@@ -8,9 +8,10 @@
 //     same kernel on the row, staged by hand into the engine's room (engine.ts, `room`),
 //     so the values are the general path's bit for bit;
 //   - below that, and on the JS backend, one or two plain loops in float64 (the weighted
-//     and signed log-sum-exp: theirs for an ordinary row, the twin for a special one), or
-//     the twin itself on the caller's arrays (softmaxKlDivergence, the focal loss, the
-//     joint tables: their twins' special rows would have to be written out again).
+//     and signed log-sum-exp: theirs for an ordinary row, the twin for a special one; the
+//     joint tables: their twins' loops on a table whose rows are one block each), or the
+//     twin itself on the caller's arrays (softmaxKlDivergence, the focal loss: their
+//     twins' special rows would have to be written out again).
 //
 // Each function returns `undefined` where it does not apply — another array type or
 // option, an entry that fails validation, a maximum that is not finite, an `out` that
@@ -28,7 +29,7 @@
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, type Room, ROOM_TMP, WasmEngine } from './engine.js';
-import { crossEntropyWeight, expWeight, laneWeight, lossWeight, mapWeight, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, weightedWeight } from './plan.js';
+import { crossEntropyWeight, entropyWeight, expWeight, jsWeight, klWeight, lossWeight, mapWeight, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, weightedWeight } from './plan.js';
 import { expNonPos } from './js/math.js';
 import { logMix, logRatio } from './js/reduce.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
@@ -300,7 +301,7 @@ export function entropySmall(p: unknown, o: unknown): number | undefined {
   if (!small(p)) return undefined;
   const scale = baseOf(o);
   if (scale !== scale) return undefined;
-  const r = wasmRoom(p.length, laneWeight(p instanceof Float32Array));
+  const r = wasmRoom(p.length, entropyWeight(p instanceof Float32Array));
   if (r) return lean(reduceOn(r, 'entropyRows', p, null), scale);
   const n = p.length;
   let w = 0, h = 0;
@@ -346,7 +347,7 @@ export function klDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const r = wasmRoom(P.length, 1, Q);
+  const r = wasmRoom(P.length, klWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
   if (r) return lean(reduceOn(r, 'klDivergenceRows', P, Q), scale);
   const n = P.length;
   let wp = 0, wq = 0, s = 0, c = 0, bad = false, inf = false;
@@ -371,7 +372,7 @@ export function jsDivergenceSmall(p: unknown, q: unknown, o: unknown): number | 
   const scale = pair(p, q) ? baseOf(o) : NaN;
   if (scale !== scale) return undefined;
   const P = p as In, Q = q as In;
-  const r = wasmRoom(P.length, laneWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
+  const r = wasmRoom(P.length, jsWeight(P instanceof Float32Array && Q instanceof Float32Array), Q);
   if (r) return lean(reduceOn(r, 'jsDivergenceRows', P, Q), scale);
   const n = P.length;
   let wp = 0, wq = 0, s = 0, c = 0, bad = false;

@@ -14,7 +14,7 @@ import {
 } from '../src/index.js';
 import { allocate, currentEngine, setSmallInputCutoff, supported } from '../src/backend.js';
 import type { WasmEngine } from '../src/engine.js';
-import { crossEntropyWeight, execute, expWeight, laneWeight } from '../src/plan.js';
+import { crossEntropyWeight, entropyWeight, execute, expWeight, jsWeight, klWeight, laneWeight } from '../src/plan.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../src/softmax.js';
 import { sigmoidCrossEntropyPlan, sigmoidFocalLossPlan } from '../src/sigmoid.js';
 import { logSumExpWeightedPlan, signedLogSumExpPlan } from '../src/weighted.js';
@@ -323,10 +323,10 @@ describe('small calls', () => {
           // (the entries from which each runs its kernel: plan.ts's weights)
           const both = kp === 'f32' && kq === 'f32';
           const cases = [
-            [entropySmall(P, o), () => execute(entropyPlan(P, o)), 16 * laneWeight(kp === 'f32')],
+            [entropySmall(P, o), () => execute(entropyPlan(P, o)), 16 * entropyWeight(kp === 'f32')],
             [crossEntropySmall(P, Q, o), () => execute(crossEntropyPlan(P, Q, o)), 16 * crossEntropyWeight(both)],
-            [klDivergenceSmall(P, Q, o), () => execute(klDivergencePlan(P, Q, o)), 16],
-            [jsDivergenceSmall(P, Q, o), () => jsDivergencePlans(P, Q, o).map((plan) => execute(plan)).at(-1), 16 * laneWeight(both)],
+            [klDivergenceSmall(P, Q, o), () => execute(klDivergencePlan(P, Q, o)), 16 * klWeight(both)],
+            [jsDivergenceSmall(P, Q, o), () => jsDivergencePlans(P, Q, o).map((plan) => execute(plan)).at(-1), 16 * jsWeight(both)],
           ] as const;
           for (const [got, general, from] of cases) {
             // what the general path rejects is left to it; what it takes from the kernel's
