@@ -2,8 +2,9 @@
 // an empty project (offline: it has no dependencies), and use it there with no build
 // step — from Node's main thread and a worker_threads Worker on every backend this Node
 // runs (test/browser/values.js: exact values), on Node 24 too, through the worker pool
-// (`surprisal/pool`), and from TypeScript against the shipped .d.ts; publint and
-// arethetypeswrong lint the same tarball.
+// (`surprisal/pool`), on Bun and Deno (their npm packages, where the npm cache holds
+// them: .ci/run fetches them), and from TypeScript against the shipped .d.ts; publint
+// and arethetypeswrong lint the same tarball.
 //
 // Needs `npm run build` first (it packs dist/ as it is, with --ignore-scripts).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -33,6 +34,20 @@ let tarball = '';
 
 const npm = (args: string[], cwd: string) =>
   execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' } });
+/**
+ * `npx --offline -y <pkg> ...args` in the consumer project, or null where the npm cache
+ * does not hold pkg (offline: the suite never downloads a runtime; .ci/run fetches them).
+ */
+function fromCache(pkg: string, args: string[]): { status: number | null; stdout: string; stderr: string } | null {
+  const run = spawnSync('npx', ['--offline', '-y', pkg, ...args], {
+    cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
+  });
+  if (run.status !== 0 && /ENOTCACHED|ETARGET|E404|ENOTFOUND|EAI_AGAIN|could not determine executable/i.test(run.stderr)) {
+    console.log(`skipped: ${pkg} is not in the npm cache (npx --offline): ${run.stderr.trim().split('\n')[0]}`);
+    return null;
+  }
+  return run;
+}
 const node = (args: string[], options: { timeout?: number } = {}) =>
   execFileSync(process.execPath, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeout ?? 60_000 });
 
@@ -42,15 +57,26 @@ const SMOKE = `
   import * as S from 'surprisal';
   import { onEveryBackend } from './values.js';
   const result = await onEveryBackend(S);
+  const runtime = typeof Bun !== 'undefined' ? 'bun' : typeof Deno !== 'undefined' ? 'deno' : 'node';
   if (isMainThread) {
     const w = new Worker(new URL(import.meta.url));
-    w.once('message', (worker) => console.log(JSON.stringify({ version: process.version, main: result, worker })));
+    w.once('message', (worker) => console.log(JSON.stringify({ runtime, version: process.version, main: result, worker })));
     w.once('error', (e) => { console.error(e); process.exitCode = 1; });
   } else parentPort.postMessage(result);
 `;
 
-function expectEveryBackend(out: string): { version: string; main: Result; worker: Result } {
-  const r = JSON.parse(out) as { version: string; main: Result; worker: Result };
+// The pool's agreement with the single-thread calls, shared and in transfer mode.
+const POOL = `
+  import * as S from 'surprisal';
+  import { createPool } from 'surprisal/pool';
+  import { poolAgreement } from './values.js';
+  const shared = await poolAgreement(S, createPool, { size: 2 });
+  const transfer = await poolAgreement(S, createPool, { size: 2, shared: false });
+  console.log(JSON.stringify({ shared, transfer }));
+`;
+
+function expectEveryBackend(out: string): { runtime: string; version: string; main: Result; worker: Result } {
+  const r = JSON.parse(out) as { runtime: string; version: string; main: Result; worker: Result };
   expect(problems(r.main)).toEqual([]);
   expect(problems(r.worker)).toEqual([]);
   expect(r.worker).toEqual(r.main); // one engine: the worker's values are the main thread's bit for bit
@@ -69,6 +95,7 @@ describe('the packed tarball in an empty project', () => {
     npm(['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', tarball], dir);
     copyFileSync(join(root, 'test/browser/values.js'), join(dir, 'values.js'));
     writeFileSync(join(dir, 'smoke.mjs'), SMOKE);
+    writeFileSync(join(dir, 'pool.mjs'), POOL);
   }, 120_000);
 
   afterAll(() => {
@@ -101,28 +128,32 @@ describe('the packed tarball in an empty project', () => {
   });
 
   it('on Node 24 (npx node@24, from the npm cache): every backend, wasm-relaxed included', (ctx) => {
-    const run = spawnSync('npx', ['--offline', '-y', 'node@24', 'smoke.mjs'], {
-      cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
-    });
-    if (run.status !== 0 && /ENOTCACHED|ETARGET|E404|ENOTFOUND|EAI_AGAIN|could not determine executable/i.test(run.stderr)) {
-      console.log(`skipped: node@24 is not in the npm cache (npx --offline): ${run.stderr.trim().split('\n')[0]}`);
-      ctx.skip('node@24 is not in the npm cache');
-    }
+    const run = fromCache('node@24', ['smoke.mjs']);
+    if (!run) return ctx.skip('node@24 is not in the npm cache');
     expect(run.stderr).toBe('');
     const r = expectEveryBackend(run.stdout);
     expect(r.version).toMatch(/^v24\./);
     expect(r.main.backends.auto.loaded).toBe('wasm-relaxed');
   });
 
+  // (both report a Node version of their own compatibility layer; `runtime` says which ran)
+  for (const [name, pkg, args] of [['Bun', 'bun@1', []], ['Deno', 'deno@2', ['run', '-A']]] as const) {
+    it(`on ${name} (npx ${pkg}, from the npm cache): every backend in the main thread and a worker, and the pool in both modes`, (ctx) => {
+      const smoke = fromCache(pkg, [...args, 'smoke.mjs']);
+      if (!smoke) return ctx.skip(`${pkg} is not in the npm cache`);
+      expect(smoke.status, smoke.stderr).toBe(0);
+      const r = expectEveryBackend(smoke.stdout);
+      expect(r.runtime).toBe(name.toLowerCase());
+      expect(r.main.backends.auto.loaded).toMatch(/^wasm-/);
+      const pool = fromCache(pkg, [...args, 'pool.mjs']);
+      expect(pool?.status, pool?.stderr).toBe(0); // exits only once close() has ended the workers
+      const p = JSON.parse(pool!.stdout);
+      expect(poolProblems(p.shared, true)).toEqual([]);
+      expect(poolProblems(p.transfer, false)).toEqual([]);
+    });
+  }
+
   it('surprisal/pool, shared memory and transfers: softmax and softmaxCrossEntropy equal the single-thread calls bit for bit, errors too; close() lets the process exit', () => {
-    writeFileSync(join(dir, 'pool.mjs'), `
-      import * as S from 'surprisal';
-      import { createPool } from 'surprisal/pool';
-      import { poolAgreement } from './values.js';
-      const shared = await poolAgreement(S, createPool, { size: 2 });
-      const transfer = await poolAgreement(S, createPool, { size: 2, shared: false });
-      console.log(JSON.stringify({ shared, transfer }));
-    `);
     const r = JSON.parse(node(['pool.mjs'])); // returns only if the process exits after close()
     expect(poolProblems(r.shared, true)).toEqual([]);
     expect(poolProblems(r.transfer, false)).toEqual([]);
