@@ -31,7 +31,7 @@ import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, type Room, ROOM_TMP, WasmEngine } from './engine.js';
 import { crossEntropyWeight, entropyWeight, expWeight, jsWeight, klWeight, lossWeight, mapWeight, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, weightedWeight } from './plan.js';
 import { expNonPos } from './js/math.js';
-import { logMix, logRatio } from './js/reduce.js';
+import { DBL_MIN, logMix, logRatio } from './js/reduce.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
 import { CUT32, CUT64, FLOOR, logOnesPlus, softmaxKlDivergenceRows, stage } from './js/softmax.js';
 import { finish, weightedLogSumExpRows } from './js/weighted.js';
@@ -783,7 +783,6 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
 const JOINT = ['cols', 'base', 'normalize', 'validate'] as const;
 type JointOptions = { cols?: unknown; base?: unknown; normalize?: unknown; validate?: unknown };
 const ROW_SUMS = new Float64Array(SMALL), COL_HI = new Float64Array(SMALL), COL_LO = new Float64Array(SMALL);
-const DBL_MIN = 2.2250738585072014e-308;
 
 /**
  * mutualInformation (`mutual`) or conditionalEntropy of a small joint table: information.ts's
@@ -897,12 +896,14 @@ function mutualTerms(x: ArrayLike<number>, rows: number, cols: number): number {
 }
 
 /**
- * Sets `tableLeast` and `tableTotal` (th + tl), and returns the terms' sum sh + sc, as the
- * twins' `Sum` gives it (a NaN sum without its compensation; the terms, each c·log of a
- * normal ratio, never sum to ±Infinity).
+ * Sets `tableLeast` and `tableTotal` (th + tl), and returns the terms' sum sh + sc as the
+ * twins give it: their `Sum`'s value (a sum that is not finite without its compensation),
+ * then added into a TwoSum pair, where an infinite sum becomes NaN.  (Each term is
+ * bounded, but N·I and N·H(Y|X) pass DBL_MAX for a total N near it.)
  */
 function settle(mn: number, th: number, tl: number, sh: number, sc: number): number {
   tableLeast = mn;
   tableTotal = Number.isFinite(th) ? th + tl : th;
-  return Number.isFinite(sh) ? sh + sc : sh;
+  const v = Number.isFinite(sh) ? sh + sc : sh;
+  return Number.isFinite(v) ? v : NaN;
 }

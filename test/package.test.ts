@@ -146,10 +146,12 @@ describe('the packed tarball in an empty project', () => {
       expect(r.runtime).toBe(name.toLowerCase());
       expect(r.main.backends.auto.loaded).toMatch(/^wasm-/);
       const pool = fromCache(pkg, [...args, 'pool.mjs']);
-      expect(pool?.status, pool?.stderr).toBe(0); // exits only once close() has ended the workers
-      const p = JSON.parse(pool!.stdout);
+      if (!pool) throw new Error(`${pkg} ran smoke.mjs, then was not found for pool.mjs`);
+      expect(pool.status, pool.stderr).toBe(0); // exits only once close() has ended the workers
+      const p = JSON.parse(pool.stdout);
       expect(poolProblems(p.shared, true)).toEqual([]);
       expect(poolProblems(p.transfer, false)).toEqual([]);
+      expect(p.shared.loaded).toBe(p.transfer.loaded);
     });
   }
 

@@ -13,7 +13,7 @@ type Vec = ArrayLike<number>;
 
 const SQRT_HALF = Math.SQRT1_2;
 const SQRT_TWO = Math.SQRT2;
-const DBL_MIN = 2.2250738585072014e-308;
+export const DBL_MIN = 2.2250738585072014e-308;
 const TINY = 2 ** -400;
 const SCALE = 2 ** 600;
 const UNSCALE = 2 ** -600;
