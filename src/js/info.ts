@@ -10,7 +10,7 @@ type Vec = ArrayLike<number>;
 const rowSum = new Sum(), termSum = new Sum();
 
 /** TwoSum of v into the pair (h[i], l[i]). */
-function addPair(h: Float64Array, l: Float64Array, i: number, v: number): void {
+export function addPair(h: Float64Array, l: Float64Array, i: number, v: number): void {
   const hi = h[i];
   const s = hi + v;
   const bb = s - hi;
@@ -19,7 +19,7 @@ function addPair(h: Float64Array, l: Float64Array, i: number, v: number): void {
 }
 
 /** TwoSum of v into the pair (a[i], a[i + 1]). */
-function addTo(a: Float64Array, i: number, v: number): void {
+export function addTo(a: Float64Array, i: number, v: number): void {
   const hi = a[i];
   const s = hi + v;
   const bb = s - hi;
@@ -84,7 +84,7 @@ function dominated(x: Vec, off: number, cols: number, m: number, total: number, 
 }
 
 /** log(c/q) from the ratio c·a·b and q = hi + lo (as assembly/info.ts: log1p(((c − hi) − lo)/q) near 1). */
-function logRatio(c: number, q: number, lo: number, ratio: number): number {
+export function logRatio(c: number, q: number, lo: number, ratio: number): number {
   return ratio >= Math.SQRT1_2 && ratio < Math.SQRT2 ? Math.log1p((c - q - lo) / q) : Math.log(ratio);
 }
 
