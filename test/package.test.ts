@@ -32,16 +32,15 @@ const MAX_TARBALL = 176_000;
 let dir = '';
 let tarball = '';
 
-const npm = (args: string[], cwd: string) =>
-  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' } });
+/** npm and npx quietly: errors only, no update notice. */
+const NPM_ENV = { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' };
+const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: NPM_ENV });
 /**
  * `npx --offline -y <pkg> ...args` in the consumer project, or null where the npm cache
  * does not hold pkg (offline: the suite never downloads a runtime; .ci/run fetches them).
  */
 function fromCache(pkg: string, args: string[]): { status: number | null; stdout: string; stderr: string } | null {
-  const run = spawnSync('npx', ['--offline', '-y', pkg, ...args], {
-    cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
-  });
+  const run = spawnSync('npx', ['--offline', '-y', pkg, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: NPM_ENV });
   if (run.status !== 0 && /ENOTCACHED|ETARGET|E404|ENOTFOUND|EAI_AGAIN|could not determine executable/i.test(run.stderr)) {
     console.log(`skipped: ${pkg} is not in the npm cache (npx --offline): ${run.stderr.trim().split('\n')[0]}`);
     return null;
