@@ -1,7 +1,7 @@
 // The package as a user installs it: `npm pack` the built dist/, install the tarball into
 // an empty project (offline: it has no dependencies), and use it there with no build
 // step — from Node's main thread and a worker_threads Worker on every backend this Node
-// runs (test/browser/values.js: exact values), on Node 24 too, through the worker pool
+// runs (test/browser/values.js: exact values), on Nodes 22 and 24 too, through the worker pool
 // (`surprisal/pool`), on Bun and Deno (their npm packages, where the npm cache holds
 // them: .ci/run fetches them), and from TypeScript against the shipped .d.ts; publint
 // and arethetypeswrong lint the same tarball.
@@ -126,14 +126,23 @@ describe('the packed tarball in an empty project', () => {
     expect(r.main.backends.auto.loaded).toBe('wasm-relaxed');
   });
 
-  it('on Node 24 (npx node@24, from the npm cache): every backend, wasm-relaxed included', (ctx) => {
-    const run = fromCache('node@24', ['smoke.mjs']);
-    if (!run) return ctx.skip('node@24 is not in the npm cache');
-    expect(run.stderr).toBe('');
-    const r = expectEveryBackend(run.stdout);
-    expect(r.version).toMatch(/^v24\./);
-    expect(r.main.backends.auto.loaded).toBe('wasm-relaxed');
-  });
+  // the Node versions users run (20 is the suite's own): relaxed SIMD is on in both
+  for (const major of [22, 24]) {
+    it(`on Node ${major} (npx node@${major}, from the npm cache): every backend, wasm-relaxed included, and the pool in both modes`, (ctx) => {
+      const run = fromCache(`node@${major}`, ['smoke.mjs']);
+      if (!run) return ctx.skip(`node@${major} is not in the npm cache`);
+      expect(run.stderr).toBe('');
+      const r = expectEveryBackend(run.stdout);
+      expect(r.version).toMatch(new RegExp(`^v${major}\\.`));
+      expect(r.main.backends.auto.loaded).toBe('wasm-relaxed');
+      const pool = fromCache(`node@${major}`, ['pool.mjs']);
+      if (!pool) throw new Error(`node@${major} ran smoke.mjs, then was not found for pool.mjs`);
+      expect(pool.status, pool.stderr).toBe(0);
+      const p = JSON.parse(pool.stdout);
+      expect(poolProblems(p.shared, true)).toEqual([]);
+      expect(poolProblems(p.transfer, false)).toEqual([]);
+    });
+  }
 
   // (both report a Node version of their own compatibility layer; `runtime` says which ran)
   for (const [name, pkg, args] of [['Bun', 'bun@1', []], ['Deno', 'deno@2', ['run', '-A']]] as const) {
