@@ -201,7 +201,13 @@ function kcOf(wp: f64, wq: f64): i32 {
   return k > 2046 ? 2046 : k < -2046 ? -2046 : k;
 }
 
-/** c = log(W_p/W_q) − kc·ln 2 from the pairs: the smaller side scaled up by 2^|kc| (exact), near 1 from the pairs' difference. */
+/**
+ * c = log(W_p/W_q) − kc·ln 2 from the pairs: the smaller side scaled up by 2^|kc| (exact),
+ * near 1 from the pairs' difference.  Where that overflows (the larger total within 2^0.6
+ * of DBL_MAX) the larger side is scaled down by 2^⌈|kc|/2⌉ and the smaller up by the rest
+ * (exact: both stay near their geometric mean); log(W_p/W_q) − kc·ln 2 would cancel to an
+ * ulp of 709 there.
+ */
 function klShift(whi: f64, wlo: f64, qhi: f64, qlo: f64, kc: i32): f64 {
   let ph = whi, pl = wlo, qh = qhi, ql = qlo;
   if (kc < 0) {
@@ -211,6 +217,13 @@ function klShift(whi: f64, wlo: f64, qhi: f64, qlo: f64, kc: i32): f64 {
     qh = scale2(qh, kc);
     ql = scale2(ql, kc);
   }
+  if (kc != 0 && !(ph + pl < Infinity && qh + ql < Infinity)) {
+    const k = abs(kc), u = pow2((k + 1) >> 1), v = pow2(k - ((k + 1) >> 1));
+    ph = kc > 0 ? whi / u : whi * v;
+    pl = kc > 0 ? wlo / u : wlo * v;
+    qh = kc > 0 ? qhi * v : qhi / u;
+    ql = kc > 0 ? qlo * v : qlo / u;
+  }
   const a = ph + pl, b = qh + ql;
   if (!(a < Infinity && b < Infinity)) return logRatio(whi + wlo, qhi + qlo) - <f64>kc * LN2;
   const r = a / b;
@@ -218,12 +231,20 @@ function klShift(whi: f64, wlo: f64, qhi: f64, qlo: f64, kc: i32): f64 {
   return logRatio(a, b);
 }
 
-/** log(a/b) − kc·ln 2 for a, b > 0 (the smaller side scaled up by 2^|kc|, exact). */
+/**
+ * log(a/b) − kc·ln 2 for a, b > 0: the smaller side scaled up by 2^|kc| (exact), or where
+ * that overflows, both halfway as `klShift`'s where both stay normal (exact).
+ */
 // @ts-ignore: decorator
 @inline function logRatioK(a: f64, b: f64, kc: i32): f64 {
   if (kc == 0) return logRatio(a, b);
   const x = kc < 0 ? scale2(a, -kc) : a, y = kc > 0 ? scale2(b, kc) : b;
-  return x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(a, b) - <f64>kc * LN2;
+  return x < Infinity && y < Infinity ? logRatio(x, y) : logRatioHalfway(a, b, kc);
+}
+function logRatioHalfway(a: f64, b: f64, kc: i32): f64 {
+  const k = abs(kc), u = pow2((k + 1) >> 1), v = pow2(k - ((k + 1) >> 1));
+  const x = kc > 0 ? a / u : a * v, y = kc > 0 ? b * v : b / u;
+  return x >= DBL_MIN && y >= DBL_MIN && x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(a, b) - <f64>kc * LN2;
 }
 
 // ---------------------------------------------------------------------------------

@@ -1230,19 +1230,20 @@ export function softmaxKlDivergenceRowsF32(a: usize, b: usize, rows: i32, cols: 
 }
 
 /**
- * out[r] = D·gscale, −0 as 0, and 0 where rounding left it below 0 (D ≥ 0; a row whose terms
- * below the normal range were dropped can come out a few FLT_MIN under it); NaN stays NaN.
+ * out[r] = max(D, 0)·gscale, −0 as 0; NaN stays NaN.  D ≥ 0, but a row whose terms below the
+ * normal range were dropped can come out a few FLT_MIN under it: D is clamped before the
+ * scale, whose sign is the base's (a base below 1 makes every divergence ≤ 0).
  */
 function klScaleRowsF64(out: usize, rows: i32, g: f64): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vg = f64x2.splat(g), zero = f64x2.splat(0);
     // (pmax(v, 0) is v < 0 ? 0 : v: a NaN passes)
-    for (; i + 2 <= rows; i += 2) v128.store(out + (<usize>i << 3), f64x2.pmax(madd64(v128.load(out + (<usize>i << 3)), vg, zero), zero));
+    for (; i + 2 <= rows; i += 2) v128.store(out + (<usize>i << 3), madd64(f64x2.pmax(v128.load(out + (<usize>i << 3)), zero), vg, zero));
   }
   for (; i < rows; i++) {
-    const v = load<f64>(out + (<usize>i << 3)) * g + 0;
-    store<f64>(out + (<usize>i << 3), v < 0 ? 0 : v);
+    const d = load<f64>(out + (<usize>i << 3));
+    store<f64>(out + (<usize>i << 3), (d < 0 ? 0 : d) * g + 0);
   }
 }
 

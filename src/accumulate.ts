@@ -198,7 +198,7 @@ export class EntropyAccumulator {
   get value(): number {
     const [whi, wlo, ref, a] = this.#parts;
     if (whi + wlo === 0) return 0;
-    return entropyValue(whi, wlo, ref, a, 0, true) * this.#scale;
+    return entropyValue(whi, wlo, ref, a, 0, true) * this.#scale + 0; // (−0 as 0 below base 1)
   }
 
   /** The total weight added. */
@@ -526,7 +526,7 @@ export class ShardedSoftmaxCrossEntropy {
   /** The loss (in the chosen base) as `softmaxCrossEntropy` on the whole matrix gives it: a number, or one per row for 'none'. */
   get loss(): number | Float64Array {
     const { loss } = this.#rowLosses('ShardedSoftmaxCrossEntropy.loss');
-    for (let r = 0; r < loss.length; r++) loss[r] *= this.#scale;
+    for (let r = 0; r < loss.length; r++) loss[r] = loss[r] * this.#scale + 0; // (−0 as 0 below base 1)
     if (this.#reduction === 'none') return loss;
     const s = new Sum();
     for (const v of loss) s.add(v);

@@ -175,7 +175,7 @@ function badLabel(fn: string, r: number, y: number, cols: number, ignore: number
  * (compensated: the same value however the rows were computed).
  */
 function reduceLoss(c: LossCall, losses: Float64Array): number | Float64Array {
-  if (c.scale !== 1) for (let r = 0; r < losses.length; r++) losses[r] *= c.scale;
+  if (c.scale !== 1) for (let r = 0; r < losses.length; r++) losses[r] = losses[r] * c.scale + 0; // (−0 as 0 below base 1)
   if (c.reduction === 'none') return losses;
   const total = fsum(losses);
   if (c.reduction === 'sum') return total;

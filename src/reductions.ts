@@ -34,6 +34,15 @@ export function perRow(s: Shape, fn = '', out?: unknown, inputs: Arg[] = [], gra
  */
 export const nonNegativeInBase = (v: number, scale: number): number => (v > 0 ? v * scale : v !== v ? v : 0);
 
+/**
+ * −0 as 0 in losses a kernel or twin wrote already scaled to a base below 1 (a loss of 0
+ * times its negative scale), as every other result gives it.  @internal
+ */
+export function positiveZeros(losses: Float64Array, scale: number): Float64Array {
+  if (scale < 0) for (let i = 0; i < losses.length; i++) losses[i] += 0;
+  return losses;
+}
+
 /** Scales nats to the requested base (−0 becomes 0) and returns a number (vector) or the rows. @internal */
 export function scaled(res: Float64Array, scale: number, s: Shape): number | Float64Array {
   for (let r = 0; r < res.length; r++) {

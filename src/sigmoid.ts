@@ -13,6 +13,7 @@
 import { type Arg, type Shape, at, baseScale, describe, labelSmoothingOption, options, output, reductionOption, sameLength, shape, vector } from './args.js';
 import { execute, ROW_WEIGHT, sigmoidWeight, type Plan } from './plan.js';
 import { fsum } from './js/sum.js';
+import { positiveZeros } from './reductions.js';
 import { sigmoidCrossEntropySmall, sigmoidFocalLossSmall } from './small.js';
 import type { FloatArray, Reduction, SigmoidCrossEntropyOptions, SigmoidFocalLossOptions, Vector } from './types.js';
 
@@ -172,7 +173,7 @@ function finish(fn: string, c: Common, weights: Arg | null): number | Float64Arr
       }
     }
   }
-  if (c.reduction === 'none') return c.losses!;
+  if (c.reduction === 'none') return positiveZeros(c.losses!, c.lscale);
   if (c.reduction === 'sum') return total;
   return c.X.length > 0 ? total / c.X.length : 0;
 }

@@ -37,7 +37,7 @@ import { CUT32, CUT64, FLOOR, logOnesPlus, softmaxKlDivergenceRows, stage } from
 import { finish, weightedLogSumExpRows } from './js/weighted.js';
 import { addPair, addTo, logRatio as logOfRatio } from './js/info.js';
 import { fsum, Sum } from './js/sum.js';
-import { nonNegativeInBase } from './reductions.js';
+import { nonNegativeInBase, positiveZeros } from './reductions.js';
 import type { FloatArray, SignedValue } from './types.js';
 
 /** The most entries a call takes here. */
@@ -540,7 +540,7 @@ export function sigmoidCrossEntropySmall(x: unknown, t: unknown, o: unknown): nu
       const lo = e / (1 + e), hi = 1 - lo;
       grad[i] = (cN * (xv < 0 ? lo : hi) - cP * (xv < 0 ? hi : lo)) * 1 * gscale;
     }
-    if (losses) losses[i] = loss * lscale;
+    if (losses) losses[i] = loss * lscale + 0;
     total += loss;
   }
   if (losses) return losses;
@@ -563,7 +563,7 @@ function sigmoidOn(r: Room, focal: boolean, X: In, T: In, a: number, b: number, 
   const total = fsum(r.view(3, 1, false));
   if (total !== total) return undefined;
   if (grad) take(r, 2, grad, f32);
-  if (losses) return (r.view(4, n, false) as Float64Array).slice();
+  if (losses) return positiveZeros((r.view(4, n, false) as Float64Array).slice(), lscale);
   return reduction === 'sum' ? total : total / n;
 }
 
@@ -619,7 +619,7 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
     (f32 ? r.x.softmaxCrossEntropyLabelsF32 : r.x.softmaxCrossEntropyLabelsF64)(ptr(r, 0), ptr(r, 1), 1, n, 0, n, 0, scale, grad ? ptr(r, 2) : 0, ptr(r, 3), reduction === 'none' ? 0 : 1, r.at + ROOM_TMP);
     if (grad) take(r, 2, grad, f32);
     const loss = at64(r, 3) * scale;
-    return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
+    return reduction === 'none' ? Float64Array.of(loss + 0) : loss + 0;
   }
   const m = maxOf(z);
   if (m !== m) return undefined;
@@ -636,8 +636,8 @@ export function softmaxCrossEntropySmall(z: unknown, labels: unknown, o: unknown
     for (let c = 0; c < n; c++) grad[c] = (E[c] * ga - gb * 1) * gs;
     grad[y] = (ey * ga - gb - gc) * gs;
   }
-  // (the general path's compensated sum of one loss turns −0 into 0)
-  return reduction === 'none' ? Float64Array.of(loss) : loss + 0;
+  // (−0 as 0, as the general path gives it)
+  return reduction === 'none' ? Float64Array.of(loss + 0) : loss + 0;
 }
 const SCRATCH = new Float64Array(SMALL);
 
@@ -778,7 +778,7 @@ export function sigmoidFocalLossSmall(x: unknown, t: unknown, o: unknown): numbe
   sigmoidFocalLossRows(X, T, 1, n, alpha < 0 ? -1 : alpha, gamma, lscale, gscale, grad, RES, losses, null);
   const total = fsum(RES);
   if (total !== total) return undefined;
-  return losses ?? (reduction === 'sum' ? total : total / n);
+  return losses ? positiveZeros(losses, lscale) : reduction === 'sum' ? total : total / n;
 }
 
 const JOINT = ['cols', 'base', 'normalize', 'validate'] as const;

@@ -13,8 +13,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allocate, backend, crossEntropy, entropy, information, init, jsDivergence, klDivergence, logSoftmax, logSumExp, softmax,
-  softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence, type Backend, type CrossEntropyLossOptions,
+  allocate, backend, createEntropy, crossEntropy, entropy, information, init, jsDivergence, klDivergence, logSoftmax, logSumExp, sigmoidCrossEntropy,
+  sigmoidFocalLoss, softmax, softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence, type Backend, type CrossEntropyLossOptions,
 } from '../src/index.js';
 import { setSmallInputCutoff } from '../src/backend.js';
 import { ABS, BACKENDS, MIN_NORMAL, REL, fsum, onEachBackend, randomLogits, rng } from './helpers.js';
@@ -1249,6 +1249,15 @@ onEachBackend('regressions', (b) => {
     expect(got).toBeCloseTo(want, 6);
     expect(g.map((v, i) => Math.abs(v - grad[i]) < 1e-7)).toEqual(Array(6).fill(true));
   });
+  // Found by fuzz/run.js: a normalised KL whose larger total is within 2^0.6 of DBL_MAX,
+  // where scaling the smaller total up by 2^kc overflows, took log(W_p/W_q) − kc·ln 2 as a
+  // difference of two numbers near 641 in the vector kernel (−2.6e-14 for 0).
+  it('klDivergence of proportional rows whose total is near DBL_MAX is 0 within 1e-15, normalised', () => {
+    for (const [p, q] of [[[1.7976931348623157e308], [7.871846599200555e29]], [[1.2e308, 0.5e308], [1.2e-300, 0.5e-300]], [[1e-300, 3e-300], [0.4e308, 1.2e308]]]) {
+      const d = klDivergence(Float64Array.from(p), q, { cols: p.length, normalize: true })[0];
+      expect(Math.abs(d), `${p} ‖ ${q}: ${d}`).toBeLessThanOrEqual(1e-15);
+    }
+  });
   it('BUG-14: softmax(x, { out: x }) with x a float32 WasmArray [0, −200] is [1, 0]', () => {
     const x = allocate(Float32Array, 2);
     x.array.set([0, -200]);
@@ -1257,4 +1266,66 @@ onEachBackend('regressions', (b) => {
     x.free();
     expect(got).toEqual([1, 0]); // was [0.2689414322376251, 0] on wasm
   });
+});
+
+// A base below 1 (0.5: "halvings") makes every value ≤ 0.  Found by fuzz/run.js:
+// softmaxKlDivergence clamped D ≥ 0 after the scale, which made every such divergence 0;
+// and the per-element losses of 'none' and the entropy accumulator gave −0 for a zero.
+onEachBackend('properties: a base below 1', () => {
+  const random = rng(0xba5e);
+  const dist = (n: number) => {
+    const w = Array.from({ length: n }, () => 0.05 + random());
+    const s = fsum(w);
+    return w.map((v) => v / s);
+  };
+  /** Each call in nats and in base b: its value is nats / ln b, and 0 as +0 (not −0). */
+  const calls = (n: number): [string, (base?: number) => number | Float64Array][] => {
+    const p = dist(n), q = dist(n), a = randomLogits(n, random, Float64Array), b = randomLogits(n, random, Float64Array);
+    const one = [1, ...Array(n - 1).fill(0)];
+    const x = Float64Array.from({ length: 2 * n }, (_, i) => (i % n === 0 ? 0 : i < n ? -Infinity : Math.sin(i)));
+    // logits ±Infinity with the targets they predict: the first row's losses are 0
+    const xs = Float64Array.from(x, (v, i) => (i < n ? (i % 2 ? -Infinity : Infinity) : v));
+    const t = Float64Array.from(xs, (v, i) => (i < n ? (v > 0 ? 1 : 0) : i % 2));
+    return [
+      ['entropy', (base) => entropy(p, { base })],
+      ['entropy of one-hot', (base) => entropy(one, { base })],
+      ['crossEntropy', (base) => crossEntropy(p, q, { base })],
+      ['klDivergence', (base) => klDivergence(p, q, { base })],
+      ['klDivergence of equal rows', (base) => klDivergence([...p, ...q], [...p, ...q], { cols: n, base })],
+      ['jsDivergence', (base) => jsDivergence(p, q, { base })],
+      ['softmaxEntropy rows', (base) => softmaxEntropy(x, { cols: n, base })],
+      ['softmaxKlDivergence', (base) => softmaxKlDivergence(a, b, { base })],
+      ['softmaxKlDivergence rows, the second equal', (base) => softmaxKlDivergence([...a, ...b], [...b, ...b], { cols: n, base })],
+      ['softmaxCrossEntropy none (row 0: a loss of 0)', (base) => softmaxCrossEntropy(x, [0, 1], { cols: n, base, reduction: 'none' })],
+      ['softmaxCrossEntropy sum', (base) => softmaxCrossEntropy(x, [0, 1], { cols: n, base, reduction: 'sum' })],
+      ['sigmoidCrossEntropy none', (base) => sigmoidCrossEntropy(xs, t, { base, reduction: 'none' })],
+      ['sigmoidFocalLoss none', (base) => sigmoidFocalLoss(xs, t, { base, reduction: 'none' })],
+      ['sigmoidFocalLoss mean', (base) => sigmoidFocalLoss(xs, t, { base })],
+      ['createEntropy of one weight', (base) => createEntropy(undefined, { base }).add([3]).value],
+      ['createEntropy', (base) => createEntropy(undefined, { base }).add(p).value],
+    ];
+  };
+  const asArray = (r: number | Float64Array): ArrayLike<number> => (typeof r === 'number' ? [r] : r);
+  for (const cutoff of [0, 16]) {
+    it(`every value in base b is its value in nats / ln b, a 0 +0 (small-input cutoff ${cutoff}: ${cutoff ? 'the small loops' : 'the kernels'} for n = 3)`, () => {
+      setSmallInputCutoff(cutoff);
+      try {
+        for (const n of [3, 40]) {
+          for (const [name, f] of calls(n)) {
+            const nats = Array.from(asArray(f()));
+            for (const base of [0.5, 0.1, 2]) {
+              const got = Array.from(asArray(f(base)));
+              got.forEach((v, i) => {
+                const want = nats[i] / Math.log(base);
+                if (nats[i] === 0) expect(Object.is(v, 0), `${name}, n ${n}, base ${base} [${i}]: ${v}`).toBe(true);
+                else expect(Math.abs(v - want), `${name}, n ${n}, base ${base} [${i}]: ${v} against ${want}`).toBeLessThanOrEqual(1e-13 * Math.abs(want));
+              });
+            }
+          }
+        }
+      } finally {
+        setSmallInputCutoff(0);
+      }
+    });
+  }
 });

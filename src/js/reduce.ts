@@ -173,6 +173,13 @@ function scale2(x: number, k: number): number {
   return k > 1023 ? x * 2 ** 1023 * pow2(k - 1023) : x * pow2(k);
 }
 
+/** log(a/b) − kc·ln 2 where the smaller of a, b scaled up by 2^|kc| overflows: as the kernel's `logRatioHalfway`. */
+function logRatioHalfway(a: number, b: number, kc: number): number {
+  const k = Math.abs(kc), u = pow2((k + 1) >> 1), v = pow2(k - ((k + 1) >> 1));
+  const x = kc > 0 ? a / u : a * v, y = kc > 0 ? b * v : b / u;
+  return x >= DBL_MIN && y >= DBL_MIN && x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(a, b) - kc * LN2;
+}
+
 /** 2^k for an integer k in [0, 1023], exact, from its bits (`2 ** k` calls pow). */
 function pow2(k: number): number {
   WORDS[HIGH] = (k + 1023) << 20;
@@ -190,7 +197,11 @@ function kcOf(wp: number, wq: number): number {
   return k > 2046 ? 2046 : k < -2046 ? -2046 : k;
 }
 
-/** log(W_p/W_q) − kc·ln 2 from the pairs: the smaller side scaled up by 2^|kc| (exact), near 1 from the pairs' difference. */
+/**
+ * log(W_p/W_q) − kc·ln 2 from the pairs: the smaller side scaled up by 2^|kc| (exact), near
+ * 1 from the pairs' difference; where that overflows, the larger side down by 2^⌈|kc|/2⌉
+ * and the smaller up by the rest (the kernel's `klShift`).
+ */
 function klShift(whi: number, wlo: number, qhi: number, qlo: number, kc: number): number {
   let ph = whi, pl = wlo, qh = qhi, ql = qlo;
   if (kc < 0) {
@@ -199,6 +210,13 @@ function klShift(whi: number, wlo: number, qhi: number, qlo: number, kc: number)
   } else if (kc > 0) {
     qh = scale2(qh, kc);
     ql = scale2(ql, kc);
+  }
+  if (kc !== 0 && !(ph + pl < Infinity && qh + ql < Infinity)) {
+    const k = Math.abs(kc), u = pow2((k + 1) >> 1), v = pow2(k - ((k + 1) >> 1));
+    ph = kc > 0 ? whi / u : whi * v;
+    pl = kc > 0 ? wlo / u : wlo * v;
+    qh = kc > 0 ? qhi * v : qhi / u;
+    ql = kc > 0 ? qlo * v : qlo / u;
   }
   const a = ph + pl, b = qh + ql;
   if (!(a < Infinity && b < Infinity)) return logRatio(whi + wlo, qhi + qlo) - kc * LN2;
@@ -380,7 +398,7 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, nor
           if (kc === 0) A.add(vp * sc * logRatio(vp, vq));
           else {
             const x = kc < 0 ? scale2(vp, -kc) : vp, y = kc > 0 ? scale2(vq, kc) : vq;
-            A.add(vp * sc * (x < Infinity && y < Infinity ? logRatio(x, y) : logRatio(vp, vq) - kc * LN2));
+            A.add(vp * sc * (x < Infinity && y < Infinity ? logRatio(x, y) : logRatioHalfway(vp, vq, kc)));
           }
         } else if (vq === 0) inf = true;
       }

@@ -276,10 +276,11 @@ export function softmaxKlDivergenceRows(a: Vec, b: Vec, rows: number, cols: numb
     }
     klRow(a, b, r, cols, T, gscale, gradP, gradQ, res);
   }
-  // in the base's scale, −0 as 0, and 0 where rounding left D below 0: as the kernel's `klScaleRowsF64`
+  // 0 where rounding left D below 0, then in the base's scale (of the base's sign), −0 as 0:
+  // as the kernel's `klScaleRowsF64`
   for (let r = 0; r < rows; r++) {
-    const v = res[r] * gscale + 0;
-    res[r] = v < 0 ? 0 : v;
+    const d = res[r];
+    res[r] = (d < 0 ? 0 : d) * gscale + 0;
   }
 }
 
