@@ -76,8 +76,14 @@ const DBL_MIN: f64 = 2.2250738585072014e-308;
 const SQRT_HALF: f64 = 0.7071067811865476;
 const SQRT_TWO: f64 = 1.4142135623730951;
 const LN2: f64 = 0.6931471805599453;
-/** Rows whose largest entry is below TINY are scaled by SCALE in the exact path. */
+/**
+ * Rows whose largest entry is below TINY are scaled by SCALE in the exact path, and those
+ * above HUGE by UNSCALE (the terms p·log(p/p₀), p·log(q/q₀), p·log(p/q) reach ~745·p, and
+ * their sums W·|H|: beyond DBL_MAX near it).  A normalised row's value is then A_s/(W·s) of
+ * the scaled sum A_s (W·s exact), not (A_s/s)/W: that A_s/s is subnormal where the row is.
+ */
 const TINY: f64 = 3.872591914849318e-121; // 2^-400
+const HUGE: f64 = 2.5822498780869086e120; // 2^400
 const SCALE: f64 = 4.149515568880993e180; // 2^600
 const UNSCALE: f64 = 2.409919865102884e-181; // 2^-600
 /**
@@ -96,6 +102,7 @@ let rowWq: f64 = 0, rowWqlo: f64 = 0; // W_q (rowWqlo: its low part where the ro
 let rowK: i32 = 0; // KL: the row's kc (see "KL of normalised rows")
 let rowMax: f64 = 0; // p₀ or q₀
 let rowA: f64 = 0;
+let rowAs: f64 = 0, rowSc: f64 = 1; // an exact row's A as summed, at the scale rowSc (rowA = rowAs/rowSc)
 let rowMin: f64 = 0;
 let rowInf = false; // some p > 0 has q = 0 (cross-entropy, KL)
 
@@ -194,10 +201,22 @@ let klAgain: i32 = 0;
   return k > 1023 ? x * pow2(1023) * pow2(k - 1023) : x * pow2(k);
 }
 
-/** The integer nearest log₂(wp/wq) (within 0.59: from the high words of their bits), in [−2046, 2046]; 0 unless both are positive normal numbers. */
+/**
+ * The integer nearest log₂(wp/wq) (within 0.59: from the high words of their bits, a
+ * subnormal one scaled by 2^600 first), in [−2046, 2046]; 0 unless both are positive and finite.
+ */
 function kcOf(wp: f64, wq: f64): i32 {
-  if (!(wp >= DBL_MIN && wq >= DBL_MIN && wp < Infinity && wq < Infinity)) return 0;
-  const k = (<i32>(reinterpret<u64>(wp) >> 32) - <i32>(reinterpret<u64>(wq) >> 32) + 0x80000) >> 20;
+  if (!(wp > 0 && wq > 0 && wp < Infinity && wq < Infinity)) return 0;
+  let e = 0;
+  if (wp < DBL_MIN) {
+    wp *= SCALE;
+    e = -600;
+  }
+  if (wq < DBL_MIN) {
+    wq *= SCALE;
+    e += 600;
+  }
+  const k = ((<i32>(reinterpret<u64>(wp) >> 32) - <i32>(reinterpret<u64>(wq) >> 32) + 0x80000) >> 20) + e;
   return k > 2046 ? 2046 : k < -2046 ? -2046 : k;
 }
 
@@ -288,37 +307,42 @@ function negWLogMinus(whi: f64, wlo: f64, lhi: f64, llo: f64, A: f64): f64 {
   return -((whi + wlo) * L) - A;
 }
 
-function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool): f64 {
+/** H from W = whi + wlo, p₀ and A·sc (sc: the scale A was summed at, a power of two). */
+function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool, sc: f64 = 1.0): f64 {
   if (!(mn >= 0) || !isFinite(whi)) return NaN;
   if (p0 == 0) return 0;
   if (norm) {
     // log(W/p₀) with W's low part: near 1 (a dominant entry) W/p₀ rounded would carry
     // 2⁻⁵³/log(W/p₀) relative error (the SIMD rows' wlo is then W − p₀ summed again apart
     // from p₀: `restMass`)
-    return logRatio(whi, p0, wlo) - A / (whi + wlo);
+    return logRatio(whi, p0, wlo) - A / ((whi + wlo) * sc);
   }
   const hi = logSplit(p0);
-  return negWLogMinus(whi, wlo, hi, logLo, A);
+  return negWLogMinus(whi, wlo, hi, logLo, sc == 1.0 ? A : A * (1.0 / sc));
 }
 
-function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, Wqlo: f64, q0: f64, A: f64, mn: f64, inf: bool, norm: bool): f64 {
+/** H(P, Q) from W_p = whi + wlo, W_q = Wq + Wqlo, q₀ and A·sc (as `entropyValue`'s). */
+function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, Wqlo: f64, q0: f64, A: f64, mn: f64, inf: bool, norm: bool, sc: f64 = 1.0): f64 {
   // (a negative p is a term like any other: −p·log q; a negative q makes its log NaN)
   if (!isFinite(whi) || !isFinite(Wq)) return NaN;
   if (inf) return Infinity;
   if (whi == 0 && A == 0) return 0; // no mass (an empty row): no terms
-  if (norm) return logRatio(Wq, q0, Wqlo) - A / (whi + wlo); // (with W_q's low part, as `entropyValue`)
+  if (norm) return logRatio(Wq, q0, Wqlo) - A / ((whi + wlo) * sc); // (with W_q's low part, as `entropyValue`)
   const hi = logSplit(q0);
-  return negWLogMinus(whi, wlo, hi, logLo, A);
+  return negWLogMinus(whi, wlo, hi, logLo, sc == 1.0 ? A : A * (1.0 / sc));
 }
 
-/** D from W_p = whi + wlo, W_q = qhi + qlo and A = Σ p·(log(p/q) − kc·ln 2) (unnormalised rows: kc = 0, D = A). */
-function klValue(whi: f64, wlo: f64, qhi: f64, qlo: f64, A: f64, kc: i32, mn: f64, inf: bool, norm: bool): f64 {
+/**
+ * D from W_p = whi + wlo, W_q = qhi + qlo and A = Σ p·(log(p/q) − kc·ln 2), summed at the
+ * scale sc (unnormalised rows: kc = 0, D = A).
+ */
+function klValue(whi: f64, wlo: f64, qhi: f64, qlo: f64, A: f64, kc: i32, mn: f64, inf: bool, norm: bool, sc: f64 = 1.0): f64 {
   if (!(mn >= 0) || !isFinite(whi) || !isFinite(qhi)) return NaN;
   if (inf) return Infinity;
   const Wp = whi + wlo;
-  if (!norm || Wp == 0) return A; // (no mass: no terms)
+  if (!norm || Wp == 0) return sc == 1.0 ? A : A * (1.0 / sc); // (no mass: no terms)
   if (!(Wp > 0 && qhi + qlo > 0)) return NaN;
-  return A / Wp - klShift(whi, wlo, qhi, qlo, kc);
+  return A / (Wp * sc) - klShift(whi, wlo, qhi, qlo, kc);
 }
 
 function jsValue(Wp: f64, Wq: f64, A: f64, mn: f64): f64 {
@@ -359,12 +383,20 @@ function sumRowExact<T>(x: usize, n: i32): void {
   rowMin = mn;
 }
 
+/** rowA = A/sc (a part for the callers' merges), and A and sc themselves (`rowAs`, `rowSc`) for the row's own value. */
+// @ts-ignore: decorator
+@inline function setA(A: f64, sc: f64): void {
+  rowAs = A;
+  rowSc = sc;
+  rowA = sc == 1.0 ? A : A * (1.0 / sc);
+}
+
 /** Entropy parts of a row, every term exact: rowWhi/rowWlo, rowMax = p₀, rowA, rowMin. */
 function entropyRowExact<T>(x: usize, n: i32): void {
   scan<T>(x, n);
   const p0 = scanMax, mn = scanMin;
   const ok = mn >= 0 && p0 > 0 && p0 < Infinity;
-  const sc: f64 = p0 < TINY ? SCALE : 1.0;
+  const sc: f64 = p0 < TINY ? SCALE : p0 > HUGE ? UNSCALE : 1.0;
   const L = ok ? Math.log(p0) : 0;
   let whi: f64 = 0, wlo: f64 = 0, ahi: f64 = 0, alo: f64 = 0;
   for (let i = 0; i < n; i++) {
@@ -379,7 +411,7 @@ function entropyRowExact<T>(x: usize, n: i32): void {
   }
   setW(whi, wlo);
   rowMax = p0;
-  rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
+  setA(pairValue(ahi, alo), sc);
   rowMin = mn;
 }
 
@@ -393,7 +425,7 @@ function crossEntropyRowExact<T>(p: usize, q: usize, n: i32): void {
     if (v < mn) mn = v;
     if (v > pmax) pmax = v;
   }
-  const sc: f64 = pmax < TINY ? SCALE : 1.0;
+  const sc: f64 = pmax < TINY ? SCALE : pmax > HUGE ? UNSCALE : 1.0;
   const L = q0 > 0 && q0 < Infinity ? Math.log(q0) : 0;
   let whi: f64 = 0, wlo: f64 = 0, qhi: f64 = 0, qlo: f64 = 0, ahi: f64 = 0, alo: f64 = 0;
   let inf = false;
@@ -416,7 +448,7 @@ function crossEntropyRowExact<T>(p: usize, q: usize, n: i32): void {
   setW(whi, wlo);
   setWq(qhi, qlo);
   rowMax = q0;
-  rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
+  setA(pairValue(ahi, alo), sc);
   rowMin = mn;
   rowInf = inf;
 }
@@ -441,7 +473,7 @@ function klRowExact<T>(p: usize, q: usize, n: i32, norm: bool): void {
   setW(whi, wlo);
   setWq(qhi, qlo);
   const kc = norm ? kcOf(rowWhi, rowWq) : 0;
-  const sc: f64 = pmax < TINY ? SCALE : 1.0;
+  const sc: f64 = pmax < TINY ? SCALE : pmax > HUGE ? UNSCALE : 1.0;
   let inf = false;
   for (let i = 0; i < n; i++) {
     const vp = at<T>(p, i), vq = at<T>(q, i);
@@ -453,7 +485,7 @@ function klRowExact<T>(p: usize, q: usize, n: i32, norm: bool): void {
       } else if (vq == 0) inf = true;
     }
   }
-  rowA = pairValue(ahi, alo) * (sc == 1.0 ? 1.0 : UNSCALE);
+  setA(pairValue(ahi, alo), sc);
   rowK = kc;
   rowMin = mn;
   rowInf = inf;
@@ -1124,7 +1156,7 @@ function entropyRowF32(x: usize, n: i32, norm: bool): f64 {
   if (ref == 0 || bits >= 0x80000000) {
     // no positive normal entry, or a negative one (or −0)
     entropyRowExact<f32>(x, n);
-    return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+    return entropyValue(rowWhi, rowWlo, rowMax, rowAs, rowMin, norm, rowSc);
   }
   const W = sumLanesF64x2(ww);
   rowWhi = W;
@@ -1136,7 +1168,7 @@ function entropyRowF32(x: usize, n: i32, norm: bool): f64 {
   const h = norm ? entropyValue(W, 0, rowMax, rowA, 0, true) : negWLogMinus(W, 0, ref32Log(ref, r0), 0, rowA);
   if (Math.abs(h) < <f64>n * REDO32 && hasSubnormalF32(x, n)) {
     entropyRowExact<f32>(x, n);
-    return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+    return entropyValue(rowWhi, rowWlo, rowMax, rowAs, rowMin, norm, rowSc);
   }
   return h;
 }
@@ -1226,7 +1258,7 @@ function entropyRowF64(x: usize, n: i32, norm: bool): f64 {
   ahi = f64x2.add(ahi, aa);
   if (ref == 0 || v128.any_true(v128.and(sign, i64x2.splat(0x8000000000000000)))) {
     entropyRowExact<f64>(x, n);
-    return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+    return entropyValue(rowWhi, rowWlo, rowMax, rowAs, rowMin, norm, rowSc);
   }
   rowWhi = pairTotal(whi, wlo);
   rowWlo = pairLo;
@@ -1235,9 +1267,11 @@ function entropyRowF64(x: usize, n: i32, norm: bool): f64 {
   rowMin = 0;
   if (norm && rowWhi < SQRT_TWO * ref) rowWlo = restMass<f64>(x, n, ref) - (rowWhi - ref); // (whi − p₀ exact: Sterbenz)
   const h = entropyValue(rowWhi, rowWlo, ref, rowA, 0, norm);
-  if (Math.abs(h) < <f64>n * REDO64 && hasSubnormalF64(x, n)) {
+  // the subnormal entries' terms were dropped: they count where the result is small, or in a
+  // normalised row of a total below TINY
+  if (((Math.abs(h) < <f64>n * REDO64 || (norm && rowWhi < TINY)) && hasSubnormalF64(x, n)) || (!isFinite(rowA) && isFinite(rowWhi))) {
     entropyRowExact<f64>(x, n);
-    return entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+    return entropyValue(rowWhi, rowWlo, rowMax, rowAs, rowMin, norm, rowSc);
   }
   return h;
 }
@@ -1254,7 +1288,7 @@ export function entropyRowsF32(p: usize, rows: i32, cols: i32, normalize: f64, r
     if (ASC_FEATURE_SIMD) h = entropyRowF32(row, cols, norm);
     else {
       entropyRowExact<f32>(row, cols);
-      h = entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+      h = entropyValue(rowWhi, rowWlo, rowMax, rowAs, rowMin, norm, rowSc);
     }
     store<f64>(res + (<usize>r << 3), h);
     if (aux) {
@@ -1275,7 +1309,7 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, normalize: f64, r
     if (ASC_FEATURE_SIMD) h = entropyRowF64(row, cols, norm);
     else {
       entropyRowExact<f64>(row, cols);
-      h = entropyValue(rowWhi, rowWlo, rowMax, rowA, rowMin, norm);
+      h = entropyValue(rowWhi, rowWlo, rowMax, rowAs, rowMin, norm, rowSc);
     }
     store<f64>(res + (<usize>r << 3), h);
     if (aux) {
@@ -1420,7 +1454,7 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, normalize: f64, r
   const mnq = min(f32x4.extract_lane(qmin, 0), f32x4.extract_lane(qmin, 1));
   if (exact || ref == 0 || bits >= 0x80000000 || v128.any_true(v128.and(below, i32x4.splat(0x80000000)))) {
     crossEntropyRowExact<f32>(p, q, n);
-    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowAs, rowMin, rowInf, norm, rowSc);
   }
   rowWhi = sumLanesF64x2(wp);
   rowWlo = 0;
@@ -1436,7 +1470,7 @@ export function entropyRowsF64(p: usize, rows: i32, cols: i32, normalize: f64, r
   if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF32(p, q, n)) || Math.abs(h) < <f64>n * REDO32))
     || overflowed())) {
     crossEntropyRowExact<f32>(p, q, n);
-    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowAs, rowMin, rowInf, norm, rowSc);
   }
   return h;
 }
@@ -1599,7 +1633,7 @@ function crossEntropyScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, r
   const mnq = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
   if (exact || ref == 0 || v128.any_true(v128.and(v128.or(sign, below), i64x2.splat(0x8000000000000000)))) {
     crossEntropyRowExact<f64>(p, q, n);
-    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowAs, rowMin, rowInf, norm, rowSc);
   }
   rowWhi = pairTotal(whi, wlo);
   rowWlo = pairLo;
@@ -1610,10 +1644,10 @@ function crossEntropyScaledF32(p: usize, q: usize, n: i32, norm: bool, i: i32, r
   rowMax = ref;
   rowMin = 0;
   const h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, ref, rowA, 0, rowInf, norm);
-  if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(h) < <f64>n * REDO64))
+  if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(h) < <f64>n * REDO64 || (norm && rowWhi < TINY)))
     || overflowed())) {
     crossEntropyRowExact<f64>(p, q, n);
-    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
+    return crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowAs, rowMin, rowInf, norm, rowSc);
   }
   return h;
 }
@@ -1643,7 +1677,7 @@ export function crossEntropyRowsF32(p: usize, q: usize, rows: i32, cols: i32, no
     if (ASC_FEATURE_SIMD) h = crossEntropyRowF32(p + o, q + o, cols, norm);
     else {
       crossEntropyRowExact<f32>(p + o, q + o, cols);
-      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
+      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowAs, rowMin, rowInf, norm, rowSc);
     }
     store<f64>(res + (<usize>r << 3), h);
     if (aux) putCrossEntropy(aux, r);
@@ -1658,7 +1692,7 @@ export function crossEntropyRowsF64(p: usize, q: usize, rows: i32, cols: i32, no
     if (ASC_FEATURE_SIMD) h = crossEntropyRowF64(p + o, q + o, cols, norm);
     else {
       crossEntropyRowExact<f64>(p + o, q + o, cols);
-      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowA, rowMin, rowInf, norm);
+      h = crossEntropyValue(rowWhi, rowWlo, rowWq, rowWqlo, rowMax, rowAs, rowMin, rowInf, norm, rowSc);
     }
     store<f64>(res + (<usize>r << 3), h);
     if (aux) putCrossEntropy(aux, r);
@@ -1904,7 +1938,7 @@ function klScaledF32(p: usize, q: usize, n: i32, norm: bool, kc: i32, i: i32, aa
   rowK = kc;
   rowMin = 0;
   const d = klValue(rowWhi, rowWlo, rowWq, rowWqlo, rowA, kc, 0, rowInf, norm);
-  if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(d) < <f64>n * REDO64))
+  if (!rowInf && ((v128.any_true(below) && ((mnq == 0 && zeroUnderF64(p, q, n)) || Math.abs(d) < <f64>n * REDO64 || (norm && rowWhi < TINY)))
     || overflowed())) {
     return divergenceExact<f64>(KL, p, q, n, norm, 1, 1);
   }
@@ -2052,7 +2086,7 @@ function jsRowF32(p: usize, q: usize, n: i32, Tp: f64, Tq: f64): f64 {
 function divergenceExact<T>(kind: i32, p: usize, q: usize, n: i32, norm: bool, Tp: f64, Tq: f64): f64 {
   if (kind == KL) {
     klRowExact<T>(p, q, n, norm);
-    return klValue(rowWhi, rowWlo, rowWq, rowWqlo, rowA, rowK, rowMin, rowInf, norm);
+    return klValue(rowWhi, rowWlo, rowWq, rowWqlo, rowAs, rowK, rowMin, rowInf, norm, rowSc);
   }
   jsRowExact<T>(p, q, n, Tp, Tq);
   return jsValue(rowWhi, rowWq, rowA, rowMin);

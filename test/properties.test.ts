@@ -460,12 +460,13 @@ onEachBackend('properties: information and the probability reductions', () => {
   it('normalize: k·p (and counts) normalise to p, for every reduction', () => {
     fc.assert(fc.property(
       pqArb,
-      fc.oneof(fc.integer({ min: -20, max: 20 }).map((e) => Math.pow(2, e)), fc.double({ min: 1e-3, max: 1e6, noNaN: true })),
-      fc.oneof(fc.double({ min: 1e-3, max: 1e6, noNaN: true }), fc.constantFrom(1e-300, 1e300)),
+      fc.oneof(fc.integer({ min: -20, max: 20 }).map((e) => Math.pow(2, e)), fc.double({ min: 1e-3, max: 1e6, noNaN: true }), fc.constantFrom(1e-310, 1.7e308)),
+      fc.oneof(fc.double({ min: 1e-3, max: 1e6, noNaN: true }), fc.constantFrom(1e-310, 1e-300, 1e300, 1.7e308)),
       ({ P, Q, kp, kq }, k1, k2) => {
-        // subnormal entries, and totals far from 1 (k2 = 1e±300): normalising must neither
-        // underflow nor overflow (it scales rows by powers of two first)
-        const A = build(kp, P.v.map((v) => v * k1));
+        // subnormal entries, and totals far from 1 (1e±300), subnormal (1e-310) or near
+        // DBL_MAX: normalising must neither underflow nor overflow (it scales rows by powers
+        // of two first)
+        const A = build(kp, P.v.map((v) => v * (kp === 'f32' ? Math.min(1e30, Math.max(1e-30, k1)) : k1)));
         const k = kq === 'f32' ? Math.min(1e30, Math.max(1e-30, k2)) : k2; // float32 totals stay in range
         // q entries below 2^-1000 of their total included (normalised: subnormal; BUG-10)
         const B = build(kq, Q.v.map((v) => v * k));
@@ -1266,6 +1267,43 @@ onEachBackend('regressions', (b) => {
     x.free();
     expect(got).toEqual([1, 0]); // was [0.2689414322376251, 0] on wasm
   });
+});
+
+// Found by reading the kernels after the fuzzer's DBL_MAX case: normalising rows of any
+// scale.  Counts times a power of two are exact from subnormal (c·2^-1074) to near DBL_MAX,
+// and normalise to the counts' distribution: every normalised value is the counts' own.
+// Rows of subnormal entries lost digits (their term sums, unscaled, were subnormal: 3e-4 in
+// the entropy, 6–15 % in KL), the vector KL dropped their terms whole (7e4× too large), and
+// the cross-entropy's and entropy's sums overflowed near DBL_MAX (Infinity).
+onEachBackend('properties: normalising rows of any scale', () => {
+  const random = rng(0x5ca1e);
+  for (const cutoff of [0, 16]) {
+    it(`every normalised value of counts·2^k is the counts' own, k from −1074 to near DBL_MAX (small-input cutoff ${cutoff})`, () => {
+      setSmallInputCutoff(cutoff);
+      try {
+        for (const n of [1, 3, 17, 40, 1000]) {
+          const c = Array.from({ length: n }, () => Math.floor(random() * 1000) + (random() < 0.2 ? 0 : 1)), d = Array.from({ length: n }, () => Math.floor(random() * 1000) + 1);
+          c[0] ||= 1;
+          const top = (x: number[]) => 1023 - Math.ceil(Math.log2(fsum(x))); // the largest k whose total stays below 2^1023
+          const o = { normalize: true };
+          const want = { entropy: entropy(c, o), crossEntropy: crossEntropy(c, d, o), klDivergence: klDivergence(c, d, o), jsDivergence: jsDivergence(c, d, o) };
+          for (const [kp, kq] of [[-1074, 0], [-1060, 0], [-600, 0], [0, -1074], [-1074, -1074], [top(c), 0], [0, top(d)], [top(c), top(d)], [top(c), -600]]) {
+            const p = c.map((v) => v * 2 ** kp), q = d.map((v) => v * 2 ** kq);
+            const got = {
+              entropy: entropy(p, o), crossEntropy: crossEntropy(p, q, o), klDivergence: klDivergence(p, q, o), jsDivergence: jsDivergence(p, q, o),
+              rows: klDivergence(Float64Array.from([...p, ...p]), Float64Array.from([...q, ...q]), { ...o, cols: n })[1],
+            };
+            for (const [name, w] of [...Object.entries(want), ['rows', want.klDivergence]] as const) {
+              const v = got[name as keyof typeof got];
+              expect(Math.abs(v - w), `${name}, n ${n}, p·2^${kp}, q·2^${kq}: ${v} against ${w}`).toBeLessThanOrEqual(Math.max(1e-13 * Math.abs(w), 1e-15));
+            }
+          }
+        }
+      } finally {
+        setSmallInputCutoff(0);
+      }
+    });
+  }
 });
 
 // A base below 1 (0.5: "halvings") makes every value ≤ 0.  Found by fuzz/run.js:

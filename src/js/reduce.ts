@@ -17,6 +17,8 @@ export const DBL_MIN = 2.2250738585072014e-308;
 const TINY = 2 ** -400;
 const SCALE = 2 ** 600;
 const UNSCALE = 2 ** -600;
+/** Above this a row is scaled by UNSCALE (assembly/reduce.ts, TINY). */
+const HUGE = 2 ** 400;
 
 // ---------------------------------------------------------------------------------
 // Compensated pairs (Neumaier), kept in module state: the twins are synchronous
@@ -129,26 +131,29 @@ function negWL(whi: number, wlo: number, hi: number, lo: number, a: number): num
   return -((whi + wlo) * L) - a;
 }
 
-/** H from W = whi + wlo, p₀, A = Σ p·(log p − log p₀), the smallest entry. */
-export function entropyValue(whi: number, wlo: number, p0: number, a: number, min: number, normalize: boolean): number {
+/**
+ * H from W = whi + wlo, p₀, A = Σ p·(log p − log p₀) summed at the scale sc (a power of
+ * two: see assembly/reduce.ts, TINY), the smallest entry.
+ */
+export function entropyValue(whi: number, wlo: number, p0: number, a: number, min: number, normalize: boolean, sc = 1): number {
   if (!(min >= 0) || !Number.isFinite(whi)) return NaN;
   if (p0 === 0) return 0;
   if (normalize) {
     // log(W/p₀) with W's low part: near 1 (a dominant entry) W/p₀ rounded would carry
     // 2⁻⁵³/log(W/p₀) relative error
-    return logRatio(whi, p0, wlo) - a / (whi + wlo);
+    return logRatio(whi, p0, wlo) - a / ((whi + wlo) * sc);
   }
-  return negWLogMinus(whi, wlo, p0, a);
+  return negWLogMinus(whi, wlo, p0, sc === 1 ? a : a * (1 / sc));
 }
 
-/** H(P, Q) from W_p = whi + wlo, W_q = wq + wqlo, q₀, A = Σ p·(log q − log q₀) (−Infinity: some p > 0 has q = 0). */
-export function crossEntropyValue(whi: number, wlo: number, wq: number, wqlo: number, q0: number, a: number, min: number, normalize: boolean): number {
+/** H(P, Q) from W_p = whi + wlo, W_q = wq + wqlo, q₀, A = Σ p·(log q − log q₀) at the scale sc (−Infinity: some p > 0 has q = 0). */
+export function crossEntropyValue(whi: number, wlo: number, wq: number, wqlo: number, q0: number, a: number, min: number, normalize: boolean, sc = 1): number {
   // (a negative p is a term like any other: −p·log q; a negative q makes its log NaN)
   if (!Number.isFinite(whi) || !Number.isFinite(wq)) return NaN;
   if (a === -Infinity) return Infinity;
   if (whi === 0 && a === 0) return 0; // no mass (an empty row): no terms
-  if (normalize) return logRatio(wq, q0, wqlo) - a / (whi + wlo); // (with W_q's low part, as `entropyValue`)
-  return negWLogMinus(whi, wlo, q0, a);
+  if (normalize) return logRatio(wq, q0, wqlo) - a / ((whi + wlo) * sc); // (with W_q's low part, as `entropyValue`)
+  return negWLogMinus(whi, wlo, q0, sc === 1 ? a : a * (1 / sc));
 }
 
 /**
@@ -157,13 +162,13 @@ export function crossEntropyValue(whi: number, wlo: number, wq: number, wqlo: nu
  * assembly/reduce.ts, "KL of normalised rows"), A otherwise (kc = 0).  The long-row merge
  * passes kc = 0, A = Σ p·log(p/q) and the totals without their low parts.
  */
-export function klValue(whi: number, wlo: number, qhi: number, qlo: number, a: number, kc: number, min: number, normalize: boolean): number {
+export function klValue(whi: number, wlo: number, qhi: number, qlo: number, a: number, kc: number, min: number, normalize: boolean, sc = 1): number {
   if (!(min >= 0) || !Number.isFinite(whi) || !Number.isFinite(qhi)) return NaN;
   if (a === Infinity) return Infinity;
   const wp = whi + wlo;
-  if (!normalize || wp === 0) return a; // (no mass: no terms)
+  if (!normalize || wp === 0) return sc === 1 ? a : a * (1 / sc); // (no mass: no terms)
   if (!(wp > 0 && qhi + qlo > 0)) return NaN;
-  return a / wp - klShift(whi, wlo, qhi, qlo, kc);
+  return a / (wp * sc) - klShift(whi, wlo, qhi, qlo, kc);
 }
 
 const LN2 = Math.LN2;
@@ -187,13 +192,22 @@ function pow2(k: number): number {
   return BITS[0];
 }
 
-/** The integer nearest log₂(wp/wq) (within 0.59, from the high words), in [−2046, 2046]; 0 unless both are positive normal numbers. */
+/** The integer nearest log₂(wp/wq) (the kernel's `kcOf`: a subnormal one scaled by 2^600 first), in [−2046, 2046]; 0 unless both are positive and finite. */
 function kcOf(wp: number, wq: number): number {
-  if (!(wp >= DBL_MIN && wq >= DBL_MIN && wp < Infinity && wq < Infinity)) return 0;
+  if (!(wp > 0 && wq > 0 && wp < Infinity && wq < Infinity)) return 0;
+  let e = 0;
+  if (wp < DBL_MIN) {
+    wp *= SCALE;
+    e = -600;
+  }
+  if (wq < DBL_MIN) {
+    wq *= SCALE;
+    e += 600;
+  }
   BITS[0] = wp;
   const hp = WORDS[HIGH];
   BITS[0] = wq;
-  const k = (hp - WORDS[HIGH] + 0x80000) >> 20;
+  const k = ((hp - WORDS[HIGH] + 0x80000) >> 20) + e;
   return k > 2046 ? 2046 : k < -2046 ? -2046 : k;
 }
 
@@ -288,7 +302,7 @@ export function entropyRows(p: Vec, rows: number, cols: number, normalize: numbe
       if (v < mn) mn = v;
     }
     const ok = mn >= 0 && p0 > 0 && p0 < Infinity;
-    const sc = p0 < TINY ? SCALE : 1;
+    const sc = p0 < TINY ? SCALE : p0 > HUGE ? UNSCALE : 1;
     const lhi = ok ? logSplit(p0) : 0, llo = ok ? logLo : 0;
     // the terms' reference is Math.log(p₀), as the kernel's: an entry equal to p₀ adds exactly 0
     const L = ok ? Math.log(p0) : 0;
@@ -308,8 +322,9 @@ export function entropyRows(p: Vec, rows: number, cols: number, normalize: numbe
     }
     const w = Number.isFinite(whi) ? whi + wc : whi;
     const wlo = Number.isFinite(w) ? wc - (w - whi) : 0;
-    const a = (Number.isFinite(ahi) ? ahi + ac : ahi) * (sc === 1 ? 1 : UNSCALE);
-    res[r] = !ok || norm || p0 < DBL_MIN ? entropyValue(w, wlo, p0, a, mn, norm) : negWL(w, wlo, lhi, llo, a);
+    const as = Number.isFinite(ahi) ? ahi + ac : ahi;
+    const a = sc === 1 ? as : as * (1 / sc);
+    res[r] = !ok || norm || p0 < DBL_MIN ? entropyValue(w, wlo, p0, as, mn, norm, sc) : negWL(w, wlo, lhi, llo, a);
     if (aux) {
       const k = 5 * r;
       aux[k] = w;
@@ -330,7 +345,7 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, nor
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     scan(p, off, cols);
-    const sc = scanMax < TINY ? SCALE : 1;
+    const sc = scanMax < TINY ? SCALE : scanMax > HUGE ? UNSCALE : 1;
     let mn = scanMin;
     scan(q, off, cols);
     const q0 = scanMax;
@@ -351,8 +366,9 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, nor
       }
     }
     const whi = W.value(), wlo = W.rest(), wq = Q.value();
-    const a = inf ? -Infinity : A.value() * (sc === 1 ? 1 : UNSCALE);
-    res[r] = crossEntropyValue(whi, wlo, wq, Q.rest(), q0, a, mn, norm);
+    const as = inf ? -Infinity : A.value();
+    const a = sc === 1 ? as : as * (1 / sc);
+    res[r] = crossEntropyValue(whi, wlo, wq, Q.rest(), q0, as, mn, norm, sc);
     if (aux) {
       const k = 6 * r;
       aux[k] = whi;
@@ -389,7 +405,7 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, nor
     }
     const whi = W.value(), wlo = W.rest(), qhi = Q.value(), qlo = Q.rest();
     const kc = norm ? kcOf(whi, qhi) : 0;
-    const sc = pmax < TINY ? SCALE : 1;
+    const sc = pmax < TINY ? SCALE : pmax > HUGE ? UNSCALE : 1;
     let inf = false;
     for (let i = off; i < end; i++) {
       const vp = p[i], vq = q[i];
@@ -403,8 +419,9 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, nor
         } else if (vq === 0) inf = true;
       }
     }
-    const a = inf ? Infinity : A.value() * (sc === 1 ? 1 : UNSCALE);
-    res[r] = klValue(whi, wlo, qhi, qlo, a, kc, mn, norm);
+    const as = inf ? Infinity : A.value();
+    const a = sc === 1 ? as : as * (1 / sc);
+    res[r] = klValue(whi, wlo, qhi, qlo, as, kc, mn, norm, sc);
     // (aux's A: relative to kc·ln 2, kc = kcOf(aux's W_p, W_q), as the kernels': see mergeDivergence)
     if (aux) put4(aux, r, whi + wlo, qhi, a, mn);
   }
