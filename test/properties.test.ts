@@ -1250,6 +1250,16 @@ onEachBackend('regressions', (b) => {
     expect(got).toBeCloseTo(want, 6);
     expect(g.map((v, i) => Math.abs(v - grad[i]) < 1e-7)).toEqual(Array(6).fill(true));
   });
+  // Found at FC_RUNS=3000 of 'KL of close distributions': the float32 vector KL reduced p and
+  // q apart, and a close pair on either side of 2^j·√2 gave 1 + log₂(mp/mq) ≈ 1 − 0.99957,
+  // an ulp of 1 against a log of 3e-4 (the term 2e-4 off; the KL of the row 6 % off).
+  it('float32 KL of a pair either side of 2^-4·√2 (0.08839236 ‖ 0.08836574) is within 2e-6 of its terms\' magnitudes', () => {
+    const p = Float32Array.of(0.08839236199855804, 0.25, 0.6616076380014420), q = Float32Array.of(0.08836574107408524, 0.25002662092447280, 0.6616076380014420);
+    const terms = Array.from(p, (v, i) => v * Math.log(v / q[i]));
+    const want = fsum(terms), mag = fsum(terms.map(Math.abs));
+    const got = klDivergence(p, q, { validate: false });
+    expect(Math.abs(got - want), `${got} against ${want}`).toBeLessThanOrEqual(2e-6 * mag);
+  });
   // Found by fuzz/run.js: a normalised KL whose larger total is within 2^0.6 of DBL_MAX,
   // where scaling the smaller total up by 2^kc overflows, took log(W_p/W_q) − kc·ln 2 as a
   // difference of two numbers near 641 in the vector kernel (−2.6e-14 for 0).
