@@ -740,20 +740,23 @@ const KR64 = memory.data<f64>([
  * log₂(p/q) − kc in four float32 lanes for positive normal p and q's bits x (a scaled
  * subnormal's: see `klF32T`); other lanes give a finite, meaningless value.  k, the integer
  * nearest the bits' difference over 2²³, is within 0.59 of log₂(p/q), so p and q·2^k (q's
- * exponent field moved by k) are within a factor 1.5: log₂(p/(q·2^k)) = 2·atanh(s)/ln 2
- * with s = (p − q·2^k)/(p + q·2^k), |s| < 0.2, its numerator exact (Sterbenz).  A close
- * pair has k = 0 and s of p and q themselves; reduced apart, as a table log would, a pair
- * either side of 2^j·√2 would give ±1 + log₂(mp/mq), cancelling to an ulp of 1 (6e-8
- * against a log₂ of ~(p − q)/q).  `half` = 2²², `kcv` the row's kc (see "KL of normalised
- * rows").  q·2^k can fall below FLT_MIN (its bits then mean another number) only where
- * p < 2^-124: the caller takes those lanes' blocks exactly (`klF32T`).
+ * exponent field moved by k) are within a factor 1.5; both are then moved by p's exponent
+ * into [2/3, 3) (exact, in the bits: no lane computes with a subnormal, whatever p and q),
+ * and log₂(p/(q·2^k)) = 2·atanh(s)/ln 2 with s = (p′ − q′)/(p′ + q′), |s| < 0.2, its
+ * numerator exact (Sterbenz).  A close pair has k = 0 and s of p and q themselves;
+ * reduced apart, as a table log would, a pair either side of 2^j·√2 would give
+ * ±1 + log₂(mp/mq), cancelling to an ulp of 1 (6e-8 against a log₂ of ~(p − q)/q).
+ * (A p of 0, subnormal, negative, infinite or NaN still gives finite bits: its term is
+ * dropped, or its row computed again, by the caller.)  `half` = 2²², `expo`, `one`: the
+ * bits of the exponent field and of 1; `kcv` the row's kc (see "KL of normalised rows").
  */
 // @ts-ignore: decorator
-@inline function log2RatioF32x4(p: v128, x: v128, kcv: v128, half: v128,
+@inline function log2RatioF32x4(p: v128, x: v128, kcv: v128, half: v128, expo: v128, one: v128,
   c0: v128, c1: v128, c2: v128, c3: v128, c4: v128): v128 {
   const k = i32x4.shr_s(i32x4.add(i32x4.sub(p, x), half), 23);
-  const qk = i32x4.add(x, i32x4.shl(k, 23));
-  const s = f32x4.div(f32x4.sub(p, qk), f32x4.add(p, qk));
+  const e = i32x4.sub(v128.and(p, expo), one);
+  const p1 = i32x4.sub(p, e), q1 = i32x4.sub(i32x4.add(x, i32x4.shl(k, 23)), e);
+  const s = f32x4.div(f32x4.sub(p1, q1), f32x4.add(p1, q1));
   const z = f32x4.mul(s, s);
   const kd = f32x4.convert_i32x4_s(i32x4.sub(k, kcv));
   return f32x4.add(kd, f32x4.mul(s, madd32(madd32(madd32(madd32(c4, z, c3), z, c2), z, c1), z, c0)));
@@ -1748,7 +1751,7 @@ const KL = 0, JS = 1;
   const lo = mant;
   const e149 = v128.load32_splat(SUBQ32);
   const zero = f32x4.splat(0), inf = kept(f32x4.splat(Infinity));
-  const half = kept(i32x4.splat(0x400000)), low = kept(i32x4.splat(0x01800000)); // 2²², the bits of 2^-124
+  const half = kept(i32x4.splat(0x400000)), expo = kept(i32x4.splat(0x7f800000)), one = kept(i32x4.splat(0x3f800000)); // 2²², the bits of the exponent field and of 1
   let handover = -1; // the block from which the scaled copy takes the row over
   while (i < n) {
     const start = i, end = min(i + 32, n);
@@ -1771,14 +1774,11 @@ const KL = 0, JS = 1;
       const op0 = aboveF32x4(p0, lo), op1 = aboveF32x4(p1, lo), oq0 = qOkF32x4<S>(q0, lo), oq1 = qOkF32x4<S>(q1, lo);
       const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = qOkF32x4<S>(q2, lo), oq3 = qOkF32x4<S>(q3, lo);
       below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
-      // (a lane whose q is not taken, or whose p < 2^-124: see `log2RatioF32x4`)
-      const t0 = v128.andnot(oq0, i32x4.lt_s(p0, low)), t1 = v128.andnot(oq1, i32x4.lt_s(p1, low));
-      const t2 = v128.andnot(oq2, i32x4.lt_s(p2, low)), t3 = v128.andnot(oq3, i32x4.lt_s(p3, low));
-      careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, t0), v128.andnot(op1, t1)), v128.or(v128.andnot(op2, t2), v128.andnot(op3, t3))));
-      const l0 = log2RatioF32x4(p0, x0, kcv, half, c0, c1, c2, c3, c4);
-      const l1 = log2RatioF32x4(p1, x1, kcv, half, c0, c1, c2, c3, c4);
-      const l2 = log2RatioF32x4(p2, x2, kcv, half, c0, c1, c2, c3, c4);
-      const l3 = log2RatioF32x4(p3, x3, kcv, half, c0, c1, c2, c3, c4);
+      careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
+      const l0 = log2RatioF32x4(p0, x0, kcv, half, expo, one, c0, c1, c2, c3, c4);
+      const l1 = log2RatioF32x4(p1, x1, kcv, half, expo, one, c0, c1, c2, c3, c4);
+      const l2 = log2RatioF32x4(p2, x2, kcv, half, expo, one, c0, c1, c2, c3, c4);
+      const l3 = log2RatioF32x4(p3, x3, kcv, half, expo, one, c0, c1, c2, c3, c4);
       a = f32x4.add(a, f32x4.add(f32x4.add(f32x4.mul(v128.and(p0, op0), l0), f32x4.mul(v128.and(p1, op1), l1)),
         f32x4.add(f32x4.mul(v128.and(p2, op2), l2), f32x4.mul(v128.and(p3, op3), l3))));
     }
@@ -1792,8 +1792,8 @@ const KL = 0, JS = 1;
       const x0 = scaledOf<S>() ? subBitsF32x4(q0, lo, e149) : q0;
       const op0 = aboveF32x4(p0, lo), oq0 = qOkF32x4<S>(q0, lo);
       below = v128.or(below, v128.andnot(p0, op0));
-      careful = v128.or(careful, v128.andnot(op0, v128.andnot(oq0, i32x4.lt_s(p0, low))));
-      const l0 = log2RatioF32x4(p0, x0, kcv, half, c0, c1, c2, c3, c4);
+      careful = v128.or(careful, v128.andnot(op0, oq0));
+      const l0 = log2RatioF32x4(p0, x0, kcv, half, expo, one, c0, c1, c2, c3, c4);
       a = f32x4.add(a, f32x4.mul(v128.and(p0, op0), l0));
     }
     if (!scaledOf<S>() && !rowInf && v128.any_true(careful) && subUnderF32(p, q, start, end)) {
