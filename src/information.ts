@@ -120,6 +120,13 @@ function jointTerms(fn: string, joint: Vector, options_: unknown, mutual: boolea
  * ```
  */
 export function mutualInformation(joint: Vector, options: JointOptions): number {
+  const v = mutualInformationOf(joint, options);
+  // a table of one row or one column: X or Y takes one value and I is 0 exactly, where its
+  // terms, each log 1 rounded, need not cancel
+  return v === v && (options.cols === 1 || joint.length === options.cols) ? 0 : v;
+}
+
+function mutualInformationOf(joint: Vector, options: JointOptions): number {
   const small = jointSmall(joint, options, true);
   if (small !== undefined) return small;
   const t = jointTerms('mutualInformation', joint, options, true);

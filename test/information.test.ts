@@ -152,6 +152,22 @@ onEachBackend('joint tables', () => {
   });
 
   describe('identities', () => {
+    // Found by fuzz/run.js: a column of 71 weights near 1e29 (one of them 5e-324), unvalidated,
+    // gave 1.6e-17: each term is log 1 rounded, and the terms need not cancel.
+    it('one row or one column: X or Y takes one value, I = 0 exactly (+0), and H(Y|X) of one column is 0', () => {
+      const random = rng(0x1c01);
+      for (const n of [1, 2, 5, 40, 71, 300]) {
+        const big = Array.from({ length: n }, (_, i) => (i === 0 ? 5e-324 : (0.05 + random()) * 1e30));
+        const w = Array.from({ length: n }, () => 0.05 + random()), total = fsum(w), p = w.map((v) => v / total);
+        for (const [table, o] of [[big, { validate: false }], [p, {}], [w, { normalize: true }]] as const) {
+          for (const cols of [1, n]) {
+            const got = mutualInformation(table, { cols, ...o });
+            expect(Object.is(got, 0), `n ${n}, cols ${cols}: ${got}`).toBe(true);
+            if (cols === 1) expect(Object.is(conditionalEntropy(table, { cols, ...o }), 0), `H(Y|X), n ${n}`).toBe(true);
+          }
+        }
+      }
+    });
     for (const Type of TYPES) {
       it(`I(X;Y) = H(X) + H(Y) − H(X,Y) ≥ 0 and H(Y|X) = H(X,Y) − H(X) ${Type.name}`, () => {
         const random = rng(Type === Float32Array ? 41 : 42);
