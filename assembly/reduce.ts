@@ -751,9 +751,14 @@ const KR64 = memory.data<f64>([
  * bits of the exponent field and of 1; `kcv` the row's kc (see "KL of normalised rows").
  */
 // @ts-ignore: decorator
-@inline function log2RatioF32x4(p: v128, x: v128, kcv: v128, half: v128, expo: v128, one: v128,
-  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128): v128 {
-  const k = i32x4.shr_s(i32x4.add(i32x4.sub(p, x), half), 23);
+@inline function log2RatioF32x4(p: v128, x: v128, kcv: v128, half: v128, expo: v128, one: v128, mant: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, wide: bool): v128 {
+  // (bits(p) − x stays within 32 bits for a normal q, whose bits are ≥ 0; a scaled
+  // subnormal's reach −22·2²³, and there, `wide` (a constant at each call), the exponent
+  // fields and the mantissas are differenced apart, the second's carry −1, 0 or 1)
+  const k = wide
+    ? i32x4.add(i32x4.sub(i32x4.shr_s(p, 23), i32x4.shr_s(x, 23)), i32x4.shr_s(i32x4.add(i32x4.sub(v128.and(p, mant), v128.and(x, mant)), half), 23))
+    : i32x4.shr_s(i32x4.add(i32x4.sub(p, x), half), 23);
   const e = i32x4.sub(v128.and(p, expo), one);
   const p1 = i32x4.sub(p, e), q1 = i32x4.sub(i32x4.add(x, i32x4.shl(k, 23)), e);
   const s = f32x4.div(f32x4.sub(p1, q1), f32x4.add(p1, q1));
@@ -1775,10 +1780,10 @@ const KL = 0, JS = 1;
       const op2 = aboveF32x4(p2, lo), op3 = aboveF32x4(p3, lo), oq2 = qOkF32x4<S>(q2, lo), oq3 = qOkF32x4<S>(q3, lo);
       below = v128.or(below, v128.or(v128.or(v128.andnot(p0, op0), v128.andnot(p1, op1)), v128.or(v128.andnot(p2, op2), v128.andnot(p3, op3))));
       careful = v128.or(careful, v128.or(v128.or(v128.andnot(op0, oq0), v128.andnot(op1, oq1)), v128.or(v128.andnot(op2, oq2), v128.andnot(op3, oq3))));
-      const l0 = log2RatioF32x4(p0, x0, kcv, half, expo, one, c0, c1, c2, c3, c4);
-      const l1 = log2RatioF32x4(p1, x1, kcv, half, expo, one, c0, c1, c2, c3, c4);
-      const l2 = log2RatioF32x4(p2, x2, kcv, half, expo, one, c0, c1, c2, c3, c4);
-      const l3 = log2RatioF32x4(p3, x3, kcv, half, expo, one, c0, c1, c2, c3, c4);
+      const l0 = log2RatioF32x4(p0, x0, kcv, half, expo, one, mant, c0, c1, c2, c3, c4, scaledOf<S>());
+      const l1 = log2RatioF32x4(p1, x1, kcv, half, expo, one, mant, c0, c1, c2, c3, c4, scaledOf<S>());
+      const l2 = log2RatioF32x4(p2, x2, kcv, half, expo, one, mant, c0, c1, c2, c3, c4, scaledOf<S>());
+      const l3 = log2RatioF32x4(p3, x3, kcv, half, expo, one, mant, c0, c1, c2, c3, c4, scaledOf<S>());
       a = f32x4.add(a, f32x4.add(f32x4.add(f32x4.mul(v128.and(p0, op0), l0), f32x4.mul(v128.and(p1, op1), l1)),
         f32x4.add(f32x4.mul(v128.and(p2, op2), l2), f32x4.mul(v128.and(p3, op3), l3))));
     }
@@ -1793,7 +1798,7 @@ const KL = 0, JS = 1;
       const op0 = aboveF32x4(p0, lo), oq0 = qOkF32x4<S>(q0, lo);
       below = v128.or(below, v128.andnot(p0, op0));
       careful = v128.or(careful, v128.andnot(op0, oq0));
-      const l0 = log2RatioF32x4(p0, x0, kcv, half, expo, one, c0, c1, c2, c3, c4);
+      const l0 = log2RatioF32x4(p0, x0, kcv, half, expo, one, mant, c0, c1, c2, c3, c4, scaledOf<S>());
       a = f32x4.add(a, f32x4.mul(v128.and(p0, op0), l0));
     }
     if (!scaledOf<S>() && !rowInf && v128.any_true(careful) && subUnderF32(p, q, start, end)) {

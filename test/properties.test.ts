@@ -1271,6 +1271,19 @@ onEachBackend('regressions', (b) => {
     const got = klDivergence(p, q, { validate: false });
     expect(Math.abs(got - want), `${got} against ${want}`).toBeLessThanOrEqual(2e-6 * mag);
   });
+  // Found by a second reader of the change above: with a subnormal q (the kernel's scaled
+  // copy), bits(p) − bits(q) left 32 bits where log₂(p/q) > 255, and the term came out
+  // 512·p·ln 2 too low (−1.7e37 for 1.8e37).
+  it('float32 KL of p = 1e35 (and 1.6e32) against a subnormal q = 1e-45 is its float64 value', () => {
+    for (const big of [1e35, 1.6e32, 3e38]) {
+      const p = new Float32Array(64).fill(1), q = new Float32Array(64).fill(1);
+      p[5] = big;
+      q[5] = 1e-45;
+      const want = fsum(Array.from(p, (v, i) => v * Math.log(v / q[i])));
+      const got = klDivergence(p, q, { validate: false });
+      expect(Math.abs(got - want), `${big}: ${got} against ${want}`).toBeLessThanOrEqual(2e-6 * Math.abs(want));
+    }
+  });
   // Found by fuzz/run.js: a normalised KL whose larger total is within 2^0.6 of DBL_MAX,
   // where scaling the smaller total up by 2^kc overflows, took log(W_p/W_q) − kc·ln 2 as a
   // difference of two numbers near 641 in the vector kernel (−2.6e-14 for 0).
