@@ -318,7 +318,7 @@ function entropyValue(whi: f64, wlo: f64, p0: f64, A: f64, mn: f64, norm: bool, 
     return logRatio(whi, p0, wlo) - A / ((whi + wlo) * sc);
   }
   const hi = logSplit(p0);
-  return negWLogMinus(whi, wlo, hi, logLo, sc == 1.0 ? A : A * (1.0 / sc));
+  return negWLogMinus(whi, wlo, hi, logLo, A / sc);
 }
 
 /** H(P, Q) from W_p = whi + wlo, W_q = Wq + Wqlo, q₀ and A·sc (as `entropyValue`'s). */
@@ -329,7 +329,7 @@ function crossEntropyValue(whi: f64, wlo: f64, Wq: f64, Wqlo: f64, q0: f64, A: f
   if (whi == 0 && A == 0) return 0; // no mass (an empty row): no terms
   if (norm) return logRatio(Wq, q0, Wqlo) - A / ((whi + wlo) * sc); // (with W_q's low part, as `entropyValue`)
   const hi = logSplit(q0);
-  return negWLogMinus(whi, wlo, hi, logLo, sc == 1.0 ? A : A * (1.0 / sc));
+  return negWLogMinus(whi, wlo, hi, logLo, A / sc);
 }
 
 /**
@@ -340,7 +340,7 @@ function klValue(whi: f64, wlo: f64, qhi: f64, qlo: f64, A: f64, kc: i32, mn: f6
   if (!(mn >= 0) || !isFinite(whi) || !isFinite(qhi)) return NaN;
   if (inf) return Infinity;
   const Wp = whi + wlo;
-  if (!norm || Wp == 0) return sc == 1.0 ? A : A * (1.0 / sc); // (no mass: no terms)
+  if (!norm || Wp == 0) return A / sc; // (no mass: no terms)
   if (!(Wp > 0 && qhi + qlo > 0)) return NaN;
   return A / (Wp * sc) - klShift(whi, wlo, qhi, qlo, kc);
 }
@@ -388,7 +388,7 @@ function sumRowExact<T>(x: usize, n: i32): void {
 @inline function setA(A: f64, sc: f64): void {
   rowAs = A;
   rowSc = sc;
-  rowA = sc == 1.0 ? A : A * (1.0 / sc);
+  rowA = A / sc;
 }
 
 /** Entropy parts of a row, every term exact: rowWhi/rowWlo, rowMax = p₀, rowA, rowMin. */

@@ -143,7 +143,7 @@ export function entropyValue(whi: number, wlo: number, p0: number, a: number, mi
     // 2⁻⁵³/log(W/p₀) relative error
     return logRatio(whi, p0, wlo) - a / ((whi + wlo) * sc);
   }
-  return negWLogMinus(whi, wlo, p0, sc === 1 ? a : a * (1 / sc));
+  return negWLogMinus(whi, wlo, p0, a / sc);
 }
 
 /** H(P, Q) from W_p = whi + wlo, W_q = wq + wqlo, q₀, A = Σ p·(log q − log q₀) at the scale sc (−Infinity: some p > 0 has q = 0). */
@@ -153,7 +153,7 @@ export function crossEntropyValue(whi: number, wlo: number, wq: number, wqlo: nu
   if (a === -Infinity) return Infinity;
   if (whi === 0 && a === 0) return 0; // no mass (an empty row): no terms
   if (normalize) return logRatio(wq, q0, wqlo) - a / ((whi + wlo) * sc); // (with W_q's low part, as `entropyValue`)
-  return negWLogMinus(whi, wlo, q0, sc === 1 ? a : a * (1 / sc));
+  return negWLogMinus(whi, wlo, q0, a / sc);
 }
 
 /**
@@ -166,7 +166,7 @@ export function klValue(whi: number, wlo: number, qhi: number, qlo: number, a: n
   if (!(min >= 0) || !Number.isFinite(whi) || !Number.isFinite(qhi)) return NaN;
   if (a === Infinity) return Infinity;
   const wp = whi + wlo;
-  if (!normalize || wp === 0) return sc === 1 ? a : a * (1 / sc); // (no mass: no terms)
+  if (!normalize || wp === 0) return a / sc; // (no mass: no terms)
   if (!(wp > 0 && qhi + qlo > 0)) return NaN;
   return a / (wp * sc) - klShift(whi, wlo, qhi, qlo, kc);
 }
@@ -323,7 +323,7 @@ export function entropyRows(p: Vec, rows: number, cols: number, normalize: numbe
     const w = Number.isFinite(whi) ? whi + wc : whi;
     const wlo = Number.isFinite(w) ? wc - (w - whi) : 0;
     const as = Number.isFinite(ahi) ? ahi + ac : ahi;
-    const a = sc === 1 ? as : as * (1 / sc);
+    const a = as / sc;
     res[r] = !ok || norm || p0 < DBL_MIN ? entropyValue(w, wlo, p0, as, mn, norm, sc) : negWL(w, wlo, lhi, llo, a);
     if (aux) {
       const k = 5 * r;
@@ -367,7 +367,7 @@ export function crossEntropyRows(p: Vec, q: Vec, rows: number, cols: number, nor
     }
     const whi = W.value(), wlo = W.rest(), wq = Q.value();
     const as = inf ? -Infinity : A.value();
-    const a = sc === 1 ? as : as * (1 / sc);
+    const a = as / sc;
     res[r] = crossEntropyValue(whi, wlo, wq, Q.rest(), q0, as, mn, norm, sc);
     if (aux) {
       const k = 6 * r;
@@ -420,7 +420,7 @@ export function klDivergenceRows(p: Vec, q: Vec, rows: number, cols: number, nor
       }
     }
     const as = inf ? Infinity : A.value();
-    const a = sc === 1 ? as : as * (1 / sc);
+    const a = as / sc;
     res[r] = klValue(whi, wlo, qhi, qlo, as, kc, mn, norm, sc);
     // (aux's A: relative to kc·ln 2, kc = kcOf(aux's W_p, W_q), as the kernels': see mergeDivergence)
     if (aux) put4(aux, r, whi + wlo, qhi, a, mn);
