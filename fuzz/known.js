@@ -4,10 +4,8 @@
 
 // ---------------------------------------------------------------------------------
 // Known library bugs: a failing call that matches one of these is counted, not failed
-// (unless --strict).  Each is reproduced minimally in test/properties.test.ts.  (BUG-17, a
-// float32 loss gradient beyond FLT_MAX, is pinned there with it.fails and not listed here:
-// the harness reports it as a failure.  BUG-1…11 and
-// 13…16, found by this harness and the property tests, are fixed; their checks are now
+// (unless --strict).  Each is reproduced minimally in test/properties.test.ts.  (BUG-1…11
+// and 13…29, found by this harness and the property tests, are fixed; their checks are now
 // ordinary failures of the harness.)
 // ---------------------------------------------------------------------------------
 

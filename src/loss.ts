@@ -5,9 +5,10 @@
 import { type Arg, baseScale, classWeights, describe, labelSmoothingOption, options, output, reductionOption, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { type Engine, scanEngine } from './engine.js';
-import { execute, lossWeight, type Plan, type Stage } from './plan.js';
+import { execute, liveData, lossWeight, type Plan, ROW_SCRATCH, type Stage, wideGrad, wideGradRows } from './plan.js';
 import { NARROW_COLS, ROW_GROUP } from './kernels.js';
 import { fsum } from './js/sum.js';
+import { softmaxCrossEntropyLabels, softmaxCrossEntropyProbs } from './js/loss.js';
 import { uninitialized } from './memory.js';
 import { softmaxCrossEntropySmall } from './small.js';
 import type { CrossEntropyLossOptions, FloatArray, Labels, Reduction, Vector } from './types.js';
@@ -59,7 +60,18 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
     : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, grouped, null] };
   return {
     rows, cols, size: c.Z.length, weight: lossWeight(f32, c.grad !== null), stages: [stage],
-    finish: () => reduceLoss(c, grouped ? res.subarray(0, Math.ceil(rows / ROW_GROUP)) : res),
+    finish: () => {
+      const g = wideGrad(f32, options.grad);
+      if (g) {
+        const z = liveData(logits, c.Z.data) as Float32Array, t = liveData(targets, c.T.data) as Float32Array, { labels, weights, wsum, eps } = c;
+        wideGradRows([g], rows, cols, (r, off) => {
+          const zr = z.subarray(off, off + cols), gr = g.subarray(off, off + cols);
+          if (labels) softmaxCrossEntropyLabels(zr, labels.subarray(r, r + 1), 1, cols, weights, wsum, eps, gradScale, gr, ROW_SCRATCH, false);
+          else softmaxCrossEntropyProbs(zr, t.subarray(off, off + cols), 1, cols, weights, eps, gradScale, gr, ROW_SCRATCH, false);
+        });
+      }
+      return reduceLoss(c, grouped ? res.subarray(0, Math.ceil(rows / ROW_GROUP)) : res);
+    },
   };
 }
 

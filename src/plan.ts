@@ -8,6 +8,8 @@
 
 import { engineFor } from './backend.js';
 import type { KernelName } from './kernels.js';
+import { stage } from './js/softmax.js';
+import { WasmArray } from './memory.js';
 
 export interface Stage {
   kernel: KernelName;
@@ -81,3 +83,42 @@ export function execute<R>(plan: Plan<R>): R {
   for (const s of plan.stages) engine.run(s.kernel, s.f32, s.args);
   return plan.finish();
 }
+
+/**
+ * A gradient argument's view when a float32 kernel writes it into a Float64Array (see
+ * `wideGradRows`), else null.  A WasmArray's view is made again: memory may have grown
+ * since the call was parsed.
+ */
+export function wideGrad(f32: boolean, given: unknown): Float64Array | null {
+  const g = given instanceof WasmArray ? given.array : given;
+  return f32 && g instanceof Float64Array ? g : null;
+}
+
+/** An input's elements now (a WasmArray's view made again, as `wideGrad`). */
+export const liveData = (given: unknown, data: ArrayLike<number>): ArrayLike<number> => (given instanceof WasmArray ? given.array : data);
+
+/**
+ * The float32 kernels form gradients in float32 lanes, so an entry past FLT_MAX — a base
+ * near 1 (1/ln base reaches 4.5e15) times a temperature's 1/T, or class weights or soft
+ * targets near 1e30 — comes out ±Infinity or NaN, where a Float64Array holds its value.
+ * Each row of these gradients with an entry that is not finite is formed again by
+ * `redo(r, off)`: the twin on that row, in float64, with a float32 call's cut-off for
+ * exponentials.  (A row whose softmax is undefined is NaN on both.)  Gradients of finite
+ * size pass one scan.
+ */
+export function wideGradRows(grads: (Float64Array | null)[], rows: number, cols: number, redo: (r: number, off: number) => void): void {
+  for (let r = 0, off = 0; r < rows; r++, off += cols) {
+    let any = 0;
+    for (const g of grads) if (g) for (let j = off; j < off + cols; j++) any += g[j] * 0; // (NaN where an entry is ±Infinity or NaN)
+    if (any === 0) continue;
+    stage.f32 = true;
+    redo(r, off);
+  }
+}
+
+/** Entries off … off + n − 1 of a (a typed array's view of them, an array's copy). */
+export const rowOf = (a: ArrayLike<number>, off: number, n: number): ArrayLike<number> =>
+  ArrayBuffer.isView(a) ? (a as Float64Array).subarray(off, off + n) : Array.prototype.slice.call(a, off, off + n);
+
+/** A row's result that `redo` computes again and drops (the kernel's is kept). */
+export const ROW_SCRATCH = new Float64Array(1);

@@ -11,7 +11,8 @@
 // written `grad`.
 
 import { type Arg, type Shape, at, baseScale, describe, labelSmoothingOption, options, output, reductionOption, sameLength, shape, vector } from './args.js';
-import { execute, ROW_WEIGHT, sigmoidWeight, type Plan } from './plan.js';
+import { execute, liveData, ROW_SCRATCH, ROW_WEIGHT, rowOf, sigmoidWeight, type Plan, wideGrad, wideGradRows } from './plan.js';
+import { sigmoidCrossEntropyRows, sigmoidFocalLossRows } from './js/sigmoid.js';
 import { fsum } from './js/sum.js';
 import { positiveZeros } from './reductions.js';
 import { sigmoidCrossEntropySmall, sigmoidFocalLossSmall } from './small.js';
@@ -202,10 +203,16 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
   }
   const pw = o.posWeight === undefined ? null : perClass(fn, 'posWeight', o.posWeight, cols, matrix ? 'class' : 'element', true);
   const { k } = c, kr = rows / k, kc = cols * k;
+  const wk = wElem ? w : tiled(w as Float64Array | null, k), pk = tiled(pw, k);
   return {
     rows: kr, cols: kc, size: n, weight: sigmoidWeight(c.f32, c.grad !== null),
-    stages: [{ kernel: 'sigmoidCrossEntropyRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, wElem ? w : tiled(w as Float64Array | null, k), wElem, tiled(pw, k), eps, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
-    finish: () => finish(fn, c, wElemArg),
+    stages: [{ kernel: 'sigmoidCrossEntropyRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, wk, wElem, pk, eps, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
+    finish: () => {
+      const value = finish(fn, c, wElemArg);
+      wideSigmoid(c, logits, targets, o.grad, kr, kc, (x, y, g, off) =>
+        sigmoidCrossEntropyRows(x, y, 1, kc, wElem ? rowOf(liveData(o.weights, wk!), off, kc) : wk, wElem, pk, eps, c.lscale, c.gscale, g, ROW_SCRATCH, null));
+      return value;
+    },
   };
 }
 
@@ -225,6 +232,19 @@ export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?:
   return {
     rows: kr, cols: kc, size: c.X.length, weight: ROW_WEIGHT,
     stages: [{ kernel: 'sigmoidFocalLossRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
-    finish: () => finish(fn, c, null),
+    finish: () => {
+      const value = finish(fn, c, null);
+      wideSigmoid(c, logits, targets, o.grad, kr, kc, (x, y, g) => sigmoidFocalLossRows(x, y, 1, kc, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, g, ROW_SCRATCH, null));
+      return value;
+    },
   };
+}
+
+/** plan.ts's `wideGradRows` on a sigmoid loss's kernel rows: `redo` takes the row's logits, targets and gradient. */
+function wideSigmoid(c: Common, logits: Vector, targets: Vector, given: unknown, rows: number, cols: number,
+  redo: (x: ArrayLike<number>, y: ArrayLike<number>, g: Float64Array, off: number) => void): void {
+  const g = wideGrad(c.f32, given);
+  if (!g) return;
+  const x = liveData(logits, c.X.data), y = liveData(targets, c.T.data);
+  wideGradRows([g], rows, cols, (_, off) => redo(rowOf(x, off, cols), rowOf(y, off, cols), g.subarray(off, off + cols), off));
 }

@@ -2,7 +2,8 @@
 // outputs from the logits — of a vector or of each row of a matrix (`cols`).
 
 import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
-import { execute, expWeight, mapWeight, ROW_WEIGHT, type Plan } from './plan.js';
+import { execute, expWeight, liveData, mapWeight, ROW_SCRATCH, ROW_WEIGHT, type Plan, wideGrad, wideGradRows } from './plan.js';
+import { softmaxEntropyRows, softmaxKlDivergenceRows } from './js/softmax.js';
 import { LSE_OPTIONS, logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
 import { perRow } from './reductions.js';
@@ -127,11 +128,19 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
   const T = temperature(fn, o.temperature);
   const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, X.length, [X], []);
   const res = perRow(s, fn, o.out, [X], { grad });
+  const f32 = X.dtype === 'f32';
   return {
-    rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(X.dtype === 'f32'),
+    rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(f32),
     // (the kernel gives H in the base's scale)
-    stages: [{ kernel: 'softmaxEntropyRows', f32: X.dtype === 'f32', args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
-    finish: () => (s.matrix ? res : res[0]),
+    stages: [{ kernel: 'softmaxEntropyRows', f32, args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
+    finish: () => {
+      const g = wideGrad(f32, o.grad);
+      if (g) {
+        const x = liveData(logits, X.data) as Float32Array, { cols } = s;
+        wideGradRows([g], s.rows, cols, (_, off) => softmaxEntropyRows(x.subarray(off, off + cols), 1, cols, T, scale, g.subarray(off, off + cols), ROW_SCRATCH, null));
+      }
+      return s.matrix ? res : res[0];
+    },
   };
 }
 
@@ -169,9 +178,20 @@ export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, option
     throw new RangeError(`${fn}: gradP overlaps gradQ; use separate arrays`);
   }
   const res = perRow(s, fn, o.out, [A, B], { gradP, gradQ });
+  const f32 = A.dtype === 'f32' && B.dtype === 'f32';
   return {
     rows: s.rows, cols: s.cols, size: A.length, weight: ROW_WEIGHT,
-    stages: [{ kernel: 'softmaxKlDivergenceRows', f32: A.dtype === 'f32' && B.dtype === 'f32', args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],
-    finish: () => (s.matrix ? res : res[0]),
+    stages: [{ kernel: 'softmaxKlDivergenceRows', f32, args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],
+    finish: () => {
+      const gP = wideGrad(f32, o.gradP), gQ = wideGrad(f32, o.gradQ);
+      if (gP || gQ) {
+        const a = liveData(logitsP, A.data) as Float32Array, b = liveData(logitsQ, B.data) as Float32Array, { cols } = s;
+        wideGradRows([gP, gQ], s.rows, cols, (_, off) => {
+          const end = off + cols;
+          softmaxKlDivergenceRows(a.subarray(off, end), b.subarray(off, end), 1, cols, T, scale, gP && gP.subarray(off, end), gQ && gQ.subarray(off, end), ROW_SCRATCH);
+        });
+      }
+      return s.matrix ? res : res[0];
+    },
   };
 }

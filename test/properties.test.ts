@@ -913,21 +913,51 @@ describe('properties: the backends agree within the SPEC bounds', () => {
 // Regressions: the library bugs these properties (and fuzz/run.js) found, as minimal
 // reproductions; all of them are fixed.  (A bug found and not yet fixed is pinned here with
 // `it.fails`, which passes while the bug is there — when it is fixed, the test fails: make
-// it an `it`; BUG-17 is one.)
+// it an `it`.)
 // ---------------------------------------------------------------------------------
 
 onEachBackend('regressions', (b) => {
-  // Found by fuzz/run.js, not yet fixed: the float32 kernels form the loss's gradient in
-  // float32 lanes, so an entry beyond FLT_MAX (here soft targets of 1e30 and a base of
-  // 1 + 2⁻⁵², whose 1/ln base is 4.5e15) is ±Infinity (or NaN), though the grad array is
-  // a Float64Array that holds it; the JS twin computes it in float64.
-  (b === 'js' ? it : it.fails)('BUG-17: softmaxCrossEntropy of float32 logits, a gradient entry beyond FLT_MAX into a Float64Array grad is finite', () => {
-    const z = Float32Array.of(0.787, 0.431, -1.077, -0.819), t = Float32Array.of(7.87e29, 4.31e29, -1.07e30, -8.19e29);
-    const grad = new Float64Array(4), want = new Float64Array(4);
-    softmaxCrossEntropy(Float64Array.from(z), Float64Array.from(t), { cols: 2, grad: want, base: 1.0000000000000002 });
-    softmaxCrossEntropy(z, t, { cols: 2, grad, base: 1.0000000000000002 });
-    for (let i = 0; i < 4; i++) expect(Math.abs(grad[i] - want[i]), `grad[${i}]: ${grad[i]} against ${want[i]}`).toBeLessThanOrEqual(2e-6 * Math.abs(want[i]));
-  });
+  // BUG-29 (found by fuzz/run.js): the float32 kernels form gradients in float32 lanes, so
+  // an entry beyond FLT_MAX (soft targets or class weights near 1e30, a temperature of
+  // 1e-30, and a base of 1 + 2⁻⁵², whose 1/ln base is 4.5e15) was ±Infinity (or NaN),
+  // though the grad array is a Float64Array that holds it.  Such rows are formed again in
+  // float64 now.  The reference is the same call on float64 logits (every entry here is
+  // exact in float32).
+  for (const cutoff of [0, 16]) {
+    it(`BUG-29: a float32 call's gradient entries beyond FLT_MAX into a Float64Array are finite and right (small-input cutoff ${cutoff})`, () => {
+      setSmallInputCutoff(cutoff);
+      try {
+        const base = 1.0000000000000002, n = 16, cols = 4;
+        const z = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7)), z2 = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+        const zt = z.map((v) => v * 1e-30), zt2 = z2.map((v) => v * 1e-30); // (logits / T of order 1 at T = 1e-30)
+        const t = Float32Array.from({ length: n }, (_, i) => (i % 3 ? 1e30 : -2e30)), y = Float32Array.from({ length: n }, (_, i) => i % 2);
+        const T = 1e-30;
+        type Call = (as: (a: Float32Array) => Float32Array, g: Float64Array) => unknown;
+        const calls: [string, Call][] = [
+          ['softmaxCrossEntropy, soft targets', (as, g) => softmaxCrossEntropy(as(z), as(t), { cols, grad: g, base, reduction: 'sum' })],
+          ['softmaxCrossEntropy, weighted labels', (as, g) => softmaxCrossEntropy(as(z), Int32Array.of(0, 1, 2, 3), { cols, grad: g, base, weights: [3e30, 1, 1e30, 1], reduction: 'sum' })],
+          ['softmaxCrossEntropy, weighted labels, smoothing', (as, g) => softmaxCrossEntropy(as(z), Int32Array.of(1, 0, 3, 2), { cols, grad: g, base, weights: [1, 3e30, 1, 1], labelSmoothing: 0.1, reduction: 'sum' })],
+          ['softmaxKlDivergence gradQ', (as, g) => softmaxKlDivergence(as(zt), as(zt2), { cols, gradQ: g, base, temperature: T })],
+          ['softmaxKlDivergence gradQ, one row', (as, g) => softmaxKlDivergence(as(zt), as(zt2), { gradQ: g, base, temperature: T })],
+          ['softmaxKlDivergence gradP', (as, g) => softmaxKlDivergence(as(zt), as(zt2), { cols, gradP: g, base, temperature: T })],
+          ['sigmoidCrossEntropy, weights per element', (as, g) => sigmoidCrossEntropy(as(z), as(y), { grad: g, base, weights: new Float32Array(n).fill(1e30), reduction: 'sum' })],
+          ['sigmoidCrossEntropy, weights per class', (as, g) => sigmoidCrossEntropy(as(z), as(y), { cols, grad: g, base, weights: [1e30, 1, 1, 3e30], reduction: 'sum' })],
+        ];
+        for (const [name, call] of calls) {
+          const want = new Float64Array(n), got = new Float64Array(n);
+          call((a) => Float64Array.from(a) as never, want);
+          call((a) => a, got);
+          expect(want.some((v) => Math.abs(v) > 3.5e38), name).toBe(true);
+          for (let i = 0; i < n; i++) {
+            expect(Number.isFinite(got[i]), `${name}: grad[${i}] = ${got[i]}`).toBe(true);
+            expect(Math.abs(got[i] - want[i]), `${name}: grad[${i}] = ${got[i]} against ${want[i]}`).toBeLessThanOrEqual(2e-6 * Math.max(...want.map(Math.abs)));
+          }
+        }
+      } finally {
+        setSmallInputCutoff(0);
+      }
+    });
+  }
   it('BUG-1: klDivergence with q = −0 where p > 0 is Infinity (it was NaN: p·log(p/−0))', () => {
     expect(crossEntropy([0.5, 0.5], [-0, 1])).toBe(Infinity);
     expect(klDivergence([0.5, 0.5], [-0, 1])).toBe(Infinity);
