@@ -5,7 +5,7 @@
 import { type Arg, baseScale, classWeights, describe, labelSmoothingOption, options, output, reductionOption, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { type Engine, scanEngine } from './engine.js';
-import { execute, liveData, lossWeight, type Plan, ROW_SCRATCH, type Stage, wideGrad, wideGradRows } from './plan.js';
+import { definedRow, execute, finite, liveData, lossWeight, type Plan, ROW_SCRATCH, type Stage, wideGrad, wideGradRows } from './plan.js';
 import { NARROW_COLS, ROW_GROUP } from './kernels.js';
 import { fsum } from './js/sum.js';
 import { softmaxCrossEntropyLabels, softmaxCrossEntropyProbs } from './js/loss.js';
@@ -58,13 +58,18 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
   const stage: Stage = c.labels
     ? { kernel: 'softmaxCrossEntropyLabels', f32, args: [c.Z.data, c.labels, rows, cols, c.weights, c.wsum, c.eps, gradScale, c.grad, res, grouped, null] }
     : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, grouped, null] };
+  // (a bound on the gradient's entries with labels: (e·a − w_c·b − [c = y]·c) with each
+  // coefficient at most (3·max w + Σw)·|scale|; with targets it depends on them)
+  const bound = c.labels ? (3 * (c.weights ? c.weights.reduce((m, v) => (v > m ? v : m), 0) : 1) + c.wsum) * Math.abs(gradScale) : Infinity;
+  const given = options.grad;
   return {
     rows, cols, size: c.Z.length, weight: lossWeight(f32, c.grad !== null), stages: [stage],
     finish: () => {
-      const g = wideGrad(f32, options.grad);
+      const g = wideGrad(f32, given, bound);
       if (g) {
         const z = liveData(logits, c.Z.data) as Float32Array, t = liveData(targets, c.T.data) as Float32Array, { labels, weights, wsum, eps } = c;
-        wideGradRows([g], rows, cols, (r, off) => {
+        const defined = (off: number) => definedRow(z, off, cols) && (labels !== null || finite(t, off, off + cols));
+        wideGradRows([g], rows, cols, defined, (r, off) => {
           const zr = z.subarray(off, off + cols), gr = g.subarray(off, off + cols);
           if (labels) softmaxCrossEntropyLabels(zr, labels.subarray(r, r + 1), 1, cols, weights, wsum, eps, gradScale, gr, ROW_SCRATCH, false);
           else softmaxCrossEntropyProbs(zr, t.subarray(off, off + cols), 1, cols, weights, eps, gradScale, gr, ROW_SCRATCH, false);

@@ -84,14 +84,18 @@ export function execute<R>(plan: Plan<R>): R {
   return plan.finish();
 }
 
+/** Above this bound on a gradient's entries (FLT_MAX/4) a float32 kernel's may overflow: see `wideGradRows`. */
+const WIDE = 8.5e37;
+
 /**
- * A gradient argument's view when a float32 kernel writes it into a Float64Array (see
- * `wideGradRows`), else null.  A WasmArray's view is made again: memory may have grown
- * since the call was parsed.
+ * A gradient argument's view where a float32 kernel writes it into a Float64Array and
+ * `bound`, a bound on its entries known from the call's options (Infinity where it
+ * depends on the data), does not rule out float32 overflow (see `wideGradRows`); else
+ * null.  A WasmArray's view is made again: memory may have grown since the call was parsed.
  */
-export function wideGrad(f32: boolean, given: unknown): Float64Array | null {
+export function wideGrad(f32: boolean, given: unknown, bound: number): Float64Array | null {
   const g = given instanceof WasmArray ? given.array : given;
-  return f32 && g instanceof Float64Array ? g : null;
+  return f32 && !(bound <= WIDE) && g instanceof Float64Array ? g : null;
 }
 
 /** An input's elements now (a WasmArray's view made again, as `wideGrad`). */
@@ -101,19 +105,46 @@ export const liveData = (given: unknown, data: ArrayLike<number>): ArrayLike<num
  * The float32 kernels form gradients in float32 lanes, so an entry past FLT_MAX — a base
  * near 1 (1/ln base reaches 4.5e15) times a temperature's 1/T, or class weights or soft
  * targets near 1e30 — comes out ±Infinity or NaN, where a Float64Array holds its value.
- * Each row of these gradients with an entry that is not finite is formed again by
- * `redo(r, off)`: the twin on that row, in float64, with a float32 call's cut-off for
- * exponentials.  (A row whose softmax is undefined is NaN on both.)  Gradients of finite
- * size pass one scan.
+ * Each row of these gradients with an entry that is not finite, and whose inputs define
+ * it (`defined(off)`: a row with a NaN or +Infinity logit, or all −Infinity, is NaN on
+ * every path), is formed again by `redo(r, off)`: the twin on that row, in float64, with
+ * a float32 call's cut-off for exponentials.  A gradient of finite entries costs one pass.
  */
-export function wideGradRows(grads: (Float64Array | null)[], rows: number, cols: number, redo: (r: number, off: number) => void): void {
-  for (let r = 0, off = 0; r < rows; r++, off += cols) {
-    let any = 0;
-    for (const g of grads) if (g) for (let j = off; j < off + cols; j++) any += g[j] * 0; // (NaN where an entry is ±Infinity or NaN)
-    if (any === 0) continue;
-    stage.f32 = true;
-    redo(r, off);
+export function wideGradRows(grads: (Float64Array | null)[], rows: number, cols: number,
+  defined: (off: number) => boolean, redo: (r: number, off: number) => void): void {
+  const fine = (from: number, to: number): boolean => grads.every((g) => g === null || finite(g, from, to));
+  if (fine(0, rows * cols)) return;
+  const was = stage.f32;
+  stage.f32 = true;
+  try {
+    for (let r = 0, off = 0; r < rows; r++, off += cols) if (!fine(off, off + cols) && defined(off)) redo(r, off);
+  } finally {
+    stage.f32 = was;
   }
+}
+
+/** Whether a[from … to − 1] are all finite (x·0 is NaN for ±Infinity and NaN; four sums, so no add waits for the last). */
+export function finite(a: ArrayLike<number>, from: number, to: number): boolean {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, j = from;
+  for (; j + 3 < to; j += 4) {
+    s0 += a[j] * 0;
+    s1 += a[j + 1] * 0;
+    s2 += a[j + 2] * 0;
+    s3 += a[j + 3] * 0;
+  }
+  for (; j < to; j++) s0 += a[j] * 0;
+  return s0 + s1 + s2 + s3 === 0;
+}
+
+/** Whether logits a[off … off + n − 1] define a softmax: no NaN or +Infinity, not all −Infinity. */
+export function definedRow(a: ArrayLike<number>, off: number, n: number): boolean {
+  let m = -Infinity;
+  for (let j = off; j < off + n; j++) {
+    const v = a[j];
+    if (v !== v || v === Infinity) return false;
+    if (v > m) m = v;
+  }
+  return m > -Infinity;
 }
 
 /** Entries off … off + n − 1 of a (a typed array's view of them, an array's copy). */

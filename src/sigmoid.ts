@@ -203,17 +203,29 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
   }
   const pw = o.posWeight === undefined ? null : perClass(fn, 'posWeight', o.posWeight, cols, matrix ? 'class' : 'element', true);
   const { k } = c, kr = rows / k, kc = cols * k;
-  const wk = wElem ? w : tiled(w as Float64Array | null, k), pk = tiled(pw, k);
+  const wk = wElem ? w : tiled(w as Float64Array | null, k), pk = tiled(pw, k), givenGrad = o.grad, givenWeights = o.weights;
   return {
     rows: kr, cols: kc, size: n, weight: sigmoidWeight(c.f32, c.grad !== null),
     stages: [{ kernel: 'sigmoidCrossEntropyRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, wk, wElem, pk, eps, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
     finish: () => {
       const value = finish(fn, c, wElemArg);
-      wideSigmoid(c, logits, targets, o.grad, kr, kc, (x, y, g, off) =>
-        sigmoidCrossEntropyRows(x, y, 1, kc, wElem ? rowOf(liveData(o.weights, wk!), off, kc) : wk, wElem, pk, eps, c.lscale, c.gscale, g, ROW_SCRATCH, null));
+      // (|w·((pw·y + 1 − y)·σ − pw·y)| ≤ w·(pw + 1), y in [0, 1]; weights per element are the data's)
+      const bound = wElem ? Infinity : largest(w) * (largest(pw) + 1) * Math.abs(c.gscale);
+      wideSigmoid(c, logits, targets, givenGrad, bound, (x, y, g, j) => {
+        const wj = wElem ? rowOf(liveData(givenWeights, w!), j, 1) : w && rowOf(w, j % cols, 1), pj = pw && rowOf(pw, j % cols, 1);
+        sigmoidCrossEntropyRows(x, y, 1, 1, wj, wElem, pj, eps, c.lscale, c.gscale, g, ROW_SCRATCH, null);
+      });
       return value;
     },
   };
+}
+
+/** The largest entry of per-class values (1 where there are none). */
+function largest(a: ArrayLike<number> | null): number {
+  if (!a) return 1;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
+  return m;
 }
 
 /** The plan of a `sigmoidFocalLoss` call. @internal */
@@ -228,23 +240,27 @@ export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?:
   const gamma = o.gamma === undefined ? 2 : o.gamma;
   if (typeof gamma !== 'number') throw new TypeError(`${fn}: gamma must be a number, got ${describe(gamma)}`);
   if (!(gamma >= 0 && gamma < Infinity)) throw new RangeError(`${fn}: gamma must be finite and non-negative, got ${gamma}`);
-  const { k } = c, kr = rows / k, kc = cols * k;
+  const { k } = c, kr = rows / k, kc = cols * k, givenGrad = o.grad;
   return {
     rows: kr, cols: kc, size: c.X.length, weight: ROW_WEIGHT,
     stages: [{ kernel: 'sigmoidFocalLossRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
     finish: () => {
       const value = finish(fn, c, null);
-      wideSigmoid(c, logits, targets, o.grad, kr, kc, (x, y, g) => sigmoidFocalLossRows(x, y, 1, kc, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, g, ROW_SCRATCH, null));
+      wideSigmoid(c, logits, targets, givenGrad, Infinity, (x, y, g) => sigmoidFocalLossRows(x, y, 1, 1, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, g, ROW_SCRATCH, null));
       return value;
     },
   };
 }
 
-/** plan.ts's `wideGradRows` on a sigmoid loss's kernel rows: `redo` takes the row's logits, targets and gradient. */
-function wideSigmoid(c: Common, logits: Vector, targets: Vector, given: unknown, rows: number, cols: number,
-  redo: (x: ArrayLike<number>, y: ArrayLike<number>, g: Float64Array, off: number) => void): void {
-  const g = wideGrad(c.f32, given);
+/**
+ * plan.ts's `wideGradRows` on a sigmoid loss's gradient, entry by entry (the losses are
+ * elementwise; a NaN logit's entry is NaN on every path): `redo` forms entry j again from
+ * its logit, target and gradient entry.
+ */
+function wideSigmoid(c: Common, logits: Vector, targets: Vector, given: unknown, bound: number,
+  redo: (x: ArrayLike<number>, y: ArrayLike<number>, g: Float64Array, j: number) => void): void {
+  const g = wideGrad(c.f32, given, bound);
   if (!g) return;
   const x = liveData(logits, c.X.data), y = liveData(targets, c.T.data);
-  wideGradRows([g], rows, cols, (_, off) => redo(rowOf(x, off, cols), rowOf(y, off, cols), g.subarray(off, off + cols), off));
+  wideGradRows([g], c.X.length, 1, (j) => x[j] === x[j], (j) => redo(rowOf(x, j, 1), rowOf(y, j, 1), g.subarray(j, j + 1), j));
 }

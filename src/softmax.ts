@@ -2,7 +2,7 @@
 // outputs from the logits — of a vector or of each row of a matrix (`cols`).
 
 import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
-import { execute, expWeight, liveData, mapWeight, ROW_SCRATCH, ROW_WEIGHT, type Plan, wideGrad, wideGradRows } from './plan.js';
+import { definedRow, execute, expWeight, liveData, mapWeight, ROW_SCRATCH, ROW_WEIGHT, type Plan, wideGrad, wideGradRows } from './plan.js';
 import { softmaxEntropyRows, softmaxKlDivergenceRows } from './js/softmax.js';
 import { LSE_OPTIONS, logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
@@ -128,16 +128,18 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
   const T = temperature(fn, o.temperature);
   const grad = o.grad === undefined ? null : output(fn, 'grad', o.grad, X.length, [X], []);
   const res = perRow(s, fn, o.out, [X], { grad });
-  const f32 = X.dtype === 'f32';
+  const f32 = X.dtype === 'f32', given = o.grad;
   return {
     rows: s.rows, cols: s.cols, size: X.length, weight: expWeight(f32),
     // (the kernel gives H in the base's scale)
     stages: [{ kernel: 'softmaxEntropyRows', f32, args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
     finish: () => {
-      const g = wideGrad(f32, o.grad);
+      // (|p·(log p + H)| ≤ 1/e + log cols, over T, in the base)
+      const g = wideGrad(f32, given, ((1 + Math.log(s.cols)) * Math.abs(scale)) / T);
       if (g) {
         const x = liveData(logits, X.data) as Float32Array, { cols } = s;
-        wideGradRows([g], s.rows, cols, (_, off) => softmaxEntropyRows(x.subarray(off, off + cols), 1, cols, T, scale, g.subarray(off, off + cols), ROW_SCRATCH, null));
+        wideGradRows([g], s.rows, cols, (off) => definedRow(x, off, cols), (_, off) =>
+          softmaxEntropyRows(x.subarray(off, off + cols), 1, cols, T, scale, g.subarray(off, off + cols), ROW_SCRATCH, null));
       }
       return s.matrix ? res : res[0];
     },
@@ -178,15 +180,16 @@ export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, option
     throw new RangeError(`${fn}: gradP overlaps gradQ; use separate arrays`);
   }
   const res = perRow(s, fn, o.out, [A, B], { gradP, gradQ });
-  const f32 = A.dtype === 'f32' && B.dtype === 'f32';
+  const f32 = A.dtype === 'f32' && B.dtype === 'f32', givenP = o.gradP, givenQ = o.gradQ;
   return {
     rows: s.rows, cols: s.cols, size: A.length, weight: ROW_WEIGHT,
     stages: [{ kernel: 'softmaxKlDivergenceRows', f32, args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],
     finish: () => {
-      const gP = wideGrad(f32, o.gradP), gQ = wideGrad(f32, o.gradQ);
+      // (|q − p| ≤ 1 over T, in the base; ∂D/∂P's log q is the data's)
+      const gP = wideGrad(f32, givenP, Infinity), gQ = wideGrad(f32, givenQ, Math.abs(scale) / T);
       if (gP || gQ) {
         const a = liveData(logitsP, A.data) as Float32Array, b = liveData(logitsQ, B.data) as Float32Array, { cols } = s;
-        wideGradRows([gP, gQ], s.rows, cols, (_, off) => {
+        wideGradRows([gP, gQ], s.rows, cols, (off) => definedRow(a, off, cols) && definedRow(b, off, cols), (_, off) => {
           const end = off + cols;
           softmaxKlDivergenceRows(a.subarray(off, end), b.subarray(off, end), 1, cols, T, scale, gP && gP.subarray(off, end), gQ && gQ.subarray(off, end), ROW_SCRATCH);
         });

@@ -80,6 +80,33 @@ for (const mode of MODES) {
       expect(sameBits(await pool.softmax(x, { cols: 1000 }) as Float32Array, S.softmax(x, { cols: 1000 }))).toBe(true);
     });
 
+    // A float32 call writing its gradient into a Float64Array: the rows past FLT_MAX are
+    // formed again in float64 by the plan's finish (plan.ts, `wideGradRows`), with the
+    // arrays of the call's own options though the caller changes the options object while
+    // the call is queued; ordinary values are the single call's on every backend.
+    it('a float32 call\'s Float64Array gradient: the single call\'s bits, past FLT_MAX too, options object reused', async () => {
+      const rows = 300, cols = 8, n = rows * cols;
+      const x1 = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 1e-30), x2 = Float32Array.from({ length: n }, (_, i) => Math.cos(i) * 1e-30);
+      const huge = { cols, base: 1.0000000000000002, temperature: 1e-30 };
+      const want1 = new Float64Array(n), want2 = new Float64Array(n);
+      S.softmaxEntropy(x1, { ...huge, grad: want1 });
+      S.softmaxEntropy(x2, { ...huge, grad: want2 });
+      expect(want1.some((v) => Math.abs(v) > 3.5e38) && want1.every(Number.isFinite)).toBe(true);
+      const g1 = new Float64Array(n), g2 = new Float64Array(n);
+      const opts: { cols: number; base: number; temperature: number; grad?: Float64Array } = { ...huge, grad: g1 };
+      const p1 = pool.softmaxEntropy(x1, opts);
+      opts.grad = g2;
+      const p2 = pool.softmaxEntropy(x2, opts);
+      await Promise.all([p1, p2]);
+      expect(sameBits(g1, want1)).toBe(true);
+      expect(sameBits(g2, want2)).toBe(true);
+      const z = randomLogits(n, rng(9), Float32Array), labels = Int32Array.from({ length: rows }, (_, i) => i % cols);
+      const wantGrad = new Float64Array(n), grad = new Float64Array(n);
+      const loss = S.softmaxCrossEntropy(z, labels, { cols, grad: wantGrad });
+      expect(await pool.softmaxCrossEntropy(z, labels, { cols, grad })).toBe(loss);
+      expect(sameBits(grad, wantGrad)).toBe(true);
+    });
+
     it('calls made together queue up, each with its own answer', async () => {
       const xs = Array.from({ length: 6 }, (_, i) => randomLogits(300 * 100, rng(i), Float32Array));
       const got = await Promise.all(xs.map((x) => pool.logSumExp(x, { cols: 100 })));

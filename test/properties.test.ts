@@ -937,6 +937,18 @@ onEachBackend('regressions', (b) => {
           ['softmaxCrossEntropy, soft targets', (as, g) => softmaxCrossEntropy(as(z), as(t), { cols, grad: g, base, reduction: 'sum' })],
           ['softmaxCrossEntropy, weighted labels', (as, g) => softmaxCrossEntropy(as(z), Int32Array.of(0, 1, 2, 3), { cols, grad: g, base, weights: [3e30, 1, 1e30, 1], reduction: 'sum' })],
           ['softmaxCrossEntropy, weighted labels, smoothing', (as, g) => softmaxCrossEntropy(as(z), Int32Array.of(1, 0, 3, 2), { cols, grad: g, base, weights: [1, 3e30, 1, 1], labelSmoothing: 0.1, reduction: 'sum' })],
+          ['softmaxCrossEntropy, soft targets, mean', (as, g) => softmaxCrossEntropy(as(z), as(t), { cols, grad: g, base })],
+          ['softmaxCrossEntropy, weighted labels, ignoreIndex', (as, g) => softmaxCrossEntropy(as(z), Int32Array.of(0, 1, 2, 1), { cols, grad: g, base, weights: [3e30, 1, 1e30, 1], ignoreIndex: 1, reduction: 'sum' })],
+          ['softmaxEntropy', (as, g) => softmaxEntropy(as(zt), { cols, grad: g, base, temperature: T })],
+          ['softmaxEntropy, into a WasmArray', (as, g) => {
+            const w = allocate(Float64Array, n);
+            try {
+              softmaxEntropy(as(zt), { cols, grad: w, base, temperature: T });
+              g.set(w.array);
+            } finally {
+              w.free();
+            }
+          }],
           ['softmaxKlDivergence gradQ', (as, g) => softmaxKlDivergence(as(zt), as(zt2), { cols, gradQ: g, base, temperature: T })],
           ['softmaxKlDivergence gradQ, one row', (as, g) => softmaxKlDivergence(as(zt), as(zt2), { gradQ: g, base, temperature: T })],
           ['softmaxKlDivergence gradP', (as, g) => softmaxKlDivergence(as(zt), as(zt2), { cols, gradP: g, base, temperature: T })],

@@ -216,6 +216,7 @@ export class Pool {
     const small = this.backend !== 'js' && engineFor(plan.size, plan.weight) === jsEngine;
     const clock = this.memory && currentEngine().name === this.backend ? this.cpuTime : undefined;
     if (plan.size < this.minElements || plan.rows < 2 || this.size < 2 || !splittable || small || (clock && performance.now() < this.alone)) return execute(plan);
+    if (this.backend === 'js' && widened(plan)) return execute(plan);
     for (const w of this.workers) w.keepAlive?.(true);
     const wall = performance.now(), cpu = clock?.() ?? 0;
     let threads = true;
@@ -458,4 +459,17 @@ async function started(workers: Transport[], setup: (i: number) => Setup): Promi
     await Promise.all(workers.map((w) => w.terminate()));
     throw e;
   }
+}
+
+/**
+ * Whether a plan writes an output of a wider type than its kernel's (a Float64Array from a
+ * float32 call).  The pool stages outputs in the kernel's type; on the JS backend the
+ * one-thread call's twin writes such an output in float64, so the pool leaves it to the
+ * calling thread.
+ */
+function widened(plan: Plan): boolean {
+  return plan.stages.some(({ kernel, f32, args }) => f32 && args.some((a, i) => {
+    const kind = KERNELS[kernel].params[i]?.kind;
+    return a instanceof Float64Array && kind !== undefined && writes(kind) && elemOf(kind, f32) === 'f32';
+  }));
 }
