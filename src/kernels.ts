@@ -73,6 +73,8 @@ export type LongRows = 'additive' | 'merge' | 'twin';
 export interface KernelSpec {
   params: readonly Param[];
   long: LongRows;
+  /** Its `out` may lie over its first `x`: each row is read before that row is written (the pool stages them in one place). */
+  inPlace?: true;
 }
 
 /** How many elements a row of an array parameter holds: `cols` (BY_COLS); for weights `w`, `cols` when they are per element, the argument after them (BY_W); a constant; or 0: not row-wise (per-column and fixed arrays). */
@@ -108,8 +110,8 @@ export const KERNELS = {
   // the softmax family (assembly/softmax.ts)
   logSumExpRows: { params: [X, ROWS, COLS, RES, p('aux', 3), TMP], long: 'merge' },
   weightedLogSumExpRows: { params: [X, p('w'), NUM, ROWS, COLS, RES, p('resOpt'), p('aux', 4)], long: 'merge' },
-  softmaxRows: { params: [X, ROWS, COLS, NUM, OUT, p('aux', 3), TMP], long: 'merge' },
-  logSoftmaxRows: { params: [X, ROWS, COLS, NUM, OUT, p('aux', 3), TMP], long: 'merge' },
+  softmaxRows: { params: [X, ROWS, COLS, NUM, OUT, p('aux', 3), TMP], long: 'merge', inPlace: true },
+  logSoftmaxRows: { params: [X, ROWS, COLS, NUM, OUT, p('aux', 3), TMP], long: 'merge', inPlace: true },
   softmaxEntropyRows: { params: [X, ROWS, COLS, NUM, NUM, OUT, RES, p('aux', 4), TMP], long: 'merge' },
   softmaxKlDivergenceRows: { params: [X, X, ROWS, COLS, NUM, NUM, OUT, OUT, RES, TMP], long: 'twin' },
   // out = x·a + c (a long row's second pass: stream.ts)
@@ -117,8 +119,8 @@ export const KERNELS = {
   // out[r, j] = x[r, j]·a[r] − c[j] (the class-sharded loss's gradient: accumulate.ts)
   scaleRows: { params: [X, ROWS, COLS, p('rowIn', 1), p('col'), OUT], long: 'additive' },
   // losses (assembly/loss.ts)
-  softmaxCrossEntropyLabels: { params: [X, p('labels'), ROWS, COLS, p('col'), NUM, NUM, NUM, OUT, p('sums'), NUM, TMP], long: 'twin' },
-  softmaxCrossEntropyProbs: { params: [X, X, ROWS, COLS, p('col'), NUM, NUM, OUT, p('sums'), NUM, TMP], long: 'twin' },
+  softmaxCrossEntropyLabels: { params: [X, p('labels'), ROWS, COLS, p('col'), NUM, NUM, NUM, OUT, p('sums'), NUM, TMP], long: 'twin', inPlace: true },
+  softmaxCrossEntropyProbs: { params: [X, X, ROWS, COLS, p('col'), NUM, NUM, OUT, p('sums'), NUM, TMP], long: 'twin', inPlace: true },
   // the labels' range, for the loss's validation
   labelMax: { params: [p('labels'), ROWS, p('acc', 1)], long: 'additive' },
   sigmoidCrossEntropyRows: { params: [X, X, ROWS, COLS, p('w'), NUM, p('col'), NUM, NUM, NUM, OUT, RES, p('out64'), p('tmp', 6144)], long: 'additive' },

@@ -7,7 +7,7 @@
 import { execute, type Plan } from '../plan.js';
 import { backendOption, currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES, sharedModule, supported } from '../backend.js';
 import { align, type Heap, type Typed } from '../memory.js';
-import { inGroups, KERNELS, ROW_GROUP, rowCode, rowElements, summed, writes } from '../kernels.js';
+import { inGroups, type KernelSpec, KERNELS, ROW_GROUP, rowCode, rowElements, summed, writes } from '../kernels.js';
 import { elemOf, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
 import { softmaxCrossEntropyPlan } from '../loss.js';
@@ -69,7 +69,8 @@ function nonNegative(name: string, v: unknown, fallback: number): number {
 const workerFailed = (why: string): Error => new Error(`surprisal pool: a worker failed: ${why}`);
 
 /** One array of a call: the caller's, and where the threads find it; `sums`: group sums (kernels.ts), a chunk's ⌈rows/ROW_GROUP⌉ results from its first entry. */
-type Moved = { data: ArrayLike<number>; ref: ArrayRef; input: boolean; output: boolean; sums: boolean };
+/** `over`: the array this output is staged over (see `layout`), or -1. */
+type Moved = { data: ArrayLike<number>; ref: ArrayRef; input: boolean; output: boolean; sums: boolean; over: number };
 
 /** Shared mode: this thread's engine over M (it lays M out and computes there), the control block and descriptor area. */
 type SharedMemory = { engine: WasmEngine; control: Int32Array; descriptor: Uint8Array };
@@ -263,13 +264,26 @@ export class Pool {
           const data = a as ArrayLike<number>, elem = elemOf(kind, f32), per = rowElements(rowCode(param), plan.cols, args[i + 1]);
           const sums = summed(kind, args[i + 1]), inPlace = heap !== undefined && data instanceof TYPES[elem] && heap.holds(data) && !sums;
           if (per > 0 && !output && kind !== 'labels') inRowBytes += per * TYPES[elem].BYTES_PER_ELEMENT;
-          n = arrays.push({ data, input: !output, output, sums, ref: { elem, per: per || data.length, rowwise: per > 0, at: inPlace ? data.byteOffset : -1, offset: 0 } }) - 1;
+          n = arrays.push({ data, input: !output, output, sums, over: -1, ref: { elem, per: per || data.length, rowwise: per > 0, at: inPlace ? data.byteOffset : -1, offset: 0 } }) - 1;
           index.set(a, n);
         }
         if (output) arrays[n].output = true;
         return { a: n };
       }),
     }));
+    // A one-stage call whose kernel may write its output over its input, both staged (the
+    // caller's arrays, neither in M): the output is staged over the input, the input's
+    // copy being read only there.  Half the slot, and the lines a worker writes are those
+    // it has just read: copies across cores, not the arithmetic, bound such calls
+    // (docs/pool.md).
+    const [stage] = stages;
+    if (stages.length === 1 && (KERNELS[stage.kernel] as KernelSpec).inPlace) {
+      const x = stage.args[0], out = stage.args[KERNELS[stage.kernel].params.findIndex((p) => p.kind === 'out')];
+      if (x && typeof x === 'object' && out && typeof out === 'object') {
+        const a = arrays[x.a], b = arrays[out.a];
+        if (a !== b && a.input && !a.output && b.output && a.ref.rowwise && b.ref.rowwise && a.ref.at < 0 && b.ref.at < 0 && a.ref.elem === b.ref.elem && a.ref.per === b.ref.per) b.over = x.a;
+      }
+    }
     return { arrays, stages, inRowBytes: Math.max(inRowBytes, 1) };
   }
 
@@ -281,13 +295,14 @@ export class Pool {
     const total = Math.ceil(plan.rows / chunk);
     // a slot holds one chunk's rows of each staged row-wise array, the fixed area the others
     let slotBytes = 0, fixedBytes = 0;
-    for (const { ref } of arrays) {
-      if (ref.at >= 0) continue;
+    for (const { ref, over } of arrays) {
+      if (ref.at >= 0 || over >= 0) continue;
       const bytes = align((ref.rowwise ? chunk * ref.per : ref.per) * TYPES[ref.elem].BYTES_PER_ELEMENT);
       ref.offset = ref.rowwise ? slotBytes : fixedBytes;
       if (ref.rowwise) slotBytes += bytes;
       else fixedBytes += bytes;
     }
+    for (const { ref, over } of arrays) if (over >= 0) ref.offset = arrays[over].ref.offset;
     if (slotBytes > MAX_SLOT_BYTES) return false; // rows too long to stage a chunk at a time
     const slots = slotBytes === 0 ? 1 : Math.min(total, 2 * threads + 2);
     const need = slots * slotBytes + fixedBytes + 16;
