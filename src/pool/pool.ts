@@ -272,14 +272,15 @@ export class Pool {
       }),
     }));
     // A one-stage call whose kernel may write its output over its input, both staged (the
-    // caller's arrays, neither in M): the output is staged over the input, the input's
-    // copy being read only there.  Half the slot, and the lines a worker writes are those
-    // it has just read: copies across cores, not the arithmetic, bound such calls
+    // caller's arrays, neither in M), the input read through no other argument (logits
+    // passed as the targets too): the output is staged over the input, the input's copy
+    // being read only there.  Half the slot, and the lines a worker writes are those it
+    // has just read: copies across cores, not the arithmetic, bound such calls
     // (docs/pool.md).
     const [stage] = stages;
     if (stages.length === 1 && (KERNELS[stage.kernel] as KernelSpec).inPlace) {
       const x = stage.args[0], out = stage.args[KERNELS[stage.kernel].params.findIndex((p) => p.kind === 'out')];
-      if (x && typeof x === 'object' && out && typeof out === 'object') {
+      if (x && typeof x === 'object' && out && typeof out === 'object' && stage.args.filter((v) => v && typeof v === 'object' && v.a === x.a).length === 1) {
         const a = arrays[x.a], b = arrays[out.a];
         if (a !== b && a.input && !a.output && b.output && a.ref.rowwise && b.ref.rowwise && a.ref.at < 0 && b.ref.at < 0 && a.ref.elem === b.ref.elem && a.ref.per === b.ref.per) b.over = x.a;
       }
@@ -302,8 +303,16 @@ export class Pool {
       if (ref.rowwise) slotBytes += bytes;
       else fixedBytes += bytes;
     }
-    for (const { ref, over } of arrays) if (over >= 0) ref.offset = arrays[over].ref.offset;
-    if (slotBytes > MAX_SLOT_BYTES) return false; // rows too long to stage a chunk at a time
+    let overBytes = 0;
+    for (const { ref, over } of arrays) {
+      if (over < 0) continue;
+      ref.offset = arrays[over].ref.offset;
+      overBytes += align(chunk * ref.per * TYPES[ref.elem].BYTES_PER_ELEMENT);
+    }
+    // rows too long to stage a chunk at a time, an output over its input counted apart: the
+    // calling thread computes them as a single call does (streamed where the single call's
+    // window takes no whole row), so that their bits are the single call's
+    if (slotBytes + overBytes > MAX_SLOT_BYTES) return false;
     const slots = slotBytes === 0 ? 1 : Math.min(total, 2 * threads + 2);
     const need = slots * slotBytes + fixedBytes + 16;
     if (this.staging.bytes < need) {
