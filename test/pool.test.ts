@@ -162,6 +162,21 @@ describe('pool: small calls and close', () => {
     }
   });
 
+  it('rows the single call streams (past its 32 MiB window, under a 64 MiB slot) are its bits: the calling thread computes them', async () => {
+    await S.init();
+    const pool = await createPool({ size: 2, minElements: 0, yieldWhenBusy: false });
+    try {
+      const cols = 5e6, x = randomLogits(2 * cols, rng(11), Float32Array), out = new Float32Array(x.length);
+      await pool.softmax(x, { cols, out });
+      expect(sameBits(out, S.softmax(x, { cols }) as Float32Array)).toBe(true);
+      const labels = Int32Array.of(3, 7), grad = new Float32Array(x.length), want = new Float32Array(x.length);
+      expect(await pool.softmaxCrossEntropy(x, labels, { cols, grad })).toBe(S.softmaxCrossEntropy(x, labels, { cols, grad: want }));
+      expect(sameBits(grad, want)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('the JS backend: shared: true is an error, and calls run in the workers', async () => {
     await S.init({ backend: 'js' });
     await expect(createPool({ size: 2, shared: true })).rejects.toThrow("createPool: shared: true needs a WebAssembly backend, not 'js'; leave shared out to get transfers");

@@ -291,6 +291,7 @@ export class Pool {
   /** Shared mode: publishes the call, then stages, computes and copies back until every chunk is done (false, doing nothing: the calling thread is to compute it). */
   private async computeShared(plan: Plan, { engine, control, descriptor }: SharedMemory): Promise<boolean> {
     const { arrays, stages, inRowBytes } = this.layout(plan);
+    if (streamed(plan, arrays)) return false;
     const heap = engine.heap, threads = this.size;
     const chunk = chunkRows(plan.rows, plan.cols, inRowBytes, CHUNK_BYTES, 4 * threads);
     const total = Math.ceil(plan.rows / chunk);
@@ -496,4 +497,21 @@ function widened(plan: Plan): boolean {
     const kind = KERNELS[kernel].params[i]?.kind;
     return a instanceof Float64Array && kind !== undefined && writes(kind) && elemOf(kind, f32) === 'f32';
   }));
+}
+
+/**
+ * Whether the single call may stream the plan's rows (src/stream.ts): a row of its arrays
+ * staged, with the fixed ones, passes its engine's window.  The pool's threads compute a
+ * row whole in M, so such a call is the calling thread's, whose engine streams it as the
+ * single call does: the same bits.  Every array counts as staged here (the single call
+ * stages fewer: a WasmArray of its own memory is read in place), so no call its engine
+ * streams goes to the threads.
+ */
+function streamed(plan: Plan, arrays: Moved[]): boolean {
+  const e = currentEngine();
+  if (!(e instanceof WasmEngine)) return false;
+  let bytes = 16;
+  for (const { ref } of arrays) bytes += align(ref.per * TYPES[ref.elem].BYTES_PER_ELEMENT);
+  for (const { kernel } of plan.stages) for (const p of KERNELS[kernel].params) if (p.kind === 'tmp') bytes += align((p as { k?: number }).k ?? 0);
+  return bytes > e.heap.windowLimit;
 }
