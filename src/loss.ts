@@ -5,9 +5,9 @@
 import { type Arg, baseScale, classWeights, describe, labelSmoothingOption, options, output, reductionOption, shape, vector } from './args.js';
 import { engineFor } from './backend.js';
 import { type Engine, scanEngine } from './engine.js';
-import { definedRow, execute, finite, liveData, lossWeight, type Plan, ROW_SCRATCH, type Stage, wideGrad, wideGradRows } from './plan.js';
+import { definedRow, execute, finite, liveData, lossWeight, type Plan, ROW_SCRATCH, type Stage, UNBOUNDED, wideGrad, wideGradRows } from './plan.js';
 import { NARROW_COLS, ROW_GROUP } from './kernels.js';
-import { fsum } from './js/sum.js';
+import { fsum, maxRow } from './js/sum.js';
 import { softmaxCrossEntropyLabels, softmaxCrossEntropyProbs } from './js/loss.js';
 import { uninitialized } from './memory.js';
 import { softmaxCrossEntropySmall } from './small.js';
@@ -60,7 +60,7 @@ export function softmaxCrossEntropyPlan(logits: Vector, targets: Labels | Vector
     : { kernel: 'softmaxCrossEntropyProbs', f32, args: [c.Z.data, c.T.data, rows, cols, c.weights, c.eps, gradScale, c.grad, res, grouped, null] };
   // (a bound on the gradient's entries with labels: (e·a − w_c·b − [c = y]·c) with each
   // coefficient at most (3·max w + Σw)·|scale|; with targets it depends on them)
-  const bound = c.labels ? (3 * (c.weights ? c.weights.reduce((m, v) => (v > m ? v : m), 0) : 1) + c.wsum) * Math.abs(gradScale) : Infinity;
+  const bound = c.labels ? () => (3 * (c.weights ? maxRow(c.weights, 0, cols) : 1) + c.wsum) * Math.abs(gradScale) : UNBOUNDED;
   const given = options.grad;
   return {
     rows, cols, size: c.Z.length, weight: lossWeight(f32, c.grad !== null), stages: [stage],

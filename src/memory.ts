@@ -402,3 +402,7 @@ export class WasmArray<T extends FloatArray = FloatArray> {
     this.#heap = null;
   }
 }
+
+/** Entries off … off + n − 1 of a (a typed array's view of them, an array's copy). @internal */
+export const rowOf = (a: ArrayLike<number>, off: number, n: number): ArrayLike<number> =>
+  ArrayBuffer.isView(a) ? (a as Float64Array).subarray(off, off + n) : Array.prototype.slice.call(a, off, off + n);

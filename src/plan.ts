@@ -9,6 +9,7 @@
 import { engineFor } from './backend.js';
 import type { KernelName } from './kernels.js';
 import { stage } from './js/softmax.js';
+import { hasNaN, maxRow } from './js/sum.js';
 import { WasmArray } from './memory.js';
 
 export interface Stage {
@@ -89,14 +90,19 @@ const WIDE = 8.5e37;
 
 /**
  * A gradient argument's view where a float32 kernel writes it into a Float64Array and
- * `bound`, a bound on its entries known from the call's options (Infinity where it
- * depends on the data), does not rule out float32 overflow (see `wideGradRows`); else
- * null.  A WasmArray's view is made again: memory may have grown since the call was parsed.
+ * `bound()`, a bound on its entries known from the call's options (Infinity where it
+ * depends on the data; taken only for such a gradient), does not rule out float32
+ * overflow (see `wideGradRows`); else null.  A WasmArray's view is made again: memory may
+ * have grown since the call was parsed.
  */
-export function wideGrad(f32: boolean, given: unknown, bound: number): Float64Array | null {
+export function wideGrad(f32: boolean, given: unknown, bound: () => number): Float64Array | null {
+  if (!f32) return null;
   const g = given instanceof WasmArray ? given.array : given;
-  return f32 && !(bound <= WIDE) && g instanceof Float64Array ? g : null;
+  return g instanceof Float64Array && !(bound() <= WIDE) ? g : null;
 }
+
+/** `wideGrad`'s bound where the data set it. */
+export const UNBOUNDED = (): number => Infinity;
 
 /** An input's elements now (a WasmArray's view made again, as `wideGrad`). */
 export const liveData = (given: unknown, data: ArrayLike<number>): ArrayLike<number> => (given instanceof WasmArray ? given.array : data);
@@ -138,18 +144,9 @@ export function finite(a: ArrayLike<number>, from: number, to: number): boolean 
 
 /** Whether logits a[off … off + n − 1] define a softmax: no NaN or +Infinity, not all −Infinity. */
 export function definedRow(a: ArrayLike<number>, off: number, n: number): boolean {
-  let m = -Infinity;
-  for (let j = off; j < off + n; j++) {
-    const v = a[j];
-    if (v !== v || v === Infinity) return false;
-    if (v > m) m = v;
-  }
-  return m > -Infinity;
+  const m = maxRow(a, off, n);
+  return m > -Infinity && m < Infinity && !hasNaN(a, off, n);
 }
-
-/** Entries off … off + n − 1 of a (a typed array's view of them, an array's copy). */
-export const rowOf = (a: ArrayLike<number>, off: number, n: number): ArrayLike<number> =>
-  ArrayBuffer.isView(a) ? (a as Float64Array).subarray(off, off + n) : Array.prototype.slice.call(a, off, off + n);
 
 /** A row's result that `redo` computes again and drops (the kernel's is kept). */
 export const ROW_SCRATCH = new Float64Array(1);

@@ -11,9 +11,10 @@
 // written `grad`.
 
 import { type Arg, type Shape, at, baseScale, describe, labelSmoothingOption, options, output, reductionOption, sameLength, shape, vector } from './args.js';
-import { execute, liveData, ROW_SCRATCH, ROW_WEIGHT, rowOf, sigmoidWeight, type Plan, wideGrad, wideGradRows } from './plan.js';
+import { rowOf } from './memory.js';
+import { execute, liveData, ROW_SCRATCH, ROW_WEIGHT, sigmoidWeight, type Plan, UNBOUNDED, wideGrad, wideGradRows } from './plan.js';
 import { sigmoidCrossEntropyRows, sigmoidFocalLossRows } from './js/sigmoid.js';
-import { fsum } from './js/sum.js';
+import { fsum, maxRow } from './js/sum.js';
 import { positiveZeros } from './reductions.js';
 import { sigmoidCrossEntropySmall, sigmoidFocalLossSmall } from './small.js';
 import type { FloatArray, Reduction, SigmoidCrossEntropyOptions, SigmoidFocalLossOptions, Vector } from './types.js';
@@ -210,7 +211,7 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
     finish: () => {
       const value = finish(fn, c, wElemArg);
       // (|w·((pw·y + 1 − y)·σ − pw·y)| ≤ w·(pw + 1), y in [0, 1]; weights per element are the data's)
-      const bound = wElem ? Infinity : largest(w) * (largest(pw) + 1) * Math.abs(c.gscale);
+      const bound = wElem ? UNBOUNDED : () => largest(w) * (largest(pw) + 1) * Math.abs(c.gscale);
       wideSigmoid(c, logits, targets, givenGrad, bound, (x, y, g, j) => {
         const wj = wElem ? rowOf(liveData(givenWeights, w!), j, 1) : w && rowOf(w, j % cols, 1), pj = pw && rowOf(pw, j % cols, 1);
         sigmoidCrossEntropyRows(x, y, 1, 1, wj, wElem, pj, eps, c.lscale, c.gscale, g, ROW_SCRATCH, null);
@@ -221,12 +222,7 @@ export function sigmoidCrossEntropyPlan(logits: Vector, targets: Vector, options
 }
 
 /** The largest entry of per-class values (1 where there are none). */
-function largest(a: ArrayLike<number> | null): number {
-  if (!a) return 1;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
-  return m;
-}
+const largest = (a: ArrayLike<number> | null): number => (a ? maxRow(a, 0, a.length) : 1);
 
 /** The plan of a `sigmoidFocalLoss` call. @internal */
 export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?: SigmoidFocalLossOptions): Plan<number | Float64Array> {
@@ -246,7 +242,7 @@ export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?:
     stages: [{ kernel: 'sigmoidFocalLossRows', f32: c.f32, args: [c.X.data, c.T.data, kr, kc, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, c.grad, c.res, c.losses, null] }],
     finish: () => {
       const value = finish(fn, c, null);
-      wideSigmoid(c, logits, targets, givenGrad, Infinity, (x, y, g) => sigmoidFocalLossRows(x, y, 1, 1, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, g, ROW_SCRATCH, null));
+      wideSigmoid(c, logits, targets, givenGrad, UNBOUNDED, (x, y, g) => sigmoidFocalLossRows(x, y, 1, 1, alpha < 0 ? -1 : alpha, gamma, c.lscale, c.gscale, g, ROW_SCRATCH, null));
       return value;
     },
   };
@@ -257,7 +253,7 @@ export function sigmoidFocalLossPlan(logits: Vector, targets: Vector, options_?:
  * elementwise; a NaN logit's entry is NaN on every path): `redo` forms entry j again from
  * its logit, target and gradient entry.
  */
-function wideSigmoid(c: Common, logits: Vector, targets: Vector, given: unknown, bound: number,
+function wideSigmoid(c: Common, logits: Vector, targets: Vector, given: unknown, bound: () => number,
   redo: (x: ArrayLike<number>, y: ArrayLike<number>, g: Float64Array, j: number) => void): void {
   const g = wideGrad(c.f32, given, bound);
   if (!g) return;

@@ -29,7 +29,7 @@
 import { SUM_TOLERANCE, baseScale } from './args.js';
 import { engineFor, smallCalls } from './backend.js';
 import { jsEngine, type Room, ROOM_TMP, WasmEngine } from './engine.js';
-import { crossEntropyWeight, definedRow, entropyWeight, expWeight, jsWeight, klWeight, lossWeight, mapWeight, ROW_SCRATCH, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, weightedWeight, wideGrad, wideGradRows } from './plan.js';
+import { crossEntropyWeight, definedRow, entropyWeight, expWeight, jsWeight, klWeight, lossWeight, mapWeight, ROW_SCRATCH, ROW_WEIGHT, sigmoidWeight, TABLE_WEIGHT, UNBOUNDED, weightedWeight, wideGrad, wideGradRows } from './plan.js';
 import { expNonPos } from './js/math.js';
 import { DBL_MIN, logMix, logRatio } from './js/reduce.js';
 import { sigmoidFocalLossRows } from './js/sigmoid.js';
@@ -752,7 +752,7 @@ export function softmaxKlDivergenceSmall(a: unknown, b: unknown, o: unknown): nu
     if (gradP) take(r, 2, gradP, f32);
     if (gradQ) take(r, 4, gradQ, f32);
     // (a float32 gradient past FLT_MAX into a Float64Array, as the general path: softmax.ts)
-    const value = at64(r, 3), gP = wideGrad(f32, gradP, Infinity), gQ = wideGrad(f32, gradQ, Math.abs(scale) / T);
+    const value = at64(r, 3), gP = wideGrad(f32, gradP, UNBOUNDED), gQ = wideGrad(f32, gradQ, () => Math.abs(scale) / T);
     if (gP || gQ) wideGradRows([gP, gQ], 1, n, () => definedRow(A, 0, n) && definedRow(B, 0, n), () => softmaxKlDivergenceRows(A, B, 1, n, T, scale, gP, gQ, ROW_SCRATCH));
     return value;
   }

@@ -2,7 +2,7 @@
 // outputs from the logits — of a vector or of each row of a matrix (`cols`).
 
 import { baseScale, options, output, sameLength, shape, temperature, vector } from './args.js';
-import { definedRow, execute, expWeight, liveData, mapWeight, ROW_SCRATCH, ROW_WEIGHT, type Plan, wideGrad, wideGradRows } from './plan.js';
+import { definedRow, execute, expWeight, liveData, mapWeight, ROW_SCRATCH, ROW_WEIGHT, type Plan, UNBOUNDED, wideGrad, wideGradRows } from './plan.js';
 import { softmaxEntropyRows, softmaxKlDivergenceRows } from './js/softmax.js';
 import { LSE_OPTIONS, logSumExpWeightedPlan } from './weighted.js';
 import { WasmArray, revive, uninitialized } from './memory.js';
@@ -135,7 +135,7 @@ export function softmaxEntropyPlan(logits: Vector, options_?: SoftmaxEntropyOpti
     stages: [{ kernel: 'softmaxEntropyRows', f32, args: [X.data, s.rows, s.cols, T, scale, grad, res, null, null] }],
     finish: () => {
       // (|p·(log p + H)| ≤ 1/e + log cols, over T, in the base)
-      const g = wideGrad(f32, given, ((1 + Math.log(s.cols)) * Math.abs(scale)) / T);
+      const g = wideGrad(f32, given, () => ((1 + Math.log(s.cols)) * Math.abs(scale)) / T);
       if (g) {
         const x = liveData(logits, X.data) as Float32Array, { cols } = s;
         wideGradRows([g], s.rows, cols, (off) => definedRow(x, off, cols), (_, off) =>
@@ -186,7 +186,7 @@ export function softmaxKlDivergencePlan(logitsP: Vector, logitsQ: Vector, option
     stages: [{ kernel: 'softmaxKlDivergenceRows', f32, args: [A.data, B.data, s.rows, s.cols, T, scale, gradP, gradQ, res, null] }],
     finish: () => {
       // (|q − p| ≤ 1 over T, in the base; ∂D/∂P's log q is the data's)
-      const gP = wideGrad(f32, givenP, Infinity), gQ = wideGrad(f32, givenQ, Math.abs(scale) / T);
+      const gP = wideGrad(f32, givenP, UNBOUNDED), gQ = wideGrad(f32, givenQ, () => Math.abs(scale) / T);
       if (gP || gQ) {
         const a = liveData(logitsP, A.data) as Float32Array, b = liveData(logitsQ, B.data) as Float32Array, { cols } = s;
         wideGradRows([gP, gQ], s.rows, cols, (off) => definedRow(a, off, cols) && definedRow(b, off, cols), (_, off) => {

@@ -15,18 +15,15 @@ import { Sum } from './js/sum.js';
 import { logOnesPlus } from './js/softmax.js';
 import { mergeCrossEntropy, mergeDivergence, mergeEntropy } from './js/reduce.js';
 import { finish as finishSigned, mergeParts } from './js/weighted.js';
+import { rowOf } from './memory.js';
 
-type Typed = ArrayLike<number> & { subarray(a: number, b: number): Typed };
 type Args = unknown[];
 
 /** args of kernel `name` narrowed to row r, columns [c0, c1); per-row results into fresh arrays. */
 function segment(name: KernelName, args: Args, r: number, cols: number, c0: number, c1: number): Args {
   const params = KERNELS[name].params;
   const out: Args = args.slice();
-  const sub = (a: unknown, from: number, to: number): unknown => {
-    if (a === null) return null;
-    return ArrayBuffer.isView(a) ? (a as unknown as Typed).subarray(from, to) : Array.prototype.slice.call(a, from, to);
-  };
+  const sub = (a: unknown, from: number, to: number): unknown => (a === null ? null : rowOf(a as ArrayLike<number>, from, to - from));
   for (let i = 0; i < params.length; i++) {
     const kind = params[i].kind;
     const a = args[i];

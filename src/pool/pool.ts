@@ -6,7 +6,7 @@
 
 import { execute, type Plan } from '../plan.js';
 import { backendOption, currentEngine, engineFor, init, instantiate, lastInit, MAX_PAGES, sharedModule, supported } from '../backend.js';
-import { align, type Heap, type Typed } from '../memory.js';
+import { align, type Heap, rowOf, type Typed } from '../memory.js';
 import { inGroups, type KernelSpec, KERNELS, ROW_GROUP, rowCode, rowElements, summed, writes } from '../kernels.js';
 import { elemOf, jsEngine, WasmEngine } from '../engine.js';
 import { logSumExpPlan, mapPlan, softmaxEntropyPlan, softmaxKlDivergencePlan } from '../softmax.js';
@@ -304,16 +304,8 @@ export class Pool {
       if (ref.rowwise) slotBytes += bytes;
       else fixedBytes += bytes;
     }
-    let overBytes = 0;
-    for (const { ref, over } of arrays) {
-      if (over < 0) continue;
-      ref.offset = arrays[over].ref.offset;
-      overBytes += align(chunk * ref.per * TYPES[ref.elem].BYTES_PER_ELEMENT);
-    }
-    // rows too long to stage a chunk at a time, an output over its input counted apart: the
-    // calling thread computes them as a single call does (streamed where the single call's
-    // window takes no whole row), so that their bits are the single call's
-    if (slotBytes + overBytes > MAX_SLOT_BYTES) return false;
+    for (const { ref, over } of arrays) if (over >= 0) ref.offset = arrays[over].ref.offset;
+    if (slotBytes > MAX_SLOT_BYTES) return false; // rows too long to stage a chunk at a time
     const slots = slotBytes === 0 ? 1 : Math.min(total, 2 * threads + 2);
     const need = slots * slotBytes + fixedBytes + 16;
     if (this.staging.bytes < need) {
@@ -396,7 +388,7 @@ export class Pool {
         const parts = arrays.map(({ data, ref, input }) => {
           if (!ref.rowwise) return ArrayBuffer.isView(data) ? (data as FloatArray).slice() : data;
           const part = new TYPES[ref.elem](rows * ref.per), from = r0 * ref.per, to = from + part.length;
-          if (input) part.set(ArrayBuffer.isView(data) ? (data as Typed).subarray(from, to) : Array.prototype.slice.call(data, from, to));
+          if (input) part.set(rowOf(data, from, part.length));
           return part;
         });
         const request: ChunkRequest = { id: this.nextId++, stages, arrays: parts, rows };
