@@ -28,7 +28,7 @@ import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
   scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
-  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF32, tileExpF64, fourRowsF32, FOUR_LOSS,
+  storeLanesF32, storeLanesF64, storeRowsF64, tileExpF64, tileSumUnitF32, fourRowsF32, FOUR_LOSS,
 } from "./rows";
 
 /** The gradient's coefficients: g = (e·gA − w·gB − [c = y]·gC)·gS (see `fold`). */
@@ -425,9 +425,7 @@ function labelsNarrowF32(z: usize, labels: usize, rows: i32, cols: i32, weights:
         aHi = v128.bitselect(aHi, cHi, finHi);
       }
     }
-    setupF32(m, 1, tmp);
-    tileExpF32(tile, cols, m, 1, etile, true, tmp);
-    const scale = expOfF32(m, 1, tmp);
+    const scale = tileSumUnitF32(tile, cols, m, etile, grad != 0, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     const ls = logOnesPlusF32x4(ones, f32x4.div(restE, scale));
     // ignored rows 0; rows whose maximum is not finite (or hold NaN) NaN
@@ -545,10 +543,8 @@ function probsNarrowF32(z: usize, targets: usize, rows: i32, cols: i32, weights:
       twLo = v128.bitselect(twLo, uLo, finLo);
       twHi = v128.bitselect(twHi, uHi, finHi);
     }
-    setupF32(m, 1, tmp);
-    // the exponentials overwrite the tile (x is no longer needed)
-    tileExpF32(tile, cols, m, 1, tile, true, tmp);
-    const scale = expOfF32(m, 1, tmp);
+    // the exponentials, for the gradient, overwrite the tile (x is no longer needed)
+    const scale = tileSumUnitF32(tile, cols, m, tile, grad != 0, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     const ls = logOnesPlusF32x4(ones, f32x4.div(restE, scale));
     const bad = v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN));

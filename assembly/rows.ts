@@ -54,6 +54,9 @@ export const LN_FLT_MIN: f64 = -87.33654475055310898657;
 export const T_B = 0, T_MAGIC = 16, T_CUT = 32, T_LIFT = 48; // setup
 export const T_NAN = 64, T_SUM = 80, T_ONES = 96; // a tile's NaN lanes, sums (all, or rest), counts at the maximum
 export const T_TILE = 128; // the tile (and, past it, a second one)
+// A block's per-tile values (four vectors a tile, BLOCK_TILES tiles), past the two tiles:
+// kernels whose tiles end in a chain of dependent steps (a log) take them a block at a time.
+export const T_BLOCK = T_TILE + 2 * 16 * NARROW, BLOCK_TILES = 16;
 
 /** Lanes whose value is finite (all ones). */
 // @ts-ignore: decorator
@@ -346,15 +349,15 @@ export function scatterF32(tile: usize, r0: i32, cols: i32, dst: usize): void {
 }
 
 /**
- * E over a tile (setup done), stored to `dst` (a tile; may be the same), summed per lane
- * — all of it or, with `split`, apart for the entries equal to the lane's
- * maximum (at T_SUM, and their counts at T_ONES as floats).  Four accumulators: each lane adds ≤ 16 terms.
+ * E over a tile, its parameters given (`tileSumAtF32`), summed per lane — all of it or,
+ * with `split`, apart for the entries equal to the lane's maximum (at T_SUM, and their
+ * counts at T_ONES as floats) — and, with `store`, stored to `dst` (a tile; may be the
+ * same).  Four accumulators: each lane adds ≤ 16 terms.
  */
-export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
-  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  const k = f32x4.splat(<f32>(LOG2E / T)), invT = f32x4.splat(<f32>(1.0 / T));
-  const c1 = negLn2HiF32x4(T), c2 = negLn2LoF32x4(T);
-  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
+// @ts-ignore: decorator
+@inline export function tileSumF32(tile: usize, cols: i32, m: v128, b: v128, k: v128, magic: v128, c1: v128, c2: v128, invT: v128, cut: v128,
+  p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, one: v128, unit: bool, dst: usize, store: bool, split: bool, tmp: usize): void {
+  const lift = cut;
   const zero = f32x4.splat(0);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero, cnt = i32x4.splat(0);
   let j = 0;
@@ -363,14 +366,16 @@ export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
   for (; j + 4 <= cols; j += 4) {
     const o = <usize>j << 4, p = tile + o, q = dst + o;
     const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-    const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
-    const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
-    const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
-    const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
-    v128.store(q, e0);
-    v128.store(q, e1, 16);
-    v128.store(q, e2, 32);
-    v128.store(q, e3, 48);
+    const e0 = expF32x4(v0, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, unit);
+    const e1 = expF32x4(v1, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, unit);
+    const e2 = expF32x4(v2, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, unit);
+    const e3 = expF32x4(v3, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, unit);
+    if (store) {
+      v128.store(q, e0);
+      v128.store(q, e1, 16);
+      v128.store(q, e2, 32);
+      v128.store(q, e3, 48);
+    }
     if (split) {
       const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
       a0 = f32x4.add(a0, v128.andnot(e0, t0));
@@ -388,8 +393,8 @@ export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
   for (; j < cols; j++) {
     const o = <usize>j << 4;
     const v = v128.load(tile + o);
-    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one);
-    v128.store(dst + o, e);
+    const e = expF32x4(v, b, k, magic, c1, c2, invT, cut, lift, p1, p2, p3, p4, p5, one, unit);
+    if (store) v128.store(dst + o, e);
     const term = split ? v128.andnot(e, f32x4.eq(v, m)) : e;
     if (split) cnt = i32x4.sub(cnt, f32x4.eq(v, m));
     const w = j & 3;
@@ -401,6 +406,34 @@ export function tileExpF32(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
   const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
   v128.store(tmp, s, T_SUM);
   if (split) v128.store(tmp, f32x4.convert_i32x4_s(cnt), T_ONES);
+}
+
+/**
+ * A tile's exponentials (`tileSumF32`), inlined in a caller's tile loop: E's parameters
+ * (setupF32's values) formed in registers from the lanes' maxima m; returns the scale E(m).
+ * The constants that depend on T (k, invT, c1, c2 and cutT, the cut-off's
+ * T·(ln FLT_MIN − 0.01)) are formed by the caller before its loop (`unit`: T = 1, known):
+ * at a few columns a tile, a call and a set-up a tile, with its divisions, cost as much as
+ * the tile's exponentials.
+ */
+// @ts-ignore: decorator
+@inline export function tileSumAtF32(tile: usize, cols: i32, m: v128, k: v128, invT: v128, c1: v128, c2: v128, cutT: v128, unit: bool,
+  dst: usize, store: bool, split: bool, tmp: usize): v128 {
+  const p1 = k32(F_P1), p2 = k32(F_P2), p3 = k32(F_P3), p4 = k32(F_P4), p5 = k32(F_P5), one = k32(F_ONE);
+  const mf = v128.and(m, finiteF32x4(m)); // (as setupF32: not finite, 0)
+  const q = unit ? mf : f32x4.mul(mf, invT);
+  const near = f32x4.lt(f32x4.abs(q), k32(F_FAR));
+  const magic = f32x4.sub(k32(F_MAGIC), f32x4.sub(v128.and(f32x4.floor(f32x4.mul(q, k32(F_LOG2E))), near), one));
+  const b = v128.andnot(mf, near), cut = f32x4.add(v128.and(mf, near), cutT);
+  tileSumF32(tile, cols, m, b, k, magic, c1, c2, invT, cut, p1, p2, p3, p4, p5, one, unit, dst, store, split, tmp);
+  return expF32x4(m, b, k, magic, c1, c2, invT, cut, cut, p1, p2, p3, p4, p5, one, unit);
+}
+
+/** `tileSumAtF32` at T = 1 (log-sum-exp's and the loss's), split. */
+// @ts-ignore: decorator
+@inline export function tileSumUnitF32(tile: usize, cols: i32, m: v128, dst: usize, store: bool, tmp: usize): v128 {
+  return tileSumAtF32(tile, cols, m, k32(F_LOG2E), k32(F_ONE), v128.load32_splat(UNIT), v128.load32_splat(UNIT, 4), v128.load32_splat(UNIT, 8),
+    true, dst, store, true, tmp);
 }
 
 /** log(ones + rest) in float32 lanes, accurate near 0 (the log's fNear is (ones − 1) + rest, exact for ones = 1). */
@@ -419,13 +452,6 @@ export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
 // @ts-ignore: decorator
 @inline export function maskedLanesF32(m: v128, tmp: usize): v128 {
   return v128.andnot(f32x4.eq(m, f32x4.splat(-Infinity)), v128.load(tmp, T_NAN));
-}
-
-/** The per-lane log S and the rows' special values, for log-sum-exp-like results (log S + m). */
-export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f64, tmp: usize): v128 {
-  tileExpF32(tile, cols, m, T, tile, true, tmp);
-  const scale = expOfF32(m, T, tmp);
-  return logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
 }
 
 /**
@@ -465,7 +491,7 @@ export function tileLogSF32(tile: usize, cols: i32, m: v128, T: f64, tmp: usize)
  * builds it again there, four instructions a step (`kept` alone keeps binaryen from
  * folding, not V8 from moving).
  */
-const UNIT = memory.data<u32>([0xbf317200, 0xb5bfbe8e, 0xc2aeb16e, 0x42c80000, 1, 2, 3], 16);
+export const UNIT = memory.data<u32>([0xbf317200, 0xb5bfbe8e, 0xc2aeb16e, 0x42c80000, 1, 2, 3], 16);
 
 // What `fourRowsF32` computes.
 export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY = 3, FOUR_LOSS = 4;
@@ -473,9 +499,8 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
 /**
  * Rows of four entries (`cols` = 4; or of two, for FOUR_ENTROPY: their other two columns
  * taken as masked entries, which add exactly 0 to every sum), `rows` a multiple of 4: the
- * tiles' computation (gatherF32,
- * setupF32, tileExpF32 and the kernels' tile loops), with the same values, on four rows a
- * step transposed in registers — at four columns the tiles' calls and their round trips
+ * tiles' computation (gatherF32, tileSumAtF32 and the kernels' tile loops), with the
+ * same values, on four rows a step transposed in registers — at four columns the tiles' calls and their round trips
  * through `tmp` cost as much as the arithmetic.  `what`: FOUR_LSE, out[r] = m + log S
  * (float64; T = 1); FOUR_SOFTMAX, out[r, j] = E_j/S; FOUR_LOG_SOFTMAX, out[r, j] =
  * (x_j − m)/T − log S; FOUR_ENTROPY, out[r] = log S − A'/S' (float64) and, when `grad`
@@ -552,7 +577,7 @@ export const FOUR_LSE = 0, FOUR_SOFTMAX = 1, FOUR_LOG_SOFTMAX = 2, FOUR_ENTROPY 
         w2 = f32x4.mul(e2, c);
         w3 = f32x4.mul(e3, c);
       } else {
-        // tileExpF32's split: the entries below the maximum summed, those at it counted
+        // tileSumF32's split: the entries below the maximum summed, those at it counted
         const t0 = f32x4.eq(v0, m), t1 = f32x4.eq(v1, m), t2 = f32x4.eq(v2, m), t3 = f32x4.eq(v3, m);
         const rest = f32x4.add(f32x4.add(v128.andnot(e0, t0), v128.andnot(e1, t1)), f32x4.add(v128.andnot(e2, t2), v128.andnot(e3, t3)));
         // the rows with NaN: rest is NaN exactly there when m is finite or −Infinity (E of a
@@ -1012,7 +1037,7 @@ export function scatterF64(tile: usize, r0: i32, cols: i32, dst: usize): void {
   }
 }
 
-/** The float64 twin of `tileExpF32`: two accumulators. */
+/** The float64 twin of `tileSumF32` (with setupF64 done): two accumulators. */
 export function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   expConstsF64(T);
@@ -1023,7 +1048,7 @@ export function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
   const zero = f64x2.splat(0);
   let a0 = zero, a1 = zero, cnt = i64x2.splat(0);
   let j = 0;
-  // two columns a step (column j into a_(j mod 2), in order, as the loop below: see tileExpF32)
+  // two columns a step (column j into a_(j mod 2), in order, as the loop below: see tileSumF32)
   for (; j + 2 <= cols; j += 2) {
     const o = <usize>j << 4, p = tile + o, q = dst + o;
     const v0 = v128.load(p), v1 = v128.load(p, 16);

@@ -33,7 +33,7 @@ import {
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, fourRowsF32, FOUR_LSE, FOUR_SOFTMAX, FOUR_LOG_SOFTMAX, FOUR_ENTROPY, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
-  tileExpF32, tileExpF64, tileLogSF32, storeLogSumsF64, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN,
+  tileExpF64, tileSumAtF32, tileSumUnitF32, storeLogSumsF64, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -66,17 +66,7 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~3 : 0;
   if (first > 0 && cols == 2) twoRowsF32(x, first, out, TWO_LSE, 0, 0);
   else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 4, 1, 0, 0, out, FOUR_LSE);
-  else if (first > 0) {
-    for (let r = 0; r < first; r += 4) {
-      const m = gatherF32(x, r, cols, tmp);
-      setupF32(m, 1, tmp);
-      const ls = tileLogSF32(tmp + T_TILE, cols, m, 1, tmp);
-      // special lanes: NaN rows NaN, the others (±Infinity) their maximum
-      const special = v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN));
-      const sv = v128.bitselect(f32x4.splat(NaN), m, v128.load(tmp, T_NAN));
-      storeLogSumsF64(out, r, min(rows - r, 4), m, ls, sv, special);
-    }
-  }
+  else if (first > 0) logSumExpTilesF32(x, first, cols, out, tmp);
   for (let r = first; r < rows; r++) {
     const row = x + (<usize>r * <usize>cols << 2);
     const mv = rowMaxF32(row, cols);
@@ -92,6 +82,18 @@ export function logSumExpRowsF32(x: usize, rows: i32, cols: i32, out: usize, aux
     const rest = passRest / scale, ones = <f64>passOnes;
     store<f64>(out + (<usize>r << 3), <f64>m + logOnesPlus(ones, rest));
     putAux(aux, r, 3, m, ones, rest);
+  }
+}
+
+/** Log-sum-exp of narrow rows, `rows` a multiple of 4, tile by tile. */
+function logSumExpTilesF32(x: usize, rows: i32, cols: i32, out: usize, tmp: usize): void {
+  for (let r = 0; r < rows; r += 4) {
+    const m = gatherF32(x, r, cols, tmp);
+    const scale = tileSumUnitF32(tmp + T_TILE, cols, m, 0, false, tmp);
+    const ls = logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
+    // special lanes: NaN rows NaN, the others (±Infinity) their maximum
+    const nan = v128.load(tmp, T_NAN);
+    storeLogSumsF64(out, r, 4, m, ls, v128.bitselect(f32x4.splat(NaN), m, nan), v128.or(v128.not(finiteF32x4(m)), nan));
   }
 }
 
@@ -165,7 +167,7 @@ function twoRowsF32(x: usize, rows: i32, out: usize, what: i32, grad: usize, gsc
 
 /**
  * softmax of rows of two entries, `rows` a multiple of 4: the tiles' computation
- * (gatherF32, setupF32, tileExpF32, then E/ΣE), with the same values, four rows a step
+ * (gatherF32, tileSumAtF32, then E/ΣE), with the same values, four rows a step
  * in registers — at two columns the tiles' calls and their stores to and loads from
  * `tmp` cost more than the arithmetic.
  */
@@ -227,10 +229,11 @@ export function softmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   if (first > 0 && cols == 2) softmaxTwoF32(x, first, T, out);
   else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 4, T, 0, 0, out, FOUR_SOFTMAX);
   else if (first > 0) {
+    const tk = f32x4.splat(<f32>(LOG2E / T)), tInv = f32x4.splat(<f32>(1.0 / T)), tc1 = negLn2HiF32x4(T), tc2 = negLn2LoF32x4(T);
+    const tCut = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)));
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
-      setupF32(m, T, tmp);
-      tileExpF32(tmp + T_TILE, cols, m, T, tmp + T_TILE, false, tmp);
+      tileSumAtF32(tmp + T_TILE, cols, m, tk, tInv, tc1, tc2, tCut, false, tmp + T_TILE, true, false, tmp);
       // masked rows 0; rows with +Infinity or NaN: NaN (their sums are not finite, or NaN)
       let c = f32x4.div(f32x4.splat(1), v128.load(tmp, T_SUM));
       c = v128.bitselect(f32x4.splat(0), v128.or(c, v128.and(f32x4.splat(NaN), v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN)))), maskedLanesF32(m, tmp));
@@ -289,13 +292,13 @@ export function logSoftmaxRowsF32(x: usize, rows: i32, cols: i32, T: f64, out: u
   if (first > 0 && cols == 2 && T == 1) twoRowsF32(x, first, out, TWO_LOG_SOFTMAX, 0, 0);
   else if (first > 0 && cols == 4) fourRowsF32(x, 0, first, 4, T, 0, 0, out, FOUR_LOG_SOFTMAX);
   else if (first > 0) {
+    const tk = f32x4.splat(<f32>(LOG2E / T)), tInv = f32x4.splat(<f32>(1.0 / T)), tc1 = negLn2HiF32x4(T), tc2 = negLn2LoF32x4(T);
+    const tCut = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)));
     for (let r = 0; r < first; r += 4) {
       const m = gatherF32(x, r, cols, tmp);
-      setupF32(m, T, tmp);
-      // the exponentials go to the tile's second half: the first keeps x
-      const e = tmp + T_TILE + (<usize>cols << 4);
-      tileExpF32(tmp + T_TILE, cols, m, T, e, true, tmp);
-      let ls = logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), expOfF32(m, T, tmp)));
+      // (the tile keeps x: the exponentials are only summed)
+      const scale = tileSumAtF32(tmp + T_TILE, cols, m, tk, tInv, tc1, tc2, tCut, false, 0, false, true, tmp);
+      let ls = logOnesPlusF32x4(v128.load(tmp, T_ONES), f32x4.div(v128.load(tmp, T_SUM), scale));
       // masked rows −Infinity everywhere (x − m is NaN there); +Infinity or NaN rows NaN
       const masked = maskedLanesF32(m, tmp);
       const bad = v128.andnot(v128.or(v128.not(finiteF32x4(m)), v128.load(tmp, T_NAN)), masked);
@@ -692,11 +695,11 @@ function entropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, gra
 function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, tmp: usize): void {
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
   const invT = f32x4.splat(<f32>(1.0 / T));
+  const tk = f32x4.splat(<f32>(LOG2E / T)), tInv = f32x4.splat(<f32>(1.0 / T)), tc1 = negLn2HiF32x4(T), tc2 = negLn2LoF32x4(T);
+  const tCut = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)));
   for (let r = 0; r < rows; r += 4) {
     const m = gatherF32(x, r, cols, tmp);
-    setupF32(m, T, tmp);
-    tileExpF32(tile, cols, m, T, etile, true, tmp);
-    const scale = expOfF32(m, T, tmp);
+    const scale = tileSumAtF32(tile, cols, m, tk, tInv, tc1, tc2, tCut, false, etile, true, true, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     // A' = Σ E·t, with t of x lifted to m − 100·T
     const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T)));
