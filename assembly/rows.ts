@@ -19,7 +19,7 @@ import {
   madd32, madd64, widenF32x4, maxLanesF32x4, expF32x4, kept, expF64x2, k32, k64, logF32x4, logF64x2, i32k, i64k, twoSumLoF64x2,
   sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64, promoteHighF32x4, negLn2HiF32x4, negLn2LoF32x4,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, F_NINF, F_INF, F_NAN, F_FAR, F_MAGIC, F_LOG2E, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
-  D_ONE, D_P0, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
+  D_ONE, D_P0, D_MAGIC, D_LOG2E, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
 } from "./math";
 
 /** Rows narrower than this are taken four at a time, lanes = rows (see above); src/kernels.ts, NARROW_COLS, is the same number. */
@@ -1037,25 +1037,36 @@ export function scatterF64(tile: usize, r0: i32, cols: i32, dst: usize): void {
   }
 }
 
-/** The float64 twin of `tileSumF32` (with setupF64 done): two accumulators. */
-export function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
-  const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
-  expConstsF64(T);
-  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+/**
+ * The float64 twin of `tileSumAtF32`: setupF64's values formed in registers from m, the
+ * sums (two accumulators, column j into a_(j mod 2)) to T_SUM and (split) T_ONES, with
+ * `store` the exponentials to `dst`; returns E(m).  k, invT, c1, c2 and cutT (the
+ * cut-off's T·(ln DBL_MIN − 0.01)) are the caller's, formed before its loop.  A call, not
+ * inlined: its four float64 exponentials are large code, and the call costs them little.
+ */
+export function tileSumAtF64(tile: usize, cols: i32, m: v128, T: f64, k: v128, invT: v128, c1: v128, c2: v128, cutT: v128, unit: bool,
+  dst: usize, store: bool, split: bool, tmp: usize): v128 {
   const one = k64(D_ONE);
   const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
   const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
+  const mf = v128.and(m, finiteF64x2(m)); // (as setupF64: not finite, 0; m/T a division, as there)
+  const q = unit ? mf : f64x2.div(mf, f64x2.splat(T));
+  const near = f64x2.lt(f64x2.abs(q), f64x2.splat(1420));
+  const magic = f64x2.sub(k64(D_MAGIC), f64x2.sub(v128.and(f64x2.floor(f64x2.mul(q, k64(D_LOG2E))), near), one));
+  const b = v128.andnot(mf, near), cut = f64x2.add(v128.and(mf, near), cutT);
   const zero = f64x2.splat(0);
   let a0 = zero, a1 = zero, cnt = i64x2.splat(0);
   let j = 0;
   // two columns a step (column j into a_(j mod 2), in order, as the loop below: see tileSumF32)
   for (; j + 2 <= cols; j += 2) {
-    const o = <usize>j << 4, p = tile + o, q = dst + o;
+    const o = <usize>j << 4, p = tile + o, d = dst + o;
     const v0 = v128.load(p), v1 = v128.load(p, 16);
-    const e0 = expF64x2(v0, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-    const e1 = expF64x2(v1, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-    v128.store(q, e0);
-    v128.store(q, e1, 16);
+    const e0 = expF64x2(v0, b, k, magic, c1, c2, invT, cut, cut, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    const e1 = expF64x2(v1, b, k, magic, c1, c2, invT, cut, cut, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    if (store) {
+      v128.store(d, e0);
+      v128.store(d, e1, 16);
+    }
     if (split) {
       const t0 = f64x2.eq(v0, m), t1 = f64x2.eq(v1, m);
       a0 = f64x2.add(a0, v128.andnot(e0, t0));
@@ -1069,16 +1080,16 @@ export function tileExpF64(tile: usize, cols: i32, m: v128, T: f64, dst: usize, 
   for (; j < cols; j++) {
     const o = <usize>j << 4;
     const v = v128.load(tile + o);
-    const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, lift, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
-    v128.store(dst + o, e);
+    const e = expF64x2(v, b, k, magic, c1, c2, invT, cut, cut, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    if (store) v128.store(dst + o, e);
     const term = split ? v128.andnot(e, f64x2.eq(v, m)) : e;
     if (split) cnt = i64x2.sub(cnt, f64x2.eq(v, m));
     if (j & 1) a1 = f64x2.add(a1, term);
     else a0 = f64x2.add(a0, term);
   }
-  const s = f64x2.add(a0, a1);
-  v128.store(tmp, s, T_SUM);
+  v128.store(tmp, f64x2.add(a0, a1), T_SUM);
   if (split) v128.store(tmp, f64x2.convert_low_i32x4_s(i32x4.shuffle(cnt, cnt, 0, 2, 0, 2)), T_ONES);
+  return expF64x2(m, b, k, magic, c1, c2, invT, cut, cut, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
 }
 
 /** log(ones + rest) in float64 lanes, accurate near 0 (see `logOnesPlusF32x4`). */
