@@ -20,6 +20,8 @@ import {
   sumLanesF64x2, splitHi, expFar32, expNonPos, NEAR_F32, NEAR_F64, promoteHighF32x4, negLn2HiF32x4, negLn2LoF32x4,
   F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_HALF, F_LN2_HI, F_LN2_LO, F_Q0, F_NINF, F_INF, F_NAN, F_FAR, F_MAGIC, F_LOG2E, I_LOG_SHIFT, I_MANT, I_SQRT_HALF, I_127,
   D_ONE, D_P0, D_MAGIC, D_LOG2E, D_LN2_HI, D_LN2_LO, D_G1, L_LOG_SHIFT, L_MANT, L_SQRT_HALF, L_1023,
+  expNonPosF64x2, log1pUnitF64x2, sg64, SD_LOG2E, SD_MAGIC, SD_NLN2_HI, SD_NLN2_LO, SD_CUT, SD_NTINY, SD_ONE, SD_P0, SD_TWO, SD_HALF, SD_NHALF,
+  SD_TINY, SD_LN2_HI, SD_LN2_LO, SD_R0, SD_ZERO,
 } from "./math";
 
 /** Rows narrower than this are taken four at a time, lanes = rows (see above); src/kernels.ts, NARROW_COLS, is the same number. */
@@ -476,6 +478,106 @@ export function logOnesPlusF32x4(ones: v128, rest: v128): v128 {
   v128.store64_lane(o, lo, 0);
   if (g > 1) v128.store64_lane(o, lo, 1, 8);
   if (g > 2) v128.store64_lane(o, hi, 0, 16);
+}
+
+// ---------------------------------------------------------------------------------
+// float64 rows of two entries: two rows a step, in registers
+// ---------------------------------------------------------------------------------
+
+// What `twoRowsF64` computes (and softmax.ts's `twoRowsF32`: the first three).
+export const TWO_LSE = 0, TWO_LOG_SOFTMAX = 1, TWO_ENTROPY = 2, TWO_SOFTMAX = 3, TWO_LOSS = 4;
+
+/**
+ * Float64 rows of two entries at T = 1, `rows` a multiple of 2, two rows a step in the
+ * two lanes: with m the row's maximum, a the other entry and e = exp(a − m) (a − m
+ * rounded once: in float64 its error is relative to itself, 2^-53), log S = log1p(e) —
+ * one exponential and one log a row, where the tiles take three exponentials and a log
+ * (the sigmoid family's exp and log1p, math.ts).  `what`:
+ *   TWO_LSE, out[r] = m + log S;
+ *   TWO_LOG_SOFTMAX, out[r, j] = (x_j − m) − log S;
+ *   TWO_SOFTMAX, the maximum's 1/(1 + e) and the other's e/(1 + e);
+ *   TWO_ENTROPY, out[r] = log S − (a − m)·p_a, p_a = e/(1 + e), and when `grad` is not 0
+ *     the gradient −p·(log p + H) times `gscale`: p_m·p_a·(a − m) at the maximum, its
+ *     negative at the other entry;
+ *   TWO_LOSS (`labels`; no weights or smoothing), out[r] = log S − (z_y − m), and the
+ *     gradient ±gscale·p' with p' the probability of the class that is not y (no
+ *     cancellation in p_y − 1 = −p'); an ignored row (y < 0) 0.
+ * Special rows as the tiles': masked rows −Infinity (log-sum-exp, logSoftmax), 0 (softmax,
+ * the entropy and its gradient); rows with +Infinity or NaN NaN (log-sum-exp of +Infinity:
+ * +Infinity); the loss of a row with no defined softmax NaN.
+ */
+export function twoRowsF64(x: usize, labels: usize, rows: i32, out: usize, what: i32, grad: usize, gscale: f64): void {
+  const log2e = sg64(SD_LOG2E), magic = sg64(SD_MAGIC), c1 = sg64(SD_NLN2_HI), c2 = sg64(SD_NLN2_LO), cut = sg64(SD_CUT), ntiny = sg64(SD_NTINY), one = sg64(SD_ONE);
+  const p0 = sg64(SD_P0), p1 = sg64(SD_P0 + 1), p2 = sg64(SD_P0 + 2), p3 = sg64(SD_P0 + 3), p4 = sg64(SD_P0 + 4);
+  const p5 = sg64(SD_P0 + 5), p6 = sg64(SD_P0 + 6), p7 = sg64(SD_P0 + 7), p8 = sg64(SD_P0 + 8), p9 = sg64(SD_P0 + 9);
+  const two = sg64(SD_TWO), half = sg64(SD_HALF), nhalf = sg64(SD_NHALF), tiny = sg64(SD_TINY), lnHi = sg64(SD_LN2_HI), lnLo = sg64(SD_LN2_LO);
+  const r0 = sg64(SD_R0), r1 = sg64(SD_R0 + 1), r2 = sg64(SD_R0 + 2), r3 = sg64(SD_R0 + 3), r4 = sg64(SD_R0 + 4), r5 = sg64(SD_R0 + 5), r6 = sg64(SD_R0 + 6);
+  const zero = sg64(SD_ZERO), gs = f64x2.splat(gscale);
+  for (let r = 0; r < rows; r += 2) {
+    const ninf = f64x2.splat(-Infinity), inf = f64x2.splat(Infinity), nanv = f64x2.splat(NaN);
+    const q = x + (<usize>r << 4), o = <usize>r << 4;
+    const a = v128.load(q), b = v128.load(q, 16);
+    const v0 = i64x2.shuffle(a, b, 0, 2), v1 = i64x2.shuffle(a, b, 1, 3);
+    const nan = v128.or(f64x2.ne(v0, v0), f64x2.ne(v1, v1));
+    const m = f64x2.pmax(f64x2.pmax(ninf, v0), v1);
+    const top = f64x2.eq(v0, m);
+    const d = f64x2.sub(v128.bitselect(v1, v0, top), m);
+    const e = expNonPosF64x2(d, log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9);
+    const finite = f64x2.lt(f64x2.abs(m), inf);
+    const masked = v128.andnot(f64x2.eq(m, ninf), nan);
+    const bad = v128.andnot(v128.or(v128.not(finite), nan), masked);
+    if (what == TWO_SOFTMAX) {
+      const pm = f64x2.div(one, f64x2.add(one, e)), po = f64x2.mul(e, pm);
+      const fill = v128.and(bad, nanv), dead = v128.or(bad, masked);
+      const s0 = v128.bitselect(fill, v128.bitselect(pm, po, top), dead), s1 = v128.bitselect(fill, v128.bitselect(po, pm, top), dead);
+      storePairsF64(out + o, s0, s1);
+      continue;
+    }
+    const ls = log1pUnitF64x2(e, two, half, nhalf, tiny, lnHi, lnLo, r0, r1, r2, r3, r4, r5, r6);
+    if (what == TWO_LSE) {
+      // NaN rows NaN, the others whose maximum is not finite (±Infinity, masked) their maximum
+      const special = v128.or(v128.not(finite), nan);
+      v128.store(out + (<usize>r << 3), v128.bitselect(v128.bitselect(nanv, m, nan), f64x2.add(m, ls), special));
+    } else if (what == TWO_LOG_SOFTMAX) {
+      const w0 = v128.bitselect(ninf, v128.or(f64x2.sub(f64x2.sub(v0, m), ls), v128.and(bad, nanv)), masked);
+      const w1 = v128.bitselect(ninf, v128.or(f64x2.sub(f64x2.sub(v1, m), ls), v128.and(bad, nanv)), masked);
+      storePairsF64(out + o, w0, w1);
+    } else if (what == TWO_ENTROPY) {
+      // log S + |a − m|·p_a, both terms ≥ 0 (p_a = 0 drops a masked a's term)
+      const pa = f64x2.div(e, f64x2.add(one, e));
+      const held = f64x2.eq(pa, zero);
+      const h = f64x2.sub(ls, v128.andnot(f64x2.mul(d, pa), held));
+      v128.store(out + (<usize>r << 3), v128.or(v128.andnot(h, masked), v128.and(bad, nanv)));
+      if (grad) {
+        // (0 where p_a = 0: not 0·(−Infinity); 0 on masked rows, NaN on bad ones; both maxima: 0)
+        let w = v128.andnot(f64x2.mul(f64x2.mul(f64x2.mul(pa, f64x2.div(one, f64x2.add(one, e))), d), gs), held);
+        w = v128.or(v128.andnot(w, masked), v128.and(bad, nanv));
+        const nw = f64x2.sub(zero, w);
+        storePairsF64(grad + o, v128.bitselect(w, nw, top), v128.bitselect(nw, w, top));
+      }
+    } else {
+      const y0 = load<i32>(labels + (<usize>r << 2)), yb = load<i32>(labels + (<usize>(r + 1) << 2));
+      const y = i64x2.replace_lane(i64x2.splat(<i64>y0), 1, <i64>yb);
+      const ignored = i64x2.lt_s(y, zero), y1 = i64x2.eq(y, i64x2.splat(1));
+      const zy = v128.andnot(v128.bitselect(v1, v0, y1), ignored); // (0 where ignored)
+      const dead = v128.or(ignored, v128.or(v128.not(finite), nan)); // (a masked row's loss is NaN too)
+      v128.store(out + (<usize>r << 3), v128.andnot(v128.or(f64x2.sub(ls, f64x2.sub(zy, m)), v128.and(dead, nanv)), ignored));
+      if (grad) {
+        const rs = f64x2.div(one, f64x2.add(one, e));
+        const gn = f64x2.mul(v128.bitselect(f64x2.mul(e, rs), rs, f64x2.eq(zy, m)), gs); // g·p'
+        const gy = f64x2.sub(zero, gn);
+        const fill = v128.andnot(nanv, ignored); // NaN where the row is bad, 0 where ignored
+        storePairsF64(grad + o, v128.bitselect(fill, v128.bitselect(gn, gy, y1), dead), v128.bitselect(fill, v128.bitselect(gy, gn, y1), dead));
+      }
+    }
+  }
+}
+
+/** Rows r and r + 1 of two entries from lanes: (s0[0], s1[0]) to p, (s0[1], s1[1]) to p + 16. */
+// @ts-ignore: decorator
+@inline function storePairsF64(p: usize, s0: v128, s1: v128): void {
+  v128.store(p, i64x2.shuffle(s0, s1, 0, 2));
+  v128.store(p, i64x2.shuffle(s0, s1, 1, 3), 16);
 }
 
 // ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import {
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, fourRowsF32, FOUR_LSE, FOUR_SOFTMAX, FOUR_LOG_SOFTMAX, FOUR_ENTROPY, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
-  tileSumAtF64, tileSumAtF32, tileSumUnitF32, storeLogSumsF64, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN, LN_DBL_MIN,
+  tileSumAtF64, tileSumAtF32, tileSumUnitF32, twoRowsF64, TWO_LSE, TWO_LOG_SOFTMAX, TWO_ENTROPY, TWO_SOFTMAX, storeLogSumsF64, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN, LN_DBL_MIN,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -98,7 +98,6 @@ function logSumExpTilesF32(x: usize, rows: i32, cols: i32, out: usize, tmp: usiz
 }
 
 // What `twoRowsF32` computes.
-const TWO_LSE = 0, TWO_LOG_SOFTMAX = 1, TWO_ENTROPY = 2;
 
 /**
  * Rows of two entries at T = 1, `rows` a multiple of 4, four rows a step: with m the
@@ -372,65 +371,6 @@ export function affineRowsF64(x: usize, rows: i32, cols: i32, a: f64, c: f64, ou
   }
 }
 
-/**
- * The float64 twin of `twoRowsF32`: rows of two entries at T = 1, `rows` a multiple of 2,
- * two rows a step in the two lanes; log S = log1p(exp(a − m)) with a the row's other
- * entry (a − m rounded once: in float64 its error is relative to itself, 2^-53), one
- * exponential and one log a row where the tiles take three exponentials and a log.  The
- * sigmoid family's exp and log1p (math.ts).  `what` and the special rows as there.
- */
-function twoRowsF64(x: usize, rows: i32, out: usize, what: i32, grad: usize, gscale: f64): void {
-  const log2e = sg64(SD_LOG2E), magic = sg64(SD_MAGIC), c1 = sg64(SD_NLN2_HI), c2 = sg64(SD_NLN2_LO), cut = sg64(SD_CUT), ntiny = sg64(SD_NTINY), one = sg64(SD_ONE);
-  const p0 = sg64(SD_P0), p1 = sg64(SD_P0 + 1), p2 = sg64(SD_P0 + 2), p3 = sg64(SD_P0 + 3), p4 = sg64(SD_P0 + 4);
-  const p5 = sg64(SD_P0 + 5), p6 = sg64(SD_P0 + 6), p7 = sg64(SD_P0 + 7), p8 = sg64(SD_P0 + 8), p9 = sg64(SD_P0 + 9);
-  const two = sg64(SD_TWO), half = sg64(SD_HALF), nhalf = sg64(SD_NHALF), tiny = sg64(SD_TINY), lnHi = sg64(SD_LN2_HI), lnLo = sg64(SD_LN2_LO);
-  const r0 = sg64(SD_R0), r1 = sg64(SD_R0 + 1), r2 = sg64(SD_R0 + 2), r3 = sg64(SD_R0 + 3), r4 = sg64(SD_R0 + 4), r5 = sg64(SD_R0 + 5), r6 = sg64(SD_R0 + 6);
-  const zero = sg64(SD_ZERO), gs = f64x2.splat(gscale);
-  for (let r = 0; r < rows; r += 2) {
-    const ninf = f64x2.splat(-Infinity), inf = f64x2.splat(Infinity), nanv = f64x2.splat(NaN);
-    const q = x + (<usize>r << 4);
-    const a = v128.load(q), b = v128.load(q, 16);
-    const v0 = i64x2.shuffle(a, b, 0, 2), v1 = i64x2.shuffle(a, b, 1, 3);
-    const nan = v128.or(f64x2.ne(v0, v0), f64x2.ne(v1, v1));
-    const m = f64x2.pmax(f64x2.pmax(ninf, v0), v1);
-    const other = v128.bitselect(v1, v0, f64x2.eq(v0, m));
-    const d = f64x2.sub(other, m);
-    const e = expNonPosF64x2(d, log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9);
-    const ls = log1pUnitF64x2(e, two, half, nhalf, tiny, lnHi, lnLo, r0, r1, r2, r3, r4, r5, r6);
-    const finite = f64x2.lt(f64x2.abs(m), inf);
-    if (what == TWO_LSE) {
-      // NaN rows NaN, the others whose maximum is not finite (±Infinity, masked) their maximum
-      const special = v128.or(v128.not(finite), nan);
-      v128.store(out + (<usize>r << 3), v128.bitselect(v128.bitselect(nanv, m, nan), f64x2.add(m, ls), special));
-      continue;
-    }
-    const masked = v128.andnot(f64x2.eq(m, ninf), nan);
-    const bad = v128.andnot(v128.or(v128.not(finite), nan), masked);
-    if (what == TWO_LOG_SOFTMAX) {
-      const w0 = v128.bitselect(ninf, v128.or(f64x2.sub(f64x2.sub(v0, m), ls), v128.and(bad, nanv)), masked);
-      const w1 = v128.bitselect(ninf, v128.or(f64x2.sub(f64x2.sub(v1, m), ls), v128.and(bad, nanv)), masked);
-      v128.store(out + (<usize>r << 4), i64x2.shuffle(w0, w1, 0, 2));
-      v128.store(out + (<usize>r << 4), i64x2.shuffle(w0, w1, 1, 3), 16);
-      continue;
-    }
-    // entropy: log S + |a − m|·p_a, both terms ≥ 0 (p_a = 0 drops a masked a's term)
-    const pa = f64x2.div(e, f64x2.add(one, e));
-    const held = f64x2.eq(pa, zero);
-    let h = f64x2.sub(ls, v128.andnot(f64x2.mul(d, pa), held));
-    v128.store(out + (<usize>r << 3), v128.or(v128.andnot(h, masked), v128.and(bad, nanv)));
-    if (grad) {
-      // −p·(log p + H): p_m·p_a·(a − m) at the maximum, its negative at the other entry
-      // (0 where p_a = 0: not 0·(−Infinity); 0 on masked rows, NaN on bad ones)
-      let w = v128.andnot(f64x2.mul(f64x2.mul(f64x2.mul(pa, f64x2.div(one, f64x2.add(one, e))), d), gs), held);
-      w = v128.or(v128.andnot(w, masked), v128.and(bad, nanv));
-      const nw = f64x2.sub(zero, w), top = f64x2.eq(v0, m); // (both maxima: w = 0)
-      const g0 = v128.bitselect(w, nw, top), g1 = v128.bitselect(nw, w, top);
-      v128.store(grad + (<usize>r << 4), i64x2.shuffle(g0, g1, 0, 2));
-      v128.store(grad + (<usize>r << 4), i64x2.shuffle(g0, g1, 1, 3), 16);
-    }
-  }
-}
-
 export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux: usize, tmp: usize): void {
   if (!ASC_FEATURE_SIMD) {
     for (let r = 0; r < rows; r++) {
@@ -451,7 +391,7 @@ export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux
   }
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
-  if (first > 0 && cols == 2) twoRowsF64(x, first, out, TWO_LSE, 0, 0);
+  if (first > 0 && cols == 2) twoRowsF64(x, 0, first, out, TWO_LSE, 0, 0);
   else if (first > 0) {
     expConstsF64(1);
     const uk = k64(D_LOG2E), uInv = k64(D_ONE), uc1 = f64x2.splat(dC1), uc2 = f64x2.splat(dC2), uCut = f64x2.splat(LN_DBL_MIN - 0.01);
@@ -503,7 +443,8 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   }
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
-  if (first > 0) {
+  if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, 0, first, out, TWO_SOFTMAX, 0, 0);
+  else if (first > 0) {
     expConstsF64(T);
     const tk = f64x2.splat(LOG2E / T), tInv = f64x2.splat(1.0 / T), tc1 = f64x2.splat(dC1), tc2 = f64x2.splat(dC2);
     const tCut = f64x2.splat(T * (LN_DBL_MIN - 0.01));
@@ -563,7 +504,7 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
   const vInvT = f64x2.splat(invT);
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
-  if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, first, out, TWO_LOG_SOFTMAX, 0, 0);
+  if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, 0, first, out, TWO_LOG_SOFTMAX, 0, 0);
   else if (first > 0) {
     expConstsF64(T);
     const tk = f64x2.splat(LOG2E / T), tInv = f64x2.splat(1.0 / T), tc1 = f64x2.splat(dC1), tc2 = f64x2.splat(dC2);
@@ -966,7 +907,7 @@ function entropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, gra
   }
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
-  if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, first, out, TWO_ENTROPY, grad, gscale);
+  if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, 0, first, out, TWO_ENTROPY, grad, gscale);
   else if (first > 0) softmaxEntropyNarrowF64(x, first, cols, T, gscale, grad, out, tmp);
   for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;

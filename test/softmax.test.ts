@@ -588,6 +588,36 @@ onEachBackend('softmax family', () => {
     }
   });
 
+  // Float64 rows of two take closed forms of their own too (log1p(exp(a − m)), p' = e/(1 + e)):
+  // each value against the same closed form in JavaScript, within the SPEC's bound, on
+  // rows from near ties (gaps below 1e-12) to gaps of 40.
+  it('float64 rows of two: softmax and the gradients of the entropy and the loss match the closed form, ties included', () => {
+    const random = rng(4242);
+    const rows = 64, x = new Float64Array(2 * rows);
+    for (let r = 0; r < rows; r++) {
+      const m = (random() - 0.5) * 20, gap = r % 4 === 0 ? random() * 1e-12 : r % 4 === 1 ? random() * 1e-3 : random() * 40;
+      const hi = random() < 0.5 ? 0 : 1;
+      x[2 * r + hi] = m;
+      x[2 * r + 1 - hi] = m - gap;
+    }
+    const labels = Int32Array.from({ length: rows }, (_, r) => r % 2);
+    const p = softmax(x, { cols: 2 }), gH = new Float64Array(x.length), gL = new Float64Array(x.length);
+    softmaxEntropy(x, { cols: 2, grad: gH });
+    softmaxCrossEntropy(x, labels, { cols: 2, reduction: 'sum', grad: gL });
+    for (let r = 0; r < rows; r++) {
+      const a = x[2 * r], b = x[2 * r + 1], m = Math.max(a, b), d = Math.min(a, b) - m; // exact in float64
+      const e = Math.exp(d), pm = 1 / (1 + e), po = e / (1 + e), top = a >= b ? 0 : 1;
+      const want = top === 0 ? [pm, po] : [po, pm];
+      expectAllClose([p[2 * r], p[2 * r + 1]], want, 'f64', undefined, `row ${r} softmax`);
+      // −p·(log p + H): p_m·p_o·d at the maximum, its negative at the other entry
+      const w = pm * po * d, wantH = top === 0 ? [w, -w] : [-w, w];
+      expectAllClose([gH[2 * r], gH[2 * r + 1]], wantH, 'f64', [Math.abs(w), Math.abs(w)], `row ${r} entropy gradient`);
+      // p − onehot(y): ±p' with p' the other class's probability
+      const y = labels[r], pOther = y === top ? po : pm, wantL = y === 0 ? [-pOther, pOther] : [pOther, -pOther];
+      expectAllClose([gL[2 * r], gL[2 * r + 1]], wantL, 'f64', [pOther, pOther], `row ${r} loss gradient`);
+    }
+  });
+
   describe('the exponential at the edges of its range, and temperatures', () => {
     const FLT_MIN = 2 ** -126, DBL_MIN = 2 ** -1022;
 
