@@ -22,13 +22,13 @@
 
 import {
   madd32, madd64, promoteHighF32x4, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT, SG_NTINY,
-  SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0, kept, k32, k64, F_NINF, F_NAN, D_ONE, D_LOG2E,
+  SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0, kept, k32, F_NINF, F_NAN,
 } from "./math";
 import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
   scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
-  storeLanesF32, storeLanesF64, storeRowsF64, tileSumAtF64, tileSumUnitF32, fourRowsF32, FOUR_LOSS, twoRowsF64, TWO_LOSS, expConstsF64, dC1, dC2, LN_DBL_MIN,
+  storeLanesF32, storeLanesF64, storeRowsF64, tileSumAtF64, tileSumUnitF32, fourRowsF32, FOUR_LOSS, twoRowsF64, TWO_LOSS, expConstsF64,
 } from "./rows";
 
 /** The gradient's coefficients: g = (e·gA − w·gB − [c = y]·gC)·gS (see `fold`). */
@@ -729,7 +729,6 @@ function labelsNarrowF64(z: usize, labels: usize, rows: i32, cols: i32, weights:
   const keep = f64x2.splat(1 - eps), share = f64x2.splat(eps / <f64>cols), sw = f64x2.splat(wsum);
   const zero = f64x2.splat(0), one = f64x2.splat(1);
   expConstsF64(1);
-  const uk = k64(D_LOG2E), uInv = k64(D_ONE), uc1 = f64x2.splat(dC1), uc2 = f64x2.splat(dC2), uCut = f64x2.splat(LN_DBL_MIN - 0.01);
   for (let r = 0; r < rows; r += 2) {
     const m = gatherF64(z, r, cols, tmp);
     const y0 = load<i32>(labels + (<usize>r << 2)), y1 = load<i32>(labels + (<usize>(r + 1) << 2));
@@ -750,7 +749,7 @@ function labelsNarrowF64(z: usize, labels: usize, rows: i32, cols: i32, weights:
       if (weights) wy = v128.bitselect(wj, wy, at);
       if (eps > 0) a = f64x2.add(a, v128.andnot(f64x2.mul(wj, v), f64x2.eq(wj, zero)));
     }
-    const scale = tileSumAtF64(tile, cols, m, 1, uk, uInv, uc1, uc2, uCut, true, etile, grad != 0, true, tmp);
+    const scale = tileSumAtF64(tile, cols, m, 1, true, etile, grad != 0, true, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     const ls = logOnesPlusF64x2(ones, f64x2.div(restE, scale));
     let loss = v128.andnot(f64x2.mul(f64x2.mul(keep, wy), f64x2.sub(ls, ty)), f64x2.eq(wy, zero));
@@ -784,7 +783,6 @@ function probsNarrowF64(z: usize, targets: usize, rows: i32, cols: i32, weights:
   const zero = f64x2.splat(0);
   const row = <usize>cols << 3;
   expConstsF64(1);
-  const uk = k64(D_LOG2E), uInv = k64(D_ONE), uc1 = f64x2.splat(dC1), uc2 = f64x2.splat(dC2), uCut = f64x2.splat(LN_DBL_MIN - 0.01);
   for (let r = 0; r < rows; r += 2) {
     const m = gatherF64(z, r, cols, tmp);
     const q0 = targets + <usize>r * row, q1 = q0 + row;
@@ -800,7 +798,7 @@ function probsNarrowF64(z: usize, targets: usize, rows: i32, cols: i32, weights:
       v128.store(etile + (<usize>j << 4), wt);
     }
     // the exponentials, for the gradient, overwrite the tile (x is no longer needed)
-    const scale = tileSumAtF64(tile, cols, m, 1, uk, uInv, uc1, uc2, uCut, true, tile, grad != 0, true, tmp);
+    const scale = tileSumAtF64(tile, cols, m, 1, true, tile, grad != 0, true, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     const ls = logOnesPlusF64x2(ones, f64x2.div(restE, scale));
     const bad = v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN));

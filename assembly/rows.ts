@@ -56,9 +56,6 @@ export const LN_FLT_MIN: f64 = -87.33654475055310898657;
 export const T_B = 0, T_MAGIC = 16, T_CUT = 32, T_LIFT = 48; // setup
 export const T_NAN = 64, T_SUM = 80, T_ONES = 96; // a tile's NaN lanes, sums (all, or rest), counts at the maximum
 export const T_TILE = 128; // the tile (and, past it, a second one)
-// A block's per-tile values (four vectors a tile, BLOCK_TILES tiles), past the two tiles:
-// kernels whose tiles end in a chain of dependent steps (a log) take them a block at a time.
-export const T_BLOCK = T_TILE + 2 * 16 * NARROW, BLOCK_TILES = 16;
 
 /** Lanes whose value is finite (all ones). */
 // @ts-ignore: decorator
@@ -490,7 +487,9 @@ export const TWO_LSE = 0, TWO_LOG_SOFTMAX = 1, TWO_ENTROPY = 2, TWO_SOFTMAX = 3,
 /**
  * Float64 rows of two entries at T = 1, `rows` a multiple of 2, two rows a step in the
  * two lanes: with m the row's maximum, a the other entry and e = exp(a − m) (a − m
- * rounded once: in float64 its error is relative to itself, 2^-53), log S = log1p(e) —
+ * rounded, its rounding error lo carried as e·(1 + lo), as float32's `expDiffF32x4`
+ * carries it: a rounded a − m of −700 is off by up to 2^-44 absolute, which e would take
+ * as a relative error), log S = log1p(e) —
  * one exponential and one log a row, where the tiles take three exponentials and a log
  * (the sigmoid family's exp and log1p, math.ts).  `what`:
  *   TWO_LSE, out[r] = m + log S;
@@ -520,9 +519,13 @@ export function twoRowsF64(x: usize, labels: usize, rows: i32, out: usize, what:
     const v0 = i64x2.shuffle(a, b, 0, 2), v1 = i64x2.shuffle(a, b, 1, 3);
     const nan = v128.or(f64x2.ne(v0, v0), f64x2.ne(v1, v1));
     const m = f64x2.pmax(f64x2.pmax(ninf, v0), v1);
-    const top = f64x2.eq(v0, m);
-    const d = f64x2.sub(v128.bitselect(v1, v0, top), m);
-    const e = expNonPosF64x2(d, log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9);
+    const top = f64x2.eq(v0, m), other = v128.bitselect(v1, v0, top);
+    // a − m and its rounding error (TwoSum; 0 where not finite): e = exp(d)·(1 + lo)
+    const d = f64x2.sub(other, m), bb = f64x2.sub(d, other);
+    let lo = f64x2.add(f64x2.sub(other, f64x2.sub(d, bb)), f64x2.sub(f64x2.sub(zero, m), bb));
+    lo = v128.and(lo, f64x2.lt(f64x2.abs(lo), inf));
+    let e = expNonPosF64x2(d, log2e, magic, c1, c2, cut, ntiny, one, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9);
+    e = madd64(e, lo, e);
     const finite = f64x2.lt(f64x2.abs(m), inf);
     const masked = v128.andnot(f64x2.eq(m, ninf), nan);
     const bad = v128.andnot(v128.or(v128.not(finite), nan), masked);
@@ -585,7 +588,8 @@ export function twoRowsF64(x: usize, labels: usize, rows: i32, out: usize, what:
 // ---------------------------------------------------------------------------------
 
 /**
- * `fourRowsF32`'s values at T = 1 that the exp's table (math.ts, EXP32: log₂e, 1) has not,
+ * `fourRowsF32`'s (and `tileSumUnitF32`'s) values at T = 1 that the exp's table (math.ts,
+ * EXP32: log₂e, 1) has not,
  * as float32 bits — −C1, −C2, the cut-off T·(ln FLT_MIN − 0.01) and the lift 100·T (see
  * `expF32x4`) — and the label compares' 1, 2, 3.  Read from memory before the loop, they stay in a register or a stack slot: V8's
  * TurboFan moves a value computed from constants into the loop when the code using it
@@ -948,9 +952,15 @@ export const LN_DBL_MIN: f64 = -708.3964185322641;
   v128.store(tmp, cut, T_LIFT); // (= the cut-off: see math.ts)
 }
 
-/** C1, C2 of T·ln 2 for the float64 exp (see math.ts: `expRowF64`): set by `expConstsF64`. */
-export let dC1: f64 = 0, dC2: f64 = 0;
+/**
+ * C1, C2 of T·ln 2 for the float64 exp (see math.ts: `expRowF64`), and log₂e/T, 1/T and the
+ * cut-off's T·(ln DBL_MIN − 0.01) (`tileSumAtF64`'s): set by `expConstsF64`.
+ */
+export let dC1: f64 = 0, dC2: f64 = 0, dK: f64 = 0, dInvT: f64 = 0, dCutT: f64 = 0;
 export function expConstsF64(T: f64): void {
+  dK = LOG2E / T;
+  dInvT = 1.0 / T;
+  dCutT = T * (LN_DBL_MIN - 0.01);
   const a: f64 = 6.93147180369123816490e-01, lo: f64 = 1.90821492927058770002e-10;
   const p = a * T;
   const ah = splitHi(a), al = a - ah, th = splitHi(T), tl = T - th;
@@ -1142,12 +1152,12 @@ export function scatterF64(tile: usize, r0: i32, cols: i32, dst: usize): void {
 /**
  * The float64 twin of `tileSumAtF32`: setupF64's values formed in registers from m, the
  * sums (two accumulators, column j into a_(j mod 2)) to T_SUM and (split) T_ONES, with
- * `store` the exponentials to `dst`; returns E(m).  k, invT, c1, c2 and cutT (the
- * cut-off's T·(ln DBL_MIN − 0.01)) are the caller's, formed before its loop.  A call, not
- * inlined: its four float64 exponentials are large code, and the call costs them little.
+ * `store` the exponentials to `dst`; returns E(m).  The constants that depend on T are
+ * `expConstsF64`'s, which the caller calls before its loop (`unit`: T = 1, known).  A call,
+ * not inlined: its four float64 exponentials are large code, and the call costs them little.
  */
-export function tileSumAtF64(tile: usize, cols: i32, m: v128, T: f64, k: v128, invT: v128, c1: v128, c2: v128, cutT: v128, unit: bool,
-  dst: usize, store: bool, split: bool, tmp: usize): v128 {
+export function tileSumAtF64(tile: usize, cols: i32, m: v128, T: f64, unit: bool, dst: usize, store: bool, split: bool, tmp: usize): v128 {
+  const k = f64x2.splat(dK), invT = f64x2.splat(dInvT), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2), cutT = f64x2.splat(dCutT);
   const one = k64(D_ONE);
   const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
   const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);

@@ -26,14 +26,14 @@ import {
   expFar32, expNonPos, NEAR_F32, NEAR_F64, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT,
   SG_NTINY, SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0, expNonPosF64x2, log1pUnitF64x2, sg64, SD_LOG2E, SD_MAGIC,
   SD_NLN2_HI, SD_NLN2_LO, SD_CUT, SD_NTINY, SD_ONE, SD_P0, SD_TWO, SD_HALF, SD_NHALF, SD_TINY, SD_LN2_HI, SD_LN2_LO, SD_R0, SD_SIGN, SD_ZERO,
-  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, F_NINF, F_NAN, D_ONE, D_P0, D_LOG2E, negLn2HiF32x4, negLn2LoF32x4,
+  F_P1, F_P2, F_P3, F_P4, F_P5, F_ONE, F_LOWEST, F_NINF, F_NAN, D_ONE, D_P0, negLn2HiF32x4, negLn2LoF32x4,
 } from "./math";
 import {
   NARROW, T_B, T_MAGIC, T_CUT, T_LIFT, T_NAN, T_SUM, T_ONES, T_TILE, LOG2E, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, fourRowsF32, FOUR_LSE, FOUR_SOFTMAX, FOUR_LOG_SOFTMAX, FOUR_ENTROPY, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
-  tileSumAtF64, tileSumAtF32, tileSumUnitF32, twoRowsF64, TWO_LSE, TWO_LOG_SOFTMAX, TWO_ENTROPY, TWO_SOFTMAX, storeLogSumsF64, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN, LN_DBL_MIN,
+  tileSumAtF64, tileSumAtF32, tileSumUnitF32, twoRowsF64, TWO_LSE, TWO_LOG_SOFTMAX, TWO_ENTROPY, TWO_SOFTMAX, storeLogSumsF64, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -96,8 +96,6 @@ function logSumExpTilesF32(x: usize, rows: i32, cols: i32, out: usize, tmp: usiz
     storeLogSumsF64(out, r, 4, m, ls, v128.bitselect(f32x4.splat(NaN), m, nan), v128.or(v128.not(finiteF32x4(m)), nan));
   }
 }
-
-// What `twoRowsF32` computes.
 
 /**
  * Rows of two entries at T = 1, `rows` a multiple of 4, four rows a step: with m the
@@ -394,10 +392,9 @@ export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux
   if (first > 0 && cols == 2) twoRowsF64(x, 0, first, out, TWO_LSE, 0, 0);
   else if (first > 0) {
     expConstsF64(1);
-    const uk = k64(D_LOG2E), uInv = k64(D_ONE), uc1 = f64x2.splat(dC1), uc2 = f64x2.splat(dC2), uCut = f64x2.splat(LN_DBL_MIN - 0.01);
     for (let r = 0; r < first; r += 2) {
       const m = gatherF64(x, r, cols, tmp);
-      const scale = tileSumAtF64(tmp + T_TILE, cols, m, 1, uk, uInv, uc1, uc2, uCut, true, 0, false, true, tmp);
+      const scale = tileSumAtF64(tmp + T_TILE, cols, m, 1, true, 0, false, true, tmp);
       const ls = logOnesPlusF64x2(v128.load(tmp, T_ONES), f64x2.div(v128.load(tmp, T_SUM), scale));
       const special = v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN));
       const v = v128.bitselect(v128.bitselect(f64x2.splat(NaN), m, v128.load(tmp, T_NAN)), f64x2.add(m, ls), special);
@@ -446,11 +443,9 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, 0, first, out, TWO_SOFTMAX, 0, 0);
   else if (first > 0) {
     expConstsF64(T);
-    const tk = f64x2.splat(LOG2E / T), tInv = f64x2.splat(1.0 / T), tc1 = f64x2.splat(dC1), tc2 = f64x2.splat(dC2);
-    const tCut = f64x2.splat(T * (LN_DBL_MIN - 0.01));
     for (let r = 0; r < first; r += 2) {
       const m = gatherF64(x, r, cols, tmp);
-      tileSumAtF64(tmp + T_TILE, cols, m, T, tk, tInv, tc1, tc2, tCut, false, tmp + T_TILE, true, false, tmp);
+      tileSumAtF64(tmp + T_TILE, cols, m, T, false, tmp + T_TILE, true, false, tmp);
       let c = f64x2.div(f64x2.splat(1), v128.load(tmp, T_SUM));
       c = v128.bitselect(f64x2.splat(0), v128.or(c, v128.and(f64x2.splat(NaN), v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN)))), maskedLanesF64(m, tmp));
       for (let j = 0; j < cols; j++) {
@@ -507,12 +502,10 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
   if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, 0, first, out, TWO_LOG_SOFTMAX, 0, 0);
   else if (first > 0) {
     expConstsF64(T);
-    const tk = f64x2.splat(LOG2E / T), tInv = f64x2.splat(1.0 / T), tc1 = f64x2.splat(dC1), tc2 = f64x2.splat(dC2);
-    const tCut = f64x2.splat(T * (LN_DBL_MIN - 0.01));
     for (let r = 0; r < first; r += 2) {
       const m = gatherF64(x, r, cols, tmp);
       // (the tile keeps x: the exponentials are only summed)
-      const scale = tileSumAtF64(tmp + T_TILE, cols, m, T, tk, tInv, tc1, tc2, tCut, false, 0, false, true, tmp);
+      const scale = tileSumAtF64(tmp + T_TILE, cols, m, T, false, 0, false, true, tmp);
       const ls = logOnesPlusF64x2(v128.load(tmp, T_ONES), f64x2.div(v128.load(tmp, T_SUM), scale));
       const masked = maskedLanesF64(m, tmp);
       const bad = v128.andnot(v128.or(v128.not(finiteF64x2(m)), v128.load(tmp, T_NAN)), masked);
@@ -702,11 +695,11 @@ function entropyRowsF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, gra
 function softmaxEntropyNarrowF32(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, tmp: usize): void {
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
   const invT = f32x4.splat(<f32>(1.0 / T));
-  const tk = f32x4.splat(<f32>(LOG2E / T)), tInv = f32x4.splat(<f32>(1.0 / T)), tc1 = negLn2HiF32x4(T), tc2 = negLn2LoF32x4(T);
+  const tk = f32x4.splat(<f32>(LOG2E / T)), tc1 = negLn2HiF32x4(T), tc2 = negLn2LoF32x4(T);
   const tCut = f32x4.splat(<f32>(T * (LN_FLT_MIN - 0.01)));
   for (let r = 0; r < rows; r += 4) {
     const m = gatherF32(x, r, cols, tmp);
-    const scale = tileSumAtF32(tile, cols, m, tk, tInv, tc1, tc2, tCut, false, etile, true, true, tmp);
+    const scale = tileSumAtF32(tile, cols, m, tk, invT, tc1, tc2, tCut, false, etile, true, true, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     // A' = Σ E·t, with t of x lifted to m − 100·T
     const floor = f32x4.sub(m, f32x4.splat(<f32>(100 * T)));
@@ -936,11 +929,9 @@ function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale:
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
   const invT = f64x2.splat(1.0 / T);
   expConstsF64(T);
-  const tk = f64x2.splat(LOG2E / T), tInv = f64x2.splat(1.0 / T), tc1 = f64x2.splat(dC1), tc2 = f64x2.splat(dC2);
-  const tCut = f64x2.splat(T * (LN_DBL_MIN - 0.01));
   for (let r = 0; r < rows; r += 2) {
     const m = gatherF64(x, r, cols, tmp);
-    const scale = tileSumAtF64(tile, cols, m, T, tk, tInv, tc1, tc2, tCut, false, etile, true, true, tmp);
+    const scale = tileSumAtF64(tile, cols, m, T, false, etile, true, true, tmp);
     const ones = v128.load(tmp, T_ONES), restE = v128.load(tmp, T_SUM);
     const floor = f64x2.sub(m, f64x2.splat(F64_FLOOR * T));
     let a = f64x2.splat(0);

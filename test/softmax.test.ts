@@ -2,7 +2,7 @@
 // the SPEC's conventions (masked, fully masked, huge, NaN, ±Infinity), temperature,
 // `out`, errors and identities — on every backend.
 import { describe, expect, it } from 'vitest';
-import { allocate, entropy, klDivergence, logSoftmax, logSumExp, softmax, softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence } from '../src/index.js';
+import { allocate, backend, entropy, klDivergence, logSoftmax, logSumExp, softmax, softmaxCrossEntropy, softmaxEntropy, softmaxKlDivergence } from '../src/index.js';
 import { belowNormal, expectAllClose, expectClose, fsum, MIN_NORMAL, onEachBackend, randomLogits, rng } from './helpers.js';
 
 const LENGTHS = [...Array.from({ length: 34 }, (_, i) => i), 63, 64, 65, 1000, 4097, 100_003];
@@ -615,6 +615,27 @@ onEachBackend('softmax family', () => {
       // p − onehot(y): ±p' with p' the other class's probability
       const y = labels[r], pOther = y === top ? po : pm, wantL = y === 0 ? [-pOther, pOther] : [pOther, -pOther];
       expectAllClose([gL[2 * r], gL[2 * r + 1]], wantL, 'f64', [pOther, pOther], `row ${r} loss gradient`);
+    }
+  });
+
+  // A far entry's a − m rounds (|a − m| near 700: up to 2^-44 absolute), and e = exp(a − m)
+  // would take that error relatively; the SIMD builds' float64 rows of two carry it
+  // (e·(1 + lo), lo the TwoSum's low part), as the float32 rows carry theirs.  The scalar
+  // build and the JS twin take the tiles' way: within the SPEC's bound (5.7e-14 here).
+  it('float64 rows of two: a far entry\'s probability keeps its relative accuracy (a − m\'s rounding carried)', () => {
+    const carried = backend() === 'wasm-simd' || backend() === 'wasm-relaxed';
+    const rows = 64, x = new Float64Array(2 * rows);
+    for (let r = 0; r < rows; r++) {
+      x[2 * r] = 0.3;
+      x[2 * r + 1] = -700.1 - r * 1.37e-3 - 1e-13 * (r % 7);
+    }
+    const p = softmax(x, { cols: 2 }), lse = logSumExp(x, { cols: 2 });
+    for (let r = 0; r < rows; r++) {
+      const a = x[2 * r], b = x[2 * r + 1], d = b - a, bb = d - b, lo = (b - (d - bb)) + (-a - bb); // b − a = d + lo exactly
+      const e = Math.exp(d) * (1 + lo);
+      expectClose(p[2 * r + 1], e / (1 + e), 'f64', undefined, `row ${r} far entry`);
+      if (carried) expect(Math.abs(p[2 * r + 1] - e / (1 + e)), `row ${r} far entry, 5 ulps`).toBeLessThanOrEqual(5 * 2 ** -52 * e);
+      expectClose(lse[r], a + Math.log1p(e), 'f64', undefined, `row ${r} logSumExp`);
     }
   });
 
