@@ -953,8 +953,8 @@ export const LN_DBL_MIN: f64 = -708.3964185322641;
 }
 
 /**
- * C1, C2 of T·ln 2 for the float64 exp (see math.ts: `expRowF64`), and log₂e/T, 1/T and the
- * cut-off's T·(ln DBL_MIN − 0.01) (`tileSumAtF64`'s): set by `expConstsF64`.
+ * The float64 exp's constants that depend on T, set by `expConstsF64`: C1, C2 of T·ln 2
+ * (see math.ts: `expRowF64`), log₂e/T, 1/T and the tiles' cut-off T·(ln DBL_MIN − 0.01).
  */
 export let dC1: f64 = 0, dC2: f64 = 0, dK: f64 = 0, dInvT: f64 = 0, dCutT: f64 = 0;
 export function expConstsF64(T: f64): void {
@@ -1008,7 +1008,7 @@ export function hasNaNF64(x: usize, n: i32): bool {
 export function expPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, split: bool, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   expConstsF64(T);
-  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const k = f64x2.splat(dK), invT = f64x2.splat(dInvT), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
   const one = k64(D_ONE);
   const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
   const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
@@ -1077,8 +1077,8 @@ export function expPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, split:
 /** E(m) for float64 rows (setup done). */
 export function expOfF64(m: v128, T: f64, tmp: usize): v128 {
   expConstsF64(T);
-  return expF64x2(m, v128.load(tmp, T_B), f64x2.splat(LOG2E / T), v128.load(tmp, T_MAGIC), f64x2.splat(dC1), f64x2.splat(dC2),
-    f64x2.splat(1.0 / T), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
+  return expF64x2(m, v128.load(tmp, T_B), f64x2.splat(dK), v128.load(tmp, T_MAGIC), f64x2.splat(dC1), f64x2.splat(dC2),
+    f64x2.splat(dInvT), v128.load(tmp, T_CUT), v128.load(tmp, T_LIFT),
     k64(D_ONE), k64(D_P0), k64(D_P0 + 1), k64(D_P0 + 2), k64(D_P0 + 3), k64(D_P0 + 4), k64(D_P0 + 5), k64(D_P0 + 6),
     k64(D_P0 + 7), k64(D_P0 + 8), k64(D_P0 + 9));
 }

@@ -33,7 +33,7 @@ import {
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, fourRowsF32, FOUR_LSE, FOUR_SOFTMAX, FOUR_LOG_SOFTMAX, FOUR_ENTROPY, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
-  tileSumAtF64, tileSumAtF32, tileSumUnitF32, twoRowsF64, TWO_LSE, TWO_LOG_SOFTMAX, TWO_ENTROPY, TWO_SOFTMAX, storeLogSumsF64, expConstsF64, dC1, dC2, F32_CUT, F64_CUT, LN_FLT_MIN,
+  tileSumAtF64, tileSumAtF32, tileSumUnitF32, twoRowsF64, TWO_LSE, TWO_LOG_SOFTMAX, TWO_ENTROPY, TWO_SOFTMAX, storeLogSumsF64, expConstsF64, dC1, dC2, dK, dInvT, F32_CUT, F64_CUT, LN_FLT_MIN,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -809,7 +809,7 @@ const F64_FLOOR: f64 = 800;
 @inline function entropyPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, tmp: usize): void {
   const b = v128.load(tmp, T_B), magic = v128.load(tmp, T_MAGIC), cut = v128.load(tmp, T_CUT), lift = v128.load(tmp, T_LIFT);
   expConstsF64(T);
-  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const k = f64x2.splat(dK), invT = f64x2.splat(dInvT), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
   const one = k64(D_ONE);
   const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
   const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
@@ -927,8 +927,8 @@ function entropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, gra
 
 function softmaxEntropyNarrowF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, grad: usize, out: usize, tmp: usize): void {
   const tile = tmp + T_TILE, etile = tile + (<usize>cols << 4);
-  const invT = f64x2.splat(1.0 / T);
   expConstsF64(T);
+  const invT = f64x2.splat(dInvT);
   for (let r = 0; r < rows; r += 2) {
     const m = gatherF64(x, r, cols, tmp);
     const scale = tileSumAtF64(tile, cols, m, T, false, etile, true, true, tmp);
@@ -1596,7 +1596,7 @@ function klPassF64(a: usize, b: usize, n: i32, ma: f64, mb: f64, T: f64, tmp: us
   const ba = v128.load(tmp, T_B), mga = v128.load(tmp, T_MAGIC), cuta = v128.load(tmp, T_CUT), lifta = v128.load(tmp, T_LIFT);
   const bb = v128.load(tmp, T_B2 + T_B), mgb = v128.load(tmp, T_B2 + T_MAGIC), cutb = v128.load(tmp, T_B2 + T_CUT), liftb = v128.load(tmp, T_B2 + T_LIFT);
   expConstsF64(T);
-  const k = f64x2.splat(LOG2E / T), invT = f64x2.splat(1.0 / T), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
+  const k = f64x2.splat(dK), invT = f64x2.splat(dInvT), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2);
   const one = k64(D_ONE);
   const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
   const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
