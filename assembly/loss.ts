@@ -28,7 +28,7 @@ import {
   NARROW, T_NAN, T_SUM, T_ONES, T_TILE, expOfF32, expOfF64, expPassF32, expPassF64, fillF32, fillF64, finiteF32x4, finiteF64x2,
   gatherF32, gatherF64, logOnesPlus, logOnesPlusF32x4, logOnesPlusF64x2, passOnes, passRest, rowMaxF32, rowMaxF64,
   scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64, scalarOnes, scatterF32, scatterF64, setupF32, setupF64,
-  storeLanesF32, storeLanesF64, storeRowsF64, tileSumAtF64, tileSumUnitF32, fourRowsF32, FOUR_LOSS, twoRowsF64, TWO_LOSS, expConstsF64,
+  storeLanesF32, storeLanesF64, storeRowsF64, tileSumAtF64, tileSumUnitF32, fourRowsF32, FOUR_LOSS, twoRowsF64, fourRowsF64, TWO_LOSS, expConstsF64,
 } from "./rows";
 
 /** The gradient's coefficients: g = (e·gA − w·gB − [c = y]·gC)·gS (see `fold`). */
@@ -648,6 +648,7 @@ export function softmaxCrossEntropyLabelsF64(
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = ASC_FEATURE_SIMD && cols < NARROW && cols > 0 ? rows & ~1 : 0;
   if (first > 0 && cols == 2 && !weights && eps == 0) twoRowsF64(z, labels, first, out, TWO_LOSS, grad, gradScale);
+  else if (first > 0 && cols == 4 && !weights && eps == 0) fourRowsF64(z, labels, first, 1, out, TWO_LOSS, grad, gradScale);
   else if (first > 0) labelsNarrowF64(z, labels, first, cols, weights, wsum, eps, gradScale, grad, out, tmp);
   const C = <f64>cols;
   for (let r = first; r < rows; r++) {

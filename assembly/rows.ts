@@ -576,6 +576,134 @@ export function twoRowsF64(x: usize, labels: usize, rows: i32, out: usize, what:
   }
 }
 
+// ---------------------------------------------------------------------------------
+// float64 rows of four entries: two rows a step, in registers
+// ---------------------------------------------------------------------------------
+
+// float64 entries are lifted this many T below m for the entropy's t (not 100: E is
+// normal down to ln DBL_MIN)
+export const F64_FLOOR: f64 = 800;
+
+/**
+ * Float64 rows of four entries, `rows` a multiple of 2: the tiles' computation
+ * (gatherF64, tileSumAtF64 and the kernels' tile loops) with the same values bit for bit,
+ * on two rows a step transposed in registers — at four columns the tile's round trips
+ * through `tmp`, its call and E(m), which here is picked from the entries at m (the same
+ * function of the same bits), cost as much as the arithmetic.  `what` (T any, but
+ * TWO_LSE and TWO_LOSS at T = 1, as their kernels):
+ *   TWO_LSE, out[r] = m + log S;
+ *   TWO_SOFTMAX, out[r, j] = E_j/S;
+ *   TWO_LOG_SOFTMAX, out[r, j] = (x_j − m)/T − log S;
+ *   TWO_ENTROPY, out[r] = log S − A'/S' and, when `grad` is not 0, −p·(log p + H)/T times
+ *     `gscale` there (softmaxEntropyNarrowF64's values);
+ *   TWO_LOSS, out[r] = log S − (z_y − m) (int32 `labels`, negative = ignored) and, when
+ *     `grad` is not 0, its gradient times `gscale` there (labelsNarrowF64's values without
+ *     weights or smoothing).
+ * Special rows as the tiles'.
+ */
+export function fourRowsF64(x: usize, labels: usize, rows: i32, T: f64, out: usize, what: i32, grad: usize, gscale: f64): void {
+  expConstsF64(T);
+  const unit = T == 1;
+  const k = f64x2.splat(dK), invT = f64x2.splat(dInvT), c1 = f64x2.splat(dC1), c2 = f64x2.splat(dC2), cutT = f64x2.splat(dCutT);
+  const vT = f64x2.splat(T), floorT = f64x2.splat(F64_FLOOR * T), gs = f64x2.splat(gscale), gb = f64x2.mul(f64x2.splat(0), gs);
+  const split = what != TWO_SOFTMAX;
+  for (let r = 0; r < rows; r += 2) {
+    const one = k64(D_ONE), zero = f64x2.splat(0), ninf = f64x2.splat(-Infinity), nanv = f64x2.splat(NaN);
+    const q0 = k64(D_P0), q1 = k64(D_P0 + 1), q2 = k64(D_P0 + 2), q3 = k64(D_P0 + 3), q4 = k64(D_P0 + 4);
+    const q5 = k64(D_P0 + 5), q6 = k64(D_P0 + 6), q7 = k64(D_P0 + 7), q8 = k64(D_P0 + 8), q9 = k64(D_P0 + 9);
+    // lane i of v_j is entry j of row r + i (gatherF64's tile), the maximum in entry order
+    const p = x + (<usize>r << 5);
+    const a0 = v128.load(p), a1 = v128.load(p, 16), b0 = v128.load(p, 32), b1 = v128.load(p, 48);
+    const v0 = i64x2.shuffle(a0, b0, 0, 2), v1 = i64x2.shuffle(a0, b0, 1, 3);
+    const v2 = i64x2.shuffle(a1, b1, 0, 2), v3 = i64x2.shuffle(a1, b1, 1, 3);
+    const m = f64x2.pmax(f64x2.pmax(f64x2.pmax(f64x2.pmax(ninf, v0), v1), v2), v3);
+    const nan = v128.or(v128.or(f64x2.ne(v0, v0), f64x2.ne(v1, v1)), v128.or(f64x2.ne(v2, v2), f64x2.ne(v3, v3)));
+    // tileSumAtF64's set-up
+    const mf = v128.and(m, finiteF64x2(m));
+    const qm = unit ? mf : f64x2.div(mf, vT);
+    const near = f64x2.lt(f64x2.abs(qm), f64x2.splat(1420));
+    const magic = f64x2.sub(k64(D_MAGIC), f64x2.sub(v128.and(f64x2.floor(f64x2.mul(qm, k64(D_LOG2E))), near), one));
+    const b = v128.andnot(mf, near), cut = f64x2.add(v128.and(mf, near), cutT);
+    const e0 = expF64x2(v0, b, k, magic, c1, c2, invT, cut, cut, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    const e1 = expF64x2(v1, b, k, magic, c1, c2, invT, cut, cut, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    const e2 = expF64x2(v2, b, k, magic, c1, c2, invT, cut, cut, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    const e3 = expF64x2(v3, b, k, magic, c1, c2, invT, cut, cut, one, q0, q1, q2, q3, q4, q5, q6, q7, q8, q9);
+    const bad = v128.or(v128.not(finiteF64x2(m)), nan), masked = v128.andnot(f64x2.eq(m, ninf), nan);
+    const o = <usize>r << 5;
+    if (!split) {
+      // softmax: masked rows 0, the other special rows NaN
+      const sum = f64x2.add(f64x2.add(f64x2.add(zero, e0), e2), f64x2.add(f64x2.add(zero, e1), e3));
+      let c = f64x2.div(one, sum);
+      c = v128.bitselect(zero, v128.or(c, v128.and(nanv, bad)), masked);
+      storeRowsOfFourF64(out + o, f64x2.mul(e0, c), f64x2.mul(e1, c), f64x2.mul(e2, c), f64x2.mul(e3, c));
+      continue;
+    }
+    // the entries below the maximum summed (column j into a_(j mod 2)), those at it counted
+    const t0 = f64x2.eq(v0, m), t1 = f64x2.eq(v1, m), t2 = f64x2.eq(v2, m), t3 = f64x2.eq(v3, m);
+    const rest = f64x2.add(f64x2.add(f64x2.add(zero, v128.andnot(e0, t0)), v128.andnot(e2, t2)), f64x2.add(f64x2.add(zero, v128.andnot(e1, t1)), v128.andnot(e3, t3)));
+    const cnt = i64x2.sub(i64x2.sub(i64x2.splat(0), i64x2.add(t0, t1)), i64x2.add(t2, t3));
+    const ones = f64x2.convert_low_i32x4_s(i32x4.shuffle(cnt, cnt, 0, 2, 0, 2));
+    // E(m): an entry's, picked (a NaN row's matches none: its results are NaN anyway)
+    const scale = v128.or(v128.or(v128.and(e0, t0), v128.and(e1, t1)), v128.or(v128.and(e2, t2), v128.and(e3, t3)));
+    const ls = logOnesPlusF64x2(ones, f64x2.div(rest, scale));
+    if (what == TWO_LSE) {
+      v128.store(out + (<usize>r << 3), v128.bitselect(v128.bitselect(nanv, m, nan), f64x2.add(m, ls), bad));
+    } else if (what == TWO_LOG_SOFTMAX) {
+      const fill = v128.and(v128.andnot(bad, masked), nanv);
+      storeRowsOfFourF64(out + o,
+        v128.bitselect(ninf, v128.or(f64x2.sub(f64x2.mul(f64x2.sub(v0, m), invT), ls), fill), masked),
+        v128.bitselect(ninf, v128.or(f64x2.sub(f64x2.mul(f64x2.sub(v1, m), invT), ls), fill), masked),
+        v128.bitselect(ninf, v128.or(f64x2.sub(f64x2.mul(f64x2.sub(v2, m), invT), ls), fill), masked),
+        v128.bitselect(ninf, v128.or(f64x2.sub(f64x2.mul(f64x2.sub(v3, m), invT), ls), fill), masked));
+    } else if (what == TWO_ENTROPY) {
+      // A' = Σ E·t, t of x lifted to m − 800·T; S' = ones·E(m) + rest
+      const floor = f64x2.sub(m, floorT);
+      const u0 = f64x2.mul(f64x2.sub(f64x2.pmax(v0, floor), m), invT), u1 = f64x2.mul(f64x2.sub(f64x2.pmax(v1, floor), m), invT);
+      const u2 = f64x2.mul(f64x2.sub(f64x2.pmax(v2, floor), m), invT), u3 = f64x2.mul(f64x2.sub(f64x2.pmax(v3, floor), m), invT);
+      const a = madd64(e3, u3, madd64(e2, u2, madd64(e1, u1, madd64(e0, u0, zero))));
+      const sE = madd64(ones, scale, rest);
+      const fill = v128.and(v128.andnot(bad, masked), nanv);
+      const h = v128.or(v128.andnot(f64x2.sub(ls, f64x2.div(a, sE)), masked), fill);
+      v128.store(out + (<usize>r << 3), h);
+      if (grad) {
+        const c0 = f64x2.sub(h, ls);
+        const c = v128.or(v128.andnot(f64x2.div(f64x2.splat(-gscale), f64x2.mul(sE, vT)), masked), fill);
+        // (a fully masked row: 0, where t is −∞ − (−∞))
+        storeRowsOfFourF64(grad + o,
+          v128.andnot(f64x2.mul(f64x2.mul(e0, c), f64x2.add(u0, c0)), masked), v128.andnot(f64x2.mul(f64x2.mul(e1, c), f64x2.add(u1, c0)), masked),
+          v128.andnot(f64x2.mul(f64x2.mul(e2, c), f64x2.add(u2, c0)), masked), v128.andnot(f64x2.mul(f64x2.mul(e3, c), f64x2.add(u3, c0)), masked));
+      }
+    } else {
+      // z_y picked from the row (0 where ignored: no column matches a negative label)
+      const ya = load<i32>(labels + (<usize>r << 2)), yb = load<i32>(labels + (<usize>(r + 1) << 2));
+      const y = i64x2.replace_lane(i64x2.splat(<i64>ya), 1, <i64>yb);
+      const ignored = i64x2.lt_s(y, i64x2.splat(0));
+      const y0 = i64x2.eq(y, i64x2.splat(0)), y1 = i64x2.eq(y, i64x2.splat(1)), y2 = i64x2.eq(y, i64x2.splat(2)), y3 = i64x2.eq(y, i64x2.splat(3));
+      const zy = v128.or(v128.or(v128.and(v0, y0), v128.and(v1, y1)), v128.or(v128.and(v2, y2), v128.and(v3, y3)));
+      const loss = f64x2.sub(ls, v128.andnot(f64x2.sub(zy, m), ignored));
+      v128.store(out + (<usize>r << 3), v128.andnot(v128.or(loss, v128.and(bad, nanv)), ignored));
+      if (grad) {
+        // labelsNarrowF64's coefficients at weight 1, no smoothing (gb = 0·g, as there: its
+        // zero's sign): E·(1/S')·g − gb − [y = j]·g; ignored rows 0, special rows NaN
+        const ga = f64x2.mul(f64x2.div(one, madd64(ones, scale, rest)), gs);
+        const dead = v128.or(ignored, bad), fill = v128.and(v128.andnot(nanv, ignored), bad);
+        storeRowsOfFourF64(grad + o,
+          v128.bitselect(fill, f64x2.sub(f64x2.sub(f64x2.mul(e0, ga), gb), v128.and(gs, y0)), dead), v128.bitselect(fill, f64x2.sub(f64x2.sub(f64x2.mul(e1, ga), gb), v128.and(gs, y1)), dead),
+          v128.bitselect(fill, f64x2.sub(f64x2.sub(f64x2.mul(e2, ga), gb), v128.and(gs, y2)), dead), v128.bitselect(fill, f64x2.sub(f64x2.sub(f64x2.mul(e3, ga), gb), v128.and(gs, y3)), dead));
+      }
+    }
+  }
+}
+
+/** Rows r, r + 1 of four entries at p from the columns w0…w3 (row i is lane i of each: transposed back). */
+// @ts-ignore: decorator
+@inline function storeRowsOfFourF64(p: usize, w0: v128, w1: v128, w2: v128, w3: v128): void {
+  v128.store(p, i64x2.shuffle(w0, w1, 0, 2));
+  v128.store(p, i64x2.shuffle(w2, w3, 0, 2), 16);
+  v128.store(p, i64x2.shuffle(w0, w1, 1, 3), 32);
+  v128.store(p, i64x2.shuffle(w2, w3, 1, 3), 48);
+}
+
 /** Rows r and r + 1 of two entries from lanes: (s0[0], s1[0]) to p, (s0[1], s1[1]) to p + 16. */
 // @ts-ignore: decorator
 @inline function storePairsF64(p: usize, s0: v128, s1: v128): void {

@@ -33,7 +33,7 @@ import {
   gatherF32, gatherF64, hasNaNF32, hasNaNF64, logOnesPlus, logOnesPlusF32x4, fourRowsF32, FOUR_LSE, FOUR_SOFTMAX, FOUR_LOG_SOFTMAX, FOUR_ENTROPY, logOnesPlusF64x2, maskedLanesF32, maskedLanesF64,
   passOnes, passRest, passSum, putAux, rowMaxF32, rowMaxF64, scalarExpSumF32, scalarExpSumF64, scalarLow, scalarMaxF32, scalarMaxF64,
   scalarOnes, scaleRowF32, scaleRowF64, scatterF32, scatterF64, setupF32, setupF64, storeLanesF32, storeLanesF64, storeRowsF64,
-  tileSumAtF64, tileSumAtF32, tileSumUnitF32, twoRowsF64, TWO_LSE, TWO_LOG_SOFTMAX, TWO_ENTROPY, TWO_SOFTMAX, storeLogSumsF64, expConstsF64, dC1, dC2, dK, dInvT, F32_CUT, F64_CUT, LN_FLT_MIN,
+  tileSumAtF64, tileSumAtF32, tileSumUnitF32, twoRowsF64, fourRowsF64, F64_FLOOR, TWO_LSE, TWO_LOG_SOFTMAX, TWO_ENTROPY, TWO_SOFTMAX, storeLogSumsF64, expConstsF64, dC1, dC2, dK, dInvT, F32_CUT, F64_CUT, LN_FLT_MIN,
 } from "./rows";
 
 // ---------------------------------------------------------------------------------
@@ -390,6 +390,7 @@ export function logSumExpRowsF64(x: usize, rows: i32, cols: i32, out: usize, aux
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
   if (first > 0 && cols == 2) twoRowsF64(x, 0, first, out, TWO_LSE, 0, 0);
+  else if (first > 0 && cols == 4) fourRowsF64(x, 0, first, 1, out, TWO_LSE, 0, 0);
   else if (first > 0) {
     expConstsF64(1);
     for (let r = 0; r < first; r += 2) {
@@ -441,6 +442,7 @@ export function softmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: usiz
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
   if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, 0, first, out, TWO_SOFTMAX, 0, 0);
+  else if (first > 0 && cols == 4) fourRowsF64(x, 0, first, T, out, TWO_SOFTMAX, 0, 0);
   else if (first > 0) {
     expConstsF64(T);
     for (let r = 0; r < first; r += 2) {
@@ -500,6 +502,7 @@ export function logSoftmaxRowsF64(x: usize, rows: i32, cols: i32, T: f64, out: u
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
   if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, 0, first, out, TWO_LOG_SOFTMAX, 0, 0);
+  else if (first > 0 && cols == 4) fourRowsF64(x, 0, first, T, out, TWO_LOG_SOFTMAX, 0, 0);
   else if (first > 0) {
     expConstsF64(T);
     for (let r = 0; r < first; r += 2) {
@@ -801,8 +804,6 @@ function scalarEntropyGrad(x: usize, n: i32, m: f64, T: f64, c0: f64, c1: f64, g
   }
 }
 
-// float64 entries are lifted this many T below m (not 100: E is normal down to ln DBL_MIN)
-const F64_FLOOR: f64 = 800;
 
 /** The float64 twin of `entropyPassF32`: two vectors an iteration. */
 // @ts-ignore: decorator
@@ -901,6 +902,7 @@ function entropyRowsF64(x: usize, rows: i32, cols: i32, T: f64, gscale: f64, gra
   // whole groups of 2 rows as tiles, a last partial group row by row (see rows.ts)
   const first = cols < NARROW && aux == 0 && cols > 0 ? rows & ~1 : 0;
   if (first > 0 && cols == 2 && T == 1) twoRowsF64(x, 0, first, out, TWO_ENTROPY, grad, gscale);
+  else if (first > 0 && cols == 4) fourRowsF64(x, 0, first, T, out, TWO_ENTROPY, grad, gscale);
   else if (first > 0) softmaxEntropyNarrowF64(x, first, cols, T, gscale, grad, out, tmp);
   for (let r = first; r < rows; r++) {
     const off = <usize>r * <usize>cols << 3;

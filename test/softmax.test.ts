@@ -588,6 +588,70 @@ onEachBackend('softmax family', () => {
     }
   });
 
+  // Float64 rows of four take two rows a step in the lanes (assembly/rows.ts, fourRowsF64):
+  // each special row beside an ordinary one in the same step, and the ordinary rows, the
+  // gradients and the ignored labels against the float64 reference, at three temperatures.
+  it('float64 rows of four: special rows beside ordinary ones, temperatures, the loss with ignored labels and gradients', () => {
+    const random = rng(404);
+    const specials = [[-Infinity, -Infinity, -Infinity, -Infinity], [1, Infinity, 0, -Infinity], [NaN, 1, 2, 3], [-Infinity, 2, NaN, -Infinity], [5, 5, 5, 5], [1e4, 0, -1e4, 3]];
+    const rows: number[][] = [];
+    for (const s of specials) rows.push(s, Array.from({ length: 4 }, () => (random() - 0.5) * 16), Array.from({ length: 4 }, () => (random() - 0.5) * 16), s);
+    for (let r = 0; r < 10; r++) rows.push(Array.from({ length: 4 }, (_, j) => (j === (r % 2 ? r % 4 : (r + 1) % 4) ? -Infinity : (random() - 0.5) * 1400)));
+    const x = Float64Array.from(rows.flat()), cols = 4, n = rows.length;
+    const labels = Int32Array.from({ length: n }, (_, r) => (r % 5 === 4 ? -100 : r % 4));
+    const isNaNRow = (row: number[]) => row.some(Number.isNaN) || row.includes(Infinity);
+    for (const T of [1, 0.5, 3]) {
+      const p = softmax(x, { cols, temperature: T }), lp = logSoftmax(x, { cols, temperature: T });
+      const gH = new Float64Array(x.length), h = softmaxEntropy(x, { cols, temperature: T, grad: gH });
+      for (let r = 0; r < n; r++) {
+        const row = rows[r], at = (v: Float64Array) => Array.from(v.subarray(4 * r, 4 * r + 4)), tag = `T ${T}, row ${r} [${row}]`;
+        if (row.every((v) => v === -Infinity)) {
+          expect([...at(p), h[r], ...at(gH)], tag).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+          expect(at(lp), tag).toEqual([-Infinity, -Infinity, -Infinity, -Infinity]);
+          continue;
+        }
+        if (isNaNRow(row)) {
+          for (const v of [...at(p), ...at(lp), h[r], ...at(gH)]) expect(v, tag).toBeNaN();
+          continue;
+        }
+        const ref = reference(row, T);
+        for (let j = 0; j < 4; j++) if (!belowNormal(at(p)[j], ref.p[j], 'f64')) expectClose(at(p)[j], ref.p[j], 'f64', undefined, `${tag} softmax[${j}]`);
+        expectAllClose(at(lp), ref.logp, 'f64', ref.logp.map((v, i) => Math.abs(v) + Math.abs(row[i] / T)), `${tag} logSoftmax`);
+        expectClose(h[r], ref.H, 'f64', undefined, `${tag} softmaxEntropy`);
+        const want = ref.p.map((v, j) => (v === 0 ? 0 : -v * (ref.logp[j] + ref.H) / T));
+        const mag = ref.p.map((v, j) => (v === 0 ? 0 : v * (Math.abs(ref.logp[j]) + ref.H) / T));
+        for (let j = 0; j < 4; j++) if (!belowNormal(at(gH)[j], want[j], 'f64')) expectClose(at(gH)[j], want[j], 'f64', mag[j], `${tag} entropy gradient[${j}]`);
+      }
+    }
+    const lse = logSumExp(x, { cols }), loss = softmaxCrossEntropy(x, labels, { cols, reduction: 'none', ignoreIndex: -100 }) as Float64Array;
+    const gL = new Float64Array(x.length);
+    const mean = softmaxCrossEntropy(x, labels, { cols, ignoreIndex: -100, grad: gL }) as number;
+    expect(mean).toBeNaN(); // (rows without a defined softmax among the labelled ones)
+    const kept = Array.from(labels).filter((y) => y >= 0).length;
+    for (let r = 0; r < n; r++) {
+      const row = rows[r], y = labels[r], g = Array.from(gL.subarray(4 * r, 4 * r + 4)), tag = `row ${r} [${row}], label ${y}`;
+      if (row.every((v) => v === -Infinity)) expect(lse[r], tag).toBe(-Infinity);
+      else if (row.some(Number.isNaN)) expect(lse[r], tag).toBeNaN();
+      else if (row.includes(Infinity)) expect(lse[r], tag).toBe(Infinity);
+      else expectClose(lse[r], reference(row).lse, 'f64', undefined, `${tag} logSumExp`);
+      if (y < 0) {
+        expect([loss[r], ...g], tag).toEqual([0, 0, 0, 0, 0]);
+        continue;
+      }
+      if (isNaNRow(row) || row.every((v) => v === -Infinity)) {
+        for (const v of [loss[r], ...g]) expect(v, tag).toBeNaN();
+        continue;
+      }
+      const ref = reference(row);
+      if (row[y] === -Infinity) expect(loss[r], tag).toBe(Infinity);
+      else expectClose(loss[r], ref.lse - row[y], 'f64', Math.abs(ref.lse) + Math.abs(row[y]), `${tag} loss`);
+      for (let j = 0; j < 4; j++) {
+        const want = (ref.p[j] - (j === y ? 1 : 0)) / kept;
+        if (!belowNormal(g[j], want, 'f64')) expectClose(g[j], want, 'f64', 1 / kept, `${tag} loss gradient[${j}]`);
+      }
+    }
+  });
+
   // Float64 rows of two take closed forms of their own too (log1p(exp(a − m)), p' = e/(1 + e)):
   // each value against the same closed form in JavaScript, within the SPEC's bound, on
   // rows from near ties (gaps below 1e-12) to gaps of 40.
