@@ -589,11 +589,11 @@ export const F64_FLOOR: f64 = 800;
  * (gatherF64, tileSumAtF64 and the kernels' tile loops) with the same values bit for bit,
  * on two rows a step transposed in registers — at four columns the tile's round trips
  * through `tmp`, its call and E(m), which here is picked from the entries at m (the same
- * function of the same bits), cost as much as the arithmetic.  `what` (T any, but
- * TWO_LSE and TWO_LOSS at T = 1, as their kernels):
+ * function of the same bits), cost as much as the arithmetic.  `what`, as `twoRowsF64`'s
+ * (T any, but TWO_LSE and TWO_LOSS only at T = 1, which their kernels pass):
  *   TWO_LSE, out[r] = m + log S;
  *   TWO_SOFTMAX, out[r, j] = E_j/S;
- *   TWO_LOG_SOFTMAX, out[r, j] = (x_j − m)/T − log S;
+ *   TWO_LOG_SOFTMAX, out[r, j] = (x_j − m)·(1/T) − log S;
  *   TWO_ENTROPY, out[r] = log S − A'/S' and, when `grad` is not 0, −p·(log p + H)/T times
  *     `gscale` there (softmaxEntropyNarrowF64's values);
  *   TWO_LOSS, out[r] = log S − (z_y − m) (int32 `labels`, negative = ignored) and, when
@@ -643,7 +643,7 @@ export function fourRowsF64(x: usize, labels: usize, rows: i32, T: f64, out: usi
     const rest = f64x2.add(f64x2.add(f64x2.add(zero, v128.andnot(e0, t0)), v128.andnot(e2, t2)), f64x2.add(f64x2.add(zero, v128.andnot(e1, t1)), v128.andnot(e3, t3)));
     const cnt = i64x2.sub(i64x2.sub(i64x2.splat(0), i64x2.add(t0, t1)), i64x2.add(t2, t3));
     const ones = f64x2.convert_low_i32x4_s(i32x4.shuffle(cnt, cnt, 0, 2, 0, 2));
-    // E(m): an entry's, picked (a NaN row's matches none: its results are NaN anyway)
+    // E(m): an entry's, picked (a row of only NaN matches none: its results are NaN anyway)
     const scale = v128.or(v128.or(v128.and(e0, t0), v128.and(e1, t1)), v128.or(v128.and(e2, t2), v128.and(e3, t3)));
     const ls = logOnesPlusF64x2(ones, f64x2.div(rest, scale));
     if (what == TWO_LSE) {

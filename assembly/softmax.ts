@@ -804,7 +804,6 @@ function scalarEntropyGrad(x: usize, n: i32, m: f64, T: f64, c0: f64, c1: f64, g
   }
 }
 
-
 /** The float64 twin of `entropyPassF32`: two vectors an iteration. */
 // @ts-ignore: decorator
 @inline function entropyPassF64(x: usize, n: i32, m: v128, T: f64, dst: usize, tmp: usize): void {
