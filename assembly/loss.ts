@@ -21,7 +21,7 @@
 // PyTorch.  Narrow rows (fewer than NARROW classes) are taken four at a time in lanes.
 
 import {
-  madd32, madd64, promoteHighF32x4, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT, SG_NTINY,
+  madd32, madd64, promoteHighF32x4, sumLanesF64x2, expDiffF32x4, log1pUnitF32x4, sg32, SG_MAGIC, SG_LOG2E, SG_NLN2_HI, SG_NLN2_LO, SG_CUT, SG_NTINY,
   SG_E0, SG_ONE, SG_TWO, SG_TINY, SG_INF, SG_ZERO, SG_L0, kept, k32, F_NINF, F_NAN,
 } from "./math";
 import {
@@ -122,10 +122,33 @@ export function labelMaxF64(labels: usize, rows: i32, acc: usize): void {
 // float32
 // ---------------------------------------------------------------------------------
 
+// The smoothing and soft-target sums of a wide row (below; the float64 ones further down)
+// form each term as the scalar build's loop does, in float64 (z − m exact for float32
+// rows), and add them in lanes: only the order of the additions differs, which moves a sum
+// of n terms by at most n·2^-53 of the terms' magnitudes (of one sign where the weights
+// and targets are ≥ 0).
+
 /** Σ_c w_c·(z_c − m) over a float32 row in float64 (w = 0: every w_c = 1; w_c = 0 terms skipped). */
 function weightedShiftF32(z: usize, n: i32, m: f32, w: usize): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) {
+  let s: f64 = 0, i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const mv = f64x2.splat(<f64>m), zero = f64x2.splat(0);
+    let s0 = zero, s1 = zero;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2, v = v128.load(z + o);
+      let d0 = f64x2.sub(f64x2.promote_low_f32x4(v), mv), d1 = f64x2.sub(promoteHighF32x4(v), mv);
+      if (w) {
+        // (a class of weight 0 counts 0, even against a −Infinity logit)
+        const wv = v128.load(w + o), w0 = f64x2.promote_low_f32x4(wv), w1 = promoteHighF32x4(wv);
+        d0 = v128.andnot(f64x2.mul(w0, d0), f64x2.eq(w0, zero));
+        d1 = v128.andnot(f64x2.mul(w1, d1), f64x2.eq(w1, zero));
+      }
+      s0 = f64x2.add(s0, d0);
+      s1 = f64x2.add(s1, d1);
+    }
+    s = sumLanesF64x2(f64x2.add(s0, s1));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const wc: f64 = w ? <f64>load<f32>(w + o) : 1;
     if (wc != 0) s += wc * (<f64>load<f32>(z + o) - <f64>m);
@@ -136,8 +159,27 @@ function weightedShiftF32(z: usize, n: i32, m: f32, w: usize): f64 {
 /** Σ w·t̃·(z − m) and Σ w·t̃ over a float32 row (probability targets), in float64; the second to `tgtW`. */
 let tgtW: f64 = 0;
 function targetSumsF32(z: usize, tgt: usize, n: i32, m: f32, w: usize, keep: f64, spread: f64): f64 {
-  let b: f64 = 0, tw: f64 = 0;
-  for (let i = 0; i < n; i++) {
+  let b: f64 = 0, tw: f64 = 0, i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const mv = f64x2.splat(<f64>m), kv = f64x2.splat(keep), sv = f64x2.splat(spread), zero = f64x2.splat(0);
+    let b0 = zero, b1 = zero, t0 = zero, t1 = zero;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2, t = v128.load(tgt + o), v = v128.load(z + o);
+      let wt0 = f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(t), kv), sv), wt1 = f64x2.add(f64x2.mul(promoteHighF32x4(t), kv), sv);
+      if (w) {
+        const wv = v128.load(w + o);
+        wt0 = f64x2.mul(wt0, f64x2.promote_low_f32x4(wv));
+        wt1 = f64x2.mul(wt1, promoteHighF32x4(wv));
+      }
+      b0 = f64x2.add(b0, v128.andnot(f64x2.mul(wt0, f64x2.sub(f64x2.promote_low_f32x4(v), mv)), f64x2.eq(wt0, zero)));
+      b1 = f64x2.add(b1, v128.andnot(f64x2.mul(wt1, f64x2.sub(promoteHighF32x4(v), mv)), f64x2.eq(wt1, zero)));
+      t0 = f64x2.add(t0, wt0);
+      t1 = f64x2.add(t1, wt1);
+    }
+    b = sumLanesF64x2(f64x2.add(b0, b1));
+    tw = sumLanesF64x2(f64x2.add(t0, t1));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     let wt = <f64>load<f32>(tgt + o) * keep + spread;
     if (w) wt *= <f64>load<f32>(w + o);
@@ -573,8 +615,25 @@ function probsNarrowF32(z: usize, targets: usize, rows: i32, cols: i32, weights:
 // ---------------------------------------------------------------------------------
 
 function weightedShiftF64(z: usize, n: i32, m: f64, w: usize): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) {
+  let s: f64 = 0, i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // (z − m rounds once here, as in the scalar loop)
+    const mv = f64x2.splat(m), zero = f64x2.splat(0);
+    let s0 = zero, s1 = zero;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 3;
+      let d0 = f64x2.sub(v128.load(z + o), mv), d1 = f64x2.sub(v128.load(z + o, 16), mv);
+      if (w) {
+        const w0 = v128.load(w + o), w1 = v128.load(w + o, 16);
+        d0 = v128.andnot(f64x2.mul(w0, d0), f64x2.eq(w0, zero));
+        d1 = v128.andnot(f64x2.mul(w1, d1), f64x2.eq(w1, zero));
+      }
+      s0 = f64x2.add(s0, d0);
+      s1 = f64x2.add(s1, d1);
+    }
+    s = sumLanesF64x2(f64x2.add(s0, s1));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 3;
     const wc: f64 = w ? load<f64>(w + o) : 1;
     if (wc != 0) s += wc * (load<f64>(z + o) - m);
@@ -583,8 +642,26 @@ function weightedShiftF64(z: usize, n: i32, m: f64, w: usize): f64 {
 }
 
 function targetSumsF64(z: usize, tgt: usize, n: i32, m: f64, w: usize, keep: f64, spread: f64): f64 {
-  let b: f64 = 0, tw: f64 = 0;
-  for (let i = 0; i < n; i++) {
+  let b: f64 = 0, tw: f64 = 0, i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const mv = f64x2.splat(m), kv = f64x2.splat(keep), sv = f64x2.splat(spread), zero = f64x2.splat(0);
+    let b0 = zero, b1 = zero, t0 = zero, t1 = zero;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 3;
+      let wt0 = f64x2.add(f64x2.mul(v128.load(tgt + o), kv), sv), wt1 = f64x2.add(f64x2.mul(v128.load(tgt + o, 16), kv), sv);
+      if (w) {
+        wt0 = f64x2.mul(wt0, v128.load(w + o));
+        wt1 = f64x2.mul(wt1, v128.load(w + o, 16));
+      }
+      b0 = f64x2.add(b0, v128.andnot(f64x2.mul(wt0, f64x2.sub(v128.load(z + o), mv)), f64x2.eq(wt0, zero)));
+      b1 = f64x2.add(b1, v128.andnot(f64x2.mul(wt1, f64x2.sub(v128.load(z + o, 16), mv)), f64x2.eq(wt1, zero)));
+      t0 = f64x2.add(t0, wt0);
+      t1 = f64x2.add(t1, wt1);
+    }
+    b = sumLanesF64x2(f64x2.add(b0, b1));
+    tw = sumLanesF64x2(f64x2.add(t0, t1));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 3;
     let wt = load<f64>(tgt + o) * keep + spread;
     if (w) wt *= load<f64>(w + o);
