@@ -118,28 +118,32 @@ export function labelMaxF64(labels: usize, rows: i32, acc: usize): void {
   labelMax(labels, rows, acc);
 }
 
-// ---------------------------------------------------------------------------------
-// float32
-// ---------------------------------------------------------------------------------
+// The smoothing and soft-target sums of a wide row, float32 (T = f32: entries, weights and
+// targets) or float64: each term formed as the scalar build's loop forms it, in float64
+// (z − m exact for float32 rows), and added in lanes there is SIMD — only the order of the
+// additions differs, which moves a sum of n terms by at most n·2^-53 of the terms'
+// magnitudes (of one sign where the weights and targets are ≥ 0).
 
-// The smoothing and soft-target sums of a wide row (below; the float64 ones further down)
-// form each term as the scalar build's loop does, in float64 (z − m exact for float32
-// rows), and add them in lanes: only the order of the additions differs, which moves a sum
-// of n terms by at most n·2^-53 of the terms' magnitudes (of one sign where the weights
-// and targets are ≥ 0).
+/** Entries i, i+1 (`high`: i+2, i+3) of a row of T at p, as two float64 lanes. */
+// @ts-ignore: decorator
+@inline function lanes64<T>(p: usize, i: i32, high: bool): v128 {
+  if (sizeof<T>() == 8) return v128.load(p + (<usize>i << 3) + (high ? 16 : 0));
+  const v = v128.load(p + (<usize>i << 2));
+  return high ? promoteHighF32x4(v) : f64x2.promote_low_f32x4(v);
+}
 
-/** Σ_c w_c·(z_c − m) over a float32 row in float64 (w = 0: every w_c = 1; w_c = 0 terms skipped). */
-function weightedShiftF32(z: usize, n: i32, m: f32, w: usize): f64 {
+/** Σ_c w_c·(z_c − m) over a row of T in float64 (w = 0: every w_c = 1; w_c = 0 terms skipped). */
+function weightedShift<T>(z: usize, n: i32, m: T, w: usize): f64 {
+  const bytes = <usize>sizeof<T>();
   let s: f64 = 0, i = 0;
   if (ASC_FEATURE_SIMD) {
     const mv = f64x2.splat(<f64>m), zero = f64x2.splat(0);
     let s0 = zero, s1 = zero;
     for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2, v = v128.load(z + o);
-      let d0 = f64x2.sub(f64x2.promote_low_f32x4(v), mv), d1 = f64x2.sub(promoteHighF32x4(v), mv);
+      let d0 = f64x2.sub(lanes64<T>(z, i, false), mv), d1 = f64x2.sub(lanes64<T>(z, i, true), mv);
       if (w) {
         // (a class of weight 0 counts 0, even against a −Infinity logit)
-        const wv = v128.load(w + o), w0 = f64x2.promote_low_f32x4(wv), w1 = promoteHighF32x4(wv);
+        const w0 = lanes64<T>(w, i, false), w1 = lanes64<T>(w, i, true);
         d0 = v128.andnot(f64x2.mul(w0, d0), f64x2.eq(w0, zero));
         d1 = v128.andnot(f64x2.mul(w1, d1), f64x2.eq(w1, zero));
       }
@@ -149,30 +153,29 @@ function weightedShiftF32(z: usize, n: i32, m: f32, w: usize): f64 {
     s = sumLanesF64x2(f64x2.add(s0, s1));
   }
   for (; i < n; i++) {
-    const o = <usize>i << 2;
-    const wc: f64 = w ? <f64>load<f32>(w + o) : 1;
-    if (wc != 0) s += wc * (<f64>load<f32>(z + o) - <f64>m);
+    const o = <usize>i * bytes;
+    const wc: f64 = w ? <f64>load<T>(w + o) : 1;
+    if (wc != 0) s += wc * (<f64>load<T>(z + o) - <f64>m);
   }
   return s;
 }
 
-/** Σ w·t̃·(z − m) and Σ w·t̃ over a float32 row (probability targets), in float64; the second to `tgtW`. */
+/** Σ w·t̃·(z − m) and Σ w·t̃ over a row of T (probability targets), in float64; the second to `tgtW`. */
 let tgtW: f64 = 0;
-function targetSumsF32(z: usize, tgt: usize, n: i32, m: f32, w: usize, keep: f64, spread: f64): f64 {
+function targetSums<T>(z: usize, tgt: usize, n: i32, m: T, w: usize, keep: f64, spread: f64): f64 {
+  const bytes = <usize>sizeof<T>();
   let b: f64 = 0, tw: f64 = 0, i = 0;
   if (ASC_FEATURE_SIMD) {
     const mv = f64x2.splat(<f64>m), kv = f64x2.splat(keep), sv = f64x2.splat(spread), zero = f64x2.splat(0);
     let b0 = zero, b1 = zero, t0 = zero, t1 = zero;
     for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2, t = v128.load(tgt + o), v = v128.load(z + o);
-      let wt0 = f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(t), kv), sv), wt1 = f64x2.add(f64x2.mul(promoteHighF32x4(t), kv), sv);
+      let wt0 = f64x2.add(f64x2.mul(lanes64<T>(tgt, i, false), kv), sv), wt1 = f64x2.add(f64x2.mul(lanes64<T>(tgt, i, true), kv), sv);
       if (w) {
-        const wv = v128.load(w + o);
-        wt0 = f64x2.mul(wt0, f64x2.promote_low_f32x4(wv));
-        wt1 = f64x2.mul(wt1, promoteHighF32x4(wv));
+        wt0 = f64x2.mul(wt0, lanes64<T>(w, i, false));
+        wt1 = f64x2.mul(wt1, lanes64<T>(w, i, true));
       }
-      b0 = f64x2.add(b0, v128.andnot(f64x2.mul(wt0, f64x2.sub(f64x2.promote_low_f32x4(v), mv)), f64x2.eq(wt0, zero)));
-      b1 = f64x2.add(b1, v128.andnot(f64x2.mul(wt1, f64x2.sub(promoteHighF32x4(v), mv)), f64x2.eq(wt1, zero)));
+      b0 = f64x2.add(b0, v128.andnot(f64x2.mul(wt0, f64x2.sub(lanes64<T>(z, i, false), mv)), f64x2.eq(wt0, zero)));
+      b1 = f64x2.add(b1, v128.andnot(f64x2.mul(wt1, f64x2.sub(lanes64<T>(z, i, true), mv)), f64x2.eq(wt1, zero)));
       t0 = f64x2.add(t0, wt0);
       t1 = f64x2.add(t1, wt1);
     }
@@ -180,15 +183,19 @@ function targetSumsF32(z: usize, tgt: usize, n: i32, m: f32, w: usize, keep: f64
     tw = sumLanesF64x2(f64x2.add(t0, t1));
   }
   for (; i < n; i++) {
-    const o = <usize>i << 2;
-    let wt = <f64>load<f32>(tgt + o) * keep + spread;
-    if (w) wt *= <f64>load<f32>(w + o);
-    if (wt != 0) b += wt * (<f64>load<f32>(z + o) - <f64>m);
+    const o = <usize>i * bytes;
+    let wt = <f64>load<T>(tgt + o) * keep + spread;
+    if (w) wt *= <f64>load<T>(w + o);
+    if (wt != 0) b += wt * (<f64>load<T>(z + o) - <f64>m);
     tw += wt;
   }
   tgtW = tw;
   return b;
 }
+
+// ---------------------------------------------------------------------------------
+// float32
+// ---------------------------------------------------------------------------------
 
 /** g[c] = (e[c]·a − b·wt[c])·gs over a float32 row; wt[c] = w_c (labels) or w_c·t̃_c (targets, tgt ≠ 0). */
 function affineGradF32(g: usize, n: i32, a: f32, b: f32, gs: f32, w: usize, tgt: usize, keep: f32, spread: f32): void {
@@ -273,7 +280,7 @@ export function softmaxCrossEntropyLabelsF32(
       continue;
     }
     const ty = <f64>load<f32>(row + (<usize>y << 2)) - <f64>m;
-    const a = eps > 0 ? weightedShiftF32(row, cols, m, weights) : 0;
+    const a = eps > 0 ? weightedShift<f32>(row, cols, m, weights) : 0;
     const rest = restF32(row, cols, m, grad ? grad + off : 0, tmp);
     const ones = rowOnes;
     const s = ones + rest, ls = logOnesPlus(ones, rest);
@@ -319,7 +326,7 @@ export function softmaxCrossEntropyProbsF32(
       continue;
     }
     // Σ w·t̃·(z − m) and Σ w·t̃ before the exponentials may overwrite z
-    const b = targetSumsF32(row, tgt, cols, m, weights, keep, spread);
+    const b = targetSums<f32>(row, tgt, cols, m, weights, keep, spread);
     const tw = tgtW;
     const rest = restF32(row, cols, m, grad ? grad + off : 0, tmp);
     const ones = rowOnes;
@@ -614,64 +621,6 @@ function probsNarrowF32(z: usize, targets: usize, rows: i32, cols: i32, weights:
 // float64
 // ---------------------------------------------------------------------------------
 
-function weightedShiftF64(z: usize, n: i32, m: f64, w: usize): f64 {
-  let s: f64 = 0, i = 0;
-  if (ASC_FEATURE_SIMD) {
-    // (z − m rounds once here, as in the scalar loop)
-    const mv = f64x2.splat(m), zero = f64x2.splat(0);
-    let s0 = zero, s1 = zero;
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 3;
-      let d0 = f64x2.sub(v128.load(z + o), mv), d1 = f64x2.sub(v128.load(z + o, 16), mv);
-      if (w) {
-        const w0 = v128.load(w + o), w1 = v128.load(w + o, 16);
-        d0 = v128.andnot(f64x2.mul(w0, d0), f64x2.eq(w0, zero));
-        d1 = v128.andnot(f64x2.mul(w1, d1), f64x2.eq(w1, zero));
-      }
-      s0 = f64x2.add(s0, d0);
-      s1 = f64x2.add(s1, d1);
-    }
-    s = sumLanesF64x2(f64x2.add(s0, s1));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 3;
-    const wc: f64 = w ? load<f64>(w + o) : 1;
-    if (wc != 0) s += wc * (load<f64>(z + o) - m);
-  }
-  return s;
-}
-
-function targetSumsF64(z: usize, tgt: usize, n: i32, m: f64, w: usize, keep: f64, spread: f64): f64 {
-  let b: f64 = 0, tw: f64 = 0, i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const mv = f64x2.splat(m), kv = f64x2.splat(keep), sv = f64x2.splat(spread), zero = f64x2.splat(0);
-    let b0 = zero, b1 = zero, t0 = zero, t1 = zero;
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 3;
-      let wt0 = f64x2.add(f64x2.mul(v128.load(tgt + o), kv), sv), wt1 = f64x2.add(f64x2.mul(v128.load(tgt + o, 16), kv), sv);
-      if (w) {
-        wt0 = f64x2.mul(wt0, v128.load(w + o));
-        wt1 = f64x2.mul(wt1, v128.load(w + o, 16));
-      }
-      b0 = f64x2.add(b0, v128.andnot(f64x2.mul(wt0, f64x2.sub(v128.load(z + o), mv)), f64x2.eq(wt0, zero)));
-      b1 = f64x2.add(b1, v128.andnot(f64x2.mul(wt1, f64x2.sub(v128.load(z + o, 16), mv)), f64x2.eq(wt1, zero)));
-      t0 = f64x2.add(t0, wt0);
-      t1 = f64x2.add(t1, wt1);
-    }
-    b = sumLanesF64x2(f64x2.add(b0, b1));
-    tw = sumLanesF64x2(f64x2.add(t0, t1));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 3;
-    let wt = load<f64>(tgt + o) * keep + spread;
-    if (w) wt *= load<f64>(w + o);
-    if (wt != 0) b += wt * (load<f64>(z + o) - m);
-    tw += wt;
-  }
-  tgtW = tw;
-  return b;
-}
-
 function affineGradF64(g: usize, n: i32, a: f64, b: f64, gs: f64, w: usize, tgt: usize, keep: f64, spread: f64): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
@@ -744,7 +693,7 @@ export function softmaxCrossEntropyLabelsF64(
       continue;
     }
     const ty = load<f64>(row + (<usize>y << 3)) - m;
-    const a = eps > 0 ? weightedShiftF64(row, cols, m, weights) : 0;
+    const a = eps > 0 ? weightedShift<f64>(row, cols, m, weights) : 0;
     const rest = restF64(row, cols, m, grad ? grad + off : 0, tmp);
     const ones = rowOnes;
     const s = ones + rest, ls = logOnesPlus(ones, rest);
@@ -786,7 +735,7 @@ export function softmaxCrossEntropyProbsF64(
       if (grad) fillF64(grad + off, cols, NaN);
       continue;
     }
-    const b = targetSumsF64(row, tgt, cols, m, weights, keep, spread);
+    const b = targetSums<f64>(row, tgt, cols, m, weights, keep, spread);
     const tw = tgtW;
     const rest = restF64(row, cols, m, grad ? grad + off : 0, tmp);
     const ones = rowOnes;
