@@ -45,8 +45,8 @@ interface MatrixResult {
 /**
  * The pool modes the matrix runs in: shared memory needs an isolated page; a page that is
  * not isolated gets transfers by default.  The shapes are pool-cases.js's BROWSER_SHAPES
- * (Node's: every row count at 10 and 1000 columns but 2048 × 1000), both float types; the
- * five pages, two of them with 16 Web Workers, take ~35 s on a 2-core machine.
+ * (every row count at 10 and 1000 columns but 2048 × 1000, which runs in Node), both float
+ * types; the five pages, two of them with 16 Web Workers, take ~35 s on a 2-core machine.
  */
 const MATRIX = [
   { page: 'isolated/pool-matrix.html?size=2', isolated: true, shared: true, size: 2, what: 'shared memory, 2 threads' },

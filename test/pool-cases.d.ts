@@ -21,6 +21,7 @@ export function randomDistribution<T extends FloatType>(n: number, random: () =>
 export const SHAPES: [number, number][];
 export const NODE_SHAPES: [number, number][];
 export const BROWSER_SHAPES: [number, number][];
+export function bigShape(rows: number, cols: number): boolean;
 export function seedOf(rows: number, cols: number): number;
 export function sameBits(a: unknown, b: unknown): boolean;
 export function same(a: unknown, b: unknown): boolean;
