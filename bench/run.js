@@ -18,6 +18,8 @@ const HELP = `npm run bench [-- options]
   --scaling          only the size scaling (= --suites scaling)
   --pool             only the pool (= --suites pool)
   --ops a,b          only these ops (e.g. softmax,softmaxCrossEntropy+grad) in the op tables
+  --pool-sizes a,b   the pool table at these pool sizes (default: one pool, of the machine's cores)
+  --pool-rows a,b    the pool table at these row counts of 1000 columns (default: 1024,4096)
   --out DIR          write the results here (default: bench/, or the temp directory with --quick)
   --name NAME        base name of the result files (default: results)
   --no-peers         without TF.js and onnxruntime-web
@@ -32,6 +34,8 @@ const { values: args } = parseArgs({
     scaling: { type: 'boolean', default: false },
     pool: { type: 'boolean', default: false },
     ops: { type: 'string' },
+    'pool-sizes': { type: 'string' },
+    'pool-rows': { type: 'string' },
     out: { type: 'string' },
     name: { type: 'string', default: 'results' },
     'no-peers': { type: 'boolean', default: false },
@@ -132,7 +136,10 @@ const ctx = {
   wants: (op) => !opsWanted || opsWanted.includes(op),
   sizes: quick ? [10, 10_000] : [10, 100, 1000, 10_000, 100_000, 1_000_000],
   batch: quick ? { rows: 16, cols: 1000 } : { rows: 1024, cols: 1000 },
+  poolSizes: list(args['pool-sizes'])?.map(Number) ?? null,
+  poolRows: list(args['pool-rows'])?.map(Number) ?? null,
 };
+for (const v of [...(ctx.poolSizes ?? []), ...(ctx.poolRows ?? [])]) if (!(Number.isInteger(v) && v > 0)) throw new Error('--pool-sizes, --pool-rows: positive integers');
 
 log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; surprisal backends ${backends.join(', ')} (default ${defaultBackend}); ` +
   `TF.js ${machine.tfjs ?? '—'}; ORT ${machine.onnx ?? '—'}; tables: ${suites.join(', ')}${quick ? ' (--quick)' : ''}`);

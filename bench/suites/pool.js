@@ -3,7 +3,9 @@
 // pool.array (SharedArrayBuffers every thread reads in place), and the same while another
 // process keeps a core busy (`node -e "for(;;){}"`, spawned here).  Many short interleaved
 // rounds (this VM's speed drifts); a speed-up is the median of the per-round ratios.  Each row
-// also checks that the pool's result equals the single-thread call's, bit for bit.
+// also checks that the pool's result equals the single-thread call's, bit for bit.  On a
+// many-core machine: `npm run bench -- --pool --pool-sizes 2,4,8,16 --pool-rows
+// 1024,4096,16384` (docs/pool.md); the copy bound is measured on every run.
 import { spawn } from 'node:child_process';
 import { compare } from '../harness.js';
 import { labels, logits } from '../inputs.js';
@@ -34,27 +36,45 @@ function same(a, b) {
 }
 const copyOf = (parts) => parts.map((p) => Float64Array.from(p));
 
+/**
+ * One thread's copy bandwidth (`TypedArray#set` of 64 MB, past the caches): with
+ * ordinary arrays only the calling thread can read them, so it copies every chunk in and
+ * every result back (8 bytes an element for these ops), which bounds the pool's rate at
+ * bandwidth / 8 elements per ns whatever its size (docs/pool.md).
+ */
+function copyBandwidth(quick) {
+  const n = (quick ? 1 : 16) << 20, a = new Float32Array(n).fill(1), b = new Float32Array(n), t = [];
+  for (let i = 0; i < (quick ? 3 : 25); i++) {
+    const s = performance.now();
+    b.set(a);
+    t.push(performance.now() - s);
+  }
+  t.sort((x, y) => x - y);
+  return { gbs: (4 * n) / (t[t.length >> 1] * 1e6), mb: (4 * n) >> 20 };
+}
+
 export async function run(ctx) {
   const { S } = ctx;
   const { createPool } = await import('../../dist/pool/node.js');
   const def = ctx.backends.default;
   await S.init({ backend: def });
-  const pool = await createPool({});
   const timing = ctx.quick ? ctx.timing : { ...ctx.timing, rounds: 12, time: 60 };
-  const shapes = ctx.quick ? [64, 256] : [1024, 4096];
+  const shapes = ctx.poolRows ?? (ctx.quick ? [64, 256] : [1024, 4096]);
+  const sizes = ctx.poolSizes ?? [undefined]; // undefined: createPool's default, the machine's cores
+  const { gbs, mb } = copyBandwidth(ctx.quick);
   const rows = [], records = [];
+  let pool, described = '';
   const setsFor = (n, rowsN, shared) => Array.from({ length: ROTATE }, () => {
     const mk = (Type) => (shared ? pool.array(Type, n) : new Type(n));
     const a = { x: mk(Float32Array), out: mk(Float32Array), grad: mk(Float32Array), y: labels(rowsN, COLS) };
     a.x.set(logits(n, Float32Array));
     return a;
   });
-  const data = shapes.map((r) => ({ rows: r, plain: setsFor(r * COLS, r, false), shared: setsFor(r * COLS, r, true) }));
-  const runAll = async (busy) => {
+  const runAll = async (data, busy) => {
     for (const { rows: r, plain, shared } of data) {
       for (const [name, op] of Object.entries(OPS)) {
         if (!ctx.wants(name.split(' ')[0])) continue;
-        ctx.log(`pool: ${name} ${r}×${COLS}${busy ? ', beside a busy process' : ''}`);
+        ctx.log(`pool: ${name} ${r}×${COLS}, size ${pool.size}${busy ? ', beside a busy process' : ''}`);
         // bit-for-bit check on the first set of each kind
         let equal = true;
         for (const sets of [plain, shared]) {
@@ -75,39 +95,48 @@ export async function run(ctx) {
           { id: 'single, shared', calls: shared.map((a) => op.call(S, a)) },
           { id: 'pool, shared', calls: shared.map((a) => counted(op.call(pool, a))), async: true },
         ], { ...timing, large: true });
+        // the copy bound: 8 bytes an element through the calling thread at its bandwidth
+        const boundMs = (8 * r * COLS) / (gbs * 1e6);
         const rec = {
           op: name, shape: `${r}×${COLS}`, busy, size: pool.size, equal,
-          singleMs: cmp.ms('single'), poolMs: cmp.ms('pool'), speedup: cmp.ratio('single', 'pool'),
+          singleMs: cmp.ms('single'), poolMs: cmp.ms('pool'), speedup: cmp.ratio('single', 'pool'), copyBoundMs: boundMs, ofBound: boundMs / cmp.ms('pool'),
           sharedSingleMs: cmp.ms('single, shared'), sharedPoolMs: cmp.ms('pool, shared'), sharedSpeedup: cmp.ratio('single, shared', 'pool, shared'),
           sharedOverPlain: cmp.ratio('single', 'pool, shared'), alone: alone / calls,
         };
         records.push(rec);
-        rows.push([name, rec.shape, busy ? 'busy' : 'idle', fmtTime(rec.singleMs), fmtTime(rec.poolMs), fmtX(rec.speedup),
+        rows.push([name, rec.shape, String(pool.size), busy ? 'busy' : 'idle', fmtTime(rec.singleMs), fmtTime(rec.poolMs), fmtX(rec.speedup), `${Math.round(100 * rec.ofBound)} %`,
           fmtTime(rec.sharedSingleMs), fmtTime(rec.sharedPoolMs), fmtX(rec.sharedSpeedup), fmtX(rec.sharedOverPlain), `${Math.round(100 * rec.alone)} %`, equal ? 'yes' : '**no**']);
       }
     }
   };
-  try {
-    await runAll(false);
-    const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  for (const [i, size] of sizes.entries()) {
+    pool = await createPool(size === undefined ? {} : { size });
+    described ||= `${pool.shared ? 'the calling thread and size − 1 workers, shared memory, computing in place' : 'size workers, transfers'}; backend ${pool.backend}`;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      await runAll(true);
+      const data = shapes.map((r) => ({ rows: r, plain: setsFor(r * COLS, r, false), shared: setsFor(r * COLS, r, true) }));
+      await runAll(data, false);
+      if (i < sizes.length - 1) continue;
+      // beside a busy process: the last size only
+      const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await runAll(data, true);
+      } finally {
+        busy.kill();
+      }
     } finally {
-      busy.kill();
+      await pool.close();
     }
-  } finally {
-    await pool.close();
   }
   return {
     id: 'pool',
     title: 'Worker pool',
     notes: [
-      `surprisal/pool as created by default (${pool.size} threads: ${pool.shared ? `the calling thread and ${pool.size - 1} worker${pool.size > 2 ? 's' : ''}, shared memory, computing in place` : `${pool.size} workers, transfers`}; backend ${pool.backend}) against the same call on one thread, float32, ${timing.rounds} interleaved rounds; speed-up = the median of the per-round ratios. "ordinary arrays": your Float32Arrays (the pool copies rows in and results out); "pool.array rows": the same rows, out and grad in pool.array()s. The last speed-up: the pool on pool.array rows against one thread on ordinary arrays (what moving your rows into pool.array gains). "busy": while \`node -e "for(;;){}"\` keeps a core busy. "Pool calls on the calling thread": the share of the pool's timed calls it ran on the calling thread alone, having measured that its threads got less than 1.2 cores between them (\`pool.contended\`; \`yieldWhenBusy\`). Issue 24's targets on 2 cores: ≥ 1.6× for the loss with grad at 4096 × 1000, ≥ 0.9× beside a busy process. "= one thread": the pool's result is the single call's bit for bit (out, loss, grad).`,
+      `surprisal/pool (${described}; size: its threads, by default the machine's cores) against the same call on one thread, float32, ${timing.rounds} interleaved rounds; speed-up = the median of the per-round ratios. "ordinary arrays": your Float32Arrays (the pool copies rows in and results out); "pool.array rows": the same rows, out and grad in pool.array()s. "of the copy bound": with ordinary arrays the calling thread alone copies 8 bytes an element (rows in, results back); at its copy bandwidth, measured here at ${gbs.toFixed(1)} GB/s (\`TypedArray#set\` of ${mb} MB), no pool call can take less than n·8 bytes ÷ that, and this is that time ÷ the pool's. The last speed-up: the pool on pool.array rows against one thread on ordinary arrays (what moving your rows into pool.array gains). "busy": while \`node -e "for(;;){}"\` keeps a core busy. "Pool calls on the calling thread": the share of the pool's timed calls it ran on the calling thread alone, having measured that its threads got less than 1.2 cores between them (\`pool.contended\`; \`yieldWhenBusy\`). Issue 24's targets on 2 cores: ≥ 1.6× for the loss with grad at 4096 × 1000, ≥ 0.9× beside a busy process. "= one thread": the pool's result is the single call's bit for bit (out, loss, grad).`,
     ],
     sections: [{
-      columns: ['op', 'shape', 'machine', 'one thread', 'pool', 'speed-up', 'pool.array rows: one thread', 'pool', 'speed-up', '÷ one thread, ordinary arrays', 'pool calls on the calling thread', '= one thread'],
-      align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      columns: ['op', 'shape', 'size', 'machine', 'one thread', 'pool', 'speed-up', 'of the copy bound', 'pool.array rows: one thread', 'pool', 'speed-up', '÷ one thread, ordinary arrays', 'pool calls on the calling thread', '= one thread'],
+      align: ['l', 'l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
       rows,
     }],
     records,
