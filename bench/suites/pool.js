@@ -37,20 +37,16 @@ function same(a, b) {
 const copyOf = (parts) => parts.map((p) => Float64Array.from(p));
 
 /**
- * One thread's copy bandwidth (`TypedArray#set` of 64 MB, past the caches): with
- * ordinary arrays only the calling thread can read them, so it copies every chunk in and
- * every result back (8 bytes an element for these ops), which bounds the pool's rate at
- * bandwidth / 8 elements per ns whatever its size (docs/pool.md).
+ * One thread's copy bandwidth in GB/s (`TypedArray#set` of `mb` MB, past the caches,
+ * through the harness as every row): with ordinary arrays only the calling thread can read
+ * them, so it copies every chunk in and every result back (8 bytes an element for these
+ * ops), which bounds the pool's rate at bandwidth / 8 elements per ns whatever its size
+ * (docs/pool.md).
  */
-function copyBandwidth(quick) {
-  const n = (quick ? 1 : 16) << 20, a = new Float32Array(n).fill(1), b = new Float32Array(n), t = [];
-  for (let i = 0; i < (quick ? 3 : 25); i++) {
-    const s = performance.now();
-    b.set(a);
-    t.push(performance.now() - s);
-  }
-  t.sort((x, y) => x - y);
-  return { gbs: (4 * n) / (t[t.length >> 1] * 1e6), mb: (4 * n) >> 20 };
+async function copyBandwidth(mb, timing) {
+  const n = (mb << 20) / 4, a = new Float32Array(n).fill(1), b = new Float32Array(n);
+  const cmp = await compare([{ id: 'copy', calls: [() => (b.set(a), b)] }], { ...timing, large: true });
+  return (4 * n) / (cmp.ms('copy') * 1e6);
 }
 
 export async function run(ctx) {
@@ -61,7 +57,7 @@ export async function run(ctx) {
   const timing = ctx.quick ? ctx.timing : { ...ctx.timing, rounds: 12, time: 60 };
   const shapes = ctx.poolRows ?? (ctx.quick ? [64, 256] : [1024, 4096]);
   const sizes = ctx.poolSizes ?? [undefined]; // undefined: createPool's default, the machine's cores
-  const { gbs, mb } = copyBandwidth(ctx.quick);
+  const mb = ctx.quick ? 4 : 64, gbs = await copyBandwidth(mb, timing);
   const rows = [], records = [];
   let pool, described = '';
   const setsFor = (n, rowsN, shared) => Array.from({ length: ROTATE }, () => {
